@@ -1,0 +1,54 @@
+/* fnn_common.h -- shared definitions for every fastnn kernel.
+ *
+ * Kernels are plain C11: no Python.h, no malloc, no printf/exit.  Sizes are
+ * int64_t.  Every entry point returns an int status (FNN_OK or a negative
+ * code) that the Cython binding maps to a Python exception.
+ */
+#ifndef FNN_COMMON_H
+#define FNN_COMMON_H
+
+#include <stdint.h>
+#include <stddef.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define RESTRICT __restrict__
+
+enum {
+    FNN_OK = 0,
+    FNN_EINVAL = -1,   /* an argument is out of range */
+    FNN_ESHAPE = -2,   /* sizes do not agree */
+    FNN_EINDEX = -3    /* an index (label) is out of range */
+};
+
+/* Below this many elements an elementwise kernel runs serially: forking a
+ * team costs more than it saves. */
+#define FNN_SERIAL_CUTOFF 32768
+
+static inline int fnn_threads_for(int64_t work, int n_threads) {
+    if (n_threads < 1) n_threads = 1;
+    if (work < FNN_SERIAL_CUTOFF) return 1;
+    return n_threads;
+}
+
+static inline int fnn_thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static inline int fnn_team_size(void) {
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+int fnn_openmp_enabled(void);
+int fnn_num_procs(void);
+
+#endif

@@ -1,0 +1,38 @@
+/* gemm.h -- the single matrix-multiply entry point of fastnn.
+ *
+ *   C = alpha * op(A) @ op(B) + beta * C          (row-major)
+ *
+ * op(A) is M x K: A is (M, lda>=K) when !trans_a, (K, lda>=M) when trans_a.
+ * op(B) is K x N: B is (K, ldb>=N) when !trans_b, (N, ldb>=K) when trans_b.
+ * C is (M, ldc>=N).  beta == 0 means C is not read (NaNs in C are ignored,
+ * as BLAS does).
+ *
+ * ws: workspace of fnn_gemm_workspace_len_*(n_threads) elements.
+ */
+#ifndef FNN_GEMM_H
+#define FNN_GEMM_H
+#include "fnn_common.h"
+
+int64_t fnn_gemm_workspace_len_f32(int n_threads);
+int64_t fnn_gemm_workspace_len_f64(int n_threads);
+
+int fnn_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                 float alpha, const float *A, int64_t lda,
+                 const float *B, int64_t ldb,
+                 float beta, float *C, int64_t ldc,
+                 float *ws, int n_threads);
+int fnn_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                 double alpha, const double *A, int64_t lda,
+                 const double *B, int64_t ldb,
+                 double beta, double *C, int64_t ldc,
+                 double *ws, int n_threads);
+
+/* Kernel path: 0 = portable C, 1 = AVX2+FMA, 2 = AVX-512.
+ * fnn_gemm_set_isa(-1) picks the best the CPU supports (the default);
+ * it returns the path now in force (a request the CPU cannot run is
+ * lowered to the best it can). */
+int fnn_gemm_set_isa(int isa);
+int fnn_gemm_get_isa(void);
+int fnn_gemm_cpu_best_isa(void);
+
+#endif

@@ -1,0 +1,1 @@
+# _bind/activation.pxi -- bindings for csrc/activation.c (filled in by the op's issue)

@@ -1,0 +1,1 @@
+# _bind/batchnorm.pxi -- bindings for csrc/batchnorm.c (filled in by the op's issue)

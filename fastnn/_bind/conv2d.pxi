@@ -1,0 +1,1 @@
+# _bind/conv2d.pxi -- bindings for csrc/conv2d.c (filled in by the op's issue)

@@ -1,0 +1,1 @@
+# _bind/dropout.pxi -- bindings for csrc/dropout.c (filled in by the op's issue)

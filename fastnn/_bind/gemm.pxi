@@ -1,0 +1,88 @@
+# _bind/gemm.pxi -- binding of fnn_gemm_f32/_f64 (csrc/gemm.c).
+
+cdef extern from "gemm.h":
+    int64_t fnn_gemm_workspace_len_f32(int n_threads)
+    int64_t fnn_gemm_workspace_len_f64(int n_threads)
+    int fnn_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                     float alpha, const float *A, int64_t lda,
+                     const float *B, int64_t ldb,
+                     float beta, float *C, int64_t ldc,
+                     float *ws, int n_threads) nogil
+    int fnn_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                     double alpha, const double *A, int64_t lda,
+                     const double *B, int64_t ldb,
+                     double beta, double *C, int64_t ldc,
+                     double *ws, int n_threads) nogil
+    int fnn_gemm_set_isa(int isa)
+    int fnn_gemm_get_isa()
+    int fnn_gemm_cpu_best_isa()
+
+ISA_NAMES = ("portable", "avx2", "avx512")
+
+
+def gemm_set_isa(name):
+    """Forces the GEMM kernel path ('portable', 'avx2', 'avx512' or 'auto').
+
+    A path the CPU cannot run is lowered to the best it can; returns the name
+    of the path in force."""
+    if name == "auto":
+        code = -1
+    elif name in ISA_NAMES:
+        code = ISA_NAMES.index(name)
+    else:
+        raise ValueError(f"gemm_set_isa: unknown path {name!r}; expected one of {ISA_NAMES + ('auto',)}")
+    return ISA_NAMES[fnn_gemm_set_isa(code)]
+
+
+def gemm_isa():
+    """Name of the GEMM kernel path in force."""
+    return ISA_NAMES[fnn_gemm_get_isa()]
+
+
+def cpu_best_isa():
+    """Best kernel path this CPU supports."""
+    return ISA_NAMES[fnn_gemm_cpu_best_isa()]
+
+
+cdef int _gemm_raw(int kind, bint ta, bint tb, int64_t M, int64_t N, int64_t K,
+                   double alpha, void *A, int64_t lda, void *B, int64_t ldb,
+                   double beta, void *C, int64_t ldc, int n_threads) except -1:
+    """GEMM on raw pointers, with a cached workspace (for other bindings)."""
+    cdef int st
+    cdef int64_t wl = (fnn_gemm_workspace_len_f32(n_threads) if kind == 0
+                       else fnn_gemm_workspace_len_f64(n_threads))
+    ws = _ws_take("gemm", kind, wl)
+    cdef void *w = _ptr(ws)
+    try:
+        with nogil:
+            if kind == 0:
+                st = fnn_gemm_f32(ta, tb, M, N, K, <float>alpha, <const float*>A, lda,
+                                  <const float*>B, ldb, <float>beta, <float*>C, ldc,
+                                  <float*>w, n_threads)
+            else:
+                st = fnn_gemm_f64(ta, tb, M, N, K, alpha, <const double*>A, lda,
+                                  <const double*>B, ldb, beta, <double*>C, ldc,
+                                  <double*>w, n_threads)
+    finally:
+        _ws_give("gemm", kind, ws)
+    return _check_status(st, "gemm")
+
+
+def gemm(A, B, C, bint trans_a=False, bint trans_b=False, double alpha=1.0,
+         double beta=0.0, int n_threads=1):
+    """C = alpha * op(A) @ op(B) + beta * C, in place in C (all C-contiguous 2-D,
+    one dtype).  op(X) is X.T when trans_x.  Returns C."""
+    cdef int kind = _kind(A, "gemm", "A")
+    _same(B, kind, "gemm", "B")
+    _same(C, kind, "gemm", "out C")
+    if A.ndim != 2 or B.ndim != 2 or C.ndim != 2:
+        raise ValueError(f"gemm: A, B and C must be 2-D, got {A.ndim}-D, {B.ndim}-D, {C.ndim}-D")
+    cdef int64_t M = A.shape[1] if trans_a else A.shape[0]
+    cdef int64_t K = A.shape[0] if trans_a else A.shape[1]
+    cdef int64_t KB = B.shape[1] if trans_b else B.shape[0]
+    cdef int64_t N = B.shape[0] if trans_b else B.shape[1]
+    if K != KB or C.shape[0] != M or C.shape[1] != N:
+        raise ValueError(f"gemm: shapes do not agree: op(A) {M}x{K}, op(B) {KB}x{N}, C {tuple(C.shape)}")
+    _gemm_raw(kind, trans_a, trans_b, M, N, K, alpha, _ptr(A), A.shape[1],
+              _ptr(B), B.shape[1], beta, _ptr(C), C.shape[1], n_threads)
+    return C

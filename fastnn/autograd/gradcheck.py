@@ -1,0 +1,107 @@
+"""``gradcheck``: analytic gradients against central differences."""
+import numpy as np
+
+from .._errors import GradcheckError
+from . import grad_mode
+
+
+def _as_scalar_output(out):
+    from ..tensor import Tensor
+    if isinstance(out, (tuple, list)):
+        total = None
+        for o in out:
+            if isinstance(o, Tensor) and o.requires_grad:
+                s = o.sum()
+                total = s if total is None else total + s
+        if total is None:
+            raise GradcheckError("gradcheck: fn returned no output that requires grad")
+        return total
+    if not isinstance(out, Tensor):
+        raise GradcheckError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+    return out if out.data.size == 1 else out.sum()
+
+
+def _value(fn, inputs):
+    with grad_mode.no_grad():
+        out = fn(*inputs)
+    if isinstance(out, (tuple, list)):
+        return float(sum(np.sum(o.data, dtype=np.float64) for o in out
+                         if hasattr(o, "data") and o.data.dtype.kind == "f"))
+    return float(np.sum(out.data, dtype=np.float64))
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
+    """Checks the analytic gradient of ``fn(*inputs)`` against central differences.
+
+    The output is summed to a scalar if it is not one.  Every input Tensor with
+    ``requires_grad`` is checked element by element:
+    ``|analytic - numeric| <= atol + rtol * |numeric|``.  Meant for float64.
+
+    Parameters
+    ----------
+    fn : callable
+        Takes ``*inputs`` and returns a Tensor (or a tuple of Tensors).
+    inputs : Tensor or sequence of Tensors (other values are passed through)
+    eps, atol, rtol : float
+
+    Returns
+    -------
+    True
+
+    Raises
+    ------
+    GradcheckError
+        Naming the input, the worst element, both values and the relative error.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> x = fastnn.randn(3, 4, dtype="float64", requires_grad=True)
+    >>> fastnn.gradcheck(lambda t: (t * t).sum(), [x])
+    True
+    """
+    from ..tensor import Tensor
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise GradcheckError("gradcheck: no input requires grad")
+    for i in checked:
+        inputs[i].grad = None
+    with grad_mode.enable_grad():
+        out = _as_scalar_output(fn(*inputs))
+        out.backward()
+    for i in checked:
+        t = inputs[i]
+        analytic = np.zeros(t.data.shape, np.float64) if t.grad is None else \
+            np.asarray(t.grad, np.float64)
+        numeric = np.zeros(t.data.shape, np.float64)
+        flat = t.data.reshape(-1)
+        if not np.shares_memory(flat, t.data):
+            raise GradcheckError(f"gradcheck: input {i} is not contiguous")
+        nf = numeric.reshape(-1)
+        for k in range(flat.size):
+            orig = flat[k]
+            flat[k] = orig + eps
+            fp = _value(fn, inputs)
+            flat[k] = orig - eps
+            fm = _value(fn, inputs)
+            flat[k] = orig
+            nf[k] = (fp - fm) / (2 * eps)
+        diff = np.abs(analytic - numeric)
+        bound = atol + rtol * np.abs(numeric)
+        bad = ~(diff <= bound)
+        if bad.any():
+            k = int(np.argmax(np.where(bad, diff - bound, -np.inf)))
+            idx = np.unravel_index(k, t.data.shape)
+            a, n = float(analytic.reshape(-1)[k]), float(numeric.reshape(-1)[k])
+            rel = abs(a - n) / max(abs(n), 1e-300)
+            raise GradcheckError(
+                f"gradcheck: gradient of input {i} (shape {tuple(t.data.shape)}) is wrong at "
+                f"element {tuple(int(j) for j in idx)}: analytic {a:.8g}, numerical {n:.8g}, "
+                f"relative error {rel:.3g} ({int(bad.sum())} of {bad.size} elements outside "
+                f"atol={atol}, rtol={rtol})")
+    for i in checked:
+        inputs[i].grad = None
+    return True

@@ -1,0 +1,1 @@
+"""fastnn.data (filled by its issue)."""

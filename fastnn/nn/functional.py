@@ -1,0 +1,60 @@
+"""Functional interface (``fastnn.nn.functional``, imported as ``F``).
+
+Each function accepts Tensors or ndarrays and returns a Tensor; the maths is
+in the autograd Functions of ``fastnn.ops`` (forward and backward in the
+compiled core).
+"""
+import numpy as np
+
+from ..ops import elementwise as _E
+from ..ops import linalg as _L
+from ..tensor import Tensor
+
+
+def _t(x):
+    """Tensor view of an argument (ndarrays and lists are wrapped)."""
+    if isinstance(x, Tensor) or x is None:
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor._wrap(x)
+    return Tensor(x)
+
+
+def linear(input, weight, bias=None):
+    """y = input @ weight.T + bias.
+
+    Shape
+    -----
+    input (*, in), weight (out, in), bias (out,) -> (*, out)
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> F.linear(fastnn.ones(2, 3), fastnn.ones(4, 3)).shape
+    (2, 4)
+    """
+    return _L.Linear.apply(_t(input), _t(weight), _t(bias))
+
+
+def relu(input, inplace=False):
+    """max(input, 0) elementwise."""
+    return _E.Relu.apply(_t(input))
+
+
+def sigmoid(input):
+    """1 / (1 + exp(-input)), stable for large |input|."""
+    return _E.Sigmoid.apply(_t(input))
+
+
+def tanh(input):
+    """Hyperbolic tangent."""
+    return _E.Tanh.apply(_t(input))
+
+
+def flatten(input, start_dim=1, end_dim=-1):
+    """Flattens dims start_dim..end_dim into one.
+
+    Shape
+    -----
+    (N, C, H, W) -> (N, C*H*W) with the defaults."""
+    return _t(input).flatten(start_dim, end_dim)

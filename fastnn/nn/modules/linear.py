@@ -1,0 +1,57 @@
+"""``Linear`` layer."""
+import math
+
+from ...tensor import empty
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from .module import Module
+
+
+class Linear(Module):
+    """y = x W^T + b.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool
+
+    Shape
+    -----
+    (*, in_features) -> (*, out_features); weight (out_features, in_features).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.Linear(3, 2)(fastnn.ones(5, 3)).shape
+    (5, 2)
+    """
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        for n, v in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"Linear: {n} must be a non-negative int, got {v!r}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(empty(out_features, in_features))
+        if bias:
+            self.bias = Parameter(empty(out_features))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) for the weight, i.e.
+        U(-1/sqrt(in), 1/sqrt(in)), and the same bound for the bias."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")

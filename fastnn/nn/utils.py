@@ -1,0 +1,1 @@
+"""Utilities for parameters and gradients (filled by the optimiser issue)."""

@@ -1,0 +1,1 @@
+"""Op implementations as autograd Functions (one family per module)."""

@@ -1,0 +1,251 @@
+"""Elementwise arithmetic and activations as autograd Functions.
+
+Same-shape float add/mul of at least ``FNN_SERIAL_CUTOFF`` elements and
+relu/sigmoid/tanh (forward and backward) run in the compiled core
+(``csrc/elementwise.c``, OpenMP).  Broadcasting arithmetic, small same-shape
+arithmetic, division, powers, exp, log, abs and sqrt use NumPy ufuncs: they
+are single memory-bound passes where a C kernel has no benefit.
+"""
+import numpy as np
+
+from .. import _core
+from ..autograd.function import Function
+from ._util import broadcast_shape, c_contig, is_float, nthreads, unbroadcast
+
+_BIG = 32768
+
+
+def _same_big(a, b):
+    return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+            and a.dtype == b.dtype and a.size >= _BIG and is_float(a)
+            and a.flags.c_contiguous and b.flags.c_contiguous)
+
+
+def _shape(x):
+    return x.shape if isinstance(x, np.ndarray) else ()
+
+
+class Add(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if _same_big(a, b):
+            out = _core.add(a, b, np.empty_like(a), nthreads())
+        else:
+            broadcast_shape("add", a, b)
+            out = np.add(a, b)
+        ctx.shapes = (_shape(a), _shape(b))
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
+
+
+class Sub(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        broadcast_shape("sub", a, b)
+        ctx.shapes = (_shape(a), _shape(b))
+        return np.subtract(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(g, sa) if na else None, unbroadcast(-g, sb) if nb else None)
+
+
+class Mul(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if _same_big(a, b):
+            out = _core.mul(a, b, np.empty_like(a), nthreads())
+        else:
+            broadcast_shape("mul", a, b)
+            out = np.multiply(a, b)
+        ctx.save_for_backward(a, b)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(g * b, _shape(a)) if na else None,
+                unbroadcast(g * a, _shape(b)) if nb else None)
+
+
+class Div(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        broadcast_shape("div", a, b)
+        ctx.save_for_backward(a, b)
+        return np.true_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = unbroadcast(g / b, _shape(a)) if na else None
+        gb = unbroadcast(-g * a / (b * b), _shape(b)) if nb else None
+        return ga, gb
+
+
+class Pow(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        broadcast_shape("pow", a, b)
+        out = np.power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = gb = None
+        if na:
+            ga = unbroadcast(g * b * np.power(a, b - 1), _shape(a))
+        if nb:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                la = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
+            gb = unbroadcast(g * out * la, _shape(b))
+        return ga, gb
+
+
+class Neg(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.negative(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Exp(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out
+
+
+class Log(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g / a
+
+
+class Abs(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * np.sign(a)
+
+
+class Sqrt(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g / (2 * out)
+
+
+class Relu(Function):
+    """max(x, 0) in C (csrc/elementwise.c); gradient 0 at x <= 0, like PyTorch."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        if is_float(x):
+            x = c_contig(x)
+            return _core.relu_fwd(x, np.empty_like(x), nthreads())
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        x = c_contig(x)
+        g = c_contig(g)
+        return _core.relu_bwd(x, g, np.empty_like(x), nthreads())
+
+
+class Sigmoid(Function):
+    """Numerically stable logistic function in C."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        x = c_contig(x)
+        y = _core.sigmoid_fwd(x, np.empty_like(x), nthreads())
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return _core.sigmoid_bwd(y, c_contig(g), np.empty_like(y), nthreads())
+
+
+class Tanh(Function):
+    """tanh in C; the backward uses the saved output: 1 - y^2."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        x = c_contig(x)
+        y = _core.tanh_fwd(x, np.empty_like(x), nthreads())
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return _core.tanh_bwd(y, c_contig(g), np.empty_like(y), nthreads())

@@ -1,0 +1,1 @@
+"""fastnn.optim (filled by its issue)."""

@@ -1,0 +1,1 @@
+"""fastnn.train (filled by its issue)."""

@@ -1,0 +1,33 @@
+"""Shared fixtures: seeds, dtype tolerances, optional torch."""
+import numpy as np
+import pytest
+
+import fastnn
+
+TOL = {np.float32: dict(rtol=1e-4, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
+
+
+@pytest.fixture
+def rng():
+    fastnn.manual_seed(1234)
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    before = fastnn.get_num_threads()
+    yield
+    fastnn.set_num_threads(before)
+
+
+def tol(dtype):
+    return TOL[np.dtype(dtype).type]
+
+
+try:  # PyTorch parity tests run where torch is importable
+    import torch  # noqa: F401
+    HAVE_TORCH = True
+except Exception:  # pragma: no cover - depends on the machine
+    HAVE_TORCH = False
+
+needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="torch is not installed")
