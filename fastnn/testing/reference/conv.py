@@ -1,0 +1,1 @@
+"""Reference (conv family): filled by its issue."""

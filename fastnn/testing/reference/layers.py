@@ -1,0 +1,1 @@
+"""Reference (layers family): filled by its issue."""

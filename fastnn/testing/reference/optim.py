@@ -1,0 +1,1 @@
+"""Reference (optim family): filled by its issue."""
