@@ -302,7 +302,10 @@ def _load_value(key, v, p, name):
         return v
     if isinstance(v, Tensor):
         v = v.data
-    a = np.array(v, dtype=p.data.dtype if np.asarray(v).dtype.kind == "f" else None, copy=True)
+    elif not isinstance(v, np.ndarray) and hasattr(v, "detach"):  # e.g. a torch checkpoint
+        v = v.detach().cpu().numpy()
+    v = np.asarray(v)
+    a = np.array(v, dtype=p.data.dtype if v.dtype.kind == "f" else None, copy=True)
     if a.ndim and a.size == p.data.size and a.shape != p.data.shape:
         a = a.reshape(p.data.shape)
     if a.ndim and a.shape != p.data.shape:
