@@ -39,6 +39,14 @@ static fnn_im2col_geom conv_geom(const fnn_conv2d_desc *d) {
     return g;
 }
 
+/* Below this many multiply-adds a convolution runs on one thread: waking a
+ * team costs more than the work (tens of microseconds on a busy machine). */
+#define FNN_CONV_SERIAL_MACS ((int64_t)1 << 19)
+
+static int64_t conv_macs(const fnn_conv2d_desc *d) {
+    return d->N * d->K * d->C * d->R * d->S * d->OH * d->OW;
+}
+
 static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
 
 #define T float
