@@ -2,10 +2,12 @@
  *
  * Cross-entropy (log-softmax + NLL in one pass), logits x (N, C), int64
  * targets t (N):
- *   fwd: lse_i = m_i + log(sum_c exp(x_ic - m_i)),  m_i = max_c x_ic
- *        loss_i = lse_i - x_{i,t_i}                 (per sample; the caller
- *        reduces).  lse (N) is saved for the backward.
- *   bwd: gx_ic = (exp(x_ic - lse_i) - [c == t_i]) * g_i * scale
+ *   fwd: m_i = max_c x_ic,  ls_i = log(sum_c exp(x_ic - m_i)),
+ *        loss_i = (m_i - x_{i,t_i}) + ls_i          (per sample; the caller
+ *        reduces).  stats (N, 2) = (m_i, ls_i) is saved for the backward;
+ *        keeping m and log-sum apart avoids the cancellation of
+ *        (m + ls) - x in float32 when |x| is large.
+ *   bwd: gx_ic = (exp((x_ic - m_i) - ls_i) - [c == t_i]) * g_i * scale
  *        g (N) is the upstream gradient per sample, or NULL for all ones.
  *   A target outside [0, C) returns FNN_EINDEX (outputs then undefined).
  *
@@ -20,12 +22,12 @@
 #include "fnn_common.h"
 
 #define FNN_DECL_LOSS(T, SFX)                                                      \
-/* x (N, C), t (N), loss (N), lse (N) */                                          \
+/* x (N, C), t (N), loss (N), stats (N, 2) */                                          \
 int fnn_cross_entropy_fwd_##SFX(int64_t N, int64_t C, const T *x, const int64_t *t,\
-                                T *loss, T *lse, int n_threads);                  \
-/* x (N, C), t (N), lse (N), g (N) or NULL, gx (N, C) */                          \
+                                T *loss, T *stats, int n_threads);                  \
+/* x (N, C), t (N), stats (N, 2), g (N) or NULL, gx (N, C) */                          \
 int fnn_cross_entropy_bwd_##SFX(int64_t N, int64_t C, const T *x, const int64_t *t,\
-                                const T *lse, const T *g, T scale, T *gx,         \
+                                const T *stats, const T *g, T scale, T *gx,         \
                                 int n_threads);                                   \
 /* x, y, loss: (n) */                                                             \
 int fnn_bce_logits_fwd_##SFX(int64_t n, const T *x, const T *y, T *loss,          \

@@ -31,14 +31,15 @@ cdef int _ce_check(str op, x, t) except -1:
 
 def cross_entropy_fwd(x, t, loss, lse, int n_threads=1):
     """Per-sample cross-entropy of logits x (N, C) and int64 targets t (N)
-    into loss (N); lse (N) receives each row's log-sum-exp for the backward.
+    into loss (N); lse (N, 2) receives each row's max and log-sum-exp of the
+    shifted row, for the backward.
     A target outside [0, C) raises IndexError."""
     cdef str op = "cross_entropy"
     cdef int kind = _kind(x, op, "input")
     _ce_check(op, x, t)
     cdef int64_t N = x.shape[0], C = x.shape[1]
     _same(loss, kind, op, "out loss", N)
-    _same(lse, kind, op, "out lse", N)
+    _same(lse, kind, op, "out lse", 2 * N)
     cdef void *px = _ptr(x)
     cdef const int64_t *pt = <const int64_t*>_ptr(t)
     cdef void *pl = _ptr(loss)
@@ -61,7 +62,7 @@ def cross_entropy_bwd(x, t, lse, g, double scale, gx, int n_threads=1):
     cdef int kind = _kind(x, op, "input")
     _ce_check(op, x, t)
     cdef int64_t N = x.shape[0], C = x.shape[1]
-    _same(lse, kind, op, "lse", N)
+    _same(lse, kind, op, "lse", 2 * N)
     _same(gx, kind, op, "out gx", N * C)
     cdef void *pg = NULL
     if g is not None:

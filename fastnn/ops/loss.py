@@ -101,7 +101,7 @@ class CrossEntropy(Function):
         x2, t, tshape = _class_layout("cross_entropy", x, target)
         M = x2.shape[0]
         loss = np.empty(M, dtype=x.dtype)
-        lse = np.empty(M, dtype=x.dtype)
+        lse = np.empty((M, 2), dtype=x.dtype)
         _core.cross_entropy_fwd(x2, t, loss, lse, nthreads())
         ctx.save_for_backward(x2, t, lse)
         ctx.info = (x.shape, reduction, M)
