@@ -75,6 +75,8 @@ def log_softmax_grad(x, g, dim=-1):
 def _class_last(x):
     """(N, C, d1, ...) -> (N*d1*..., C); (N, C) unchanged."""
     x = _f(x)
+    if x.ndim == 1:
+        return x.reshape(1, -1)
     if x.ndim == 2:
         return x
     return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
@@ -98,7 +100,7 @@ def nll_loss_grad(logp, target, g, reduction="mean"):
     if logp.ndim > 2:
         shp = (logp.shape[0],) + logp.shape[2:] + (logp.shape[1],)
         out = np.moveaxis(out.reshape(shp), -1, 1)
-    return out.astype(logp.dtype)
+    return out.reshape(np.shape(logp)).astype(logp.dtype)
 
 
 def cross_entropy(x, target, reduction="mean"):
