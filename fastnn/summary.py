@@ -5,6 +5,9 @@ wrapped for that call (instance attribute, removed afterwards) to record its
 output shape.  Parameter counts come from each leaf's own parameters; the
 total counts every parameter of the model once.
 """
+import sys
+import types
+
 import numpy as np
 
 from .autograd import no_grad
@@ -110,3 +113,15 @@ def summary(model, input_shape, batch_size=1, dtype=np.float32, print_fn=print):
     print_fn(f"Non-trainable params: {total - trainable:,}")
     print_fn("-" * width)
     return total
+
+
+class _CallableModule(types.ModuleType):
+    """Importing ``fastnn.summary`` (the submodule) binds it as the package
+    attribute ``fastnn.summary``; making the module callable keeps
+    ``fastnn.summary(model, shape)`` working however it was first reached."""
+
+    def __call__(self, *args, **kwargs):
+        return summary(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
