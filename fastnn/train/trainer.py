@@ -70,7 +70,10 @@ class _Bar:
     def __init__(self, enabled, total, desc):
         self.bar = None
         if enabled:
-            from tqdm.auto import tqdm
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:       # tqdm is a dependency, but never fail training over it
+                return
             self.bar = tqdm(total=total, desc=desc, unit="batch", leave=True,
                             file=sys.stdout, dynamic_ncols=True)
 
@@ -237,10 +240,14 @@ class Trainer:
                 epoch = self.epoch
                 self._call("on_epoch_begin", epoch)
                 lr = self._lr()
-                logs = self._train_epoch(train_loader, epoch)
-                if val_loader is not None:
-                    val = self.evaluate(val_loader)
-                    logs.update({"val_" + k: v for k, v in val.items()})
+                logs, bar, postfix = self._train_epoch(train_loader, epoch)
+                try:
+                    if val_loader is not None:
+                        val = self.evaluate(val_loader)
+                        logs.update({"val_" + k: v for k, v in val.items()})
+                        postfix.update({"val_" + k: f"{v:.4f}" for k, v in val.items()})
+                finally:
+                    bar.close(postfix)
                 logs["lr"] = lr
                 self.history.append(epoch, logs)
                 self._step_scheduler(logs)
@@ -264,19 +271,42 @@ class Trainer:
             s.step()
 
     def _train_epoch(self, loader, epoch):
-        model = self.model
-        model.train()
+        self.model.train()
         try:
             total = len(loader)
         except TypeError:
             total = None
         bar = _Bar(self._bar_enabled(), total, f"epoch {epoch + 1}")
+        t0 = time.perf_counter()
+        try:
+            batches = iter(loader)
+        except TypeError:
+            bar.close()
+            raise TypeError(f"Trainer.fit: train_loader is not iterable "
+                            f"({type(loader).__name__})") from None
+        try:
+            n_seen, loss_sum, metric_sums, postfix = self._train_steps(batches, bar, epoch, t0)
+        except BaseException:
+            bar.close()
+            raise
+        elapsed = time.perf_counter() - t0
+        if n_seen == 0:
+            bar.close()
+            raise ValueError("Trainer.fit: the training loader produced no batches")
+        self.last_epoch_time = elapsed
+        self.last_throughput = n_seen / elapsed if elapsed > 0 else float("inf")
+        logs = {"loss": loss_sum / n_seen}
+        for i, (name, _) in enumerate(self.metrics):
+            logs[name] = metric_sums[i] / n_seen
+        return logs, bar, postfix
+
+    def _train_steps(self, batches, bar, epoch, t0):
+        model = self.model
         n_seen = 0
         loss_sum = 0.0
         metric_sums = [0.0] * len(self.metrics)
-        t0 = time.perf_counter()
         postfix = {}
-        for step, batch in enumerate(loader):
+        for step, batch in enumerate(batches):
             x, y = _split_batch(batch)
             x = _tensor(x)
             y = _tensor(y) if y is not None else None
@@ -285,7 +315,6 @@ class Trainer:
             loss = self.loss_fn(out, y) if y is not None else self.loss_fn(out)
             lv = float(loss.item() if hasattr(loss, "item") else loss)
             if not math.isfinite(lv):
-                bar.close()
                 raise RuntimeError(f"Trainer: the loss is {lv} at epoch {epoch + 1}, step "
                                    f"{step + 1}; stopping before the weights become NaN "
                                    "(lower the learning rate, check the inputs, or clip "
@@ -309,16 +338,7 @@ class Trainer:
                 bar.update(postfix)
             if self.callbacks:
                 self._call("on_batch_end", step, logs)
-        elapsed = time.perf_counter() - t0
-        bar.close(postfix)
-        if n_seen == 0:
-            raise ValueError("Trainer.fit: the training loader produced no batches")
-        self.last_epoch_time = elapsed
-        self.last_throughput = n_seen / elapsed if elapsed > 0 else float("inf")
-        logs = {"loss": loss_sum / n_seen}
-        for i, (name, _) in enumerate(self.metrics):
-            logs[name] = metric_sums[i] / n_seen
-        return logs
+        return n_seen, loss_sum, metric_sums, postfix
 
     # ---------------------------------------------------------- inference
     def _as_loader(self, data, batch_size=256):
