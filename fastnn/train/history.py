@@ -39,10 +39,10 @@ class History:
 
         Requires matplotlib: ``pip install fastnn[plot]``.
         """
-        try:
-            import matplotlib
-            matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
+        try:   # a Figure with the Agg canvas: no pyplot, no change of the user's backend
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+            from matplotlib.ticker import MaxNLocator
         except ImportError:
             raise ImportError("History.plot needs matplotlib, an optional dependency: "
                               "pip install fastnn[plot]") from None
@@ -51,7 +51,9 @@ class History:
             base = [k for k in keys if k in self.history]
         if not base:
             raise ValueError("History.plot: nothing to plot (no epochs recorded)")
-        fig, axes = plt.subplots(1, len(base), figsize=(5 * len(base), 3.6), squeeze=False)
+        fig = Figure(figsize=(5 * len(base), 3.6))
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(1, len(base), squeeze=False)
         for ax, k in zip(axes[0], base):
             xs = [e + 1 for e in self.epoch] or list(range(1, len(self.history[k]) + 1))
             ax.plot(xs[:len(self.history[k])], self.history[k], marker="o", label=k)
@@ -59,10 +61,10 @@ class History:
                 v = self.history["val_" + k]
                 ax.plot(xs[:len(v)], v, marker="o", label="val_" + k)
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_title(k)
             ax.grid(alpha=0.3)
             ax.legend()
         fig.tight_layout()
         fig.savefig(path, format="png", dpi=100)
-        plt.close(fig)
         return path
