@@ -106,6 +106,9 @@ class DataLoader:
         not touch the global random state).
     sampler : iterable of int, optional
         Sample order for each epoch (mutually exclusive with ``shuffle``).
+    num_workers, pin_memory
+        Accepted for PyTorch compatibility and ignored (batches are made in
+        the calling thread).
 
     Yields
     ------
@@ -122,7 +125,12 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 sampler=None):
+                 sampler=None, num_workers=0, pin_memory=False):
+        # num_workers/pin_memory are accepted so PyTorch scripts run unchanged; batching
+        # is one fancy-indexing copy per array, so worker processes would not pay off.
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) \
+                or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {num_workers!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"DataLoader: batch_size should be a positive integer, got "
                             f"{batch_size!r}")
