@@ -264,3 +264,18 @@ def test_npz_without_pickle(tmp_path):
     np.savez(tmp_path / "a.npz", w=np.arange(3.0))
     got = fastnn.load(tmp_path / "a.npz")
     np.testing.assert_array_equal(got["w"], np.arange(3.0))
+
+
+def test_file_objects():
+    import io
+    buf = io.BytesIO()
+    fastnn.save({"w": np.arange(3, dtype=np.float32), "n": [1, "a"]}, buf)
+    buf.seek(0)
+    got = fastnn.load(buf)
+    np.testing.assert_array_equal(got["w"], np.arange(3, dtype=np.float32))
+    assert got["n"] == [1, "a"]
+
+
+def test_save_into_missing_directory(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        fastnn.save({"a": 1}, tmp_path / "no" / "such" / "dir" / "f")
