@@ -81,16 +81,21 @@ def _time(fn, min_time=0.2, max_reps=200):
     return best
 
 
-def run_bench(min_time=0.2, out_stream=None):
-    """A quick table: fastnn vs NumPy (and PyTorch when installed), best times in ms."""
+def run_bench(min_time=0.2, out_stream=None, small=False, use_torch=True):
+    """A quick table: fastnn vs NumPy (and PyTorch when installed), best times in ms.
+
+    ``small`` shrinks every shape (a smoke test); ``use_torch=False`` skips PyTorch."""
     import fastnn
     import fastnn.nn.functional as F
     say = (lambda s: print(s, file=out_stream or sys.stdout, flush=True))
-    try:
-        import torch
-        torch.set_num_threads(fastnn.get_num_threads())
-    except ImportError:
-        torch = None
+    torch = None
+    if use_torch:
+        try:
+            import torch
+            torch.set_num_threads(fastnn.get_num_threads())
+        except ImportError:
+            torch = None
+    d = 4 if small else 1
     rng = np.random.default_rng(0)
     rows = []
 
@@ -98,18 +103,19 @@ def run_bench(min_time=0.2, out_stream=None):
         rows.append((name, _time(f_fn, min_time), _time(np_fn, min_time) if np_fn else None,
                      _time(t_fn, min_time) if (torch is not None and t_fn) else None))
 
-    n = 512
+    n = 512 // d
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)
     ta, tb = fastnn.Tensor(a), fastnn.Tensor(b)
     add(f"gemm {n}x{n}x{n}", lambda: ta @ tb, lambda: a @ b,
         (lambda: torch.from_numpy(a) @ torch.from_numpy(b)) if torch else None)
 
-    x = rng.standard_normal((256, 1024), dtype=np.float32)
-    w = rng.standard_normal((1024, 1024), dtype=np.float32) * 0.03
-    bias = np.zeros(1024, np.float32)
+    bs, fi = 256 // d, 1024 // d
+    x = rng.standard_normal((bs, fi), dtype=np.float32)
+    w = rng.standard_normal((fi, fi), dtype=np.float32) * 0.03
+    bias = np.zeros(fi, np.float32)
     tx, tw, tbias = fastnn.Tensor(x), fastnn.Tensor(w), fastnn.Tensor(bias)
-    add("linear fwd 256x1024->1024", lambda: F.linear(tx, tw, tbias), lambda: x @ w.T + bias,
+    add(f"linear fwd {bs}x{fi}->{fi}", lambda: F.linear(tx, tw, tbias), lambda: x @ w.T + bias,
         (lambda: torch.nn.functional.linear(torch.from_numpy(x), torch.from_numpy(w),
                                             torch.from_numpy(bias))) if torch else None)
 
@@ -134,10 +140,11 @@ def run_bench(min_time=0.2, out_stream=None):
         def t_fb():
             qw.grad = qb.grad = None
             torch.nn.functional.linear(qx, qw, qb).relu().sum().backward()
-    add("linear fwd+bwd 256x1024->1024", f_fb, np_fb, t_fb)
+    add(f"linear fwd+bwd {bs}x{fi}->{fi}", f_fb, np_fb, t_fb)
 
     try:
-        xi = rng.standard_normal((32, 16, 32, 32), dtype=np.float32)
+        nb, hw = 32 // d, 32 // d
+        xi = rng.standard_normal((nb, 16, hw, hw), dtype=np.float32)
         wc = rng.standard_normal((32, 16, 3, 3), dtype=np.float32) * 0.1
         txi, twc = fastnn.Tensor(xi), fastnn.Tensor(wc)
         F.conv2d(txi, twc, padding=1)
@@ -146,15 +153,15 @@ def run_bench(min_time=0.2, out_stream=None):
             xp = np.pad(xi, ((0, 0), (0, 0), (1, 1), (1, 1)))
             cols = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(2, 3))
             return np.einsum("nchwij,kcij->nkhw", cols, wc, optimize=True)
-        add("conv2d fwd 32x16x32x32, 32x3x3", lambda: F.conv2d(txi, twc, padding=1), np_conv,
+        add(f"conv2d fwd {nb}x16x{hw}x{hw}, 32x3x3", lambda: F.conv2d(txi, twc, padding=1), np_conv,
             (lambda: torch.nn.functional.conv2d(torch.from_numpy(xi), torch.from_numpy(wc),
                                                 padding=1)) if torch else None)
     except NotImplementedError:
         pass
 
-    xr = rng.standard_normal((1 << 20,), dtype=np.float32)
+    xr = rng.standard_normal((1 << 20) // d, dtype=np.float32)
     txr = fastnn.Tensor(xr)
-    add("relu 1M", lambda: txr.relu(), lambda: np.maximum(xr, 0),
+    add(f"relu {xr.size}", lambda: txr.relu(), lambda: np.maximum(xr, 0),
         (lambda: torch.relu(torch.from_numpy(xr))) if torch else None)
 
     def ms(t):
@@ -192,6 +199,8 @@ def main(argv=None):
     b = sub.add_parser("bench", help="quick benchmark table vs NumPy (and PyTorch)")
     b.add_argument("--min-time", type=float, default=0.2, help="seconds per measurement")
     b.add_argument("--threads", type=int, default=None)
+    b.add_argument("--small", action="store_true", help="small shapes (a smoke test)")
+    b.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     args = p.parse_args(argv)
     import fastnn
     if getattr(args, "threads", None):
@@ -209,7 +218,7 @@ def main(argv=None):
             for k, v in inf.items():
                 print(f"{k:>14}: {v}")
     elif args.command == "bench":
-        run_bench(min_time=args.min_time)
+        run_bench(min_time=args.min_time, small=args.small, use_torch=not args.no_torch)
     else:
         p.print_help()
         return 2
