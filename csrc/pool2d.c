@@ -39,6 +39,11 @@ static inline win_t window(int64_t o, int64_t stride, int64_t pad, int64_t k, in
     return w;
 }
 
+/* 2x2 windows, stride 2, no padding: the common case, with fast paths. */
+static int pool_is_2x2(const fnn_pool2d_desc *d) {
+    return d->R == 2 && d->S == 2 && d->sh == 2 && d->sw == 2 && d->ph == 0 && d->pw == 0;
+}
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 /* Four 2x2 / stride-2 windows at a time (see max_row_2x2 in pool2d.inc);

@@ -8,6 +8,7 @@ from fastnn.testing import reference as R
 # (N, C, H, W, kernel, stride, padding)
 CASES = [
     (2, 3, 8, 8, (2, 2), (2, 2), (0, 0)),
+    (2, 2, 7, 11, (2, 2), (2, 2), (0, 0)),   # 2x2 fast paths, odd sizes (uncovered edge)
     (2, 2, 7, 9, (3, 3), (2, 2), (1, 1)),    # overlapping windows, padding
     (1, 1, 5, 6, (3, 2), (1, 3), (1, 1)),    # non-square kernel/stride, one channel
     (3, 2, 7, 7, (2, 2), (3, 3), (0, 1)),    # stride > kernel
