@@ -32,11 +32,10 @@ def _reduce(loss, reduction, dtype):
     """Per-element losses -> the requested reduction (float64 accumulation)."""
     if reduction == "none":
         return loss
-    s = loss.sum(dtype=np.float64)
+    s = float(loss.sum(dtype=np.float64))
     if reduction == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s = s / loss.size if loss.size else np.float64(np.nan)
-    return np.asarray(s, dtype=dtype)
+        s = s / loss.size if loss.size else float("nan")
+    return np.array(s, dtype=dtype)
 
 
 def _grad_scale(g, reduction, n):
