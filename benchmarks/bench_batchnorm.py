@@ -5,13 +5,15 @@ importable.  2 threads.  Answers are checked outside the timed region.
 
 Run:  python -m pytest benchmarks/bench_batchnorm.py --benchmark-only
 """
+import os
+
 import numpy as np
 import pytest
 
 import fastnn
 import fastnn.nn.functional as F
 
-THREADS = 2
+THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))   # PERF.md: 2 threads
 SHAPE = (64, 64, 32, 32)
 AXES = (0, 2, 3)
 EPS = 1e-5

@@ -7,6 +7,7 @@ against NumPy (``x @ W.T + b`` on its BLAS) and PyTorch when importable.
 Run:  python -m pytest benchmarks/bench_linear.py --benchmark-only
 """
 import contextlib
+import os
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ import pytest
 import fastnn
 import fastnn.nn.functional as F
 
-THREADS = 2
+THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))   # PERF.md: 2 threads
 N, IN, OUT = 128, 784, 256
 FLOPS = {"fwd": 2 * N * IN * OUT, "fwd_bwd": 3 * 2 * N * IN * OUT}
 

@@ -6,13 +6,15 @@ when importable.  2 threads.  Answers are checked outside the timed region.
 
 Run:  python -m pytest benchmarks/bench_softmax_xent.py --benchmark-only
 """
+import os
+
 import numpy as np
 import pytest
 
 import fastnn
 import fastnn.nn.functional as F
 
-THREADS = 2
+THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))   # PERF.md: 2 threads
 SHAPES = {"xent_128x10": (128, 10), "xent_1024x1000": (1024, 1000)}
 
 
