@@ -48,7 +48,7 @@ def _impl(name, x, t):
             with fastnn.no_grad():
                 return F.cross_entropy(xt, tt)
 
-        def fb():
+        def fb():   # the loss is the graph's root: this is a training step's cost
             xt.grad = None
             F.cross_entropy(xt, tt).backward()
             return xt.grad
