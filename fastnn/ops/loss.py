@@ -1,7 +1,7 @@
 """Loss functions as autograd Functions.
 
 * ``cross_entropy``: one fused log-softmax + NLL kernel in C
-  (``csrc/loss.c``): the forward keeps each row's log-sum-exp, the backward
+  (``csrc/loss.c``): the forward keeps each row's max and log-sum-exp, the backward
   writes ``(softmax - onehot) * g`` in one pass.  Stable for huge logits.
 * ``binary_cross_entropy_with_logits``: C kernel of the stable form
   ``max(x, 0) - x*y + log1p(exp(-|x|))``; gradient ``sigmoid(x) - y``.
