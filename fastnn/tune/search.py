@@ -194,10 +194,15 @@ def _call_objective(objective, params, trial):
     return objective(params, trial) if n >= 2 else objective(params)
 
 
-def _claim_waiting_trial(study, storage):
-    """Moves one WAITING trial to RUNNING and returns its id, or None when none is left."""
+def _claim_waiting_trial(study):
+    """Moves one WAITING trial to RUNNING and returns its id, or None when none is left.
+
+    This is what ``Study.ask`` does first, minus its fallback of creating a
+    fresh trial: it must go through the study's own storage object (Optuna
+    wraps an RDB storage in a cache that must see the trial)."""
     optuna = require_optuna()
     state = optuna.trial.TrialState
+    storage = study._storage
     study_id = storage.get_study_id_from_name(study.study_name)
     for t in storage.get_all_trials(study_id, deepcopy=False, states=(state.WAITING,)):
         try:
@@ -235,7 +240,7 @@ def _run_one(study, trial, objective, space, catch):
     study.tell(trial, value)
 
 
-def _run_trials(study, storage, objective, space, kind, n_trials, timeout, catch):
+def _run_trials(study, objective, space, kind, n_trials, timeout, catch):
     """One worker's loop: grid -> until the queue is empty; else n_trials trials."""
     optuna = require_optuna()
     start = time.monotonic()
@@ -244,7 +249,7 @@ def _run_trials(study, storage, objective, space, kind, n_trials, timeout, catch
         if timeout is not None and time.monotonic() - start >= timeout:
             break
         if kind == "grid":
-            trial_id = _claim_waiting_trial(study, storage)
+            trial_id = _claim_waiting_trial(study)
             if trial_id is None:
                 break
             trial = optuna.trial.Trial(study, trial_id)
@@ -267,7 +272,7 @@ def _worker_main(cfg):
     sampler = _make_sampler(cfg["kind"], cfg["seed"], cfg["n_trials_total"], cfg["sampler_kwargs"])
     study = optuna.load_study(study_name=cfg["study_name"], storage=storage, sampler=sampler,
                               pruner=_make_pruner(cfg["pruner"]))
-    _run_trials(study, storage, cfg["objective"], cfg["space"], cfg["kind"], cfg["n_trials"],
+    _run_trials(study, cfg["objective"], cfg["space"], cfg["kind"], cfg["n_trials"],
                 cfg["timeout"], cfg["catch"])
 
 
@@ -364,7 +369,7 @@ def _search(kind, objective, space, direction, n_trials, seed, storage, study_na
         study = _create_or_join(optuna, storage_obj, study_name, direction, sampler, pruner_obj,
                                 kind, space, fn)
         if n_jobs == 1:
-            _run_trials(study, storage_obj, objective, space, kind, n_trials, timeout, catch)
+            _run_trials(study, objective, space, kind, n_trials, timeout, catch)
         else:
             _run_workers(kind, objective, space, n_trials, seed, storage, study_name, n_jobs,
                          pruner, timeout, catch, verbose, sampler_kwargs, fn)
