@@ -3,10 +3,15 @@ import math
 
 from ._optuna import require_optuna
 
+try:  # the Trainer accepts only Callback instances
+    from ..train import Callback as _CallbackBase
+except ImportError:  # pragma: no cover - before fastnn.train has callbacks
+    _CallbackBase = object
+
 __all__ = ["PruningCallback"]
 
 
-class PruningCallback:
+class PruningCallback(_CallbackBase):
     """Reports a validation metric to an Optuna trial after each epoch and stops
     hopeless trials.
 
@@ -54,6 +59,10 @@ class PruningCallback:
             raise optuna.TrialPruned(
                 f"trial {self.trial.number} pruned after epoch {step + 1}: "
                 f"{self.monitor}={value:.6g}" + (" (not finite)" if not math.isfinite(value) else ""))
+
+    def monitored_keys(self, trainer):
+        """Lets the Trainer reject an unknown ``monitor`` before training."""
+        return (self.monitor,)
 
     def _lookup(self, trainer, logs):
         if isinstance(logs, dict) and self.monitor in logs:
