@@ -33,15 +33,15 @@ def digits_objective():
     x, y = load_digits()
     x = (x.reshape(len(x), -1) / 16.0).astype(np.float32)
     order = np.random.default_rng(0).permutation(len(x))
-    tr, va = order[:1000], order[1000:1500]
+    tr, va = order[:600], order[600:1000]
 
-    def objective(params, trial, epochs=4):
+    def objective(params, trial, epochs=3):
         fastnn.manual_seed(0)
         model = nn.Sequential(nn.Linear(64, params["width"]), nn.ReLU(),
                               nn.Dropout(params["dropout"]), nn.Linear(params["width"], 10))
         opt = SGD(model.parameters(), lr=params["lr"], momentum=0.9,
                   weight_decay=params["weight_decay"])
-        train = DataLoader(TensorDataset(x[tr], y[tr]), batch_size=50, shuffle=True, seed=0)
+        train = DataLoader(TensorDataset(x[tr], y[tr]), batch_size=40, shuffle=True, seed=0)
         val = DataLoader(TensorDataset(x[va], y[va]), batch_size=500)
         trainer = Trainer(model, nn.CrossEntropyLoss(), opt, metrics=("accuracy",),
                           callbacks=[tune.PruningCallback(trial, monitor="val_loss")])
@@ -56,12 +56,12 @@ SPACE = {"lr": tune.loguniform(1e-3, 0.5), "weight_decay": tune.loguniform(1e-6,
 
 
 def test_bayes_on_digits_beats_median_random_reproducibly(digits_objective):
-    n = 12
+    n = 10
     bayes = tune.bayes_search(digits_objective, SPACE, n_trials=n, seed=0, pruner=False)
     rand = tune.random_search(digits_objective, SPACE, n_trials=n, seed=0, pruner=False)
     again = tune.bayes_search(digits_objective, SPACE, n_trials=n, seed=0, pruner=False)
     assert len(bayes.table) == n and len(rand.table) == n
-    assert all(row["epochs"] == 4 for row in bayes.table)  # reported by the PruningCallback
+    assert all(row["epochs"] == 3 for row in bayes.table)  # reported by the PruningCallback
     median_random = float(np.median([row["value"] for row in rand.table]))
     assert bayes.best_value <= median_random
     assert again.best_params == bayes.best_params
@@ -76,14 +76,14 @@ def test_pruning_callback_stops_hopeless_trials_inside_trainer(digits_objective)
              "dropout": [0.0]}
 
     def objective(params, trial):
-        return digits_objective(params, trial, epochs=5)
+        return digits_objective(params, trial, epochs=4)
 
     r = tune.grid_search(objective, space,
                          pruner=optuna.pruners.MedianPruner(n_startup_trials=2))
     by_lr = {row["params"]["lr"]: row for row in r.table}
-    assert by_lr[0.1]["state"] == "complete" and by_lr[0.1]["epochs"] == 5
+    assert by_lr[0.1]["state"] == "complete" and by_lr[0.1]["epochs"] == 4
     for lr in (1e-6, 2e-6):
         assert by_lr[lr]["state"] == "pruned"
-        assert by_lr[lr]["epochs"] < 5
+        assert by_lr[lr]["epochs"] < 4
     assert r.best_params["lr"] in (0.1, 0.05)
     assert len(r.study.get_trials(states=(optuna.trial.TrialState.PRUNED,))) == 2

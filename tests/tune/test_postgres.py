@@ -169,8 +169,4 @@ def test_two_workers_share_a_postgres_study(postgres_url, worker_objective):
     assert len(study.trials) == 8
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
 
-    log.write_text("")
-    r2 = tune.random_search(objective, space, n_trials=6, seed=1, storage=postgres_url,
-                            study_name="pg-random", n_jobs=2)
-    assert len(r2.table) == 6 and len(log.read_text().splitlines()) == 6
-    assert set(optuna.get_all_study_names(postgres_url)) >= {"pg-grid", "pg-random"}
+    assert "pg-grid" in optuna.get_all_study_names(postgres_url)
