@@ -100,3 +100,21 @@ def test_ensemble_of_noisy_models_beats_the_average_member(rng):
     member_accs = [acc(m(fastnn.tensor(x))) for m in members]
     ens_acc = acc(nn.Ensemble(members, reduction="mean_proba")(fastnn.tensor(x)))
     assert ens_acc > np.mean(member_accs)
+
+
+def test_example_ensemble_digits_beats_average_member():
+    import os
+    import runpy
+    try:
+        from fastnn.data import load_digits  # noqa: F401
+        from fastnn.optim import SGD  # noqa: F401
+        from fastnn.train import Trainer  # noqa: F401
+        nn.Dropout(0.2)
+        nn.CrossEntropyLoss()
+    except (ImportError, NotImplementedError) as exc:
+        pytest.skip(f"the example needs fastnn.data/optim/train and Dropout/CrossEntropyLoss: {exc}")
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "ensemble_digits.py")
+    main = runpy.run_path(path, run_name="example")["main"]
+    member_acc, ens_acc = main(n_members=4, epochs=3, verbose=False)
+    assert len(member_acc) == 4 and min(member_acc) > 0.85
+    assert ens_acc > np.mean(member_acc)
