@@ -175,7 +175,9 @@ def _make_sampler(kind, seed, n_trials, sampler_kwargs):
 def _make_pruner(pruner):
     optuna = require_optuna()
     if pruner is None or pruner == "median":
-        return optuna.pruners.MedianPruner()
+        # Optuna's MedianPruner, but judging no trial on its first two epochs:
+        # early learning curves cross too often for a fair comparison.
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
     if pruner is False or pruner == "none":
         return optuna.pruners.NopPruner()
     if isinstance(pruner, optuna.pruners.BasePruner):
@@ -443,8 +445,10 @@ _COMMON_DOC = """
         by name (a module-level function). Without ``storage`` the workers share a
         temporary journal file.
     pruner : None, 'median', 'none' or an optuna pruner
-        Stops hopeless trials from their reported per-epoch values (default:
-        Optuna's MedianPruner).
+        Stops hopeless trials from their reported per-epoch values. Default:
+        ``MedianPruner(n_startup_trials=5, n_warmup_steps=2)`` (a trial is
+        stopped, from its third epoch on, when its value is worse than the
+        median of earlier trials at the same epoch).
     timeout : float, optional
         Seconds after which a worker starts no new trial.
     catch : exception type or tuple
