@@ -202,6 +202,18 @@ def lograndint(low, high):
     return Int(low, high, log=True, fn="lograndint")
 
 
+def _from_optuna(dist, fn, name):
+    kind = type(dist).__name__
+    if kind == "CategoricalDistribution":
+        return Choice(dist.choices)
+    if kind == "FloatDistribution":
+        return Float(dist.low, dist.high, step=dist.step, log=dist.log,
+                     fn="loguniform" if dist.log else "uniform")
+    if kind == "IntDistribution":
+        return Int(dist.low, dist.high + 1, step=dist.step, log=dist.log, fn="randint")
+    raise ValueError(f"{fn}: unsupported Optuna distribution for {name!r}: {dist!r}")
+
+
 def normalize_space(space, fn="search"):
     """Validates a space dict and returns {name: Distribution} (lists/tuples become choices).
 
@@ -219,6 +231,8 @@ def normalize_space(space, fn="search"):
             out[name] = dist
         elif isinstance(dist, (list, tuple)):
             out[name] = Choice(dist)
+        elif type(dist).__module__.startswith("optuna.distributions"):
+            out[name] = _from_optuna(dist, fn, name)
         else:
             raise ValueError(
                 f"{fn}: unknown distribution for {name!r}: {dist!r}; use fastnn.tune.choice, "

@@ -58,6 +58,14 @@ def test_grid_values():
     assert tune.choice(["a", (1, 2)]).grid_values() == ["a", (1, 2)]
 
 
+def test_optuna_distributions_accepted():
+    d = optuna.distributions
+    space = {"a": d.IntDistribution(1, 3), "b": d.CategoricalDistribution(["x", "y"]),
+             "c": d.FloatDistribution(0.0, 1.0, step=0.5)}
+    r = tune.grid_search(lambda p: p["a"] + p["c"] + (p["b"] == "y"), space)
+    assert len(r.table) == 3 * 2 * 3 and r.best_params == {"a": 1, "b": "x", "c": 0.0}
+
+
 def test_missing_optuna_gives_install_hint(monkeypatch):
     import builtins
     import importlib
