@@ -18,6 +18,13 @@ from fastnn import nn  # noqa: E402
 from fastnn.sklearn import NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny networks: one thread is fastest and avoids oversubscription on a busy
+    # machine (the conftest fixture restores the thread count).
+    fastnn.set_num_threads(1)
+
+
 # Every check of scikit-learn's suite applies and passes; the estimators are
 # deterministic given ``seed`` (with seed=None they declare the
 # ``non_deterministic`` tag, which only relaxes check_fit_idempotent). Checks

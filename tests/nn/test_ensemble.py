@@ -113,6 +113,7 @@ def test_example_ensemble_digits_beats_average_member():
         nn.CrossEntropyLoss()
     except (ImportError, NotImplementedError) as exc:
         pytest.skip(f"the example needs fastnn.data/optim/train and Dropout/CrossEntropyLoss: {exc}")
+    fastnn.set_num_threads(1)  # tiny MLPs (the conftest fixture restores the count)
     path = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "ensemble_digits.py")
     main = runpy.run_path(path, run_name="example")["main"]
     member_acc, ens_acc = main(n_members=4, epochs=3, verbose=False)

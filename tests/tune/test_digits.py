@@ -36,6 +36,7 @@ def digits_objective():
     tr, va = order[:600], order[600:1000]
 
     def objective(params, trial, epochs=3):
+        fastnn.set_num_threads(1)  # tiny MLPs: one thread is fastest (conftest restores it)
         fastnn.manual_seed(0)
         model = nn.Sequential(nn.Linear(64, params["width"]), nn.ReLU(),
                               nn.Dropout(params["dropout"]), nn.Linear(params["width"], 10))
