@@ -69,50 +69,13 @@ class MLP(nn.Module):
         return self.net(x)
 
 
-# ----------------------------------------------------------------------------- fallbacks
-# Until fastnn.optim / the loss modules are available these keep the estimators
-# working; they compute exactly what optim.SGD (no momentum) and
-# CrossEntropyLoss/MSELoss (mean) do.
-
-class _PlainSGD:
-    def __init__(self, params, lr, weight_decay=0.0):
-        self.params = [p for p in params if p.requires_grad]
-        self.lr, self.weight_decay = lr, weight_decay
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
-
-    def step(self):
-        for p in self.params:
-            if p.grad is not None:
-                g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
-                p.data -= self.lr * g
-
-
-def _softmax_cross_entropy(logits, target):
-    z = logits - logits.max(dim=1, keepdim=True).values.detach()
-    logp = z - z.exp().sum(dim=1, keepdim=True).log()
-    return -logp[np.arange(logits.shape[0]), target.data].mean()
-
-
-def _mse(output, target):
-    return ((output - target) ** 2).mean()
-
-
 def _default_optimizer(params, lr, **kw):
-    try:
-        from fastnn.optim import SGD
-        return SGD(params, lr=lr, **kw)
-    except (ImportError, NotImplementedError):
-        return _PlainSGD(params, lr, **kw)
+    from fastnn.optim import SGD
+    return SGD(params, lr=lr, **kw)
 
 
 def _default_criterion(classifier, **kw):
-    try:
-        return nn.CrossEntropyLoss(**kw) if classifier else nn.MSELoss(**kw)
-    except NotImplementedError:
-        return _softmax_cross_entropy if classifier else _mse
+    return nn.CrossEntropyLoss(**kw) if classifier else nn.MSELoss(**kw)
 
 
 # ----------------------------------------------------------------------------- estimators

@@ -3,15 +3,12 @@ import math
 
 from ._optuna import require_optuna
 
-try:  # the Trainer accepts only Callback instances
-    from ..train import Callback as _CallbackBase
-except ImportError:  # pragma: no cover - before fastnn.train has callbacks
-    _CallbackBase = object
+from ..train import Callback
 
 __all__ = ["PruningCallback"]
 
 
-class PruningCallback(_CallbackBase):
+class PruningCallback(Callback):
     """Reports a validation metric to an Optuna trial after each epoch and stops
     hopeless trials.
 

@@ -7,15 +7,6 @@ from .module import Module
 _REDUCTIONS = ("mean", "sum", "mean_proba", "vote", "none")
 
 
-def _softmax(x):
-    try:
-        return F.softmax(x, dim=1)
-    except NotImplementedError:  # until the softmax op lands: the same numbers, composed
-        z = x - x.max(dim=1, keepdim=True).values.detach()
-        e = z.exp()
-        return e / e.sum(dim=1, keepdim=True)
-
-
 class Ensemble(Module):
     """Runs every member on the same input and combines their outputs.
 
@@ -83,7 +74,7 @@ class Ensemble(Module):
             if outs[0].ndim < 2:
                 raise ValueError(f"Ensemble: reduction='mean_proba' needs outputs (N, C, ...), "
                                  f"got shape {tuple(outs[0].shape)}")
-            outs = [_softmax(o) for o in outs]
+            outs = [F.softmax(o, dim=1) for o in outs]
         stacked = stack(outs, dim=0)
         if r == "none":
             return stacked
