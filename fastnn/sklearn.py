@@ -19,7 +19,7 @@ Examples
 >>> X = np.random.default_rng(0).normal(size=(60, 4)).astype("float32")
 >>> y = (X[:, 0] > 0).astype(int)
 >>> clf = NeuralNetClassifier(lr=0.1, max_epochs=20, seed=0).fit(X, y)
->>> clf.predict(X).shape, list(clf.classes_)
+>>> clf.predict(X).shape, clf.classes_.tolist()
 ((60,), [0, 1])
 """
 import copy

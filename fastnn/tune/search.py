@@ -463,6 +463,12 @@ _COMMON_DOC = """
 """
 
 
+def _with_common_doc(fn):
+    fn.__doc__ = fn.__doc__.replace("    {common}\n", _COMMON_DOC.lstrip("\n"))
+    return fn
+
+
+@_with_common_doc
 def grid_search(objective, space, direction="minimize", storage=None, study_name=None, n_jobs=1,
                 pruner=None, timeout=None, catch=(), verbose=False):
     """Tries every combination of the space's values exactly once.
@@ -472,7 +478,8 @@ def grid_search(objective, space, direction="minimize", storage=None, study_name
     worker processes or machines sharing the study.
 
     Parameters
-    ----------""" + _COMMON_DOC + """
+    ----------
+    {common}
     Examples
     --------
     >>> from fastnn import tune
@@ -484,6 +491,7 @@ def grid_search(objective, space, direction="minimize", storage=None, study_name
                    pruner, timeout, catch, verbose, {}, "grid_search")
 
 
+@_with_common_doc
 def random_search(objective, space, n_trials, seed=None, direction="minimize", storage=None,
                   study_name=None, n_jobs=1, pruner=None, timeout=None, catch=(), verbose=False):
     """Samples ``n_trials`` independent configurations (Optuna's RandomSampler).
@@ -492,7 +500,8 @@ def random_search(objective, space, n_trials, seed=None, direction="minimize", s
     reproducible; with ``n_jobs > 1`` worker ``i`` uses ``seed + i``.
 
     Parameters
-    ----------""" + _COMMON_DOC + """
+    ----------
+    {common}
     Examples
     --------
     >>> from fastnn import tune
@@ -505,6 +514,7 @@ def random_search(objective, space, n_trials, seed=None, direction="minimize", s
                    n_jobs, pruner, timeout, catch, verbose, {}, "random_search")
 
 
+@_with_common_doc
 def bayes_search(objective, space, n_trials, seed=None, direction="minimize", storage=None,
                  study_name=None, n_jobs=1, pruner=None, timeout=None, catch=(), verbose=False,
                  n_startup_trials=None):
@@ -515,7 +525,8 @@ def bayes_search(objective, space, n_trials, seed=None, direction="minimize", st
     Reproducible with a ``seed`` and ``n_jobs=1``.
 
     Parameters
-    ----------""" + _COMMON_DOC + """
+    ----------
+    {common}
     Examples
     --------
     >>> from fastnn import tune
