@@ -22,7 +22,7 @@ from fastnn import optim, tune
 from fastnn.data import DataLoader, Standardize, TensorDataset, load_digits
 from fastnn.train import Trainer
 
-EPOCHS = 6
+EPOCHS = 5
 _DATA = None
 
 
@@ -68,7 +68,7 @@ GRID = {"lr": [0.01, 0.1], "weight_decay": [1e-4], "width": [32, 128], "dropout"
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n-trials", type=int, default=16)
+    ap.add_argument("--n-trials", type=int, default=10)
     ap.add_argument("--n-jobs", type=int, default=1)
     ap.add_argument("--storage", default=None, help="RDB URL or journal file path")
     ap.add_argument("--study", default=None, help="study name prefix (to resume or share)")

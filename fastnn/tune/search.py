@@ -346,6 +346,10 @@ def _search(kind, objective, space, direction, n_trials, seed, storage, study_na
     if timeout is not None and not timeout > 0:
         raise ValueError(f"{fn}: timeout must be positive seconds or None, got {timeout!r}")
     catch = tuple(catch) if isinstance(catch, (list, tuple)) else (catch,)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ValueError(f"{fn}: seed must be None or an int, got {seed!r}")
+    if n_jobs > 1:
+        _check_importable(objective, fn)
 
     optuna = require_optuna()
     if not isinstance(sampler_kwargs, dict):
@@ -386,6 +390,13 @@ def _search(kind, objective, space, direction, n_trials, seed, storage, study_na
         optuna.logging.set_verbosity(old_verbosity)
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _check_importable(objective, fn):
+    qual = getattr(objective, "__qualname__", None)
+    if qual is None or "<locals>" in qual or "<lambda>" in qual:
+        raise ValueError(f"{fn}: n_jobs > 1 runs the objective in worker processes, which import "
+                         f"it by name: define it at module level (got {objective!r})")
 
 
 def _run_workers(kind, objective, space, n_trials, seed, storage, study_name, n_jobs, pruner,

@@ -258,6 +258,10 @@ def test_bad_arguments():
         tune.random_search(quad, space, n_trials=2, n_jobs=0)
     with pytest.raises(TypeError):
         tune.random_search(None, space, n_trials=2)
+    with pytest.raises(ValueError, match="seed"):
+        tune.random_search(quad, space, n_trials=2, seed="0")
+    with pytest.raises(ValueError, match="module level"):
+        tune.random_search(lambda p: p["x"], space, n_trials=2, n_jobs=2)
 
 
 # --------------------------------------------------------------------------- worker processes
