@@ -328,3 +328,13 @@ def test_random_search_two_workers_default_temp_journal(worker_objective):
     assert len(r.table) == 5 and r.best_value is not None
     # the study was brought back into memory; the temp journal is gone
     assert isinstance(r.study._storage, optuna.storages.InMemoryStorage)
+
+
+def test_rdb_url_storage_sqlite(tmp_path):
+    pytest.importorskip("sqlalchemy", reason="Optuna's RDB storage needs sqlalchemy")
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    r = tune.random_search(quad, {"x": tune.uniform(-1, 1), "y": [0.0, -0.2]}, n_trials=4,
+                           seed=0, storage=url, study_name="rdb")
+    assert len(r.table) == 4
+    again = optuna.load_study(study_name="rdb", storage=url)
+    assert [t.params for t in again.trials] == [t.params for t in r.study.trials]
