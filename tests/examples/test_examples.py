@@ -16,6 +16,8 @@ CASES = {
     "mlp.py": r"test accuracy: 9[5-9]\.\d\d%",
     "cnn_digits.py": r"test accuracy: 9[7-9]\.\d\d%",
     "lr_schedules.py": r"ReduceLROnPlateau: final training loss \d\.\d{4}",
+    "ensemble_digits.py": r"ensemble \(mean prob\): 9[5-9]\.\d\d%",
+    "tune_digits.py": r"best val_loss: grid 0\.\d{4}, random 0\.\d{4}, bayes 0\.\d{4}",
 }
 
 
