@@ -19,6 +19,13 @@ __version__ = "0.1.0"
 
 import os as _os
 
+# libgomp spins ~300k iterations before a waiting thread sleeps; on a shared or
+# busy machine that burns the other core between every parallel region.  A
+# shorter spin keeps wake-ups fast on a quiet machine without the waste
+# (an explicit GOMP_SPINCOUNT or OMP_WAIT_POLICY from the user wins).
+if "OMP_WAIT_POLICY" not in _os.environ:
+    _os.environ.setdefault("GOMP_SPINCOUNT", "20000")
+
 from . import _core
 from ._config import get_num_threads, manual_seed, set_num_threads
 from ._errors import GradcheckError, ShapeError
