@@ -135,11 +135,16 @@ def barrier():
 
 # ----------------------------------------------------------- abort on error
 def _abort(code=1):
+    """Ends the whole job.  MPI_Abort may return before the launcher has
+    killed the ranks (MPICH does), so this process then exits at once."""
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     finally:
-        world.comm.Abort(code)
+        try:
+            world.comm.Abort(code)
+        finally:
+            os._exit(code)
 
 
 def _excepthook(exc_type, exc, tb):
