@@ -4,6 +4,7 @@
 ndarray of the same shape once a backward has reached the tensor.  Every
 differentiable method is an ``autograd.Function`` from ``fastnn.ops``.
 """
+import builtins
 import numbers
 
 import numpy as np
@@ -62,6 +63,10 @@ def _to_array(data, dtype=None, copy=False):
     return arr
 
 
+_new = object.__new__
+_bmax = builtins.max
+
+
 class Tensor:
     """A multi-dimensional array with reverse-mode autograd.
 
@@ -83,27 +88,23 @@ class Tensor:
     array([[2., 4.]], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_grad_fn", "_out_idx", "__weakref__",
-                 "__dict__")
+    __slots__ = ("data", "__weakref__", "__dict__")
     __array_priority__ = 1000
+    # Defaults on the class: a new graph output sets only what differs.
+    grad = None
+    requires_grad = False
+    _grad_fn = None
+    _out_idx = 0
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = _to_array(data, dtype)
-        self.grad = None
-        self._grad_fn = None
-        self._out_idx = 0
-        self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
     @classmethod
     def _wrap(cls, arr):
-        t = object.__new__(Tensor)
-        t.data = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
-        t.grad = None
-        t.requires_grad = False
-        t._grad_fn = None
-        t._out_idx = 0
+        t = _new(Tensor)
+        t.data = arr if type(arr) is np.ndarray else np.asarray(arr)
         return t
 
     # ----------------------------------------------------------- attributes
@@ -481,8 +482,8 @@ class Tensor:
     def transpose(self, dim0, dim1):
         nd = self.ndim
         perm = list(range(nd))
-        d0 = dim0 % max(nd, 1)
-        d1 = dim1 % max(nd, 1)
+        d0 = dim0 % _bmax(nd, 1)
+        d1 = dim1 % _bmax(nd, 1)
         perm[d0], perm[d1] = perm[d1], perm[d0]
         return self.permute(*perm)
 
@@ -503,7 +504,7 @@ class Tensor:
     def squeeze(self, dim=None):
         if dim is None:
             return self.reshape(tuple(s for s in self.shape if s != 1))
-        d = dim % max(self.ndim, 1)
+        d = dim % _bmax(self.ndim, 1)
         if self.ndim == 0 or self.shape[d] != 1:
             return self
         return self.reshape(self.shape[:d] + self.shape[d + 1:])

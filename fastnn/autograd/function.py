@@ -18,20 +18,23 @@ Two calling conventions share the same engine:
 ``forward``.
 """
 from . import grad_mode
+from .grad_mode import mode as _mode
 from .._errors import ShapeError  # noqa: F401  (re-exported for ops)
 
 
 class Context:
-    """State an op keeps from its forward for its backward (``ctx``)."""
+    """State an op keeps from its forward for its backward (``ctx``).
 
-    def __init__(self):
-        self.needs_input_grad = ()
-        self._saved = ()
-        self._freed = False
-        self._fn = None
-        self._parents = ()
-        self._out_meta = ()
-        self._retained = None
+    Defaults live on the class so creating a context per op costs one
+    allocation; the graph node of an op's outputs is its context."""
+
+    needs_input_grad = ()
+    _saved = ()
+    _freed = False
+    _fn = None
+    _parents = ()
+    _out_meta = ()
+    _retained = None
 
     def save_for_backward(self, *tensors):
         """Keeps tensors (or arrays) for the backward."""
@@ -93,63 +96,71 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        Tensor = _tensor_cls()
-        record = grad_mode.mode.enabled
+        Tensor = _TENSOR[0] if _TENSOR else _tensor_cls()
+        record = _mode.enabled
         needs = []
         any_grad = False
+        ctx = Context()
         if cls.raw:
             fargs = []
             for a in args:
                 if isinstance(a, Tensor):
+                    fargs.append(a.data)
                     r = record and a.requires_grad
                     needs.append(r)
-                    any_grad = any_grad or r
-                    fargs.append(a.data)
+                    if r:
+                        any_grad = True
                 else:
-                    needs.append(False)
                     fargs.append(a)
-            ctx = Context()
-            ctx.needs_input_grad = tuple(needs)
+                    needs.append(False)
+            ctx.needs_input_grad = needs
             out = cls.forward(ctx, *fargs, **kwargs)
         else:
             for a in args:
-                r = isinstance(a, Tensor) and record and a.requires_grad
+                r = record and isinstance(a, Tensor) and a.requires_grad
                 needs.append(r)
-                any_grad = any_grad or r
-            ctx = Context()
+                if r:
+                    any_grad = True
             ctx.needs_input_grad = tuple(needs)
-            prev = grad_mode.mode.enabled
-            grad_mode.mode.enabled = False
+            _mode.enabled = False
             try:
                 out = cls.forward(ctx, *args, **kwargs)
             finally:
-                grad_mode.mode.enabled = prev
-        single = not isinstance(out, tuple)
-        outs = (out,) if single else out
+                _mode.enabled = record
+        wrap = Tensor._wrap
+        if type(out) is not tuple:
+            if not any_grad:
+                return out if isinstance(out, Tensor) else wrap(out)
+            arr = out.data if isinstance(out, Tensor) else out
+            t = wrap(arr)
+            ctx._fn = cls
+            ctx._parents = [a if n else None for a, n in zip(args, needs)]
+            ctx._out_meta = ((arr.shape, arr.dtype),)
+            if arr.dtype.kind == "f":
+                t.requires_grad = True
+                t._grad_fn = ctx
+            return t
         if not any_grad:
-            if single:
-                return out if isinstance(out, Tensor) else Tensor._wrap(out)
-            return tuple(o if (o is None or isinstance(o, Tensor)) else Tensor._wrap(o)
-                         for o in outs)
+            return tuple(o if (o is None or isinstance(o, Tensor)) else wrap(o) for o in out)
         ctx._fn = cls
-        ctx._parents = tuple(a if n else None for a, n in zip(args, needs))
+        ctx._parents = [a if n else None for a, n in zip(args, needs)]
         wrapped = []
         meta = []
-        for i, o in enumerate(outs):
+        for i, o in enumerate(out):
             if o is None:
                 wrapped.append(None)
                 meta.append(None)
                 continue
             arr = o.data if isinstance(o, Tensor) else o
-            t = Tensor._wrap(arr)
-            if arr.dtype.kind in "fc":
+            t = wrap(arr)
+            if arr.dtype.kind == "f":
                 t.requires_grad = True
                 t._grad_fn = ctx
                 t._out_idx = i
             meta.append((arr.shape, arr.dtype))
             wrapped.append(t)
         ctx._out_meta = tuple(meta)
-        return wrapped[0] if single else tuple(wrapped)
+        return tuple(wrapped)
 
 
 _TENSOR = []

@@ -16,9 +16,18 @@ _BIG = 32768
 
 
 def _same_big(a, b):
-    return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
-            and a.dtype == b.dtype and a.size >= _BIG and is_float(a)
+    return (type(a) is np.ndarray and type(b) is np.ndarray and a.size >= _BIG
+            and a.shape == b.shape and a.dtype == b.dtype and is_float(a)
             and a.flags.c_contiguous and b.flags.c_contiguous)
+
+
+def _ufunc(name, ufunc, a, b):
+    """ufunc(a, b) with a broadcast failure reported as a ShapeError."""
+    try:
+        return ufunc(a, b)
+    except ValueError:
+        broadcast_shape(name, a, b)
+        raise
 
 
 def _shape(x):
@@ -33,8 +42,7 @@ class Add(Function):
         if _same_big(a, b):
             out = _core.add(a, b, np.empty_like(a), nthreads())
         else:
-            broadcast_shape("add", a, b)
-            out = np.add(a, b)
+            out = _ufunc("add", np.add, a, b)
         ctx.shapes = (_shape(a), _shape(b))
         return out
 
@@ -50,9 +58,8 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        broadcast_shape("sub", a, b)
         ctx.shapes = (_shape(a), _shape(b))
-        return np.subtract(a, b)
+        return _ufunc("sub", np.subtract, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -69,8 +76,7 @@ class Mul(Function):
         if _same_big(a, b):
             out = _core.mul(a, b, np.empty_like(a), nthreads())
         else:
-            broadcast_shape("mul", a, b)
-            out = np.multiply(a, b)
+            out = _ufunc("mul", np.multiply, a, b)
         ctx.save_for_backward(a, b)
         return out
 
@@ -87,9 +93,8 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        broadcast_shape("div", a, b)
         ctx.save_for_backward(a, b)
-        return np.true_divide(a, b)
+        return _ufunc("div", np.true_divide, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -105,8 +110,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        broadcast_shape("pow", a, b)
-        out = np.power(a, b)
+        out = _ufunc("pow", np.power, a, b)
         ctx.save_for_backward(a, b, out)
         return out
 

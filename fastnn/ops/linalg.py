@@ -82,12 +82,18 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        if (a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and is_float(a)
+                and a.shape[1] == b.shape[0]):
+            return mm(a, b)
         return matmul_arrays(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype == g.dtype:
+            return (mm(g, b, trans_b=True) if na else None,
+                    mm(a, g, trans_a=True) if nb else None)
         a2 = a.reshape(1, -1) if a.ndim == 1 else a
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
         g2 = g

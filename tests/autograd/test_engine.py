@@ -1,0 +1,193 @@
+"""The graph engine: topological backward, accumulation, grad modes,
+retain_graph, user Functions and gradcheck."""
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn.autograd import Function
+
+
+def test_lecture_example():
+    x = fastnn.tensor(-2.0, requires_grad=True)
+    y = fastnn.tensor(5.0, requires_grad=True)
+    z = fastnn.tensor(-4.0, requires_grad=True)
+    f = (x + y) * z
+    f.backward()
+    assert f.item() == -12.0
+    assert (x.grad, y.grad, z.grad) == (-4.0, -4.0, 3.0)
+
+
+def test_tensor_used_twice_gets_both_gradients():
+    x = fastnn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * x + x          # dy/dx = 2x + 1
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, [3.0, 5.0, 7.0])
+
+
+def test_diamond_graph_visits_node_once():
+    calls = []
+
+    class Count(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 1.0
+
+        @staticmethod
+        def backward(ctx, g):
+            calls.append(1)
+            return g
+
+    x = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    h = Count.apply(x)
+    (h * 2 + h * 3).sum().backward()
+    assert len(calls) == 1
+    np.testing.assert_allclose(x.grad, [5.0, 5.0])
+
+
+def test_grad_accumulates_across_backwards():
+    x = fastnn.tensor([1.0, -1.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad, [6.0, 6.0])
+
+
+def test_no_grad_records_nothing():
+    x = fastnn.ones(3, requires_grad=True)
+    with fastnn.no_grad():
+        y = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+
+    @fastnn.no_grad()
+    def f(t):
+        return t + 1
+
+    assert not f(x).requires_grad
+    assert fastnn.is_grad_enabled()
+
+
+def test_detach_shares_data_without_graph():
+    x = fastnn.ones(3, requires_grad=True)
+    d = (x * 2).detach()
+    assert not d.requires_grad and d.grad_fn is None
+    y = x * 2
+    assert np.shares_memory(y.detach().data, y.data)
+
+
+def test_second_backward_through_freed_graph_raises():
+    x = fastnn.tensor([2.0], requires_grad=True)
+    y = (x * x).exp()
+    y.backward(np.ones(1, np.float32))
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward(np.ones(1, np.float32))
+
+
+def test_retain_graph_allows_second_backward():
+    x = fastnn.tensor([2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad, [8.0])
+
+
+def test_nonscalar_backward_needs_gradient():
+    x = fastnn.ones(2, 2, requires_grad=True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match="scalar"):
+        y.backward()
+    g = np.arange(4, dtype=np.float32).reshape(2, 2)
+    y.backward(g)
+    np.testing.assert_allclose(x.grad, 2 * g)
+
+
+def test_backward_without_grad_raises():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        fastnn.ones(2).sum().backward()
+
+
+def test_retain_grad_on_intermediate():
+    x = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad, [6.0, 12.0])
+
+
+def test_deep_chain_has_no_recursion_limit():
+    x = fastnn.tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(3000):
+        y = y * 1.0
+    y.sum().backward()
+    assert x.grad[0] == 1.0
+
+
+def test_user_function_with_ctx():
+    class MulConst(Function):
+        @staticmethod
+        def forward(ctx, a, b, k):
+            ctx.save_for_backward(a, b)
+            ctx.k = k
+            return a * b * k
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b = ctx.saved_tensors
+            assert ctx.needs_input_grad == (True, False, False)
+            return g * b * ctx.k, None, None
+
+    a = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    b = fastnn.tensor([3.0, 4.0])
+    out = MulConst.apply(a, b, 2.0)
+    assert out.grad_fn is not None
+    out.sum().backward()
+    np.testing.assert_allclose(a.grad, [6.0, 8.0])
+
+
+def test_user_function_wrong_gradient_shape_raises():
+    class Bad(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.sum()
+
+    a = fastnn.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="shape"):
+        Bad.apply(a).sum().backward()
+
+
+def test_gradcheck_passes_and_catches_wrong_backward():
+    x = fastnn.randn(3, 4, dtype="float64", requires_grad=True)
+    assert fastnn.gradcheck(lambda t: (t.tanh() * t).sum(), [x])
+
+    class WrongSquare(Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, g):
+            (a,) = ctx.saved_tensors
+            return g * a * 2.01      # deliberately wrong
+
+    with pytest.raises(fastnn.GradcheckError) as e:
+        fastnn.gradcheck(WrongSquare.apply, [x])
+    msg = str(e.value)
+    assert "input 0" in msg and "analytic" in msg and "numerical" in msg and "relative error" in msg
+
+
+def test_gradient_dtype_and_shape_follow_leaf():
+    x = fastnn.ones(2, 3, requires_grad=True)
+    b = fastnn.ones(3, dtype="float64", requires_grad=True)
+    (x * b).sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.shape == (2, 3)
+    assert b.grad.dtype == np.float64 and b.grad.shape == (3,)
+    np.testing.assert_allclose(b.grad, [2.0, 2.0, 2.0])
+
+
+def test_requires_grad_only_for_floats():
+    with pytest.raises(RuntimeError, match="floating point"):
+        fastnn.tensor([1, 2], requires_grad=True)

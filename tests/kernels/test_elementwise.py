@@ -1,0 +1,78 @@
+"""csrc/elementwise.c through _core against the NumPy reference."""
+import numpy as np
+import pytest
+
+from fastnn import _core
+from fastnn.testing import reference as R
+
+DT = [np.float32, np.float64]
+SIZES = [1, 7, 1000, 32767, 32768, 100003]
+TOL = {np.float32: 2e-6, np.float64: 1e-14}
+
+
+def _x(n, dt, seed=0):
+    return (np.random.default_rng(seed).standard_normal(n) * 3).astype(dt)
+
+
+@pytest.mark.parametrize("dt", DT)
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh"])
+def test_unary_forward_backward(name, n, dt):
+    x = _x(n, dt)
+    g = _x(n, dt, 1)
+    y = getattr(_core, name + "_fwd")(x, np.empty_like(x), 2)
+    np.testing.assert_allclose(y, getattr(R, name)(x), rtol=TOL[dt], atol=TOL[dt])
+    saved = x if name == "relu" else y
+    gx = getattr(_core, name + "_bwd")(saved, g, np.empty_like(x), 2)
+    np.testing.assert_allclose(gx, getattr(R, name + "_grad")(x, g), rtol=1e-5 if dt == np.float32
+                               else 1e-12, atol=TOL[dt] * 10)
+
+
+@pytest.mark.parametrize("dt", DT)
+def test_sigmoid_stable_at_extremes(dt):
+    x = np.array([-1e4, -800, -100, 0, 100, 800, 1e4], dt)
+    y = _core.sigmoid_fwd(x, np.empty_like(x), 1)
+    assert np.all(np.isfinite(y))
+    assert y[0] == 0 and y[-1] == 1 and y[3] == 0.5
+
+
+def test_relu_propagates_nan_and_inplace():
+    x = np.array([np.nan, -1, 2, -np.inf, np.inf], np.float32)
+    _core.relu_fwd(x, x, 1)
+    assert np.isnan(x[0]) and list(x[1:]) == [0, 2, 0, np.inf]
+
+
+@pytest.mark.parametrize("dt", DT)
+@pytest.mark.parametrize("n", [5, 50000])
+def test_add_mul_axpy(dt, n):
+    a, b = _x(n, dt), _x(n, dt, 2)
+    np.testing.assert_array_equal(_core.add(a, b, np.empty_like(a), 2), a + b)
+    np.testing.assert_array_equal(_core.mul(a, b, np.empty_like(a), 2), a * b)
+    y = b.copy()
+    _core.axpy(0.5, a, y, 2)
+    np.testing.assert_allclose(y, b + dt(0.5) * a, rtol=TOL[dt])
+
+
+@pytest.mark.parametrize("dt", DT)
+def test_sum_threads(dt):
+    x = _x(1_000_003, dt)
+    s1 = _core.sum_all(x, 1)
+    s2 = _core.sum_all(x, 2)
+    assert s2 == _core.sum_all(x, 2)          # bitwise repeatable at a fixed count
+    ref = float(np.sum(x.astype(np.float64)))
+    assert abs(s1 - ref) <= 1e-9 * np.abs(x).sum()
+    assert abs(s2 - ref) <= 1e-9 * np.abs(x).sum()
+
+
+def test_bad_arguments_raise():
+    x = np.ones(10, np.float32)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        _core.relu_fwd(np.ones(10, np.int64), np.ones(10, np.int64), 1)
+    with pytest.raises(TypeError, match="dtype"):
+        _core.relu_fwd(x, np.ones(10, np.float64), 1)
+    with pytest.raises(ValueError, match="elements"):
+        _core.relu_fwd(x, np.ones(9, np.float32), 1)
+    with pytest.raises(ValueError, match="contiguous"):
+        _core.relu_fwd(np.ones((4, 4), np.float32).T[:, :2], np.ones(8, np.float32), 1)
+    with pytest.raises(TypeError, match="ndarray"):
+        _core.add([1.0], x, x, 1)
