@@ -12,7 +12,7 @@ Recipe (the manual loop)::
 
     import fastnn, fastnn.distributed as dist
     rank, world = dist.init()
-    fastnn.set_num_threads(max(1, cores // ranks_per_machine))
+    fastnn.set_num_threads(dist.suggested_num_threads())   # cores // ranks per machine
     model = make_model()
     dist.broadcast_parameters(model, root=0)        # every rank starts equal
     opt = dist.DistributedOptimizer(fastnn.optim.SGD(model.parameters(), lr=0.1))
@@ -50,11 +50,13 @@ hang in a collective waiting for it.  Every rank must run the same number
 of steps: :class:`DistributedSampler` pads (or drops) to make it so.
 """
 from ._comm import (abort_on_exception, allreduce, barrier, broadcast_object, init,
-                    is_initialized, is_main_process, rank, reduce_metrics, size)
+                    is_initialized, is_main_process, local_rank, local_size, rank,
+                    reduce_metrics, size, suggested_num_threads)
 from .optimizer import DistributedOptimizer, broadcast_optimizer_state, broadcast_parameters
 from .sampler import DistributedSampler
 
-__all__ = ["init", "rank", "size", "is_initialized", "is_main_process", "barrier",
+__all__ = ["init", "rank", "size", "local_rank", "local_size", "suggested_num_threads",
+           "is_initialized", "is_main_process", "barrier",
            "allreduce", "broadcast_object", "broadcast_parameters",
            "broadcast_optimizer_state", "reduce_metrics", "abort_on_exception",
            "DistributedSampler", "DistributedOptimizer"]

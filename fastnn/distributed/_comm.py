@@ -28,6 +28,8 @@ class _World:
     size = 1
     comm = None          # mpi4py.MPI.Comm or None for the world of one
     MPI = None           # the mpi4py.MPI module, when loaded
+    local_rank = None    # filled on first use of local_size()
+    local_size = None
     prev_excepthook = None
 
 
@@ -119,6 +121,44 @@ def rank():
 def size():
     """The number of processes in the world (1 without MPI)."""
     return _ensure().size
+
+
+def local_size():
+    """How many ranks of this job run on this machine (1 without MPI): divide
+    the cores by it for each rank's thread count."""
+    w = _ensure()
+    if w.size == 1:
+        return 1
+    if w.local_size is None:
+        node = w.comm.Split_type(w.MPI.COMM_TYPE_SHARED)
+        w.local_rank, w.local_size = node.Get_rank(), node.Get_size()
+        node.Free()
+    return w.local_size
+
+
+def local_rank():
+    """This rank's index among the ranks on its machine (0 without MPI)."""
+    local_size()
+    return _ensure().local_rank or 0
+
+
+def suggested_num_threads():
+    """Threads per rank that share this machine's cores fairly:
+    ``max(1, cores // ranks on this machine)``.
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.distributed as dist
+    >>> fastnn.set_num_threads(dist.suggested_num_threads())
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    n = local_size()
+    # A rank that the launcher bound to fewer cores than there are local ranks
+    # already has its share; otherwise the ranks share the cores it can see.
+    return max(1, cores // n if cores >= n else cores)
 
 
 def is_main_process():

@@ -97,6 +97,9 @@ def broadcast_optimizer_state(optimizer, root=0):
     """
     if isinstance(optimizer, DistributedOptimizer):
         optimizer = optimizer.optimizer
+    if not (hasattr(optimizer, "state_dict") and hasattr(optimizer, "load_state_dict")):
+        raise TypeError("broadcast_optimizer_state: the optimizer needs state_dict() and "
+                        f"load_state_dict(); {type(optimizer).__name__} has not")
     w = _comm._ensure()
     _comm._check_root(root, "broadcast_optimizer_state")
     if w.size == 1:

@@ -147,6 +147,9 @@ class _SGD:
     def state_dict(self):
         return {"state": {}, "param_groups": [{"lr": self.param_groups[0]["lr"]}]}
 
+    def load_state_dict(self, sd):
+        self.param_groups[0]["lr"] = sd["param_groups"][0]["lr"]
+
 
 def test_distributed_optimizer_world_of_one_is_plain_step():
     fastnn.manual_seed(0)
@@ -167,6 +170,8 @@ def test_distributed_optimizer_world_of_one_is_plain_step():
         opt.step()
     assert inner.steps == 2
     dist.broadcast_optimizer_state(opt)     # no-op, must not fail
+    with pytest.raises(TypeError, match="state_dict"):
+        dist.broadcast_optimizer_state(object())
 
 
 def test_distributed_optimizer_validates():
@@ -191,3 +196,16 @@ def test_post_accumulate_grad_hook_fires_per_accumulation():
     ((w * 2.0).sum() + (w * 3.0).sum()).backward()
     assert len(seen) == 2
     np.testing.assert_allclose(seen[-1], np.full(3, 5.0))
+
+
+def test_example_runs_as_world_of_one():
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    example = os.path.join(root, "examples", "train_distributed.py")
+    r = fastnn.testing.run_python(
+        f"import runpy, sys; sys.argv = [{example!r}, '--epochs', '2', '--threads', '1']; "
+        f"runpy.run_path({example!r}, run_name='__main__')")
+    assert r.returncode == 0, r.stderr
+    assert "1 rank(s) x 1 thread(s)" in r.stdout and "final val_acc" in r.stdout
+    acc = float(r.stdout.strip().splitlines()[-1].split()[-1])
+    assert acc > 0.3            # learns something in two epochs (chance is 0.1)

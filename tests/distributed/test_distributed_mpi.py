@@ -332,3 +332,18 @@ def test_abort_on_exception_context_manager(tmp_path):
     assert rc != 0
     assert "rank 0 failed inside the guard" in err
     assert "unreachable" not in out
+
+
+def test_example_train_distributed_runs_on_two_ranks(tmp_path):
+    example = os.path.join(ROOT, "examples", "train_distributed.py")
+    code = f"""
+    import runpy, sys
+    sys.argv = [{example!r}, "--epochs", "2", "--batch-size", "32"]
+    runpy.run_path({example!r}, run_name="__main__")
+    """
+    rc, out, err = run_mpi(tmp_path, code, common=False)
+    assert rc == 0, f"stdout:\n{out}\nstderr:\n{err}"
+    assert "2 rank(s) x 1 thread(s)" in out
+    lines = [l for l in out.splitlines() if l.startswith("epoch ")]
+    assert len(lines) == 2 and "r0=" in lines[0] and "r1=" in lines[0]   # rank 0 prints alone
+    assert "final val_acc" in out
