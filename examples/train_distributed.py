@@ -92,11 +92,26 @@ def make_optimizer(params, lr, momentum):
         return _SGD(params, lr, momentum)
 
 
-def batches(x, y, indices, batch_size):
-    """The shard's mini-batches (what DataLoader(sampler=...) yields)."""
-    for i in range(0, len(indices), batch_size):
-        idx = indices[i:i + batch_size]
-        yield fastnn.Tensor(x[idx]), fastnn.Tensor(y[idx])
+class _ShardLoader:
+    """What DataLoader(TensorDataset(x, y), batch_size, sampler=sampler) yields,
+    for builds without fastnn.data.DataLoader."""
+
+    def __init__(self, x, y, batch_size, sampler):
+        self.x, self.y, self.batch_size, self.sampler = x, y, batch_size, sampler
+
+    def __iter__(self):
+        idx = np.fromiter(iter(self.sampler), np.int64)
+        for i in range(0, len(idx), self.batch_size):
+            j = idx[i:i + self.batch_size]
+            yield fastnn.Tensor(self.x[j]), fastnn.Tensor(self.y[j])
+
+
+def make_loader(x, y, batch_size, sampler):
+    try:
+        from fastnn.data import DataLoader, TensorDataset
+    except ImportError:
+        return _ShardLoader(x, y, batch_size, sampler)
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, sampler=sampler)
 
 
 def evaluate(model, x, y, rank, world):
@@ -136,6 +151,7 @@ def main(argv=None):
     if hasattr(opt.optimizer, "state_dict"):          # e.g. after loading a checkpoint on rank 0
         dist.broadcast_optimizer_state(opt, root=0)
     sampler = dist.DistributedSampler(len(x_tr), shuffle=True, seed=args.seed)
+    loader = make_loader(x_tr, y_tr, local_batch, sampler)
 
     if dist.is_main_process():
         print(f"{name}: {len(x_tr)} train / {len(x_val)} val; {world} rank(s) x {threads} "
@@ -147,7 +163,7 @@ def main(argv=None):
         sampler.set_epoch(epoch)
         t0 = time.perf_counter()
         total, steps = 0.0, 0
-        for xb, yb in batches(x_tr, y_tr, sampler.indices(), local_batch):
+        for xb, yb in loader:
             opt.zero_grad()
             loss = cross_entropy(model(xb), yb)
             loss.backward()

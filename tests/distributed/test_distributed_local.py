@@ -209,3 +209,25 @@ def test_example_runs_as_world_of_one():
     assert "1 rank(s) x 1 thread(s)" in r.stdout and "final val_acc" in r.stdout
     acc = float(r.stdout.strip().splitlines()[-1].split()[-1])
     assert acc > 0.3            # learns something in two epochs (chance is 0.1)
+
+
+def test_sampler_drives_dataloader():
+    DataLoader = getattr(fastnn.data, "DataLoader", None)
+    TensorDataset = getattr(fastnn.data, "TensorDataset", None)
+    if DataLoader is None or TensorDataset is None:
+        pytest.skip("fastnn.data.DataLoader has not landed yet (feat/data)")
+    X = np.arange(22, dtype=np.float32).reshape(11, 2)
+    Y = np.arange(11, dtype=np.int64)
+    seen, steps = [], []
+    for r in range(2):
+        s = DistributedSampler(len(Y), num_replicas=2, rank=r, seed=4)
+        s.set_epoch(1)
+        dl = DataLoader(TensorDataset(X, Y), batch_size=4, sampler=s)
+        ys = [yb.data.copy() for _, yb in dl]
+        steps.append(len(ys))
+        assert len(dl) == len(ys)
+        got = np.concatenate(ys)
+        np.testing.assert_array_equal(got, s.indices())           # the sampler's order
+        seen.append(got)
+    assert steps[0] == steps[1] == 2
+    assert set(np.concatenate(seen).tolist()) == set(range(11))
