@@ -4,6 +4,7 @@ averaging with non-blocking allreduce)."""
 import contextlib
 import time
 import weakref
+import zlib
 
 import numpy as np
 
@@ -58,11 +59,10 @@ def broadcast_parameters(model_or_state, root=0):
     named = _as_named_arrays(model_or_state)
     # Same names and shapes everywhere, or the packed layout would differ.
     sig = ";".join(f"{n}:{a.dtype.str}:{a.shape}" for n, a in named)
-    if _comm.broadcast_object(sig, root) != sig:
-        _comm.allreduce(np.ones(1), op="sum")
-        raise ValueError(f"broadcast_parameters: rank {w.rank}'s model differs from rank "
-                         f"{root}'s (names, shapes or dtypes)")
-    _comm.allreduce(np.ones(1), op="sum")     # pairs with the failure path above
+    bad = _comm.allreduce(float(_comm.broadcast_object(sig, root) != sig), op="max")
+    if bad:
+        raise ValueError(f"broadcast_parameters: the ranks' models differ from rank {root}'s "
+                         f"(names, shapes or dtypes; rank {w.rank} has {len(named)} arrays)")
     by_dtype = {}
     for _, a in named:
         by_dtype.setdefault(a.dtype.str, []).append(a)
@@ -205,6 +205,7 @@ class DistributedOptimizer:
         self._world = _comm._ensure()
         self._skip_sync = False
         self._synced = False
+        self._layout_checked = False
         self._expected = None           # id(p) -> accumulations per step (after step 1)
         self._arrivals = {}
         self._overflow = None
@@ -361,6 +362,8 @@ class DistributedOptimizer:
                 "that change from step to step")
         MPI = self._world.MPI
         t0 = time.perf_counter()
+        if not self._layout_checked:
+            self._check_layout()
         for b in self._buckets[self._next_launch:]:
             self._launch(b)
         self._next_launch = len(self._buckets)
@@ -385,6 +388,20 @@ class DistributedOptimizer:
         st["steps"] += 1
         st["buckets"] += len(self._buckets)
         st["sync_seconds"] += time.perf_counter() - t0
+
+    def _check_layout(self):
+        # First step only: every rank must reduce the same parameter shapes
+        # (else the bucket messages would not match); decided on every rank.
+        sig = ";".join(f"{p.data.dtype.str}{p.data.shape}" for b in self._buckets
+                       for p in b.params)
+        v = float(zlib.crc32(sig.encode()))
+        probe = np.array([v, -v, len(self._buckets), -len(self._buckets)], np.float64)
+        self._world.comm.Allreduce(self._world.MPI.IN_PLACE, probe, op=self._world.MPI.MAX)
+        if probe[0] != -probe[1] or probe[2] != -probe[3]:
+            raise RuntimeError("DistributedOptimizer: the ranks' parameters differ in number, "
+                               f"shape or dtype (rank {self._world.rank}: "
+                               f"{len(self._params)} parameters)")
+        self._layout_checked = True
 
     def _learn_expected(self):
         # First step only, on every rank (a collective): how many accumulations

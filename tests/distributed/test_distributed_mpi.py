@@ -347,3 +347,27 @@ def test_example_train_distributed_runs_on_two_ranks(tmp_path):
     lines = [l for l in out.splitlines() if l.startswith("epoch ")]
     assert len(lines) == 2 and "r0=" in lines[0] and "r1=" in lines[0]   # rank 0 prints alone
     assert "final val_acc" in out
+
+
+def test_mismatched_models_raise_on_every_rank(tmp_path):
+    code = """
+    m = nn.Linear(4, 3 + rank)                       # ranks disagree on the shapes
+    opt = dist.DistributedOptimizer(SGD(m.parameters(), lr=0.1))
+    opt.zero_grad()
+    m(fastnn.ones(2, 4)).sum().backward()
+    try:
+        opt.step()
+        raise AssertionError("no error")
+    except RuntimeError as e:
+        assert "differ" in str(e), e
+    try:
+        dist.broadcast_parameters(m)
+        raise AssertionError("no error")
+    except ValueError as e:
+        assert "models differ" in str(e), e
+    dist.barrier()
+    print(f"MISMATCH OK {rank}")
+    """
+    rc, out, err = run_mpi(tmp_path, code, timeout=60)
+    assert rc == 0, f"stdout:\n{out}\nstderr:\n{err}"
+    assert "MISMATCH OK 0" in out and "MISMATCH OK 1" in out
