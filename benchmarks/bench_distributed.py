@@ -136,9 +136,19 @@ def _mpiexec():
     return shutil.which("mpiexec", path=path) or shutil.which("mpirun", path=path)
 
 
+def _fastnn_parent():
+    """The directory holding the fastnn this driver imports (so the workers use it too)."""
+    try:
+        import fastnn
+    except ImportError:
+        sys.path.insert(0, ROOT)
+        import fastnn
+    return os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+
+
 def run_config(ranks, threads, steps, kind, timeout=600):
     env = dict(os.environ, FASTNN_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               PYTHONPATH=_fastnn_parent() + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMPI_MCA_rmaps_base_oversubscribe="1")
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--steps", str(steps),

@@ -12,7 +12,12 @@ import textwrap
 
 import pytest
 
+import fastnn
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The ranks import the same fastnn as this test process (the source tree when
+# built in place, site-packages when installed).
+FASTNN_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
 
 
 def _mpiexec():
@@ -34,7 +39,7 @@ def run_mpi(tmp_path, code, n=2, timeout=90, common=True):
     script = tmp_path / "script.py"
     script.write_text((COMMON if common else "") + textwrap.dedent(code))
     env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = FASTNN_PARENT + os.pathsep + env.get("PYTHONPATH", "")
     env.update(OMP_NUM_THREADS="1", FASTNN_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
                OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1",
                PRTE_MCA_rmaps_default_mapping_policy=":oversubscribe")
