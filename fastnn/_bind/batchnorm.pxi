@@ -1,1 +1,152 @@
-# _bind/batchnorm.pxi -- bindings for csrc/batchnorm.c (filled in by the op's issue)
+# _bind/batchnorm.pxi -- bindings for csrc/batchnorm.c.
+# x is viewed as (N, C, HW); every per-channel array has C elements.
+
+cdef extern from "batchnorm.h":
+    ctypedef struct fnn_batchnorm_desc:
+        int64_t N, C, HW
+        double eps
+    int fnn_batchnorm_init(fnn_batchnorm_desc *d, int64_t N, int64_t C, int64_t HW,
+                           double eps) nogil
+    int fnn_batchnorm_fwd_train_f32(const fnn_batchnorm_desc *d, const float *x,
+                                    const float *gamma, const float *beta, float *y,
+                                    float *mean, float *var, float *invstd, int nt) nogil
+    int fnn_batchnorm_fwd_train_f64(const fnn_batchnorm_desc *d, const double *x,
+                                    const double *gamma, const double *beta, double *y,
+                                    double *mean, double *var, double *invstd, int nt) nogil
+    int fnn_batchnorm_fwd_eval_f32(const fnn_batchnorm_desc *d, const float *x,
+                                   const float *rm, const float *rv, const float *gamma,
+                                   const float *beta, float *y, float *invstd, int nt) nogil
+    int fnn_batchnorm_fwd_eval_f64(const fnn_batchnorm_desc *d, const double *x,
+                                   const double *rm, const double *rv, const double *gamma,
+                                   const double *beta, double *y, double *invstd, int nt) nogil
+    int fnn_batchnorm_bwd_f32(const fnn_batchnorm_desc *d, const float *x, const float *gy,
+                              const float *mean, const float *invstd, const float *gamma,
+                              int training, float *gx, float *dgamma, float *dbeta,
+                              int nt) nogil
+    int fnn_batchnorm_bwd_f64(const fnn_batchnorm_desc *d, const double *x, const double *gy,
+                              const double *mean, const double *invstd, const double *gamma,
+                              int training, double *gx, double *dgamma, double *dbeta,
+                              int nt) nogil
+
+
+cdef int _bn_desc(fnn_batchnorm_desc *d, x, str op, double eps) except -1:
+    if x.ndim < 2:
+        raise ValueError(f"{op}: input must be (N, C, ...), got shape {x.shape}")
+    cdef int64_t N = x.shape[0], C = x.shape[1]
+    cdef int64_t HW = _size(x) // (N * C) if N * C > 0 else 0
+    _check_status(fnn_batchnorm_init(d, N, C, HW, eps), op)
+    return 0
+
+
+cdef void* _opt_ptr(a, int kind, str op, str name, int64_t n) except? NULL:
+    if a is None:
+        return NULL
+    _same(a, kind, op, name, n)
+    return _ptr(a)
+
+
+def batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, double eps, int n_threads=1):
+    """Training forward over x (N, C, ...): batch statistics into mean, var
+    (biased) and invstd (C), normalised + affine output into y.  gamma/beta
+    may be None."""
+    cdef str op = "batch_norm"
+    cdef int kind = _kind(x, op, "input")
+    cdef fnn_batchnorm_desc d
+    _bn_desc(&d, x, op, eps)
+    if d.N * d.HW < 1:
+        raise ValueError(f"{op}: no values per channel")
+    _same(y, kind, op, "out y", _size(x))
+    _same(mean, kind, op, "out mean", d.C)
+    _same(var, kind, op, "out var", d.C)
+    _same(invstd, kind, op, "out invstd", d.C)
+    cdef void *pgm = _opt_ptr(gamma, kind, op, "weight", d.C)
+    cdef void *pbt = _opt_ptr(beta, kind, op, "bias", d.C)
+    cdef void *px = _ptr(x)
+    cdef void *py = _ptr(y)
+    cdef void *pm = _ptr(mean)
+    cdef void *pv = _ptr(var)
+    cdef void *pi = _ptr(invstd)
+    cdef int st
+    with nogil:
+        if kind == 0:
+            st = fnn_batchnorm_fwd_train_f32(&d, <const float*>px, <const float*>pgm,
+                                             <const float*>pbt, <float*>py, <float*>pm,
+                                             <float*>pv, <float*>pi, n_threads)
+        else:
+            st = fnn_batchnorm_fwd_train_f64(&d, <const double*>px, <const double*>pgm,
+                                             <const double*>pbt, <double*>py, <double*>pm,
+                                             <double*>pv, <double*>pi, n_threads)
+    _check_status(st, op)
+    return y
+
+
+def batchnorm_fwd_eval(x, running_mean, running_var, gamma, beta, y, invstd, double eps,
+                       int n_threads=1):
+    """Eval forward with running statistics; invstd (C) receives
+    1/sqrt(running_var + eps)."""
+    cdef str op = "batch_norm"
+    cdef int kind = _kind(x, op, "input")
+    cdef fnn_batchnorm_desc d
+    _bn_desc(&d, x, op, eps)
+    _same(y, kind, op, "out y", _size(x))
+    _same(running_mean, kind, op, "running_mean", d.C)
+    _same(running_var, kind, op, "running_var", d.C)
+    _same(invstd, kind, op, "out invstd", d.C)
+    cdef void *pgm = _opt_ptr(gamma, kind, op, "weight", d.C)
+    cdef void *pbt = _opt_ptr(beta, kind, op, "bias", d.C)
+    cdef void *px = _ptr(x)
+    cdef void *py = _ptr(y)
+    cdef void *pm = _ptr(running_mean)
+    cdef void *pv = _ptr(running_var)
+    cdef void *pi = _ptr(invstd)
+    cdef int st
+    with nogil:
+        if kind == 0:
+            st = fnn_batchnorm_fwd_eval_f32(&d, <const float*>px, <const float*>pm,
+                                            <const float*>pv, <const float*>pgm,
+                                            <const float*>pbt, <float*>py, <float*>pi, n_threads)
+        else:
+            st = fnn_batchnorm_fwd_eval_f64(&d, <const double*>px, <const double*>pm,
+                                            <const double*>pv, <const double*>pgm,
+                                            <const double*>pbt, <double*>py, <double*>pi,
+                                            n_threads)
+    _check_status(st, op)
+    return y
+
+
+def batchnorm_bwd(x, gy, mean, invstd, gamma, bint training, gx, dgamma, dbeta,
+                  int n_threads=1):
+    """dx (into gx, unless gx is None), dgamma and dbeta (C) of batch norm."""
+    cdef str op = "batch_norm_backward"
+    cdef int kind = _kind(x, op, "input")
+    cdef fnn_batchnorm_desc d
+    _bn_desc(&d, x, op, 0.0)
+    _same(gy, kind, op, "grad_output", _size(x))
+    _same(mean, kind, op, "mean", d.C)
+    _same(invstd, kind, op, "invstd", d.C)
+    _same(dgamma, kind, op, "out dgamma", d.C)
+    _same(dbeta, kind, op, "out dbeta", d.C)
+    cdef void *pgx = NULL
+    if gx is not None:
+        _same(gx, kind, op, "out gx", _size(x))
+        pgx = _ptr(gx)
+    cdef void *pgm = _opt_ptr(gamma, kind, op, "weight", d.C)
+    cdef void *px = _ptr(x)
+    cdef void *pgy = _ptr(gy)
+    cdef void *pm = _ptr(mean)
+    cdef void *pi = _ptr(invstd)
+    cdef void *pdg = _ptr(dgamma)
+    cdef void *pdb = _ptr(dbeta)
+    cdef int tr = training
+    cdef int st
+    with nogil:
+        if kind == 0:
+            st = fnn_batchnorm_bwd_f32(&d, <const float*>px, <const float*>pgy,
+                                       <const float*>pm, <const float*>pi, <const float*>pgm,
+                                       tr, <float*>pgx, <float*>pdg, <float*>pdb, n_threads)
+        else:
+            st = fnn_batchnorm_bwd_f64(&d, <const double*>px, <const double*>pgy,
+                                       <const double*>pm, <const double*>pi, <const double*>pgm,
+                                       tr, <double*>pgx, <double*>pdg, <double*>pdb, n_threads)
+    _check_status(st, op)
+    return gx

@@ -1,5 +1,181 @@
-"""2-D convolution (stub: implemented by its issue)."""
+"""2-D convolution (``conv2d``) as an autograd Function over csrc/conv2d.c.
+
+The kernel unfolds one image at a time (im2col into a per-thread column
+buffer) and multiplies with ``fnn_gemm``; 1x1 stride-1 unpadded convolutions
+use the image directly.  The backward computes dx (``W^T dY`` then col2im),
+dW (per-thread partials added in thread order) and db in one pass over the
+images.  This module validates arguments with PyTorch-like messages and makes
+every array C-contiguous before it reaches C.
+"""
+import numpy as np
+
+from .. import _core
+from .._errors import ShapeError
+from ..autograd.function import Function
+from ._util import is_float, nthreads
+
+__all__ = ["conv2d", "Conv2d", "pair_arg"]
 
 
-def conv2d(*args, **kwargs):
-    raise NotImplementedError("conv2d is not implemented yet")
+def _as_int(op, name, v):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
+    return int(v)
+
+
+def pair_arg(op, name, v):
+    """An int or a pair of ints as a 2-tuple of Python ints (types checked,
+    values not)."""
+    if isinstance(v, (tuple, list)):
+        if len(v) == 1:
+            v = (v[0], v[0])
+        if len(v) != 2:
+            raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
+        return (_as_int(op, name, v[0]), _as_int(op, name, v[1]))
+    v = _as_int(op, name, v)
+    return (v, v)
+
+
+def _check_stride_padding(op, stride, padding):
+    if stride[0] <= 0 or stride[1] <= 0:
+        raise ValueError(f"{op}: non-positive stride is not supported, got stride={stride}")
+    if padding[0] < 0 or padding[1] < 0:
+        raise ValueError(f"{op}: negative padding is not supported, got padding={padding}")
+
+
+def _same_padding(op, wshape, stride):
+    """padding='same' (stride 1, odd kernels: (k - 1) / 2 on both sides)."""
+    if stride != (1, 1):
+        raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
+                         f"(stride={stride})")
+    if len(wshape) != 4:
+        raise ShapeError(f"{op}: weight must be 4-D, got shape {tuple(wshape)}")
+    r, s = wshape[-2:]
+    if r % 2 == 0 or s % 2 == 0:
+        raise NotImplementedError(f"{op}: padding='same' needs an odd kernel size here, got "
+                                  f"({r}, {s})")
+    return ((r - 1) // 2, (s - 1) // 2)
+
+
+def _validate(x, w, b, stride, padding):
+    """Ranks, channels, bias length, dtypes and geometry; returns (OH, OW)."""
+    if w.ndim != 4:
+        raise ShapeError(f"conv2d: weight must be 4-D (out_channels, in_channels, kH, kW), got "
+                         f"shape {tuple(w.shape)}")
+    if x.ndim != 4:
+        raise ShapeError(f"conv2d: expected 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
+                         f"{x.ndim}-D input of shape {tuple(x.shape)}")
+    K, C, R, S = w.shape
+    if x.shape[1] != C:
+        raise ShapeError(f"conv2d: weight of size {list(w.shape)} expects input "
+                         f"{list(x.shape)} to have {C} channels, but got {x.shape[1]} channels "
+                         "instead")
+    if b is not None and (b.ndim != 1 or b.shape[0] != K):
+        raise ShapeError(f"conv2d: bias must have shape ({K},) to match weight of size "
+                         f"{list(w.shape)}, got shape {tuple(b.shape)}")
+    if not is_float(x) or x.dtype != w.dtype or (b is not None and b.dtype != w.dtype):
+        raise TypeError(f"conv2d: input ({x.dtype}), weight ({w.dtype})"
+                        + (f" and bias ({b.dtype})" if b is not None else "")
+                        + " must share one float dtype (float32 or float64)")
+    if min(w.shape) < 1 or x.shape[2] < 1 or x.shape[3] < 1:
+        raise ShapeError(f"conv2d: empty weight {tuple(w.shape)} or input {tuple(x.shape)}")
+    _check_stride_padding("conv2d", stride, padding)
+    ph_, pw_ = x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]
+    if R > ph_ or S > pw_:
+        raise ShapeError(f"conv2d: kernel size ({R} x {S}) can't be greater than the padded "
+                         f"input size ({ph_} x {pw_}) (input {tuple(x.shape)}, "
+                         f"padding={padding})")
+    return _core.conv2d_out_size(x.shape[2], x.shape[3], R, S, *stride, *padding)
+
+
+class Conv2d(Function):
+    """y = conv2d(x, w) + b; x (N, C, H, W), w (K, C, R, S), b (K,) or None.
+
+    forward(ctx, x, weight, bias, stride, padding) with stride and padding
+    already normalised to pairs of ints; a 3-D x is one unbatched image."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding):
+        unbatched = x.ndim == 3
+        if unbatched:
+            x = x[None]
+        OH, OW = _validate(x, weight, bias, stride, padding)
+        x = np.ascontiguousarray(x)
+        w = np.ascontiguousarray(weight)
+        b = None if bias is None else np.ascontiguousarray(bias)
+        y = np.empty((x.shape[0], w.shape[0], OH, OW), x.dtype)
+        if x.shape[0] > 0:
+            _core.conv2d_fwd(x, w, b, y, stride[0], stride[1], padding[0], padding[1],
+                             nthreads())
+        ctx.save_for_backward(x, w)
+        ctx.geom = (stride[0], stride[1], padding[0], padding[1])
+        ctx.unbatched = unbatched
+        return y[0] if unbatched else y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        nx, nw, nb = (tuple(ctx.needs_input_grad) + (False,) * 3)[:3]
+        g = np.ascontiguousarray(g.reshape((x.shape[0], w.shape[0]) + g.shape[-2:]),
+                                 dtype=x.dtype)
+        dx = np.empty_like(x) if nx else None
+        dw = np.empty_like(w) if nw else None
+        db = np.empty(w.shape[0], w.dtype) if nb else None
+        if nx or nw or nb:
+            _core.conv2d_bwd(x, w, g, dx, dw, db, *ctx.geom, nthreads())
+        if dx is not None and ctx.unbatched:
+            dx = dx[0]
+        return dx, dw, db, None, None
+
+
+_T = []
+
+
+def _t(x):
+    if not _T:
+        from ..nn.functional import _t as wrap
+        _T.append(wrap)
+    return _T[0](x)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0):
+    """2-D convolution (cross-correlation, as PyTorch's) over an NCHW batch.
+
+    Parameters
+    ----------
+    input : Tensor or ndarray, (N, C, H, W) or unbatched (C, H, W)
+    weight : Tensor or ndarray, (K, C, R, S)
+    bias : Tensor or ndarray, (K,), optional
+    stride : int or (int, int)
+    padding : int, (int, int), 'valid' or 'same' (stride 1, odd kernel)
+        Zero padding added to both sides of each spatial axis.
+
+    Returns
+    -------
+    Tensor, (N, K, OH, OW) with OH = (H + 2*padding[0] - R) // stride[0] + 1
+    and OW likewise.
+
+    Shape
+    -----
+    input (N, C, H, W), weight (K, C, R, S), bias (K,) -> (N, K, OH, OW)
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> F.conv2d(fastnn.ones(2, 3, 8, 8), fastnn.ones(4, 3, 3, 3), padding=1).shape
+    (2, 4, 8, 8)
+    """
+    stride = pair_arg("conv2d", "stride", stride)
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0, 0)
+        elif padding == "same":
+            padding = _same_padding("conv2d", tuple(np.shape(_t(weight).data)), stride)
+        else:
+            raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', "
+                             f"got {padding!r}")
+    else:
+        padding = pair_arg("conv2d", "padding", padding)
+    _check_stride_padding("conv2d", stride, padding)
+    return Conv2d.apply(_t(input), _t(weight), _t(bias), stride, padding)

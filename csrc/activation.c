@@ -1,0 +1,13 @@
+/* activation.c -- instantiates activation.inc for float and double. */
+#include "activation.h"
+#include "fnn_generic.h"
+
+#define T float
+#define SFX f32
+#include "activation.inc"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX f64
+#include "activation.inc"

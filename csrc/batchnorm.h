@@ -1,0 +1,54 @@
+/* batchnorm.h -- batch normalisation over (N, C, HW) (HW = H*W; 1 for 2-D
+ * (N, C) input), forward (training and eval) and backward.
+ *
+ * Training forward, per channel c over the M = N*HW values x[n, c, :]:
+ *   mean_c = sum x / M,  var_c = sum (x - mean_c)^2 / M  (biased, two-pass),
+ *   invstd_c = 1 / sqrt(var_c + eps),
+ *   y = x * a_c + b_c with a_c = gamma_c * invstd_c, b_c = beta_c - mean_c * a_c.
+ * mean, var and invstd are written out: the caller updates its running
+ * statistics from mean and var, and the backward needs mean and invstd.
+ * Eval forward uses running_mean / running_var instead and writes invstd.
+ *
+ * Backward (training), with xhat = (x - mean) * invstd:
+ *   dbeta_c  = sum gy,  dgamma_c = sum gy * xhat,
+ *   dx = gamma * invstd / M * (M * gy - dbeta - xhat * dgamma).
+ * Backward (eval: statistics are constants): dx = gy * gamma * invstd.
+ * gamma / beta may be NULL (no affine: 1 and 0).  gx may be NULL (not needed).
+ *
+ * Each channel is reduced and written by one thread, its sums accumulated in
+ * a fixed order (16 lanes in T over blocks of 512, block sums in double), so
+ * results are bitwise identical for every thread count.  Per channel the
+ * statistics and normalisation passes run back to back, so a channel
+ * (N*HW values) is read from memory once and re-read from cache.
+ */
+#ifndef FNN_BATCHNORM_H
+#define FNN_BATCHNORM_H
+#include "fnn_common.h"
+
+typedef struct {
+    int64_t N, C, HW;
+    double eps;
+} fnn_batchnorm_desc;
+
+/* FNN_OK, or FNN_EINVAL for negative sizes or eps < 0 */
+int fnn_batchnorm_init(fnn_batchnorm_desc *d, int64_t N, int64_t C, int64_t HW, double eps);
+
+#define FNN_DECL_BN(T, SFX)                                                        \
+/* x, y: (N, C, HW); gamma, beta: (C) or NULL; mean, var, invstd: (C) outputs */  \
+int fnn_batchnorm_fwd_train_##SFX(const fnn_batchnorm_desc *d, const T *x,        \
+                                  const T *gamma, const T *beta, T *y, T *mean,   \
+                                  T *var, T *invstd, int n_threads);              \
+/* running_mean, running_var: (C); invstd: (C) output */                          \
+int fnn_batchnorm_fwd_eval_##SFX(const fnn_batchnorm_desc *d, const T *x,         \
+                                 const T *running_mean, const T *running_var,     \
+                                 const T *gamma, const T *beta, T *y, T *invstd,  \
+                                 int n_threads);                                  \
+/* x, gy, gx: (N, C, HW); mean, invstd, gamma, dgamma, dbeta: (C) */              \
+int fnn_batchnorm_bwd_##SFX(const fnn_batchnorm_desc *d, const T *x, const T *gy, \
+                            const T *mean, const T *invstd, const T *gamma,       \
+                            int training, T *gx, T *dgamma, T *dbeta,             \
+                            int n_threads);
+
+FNN_DECL_BN(float, f32)
+FNN_DECL_BN(double, f64)
+#endif

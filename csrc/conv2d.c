@@ -1,0 +1,62 @@
+/* conv2d.c -- descriptor set-up and the float/double instantiations of
+ * conv2d.inc (see conv2d.h for the maths and the threading plan). */
+#include "conv2d.h"
+#include "gemm.h"
+#include "im2col.h"
+
+int fnn_conv2d_init(fnn_conv2d_desc *d, int64_t N, int64_t C, int64_t H,
+                    int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
+                    int64_t sw, int64_t ph, int64_t pw) {
+    d->N = N; d->C = C; d->H = H; d->W = W;
+    d->K = K; d->R = R; d->S = S;
+    d->sh = sh; d->sw = sw; d->ph = ph; d->pw = pw;
+    d->OH = d->OW = 0;
+    if (N < 0 || C < 1 || H < 1 || W < 1 || K < 1 || R < 1 || S < 1) return FNN_EINVAL;
+    if (sh < 1 || sw < 1 || ph < 0 || pw < 0) return FNN_EINVAL;
+    if (R > H + 2 * ph || S > W + 2 * pw) return FNN_EINVAL;
+    d->OH = (H + 2 * ph - R) / sh + 1;
+    d->OW = (W + 2 * pw - S) / sw + 1;
+    return FNN_OK;
+}
+
+/* A descriptor that did not come from a successful fnn_conv2d_init. */
+static int conv_check(const fnn_conv2d_desc *d) {
+    fnn_conv2d_desc e;
+    if (fnn_conv2d_init(&e, d->N, d->C, d->H, d->W, d->K, d->R, d->S,
+                        d->sh, d->sw, d->ph, d->pw) != FNN_OK)
+        return FNN_EINVAL;
+    return (e.OH == d->OH && e.OW == d->OW) ? FNN_OK : FNN_EINVAL;
+}
+
+/* 1x1, stride 1, no padding: the image (C, H*W) is its own column matrix. */
+static int conv_is_direct(const fnn_conv2d_desc *d) {
+    return d->R == 1 && d->S == 1 && d->sh == 1 && d->sw == 1 && d->ph == 0 && d->pw == 0;
+}
+
+static fnn_im2col_geom conv_geom(const fnn_conv2d_desc *d) {
+    fnn_im2col_geom g = {d->C, d->H, d->W, d->R, d->S, d->sh, d->sw,
+                         d->ph, d->pw, d->OH, d->OW};
+    return g;
+}
+
+/* Below this many multiply-adds a convolution runs on one thread: waking a
+ * team costs more than the work (tens of microseconds on a busy machine). */
+#define FNN_CONV_SERIAL_MACS ((int64_t)1 << 19)
+
+static int64_t conv_macs(const fnn_conv2d_desc *d) {
+    return d->N * d->K * d->C * d->R * d->S * d->OH * d->OW;
+}
+
+static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
+
+#define T float
+#define SFX f32
+#include "conv2d.inc"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX f64
+#include "conv2d.inc"
+#undef T
+#undef SFX

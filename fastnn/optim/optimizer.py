@@ -1,0 +1,314 @@
+"""``Optimizer``: the base class of every fastnn optimiser (torch.optim's design).
+
+An optimiser holds ``param_groups`` (a list of dicts: ``'params'`` plus that
+group's hyper-parameters, filled from ``defaults``) and ``state`` (a dict
+keyed by parameter holding that parameter's buffers: numpy arrays of the
+parameter's dtype and shape, and ``'step'`` counts as Python floats).
+``step()`` updates every parameter that has a gradient, in place, with one
+compiled call per group (one parallel region over all the group's elements).
+
+``state_dict()`` has torch's layout: ``{'state': {index: {...}},
+'param_groups': [{..., 'params': [index, ...]}]}`` where the indices number
+the parameters in group order.  The arrays in it are copies (torch returns
+references; a copy cannot be changed behind the caller's back by later
+steps), so a checkpoint taken mid-run and loaded into a fresh optimiser
+continues the run bit for bit.
+"""
+from collections import defaultdict
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..tensor import Tensor
+from ..ops._util import nthreads
+
+__all__ = ["Optimizer", "required"]
+
+
+class _Required:
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+def check_hparam(ok, opt, message):
+    """Raises ValueError(f"{opt}: {message}") unless ok."""
+    if not ok:
+        raise ValueError(f"{opt}: {message}")
+
+
+def _number(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def check_nonneg(opt, name, value, what=None):
+    """ValueError naming the argument unless value is a number >= 0."""
+    v = _number(value)
+    check_hparam(v >= 0.0, opt, f"Invalid {what or name} value: {value!r} "
+                                f"({name} must be >= 0)")
+
+
+def check_lr(opt, lr):
+    v = _number(lr)
+    check_hparam(v >= 0.0, opt, f"Invalid learning rate: {lr!r} (lr must be >= 0)")
+
+
+class Optimizer:
+    """Base class: parameter groups, state, ``zero_grad``, ``state_dict``.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        The parameters to optimise, or dicts each with a ``'params'`` entry
+        and per-group hyper-parameters.
+    defaults : dict
+        Default hyper-parameters for groups that do not set them.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> w = fastnn.nn.Parameter(fastnn.ones(3))
+    >>> opt = fastnn.optim.SGD([w], lr=0.1)
+    >>> (w * w).sum().backward()
+    >>> opt.step()
+    >>> w.data
+    array([0.8, 0.8, 0.8], dtype=float32)
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        name = type(self).__name__
+        if isinstance(params, (Tensor, np.ndarray)):
+            raise TypeError(f"{name}: params argument given to the optimizer should be an "
+                            f"iterable of Tensors or dicts, but got {type(params).__name__}")
+        if isinstance(params, dict):
+            params = [params]
+        groups = list(params)
+        if len(groups) == 0:
+            raise ValueError(f"{name}: optimizer got an empty parameter list (params)")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+
+    # ------------------------------------------------------------- groups
+    def _validate_group(self, group):
+        """Hook: subclasses check a group's hyper-parameters (ValueError)."""
+
+    def add_param_group(self, param_group):
+        """Adds a group of parameters (a dict with ``'params'`` and optional
+        hyper-parameters; the others come from ``defaults``)."""
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}: param_group must be a dict, got "
+                            f"{type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(f"{name}: optimizer parameters need to be organized in ordered "
+                            "collections, but the ordering of tensors in sets will change "
+                            "between runs. Please use a list instead.")
+        else:
+            params = list(params) if params is not None else []
+        if len(params) == 0:
+            raise ValueError(f"{name}: optimizer got an empty parameter list (params)")
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: optimizer can only optimize Tensors, but params[{i}] "
+                                f"is a {type(p).__name__}")
+            if p.grad_fn is not None:
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (params[{i}])")
+            if p.data.dtype.kind != "f":
+                raise TypeError(f"{name}: params[{i}] has dtype {p.data.dtype}; only float32 "
+                                "and float64 parameters can be optimized")
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError(f"{name}: a parameter appears more than once in a parameter "
+                             "group")
+        group["params"] = params
+        for k, v in self.defaults.items():
+            if v is required and k not in group:
+                raise ValueError(f"{name}: parameter group didn't specify a value of required "
+                                 f"optimization parameter {k}")
+            group.setdefault(k, v)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError(f"{name}: some parameters appear in more than one parameter group")
+        self._validate_group(group)
+        self.param_groups.append(group)
+
+    # --------------------------------------------------------------- grads
+    def zero_grad(self, set_to_none=True):
+        """Resets the gradients of all parameters (to None by default, else to zeros)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                elif isinstance(p.grad, np.ndarray) and p.grad.flags.writeable:
+                    p.grad.fill(0)
+                else:
+                    p.grad = np.zeros_like(p.data)
+
+    def _params_with_grad(self, group):
+        """The group's parameters that have a gradient, with their data and
+        gradient arrays checked for the compiled update: (params, datas, grads)."""
+        name = type(self).__name__
+        ps, ds, gs = [], [], []
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            d = p.data
+            if not (d.flags.c_contiguous and d.flags.writeable):
+                raise ValueError(f"{name}: parameter of shape {d.shape} has non-contiguous or "
+                                 "read-only data; the in-place update needs a C-contiguous, "
+                                 "writeable array")
+            if isinstance(g, Tensor):
+                g = g.data
+            if not isinstance(g, np.ndarray) or g.dtype != d.dtype or not g.flags.c_contiguous:
+                g = np.ascontiguousarray(g, dtype=d.dtype)
+            if g.size != d.size:
+                raise ValueError(f"{name}: gradient of shape {g.shape} does not match its "
+                                 f"parameter of shape {d.shape}")
+            ps.append(p)
+            ds.append(d)
+            gs.append(g)
+        return ps, ds, gs
+
+    def _buffer(self, p, key, fill=0.0):
+        """state[p][key], created (filled with ``fill``) if missing."""
+        st = self.state[p]
+        b = st.get(key)
+        if b is None:
+            b = np.full(p.data.shape, fill, dtype=p.data.dtype)
+            st[key] = b
+        return b
+
+    # ---------------------------------------------------------------- step
+    def step(self, closure=None):
+        """One update of every parameter with a gradient.
+
+        Parameters
+        ----------
+        closure : callable, optional
+            Re-evaluates the model and returns the loss (called with
+            gradients enabled before the update).
+
+        Returns
+        -------
+        The closure's loss, or None.
+        """
+        loss = None
+        if closure is not None:
+            with grad_mode.enable_grad():
+                loss = closure()
+        n_threads = nthreads()
+        for group in self.param_groups:
+            ps, ds, gs = self._params_with_grad(group)
+            if ps:
+                self._update(group, ps, ds, gs, n_threads)
+        return loss
+
+    def _update(self, group, params, datas, grads, n_threads):
+        raise NotImplementedError
+
+    # ---------------------------------------------------------- state dict
+    def state_dict(self):
+        """The optimiser's state in torch.optim's layout (arrays copied)."""
+        index = {}
+        groups = []
+        for g in self.param_groups:
+            packed = {k: v for k, v in g.items() if k != "params"}
+            ids = []
+            for p in g["params"]:
+                if id(p) not in index:
+                    index[id(p)] = len(index)
+                ids.append(index[id(p)])
+            packed["params"] = ids
+            groups.append(packed)
+        state = {}
+        for p, st in self.state.items():
+            if id(p) in index:
+                state[index[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                                       for k, v in st.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Loads a ``state_dict()`` (arrays are copied and cast to each
+        parameter's dtype; the groups' hyper-parameters are taken from it)."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or "param_groups" not in state_dict:
+            raise ValueError(f"{name}: state_dict must be a dict with 'state' and "
+                             "'param_groups'")
+        saved = state_dict["param_groups"]
+        if len(saved) != len(self.param_groups):
+            raise ValueError(f"{name}: loaded state dict has a different number of parameter "
+                             f"groups ({len(saved)}) than the optimizer ({len(self.param_groups)})")
+        for g, s in zip(self.param_groups, saved):
+            if len(g["params"]) != len(s["params"]):
+                raise ValueError(f"{name}: loaded state dict contains a parameter group that "
+                                 f"doesn't match the size of optimizer's group "
+                                 f"({len(s['params'])} vs {len(g['params'])})")
+        id_map = {}
+        for g, s in zip(self.param_groups, saved):
+            for i, p in zip(s["params"], g["params"]):
+                id_map[int(i)] = p
+        new_state = defaultdict(dict)
+        for k, st in state_dict.get("state", {}).items():
+            p = id_map.get(int(k))
+            if p is None:
+                continue
+            new_state[p] = {key: _load_value(key, v, p, name) for key, v in st.items()}
+        new_groups = []
+        for g, s in zip(self.param_groups, saved):
+            ng = {k: (tuple(v) if isinstance(v, list) and k == "betas" else v)
+                  for k, v in s.items() if k != "params"}
+            ng["params"] = g["params"]
+            new_groups.append(ng)
+        self.state = new_state
+        self.param_groups = new_groups
+
+    def __getstate__(self):
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, st):
+        self.__dict__.update(st)
+
+    def __repr__(self):
+        lines = [type(self).__name__ + " ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(g):
+                if k != "params":
+                    lines.append(f"    {k}: {g[k]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _load_value(key, v, p, name):
+    if key == "step":
+        return float(np.asarray(v))
+    if v is None or isinstance(v, (int, float, str, bool)):
+        return v
+    if isinstance(v, Tensor):
+        v = v.data
+    elif not isinstance(v, np.ndarray) and hasattr(v, "detach"):  # e.g. a torch checkpoint
+        v = v.detach().cpu().numpy()
+    v = np.asarray(v)
+    a = np.array(v, dtype=p.data.dtype if v.dtype.kind == "f" else None, copy=True)
+    if a.ndim and a.size == p.data.size and a.shape != p.data.shape:
+        a = a.reshape(p.data.shape)
+    if a.ndim and a.shape != p.data.shape:
+        raise ValueError(f"{name}: state {key!r} of shape {a.shape} does not match its "
+                         f"parameter of shape {p.data.shape}")
+    return np.ascontiguousarray(a)

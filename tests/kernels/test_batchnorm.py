@@ -1,0 +1,93 @@
+"""Kernel tests: batch norm (csrc/batchnorm.c) over (N, C, HW)."""
+import numpy as np
+import pytest
+
+from fastnn import _core
+from fastnn.testing import reference as R
+
+DT = [np.float32, np.float64]
+TOL = {np.float32: dict(rtol=1e-4, atol=2e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
+
+
+def _data(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    C = shape[1]
+    x = (rng.standard_normal(shape) * 2 + 0.5).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal(C).astype(dtype)
+    b = rng.standard_normal(C).astype(dtype)
+    return x, g, w, b
+
+
+@pytest.mark.parametrize("dtype", DT)
+@pytest.mark.parametrize("shape", [(4, 3), (2, 5, 7), (3, 4, 5, 6), (2, 1, 33, 17), (64, 16)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_train_forward_backward(dtype, shape, affine):
+    x, g, w, b = _data(shape, dtype)
+    C = shape[1]
+    if not affine:
+        w = b = None
+    y, mean, var, inv = (np.empty_like(x), np.empty(C, dtype), np.empty(C, dtype),
+                         np.empty(C, dtype))
+    _core.batchnorm_fwd_train(x, w, b, y, mean, var, inv, 1e-5, 2)
+    ref, _, _ = R.batch_norm(x, np.zeros(C), np.ones(C), w, b, training=True)
+    np.testing.assert_allclose(y, ref, **TOL[dtype])
+    axes = (0,) + tuple(range(2, x.ndim))
+    np.testing.assert_allclose(mean, x.astype(np.float64).mean(axes), **TOL[dtype])
+    np.testing.assert_allclose(var, x.astype(np.float64).var(axes), **TOL[dtype])
+    gx, dw, db = np.empty_like(x), np.empty(C, dtype), np.empty(C, dtype)
+    _core.batchnorm_bwd(x, g, mean, inv, w, True, gx, dw, db, 2)
+    rdx, rdw, rdb = R.batch_norm_grad(x, g, None, None, w, training=True)
+    np.testing.assert_allclose(gx, rdx, rtol=TOL[dtype]["rtol"] * 10, atol=TOL[dtype]["atol"] * 10)
+    np.testing.assert_allclose(dw, rdw, rtol=TOL[dtype]["rtol"] * 10, atol=TOL[dtype]["atol"] * 10)
+    np.testing.assert_allclose(db, rdb, rtol=TOL[dtype]["rtol"] * 10, atol=TOL[dtype]["atol"] * 10)
+
+
+@pytest.mark.parametrize("dtype", DT)
+def test_eval_forward_backward(dtype):
+    x, g, w, b = _data((3, 4, 5, 2), dtype, 1)
+    rm = np.linspace(-1, 1, 4).astype(dtype)
+    rv = np.linspace(0.5, 2, 4).astype(dtype)
+    y, inv = np.empty_like(x), np.empty(4, dtype)
+    _core.batchnorm_fwd_eval(x, rm, rv, w, b, y, inv, 1e-5, 2)
+    ref, _, _ = R.batch_norm(x, rm, rv, w, b, training=False)
+    np.testing.assert_allclose(y, ref, **TOL[dtype])
+    gx, dw, db = np.empty_like(x), np.empty(4, dtype), np.empty(4, dtype)
+    _core.batchnorm_bwd(x, g, rm, inv, w, False, gx, dw, db, 2)
+    rdx, rdw, rdb = R.batch_norm_grad(x, g, rm, rv, w, training=False)
+    for a, r in ((gx, rdx), (dw, rdw), (db, rdb)):
+        np.testing.assert_allclose(a, r, **TOL[dtype])
+
+
+def test_threads_bitwise_identical():
+    x, g, w, b = _data((8, 6, 16, 16), np.float32, 2)
+    res = []
+    for nt in (1, 2):
+        y, m, v, i = np.empty_like(x), *(np.empty(6, np.float32) for _ in range(3))
+        _core.batchnorm_fwd_train(x, w, b, y, m, v, i, 1e-5, nt)
+        gx, dw, db = np.empty_like(x), np.empty(6, np.float32), np.empty(6, np.float32)
+        _core.batchnorm_bwd(x, g, m, i, w, True, gx, dw, db, nt)
+        res.append((y, m, v, gx, dw, db))
+    for a, b2 in zip(*res):
+        np.testing.assert_array_equal(a, b2)
+
+
+def test_nan_stays_in_its_channel():
+    x, _, w, b = _data((4, 3, 2, 2), np.float32, 3)
+    x[1, 1, 0, 0] = np.nan
+    y, m, v, i = np.empty_like(x), *(np.empty(3, np.float32) for _ in range(3))
+    _core.batchnorm_fwd_train(x, w, b, y, m, v, i, 1e-5, 1)
+    assert np.isnan(y[:, 1]).all()
+    assert np.isfinite(y[:, [0, 2]]).all()
+
+
+def test_binding_checks():
+    x = np.zeros((2, 3, 4), np.float32)
+    y, m = np.empty_like(x), np.empty(3, np.float32)
+    with pytest.raises(ValueError):
+        _core.batchnorm_fwd_train(x, np.ones(2, np.float32), None, y, m, m.copy(), m.copy(),
+                                  1e-5, 1)
+    with pytest.raises(TypeError):
+        _core.batchnorm_fwd_train(x, None, None, y, np.empty(3), m.copy(), m.copy(), 1e-5, 1)
+    with pytest.raises(ValueError):
+        _core.batchnorm_fwd_train(x, None, None, y, m, m.copy(), m.copy(), -1.0, 1)
