@@ -31,6 +31,12 @@ Recipe (the manual loop)::
             print(epoch, metrics)
         stop = early_stopping_decision(metrics)     # same numbers -> same decision everywhere
 
+With ``fastnn.train.Trainer``: ``dist.make_distributed(trainer)`` does the
+wrapping, the broadcasts, ``set_epoch``, the metric reduction (before
+History, schedulers and callbacks see them, so ``EarlyStopping`` stops
+every rank at the same epoch) and rank-0-only progress bar and
+checkpoints; give it ``DataLoader(..., sampler=DistributedSampler(...))``.
+
 With per-rank batch ``B / world`` and the mean loss, the averaged gradient
 is the gradient of the mean loss over the global batch of ``B``: two ranks
 at ``B/2`` train the same weights as one process at ``B``, up to float32
@@ -54,9 +60,10 @@ from ._comm import (abort_on_exception, allreduce, barrier, broadcast_object, in
                     reduce_metrics, size, suggested_num_threads)
 from .optimizer import DistributedOptimizer, broadcast_optimizer_state, broadcast_parameters
 from .sampler import DistributedSampler
+from .trainer import make_distributed
 
 __all__ = ["init", "rank", "size", "local_rank", "local_size", "suggested_num_threads",
            "is_initialized", "is_main_process", "barrier",
            "allreduce", "broadcast_object", "broadcast_parameters",
            "broadcast_optimizer_state", "reduce_metrics", "abort_on_exception",
-           "DistributedSampler", "DistributedOptimizer"]
+           "DistributedSampler", "DistributedOptimizer", "make_distributed"]

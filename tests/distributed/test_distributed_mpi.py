@@ -376,3 +376,48 @@ def test_mismatched_models_raise_on_every_rank(tmp_path):
     rc, out, err = run_mpi(tmp_path, code, timeout=60)
     assert rc == 0, f"stdout:\n{out}\nstderr:\n{err}"
     assert "MISMATCH OK 0" in out and "MISMATCH OK 1" in out
+
+
+def test_trainer_make_distributed_same_decisions_on_every_rank(tmp_path):
+    code = """
+    import os
+    from fastnn.data import DataLoader, TensorDataset
+    from fastnn.train import EarlyStopping, ModelCheckpoint, Trainer
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((96, 6)).astype(np.float32)
+    Y = np.argmax(X[:, :3] + 0.3 * rng.standard_normal((96, 3)), axis=1).astype(np.int64)
+    # Each rank validates on different data: its own val_loss differs from the other's.
+    Xv = (X[:32] + 0.5 * (rank + 1) * np.random.default_rng(rank + 7).standard_normal((32, 6))
+          ).astype(np.float32)
+    fastnn.manual_seed(rank)                        # different until the broadcast
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+    es = EarlyStopping(monitor="val_loss", patience=0, min_delta=0.02)
+    ck = ModelCheckpoint(f"ckpt_rank{rank}.fnn", monitor="val_loss")
+    t = Trainer(model, "cross_entropy", fastnn.optim.SGD(model.parameters(), lr=0.2),
+                callbacks=[es, ck], progress=False)
+    dist.make_distributed(t, bucket_size_mb=0.001)
+    assert isinstance(t.optimizer, dist.DistributedOptimizer)
+    sampler = dist.DistributedSampler(len(X), seed=1)
+    train = DataLoader(TensorDataset(X, Y), batch_size=8, sampler=sampler)
+    h = t.fit(train, epochs=30, val_loader=DataLoader(TensorDataset(Xv, Y[:32]), batch_size=16))
+    n = len(h.history["loss"])
+    assert 1 < n < 30, n                            # stopped early
+    assert sampler.epoch == n - 1
+    assert same_on_all_ranks([n, es.stopped_epoch, es.best_epoch])
+    for k, v in h.history.items():
+        assert same_on_all_ranks(v), k              # reduced logs everywhere
+    assert same_on_all_ranks(flat(model))
+    ev = t.evaluate(DataLoader(TensorDataset(Xv, Y[:32]), batch_size=16))
+    assert same_on_all_ranks(list(ev.values()))
+    local = Trainer.evaluate(t, DataLoader(TensorDataset(Xv, Y[:32]), batch_size=16))
+    assert not same_on_all_ranks([local["loss"]])   # the reduction is what made them agree
+    assert abs(dist.allreduce(local["loss"]) - ev["loss"]) < 1e-9
+    dist.barrier()
+    assert os.path.exists("ckpt_rank0.fnn") and not os.path.exists("ckpt_rank1.fnn")
+    if rank == 0:
+        print("TRAINER OK", n, h.history["val_loss"][-1])
+    """
+    rc, out, err = run_mpi(tmp_path, code)
+    assert rc == 0, f"stdout:\n{out}\nstderr:\n{err}"
+    assert "TRAINER OK" in out
