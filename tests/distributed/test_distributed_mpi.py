@@ -421,3 +421,51 @@ def test_trainer_make_distributed_same_decisions_on_every_rank(tmp_path):
     rc, out, err = run_mpi(tmp_path, code)
     assert rc == 0, f"stdout:\n{out}\nstderr:\n{err}"
     assert "TRAINER OK" in out
+
+
+def test_equivalence_with_fastnn_optimizers_cnn_and_cross_entropy(tmp_path):
+    # The library's own optimisers, loss and a small CNN (no BatchNorm).
+    code = """
+    import fastnn.nn.functional as F
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((20, 8, 1, 8, 8)).astype(np.float32)
+    Y = rng.integers(0, 4, (20, 8)).astype(np.int64)
+
+    def make():
+        fastnn.manual_seed(4)
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Flatten(), nn.Linear(64, 4))
+
+    for name, mk in [("sgd", lambda ps: fastnn.optim.SGD(ps, lr=0.05, momentum=0.9)),
+                     ("adam", lambda ps: fastnn.optim.Adam(ps, lr=1e-2))]:
+        ref = make()
+        opt = mk(ref.parameters())
+        for s in range(20):
+            opt.zero_grad()
+            F.cross_entropy(ref(fastnn.Tensor(X[s])), fastnn.Tensor(Y[s])).backward()
+            opt.step()
+        model = make()
+        dopt = dist.DistributedOptimizer(mk(model.parameters()), bucket_size_mb=0.0001)
+        sl = slice(4 * rank, 4 * rank + 4)
+        for s in range(20):
+            dopt.zero_grad()
+            F.cross_entropy(model(fastnn.Tensor(X[s, sl])), fastnn.Tensor(Y[s, sl])).backward()
+            dopt.step()
+        diff = np.abs(flat(model) - flat(ref)).max()
+        assert diff < 2e-5, (name, diff)
+        assert np.abs(flat(ref) - flat(make())).max() > 1e-2
+        assert same_on_all_ranks(flat(model))
+        assert dopt.stats["early_buckets"] > 0
+        # A fresh optimiser on rank 1 takes rank 0's state (moments, step counts).
+        target = dopt.optimizer if rank == 0 else mk(model.parameters())
+        dist.broadcast_optimizer_state(target, root=0)
+        st = target.state_dict()["state"]
+        arrs = np.concatenate([np.asarray(v, np.float64).ravel() for k in sorted(st)
+                               for v in st[k].values()])
+        assert arrs.size > 0 and same_on_all_ranks(arrs)
+        if rank == 0:
+            print("REAL OK", name, diff)
+    """
+    rc, out, err = run_mpi(tmp_path, code)
+    assert rc == 0, f"stdout:\n{out}\nstderr:\n{err}"
+    assert out.count("REAL OK") == 2, out
