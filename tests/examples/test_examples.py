@@ -16,6 +16,7 @@ CASES = {
     "mlp.py": r"test accuracy: 9[5-9]\.\d\d%",
     "cnn_digits.py": r"test accuracy: 9[7-9]\.\d\d%",
     "lr_schedules.py": r"ReduceLROnPlateau: final training loss \d\.\d{4}",
+    "train_distributed.py": r"1 rank\(s\)[\s\S]*final val_acc 0\.9\d{3}",
 }
 
 
