@@ -55,6 +55,12 @@ def _accumulate_leaf(t, g):
         t.grad = np.array(g, dtype=t.data.dtype, copy=True)
     else:
         t.grad += g
+    hooks = getattr(t, "_post_accumulate_grad_hooks", None)
+    if hooks:
+        # Called after each accumulation into t.grad (fastnn.distributed starts
+        # its gradient allreduce from here while the backward goes on).
+        for hook in tuple(hooks):
+            hook(t)
 
 
 def _call_backward(node, grads):

@@ -20,8 +20,9 @@ CASES = {
     "ensemble_digits.py": r"ensemble \(mean prob\): 9[5-9]\.\d\d%",
     "tune_digits.py": r"best val_loss: grid 0\.\d{4}, random 0\.\d{4}, bayes 0\.\d{4}",
 }
-# run by tests/optim/test_examples.py
-TESTED_ELSEWHERE = {"optimizer_comparison.py", "regularization.py"}
+# run by tests/optim/test_examples.py and tests/distributed/ (train_distributed.py,
+# alone and under mpiexec -n 2)
+TESTED_ELSEWHERE = {"optimizer_comparison.py", "regularization.py", "train_distributed.py"}
 
 
 def run_example(name, tmp_path):
