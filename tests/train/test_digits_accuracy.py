@@ -81,3 +81,19 @@ def test_resume_with_adam_steplr_dropout_is_exact(tmp_path):
         np.testing.assert_array_equal(v.data, m3.state_dict()[k].data, err_msg=k)
     assert t3.history.history["lr"] == t1.history.history["lr"]
     assert t3.history.history["loss"] == t1.history.history["loss"]
+
+
+def test_reduce_lr_on_plateau_receives_val_loss():
+    x, y = load_digits()
+    x = x.reshape(len(x), -1)[:200] / 16.0
+    fastnn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 10))
+    opt = optim.SGD(model.parameters(), lr=1e-3)
+    # threshold=1 (relative): no epoch ever counts as an improvement
+    sch = lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5, threshold=1.0)
+    t = Trainer(model, nn.CrossEntropyLoss(), opt, scheduler=sch, progress=False)
+    dl = DataLoader(TensorDataset(x, y[:200]), 100)
+    h = t.fit(dl, 4, val_loader=dl)
+    assert h.history["lr"][:2] == [1e-3, 1e-3]
+    assert h.history["lr"][2] == pytest.approx(5e-4)
+    assert h.history["lr"][3] == pytest.approx(2.5e-4)
