@@ -8,6 +8,7 @@ from fastnn.testing import reference as R
 # (N, C, H, W, kernel, stride, padding)
 CASES = [
     (2, 3, 8, 8, (2, 2), (2, 2), (0, 0)),
+    (2, 2, 7, 11, (2, 2), (2, 2), (0, 0)),   # 2x2 fast paths, odd sizes (uncovered edge)
     (2, 2, 7, 9, (3, 3), (2, 2), (1, 1)),    # overlapping windows, padding
     (1, 1, 5, 6, (3, 2), (1, 3), (1, 1)),    # non-square kernel/stride, one channel
     (3, 2, 7, 7, (2, 2), (3, 3), (0, 1)),    # stride > kernel
@@ -81,3 +82,22 @@ def test_bad_arguments_raise_not_crash():
     with pytest.raises(IndexError):
         _core.max_pool2d_bwd(y, bad, np.zeros_like(x), 2, 2, 2, 2)
     assert _core.pool2d_out_size(3, 3, 5, 5, 1, 1, 0, 0) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_2x2_fast_path_ties(dtype, rng):
+    # the 2x2 / stride-2 fast path (vectorised for float32): many ties, signed
+    # zeros, widths that leave a scalar remainder, odd heights
+    for W in (18, 8, 3):
+        x = rng.integers(-1, 2, (2, 3, 7, W)).astype(dtype)
+        x[x == 0] = np.where(rng.random((x == 0).sum()) < 0.5, -0.0, 0.0)
+        yr, ir = R.max_pool2d(x, 2, 2, 0, return_indices=True)
+        y = np.empty(yr.shape, dtype)
+        idx = np.empty(yr.shape, np.int64)
+        _core.max_pool2d_fwd(x, y, idx, 2, 2, 2, 2, 0, 0, 1)
+        assert np.array_equal(idx, ir)
+        assert np.array_equal(np.signbit(y), np.signbit(yr)) and np.array_equal(y, yr)
+        x[0, 1, 3, 1] = np.nan                     # a NaN plane takes the exact slow path
+        yr, ir = R.max_pool2d(x, 2, 2, 0, return_indices=True)
+        _core.max_pool2d_fwd(x, y, idx, 2, 2, 2, 2, 0, 0, 1)
+        assert np.array_equal(idx, ir) and np.array_equal(y, yr, equal_nan=True)

@@ -1,0 +1,154 @@
+"""conv2d forward and backward (PERF.md workloads conv_cifar64, conv_first,
+conv_batch1, conv_deep): fastnn against the careful-NumPy reference (im2col by
+``sliding_window_view`` + one ``@``; the backward reuses the forward's
+columns and folds with one strided add per kernel offset) and PyTorch when
+importable.  2 threads everywhere.  Each (workload, pass) is one
+pytest-benchmark group; GFLOP/s in extra_info; answers are checked against
+NumPy outside the timed region.
+
+Run:  python -m pytest benchmarks/bench_conv2d.py --benchmark-only
+"""
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+
+import fastnn
+from fastnn.autograd.function import Context
+from fastnn.ops.conv import Conv2d
+
+THREADS = 2
+
+# name: (N, C, H, W, K, R, S, stride, padding)
+WORKLOADS = {
+    "conv_cifar64": (64, 64, 32, 32, 64, 3, 3, 1, 1),
+    "conv_first": (64, 3, 32, 32, 32, 3, 3, 1, 1),
+    "conv_batch1": (1, 64, 32, 32, 64, 3, 3, 1, 1),
+    "conv_deep": (32, 128, 16, 16, 128, 3, 3, 1, 1),
+}
+
+
+def _data(name):
+    N, C, H, W, K, R, S, st, p = WORKLOADS[name]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    w = (rng.standard_normal((K, C, R, S)) / np.sqrt(C * R * S)).astype(np.float32)
+    b = rng.standard_normal(K).astype(np.float32)
+    OH, OW = (H + 2 * p - R) // st + 1, (W + 2 * p - S) // st + 1
+    g = rng.standard_normal((N, K, OH, OW)).astype(np.float32)
+    return x, w, b, g, st, p
+
+
+def _flops(name, pass_):
+    N, C, H, W, K, R, S, st, p = WORKLOADS[name]
+    OH, OW = (H + 2 * p - R) // st + 1, (W + 2 * p - S) // st + 1
+    f = 2.0 * N * K * C * R * S * OH * OW
+    return f if pass_ == "fwd" else 2 * f       # backward: dx and dw products
+
+
+# ---------------------------------------------------------------- NumPy
+def np_forward(x, w, b, stride, pad):
+    """Returns (y, cols); cols (N*OH*OW, C*R*S) is kept for the backward."""
+    N, C, H, W = x.shape
+    K, _, R, S = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    win = sliding_window_view(xp, (R, S), axis=(2, 3))[:, :, ::stride, ::stride]
+    OH, OW = win.shape[2:4]
+    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(N * OH * OW, C * R * S)
+    y = cols @ w.reshape(K, -1).T + b
+    return y.reshape(N, OH, OW, K).transpose(0, 3, 1, 2), cols
+
+
+def np_backward(x, w, g, cols, stride, pad):
+    N, C, H, W = x.shape
+    K, _, R, S = w.shape
+    OH, OW = g.shape[2:]
+    g2 = g.transpose(0, 2, 3, 1).reshape(-1, K)
+    dw = (g2.T @ cols).reshape(w.shape)
+    db = g2.sum(axis=0)
+    dcols = (g2 @ w.reshape(K, -1)).reshape(N, OH, OW, C, R, S)
+    dxp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), x.dtype)
+    for r in range(R):
+        for s in range(S):
+            dxp[:, :, r:r + stride * OH:stride, s:s + stride * OW:stride] += \
+                dcols[..., r, s].transpose(0, 3, 1, 2)
+    return dxp[:, :, pad:pad + H, pad:pad + W], dw, db
+
+
+# ---------------------------------------------------------------- runners
+def _fastnn(x, w, b, g, st, p):
+    fastnn.set_num_threads(THREADS)
+    stride, pad = (st, st), (p, p)
+
+    def fwd():
+        ctx = Context()
+        return Conv2d.forward(ctx, x, w, b, stride, pad)
+
+    ctx = Context()
+    ctx.needs_input_grad = (True, True, True, False, False)
+    y = Conv2d.forward(ctx, x, w, b, stride, pad)
+
+    def bwd():
+        return Conv2d.backward(ctx, g)[:3]
+    return fwd, bwd, y
+
+
+def _numpy(x, w, b, g, st, p):
+    from threadpoolctl import threadpool_limits
+    limiter = threadpool_limits(THREADS)
+    y, cols = np_forward(x, w, b, st, p)
+    return (lambda: np_forward(x, w, b, st, p)[0],
+            lambda: np_backward(x, w, g, cols, st, p), y, limiter)
+
+
+def _torch(x, w, b, g, st, p):
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(THREADS)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    tg = torch.tensor(g)
+
+    def fwd():
+        with torch.no_grad():
+            return torch.nn.functional.conv2d(tx, tw, tb, st, p)
+    y = torch.nn.functional.conv2d(tx, tw, tb, st, p)
+
+    def bwd():
+        return torch.autograd.grad(y, (tx, tw, tb), tg, retain_graph=True)
+    return fwd, bwd, y.detach().numpy()
+
+
+def _check(name, y, grads, x, w, b, g):
+    st, p = WORKLOADS[name][7:]
+    yr, cols = np_forward(x, w, b, st, p)
+    scale = np.abs(yr).max()
+    assert np.abs(np.asarray(y) - yr).max() <= 1e-4 * scale
+    for got, want in zip(grads, np_backward(x, w, g, cols, st, p)):
+        got = got.detach().numpy() if hasattr(got, "detach") else np.asarray(got)
+        assert np.abs(got - want).max() <= 1e-4 * max(np.abs(want).max(), 1.0)
+
+
+@pytest.mark.parametrize("impl", ["fastnn", "numpy", "torch"])
+@pytest.mark.parametrize("pass_", ["fwd", "bwd"])
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_conv2d(benchmark, name, pass_, impl):
+    x, w, b, g, st, p = _data(name)
+    before = fastnn.get_num_threads()
+    limiter = None
+    try:
+        if impl == "fastnn":
+            fwd, bwd, y = _fastnn(x, w, b, g, st, p)
+        elif impl == "numpy":
+            fwd, bwd, y, limiter = _numpy(x, w, b, g, st, p)
+        else:
+            fwd, bwd, y = _torch(x, w, b, g, st, p)
+        _check(name, y if pass_ == "bwd" else fwd(), bwd() if pass_ == "bwd" else (),
+               x, w, b, g)
+        benchmark.group = f"{name}-{pass_}"
+        benchmark.extra_info["gflop"] = _flops(name, pass_) / 1e9
+        benchmark(fwd if pass_ == "fwd" else bwd)
+        if benchmark.stats is not None:
+            med = benchmark.stats.stats.median
+            benchmark.extra_info["GFLOP/s"] = round(_flops(name, pass_) / med / 1e9, 1)
+    finally:
+        if limiter is not None:
+            limiter.unregister()
+        fastnn.set_num_threads(before)
