@@ -1,20 +1,28 @@
 /* softmax.c -- instantiates softmax.inc for float and double. */
+/* No FP-exception semantics are promised, so comparisons may be if-converted
+ * and the lane loops vectorised (results are unchanged: this is not
+ * fast-math, which would also reassociate and drop NaN/Inf handling). */
+#pragma GCC optimize("no-trapping-math")
 #include <math.h>
 #include "softmax.h"
 #include "fnn_generic.h"
+#include "fnn_vexp.h"
 
 #define T float
 #define SFX f32
 #define EXP expf
+#define VEXP fnn_expf
 #define LOG logf
 #include "softmax.inc"
 #undef T
 #undef SFX
 #undef EXP
+#undef VEXP
 #undef LOG
 
 #define T double
 #define SFX f64
 #define EXP exp
+#define VEXP exp
 #define LOG log
 #include "softmax.inc"

@@ -1,7 +1,7 @@
 """Loss functions as autograd Functions.
 
 * ``cross_entropy``: one fused log-softmax + NLL kernel in C
-  (``csrc/loss.c``): the forward keeps each row's log-sum-exp, the backward
+  (``csrc/loss.c``): the forward keeps each row's max and log-sum-exp, the backward
   writes ``(softmax - onehot) * g`` in one pass.  Stable for huge logits.
 * ``binary_cross_entropy_with_logits``: C kernel of the stable form
   ``max(x, 0) - x*y + log1p(exp(-|x|))``; gradient ``sigmoid(x) - y``.
@@ -32,11 +32,10 @@ def _reduce(loss, reduction, dtype):
     """Per-element losses -> the requested reduction (float64 accumulation)."""
     if reduction == "none":
         return loss
-    s = loss.sum(dtype=np.float64)
+    s = float(loss.sum(dtype=np.float64))
     if reduction == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s = s / loss.size if loss.size else np.float64(np.nan)
-    return np.asarray(s, dtype=dtype)
+        s = s / loss.size if loss.size else float("nan")
+    return np.array(s, dtype=dtype)
 
 
 def _grad_scale(g, reduction, n):
@@ -47,7 +46,7 @@ def _grad_scale(g, reduction, n):
     return None, (gs / n if reduction == "mean" else gs) if n else 0.0
 
 
-def _class_layout(op, x, target):
+def _class_layout(op, x, target, check_range=True):
     """Checks (x, target) of a classification loss and returns
     (x as (M, C) contiguous, target as (M,) int64, target shape)."""
     check_float(op, "input", x)
@@ -73,15 +72,18 @@ def _class_layout(op, x, target):
             raise ShapeError(f"{op}: target shape {target.shape} does not match input shape "
                              f"{x.shape} (expected target shape {exp_t})")
         x2 = x if x.ndim == 2 else np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
-    C = x2.shape[1]
     t = np.ascontiguousarray(target.reshape(-1), dtype=np.int64)
-    if t.size:
-        lo, hi = int(t.min()), int(t.max())
-        if lo < 0 or hi >= C:
-            bad = lo if lo < 0 else hi
-            raise IndexError(f"{op}: target {bad} is out of bounds for {C} classes "
-                             f"(valid labels are 0..{C - 1})")
+    if check_range:
+        _check_labels(op, t, x2.shape[1])
     return c_contig(x2), t, exp_t
+
+
+def _check_labels(op, t, C):
+    """IndexError naming the first label outside [0, C)."""
+    bad = t[(t < 0) | (t >= C)]
+    if bad.size:
+        raise IndexError(f"{op}: target {int(bad[0])} is out of bounds for {C} classes "
+                         f"(valid labels are 0..{C - 1})")
 
 
 def _restore_layout(g2, x_shape):
@@ -98,11 +100,16 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, x, target, reduction):
-        x2, t, tshape = _class_layout("cross_entropy", x, target)
+        # the kernel checks the label range itself (FNN_EINDEX): no extra pass here
+        x2, t, tshape = _class_layout("cross_entropy", x, target, check_range=False)
         M = x2.shape[0]
         loss = np.empty(M, dtype=x.dtype)
         lse = np.empty((M, 2), dtype=x.dtype)
-        _core.cross_entropy_fwd(x2, t, loss, lse, nthreads())
+        try:
+            _core.cross_entropy_fwd(x2, t, loss, lse, nthreads())
+        except IndexError:
+            _check_labels("cross_entropy", t, x2.shape[1])
+            raise
         ctx.save_for_backward(x2, t, lse)
         ctx.info = (x.shape, reduction, M)
         return _reduce(loss.reshape(tshape), reduction, x.dtype)

@@ -168,3 +168,12 @@ def test_bad_input_in_subprocess():
     assert r.stdout.count("OK") == 11
     assert "running_mean must have shape (3,)" in r.stdout
     assert "more than 1 value per channel" in r.stdout
+
+
+def test_noncontiguous_input():
+    x = np.random.default_rng(10).standard_normal((3, 4, 5, 6)).astype(np.float32)
+    xv = x.transpose(0, 1, 3, 2)          # non-contiguous view
+    rm, rv = np.zeros(4, np.float32), np.ones(4, np.float32)
+    ref, _, _ = R.batch_norm(np.ascontiguousarray(xv), rm, rv, training=True)
+    np.testing.assert_allclose(F.batch_norm(xv, rm.copy(), rv.copy(), training=True).numpy(), ref,
+                               rtol=1e-4, atol=2e-5)

@@ -186,3 +186,13 @@ def test_bad_input_in_subprocess():
     assert r.stdout.count("OK") == 10
     assert "target 4 is out of bounds for 4 classes" in r.stdout
     assert "batch_size (3)" in r.stdout and "batch_size (2)" in r.stdout
+
+
+def test_noncontiguous_and_batch_one():
+    x = np.random.default_rng(8).standard_normal((6, 5)).astype(np.float32).T   # (5, 6) view
+    t = np.array([0, 5, 2, 3, 1])
+    np.testing.assert_allclose(F.cross_entropy(x, t).item(), R.cross_entropy(x, t), rtol=1e-5)
+    x1 = fastnn.tensor(np.random.default_rng(9).standard_normal((1, 4)), requires_grad=True)
+    F.cross_entropy(x1, np.array([3])).backward()
+    np.testing.assert_allclose(x1.grad, R.cross_entropy_grad(x1.data, np.array([3]), 1.0),
+                               rtol=1e-5)

@@ -1,0 +1,107 @@
+"""Batch norm (PERF.md ``batchnorm``: BatchNorm2d training on (64, 64, 32, 32)),
+forward and forward+backward (dx, dgamma, dbeta): fastnn against a careful
+NumPy reference (vectorised, two-pass statistics) and PyTorch when
+importable.  2 threads.  Answers are checked outside the timed region.
+
+Run:  python -m pytest benchmarks/bench_batchnorm.py --benchmark-only
+"""
+import os
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn.autograd.function import Context
+from fastnn.ops.normalization import BatchNorm
+
+THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))   # PERF.md: 2 threads
+SHAPE = (64, 64, 32, 32)
+AXES = (0, 2, 3)
+EPS = 1e-5
+
+
+def np_fwd(x, w, b):
+    mean = x.mean(axis=AXES, keepdims=True)
+    xc = x - mean
+    var = np.mean(xc * xc, axis=AXES, keepdims=True)
+    inv = 1.0 / np.sqrt(var + EPS)
+    xhat = xc * inv
+    return xhat * w.reshape(1, -1, 1, 1) + b.reshape(1, -1, 1, 1), (xhat, inv)
+
+
+def np_bwd(g, w, saved):
+    xhat, inv = saved
+    m = g.size // g.shape[1]
+    db = g.sum(axis=AXES)
+    dw = (g * xhat).sum(axis=AXES)
+    dx = (w.reshape(1, -1, 1, 1) * inv / m) * (m * g - db.reshape(1, -1, 1, 1)
+                                               - xhat * dw.reshape(1, -1, 1, 1))
+    return dx, dw, db
+
+
+def _data():
+    r = np.random.default_rng(0)
+    x = (r.standard_normal(SHAPE) * 2 + 1).astype(np.float32)
+    g = r.standard_normal(SHAPE).astype(np.float32)
+    w = r.standard_normal(SHAPE[1]).astype(np.float32)
+    b = r.standard_normal(SHAPE[1]).astype(np.float32)
+    return x, g, w, b
+
+
+def _impl(name, x, g, w, b):
+    """(fwd, fwd_bwd, y, dx) for one implementation."""
+    C = SHAPE[1]
+    if name == "numpy":
+        def fb():
+            y, s = np_fwd(x, w, b)
+            return np_bwd(g, w, s)[0]
+        return (lambda: np_fwd(x, w, b)[0]), fb, np_fwd(x, w, b)[0], fb()
+    if name == "fastnn":
+        # The op itself (its autograd Function, forward then backward), as a
+        # training step runs it for a hidden layer; timing through
+        # Tensor.backward on a leaf would add the engine's copy of the root
+        # gradient and of the leaf's .grad (2 x 16 MB), which a real network
+        # does not pay for an inner layer.
+        fastnn.set_num_threads(THREADS)
+        rm, rv = np.zeros(C, np.float32), np.ones(C, np.float32)
+
+        def fwd():
+            return BatchNorm.forward(Context(), x, w, b, rm, rv, True, 0.1, EPS)
+
+        def fb():
+            ctx = Context()
+            ctx.needs_input_grad = (True, True, True) + (False,) * 5
+            BatchNorm.forward(ctx, x, w, b, rm, rv, True, 0.1, EPS)
+            return BatchNorm.backward(ctx, g)[0]
+        return fwd, fb, fwd(), fb()
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(THREADS)
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(w, requires_grad=True)
+    tb = torch.tensor(b, requires_grad=True)
+    tg = torch.tensor(g)
+    rm, rv = torch.zeros(C), torch.ones(C)
+
+    def fwd():
+        with torch.no_grad():
+            return torch.nn.functional.batch_norm(tx, rm, rv, tw, tb, training=True)
+
+    def fb():
+        tx.grad = tw.grad = tb.grad = None
+        torch.nn.functional.batch_norm(tx, rm, rv, tw, tb, training=True).backward(tg)
+        return tx.grad
+    return fwd, fb, fwd().numpy(), fb().numpy()
+
+
+@pytest.mark.parametrize("impl", ["fastnn", "numpy", "torch"])
+@pytest.mark.parametrize("pass_", ["fwd", "fwd_bwd"])
+def test_batchnorm(benchmark, impl, pass_):
+    x, g, w, b = _data()
+    fwd, fb, y, dx = _impl(impl, x, g, w, b)
+    y_ref, saved = np_fwd(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64))
+    dx_ref = np_bwd(g.astype(np.float64), w.astype(np.float64), saved)[0]
+    np.testing.assert_allclose(y, y_ref, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-3, atol=1e-3)
+    benchmark.group = f"batchnorm {pass_}"
+    benchmark.extra_info["workload"] = "batchnorm"
+    benchmark(fwd if pass_ == "fwd" else fb)
