@@ -17,6 +17,8 @@ CASES = {
     "cnn_digits.py": r"test accuracy: 9[7-9]\.\d\d%",
     "lr_schedules.py": r"ReduceLROnPlateau: final training loss \d\.\d{4}",
     "resnet.py": r"test accuracy 0\.9[7-9]\d\d",
+    "ensemble_digits.py": r"ensemble \(mean prob\): 9[5-9]\.\d\d%",
+    "tune_digits.py": r"best val_loss: grid 0\.\d{4}, random 0\.\d{4}, bayes 0\.\d{4}",
 }
 # run by tests/optim/test_examples.py
 TESTED_ELSEWHERE = {"optimizer_comparison.py", "regularization.py"}

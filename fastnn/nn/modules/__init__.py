@@ -14,3 +14,5 @@ __all__ = ["Module", "StateDictError", "Sequential", "ModuleList", "ModuleDict",
            "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
            "Dropout", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
            "Flatten", "CrossEntropyLoss", "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss"]
+from .ensemble import Ensemble  # noqa: E402
+__all__ += ["Ensemble"]
