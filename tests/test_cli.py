@@ -49,7 +49,7 @@ def test_bench_quick(tmp_path):
 
 def test_demo_main_job(tmp_path):
     out = tmp_path / "model.fnn"
-    r = _run(["demo", "--out", str(out), "--threads", "2"], tmp_path)
+    r = _run(["demo", "--out", str(out), "--threads", "1"], tmp_path)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     m = re.search(r"test accuracy: (\d+\.\d+)%", r.stdout)
     assert m, r.stdout

@@ -279,3 +279,23 @@ def test_file_objects():
 def test_save_into_missing_directory(tmp_path):
     with pytest.raises(FileNotFoundError):
         fastnn.save({"a": 1}, tmp_path / "no" / "such" / "dir" / "f")
+
+
+def test_safetensors_library_output_all_dtypes(tmp_path):
+    torch = fastnn.testing.requires_torch()
+    st = pytest.importorskip("safetensors.torch")
+    sd = {"f32": torch.randn(3, 4), "i64": torch.arange(5), "f16": torch.randn(2).half(),
+          "bf16": torch.randn(3).bfloat16(), "f64": torch.randn(2, dtype=torch.float64),
+          "bool": torch.tensor([True, False]), "scalar": torch.tensor(2.5)}
+    st.save_file(sd, str(tmp_path / "m.safetensors"))
+    got = fastnn.load(tmp_path / "m.safetensors")
+    assert set(got) == set(sd)
+    for k, v in sd.items():
+        ref = v.float().numpy() if k == "bf16" else v.numpy()
+        assert got[k].dtype == ref.dtype and got[k].shape == ref.shape, k
+        np.testing.assert_array_equal(got[k], ref)
+    # and the other way: fastnn's writer is readable by the safetensors library
+    serialization.save_safetensors({"w": np.arange(6, dtype=np.float32).reshape(2, 3)},
+                                   tmp_path / "f.safetensors")
+    back = st.load_file(str(tmp_path / "f.safetensors"))
+    np.testing.assert_array_equal(back["w"].numpy(), np.arange(6, dtype=np.float32).reshape(2, 3))

@@ -48,7 +48,7 @@ class TensorDataset(Dataset):
     >>> import numpy as np
     >>> from fastnn.data import TensorDataset
     >>> ds = TensorDataset(np.zeros((5, 3)), np.arange(5))
-    >>> len(ds), ds[2][1]
+    >>> len(ds), int(ds[2][1])
     (5, 2)
     """
 

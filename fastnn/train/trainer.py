@@ -13,6 +13,7 @@ continues exactly as if it had not stopped (at a fixed thread count).
 """
 import inspect
 import math
+import os
 import sys
 import time
 
@@ -74,8 +75,13 @@ class _Bar:
                 from tqdm.auto import tqdm
             except ImportError:       # tqdm is a dependency, but never fail training over it
                 return
+            try:   # a terminal that reports no width (0 columns) would get an empty bar
+                sized = os.get_terminal_size(sys.stdout.fileno()).columns > 0
+            except (OSError, ValueError, AttributeError):
+                sized = False
             self.bar = tqdm(total=total, desc=desc, unit="batch", leave=True,
-                            file=sys.stdout, dynamic_ncols=True)
+                            file=sys.stdout, dynamic_ncols=sized,
+                            ncols=None if sized else 100, nrows=None if sized else 40)
 
     def update(self, postfix):
         if self.bar is not None:
@@ -114,9 +120,16 @@ class Trainer:
 
     Examples
     --------
-    >>> trainer = Trainer(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()))  # doctest: +SKIP
-    >>> history = trainer.fit(train_loader, epochs=10, val_loader=val_loader)           # doctest: +SKIP
-    >>> trainer.evaluate(test_loader)["accuracy"]                                       # doctest: +SKIP
+    >>> import numpy as np, fastnn, fastnn.nn as nn
+    >>> from fastnn.data import DataLoader, TensorDataset
+    >>> x = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    >>> y = (x[:, 0] > 0).astype(np.int64)
+    >>> model = nn.Linear(4, 2)
+    >>> opt = fastnn.optim.SGD(model.parameters(), lr=0.5)
+    >>> trainer = Trainer(model, nn.CrossEntropyLoss(), opt, progress=False)
+    >>> history = trainer.fit(DataLoader(TensorDataset(x, y), batch_size=16), epochs=5)
+    >>> trainer.evaluate((x, y))["accuracy"] > 0.9
+    True
     """
 
     def __init__(self, model, loss_fn, optimizer, scheduler=None, metrics=("accuracy",),
