@@ -46,7 +46,9 @@ const fnn_gemm_desc_f64 fnn_gemm_desc_portable_f64 = {6, 8, 96, 256, 1536, fnn_u
 #ifdef FNN_HAVE_X86_KERNELS
 
 /* How many k steps ahead the kernels prefetch the packed A panel. */
+#ifndef UKR_PF_A
 #define UKR_PF_A 8
+#endif
 
 /* -------------------------------------------------------- AVX2 + FMA (ymm) */
 
