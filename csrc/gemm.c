@@ -86,6 +86,49 @@ int fnn_gemm_get_blocking(int dtype, int64_t *out) {
 
 #define FNN_ALL_DESCS(SFX) FNN_ALL_DESCS_(SFX)
 
+/* Packing helpers with SSE (part of the x86-64 baseline): the first columns
+ * of an MR-row micro-panel from MR rows of a row-major A, four k steps at a
+ * time by 4x4 transposes.  Return how many k steps they did (the generic
+ * loop in gemm.inc does the rest). */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+static int64_t pack_rows_simd_f32(int MR, const float *s, int64_t lda, int64_t kc,
+                                  float *RESTRICT d) {
+    if (MR != 6) return 0;
+    const float *r0 = s, *r1 = s + lda, *r2 = s + 2 * lda, *r3 = s + 3 * lda,
+                *r4 = s + 4 * lda, *r5 = s + 5 * lda;
+    int64_t p = 0;
+    for (; p + 4 <= kc; p += 4, d += 24) {
+        __m128 a0 = _mm_loadu_ps(r0 + p), a1 = _mm_loadu_ps(r1 + p);
+        __m128 a2 = _mm_loadu_ps(r2 + p), a3 = _mm_loadu_ps(r3 + p);
+        __m128 a4 = _mm_loadu_ps(r4 + p), a5 = _mm_loadu_ps(r5 + p);
+        _MM_TRANSPOSE4_PS(a0, a1, a2, a3);          /* a_k = rows 0-3 at p+k */
+        __m128 lo = _mm_unpacklo_ps(a4, a5);       /* r4p0 r5p0 r4p1 r5p1 */
+        __m128 hi = _mm_unpackhi_ps(a4, a5);       /* r4p2 r5p2 r4p3 r5p3 */
+        _mm_storeu_ps(d, a0);
+        _mm_storel_pi((__m64 *)(d + 4), lo);
+        _mm_storeu_ps(d + 6, a1);
+        _mm_storeh_pi((__m64 *)(d + 10), lo);
+        _mm_storeu_ps(d + 12, a2);
+        _mm_storel_pi((__m64 *)(d + 16), hi);
+        _mm_storeu_ps(d + 18, a3);
+        _mm_storeh_pi((__m64 *)(d + 22), hi);
+    }
+    return p;
+}
+#else
+static int64_t pack_rows_simd_f32(int MR, const float *s, int64_t lda, int64_t kc,
+                                  float *RESTRICT d) {
+    (void)MR; (void)s; (void)lda; (void)kc; (void)d;
+    return 0;
+}
+#endif
+static int64_t pack_rows_simd_f64(int MR, const double *s, int64_t lda, int64_t kc,
+                                  double *RESTRICT d) {
+    (void)MR; (void)s; (void)lda; (void)kc; (void)d;
+    return 0;
+}
+
 #define T float
 #define SFX f32
 #define DESC fnn_gemm_desc_f32
