@@ -34,10 +34,6 @@ typedef struct {
     fnn_ukr_f64 ukr;
 } fnn_gemm_desc_f64;
 
-/* Largest mr, nr, mc*kc and kc*nc over every descriptor (workspace size). */
-#define FNN_GEMM_MAX_MR 16
-#define FNN_GEMM_MAX_NR 32
-
 extern const fnn_gemm_desc_f32 fnn_gemm_desc_portable_f32;
 extern const fnn_gemm_desc_f64 fnn_gemm_desc_portable_f64;
 #if defined(__x86_64__) || defined(__i386__)
