@@ -27,12 +27,17 @@ int fnn_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                  double beta, double *C, int64_t ldc,
                  double *ws, int n_threads);
 
-/* Kernel path: 0 = portable C, 1 = AVX2+FMA, 2 = AVX-512.
+/* Kernel path: 0 = portable C, 1 = AVX2+FMA, 2 = AVX-512, 3 = the AVX-512
+ * kernels emulated with AVX2 (for testing that path on CPUs without it).
  * fnn_gemm_set_isa(-1) picks the best the CPU supports (the default);
  * it returns the path now in force (a request the CPU cannot run is
  * lowered to the best it can). */
 int fnn_gemm_set_isa(int isa);
 int fnn_gemm_get_isa(void);
 int fnn_gemm_cpu_best_isa(void);
+
+/* Blocking of the path in force for dtype 0 (f32) or 1 (f64):
+ * out[0..4] = MR, NR, MC, KC, NC.  Returns FNN_OK or FNN_EINVAL. */
+int fnn_gemm_get_blocking(int dtype, int64_t *out);
 
 #endif

@@ -1,21 +1,18 @@
-/* gemm_kernels.h -- register-blocked micro-kernels behind fnn_gemm.
+/* gemm_kernels.h -- register-blocked micro-kernels behind fnn_gemm and the
+ * per-path descriptors (register block MR x NR and cache blocks).
  *
  * A micro-kernel computes one MR x NR tile from packed panels:
  *   a: kc x MR, column p holds A(i0..i0+MR, p)    (a[p*MR + i])
  *   b: kc x NR, row p holds B(p, j0..j0+NR)       (b[p*NR + j])
- * and updates C[0:mr, 0:nr] = alpha * tile + beta * C (beta == 0: C not read).
- * mr <= MR and nr <= NR cover the edges.  Every path shares MR and NR per
- * dtype, so the packing routines in gemm.c are the same for all of them;
- * a path with other sizes only needs its own entry in the kernel table.
+ * and updates C[0:mr, 0:nr] = alpha * tile + beta * C (beta == 0: C not
+ * read).  mr <= MR and nr <= NR cover the edges (the packed panels are
+ * zero-padded to full MR / NR).  Each path has its own descriptor; the
+ * packing in gemm.inc takes MR and NR from the descriptor in force, so a
+ * path with other sizes only needs its own kernel and descriptor.
  */
 #ifndef FNN_GEMM_KERNELS_H
 #define FNN_GEMM_KERNELS_H
 #include "fnn_common.h"
-
-#define FNN_MR_F32 6
-#define FNN_NR_F32 16
-#define FNN_MR_F64 6
-#define FNN_NR_F64 8
 
 typedef void (*fnn_ukr_f32)(int64_t kc, const float *a, const float *b,
                             float *C, int64_t ldc, int mr, int nr,
@@ -24,16 +21,32 @@ typedef void (*fnn_ukr_f64)(int64_t kc, const double *a, const double *b,
                             double *C, int64_t ldc, int mr, int nr,
                             double alpha, double beta);
 
-void fnn_ukr_portable_f32(int64_t, const float *, const float *, float *,
-                          int64_t, int, int, float, float);
-void fnn_ukr_portable_f64(int64_t, const double *, const double *, double *,
-                          int64_t, int, int, double, double);
+/* mr, nr: register block.  mc (multiple of mr): rows of the packed A block
+ * (mc x kc, kept in L2).  kc: the K step (a kc x nr B micro-panel and a
+ * mr x kc A micro-panel stay in L1).  nc (multiple of nr): columns of the
+ * shared packed B block, whose buffer holds kc x nc elements (L3). */
+typedef struct {
+    int mr, nr, mc, kc, nc;
+    fnn_ukr_f32 ukr;
+} fnn_gemm_desc_f32;
+typedef struct {
+    int mr, nr, mc, kc, nc;
+    fnn_ukr_f64 ukr;
+} fnn_gemm_desc_f64;
+
+extern const fnn_gemm_desc_f32 fnn_gemm_desc_portable_f32;
+extern const fnn_gemm_desc_f64 fnn_gemm_desc_portable_f64;
 #if defined(__x86_64__) || defined(__i386__)
 #define FNN_HAVE_X86_KERNELS 1
-void fnn_ukr_avx2_f32(int64_t, const float *, const float *, float *,
-                      int64_t, int, int, float, float);
-void fnn_ukr_avx2_f64(int64_t, const double *, const double *, double *,
-                      int64_t, int, int, double, double);
+extern const fnn_gemm_desc_f32 fnn_gemm_desc_avx2_f32;
+extern const fnn_gemm_desc_f64 fnn_gemm_desc_avx2_f64;
+extern const fnn_gemm_desc_f32 fnn_gemm_desc_avx512_f32;
+extern const fnn_gemm_desc_f64 fnn_gemm_desc_avx512_f64;
+/* The AVX-512 kernels' code (same register block and blocking) compiled for
+ * AVX2, each 512-bit vector emulated by two 256-bit ones: slow, only for
+ * testing the AVX-512 path's logic on CPUs without AVX-512. */
+extern const fnn_gemm_desc_f32 fnn_gemm_desc_avx512sim_f32;
+extern const fnn_gemm_desc_f64 fnn_gemm_desc_avx512sim_f64;
 #endif
 
 #endif

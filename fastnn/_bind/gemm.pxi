@@ -16,15 +16,18 @@ cdef extern from "gemm.h":
     int fnn_gemm_set_isa(int isa)
     int fnn_gemm_get_isa()
     int fnn_gemm_cpu_best_isa()
+    int fnn_gemm_get_blocking(int dtype, int64_t *out)
 
-ISA_NAMES = ("portable", "avx2", "avx512")
+ISA_NAMES = ("portable", "avx2", "avx512", "avx512sim")
 
 
 def gemm_set_isa(name):
     """Forces the GEMM kernel path ('portable', 'avx2', 'avx512' or 'auto').
 
     A path the CPU cannot run is lowered to the best it can; returns the name
-    of the path in force."""
+    of the path in force.  'avx512sim' runs the AVX-512 kernels' code (its
+    register block and blocking) compiled for AVX2: slow, only for testing
+    the AVX-512 path on CPUs without AVX-512; never chosen by 'auto'."""
     if name == "auto":
         code = -1
     elif name in ISA_NAMES:
@@ -37,6 +40,17 @@ def gemm_set_isa(name):
 def gemm_isa():
     """Name of the GEMM kernel path in force."""
     return ISA_NAMES[fnn_gemm_get_isa()]
+
+
+def gemm_blocking(dtype="float32"):
+    """Blocking of the GEMM path in force for dtype: dict with mr, nr (register
+    block), mc, kc, nc (cache blocks)."""
+    cdef int64_t out[5]
+    cdef int code = 0 if np.dtype(dtype) == np.float32 else 1 if np.dtype(dtype) == np.float64 else -1
+    if code < 0:
+        raise TypeError(f"gemm_blocking: dtype must be float32 or float64, got {dtype}")
+    fnn_gemm_get_blocking(code, out)
+    return {"mr": out[0], "nr": out[1], "mc": out[2], "kc": out[3], "nc": out[4]}
 
 
 def cpu_best_isa():
@@ -76,13 +90,15 @@ def gemm(A, B, C, bint trans_a=False, bint trans_b=False, double alpha=1.0,
     _same(B, kind, "gemm", "B")
     _same(C, kind, "gemm", "out C")
     if A.ndim != 2 or B.ndim != 2 or C.ndim != 2:
-        raise ValueError(f"gemm: A, B and C must be 2-D, got {A.ndim}-D, {B.ndim}-D, {C.ndim}-D")
+        from fastnn._errors import ShapeError
+        raise ShapeError(f"gemm: A, B and C must be 2-D, got {A.ndim}-D, {B.ndim}-D, {C.ndim}-D")
     cdef int64_t M = A.shape[1] if trans_a else A.shape[0]
     cdef int64_t K = A.shape[0] if trans_a else A.shape[1]
     cdef int64_t KB = B.shape[1] if trans_b else B.shape[0]
     cdef int64_t N = B.shape[0] if trans_b else B.shape[1]
     if K != KB or C.shape[0] != M or C.shape[1] != N:
-        raise ValueError(f"gemm: shapes do not agree: op(A) {M}x{K}, op(B) {KB}x{N}, C {tuple(C.shape)}")
+        from fastnn._errors import ShapeError
+        raise ShapeError(f"gemm: shapes do not agree: op(A) {M}x{K}, op(B) {KB}x{N}, C {tuple(C.shape)}")
     _gemm_raw(kind, trans_a, trans_b, M, N, K, alpha, _ptr(A), A.shape[1],
               _ptr(B), B.shape[1], beta, _ptr(C), C.shape[1], n_threads)
     return C
