@@ -9,11 +9,13 @@ import numpy as np
 import fastnn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the fastnn under test (installed or built in place), not the source tree
+FASTNN_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
 
 
 def _run(args, cwd, timeout=300):
     env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = FASTNN_PARENT + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "fastnn"] + args, cwd=str(cwd), env=env,
                           capture_output=True, text=True, timeout=timeout)
 

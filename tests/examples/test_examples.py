@@ -6,7 +6,11 @@ import sys
 
 import pytest
 
+import fastnn
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the fastnn under test (installed or built in place), not the source tree
+FASTNN_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
 
 CASES = {
@@ -27,7 +31,7 @@ TESTED_ELSEWHERE = {"optimizer_comparison.py", "regularization.py", "train_distr
 
 def run_example(name, tmp_path):
     env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = FASTNN_PARENT + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("MPLBACKEND", "Agg")
     # Results, not speed, are checked here: one kernel thread keeps the run time
     # predictable on a busy machine.
