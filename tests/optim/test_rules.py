@@ -177,11 +177,6 @@ def test_params_without_grad_are_skipped():
 def test_late_parameter_gets_its_own_step_count():
     """A parameter whose gradient appears later starts its own Adam step count
     and SGD buffer (torch's per-parameter state)."""
-    torch = None
-    try:
-        import torch
-    except ImportError:
-        pass
     rng = np.random.default_rng(0)
     a0, b0 = rng.standard_normal(5), rng.standard_normal(5)
     for name, kw in [("Adam", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.2))]:
