@@ -103,6 +103,9 @@ class LRScheduler:
                               for k, v in state_dict.items()})
 
 
+_LRScheduler = LRScheduler  # the old PyTorch name
+
+
 class StepLR(LRScheduler):
     """Multiplies the lr by ``gamma`` every ``step_size`` epochs.
 

@@ -177,11 +177,6 @@ def test_params_without_grad_are_skipped():
 def test_late_parameter_gets_its_own_step_count():
     """A parameter whose gradient appears later starts its own Adam step count
     and SGD buffer (torch's per-parameter state)."""
-    torch = None
-    try:
-        import torch
-    except ImportError:
-        pass
     rng = np.random.default_rng(0)
     a0, b0 = rng.standard_normal(5), rng.standard_normal(5)
     for name, kw in [("Adam", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.2))]:
@@ -275,3 +270,28 @@ def test_threads_and_multi_tensor_give_identical_results(name, kw):
     for r in results[1:]:
         for a, b in zip(results[0], r):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True,
+                                                  weight_decay=0.01)),
+                                     ("Adam", dict(lr=0.01, weight_decay=0.1)),
+                                     ("AdamW", dict(lr=0.01)),
+                                     ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True)),
+                                     ("Adagrad", dict(lr=0.1, weight_decay=0.1))])
+def test_float32_follows_torch(name, kw):
+    """float32 arithmetic per element, as torch: within a few ulps after 50 steps."""
+    torch = fastnn.testing.requires_torch()
+    rng = np.random.default_rng(0)
+    w0 = rng.standard_normal(50).astype(np.float32)
+    p = fastnn.nn.Parameter(w0.copy())
+    tp = torch.nn.Parameter(torch.from_numpy(w0.copy()))
+    opt = getattr(fastnn.optim, name)([p], **kw)
+    topt = getattr(torch.optim, name)([tp], **kw)
+    for _ in range(STEPS):
+        g = rng.standard_normal(50).astype(np.float32)
+        p.grad = g.copy()
+        tp.grad = torch.from_numpy(g.copy())
+        opt.step()
+        topt.step()
+    assert p.data.dtype == np.float32
+    np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-5, atol=1e-5)
