@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import traceback
+import time
 import zlib
 
 import numpy as np
@@ -20,6 +21,10 @@ _LAUNCHER_SIZE_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS")
 _LAUNCHER_VARS = _LAUNCHER_SIZE_VARS + ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK")
 
 _OPS = ("mean", "sum", "max", "min")
+
+# Seconds a failing rank waits after flushing its traceback and before
+# MPI_Abort, so that the launcher forwards the traceback before teardown.
+_ABORT_GRACE_S = 0.5
 
 
 class _World:
@@ -175,11 +180,16 @@ def barrier():
 
 # ----------------------------------------------------------- abort on error
 def _abort(code=1):
-    """Ends the whole job.  MPI_Abort may return before the launcher has
-    killed the ranks (MPICH does), so this process then exits at once."""
+    """Ends the whole job.  The launcher forwards a rank's output through
+    pipes that it stops reading once it handles the abort, so the output is
+    flushed first and the launcher gets a moment to forward it (otherwise the
+    traceback saying why the job died can be lost).  MPI_Abort may return
+    before the launcher has killed the ranks (MPICH does), so this process
+    then exits at once."""
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+        time.sleep(_ABORT_GRACE_S)
     finally:
         try:
             world.comm.Abort(code)

@@ -191,8 +191,8 @@ def test_failing_rank_aborts_job_instead_of_hanging(run_mpi):
     print("rank 0 should not get here")
     """
     rc, out, err = run_mpi(code, timeout=60, common=False)
-    assert rc != 0
-    assert "bad data on rank 1" in err
+    assert rc != 0, f"stdout:\n{out}\nstderr:\n{err}"
+    assert "bad data on rank 1" in err, f"rc={rc}\nstdout:\n{out}\nstderr:\n{err}"
     assert "should not get here" not in out
 
 
