@@ -59,7 +59,8 @@ def _sources():
     return ["fastnn/_core.pyx"] + sorted(glob.glob("csrc/*.c"))
 
 
-cflags = ["-O3", "-std=gnu11", "-fno-strict-aliasing", "-fno-math-errno", "-Wall",
+cflags = ["-O3", "-std=gnu11", "-fno-strict-aliasing", "-fno-math-errno", "-fno-trapping-math",
+          "-Wall",
           "-Wno-unused-function", "-Wno-unknown-pragmas"]
 if sys.platform == "win32":
     cflags = ["/O2"]

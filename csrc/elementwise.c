@@ -11,11 +11,12 @@
  */
 #include <math.h>
 #include "elementwise.h"
+#include "fnn_vexp.h"
 
 #define FNN_MAP1(SFX, name, T, EXPR)                                          \
 int fnn_##name##_##SFX(int64_t n, const T *RESTRICT x, T *y, int n_threads) { \
     int nt = fnn_threads_for(n, n_threads);                                   \
-    _Pragma("omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)") \
+    _Pragma("omp parallel for simd num_threads(nt) if (parallel: nt > 1) schedule(static)") \
     for (int64_t i = 0; i < n; i++) { T v = x[i]; y[i] = (EXPR); }            \
     return FNN_OK;                                                            \
 }
@@ -24,16 +25,12 @@ int fnn_##name##_##SFX(int64_t n, const T *RESTRICT x, T *y, int n_threads) { \
 int fnn_##name##_##SFX(int64_t n, const T *RESTRICT a, const T *RESTRICT b,   \
                        T *out, int n_threads) {                               \
     int nt = fnn_threads_for(n, n_threads);                                   \
-    _Pragma("omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)") \
+    _Pragma("omp parallel for simd num_threads(nt) if (parallel: nt > 1) schedule(static)") \
     for (int64_t i = 0; i < n; i++) { T u = a[i], v = b[i]; out[i] = (EXPR); }\
     return FNN_OK;                                                            \
 }
 
-static inline float sigm_f32(float v) {
-    if (v >= 0.0f) return 1.0f / (1.0f + expf(-v));
-    float e = expf(v);
-    return e / (1.0f + e);
-}
+static inline float sigm_f32(float v) { return fnn_sigmoidf(v); }
 static inline double sigm_f64(double v) {
     if (v >= 0.0) return 1.0 / (1.0 + exp(-v));
     double e = exp(v);
@@ -52,7 +49,7 @@ FNN_MAP2(SFX, mul, T, u * v)                                                  \
 int fnn_axpy_##SFX(int64_t n, T alpha, const T *RESTRICT x, T *RESTRICT y,    \
                    int n_threads) {                                           \
     int nt = fnn_threads_for(n, n_threads);                                   \
-    _Pragma("omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)") \
+    _Pragma("omp parallel for simd num_threads(nt) if (parallel: nt > 1) schedule(static)") \
     for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];                     \
     return FNN_OK;                                                            \
 }                                                                             \
@@ -79,5 +76,5 @@ int fnn_sum_##SFX(int64_t n, const T *RESTRICT x, double *out, int n_threads) {\
     return FNN_OK;                                                            \
 }
 
-FNN_DEFINE_EW(float, f32, tanhf)
+FNN_DEFINE_EW(float, f32, fnn_tanhf)
 FNN_DEFINE_EW(double, f64, tanh)

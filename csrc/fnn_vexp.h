@@ -40,4 +40,32 @@ static inline float fnn_expf(float x) {
     y = x > hi ? __builtin_inff() : y;
     return y;
 }
+/* Logistic function on fnn_expf, branch-free so loops over it vectorise:
+ * with e = exp(-|x|) (never overflows), 1/(1+e) for x >= 0 and e/(1+e)
+ * otherwise.  NaN propagates. */
+static inline float fnn_sigmoidf(float x) {
+    float a = x < 0.0f ? -x : x;
+    float e = fnn_expf(-a);
+    float r = 1.0f / (1.0f + e);
+    return x >= 0.0f ? r : (x < 0.0f ? e * r : x);
+}
+
+/* tanh for float, branch-free: an odd polynomial x + x z P(z), z = x^2, on
+ * |x| < 0.625 (the Cephes tanhf minimax coefficients; no cancellation near
+ * 0), and 1 - 2 / (exp(2|x|) + 1) with the sign of x elsewhere (saturates to
+ * +-1 for large |x|, exp overflowing to inf gives exactly 1).  NaN
+ * propagates through both branches. */
+static inline float fnn_tanhf(float x) {
+    float a = x < 0.0f ? -x : x;
+    float z = x * x;
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    float small = p * z * x + x;
+    float big = 1.0f - 2.0f / (fnn_expf(2.0f * a) + 1.0f);
+    big = x < 0.0f ? -big : big;
+    return a < 0.625f ? small : big;
+}
 #endif
