@@ -33,6 +33,15 @@ def table(path):
             ratio = f"{med / base:.2f}" if base else "-"
             name = e["name"].split("::")[-1]
             lines.append(f"| {g} | {name} | {med * 1e3:.3f} | {ratio} |")
+    mem = [b for b in data["benchmarks"] if "peak_rss_mb" in b.get("extra_info", {})]
+    if mem:
+        lines += ["", "| memory | entry | peak RSS (MB) | before training (MB) | added by training (MB) |",
+                  "|---|---|---|---|---|"]
+        for b in mem:
+            x = b["extra_info"]
+            lines.append(f"| {b.get('group') or ''} | {b['name'].split('::')[-1]} | "
+                         f"{x['peak_rss_mb']} | {x.get('base_rss_mb', '-')} | "
+                         f"{x.get('train_rss_mb', '-')} |")
     return "\n".join(lines)
 
 
