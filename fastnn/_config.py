@@ -28,8 +28,20 @@ def _default_threads():
 class _State:
     threads = _default_threads()
     seed = 0
-    rng = np.random.default_rng(0)
     dropout_counter = 0
+    _rng = None
+
+    # numpy.random (with hashlib and secrets behind it) is imported on the
+    # first random number, not by ``import fastnn``.
+    @property
+    def rng(self):
+        if self._rng is None:
+            self._rng = np.random.default_rng(self.seed & 0xFFFFFFFFFFFFFFFF)
+        return self._rng
+
+    @rng.setter
+    def rng(self, value):
+        self._rng = value
 
 
 state = _State()
@@ -56,7 +68,7 @@ def manual_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
     state.seed = int(seed)
-    state.rng = np.random.default_rng(int(seed) & 0xFFFFFFFFFFFFFFFF)
+    state.rng = None                 # re-created from the seed on first use
     state.dropout_counter = 0
     return state.seed
 

@@ -12,16 +12,16 @@ be overridden (for mirrors, or for tests with a local server or ``file://``
 URLs) with the ``mirrors``/``url`` arguments or the ``FASTNN_MNIST_MIRRORS``
 (comma-separated base URLs) and ``FASTNN_CIFAR10_URL`` environment variables.
 """
-import gzip
-import hashlib
 import io
 import os
 import shutil
-import tarfile
 import tempfile
-import urllib.request
 
 import numpy as np
+
+# gzip, hashlib, tarfile and urllib.request (which pulls in ssl, http and
+# email) are imported inside the functions that use them: they cost more to
+# import than the rest of fastnn, and ``import fastnn`` must stay light.
 
 __all__ = ["load_digits", "load_mnist", "load_cifar10", "read_idx", "read_cifar10_binary",
            "default_cache_dir", "ChecksumError"]
@@ -76,6 +76,7 @@ def _read_bytes(src):
         with open(src, "rb") as f:
             raw = f.read()
     if raw[:2] == b"\x1f\x8b":
+        import gzip
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as e:
@@ -145,6 +146,7 @@ def read_cifar10_binary(src):
 
 # --------------------------------------------------------------- download
 def _hash_file(path, algo):
+    import hashlib
     h = hashlib.new(algo)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -165,6 +167,7 @@ def _download(urls, dest, checksum, timeout=60):
     """Fetches the first URL that works into ``dest`` (atomically) and verifies it."""
     d = os.path.dirname(dest)
     os.makedirs(d, exist_ok=True)
+    import urllib.request
     errors = []
     for url in urls:
         fd, tmp = tempfile.mkstemp(prefix=".part-", dir=d)
@@ -267,6 +270,7 @@ _CIFAR_TEST = ("test_batch.bin",)
 
 def _extract_cifar(archive, out_dir):
     """Extracts only the six expected regular files (no path traversal)."""
+    import tarfile
     wanted = {f"{_CIFAR_DIR}/{n}": n for n in _CIFAR_TRAIN + _CIFAR_TEST}
     os.makedirs(out_dir, exist_ok=True)
     found = set()
