@@ -1,6 +1,6 @@
 /* activation.c -- instantiates activation.inc for float and double. */
 #include "activation.h"
-#include "fnn_generic.h"
+#include "fnn_slices.h"
 
 #define T float
 #define SFX f32

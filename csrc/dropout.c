@@ -1,7 +1,7 @@
 /* dropout.c -- counter-based inverted dropout (see dropout.h). */
 #pragma GCC optimize("no-trapping-math")
 #include "dropout.h"
-#include "fnn_generic.h"
+#include "fnn_slices.h"
 #include <math.h>
 
 #define GOLDEN 0x9E3779B97F4A7C15ULL

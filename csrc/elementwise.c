@@ -12,7 +12,7 @@
 #include <math.h>
 #include "elementwise.h"
 #include "fnn_vexp.h"
-#include "fnn_generic.h"
+#include "fnn_slices.h"
 
 /* The loops run in per-thread slice helpers compiled for AVX2+FMA and the
  * baseline (FNN_CLONES, FNN_SLICES in fnn_generic.h): an OpenMP outlined
