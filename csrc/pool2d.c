@@ -2,6 +2,8 @@
  * pool2d.inc (see pool2d.h for the semantics). */
 #include <math.h>
 #include "pool2d.h"
+#include "fnn_generic.h"   /* FNN_CLONES */
+#undef FN                   /* pool2d.inc defines its own */
 
 int fnn_pool2d_init(fnn_pool2d_desc *d, int64_t N, int64_t C, int64_t H,
                     int64_t W, int64_t R, int64_t S, int64_t sh, int64_t sw,
