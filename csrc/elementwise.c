@@ -9,6 +9,10 @@
  *   sum:     per-thread partials in double, added in thread order: bitwise
  *            repeatable at a fixed thread count.
  */
+/* No FMA contraction in the AVX2 clones: results stay bitwise those of the
+ * baseline build (and of the separate multiply and add PyTorch and the
+ * NumPy references do, e.g. axpy's gradient accumulation). */
+#pragma GCC optimize("fp-contract=off")
 #include <math.h>
 #include "elementwise.h"
 #include "fnn_vexp.h"
