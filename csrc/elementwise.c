@@ -18,8 +18,8 @@
 #include "fnn_vexp.h"
 #include "fnn_slices.h"
 
-/* The loops run in per-thread slice helpers compiled for AVX2+FMA and the
- * baseline (FNN_CLONES, FNN_SLICES in fnn_generic.h): an OpenMP outlined
+/* The loops run in per-thread slice helpers compiled for AVX2 and the
+ * baseline (FNN_CLONES; FNN_SLICES in fnn_slices.h): an OpenMP outlined
  * loop body cannot be multi-versioned itself, and sigmoid/tanh are
  * compute-bound (AVX2 is ~3x SSE2 on them). */
 #define FNN_MAP1(SFX, name, T, EXPR)                                          \
@@ -29,7 +29,7 @@ FNN_CLONES static void name##_chunk_##SFX(int64_t lo, int64_t hi,             \
 }                                                                             \
 int fnn_##name##_##SFX(int64_t n, const T *RESTRICT x, T *y, int n_threads) { \
     int nt = fnn_threads_for(n, n_threads);                                   \
-    FNN_SLICES(n, nt, name##_chunk_##SFX(lo, hi, x, y));                    \
+    FNN_SLICES(n, nt, name##_chunk_##SFX(lo, hi, x, y));                      \
     return FNN_OK;                                                            \
 }
 
@@ -42,7 +42,7 @@ FNN_CLONES static void name##_chunk_##SFX(int64_t lo, int64_t hi,             \
 int fnn_##name##_##SFX(int64_t n, const T *RESTRICT a, const T *RESTRICT b,   \
                        T *out, int n_threads) {                               \
     int nt = fnn_threads_for(n, n_threads);                                   \
-    FNN_SLICES(n, nt, name##_chunk_##SFX(lo, hi, a, b, out));               \
+    FNN_SLICES(n, nt, name##_chunk_##SFX(lo, hi, a, b, out));                 \
     return FNN_OK;                                                            \
 }
 
