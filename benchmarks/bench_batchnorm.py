@@ -105,3 +105,60 @@ def test_batchnorm(benchmark, impl, pass_):
     benchmark.group = f"batchnorm {pass_}"
     benchmark.extra_info["workload"] = "batchnorm"
     benchmark(fwd if pass_ == "fwd" else fb)
+
+
+# ------------------------------------------------- batch norm + ReLU (fused)
+# The cnn_train layer pair BatchNorm2d(32) -> ReLU on (64, 32, 32, 32),
+# forward + backward (dx, dgamma, dbeta) through the modules as a training
+# step runs them: nn.Sequential fuses the pair (BatchNormReLU, one pass less
+# each way); "unfused" runs the same modules one by one.
+PAIR_SHAPE = (64, 32, 32, 32)
+
+
+def _pair_data():
+    r = np.random.default_rng(1)
+    x = (r.standard_normal(PAIR_SHAPE) + 0.3).astype(np.float32)
+    g = r.standard_normal(PAIR_SHAPE).astype(np.float32)
+    return x, g
+
+
+def _pair_impl(name, x, g):
+    C = PAIR_SHAPE[1]
+    if name in ("fastnn_fused", "fastnn_unfused"):
+        fastnn.set_num_threads(THREADS)
+        seq = fastnn.nn.Sequential(fastnn.nn.BatchNorm2d(C), fastnn.nn.ReLU())
+        xt, gt = fastnn.tensor(x, requires_grad=True), fastnn.tensor(g)
+        fused = name == "fastnn_fused"
+
+        def fb():
+            xt.grad = None
+            y = seq(xt) if fused else seq[1](seq[0](xt))
+            y.backward(gt)
+            return y.detach().numpy(), xt.grad
+        return fb
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(THREADS)
+    seq = torch.nn.Sequential(torch.nn.BatchNorm2d(C), torch.nn.ReLU())
+    tx, tg = torch.tensor(x, requires_grad=True), torch.tensor(g)
+
+    def fb():
+        tx.grad = None
+        y = seq(tx)
+        y.backward(tg)
+        return y.detach().numpy(), tx.grad.numpy()
+    return fb
+
+
+@pytest.mark.parametrize("impl", ["fastnn_fused", "fastnn_unfused", "torch"])
+def test_batchnorm_relu_fwd_bwd(benchmark, impl):
+    x, g = _pair_data()
+    fb = _pair_impl(impl, x, g)
+    y, dx = fb()
+    w, b = np.ones(PAIR_SHAPE[1]), np.zeros(PAIR_SHAPE[1])
+    y_ref, saved = np_fwd(x.astype(np.float64), w, b)
+    dx_ref = np_bwd(np.where(y_ref > 0, g, 0), w, saved)[0]
+    np.testing.assert_allclose(y, np.maximum(y_ref, 0), rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-3, atol=1e-3)
+    benchmark.group = "batchnorm+relu (64, 32, 32, 32) fwd_bwd"
+    benchmark.extra_info["workload"] = "cnn_train BN+ReLU pair"
+    benchmark(fb)

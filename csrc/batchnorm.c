@@ -5,6 +5,7 @@
  * fast-math, which would also reassociate and drop NaN/Inf handling). */
 #pragma GCC optimize("no-trapping-math")
 #include <math.h>
+#include <string.h>
 #include "batchnorm.h"
 #include "fnn_generic.h"
 

@@ -15,6 +15,12 @@
  * Backward (eval: statistics are constants): dx = gy * gamma * invstd.
  * gamma / beta may be NULL (no affine: 1 and 0).  gx may be NULL (not needed).
  *
+ * Fused with a following ReLU (fnn_batchnorm_relu_*): the forward writes
+ * relu(y) (NaN passed through) in the normalisation pass; the backward
+ * takes that output and masks gy by out > 0 on the fly, then runs the batch
+ * norm backward.  Results are bitwise those of batch norm followed by
+ * fnn_relu_fwd / fnn_relu_bwd (same operations in the same order).
+ *
  * Each channel is reduced and written by one thread, its sums accumulated in
  * a fixed order (16 lanes in T over blocks of 512, block sums in double), so
  * results are bitwise identical for every thread count.  Per channel the
@@ -47,7 +53,20 @@ int fnn_batchnorm_fwd_eval_##SFX(const fnn_batchnorm_desc *d, const T *x,       
 int fnn_batchnorm_bwd_##SFX(const fnn_batchnorm_desc *d, const T *x, const T *gy, \
                             const T *mean, const T *invstd, const T *gamma,       \
                             int training, T *gx, T *dgamma, T *dbeta,             \
-                            int n_threads);
+                            int n_threads);                                   \
+int fnn_batchnorm_relu_fwd_train_##SFX(const fnn_batchnorm_desc *d, const T *x,   \
+                                       const T *gamma, const T *beta, T *y,       \
+                                       T *mean, T *var, T *invstd, int n_threads); \
+int fnn_batchnorm_relu_fwd_eval_##SFX(const fnn_batchnorm_desc *d, const T *x,    \
+                                      const T *running_mean,                      \
+                                      const T *running_var, const T *gamma,       \
+                                      const T *beta, T *y, T *invstd,             \
+                                      int n_threads);                             \
+/* y: the fused forward's output (N, C, HW), for the ReLU mask */                 \
+int fnn_batchnorm_relu_bwd_##SFX(const fnn_batchnorm_desc *d, const T *x,         \
+                                 const T *y, const T *gy, const T *mean,          \
+                                 const T *invstd, const T *gamma, int training,   \
+                                 T *gx, T *dgamma, T *dbeta, int n_threads);
 
 FNN_DECL_BN(float, f32)
 FNN_DECL_BN(double, f64)

@@ -1,7 +1,8 @@
 /* dropout.c -- counter-based inverted dropout (see dropout.h). */
 #pragma GCC optimize("no-trapping-math")
 #include "dropout.h"
-#include "fnn_generic.h"
+#include "fnn_slices.h"
+#include <math.h>
 
 #define GOLDEN 0x9E3779B97F4A7C15ULL
 
@@ -15,36 +16,50 @@ static inline uint64_t dropout_key(uint64_t seed, uint64_t stream) {
     return mix64(seed ^ mix64(stream + GOLDEN));
 }
 
-/* u_i in [0, 1) with 53 random bits */
-static inline double dropout_u(uint64_t key, int64_t i) {
-    uint64_t z = mix64(key + (uint64_t)(i + 1) * GOLDEN);
-    return (double)(z >> 11) * 0x1.0p-53;
+/* u_i = r_i * 2^-53 in [0, 1), r_i the top 53 bits of a mixed counter.
+ * Element i is kept when u_i >= p, i.e. (u_i being exact) when
+ * r_i >= ceil(p * 2^53): the comparison is done on the integers, so the
+ * loops stay branch-free (a data-dependent branch on a coin flip
+ * mispredicts half the time) without a 64-bit int -> double conversion. */
+static inline uint64_t dropout_r(uint64_t key, int64_t i) {
+    return mix64(key + (uint64_t)(i + 1) * GOLDEN) >> 11;
+}
+
+/* the r threshold of p (p in [0, 1]): keep iff r >= thr; p = 1 gives 2^53,
+ * above every r */
+static inline uint64_t dropout_thr(double p) {
+    return (uint64_t)ceil(p * 0x1.0p53);
+}
+
+FNN_CLONES static void mask_chunk(int64_t lo, int64_t hi, uint8_t *RESTRICT mask,
+                                  uint64_t key, uint64_t thr) {
+    for (int64_t i = lo; i < hi; i++) mask[i] = (uint8_t)(dropout_r(key, i) >= thr);
 }
 
 int fnn_dropout_mask(int64_t n, uint8_t *mask, double p, uint64_t seed, uint64_t stream,
                      int n_threads) {
     if (!(p >= 0.0 && p <= 1.0) || n < 0) return FNN_EINVAL;
-    uint64_t key = dropout_key(seed, stream);
+    uint64_t key = dropout_key(seed, stream), thr = dropout_thr(p);
     int nt = fnn_threads_for(n, n_threads);
-    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t i = 0; i < n; i++) mask[i] = dropout_u(key, i) >= p;
+    FNN_SLICES(n, nt, mask_chunk(lo, hi, mask, key, thr));
     return FNN_OK;
 }
 
 #define DROPOUT_BLOCK 4096
 
-/* y[i] = x[i] * (keep_i ? scale : 0) for i in [lo, hi) */
+/* y[i] = x[i] * (keep_i ? scale : 0) for i in [lo, hi); the factor is
+ * formed as (T)keep * scale (exactly scale or 0) so there is no branch */
 #define FNN_DEFINE_DROPOUT(T, SFX)                                                 \
 FNN_CLONES static void dropout_block_##SFX(const T *RESTRICT x, T *RESTRICT y,     \
-                                           int64_t lo, int64_t hi, double p,       \
+                                           int64_t lo, int64_t hi, uint64_t thr,   \
                                            uint64_t key, T scale) {                \
     for (int64_t i = lo; i < hi; i++)                                              \
-        y[i] = x[i] * (dropout_u(key, i) >= p ? scale : (T)0);                     \
+        y[i] = x[i] * ((T)(dropout_r(key, i) >= thr) * scale);                     \
 }                                                                                  \
 int fnn_dropout_fwd_##SFX(int64_t n, const T *RESTRICT x, T *RESTRICT y, double p,  \
                           uint64_t seed, uint64_t stream, int n_threads) {         \
     if (!(p >= 0.0 && p <= 1.0) || n < 0) return FNN_EINVAL;                       \
-    uint64_t key = dropout_key(seed, stream);                                      \
+    uint64_t key = dropout_key(seed, stream), thr = dropout_thr(p);                \
     T scale = p < 1.0 ? (T)(1.0 / (1.0 - p)) : (T)0;                               \
     int nt = fnn_threads_for(n, n_threads);                                        \
     int64_t nb = (n + DROPOUT_BLOCK - 1) / DROPOUT_BLOCK;                          \
@@ -52,7 +67,7 @@ int fnn_dropout_fwd_##SFX(int64_t n, const T *RESTRICT x, T *RESTRICT y, double 
     for (int64_t b = 0; b < nb; b++) {                                             \
         int64_t lo = b * DROPOUT_BLOCK;                                            \
         int64_t hi = lo + DROPOUT_BLOCK < n ? lo + DROPOUT_BLOCK : n;              \
-        dropout_block_##SFX(x, y, lo, hi, p, key, scale);                          \
+        dropout_block_##SFX(x, y, lo, hi, thr, key, scale);                          \
     }                                                                              \
     return FNN_OK;                                                                 \
 }                                                                                  \

@@ -9,24 +9,40 @@
  *   sum:     per-thread partials in double, added in thread order: bitwise
  *            repeatable at a fixed thread count.
  */
+/* No FMA contraction in the AVX2 clones: results stay bitwise those of the
+ * baseline build (and of the separate multiply and add PyTorch and the
+ * NumPy references do, e.g. axpy's gradient accumulation). */
+#pragma GCC optimize("fp-contract=off")
 #include <math.h>
 #include "elementwise.h"
 #include "fnn_vexp.h"
+#include "fnn_slices.h"
 
+/* The loops run in per-thread slice helpers compiled for AVX2 and the
+ * baseline (FNN_CLONES; FNN_SLICES in fnn_slices.h): an OpenMP outlined
+ * loop body cannot be multi-versioned itself, and sigmoid/tanh are
+ * compute-bound (AVX2 is ~3x SSE2 on them). */
 #define FNN_MAP1(SFX, name, T, EXPR)                                          \
+FNN_CLONES static void name##_chunk_##SFX(int64_t lo, int64_t hi,             \
+                                          const T *RESTRICT x, T *y) {        \
+    for (int64_t i = lo; i < hi; i++) { T v = x[i]; y[i] = (EXPR); }          \
+}                                                                             \
 int fnn_##name##_##SFX(int64_t n, const T *RESTRICT x, T *y, int n_threads) { \
     int nt = fnn_threads_for(n, n_threads);                                   \
-    _Pragma("omp parallel for simd num_threads(nt) if (parallel: nt > 1) schedule(static)") \
-    for (int64_t i = 0; i < n; i++) { T v = x[i]; y[i] = (EXPR); }            \
+    FNN_SLICES(n, nt, name##_chunk_##SFX(lo, hi, x, y));                      \
     return FNN_OK;                                                            \
 }
 
 #define FNN_MAP2(SFX, name, T, EXPR)                                          \
+FNN_CLONES static void name##_chunk_##SFX(int64_t lo, int64_t hi,             \
+                                          const T *RESTRICT a,                \
+                                          const T *RESTRICT b, T *out) {      \
+    for (int64_t i = lo; i < hi; i++) { T u = a[i], v = b[i]; out[i] = (EXPR); }\
+}                                                                             \
 int fnn_##name##_##SFX(int64_t n, const T *RESTRICT a, const T *RESTRICT b,   \
                        T *out, int n_threads) {                               \
     int nt = fnn_threads_for(n, n_threads);                                   \
-    _Pragma("omp parallel for simd num_threads(nt) if (parallel: nt > 1) schedule(static)") \
-    for (int64_t i = 0; i < n; i++) { T u = a[i], v = b[i]; out[i] = (EXPR); }\
+    FNN_SLICES(n, nt, name##_chunk_##SFX(lo, hi, a, b, out));                 \
     return FNN_OK;                                                            \
 }
 
@@ -46,11 +62,14 @@ FNN_MAP2(SFX, sigmoid_bwd, T, v * u * ((T)1 - u))                             \
 FNN_MAP2(SFX, tanh_bwd, T, v * ((T)1 - u * u))                                \
 FNN_MAP2(SFX, add, T, u + v)                                                  \
 FNN_MAP2(SFX, mul, T, u * v)                                                  \
+FNN_CLONES static void axpy_chunk_##SFX(int64_t lo, int64_t hi, T alpha,      \
+                                        const T *RESTRICT x, T *RESTRICT y) { \
+    for (int64_t i = lo; i < hi; i++) y[i] += alpha * x[i];                   \
+}                                                                             \
 int fnn_axpy_##SFX(int64_t n, T alpha, const T *RESTRICT x, T *RESTRICT y,    \
                    int n_threads) {                                           \
     int nt = fnn_threads_for(n, n_threads);                                   \
-    _Pragma("omp parallel for simd num_threads(nt) if (parallel: nt > 1) schedule(static)") \
-    for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];                     \
+    FNN_SLICES(n, nt, axpy_chunk_##SFX(lo, hi, alpha, x, y));               \
     return FNN_OK;                                                            \
 }                                                                             \
 int fnn_sum_##SFX(int64_t n, const T *RESTRICT x, double *out, int n_threads) {\

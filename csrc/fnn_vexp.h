@@ -68,4 +68,50 @@ static inline float fnn_tanhf(float x) {
     big = x < 0.0f ? -big : big;
     return a < 0.625f ? small : big;
 }
+
+/* Natural log for float on positive, normal, finite x (callers guarantee
+ * it), vectorisable: x = 2^k * m with m in [sqrt(1/2), sqrt(2)), log(m) by
+ * the Cephes logf polynomial (m - 1 = f: f - f^2/2 + f^3 P(f)), k*ln2 in two
+ * parts.  About 1 ulp. */
+static inline float fnn_logf_pos(float x) {
+    int32_t b;
+    memcpy(&b, &x, 4);
+    int32_t k = ((b >> 23) & 0xff) - 126;              /* x = 2^k * m, m in [0.5, 1) */
+    int32_t mb = (b & 0x007fffff) | 0x3f000000;
+    float m;
+    memcpy(&m, &mb, 4);
+    int small = m < 0.707106781186547524f;
+    float f = small ? m + m - 1.0f : m - 1.0f;
+    float fk = (float)(small ? k - 1 : k);
+    float z = f * f;
+    float p = 7.0376836292e-2f;
+    p = p * f - 1.1514610310e-1f;
+    p = p * f + 1.1676998740e-1f;
+    p = p * f - 1.2420140846e-1f;
+    p = p * f + 1.4249322787e-1f;
+    p = p * f - 1.6668057665e-1f;
+    p = p * f + 2.0000714765e-1f;
+    p = p * f - 2.4999993993e-1f;
+    p = p * f + 3.3333331174e-1f;
+    float y = p * f * z;
+    y = y + fk * -2.12194440e-4f;
+    y = y - 0.5f * z;
+    return (f + y) + fk * 0.693359375f;
+}
+
+/* log(1 + e) for e in [0, 1] (or NaN, which propagates), vectorisable:
+ * with u = 1 + e rounded, log(u) * e / (u - 1) corrects the rounding of u
+ * (and is e itself when u rounds to 1). */
+static inline float fnn_log1pf_unit(float e) {
+    float u = 1.0f + e;
+    float d = u - 1.0f;
+    float l = fnn_logf_pos(u);
+    return d == 0.0f ? e : l * (e / d);
+}
+
+/* log(1 + exp(-|x|)), the softplus tail of the logistic losses */
+static inline float fnn_log1p_exp_negabs_f(float x) {
+    float a = x < 0.0f ? -x : x;
+    return fnn_log1pf_unit(fnn_expf(-a));
+}
 #endif

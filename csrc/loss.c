@@ -5,7 +5,7 @@
 #pragma GCC optimize("no-trapping-math")
 #include <math.h>
 #include "loss.h"
-#include "fnn_generic.h"
+#include "fnn_slices.h"
 #include "fnn_vexp.h"
 
 #define T float
@@ -15,7 +15,11 @@
 #define LOG logf
 #define LOG1P log1pf
 #define FABS fabsf
+#define SOFTPLUS_T fnn_log1p_exp_negabs_f
+#define SIGM fnn_sigmoidf
 #include "loss.inc"
+#undef SOFTPLUS_T
+#undef SIGM
 #undef T
 #undef SFX
 #undef EXP
@@ -24,6 +28,12 @@
 #undef LOG1P
 #undef FABS
 
+static inline double sigm_f64(double v) {
+    if (v >= 0.0) return 1.0 / (1.0 + exp(-v));
+    double e = exp(v);
+    return e / (1.0 + e);
+}
+
 #define T double
 #define SFX f64
 #define EXP exp
@@ -31,4 +41,6 @@
 #define LOG log
 #define LOG1P log1p
 #define FABS fabs
+#define SOFTPLUS_T(v) log1p(exp(-fabs(v)))
+#define SIGM sigm_f64
 #include "loss.inc"

@@ -2,6 +2,8 @@
  * pool2d.inc (see pool2d.h for the semantics). */
 #include <math.h>
 #include "pool2d.h"
+#include "fnn_generic.h"   /* FNN_CLONES */
+#undef FN                   /* pool2d.inc defines its own */
 
 int fnn_pool2d_init(fnn_pool2d_desc *d, int64_t N, int64_t C, int64_t H,
                     int64_t W, int64_t R, int64_t S, int64_t sh, int64_t sw,
@@ -75,7 +77,67 @@ static int64_t row_2x2_sse_f32(const float *r0, const float *r1, int64_t b0, int
     }
     return ow;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(FNN_NO_CLONES)
+#include <immintrin.h>
+/* The same on eight windows at a time with AVX2 (chosen at run time). */
+__attribute__((target("avx2"))) static int64_t row_2x2_avx2_f32(
+        const float *r0, const float *r1, int64_t b0, int64_t W, int64_t OW, float *yr,
+        int64_t *ir) {
+    int64_t ow = 0;
+    const __m256i one = _mm256_set1_epi32(1);
+    const __m256i lane = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m256i w32 = _mm256_set1_epi32((int32_t)W);
+    for (; ow + 8 <= OW; ow += 8) {
+        __m256 p0 = _mm256_loadu_ps(r0 + 2 * ow), p1 = _mm256_loadu_ps(r0 + 2 * ow + 8);
+        __m256 q0 = _mm256_loadu_ps(r1 + 2 * ow), q1 = _mm256_loadu_ps(r1 + 2 * ow + 8);
+        /* even / odd columns, in order after the 64-bit lane permute */
+        __m256 a = _mm256_castpd_ps(_mm256_permute4x64_pd(
+            _mm256_castps_pd(_mm256_shuffle_ps(p0, p1, _MM_SHUFFLE(2, 0, 2, 0))), 0xD8));
+        __m256 b = _mm256_castpd_ps(_mm256_permute4x64_pd(
+            _mm256_castps_pd(_mm256_shuffle_ps(p0, p1, _MM_SHUFFLE(3, 1, 3, 1))), 0xD8));
+        __m256 e = _mm256_castpd_ps(_mm256_permute4x64_pd(
+            _mm256_castps_pd(_mm256_shuffle_ps(q0, q1, _MM_SHUFFLE(2, 0, 2, 0))), 0xD8));
+        __m256 f = _mm256_castpd_ps(_mm256_permute4x64_pd(
+            _mm256_castps_pd(_mm256_shuffle_ps(q0, q1, _MM_SHUFFLE(3, 1, 3, 1))), 0xD8));
+        /* _mm256_max_ps(x, y) = x > y ? x : y, as the SSE2 path */
+        __m256 best = _mm256_max_ps(_mm256_max_ps(f, e), _mm256_max_ps(b, a));
+        __m256i na = _mm256_castps_si256(_mm256_cmp_ps(a, best, _CMP_NEQ_UQ));
+        __m256i nab = _mm256_and_si256(na, _mm256_castps_si256(_mm256_cmp_ps(b, best, _CMP_NEQ_UQ)));
+        __m256i nabe = _mm256_and_si256(nab, _mm256_castps_si256(_mm256_cmp_ps(e, best, _CMP_NEQ_UQ)));
+        __m256i k = _mm256_add_epi32(_mm256_and_si256(na, one),
+                                     _mm256_add_epi32(_mm256_and_si256(nab, one),
+                                                      _mm256_and_si256(nabe, one)));
+        /* 2*ow + 2*j + (k >> 1) * W + (k & 1), in int32 (< H*W), then + b0 */
+        __m256i off = _mm256_add_epi32(
+            _mm256_add_epi32(_mm256_set1_epi32((int32_t)(2 * ow)), lane),
+            _mm256_add_epi32(_mm256_mullo_epi32(_mm256_srli_epi32(k, 1), w32),
+                             _mm256_and_si256(k, one)));
+        __m256i base = _mm256_set1_epi64x(b0);
+        __m256i lo = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(off)), base);
+        __m256i hi = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(off, 1)),
+                                      base);
+        _mm256_storeu_ps(yr + ow, best);
+        _mm256_storeu_si256((__m256i *)(ir + ow), lo);
+        _mm256_storeu_si256((__m256i *)(ir + ow + 4), hi);
+    }
+    return ow;
+}
+
+static int64_t row_2x2_vec_f32(const float *r0, const float *r1, int64_t b0, int64_t W,
+                               int64_t OW, float *yr, int64_t *ir) {
+    /* int32 offsets in the AVX2 path: rows of fewer than 2^29 pixels */
+    if (__builtin_cpu_supports("avx2") && W < ((int64_t)1 << 29)) {
+        int64_t ow = row_2x2_avx2_f32(r0, r1, b0, W, OW, yr, ir);
+        return ow + row_2x2_sse_f32(r0 + 2 * ow, r1 + 2 * ow, b0 + 2 * ow, W, OW - ow,
+                                    yr + ow, ir + ow);
+    }
+    return row_2x2_sse_f32(r0, r1, b0, W, OW, yr, ir);
+}
+#define ROW_2X2_VEC row_2x2_vec_f32
+#else
 #define ROW_2X2_VEC row_2x2_sse_f32
+#endif
 #endif
 
 #define T float

@@ -27,6 +27,29 @@ cdef extern from "batchnorm.h":
                               const double *mean, const double *invstd, const double *gamma,
                               int training, double *gx, double *dgamma, double *dbeta,
                               int nt) nogil
+    int fnn_batchnorm_relu_fwd_train_f32(const fnn_batchnorm_desc *d, const float *x,
+                                         const float *gamma, const float *beta, float *y,
+                                         float *mean, float *var, float *invstd, int nt) nogil
+    int fnn_batchnorm_relu_fwd_train_f64(const fnn_batchnorm_desc *d, const double *x,
+                                         const double *gamma, const double *beta, double *y,
+                                         double *mean, double *var, double *invstd,
+                                         int nt) nogil
+    int fnn_batchnorm_relu_fwd_eval_f32(const fnn_batchnorm_desc *d, const float *x,
+                                        const float *rm, const float *rv, const float *gamma,
+                                        const float *beta, float *y, float *invstd,
+                                        int nt) nogil
+    int fnn_batchnorm_relu_fwd_eval_f64(const fnn_batchnorm_desc *d, const double *x,
+                                        const double *rm, const double *rv,
+                                        const double *gamma, const double *beta, double *y,
+                                        double *invstd, int nt) nogil
+    int fnn_batchnorm_relu_bwd_f32(const fnn_batchnorm_desc *d, const float *x,
+                                   const float *y, const float *gy, const float *mean,
+                                   const float *invstd, const float *gamma, int training,
+                                   float *gx, float *dgamma, float *dbeta, int nt) nogil
+    int fnn_batchnorm_relu_bwd_f64(const fnn_batchnorm_desc *d, const double *x,
+                                   const double *y, const double *gy, const double *mean,
+                                   const double *invstd, const double *gamma, int training,
+                                   double *gx, double *dgamma, double *dbeta, int nt) nogil
 
 
 cdef int _bn_desc(fnn_batchnorm_desc *d, x, str op, double eps) except -1:
@@ -45,10 +68,11 @@ cdef void* _opt_ptr(a, int kind, str op, str name, int64_t n) except? NULL:
     return _ptr(a)
 
 
-def batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, double eps, int n_threads=1):
+def batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, double eps, int n_threads=1,
+                        bint relu=False):
     """Training forward over x (N, C, ...): batch statistics into mean, var
-    (biased) and invstd (C), normalised + affine output into y.  gamma/beta
-    may be None."""
+    (biased) and invstd (C), normalised + affine output into y (followed by
+    ReLU when relu).  gamma/beta may be None."""
     cdef str op = "batch_norm"
     cdef int kind = _kind(x, op, "input")
     cdef fnn_batchnorm_desc d
@@ -68,10 +92,19 @@ def batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, double eps, int n_
     cdef void *pi = _ptr(invstd)
     cdef int st
     with nogil:
-        if kind == 0:
+        if kind == 0 and relu:
+            st = fnn_batchnorm_relu_fwd_train_f32(&d, <const float*>px, <const float*>pgm,
+                                                  <const float*>pbt, <float*>py, <float*>pm,
+                                                  <float*>pv, <float*>pi, n_threads)
+        elif kind == 0:
             st = fnn_batchnorm_fwd_train_f32(&d, <const float*>px, <const float*>pgm,
                                              <const float*>pbt, <float*>py, <float*>pm,
                                              <float*>pv, <float*>pi, n_threads)
+        elif relu:
+            st = fnn_batchnorm_relu_fwd_train_f64(&d, <const double*>px, <const double*>pgm,
+                                                  <const double*>pbt, <double*>py,
+                                                  <double*>pm, <double*>pv, <double*>pi,
+                                                  n_threads)
         else:
             st = fnn_batchnorm_fwd_train_f64(&d, <const double*>px, <const double*>pgm,
                                              <const double*>pbt, <double*>py, <double*>pm,
@@ -81,9 +114,9 @@ def batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, double eps, int n_
 
 
 def batchnorm_fwd_eval(x, running_mean, running_var, gamma, beta, y, invstd, double eps,
-                       int n_threads=1):
-    """Eval forward with running statistics; invstd (C) receives
-    1/sqrt(running_var + eps)."""
+                       int n_threads=1, bint relu=False):
+    """Eval forward with running statistics (followed by ReLU when relu);
+    invstd (C) receives 1/sqrt(running_var + eps)."""
     cdef str op = "batch_norm"
     cdef int kind = _kind(x, op, "input")
     cdef fnn_batchnorm_desc d
@@ -101,10 +134,20 @@ def batchnorm_fwd_eval(x, running_mean, running_var, gamma, beta, y, invstd, dou
     cdef void *pi = _ptr(invstd)
     cdef int st
     with nogil:
-        if kind == 0:
+        if kind == 0 and relu:
+            st = fnn_batchnorm_relu_fwd_eval_f32(&d, <const float*>px, <const float*>pm,
+                                                 <const float*>pv, <const float*>pgm,
+                                                 <const float*>pbt, <float*>py, <float*>pi,
+                                                 n_threads)
+        elif kind == 0:
             st = fnn_batchnorm_fwd_eval_f32(&d, <const float*>px, <const float*>pm,
                                             <const float*>pv, <const float*>pgm,
                                             <const float*>pbt, <float*>py, <float*>pi, n_threads)
+        elif relu:
+            st = fnn_batchnorm_relu_fwd_eval_f64(&d, <const double*>px, <const double*>pm,
+                                                 <const double*>pv, <const double*>pgm,
+                                                 <const double*>pbt, <double*>py,
+                                                 <double*>pi, n_threads)
         else:
             st = fnn_batchnorm_fwd_eval_f64(&d, <const double*>px, <const double*>pm,
                                             <const double*>pv, <const double*>pgm,
@@ -115,8 +158,10 @@ def batchnorm_fwd_eval(x, running_mean, running_var, gamma, beta, y, invstd, dou
 
 
 def batchnorm_bwd(x, gy, mean, invstd, gamma, bint training, gx, dgamma, dbeta,
-                  int n_threads=1):
-    """dx (into gx, unless gx is None), dgamma and dbeta (C) of batch norm."""
+                  int n_threads=1, out=None):
+    """dx (into gx, unless gx is None), dgamma and dbeta (C) of batch norm;
+    of batch norm + ReLU when out (the fused forward's output) is given:
+    gy is then masked by out > 0."""
     cdef str op = "batch_norm_backward"
     cdef int kind = _kind(x, op, "input")
     cdef fnn_batchnorm_desc d
@@ -130,6 +175,10 @@ def batchnorm_bwd(x, gy, mean, invstd, gamma, bint training, gx, dgamma, dbeta,
     if gx is not None:
         _same(gx, kind, op, "out gx", _size(x))
         pgx = _ptr(gx)
+    cdef void *pout = NULL
+    if out is not None:
+        _same(out, kind, op, "output", _size(x))
+        pout = _ptr(out)
     cdef void *pgm = _opt_ptr(gamma, kind, op, "weight", d.C)
     cdef void *px = _ptr(x)
     cdef void *pgy = _ptr(gy)
@@ -140,7 +189,18 @@ def batchnorm_bwd(x, gy, mean, invstd, gamma, bint training, gx, dgamma, dbeta,
     cdef int tr = training
     cdef int st
     with nogil:
-        if kind == 0:
+        if kind == 0 and pout != NULL:
+            st = fnn_batchnorm_relu_bwd_f32(&d, <const float*>px, <const float*>pout,
+                                            <const float*>pgy, <const float*>pm,
+                                            <const float*>pi, <const float*>pgm, tr,
+                                            <float*>pgx, <float*>pdg, <float*>pdb, n_threads)
+        elif pout != NULL:
+            st = fnn_batchnorm_relu_bwd_f64(&d, <const double*>px, <const double*>pout,
+                                            <const double*>pgy, <const double*>pm,
+                                            <const double*>pi, <const double*>pgm, tr,
+                                            <double*>pgx, <double*>pdg, <double*>pdb,
+                                            n_threads)
+        elif kind == 0:
             st = fnn_batchnorm_bwd_f32(&d, <const float*>px, <const float*>pgy,
                                        <const float*>pm, <const float*>pi, <const float*>pgm,
                                        tr, <float*>pgx, <float*>pdg, <float*>pdb, n_threads)

@@ -31,65 +31,97 @@ def _as(a, dtype):
     return None if a is None else np.ascontiguousarray(a, dtype=dtype)
 
 
+def _bn_forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps,
+                relu):
+    """The forward of BatchNorm / BatchNormReLU (relu: ReLU fused into the
+    normalisation pass); saves what the backward needs on ctx."""
+    op = "batch_norm"
+    check_float(op, "input", x)
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: input must be (N, C) or (N, C, ...) with at least 2 "
+                         f"dimensions, got shape {tuple(x.shape)}")
+    C = x.shape[1]
+    weight = _vec(op, "weight", weight, C)
+    bias = _vec(op, "bias", bias, C)
+    x = c_contig(x)
+    dt = x.dtype
+    gamma, beta = _as(weight, dt), _as(bias, dt)
+    y = np.empty_like(x)
+    invstd = np.empty(C, dtype=dt)
+    if training:
+        per_chan = x.size // C if C else 0
+        if per_chan <= 1:
+            raise ValueError(f"{op}: expected more than 1 value per channel when training, "
+                             f"got input size {tuple(x.shape)}")
+        mean = np.empty(C, dtype=dt)
+        var = np.empty(C, dtype=dt)
+        _core.batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, float(eps),
+                                  nthreads(), relu)
+        if running_mean is not None:
+            running_mean *= (1 - momentum)
+            running_mean += momentum * mean.astype(running_mean.dtype, copy=False)
+        if running_var is not None:
+            unbiased = var.astype(np.float64) * (per_chan / (per_chan - 1))
+            running_var *= (1 - momentum)
+            running_var += (momentum * unbiased).astype(running_var.dtype, copy=False)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{op}: running_mean and running_var are required when "
+                             "training=False")
+        mean = _as(running_mean, dt).copy()
+        _core.batchnorm_fwd_eval(x, mean, _as(running_var, dt), gamma, beta, y, invstd,
+                                 float(eps), nthreads(), relu)
+    # the fused backward masks the gradient by the output: y > 0 exactly
+    # where the unfused ReLU's input was > 0
+    ctx.save_for_backward(x, mean, invstd, gamma, y if relu else None)
+    ctx.info = (bool(training), None if weight is None else weight.dtype,
+                None if bias is None else bias.dtype)
+    return y
+
+
+def _bn_backward(ctx, g):
+    x, mean, invstd, gamma, out = ctx.saved_tensors
+    training, wdt, bdt = ctx.info
+    nx, nw, nb = ctx.needs_input_grad[:3]
+    g = c_contig(g.astype(x.dtype, copy=False))
+    C = x.shape[1]
+    dgamma = np.empty(C, dtype=x.dtype)
+    dbeta = np.empty(C, dtype=x.dtype)
+    gx = np.empty_like(x) if nx else None
+    _core.batchnorm_bwd(x, g, mean, invstd, gamma, training, gx, dgamma, dbeta, nthreads(),
+                        out)
+    return (gx, dgamma.astype(wdt, copy=False) if nw else None,
+            dbeta.astype(bdt, copy=False) if nb else None, None, None, None, None, None)
+
+
 class BatchNorm(Function):
     raw = True
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
-        op = "batch_norm"
-        check_float(op, "input", x)
-        if x.ndim < 2:
-            raise ShapeError(f"{op}: input must be (N, C) or (N, C, ...) with at least 2 "
-                             f"dimensions, got shape {tuple(x.shape)}")
-        C = x.shape[1]
-        weight = _vec(op, "weight", weight, C)
-        bias = _vec(op, "bias", bias, C)
-        x = c_contig(x)
-        dt = x.dtype
-        gamma, beta = _as(weight, dt), _as(bias, dt)
-        y = np.empty_like(x)
-        invstd = np.empty(C, dtype=dt)
-        if training:
-            per_chan = x.size // C if C else 0
-            if per_chan <= 1:
-                raise ValueError(f"{op}: expected more than 1 value per channel when training, "
-                                 f"got input size {tuple(x.shape)}")
-            mean = np.empty(C, dtype=dt)
-            var = np.empty(C, dtype=dt)
-            _core.batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, float(eps),
-                                      nthreads())
-            if running_mean is not None:
-                running_mean *= (1 - momentum)
-                running_mean += momentum * mean.astype(running_mean.dtype, copy=False)
-            if running_var is not None:
-                unbiased = var.astype(np.float64) * (per_chan / (per_chan - 1))
-                running_var *= (1 - momentum)
-                running_var += (momentum * unbiased).astype(running_var.dtype, copy=False)
-        else:
-            if running_mean is None or running_var is None:
-                raise ValueError(f"{op}: running_mean and running_var are required when "
-                                 "training=False")
-            mean = _as(running_mean, dt).copy()
-            _core.batchnorm_fwd_eval(x, mean, _as(running_var, dt), gamma, beta, y, invstd,
-                                     float(eps), nthreads())
-        ctx.save_for_backward(x, mean, invstd, gamma)
-        ctx.info = (bool(training), None if weight is None else weight.dtype,
-                    None if bias is None else bias.dtype)
-        return y
+        return _bn_forward(ctx, x, weight, bias, running_mean, running_var, training,
+                           momentum, eps, False)
 
     @staticmethod
     def backward(ctx, g):
-        x, mean, invstd, gamma = ctx.saved_tensors
-        training, wdt, bdt = ctx.info
-        nx, nw, nb = ctx.needs_input_grad[:3]
-        g = c_contig(g.astype(x.dtype, copy=False))
-        C = x.shape[1]
-        dgamma = np.empty(C, dtype=x.dtype)
-        dbeta = np.empty(C, dtype=x.dtype)
-        gx = np.empty_like(x) if nx else None
-        _core.batchnorm_bwd(x, g, mean, invstd, gamma, training, gx, dgamma, dbeta, nthreads())
-        return (gx, dgamma.astype(wdt, copy=False) if nw else None,
-                dbeta.astype(bdt, copy=False) if nb else None, None, None, None, None, None)
+        return _bn_backward(ctx, g)
+
+
+class BatchNormReLU(Function):
+    """Batch norm followed by ReLU as one node: ``relu(batch_norm(x))`` with the
+    ReLU applied in the normalisation pass, and a backward that masks the
+    gradient by the output inside the batch-norm backward.  Bitwise the same
+    output and gradients as the two ops in sequence."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        return _bn_forward(ctx, x, weight, bias, running_mean, running_var, training,
+                           momentum, eps, True)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _bn_backward(ctx, g)
 
 
 def _running(op, name, a, C):
@@ -149,3 +181,51 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"{op}: eps must be >= 0, got {eps}")
     return BatchNorm.apply(x, _t(weight), _t(bias), rm, rv, bool(training), float(momentum),
                            float(eps))
+
+
+def _bn_args(op, input, running_mean, running_var, momentum, eps):
+    x = _t(input)
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: input must be (N, C) or (N, C, ...) with at least 2 "
+                         f"dimensions, got shape {tuple(x.shape)}")
+    C = x.shape[1]
+    rm = _running(op, "running_mean", running_mean, C)
+    rv = _running(op, "running_var", running_var, C)
+    if momentum is None:
+        momentum = 0.0
+    if not eps >= 0:
+        raise ValueError(f"{op}: eps must be >= 0, got {eps}")
+    return x, rm, rv, float(momentum), float(eps)
+
+
+def batch_norm_relu(input, running_mean, running_var, weight=None, bias=None, training=False,
+                    momentum=0.1, eps=1e-5):
+    """``relu(batch_norm(input, ...))`` as one fused op.
+
+    Same arguments, running-statistics update and results (bitwise, forward
+    and every gradient) as ``F.relu(F.batch_norm(...))``, in one pass less
+    over the data each way: the ReLU is applied while normalising and its
+    mask is taken from the output inside the batch-norm backward.
+    ``nn.Sequential`` uses it for a ``BatchNorm`` directly followed by
+    ``nn.ReLU``.
+
+    Parameters
+    ----------
+    As :func:`batch_norm`.
+
+    Shape
+    -----
+    input (N, C), (N, C, L) or (N, C, H, W); output the same.
+
+    Examples
+    --------
+    >>> import numpy as np, fastnn
+    >>> from fastnn.ops.normalization import batch_norm_relu
+    >>> rm, rv = np.zeros(2, np.float32), np.ones(2, np.float32)
+    >>> y = batch_norm_relu(fastnn.tensor([[0.0, 1.0], [2.0, 3.0]]), rm, rv, training=True)
+    >>> y.numpy().round(3).tolist()
+    [[0.0, 0.0], [1.0, 1.0]]
+    """
+    x, rm, rv, momentum, eps = _bn_args("batch_norm", input, running_mean, running_var,
+                                        momentum, eps)
+    return BatchNormReLU.apply(x, _t(weight), _t(bias), rm, rv, bool(training), momentum, eps)

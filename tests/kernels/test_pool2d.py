@@ -88,7 +88,7 @@ def test_bad_arguments_raise_not_crash():
 def test_max_pool_2x2_fast_path_ties(dtype, rng):
     # the 2x2 / stride-2 fast path (vectorised for float32): many ties, signed
     # zeros, widths that leave a scalar remainder, odd heights
-    for W in (18, 8, 3):
+    for W in (18, 8, 3, 38, 45):   # AVX2 8-wide, SSE2 4-wide and scalar remainders
         x = rng.integers(-1, 2, (2, 3, 7, W)).astype(dtype)
         x[x == 0] = np.where(rng.random((x == 0).sum()) < 0.5, -0.0, 0.0)
         yr, ir = R.max_pool2d(x, 2, 2, 0, return_indices=True)
@@ -101,3 +101,23 @@ def test_max_pool_2x2_fast_path_ties(dtype, rng):
         yr, ir = R.max_pool2d(x, 2, 2, 0, return_indices=True)
         _core.max_pool2d_fwd(x, y, idx, 2, 2, 2, 2, 0, 0, 1)
         assert np.array_equal(idx, ir) and np.array_equal(y, yr, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_2x2_backward_indices_outside_their_window(dtype, rng):
+    """The 2x2 backward writes dx window by window; an index that is not in
+    its own window (any in-plane index is accepted) sends the plane to the
+    general zero-and-scatter path."""
+    x = rng.standard_normal((2, 2, 6, 10)).astype(dtype)
+    y = np.empty((2, 2, 3, 5), dtype)
+    idx = np.empty(y.shape, np.int64)
+    _core.max_pool2d_fwd(x, y, idx, 2, 2, 2, 2, 0, 0, 1)
+    idx[1, 0, 2, 4] = 0                       # plane (1, 0): all into pixel 0 too
+    idx[1, 0, 0, 0] = 0
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dx = np.full_like(x, 3.0)
+    _core.max_pool2d_bwd(dy, idx, dx, 2, 2, 2, 2, 0, 0, 2)
+    ref = np.zeros((4, 60))
+    for p, (gi, ii) in enumerate(zip(dy.reshape(4, -1), idx.reshape(4, -1))):
+        np.add.at(ref[p], ii, gi.astype(np.float64))
+    np.testing.assert_allclose(dx.reshape(4, -1), ref, rtol=1e-6)

@@ -7,6 +7,7 @@ Parameters ``weight`` (ones) and ``bias`` (zeros) when ``affine``; buffers
 import numpy as np
 
 from ..._errors import ShapeError
+from ...ops.normalization import batch_norm_relu
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -76,6 +77,11 @@ class _BatchNorm(Module):
                              f"dim 1 of the input, got shape {shape}")
 
     def forward(self, x):
+        return self._forward(x, False)
+
+    def _forward(self, x, relu):
+        """The forward; relu: followed by ReLU, fused into one op (used by
+        nn.Sequential for a batch norm directly followed by nn.ReLU)."""
         x = F._t(x)
         self._check_input(x)
         factor = 0.0 if self.momentum is None else self.momentum
@@ -85,6 +91,9 @@ class _BatchNorm(Module):
                 factor = 1.0 / float(self.num_batches_tracked.data)
         # batch statistics in training, and always when no running stats are kept
         use_batch = self.training or self.running_mean is None
+        if relu:
+            return batch_norm_relu(x, self.running_mean, self.running_var, self.weight,
+                                   self.bias, use_batch, factor, self.eps)
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             use_batch, factor, self.eps)
 
