@@ -95,6 +95,7 @@ class Tensor:
     requires_grad = False
     _grad_fn = None
     _out_idx = 0
+    _post_accumulate_grad_hooks = None
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = _to_array(data, dtype)
@@ -530,6 +531,9 @@ class Tensor:
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
+
+
+engine._install(Tensor)
 
 
 def _operand(o):

@@ -55,7 +55,7 @@ def _accumulate_leaf(t, g):
         t.grad = np.array(g, dtype=t.data.dtype, copy=True)
     else:
         t.grad += g
-    hooks = getattr(t, "_post_accumulate_grad_hooks", None)
+    hooks = t._post_accumulate_grad_hooks
     if hooks:
         # Called after each accumulation into t.grad (fastnn.distributed starts
         # its gradient allreduce from here while the backward goes on).
@@ -133,3 +133,38 @@ def run_backward(root_tensor, grad, retain_graph=False):
                 node._saved = ()
     finally:
         grad_mode.mode.enabled = prev
+
+
+_py_run_backward = run_backward
+
+
+def use_compiled(flag=True):
+    """Switches between the compiled engine (fastnn/_bind/engine.pxi, the
+    default) and this pure-Python reference engine: ``Function.apply`` and
+    ``run_backward`` both.  Returns whether the compiled engine is now in use.
+
+    The two compute the same gradients; the compiled one also hands a fresh
+    gradient array that only the engine holds to a leaf's ``.grad`` without
+    copying it.  ``FASTNN_PY_ENGINE=1`` in the environment selects the Python
+    engine at import."""
+    global run_backward
+    from .function import Function, _py_apply
+    from .. import _core
+    fast = bool(flag) and hasattr(_core, "function_apply")
+    if fast:
+        Function.apply = classmethod(_core.function_apply)
+        run_backward = _core.run_backward
+    else:
+        Function.apply = classmethod(_py_apply)
+        run_backward = _py_run_backward
+    return fast
+
+
+def _install(tensor_cls):
+    """Called once by fastnn.tensor when the Tensor class exists."""
+    import os
+    from .function import Context
+    from .. import _core
+    if hasattr(_core, "_engine_setup"):
+        _core._engine_setup(tensor_cls, Context, grad_mode.mode)
+    use_compiled(os.environ.get("FASTNN_PY_ENGINE", "") in ("", "0"))

@@ -163,6 +163,8 @@ class Function:
         return tuple(wrapped)
 
 
+_py_apply = Function.__dict__["apply"].__func__
+
 _TENSOR = []
 
 
