@@ -168,3 +168,5 @@ def _install(tensor_cls):
     if hasattr(_core, "_engine_setup"):
         _core._engine_setup(tensor_cls, Context, grad_mode.mode)
     use_compiled(os.environ.get("FASTNN_PY_ENGINE", "") in ("", "0"))
+    if hasattr(_core, "buffer_cache") and os.environ.get("FASTNN_BUFFER_CACHE", "") in ("", "1"):
+        _core.buffer_cache(True)
