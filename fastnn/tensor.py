@@ -461,7 +461,11 @@ class Tensor:
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return S.Reshape.apply(self, tuple(int(s) for s in shape))
+        for s in shape:
+            if type(s) is not int:
+                shape = tuple([int(s) for s in shape])
+                break
+        return S.Reshape.apply(self, shape)
 
     view = reshape
 
@@ -476,9 +480,11 @@ class Tensor:
         e = end_dim % nd
         if s > e:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-        shp = self.shape
-        new = shp[:s] + (int(np.prod(shp[s:e + 1], dtype=np.int64)),) + shp[e + 1:]
-        return self.reshape(new)
+        shp = self.data.shape
+        n = 1
+        for d in shp[s:e + 1]:
+            n *= d
+        return S.Reshape.apply(self, shp[:s] + (n,) + shp[e + 1:])
 
     def transpose(self, dim0, dim1):
         nd = self.ndim

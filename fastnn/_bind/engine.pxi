@@ -15,7 +15,6 @@ from cpython.ref cimport PyObject, Py_REFCNT
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
 
 cdef object _E_Tensor = None
-cdef object _E_Context = None
 cdef object _E_mode = None
 cdef object _E_new = object.__new__
 cdef object _E_asarray = np.asarray
@@ -29,11 +28,58 @@ cdef str _E_FREED = (
     "need to backward through the graph a second time.")
 
 
-def _engine_setup(Tensor, Context, mode):
+
+cdef class Context:
+    """State an op keeps from its forward for its backward (``ctx``); the
+    graph node of the op's outputs.  Ops may set any attribute on it."""
+
+    cdef public object needs_input_grad
+    cdef public object _saved
+    cdef public bint _freed
+    cdef public object _fn
+    cdef public object _parents
+    cdef public object _out_meta
+    cdef public object _retained
+    cdef dict __dict__
+    cdef object __weakref__
+
+    def __cinit__(self):
+        self.needs_input_grad = ()
+        self._saved = ()
+        self._parents = ()
+        self._out_meta = ()
+
+    def save_for_backward(self, *tensors):
+        """Keeps tensors (or arrays) for the backward."""
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self):
+        """What ``save_for_backward`` kept; an error once the graph is freed."""
+        if self._freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access "
+                "saved tensors after they have already been freed). Saved intermediate "
+                "values of the graph are freed when you call .backward(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time.")
+        return self._saved
+
+    def mark_non_differentiable(self, *tensors):
+        """Accepted for PyTorch compatibility; integer outputs never get gradients."""
+        self._non_diff = tensors
+
+    @property
+    def name(self):
+        return self._fn.__name__ if self._fn is not None else "Function"
+
+    def __repr__(self):
+        return f"<{self.name}Backward>"
+
+
+def _engine_setup(Tensor, mode):
     """Called once by fastnn.autograd with the classes the engine works on."""
-    global _E_Tensor, _E_Context, _E_mode
+    global _E_Tensor, _E_mode
     _E_Tensor = Tensor
-    _E_Context = Context
     _E_mode = mode
 
 
@@ -51,7 +97,7 @@ def function_apply(cls, *args, **kwargs):
     cdef bint any_grad = False
     cdef list needs = [False] * n
     cdef list fargs
-    ctx = _E_Context()
+    cdef Context ctx = Context.__new__(Context)
     if cls.raw:
         fargs = list(args)
         for i in range(n):
@@ -214,6 +260,7 @@ def run_backward(root_tensor, grad, bint retain_graph=False):
     cdef bint raw, steal, same
     cdef list gouts
     cdef tuple res
+    cdef Context node
     prev = _E_mode.enabled
     _E_mode.enabled = False
     try:

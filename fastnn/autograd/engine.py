@@ -163,10 +163,9 @@ def use_compiled(flag=True):
 def _install(tensor_cls):
     """Called once by fastnn.tensor when the Tensor class exists."""
     import os
-    from .function import Context
     from .. import _core
     if hasattr(_core, "_engine_setup"):
-        _core._engine_setup(tensor_cls, Context, grad_mode.mode)
+        _core._engine_setup(tensor_cls, grad_mode.mode)
     use_compiled(os.environ.get("FASTNN_PY_ENGINE", "") in ("", "0"))
     if hasattr(_core, "buffer_cache") and os.environ.get("FASTNN_BUFFER_CACHE", "") in ("", "1"):
         _core.buffer_cache(True)

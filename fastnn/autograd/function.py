@@ -63,6 +63,13 @@ class Context:
         return f"<{self.name}Backward>"
 
 
+_PyContext = Context
+try:  # the compiled Context (fastnn/_bind/engine.pxi): same attributes, faster
+    from .._core import Context  # noqa: F811
+except ImportError:  # pragma: no cover - a tree built before engine.pxi
+    pass
+
+
 class Function:
     """Base class of differentiable operations.
 
