@@ -13,6 +13,9 @@ from ..autograd.function import Function
 from ._util import broadcast_shape, c_contig, is_float, nthreads, unbroadcast
 
 _BIG = 32768
+_nd = np.ndarray
+_np_add = np.add
+_np_mul = np.multiply
 
 
 def _same_big(a, b):
@@ -39,17 +42,22 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if _same_big(a, b):
-            out = _core.add(a, b, np.empty_like(a), nthreads())
-        else:
-            out = _ufunc("add", np.add, a, b)
+        if type(a) is _nd and type(b) is _nd and a.shape == b.shape:
+            # same shapes (the common case): no broadcasting to undo
+            ctx.shapes = None
+            if _same_big(a, b):
+                return _core.add(a, b, np.empty_like(a), nthreads())
+            return _np_add(a, b)
         ctx.shapes = (_shape(a), _shape(b))
-        return out
+        return _ufunc("add", _np_add, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        sa, sb = ctx.shapes
+        shapes = ctx.shapes
         na, nb = ctx.needs_input_grad
+        if shapes is None:
+            return (g if na else None, g if nb else None)
+        sa, sb = shapes
         return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
 
 
@@ -73,17 +81,19 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if _same_big(a, b):
-            out = _core.mul(a, b, np.empty_like(a), nthreads())
-        else:
-            out = _ufunc("mul", np.multiply, a, b)
         ctx.save_for_backward(a, b)
-        return out
+        if type(a) is _nd and type(b) is _nd and a.shape == b.shape:
+            if _same_big(a, b):
+                return _core.mul(a, b, np.empty_like(a), nthreads())
+            return _np_mul(a, b)
+        return _ufunc("mul", _np_mul, a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        if type(a) is _nd and type(b) is _nd and a.shape == b.shape:
+            return (_np_mul(g, b) if na else None, _np_mul(g, a) if nb else None)
         return (unbroadcast(g * b, _shape(a)) if na else None,
                 unbroadcast(g * a, _shape(b)) if nb else None)
 
