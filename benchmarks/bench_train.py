@@ -79,7 +79,8 @@ def _train_case(benchmark, libname, model_fn, opt_name, batch, in_shape):
     benchmark.extra_info["minor_faults_per_step"] = (
         resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / 5
     benchmark(step)
-    benchmark.extra_info["images_per_s"] = batch / benchmark.stats.stats.median
+    if benchmark.stats is not None:              # None under --benchmark-disable
+        benchmark.extra_info["images_per_s"] = batch / benchmark.stats.stats.median
 
 
 @pytest.mark.parametrize("lib", ["fastnn", "torch"])
