@@ -215,14 +215,14 @@ cdef bint _e_owned(object g, Py_ssize_t refs):
         return False
     cdef PyObject* base = cnp.PyArray_BASE(a)
     if base == NULL:
-        return True
+        return cnp.PyArray_CHKFLAGS(a, cnp.NPY_ARRAY_OWNDATA)
     b = <object>base
     # b: one reference from g's base slot, one from this local
     if Py_REFCNT(b) != 2 or not cnp.PyArray_CheckExact(b):
         return False
     cdef cnp.ndarray ba = <cnp.ndarray>b
-    return (cnp.PyArray_BASE(ba) == NULL and cnp.PyArray_SIZE(ba) == cnp.PyArray_SIZE(a)
-            and cnp.PyArray_ISWRITEABLE(ba))
+    return (cnp.PyArray_BASE(ba) == NULL and cnp.PyArray_CHKFLAGS(ba, cnp.NPY_ARRAY_OWNDATA)
+            and cnp.PyArray_SIZE(ba) == cnp.PyArray_SIZE(a) and cnp.PyArray_ISWRITEABLE(ba))
 
 
 cdef _e_accumulate(t, g, bint steal):
