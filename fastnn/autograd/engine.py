@@ -2,11 +2,22 @@
 order, calls each node's backward once with the sum of the gradients that
 reached it, and accumulates into the ``.grad`` of leaves.
 
-Gradients are ndarrays throughout.  A gradient that reaches a leaf is
-copied on its first arrival (an op may hand the same array to several
-inputs) and added in place after that.  Unless ``retain_graph`` is set,
-each node's saved values are freed after its backward, and a second
-backward through it raises.
+Gradients are ndarrays throughout.  Unless ``retain_graph`` is set, each
+node's saved values are freed after its backward, and a second backward
+through it raises.
+
+This module is the readable pure-Python reference.  The engine in use is the
+compiled one (``fastnn/_bind/engine.pxi``: ``Function.apply`` and
+``run_backward``), which computes the same gradients with less overhead per
+op and also avoids two copies this one makes: a gradient that reaches a leaf
+first becomes its ``.grad`` without a copy when only the engine holds it (an
+op may hand one array to several inputs, keep it in ``ctx`` or in a cache:
+then its reference count shows it and the array is copied), and gradients
+meeting at a non-leaf are summed in place when only the engine holds the
+running sum.  ``use_compiled(False)`` (or ``FASTNN_PY_ENGINE=1``) switches to
+this one.  ``_install`` also turns on the compiled core's buffer cache (NumPy
+allocations of large blocks reuse freed ones instead of page-faulting fresh
+memory every step; ``FASTNN_BUFFER_CACHE=0`` turns it off).
 """
 import numpy as np
 
