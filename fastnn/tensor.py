@@ -181,8 +181,8 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.data)
 
-    def __hash__(self):
-        return id(self)
+    # identity hash (== compares elementwise); the C slot, no Python call
+    __hash__ = object.__hash__
 
     # ------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad=True):
