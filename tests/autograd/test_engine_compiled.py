@@ -2,6 +2,8 @@
 pure-Python reference engine, gradient stealing (a leaf keeps a fresh
 gradient array without a copy only when nothing else can hold it) and the
 large-array buffer cache."""
+import os
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,24 @@ def engine(request):
     E.use_compiled(was)
 
 
+@pytest.fixture
+def compiled():
+    was = E.run_backward is _core.run_backward
+    assert E.use_compiled(True)
+    yield
+    E.use_compiled(was)
+
+
+@pytest.fixture
+def cache():
+    was = _core.buffer_cache_info()["installed"]
+    assert _core.buffer_cache(True)
+    yield
+    _core.buffer_cache(was)
+
+
+@pytest.mark.skipif(os.environ.get("FASTNN_PY_ENGINE", "") not in ("", "0"),
+                    reason="FASTNN_PY_ENGINE selects the Python engine")
 def test_compiled_engine_is_the_default():
     assert E.run_backward is _core.run_backward
     assert Function.apply.__func__ is _core.function_apply
@@ -119,7 +139,7 @@ def _recorder(keep):
     return Twice
 
 
-def test_fresh_gradient_is_stolen_not_copied():
+def test_fresh_gradient_is_stolen_not_copied(compiled):
     keep = []
     a = fastnn.ones(4, requires_grad=True)
     _recorder(keep).apply(a).sum().backward()
@@ -148,7 +168,7 @@ def test_fresh_gradient_is_stolen_not_copied():
     np.testing.assert_allclose(b.grad, 4.0)
 
 
-def test_one_array_for_two_inputs_is_never_shared():
+def test_one_array_for_two_inputs_is_never_shared(engine):
     class Both(Function):
         raw = True
 
@@ -230,7 +250,7 @@ def test_training_step_matches_python_engine():
 
 
 # ---------------------------------------------------------------- buffer cache
-def test_buffer_cache_reuses_blocks_and_keeps_semantics():
+def test_buffer_cache_reuses_blocks_and_keeps_semantics(cache):
     assert _core.buffer_cache_info()["installed"]
     n = 300_000                                  # 2.4 MB of float64: cached
     a = np.empty(n)
@@ -250,7 +270,7 @@ def test_buffer_cache_reuses_blocks_and_keeps_semantics():
     assert info["bytes"] <= info["max_bytes"]
 
 
-def test_buffer_cache_can_be_turned_off_and_on():
+def test_buffer_cache_can_be_turned_off_and_on(cache):
     big = np.ones(400_000)
     try:
         assert _core.buffer_cache(False) is False
@@ -271,7 +291,6 @@ def test_buffer_cache_env_switch():
             "assert engine.run_backward is engine._py_run_backward\n"
             "x = fastnn.ones(2, requires_grad=True); (x * 3).sum().backward()\n"
             "assert x.grad.tolist() == [3.0, 3.0]\n")
-    import os
     import subprocess
     import sys
     env = dict(os.environ, FASTNN_BUFFER_CACHE="0", FASTNN_PY_ENGINE="1")
