@@ -9,12 +9,15 @@ are single memory-bound passes where a C kernel has no benefit.
 import numpy as np
 
 from .. import _core
+from .._config import state as _state
 from ..autograd.function import Function
 from ._util import broadcast_shape, c_contig, is_float, nthreads, unbroadcast
 
 _BIG = 32768
 _nd = np.ndarray
 _np_add = np.add
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
 _np_mul = np.multiply
 
 
@@ -218,9 +221,11 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        if is_float(x):
-            x = c_contig(x)
-            return _core.relu_fwd(x, np.empty_like(x), nthreads())
+        dt = x.dtype
+        if dt == _F32 or dt == _F64:
+            if not x.flags.c_contiguous:
+                x = np.ascontiguousarray(x)
+            return _core.relu_fwd(x, np.empty_like(x), _state.threads)
         return np.maximum(x, 0)
 
     @staticmethod
@@ -228,7 +233,7 @@ class Relu(Function):
         (x,) = ctx.saved_tensors
         x = c_contig(x)
         g = c_contig(g)
-        return _core.relu_bwd(x, g, np.empty_like(x), nthreads())
+        return _core.relu_bwd(x, g, np.empty_like(x), _state.threads)
 
 
 class Sigmoid(Function):
