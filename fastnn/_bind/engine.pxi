@@ -11,6 +11,7 @@
 # and its reference count shows that only the engine holds it (an op that
 # hands one array to several inputs, keeps it in a cache or in ctx, or returns
 # a saved array fails that test and gets a copy, as before).
+cimport cython
 from cpython.ref cimport PyObject, Py_REFCNT
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
 
@@ -29,6 +30,7 @@ cdef str _E_FREED = (
 
 
 
+@cython.auto_pickle(False)
 cdef class Context:
     """State an op keeps from its forward for its backward (``ctx``); the
     graph node of the op's outputs.  Ops may set any attribute on it."""
