@@ -95,6 +95,7 @@ class Tensor:
     requires_grad = False
     _grad_fn = None
     _out_idx = 0
+    _post_accumulate_grad_hooks = None
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = _to_array(data, dtype)
@@ -180,8 +181,8 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.data)
 
-    def __hash__(self):
-        return id(self)
+    # identity hash (== compares elementwise); the C slot, no Python call
+    __hash__ = object.__hash__
 
     # ------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad=True):
@@ -460,7 +461,11 @@ class Tensor:
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return S.Reshape.apply(self, tuple(int(s) for s in shape))
+        for s in shape:
+            if type(s) is not int:
+                shape = tuple([int(s) for s in shape])
+                break
+        return S.Reshape.apply(self, shape)
 
     view = reshape
 
@@ -475,9 +480,11 @@ class Tensor:
         e = end_dim % nd
         if s > e:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-        shp = self.shape
-        new = shp[:s] + (int(np.prod(shp[s:e + 1], dtype=np.int64)),) + shp[e + 1:]
-        return self.reshape(new)
+        shp = self.data.shape
+        n = 1
+        for d in shp[s:e + 1]:
+            n *= d
+        return S.Reshape.apply(self, shp[:s] + (n,) + shp[e + 1:])
 
     def transpose(self, dim0, dim1):
         nd = self.ndim
@@ -530,6 +537,9 @@ class Tensor:
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
+
+
+engine._install(Tensor)
 
 
 def _operand(o):

@@ -2,11 +2,22 @@
 order, calls each node's backward once with the sum of the gradients that
 reached it, and accumulates into the ``.grad`` of leaves.
 
-Gradients are ndarrays throughout.  A gradient that reaches a leaf is
-copied on its first arrival (an op may hand the same array to several
-inputs) and added in place after that.  Unless ``retain_graph`` is set,
-each node's saved values are freed after its backward, and a second
-backward through it raises.
+Gradients are ndarrays throughout.  Unless ``retain_graph`` is set, each
+node's saved values are freed after its backward, and a second backward
+through it raises.
+
+This module is the readable pure-Python reference.  The engine in use is the
+compiled one (``fastnn/_bind/engine.pxi``: ``Function.apply`` and
+``run_backward``), which computes the same gradients with less overhead per
+op and also avoids two copies this one makes: a gradient that reaches a leaf
+first becomes its ``.grad`` without a copy when only the engine holds it (an
+op may hand one array to several inputs, keep it in ``ctx`` or in a cache:
+then its reference count shows it and the array is copied), and gradients
+meeting at a non-leaf are summed in place when only the engine holds the
+running sum.  ``use_compiled(False)`` (or ``FASTNN_PY_ENGINE=1``) switches to
+this one.  ``_install`` also turns on the compiled core's buffer cache (NumPy
+allocations of large blocks reuse freed ones instead of page-faulting fresh
+memory every step; ``FASTNN_BUFFER_CACHE=0`` turns it off).
 """
 import numpy as np
 
@@ -55,7 +66,7 @@ def _accumulate_leaf(t, g):
         t.grad = np.array(g, dtype=t.data.dtype, copy=True)
     else:
         t.grad += g
-    hooks = getattr(t, "_post_accumulate_grad_hooks", None)
+    hooks = t._post_accumulate_grad_hooks
     if hooks:
         # Called after each accumulation into t.grad (fastnn.distributed starts
         # its gradient allreduce from here while the backward goes on).
@@ -133,3 +144,39 @@ def run_backward(root_tensor, grad, retain_graph=False):
                 node._saved = ()
     finally:
         grad_mode.mode.enabled = prev
+
+
+_py_run_backward = run_backward
+
+
+def use_compiled(flag=True):
+    """Switches between the compiled engine (fastnn/_bind/engine.pxi, the
+    default) and this pure-Python reference engine: ``Function.apply`` and
+    ``run_backward`` both.  Returns whether the compiled engine is now in use.
+
+    The two compute the same gradients; the compiled one also hands a fresh
+    gradient array that only the engine holds to a leaf's ``.grad`` without
+    copying it.  ``FASTNN_PY_ENGINE=1`` in the environment selects the Python
+    engine at import."""
+    global run_backward
+    from .function import Function, _py_apply
+    from .. import _core
+    fast = bool(flag) and hasattr(_core, "function_apply")
+    if fast:
+        Function.apply = classmethod(_core.function_apply)
+        run_backward = _core.run_backward
+    else:
+        Function.apply = classmethod(_py_apply)
+        run_backward = _py_run_backward
+    return fast
+
+
+def _install(tensor_cls):
+    """Called once by fastnn.tensor when the Tensor class exists."""
+    import os
+    from .. import _core
+    if hasattr(_core, "_engine_setup"):
+        _core._engine_setup(tensor_cls, grad_mode.mode)
+    use_compiled(os.environ.get("FASTNN_PY_ENGINE", "") in ("", "0"))
+    if hasattr(_core, "buffer_cache") and os.environ.get("FASTNN_BUFFER_CACHE", "") in ("", "1"):
+        _core.buffer_cache(True)

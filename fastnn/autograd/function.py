@@ -63,6 +63,13 @@ class Context:
         return f"<{self.name}Backward>"
 
 
+_PyContext = Context
+try:  # the compiled Context (fastnn/_bind/engine.pxi): same attributes, faster
+    from .._core import Context  # noqa: F811
+except ImportError:  # pragma: no cover - a tree built before engine.pxi
+    pass
+
+
 class Function:
     """Base class of differentiable operations.
 
@@ -162,6 +169,8 @@ class Function:
         ctx._out_meta = tuple(meta)
         return tuple(wrapped)
 
+
+_py_apply = Function.__dict__["apply"].__func__
 
 _TENSOR = []
 

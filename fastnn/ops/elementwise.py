@@ -9,10 +9,16 @@ are single memory-bound passes where a C kernel has no benefit.
 import numpy as np
 
 from .. import _core
+from .._config import state as _state
 from ..autograd.function import Function
 from ._util import broadcast_shape, c_contig, is_float, nthreads, unbroadcast
 
 _BIG = 32768
+_nd = np.ndarray
+_np_add = np.add
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_np_mul = np.multiply
 
 
 def _same_big(a, b):
@@ -39,17 +45,22 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if _same_big(a, b):
-            out = _core.add(a, b, np.empty_like(a), nthreads())
-        else:
-            out = _ufunc("add", np.add, a, b)
+        if type(a) is _nd and type(b) is _nd and a.shape == b.shape:
+            # same shapes (the common case): no broadcasting to undo
+            ctx.shapes = None
+            if _same_big(a, b):
+                return _core.add(a, b, np.empty_like(a), nthreads())
+            return _np_add(a, b)
         ctx.shapes = (_shape(a), _shape(b))
-        return out
+        return _ufunc("add", _np_add, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        sa, sb = ctx.shapes
+        shapes = ctx.shapes
         na, nb = ctx.needs_input_grad
+        if shapes is None:
+            return (g if na else None, g if nb else None)
+        sa, sb = shapes
         return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
 
 
@@ -73,17 +84,19 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if _same_big(a, b):
-            out = _core.mul(a, b, np.empty_like(a), nthreads())
-        else:
-            out = _ufunc("mul", np.multiply, a, b)
         ctx.save_for_backward(a, b)
-        return out
+        if type(a) is _nd and type(b) is _nd and a.shape == b.shape:
+            if _same_big(a, b):
+                return _core.mul(a, b, np.empty_like(a), nthreads())
+            return _np_mul(a, b)
+        return _ufunc("mul", _np_mul, a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        if type(a) is _nd and type(b) is _nd and a.shape == b.shape:
+            return (_np_mul(g, b) if na else None, _np_mul(g, a) if nb else None)
         return (unbroadcast(g * b, _shape(a)) if na else None,
                 unbroadcast(g * a, _shape(b)) if nb else None)
 
@@ -208,9 +221,11 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        if is_float(x):
-            x = c_contig(x)
-            return _core.relu_fwd(x, np.empty_like(x), nthreads())
+        dt = x.dtype
+        if dt == _F32 or dt == _F64:
+            if not x.flags.c_contiguous:
+                x = np.ascontiguousarray(x)
+            return _core.relu_fwd(x, np.empty_like(x), _state.threads)
         return np.maximum(x, 0)
 
     @staticmethod
@@ -218,7 +233,7 @@ class Relu(Function):
         (x,) = ctx.saved_tensors
         x = c_contig(x)
         g = c_contig(g)
-        return _core.relu_bwd(x, g, np.empty_like(x), nthreads())
+        return _core.relu_bwd(x, g, np.empty_like(x), _state.threads)
 
 
 class Sigmoid(Function):

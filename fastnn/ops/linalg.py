@@ -5,16 +5,17 @@ import numpy as np
 from .. import _core
 from .._errors import ShapeError
 from ..autograd.function import Function
-from ._util import is_float, nthreads, unbroadcast
+from .._config import state as _state
+from ._util import is_float, unbroadcast
 
 
-def _operand(a):
-    """(C-contiguous array, transposed?) for a 2-D array, copying only if needed."""
+def _operand(a, trans):
+    """(C-contiguous array, transpose flag) giving op(a), copying only if needed."""
     if a.flags.c_contiguous:
-        return a, False
-    if a.T.flags.c_contiguous:
-        return a.T, True
-    return np.ascontiguousarray(a), False
+        return a, trans
+    if a.flags.f_contiguous:
+        return a.T, not trans
+    return np.ascontiguousarray(a), trans
 
 
 def mm(a, b, out=None, trans_a=False, trans_b=False, beta=0.0):
@@ -22,16 +23,13 @@ def mm(a, b, out=None, trans_a=False, trans_b=False, beta=0.0):
 
     ``out`` (C-contiguous) receives the result, accumulated as
     ``out = product + beta * out``."""
-    if trans_a:
-        a = a.T
-    if trans_b:
-        b = b.T
-    A, ta = _operand(a)
-    B, tb = _operand(b)
+    A, ta = _operand(a, trans_a)
+    B, tb = _operand(b, trans_b)
     if out is None:
-        out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
+        out = np.empty((a.shape[1] if trans_a else a.shape[0],
+                        b.shape[0] if trans_b else b.shape[1]), dtype=a.dtype)
         beta = 0.0
-    _core.gemm(A, B, out, ta, tb, 1.0, beta, nthreads())
+    _core.gemm(A, B, out, ta, tb, 1.0, beta, _state.threads)
     return out
 
 
