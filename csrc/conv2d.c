@@ -65,7 +65,12 @@ static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
 #define SFX f32
 #define GDESC fnn_gemm_desc_f32
 #define GACTIVE fnn_gemm_active_desc_f32
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define IG_SSE_F32 1
+#endif
 #include "conv2d.inc"
+#undef IG_SSE_F32
 #undef T
 #undef SFX
 #undef GDESC
