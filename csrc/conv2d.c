@@ -65,6 +65,7 @@ static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
 #define SFX f32
 #define GDESC fnn_gemm_desc_f32
 #define GACTIVE fnn_gemm_active_desc_f32
+#define GUKRI fnn_ukri_f32
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #define IG_SSE_F32 1
@@ -75,11 +76,13 @@ static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
 #undef SFX
 #undef GDESC
 #undef GACTIVE
+#undef GUKRI
 
 #define T double
 #define SFX f64
 #define GDESC fnn_gemm_desc_f64
 #define GACTIVE fnn_gemm_active_desc_f64
+#define GUKRI fnn_ukri_f64
 #include "conv2d.inc"
 #undef T
 #undef SFX

@@ -104,6 +104,16 @@ const fnn_gemm_desc_f64 fnn_gemm_desc_portable_f64 = {6, 8, 96, 256, 1536, fnn_u
 #undef UKR_NAME
 #undef UMR
 #undef UNV
+/* 2x32 (8 accumulators + 4 B vectors + 1 broadcast), indirect B only */
+#define UMR 2
+#define UNV 4
+#define UKR_NAME fnn_ukr_avx2_f32_m2_ib
+#define UKR_BOFF 1
+#include "gemm_ukr.inc"
+#undef UKR_BOFF
+#undef UKR_NAME
+#undef UMR
+#undef UNV
 #undef T
 #undef V
 #undef VL
@@ -137,6 +147,15 @@ const fnn_gemm_desc_f64 fnn_gemm_desc_portable_f64 = {6, 8, 96, 256, 1536, fnn_u
 #undef UKR_NAME
 #undef UMR
 #undef UNV
+#define UMR 2
+#define UNV 4
+#define UKR_NAME fnn_ukr_avx2_f64_m2_ib
+#define UKR_BOFF 1
+#include "gemm_ukr.inc"
+#undef UKR_BOFF
+#undef UKR_NAME
+#undef UMR
+#undef UNV
 #undef T
 #undef V
 #undef VL
@@ -148,8 +167,10 @@ const fnn_gemm_desc_f64 fnn_gemm_desc_portable_f64 = {6, 8, 96, 256, 1536, fnn_u
 #undef V_FMA
 #undef V_MUL
 
-const fnn_gemm_desc_f32 fnn_gemm_desc_avx2_f32 = {6, 16, 144, 256, 3072, fnn_ukr_avx2_f32, fnn_ukr_avx2_f32_ib};
-const fnn_gemm_desc_f64 fnn_gemm_desc_avx2_f64 = {6, 8, 96, 256, 1536, fnn_ukr_avx2_f64, fnn_ukr_avx2_f64_ib};
+const fnn_gemm_desc_f32 fnn_gemm_desc_avx2_f32 = {6, 16, 144, 256, 3072, fnn_ukr_avx2_f32, fnn_ukr_avx2_f32_ib,
+                                                   2, 32, fnn_ukr_avx2_f32_m2_ib};
+const fnn_gemm_desc_f64 fnn_gemm_desc_avx2_f64 = {6, 8, 96, 256, 1536, fnn_ukr_avx2_f64, fnn_ukr_avx2_f64_ib,
+                                                   2, 16, fnn_ukr_avx2_f64_m2_ib};
 
 /* ----------------------------------------------------------- AVX-512 (zmm) */
 

@@ -38,11 +38,18 @@ typedef struct {
     int mr, nr, mc, kc, nc;
     fnn_ukr_f32 ukr;
     fnn_ukri_f32 ukri;
+    /* optional (0 / NULL when absent): an indirect-B kernel with fewer
+     * rows (mr_s x nr_s) for convolution passes with very few output
+     * channels, where an MR-row tile would stay mostly empty */
+    int mr_s, nr_s;
+    fnn_ukri_f32 ukri_s;
 } fnn_gemm_desc_f32;
 typedef struct {
     int mr, nr, mc, kc, nc;
     fnn_ukr_f64 ukr;
     fnn_ukri_f64 ukri;
+    int mr_s, nr_s;
+    fnn_ukri_f64 ukri_s;
 } fnn_gemm_desc_f64;
 
 extern const fnn_gemm_desc_f32 fnn_gemm_desc_portable_f32;
