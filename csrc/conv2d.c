@@ -2,6 +2,7 @@
  * conv2d.inc (see conv2d.h for the maths and the threading plan). */
 #include "conv2d.h"
 #include "gemm.h"
+#include "gemm_kernels.h"
 #include "im2col.h"
 
 int fnn_conv2d_init(fnn_conv2d_desc *d, int64_t N, int64_t C, int64_t H,
@@ -49,14 +50,39 @@ static int64_t conv_macs(const fnn_conv2d_desc *d) {
 
 static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
 
+/* For stride 1 and padding < kernel size, dx is the stride-1 convolution
+ * of dy (channels K) with the kernel flipped in space and transposed to
+ * (C, K, R, S), padding R-1-ph, S-1-pw: fills g with that pass. */
+static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
+    if (d->sh != 1 || d->sw != 1 || d->ph > d->R - 1 || d->pw > d->S - 1) return 0;
+    if (fnn_conv2d_init(g, d->N, d->K, d->OH, d->OW, d->C, d->R, d->S, 1, 1,
+                        d->R - 1 - d->ph, d->S - 1 - d->pw) != FNN_OK)
+        return 0;
+    return g->OH == d->H && g->OW == d->W;
+}
+
 #define T float
 #define SFX f32
+#define GDESC fnn_gemm_desc_f32
+#define GACTIVE fnn_gemm_active_desc_f32
+#define GUKRI fnn_ukri_f32
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define IG_SSE_F32 1
+#endif
 #include "conv2d.inc"
+#undef IG_SSE_F32
 #undef T
 #undef SFX
+#undef GDESC
+#undef GACTIVE
+#undef GUKRI
 
 #define T double
 #define SFX f64
+#define GDESC fnn_gemm_desc_f64
+#define GACTIVE fnn_gemm_active_desc_f64
+#define GUKRI fnn_ukri_f64
 #include "conv2d.inc"
 #undef T
 #undef SFX

@@ -7,23 +7,32 @@
  * x (N, C, H, W), w (K, C, R, S), b (K) or NULL, y (N, K, OH, OW) with
  * OH = (H + 2*ph - R) / sh + 1 and OW = (W + 2*pw - S) / sw + 1.
  *
- * Method: per image, im2col into a column matrix col (C*R*S, OH*OW) (see
- * im2col.h) and y[n] = w (K, C*R*S) @ col through fnn_gemm.  A 1x1, stride 1,
- * unpadded convolution skips the unfold: the image itself is col.  Columns
- * are never built for more than one image per thread.
- *
- * Threads: with N >= n_threads the images are shared out (static schedule),
- * each thread unfolding into its own column buffer and running a
- * single-threaded gemm; with fewer images than threads, images run one after
- * the other and the threads go to the unfold and to fnn_gemm.
+ * Method: implicit GEMM on the micro-kernels of fnn_gemm (the path in force,
+ * gemm.h), no column matrix.  The forward is y[n] (K x OH*OW) = w (K x CRS)
+ * @ im2col(x[n]) with w packed once per call into the micro-kernel's A
+ * panels; the B rows are read in place from a zero-padded copy of the image
+ * through a table of row offsets when stride_w == 1 and OW is a multiple of
+ * the micro-kernel's width NR, and otherwise packed straight from the image,
+ * one cache-sized block at a time.  The bias is written into each C tile
+ * before its first k block (no extra pass over y).
  *
  * Backward (overwrites its outputs; any of dx, dw, db may be NULL):
- *   dx[n] = col2im(w^T @ dy[n])            (scatter-add, no atomics)
- *   dw    = sum_n dy[n] (K, OH*OW) @ col[n]^T
+ *   dx = for stride 1 and padding < kernel size: the stride-1 convolution of
+ *        dy with w flipped in space and transposed to (C, K, R, S), padding
+ *        (R-1-ph, S-1-pw), the same implicit GEMM as the forward; otherwise
+ *        per image col2im(w^T @ dy[n]) (scatter-add, no atomics)
+ *   dw = sum_n dy[n] (K, OH*OW) @ im2col(x[n])^T, one implicit GEMM over the
+ *        batch (dy rows packed as A panels, the im2col columns packed from
+ *        the padded image as B panels)
  *   db[k] = sum_{n,oh,ow} dy[n][k][oh][ow]
- * dw and db are summed per thread into private partials, which are then
- * added in thread order: bitwise repeatable at a fixed thread count.  The
- * forward and dx do not depend on the thread count at all.
+ *
+ * Threads: one parallel region per pass.  The forward and dx share out
+ * (image, column block) items dynamically; dw shares out its register tiles
+ * (each thread walks the whole batch for its tiles) and db its channels.
+ * Every output element is computed in the same order whatever the thread
+ * count, so all results are bitwise identical across thread counts (the
+ * col2im fallback of dx included).  Workspace: the packed weights plus, per
+ * thread, one padded image or one packed block (never the batch).
  */
 #ifndef FNN_CONV2D_H
 #define FNN_CONV2D_H

@@ -63,6 +63,9 @@ static const fnn_gemm_desc_f64 *active_desc_f64(void) {
     return g_desc_f64;
 }
 
+const fnn_gemm_desc_f32 *fnn_gemm_active_desc_f32(void) { return active_desc_f32(); }
+const fnn_gemm_desc_f64 *fnn_gemm_active_desc_f64(void) { return active_desc_f64(); }
+
 int fnn_gemm_get_blocking(int dtype, int64_t *out) {
     if (dtype == 0) {
         const fnn_gemm_desc_f32 *d = active_desc_f32();

@@ -37,11 +37,39 @@ static void fnn_ukr_portable_##SFX(int64_t kc, const T *RESTRICT a,          \
     }                                                                        \
 }
 
+#define FNN_DEFINE_PORTABLE_IB(T, SFX, MR_, NR_)                             \
+static void fnn_ukr_portable_##SFX##_ib(int64_t kc, const T *RESTRICT a,     \
+                                        const T *RESTRICT b,                 \
+                                        const int64_t *RESTRICT boff,        \
+                                        T *C, int64_t ldc, int mr, int nr,   \
+                                        T alpha, T beta) {                   \
+    T acc[MR_ * NR_];                                                        \
+    for (int t = 0; t < MR_ * NR_; t++) acc[t] = (T)0;                       \
+    for (int64_t p = 0; p < kc; p++) {                                       \
+        const T *ap = a + p * MR_, *bp = b + boff[p];                        \
+        for (int i = 0; i < MR_; i++) {                                      \
+            T ai = ap[i];                                                    \
+            for (int j = 0; j < NR_; j++) acc[i * NR_ + j] += ai * bp[j];    \
+        }                                                                    \
+    }                                                                        \
+    for (int i = 0; i < mr; i++) {                                           \
+        T *c = C + (int64_t)i * ldc;                                         \
+        const T *t = acc + i * NR_;                                          \
+        if (beta == (T)0) {                                                  \
+            for (int j = 0; j < nr; j++) c[j] = alpha * t[j];                \
+        } else {                                                             \
+            for (int j = 0; j < nr; j++) c[j] = alpha * t[j] + beta * c[j];  \
+        }                                                                    \
+    }                                                                        \
+}
+
 FNN_DEFINE_PORTABLE(float, f32, 6, 16)
 FNN_DEFINE_PORTABLE(double, f64, 6, 8)
+FNN_DEFINE_PORTABLE_IB(float, f32, 6, 16)
+FNN_DEFINE_PORTABLE_IB(double, f64, 6, 8)
 
-const fnn_gemm_desc_f32 fnn_gemm_desc_portable_f32 = {6, 16, 144, 256, 3072, fnn_ukr_portable_f32};
-const fnn_gemm_desc_f64 fnn_gemm_desc_portable_f64 = {6, 8, 96, 256, 1536, fnn_ukr_portable_f64};
+const fnn_gemm_desc_f32 fnn_gemm_desc_portable_f32 = {6, 16, 144, 256, 3072, fnn_ukr_portable_f32, fnn_ukr_portable_f32_ib};
+const fnn_gemm_desc_f64 fnn_gemm_desc_portable_f64 = {6, 8, 96, 256, 1536, fnn_ukr_portable_f64, fnn_ukr_portable_f64_ib};
 
 #ifdef FNN_HAVE_X86_KERNELS
 
@@ -68,6 +96,21 @@ const fnn_gemm_desc_f64 fnn_gemm_desc_portable_f64 = {6, 8, 96, 256, 1536, fnn_u
 #define UNV 2
 #define UKR_NAME fnn_ukr_avx2_f32
 #include "gemm_ukr.inc"
+#undef UKR_NAME
+#define UKR_NAME fnn_ukr_avx2_f32_ib
+#define UKR_BOFF 1
+#include "gemm_ukr.inc"
+#undef UKR_BOFF
+#undef UKR_NAME
+#undef UMR
+#undef UNV
+/* 2x32 (8 accumulators + 4 B vectors + 1 broadcast), indirect B only */
+#define UMR 2
+#define UNV 4
+#define UKR_NAME fnn_ukr_avx2_f32_m2_ib
+#define UKR_BOFF 1
+#include "gemm_ukr.inc"
+#undef UKR_BOFF
 #undef UKR_NAME
 #undef UMR
 #undef UNV
@@ -97,6 +140,20 @@ const fnn_gemm_desc_f64 fnn_gemm_desc_portable_f64 = {6, 8, 96, 256, 1536, fnn_u
 #define UKR_NAME fnn_ukr_avx2_f64
 #include "gemm_ukr.inc"
 #undef UKR_NAME
+#define UKR_NAME fnn_ukr_avx2_f64_ib
+#define UKR_BOFF 1
+#include "gemm_ukr.inc"
+#undef UKR_BOFF
+#undef UKR_NAME
+#undef UMR
+#undef UNV
+#define UMR 2
+#define UNV 4
+#define UKR_NAME fnn_ukr_avx2_f64_m2_ib
+#define UKR_BOFF 1
+#include "gemm_ukr.inc"
+#undef UKR_BOFF
+#undef UKR_NAME
 #undef UMR
 #undef UNV
 #undef T
@@ -110,8 +167,10 @@ const fnn_gemm_desc_f64 fnn_gemm_desc_portable_f64 = {6, 8, 96, 256, 1536, fnn_u
 #undef V_FMA
 #undef V_MUL
 
-const fnn_gemm_desc_f32 fnn_gemm_desc_avx2_f32 = {6, 16, 144, 256, 3072, fnn_ukr_avx2_f32};
-const fnn_gemm_desc_f64 fnn_gemm_desc_avx2_f64 = {6, 8, 96, 256, 1536, fnn_ukr_avx2_f64};
+const fnn_gemm_desc_f32 fnn_gemm_desc_avx2_f32 = {6, 16, 144, 256, 3072, fnn_ukr_avx2_f32, fnn_ukr_avx2_f32_ib,
+                                                   2, 32, fnn_ukr_avx2_f32_m2_ib};
+const fnn_gemm_desc_f64 fnn_gemm_desc_avx2_f64 = {6, 8, 96, 256, 1536, fnn_ukr_avx2_f64, fnn_ukr_avx2_f64_ib,
+                                                   2, 16, fnn_ukr_avx2_f64_m2_ib};
 
 /* ----------------------------------------------------------- AVX-512 (zmm) */
 
@@ -140,6 +199,11 @@ const fnn_gemm_desc_f64 fnn_gemm_desc_avx2_f64 = {6, 8, 96, 256, 1536, fnn_ukr_a
 #define UKR_NAME fnn_ukr_avx512_f32
 #include "gemm_ukr.inc"
 #undef UKR_NAME
+#define UKR_NAME fnn_ukr_avx512_f32_ib
+#define UKR_BOFF 1
+#include "gemm_ukr.inc"
+#undef UKR_BOFF
+#undef UKR_NAME
 #undef T
 #undef V
 #undef VL
@@ -164,6 +228,11 @@ const fnn_gemm_desc_f64 fnn_gemm_desc_avx2_f64 = {6, 8, 96, 256, 1536, fnn_ukr_a
 #define UKR_NAME fnn_ukr_avx512_f64
 #include "gemm_ukr.inc"
 #undef UKR_NAME
+#define UKR_NAME fnn_ukr_avx512_f64_ib
+#define UKR_BOFF 1
+#include "gemm_ukr.inc"
+#undef UKR_BOFF
+#undef UKR_NAME
 #undef T
 #undef V
 #undef VL
@@ -176,9 +245,9 @@ const fnn_gemm_desc_f64 fnn_gemm_desc_avx2_f64 = {6, 8, 96, 256, 1536, fnn_ukr_a
 #undef V_MUL
 
 const fnn_gemm_desc_f32 fnn_gemm_desc_avx512_f32 = {
-    AVX512_MR, AVX512_NV * 16, AVX512_MC, AVX512_KC, 4096, fnn_ukr_avx512_f32};
+    AVX512_MR, AVX512_NV * 16, AVX512_MC, AVX512_KC, 4096, fnn_ukr_avx512_f32, fnn_ukr_avx512_f32_ib};
 const fnn_gemm_desc_f64 fnn_gemm_desc_avx512_f64 = {
-    AVX512_MR, AVX512_NV * 8, AVX512_MC, AVX512_KC, 2048, fnn_ukr_avx512_f64};
+    AVX512_MR, AVX512_NV * 8, AVX512_MC, AVX512_KC, 2048, fnn_ukr_avx512_f64, fnn_ukr_avx512_f64_ib};
 
 /* ------------------------- the AVX-512 body compiled for AVX2 (testing) */
 
@@ -217,6 +286,11 @@ SIM_FN fnn_sim_pd sim_mul_pd(fnn_sim_pd a, fnn_sim_pd b) {
 #define UKR_NAME fnn_ukr_avx512sim_f32
 #include "gemm_ukr.inc"
 #undef UKR_NAME
+#define UKR_NAME fnn_ukr_avx512sim_f32_ib
+#define UKR_BOFF 1
+#include "gemm_ukr.inc"
+#undef UKR_BOFF
+#undef UKR_NAME
 #undef T
 #undef V
 #undef VL
@@ -241,6 +315,11 @@ SIM_FN fnn_sim_pd sim_mul_pd(fnn_sim_pd a, fnn_sim_pd b) {
 #define UKR_NAME fnn_ukr_avx512sim_f64
 #include "gemm_ukr.inc"
 #undef UKR_NAME
+#define UKR_NAME fnn_ukr_avx512sim_f64_ib
+#define UKR_BOFF 1
+#include "gemm_ukr.inc"
+#undef UKR_BOFF
+#undef UKR_NAME
 #undef T
 #undef V
 #undef VL
@@ -249,7 +328,7 @@ SIM_FN fnn_sim_pd sim_mul_pd(fnn_sim_pd a, fnn_sim_pd b) {
 #undef UKR_ATTR
 
 const fnn_gemm_desc_f32 fnn_gemm_desc_avx512sim_f32 = {
-    AVX512_MR, AVX512_NV * 16, AVX512_MC, AVX512_KC, 4096, fnn_ukr_avx512sim_f32};
+    AVX512_MR, AVX512_NV * 16, AVX512_MC, AVX512_KC, 4096, fnn_ukr_avx512sim_f32, fnn_ukr_avx512sim_f32_ib};
 const fnn_gemm_desc_f64 fnn_gemm_desc_avx512sim_f64 = {
-    AVX512_MR, AVX512_NV * 8, AVX512_MC, AVX512_KC, 2048, fnn_ukr_avx512sim_f64};
+    AVX512_MR, AVX512_NV * 8, AVX512_MC, AVX512_KC, 2048, fnn_ukr_avx512sim_f64, fnn_ukr_avx512sim_f64_ib};
 #endif

@@ -21,6 +21,15 @@ typedef void (*fnn_ukr_f64)(int64_t kc, const double *a, const double *b,
                             double *C, int64_t ldc, int mr, int nr,
                             double alpha, double beta);
 
+/* The same kernels reading B unpacked: row p of the panel at b + boff[p]
+ * (NR contiguous elements; see gemm_ukr.inc). */
+typedef void (*fnn_ukri_f32)(int64_t kc, const float *a, const float *b,
+                             const int64_t *boff, float *C, int64_t ldc,
+                             int mr, int nr, float alpha, float beta);
+typedef void (*fnn_ukri_f64)(int64_t kc, const double *a, const double *b,
+                             const int64_t *boff, double *C, int64_t ldc,
+                             int mr, int nr, double alpha, double beta);
+
 /* mr, nr: register block.  mc (multiple of mr): rows of the packed A block
  * (mc x kc, kept in L2).  kc: the K step (a kc x nr B micro-panel and a
  * mr x kc A micro-panel stay in L1).  nc (multiple of nr): columns of the
@@ -28,14 +37,33 @@ typedef void (*fnn_ukr_f64)(int64_t kc, const double *a, const double *b,
 typedef struct {
     int mr, nr, mc, kc, nc;
     fnn_ukr_f32 ukr;
+    fnn_ukri_f32 ukri;
+    /* optional (0 / NULL when absent): an indirect-B kernel with fewer
+     * rows (mr_s x nr_s) for convolution passes with very few output
+     * channels, where an MR-row tile would stay mostly empty */
+    int mr_s, nr_s;
+    fnn_ukri_f32 ukri_s;
 } fnn_gemm_desc_f32;
 typedef struct {
     int mr, nr, mc, kc, nc;
     fnn_ukr_f64 ukr;
+    fnn_ukri_f64 ukri;
+    int mr_s, nr_s;
+    fnn_ukri_f64 ukri_s;
 } fnn_gemm_desc_f64;
 
 extern const fnn_gemm_desc_f32 fnn_gemm_desc_portable_f32;
 extern const fnn_gemm_desc_f64 fnn_gemm_desc_portable_f64;
+/* The descriptor of the path in force (fnn_gemm_set_isa), for drivers that
+ * call the micro-kernels themselves (the implicit-GEMM convolution). */
+const fnn_gemm_desc_f32 *fnn_gemm_active_desc_f32(void);
+const fnn_gemm_desc_f64 *fnn_gemm_active_desc_f64(void);
+
+/* Upper bounds of MR, NR and KC over every path (workspace sizing). */
+#define FNN_GEMM_MR_MAX 12
+#define FNN_GEMM_NR_MAX 32
+#define FNN_GEMM_KC_MAX 256
+
 #if defined(__x86_64__) || defined(__i386__)
 #define FNN_HAVE_X86_KERNELS 1
 extern const fnn_gemm_desc_f32 fnn_gemm_desc_avx2_f32;

@@ -1,4 +1,4 @@
-# _bind/conv2d.pxi -- bindings for csrc/conv2d.c (im2col + fnn_gemm convolution).
+# _bind/conv2d.pxi -- bindings for csrc/conv2d.c (implicit-GEMM convolution).
 
 cdef extern from "conv2d.h":
     ctypedef struct fnn_conv2d_desc:

@@ -1,11 +1,13 @@
 """2-D convolution (``conv2d``) as an autograd Function over csrc/conv2d.c.
 
-The kernel unfolds one image at a time (im2col into a per-thread column
-buffer) and multiplies with ``fnn_gemm``; 1x1 stride-1 unpadded convolutions
-use the image directly.  The backward computes dx (``W^T dY`` then col2im),
-dW (per-thread partials added in thread order) and db in one pass over the
-images.  This module validates arguments with PyTorch-like messages and makes
-every array C-contiguous before it reaches C.
+The kernel is an implicit GEMM on the GEMM's micro-kernels: no column matrix
+is built (the image rows are read in place from a zero-padded copy, or
+packed straight into the micro-kernel's panels), the bias goes into the
+output tiles.  The backward computes dx as a convolution of dy with the
+flipped kernel (stride 1; col2im otherwise), dW and db as one implicit GEMM
+over the batch.  Results do not depend on the thread count.  This module
+validates arguments with PyTorch-like messages and makes every array
+C-contiguous before it reaches C.
 """
 import numpy as np
 

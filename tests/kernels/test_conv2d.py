@@ -75,20 +75,20 @@ def test_no_bias_and_partial_grads(rng):
 
 
 def test_thread_invariance_and_repeatability(rng):
-    for N, C, K in ((5, 8, 16), (1, 16, 32)):      # image-parallel, serial images
+    for N, C, K, geom in ((5, 8, 16, (1, 1, 1, 1)), (1, 16, 32, (1, 1, 1, 1)),
+                          (5, 16, 16, (2, 2, 1, 1))):  # (dx by col2im)
         x = rng.standard_normal((N, C, 16, 16)).astype(np.float32)
         w = rng.standard_normal((K, C, 3, 3)).astype(np.float32)
         b = rng.standard_normal(K).astype(np.float32)
-        dy = rng.standard_normal((N, K, 16, 16)).astype(np.float32)
-        r1 = _run(x, w, b, dy, (1, 1, 1, 1), 1)
-        r2 = _run(x, w, b, dy, (1, 1, 1, 1), 2)
-        r2b = _run(x, w, b, dy, (1, 1, 1, 1), 2)
+        OH, OW = _core.conv2d_out_size(16, 16, 3, 3, *geom)
+        dy = rng.standard_normal((N, K, OH, OW)).astype(np.float32)
+        r1 = _run(x, w, b, dy, geom, 1)
+        r2 = _run(x, w, b, dy, geom, 2)
+        r2b = _run(x, w, b, dy, geom, 2)
         for a, c in zip(r2, r2b):                  # bitwise repeatable at fixed count
             assert np.array_equal(a, c)
-        assert np.array_equal(r1[0], r2[0])        # forward and dx: thread-count free
-        assert np.array_equal(r1[1], r2[1])
-        for a, c in zip(r1[2:], r2[2:]):           # dw, db: partial sums, close
-            np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-3)
+        for a, c in zip(r1, r2):                   # y, dx, dw, db: thread-count free
+            assert np.array_equal(a, c)
 
 
 def test_empty_batch_zero_grads(rng):
@@ -130,3 +130,48 @@ def test_bad_arguments_raise_not_crash():
         _core.conv2d_fwd(x.transpose(0, 1, 3, 2), w, None, y)
     assert _core.conv2d_out_size(5, 5, 7, 3, 1, 1, 0, 0) is None
     assert _core.conv2d_out_size(5, 6, 3, 2, 2, 1, 1, 0) == (3, 5)
+
+
+# geometries of the implicit-GEMM paths: B rows read from the padded image
+# (OW a multiple of the panel width 16/32), B packed from the image (other
+# widths, strides), dx as a convolution (stride 1, padding < kernel) or by
+# col2im (strided, or padding >= kernel)
+ISA_CASES = [
+    (2, 3, 6, 32, 7, 3, 3, 1, 1, 1, 1),    # OW = 32: direct rows on every path
+    (2, 1, 5, 32, 4, 3, 3, 1, 1, 1, 1),    # one / two input channels: dx by the
+    (3, 2, 4, 64, 5, 3, 3, 1, 1, 1, 1),    # narrow kernel (where the path has one)
+    (2, 5, 5, 16, 13, 3, 3, 1, 1, 1, 1),   # OW = 16: direct for NR 16, packed for NR 32
+    (3, 4, 6, 20, 14, 3, 3, 1, 1, 1, 1),   # OW = 20: panels span output rows
+    (2, 3, 9, 33, 5, 3, 3, 2, 1, 1, 1),    # row stride 2, OW = 32
+    (2, 3, 7, 11, 5, 3, 2, 1, 2, 0, 1),    # column stride 2: packed, dx by col2im
+    (2, 2, 5, 6, 3, 2, 2, 1, 1, 2, 2),     # padding >= kernel: dx by col2im
+    (1, 40, 4, 16, 30, 1, 1, 1, 1, 0, 0),  # 1x1, several k blocks... and M panels
+    (1, 70, 4, 32, 3, 3, 3, 1, 1, 1, 1),   # CRS = 630: several k blocks
+]
+
+
+@pytest.mark.parametrize("isa", ["portable", "avx2", "avx512sim"])
+@pytest.mark.parametrize("case", ISA_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_every_kernel_path(isa, case, dtype, rng):
+    before = _core.gemm_isa()
+    if _core.gemm_set_isa(isa) != isa:
+        _core.gemm_set_isa(before)
+        pytest.skip(f"{isa} path not available on this CPU")
+    try:
+        N, C, H, W, K, Rk, S, *geom = case
+        x = rng.standard_normal((N, C, H, W)).astype(dtype)
+        w = rng.standard_normal((K, C, Rk, S)).astype(dtype)
+        b = rng.standard_normal(K).astype(dtype)
+        yr = R.conv2d(x, w, b, geom[:2], geom[2:])
+        dy = rng.standard_normal(yr.shape).astype(dtype)
+        dxr, dwr, dbr = R.conv2d_backward(x, w, dy, geom[:2], geom[2:])
+        for nt in (1, 2):
+            y, dx, dw, db = _run(x, w, b, dy, geom, nt)
+            t = TOL[dtype]
+            np.testing.assert_allclose(y, yr, **t)
+            np.testing.assert_allclose(dx, dxr, **t)
+            np.testing.assert_allclose(dw, dwr, **t)
+            np.testing.assert_allclose(db, dbr, **t)
+    finally:
+        _core.gemm_set_isa(before)
