@@ -291,12 +291,9 @@ def test_buffer_cache_env_switch():
             "assert engine.run_backward is engine._py_run_backward\n"
             "x = fastnn.ones(2, requires_grad=True); (x * 3).sum().backward()\n"
             "assert x.grad.tolist() == [3.0, 3.0]\n")
-    import subprocess
-    import sys
-    env = dict(os.environ, FASTNN_BUFFER_CACHE="0", FASTNN_PY_ENGINE="1")
-    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                       cwd=os.path.dirname(os.path.dirname(os.path.dirname(
-                           os.path.abspath(__file__)))))
+    from fastnn.testing import run_python
+    # run_python imports the same fastnn as this test (the installed one in CI)
+    r = run_python(code, env={"FASTNN_BUFFER_CACHE": "0", "FASTNN_PY_ENGINE": "1"})
     assert r.returncode == 0, r.stderr
 
 
