@@ -49,8 +49,12 @@ class BuildExt(build_ext):
                 ext.extra_compile_args.append("-fopenmp")
                 ext.extra_link_args.append("-fopenmp")
             else:
-                ext.extra_compile_args.append("-Wno-unknown-pragmas")
-        print(f"fastnn: OpenMP {'enabled' if use_omp else 'not available: serial build'}")
+                ext.extra_compile_args += ["-Wno-unknown-pragmas", "-Wno-unused-variable"]
+            if os.environ.get("FASTNN_PORTABLE"):
+                # no per-function ISA clones: every helper is the baseline build
+                ext.define_macros.append(("FNN_NO_CLONES", "1"))
+        print(f"fastnn: OpenMP {'enabled' if use_omp else 'not available: serial build'}"
+              + ("; portable helpers only (FASTNN_PORTABLE)" if os.environ.get("FASTNN_PORTABLE") else ""))
         super().build_extensions()
 
 
