@@ -116,6 +116,14 @@ def clear_workspaces():
     _ws_cache.clear()
 
 
+def workspace_info():
+    """The kernel workspaces cached now: ``{(op, dtype name): bytes}``.
+    A workspace is sized by the op's shape and the thread count, never by
+    the batch (``tests/ops/test_conv_workspace.py``)."""
+    return {(k[0], "float32" if k[1] == 0 else "float64"): a.nbytes
+            for k, a in _ws_cache.items()}
+
+
 include "_bind/gemm.pxi"
 include "_bind/elementwise.pxi"
 include "_bind/conv2d.pxi"
