@@ -13,9 +13,10 @@ import pytest
 import fastnn
 from fastnn.autograd.function import Context
 from fastnn.ops.normalization import BatchNorm
+from workloads import BATCHNORM
 
 THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))   # PERF.md: 2 threads
-SHAPE = (64, 64, 32, 32)
+SHAPE = BATCHNORM["batchnorm"]
 AXES = (0, 2, 3)
 EPS = 1e-5
 

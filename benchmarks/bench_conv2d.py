@@ -15,16 +15,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 import fastnn
 from fastnn.autograd.function import Context
 from fastnn.ops.conv import Conv2d
+from workloads import CONV
 
 THREADS = 2
 
 # name: (N, C, H, W, K, R, S, stride, padding)
-WORKLOADS = {
-    "conv_cifar64": (64, 64, 32, 32, 64, 3, 3, 1, 1),
-    "conv_first": (64, 3, 32, 32, 32, 3, 3, 1, 1),
-    "conv_batch1": (1, 64, 32, 32, 64, 3, 3, 1, 1),
-    "conv_deep": (32, 128, 16, 16, 128, 3, 3, 1, 1),
-}
+WORKLOADS = CONV
 
 
 def _data(name):

@@ -93,7 +93,8 @@ def test_gemm(benchmark, name, lib, nt):
         benchmark.pedantic(fn, rounds=7 if w["M"] * w["N"] * w["K"] > 5e7 else 30,
                            warmup_rounds=1)
     flops = 2.0 * w["M"] * w["N"] * w["K"]
-    benchmark.extra_info["gflops"] = round(flops / benchmark.stats.stats.median / 1e9, 1)
+    if benchmark.stats is not None:              # None under --benchmark-disable
+        benchmark.extra_info["gflops"] = round(flops / benchmark.stats.stats.median / 1e9, 1)
 
 
 PEAK_SRC = r"""

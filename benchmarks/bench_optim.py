@@ -138,15 +138,16 @@ def test_optim_step(benchmark, rule, n, k, lib):
     step, _ = MAKERS[lib](rule, n, k)
     benchmark.group = f"optim-{rule}-{n // 1_000_000}M-{k}t"
     benchmark.pedantic(step, rounds=10, warmup_rounds=1)
-    t = benchmark.stats.stats.median
-    benchmark.extra_info["GB_per_s"] = BYTES[rule] * n / t / 1e9
+    if benchmark.stats is not None:              # None under --benchmark-disable
+        benchmark.extra_info["GB_per_s"] = BYTES[rule] * n / benchmark.stats.stats.median / 1e9
 
 
 def test_copy_bandwidth(benchmark):
     src = np.ones(50_000_000, np.float32)
     dst = np.empty_like(src)
     benchmark.pedantic(np.copyto, args=(dst, src), rounds=5, warmup_rounds=1)
-    benchmark.extra_info["GB_per_s"] = 2 * src.nbytes / benchmark.stats.stats.median / 1e9
+    if benchmark.stats is not None:
+        benchmark.extra_info["GB_per_s"] = 2 * src.nbytes / benchmark.stats.stats.median / 1e9
 
 
 def main(quick=False):

@@ -13,9 +13,10 @@ from numpy.lib.stride_tricks import sliding_window_view
 import fastnn
 from fastnn.autograd.function import Context
 from fastnn.ops.pooling import AvgPool2d, MaxPool2d
+from workloads import MAXPOOL
 
 THREADS = 2
-SHAPE, K, S = (64, 64, 32, 32), 2, 2
+SHAPE, K, S = MAXPOOL["maxpool"]
 
 
 def np_max_fwd(x):

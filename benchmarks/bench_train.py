@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import fastnn
+from workloads import MODELS
 
 THREADS = 2
 
@@ -22,17 +23,11 @@ def _lib(name):
 
 
 def _mlp(lib):
-    nn = lib.nn
-    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
-                         nn.Linear(256, 10))
+    return MODELS["mlp"](lib.nn)
 
 
 def _cnn(lib):
-    nn = lib.nn
-    return nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(4096, 10))
+    return MODELS["cnn"](lib.nn)
 
 
 def _step_fn(lib, model, opt, x, y):

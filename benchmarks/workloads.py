@@ -1,11 +1,14 @@
-"""Named workloads of /work/shared/PERF.md, as plain data for the benchmarks.
+"""The named workloads of PERF.md, as plain data for the benchmarks.
 
-GEMM workloads: name -> dict(M, N, K, trans_a, trans_b), C = op(A) @ op(B),
-float32.  The conv-shaped ones use the operand layouts of an im2col
-convolution of ``conv_cifar64`` (P = N*H*W = 65536 pixels, C*kh*kw = 576,
-K = 64 filters): forward cols(P x 576) @ W(64 x 576)^T, backward data
-dY(P x 64) @ W(64 x 576), backward weight dY(P x 64)^T @ cols(P x 576).
-Other families may add their own dicts here.
+Every name PERF.md fixes is a key of ``WORKLOADS`` (name -> one-line
+description); the families below hold what the benchmark files need.
+float32, NCHW, 2 threads unless a benchmark says otherwise.
+
+GEMM: name -> dict(M, N, K, trans_a, trans_b), C = op(A) @ op(B).  The
+conv-shaped ones use the operand layouts of an im2col convolution of
+``conv_cifar64`` (P = N*H*W = 65536 pixels, C*kh*kw = 576, K = 64 filters):
+forward cols(P x 576) @ W(64 x 576)^T, backward data dY(P x 64) @ W(64 x 576),
+backward weight dY(P x 64)^T @ cols(P x 576).
 """
 
 GEMM = {
@@ -15,4 +18,70 @@ GEMM = {
     "gemm_conv_bwd_data": dict(M=65536, N=576, K=64, trans_a=False, trans_b=False),
     "gemm_conv_bwd_weight": dict(M=64, N=576, K=65536, trans_a=True, trans_b=False),
     "gemm_linear": dict(M=128, N=256, K=784, trans_a=False, trans_b=True),
+}
+
+# name -> (N, C, H, W, K, R, S, stride, padding)
+CONV = {
+    "conv_cifar64": (64, 64, 32, 32, 64, 3, 3, 1, 1),
+    "conv_first": (64, 3, 32, 32, 32, 3, 3, 1, 1),
+    "conv_batch1": (1, 64, 32, 32, 64, 3, 3, 1, 1),
+    "conv_deep": (32, 128, 16, 16, 128, 3, 3, 1, 1),
+}
+
+# max-pool: input shape, kernel, stride
+MAXPOOL = {"maxpool": ((64, 64, 32, 32), 2, 2)}
+
+# BatchNorm2d in training mode: input shape
+BATCHNORM = {"batchnorm": (64, 64, 32, 32)}
+
+# dense layer: (batch, in_features, out_features)
+LINEAR = {"linear_mlp": (128, 784, 256)}
+
+# optimiser step: (parameters, tensors they are split into), for each name
+OPTIM = {
+    "adam_1m": ("adam", 1_000_000, (1, 100)),
+    "sgdm_1m": ("sgd", 1_000_000, (1, 100)),
+}
+
+# whole steps: (model, optimiser or None for inference, batch, input shape)
+TRAIN = {
+    "mlp_train": ("mlp", "adam", 128, (784,)),
+    "cnn_train": ("cnn", "sgd", 64, (3, 32, 32)),
+    "cnn_train_b8": ("cnn", "sgd", 8, (3, 32, 32)),
+    "cnn_infer_b1": ("cnn", None, 1, (3, 32, 32)),
+    "cnn_infer_b64": ("cnn", None, 64, (3, 32, 32)),
+}
+
+
+def mlp(nn):
+    """MLP 784-256-256-10 with ReLU, built from ``nn`` (fastnn.nn or torch.nn)."""
+    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                         nn.Linear(256, 10))
+
+
+def cnn(nn):
+    """PERF.md's small CNN: conv3x3(3->32)-BN-ReLU-maxpool2,
+    conv3x3(32->64)-BN-ReLU-maxpool2, flatten, linear(4096->10)."""
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(4096, 10))
+
+
+MODELS = {"mlp": mlp, "cnn": cnn}
+
+WORKLOADS = {
+    **{k: f"GEMM {v['M']}x{v['N']}x{v['K']}" for k, v in GEMM.items()},
+    **{k: "conv {5}x{6} s{7} p{8}, N={0}, C={1}, {2}x{3}, K={4}".format(*v)
+       for k, v in CONV.items()},
+    "maxpool": "2x2 stride 2 max-pool on (64, 64, 32, 32)",
+    "batchnorm": "BatchNorm2d training on (64, 64, 32, 32)",
+    "linear_mlp": "linear 784->256, batch 128",
+    "adam_1m": "one Adam step over 1,000,000 params in 1 tensor and in 100",
+    "sgdm_1m": "one SGD-momentum step over 1,000,000 params in 1 tensor and in 100",
+    "mlp_train": "MLP 784-256-256-10 training step, Adam, batch 128",
+    "cnn_train": "small CNN training step, SGD momentum 0.9, batch 64",
+    "cnn_train_b8": "small CNN training step, batch 8",
+    "cnn_infer_b1": "small CNN inference, eval, no grad, batch 1",
+    "cnn_infer_b64": "small CNN inference, eval, no grad, batch 64",
 }
