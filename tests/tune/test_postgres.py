@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import textwrap
 
 import pytest
 
@@ -119,51 +118,15 @@ def postgres_url():
         shutil.rmtree(base, ignore_errors=True)
 
 
-WORKER_MODULE = textwrap.dedent('''
-    import os, time
-
-    _first = True
-
-    def objective(params, trial):
-        global _first
-        log = os.environ["FASTNN_TUNE_PG_LOG"]
-        with open(log, "a") as f:
-            f.write(f"{os.getpid()} {params['a']} {params['b']}\\n")
-        if _first:  # wait for the other worker, so that both really run concurrently
-            _first = False
-            deadline = time.time() + 20
-            while time.time() < deadline:
-                with open(log) as f:
-                    if len({ln.split()[0] for ln in f if ln.strip()}) >= 2:
-                        break
-                time.sleep(0.05)
-        return (params["a"] - 1) ** 2 + params["b"]
-''')
-
-
-@pytest.fixture
-def worker_objective(tmp_path, monkeypatch):
-    mod_dir = tmp_path / "mods"
-    mod_dir.mkdir()
-    name = "fastnn_tune_pg_objective"
-    (mod_dir / f"{name}.py").write_text(WORKER_MODULE)
-    monkeypatch.syspath_prepend(str(mod_dir))
-    log = tmp_path / "calls.log"
-    monkeypatch.setenv("FASTNN_TUNE_PG_LOG", str(log))
-    mod = importlib.import_module(name)
-    yield mod.objective, log
-    sys.modules.pop(name, None)
-
-
 def test_two_workers_share_a_postgres_study(postgres_url, worker_objective):
     objective, log = worker_objective
     space = {"a": tune.randint(0, 4), "b": tune.choice([0, 1])}
     r = tune.grid_search(objective, space, storage=postgres_url, study_name="pg-grid", n_jobs=2)
     lines = [ln.split() for ln in log.read_text().splitlines()]
-    points = [(int(a), int(b)) for _, a, b in lines]
+    points = [(int(a), int(b)) for _, a, b, _ in lines]
     assert len(points) == 8 == len(set(points))  # every grid point exactly once
     assert len({pid for pid, *_ in lines}) == 2
-    assert r.best_params == {"a": 1, "b": 0} and r.best_value == 0
+    assert r.best_params == {"a": 2, "b": 0} and r.best_value == 0
     # The study lives in the database: another "machine" sees it by name.
     study = optuna.load_study(study_name="pg-grid", storage=postgres_url)
     assert len(study.trials) == 8
