@@ -96,32 +96,24 @@ def _bn_backward(ctx, g):
 
 class BatchNorm(Function):
     raw = True
+    relu = False           # BatchNormReLU: the ReLU applied in the same pass
 
-    @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+    @classmethod
+    def forward(cls, ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         return _bn_forward(ctx, x, weight, bias, running_mean, running_var, training,
-                           momentum, eps, False)
+                           momentum, eps, cls.relu)
 
     @staticmethod
     def backward(ctx, g):
         return _bn_backward(ctx, g)
 
 
-class BatchNormReLU(Function):
+class BatchNormReLU(BatchNorm):
     """Batch norm followed by ReLU as one node: ``relu(batch_norm(x))`` with the
     ReLU applied in the normalisation pass, and a backward that masks the
     gradient by the output inside the batch-norm backward.  Bitwise the same
     output and gradients as the two ops in sequence."""
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
-        return _bn_forward(ctx, x, weight, bias, running_mean, running_var, training,
-                           momentum, eps, True)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _bn_backward(ctx, g)
+    relu = True
 
 
 def _running(op, name, a, C):
