@@ -146,6 +146,11 @@ def test_unbatched_partial_grads_and_padding_strings():
     _same_bits(y.detach().numpy(), yr.detach().numpy())
     _same_bits(xt.grad, xr.grad)
     assert conv2d_relu(x[None], w, b, padding="valid").shape == (1, 4, 4, 4)
+    xe = fastnn.tensor(np.zeros((0, 3, 6, 6)), requires_grad=True)
+    ye = conv2d_relu(xe, w, b, padding=1)
+    assert ye.shape == (0, 4, 6, 6)
+    ye.sum().backward()
+    assert xe.grad.shape == (0, 3, 6, 6)
     with pytest.raises(ValueError):
         conv2d_relu(x[None], w, b, padding="full")
     with pytest.raises(fastnn.ShapeError):
