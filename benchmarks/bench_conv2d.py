@@ -6,7 +6,7 @@ importable.  2 threads everywhere.  Each (workload, pass) is one
 pytest-benchmark group; GFLOP/s in extra_info; answers are checked against
 NumPy outside the timed region.
 
-``test_conv2d_relu``: conv + bias + ReLU on conv_cifar64, the fused op
+``test_conv2d_relu``: conv + bias + ReLU on conv_cifar64 and conv_first, the fused op
 (``Conv2dReLU``, ReLU in the GEMM epilogue, one autograd node) against the
 two ops in sequence (``Conv2d`` then ``Relu``) and PyTorch's conv -> relu,
 forward alone and forward + backward (one training step's share).
@@ -161,7 +161,7 @@ def test_conv2d(benchmark, name, pass_, impl):
 
 
 # ------------------------------------------------ conv + bias + ReLU fused
-RELU_WORKLOADS = ["conv_cifar64"]
+RELU_WORKLOADS = ["conv_cifar64", "conv_first"]
 
 
 def _fastnn_relu(x, w, b, g, st, p, fused):
