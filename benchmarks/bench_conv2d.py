@@ -6,6 +6,11 @@ importable.  2 threads everywhere.  Each (workload, pass) is one
 pytest-benchmark group; GFLOP/s in extra_info; answers are checked against
 NumPy outside the timed region.
 
+``test_conv2d_relu``: conv + bias + ReLU on conv_cifar64 and conv_first, the fused op
+(``Conv2dReLU``, ReLU in the GEMM epilogue, one autograd node) against the
+two ops in sequence (``Conv2d`` then ``Relu``) and PyTorch's conv -> relu,
+forward alone and forward + backward (one training step's share).
+
 Run:  python -m pytest benchmarks/bench_conv2d.py --benchmark-only
 """
 import numpy as np
@@ -14,7 +19,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import fastnn
 from fastnn.autograd.function import Context
-from fastnn.ops.conv import Conv2d
+from fastnn.ops.conv import Conv2d, Conv2dReLU
+from fastnn.ops.elementwise import Relu
 from workloads import CONV
 
 THREADS = 2
@@ -147,4 +153,80 @@ def test_conv2d(benchmark, name, pass_, impl):
     finally:
         if limiter is not None:
             limiter.unregister()
+        fastnn.set_num_threads(before)
+
+
+# ------------------------------------------------ conv + bias + ReLU fused
+RELU_WORKLOADS = ["conv_cifar64", "conv_first"]
+
+
+def _fastnn_relu(x, w, b, g, st, p, fused):
+    """fwd() and step() (forward + backward) of relu(conv2d(x, w) + b)."""
+    fastnn.set_num_threads(THREADS)
+    stride, pad = (st, st), (p, p)
+    need = (True, True, True, False, False)
+
+    def fwd():
+        if fused:
+            return Conv2dReLU.forward(Context(), x, w, b, stride, pad)
+        return Relu.forward(Context(), Conv2d.forward(Context(), x, w, b, stride, pad))
+
+    def step():
+        c1 = Context()
+        c1.needs_input_grad = need
+        if fused:
+            y = Conv2dReLU.forward(c1, x, w, b, stride, pad)
+            return y, Conv2dReLU.backward(c1, g)[:3]
+        c2 = Context()
+        c2.needs_input_grad = (True,)
+        y = Relu.forward(c2, Conv2d.forward(c1, x, w, b, stride, pad))
+        return y, Conv2d.backward(c1, Relu.backward(c2, g))[:3]
+    return fwd, step
+
+
+def _torch_relu(x, w, b, g, st, p):
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(THREADS)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    tg = torch.tensor(g)
+
+    def fwd():
+        with torch.no_grad():
+            return torch.relu(torch.nn.functional.conv2d(tx, tw, tb, st, p)).numpy()
+
+    def step():
+        y = torch.relu(torch.nn.functional.conv2d(tx, tw, tb, st, p))
+        return y.detach().numpy(), torch.autograd.grad(y, (tx, tw, tb), tg)
+    return fwd, step
+
+
+@pytest.mark.parametrize("impl", ["fused", "unfused", "torch"])
+@pytest.mark.parametrize("pass_", ["fwd", "fwdbwd"])
+@pytest.mark.parametrize("name", RELU_WORKLOADS)
+def test_conv2d_relu(benchmark, name, pass_, impl):
+    x, w, b, g, st, p = _data(name)
+    before = fastnn.get_num_threads()
+    try:
+        if impl == "torch":
+            fwd, step = _torch_relu(x, w, b, g, st, p)
+        else:
+            fwd, step = _fastnn_relu(x, w, b, g, st, p, impl == "fused")
+        # correctness outside the timed region: the NumPy reference
+        # (the gradient masked by the implementation's own y > 0: outputs
+        # within rounding of 0 may fall either side)
+        yr, cols = np_forward(x, w, b, st, p)
+        y, grads = step()
+        assert np.abs(np.asarray(y) - np.maximum(yr, 0)).max() <= 1e-4 * np.abs(yr).max()
+        assert np.array_equal(np.asarray(fwd()) > 0, np.asarray(y) > 0)
+        mask = np.asarray(y) > 0
+        for got, want in zip(grads, np_backward(x, w, g * mask, cols, st, p)):
+            got = got.detach().numpy() if hasattr(got, "detach") else np.asarray(got)
+            assert np.abs(got - want).max() <= 1e-4 * max(np.abs(want).max(), 1.0)
+        benchmark.group = f"{name}-relu-{pass_}"
+        fl = _flops(name, "fwd") + (_flops(name, "bwd") if pass_ == "fwdbwd" else 0)
+        benchmark.extra_info["gflop"] = fl / 1e9
+        benchmark(fwd if pass_ == "fwd" else step)
+        if benchmark.stats is not None:
+            benchmark.extra_info["GFLOP/s"] = round(fl / benchmark.stats.stats.median / 1e9, 1)
+    finally:
         fastnn.set_num_threads(before)

@@ -66,6 +66,19 @@ int fnn_conv2d_fwd_f64(const fnn_conv2d_desc *d, const double *x,
                        const double *w, const double *b, double *y,
                        double *ws, int n_threads);
 
+/* Forward fused with a following ReLU: y = relu(conv2d(x, w) + b), the
+ * ReLU applied to each output tile once it holds its full sum and bias
+ * (while it is in cache), as fnn_relu_fwd does it (NaN passed through):
+ * bitwise the two ops in sequence.  Same arguments and workspace as
+ * fnn_conv2d_fwd_*.  The backward of the pair is fnn_conv2d_bwd_* of dy
+ * masked by y > 0 (fnn_relu_bwd_* with y in place of the ReLU input). */
+int fnn_conv2d_relu_fwd_f32(const fnn_conv2d_desc *d, const float *x,
+                            const float *w, const float *b, float *y,
+                            float *ws, int n_threads);
+int fnn_conv2d_relu_fwd_f64(const fnn_conv2d_desc *d, const double *x,
+                            const double *w, const double *b, double *y,
+                            double *ws, int n_threads);
+
 int fnn_conv2d_bwd_f32(const fnn_conv2d_desc *d,
                        const float *x,   /* (N, C, H, W) */
                        const float *w,   /* (K, C, R, S) */

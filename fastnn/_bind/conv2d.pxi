@@ -12,6 +12,10 @@ cdef extern from "conv2d.h":
                            const float *b, float *y, float *ws, int n_threads) nogil
     int fnn_conv2d_fwd_f64(const fnn_conv2d_desc *d, const double *x, const double *w,
                            const double *b, double *y, double *ws, int n_threads) nogil
+    int fnn_conv2d_relu_fwd_f32(const fnn_conv2d_desc *d, const float *x, const float *w,
+                                const float *b, float *y, float *ws, int n_threads) nogil
+    int fnn_conv2d_relu_fwd_f64(const fnn_conv2d_desc *d, const double *x, const double *w,
+                                const double *b, double *y, double *ws, int n_threads) nogil
     int fnn_conv2d_bwd_f32(const fnn_conv2d_desc *d, const float *x, const float *w,
                            const float *dy, float *dx, float *dw, float *db,
                            float *ws, int n_threads) nogil
@@ -50,11 +54,13 @@ def conv2d_out_size(int64_t H, int64_t W, int64_t R, int64_t S, int64_t sh, int6
 
 
 def conv2d_fwd(x, w, b, y, int64_t sh=1, int64_t sw=1, int64_t ph=0, int64_t pw=0,
-               int n_threads=1):
-    """y = conv2d(x, w) + b (b may be None), written into y (N, K, OH, OW).
+               int n_threads=1, bint relu=False):
+    """y = conv2d(x, w) + b (b may be None), written into y (N, K, OH, OW);
+    relu=True: y = relu(conv2d(x, w) + b), the ReLU fused into the epilogue
+    (bitwise the two ops in sequence).
 
     x (N, C, H, W), w (K, C, R, S), b (K,): C-contiguous, one float dtype."""
-    cdef str op = "conv2d"
+    cdef str op = "conv2d_relu" if relu else "conv2d"
     cdef int kind = _kind(x, op, "x")
     _same(w, kind, op, "w")
     cdef fnn_conv2d_desc d
@@ -71,9 +77,17 @@ def conv2d_fwd(x, w, b, y, int64_t sh=1, int64_t sw=1, int64_t ph=0, int64_t pw=
     cdef int st
     try:
         with nogil:
-            if kind == 0:
+            if kind == 0 and relu:
+                st = fnn_conv2d_relu_fwd_f32(&d, <const float*>px, <const float*>pw_,
+                                             <const float*>pb, <float*>py, <float*>pws,
+                                             n_threads)
+            elif kind == 0:
                 st = fnn_conv2d_fwd_f32(&d, <const float*>px, <const float*>pw_,
                                         <const float*>pb, <float*>py, <float*>pws, n_threads)
+            elif relu:
+                st = fnn_conv2d_relu_fwd_f64(&d, <const double*>px, <const double*>pw_,
+                                             <const double*>pb, <double*>py, <double*>pws,
+                                             n_threads)
             else:
                 st = fnn_conv2d_fwd_f64(&d, <const double*>px, <const double*>pw_,
                                         <const double*>pb, <double*>py, <double*>pws, n_threads)

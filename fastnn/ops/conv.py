@@ -16,7 +16,7 @@ from .._errors import ShapeError
 from ..autograd.function import Function
 from ._util import is_float, nthreads
 
-__all__ = ["conv2d", "Conv2d", "pair_arg"]
+__all__ = ["conv2d", "conv2d_relu", "Conv2d", "Conv2dReLU", "pair_arg"]
 
 
 def _as_int(op, name, v):
@@ -90,6 +90,51 @@ def _validate(x, w, b, stride, padding):
     return _core.conv2d_out_size(x.shape[2], x.shape[3], R, S, *stride, *padding)
 
 
+def _conv_forward(ctx, x, weight, bias, stride, padding, relu):
+    """The forward of Conv2d / Conv2dReLU (relu: ReLU fused into the
+    kernel's epilogue); saves what the backward needs on ctx."""
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x[None]
+    OH, OW = _validate(x, weight, bias, stride, padding)
+    x = np.ascontiguousarray(x)
+    w = np.ascontiguousarray(weight)
+    b = None if bias is None else np.ascontiguousarray(bias)
+    y = np.empty((x.shape[0], w.shape[0], OH, OW), x.dtype)
+    if x.shape[0] > 0:
+        _core.conv2d_fwd(x, w, b, y, stride[0], stride[1], padding[0], padding[1],
+                         nthreads(), relu)
+    # the fused backward masks the gradient by the output: y > 0 exactly
+    # where the unfused ReLU's input was > 0
+    if relu:
+        ctx.save_for_backward(x, w, y)
+    else:
+        ctx.save_for_backward(x, w)
+    ctx.geom = (stride[0], stride[1], padding[0], padding[1])
+    ctx.unbatched = unbatched
+    return y[0] if unbatched else y
+
+
+def _conv_backward(ctx, g):
+    saved = ctx.saved_tensors
+    x, w = saved[0], saved[1]
+    nx, nw, nb = (tuple(ctx.needs_input_grad) + (False,) * 3)[:3]
+    if not (nx or nw or nb):
+        return None, None, None, None, None
+    g = np.ascontiguousarray(g.reshape((x.shape[0], w.shape[0]) + g.shape[-2:]),
+                             dtype=x.dtype)
+    if len(saved) == 3:   # fused ReLU: g where y > 0, else 0 (as fnn_relu_bwd)
+        y = saved[2]
+        g = _core.relu_bwd(y, g, np.empty_like(y), nthreads())
+    dx = np.empty_like(x) if nx else None
+    dw = np.empty_like(w) if nw else None
+    db = np.empty(w.shape[0], w.dtype) if nb else None
+    _core.conv2d_bwd(x, w, g, dx, dw, db, *ctx.geom, nthreads())
+    if dx is not None and ctx.unbatched:
+        dx = dx[0]
+    return dx, dw, db, None, None
+
+
 class Conv2d(Function):
     """y = conv2d(x, w) + b; x (N, C, H, W), w (K, C, R, S), b (K,) or None.
 
@@ -99,36 +144,29 @@ class Conv2d(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding):
-        unbatched = x.ndim == 3
-        if unbatched:
-            x = x[None]
-        OH, OW = _validate(x, weight, bias, stride, padding)
-        x = np.ascontiguousarray(x)
-        w = np.ascontiguousarray(weight)
-        b = None if bias is None else np.ascontiguousarray(bias)
-        y = np.empty((x.shape[0], w.shape[0], OH, OW), x.dtype)
-        if x.shape[0] > 0:
-            _core.conv2d_fwd(x, w, b, y, stride[0], stride[1], padding[0], padding[1],
-                             nthreads())
-        ctx.save_for_backward(x, w)
-        ctx.geom = (stride[0], stride[1], padding[0], padding[1])
-        ctx.unbatched = unbatched
-        return y[0] if unbatched else y
+        return _conv_forward(ctx, x, weight, bias, stride, padding, False)
 
     @staticmethod
     def backward(ctx, g):
-        x, w = ctx.saved_tensors
-        nx, nw, nb = (tuple(ctx.needs_input_grad) + (False,) * 3)[:3]
-        g = np.ascontiguousarray(g.reshape((x.shape[0], w.shape[0]) + g.shape[-2:]),
-                                 dtype=x.dtype)
-        dx = np.empty_like(x) if nx else None
-        dw = np.empty_like(w) if nw else None
-        db = np.empty(w.shape[0], w.dtype) if nb else None
-        if nx or nw or nb:
-            _core.conv2d_bwd(x, w, g, dx, dw, db, *ctx.geom, nthreads())
-        if dx is not None and ctx.unbatched:
-            dx = dx[0]
-        return dx, dw, db, None, None
+        return _conv_backward(ctx, g)
+
+
+class Conv2dReLU(Function):
+    """Convolution followed by ReLU as one node: ``relu(conv2d(x, w) + b)``
+    with the ReLU applied in the kernel's epilogue (to each output tile once
+    it holds its full sum and bias), and a backward that masks the gradient
+    by the saved output (``y > 0``) before the convolution's backward.
+    Bitwise the same output and gradients as the two ops in sequence.
+    Arguments as :class:`Conv2d`."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding):
+        return _conv_forward(ctx, x, weight, bias, stride, padding, True)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _conv_backward(ctx, g)
 
 
 _T = []
@@ -139,6 +177,23 @@ def _t(x):
         from ..nn.functional import _t as wrap
         _T.append(wrap)
     return _T[0](x)
+
+
+def _geometry(op, weight, stride, padding):
+    """stride and padding normalised to pairs of ints and checked."""
+    stride = pair_arg(op, "stride", stride)
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0, 0)
+        elif padding == "same":
+            padding = _same_padding(op, tuple(np.shape(_t(weight).data)), stride)
+        else:
+            raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', "
+                             f"got {padding!r}")
+    else:
+        padding = pair_arg(op, "padding", padding)
+    _check_stride_padding(op, stride, padding)
+    return stride, padding
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0):
@@ -168,16 +223,45 @@ def conv2d(input, weight, bias=None, stride=1, padding=0):
     >>> F.conv2d(fastnn.ones(2, 3, 8, 8), fastnn.ones(4, 3, 3, 3), padding=1).shape
     (2, 4, 8, 8)
     """
-    stride = pair_arg("conv2d", "stride", stride)
-    if isinstance(padding, str):
-        if padding == "valid":
-            padding = (0, 0)
-        elif padding == "same":
-            padding = _same_padding("conv2d", tuple(np.shape(_t(weight).data)), stride)
-        else:
-            raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', "
-                             f"got {padding!r}")
-    else:
-        padding = pair_arg("conv2d", "padding", padding)
-    _check_stride_padding("conv2d", stride, padding)
+    stride, padding = _geometry("conv2d", weight, stride, padding)
     return Conv2d.apply(_t(input), _t(weight), _t(bias), stride, padding)
+
+
+def conv2d_relu(input, weight, bias=None, stride=1, padding=0):
+    """``relu(conv2d(input, weight, bias, stride, padding))`` as one fused op.
+
+    Bitwise the same results (output and every gradient) as
+    ``F.relu(F.conv2d(...))``, with one pass less over the output each way:
+    the ReLU is applied to each output tile inside the convolution kernel,
+    while the tile is in cache, and autograd records one node
+    (:class:`Conv2dReLU`) whose backward masks the incoming gradient by the
+    output before the convolution's backward.  ``nn.Sequential`` uses it for
+    an ``nn.Conv2d`` directly followed by ``nn.ReLU``.
+
+    Parameters
+    ----------
+    input : Tensor or ndarray, (N, C, H, W) or unbatched (C, H, W)
+    weight : Tensor or ndarray, (K, C, R, S)
+    bias : Tensor or ndarray, (K,), optional
+    stride : int or (int, int)
+    padding : int, (int, int), 'valid' or 'same' (stride 1, odd kernel)
+
+    Returns
+    -------
+    Tensor, (N, K, OH, OW), every element >= 0 (NaN passed through).
+
+    Shape
+    -----
+    input (N, C, H, W), weight (K, C, R, S), bias (K,) -> (N, K, OH, OW)
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> from fastnn.ops.conv import conv2d_relu
+    >>> y = conv2d_relu(fastnn.ones(1, 1, 3, 3), -fastnn.ones(2, 1, 1, 1),
+    ...                 fastnn.tensor([0.5, 3.0]))
+    >>> y.shape, y.numpy()[:, :, 0, 0].tolist()
+    ((1, 2, 3, 3), [[0.0, 2.0]])
+    """
+    stride, padding = _geometry("conv2d", weight, stride, padding)
+    return Conv2dReLU.apply(_t(input), _t(weight), _t(bias), stride, padding)

@@ -2,6 +2,7 @@
 from collections import OrderedDict
 
 from .activation import ReLU
+from .conv import Conv2d
 from .module import Module
 from .normalization import _BatchNorm
 
@@ -22,6 +23,18 @@ def _fuse_bn_relu(a, b):
     """a is a batch norm and b an nn.ReLU that can run as one fused op."""
     return (isinstance(a, _BatchNorm) and type(b) is ReLU
             and type(a).forward is _BatchNorm.forward and _plain(a) and _plain(b))
+
+
+def _fuse_conv_relu(a, b):
+    """a is an nn.Conv2d and b an nn.ReLU that can run as one fused op."""
+    return (isinstance(a, Conv2d) and type(b) is ReLU
+            and type(a).forward is Conv2d.forward and type(a)._forward is Conv2d._forward
+            and _plain(a) and _plain(b))
+
+
+def _fused(a, b):
+    """a followed by b runs as one fused op (a._forward(x, True))."""
+    return _fuse_bn_relu(a, b) or _fuse_conv_relu(a, b)
 
 
 class Sequential(Module):
@@ -70,15 +83,17 @@ class Sequential(Module):
         return self
 
     def forward(self, x):
-        """Each module in turn.  A batch norm directly followed by ``nn.ReLU``
-        runs as one fused op (``fastnn.ops.normalization.batch_norm_relu``:
-        same results, forward and gradients, one pass less over the data)
-        unless either module has hooks or a replaced forward."""
+        """Each module in turn.  A batch norm or an ``nn.Conv2d`` directly
+        followed by ``nn.ReLU`` runs as one fused op
+        (``fastnn.ops.normalization.batch_norm_relu``,
+        ``fastnn.ops.conv.conv2d_relu``: same results, forward and gradients,
+        one pass less over the data) unless either module has hooks or a
+        replaced forward."""
         mods = list(self._modules.values())
         i, n = 0, len(mods)
         while i < n:
             m = mods[i]
-            if i + 1 < n and _fuse_bn_relu(m, mods[i + 1]):
+            if i + 1 < n and _fused(m, mods[i + 1]):
                 x = m._forward(x, True)
                 i += 2
                 continue

@@ -1,7 +1,7 @@
 """``Conv2d`` layer (PyTorch's ``torch.nn.Conv2d`` for groups=1, dilation=1)."""
 import math
 
-from ...ops.conv import pair_arg
+from ...ops.conv import conv2d_relu, pair_arg
 from ...tensor import empty
 from .. import functional as F
 from .. import init
@@ -97,6 +97,13 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
+        return self._forward(input, False)
+
+    def _forward(self, input, relu):
+        """The forward; relu: followed by ReLU, fused into one op (used by
+        nn.Sequential for a convolution directly followed by nn.ReLU)."""
+        if relu:
+            return conv2d_relu(input, self.weight, self.bias, self.stride, self.padding)
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self):
