@@ -2,6 +2,7 @@
  * kernel path (see gemm.h, gemm.inc, gemm_kernels.h). */
 #include "gemm.h"
 #include "gemm_kernels.h"
+#include "gemm_small.h"
 
 /* Path codes: 0 portable, 1 AVX2+FMA, 2 AVX-512, 3 the AVX-512 kernels
  * emulated with AVX2 (testing only; never chosen automatically). */
