@@ -49,6 +49,14 @@ int fnn_gemm_set_isa(int isa) {
     return isa;
 }
 
+static int g_direct = 1;
+
+int fnn_gemm_set_direct(int on) {
+    int old = g_direct;
+    if (on >= 0) g_direct = on != 0;
+    return old;
+}
+
 int fnn_gemm_get_isa(void) {
     if (g_isa < 0) fnn_gemm_set_isa(-1);
     return g_isa;
