@@ -97,7 +97,9 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding)
+        p = self._parameters   # (direct lookups: no __getattr__ fall-back)
+        return F.conv2d(input, p["weight"] if "weight" in p else self.weight,
+                        p["bias"] if "bias" in p else self.bias, self.stride, self.padding)
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
