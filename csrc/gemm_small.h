@@ -9,10 +9,13 @@
 /* The direct path runs when M <= FNN_GEMM_SMALL_MN (else when
  * N <= FNN_GEMM_SMALL_MN, on the transposed problem); or when every element
  * is a contiguous dot product (B given transposed) and M <=
- * FNN_GEMM_SMALL_DOT_MN (or N, A not transposed); or when K <=
+ * FNN_GEMM_SMALL_DOT_MN with N <= FNN_GEMM_SMALL_DOT_OTHER (or the same
+ * with M and N swapped, A not transposed: there the packed path wastes
+ * most of its tiles; with more columns it is faster); or when K <=
  * FNN_GEMM_SMALL_K. */
 #define FNN_GEMM_SMALL_MN 4
 #define FNN_GEMM_SMALL_DOT_MN 16
+#define FNN_GEMM_SMALL_DOT_OTHER 64
 #define FNN_GEMM_SMALL_K 16
 
 /* Same arguments as fnn_gemm_*, plus the kernel path in force (isa, as

@@ -103,7 +103,7 @@ def test_direct_shapes(isa, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("M,N,K", [(1, 4099, 70), (3, 2001, 131), (2301, 2, 150),
-                                   (12, 1501, 40), (1201, 14, 37), (50, 2085, 9)])
+                                   (12, 60, 3001), (61, 14, 3001), (50, 2085, 9)])
 def test_thread_invariance_large(dtype, M, N, K):
     """Big enough for the direct path to use several threads: bitwise the
     same at 1, 2 and 3 threads."""
