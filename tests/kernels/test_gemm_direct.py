@@ -102,13 +102,16 @@ def test_direct_shapes(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("M,N,K", [(1, 4099, 70), (3, 2001, 131), (2301, 2, 150),
-                                   (12, 60, 3001), (61, 14, 3001), (50, 2085, 9)])
-def test_thread_invariance_large(dtype, M, N, K):
+@pytest.mark.parametrize("M,N,K,combos", [
+    (1, 4099, 70, COMBOS), (3, 2001, 131, COMBOS), (2301, 2, 150, COMBOS),
+    (50, 2085, 9, COMBOS),
+    (12, 60, 3001, [(False, True), (True, True)]),      # dot products: B transposed
+    (61, 14, 3001, [(False, False), (False, True)])])   # the same, transposed problem
+def test_thread_invariance_large(dtype, M, N, K, combos):
     """Big enough for the direct path to use several threads: bitwise the
     same at 1, 2 and 3 threads."""
     rng = np.random.default_rng(12)
-    for ta, tb in COMBOS:
+    for ta, tb in combos:
         a, b, c0 = _operands(rng, M, N, K, ta, tb, dtype)
         outs = [_run(a, b, c0, ta, tb, 1.0, 0.5, nt) for nt in (1, 2, 3)]
         _check(a, b, c0, outs[0], ta, tb, 1.0, 0.5)
