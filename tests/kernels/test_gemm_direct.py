@@ -171,3 +171,20 @@ def test_gather_too_long_falls_back():
     core.gemm(a, b, c, trans_a=True, trans_b=True, n_threads=2)
     want = a.T.astype(np.float64) @ b.T.astype(np.float64)
     np.testing.assert_allclose(c, want, rtol=1e-4, atol=1e-2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_packed_private_panels_no_race(packed_only, dtype):
+    """Regression: with threads over N only (each packing its own B panels, no
+    barrier) and k blocks of unequal length (K % nk != 0), a thread packing
+    the next k-block group used to overwrite the end of a neighbour's panel
+    still in use (wrong results at 3 threads, now and then).  Repeated,
+    bitwise against 1 thread."""
+    rng = np.random.default_rng(16)
+    for M, N, K in [(12, 60, 3001), (7, 100, 1025)]:
+        a, b, c0 = _operands(rng, M, N, K, False, False, dtype)
+        want = _run(a, b, c0, False, False, 1.0, 0.0, 1)
+        _check(a, b, c0, want, False, False, 1.0, 0.0)
+        for _ in range(25):
+            for nt in (2, 3):
+                assert np.array_equal(_run(a, b, c0, False, False, 1.0, 0.0, nt), want)
