@@ -91,3 +91,28 @@ def test_linear_mlp(benchmark, impl, pass_):
         benchmark(fwd if pass_ == "fwd" else fb)
         if benchmark.stats is not None:          # None under --benchmark-disable
             benchmark.extra_info["gflops"] = FLOPS[pass_] / benchmark.stats.stats.median / 1e9
+
+
+@pytest.mark.parametrize("impl", ["fastnn", "numpy", "torch"])
+@pytest.mark.parametrize("pass_", ["fwd", "fwd_bwd"])
+@pytest.mark.parametrize("batch", [1, 8])
+def test_linear_head_small_batch(benchmark, impl, pass_, batch):
+    """The CNN head of PERF.md's cnn_* workloads, Linear(4096 -> 10), at the
+    small batches of cnn_infer_b1 / cnn_train_b8 (fnn_gemm's direct path)."""
+    r = np.random.default_rng(1)
+    x = r.standard_normal((batch, 4096)).astype(np.float32)
+    w = (r.standard_normal((10, 4096)) / 64).astype(np.float32)
+    b = r.standard_normal(10).astype(np.float32)
+    g = r.standard_normal((batch, 10)).astype(np.float32)
+    with _blas_limit():
+        fwd, fb, y, dx = _impl(impl, x, w, b, g)
+        np.testing.assert_allclose(y, x.astype(np.float64) @ w.T.astype(np.float64) + b,
+                                   rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(dx, g.astype(np.float64) @ w.astype(np.float64), rtol=1e-4,
+                                   atol=1e-4)
+        flops = 2 * batch * 4096 * 10 * (1 if pass_ == "fwd" else 3)
+        benchmark.group = f"linear_head_b{batch} {pass_}"
+        benchmark.extra_info["gflop"] = flops / 1e9
+        benchmark(fwd if pass_ == "fwd" else fb)
+        if benchmark.stats is not None:
+            benchmark.extra_info["gflops"] = flops / benchmark.stats.stats.median / 1e9

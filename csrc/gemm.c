@@ -2,6 +2,7 @@
  * kernel path (see gemm.h, gemm.inc, gemm_kernels.h). */
 #include "gemm.h"
 #include "gemm_kernels.h"
+#include "gemm_small.h"
 
 /* Path codes: 0 portable, 1 AVX2+FMA, 2 AVX-512, 3 the AVX-512 kernels
  * emulated with AVX2 (testing only; never chosen automatically). */
@@ -46,6 +47,14 @@ int fnn_gemm_set_isa(int isa) {
     g_desc_f64 = d64;
     g_isa = isa;
     return isa;
+}
+
+static int g_direct = 1;
+
+int fnn_gemm_set_direct(int on) {
+    int old = g_direct;
+    if (on >= 0) g_direct = on != 0;
+    return old;
 }
 
 int fnn_gemm_get_isa(void) {

@@ -36,6 +36,13 @@ int fnn_gemm_set_isa(int isa);
 int fnn_gemm_get_isa(void);
 int fnn_gemm_cpu_best_isa(void);
 
+/* The direct path (gemm_small.c: no packing) for products with at most a
+ * few rows or columns, or very few terms: on (1, the default) or off (0:
+ * every product is packed; for testing).  on < 0 only queries.  Returns
+ * the previous setting.  Which path a product takes never depends on the
+ * thread count. */
+int fnn_gemm_set_direct(int on);
+
 /* Blocking of the path in force for dtype 0 (f32) or 1 (f64):
  * out[0..4] = MR, NR, MC, KC, NC.  Returns FNN_OK or FNN_EINVAL. */
 int fnn_gemm_get_blocking(int dtype, int64_t *out);

@@ -78,6 +78,29 @@ static int64_t row_2x2_sse_f32(const float *r0, const float *r1, int64_t b0, int
     return ow;
 }
 
+/* Values only (no argmax), four 2x2 / stride-2 windows at a time: a value
+ * wins when it is > the best so far or NaN (PyTorch's rule, no NaN scan
+ * needed).  Returns how many outputs it wrote (a multiple of 4). */
+static int64_t row_2x2_values_sse_f32(const float *r0, const float *r1, int64_t OW,
+                                      float *yr) {
+    int64_t ow = 0;
+    for (; ow + 4 <= OW; ow += 4) {
+        __m128 p0 = _mm_loadu_ps(r0 + 2 * ow), p1 = _mm_loadu_ps(r0 + 2 * ow + 4);
+        __m128 q0 = _mm_loadu_ps(r1 + 2 * ow), q1 = _mm_loadu_ps(r1 + 2 * ow + 4);
+        __m128 best = _mm_shuffle_ps(p0, p1, _MM_SHUFFLE(2, 0, 2, 0));
+        __m128 v[3] = {_mm_shuffle_ps(p0, p1, _MM_SHUFFLE(3, 1, 3, 1)),
+                       _mm_shuffle_ps(q0, q1, _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm_shuffle_ps(q0, q1, _MM_SHUFFLE(3, 1, 3, 1))};
+        for (int t = 0; t < 3; t++) {
+            __m128 take = _mm_or_ps(_mm_cmpgt_ps(v[t], best), _mm_cmpunord_ps(v[t], v[t]));
+            best = _mm_or_ps(_mm_and_ps(take, v[t]), _mm_andnot_ps(take, best));
+        }
+        _mm_storeu_ps(yr + ow, best);
+    }
+    return ow;
+}
+#define ROW_2X2_VALUES_VEC row_2x2_values_sse_f32
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(FNN_NO_CLONES)
 #include <immintrin.h>
 /* The same on eight windows at a time with AVX2 (chosen at run time). */
@@ -148,6 +171,7 @@ static int64_t row_2x2_vec_f32(const float *r0, const float *r1, int64_t b0, int
 #undef SFX
 #undef NEG_INF
 #undef ROW_2X2_VEC
+#undef ROW_2X2_VALUES_VEC
 
 #define T double
 #define SFX f64

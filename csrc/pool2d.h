@@ -9,7 +9,7 @@
  * max:  padding acts as -inf.  y = the largest value in the window; a NaN
  *       wins (the last NaN seen, in row-major order, as PyTorch's CPU kernel).
  *       idx (N, C, OH, OW) int64 saves the winner's offset ih*W + iw within
- *       its plane; backward routes dy to that single pixel:
+ *       its plane (idx may be NULL: values only, for inference); backward routes dy to that single pixel:
  *       dx[n][c].flat[idx] += dy.
  * avg:  zero padding is counted in the divisor (PyTorch's
  *       count_include_pad=True): y = sum(window ∩ image) / pool_size with

@@ -17,6 +17,7 @@ cdef extern from "gemm.h":
     int fnn_gemm_get_isa()
     int fnn_gemm_cpu_best_isa()
     int fnn_gemm_get_blocking(int dtype, int64_t *out)
+    int fnn_gemm_set_direct(int on)
 
 ISA_NAMES = ("portable", "avx2", "avx512", "avx512sim")
 
@@ -35,6 +36,14 @@ def gemm_set_isa(name):
     else:
         raise ValueError(f"gemm_set_isa: unknown path {name!r}; expected one of {ISA_NAMES + ('auto',)}")
     return ISA_NAMES[fnn_gemm_set_isa(code)]
+
+
+def gemm_set_direct(on=None):
+    """Switches the direct (unpacked) path for products with very few rows,
+    columns or terms on (True, the default) or off (False: every product
+    runs the packed path; for testing it).  Returns the previous setting;
+    with on=None only reports it."""
+    return bool(fnn_gemm_set_direct(-1 if on is None else (1 if on else 0)))
 
 
 def gemm_isa():

@@ -45,17 +45,20 @@ def pool2d_out_size(int64_t H, int64_t W, int64_t R, int64_t S, int64_t sh, int6
 def max_pool2d_fwd(x, y, idx, int64_t R, int64_t S, int64_t sh, int64_t sw, int64_t ph=0,
                    int64_t pw=0, int n_threads=1):
     """y, idx = max pooling of x (N, C, H, W); idx (int64, like y) holds each
-    winner's offset ih*W + iw within its plane.  Returns (y, idx)."""
+    winner's offset ih*W + iw within its plane, or is None (values only, for
+    inference).  Returns (y, idx)."""
     cdef str op = "max_pool2d"
     cdef int kind = _kind(x, op, "x")
     cdef fnn_pool2d_desc d
     _pool_desc(&d, x.shape, R, S, sh, sw, ph, pw, op)
     cdef int64_t no = d.N * d.C * d.OH * d.OW
     _same(y, kind, op, "out y", no)
-    _check_index(idx, op, "idx", no)
+    cdef int64_t *pi = NULL
+    if idx is not None:
+        _check_index(idx, op, "idx", no)
+        pi = <int64_t*>_ptr(idx)
     cdef void *px = _ptr(x)
     cdef void *py = _ptr(y)
-    cdef int64_t *pi = <int64_t*>_ptr(idx)
     cdef int st
     with nogil:
         if kind == 0:

@@ -28,6 +28,11 @@ def _as_int(op, name, v):
 def pair_arg(op, name, v):
     """An int or a pair of ints as a 2-tuple of Python ints (types checked,
     values not)."""
+    tv = type(v)
+    if tv is int:                                        # the common cases, fast
+        return (v, v)
+    if tv is tuple and len(v) == 2 and type(v[0]) is int and type(v[1]) is int:
+        return v
     if isinstance(v, (tuple, list)):
         if len(v) == 1:
             v = (v[0], v[0])

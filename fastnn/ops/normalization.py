@@ -14,6 +14,9 @@ from .._errors import ShapeError
 from ..autograd.function import Function, _tensor_cls
 from ._util import c_contig, check_float, nthreads
 from .activation import _t
+from ..autograd.grad_mode import mode as _grad_mode
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 def _vec(op, name, a, C):
@@ -173,6 +176,45 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"{op}: eps must be >= 0, got {eps}")
     return BatchNorm.apply(x, _t(weight), _t(bias), rm, rv, bool(training), float(momentum),
                            float(eps))
+
+
+_SCRATCH = {}
+
+
+def batch_norm_infer(x, running_mean, running_var, weight, bias, eps, relu=False):
+    """Eval-mode ``batch_norm`` (then ReLU when relu) when nothing is to be
+    recorded for backward: the kernel straight on the arrays, no graph node
+    and nothing saved.  Returns a Tensor, or None when the call is not the
+    plain case (grad mode on with an input that requires grad; a dtype,
+    shape or layout to convert or report) and must take the full path
+    (``batch_norm`` / ``batch_norm_relu``), which also raises the errors."""
+    T = _tensor_cls()
+    if type(x) is not T or (_grad_mode.enabled and (
+            x.requires_grad or (weight is not None and weight.requires_grad) or
+            (bias is not None and bias.requires_grad))):
+        return None
+    xd = x.data
+    dt = xd.dtype
+    if xd.ndim < 2 or not (dt == _F32 or dt == _F64) or not xd.flags.c_contiguous:
+        return None
+    C = xd.shape[1]
+    arrs = []
+    for a in (running_mean, running_var, weight, bias):
+        if a is not None:
+            a = a.data if isinstance(a, T) else a
+            if (type(a) is not np.ndarray or a.dtype != dt or a.shape != (C,) or
+                    not a.flags.c_contiguous):
+                return None
+        arrs.append(a)
+    if arrs[0] is None or arrs[1] is None or not eps >= 0:
+        return None
+    inv = _SCRATCH.get((C, dt))
+    if inv is None:
+        inv = _SCRATCH[(C, dt)] = np.empty(C, dt)
+    y = np.empty_like(xd)
+    _core.batchnorm_fwd_eval(xd, arrs[0], arrs[1], arrs[2], arrs[3], y, inv, float(eps),
+                             nthreads(), relu)
+    return T._wrap(y)
 
 
 def _bn_args(op, input, running_mean, running_var, momentum, eps):

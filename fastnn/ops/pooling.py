@@ -70,13 +70,16 @@ class MaxPool2d(Function):
         x, unbatched, (OH, OW) = _prepare("max_pool2d", x, kernel, stride, padding)
         N, C = x.shape[:2]
         y = np.empty((N, C, OH, OW), x.dtype)
-        idx = np.empty((N, C, OH, OW), np.int64)
+        # the argmax only when a backward or the caller needs it
+        needs = ctx.needs_input_grad
+        idx = (np.empty((N, C, OH, OW), np.int64)
+               if return_indices or not needs or needs[0] else None)
         if y.size:
             _core.max_pool2d_fwd(x, y, idx, *kernel, *stride, *padding, nthreads())
         ctx.save_for_backward(idx)
         ctx.geom = (x.shape, x.dtype, kernel, stride, padding, unbatched)
         if unbatched:
-            y, idx = y[0], idx[0]
+            y, idx = y[0], (None if idx is None else idx[0])
         return (y, idx) if return_indices else y
 
     @staticmethod

@@ -102,9 +102,12 @@ class Conv2d(Module):
     def _forward(self, input, relu):
         """The forward; relu: followed by ReLU, fused into one op (used by
         nn.Sequential for a convolution directly followed by nn.ReLU)."""
+        p = self._parameters   # (direct lookups: no __getattr__ fall-back)
+        w = p["weight"] if "weight" in p else self.weight
+        b = p["bias"] if "bias" in p else self.bias
         if relu:
-            return conv2d_relu(input, self.weight, self.bias, self.stride, self.padding)
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding)
+            return conv2d_relu(input, w, b, self.stride, self.padding)
+        return F.conv2d(input, w, b, self.stride, self.padding)
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -50,7 +50,9 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        return F.linear(x, self.weight, self.bias)
+        p = self._parameters   # (direct lookups: no __getattr__ fall-back)
+        return F.linear(x, p["weight"] if "weight" in p else self.weight,
+                        p["bias"] if "bias" in p else self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -7,7 +7,7 @@ Parameters ``weight`` (ones) and ``bias`` (zeros) when ``affine``; buffers
 import numpy as np
 
 from ..._errors import ShapeError
-from ...ops.normalization import batch_norm_relu
+from ...ops.normalization import batch_norm_infer, batch_norm_relu
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -84,6 +84,14 @@ class _BatchNorm(Module):
         nn.Sequential for a batch norm directly followed by nn.ReLU)."""
         x = F._t(x)
         self._check_input(x)
+        if not self.training and self.track_running_stats:
+            # inference with nothing to record: the lean path (None: not
+            # the plain case, take the full one)
+            bufs, params = self._buffers, self._parameters   # (direct: no __getattr__)
+            y = batch_norm_infer(x, bufs.get("running_mean"), bufs.get("running_var"),
+                                 params.get("weight"), params.get("bias"), self.eps, relu)
+            if y is not None:
+                return y
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data[...] += 1
