@@ -48,16 +48,18 @@ def _stats(x, nt=1, relu=False, w=None, b=None):
     return y, mean, var, inv
 
 
-def _check_stats(x, var_factor=1.0):
+def _check_stats(x, var_tol_u=32):
     _, mean, var, _ = _stats(x)
     rm, rv = _ref_stats(x)
     u = _u(x.dtype)
     # the mean rounded to the dtype (u/2) plus the sums' error (<< u here)
     err_m = np.abs(mean.astype(np.longdouble) - rm) / np.abs(rm)
     assert np.all(err_m <= 2 * u), (err_m / u).max()
-    # var: bound ~100u (1 + delta^2/var) <= 200u; observed a few u
+    # var: the worst-case bound is ~100u (1 + delta^2/var) <= 200u; the
+    # errors on these (seeded) random data are a few u, as they were with
+    # the old two-pass sums
     err_v = np.abs(var.astype(np.longdouble) - rv) / rv
-    assert np.all(err_v <= 200 * u * var_factor), (err_v / u).max()
+    assert np.all(err_v <= var_tol_u * u), (err_v / u).max()
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -80,13 +82,17 @@ def test_large_mean_f64(shape):
 
 @pytest.mark.parametrize("dtype", DT)
 def test_shift_sample_unlike_the_channel(dtype):
-    """The shift's sample (8 evenly spaced images of 64) far from the rest:
-    the pass is run again about the mean found, and the bound holds."""
+    """The shift's sample far from the rest of the channel: the pass is run
+    again about the mean found (without that: var off by 19u in float32,
+    270u in float64 here; with it ~1u)."""
     r = np.random.default_rng(3)
+    x = r.standard_normal((4, 2, 4096)) + 5
+    x[:, :, 2016:2080] += 1000.0    # exactly the sampled middle chunks
+    _check_stats(x.astype(dtype), var_tol_u=8)
+    # 8 evenly spaced images of 64 are sampled
     x = r.standard_normal((64, 2, 8, 8))
-    x[::8] += 1000.0            # exactly the sampled runs
-    x = (x + 5.0).astype(dtype)
-    _check_stats(x)
+    x[::8] += 1000.0
+    _check_stats((x + 5.0).astype(dtype))
     # a constant channel: variance exactly 0 (clamped, never negative)
     x = np.full((12, 2, 5), 3.7, dtype)
     _, mean, var, _ = _stats(x)
