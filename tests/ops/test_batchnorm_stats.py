@@ -23,8 +23,8 @@ DT = [np.float32, np.float64]
 # layouts that hit the lane/block edges of the pass (HW = 1 is BatchNorm1d,
 # HW < 16 only tails, 512 one full block, 1100 blocks + tail) and the shift's
 # sample (N < 8, N > 8 runs, HW < 64 and >= 64 values per run)
-SHAPES = [(256, 3), (5, 2, 7), (9, 3, 16), (4, 2, 512), (3, 2, 1100), (16, 4, 8, 8),
-          (2, 3, 33, 35)]
+SHAPES = [(256, 3), (2, 3), (1, 3, 50), (5, 2, 7), (9, 3, 16), (4, 2, 512), (3, 2, 1100),
+          (16, 4, 8, 8), (2, 3, 33, 35)]
 
 
 def _u(dtype):
