@@ -166,7 +166,7 @@ def test_fused_relu_bitwise_unfused(dtype, shape):
         else:
             y = F.relu(F.batch_norm(xt, rm, rv, wt, bt, training=True))
         y.backward(fastnn.tensor(g))
-        outs.append((y.detach().numpy(), np.asarray(xt.grad), np.asarray(wt.grad), np.asarray(bt.grad),
-                     rm, rv))
+        outs.append((y.detach().numpy(), np.asarray(xt.grad), np.asarray(wt.grad),
+                     np.asarray(bt.grad), rm, rv))
     for a, c, name in zip(outs[0], outs[1], ("y", "dx", "dw", "db", "rm", "rv")):
         assert np.array_equal(a, c), name
