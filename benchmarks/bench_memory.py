@@ -54,7 +54,10 @@ _SCRIPT = textwrap.dedent("""
         loss.backward()
         opt.step()
         losses.append(float(loss.item()))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM: the high-water mark of this process's own memory map (ru_maxrss
+    # is not: it keeps the forking parent's peak across the exec)
+    with open("/proc/self/status") as f:
+        peak = next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:")) / 1024
     print(json.dumps({"base_mb": base, "peak_mb": peak, "first": losses[0], "last": losses[-1]}))
 """)
 
