@@ -36,12 +36,6 @@ typedef float fnn_sv_portable_f32 __attribute__((vector_size(16)));
 #define VL 4
 #define KN(name) FNN_SCAT(name, portable, f32)
 #include "gemm_small.inc"
-#undef KN
-#undef NV
-#undef VL
-#undef VT
-#undef L
-#undef T
 typedef double fnn_sv_portable_f64 __attribute__((vector_size(16)));
 #define T double
 #define L 8
@@ -50,12 +44,6 @@ typedef double fnn_sv_portable_f64 __attribute__((vector_size(16)));
 #define VL 2
 #define KN(name) FNN_SCAT(name, portable, f64)
 #include "gemm_small.inc"
-#undef KN
-#undef NV
-#undef VL
-#undef VT
-#undef L
-#undef T
 #undef KATTR
 
 #ifdef FNN_HAVE_X86_KERNELS
@@ -68,12 +56,6 @@ typedef float fnn_sv_avx2_f32 __attribute__((vector_size(32)));
 #define VL 8
 #define KN(name) FNN_SCAT(name, avx2, f32)
 #include "gemm_small.inc"
-#undef KN
-#undef NV
-#undef VL
-#undef VT
-#undef L
-#undef T
 typedef double fnn_sv_avx2_f64 __attribute__((vector_size(32)));
 #define T double
 #define L 8
@@ -82,12 +64,6 @@ typedef double fnn_sv_avx2_f64 __attribute__((vector_size(32)));
 #define VL 4
 #define KN(name) FNN_SCAT(name, avx2, f64)
 #include "gemm_small.inc"
-#undef KN
-#undef NV
-#undef VL
-#undef VT
-#undef L
-#undef T
 #undef KATTR
 #define KATTR __attribute__((target("avx512f,avx2,fma")))
 typedef float fnn_sv_avx512_f32 __attribute__((vector_size(64)));
@@ -98,12 +74,6 @@ typedef float fnn_sv_avx512_f32 __attribute__((vector_size(64)));
 #define VL 16
 #define KN(name) FNN_SCAT(name, avx512, f32)
 #include "gemm_small.inc"
-#undef KN
-#undef NV
-#undef VL
-#undef VT
-#undef L
-#undef T
 typedef double fnn_sv_avx512_f64 __attribute__((vector_size(64)));
 #define T double
 #define L 8
@@ -112,12 +82,6 @@ typedef double fnn_sv_avx512_f64 __attribute__((vector_size(64)));
 #define VL 8
 #define KN(name) FNN_SCAT(name, avx512, f64)
 #include "gemm_small.inc"
-#undef KN
-#undef NV
-#undef VL
-#undef VT
-#undef L
-#undef T
 #undef KATTR
 #endif
 
