@@ -13,14 +13,13 @@
 
 /* ---------------------------------------------------------------- portable */
 
-#define FNN_DEFINE_PORTABLE(T, SFX, MR_, NR_)                                \
-static void fnn_ukr_portable_##SFX(int64_t kc, const T *RESTRICT a,          \
-                                   const T *RESTRICT b, T *C, int64_t ldc,   \
-                                   int mr, int nr, T alpha, T beta) {        \
+/* The portable micro-kernel body: BROW(p, NR) is row p of B (b + p*NR for
+ * a packed panel, b + boff[p] for the indirect one). */
+#define FNN_PORTABLE_BODY(T, MR_, NR_, BROW)                                 \
     T acc[MR_ * NR_];                                                        \
     for (int t = 0; t < MR_ * NR_; t++) acc[t] = (T)0;                       \
     for (int64_t p = 0; p < kc; p++) {                                       \
-        const T *ap = a + p * MR_, *bp = b + p * NR_;                        \
+        const T *ap = a + p * MR_, *bp = BROW(p, NR_);                       \
         for (int i = 0; i < MR_; i++) {                                      \
             T ai = ap[i];                                                    \
             for (int j = 0; j < NR_; j++) acc[i * NR_ + j] += ai * bp[j];    \
@@ -34,7 +33,13 @@ static void fnn_ukr_portable_##SFX(int64_t kc, const T *RESTRICT a,          \
         } else {                                                             \
             for (int j = 0; j < nr; j++) c[j] = alpha * t[j] + beta * c[j];  \
         }                                                                    \
-    }                                                                        \
+    }
+
+#define FNN_DEFINE_PORTABLE(T, SFX, MR_, NR_)                                \
+static void fnn_ukr_portable_##SFX(int64_t kc, const T *RESTRICT a,          \
+                                   const T *RESTRICT b, T *C, int64_t ldc,   \
+                                   int mr, int nr, T alpha, T beta) {        \
+    FNN_PORTABLE_BODY(T, MR_, NR_, FNN_PACKED_ROW)                           \
 }
 
 #define FNN_DEFINE_PORTABLE_IB(T, SFX, MR_, NR_)                             \
@@ -43,25 +48,11 @@ static void fnn_ukr_portable_##SFX##_ib(int64_t kc, const T *RESTRICT a,     \
                                         const int64_t *RESTRICT boff,        \
                                         T *C, int64_t ldc, int mr, int nr,   \
                                         T alpha, T beta) {                   \
-    T acc[MR_ * NR_];                                                        \
-    for (int t = 0; t < MR_ * NR_; t++) acc[t] = (T)0;                       \
-    for (int64_t p = 0; p < kc; p++) {                                       \
-        const T *ap = a + p * MR_, *bp = b + boff[p];                        \
-        for (int i = 0; i < MR_; i++) {                                      \
-            T ai = ap[i];                                                    \
-            for (int j = 0; j < NR_; j++) acc[i * NR_ + j] += ai * bp[j];    \
-        }                                                                    \
-    }                                                                        \
-    for (int i = 0; i < mr; i++) {                                           \
-        T *c = C + (int64_t)i * ldc;                                         \
-        const T *t = acc + i * NR_;                                          \
-        if (beta == (T)0) {                                                  \
-            for (int j = 0; j < nr; j++) c[j] = alpha * t[j];                \
-        } else {                                                             \
-            for (int j = 0; j < nr; j++) c[j] = alpha * t[j] + beta * c[j];  \
-        }                                                                    \
-    }                                                                        \
+    FNN_PORTABLE_BODY(T, MR_, NR_, FNN_INDIRECT_ROW)                         \
 }
+
+#define FNN_PACKED_ROW(p, nr_) (b + (p) * (nr_))
+#define FNN_INDIRECT_ROW(p, nr_) (b + boff[p])
 
 FNN_DEFINE_PORTABLE(float, f32, 6, 16)
 FNN_DEFINE_PORTABLE(double, f64, 6, 8)
