@@ -34,7 +34,8 @@ def _fuse_conv_relu(a, b):
 
 def _fused(a, b):
     """a followed by b runs as one fused op (a._forward(x, True))."""
-    return _fuse_bn_relu(a, b) or _fuse_conv_relu(a, b)
+    # (the cheap test first: most pairs of a model end here)
+    return type(b) is ReLU and (_fuse_bn_relu(a, b) or _fuse_conv_relu(a, b))
 
 
 class Sequential(Module):
