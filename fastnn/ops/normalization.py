@@ -162,23 +162,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     >>> y.numpy().round(3).tolist(), rm.tolist()
     ([[-1.0, -1.0], [1.0, 1.0]], [0.10000000149011612, 0.20000000298023224])
     """
-    x = _t(input)
-    op = "batch_norm"
-    if x.ndim < 2:
-        raise ShapeError(f"{op}: input must be (N, C) or (N, C, ...) with at least 2 "
-                         f"dimensions, got shape {tuple(x.shape)}")
-    C = x.shape[1]
-    rm = _running(op, "running_mean", running_mean, C)
-    rv = _running(op, "running_var", running_var, C)
-    if momentum is None:
-        momentum = 0.0
-    if not eps >= 0:
-        raise ValueError(f"{op}: eps must be >= 0, got {eps}")
-    return BatchNorm.apply(x, _t(weight), _t(bias), rm, rv, bool(training), float(momentum),
-                           float(eps))
-
-
-_SCRATCH = {}
+    x, rm, rv, momentum, eps = _bn_args("batch_norm", input, running_mean, running_var,
+                                        momentum, eps)
+    return BatchNorm.apply(x, _t(weight), _t(bias), rm, rv, bool(training), momentum, eps)
 
 
 def batch_norm_infer(x, running_mean, running_var, weight, bias, eps, relu=False):
@@ -208,9 +194,9 @@ def batch_norm_infer(x, running_mean, running_var, weight, bias, eps, relu=False
         arrs.append(a)
     if arrs[0] is None or arrs[1] is None or not eps >= 0:
         return None
-    inv = _SCRATCH.get((C, dt))
-    if inv is None:
-        inv = _SCRATCH[(C, dt)] = np.empty(C, dt)
+    # per call, not a shared scratch: the kernel reads back what it writes
+    # here, and two Python threads may run inference at once
+    inv = np.empty(C, dt)
     y = np.empty_like(xd)
     _core.batchnorm_fwd_eval(xd, arrs[0], arrs[1], arrs[2], arrs[3], y, inv, float(eps),
                              nthreads(), relu)
