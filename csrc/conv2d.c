@@ -4,6 +4,8 @@
 #include "gemm.h"
 #include "gemm_kernels.h"
 #include "im2col.h"
+#include "fnn_generic.h"   /* FNN_CLONES */
+#undef FN
 
 int fnn_conv2d_init(fnn_conv2d_desc *d, int64_t N, int64_t C, int64_t H,
                     int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
@@ -46,6 +48,25 @@ static fnn_im2col_geom conv_geom(const fnn_conv2d_desc *d) {
 
 static int64_t conv_macs(const fnn_conv2d_desc *d) {
     return d->N * d->K * d->C * d->R * d->S * d->OH * d->OW;
+}
+
+/* Winograd F(2x2, 3x3) for 3 x 3 stride-1 passes with enough channels on
+ * both sides (winograd.inc); fnn_conv2d_set_winograd switches it. */
+static int conv_winograd_on = 1;
+#define FNN_WINO_MIN_C 16
+#define FNN_WINO_MIN_K 16
+
+int fnn_conv2d_set_winograd(int on) {
+    const int prev = conv_winograd_on;
+    if (on >= 0) conv_winograd_on = on ? 1 : 0;
+    return prev;
+}
+
+/* Pass g runs on Winograd (any_setting: whether it would with the switch
+ * on, for workspace sizing). */
+static int conv_wino(const fnn_conv2d_desc *g, int any_setting) {
+    return (any_setting || conv_winograd_on) && g->R == 3 && g->S == 3 && g->sh == 1 &&
+           g->sw == 1 && g->C >= FNN_WINO_MIN_C && g->K >= FNN_WINO_MIN_K;
 }
 
 static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }

@@ -91,4 +91,10 @@ int fnn_conv2d_bwd_f64(const fnn_conv2d_desc *d, const double *x,
                        const double *w, const double *dy, double *dx,
                        double *dw, double *db, double *ws, int n_threads);
 
+/* Winograd F(2x2, 3x3) for the 3 x 3 stride-1 passes (forward and
+ * backward data) with at least 16 channels in and out: on (1, the default)
+ * or off (0: the implicit GEMM everywhere; for testing).  on < 0 only
+ * queries.  Returns the previous setting. */
+int fnn_conv2d_set_winograd(int on);
+
 #endif

@@ -22,6 +22,7 @@ cdef extern from "conv2d.h":
     int fnn_conv2d_bwd_f64(const fnn_conv2d_desc *d, const double *x, const double *w,
                            const double *dy, double *dx, double *dw, double *db,
                            double *ws, int n_threads) nogil
+    int fnn_conv2d_set_winograd(int on)
 
 
 cdef int _conv_desc(fnn_conv2d_desc *d, x, w, int64_t sh, int64_t sw, int64_t ph,
@@ -42,6 +43,14 @@ cdef object _conv_ws(fnn_conv2d_desc *d, int kind, int n_threads):
     cdef int64_t n = (fnn_conv2d_workspace_len_f32(d, n_threads) if kind == 0
                       else fnn_conv2d_workspace_len_f64(d, n_threads))
     return _ws_take("conv2d", kind, n)
+
+
+def conv2d_set_winograd(on=None):
+    """Switches Winograd F(2x2, 3x3) for the 3x3 stride-1 passes (forward
+    and backward data) with at least 16 channels in and out on (True, the
+    default) or off (False: the implicit GEMM everywhere; for testing).
+    Returns the previous setting; with on=None only reports it."""
+    return bool(fnn_conv2d_set_winograd(-1 if on is None else (1 if on else 0)))
 
 
 def conv2d_out_size(int64_t H, int64_t W, int64_t R, int64_t S, int64_t sh, int64_t sw,

@@ -28,6 +28,7 @@ CASES = [
     ((1, 70, 4, 32), (5, 70, 3, 3), 1, 1),            # CRS = 630: several k blocks
     ((1, 40, 4, 16), (30, 40, 1, 1), 1, 0),           # 1x1, several M panels
     ((2, 3, 9, 33), (5, 3, 3, 3), (2, 1), 1),         # row stride 2, OW = 32
+    ((2, 20, 7, 9), (18, 20, 3, 3), 1, 1),            # Winograd F(2x2, 3x3), odd sizes
 ]
 IDS = [f"{c[0]}-{c[1]}-s{c[2]}-p{c[3]}" for c in CASES]
 ISAS = ["portable", "avx2", "avx512sim", "auto"]

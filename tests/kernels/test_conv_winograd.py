@@ -1,0 +1,135 @@
+"""Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (csrc/winograd.inc):
+forward, the fused ReLU and the backward data against the float64 NumPy
+reference and against the implicit GEMM, at shapes that hit every tiling
+edge (odd output sizes, tile rows shorter and longer than a panel, several
+tile blocks per image, several k blocks, output channels off the register
+block), on every GEMM kernel path, bitwise the same at any thread count."""
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _core
+from fastnn.testing import reference as ref
+
+# (N, C, H, W, K, padding)
+SHAPES = [
+    (2, 16, 8, 8, 16, 1),      # the smallest qualifying channel counts
+    (3, 17, 7, 9, 19, 1),      # odd output height and width
+    (1, 32, 5, 5, 16, 0),      # no padding: 3 x 3 output
+    (2, 16, 6, 6, 33, 2),      # padding 2, output channels past a register block
+    (1, 24, 40, 40, 20, 1),    # 400 tiles: several tile blocks per image
+    (2, 16, 3, 70, 16, 1),     # 35 tiles per tile row (longer than any panel)
+    (1, 300, 4, 4, 16, 1),     # 300 input channels: several k blocks
+    (2, 16, 1, 1, 16, 1),      # one output pixel
+]
+IDS = [f"N{s[0]}C{s[1]}H{s[2]}W{s[3]}K{s[4]}p{s[5]}" for s in SHAPES]
+TOL = {np.float32: 2e-5, np.float64: 1e-12}
+
+
+@pytest.fixture(autouse=True)
+def _restore():
+    before_w, before_isa = _core.conv2d_set_winograd(None), _core.gemm_isa()
+    yield
+    _core.conv2d_set_winograd(before_w)
+    _core.gemm_set_isa(before_isa)
+
+
+def _data(shape, dtype, seed=0):
+    N, C, H, W, K, p = shape
+    r = np.random.default_rng(seed)
+    x = r.standard_normal((N, C, H, W)).astype(dtype)
+    w = (r.standard_normal((K, C, 3, 3)) / np.sqrt(9 * C)).astype(dtype)
+    b = r.standard_normal(K).astype(dtype)
+    OH, OW = H + 2 * p - 2, W + 2 * p - 2
+    dy = r.standard_normal((N, K, OH, OW)).astype(dtype)
+    return x, w, b, dy, p
+
+
+def _run(x, w, b, dy, p, nt, relu=False):
+    y = np.empty(dy.shape, x.dtype)
+    _core.conv2d_fwd(x, w, b, y, 1, 1, p, p, n_threads=nt, relu=relu)
+    dx = np.empty_like(x)
+    _core.conv2d_bwd(x, w, dy, dx, None, None, 1, 1, p, p, n_threads=nt)
+    return y, dx
+
+
+def _close(got, want, tol):
+    scale = max(np.abs(want).max(), 1e-30)
+    assert np.abs(got - want).max() <= tol * scale
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES, ids=IDS)
+def test_matches_reference(shape, dtype):
+    x, w, b, dy, p = _data(shape, dtype)
+    assert _core.conv2d_set_winograd(True) in (True, False)
+    y, dx = _run(x, w, b, dy, p, 2)
+    x64, w64, b64, dy64 = (a.astype(np.float64) for a in (x, w, b, dy))
+    _close(y, ref.conv2d(x64, w64, b64, 1, p), TOL[dtype])
+    dx_ref, _, _ = ref.conv2d_backward(x64, w64, dy64, 1, p)
+    _close(dx, dx_ref, TOL[dtype])
+
+
+@pytest.mark.parametrize("isa", ["portable", "avx2", "avx512sim"])
+@pytest.mark.parametrize("shape", [SHAPES[1], SHAPES[4], SHAPES[6]], ids=[IDS[1], IDS[4], IDS[6]])
+def test_every_kernel_path_and_against_implicit_gemm(shape, isa):
+    if _core.gemm_set_isa(isa) != isa:
+        pytest.skip(f"{isa} path not available on this CPU")
+    x, w, b, dy, p = _data(shape, np.float32, seed=1)
+    _core.conv2d_set_winograd(False)
+    y0, dx0 = _run(x, w, b, dy, p, 1)
+    _core.conv2d_set_winograd(True)
+    y1, dx1 = _run(x, w, b, dy, p, 1)
+    # Winograd and the implicit GEMM round differently, but not by much
+    _close(y1, y0, 2e-5)
+    _close(dx1, dx0, 2e-5)
+    assert not np.array_equal(y1, y0), "the Winograd path was not taken"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bitwise_across_threads_and_fused_relu(dtype):
+    x, w, b, dy, p = _data(SHAPES[4], dtype, seed=2)
+    y1, dx1 = _run(x, w, b, dy, p, 1)
+    for nt in (2, 3):
+        y, dx = _run(x, w, b, dy, p, nt)
+        assert np.array_equal(y, y1) and np.array_equal(dx, dx1)
+    yr, _ = _run(x, w, b, dy, p, 2, relu=True)
+    assert np.array_equal(yr, np.maximum(y1, 0))
+
+
+def test_nan_and_inf_propagate():
+    x, w, b, dy, p = _data(SHAPES[0], np.float32, seed=3)
+    x[0, 3, 2, 5] = np.nan
+    x[1, 0, 4, 4] = np.inf
+    y, _ = _run(x, w, b, dy, p, 2)
+    _core.conv2d_set_winograd(False)
+    y0, _ = _run(x, w, b, dy, p, 2)
+    # the same outputs are non-finite as with the direct method
+    assert np.array_equal(np.isfinite(y), np.isfinite(y0))
+    assert not np.isfinite(y).all()
+
+
+def test_switch_reports_and_sets():
+    _core.conv2d_set_winograd(True)
+    assert _core.conv2d_set_winograd(None) is True
+    assert _core.conv2d_set_winograd(False) is True
+    assert _core.conv2d_set_winograd(None) is False
+
+
+def test_module_gradients_match_torch():
+    torch = pytest.importorskip("torch")
+    fastnn.manual_seed(0)
+    conv = fastnn.nn.Conv2d(20, 24, 3, padding=1)
+    tconv = torch.nn.Conv2d(20, 24, 3, padding=1)
+    with torch.no_grad():
+        tconv.weight.copy_(torch.tensor(conv.weight.detach().numpy()))
+        tconv.bias.copy_(torch.tensor(conv.bias.detach().numpy()))
+    xn = np.random.default_rng(4).standard_normal((3, 20, 11, 10)).astype(np.float32)
+    x = fastnn.tensor(xn, requires_grad=True)
+    tx = torch.tensor(xn, requires_grad=True)
+    y, ty = conv(x), tconv(tx)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-5)
+    g = np.cos(np.arange(y.detach().numpy().size)).reshape(y.shape).astype(np.float32)
+    y.backward(fastnn.tensor(g))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(np.asarray(x.grad), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
