@@ -51,7 +51,8 @@ static int64_t conv_macs(const fnn_conv2d_desc *d) {
 }
 
 /* Winograd F(2x2, 3x3) for 3 x 3 stride-1 passes with enough channels on
- * both sides (winograd.inc); fnn_conv2d_set_winograd switches it. */
+ * both sides and at least 2 x 2 outputs (below that most of each 2 x 2
+ * tile is wasted) (winograd.inc); fnn_conv2d_set_winograd switches it. */
 static int conv_winograd_on = 1;
 #define FNN_WINO_MIN_C 16
 #define FNN_WINO_MIN_K 16
@@ -66,7 +67,8 @@ int fnn_conv2d_set_winograd(int on) {
  * on, for workspace sizing). */
 static int conv_wino(const fnn_conv2d_desc *g, int any_setting) {
     return (any_setting || conv_winograd_on) && g->R == 3 && g->S == 3 && g->sh == 1 &&
-           g->sw == 1 && g->C >= FNN_WINO_MIN_C && g->K >= FNN_WINO_MIN_K;
+           g->sw == 1 && g->C >= FNN_WINO_MIN_C && g->K >= FNN_WINO_MIN_K && g->OH >= 2 &&
+           g->OW >= 2;
 }
 
 static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }

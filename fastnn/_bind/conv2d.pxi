@@ -46,9 +46,10 @@ cdef object _conv_ws(fnn_conv2d_desc *d, int kind, int n_threads):
 
 
 def conv2d_set_winograd(on=None):
-    """Switches Winograd F(2x2, 3x3) for the 3x3 stride-1 passes (forward
-    and backward data) with at least 16 channels in and out on (True, the
-    default) or off (False: the implicit GEMM everywhere; for testing).
+    """Switches Winograd F(2x2, 3x3) for the 3x3 stride-1 passes (forward,
+    backward data and weight gradient) with at least 16 channels in and out
+    and an output of at least 2x2 on (True, the default) or off (False: the
+    implicit GEMM everywhere; for testing).
     Returns the previous setting; with on=None only reports it."""
     return bool(fnn_conv2d_set_winograd(-1 if on is None else (1 if on else 0)))
 

@@ -1,6 +1,6 @@
 """Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (csrc/winograd.inc):
-forward, the fused ReLU and the backward data against the float64 NumPy
-reference and against the implicit GEMM, at shapes that hit every tiling
+forward, the fused ReLU, the backward data and the weight and bias
+gradients against the float64 NumPy reference and against the implicit GEMM, at shapes that hit every tiling
 edge (odd output sizes, tile rows shorter and longer than a panel, several
 tile blocks per image, several k blocks, output channels off the register
 block), on every GEMM kernel path, bitwise the same at any thread count."""
@@ -20,7 +20,8 @@ SHAPES = [
     (1, 24, 40, 40, 20, 1),    # 400 tiles: several tile blocks per image
     (2, 16, 3, 70, 16, 1),     # 35 tiles per tile row (longer than any panel)
     (1, 300, 4, 4, 16, 1),     # 300 input channels: several k blocks
-    (2, 16, 1, 1, 16, 1),      # one output pixel
+    (2, 16, 2, 3, 16, 1),      # one tile row, odd width
+    (2, 16, 1, 1, 16, 1),      # one output pixel (not taken: the direct method)
 ]
 IDS = [f"N{s[0]}C{s[1]}H{s[2]}W{s[3]}K{s[4]}p{s[5]}" for s in SHAPES]
 TOL = {np.float32: 2e-5, np.float64: 1e-12}
@@ -53,6 +54,12 @@ def _run(x, w, b, dy, p, nt, relu=False):
     return y, dx
 
 
+def _grads(x, w, dy, p, nt):
+    dw, db = np.empty_like(w), np.empty(w.shape[0], w.dtype)
+    _core.conv2d_bwd(x, w, dy, None, dw, db, 1, 1, p, p, n_threads=nt)
+    return dw, db
+
+
 def _close(got, want, tol):
     scale = max(np.abs(want).max(), 1e-30)
     assert np.abs(got - want).max() <= tol * scale
@@ -66,8 +73,11 @@ def test_matches_reference(shape, dtype):
     y, dx = _run(x, w, b, dy, p, 2)
     x64, w64, b64, dy64 = (a.astype(np.float64) for a in (x, w, b, dy))
     _close(y, ref.conv2d(x64, w64, b64, 1, p), TOL[dtype])
-    dx_ref, _, _ = ref.conv2d_backward(x64, w64, dy64, 1, p)
+    dx_ref, dw_ref, db_ref = ref.conv2d_backward(x64, w64, dy64, 1, p)
     _close(dx, dx_ref, TOL[dtype])
+    dw, db = _grads(x, w, dy, p, 2)
+    _close(dw, dw_ref, TOL[dtype])
+    _close(db, db_ref, TOL[dtype])
 
 
 @pytest.mark.parametrize("isa", ["portable", "avx2", "avx512sim"])
@@ -84,15 +94,24 @@ def test_every_kernel_path_and_against_implicit_gemm(shape, isa):
     _close(y1, y0, 2e-5)
     _close(dx1, dx0, 2e-5)
     assert not np.array_equal(y1, y0), "the Winograd path was not taken"
+    dw1, db1 = _grads(x, w, dy, p, 1)
+    _core.conv2d_set_winograd(False)
+    dw0, db0 = _grads(x, w, dy, p, 1)
+    _close(dw1, dw0, 2e-5)
+    _close(db1, db0, 1e-6)
+    assert not np.array_equal(dw1, dw0), "the Winograd weight gradient was not taken"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_bitwise_across_threads_and_fused_relu(dtype):
     x, w, b, dy, p = _data(SHAPES[4], dtype, seed=2)
     y1, dx1 = _run(x, w, b, dy, p, 1)
-    for nt in (2, 3):
+    dw1, db1 = _grads(x, w, dy, p, 1)
+    for nt in (2, 3, 5):
         y, dx = _run(x, w, b, dy, p, nt)
         assert np.array_equal(y, y1) and np.array_equal(dx, dx1)
+        dw, db = _grads(x, w, dy, p, nt)
+        assert np.array_equal(dw, dw1) and np.array_equal(db, db1)
     yr, _ = _run(x, w, b, dy, p, 2, relu=True)
     assert np.array_equal(yr, np.maximum(y1, 0))
 
@@ -133,3 +152,7 @@ def test_module_gradients_match_torch():
     y.backward(fastnn.tensor(g))
     ty.backward(torch.tensor(g))
     np.testing.assert_allclose(np.asarray(x.grad), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(conv.weight.grad), tconv.weight.grad.numpy(),
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(conv.bias.grad), tconv.bias.grad.numpy(),
+                               rtol=1e-4, atol=1e-4)
