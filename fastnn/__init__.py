@@ -46,6 +46,8 @@ if _os.environ.get("FASTNN_ISA"):
     _core.gemm_set_isa(_os.environ["FASTNN_ISA"])
 else:
     _core.gemm_set_isa("auto")
+if _os.environ.get("FASTNN_WINOGRAD", "1").strip() == "0":
+    _core.conv2d_set_winograd(False)
 
 
 def info():
@@ -54,6 +56,7 @@ def info():
         "version": __version__,
         "openmp": _core.openmp_enabled(),
         "kernel_path": _core.gemm_isa(),
+        "winograd": _core.conv2d_set_winograd(None),
         "cpu_best_path": _core.cpu_best_isa(),
         "num_threads": get_num_threads(),
         "num_procs": _core.num_procs(),

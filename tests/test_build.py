@@ -22,6 +22,17 @@ def test_info_fields():
     assert info["num_threads"] == fastnn.get_num_threads()
 
 
+def test_winograd_switch_from_environment():
+    assert fastnn.info()["winograd"] is _core.conv2d_set_winograd(None)
+    code = "import fastnn; print(fastnn.info()['winograd'])"
+    r = run_python(code, env={"FASTNN_WINOGRAD": "0"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
+    r = run_python(code, env={"FASTNN_WINOGRAD": ""})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "True"
+
+
 def test_set_num_threads_validates():
     fastnn.set_num_threads(1)
     assert fastnn.get_num_threads() == 1
