@@ -100,6 +100,7 @@ int fnn_gemm_get_blocking(int dtype, int64_t *out) {
 
 /* K-split path (gemm.h): the number of K chunks, 0 when not taken. */
 static int64_t ks_chunks(int64_t M, int64_t N, int64_t K) {
+    if (M > FNN_GEMM_KS_MN_MAX || N > FNN_GEMM_KS_MN_MAX) return 0;   /* (no overflow) */
     const int64_t mn = M * N, mx = M > N ? M : N;
     if (mn <= 0 || mn > FNN_GEMM_KS_MN_MAX || K < FNN_GEMM_KS_K_MIN ||
         K / FNN_GEMM_KS_K_RATIO < mx)

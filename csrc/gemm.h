@@ -66,8 +66,9 @@ int fnn_gemm_set_direct(int on);
 #define FNN_GEMM_KS_CHUNK_MIN 512
 #define FNN_GEMM_KS_PART 262144
 
-/* The number of K chunks the K-split path cuts this product into, or 0 when
- * it does not take the product (with the direct path on). */
+/* The number of K chunks the K-split path cuts an M x N x K product into,
+ * or 0 when the packed path does not take that path for it (a product the
+ * direct path takes never reaches it). */
 int fnn_gemm_ksplit_chunks(int64_t M, int64_t N, int64_t K);
 
 /* Blocking of the path in force for dtype 0 (f32) or 1 (f64):
