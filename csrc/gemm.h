@@ -57,8 +57,8 @@ int fnn_gemm_set_direct(int on);
  * there), chunk c >= 1 into its own partial (alpha applied), each chunk by
  * one thread with the packed kernels (its K blocks cut as the ordinary path
  * cuts a product of that K), and then C = ((C0 + P1) + P2) + ... in chunk
- * order: the same result at every thread count.  The partials live in the
- * last FNN_GEMM_KS_PART elements of the workspace. */
+ * order: the same result at every thread count.  The partials (at most
+ * FNN_GEMM_KS_PART elements) share the workspace's packed-B region. */
 #define FNN_GEMM_KS_MN_MAX 65536
 #define FNN_GEMM_KS_K_MIN 4096
 #define FNN_GEMM_KS_K_RATIO 8
