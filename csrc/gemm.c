@@ -98,6 +98,24 @@ int fnn_gemm_get_blocking(int dtype, int64_t *out) {
 
 #define FNN_ALL_DESCS(SFX) FNN_ALL_DESCS_(SFX)
 
+/* K-split path (gemm.h): the number of K chunks, 0 when not taken. */
+static int64_t ks_chunks(int64_t M, int64_t N, int64_t K) {
+    if (M > FNN_GEMM_KS_MN_MAX || N > FNN_GEMM_KS_MN_MAX) return 0;   /* (no overflow) */
+    const int64_t mn = M * N, mx = M > N ? M : N;
+    if (mn <= 0 || mn > FNN_GEMM_KS_MN_MAX || K < FNN_GEMM_KS_K_MIN ||
+        K / FNN_GEMM_KS_K_RATIO < mx)
+        return 0;
+    int64_t nch = FNN_GEMM_KS_CHUNKS;
+    if (nch > K / FNN_GEMM_KS_CHUNK_MIN) nch = K / FNN_GEMM_KS_CHUNK_MIN;
+    if (nch > 1 + FNN_GEMM_KS_PART / mn) nch = 1 + FNN_GEMM_KS_PART / mn;
+    return nch >= 2 ? nch : 0;
+}
+
+int fnn_gemm_ksplit_chunks(int64_t M, int64_t N, int64_t K) {
+    if (M < 0 || N < 0 || K < 0) return 0;
+    return (int)ks_chunks(M, N, K);
+}
+
 /* Packing helpers with SSE (part of the x86-64 baseline): the first columns
  * of an MR-row micro-panel from MR rows of a row-major A, four k steps at a
  * time by 4x4 transposes.  Return how many k steps they did (the generic

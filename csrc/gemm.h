@@ -43,6 +43,34 @@ int fnn_gemm_cpu_best_isa(void);
  * thread count. */
 int fnn_gemm_set_direct(int on);
 
+/* The K-split path: products with a small C and many terms (a convolution's
+ * or a Linear layer's weight gradient over a large batch), where the M/N
+ * panels give the threads too little to share and every thread would
+ * stream all of K.  Taken (after the direct path) when
+ *   M*N <= FNN_GEMM_KS_MN_MAX, K >= FNN_GEMM_KS_K_MIN and
+ *   K >= FNN_GEMM_KS_K_RATIO * max(M, N).
+ * K is then cut into
+ *   nch = min(FNN_GEMM_KS_CHUNKS, K / FNN_GEMM_KS_CHUNK_MIN,
+ *             1 + FNN_GEMM_KS_PART / (M*N))
+ * near-equal chunks (the first K % nch of them one longer), a number that
+ * depends on the shape only.  Chunk 0 is computed into C (beta applied
+ * there), chunk c >= 1 into its own partial (alpha applied), each chunk by
+ * one thread with the packed kernels (its K blocks cut as the ordinary path
+ * cuts a product of that K), and then C = ((C0 + P1) + P2) + ... in chunk
+ * order: the same result at every thread count.  The partials (at most
+ * FNN_GEMM_KS_PART elements) share the workspace's packed-B region. */
+#define FNN_GEMM_KS_MN_MAX 65536
+#define FNN_GEMM_KS_K_MIN 4096
+#define FNN_GEMM_KS_K_RATIO 8
+#define FNN_GEMM_KS_CHUNKS 8
+#define FNN_GEMM_KS_CHUNK_MIN 512
+#define FNN_GEMM_KS_PART 262144
+
+/* The number of K chunks the K-split path cuts an M x N x K product into,
+ * or 0 when the packed path does not take that path for it (a product the
+ * direct path takes never reaches it). */
+int fnn_gemm_ksplit_chunks(int64_t M, int64_t N, int64_t K);
+
 /* Blocking of the path in force for dtype 0 (f32) or 1 (f64):
  * out[0..4] = MR, NR, MC, KC, NC.  Returns FNN_OK or FNN_EINVAL. */
 int fnn_gemm_get_blocking(int dtype, int64_t *out);
