@@ -1,5 +1,5 @@
 """Pooling layers: ``MaxPool2d`` and ``AvgPool2d`` (as PyTorch's)."""
-from ...ops.pooling import pool_args
+from ...ops.pooling import max_pool2d_infer, pool_args
 from .. import functional as F
 from .module import Module
 
@@ -42,6 +42,12 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input):
+        if not self.return_indices:
+            # nothing to record (inference): the kernel straight on the
+            # array (None: not the plain case, take the full path)
+            y = max_pool2d_infer(input, self.kernel_size, self.stride, self.padding)
+            if y is not None:
+                return y
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding,
                             return_indices=self.return_indices)
 
