@@ -22,18 +22,12 @@ enum {
     FNN_EINDEX = -3    /* an index (label) is out of range */
 };
 
-/* Below this many elements an elementwise (memory-bound) kernel runs
- * serially.  A team saves little on such passes: measured here (2 cores, hot
- * caches), a ReLU over 32768 floats takes 3.4 us on 1 thread and 4.5 us on 2,
- * over 262144 30 and 19 us; the batch-norm and max-pool passes of a batch of
- * 8 at 32x32 (131072-262144 elements) save 20-33 us each on 2 threads.  But
- * on a busy machine (this one is shared) a team waits for its second thread,
- * up to a scheduler slice: a 2-thread region's 10th-percentile cost was then
- * ~1.2 ms, and cnn_train_b8 (13 regions a step) took a median 26.6 ms against
- * 18.3 ms with these passes serial (5 regions), 5.8 against 5.2 ms in a
- * quieter round.  Passes over fewer than 2^19 elements (2 MiB of float32)
- * therefore run on one thread; larger ones (batch 64 and up) keep the team. */
-#define FNN_SERIAL_CUTOFF 524288
+/* Below this many elements an elementwise kernel runs serially: forking a
+ * team costs more than it saves.  Measured here (2 cores, hot caches): a
+ * ReLU over 32768 floats takes 3.4 us on 1 thread and 4.5 us on 2; over
+ * 131072, 18.8 and 10.7 us.  On a busy machine a team can also wait up to a
+ * scheduler slice for its second thread, so a region must save real time. */
+#define FNN_SERIAL_CUTOFF 65536
 
 static inline int fnn_threads_for(int64_t work, int n_threads) {
     if (n_threads < 1) n_threads = 1;

@@ -1,4 +1,4 @@
-"""Sizes above the kernels' serial cut-off (FNN_SERIAL_CUTOFF = 2^19
+"""Sizes above the kernels' serial cut-off (FNN_SERIAL_CUTOFF = 65536
 elements), so that two threads really split the work: the results are
 bitwise those of one thread (the sizes the older tests used, 40000-50000,
 now run serially)."""
@@ -7,7 +7,7 @@ import pytest
 
 from fastnn import _core
 
-N = 600001
+N = 70001
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -53,10 +53,10 @@ def test_optimizer_steps_threads_bitwise(dtype):
 
 def test_max_pool_and_batch_norm_threads_bitwise():
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((4, 9, 128, 128)).astype(np.float32)   # 589824 elements
+    x = rng.standard_normal((2, 9, 64, 64)).astype(np.float32)   # 73728 elements
     outs = []
     for nt in (1, 2):
-        y = np.empty((4, 9, 64, 64), np.float32)
+        y = np.empty((2, 9, 32, 32), np.float32)
         idx = np.empty(y.shape, np.int64)
         _core.max_pool2d_fwd(x, y, idx, 2, 2, 2, 2, 0, 0, nt)
         dx = _core.max_pool2d_bwd(y, idx, np.empty_like(x), 2, 2, 2, 2, 0, 0, nt)
