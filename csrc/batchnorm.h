@@ -66,7 +66,16 @@ int fnn_batchnorm_relu_fwd_eval_##SFX(const fnn_batchnorm_desc *d, const T *x,  
 int fnn_batchnorm_relu_bwd_##SFX(const fnn_batchnorm_desc *d, const T *x,         \
                                  const T *y, const T *gy, const T *mean,          \
                                  const T *invstd, const T *gamma, int training,   \
-                                 T *gx, T *dgamma, T *dbeta, int n_threads);
+                                 T *gx, T *dgamma, T *dbeta, int n_threads);         \
+/* The running statistics after a training forward, in place (either may be   \
+ * NULL), in T as PyTorch and NumPy compute them:                              \
+ *   rm = rm * (T)(1 - momentum) + (T)momentum * mean                           \
+ *   rv = rv * (T)(1 - momentum) + (T)(momentum * (var * unbias))  (in double)  \
+ * each product and sum rounded to T (no fused multiply-add); unbias is the    \
+ * variance's M / (M - 1).  FNN_EINVAL for C < 0. */                             \
+int fnn_batchnorm_update_running_##SFX(int64_t C, const T *mean, const T *var,   \
+                                       double momentum, double unbias,          \
+                                       T *running_mean, T *running_var);
 
 FNN_DECL_BN(float, f32)
 FNN_DECL_BN(double, f64)

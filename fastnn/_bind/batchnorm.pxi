@@ -50,6 +50,12 @@ cdef extern from "batchnorm.h":
                                    const double *y, const double *gy, const double *mean,
                                    const double *invstd, const double *gamma, int training,
                                    double *gx, double *dgamma, double *dbeta, int nt) nogil
+    int fnn_batchnorm_update_running_f32(int64_t C, const float *mean, const float *var,
+                                         double momentum, double unbias, float *rm,
+                                         float *rv) nogil
+    int fnn_batchnorm_update_running_f64(int64_t C, const double *mean, const double *var,
+                                         double momentum, double unbias, double *rm,
+                                         double *rv) nogil
 
 
 cdef int _bn_desc(fnn_batchnorm_desc *d, x, str op, double eps) except -1:
@@ -69,10 +75,14 @@ cdef void* _opt_ptr(a, int kind, str op, str name, int64_t n) except? NULL:
 
 
 def batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, double eps, int n_threads=1,
-                        bint relu=False):
+                        bint relu=False, running_mean=None, running_var=None,
+                        double momentum=0.0):
     """Training forward over x (N, C, ...): batch statistics into mean, var
     (biased) and invstd (C), normalised + affine output into y (followed by
-    ReLU when relu).  gamma/beta may be None."""
+    ReLU when relu).  gamma/beta may be None.  running_mean / running_var
+    (C, x's dtype, writeable; each may be None) are then updated in place
+    with ``momentum`` and the unbiased variance (PyTorch's rule,
+    fnn_batchnorm_update_running)."""
     cdef str op = "batch_norm"
     cdef int kind = _kind(x, op, "input")
     cdef fnn_batchnorm_desc d
@@ -85,6 +95,10 @@ def batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, double eps, int n_
     _same(invstd, kind, op, "out invstd", d.C)
     cdef void *pgm = _opt_ptr(gamma, kind, op, "weight", d.C)
     cdef void *pbt = _opt_ptr(beta, kind, op, "bias", d.C)
+    cdef void *prm = _opt_ptr(running_mean, kind, op, "out running_mean", d.C)
+    cdef void *prv = _opt_ptr(running_var, kind, op, "out running_var", d.C)
+    cdef int64_t M = d.N * d.HW
+    cdef double unbias = <double>M / <double>(M - 1) if M > 1 else 1.0
     cdef void *px = _ptr(x)
     cdef void *py = _ptr(y)
     cdef void *pm = _ptr(mean)
@@ -109,6 +123,15 @@ def batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, double eps, int n_
             st = fnn_batchnorm_fwd_train_f64(&d, <const double*>px, <const double*>pgm,
                                              <const double*>pbt, <double*>py, <double*>pm,
                                              <double*>pv, <double*>pi, n_threads)
+        if st == FNN_OK and (prm != NULL or prv != NULL):
+            if kind == 0:
+                st = fnn_batchnorm_update_running_f32(d.C, <const float*>pm,
+                                                      <const float*>pv, momentum, unbias,
+                                                      <float*>prm, <float*>prv)
+            else:
+                st = fnn_batchnorm_update_running_f64(d.C, <const double*>pm,
+                                                      <const double*>pv, momentum, unbias,
+                                                      <double*>prm, <double*>prv)
     _check_status(st, op)
     return y
 

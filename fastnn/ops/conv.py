@@ -13,7 +13,8 @@ import numpy as np
 
 from .. import _core
 from .._errors import ShapeError
-from ..autograd.function import Function
+from ..autograd.function import _TENSOR, Function, _tensor_cls
+from ..autograd.grad_mode import mode as _grad_mode
 from ._util import is_float, nthreads
 
 __all__ = ["conv2d", "conv2d_relu", "Conv2d", "Conv2dReLU", "pair_arg"]
@@ -172,6 +173,57 @@ class Conv2dReLU(Function):
     @staticmethod
     def backward(ctx, g):
         return _conv_backward(ctx, g)
+
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
+def conv2d_infer(x, weight, bias, stride, padding, relu=False):
+    """``conv2d`` (then ReLU when relu) straight on the arrays when nothing
+    is to be recorded for backward (grad mode off, or no argument requires
+    grad): no graph node, nothing saved, the same kernel call as the full
+    path.  Returns a Tensor, or None when the call is not the plain case
+    (an argument to convert, wrap or report: a 3-D or empty input, a dtype,
+    layout or geometry the full path must check) and must take the full
+    path (``conv2d`` / ``conv2d_relu``), which also raises the errors.
+    ``nn.Conv2d`` tries it first."""
+    T = _TENSOR[0] if _TENSOR else _tensor_cls()
+    if not isinstance(x, T) or not isinstance(weight, T) or (
+            bias is not None and not isinstance(bias, T)):
+        return None
+    if _grad_mode.enabled and (x.requires_grad or weight.requires_grad or
+                               (bias is not None and bias.requires_grad)):
+        return None
+    if type(stride) is not tuple or type(padding) is not tuple:
+        return None
+    xd, wd = x.data, weight.data
+    dt = xd.dtype
+    if (xd.ndim != 4 or wd.ndim != 4 or not (dt == _F32 or dt == _F64) or wd.dtype != dt
+            or not xd.flags.c_contiguous or not wd.flags.c_contiguous):
+        return None
+    N, C, H, W = xd.shape
+    K, Cw, R, S = wd.shape
+    if C != Cw or N < 1 or xd.size == 0 or wd.size == 0:
+        return None
+    bd = None
+    if bias is not None:
+        bd = bias.data
+        if (bd.ndim != 1 or bd.shape[0] != K or bd.dtype != dt
+                or not bd.flags.c_contiguous):
+            return None
+    if len(stride) != 2 or len(padding) != 2:
+        return None
+    sh, sw = stride
+    ph, pw = padding
+    if type(sh) is not int or type(sw) is not int or type(ph) is not int or \
+            type(pw) is not int:
+        return None
+    out = _core.conv2d_out_size(H, W, R, S, sh, sw, ph, pw)   # None: invalid geometry
+    if out is None:
+        return None
+    y = np.empty((N, K) + out, dt)
+    _core.conv2d_fwd(xd, wd, bd, y, sh, sw, ph, pw, nthreads(), relu)
+    return T._wrap(y)
 
 
 _T = []

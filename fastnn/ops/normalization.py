@@ -30,6 +30,12 @@ def _vec(op, name, a, C):
     return arr
 
 
+def _in_place_ok(a, dt):
+    """a (a running statistic, or None) can be updated in place by the
+    compiled core: None, or a C-contiguous array of dtype dt."""
+    return a is None or (type(a) is np.ndarray and a.dtype == dt and a.flags.c_contiguous)
+
+
 def _as(a, dtype):
     return None if a is None else np.ascontiguousarray(a, dtype=dtype)
 
@@ -58,8 +64,16 @@ def _bn_forward(ctx, x, weight, bias, running_mean, running_var, training, momen
                              f"got input size {tuple(x.shape)}")
         mean = np.empty(C, dtype=dt)
         var = np.empty(C, dtype=dt)
-        _core.batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, float(eps),
-                                  nthreads(), relu)
+        if _in_place_ok(running_mean, dt) and _in_place_ok(running_var, dt):
+            # the running statistics updated by the same call (in C, the
+            # arithmetic of the NumPy expressions below)
+            _core.batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, float(eps),
+                                      nthreads(), relu, running_mean, running_var,
+                                      momentum)
+            running_mean = running_var = None
+        else:
+            _core.batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, float(eps),
+                                      nthreads(), relu)
         if running_mean is not None:
             running_mean *= (1 - momentum)
             running_mean += momentum * mean.astype(running_mean.dtype, copy=False)

@@ -10,7 +10,8 @@ import numpy as np
 
 from .. import _core
 from .._errors import ShapeError
-from ..autograd.function import Function
+from ..autograd.function import _TENSOR, Function, _tensor_cls
+from ..autograd.grad_mode import mode as _grad_mode
 from ._util import is_float, nthreads
 from .conv import pair_arg
 
@@ -116,6 +117,40 @@ class AvgPool2d(Function):
             g = np.ascontiguousarray(g, dtype=dtype).reshape(shape[:2] + g.shape[-2:])
             _core.avg_pool2d_bwd(g, dx, *k, *s, *p, nthreads())
         return (dx[0] if unbatched else dx), None, None, None
+
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
+def max_pool2d_infer(x, kernel_size, stride, padding):
+    """``max_pool2d`` (values only) straight on the arrays when nothing is
+    to be recorded for backward (grad mode off, or x does not require
+    grad): no graph node, no argmax, the same kernel call as the full path.
+    kernel_size, stride and padding: ints (stride None: the kernel size).
+    Returns a Tensor, or None when the call is not the plain case (a 3-D or
+    empty input, a dtype or layout to convert, arguments or a geometry the
+    full path must check and report) and must take the full path
+    (``max_pool2d``).  ``nn.MaxPool2d`` tries it first."""
+    T = _TENSOR[0] if _TENSOR else _tensor_cls()
+    if not isinstance(x, T) or (_grad_mode.enabled and x.requires_grad):
+        return None
+    if stride is None:
+        stride = kernel_size
+    if type(kernel_size) is not int or type(stride) is not int or type(padding) is not int:
+        return None
+    xd = x.data
+    dt = xd.dtype
+    if xd.ndim != 4 or not (dt == _F32 or dt == _F64) or not xd.flags.c_contiguous \
+            or xd.size == 0:
+        return None
+    N, C, H, W = xd.shape
+    k, s, p = kernel_size, stride, padding
+    out = _core.pool2d_out_size(H, W, k, k, s, s, p, p)   # None: invalid geometry
+    if out is None:
+        return None
+    y = np.empty((N, C) + out, dt)
+    _core.max_pool2d_fwd(xd, y, None, k, k, s, s, p, p, nthreads())
+    return T._wrap(y)
 
 
 _T = []

@@ -1,8 +1,9 @@
 """``Conv2d`` layer (PyTorch's ``torch.nn.Conv2d`` for groups=1, dilation=1)."""
 import math
 
-from ...ops.conv import conv2d_relu, pair_arg
-from ...tensor import empty
+from ...ops.conv import Conv2d as _Conv2dFn, Conv2dReLU as _Conv2dReLUFn
+from ...ops.conv import conv2d_infer, conv2d_relu, pair_arg
+from ...tensor import Tensor, empty
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -105,9 +106,22 @@ class Conv2d(Module):
         p = self._parameters   # (direct lookups: no __getattr__ fall-back)
         w = p["weight"] if "weight" in p else self.weight
         b = p["bias"] if "bias" in p else self.bias
+        # nothing to record (inference): the kernel straight on the arrays
+        # (None: not the plain case, take the full path)
+        y = conv2d_infer(input, w, b, self.stride, self.padding, relu)
+        if y is not None:
+            return y
+        stride, padding = self.stride, self.padding
+        if (type(stride) is tuple and type(padding) is tuple and isinstance(input, Tensor)
+                and len(stride) == 2 and len(padding) == 2 and type(stride[0]) is int
+                and type(stride[1]) is int and type(padding[0]) is int
+                and type(padding[1]) is int):
+            # pairs of ints already (as the constructor leaves them): the op
+            # itself, which checks their values (F.conv2d would normalise them)
+            return (_Conv2dReLUFn if relu else _Conv2dFn).apply(input, w, b, stride, padding)
         if relu:
-            return conv2d_relu(input, w, b, self.stride, self.padding)
-        return F.conv2d(input, w, b, self.stride, self.padding)
+            return conv2d_relu(input, w, b, stride, padding)
+        return F.conv2d(input, w, b, stride, padding)
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

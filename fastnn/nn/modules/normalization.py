@@ -92,18 +92,23 @@ class _BatchNorm(Module):
                                  params.get("weight"), params.get("bias"), self.eps, relu)
             if y is not None:
                 return y
+        bufs, params = self._buffers, self._parameters   # (direct: no __getattr__)
+        rm = bufs["running_mean"] if "running_mean" in bufs else self.running_mean
+        rv = bufs["running_var"] if "running_var" in bufs else self.running_var
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
+            nbt = (bufs["num_batches_tracked"] if "num_batches_tracked" in bufs
+                   else self.num_batches_tracked)
+            nbt.data[...] += 1
             if self.momentum is None:   # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(nbt.data)
         # batch statistics in training, and always when no running stats are kept
-        use_batch = self.training or self.running_mean is None
+        use_batch = self.training or rm is None
+        w = params["weight"] if "weight" in params else self.weight
+        b = params["bias"] if "bias" in params else self.bias
         if relu:
-            return batch_norm_relu(x, self.running_mean, self.running_var, self.weight,
-                                   self.bias, use_batch, factor, self.eps)
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch, factor, self.eps)
+            return batch_norm_relu(x, rm, rv, w, b, use_batch, factor, self.eps)
+        return F.batch_norm(x, rm, rv, w, b, use_batch, factor, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -1,5 +1,6 @@
 """Pooling layers: ``MaxPool2d`` and ``AvgPool2d`` (as PyTorch's)."""
-from ...ops.pooling import pool_args
+from ...ops.pooling import MaxPool2d as _MaxPool2dFn, max_pool2d_infer, pool_args
+from ...tensor import Tensor
 from .. import functional as F
 from .module import Module
 
@@ -42,8 +43,18 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input):
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding,
-                            return_indices=self.return_indices)
+        if not self.return_indices:
+            # nothing to record (inference): the kernel straight on the
+            # array (None: not the plain case, take the full path)
+            y = max_pool2d_infer(input, self.kernel_size, self.stride, self.padding)
+            if y is not None:
+                return y
+        k, s, p = self.kernel_size, self.stride, self.padding
+        if (type(k) is int and type(s) is int and type(p) is int and k > 0 and s > 0
+                and 0 <= p <= k // 2 and isinstance(input, Tensor)):
+            # plain ints with valid values (what pool_args checks): the op itself
+            return _MaxPool2dFn.apply(input, (k, k), (s, s), (p, p), bool(self.return_indices))
+        return F.max_pool2d(input, k, s, p, return_indices=self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
