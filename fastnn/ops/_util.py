@@ -3,6 +3,8 @@ import numpy as np
 
 from .._config import state
 from .._errors import ShapeError
+from ..autograd.function import _TENSOR, _tensor_cls
+from ..autograd.grad_mode import mode as _grad_mode
 
 FLOAT_KINDS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -22,6 +24,21 @@ def unbroadcast(g, shape):
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g.reshape(shape)
+
+
+def untracked(x, weight, bias):
+    """The Tensor class when x and weight are Tensors, bias is a Tensor or
+    None, and autograd would record nothing for them (grad mode off, or
+    none requires grad): the no-graph fast paths of the layer ops may run.
+    None otherwise (the full path converts, records or reports)."""
+    T = _TENSOR[0] if _TENSOR else _tensor_cls()
+    if not isinstance(x, T) or not isinstance(weight, T) or (
+            bias is not None and not isinstance(bias, T)):
+        return None
+    if _grad_mode.enabled and (x.requires_grad or weight.requires_grad or
+                               (bias is not None and bias.requires_grad)):
+        return None
+    return T
 
 
 def is_float(a):

@@ -13,9 +13,8 @@ import numpy as np
 
 from .. import _core
 from .._errors import ShapeError
-from ..autograd.function import _TENSOR, Function, _tensor_cls
-from ..autograd.grad_mode import mode as _grad_mode
-from ._util import is_float, nthreads
+from ..autograd.function import Function
+from ._util import is_float, nthreads, untracked
 
 __all__ = ["conv2d", "conv2d_relu", "Conv2d", "Conv2dReLU", "pair_arg"]
 
@@ -187,12 +186,8 @@ def conv2d_infer(x, weight, bias, stride, padding, relu=False):
     layout or geometry the full path must check) and must take the full
     path (``conv2d`` / ``conv2d_relu``), which also raises the errors.
     ``nn.Conv2d`` tries it first."""
-    T = _TENSOR[0] if _TENSOR else _tensor_cls()
-    if not isinstance(x, T) or not isinstance(weight, T) or (
-            bias is not None and not isinstance(bias, T)):
-        return None
-    if _grad_mode.enabled and (x.requires_grad or weight.requires_grad or
-                               (bias is not None and bias.requires_grad)):
+    T = untracked(x, weight, bias)
+    if T is None:
         return None
     if type(stride) is not tuple or type(padding) is not tuple:
         return None

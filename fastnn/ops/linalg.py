@@ -4,10 +4,9 @@ import numpy as np
 
 from .. import _core
 from .._errors import ShapeError
-from ..autograd.function import _TENSOR, Function, _tensor_cls
-from ..autograd.grad_mode import mode as _grad_mode
+from ..autograd.function import Function
 from .._config import state as _state
-from ._util import is_float, unbroadcast
+from ._util import is_float, unbroadcast, untracked
 
 
 def _operand(a, trans):
@@ -182,11 +181,7 @@ def linear_infer(x, weight, bias):
     the same computation as the full path.  Returns a Tensor, or None when
     an argument is not a Tensor (the full path wraps it).  ``nn.Linear``
     tries it first."""
-    T = _TENSOR[0] if _TENSOR else _tensor_cls()
-    if not isinstance(x, T) or not isinstance(weight, T) or (
-            bias is not None and not isinstance(bias, T)):
-        return None
-    if _grad_mode.enabled and (x.requires_grad or weight.requires_grad or
-                               (bias is not None and bias.requires_grad)):
+    T = untracked(x, weight, bias)
+    if T is None:
         return None
     return T._wrap(_linear_fwd(x.data, weight.data, None if bias is None else bias.data))

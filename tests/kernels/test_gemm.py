@@ -6,62 +6,10 @@ import pytest
 import fastnn._core as core
 from fastnn.testing import reference as ref
 from fastnn.testing import run_python
+from fastnn.testing.gemm import check as _check, kernel_paths, operands as _operands, run as _run
 
 DTYPES = [np.float32, np.float64]
-TOL = {np.float32: 2e-6, np.float64: 1e-14}
-
-
-def _paths():
-    """Paths this CPU can run: portable, avx2 (and the AVX-512 kernels'
-    code, emulated with AVX2), avx512 when the CPU has it."""
-    best = core.cpu_best_isa()
-    paths = ["portable"]
-    if best in ("avx2", "avx512"):
-        paths += ["avx2", "avx512sim"]
-    if best == "avx512":
-        paths.append("avx512")
-    return paths
-
-
-PATHS = _paths()
-
-
-@pytest.fixture(params=PATHS)
-def isa(request):
-    got = core.gemm_set_isa(request.param)
-    assert got == request.param
-    try:
-        yield got
-    finally:
-        core.gemm_set_isa("auto")
-
-
-def _operands(rng, M, N, K, ta, tb, dtype):
-    a = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
-    b = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
-    c = rng.standard_normal((M, N)).astype(dtype)
-    return a, b, c
-
-
-def _check(a, b, c0, out, ta, tb, alpha, beta):
-    """out against the float64 oracle, with an error bound scaled by the
-    magnitude of the terms summed (|alpha| |A| |B| + |beta C|)."""
-    dtype = out.dtype.type
-    want = ref.gemm(a, b, c0, trans_a=ta, trans_b=tb, alpha=alpha, beta=beta)
-    A = np.abs(a.T if ta else a).astype(np.float64)
-    B = np.abs(b.T if tb else b).astype(np.float64)
-    scale = abs(alpha) * (A @ B) + (abs(beta) * np.abs(c0.astype(np.float64)) if beta else 0)
-    K = A.shape[1]
-    bound = TOL[dtype] * (1 + np.sqrt(K)) * (scale + 1)
-    err = np.abs(out.astype(np.float64) - want.astype(np.float64))
-    assert np.all(np.isfinite(out))
-    assert np.all(err <= bound), f"max err {err.max()} (bound {bound.min()})"
-
-
-def _run(a, b, c0, ta, tb, alpha, beta, nt):
-    c = c0.copy()
-    core.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=alpha, beta=beta, n_threads=nt)
-    return c
+PATHS = kernel_paths()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

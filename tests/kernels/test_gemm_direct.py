@@ -10,64 +10,10 @@ import numpy as np
 import pytest
 
 import fastnn._core as core
-from fastnn.testing import reference as ref
+from fastnn.testing.gemm import check as _check, operands as _operands, run as _run
 
 DTYPES = [np.float32, np.float64]
-TOL = {np.float32: 2e-6, np.float64: 1e-14}
 COMBOS = [(False, False), (True, False), (False, True), (True, True)]
-
-
-def _paths():
-    best = core.cpu_best_isa()
-    paths = ["portable"]
-    if best in ("avx2", "avx512"):
-        paths += ["avx2", "avx512sim"]
-    if best == "avx512":
-        paths.append("avx512")
-    return paths
-
-
-@pytest.fixture(params=_paths())
-def isa(request):
-    assert core.gemm_set_isa(request.param) == request.param
-    try:
-        yield request.param
-    finally:
-        core.gemm_set_isa("auto")
-
-
-@pytest.fixture
-def packed_only():
-    old = core.gemm_set_direct(False)
-    try:
-        yield
-    finally:
-        core.gemm_set_direct(old)
-
-
-def _operands(rng, M, N, K, ta, tb, dtype):
-    a = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
-    b = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
-    c = rng.standard_normal((M, N)).astype(dtype)
-    return a, b, c
-
-
-def _run(a, b, c0, ta, tb, alpha, beta, nt):
-    c = c0.copy()
-    core.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=alpha, beta=beta, n_threads=nt)
-    return c
-
-
-def _check(a, b, c0, out, ta, tb, alpha, beta):
-    dtype = out.dtype.type
-    want = ref.gemm(a, b, c0, trans_a=ta, trans_b=tb, alpha=alpha, beta=beta)
-    A = np.abs(a.T if ta else a).astype(np.float64)
-    B = np.abs(b.T if tb else b).astype(np.float64)
-    scale = abs(alpha) * (A @ B) + (abs(beta) * np.abs(c0.astype(np.float64)) if beta else 0)
-    bound = TOL[dtype] * (1 + np.sqrt(A.shape[1])) * (scale + 1)
-    err = np.abs(out.astype(np.float64) - want.astype(np.float64))
-    assert np.all(np.isfinite(out))
-    assert np.all(err <= bound), f"max err {err.max()}"
 
 
 def _shapes(dtype):
