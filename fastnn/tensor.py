@@ -110,6 +110,12 @@ class Tensor:
 
     # ----------------------------------------------------------- attributes
     @property
+    def _array(self):
+        """The ndarray behind this Tensor (internal code uses this, never
+        ``.data``, which becomes a Tensor as in PyTorch)."""
+        return self.data
+
+    @property
     def shape(self):
         return self.data.shape
 
