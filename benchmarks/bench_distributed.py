@@ -50,7 +50,7 @@ class _SGD:
         g = self.param_groups[0]
         for p in g["params"]:
             b = self.bufs.get(id(p))
-            b = p.grad.copy() if b is None else b * g["momentum"] + p.grad
+            b = p.grad.numpy().copy() if b is None else b * g["momentum"] + p.grad
             self.bufs[id(p)] = b
             p.data -= g["lr"] * b
 

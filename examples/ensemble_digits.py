@@ -26,7 +26,7 @@ def make_member(seed, train, epochs):
 
 
 def accuracy(scores, y):
-    return float((np.asarray(scores.data).argmax(axis=1) == y).mean())
+    return float((scores.detach().numpy().argmax(axis=1) == y).mean())
 
 
 def main(n_members=5, epochs=6, verbose=True):

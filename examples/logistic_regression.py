@@ -40,7 +40,7 @@ def main():
             print(f"step {step:3d}  loss {loss.item():.4f}")
 
     with fastnn.no_grad():
-        pred = ((xte @ w + b).data[:, 0] > 0).astype(np.float32)
+        pred = ((xte @ w + b).detach().numpy()[:, 0] > 0).astype(np.float32)
     acc = float(np.mean(pred == t[te]))
     print(f"test accuracy (3 vs 8): {100 * acc:.2f}%")
     assert acc > 0.9

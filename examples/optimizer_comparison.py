@@ -46,7 +46,7 @@ def main():
     onehot = fastnn.tensor(np.eye(3, dtype=np.float32)[y])
     fastnn.manual_seed(0)
     init = fastnn.nn.Linear(2, 3)
-    w0, b0 = init.weight.data.copy(), init.bias.data.copy()
+    w0, b0 = init.weight.detach().numpy().copy(), init.bias.detach().numpy().copy()
 
     methods = [
         ("SGD", lambda ps: optim.SGD(ps, lr=1.0)),
@@ -82,7 +82,7 @@ def main():
         with fastnn.no_grad():
             scores = model(X)
             loss = float(softmax_cross_entropy(scores, onehot))
-        acc = float((scores.data.argmax(axis=1) == y).mean())
+        acc = float((scores.detach().numpy().argmax(axis=1) == y).mean())
         results[name] = loss
         print(f"{name:<20}{loss:>12.4f}{acc:>10.3f}{dt:>8.2f}s")
     start = float(softmax_cross_entropy(fastnn.tensor(x @ w0.T + b0), onehot))

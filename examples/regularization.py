@@ -35,7 +35,7 @@ def fit_linear(weight_decay=0.0, l1=0.0, steps=300, lr=0.05):
             loss = loss + l1 * model.weight.abs().sum()     # L1 penalty through autograd
         loss.backward()
         opt.step()
-    return model.weight.data.ravel().copy()
+    return model.weight.detach().numpy().ravel().copy()
 
 
 def main():
@@ -66,7 +66,7 @@ def main():
             opt.step()
             if limit is not None:
                 max_norm_([l1.weight], max_norm=limit, dim=0)
-        return np.linalg.norm(l1.weight.data, axis=1).max()
+        return np.linalg.norm(l1.weight.detach().numpy(), axis=1).max()
 
     free, capped = fit_mlp(), fit_mlp(limit=1.0)
     print(f"3. max-norm: largest hidden-unit weight norm {free:.3f} unconstrained, "

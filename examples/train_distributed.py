@@ -55,11 +55,11 @@ def cross_entropy(logits, target):
     try:
         return fastnn.nn.functional.cross_entropy(logits, target)
     except NotImplementedError:
-        m = fastnn.Tensor(logits.data.max(axis=1, keepdims=True))
+        m = fastnn.Tensor(logits.detach().numpy().max(axis=1, keepdims=True))
         z = logits - m
         logp = z - z.exp().sum(dim=1, keepdim=True).log()
         onehot = np.zeros(logits.shape, np.float32)
-        onehot[np.arange(len(onehot)), np.asarray(target.data)] = 1.0
+        onehot[np.arange(len(onehot)), target.numpy()] = 1.0
         return -(logp * fastnn.Tensor(onehot)).sum() / float(len(onehot))
 
 
@@ -80,7 +80,7 @@ class _SGD:
             if p.grad is None:
                 continue
             buf = self.state.get(id(p))
-            buf = p.grad.copy() if buf is None else buf * g["momentum"] + p.grad
+            buf = p.grad.numpy().copy() if buf is None else buf * g["momentum"] + p.grad
             self.state[id(p)] = buf
             p.data -= g["lr"] * buf
 
@@ -121,7 +121,7 @@ def evaluate(model, x, y, rank, world):
     with fastnn.no_grad():
         logits = model(fastnn.Tensor(x[lo:hi]))
         loss = float(cross_entropy(logits, fastnn.Tensor(y[lo:hi])).item())
-    acc = float((logits.data.argmax(1) == y[lo:hi]).mean())
+    acc = float((logits.detach().numpy().argmax(1) == y[lo:hi]).mean())
     return dist.reduce_metrics({"val_loss": loss, "val_acc": acc}, weight=hi - lo)
 
 

@@ -2,7 +2,8 @@
 
 A compiled core (C kernels behind one Cython extension, ``fastnn._core``)
 under a PyTorch-style Python API: ``Tensor`` with autograd, ``nn``,
-``optim``, ``data`` and ``train``.
+``optim``, ``utils.data``, ``data`` and ``train``.  ``import fastnn as torch``
+runs the PyTorch programs that use what docs/api.md lists.
 
 Examples
 --------
@@ -17,37 +18,40 @@ Examples
 """
 __version__ = "0.1.0"
 
-import os as _os
+import numpy as _np
 
-# libgomp spins ~300k iterations before a waiting thread sleeps; on a shared or
-# busy machine that burns the other core between every parallel region.  A
-# shorter spin keeps wake-ups fast on a quiet machine without the waste
-# (an explicit GOMP_SPINCOUNT or OMP_WAIT_POLICY from the user wins).
-if "OMP_WAIT_POLICY" not in _os.environ:
-    _os.environ.setdefault("GOMP_SPINCOUNT", "20000")
+from . import _config
 
-from . import _core
-from ._config import get_num_threads, manual_seed, set_num_threads
-from ._errors import GradcheckError, ShapeError
-from . import autograd
-from .autograd import Function, enable_grad, gradcheck, is_grad_enabled, no_grad
-from .tensor import (Tensor, abs, arange, argmax, cat, empty, exp, flatten, float32, float64,
-                     from_numpy, full, int64, log, matmul, max, mean, min, ones, ones_like,
-                     permute, rand, randint, randn, relu, reshape, sigmoid, sqrt, squeeze, stack,
-                     sum, tanh, tensor, transpose, unsqueeze, zeros, zeros_like)
-from . import nn, optim, data, train
+_config.prepare_openmp_environment()      # before the OpenMP runtime loads
+
+from . import _core  # noqa: E402
+from ._config import get_num_threads, manual_seed, set_num_threads  # noqa: E402
+from ._core import Size  # noqa: E402
+from ._errors import GradcheckError, ShapeError  # noqa: E402
+from . import autograd  # noqa: E402
+from .autograd import (Function, enable_grad, gradcheck, inference_mode,  # noqa: E402
+                       is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled)
+from .device import device  # noqa: E402
+from .tensor import (Tensor, abs, arange, argmax, argmin, as_tensor, bool_, cat,  # noqa: E402
+                     concat, concatenate, empty, exp, flatten, float32, float64, from_numpy,
+                     full, int8, int16, int32, int64, log, matmul, max, mean, min, ones,
+                     ones_like, permute, rand, randint, randn, relu, reshape, sigmoid, sqrt,
+                     squeeze, stack, sum, tanh, tensor, transpose, uint8, unsqueeze, zeros,
+                     zeros_like)
+from . import nn, optim, data, train  # noqa: E402
 
 float = float32
 double = float64
 long = int64
-Size = tuple
+int = int32
+short = int16
+bool = bool_
+dtype = _np.dtype
 
-if _os.environ.get("FASTNN_ISA"):
-    _core.gemm_set_isa(_os.environ["FASTNN_ISA"])
-else:
-    _core.gemm_set_isa("auto")
-if _os.environ.get("FASTNN_WINOGRAD", "1").strip() == "0":
-    _core.conv2d_set_winograd(False)
+# The settings read from the environment, applied here, explicitly.
+_core.gemm_set_isa(_config.settings.isa)
+_core.conv2d_set_winograd(_config.settings.winograd)
+_core.buffer_cache(_config.settings.buffer_cache)
 
 
 def info():
@@ -63,6 +67,44 @@ def info():
     }
 
 
+def get_default_dtype():
+    """float32, fastnn's working dtype."""
+    return float32
+
+
+def set_default_dtype(d):
+    """Only float32 is supported as the default dtype (a clear error otherwise)."""
+    if tensor([0.0], dtype=d).dtype != float32:
+        raise TypeError("fastnn: the default dtype is always float32")
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(t):
+    return t.numel()
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    """Accepted: fastnn's kernels are deterministic for a given thread count."""
+
+
+def are_deterministic_algorithms_enabled():
+    return True
+
+
+def compile(model=None, **kwargs):
+    """``torch.compile`` stand-in: returns the model (or a decorator) unchanged."""
+    if model is None:
+        return lambda m: m
+    return model
+
+
+_LAZY_MODULES = ("tune", "distributed", "sklearn", "testing", "utils", "cuda", "accelerator",
+                 "backends", "random", "serialization", "onnx", "viz")
+
+
 def __getattr__(name):
     # Heavier, optional pieces load on first use so ``import fastnn`` stays light.
     if name in ("save", "load"):
@@ -71,7 +113,7 @@ def __getattr__(name):
     if name == "summary":
         from .summary import summary
         return summary
-    if name in ("tune", "distributed", "sklearn", "testing"):
+    if name in _LAZY_MODULES:
         import importlib
         return importlib.import_module(f"fastnn.{name}")
     raise AttributeError(f"module 'fastnn' has no attribute {name!r}")

@@ -72,7 +72,7 @@ class _Encoder:
         if obj is None or isinstance(obj, (bool, str)):
             return obj
         if isinstance(obj, Tensor):
-            return self._array(obj.data, "tensor",
+            return self._array(obj._array, "tensor",
                                {"rg": True} if obj.requires_grad else None)
         if isinstance(obj, np.ndarray):
             return self._array(obj, "nd")
@@ -390,7 +390,7 @@ def save_safetensors(tensors, path, metadata=None):
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     for name, v in tensors.items():
-        arr = v.data if isinstance(v, Tensor) else np.asarray(v)
+        arr = v._array if isinstance(v, Tensor) else np.asarray(v)
         arr = np.array(arr, order="C", copy=not arr.flags.c_contiguous)
         if arr.dtype.byteorder == ">":
             arr = arr.astype(arr.dtype.newbyteorder("<"))

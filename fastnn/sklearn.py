@@ -239,7 +239,7 @@ class _NeuralNet(BaseEstimator):
         with fastnn.no_grad():
             for start in range(0, X.shape[0], 4096):
                 out = self.module_(fastnn.from_numpy(np.ascontiguousarray(X[start:start + 4096])))
-                outs.append(np.asarray(out.data, dtype=np.float64))
+                outs.append(np.asarray(out._array, dtype=np.float64))
         return np.concatenate(outs, axis=0) if outs else np.zeros((0, 0))
 
 

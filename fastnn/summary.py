@@ -27,7 +27,7 @@ def _shape_of(out):
 
 
 def _count(params):
-    return sum(int(p.data.size) for p in params)
+    return sum(int(p._array.size) for p in params)
 
 
 def summary(model, input_shape, batch_size=1, dtype=np.float32, print_fn=print):
@@ -94,7 +94,7 @@ def summary(model, input_shape, batch_size=1, dtype=np.float32, print_fn=print):
         return str(shape)
 
     total = _count(model.parameters())
-    trainable = sum(int(p.data.size) for p in model.parameters() if p.requires_grad)
+    trainable = sum(int(p._array.size) for p in model.parameters() if p.requires_grad)
     table = [(f"{n} ({t})", fmt(s), f"{c:,}") for n, t, s, c in rows]
     w0 = max([len("Layer (type)")] + [len(r[0]) for r in table])
     w1 = max([len("Output Shape")] + [len(r[1]) for r in table])

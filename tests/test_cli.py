@@ -67,5 +67,5 @@ def test_demo_main_job(tmp_path):
     _, _, xte, yte = digits_split(0)
     model.eval()
     with fastnn.no_grad():
-        acc = np.mean(model(fastnn.Tensor(xte)).data.argmax(1) == yte)
+        acc = np.mean(model(fastnn.Tensor(xte)).detach().numpy().argmax(1) == yte)
     assert abs(100 * acc - float(m.group(1))) < 0.01

@@ -177,9 +177,9 @@ def test_regressor_1d_and_multioutput():
 def test_module_instance_is_copied_not_trained_in_place():
     X, y = _iris()
     template = TwoLayer(4, 3, hidden=6)
-    w0 = template.fc1.weight.data.copy()
+    w0 = template.fc1.weight.detach().numpy().copy()
     clf = NeuralNetClassifier(template, lr=0.1, max_epochs=3, seed=0).fit(X, y)
-    np.testing.assert_array_equal(template.fc1.weight.data, w0)
+    np.testing.assert_array_equal(template.fc1.weight.detach().numpy(), w0)
     assert clf.module_ is not template and clf.module_.fc1.weight.shape == (6, 4)
 
 

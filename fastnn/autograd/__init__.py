@@ -1,7 +1,110 @@
-"""Reverse-mode automatic differentiation."""
+"""Reverse-mode automatic differentiation: ``Function``, grad mode,
+``backward``, ``grad`` and ``gradcheck``.  The engine itself is compiled
+(``fastnn/_bind/autograd.pxi``)."""
+import numpy as np
+
+from .. import _core
 from .function import Context, Function, once_differentiable
-from .grad_mode import enable_grad, is_grad_enabled, no_grad
+from .grad_mode import (enable_grad, inference_mode, is_grad_enabled,
+                        is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .gradcheck import gradcheck
 
 __all__ = ["Function", "Context", "once_differentiable", "no_grad", "enable_grad",
-           "is_grad_enabled", "gradcheck"]
+           "set_grad_enabled", "inference_mode", "is_grad_enabled",
+           "is_inference_mode_enabled", "gradcheck", "backward", "grad"]
+
+
+def _seq(x):
+    from ..tensor import Tensor
+    if x is None:
+        return None
+    if isinstance(x, Tensor):
+        return [x]
+    return list(x)
+
+
+def _root_grads(outputs, grad_outputs, op):
+    """The initial gradients: given ones converted, ones for scalars."""
+    grads = _seq(grad_outputs)
+    if grads is None:
+        grads = [None] * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"{op}: got {len(grads)} gradients for {len(outputs)} outputs")
+    out = []
+    for t, g in zip(outputs, grads):
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not "
+                               "have a grad_fn")
+        a = t._array
+        if g is None:
+            if a.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            out.append(np.ones(a.shape, a.dtype))
+            continue
+        ga = g._array if hasattr(g, "_array") else np.asarray(g)
+        if ga.shape != a.shape:
+            raise RuntimeError(f"{op}: mismatch in shape: grad_output has a shape of "
+                               f"{tuple(ga.shape)} and output has a shape of {tuple(a.shape)}")
+        out.append(np.array(ga, dtype=a.dtype))
+    return out
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulates into the leaves' ``.grad`` the gradient of ``tensors``
+    (each weighted by its ``grad_tensors`` entry; omitted for scalars)."""
+    if create_graph:
+        raise NotImplementedError("backward: create_graph=True (higher-order gradients) is "
+                                  "not supported by fastnn")
+    outs = _seq(tensors)
+    grads = _root_grads(outs, grad_tensors, "backward")
+    if inputs is not None:
+        ins = _seq(inputs)
+        got = _core.run_backward(outs, grads, bool(retain_graph), ins)
+        for t, g in zip(ins, got):
+            if g is not None:
+                t.grad = g if t.grad is None else t.grad._array + g
+        return
+    _core.run_backward(outs, grads, bool(retain_graph))
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, as a tuple of
+    Tensors; no ``.grad`` is touched.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> x = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    >>> (g,) = fastnn.autograd.grad((x * x).sum(), x)
+    >>> g
+    tensor([2., 4.])
+    """
+    from ..tensor import Tensor
+    if create_graph:
+        raise NotImplementedError("autograd.grad: create_graph=True (higher-order gradients) "
+                                  "is not supported by fastnn")
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad: is_grads_batched is not supported")
+    outs = _seq(outputs)
+    ins = _seq(inputs)
+    for i, t in enumerate(ins):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors (input {i}) does not "
+                               "require grad")
+    grads = _root_grads(outs, grad_outputs, "grad")
+    got = _core.run_backward(outs, grads, bool(retain_graph), ins)
+    result = []
+    for t, g in zip(ins, got):
+        if g is None:
+            if materialize_grads:
+                g = np.zeros(t._array.shape, t._array.dtype)
+            elif not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have "
+                                   "been used in the graph. Set allow_unused=True if this is "
+                                   "the desired behavior.")
+            else:
+                result.append(None)
+                continue
+        result.append(Tensor._wrap(np.asarray(g, dtype=t._array.dtype)))
+    return tuple(result)

@@ -18,16 +18,17 @@ def _as_scalar_output(out):
         return total
     if not isinstance(out, Tensor):
         raise GradcheckError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
-    return out if out.data.size == 1 else out.sum()
+    return out if out._array.size == 1 else out.sum()
 
 
 def _value(fn, inputs):
+    from ..tensor import Tensor
     with grad_mode.no_grad():
         out = fn(*inputs)
     if isinstance(out, (tuple, list)):
-        return float(sum(np.sum(o.data, dtype=np.float64) for o in out
-                         if hasattr(o, "data") and o.data.dtype.kind == "f"))
-    return float(np.sum(out.data, dtype=np.float64))
+        return float(sum(np.sum(o._array, dtype=np.float64) for o in out
+                         if isinstance(o, Tensor) and o._array.dtype.kind == "f"))
+    return float(np.sum(out._array, dtype=np.float64))
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
@@ -74,11 +75,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
         out.backward()
     for i in checked:
         t = inputs[i]
-        analytic = np.zeros(t.data.shape, np.float64) if t.grad is None else \
-            np.asarray(t.grad, np.float64)
-        numeric = np.zeros(t.data.shape, np.float64)
-        flat = t.data.reshape(-1)
-        if not np.shares_memory(flat, t.data):
+        analytic = np.zeros(t._array.shape, np.float64) if t.grad is None else \
+            np.asarray(t.grad._array, np.float64)
+        numeric = np.zeros(t._array.shape, np.float64)
+        flat = t._array.reshape(-1)
+        if not np.shares_memory(flat, t._array):
             raise GradcheckError(f"gradcheck: input {i} is not contiguous")
         nf = numeric.reshape(-1)
         for k in range(flat.size):
@@ -94,11 +95,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
         bad = ~(diff <= bound)
         if bad.any():
             k = int(np.argmax(np.where(bad, diff - bound, -np.inf)))
-            idx = np.unravel_index(k, t.data.shape)
+            idx = np.unravel_index(k, t._array.shape)
             a, n = float(analytic.reshape(-1)[k]), float(numeric.reshape(-1)[k])
             rel = abs(a - n) / max(abs(n), 1e-300)
             raise GradcheckError(
-                f"gradcheck: gradient of input {i} (shape {tuple(t.data.shape)}) is wrong at "
+                f"gradcheck: gradient of input {i} (shape {tuple(t._array.shape)}) is wrong at "
                 f"element {tuple(int(j) for j in idx)}: analytic {a:.8g}, numerical {n:.8g}, "
                 f"relative error {rel:.3g} ({int(bad.sum())} of {bad.size} elements outside "
                 f"atol={atol}, rtol={rtol})")

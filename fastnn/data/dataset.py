@@ -24,7 +24,7 @@ class Dataset:
 
 def _as_array(a, name):
     if isinstance(a, Tensor):
-        return a.data
+        return a._array
     if isinstance(a, np.ndarray):
         return a
     if hasattr(a, "detach") and hasattr(a, "numpy"):     # a torch.Tensor

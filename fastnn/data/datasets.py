@@ -19,6 +19,8 @@ import tempfile
 
 import numpy as np
 
+from .. import _config
+
 # gzip, hashlib, tarfile and urllib.request (which pulls in ssl, http and
 # email) are imported inside the functions that use them: they cost more to
 # import than the rest of fastnn, and ``import fastnn`` must stay light.
@@ -34,10 +36,12 @@ class ChecksumError(ValueError):
 
 
 def default_cache_dir():
-    """``$FASTNN_DATA`` or ``~/.cache/fastnn``."""
-    return os.environ.get("FASTNN_DATA") or os.path.join(
+    """``$FASTNN_DATA`` or ``$XDG_CACHE_HOME/fastnn`` or ``~/.cache/fastnn``
+    (read when called, by fastnn._config's rule, so it can change at run time)."""
+    default = os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
         "fastnn")
+    return _config.parse("path", "FASTNN_DATA", default)
 
 
 # ---------------------------------------------------------------- digits
@@ -241,8 +245,7 @@ def load_mnist(root=None, train=True, download=True, mirrors=None, checksums=Non
     """
     cache = os.path.join(root or default_cache_dir(), "mnist")
     if mirrors is None:
-        env = os.environ.get("FASTNN_MNIST_MIRRORS")
-        mirrors = [m for m in env.split(",") if m] if env else MNIST_MIRRORS
+        mirrors = _config.parse("list", "FASTNN_MNIST_MIRRORS", None) or MNIST_MIRRORS
     elif isinstance(mirrors, str):
         mirrors = [mirrors]
     sums = dict(MNIST_FILES, **(checksums or {}))
@@ -315,7 +318,7 @@ def load_cifar10(root=None, train=True, download=True, url=None, checksum=None):
     labels : ndarray, int64, shape (N,)
     """
     cache = os.path.join(root or default_cache_dir(), "cifar10")
-    url = url or os.environ.get("FASTNN_CIFAR10_URL") or CIFAR10_URL
+    url = url or _config.parse("str", "FASTNN_CIFAR10_URL", None) or CIFAR10_URL
     checksum = checksum or CIFAR10_CHECKSUM
     names = _CIFAR_TRAIN if train else _CIFAR_TEST
     bin_dir = os.path.join(cache, _CIFAR_DIR)

@@ -12,7 +12,7 @@ __all__ = ["Standardize", "PCA"]
 
 def _arr(x, who):
     if isinstance(x, Tensor):
-        x = x.data
+        x = x._array
     x = np.asarray(x)
     if x.dtype.kind not in "fiu":
         raise TypeError(f"{who}: expected numeric data, got dtype {x.dtype}")

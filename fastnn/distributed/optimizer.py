@@ -36,7 +36,7 @@ def _as_named_arrays(obj):
 
 def broadcast_parameters(model_or_state, root=0):
     """Copies the parameters and buffers of rank ``root`` into every other
-    rank's, in place (into each ``p.data``), so all replicas start equal.
+    rank's, in place (into each ``p._array``), so all replicas start equal.
 
     Arrays of one dtype travel packed in one message.
 
@@ -116,7 +116,7 @@ class _Bucket:
     def __init__(self, index, params, dtype):
         self.index = index
         self.params = params
-        self.offsets = np.cumsum([0] + [p.data.size for p in params]).tolist()
+        self.offsets = np.cumsum([0] + [p._array.size for p in params]).tolist()
         # Layout: the gradients back to back, then one "has a gradient" flag per
         # parameter (so a parameter with no gradient on every rank keeps None).
         self.buf = np.empty(self.offsets[-1] + len(params), dtype)
@@ -279,13 +279,13 @@ class DistributedOptimizer:
         limit = self.bucket_size_mb * (1 << 20)
         buckets, cur, cur_bytes, cur_dt = [], [], 0, None
         for p in reversed(params):              # last layer's gradients come first
-            dt = p.data.dtype
-            if cur and (dt != cur_dt or cur_bytes + p.data.nbytes > limit):
+            dt = p._array.dtype
+            if cur and (dt != cur_dt or cur_bytes + p._array.nbytes > limit):
                 buckets.append(_Bucket(len(buckets), cur, cur_dt))
                 cur, cur_bytes = [], 0
             cur.append(p)
             cur_dt = dt
-            cur_bytes += p.data.nbytes
+            cur_bytes += p._array.nbytes
         if cur:
             buckets.append(_Bucket(len(buckets), cur, cur_dt))
         return buckets
@@ -294,7 +294,7 @@ class DistributedOptimizer:
         buf, offs = b.buf, b.offsets
         base = offs[-1]
         for i, p in enumerate(b.params):
-            g = p.grad
+            g = None if p._grad is None else p._grad._array
             seg = buf[offs[i]:offs[i + 1]]
             if g is None:
                 seg.fill(0)
@@ -375,12 +375,12 @@ class DistributedOptimizer:
             for i, p in enumerate(b.params):
                 if buf[base + i] == 0:
                     continue                     # no rank had a gradient: keep None
-                g = buf[offs[i]:offs[i + 1]].reshape(p.data.shape)
-                pg = p.grad
-                if isinstance(pg, np.ndarray) and pg.shape == g.shape and pg.flags.writeable:
+                g = buf[offs[i]:offs[i + 1]].reshape(p._array.shape)
+                pg = None if p._grad is None else p._grad._array
+                if pg is not None and pg.shape == g.shape and pg.flags.writeable:
                     np.multiply(g, scale, out=pg, casting="unsafe")
                 else:
-                    p.grad = (g * scale).astype(p.data.dtype, copy=False)
+                    p.grad = (g * scale).astype(p._array.dtype, copy=False)
         if self._expected is None and self.overlap:
             self._learn_expected()
         self._synced = True
@@ -392,7 +392,7 @@ class DistributedOptimizer:
     def _check_layout(self):
         # First step only: every rank must reduce the same parameter shapes
         # (else the bucket messages would not match); decided on every rank.
-        sig = ";".join(f"{p.data.dtype.str}{p.data.shape}" for b in self._buckets
+        sig = ";".join(f"{p._array.dtype.str}{p._array.shape}" for b in self._buckets
                        for p in b.params)
         v = float(zlib.crc32(sig.encode()))
         probe = np.array([v, -v, len(self._buckets), -len(self._buckets)], np.float64)

@@ -23,7 +23,7 @@ def calculate_gain(nonlinearity, param=None):
 
 
 def _calculate_fan_in_and_fan_out(tensor):
-    shape = tensor.data.shape
+    shape = tensor._array.shape
     if len(shape) < 2:
         raise ValueError("fan in and fan out can not be computed for a tensor with fewer than "
                          f"2 dimensions (shape {tuple(shape)})")
@@ -32,7 +32,7 @@ def _calculate_fan_in_and_fan_out(tensor):
 
 
 def _fill(tensor, values):
-    tensor.data[...] = values
+    tensor._array[...] = values
     return tensor
 
 
@@ -49,11 +49,11 @@ def constant_(tensor, val):
 
 
 def uniform_(tensor, a=0.0, b=1.0):
-    return _fill(tensor, rng().uniform(a, b, tensor.data.shape))
+    return _fill(tensor, rng().uniform(a, b, tensor._array.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0):
-    return _fill(tensor, rng().normal(mean, std, tensor.data.shape))
+    return _fill(tensor, rng().normal(mean, std, tensor._array.shape))
 
 
 def xavier_uniform_(tensor, gain=1.0):

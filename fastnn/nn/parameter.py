@@ -24,4 +24,4 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, proto):  # copy.deepcopy support, never used for files
-        return (Parameter, (self.data.copy(), self.requires_grad))
+        return (Parameter, (self._array.copy(), self.requires_grad))

@@ -30,11 +30,11 @@ def _param_list(parameters, op):
 
 
 def _writable_grad(p):
-    g = p.grad
-    if isinstance(g, Tensor):
-        g = p.grad = g.data
+    """The ndarray of p's gradient, made writeable (copied) if it is not."""
+    g = p._grad._array
     if not g.flags.writeable:
-        g = p.grad = g.copy()
+        g = g.copy()
+        p.grad = g
     return g
 
 
@@ -90,11 +90,11 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     --------
     >>> import fastnn
     >>> w = fastnn.nn.Parameter(fastnn.zeros(2))
-    >>> w.grad = fastnn.tensor([3.0, 4.0]).data
+    >>> w.grad = fastnn.tensor([3.0, 4.0])
     >>> float(fastnn.nn.utils.clip_grad_norm_([w], max_norm=1.0))
     5.0
-    >>> w.grad.round(4)
-    array([0.6, 0.8], dtype=float32)
+    >>> w.grad
+    tensor([0.6, 0.8])
     """
     op = "clip_grad_norm_"
     ps = _param_list(parameters, op)
@@ -139,10 +139,10 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     --------
     >>> import fastnn
     >>> w = fastnn.nn.Parameter(fastnn.zeros(3))
-    >>> w.grad = fastnn.tensor([-2.0, 0.5, 3.0]).data
+    >>> w.grad = fastnn.tensor([-2.0, 0.5, 3.0])
     >>> fastnn.nn.utils.clip_grad_value_([w], 1.0)
     >>> w.grad
-    array([-1. ,  0.5,  1. ], dtype=float32)
+    tensor([-1. ,  0.5,  1. ])
     """
     clip_value = float(clip_value)
     if not clip_value >= 0:
@@ -195,7 +195,7 @@ def max_norm_(parameters, max_norm, dim=0, norm_type=2.0):
     if not norm_type > 0:
         raise ValueError(f"{op}: norm_type must be > 0, got {norm_type}")
     for p in _param_list(parameters, op):
-        d = p.data
+        d = p._array
         if d.ndim == 0:
             raise ValueError(f"{op}: cannot renormalise a 0-dimensional parameter")
         if not -d.ndim <= dim < d.ndim:
@@ -235,7 +235,7 @@ def parameters_to_vector(parameters):
     ps = _param_list(parameters, "parameters_to_vector")
     if not ps:
         return Tensor(np.zeros(0, np.float32))
-    return Tensor(np.concatenate([p.data.ravel() for p in ps]))
+    return Tensor(np.concatenate([p._array.ravel() for p in ps]))
 
 
 def vector_to_parameters(vec, parameters):
@@ -254,15 +254,15 @@ def vector_to_parameters(vec, parameters):
     0.0
     """
     op = "vector_to_parameters"
-    v = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
+    v = vec._array if isinstance(vec, Tensor) else np.asarray(vec)
     if v.ndim != 1:
         raise ValueError(f"{op}: vec must be 1-D, got shape {v.shape}")
     ps = _param_list(parameters, op)
-    total = sum(p.data.size for p in ps)
+    total = sum(p._array.size for p in ps)
     if v.size != total:
         raise ValueError(f"{op}: vec has {v.size} elements, the parameters have {total}")
     i = 0
     for p in ps:
-        n = p.data.size
-        p.data[...] = v[i:i + n].reshape(p.data.shape)
+        n = p._array.size
+        p._array[...] = v[i:i + n].reshape(p._array.shape)
         i += n

@@ -2,9 +2,9 @@
 import numpy as np
 
 from .._config import state
+from .._core import TensorBase, is_grad_enabled
+from .._core import wrap as _core_wrap
 from .._errors import ShapeError
-from ..autograd.function import _TENSOR, _tensor_cls
-from ..autograd.grad_mode import mode as _grad_mode
 
 FLOAT_KINDS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -31,14 +31,19 @@ def untracked(x, weight, bias):
     None, and autograd would record nothing for them (grad mode off, or
     none requires grad): the no-graph fast paths of the layer ops may run.
     None otherwise (the full path converts, records or reports)."""
-    T = _TENSOR[0] if _TENSOR else _tensor_cls()
+    T = TensorBase
     if not isinstance(x, T) or not isinstance(weight, T) or (
             bias is not None and not isinstance(bias, T)):
         return None
-    if _grad_mode.enabled and (x.requires_grad or weight.requires_grad or
-                               (bias is not None and bias.requires_grad)):
+    if is_grad_enabled() and (x._requires_grad or weight._requires_grad or
+                              (bias is not None and bias._requires_grad)):
         return None
-    return T
+    return _Wrapper
+
+
+class _Wrapper:
+    """What ``untracked`` returns: ``_wrap(array)`` makes the result Tensor."""
+    _wrap = staticmethod(_core_wrap)
 
 
 def is_float(a):
@@ -72,3 +77,9 @@ def normalize_dim(op, dim, ndim):
         raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions "
                          f"(expected in [{-n}, {n - 1}])")
     return dim % n
+
+
+def arr(x):
+    """The ndarray behind a Tensor argument (anything else through
+    ``numpy.asarray``)."""
+    return x._array if isinstance(x, TensorBase) else np.asarray(x)

@@ -191,7 +191,7 @@ def conv2d_infer(x, weight, bias, stride, padding, relu=False):
         return None
     if type(stride) is not tuple or type(padding) is not tuple:
         return None
-    xd, wd = x.data, weight.data
+    xd, wd = x._array, weight._array
     dt = xd.dtype
     if (xd.ndim != 4 or wd.ndim != 4 or not (dt == _F32 or dt == _F64) or wd.dtype != dt
             or not xd.flags.c_contiguous or not wd.flags.c_contiguous):
@@ -202,7 +202,7 @@ def conv2d_infer(x, weight, bias, stride, padding, relu=False):
         return None
     bd = None
     if bias is not None:
-        bd = bias.data
+        bd = bias._array
         if (bd.ndim != 1 or bd.shape[0] != K or bd.dtype != dt
                 or not bd.flags.c_contiguous):
             return None
@@ -238,7 +238,7 @@ def _geometry(op, weight, stride, padding):
         if padding == "valid":
             padding = (0, 0)
         elif padding == "same":
-            padding = _same_padding(op, tuple(np.shape(_t(weight).data)), stride)
+            padding = _same_padding(op, tuple(np.shape(_t(weight)._array)), stride)
         else:
             raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', "
                              f"got {padding!r}")

@@ -84,7 +84,9 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        # keep only what the backward uses: b for a's gradient, a for b's
+        na, nb = ctx.needs_input_grad
+        ctx.save_for_backward(a if nb else _shape(a), b if na else _shape(b))
         if type(a) is _nd and type(b) is _nd and a.shape == b.shape:
             if _same_big(a, b):
                 return _core.mul(a, b, np.empty_like(a), nthreads())
@@ -93,12 +95,14 @@ class Mul(Function):
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
+        a, b = ctx.saved_tensors          # a or b may be only a shape (see forward)
         na, nb = ctx.needs_input_grad
-        if type(a) is _nd and type(b) is _nd and a.shape == b.shape:
+        sa = a if type(a) is tuple else _shape(a)
+        sb = b if type(b) is tuple else _shape(b)
+        if sa == sb == g.shape:
             return (_np_mul(g, b) if na else None, _np_mul(g, a) if nb else None)
-        return (unbroadcast(g * b, _shape(a)) if na else None,
-                unbroadcast(g * a, _shape(b)) if nb else None)
+        return (unbroadcast(g * b, sa) if na else None,
+                unbroadcast(g * a, sb) if nb else None)
 
 
 class Div(Function):
@@ -106,14 +110,16 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        nb = ctx.needs_input_grad[1]
+        ctx.save_for_backward(a if nb else _shape(a), b)
         return _ufunc("div", np.true_divide, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
+        a, b = ctx.saved_tensors          # a may be only a shape (see forward)
         na, nb = ctx.needs_input_grad
-        ga = unbroadcast(g / b, _shape(a)) if na else None
+        sa = a if type(a) is tuple else _shape(a)
+        ga = unbroadcast(g / b, sa) if na else None
         gb = unbroadcast(-g * a / (b * b), _shape(b)) if nb else None
         return ga, gb
 

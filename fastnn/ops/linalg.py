@@ -184,4 +184,4 @@ def linear_infer(x, weight, bias):
     T = untracked(x, weight, bias)
     if T is None:
         return None
-    return T._wrap(_linear_fwd(x.data, weight.data, None if bias is None else bias.data))
+    return T._wrap(_linear_fwd(x._array, weight._array, None if bias is None else bias._array))

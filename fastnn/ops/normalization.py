@@ -14,7 +14,7 @@ from .._errors import ShapeError
 from ..autograd.function import Function, _tensor_cls
 from ._util import c_contig, check_float, nthreads
 from .activation import _t
-from ..autograd.grad_mode import mode as _grad_mode
+from .._core import is_grad_enabled as _grad_enabled
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
@@ -23,7 +23,7 @@ def _vec(op, name, a, C):
     """A per-channel vector as an ndarray of C elements (or None)."""
     if a is None:
         return None
-    arr = a.data if isinstance(a, _tensor_cls()) else np.asarray(a)
+    arr = a._array if isinstance(a, _tensor_cls()) else np.asarray(a)
     if arr.ndim != 1 or arr.shape[0] != C:
         raise ShapeError(f"{op}: {name} must have shape ({C},) to match the {C} channels of "
                          f"the input, got shape {tuple(arr.shape)}")
@@ -189,11 +189,11 @@ def batch_norm_infer(x, running_mean, running_var, weight, bias, eps, relu=False
     shape or layout to convert or report) and must take the full path
     (``batch_norm`` / ``batch_norm_relu``), which also raises the errors."""
     T = _tensor_cls()
-    if type(x) is not T or (_grad_mode.enabled and (
+    if type(x) is not T or (_grad_enabled() and (
             x.requires_grad or (weight is not None and weight.requires_grad) or
             (bias is not None and bias.requires_grad))):
         return None
-    xd = x.data
+    xd = x._array
     dt = xd.dtype
     if xd.ndim < 2 or not (dt == _F32 or dt == _F64) or not xd.flags.c_contiguous:
         return None
@@ -201,7 +201,7 @@ def batch_norm_infer(x, running_mean, running_var, weight, bias, eps, relu=False
     arrs = []
     for a in (running_mean, running_var, weight, bias):
         if a is not None:
-            a = a.data if isinstance(a, T) else a
+            a = a._array if isinstance(a, T) else a
             if (type(a) is not np.ndarray or a.dtype != dt or a.shape != (C,) or
                     not a.flags.c_contiguous):
                 return None

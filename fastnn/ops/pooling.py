@@ -11,7 +11,7 @@ import numpy as np
 from .. import _core
 from .._errors import ShapeError
 from ..autograd.function import _TENSOR, Function, _tensor_cls
-from ..autograd.grad_mode import mode as _grad_mode
+from .._core import is_grad_enabled as _grad_enabled
 from ._util import is_float, nthreads
 from .conv import pair_arg
 
@@ -132,13 +132,13 @@ def max_pool2d_infer(x, kernel_size, stride, padding):
     full path must check and report) and must take the full path
     (``max_pool2d``).  ``nn.MaxPool2d`` tries it first."""
     T = _TENSOR[0] if _TENSOR else _tensor_cls()
-    if not isinstance(x, T) or (_grad_mode.enabled and x.requires_grad):
+    if not isinstance(x, T) or (_grad_enabled() and x.requires_grad):
         return None
     if stride is None:
         stride = kernel_size
     if type(kernel_size) is not int or type(stride) is not int or type(padding) is not int:
         return None
-    xd = x.data
+    xd = x._array
     dt = xd.dtype
     if xd.ndim != 4 or not (dt == _F32 or dt == _F64) or not xd.flags.c_contiguous \
             or xd.size == 0:

@@ -5,11 +5,12 @@ import numpy as np
 
 from .._errors import ShapeError
 from ..autograd.function import Function
-from ._util import normalize_dim
+from ._util import normalize_dim, unbroadcast
 
 
 class Reshape(Function):
     raw = True
+    _view = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -27,6 +28,7 @@ class Reshape(Function):
 
 class Permute(Function):
     raw = True
+    _view = True
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -44,6 +46,7 @@ class Permute(Function):
 
 class GetItem(Function):
     raw = True
+    _view = True          # basic indexing gives a view; advanced, a copy (no base)
 
     @staticmethod
     def forward(ctx, x, index):
@@ -55,6 +58,55 @@ class GetItem(Function):
         gx = np.zeros(ctx.shape, g.dtype)
         np.add.at(gx, ctx.index, g)
         return gx
+
+
+class Expand(Function):
+    """``expand``: a read-only broadcast view; the backward sums over the
+    broadcast dims."""
+    raw = True
+    _view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        try:
+            return np.broadcast_to(x, shape)
+        except ValueError:
+            raise RuntimeError(f"The expanded size of the tensor ({list(shape)}) must match "
+                               f"the existing size {list(x.shape)} at non-singleton "
+                               "dimensions") from None
+
+    @staticmethod
+    def backward(ctx, g):
+        return unbroadcast(g, ctx.shape)
+
+
+class IndexPut(Function):
+    """``out = x.copy(); out[index] = value``: the out-of-place form of
+    ``x[index] = value`` (autograd's route for item assignment)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, value, index):
+        out = x.copy()
+        try:
+            out[index] = value
+        except (ValueError, IndexError) as e:
+            raise ShapeError(f"index_put: {e}") from None
+        ctx.index = index
+        ctx.vshape = np.shape(value)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        nx, nv = ctx.needs_input_grad[:2]
+        gx = gv = None
+        if nx:
+            gx = g.copy()
+            gx[ctx.index] = 0
+        if nv:
+            gv = unbroadcast(np.asarray(g[ctx.index]), ctx.vshape)
+        return gx, gv, None
 
 
 class Cat(Function):

@@ -58,8 +58,8 @@ class Adagrad(Optimizer):
         st = self.state[p]
         if "sum" not in st:
             st["step"] = 0.0
-            st["sum"] = np.full(p.data.shape, float(group["initial_accumulator_value"]),
-                                dtype=p.data.dtype)
+            st["sum"] = np.full(p._array.shape, float(group["initial_accumulator_value"]),
+                                dtype=p._array.dtype)
 
     def _validate_group(self, g):
         check_lr("Adagrad", g["lr"])

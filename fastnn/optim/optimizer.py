@@ -127,8 +127,8 @@ class Optimizer:
                                 f"is a {type(p).__name__}")
             if p.grad_fn is not None:
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (params[{i}])")
-            if p.data.dtype.kind != "f":
-                raise TypeError(f"{name}: params[{i}] has dtype {p.data.dtype}; only float32 "
+            if p._array.dtype.kind != "f":
+                raise TypeError(f"{name}: params[{i}] has dtype {p._array.dtype}; only float32 "
                                 "and float64 parameters can be optimized")
         if len({id(p) for p in params}) != len(params):
             raise ValueError(f"{name}: a parameter appears more than once in a parameter "
@@ -154,10 +154,10 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                elif isinstance(p.grad, np.ndarray) and p.grad.flags.writeable:
-                    p.grad.fill(0)
+                elif p.grad._array.flags.writeable:
+                    p.grad._array.fill(0)
                 else:
-                    p.grad = np.zeros_like(p.data)
+                    p.grad = np.zeros_like(p._array)
 
     def _params_with_grad(self, group):
         """The group's parameters that have a gradient, with their data and
@@ -165,17 +165,16 @@ class Optimizer:
         name = type(self).__name__
         ps, ds, gs = [], [], []
         for p in group["params"]:
-            g = p.grad
+            g = p._grad
             if g is None:
                 continue
-            d = p.data
+            g = g._array
+            d = p._array
             if not (d.flags.c_contiguous and d.flags.writeable):
                 raise ValueError(f"{name}: parameter of shape {d.shape} has non-contiguous or "
                                  "read-only data; the in-place update needs a C-contiguous, "
                                  "writeable array")
-            if isinstance(g, Tensor):
-                g = g.data
-            if not isinstance(g, np.ndarray) or g.dtype != d.dtype or not g.flags.c_contiguous:
+            if g.dtype != d.dtype or not g.flags.c_contiguous:
                 g = np.ascontiguousarray(g, dtype=d.dtype)
             if g.size != d.size:
                 raise ValueError(f"{name}: gradient of shape {g.shape} does not match its "
@@ -190,7 +189,7 @@ class Optimizer:
         st = self.state[p]
         b = st.get(key)
         if b is None:
-            b = np.full(p.data.shape, fill, dtype=p.data.dtype)
+            b = np.full(p._array.shape, fill, dtype=p._array.dtype)
             st[key] = b
         return b
 
@@ -217,6 +216,8 @@ class Optimizer:
             ps, ds, gs = self._params_with_grad(group)
             if ps:
                 self._update(group, ps, ds, gs, n_threads)
+                for p in ps:           # changed in place: as PyTorch's, a
+                    p._bump()          # backward that saved p now raises
         return loss
 
     def _update(self, group, params, datas, grads, n_threads):
@@ -301,14 +302,14 @@ def _load_value(key, v, p, name):
     if v is None or isinstance(v, (int, float, str, bool)):
         return v
     if isinstance(v, Tensor):
-        v = v.data
+        v = v._array
     elif not isinstance(v, np.ndarray) and hasattr(v, "detach"):  # e.g. a torch checkpoint
         v = v.detach().cpu().numpy()
     v = np.asarray(v)
-    a = np.array(v, dtype=p.data.dtype if v.dtype.kind == "f" else None, copy=True)
-    if a.ndim and a.size == p.data.size and a.shape != p.data.shape:
-        a = a.reshape(p.data.shape)
-    if a.ndim and a.shape != p.data.shape:
+    a = np.array(v, dtype=p._array.dtype if v.dtype.kind == "f" else None, copy=True)
+    if a.ndim and a.size == p._array.size and a.shape != p._array.shape:
+        a = a.reshape(p._array.shape)
+    if a.ndim and a.shape != p._array.shape:
         raise ValueError(f"{name}: state {key!r} of shape {a.shape} does not match its "
-                         f"parameter of shape {p.data.shape}")
+                         f"parameter of shape {p._array.shape}")
     return np.ascontiguousarray(a)

@@ -133,7 +133,7 @@ class EarlyStopping(_Monitor):
         if self._better(value, self.best):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:
-                self.best_state = {k: np.array(v.data, copy=True)
+                self.best_state = {k: np.array(v._array, copy=True)
                                    for k, v in trainer.model.state_dict().items()}
             return
         self.wait += 1

@@ -338,7 +338,7 @@ class Trainer:
             n_seen += n
             loss_sum += lv * n
             if self.metrics and y is not None:
-                o, t = out.data, y.data
+                o, t = out._array, y._array
                 for i, (_, fn) in enumerate(self.metrics):
                     metric_sums[i] += fn(o, t) * n
             logs = {"loss": loss_sum / n_seen}
@@ -387,7 +387,7 @@ class Trainer:
                         loss = self.loss_fn(out, y)
                         loss_sum += float(loss.item() if hasattr(loss, "item") else loss) * n
                         for i, (_, fn) in enumerate(self.metrics):
-                            sums[i] += fn(out.data, y.data) * n
+                            sums[i] += fn(out._array, y._array) * n
                     n_seen += n
         finally:
             model.train(was_training)
@@ -408,13 +408,13 @@ class Trainer:
         try:
             with no_grad():
                 if isinstance(x, (Tensor, np.ndarray)):
-                    arr = x.data if isinstance(x, Tensor) else x
+                    arr = x._array if isinstance(x, Tensor) else x
                     for s in range(0, len(arr), batch_size):
-                        outs.append(model(_tensor(arr[s:s + batch_size])).data)
+                        outs.append(model(_tensor(arr[s:s + batch_size]))._array)
                 else:
                     for batch in x:
                         xb, _ = _split_batch(batch)
-                        outs.append(model(_tensor(xb)).data)
+                        outs.append(model(_tensor(xb))._array)
         finally:
             model.train(was_training)
         if not outs:

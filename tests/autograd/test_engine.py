@@ -70,7 +70,7 @@ def test_detach_shares_data_without_graph():
     d = (x * 2).detach()
     assert not d.requires_grad and d.grad_fn is None
     y = x * 2
-    assert np.shares_memory(y.detach().data, y.data)
+    assert np.shares_memory(y.detach().detach().numpy(), y.detach().numpy())
 
 
 def test_second_backward_through_freed_graph_raises():

@@ -118,7 +118,7 @@ def mse(out, y):
 
 
 def flat(model):
-    return np.concatenate([p.data.ravel() for p in model.parameters()])
+    return np.concatenate([p.detach().numpy().ravel() for p in model.parameters()])
 
 
 def same_on_all_ranks(a):

@@ -45,10 +45,10 @@ def test_collectives_are_identity_in_world_of_one():
 
 def test_broadcast_parameters_is_noop_in_world_of_one():
     model = fastnn.nn.Linear(3, 2)
-    before = model.weight.data.copy()
+    before = model.weight.detach().numpy().copy()
     dist.broadcast_parameters(model)
     dist.broadcast_parameters(model.state_dict())
-    np.testing.assert_array_equal(model.weight.data, before)
+    np.testing.assert_array_equal(model.weight.detach().numpy(), before)
     with pytest.raises(ValueError, match="root"):
         dist.broadcast_parameters(model, root=1)
 
@@ -158,13 +158,13 @@ def test_distributed_optimizer_world_of_one_is_plain_step():
     opt = dist.DistributedOptimizer(inner, bucket_size_mb=0.001)
     assert opt.param_groups is inner.param_groups and opt.state is inner.state
     assert opt.defaults == {"lr": 0.1} and opt.state_dict()["param_groups"][0]["lr"] == 0.1
-    w0 = model.weight.data.copy()
+    w0 = model.weight.detach().numpy().copy()
     x = fastnn.ones(3, 4)
     opt.zero_grad()
     model(x).sum().backward()
-    g = model.weight.grad.copy()
+    g = model.weight.grad.numpy().copy()
     opt.step()
-    np.testing.assert_allclose(model.weight.data, w0 - 0.1 * g, rtol=1e-6)
+    np.testing.assert_allclose(model.weight.detach().numpy(), w0 - 0.1 * g, rtol=1e-6)
     assert inner.steps == 1
     with opt.skip_synchronize():
         opt.step()
@@ -192,7 +192,7 @@ def test_abort_on_exception_reraises_in_world_of_one():
 def test_post_accumulate_grad_hook_fires_per_accumulation():
     w = fastnn.nn.Parameter(np.ones(3, np.float32))
     seen = []
-    w._post_accumulate_grad_hooks = [lambda t: seen.append(t.grad.copy())]
+    w._post_accumulate_grad_hooks = [lambda t: seen.append(t.grad.numpy().copy())]
     ((w * 2.0).sum() + (w * 3.0).sum()).backward()
     assert len(seen) == 2
     np.testing.assert_allclose(seen[-1], np.full(3, 5.0))
@@ -223,7 +223,7 @@ def test_sampler_drives_dataloader():
         s = DistributedSampler(len(Y), num_replicas=2, rank=r, seed=4)
         s.set_epoch(1)
         dl = DataLoader(TensorDataset(X, Y), batch_size=4, sampler=s)
-        ys = [yb.data.copy() for _, yb in dl]
+        ys = [yb.detach().numpy().copy() for _, yb in dl]
         steps.append(len(ys))
         assert len(dl) == len(ys)
         got = np.concatenate(ys)

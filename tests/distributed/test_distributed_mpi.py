@@ -85,7 +85,7 @@ def test_shared_weights_and_gradient_accumulation(run_mpi):
                 out = fc2(fc(fc(fastnn.Tensor(X[s, sl])).relu()))
                 (mse(out, Y[s, sl]) * scale).backward()
             opt.step()
-        return np.concatenate([p.data.ravel() for p in params])
+        return np.concatenate([p.detach().numpy().ravel() for p in params])
 
     a, b = run(False), run(True)
     d = np.abs(a - b).max()

@@ -12,7 +12,7 @@ def _members(m=4, n_in=5, n_out=3, seed=0):
 
 
 def _np_out(member, x):
-    return x @ member.weight.data.T + member.bias.data
+    return x @ member.weight.detach().numpy().T + member.bias.detach().numpy()
 
 
 def _np_softmax(z):
@@ -27,7 +27,7 @@ def test_mean_averages_outputs_and_backpropagates_to_every_member(rng):
     x = rng.standard_normal((6, 5)).astype(np.float32)
     out = ens(fastnn.tensor(x))
     ref = np.mean([_np_out(m, x) for m in members], axis=0)
-    np.testing.assert_allclose(out.data, ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.detach().numpy(), ref, rtol=1e-5, atol=1e-6)
     R = rng.standard_normal((6, 3)).astype(np.float32)
     (out * fastnn.tensor(R)).sum().backward()
     for m in members:  # d/dW of mean(x W_i^T) = R^T x / M
@@ -40,19 +40,19 @@ def test_mean_proba_sum_none_and_vote(rng):
     x = rng.standard_normal((7, 5)).astype(np.float32)
     outs = np.stack([_np_out(m, x) for m in members])
     p = nn.Ensemble(members, reduction="mean_proba")(fastnn.tensor(x))
-    np.testing.assert_allclose(p.data, np.mean([_np_softmax(o) for o in outs], axis=0),
+    np.testing.assert_allclose(p.detach().numpy(), np.mean([_np_softmax(o) for o in outs], axis=0),
                                rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(p.data.sum(1), 1, rtol=1e-5)
+    np.testing.assert_allclose(p.detach().numpy().sum(1), 1, rtol=1e-5)
     s = nn.Ensemble(members, reduction="sum")(fastnn.tensor(x))
-    np.testing.assert_allclose(s.data, outs.sum(0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(s.detach().numpy(), outs.sum(0), rtol=1e-5, atol=1e-5)
     st = nn.Ensemble(members, reduction="none")(fastnn.tensor(x))
     assert st.shape == (5, 7, 3)
-    np.testing.assert_allclose(st.data, outs, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(st.detach().numpy(), outs, rtol=1e-5, atol=1e-6)
     v = nn.Ensemble(members, reduction="vote")(fastnn.tensor(x))
     assert v.dtype == np.int64 and v.shape == (7,)
     votes = outs.argmax(axis=2)
     expected = [np.bincount(votes[:, i], minlength=3).argmax() for i in range(7)]
-    np.testing.assert_array_equal(v.data, expected)
+    np.testing.assert_array_equal(v.detach().numpy(), expected)
 
 
 def test_container_protocol_state_dict_and_modes():
@@ -63,7 +63,7 @@ def test_container_protocol_state_dict_and_modes():
     assert sorted(sd) == sorted(f"models.{i}.{k}" for i in range(3) for k in ("weight", "bias"))
     other = nn.Ensemble(_members(m=3, seed=9))
     other.load_state_dict(sd)
-    np.testing.assert_array_equal(other[2].weight.data, members[2].weight.data)
+    np.testing.assert_array_equal(other[2].weight.detach().numpy(), members[2].weight.detach().numpy())
     assert len(list(ens.parameters())) == 6
     ens.eval()
     assert all(not m.training for m in members)
@@ -96,7 +96,7 @@ def test_ensemble_of_noisy_models_beats_the_average_member(rng):
         members.append(m)
     x = rng.standard_normal((200, 5)).astype(np.float32)
     y = (x @ W.T).argmax(1)
-    acc = lambda out: float((out.data.argmax(1) == y).mean())  # noqa: E731
+    acc = lambda out: float((out.detach().numpy().argmax(1) == y).mean())  # noqa: E731
     member_accs = [acc(m(fastnn.tensor(x))) for m in members]
     ens_acc = acc(nn.Ensemble(members, reduction="mean_proba")(fastnn.tensor(x)))
     assert ens_acc > np.mean(member_accs)

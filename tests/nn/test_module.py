@@ -58,10 +58,10 @@ def test_state_dict_roundtrip_and_strict():
     res = b.load_state_dict(sd)
     assert res.missing_keys == [] and res.unexpected_keys == []
     x = fastnn.randn(2, 4)
-    np.testing.assert_array_equal(a(x).data, b(x).data)
-    w = b.fc1.weight.data
+    np.testing.assert_array_equal(a(x).detach().numpy(), b(x).detach().numpy())
+    w = b.fc1.weight.detach().numpy()
     b.load_state_dict(Net().state_dict())
-    assert b.fc1.weight.data is w            # loaded in place
+    assert b.fc1.weight.detach().numpy() is w            # loaded in place
     bad = dict(sd)
     del bad["fc1.bias"]
     with pytest.raises(KeyError, match="Missing key"):
@@ -94,8 +94,8 @@ def test_linear_validation_and_init_range():
     fastnn.manual_seed(0)
     lin = nn.Linear(100, 50)
     bound = 1 / np.sqrt(100)
-    assert np.abs(lin.weight.data).max() <= bound and np.abs(lin.bias.data).max() <= bound
-    assert np.abs(lin.weight.data).max() > 0.8 * bound
+    assert np.abs(lin.weight.detach().numpy()).max() <= bound and np.abs(lin.bias.detach().numpy()).max() <= bound
+    assert np.abs(lin.weight.detach().numpy()).max() > 0.8 * bound
     assert lin.weight.dtype == np.float32
 
 
@@ -125,7 +125,7 @@ def test_torch_weights_load_and_match():
     tx = torch.tensor(x, requires_grad=True)
     fx = fastnn.tensor(x, requires_grad=True)
     tout, fout = tnet(tx), fnet(fx)
-    np.testing.assert_allclose(fout.data, tout.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fout.detach().numpy(), tout.detach().numpy(), rtol=1e-5, atol=1e-6)
     tout.sum().backward()
     fout.sum().backward()
     np.testing.assert_allclose(fx.grad, tx.grad.numpy(), rtol=1e-5, atol=1e-6)

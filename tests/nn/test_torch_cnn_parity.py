@@ -45,7 +45,7 @@ def test_small_cnn_matches_torch_with_loaded_weights():
                                        err_msg=name)
     tsd = tnet.state_dict()
     for k, v in fnet.state_dict().items():
-        np.testing.assert_allclose(np.asarray(v.data), tsd[k].numpy(), rtol=1e-5, atol=1e-6,
+        np.testing.assert_allclose(np.asarray(v.detach().numpy()), tsd[k].numpy(), rtol=1e-5, atol=1e-6,
                                    err_msg=k)
 
 
@@ -60,4 +60,4 @@ def test_residual_add_gate_sends_gradient_both_ways():
     x.grad = None
     zero_w = fastnn.zeros(2, 2, 3, 3, dtype="float64", requires_grad=True)
     ((x + F.conv2d(x, zero_w, padding=1)) * up).sum().backward()
-    np.testing.assert_allclose(x.grad, up.data)
+    np.testing.assert_allclose(x.grad, up.detach().numpy())

@@ -38,9 +38,9 @@ def test_forward_matches_reference(case, dtype, rng):
     x, w, b = _arrays(rng, xs, ws, dtype)
     y = F.conv2d(x, w, b, stride, padding)
     assert y.dtype == dtype
-    np.testing.assert_allclose(y.data, R.conv2d(x, w, b, stride, padding), **TOL[dtype])
+    np.testing.assert_allclose(y.detach().numpy(), R.conv2d(x, w, b, stride, padding), **TOL[dtype])
     y0 = F.conv2d(fastnn.tensor(x), fastnn.tensor(w), stride=stride, padding=padding)
-    np.testing.assert_allclose(y0.data, R.conv2d(x, w, None, stride, padding), **TOL[dtype])
+    np.testing.assert_allclose(y0.detach().numpy(), R.conv2d(x, w, None, stride, padding), **TOL[dtype])
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -78,7 +78,7 @@ def test_torch_parity(case, rng):
     g = rng.standard_normal(y.shape).astype(np.float32)
     y.backward(g)
     py.backward(torch.tensor(g))
-    np.testing.assert_allclose(y.data, py.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(y.detach().numpy(), py.detach().numpy(), rtol=1e-4, atol=1e-4)
     for a, t in ((tx, px), (tw, pw), (tb, pb)):
         np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=1e-4, atol=1e-4)
 
@@ -87,7 +87,7 @@ def _grads(x, w, b, g):
     tx, tw, tb = (fastnn.tensor(a, requires_grad=True) for a in (x, w, b))
     y = F.conv2d(tx, tw, tb, 1, 1)
     y.backward(g)
-    return y.data.copy(), tx.grad, tw.grad, tb.grad
+    return y.detach().numpy().copy(), tx.grad, tw.grad, tb.grad
 
 
 def test_thread_invariance(rng):
@@ -112,14 +112,14 @@ def test_non_contiguous_input_and_unbatched(rng):
     w = rng.standard_normal((4, 3, 3, 3))
     tx = fastnn.tensor(x, requires_grad=True)
     y = F.conv2d(tx, w, None, 1, 1)
-    np.testing.assert_allclose(y.data, R.conv2d(np.ascontiguousarray(x), w, None, 1, 1),
+    np.testing.assert_allclose(y.detach().numpy(), R.conv2d(np.ascontiguousarray(x), w, None, 1, 1),
                                **TOL[np.float64])
     g = rng.standard_normal(y.shape)
     y.backward(g)
     np.testing.assert_allclose(tx.grad, R.conv2d_backward(x, w, g, 1, 1)[0], **TOL[np.float64])
     y3 = F.conv2d(base[0], w, padding=1)              # unbatched (C, H, W)
     assert y3.shape == (4, 7, 6)
-    np.testing.assert_allclose(y3.data, R.conv2d(base[:1], w, None, 1, 1)[0], **TOL[np.float64])
+    np.testing.assert_allclose(y3.detach().numpy(), R.conv2d(base[:1], w, None, 1, 1)[0], **TOL[np.float64])
     assert F.conv2d(base, w, padding="same").shape == (2, 4, 7, 6)
     assert F.conv2d(base, w, padding="valid").shape == (2, 4, 5, 4)
 
@@ -130,7 +130,7 @@ def test_nan_and_inf_propagate_like_torch(rng):
     x[0, 0, 2, 3] = np.nan
     x[1, 1, 0, 0] = np.inf
     w = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
-    y = F.conv2d(x, w, None, 1, 1).data
+    y = F.conv2d(x, w, None, 1, 1).detach().numpy()
     t = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), None, 1, 1).numpy()
     assert np.array_equal(np.isnan(y), np.isnan(t))
     assert np.array_equal(np.isinf(y), np.isinf(t))
@@ -194,8 +194,8 @@ def test_module_init_repr_and_forward(rng):
     m = nn.Conv2d(3, 10, 5, padding=2)
     assert m.weight.shape == (10, 3, 5, 5) and m.bias.shape == (10,)
     bound = 1 / math.sqrt(3 * 25)        # kaiming_uniform_(a=sqrt(5)) == U(+-1/sqrt(fan_in))
-    assert np.abs(m.weight.data).max() <= bound and np.abs(m.weight.data).max() > 0.9 * bound
-    assert np.abs(m.bias.data).max() <= bound
+    assert np.abs(m.weight.detach().numpy()).max() <= bound and np.abs(m.weight.detach().numpy()).max() > 0.9 * bound
+    assert np.abs(m.bias.detach().numpy()).max() <= bound
     assert repr(m) == "Conv2d(3, 10, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))"
     m2 = nn.Conv2d(2, 4, (1, 3), stride=2, bias=False)
     assert m2.bias is None and list(m2.state_dict()) == ["weight"]
@@ -203,7 +203,7 @@ def test_module_init_repr_and_forward(rng):
     x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
     y = m(fastnn.tensor(x))
     assert y.shape == (2, 10, 8, 8)
-    np.testing.assert_allclose(y.data, R.conv2d(x, m.weight.data, m.bias.data, 1, 2),
+    np.testing.assert_allclose(y.detach().numpy(), R.conv2d(x, m.weight.detach().numpy(), m.bias.detach().numpy(), 1, 2),
                                **TOL[np.float32])
     y.sum().backward()
     assert m.weight.grad.shape == (10, 3, 5, 5) and m.bias.grad.shape == (10,)
@@ -219,5 +219,5 @@ def test_module_state_dict_matches_torch(rng):
         assert repr(m) == repr(t)
         m.load_state_dict(ts)
         x = rng.standard_normal((2, args[0], 7, 7)).astype(np.float32)
-        np.testing.assert_allclose(m(x).data, t(torch.tensor(x)).detach().numpy(),
+        np.testing.assert_allclose(m(x).detach().numpy(), t(torch.tensor(x)).detach().numpy(),
                                    rtol=1e-4, atol=1e-5)

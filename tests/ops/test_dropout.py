@@ -31,7 +31,7 @@ def test_backward_uses_the_same_mask():
     y.backward(g)
     keep = y.detach().numpy() != 0
     np.testing.assert_allclose(x.grad, np.where(keep, g / 0.6, 0), rtol=1e-6)
-    np.testing.assert_allclose(x.grad, R.dropout_grad(x.data, g, 0.4, 3, 0), rtol=1e-6)
+    np.testing.assert_allclose(x.grad, R.dropout_grad(x.detach().numpy(), g, 0.4, 3, 0), rtol=1e-6)
 
 
 def test_gradcheck_fixed_mask():

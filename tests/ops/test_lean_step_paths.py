@@ -41,7 +41,7 @@ def test_running_stats_in_c_bitwise_numpy(dtype, momentum, relu):
     fn = batch_norm_relu if relu else batch_norm
     out = fn(x, rm, rv, training=True, momentum=momentum)
     assert np.array_equal(rm, ref_m) and np.array_equal(rv, ref_v)
-    assert np.array_equal(out.data, y)
+    assert np.array_equal(out.detach().numpy(), y)
     # the binding: one running statistic only, the other None
     rm2 = rm0.copy()
     _core.batchnorm_fwd_train(x, None, None, y, mean, var, inv, 1e-5, 2, relu, rm2, None,
@@ -89,11 +89,11 @@ def test_module_running_stats_torch_parity_several_steps():
         fm(x), fm2(x)
         tm(torch.tensor(x)), tm2(torch.tensor(x))
     for f, t in ((fm, tm), (fm2, tm2)):
-        np.testing.assert_allclose(f.running_mean.data, t.running_mean.numpy(), rtol=1e-6,
+        np.testing.assert_allclose(f.running_mean.detach().numpy(), t.running_mean.numpy(), rtol=1e-6,
                                    atol=1e-6)
-        np.testing.assert_allclose(f.running_var.data, t.running_var.numpy(), rtol=1e-6,
+        np.testing.assert_allclose(f.running_var.detach().numpy(), t.running_var.numpy(), rtol=1e-6,
                                    atol=1e-6)
-        assert int(f.num_batches_tracked.data) == int(t.num_batches_tracked) == 4
+        assert int(f.num_batches_tracked.detach().numpy()) == int(t.num_batches_tracked) == 4
 
 
 def _cnn():
@@ -120,10 +120,10 @@ def test_inference_lean_paths_equal_full_paths(dtype):
     h = F.max_pool2d(h, 2, 1, 1)
     h = F.linear(h.flatten(1), m[8].weight, m[8].bias)
     assert lean.grad_fn is None and not lean.requires_grad
-    assert lean.dtype == dtype and np.array_equal(lean.data, h.data)
+    assert lean.dtype == dtype and np.array_equal(lean.detach().numpy(), h.detach().numpy())
     # grad mode on with parameters requiring grad: the graph is recorded
     y = m(x)
-    assert y.grad_fn is not None and np.array_equal(y.data, h.data)
+    assert y.grad_fn is not None and np.array_equal(y.detach().numpy(), h.detach().numpy())
     y.sum().backward()
     assert m[0].weight.grad is not None
 
@@ -167,7 +167,7 @@ def test_sequential_plan_follows_changes():
     # after the plan was made: honoured on the next call
     seq[3] = nn.Identity()
     y = seq(x)
-    assert "BatchNormReLU" not in repr(y.grad_fn) and (y.data < 0).any()
+    assert "BatchNormReLU" not in repr(y.grad_fn) and (y.detach().numpy() < 0).any()
     seq[3] = nn.ReLU()
     assert "BatchNormReLU" in repr(seq(x).grad_fn)
     seq[2].__dict__["_forward_hooks"] = {0: lambda *a: None}
@@ -175,6 +175,6 @@ def test_sequential_plan_follows_changes():
     del seq[2].__dict__["_forward_hooks"]
     assert "BatchNormReLU" in repr(seq(x).grad_fn)
     seq[3].forward = lambda t: F.relu(t) + 1.0
-    assert (seq(x).data >= 1).all()
+    assert (seq(x).detach().numpy() >= 1).all()
     seq.append(nn.Flatten())
     assert seq(x).ndim == 2

@@ -34,7 +34,7 @@ def test_forward_backward_match_reference(case, dtype, op, rng):
     tx = fastnn.tensor(x, requires_grad=True)
     y = f(tx, k, s, p)
     assert y.dtype == dtype
-    np.testing.assert_allclose(y.data, ref(x, k, s, p), **TOL[dtype])
+    np.testing.assert_allclose(y.detach().numpy(), ref(x, k, s, p), **TOL[dtype])
     g = rng.standard_normal(y.shape).astype(dtype)
     y.backward(g)
     np.testing.assert_allclose(tx.grad, ref_bwd(x, g, k, s, p), **TOL[dtype])
@@ -65,13 +65,13 @@ def test_torch_parity(case, op, rng):
     g = rng.standard_normal(y.shape).astype(np.float32)
     y.backward(g)
     py.backward(torch.tensor(g))
-    np.testing.assert_allclose(y.data, py.detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(y.detach().numpy(), py.detach().numpy(), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(tx.grad, px.grad.numpy(), rtol=1e-6, atol=1e-6)
     if op == "max":
         _, idx = F.max_pool2d(x, k, s, p, return_indices=True)
         _, pidx = torch.nn.functional.max_pool2d(torch.tensor(x), k, s if s else k, p,
                                                  return_indices=True)
-        assert idx.dtype == np.int64 and np.array_equal(idx.data, pidx.numpy())
+        assert idx.dtype == np.int64 and np.array_equal(idx.detach().numpy(), pidx.numpy())
 
 
 @pytest.mark.parametrize("op", ["max", "avg"])
@@ -85,7 +85,7 @@ def test_thread_invariance(op, rng):
         tx = fastnn.tensor(x, requires_grad=True)
         y = f(tx, 3, 2, 1)
         y.backward(g)
-        out.append((y.data, tx.grad))
+        out.append((y.detach().numpy(), tx.grad))
     assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
 
 
@@ -95,7 +95,7 @@ def test_non_contiguous_and_unbatched(rng):
     for op, (f, ref, ref_bwd) in OPS.items():
         tx = fastnn.tensor(x, requires_grad=True)
         y = f(tx, 3, 2, 1)
-        np.testing.assert_allclose(y.data, ref(np.ascontiguousarray(x), 3, 2, 1), rtol=1e-12)
+        np.testing.assert_allclose(y.detach().numpy(), ref(np.ascontiguousarray(x), 3, 2, 1), rtol=1e-12)
         g = rng.standard_normal(y.shape)
         y.backward(g)
         np.testing.assert_allclose(tx.grad, ref_bwd(np.ascontiguousarray(x), g, 3, 2, 1),
@@ -103,7 +103,7 @@ def test_non_contiguous_and_unbatched(rng):
         t3 = fastnn.tensor(base[0], requires_grad=True)
         y3 = f(t3, 2)
         assert y3.shape == (3, 3, 3)
-        np.testing.assert_allclose(y3.data, ref(base[:1], 2)[0], rtol=1e-12)
+        np.testing.assert_allclose(y3.detach().numpy(), ref(base[:1], 2)[0], rtol=1e-12)
         y3.sum().backward()
         assert t3.grad.shape == (3, 7, 6)
 
@@ -122,11 +122,11 @@ def test_nan_and_inf_like_torch():
         tx = fastnn.tensor(x, requires_grad=True)
         px = torch.tensor(x, requires_grad=True)
         y, py = OPS[op][0](tx, 2), tf(px, 2)
-        np.testing.assert_array_equal(y.data, py.detach().numpy())   # NaN == NaN here
+        np.testing.assert_array_equal(y.detach().numpy(), py.detach().numpy())   # NaN == NaN here
         y.sum().backward()
         py.sum().backward()
         np.testing.assert_array_equal(tx.grad, px.grad.numpy())
-    assert np.isnan(F.max_pool2d(x, 2).data[0, 0, 0, 0])
+    assert np.isnan(F.max_pool2d(x, 2).detach().numpy()[0, 0, 0, 0])
 
 
 def test_modules(rng):
@@ -137,8 +137,8 @@ def test_modules(rng):
     assert repr(a) == "AvgPool2d(kernel_size=3, stride=1, padding=1)"
     assert m.state_dict() == {} and a.state_dict() == {}
     x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
-    np.testing.assert_allclose(m(x).data, R.max_pool2d(x, 2), rtol=1e-6)
-    np.testing.assert_allclose(a(x).data, R.avg_pool2d(x, 3, 1, 1), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(m(x).detach().numpy(), R.max_pool2d(x, 2), rtol=1e-6)
+    np.testing.assert_allclose(a(x).detach().numpy(), R.avg_pool2d(x, 3, 1, 1), rtol=1e-6, atol=1e-7)
     y, idx = nn.MaxPool2d(2, return_indices=True)(x)
     assert y.shape == idx.shape == (2, 3, 3, 3)
 

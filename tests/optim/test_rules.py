@@ -75,7 +75,7 @@ def _run_fastnn(name, kw, dtype=np.float64, steps=STEPS):
         loss.backward()
         opt.step()
         losses.append(float(loss))
-    return [p.data for p in ps], losses
+    return [p.detach().numpy() for p in ps], losses
 
 
 def _run_reference(fn, kw, ref_kw):
@@ -89,8 +89,8 @@ def _run_reference(fn, kw, ref_kw):
             p.grad = None
         _loss(l1, l2, x, y).backward()
         for p, st in zip(ps, states):
-            p.data[...] = fn(p.data, p.grad, st, **kw)
-    return [p.data for p in ps]
+            p.data[...] = fn(p.detach().numpy(), p.grad.numpy(), st, **kw)
+    return [p.detach().numpy() for p in ps]
 
 
 def _run_torch(torch, name, kw):
@@ -140,7 +140,7 @@ def test_float32_stays_float32_and_in_place(name, kw):
     x, y, w = _problem(np.float32)
     l1, l2 = _model(w)
     ps = _params(l1, l2)
-    arrays = [p.data for p in ps]
+    arrays = [p.detach().numpy() for p in ps]
     before = [a.copy() for a in arrays]
     opt = getattr(fastnn.optim, name)(ps, **kw)
     for _ in range(5):
@@ -148,10 +148,10 @@ def test_float32_stays_float32_and_in_place(name, kw):
         _loss(l1, l2, x, y).backward()
         opt.step()
     for p, a, b in zip(ps, arrays, before):
-        assert p.data is a                       # the very same ndarray object
-        assert np.shares_memory(p.data, a)
-        assert p.data.dtype == np.float32
-        assert not np.array_equal(p.data, b)     # and it was updated
+        assert p.detach().numpy() is a                       # the very same ndarray object
+        assert np.shares_memory(p.detach().numpy(), a)
+        assert p.detach().numpy().dtype == np.float32
+        assert not np.array_equal(p.detach().numpy(), b)     # and it was updated
     for st in opt.state.values():
         for v in st.values():
             if isinstance(v, np.ndarray):
@@ -169,7 +169,7 @@ def test_params_without_grad_are_skipped():
     opt = fastnn.optim.Adam([a, b], lr=0.1)
     (a * a).sum().backward()
     opt.step()
-    assert np.all(a.data < 1) and np.array_equal(b.data, np.ones(3))
+    assert np.all(a.detach().numpy() < 1) and np.array_equal(b.detach().numpy(), np.ones(3))
     assert b not in opt.state or not opt.state[b]
     assert opt.state[a]["step"] == 1
 
@@ -193,8 +193,8 @@ def test_late_parameter_gets_its_own_step_count():
             ra = fn(ra, 2 * ra, sa, **kw)
             if i >= 2:
                 rb = fn(rb, 2 * rb, sb, **kw)
-        np.testing.assert_allclose(a.data, ra, rtol=1e-12)
-        np.testing.assert_allclose(b.data, rb, rtol=1e-12)
+        np.testing.assert_allclose(a.detach().numpy(), ra, rtol=1e-12)
+        np.testing.assert_allclose(b.detach().numpy(), rb, rtol=1e-12)
 
 
 def test_param_groups_have_their_own_lr():
@@ -205,8 +205,8 @@ def test_param_groups_have_their_own_lr():
     assert opt.param_groups[1]["momentum"] == 0
     ((a * a).sum() + (b * b).sum()).backward()
     opt.step()
-    np.testing.assert_allclose(a.data, [0.8, 0.8])
-    np.testing.assert_allclose(b.data, [0.0, 0.0])
+    np.testing.assert_allclose(a.detach().numpy(), [0.8, 0.8])
+    np.testing.assert_allclose(b.detach().numpy(), [0.0, 0.0])
     c = fastnn.nn.Parameter(np.ones(2))
     opt.add_param_group({"params": c, "lr": 1.0})
     assert len(opt.param_groups) == 3 and opt.param_groups[2]["params"] == [c]
@@ -225,7 +225,7 @@ def test_step_returns_closure_loss_and_zero_grad():
         return loss
 
     loss = opt.step(closure)
-    assert float(loss) == 9.0 and w.data[0] == 1.5
+    assert float(loss) == 9.0 and w.detach().numpy()[0] == 1.5
     assert w.grad is not None
     opt.zero_grad(set_to_none=False)
     assert w.grad is not None and np.all(w.grad == 0)
@@ -240,7 +240,7 @@ def test_maximize_ascends():
         opt = getattr(fastnn.optim, name)([w], maximize=True, **kw)
         (w * w).sum().backward()
         opt.step()
-        assert w.data[0] > 1.0, name
+        assert w.detach().numpy()[0] > 1.0, name
 
 
 @pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True,
@@ -266,7 +266,7 @@ def test_threads_and_multi_tensor_give_identical_results(name, kw):
                 p.grad = gi.copy()
             for o in opts:
                 o.step()
-        results.append([p.data.copy() for p in ps])
+        results.append([p.detach().numpy().copy() for p in ps])
     for r in results[1:]:
         for a, b in zip(results[0], r):
             np.testing.assert_array_equal(a, b)
@@ -293,5 +293,5 @@ def test_float32_follows_torch(name, kw):
         tp.grad = torch.from_numpy(g.copy())
         opt.step()
         topt.step()
-    assert p.data.dtype == np.float32
-    np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-5, atol=1e-5)
+    assert p.detach().numpy().dtype == np.float32
+    np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-5, atol=1e-5)

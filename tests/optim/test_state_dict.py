@@ -54,11 +54,11 @@ def test_resume_is_bit_exact(name, kw, dtype):
     ps, opt, step = _setup(dtype, name, kw)
     for _ in range(7):
         step()
-    ckpt_params = [p.data.copy() for p in ps]
+    ckpt_params = [p.detach().numpy().copy() for p in ps]
     ckpt = _as_plain(opt.state_dict())
     for _ in range(8):
         step()
-    want = [p.data.copy() for p in ps]
+    want = [p.detach().numpy().copy() for p in ps]
 
     ps2, opt2, step2 = _setup(dtype, name, kw)
     for p, a in zip(ps2, ckpt_params):
@@ -67,8 +67,8 @@ def test_resume_is_bit_exact(name, kw, dtype):
     for _ in range(8):
         step2()
     for a, b in zip(want, ps2):
-        np.testing.assert_array_equal(a, b.data)
-        assert b.data.dtype == dtype
+        np.testing.assert_array_equal(a, b.detach().numpy())
+        assert b.detach().numpy().dtype == dtype
 
 
 def test_state_dict_layout_is_torchs():
@@ -114,14 +114,14 @@ def test_state_dict_matches_torch_layout_and_values():
         for k in sd["param_groups"][0]:
             assert k in tsd["param_groups"][0], (name, k)
         # a torch checkpoint loads into fastnn and continues the same way
-        w2 = fastnn.nn.Parameter(w.data.copy())
+        w2 = fastnn.nn.Parameter(w.detach().numpy().copy())
         opt2 = getattr(fastnn.optim, name)([w2], **kw)
         opt2.load_state_dict(tsd)
         w.grad = g0.copy()
         w2.grad = g0.copy()
         opt.step()
         opt2.step()
-        np.testing.assert_array_equal(w.data, w2.data)
+        np.testing.assert_array_equal(w.detach().numpy(), w2.detach().numpy())
 
 
 def test_load_state_dict_checks_sizes_and_copies():
@@ -159,12 +159,12 @@ def test_checkpoint_through_fastnn_save(tmp_path):
         step()
         sched.step(1.0)
     path = str(tmp_path / "ckpt")
-    ser.save({"params": [p.data for p in ps], "opt": opt.state_dict(),
+    ser.save({"params": [p.detach().numpy() for p in ps], "opt": opt.state_dict(),
               "sched": sched.state_dict()}, path)
     for _ in range(3):
         step()
         sched.step(1.0)
-    want = [p.data.copy() for p in ps]
+    want = [p.detach().numpy().copy() for p in ps]
     ck = ser.load(path)
     ps2, opt2, step2 = _setup(np.float32, "Adam", dict(lr=0.01))
     for p, a in zip(ps2, ck["params"]):
@@ -176,5 +176,5 @@ def test_checkpoint_through_fastnn_save(tmp_path):
         step2()
         sched2.step(1.0)
     for a, p in zip(want, ps2):
-        np.testing.assert_array_equal(a, p.data)
+        np.testing.assert_array_equal(a, p.detach().numpy())
     assert sched2.get_last_lr() == sched.get_last_lr()

@@ -22,7 +22,7 @@ def _params(dtype=np.float64, seed=0, scale=3.0):
 @pytest.mark.parametrize("max_norm", [0.5, 1e6])
 def test_clip_grad_norm_matches_reference(norm_type, max_norm):
     ps = _params()
-    grads = [p.grad.copy() for p in ps]
+    grads = [p.grad.numpy().copy() for p in ps]
     total = U.clip_grad_norm_(ps, max_norm, norm_type)
     nt = float(norm_type)
     want, want_total = R.clip_grad_norm(grads, max_norm, nt)
@@ -55,9 +55,9 @@ def test_clip_grad_norm_float32_in_place_and_edge_cases():
 def test_clip_grad_norm_equals_torch(norm_type):
     torch = fastnn.testing.requires_torch()
     ps = _params()
-    tps = [torch.nn.Parameter(torch.from_numpy(p.data.copy())) for p in ps]
+    tps = [torch.nn.Parameter(torch.from_numpy(p.detach().numpy().copy())) for p in ps]
     for p, t in zip(ps, tps):
-        t.grad = torch.from_numpy(p.grad.copy())
+        t.grad = torch.from_numpy(p.grad.numpy().copy())
     total = U.clip_grad_norm_(ps, 0.7, norm_type)
     ttotal = torch.nn.utils.clip_grad_norm_(tps, 0.7, norm_type)
     assert float(total) == pytest.approx(float(ttotal), rel=1e-12)
@@ -84,10 +84,10 @@ def test_max_norm_is_renorm(dim, dtype):
     bshape = [1, 1, 1]
     bshape[dim] = shape[dim]
     w = fastnn.nn.Parameter((rng.standard_normal(shape) * scale.reshape(bshape)).astype(dtype))
-    arr = w.data
+    arr = w.detach().numpy()
     before = arr.copy()
     U.max_norm_([w], 1.0, dim=dim)
-    assert w.data is arr and arr.dtype == dtype
+    assert w.detach().numpy() is arr and arr.dtype == dtype
     tol = dict(rtol=1e-6) if dtype == np.float32 else dict(rtol=1e-13)
     np.testing.assert_allclose(arr, R.renorm(before, 1.0, dim), **tol)
     axes = tuple(i for i in range(3) if i != dim % 3)
@@ -105,7 +105,7 @@ def test_max_norm_equals_torch_renorm():
     a = rng.standard_normal((5, 7)) * 2
     w = fastnn.nn.Parameter(a.copy())
     U.max_norm_(w, 2.0, dim=0)
-    np.testing.assert_allclose(w.data, torch.renorm(torch.from_numpy(a), 2, 0, 2.0).numpy(),
+    np.testing.assert_allclose(w.detach().numpy(), torch.renorm(torch.from_numpy(a), 2, 0, 2.0).numpy(),
                                rtol=1e-12)
 
 
@@ -121,9 +121,9 @@ def test_parameters_to_vector_round_trip():
     ps = list(m.parameters())
     v = U.parameters_to_vector(ps)
     assert v.shape == (8,)
-    w = m.weight.data
+    w = m.weight.detach().numpy()
     U.vector_to_parameters(v * 2, ps)
-    assert m.weight.data is w
-    np.testing.assert_allclose(U.parameters_to_vector(ps).data, v.data * 2)
+    assert m.weight.detach().numpy() is w
+    np.testing.assert_allclose(U.parameters_to_vector(ps).detach().numpy(), v.detach().numpy() * 2)
     with pytest.raises(ValueError, match="elements"):
         U.vector_to_parameters(np.zeros(7), ps)

@@ -15,18 +15,18 @@ from fastnn.train import EarlyStopping, History, LambdaCallback, ModelCheckpoint
 # A loss and an optimizer built from what every branch has (Tensor ops), so the
 # Trainer is tested on its own.
 def ce(out, y):
-    z = out - fastnn.Tensor(out.data.max(axis=1, keepdims=True))
+    z = out - fastnn.Tensor(out.detach().numpy().max(axis=1, keepdims=True))
     logp = z - z.exp().sum(dim=1, keepdim=True).log()
     oh = np.zeros(out.shape, out.dtype)
-    oh[np.arange(len(y.data)), y.data] = 1
-    return -(logp * fastnn.Tensor(oh)).sum() / len(y.data)
+    oh[np.arange(len(y.detach().numpy())), y.detach().numpy()] = 1
+    return -(logp * fastnn.Tensor(oh)).sum() / len(y.detach().numpy())
 
 
 class MomentumSGD:
     def __init__(self, params, lr, momentum=0.9):
         self.params = list(params)
         self.param_groups = [{"lr": lr}]
-        self.buf = [np.zeros_like(p.data) for p in self.params]
+        self.buf = [np.zeros_like(p.detach().numpy()) for p in self.params]
         self.momentum = momentum
 
     def zero_grad(self):
@@ -111,7 +111,7 @@ def test_mlp_on_pca_whitened_digits(digits_pca):
     assert math.isclose(res["accuracy"], h.history["val_accuracy"][-1])
     pred = t.predict(digits_pca[2])
     assert isinstance(pred, fastnn.Tensor) and pred.shape == (len(digits_pca[2]), 10)
-    acc = np.mean(pred.data.argmax(1) == digits_pca[3])
+    acc = np.mean(pred.detach().numpy().argmax(1) == digits_pca[3])
     assert math.isclose(acc, res["accuracy"])
 
 
@@ -173,7 +173,7 @@ def test_early_stopping_stops_and_restores_best():
     snapshots = []
     es = EarlyStopping(monitor="val_loss", patience=2)
     snap = LambdaCallback(on_epoch_end=lambda tr, e, logs: snapshots.append(
-        {k: v.data.copy() for k, v in tr.model.state_dict().items()}))
+        {k: v.detach().numpy().copy() for k, v in tr.model.state_dict().items()}))
     t = Trainer(model, ce, opt, callbacks=[snap, es], progress=False)
     xv = rng.normal(size=(32, 5)).astype(np.float32)
     yv = rng.integers(0, 3, 32)
@@ -185,7 +185,7 @@ def test_early_stopping_stops_and_restores_best():
     assert es.best_epoch == best and n == best + 1 + 2 + 1
     assert es.stopped_epoch == n - 1
     for k, v in model.state_dict().items():
-        np.testing.assert_array_equal(v.data, snapshots[best][k])
+        np.testing.assert_array_equal(v.detach().numpy(), snapshots[best][k])
     assert not np.array_equal(snapshots[-1]["0.weight"], snapshots[best]["0.weight"])
 
 
@@ -212,7 +212,7 @@ def test_model_checkpoint_saves_best(tmp_path, digits_pca):
     m2.load_state_dict(fastnn.load(str(path)))
     if mc.best_epoch == 2:
         for k, v in model.state_dict().items():
-            np.testing.assert_array_equal(v.data, m2.state_dict()[k].data)
+            np.testing.assert_array_equal(v.detach().numpy(), m2.state_dict()[k].data)
     assert math.isclose(Trainer(m2, ce, MomentumSGD(m2.parameters(), 0.1),
                                 progress=False).evaluate(val)["accuracy"], mc.best)
     every = ModelCheckpoint(str(tmp_path / "e{epoch}.fnn"), save_best_only=False)
@@ -228,7 +228,7 @@ def test_nan_loss_raises_with_epoch_and_step():
     t = Trainer(m, ce, MomentumSGD(m.parameters(), 0.1), progress=False)
     with pytest.raises(RuntimeError, match=r"epoch 1, step 3"):
         t.fit(DataLoader(TensorDataset(x, np.zeros(8, np.int64)), 2), 2)
-    assert np.all(np.isfinite(m[0].weight.data))
+    assert np.all(np.isfinite(m[0].weight.detach().numpy()))
 
 
 def test_bad_inputs():
@@ -279,7 +279,7 @@ def test_checkpoint_resume_is_exact(tmp_path):
     assert t3.load_checkpoint(tmp_path / "ck") == 2
     h = t3.fit(DataLoader(TensorDataset(x, y), 32, shuffle=True, seed=4), 2)
     for k, v in m1.state_dict().items():
-        np.testing.assert_array_equal(v.data, m3.state_dict()[k].data)
+        np.testing.assert_array_equal(v.detach().numpy(), m3.state_dict()[k].data)
     assert h.history["loss"] == t1.history.history["loss"]
     assert h.epoch == [0, 1, 2, 3]
     assert t3.scheduler.n == 4

@@ -91,7 +91,7 @@ class Ensemble(Module):
         counts = np.zeros((n, c), dtype=np.int64)
         rows = np.arange(n)
         for o in outs:
-            counts[rows, np.asarray(o.data).argmax(axis=1)] += 1
+            counts[rows, np.asarray(o._array).argmax(axis=1)] += 1
         return from_numpy(counts.argmax(axis=1))
 
     def extra_repr(self):

@@ -1,5 +1,5 @@
 """``Flatten`` module."""
-from ...autograd.grad_mode import mode as _grad_mode
+from ..._core import is_grad_enabled as _grad_enabled
 from ...tensor import Tensor
 from .. import functional as F
 from .module import Module
@@ -13,11 +13,11 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
-        if (type(x) is Tensor and not (_grad_mode.enabled and x.requires_grad)
+        if (type(x) is Tensor and not (_grad_enabled() and x.requires_grad)
                 and self.start_dim == 1 and self.end_dim == -1):
             # nothing to record, the default dims: the reshape view directly
             # (as Tensor.flatten computes it)
-            d = x.data
+            d = x._array
             if d.ndim >= 2:
                 n = 1
                 for s in d.shape[1:]:

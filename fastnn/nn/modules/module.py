@@ -25,7 +25,7 @@ class StateDictError(KeyError, RuntimeError):
 
 def _as_array(v):
     if isinstance(v, Tensor):
-        return v.data
+        return v._array
     if isinstance(v, np.ndarray):
         return v
     if hasattr(v, "detach") and hasattr(v, "cpu"):   # a torch.Tensor
@@ -201,7 +201,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad[...] = 0
+                p.grad._array[...] = 0
 
     def apply(self, fn):
         for m in self.children():
@@ -212,13 +212,13 @@ class Module:
     def _cast(self, dtype):
         for m in self.modules():
             for p in m._parameters.values():
-                if p is not None and p.data.dtype.kind == "f":
-                    p.data = p.data.astype(dtype)
+                if p is not None and p._array.dtype.kind == "f":
+                    p._array = p._array.astype(dtype)
                     if p.grad is not None:
-                        p.grad = p.grad.astype(dtype)
+                        p.grad = p.grad._array.astype(dtype)
             for b in m._buffers.values():
-                if b is not None and b.data.dtype.kind == "f":
-                    b.data = b.data.astype(dtype)
+                if b is not None and b._array.dtype.kind == "f":
+                    b._array = b._array.astype(dtype)
         return self
 
     def float(self):
@@ -278,12 +278,12 @@ class Module:
             if k not in state_dict:
                 continue
             src = _as_array(state_dict[k])
-            if src.shape != target.data.shape:
+            if src.shape != target._array.shape:
                 raise ShapeError(f"Error(s) in loading state_dict for {name}: size mismatch for "
                                  f"{k}: copying a param with shape {tuple(src.shape)} from "
                                  f"checkpoint, the shape in current model is "
-                                 f"{tuple(target.data.shape)}.")
-            np.copyto(target.data, src, casting="unsafe")
+                                 f"{tuple(target._array.shape)}.")
+            np.copyto(target._array, src, casting="unsafe")
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ repr

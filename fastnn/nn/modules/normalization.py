@@ -55,9 +55,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._array[...] = 0
+            self.running_var._array[...] = 1
+            self.num_batches_tracked._array[...] = 0
 
     def reset_parameters(self):
         """PyTorch's default: running stats reset, weight ones, bias zeros."""
@@ -99,9 +99,9 @@ class _BatchNorm(Module):
         if self.training and self.track_running_stats:
             nbt = (bufs["num_batches_tracked"] if "num_batches_tracked" in bufs
                    else self.num_batches_tracked)
-            nbt.data[...] += 1
+            nbt._array[...] += 1
             if self.momentum is None:   # cumulative moving average
-                factor = 1.0 / float(nbt.data)
+                factor = 1.0 / float(nbt._array)
         # batch statistics in training, and always when no running stats are kept
         use_batch = self.training or rm is None
         w = params["weight"] if "weight" in params else self.weight

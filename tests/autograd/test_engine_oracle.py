@@ -1,8 +1,8 @@
-"""The compiled autograd engine (fastnn/_bind/engine.pxi) against the
-pure-Python reference engine, gradient stealing (a leaf keeps a fresh
-gradient array without a copy only when nothing else can hold it) and the
-large-array buffer cache."""
-import os
+"""The compiled autograd engine (fastnn/_bind/autograd.pxi) against the
+pure-Python oracle (fastnn/testing/oracle_engine.py), gradient stealing (a
+leaf keeps a fresh gradient array without a copy only when nothing else can
+hold it) and the large-array buffer cache."""
+import threading
 
 import numpy as np
 import pytest
@@ -10,24 +10,7 @@ import pytest
 import fastnn
 from fastnn import _core
 from fastnn.autograd import Function
-from fastnn.autograd import engine as E
-
-
-@pytest.fixture(params=["compiled", "python"])
-def engine(request):
-    was = E.run_backward is _core.run_backward
-    got = E.use_compiled(request.param == "compiled")
-    assert got == (request.param == "compiled")
-    yield request.param
-    E.use_compiled(was)
-
-
-@pytest.fixture
-def compiled():
-    was = E.run_backward is _core.run_backward
-    assert E.use_compiled(True)
-    yield
-    E.use_compiled(was)
+from fastnn.testing.oracle_engine import gradients as oracle_gradients
 
 
 @pytest.fixture
@@ -38,11 +21,28 @@ def cache():
     _core.buffer_cache(was)
 
 
-@pytest.mark.skipif(os.environ.get("FASTNN_PY_ENGINE", "") not in ("", "0"),
-                    reason="FASTNN_PY_ENGINE selects the Python engine")
-def test_compiled_engine_is_the_default():
-    assert E.run_backward is _core.run_backward
-    assert Function.apply.__func__ is _core.function_apply
+def _g(t):
+    """A leaf's gradient as an ndarray (None when no gradient reached it)."""
+    return None if t.grad is None else t.grad.numpy()
+
+
+def _check_against_oracle(out, leaves, grad=None):
+    """Runs the oracle on out's graph, then the real backward; compares."""
+    g = np.ones(out.shape, out.dtype) if grad is None else grad
+    want = oracle_gradients([out], [g], leaves)
+    out.backward(fastnn.tensor(g))
+    for w, t in zip(want, leaves):
+        assert (w is None) == (t.grad is None)
+        if w is not None:
+            np.testing.assert_allclose(_g(t), w, rtol=1e-12, atol=1e-12)
+    return want
+
+
+def test_engine_classes_are_compiled_bases():
+    assert issubclass(fastnn.Tensor, _core.TensorBase)
+    assert issubclass(Function, _core.FunctionBase)
+    assert Function.apply.__func__ is _core.FunctionBase.apply.__func__
+    assert fastnn.autograd.Context is _core.Context
 
 
 def _graph(seed):
@@ -56,29 +56,27 @@ def _graph(seed):
     return y, (x, w, b, h)
 
 
-def test_engines_give_the_same_gradients(engine):
+def test_engine_matches_oracle():
     y, ts = _graph(0)
+    x, w, b, h = ts
+    want = oracle_gradients([y], [np.ones((), np.float64)], [x, w, b, h])
     y.backward()
-    grads = [t.grad.copy() for t in ts]
-    E.use_compiled(engine != "compiled")          # the other engine
-    y2, ts2 = _graph(0)
-    y2.backward()
-    for g, t in zip(grads, ts2):
-        np.testing.assert_array_equal(g, t.grad)
+    for g, t in zip(want, ts):
+        np.testing.assert_allclose(_g(t), g, rtol=1e-12, atol=1e-12)
 
 
-def test_retain_graph_freed_error_and_accumulation(engine):
+def test_retain_graph_freed_error_and_accumulation():
     x = fastnn.tensor([1.0, 2.0], requires_grad=True)
     y = (x * x).exp().sum()
     y.backward(retain_graph=True)
-    first = x.grad.copy()
+    first = x.grad.numpy().copy()
     y.backward()
     np.testing.assert_allclose(x.grad, 2 * first, rtol=1e-6)
     with pytest.raises(RuntimeError, match="second time"):
         y.backward()
 
 
-def test_no_grad_and_user_function(engine):
+def test_no_grad_and_user_function():
     class Cube(Function):
         @staticmethod
         def forward(ctx, a, k):
@@ -101,7 +99,7 @@ def test_no_grad_and_user_function(engine):
     np.testing.assert_allclose(a.grad, [6.0, 24.0])
 
 
-def test_multi_output_function(engine):
+def test_multi_output_function():
     class Split(Function):
         raw = True
 
@@ -139,12 +137,12 @@ def _recorder(keep):
     return Twice
 
 
-def test_fresh_gradient_is_stolen_not_copied(compiled):
+def test_fresh_gradient_is_stolen_not_copied():
     keep = []
     a = fastnn.ones(4, requires_grad=True)
     _recorder(keep).apply(a).sum().backward()
     # the op kept a reference (keep), so the engine must have copied it
-    assert a.grad is not keep[0] and not np.shares_memory(a.grad, keep[0])
+    assert not np.shares_memory(_g(a), keep[0])
     ids = []
 
     class Fresh(Function):
@@ -162,13 +160,13 @@ def test_fresh_gradient_is_stolen_not_copied(compiled):
 
     b = fastnn.ones(4, requires_grad=True)
     Fresh.apply(b).sum().backward()
-    assert id(b.grad) == ids[0]               # nobody else held it: no copy
+    assert id(_g(b)) == ids[0]                # nobody else held it: no copy
     np.testing.assert_allclose(b.grad, 2.0)
     Fresh.apply(b).sum().backward()           # second backward adds in place
     np.testing.assert_allclose(b.grad, 4.0)
 
 
-def test_one_array_for_two_inputs_is_never_shared(engine):
+def test_one_array_for_two_inputs_is_never_shared():
     class Both(Function):
         raw = True
 
@@ -184,7 +182,7 @@ def test_one_array_for_two_inputs_is_never_shared(engine):
     a = fastnn.ones(3, requires_grad=True)
     b = fastnn.ones(3, requires_grad=True)
     Both.apply(a, b).sum().backward()
-    assert not np.shares_memory(a.grad, b.grad)
+    assert not np.shares_memory(_g(a), _g(b))
     a.grad += 1
     np.testing.assert_allclose(b.grad, 1.0)
     c = fastnn.ones(3, requires_grad=True)
@@ -192,11 +190,11 @@ def test_one_array_for_two_inputs_is_never_shared(engine):
     np.testing.assert_allclose(c.grad, 2.0)
 
 
-def test_gradient_never_aliases_user_or_saved_arrays(engine):
+def test_gradient_never_aliases_user_or_saved_arrays():
     g = np.full((2, 2), 3.0, np.float32)
     x = fastnn.ones(2, 2, requires_grad=True)
     (x * 1.0).backward(g)
-    assert not np.shares_memory(x.grad, g)
+    assert not np.shares_memory(_g(x), g)
     g[...] = 0
     np.testing.assert_allclose(x.grad, 3.0)
 
@@ -213,40 +211,36 @@ def test_gradient_never_aliases_user_or_saved_arrays(engine):
     z = Ident.apply(y)
     z.retain_grad()
     (z * 2).sum().backward()
-    assert not np.shares_memory(y.grad, z.grad)
+    assert not np.shares_memory(_g(y), z.grad.numpy())
     np.testing.assert_allclose(y.grad, 2.0)
 
 
-def test_post_accumulate_hooks_see_each_gradient(engine):
+def test_post_accumulate_hooks_see_each_gradient():
     w = fastnn.ones(3, requires_grad=True)
     seen = []
-    w._post_accumulate_grad_hooks = [lambda t: seen.append(t.grad.copy())]
+    w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.numpy().copy()))
     (w * 2).sum().backward()
     (w * 3).sum().backward()
     np.testing.assert_allclose(seen[0], 2.0)
     np.testing.assert_allclose(seen[1], 5.0)
 
 
-def test_training_step_matches_python_engine():
-    def run(compiled):
-        E.use_compiled(compiled)
-        try:
-            fastnn.manual_seed(0)
-            m = fastnn.nn.Sequential(fastnn.nn.Linear(6, 5), fastnn.nn.ReLU(),
-                                     fastnn.nn.Linear(5, 3))
-            opt = fastnn.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
-            r = np.random.default_rng(1)
-            x = fastnn.tensor(r.standard_normal((8, 6)).astype(np.float32))
-            y = fastnn.tensor(r.integers(0, 3, 8))
-            for _ in range(3):
-                opt.zero_grad()
-                fastnn.nn.functional.cross_entropy(m(x), y).backward()
-                opt.step()
-            return [p.data.copy() for p in m.parameters()]
-        finally:
-            E.use_compiled(True)
-    for a, b in zip(run(True), run(False)):
-        np.testing.assert_array_equal(a, b)
+def test_training_step_matches_oracle():
+    fastnn.manual_seed(0)
+    m = fastnn.nn.Sequential(fastnn.nn.Linear(6, 5), fastnn.nn.ReLU(), fastnn.nn.Linear(5, 3))
+    opt = fastnn.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    r = np.random.default_rng(1)
+    x = fastnn.tensor(r.standard_normal((8, 6)).astype(np.float32))
+    y = fastnn.tensor(r.integers(0, 3, 8))
+    ps = list(m.parameters())
+    for _ in range(3):
+        opt.zero_grad()
+        loss = fastnn.nn.functional.cross_entropy(m(x), y)
+        want = oracle_gradients([loss], [np.ones((), np.float32)], ps)
+        loss.backward()
+        for w, p in zip(want, ps):
+            np.testing.assert_array_equal(_g(p), w)
+        opt.step()
 
 
 # ---------------------------------------------------------------- buffer cache
@@ -287,13 +281,11 @@ def test_buffer_cache_can_be_turned_off_and_on(cache):
 def test_buffer_cache_env_switch():
     code = ("import fastnn\n"
             "assert not fastnn._core.buffer_cache_info()['installed']\n"
-            "from fastnn.autograd import engine\n"
-            "assert engine.run_backward is engine._py_run_backward\n"
             "x = fastnn.ones(2, requires_grad=True); (x * 3).sum().backward()\n"
             "assert x.grad.tolist() == [3.0, 3.0]\n")
     from fastnn.testing import run_python
     # run_python imports the same fastnn as this test (the installed one in CI)
-    r = run_python(code, env={"FASTNN_BUFFER_CACHE": "0", "FASTNN_PY_ENGINE": "1"})
+    r = run_python(code, env={"FASTNN_BUFFER_CACHE": "0"})
     assert r.returncode == 0, r.stderr
 
 
@@ -325,23 +317,41 @@ def _random_dag(seed):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_random_fan_out_graphs_match_python_engine(seed):
+def test_random_fan_out_graphs_match_oracle(seed):
     out, leaves = _random_dag(seed)
-    out.backward()
-    want = [None if x.grad is None else x.grad.copy() for x in leaves]
-    E.use_compiled(False)
-    try:
-        out2, leaves2 = _random_dag(seed)
-        out2.backward()
-    finally:
-        E.use_compiled(True)
-    for w, x in zip(want, leaves2):
-        assert (w is None) == (x.grad is None)
-        if w is not None:
-            np.testing.assert_allclose(x.grad, w, rtol=1e-6, atol=1e-6)
+    _check_against_oracle(out, leaves)
     # no two leaves share a gradient array
-    gs = [x.grad for x in leaves if x.grad is not None]
+    gs = [_g(x) for x in leaves if x.grad is not None]
     assert len(gs) >= 2
     for i in range(len(gs)):
         for j in range(i + 1, len(gs)):
             assert not np.shares_memory(gs[i], gs[j])
+
+
+def test_steal_uses_refcounts_only_where_trusted():
+    """The one place that reads reference counts (autograd.pxi, _e_owned):
+    on CPython with the GIL a fresh gradient is taken over; the flag says so."""
+    import sys
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    assert _core.refcount_trusted() == (gil and sys.implementation.name == "cpython")
+
+
+def test_grad_mode_is_thread_local():
+    """no_grad in one thread does not stop recording in another."""
+    x = fastnn.ones(3, requires_grad=True)
+    inside, seen = threading.Event(), {}
+
+    def other():
+        inside.wait(5)
+        seen["enabled"] = fastnn.is_grad_enabled()
+        seen["records"] = (x * 2).requires_grad
+
+    t = threading.Thread(target=other)
+    t.start()
+    with fastnn.no_grad():
+        assert not fastnn.is_grad_enabled()
+        inside.set()
+        t.join(5)
+        assert not (x * 2).requires_grad
+    assert seen == {"enabled": True, "records": True}
+    assert fastnn.is_grad_enabled()

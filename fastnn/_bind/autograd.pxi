@@ -1,0 +1,723 @@
+# The autograd engine, compiled: the bases that the Python classes subclass
+# (as PyTorch's ``torch._C.TensorBase`` and ``_FunctionBase``), so every
+# field the engine relies on is declared once, here, and typed.
+#
+#   TensorBase    ``fastnn.Tensor`` (fastnn/tensor.py) subclasses it: the
+#                 ndarray, the gradient, the graph link, the version counter.
+#   Context       ``ctx``: what an op keeps from its forward for its backward;
+#                 it is also the graph node of the op's outputs.
+#   FunctionBase  ``fastnn.autograd.Function`` subclasses it: ``apply`` runs
+#                 a forward and records the node.
+#   run_backward  walks the graph once in reverse topological order.
+#
+# Grad mode lives in a C thread-local (one per Python thread, as PyTorch's).
+# A readable pure-Python engine that computes the same gradients is kept only
+# as a test oracle (fastnn/testing/oracle_engine.py); the tests compare them.
+#
+# Two calling conventions share the engine.  User Functions (``raw = False``,
+# PyTorch's) see Tensors in forward (run with grad mode off) and in backward.
+# Built-in ops set ``raw = True``: forward receives the ndarrays behind Tensor
+# arguments and returns ndarrays; backward receives and returns ndarrays.
+cimport cython
+from cpython.ref cimport PyObject, Py_REFCNT
+from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
+
+cdef extern from *:
+    """
+    /* grad mode: one flag per thread (C11 thread-local storage) */
+    static _Thread_local int fnn_grad_mode = 1;
+    static int fnn_grad_get(void) { return fnn_grad_mode; }
+    static void fnn_grad_set(int v) { fnn_grad_mode = v; }
+    /* Reference counts say who holds an object only on CPython with the GIL;
+       on free-threaded builds and other interpreters the engine copies. */
+    #if defined(Py_GIL_DISABLED) || defined(PYPY_VERSION)
+    #define FNN_REFCOUNT_TRUSTED 0
+    #else
+    #define FNN_REFCOUNT_TRUSTED 1
+    #endif
+    """
+    int fnn_grad_get()
+    void fnn_grad_set(int v)
+    int FNN_REFCOUNT_TRUSTED
+
+cdef object _E_out_cls = None          # the Python Tensor class (see _out_cls)
+cdef object _E_asarray = np.asarray
+cdef object _E_zeros = np.zeros
+cdef object _E_array = np.array
+cdef object _E_add = np.add
+cdef object _E_ndarray = np.ndarray
+cdef str _E_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved "
+    "tensors after they have already been freed). Saved intermediate values of the "
+    "graph are freed when you call .backward() or autograd.grad(). Specify "
+    "retain_graph=True if you need to backward through the graph a second time or "
+    "if you need to access saved tensors after calling backward.")
+
+
+def is_grad_enabled():
+    """True when operations are recorded for backward (in this thread)."""
+    return fnn_grad_get() != 0
+
+
+def set_grad_enabled_flag(bint enabled):
+    """Sets this thread's grad mode; returns the previous one."""
+    cdef int prev = fnn_grad_get()
+    fnn_grad_set(1 if enabled else 0)
+    return prev != 0
+
+
+def refcount_trusted():
+    """Whether the engine may take over a gradient array by its reference
+    count (CPython with the GIL) instead of copying it."""
+    return FNN_REFCOUNT_TRUSTED != 0
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class _Version:
+    """A tensor's version counter, shared by the views of one array: every
+    in-place change bumps it, and a backward that needs a saved array
+    checks that it did not move."""
+    cdef public unsigned long long v
+
+
+cdef inline _Version _vc(TensorBase t):
+    if t._vc is None:
+        t._vc = _Version.__new__(_Version)
+    return t._vc
+
+
+# ------------------------------------------------------------------ tensors
+@cython.auto_pickle(False)
+cdef class TensorBase:
+    """The fields of ``fastnn.Tensor`` that the engine reads and writes.
+
+    ``_array`` is the ndarray (library code reads it directly); ``.data`` and
+    ``.grad`` are Tensors, as in PyTorch.  Every Tensor the engine creates is
+    a ``fastnn.tensor.Tensor`` (looked up on first use, see _out_cls)."""
+
+    cdef public object _array
+    cdef public object _grad
+    cdef public bint _requires_grad
+    cdef public object _grad_fn
+    cdef public Py_ssize_t _out_idx
+    cdef public _Version _vc
+    cdef public object _base
+    cdef public list _hooks
+    cdef public list _post_accumulate_grad_hooks
+    cdef dict __dict__
+    cdef object __weakref__
+
+    # --- autograd state ---------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(bool(value))
+
+    def requires_grad_(self, requires_grad=True):
+        """Sets whether autograd records operations on this (leaf) tensor."""
+        cdef bint r = bool(requires_grad)
+        if r and self._array.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients, "
+                               f"got {_dtype_name(self._array.dtype)}")
+        if not r and self._grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. "
+                               "If you want to use a computed variable in a subgraph that "
+                               "doesn't require differentiation use var_no_grad = var.detach().")
+        self._requires_grad = r
+        return self
+
+    @property
+    def is_leaf(self):
+        return self._grad_fn is None
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    @property
+    def _version(self):
+        return 0 if self._vc is None else self._vc.v
+
+    @property
+    def grad(self):
+        """The accumulated gradient: a Tensor of this tensor's shape, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is None:
+            self._grad = None
+            return
+        if isinstance(value, TensorBase):
+            g = (<TensorBase>value)._array
+            t = value
+        else:
+            g = _E_asarray(value)
+            if g.dtype != self._array.dtype and g.dtype.kind in "fiub":
+                g = g.astype(self._array.dtype)
+            t = None
+        if g.dtype != self._array.dtype:
+            raise RuntimeError(f"assigned grad has data of a different type "
+                               f"({_dtype_name(g.dtype)} vs {_dtype_name(self._array.dtype)})")
+        if g.shape != self._array.shape:
+            raise RuntimeError(f"assigned grad has data of a different size: "
+                               f"{tuple(g.shape)} vs {tuple(self._array.shape)}")
+        self._grad = t if t is not None else _e_wrap(g)
+
+    @property
+    def data(self):
+        """The same array as a Tensor that records no graph (its in-place
+        changes are invisible to autograd, as in PyTorch)."""
+        return _e_wrap(self._array)
+
+    @data.setter
+    def data(self, value):
+        if isinstance(value, TensorBase):
+            self._array = (<TensorBase>value)._array
+        else:
+            self._array = _E_asarray(value)
+
+    # --- array facts --------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self._array.shape)
+
+    @property
+    def ndim(self):
+        return self._array.ndim
+
+    def dim(self):
+        return self._array.ndim
+
+    def numel(self):
+        return self._array.size
+
+    def nelement(self):
+        return self._array.size
+
+    def element_size(self):
+        return self._array.itemsize
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple of ints (``torch.Size``)."""
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"fastnn.Size({list(self)})"
+
+    def __getitem__(self, i):
+        r = tuple.__getitem__(self, i)
+        return Size(r) if isinstance(i, slice) else r
+
+
+cdef str _dtype_name(dt):
+    return "fastnn." + str(dt)
+
+
+cdef object _out_cls():
+    """The Python Tensor class, imported once (fastnn.tensor imports _core,
+    so the engine pulls the class in when it first makes a Tensor)."""
+    global _E_out_cls
+    from fastnn.tensor import Tensor
+    _E_out_cls = Tensor
+    return Tensor
+
+
+cdef inline TensorBase _e_wrap(object arr):
+    cdef object cls = _E_out_cls if _E_out_cls is not None else _out_cls()
+    cdef TensorBase t = TensorBase.__new__(cls)
+    t._array = arr if cnp.PyArray_CheckExact(arr) else _E_asarray(arr)
+    return t
+
+
+def wrap(arr):
+    """A Tensor (no graph) holding ``arr`` without a copy (an ndarray, or
+    anything ``numpy.asarray`` accepts)."""
+    return _e_wrap(arr)
+
+
+# ----------------------------------------------------------------- contexts
+@cython.auto_pickle(False)
+cdef class Context:
+    """State an op keeps from its forward for its backward (``ctx``), and the
+    graph node of the op's outputs.  Ops may set any attribute on it."""
+
+    cdef public object needs_input_grad
+    cdef public tuple _saved
+    cdef public tuple _saved_versions
+    cdef public bint _freed
+    cdef public object _fn
+    cdef public list _parents
+    cdef public tuple _out_meta
+    cdef public dict _hooks       # output index -> [hook(grad) ...]
+    cdef public dict _retained    # output index -> the Tensor keeping its .grad
+    cdef dict __dict__
+    cdef object __weakref__
+
+    def __cinit__(self):
+        self.needs_input_grad = ()
+        self._saved = ()
+        self._parents = []
+        self._out_meta = ()
+
+    def save_for_backward(self, *tensors):
+        """Keeps tensors (or arrays) for the backward."""
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self):
+        """What ``save_for_backward`` kept.  Raises once the graph is freed,
+        or when one of them was changed in place since it was saved."""
+        if self._freed:
+            raise RuntimeError(_E_FREED)
+        if self._saved_versions is not None:
+            _check_versions(self)
+        return self._saved
+
+    def mark_non_differentiable(self, *tensors):
+        """Accepted for PyTorch compatibility; integer outputs never get gradients."""
+        self._non_diff = tensors
+
+    def mark_dirty(self, *tensors):
+        """Accepted for PyTorch compatibility (fastnn's in-place ops rebind
+        their result themselves)."""
+
+    def set_materialize_grads(self, value):
+        """Accepted for PyTorch compatibility: missing output gradients are
+        always passed as zeros."""
+
+    @property
+    def name(self):
+        return self._fn.__name__ if self._fn is not None else "Function"
+
+    def name_(self):
+        return self.name
+
+    def __repr__(self):
+        return f"<{self.name}Backward>"
+
+    def register_hook(self, hook):
+        raise NotImplementedError("hooks on graph nodes are not supported; use "
+                                  "Tensor.register_hook")
+
+
+cdef int _check_versions(Context ctx) except -1:
+    cdef _Version vc
+    for item in ctx._saved_versions:
+        vc = <_Version>item[0]
+        if vc.v != <unsigned long long>item[1]:
+            shape = tuple(item[2])
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified "
+                f"by an inplace operation: [Tensor {list(shape)}], which is input or output "
+                f"of {ctx.name}, is at version {vc.v}; expected version {item[1]} instead. "
+                "Hint: the operation that failed was simply the first one to use the "
+                "modified tensor; replace the in-place operation (x.add_(...), x += ..., "
+                "inplace=True) with its out-of-place form.")
+    return 0
+
+
+cdef void _record_versions(Context ctx, tuple args, list fargs, list outs, bint raw):
+    """Remembers the version of every saved tensor (an input or an output),
+    so an in-place change before the backward is an error, not a wrong
+    gradient."""
+    cdef list rec = []
+    cdef Py_ssize_t i
+    for s in ctx._saved:
+        if isinstance(s, TensorBase):
+            rec.append((_vc(<TensorBase>s), (<TensorBase>s)._vc.v, (<TensorBase>s)._array.shape))
+            continue
+        if not raw or not isinstance(s, _E_ndarray):
+            continue
+        for i in range(len(fargs)):
+            if fargs[i] is s and isinstance(args[i], TensorBase):
+                a = <TensorBase>args[i]
+                rec.append((_vc(a), a._vc.v, s.shape))
+                break
+        else:
+            for o in outs:
+                if o is not None and (<TensorBase>o)._array is s:
+                    rec.append((_vc(<TensorBase>o), 0, s.shape))
+                    break
+    ctx._saved_versions = tuple(rec) if rec else None
+
+
+# ---------------------------------------------------------------- functions
+@cython.auto_pickle(False)
+cdef class FunctionBase:
+    """The engine's half of ``fastnn.autograd.Function``: ``apply``."""
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Runs ``cls.forward`` and records the graph node when any Tensor
+        argument requires grad and grad mode is on."""
+        return _apply(cls, args, kwargs)
+
+
+cdef object _apply(object cls, tuple args, dict kwargs):
+    cdef bint record = fnn_grad_get() != 0
+    cdef Py_ssize_t n = PyTuple_GET_SIZE(args), i
+    cdef bint any_grad = False
+    cdef bint raw = cls.raw
+    cdef list needs = [False] * n
+    cdef list fargs = list(args)
+    cdef Context ctx = Context.__new__(Context)
+    for i in range(n):
+        a = args[i]
+        if isinstance(a, TensorBase):
+            if raw:
+                fargs[i] = (<TensorBase>a)._array
+            if record and (<TensorBase>a)._requires_grad:
+                needs[i] = True
+                any_grad = True
+    if raw:
+        ctx.needs_input_grad = needs
+        out = cls.forward(ctx, *fargs, **kwargs)
+    else:
+        ctx.needs_input_grad = tuple(needs)
+        fnn_grad_set(0)
+        try:
+            out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            fnn_grad_set(1 if record else 0)
+    cdef bint single = type(out) is not tuple
+    cdef tuple outs_in = (out,) if single else <tuple>out
+    cdef list outs = []
+    cdef list meta = []
+    cdef TensorBase t
+    cdef TensorBase src = None
+    if cls._view and n and isinstance(args[0], TensorBase):
+        src = <TensorBase>args[0]
+    for o in outs_in:
+        if o is None:
+            outs.append(None)
+            meta.append(None)
+            continue
+        t = _e_wrap((<TensorBase>o)._array if isinstance(o, TensorBase) else o)
+        if src is not None and t._array.base is not None:
+            t._vc = _vc(src)                       # a view shares its base's counter
+            t._base = src if src._base is None else src._base
+        outs.append(t)
+        meta.append((t._array.shape, t._array.dtype))
+    if any_grad:
+        ctx._fn = cls
+        parents = [None] * n
+        for i in range(n):
+            if needs[i]:
+                parents[i] = args[i]
+        ctx._parents = parents
+        ctx._out_meta = tuple(meta)
+        for i in range(len(outs)):
+            if outs[i] is not None:
+                t = <TensorBase>outs[i]
+                if t._array.dtype.kind == "f":
+                    t._requires_grad = True
+                    t._grad_fn = ctx
+                    t._out_idx = i
+        if ctx._saved:
+            _record_versions(ctx, args, fargs, outs, raw)
+    if single:
+        return outs[0]
+    return tuple(outs)
+
+
+# ------------------------------------------------------------------ backward
+cdef list _e_toposort(list roots):
+    """Nodes reachable from the roots, parents before children (post-order)."""
+    cdef list order = []
+    cdef set seen = set()
+    cdef list stack
+    cdef list idx
+    cdef Py_ssize_t i, n, top
+    cdef bint pushed
+    for root in roots:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [root]
+        idx = [0]
+        while stack:
+            top = len(stack) - 1
+            node = stack[top]
+            i = idx[top]
+            parents = (<Context>node)._parents
+            n = len(parents)
+            pushed = False
+            while i < n:
+                p = parents[i]
+                i += 1
+                if p is not None:
+                    g = (<TensorBase>p)._grad_fn
+                    if g is not None and g not in seen:
+                        seen.add(g)
+                        idx[top] = i
+                        stack.append(g)
+                        idx.append(0)
+                        pushed = True
+                        break
+            if not pushed:
+                stack.pop()
+                idx.pop()
+                order.append(node)
+    return order
+
+
+# Taking over a gradient without a copy.  The first gradient that reaches a
+# leaf becomes its ``.grad`` without a copy when nobody else can hold it: a
+# built-in (raw) op's backward returned it, it is an exact ndarray that owns
+# its data (or fully views an otherwise unreferenced array), C-contiguous and
+# writeable, and its reference count shows that only the engine holds it.  An
+# op that hands one array to several inputs, keeps it in a cache or in ctx, or
+# returns a saved array fails that test and gets a copy.  Gradients meeting at
+# a node are summed in place under the same test.  PyTorch's gradient
+# accumulation makes the same decision from its use count.  Where reference
+# counts cannot be trusted (FNN_REFCOUNT_TRUSTED == 0) the engine always
+# copies.  This is the only place that reads reference counts
+# (tests/autograd/test_engine.py::test_steal_*).
+cdef bint _e_owned(object g, Py_ssize_t refs):
+    """True when ndarray g is held by exactly ``refs`` references, owns its
+    memory (or fully views an array nobody else holds), and is C-contiguous
+    and writeable: the engine may then keep it as a gradient without a copy."""
+    if not FNN_REFCOUNT_TRUSTED:
+        return False
+    if Py_REFCNT(g) != refs or not cnp.PyArray_CheckExact(g):
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>g
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISWRITEABLE(a)):
+        return False
+    cdef PyObject* base = cnp.PyArray_BASE(a)
+    if base == NULL:
+        return cnp.PyArray_CHKFLAGS(a, cnp.NPY_ARRAY_OWNDATA)
+    b = <object>base
+    # b: one reference from g's base slot, one from this local
+    if Py_REFCNT(b) != 2 or not cnp.PyArray_CheckExact(b):
+        return False
+    cdef cnp.ndarray ba = <cnp.ndarray>b
+    return (cnp.PyArray_BASE(ba) == NULL and cnp.PyArray_CHKFLAGS(ba, cnp.NPY_ARRAY_OWNDATA)
+            and cnp.PyArray_SIZE(ba) == cnp.PyArray_SIZE(a) and cnp.PyArray_ISWRITEABLE(ba))
+
+
+cdef object _run_hooks(list hooks, object g):
+    """Tensor hooks: each sees the gradient as a Tensor and may return a
+    replacement; returns the (possibly new) ndarray."""
+    for hook in tuple(hooks):
+        r = hook(_e_wrap(g))
+        if r is not None:
+            g = (<TensorBase>r)._array if isinstance(r, TensorBase) else _E_asarray(r)
+    return g
+
+
+cdef _e_accumulate(TensorBase t, object g, bint steal):
+    data = t._array
+    if g.shape != data.shape:
+        raise RuntimeError(f"backward: gradient of shape {g.shape} does not match "
+                           f"the tensor's shape {data.shape}")
+    if t._hooks:
+        g2 = _run_hooks(t._hooks, g)
+        if g2 is not g:
+            g = g2
+            steal = False
+    cur = t._grad
+    if cur is None:
+        t._grad = _e_wrap(g if steal else _E_array(g, dtype=data.dtype, copy=True))
+    else:
+        arr = (<TensorBase>cur)._array
+        if (cnp.PyArray_CheckExact(arr) and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>arr)
+                and arr.shape == g.shape):
+            _E_add(arr, g, out=arr, casting="unsafe")
+        else:
+            t._grad = _e_wrap(_E_array(arr + g, dtype=data.dtype))
+    hooks = t._post_accumulate_grad_hooks
+    if hooks:
+        for hook in tuple(hooks):
+            hook(t)
+
+
+cdef class _Capture:
+    """autograd.grad: the gradients flowing into chosen tensors, summed,
+    instead of accumulating into leaves' ``.grad``."""
+    cdef dict leaf        # id(tensor) -> slot
+    cdef dict inner       # (node, output index) -> slot
+    cdef list grads
+
+
+cdef void _capture_add(_Capture cap, Py_ssize_t k, object g):
+    cur = cap.grads[k]
+    cap.grads[k] = g if cur is None else cur + g
+
+
+def run_backward(roots, grads, bint retain_graph=False, inputs=None):
+    """Backpropagates ``grads`` (ndarrays of the roots' shapes) from ``roots``
+    (Tensors).  With ``inputs`` (Tensors), returns the gradients reaching
+    them, as ``autograd.grad`` does, and leaves every ``.grad`` untouched;
+    without, accumulates into the ``.grad`` of the leaves."""
+    cdef list root_list = list(roots)
+    cdef list grad_list = list(grads)
+    cdef _Capture cap = None
+    cdef Py_ssize_t k
+    cdef TensorBase rt
+    if inputs is not None:
+        cap = _Capture.__new__(_Capture)
+        cap.leaf = {}
+        cap.inner = {}
+        cap.grads = [None] * len(inputs)
+        for k in range(len(inputs)):
+            rt = <TensorBase>inputs[k]
+            if rt._grad_fn is None:
+                cap.leaf[id(rt)] = k
+            else:
+                cap.inner[(rt._grad_fn, rt._out_idx)] = k
+    cdef dict pending = {}
+    cdef list nodes = []
+    cdef list slots
+    for k in range(len(root_list)):
+        rt = <TensorBase>root_list[k]
+        g = grad_list[k]
+        if rt._grad_fn is None:
+            if cap is None:
+                _e_accumulate(rt, g, False)
+            elif id(rt) in cap.leaf:
+                _capture_add(cap, cap.leaf[id(rt)], g)
+            continue
+        node = rt._grad_fn
+        slots = pending.get(node)
+        if slots is None:
+            slots = [None] * len((<Context>node)._out_meta)
+            pending[node] = slots
+            nodes.append(node)
+        cur = slots[rt._out_idx]
+        slots[rt._out_idx] = g if cur is None else cur + g
+    root_list = grad_list = None
+    if not nodes:
+        return None if cap is None else cap.grads
+    cdef list order = _e_toposort(nodes)
+    cdef int prev = fnn_grad_get()
+    fnn_grad_set(0)
+    try:
+        for k in range(len(order) - 1, -1, -1):
+            _e_node(<Context>order[k], pending, retain_graph, cap)
+    finally:
+        fnn_grad_set(prev)
+    return None if cap is None else cap.grads
+
+
+cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
+    """Calls one node's backward with the summed gradients of its outputs
+    and sends the results on to its parents."""
+    cdef list gouts = pending.pop(node, None)
+    if gouts is None:
+        return
+    if node._freed:
+        raise RuntimeError(_E_FREED)
+    cdef tuple meta = node._out_meta
+    cdef Py_ssize_t i, nparents, nres
+    for i in range(len(gouts)):
+        if gouts[i] is None and meta[i] is not None:
+            shape, dtype = meta[i]
+            gouts[i] = _E_zeros(shape, dtype)
+    if node._hooks is not None:
+        for i2, hooks in node._hooks.items():
+            gouts[i2] = _run_hooks(hooks, gouts[i2])
+    if node._retained is not None:
+        for i2, t in node._retained.items():
+            (<TensorBase>t)._grad = _e_wrap(_E_array(gouts[i2], copy=True))
+    if cap is not None and cap.inner:
+        for i in range(len(gouts)):
+            kk = cap.inner.get((node, i))
+            if kk is not None:
+                _capture_add(cap, kk, gouts[i])
+    fn = node._fn
+    cdef bint raw = fn.raw
+    if raw:
+        r = fn.backward(node, *gouts)
+    else:
+        r = fn.backward(node, *[_e_wrap(g) for g in gouts])
+    gouts = None
+    cdef tuple res
+    if type(r) is tuple:
+        res = <tuple>r
+    elif isinstance(r, (tuple, list)):
+        res = tuple(r)
+    else:
+        res = (r,)
+    r = None
+    cdef list parents = node._parents
+    nparents = len(parents)
+    nres = PyTuple_GET_SIZE(res)
+    if nres < nparents:
+        for i in range(nres, nparents):
+            if parents[i] is not None:
+                raise RuntimeError(
+                    f"function {fn.__name__}.backward returned {nres} gradients, "
+                    f"expected {nparents} (one per forward input)")
+        nparents = nres
+    for i in range(nparents):
+        parent = parents[i]
+        if parent is not None and res[i] is not None:
+            _e_send(node, <TensorBase>parent, res, i, raw, pending, cap)
+    res = None
+    if not retain_graph:
+        node._freed = True
+        node._saved = ()
+
+
+cdef _e_send(Context node, TensorBase parent, tuple res, Py_ssize_t i, bint raw,
+             dict pending, _Capture cap):
+    """Routes gradient res[i] to ``parent``: a leaf's ``.grad`` (or the
+    capture), or the pending sum of the node that made it."""
+    g = res[i]
+    cdef bint steal = raw
+    if isinstance(g, TensorBase):
+        g = (<TensorBase>g)._array
+        steal = False
+    elif not cnp.PyArray_Check(g):
+        g = _E_asarray(g)
+        steal = False
+    pdata = parent._array
+    pdt = pdata.dtype
+    gdt = g.dtype
+    if gdt is not pdt and gdt != pdt:
+        g = g.astype(pdt)
+    pnode = parent._grad_fn
+    if pnode is None:
+        if cap is not None:
+            k = cap.leaf.get(id(parent))
+            if k is not None:
+                if g.shape != pdata.shape:
+                    raise RuntimeError(f"backward: gradient of shape {g.shape} does not "
+                                       f"match the tensor's shape {pdata.shape}")
+                _capture_add(cap, k, g)
+            return
+        # references to g: this local, plus res's slot if g is still that object
+        if steal:
+            steal = _e_owned(g, 2 if (<PyObject*>g) == PyTuple_GET_ITEM(res, i) else 1)
+        _e_accumulate(parent, g, steal)
+        return
+    if g.shape != pdata.shape:
+        raise RuntimeError(f"{node.name}.backward returned a gradient of shape {g.shape} "
+                           f"for an input of shape {pdata.shape}")
+    cdef list slots = pending.get(pnode)
+    if slots is None:
+        slots = [None] * len((<Context>pnode)._out_meta)
+        pending[pnode] = slots
+    cdef Py_ssize_t kk = parent._out_idx
+    s = slots[kk]
+    if s is None:
+        slots[kk] = g
+    else:
+        # s: held by slots and this local; sum in place when only the engine
+        # holds it, else into a new array
+        if _e_owned(s, 2) and s.dtype is g.dtype:
+            _E_add(s, g, out=s)
+        else:
+            slots[kk] = s + g
