@@ -264,7 +264,9 @@ class Tensor(TensorBase):
         return new
 
     def __reduce_ex__(self, proto):
-        raise TypeError("fastnn Tensors are not pickled; save them with fastnn.save")
+        # in-memory copies between processes (multiprocessing, joblib); files
+        # are written by fastnn.save, which never pickles
+        return (_rebuild, (type(self), self._array, self._requires_grad))
 
     # ------------------------------------------------------------- autograd
     def retain_grad(self):
@@ -946,6 +948,13 @@ _UFUNC_OPS = {
     "less": lambda a, b: a < b, "less_equal": lambda a, b: a <= b,
     "greater": lambda a, b: a > b, "greater_equal": lambda a, b: a >= b,
 }
+
+
+def _rebuild(cls, array, requires_grad):
+    t = _core.wrap(array)
+    t.__class__ = cls
+    t._requires_grad = requires_grad
+    return t
 
 
 class _HookHandle:

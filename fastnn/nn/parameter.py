@@ -22,6 +22,3 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
-
-    def __reduce_ex__(self, proto):  # copy.deepcopy support, never used for files
-        return (Parameter, (self._array.copy(), self.requires_grad))
