@@ -1,0 +1,105 @@
+"""Ordinary PyTorch programs (tests/programs/*.py, written as the PyTorch
+tutorials write them) run unchanged under PyTorch and, with only their import
+lines changed, under fastnn; from the same initial weights their losses must
+match for the first steps and fall.
+
+Each program is run in a fresh interpreter (a crash is a failed test, not a
+dead test run).  The harness writes the shared inputs into each run's
+directory: the bundled digits as an .npz and the initial weights, saved by
+each library's own ``save`` as ``init.pt``.
+"""
+import json
+import os
+import re
+import runpy
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn.testing import _PKG_PARENT
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+pytest.importorskip("fastnn.utils.data")
+
+_IMPORTS = [
+    (r"^import torch\.nn\.functional as F$", "import fastnn.nn.functional as F"),
+    (r"^import torch\.nn as nn$", "import fastnn.nn as nn"),
+    (r"^import torch\.optim as optim$", "import fastnn.optim as optim"),
+    (r"^import torch$", "import fastnn as torch"),
+    (r"^from torch\.utils\.data import ", "from fastnn.utils.data import "),
+    (r"^from torch import ", "from fastnn import "),
+    (r"^from torch\.nn import ", "from fastnn.nn import "),
+]
+
+
+def as_fastnn(src):
+    """The program with only its import lines changed to fastnn."""
+    out = []
+    for line in src.splitlines():
+        for pat, rep in _IMPORTS:
+            if re.match(pat, line):
+                line = re.sub(pat, rep, line)
+                break
+        out.append(line)
+    text = "\n".join(out) + "\n"
+    assert "import torch" not in text.replace("import fastnn as torch", "")
+    return text
+
+
+def _run(path, workdir):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = _PKG_PARENT + os.pathsep + env.get("PYTHONPATH", "")
+    r = subprocess.run([sys.executable, path, workdir], capture_output=True, text=True,
+                       timeout=600, env=env, cwd=workdir)
+    assert r.returncode == 0, f"{os.path.basename(path)} failed:\n{r.stderr[-4000:]}"
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def _prepare(tmp_path, name):
+    """Writes the fastnn version of the program, the data and the initial
+    weights (from the fastnn model) for both runs; returns the run dirs."""
+    src = open(os.path.join(HERE, name + ".py")).read()
+    fdir, tdir = tmp_path / "fastnn", tmp_path / "torch"
+    fdir.mkdir()
+    tdir.mkdir()
+    fprog = fdir / (name + ".py")
+    fprog.write_text(as_fastnn(src))
+    x, y = fastnn.data.load_digits()
+    for d in (fdir, tdir):
+        np.savez(d / "digits.npz", images=x, labels=y)
+    ns = runpy.run_path(str(fprog), run_name="fastnn_program")
+    fastnn.manual_seed(0)
+    state = ns["Net"]().state_dict()
+    fastnn.save(state, str(fdir / "init.pt"))
+    return str(fprog), str(fdir), str(tdir), state
+
+
+def test_program_text_changes_only_imports():
+    src = open(os.path.join(HERE, "cnn_tutorial.py")).read()
+    new = as_fastnn(src)
+    changed = [(a, b) for a, b in zip(src.splitlines(), new.splitlines()) if a != b]
+    assert changed and all(a.lstrip().startswith(("import", "from")) for a, _ in changed)
+
+
+def test_cnn_tutorial_matches_pytorch(tmp_path):
+    fprog, fdir, tdir, state = _prepare(tmp_path, "cnn_tutorial")
+    got = _run(fprog, fdir)
+    losses = [e["loss"] for e in got["log"]]
+    assert len(losses) == 2 * 22
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+    assert got["accuracy"] > 0.8
+    assert all(np.isfinite(e["grad_norm"]) and e["grad_norm"] > 0 for e in got["log"])
+    try:
+        import torch
+    except ImportError:
+        pytest.skip("torch is not installed: fastnn's run checked alone")
+    torch.save({k: torch.from_numpy(np.array(v.numpy())) for k, v in state.items()},
+               os.path.join(tdir, "init.pt"))
+    want = _run(os.path.join(HERE, "cnn_tutorial.py"), tdir)
+    for a, b in list(zip(got["log"], want["log"]))[:10]:
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-4, abs=1e-5), (a, b)
+        assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-3, abs=1e-5), (a, b)
+    assert abs(got["accuracy"] - want["accuracy"]) < 0.05
