@@ -49,9 +49,12 @@ def as_fastnn(src):
     return text
 
 
-def _run(path, workdir):
+def _run(path, workdir, noise=None):
     env = dict(os.environ)
     env["PYTHONPATH"] = _PKG_PARENT + os.pathsep + env.get("PYTHONPATH", "")
+    if noise is not None:        # same randn/randn_like numbers in both libraries
+        env["PYTHONPATH"] = os.path.join(HERE, "_noise") + os.pathsep + env["PYTHONPATH"]
+        env["FASTNN_PROGRAM_NOISE"] = str(noise)
     r = subprocess.run([sys.executable, path, workdir], capture_output=True, text=True,
                        timeout=600, env=env, cwd=workdir)
     assert r.returncode == 0, f"{os.path.basename(path)} failed:\n{r.stderr[-4000:]}"
@@ -103,3 +106,41 @@ def test_cnn_tutorial_matches_pytorch(tmp_path):
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-4, abs=1e-5), (a, b)
         assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-3, abs=1e-5), (a, b)
     assert abs(got["accuracy"] - want["accuracy"]) < 0.05
+
+
+# program: (steps compared with PyTorch, relative tolerance, noise seed or None)
+TUTORIALS = {
+    "resnet_hooks": (4, 1e-4, None),
+    "mobilenet": (4, 1e-4, None),
+    "dcgan": (3, 1e-4, 7),
+    "vae": (4, 1e-4, 7),
+}
+
+
+def _torch_state(state):
+    import torch
+    return {k: torch.from_numpy(np.array(v.numpy())) for k, v in state.items()}
+
+
+@pytest.mark.parametrize("name", sorted(TUTORIALS))
+def test_tutorial_programs_match_pytorch(tmp_path, name):
+    steps, rtol, noise = TUTORIALS[name]
+    fprog, fdir, tdir, state = _prepare(tmp_path, name)
+    got = _run(fprog, fdir, noise)
+    losses = [e["loss"] for e in got["log"] if "loss" in e]
+    assert all(np.isfinite(losses))
+    if name != "dcgan":              # a GAN's discriminator loss need not fall
+        assert np.mean(losses[-3:]) < np.mean(losses[:3]), losses
+    try:
+        import torch
+    except ImportError:
+        pytest.skip("torch is not installed: fastnn's run checked alone")
+    torch.save(_torch_state(state), os.path.join(tdir, "init.pt"))
+    want = _run(os.path.join(HERE, name + ".py"), tdir, noise)
+    assert len(got["log"]) == len(want["log"])
+    for a, b in list(zip(got["log"], want["log"]))[:steps]:
+        for k in b:
+            if isinstance(b[k], float):
+                assert a[k] == pytest.approx(b[k], rel=rtol, abs=1e-5), (k, a, b)
+            else:
+                assert a[k] == b[k], (k, a, b)
