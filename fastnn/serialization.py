@@ -549,7 +549,7 @@ class _Decoder:
             return fn
         if t == "ref":
             nid = node.get("id")
-            if not isinstance(nid, int) or nid not in self.memo:
+            if not isinstance(nid, int) or isinstance(nid, bool) or nid not in self.memo:
                 raise _bad(src, f"reference to an unknown object {str(nid)[:20]}")
             if nid in self.open_modules:
                 raise _bad(src, "a module contains itself (a cycle)")

@@ -13,15 +13,20 @@ to them, as PyTorch does:
 * the inputs' identity runs once the gradients with respect to every input
   are summed: it calls ``hook(module, grad_input, grad_output)`` (a returned
   tuple replaces ``grad_input``).  When no input requires grad the hooks are
-  called from the outputs' identity with ``grad_input`` all None.
+  called from the outputs' identity with ``grad_input`` all None (and
+  PyTorch's warning).
 
-``grad_input`` has one entry per positional argument of ``forward`` (None
-for arguments that are not Tensors requiring grad), ``grad_output`` one
-per output (a Tensor or a tuple's items).
+``grad_input`` has one entry per positional argument of ``forward``: None
+for an argument that is not a Tensor, zeros for a Tensor that does not
+require grad (as PyTorch reports it).  ``grad_output`` has one per output
+(a Tensor or a tuple's items).
 """
 import itertools
+import warnings
 import weakref
 from collections import OrderedDict
+
+import numpy as np
 
 from ..autograd import Function, is_grad_enabled
 
@@ -84,10 +89,12 @@ def _unwrap(g, like, who):
     return arr
 
 
-def _pack(index, grads, n):
+def _pack(index, grads, n, zeros=()):
     out = [None] * n
     for i, g in zip(index, grads):
         out[i] = _wrap(g)
+    for i, shape, dtype in zeros:        # Tensor arguments that do not require grad
+        out[i] = _wrap(np.zeros(shape, dtype))
     return tuple(out)
 
 
@@ -103,7 +110,7 @@ class _InputsFn(Function):
     @staticmethod
     def backward(ctx, *grads):
         hook = ctx.hook
-        grad_inputs = _pack(hook.input_index, grads, hook.n_inputs)
+        grad_inputs = _pack(hook.input_index, grads, hook.n_inputs, hook.input_zeros)
         grad_inputs = hook._call_full_hooks(grad_inputs, hook.grad_outputs)
         hook.grad_outputs = None
         out = [_unwrap(grad_inputs[i], g, "backward hook") for i, g in zip(hook.input_index, grads)]
@@ -133,6 +140,9 @@ class _OutputsFn(Function):
                                        f"{len(grad_outputs)}")
                 grad_outputs = tuple(res)
         if hook.input_index is None:
+            if hook.user_hooks:
+                warnings.warn("Full backward hook is firing when gradients are computed with "
+                              "respect to module outputs since no inputs require gradients.")
             hook._call_full_hooks((None,) * hook.n_inputs, grad_outputs, no_inputs=True)
         else:
             hook.grad_outputs = grad_outputs
@@ -173,6 +183,7 @@ class BackwardHook:
         self.grad_outputs = None
         self.n_inputs = 0
         self.input_index = None
+        self.input_zeros = ()
         self.n_outputs = 0
         self.output_index = ()
 
@@ -201,6 +212,10 @@ class BackwardHook:
             self.input_index = None
             return args
         self.input_index = index
+        from ..tensor import Tensor
+        # (PyTorch reports zeros for the Tensor arguments that do not require grad)
+        self.input_zeros = [(i, a.shape, a.dtype) for i, a in enumerate(args)
+                            if isinstance(a, Tensor) and i not in index]
         return tuple(_apply_identity(_InputsFn, args, index, self))
 
     def setup_output_hook(self, result):

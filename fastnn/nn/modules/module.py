@@ -327,6 +327,16 @@ class Module:
     def _check_new_name(self, kind, name, registry):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
+        if kind == "module":           # (PyTorch's order and wording for modules)
+            if not isinstance(name, str):
+                raise TypeError(f"module name should be a string. Got {type(name).__name__}")
+            if hasattr(self, name) and name not in registry:
+                raise KeyError(f"attribute '{name}' already exists")
+            if "." in name:
+                raise KeyError(f'module name can\'t contain ".", got: {name}')
+            if name == "":
+                raise KeyError('module name can\'t be empty string ""')
+            return
         _check_name(kind, name)
         if hasattr(self, name) and name not in registry:
             raise KeyError(f"attribute '{name}' already exists")
