@@ -367,3 +367,21 @@ def test_spawn_context():
     dl = DataLoader(Squares(6), batch_size=3, num_workers=1, multiprocessing_context="spawn",
                     timeout=60)
     assert np.concatenate(_ys(dl)).tolist() == list(range(6))
+
+
+def test_subsets_of_a_tensordataset_take_the_fast_path_with_the_same_batches():
+    from fastnn.utils.data import Subset, random_split
+    from fastnn.utils.data.dataloader import _MapFetcher
+    x = np.arange(40, dtype=np.float32).reshape(20, 2)
+    ds = TensorDataset(x, np.arange(20))
+    a, b = random_split(ds, [0.75, 0.25], generator=fastnn.random.Generator().manual_seed(1))
+    nested = Subset(a, [3, 1, 0, -1])
+    for sub in (a, b, nested):
+        f = _MapFetcher(sub, True, fastnn.utils.data.default_collate, False)
+        assert f.fast
+        xb, yb = f.fetch([0, 2, 1])
+        ref = fastnn.utils.data.default_collate([sub[i] for i in [0, 2, 1]])
+        np.testing.assert_array_equal(xb.numpy(), ref[0].numpy())
+        np.testing.assert_array_equal(yb.numpy(), ref[1].numpy())
+    assert not _MapFetcher(Subset(ds, ["a"]), True, fastnn.utils.data.default_collate,
+                           False).fast

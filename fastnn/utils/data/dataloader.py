@@ -41,7 +41,7 @@ import numpy as np
 from ...random import Generator, _numpy_generator
 from ._utils.collate import as_batch_tensor, default_collate, default_convert
 from ._utils.worker import ExceptionWrapper, _IterableDatasetStop, from_wire
-from .dataset import IterableDataset, TensorDataset
+from .dataset import IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 __all__ = ["DataLoader"]
@@ -58,9 +58,10 @@ class _MapFetcher:
         self.dataset = dataset
         self.auto_collation = auto_collation
         self.collate_fn = collate_fn
-        # a plain TensorDataset with the default collate: fancy-index its arrays
-        self.fast = (auto_collation and collate_fn is default_collate
-                     and type(dataset) is TensorDataset)
+        # a plain TensorDataset (or a Subset of one, as random_split makes) with
+        # the default collate: fancy-index its arrays
+        self.arrays, self.remap = _tensor_arrays(dataset)
+        self.fast = auto_collation and collate_fn is default_collate and self.arrays is not None
 
     def fetch(self, indices):
         ds = self.dataset
@@ -69,7 +70,9 @@ class _MapFetcher:
                                       else indices])
         if self.fast:
             idx = np.asarray(indices, dtype=np.int64)
-            return [as_batch_tensor(a[idx]) for a in ds.arrays]
+            if self.remap is not None:
+                idx = self.remap[idx]
+            return [as_batch_tensor(a[idx]) for a in self.arrays]
         if isinstance(indices, np.ndarray):
             indices = indices.tolist()
         getitems = getattr(ds, "__getitems__", None)
@@ -78,6 +81,28 @@ class _MapFetcher:
         else:
             data = [ds[i] for i in indices]
         return self.collate_fn(data)
+
+
+def _tensor_arrays(dataset):
+    """(arrays, index map or None) of a plain TensorDataset, or of Subsets of
+    one with integer indices; (None, None) for anything else."""
+    remap = None
+    while type(dataset) is Subset:
+        try:
+            idx = np.asarray(dataset.indices)
+        except (TypeError, ValueError):
+            return None, None
+        if idx.ndim != 1 or idx.dtype.kind not in "iu":
+            return None, None
+        idx = idx.astype(np.int64, copy=False)
+        remap = idx if remap is None else idx[remap]
+        dataset = dataset.dataset
+    if type(dataset) is not TensorDataset:
+        return None, None
+    n = len(dataset)
+    if remap is not None and len(remap) and (remap.min() < -n or remap.max() >= n):
+        return None, None                # let indexing raise the usual error
+    return dataset.arrays, remap
 
 
 class _IterableFetcher:
