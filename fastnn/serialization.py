@@ -221,6 +221,7 @@ def _unsupported_global(name, src):
 
 # ------------------------------------------------------ fastnn's functions
 _FN_CACHE = []
+_MATH_MODULES = ("fastnn.nn.functional", "fastnn.ops.", "fastnn.tensor")
 
 
 def _functions():
@@ -234,8 +235,10 @@ def _functions():
         by_name = {}
         for prefix, ns in (("fastnn.nn.functional", F), ("fastnn", fastnn)):
             for k, v in vars(ns).items():
+                # the maths only (not fastnn's settings, I/O or helpers)
                 if not k.startswith("_") and isinstance(v, (types.FunctionType,
-                                                            types.BuiltinFunctionType)):
+                                                            types.BuiltinFunctionType)) \
+                        and getattr(v, "__module__", "").startswith(_MATH_MODULES):
                     by_name.setdefault(f"{prefix}.{k}", v)
         by_id = {}
         for k, v in by_name.items():
@@ -634,7 +637,8 @@ class _Decoder:
         d["_non_persistent"].update(nonp)
         for k, v in self._pairs(node, "attrs"):
             if not k.isidentifier() or k.startswith("__") or k in _INTERNAL_ATTRS \
-                    or k in d["_parameters"] or k in d["_buffers"] or k in d["_modules"]:
+                    or k in d["_parameters"] or k in d["_buffers"] or k in d["_modules"] \
+                    or callable(getattr(cls, k, None)):     # (no shadowing forward & co)
                 raise _bad(src, f"invalid attribute name {k[:40]!r} in {name}")
             d[k] = self.decode(v, depth + 1)
         self.open_modules.discard(nid)

@@ -299,6 +299,8 @@ def _module_file():
     (lambda r: r["attrs"].append(["__class__", 1]), "invalid attribute name"),
     (lambda r: r["attrs"].append(["_parameters", 1]), "invalid attribute name"),
     (lambda r: r["attrs"].append(["a b", 1]), "invalid attribute name"),
+    (lambda r: r["attrs"].append(["forward", {"t": "fn", "v": "fastnn.nn.functional.relu"}]),
+     "invalid attribute name"),
     (lambda r: r["modules"].append(["x.y", None]), "invalid module name"),
     (lambda r: r["modules"][0][1]["params"].append(["p", 3]), "is not a tensor"),
     (lambda r: r["modules"].append(["again", {"t": "ref", "id": 0}]), "contains itself"),
@@ -307,6 +309,8 @@ def _module_file():
     (lambda r: r.update(params=[["w", {"t": "dtype", "v": "O"}]]), "unsupported dtype"),
     (lambda r: r.update(cls=["x"]), "without a class name"),
     (lambda r: r["attrs"].append(["f", {"t": "fn", "v": "os.system"}]), "unknown function"),
+    (lambda r: r["attrs"].append(["f", {"t": "fn", "v": "fastnn.manual_seed"}]),
+     "unknown function"),
     (lambda r: r.update(modules=[["0", {"t": "module", "cls": "builtins.object"}]]),
      "Unsupported global"),
 ])

@@ -98,14 +98,18 @@ def _pack(index, grads, n, zeros=()):
     return tuple(out)
 
 
-class _InputsFn(Function):
-    """Identity on a module's inputs; its backward calls the full backward hooks."""
+class _IdentityFn(Function):
+    """Identity on arrays; the last argument is the call's ``BackwardHook``."""
     raw = True
 
     @staticmethod
     def forward(ctx, *args):
         ctx.hook = args[-1]
         return args[:-1] if len(args) > 2 else args[0]
+
+
+class _InputsFn(_IdentityFn):
+    """Identity on a module's inputs; its backward calls the full backward hooks."""
 
     @staticmethod
     def backward(ctx, *grads):
@@ -117,15 +121,9 @@ class _InputsFn(Function):
         return tuple(out) + (None,)
 
 
-class _OutputsFn(Function):
+class _OutputsFn(_IdentityFn):
     """Identity on a module's outputs; its backward calls the backward
     pre-hooks (and the full hooks when no input requires grad)."""
-    raw = True
-
-    @staticmethod
-    def forward(ctx, *args):
-        ctx.hook = args[-1]
-        return args[:-1] if len(args) > 2 else args[0]
 
     @staticmethod
     def backward(ctx, *grads):

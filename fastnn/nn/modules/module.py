@@ -387,26 +387,23 @@ class Module:
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return mod
 
-    def get_parameter(self, target):
-        """The Parameter at dotted path ``target``."""
+    def _get_member(self, target, check, what):
         path, _, name = target.rpartition(".")
         mod = self.get_submodule(path)
         if not hasattr(mod, name):
             raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
-        p = getattr(mod, name)
-        if not isinstance(p, Parameter):
-            raise AttributeError(f"`{name}` is not an nn.Parameter")
-        return p
+        if not check(mod, name):
+            raise AttributeError(f"`{name}` is not {what}")
+        return getattr(mod, name)
+
+    def get_parameter(self, target):
+        """The Parameter at dotted path ``target``."""
+        return self._get_member(target, lambda m, n: isinstance(getattr(m, n), Parameter),
+                                "an nn.Parameter")
 
     def get_buffer(self, target):
         """The buffer at dotted path ``target``."""
-        path, _, name = target.rpartition(".")
-        mod = self.get_submodule(path)
-        if name not in mod._buffers:
-            if not hasattr(mod, name):
-                raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
-            raise AttributeError(f"`{name}` is not a buffer")
-        return mod._buffers[name]
+        return self._get_member(target, lambda m, n: n in m._buffers, "a buffer")
 
     # ----------------------------------------------------------- traversal
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):

@@ -23,6 +23,16 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
            "WeightedRandomSampler", "BatchSampler"]
 
 
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{name} should be a positive integer value, but got {name}={value}")
+
+
+def _check_bool(name, value, exc=ValueError):
+    if not isinstance(value, bool):
+        raise exc(f"{name} should be a boolean value, but got {name}={value}")
+
+
 def _epoch_rng(generator):
     """The numpy Generator one epoch of a random sampler draws from."""
     if generator is None:
@@ -77,13 +87,8 @@ class RandomSampler(Sampler):
         self.replacement = replacement
         self._num_samples = num_samples
         self.generator = generator
-        if not isinstance(self.replacement, bool):
-            raise TypeError(f"replacement should be a boolean value, but got "
-                            f"replacement={self.replacement}")
-        m = self.num_samples
-        if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m <= 0:
-            raise ValueError(f"num_samples should be a positive integer value, but got "
-                             f"num_samples={m}")
+        _check_bool("replacement", replacement, TypeError)
+        _check_positive("num_samples", self.num_samples)
 
     @property
     def num_samples(self):
@@ -141,13 +146,8 @@ class WeightedRandomSampler(Sampler):
     ``weights[i]`` (with or without replacement)."""
 
     def __init__(self, weights, num_samples, replacement=True, generator=None):
-        if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral) \
-                or num_samples <= 0:
-            raise ValueError(f"num_samples should be a positive integer value, but got "
-                             f"num_samples={num_samples}")
-        if not isinstance(replacement, bool):
-            raise ValueError(f"replacement should be a boolean value, but got "
-                             f"replacement={replacement}")
+        _check_positive("num_samples", num_samples)
+        _check_bool("replacement", replacement)
         w = np.asarray(getattr(weights, "_array", weights), dtype=np.float64)
         if w.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape "
@@ -191,13 +191,8 @@ class BatchSampler(Sampler):
     """
 
     def __init__(self, sampler, batch_size, drop_last):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
-                or batch_size <= 0:
-            raise ValueError(f"batch_size should be a positive integer value, but got "
-                             f"batch_size={batch_size}")
-        if not isinstance(drop_last, bool):
-            raise ValueError(f"drop_last should be a boolean value, but got "
-                             f"drop_last={drop_last}")
+        _check_positive("batch_size", batch_size)
+        _check_bool("drop_last", drop_last)
         self.sampler = sampler
         self.batch_size = int(batch_size)
         self.drop_last = drop_last

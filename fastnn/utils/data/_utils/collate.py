@@ -106,6 +106,32 @@ def collate_str_fn(batch, *, collate_fn_map=None):
     return batch
 
 
+def _same_mapping(like, fields):
+    """``fields`` in a mapping of ``like``'s type (a copy of a mutable one
+    keeps a subclass's extra state); a dict if the type will not take them."""
+    try:
+        if isinstance(like, collections.abc.MutableMapping):
+            out = copy.copy(like)
+            out.update(fields)
+            return out
+        return type(like)(fields)
+    except TypeError:
+        return fields
+
+
+def _same_sequence(like, items):
+    """``items`` in a sequence of ``like``'s type; a list if it will not take them."""
+    try:
+        if isinstance(like, collections.abc.MutableSequence):
+            out = copy.copy(like)
+            for i, x in enumerate(items):
+                out[i] = x
+            return out
+        return type(like)(items)
+    except TypeError:
+        return items
+
+
 def collate(batch, *, collate_fn_map=None):
     """Collates ``batch`` (a list of samples), dispatching on the type of
     its first element through ``collate_fn_map`` and then on containers."""
@@ -126,15 +152,7 @@ def collate(batch, *, collate_fn_map=None):
         return collate(samples, collate_fn_map=collate_fn_map)
 
     if isinstance(elem, collections.abc.Mapping):
-        fields = {key: sub([d[key] for d in batch]) for key in elem}
-        try:
-            if isinstance(elem, collections.abc.MutableMapping):
-                out = copy.copy(elem)        # keeps a subclass's extra state
-                out.update(fields)
-                return out
-            return elem_type(fields)
-        except TypeError:
-            return fields
+        return _same_mapping(elem, {key: sub([d[key] for d in batch]) for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):     # namedtuple
         return elem_type(*(sub(s) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
@@ -144,15 +162,7 @@ def collate(batch, *, collate_fn_map=None):
         columns = [sub(s) for s in zip(*batch)]
         if isinstance(elem, tuple):
             return columns               # PyTorch gives a list for tuples
-        try:
-            if isinstance(elem, collections.abc.MutableSequence):
-                out = copy.copy(elem)
-                for i, c in enumerate(columns):
-                    out[i] = c
-                return out
-            return elem_type(columns)
-        except TypeError:
-            return columns
+        return _same_sequence(elem, columns)
     raise TypeError(_ERR.format(elem_type))
 
 
@@ -195,28 +205,11 @@ def default_convert(data):
     if isinstance(data, (np.bool_, np.number)):
         return as_batch_tensor(np.asarray(data))
     if isinstance(data, collections.abc.Mapping):
-        fields = {k: default_convert(v) for k, v in data.items()}
-        try:
-            if isinstance(data, collections.abc.MutableMapping):
-                out = copy.copy(data)
-                out.update(fields)
-                return out
-            return t(fields)
-        except TypeError:
-            return fields
+        return _same_mapping(data, {k: default_convert(v) for k, v in data.items()})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return t(*(default_convert(d) for d in data))
     if isinstance(data, tuple):
         return [default_convert(d) for d in data]
     if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
-        items = [default_convert(d) for d in data]
-        try:
-            if isinstance(data, collections.abc.MutableSequence):
-                out = copy.copy(data)
-                for i, d in enumerate(items):
-                    out[i] = d
-                return out
-            return t(items)
-        except TypeError:
-            return items
+        return _same_sequence(data, [default_convert(d) for d in data])
     return data
