@@ -363,12 +363,6 @@ def test_iterable_dataset_persistent_workers_restart_their_streams():
     assert sorted(sum((b.tolist() for b in dl), [])) == list(range(6))
 
 
-def test_spawn_context():
-    dl = DataLoader(Squares(6), batch_size=3, num_workers=1, multiprocessing_context="spawn",
-                    timeout=60)
-    assert np.concatenate(_ys(dl)).tolist() == list(range(6))
-
-
 def test_subsets_of_a_tensordataset_take_the_fast_path_with_the_same_batches():
     from fastnn.utils.data import Subset, random_split
     from fastnn.utils.data.dataloader import _MapFetcher
@@ -385,3 +379,14 @@ def test_subsets_of_a_tensordataset_take_the_fast_path_with_the_same_batches():
         np.testing.assert_array_equal(yb.numpy(), ref[1].numpy())
     assert not _MapFetcher(Subset(ds, ["a"]), True, fastnn.utils.data.default_collate,
                            False).fast
+
+
+def test_spawned_workers_get_a_tensordataset_as_arrays():
+    ds = TensorDataset(fastnn.randn(10, 2), np.arange(10))
+    dl = DataLoader(ds, batch_size=4, num_workers=1, multiprocessing_context="spawn",
+                    timeout=60)
+    assert [b[1].tolist() for b in dl] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    import pickle
+    back = pickle.loads(pickle.dumps(ds))
+    assert isinstance(back.tensors[0], fastnn.Tensor)
+    np.testing.assert_array_equal(back.tensors[0].numpy(), ds.tensors[0].numpy())

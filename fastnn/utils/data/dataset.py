@@ -118,6 +118,17 @@ class TensorDataset(Dataset):
     def __getitem__(self, index):
         return tuple(t[index] for t in self.tensors)
 
+    # What a spawned DataLoader worker receives: the arrays (the Tensors are
+    # made again from them), so only NumPy arrays need to cross.
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("tensors", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.tensors = tuple(_batch_tensor(a) for a in self.arrays)
+
 
 def _batch_tensor(arr):
     from ._utils.collate import as_batch_tensor
