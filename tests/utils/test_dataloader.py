@@ -390,3 +390,12 @@ def test_spawned_workers_get_a_tensordataset_as_arrays():
     back = pickle.loads(pickle.dumps(ds))
     assert isinstance(back.tensors[0], fastnn.Tensor)
     np.testing.assert_array_equal(back.tensors[0].numpy(), ds.tensors[0].numpy())
+
+
+def test_prefetch_factor_zero_still_loads_and_persistent_workers_recover():
+    assert len(list(DataLoader(Squares(10), batch_size=2, num_workers=2,
+                               prefetch_factor=0))) == 5
+    dl = DataLoader(Dying(), batch_size=2, num_workers=1, persistent_workers=True)
+    for _ in range(2):        # a new set of workers after the first died
+        with pytest.raises(RuntimeError, match="exited unexpectedly"):
+            list(dl)

@@ -314,7 +314,7 @@ class DataLoader:
 
     def __iter__(self):
         if self.persistent_workers and self.num_workers > 0:
-            if self._iterator is None:
+            if self._iterator is None or self._iterator._shutdown:   # (first, or after an error)
                 self._iterator = _MultiProcessingIter(self)
             else:
                 self._iterator._reset()
@@ -456,8 +456,12 @@ class _MultiProcessingIter(_BaseIter):
         self._active = [True] * n
         self._next_worker = 0
         self._exhausted = False
-        for _ in range(self._loader.prefetch_factor * n):
+        for _ in range(self._in_flight()):
             self._try_put_index()
+
+    def _in_flight(self):
+        """Batches sent and not yet yielded, at most (at least one)."""
+        return max(1, self._loader.prefetch_factor * len(self._workers))
 
     def _reset(self):
         """The next epoch with the same (persistent) workers."""
@@ -467,8 +471,7 @@ class _MultiProcessingIter(_BaseIter):
 
     def _try_put_index(self):
         n = len(self._workers)
-        if self._exhausted or len(self._pending) + len(self._done) \
-                >= self._loader.prefetch_factor * n:
+        if self._exhausted or len(self._pending) + len(self._done) >= self._in_flight():
             return
         for _ in range(n):
             w = self._next_worker
