@@ -39,6 +39,8 @@ from .tensor import (Tensor, abs, arange, argmax, argmin, as_tensor, bool_, cat,
                      squeeze, stack, sum, tanh, tensor, transpose, uint8, unsqueeze, zeros,
                      zeros_like)
 from . import nn, optim, data, train  # noqa: E402
+from .random import (Generator, default_generator, get_rng_state, initial_seed,  # noqa: E402
+                     seed, set_rng_state)
 
 float = float32
 double = float64

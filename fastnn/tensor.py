@@ -586,12 +586,12 @@ class Tensor(TensorBase):
         return self._inplace(compute, lambda a: self._assign(s._array))
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
-        rng = _config.rng() if generator is None else generator._rng
+        rng = _config.rng() if generator is None else generator._np
         return self._inplace(lambda t: _core.wrap(
             rng.normal(mean, std, t._array.shape).astype(t._array.dtype)))
 
     def uniform_(self, from_=0.0, to=1.0, *, generator=None):
-        rng = _config.rng() if generator is None else generator._rng
+        rng = _config.rng() if generator is None else generator._np
         return self._inplace(lambda t: _core.wrap(
             rng.uniform(from_, to, t._array.shape).astype(t._array.dtype)))
 
@@ -796,11 +796,13 @@ class Tensor(TensorBase):
         return self >= o
 
     # ----------------------------------------------------------- reductions
-    def sum(self, dim=None, keepdim=False, dtype=None):
+    def sum(self, dim=None, keepdim=False, dtype=None, **np_kw):
+        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
         x = self if dtype is None else self.type(dtype)
         return R.Sum.apply(x, dim=dim, keepdim=keepdim)
 
-    def mean(self, dim=None, keepdim=False, dtype=None):
+    def mean(self, dim=None, keepdim=False, dtype=None, **np_kw):
+        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
         x = self if dtype is None else self.type(dtype)
         if x._array.dtype.kind != "f":
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
@@ -808,24 +810,30 @@ class Tensor(TensorBase):
                                f"{x._array.dtype}")
         return R.Mean.apply(x, dim=dim, keepdim=keepdim)
 
-    def max(self, dim=None, keepdim=False):
+    def max(self, dim=None, keepdim=False, **np_kw):
+        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
         return R.max(self, dim, keepdim)
 
-    def min(self, dim=None, keepdim=False):
+    def min(self, dim=None, keepdim=False, **np_kw):
+        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
         return R.min(self, dim, keepdim)
 
-    def all(self, dim=None, keepdim=False):
+    def all(self, dim=None, keepdim=False, **np_kw):
+        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
         return _core.wrap(np.asarray(np.all(self._array, axis=dim, keepdims=keepdim)))
 
-    def any(self, dim=None, keepdim=False):
+    def any(self, dim=None, keepdim=False, **np_kw):
+        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
         return _core.wrap(np.asarray(np.any(self._array, axis=dim, keepdims=keepdim)))
 
-    def argmax(self, dim=None, keepdim=False):
+    def argmax(self, dim=None, keepdim=False, **np_kw):
+        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
         if dim is None:
             return _core.wrap(np.asarray(np.argmax(self._array), dtype=np.int64))
         return _core.wrap(np.argmax(self._array, axis=dim, keepdims=keepdim).astype(np.int64))
 
-    def argmin(self, dim=None, keepdim=False):
+    def argmin(self, dim=None, keepdim=False, **np_kw):
+        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
         if dim is None:
             return _core.wrap(np.asarray(np.argmin(self._array), dtype=np.int64))
         return _core.wrap(np.argmin(self._array, axis=dim, keepdims=keepdim).astype(np.int64))
@@ -976,6 +984,19 @@ class _HookHandle:
         self.remove()
 
 
+def _np_aliases(dim, keepdim, kw):
+    """PyTorch's NumPy-style aliases: ``axis`` for dim, ``keepdims`` for
+    keepdim (NumPy's reductions call methods with them, and ``out=None``)."""
+    if kw:
+        if "axis" in kw:
+            dim = kw.pop("axis")
+        if "keepdims" in kw:
+            keepdim = bool(kw.pop("keepdims"))
+        if kw.pop("out", None) is not None or kw:
+            raise TypeError(f"unexpected keyword arguments {sorted(kw) or ['out']}")
+    return dim, keepdim
+
+
 def _ufunc_into(ufunc, o):
     """``a = ufunc(a, o)`` in place on ndarray a (o a number or a Tensor)."""
     ov = o._array if isinstance(o, TensorBase) else o
@@ -1082,7 +1103,7 @@ def empty(*shape, dtype=None, device=None, requires_grad=False, memory_format=No
 
 
 def _rng(generator):
-    return _config.rng() if generator is None else generator._rng
+    return _config.rng() if generator is None else generator._np
 
 
 def randn(*shape, dtype=None, device=None, requires_grad=False, generator=None):

@@ -54,15 +54,15 @@ def main(workdir):
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     train_set = DigitsDataset(os.path.join(workdir, "digits.npz"), train=True)
     test_set = DigitsDataset(os.path.join(workdir, "digits.npz"), train=False)
-    train_loader = DataLoader(train_set, batch_size=64, shuffle=False, num_workers=2)
+    train_loader = DataLoader(train_set, batch_size=32, shuffle=False, num_workers=2)
     test_loader = DataLoader(test_set, batch_size=128, shuffle=False)
 
     model = Net().to(device)
     model.load_state_dict(torch.load(os.path.join(workdir, "init.pt"), map_location="cpu"))
     criterion = nn.CrossEntropyLoss()
-    lr = 0.1
+    lr = 0.3
     log = []
-    for epoch in range(2):
+    for epoch in range(4):
         model.train()
         for step, (images, labels) in enumerate(train_loader):
             images, labels = images.to(device), labels.to(device)

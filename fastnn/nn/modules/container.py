@@ -3,7 +3,7 @@ from collections import OrderedDict
 
 from .activation import ReLU
 from .conv import Conv2d
-from .module import Module
+from .module import Module, _addindent
 from .normalization import _BatchNorm
 
 # Module attributes that would hold hooks (none exist today); a module with
@@ -52,6 +52,9 @@ class Sequential(Module):
     >>> len(net), type(net[1]).__name__
     (3, 'ReLU')
     """
+
+    # the fusion plan cache is rebuilt on the next call (fastnn.save skips it)
+    _transient_attrs = ("_fusion_plan",)
 
     def __init__(self, *args):
         super().__init__()
@@ -174,6 +177,24 @@ class ModuleList(Module):
         for m in modules:
             self.append(m)
         return self
+
+    def __repr__(self):
+        """PyTorch's: runs of modules with the same repr are shown once,
+        as ``(0-2): 3 x Linear(...)``."""
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return self._get_name() + "()"
+        runs = []                       # [first index, last index, repr]
+        for i, r in enumerate(reprs):
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = []
+        for a, b, r in runs:
+            head = f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x "
+            lines.append(_addindent(head + r, 2))
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):

@@ -4,16 +4,54 @@ A Module holds Parameters, buffers (non-learnable state such as batch-norm
 running statistics) and child Modules, registered by attribute assignment.
 ``state_dict`` keys are the dotted attribute paths, exactly as PyTorch names
 them, so weights move between the two.
+
+Hooks (``register_forward_pre_hook``, ``register_forward_hook``,
+``register_full_backward_hook``, ``register_full_backward_pre_hook``) run as
+in PyTorch.  Their dicts exist only on modules that have had a hook, and a
+per-instance flag ``_call_hooks`` sends ``__call__`` to the hook-aware path:
+a module without hooks costs one attribute test per call.
+
+``load_state_dict`` checks every key and shape before it copies anything, so
+a failed load leaves the module as it was (PyTorch copies the matching
+entries first); the error text is PyTorch's.
 """
+import weakref
 from collections import OrderedDict, namedtuple
+from types import MappingProxyType
 
 import numpy as np
 
 from ..._errors import ShapeError
-from ...tensor import Tensor
+from ...tensor import Tensor, from_numpy
+from ...utils.hooks import BackwardHook, RemovableHandle, _hook_dict
 from ..parameter import Parameter
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+__all__ = ["Module", "StateDictError"]
+
+# Hook dicts (created on a module's first hook; see container._HOOK_ATTRS).
+_HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
+               "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
+               "_backward_hooks", "_backward_pre_hooks")
+_MAIN_HOOK_DICTS = ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks",
+                    "_backward_pre_hooks")
+# Instance attributes that are the Module machinery, not the model's data
+# (fastnn.save stores the registries itself and skips the rest).
+_INTERNAL_ATTRS = frozenset(("_parameters", "_buffers", "_non_persistent", "_modules",
+                             "training", "_call_hooks") + _HOOK_DICTS)
+_EMPTY = MappingProxyType({})
+_DEVICE_NAMES = frozenset(("cpu", "cuda", "mps", "xpu", "meta", "hpu", "xla", "ipu", "mtia"))
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: ``(missing_keys, unexpected_keys)``."""
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
 
 
 class StateDictError(KeyError, RuntimeError):
@@ -23,14 +61,63 @@ class StateDictError(KeyError, RuntimeError):
         return str(self.args[0]) if self.args else ""
 
 
-def _as_array(v):
-    if isinstance(v, Tensor):
-        return v._array
-    if isinstance(v, np.ndarray):
-        return v
-    if hasattr(v, "detach") and hasattr(v, "cpu"):   # a torch.Tensor
-        return np.asarray(v.detach().cpu())
-    return np.asarray(v)
+def _arr(t):
+    """The ndarray behind a Tensor (or an ndarray/torch tensor as given)."""
+    if isinstance(t, Tensor):
+        return t._array
+    if isinstance(t, np.ndarray):
+        return t
+    if hasattr(t, "detach") and hasattr(t, "cpu"):   # a torch.Tensor
+        return np.asarray(t.detach().cpu())
+    return None
+
+
+def _set_array(t, arr):
+    """Points Tensor t at ndarray arr (in place: t keeps its identity)."""
+    t._array = arr
+
+
+def _size_str(shape):
+    return f"torch.Size({list(shape)})"
+
+
+def _check_name(kind, name):
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+    if "." in name:
+        raise KeyError(f'{kind} name can\'t contain "."')
+    if name == "":
+        raise KeyError(f'{kind} name can\'t be empty string ""')
+
+
+def _addindent(s, n):
+    lines = s.split("\n")
+    if len(lines) == 1:
+        return s
+    return lines[0] + "\n" + "\n".join(" " * n + line for line in lines[1:])
+
+
+def _float_dtype(dtype, who):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{who}: unsupported dtype {dtype!r}") from None
+    if dt == np.float16:
+        raise NotImplementedError(f"{who}: fastnn has no float16 (half) tensors; keep "
+                                  "float32 or use double()")
+    if dt.kind != "f":
+        raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got "
+                        f"desired dtype={dt}")
+    return dt
+
+
+def _check_device(device, who):
+    name = device if isinstance(device, str) else getattr(device, "type", None)
+    if name is None:
+        name = str(device)
+    if name.split(":")[0] != "cpu":
+        raise RuntimeError(f"{who}: device {str(device)!r} is not available; fastnn runs on "
+                           "the CPU only")
 
 
 class Module:
@@ -47,9 +134,20 @@ class Module:
     ...         return self.fc(x).relu()
     >>> sorted(Net().state_dict())
     ['fc.bias', 'fc.weight']
+    >>> Net()
+    Net(
+      (fc): Linear(in_features=4, out_features=2, bias=True)
+    )
     """
 
     training: bool
+    # True on a module with hooks (an instance attribute then): __call__'s one test.
+    _call_hooks = False
+    # Empty, read-only stand-ins until a module gets its first hook.
+    _forward_pre_hooks = _forward_hooks = _backward_hooks = _backward_pre_hooks = _EMPTY
+    # Attributes fastnn.save skips: caches a subclass rebuilds on its own
+    # (each class lists its own; the lists of its bases count too).
+    _transient_attrs = ()
 
     def __init__(self, *args, **kwargs):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -59,10 +157,121 @@ class Module:
         object.__setattr__(self, "training", True)
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
+                                  '"forward" function')
 
     def __call__(self, *args, **kwargs):
+        if self._call_hooks:
+            return self._call_impl(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_impl(self, args, kwargs):
+        d = self.__dict__
+        pre = d.get("_forward_pre_hooks")
+        if pre:
+            with_kw = d.get("_forward_pre_hooks_with_kwargs") or _EMPTY
+            for hid, hook in tuple(pre.items()):
+                if hid in with_kw:
+                    res = hook(self, args, kwargs)
+                    if res is not None:
+                        if not (isinstance(res, tuple) and len(res) == 2):
+                            raise RuntimeError("forward pre-hook must return None or a tuple "
+                                               f"of (new_args, new_kwargs), but got {res}.")
+                        args, kwargs = res
+                else:
+                    res = hook(self, args)
+                    if res is not None:
+                        args = res if isinstance(res, tuple) else (res,)
+        bw_hooks, bw_pre = d.get("_backward_hooks"), d.get("_backward_pre_hooks")
+        bw = None
+        if bw_hooks or bw_pre:
+            bw = BackwardHook(self, tuple((bw_hooks or _EMPTY).values()),
+                              tuple((bw_pre or _EMPTY).values()))
+            args = bw.setup_input_hook(args)
+        fwd = d.get("_forward_hooks")
+        with_kw = d.get("_forward_hooks_with_kwargs") or _EMPTY
+        always = d.get("_forward_hooks_always_called") or _EMPTY
+        called = set()
+        result = None
+        try:
+            result = self.forward(*args, **kwargs)
+            if fwd:
+                for hid, hook in tuple(fwd.items()):
+                    called.add(hid)
+                    res = (hook(self, args, kwargs, result) if hid in with_kw
+                           else hook(self, args, result))
+                    if res is not None:
+                        result = res
+            if bw is not None:
+                result = bw.setup_output_hook(result)
+        except Exception:
+            for hid, hook in tuple((fwd or _EMPTY).items()):
+                if hid in always and hid not in called:
+                    try:
+                        res = (hook(self, args, kwargs, result) if hid in with_kw
+                               else hook(self, args, result))
+                        if res is not None:
+                            result = res
+                    except Exception as e:   # the forward's error is the one to raise
+                        import warnings
+                        warnings.warn("forward hook with ``always_call=True`` raised an "
+                                      "exception that was silenced as another error was "
+                                      f"raised in forward: {e}")
+            raise
+        return result
+
+    # --------------------------------------------------------------- hooks
+    def _update_call_hooks(self):
+        d = self.__dict__
+        object.__setattr__(self, "_call_hooks", any(d.get(n) for n in _MAIN_HOOK_DICTS))
+
+    def _add_hook(self, name, hook, prepend, flags=()):
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        hooks = _hook_dict(self, name)
+        extras = [_hook_dict(self, f) for f, on in flags]
+        ref = weakref.ref(self)
+
+        def on_remove():
+            m = ref()
+            if m is not None:
+                m._update_call_hooks()
+        handle = RemovableHandle(hooks, extra_dict=extras, on_remove=on_remove)
+        hooks[handle.id] = hook
+        for (f, on), extra in zip(flags, extras):
+            if on:
+                extra[handle.id] = True
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        object.__setattr__(self, "_call_hooks", True)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` (or ``hook(module, args, kwargs)``) before
+        ``forward``; a returned value replaces the arguments.  Returns a
+        handle whose ``remove()`` deletes the hook."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend,
+                              (("_forward_pre_hooks_with_kwargs", with_kwargs),))
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """``hook(module, args, output)`` (or ``hook(module, args, kwargs,
+        output)``) after ``forward``; a returned value replaces the output.
+        With ``always_call`` the hook also runs when ``forward`` raises."""
+        return self._add_hook("_forward_hooks", hook, prepend,
+                              (("_forward_hooks_with_kwargs", with_kwargs),
+                               ("_forward_hooks_always_called", always_call)))
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` once the gradients with
+        respect to the module's inputs are computed; a returned tuple replaces
+        ``grad_input``.  See ``fastnn.utils.hooks``."""
+        return self._add_hook("_backward_hooks", hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` once the gradients with respect to the
+        module's outputs are computed; a returned tuple replaces ``grad_output``."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
 
     # ------------------------------------------------------------ registry
     def __setattr__(self, name, value):
@@ -82,14 +291,15 @@ class Module:
             mods[name] = value
         elif name in params:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
                                 "(fastnn.nn.Parameter or None expected)")
             params[name] = None
         elif name in bufs:
             bufs[name] = value if (value is None or isinstance(value, Tensor)) else Tensor(value)
         elif name in mods:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r}")
+                raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
+                                f"'{name}' (fastnn.nn.Module or None expected)")
             mods[name] = None
         else:
             object.__setattr__(self, name, value)
@@ -103,78 +313,149 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name):
+        d = self.__dict__
         for key in ("_parameters", "_buffers", "_modules"):
-            if name in self.__dict__[key]:
-                del self.__dict__[key][name]
+            if name in d[key]:
+                del d[key][name]
+                d["_non_persistent"].discard(name)
                 return
         object.__delattr__(self, name)
 
+    def _check_new_name(self, kind, name, registry):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
+        if kind == "module":           # (PyTorch's order and wording for modules)
+            if not isinstance(name, str):
+                raise TypeError(f"module name should be a string. Got {type(name).__name__}")
+            if hasattr(self, name) and name not in registry:
+                raise KeyError(f"attribute '{name}' already exists")
+            if "." in name:
+                raise KeyError(f'module name can\'t contain ".", got: {name}')
+            if name == "":
+                raise KeyError('module name can\'t be empty string ""')
+            return
+        _check_name(kind, name)
+        if hasattr(self, name) and name not in registry:
+            raise KeyError(f"attribute '{name}' already exists")
+
     def register_parameter(self, name, param):
+        """Adds a Parameter (or None) under ``name``."""
+        self._check_new_name("parameter", name, self.__dict__.get("_parameters", ()))
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None")
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
+                            f"'{name}' (fastnn.nn.Parameter or None required)")
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
+        """Adds a buffer (a Tensor, or an ndarray made one; or None).
+
+        Non-persistent buffers are left out of ``state_dict``."""
+        self._check_new_name("buffer", name, self.__dict__.get("_buffers", ()))
         if tensor is not None and not isinstance(tensor, Tensor):
+            if not isinstance(tensor, np.ndarray):
+                raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
+                                f"'{name}' (fastnn Tensor or None required)")
             tensor = Tensor(tensor)
         self._buffers[name] = tensor
-        if not persistent:
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
             self._non_persistent.add(name)
 
     def add_module(self, name, module):
+        """Adds a child module (or None) under ``name``."""
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: {name!r} is not a Module")
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_new_name("module", name, self.__dict__.get("_modules", ()))
         self._modules[name] = module
 
     register_module = add_module
 
+    def get_submodule(self, target):
+        """The submodule at dotted path ``target`` ("" is the module itself)."""
+        if target == "":
+            return self
+        mod = self
+        for item in target.split("."):
+            if item not in mod._modules:
+                raise AttributeError(f"{mod._get_name()} has no attribute `{item}`")
+            mod = mod._modules[item]
+            if not isinstance(mod, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return mod
+
+    def _get_member(self, target, check, what):
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        if not check(mod, name):
+            raise AttributeError(f"`{name}` is not {what}")
+        return getattr(mod, name)
+
+    def get_parameter(self, target):
+        """The Parameter at dotted path ``target``."""
+        return self._get_member(target, lambda m, n: isinstance(getattr(m, n), Parameter),
+                                "an nn.Parameter")
+
+    def get_buffer(self, target):
+        """The buffer at dotted path ``target``."""
+        return self._get_member(target, lambda m, n: n in m._buffers, "a buffer")
+
     # ----------------------------------------------------------- traversal
-    def named_modules(self, memo=None, prefix=""):
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted name, module) for this module and every descendant."""
         if memo is None:
             memo = set()
-        if id(self) in memo:
-            return
-        memo.add(id(self))
+        if remove_duplicate:
+            if self in memo:
+                return
+            memo.add(self)
         yield prefix, self
         for name, m in self._modules.items():
             if m is None:
                 continue
-            yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+            yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name,
+                                       remove_duplicate)
 
     def modules(self):
         for _, m in self.named_modules():
             yield m
 
     def named_children(self):
-        seen = set()
+        memo = set()
         for name, m in self._modules.items():
-            if m is not None and id(m) not in seen:
-                seen.add(id(m))
+            if m is not None and m not in memo:
+                memo.add(m)
                 yield name, m
 
     def children(self):
         for _, m in self.named_children():
             yield m
 
-    def _named_members(self, attr, prefix, recurse):
-        seen = set()
-        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+    def _named_members(self, attr, prefix, recurse, remove_duplicate):
+        memo = set()      # ids: a Tensor's == is elementwise
+        mods = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                if recurse else [(prefix, self)])
         for mp, m in mods:
             for name, v in getattr(m, attr).items():
-                if v is None or id(v) in seen:
+                if v is None or id(v) in memo:
                     continue
-                seen.add(id(v))
+                if remove_duplicate:
+                    memo.add(id(v))
                 yield (f"{mp}.{name}" if mp else name), v
 
-    def named_parameters(self, prefix="", recurse=True):
-        yield from self._named_members("_parameters", prefix, recurse)
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter) pairs; a shared Parameter once."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True):
-        yield from self._named_members("_buffers", prefix, recurse)
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, buffer) pairs."""
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
         for _, b in self.named_buffers(recurse=recurse):
@@ -182,10 +463,13 @@ class Module:
 
     # ---------------------------------------------------------------- modes
     def train(self, mode=True):
+        """Sets training mode on this module and (through their ``train``)
+        its children; returns the module."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        object.__setattr__(self, "training", mode)
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self):
@@ -197,49 +481,110 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
+        """Drops (or, with ``set_to_none=False``, zeroes) every parameter's gradient."""
         for p in self.parameters():
             if set_to_none:
                 p.grad = None
-            elif p.grad is not None:
-                p.grad._array[...] = 0
+            else:
+                g = _arr(p.grad)
+                if g is not None:
+                    g[...] = 0
 
     def apply(self, fn):
+        """Calls ``fn`` on every child (recursively), then on this module."""
         for m in self.children():
             m.apply(fn)
         fn(self)
         return self
 
+    def share_memory(self):
+        return self
+
+    # ------------------------------------------------------- dtype / device
     def _cast(self, dtype):
+        dtype = np.dtype(dtype)
         for m in self.modules():
             for p in m._parameters.values():
-                if p is not None and p._array.dtype.kind == "f":
-                    p._array = p._array.astype(dtype)
-                    if p.grad is not None:
-                        p.grad = p.grad._array.astype(dtype)
+                a = _arr(p)
+                if a is None or a.dtype.kind != "f" or a.dtype == dtype:
+                    continue
+                _set_array(p, a.astype(dtype))
+                g = p.grad
+                if g is not None:
+                    ga = _arr(g).astype(dtype)
+                    p.grad = from_numpy(ga) if isinstance(g, Tensor) else ga
             for b in m._buffers.values():
-                if b is not None and b._array.dtype.kind == "f":
-                    b._array = b._array.astype(dtype)
+                a = _arr(b)
+                if a is not None and a.dtype.kind == "f" and a.dtype != dtype:
+                    _set_array(b, a.astype(dtype))
         return self
 
     def float(self):
+        """Casts floating parameters and buffers to float32 (in place)."""
         return self._cast(np.float32)
 
     def double(self):
+        """Casts floating parameters and buffers to float64 (in place)."""
         return self._cast(np.float64)
 
+    def half(self):
+        raise NotImplementedError("Module.half: fastnn has no float16 (half) tensors; keep "
+                                  "float32 or use double()")
+
+    def bfloat16(self):
+        raise NotImplementedError("Module.bfloat16: fastnn has no bfloat16 tensors; keep "
+                                  "float32 or use double()")
+
+    def type(self, dst_type):
+        return self._cast(_float_dtype(dst_type, "Module.type"))
+
     def to(self, *args, **kwargs):
-        dtype = kwargs.get("dtype")
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``:
+        the device must be the CPU; a floating dtype casts parameters and
+        buffers in place (Parameters keep their identity)."""
+        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got an unexpected keyword argument {next(iter(kwargs))!r}")
         for a in args:
-            if not isinstance(a, str):
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, bool):
+                continue                       # non_blocking given positionally
+            elif isinstance(a, (np.dtype, type)):
                 dtype = a
-        return self if dtype is None else self._cast(np.dtype(dtype))
+            elif isinstance(a, str):
+                if a.split(":")[0] in _DEVICE_NAMES:
+                    device = a
+                else:
+                    dtype = a
+            elif hasattr(a, "type"):           # a device object
+                device = a
+            else:
+                dtype = a
+        if device is not None:
+            _check_device(device, "Module.to")
+        if dtype is not None:
+            self._cast(_float_dtype(dtype, "Module.to"))
+        return self
 
     def cpu(self):
         return self
 
+    def cuda(self, device=None):
+        raise RuntimeError("Module.cuda: CUDA is not available; fastnn runs on the CPU only")
+
     # ----------------------------------------------------------- state dict
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
-        """Parameters and persistent buffers by dotted name (Tensors sharing memory)."""
+    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
+        """Parameters and persistent buffers by dotted name, in an OrderedDict
+        (detached Tensors sharing memory, or the Parameters with ``keep_vars``)."""
+        if args:       # PyTorch's deprecated positional form
+            destination = args[0]
+            if len(args) > 1:
+                prefix = args[1]
+            if len(args) > 2:
+                keep_vars = args[2]
         if destination is None:
             destination = OrderedDict()
         for name, p in self._parameters.items():
@@ -250,56 +595,107 @@ class Module:
                 destination[prefix + name] = b if keep_vars else b.detach()
         for name, m in self._modules.items():
             if m is not None:
-                m.state_dict(destination, prefix + name + ".", keep_vars)
+                m.state_dict(destination=destination, prefix=prefix + name + ".",
+                             keep_vars=keep_vars)
         return destination
 
-    def load_state_dict(self, state_dict, strict=True):
-        """Copies values into this module's parameters and buffers, in place.
+    def _state_entries(self):
+        """(key, module, registry name, local name) of every state-dict entry."""
+        out = []
+        for mp, m in self.named_modules(remove_duplicate=False):
+            pre = mp + "." if mp else ""
+            for name, p in m._parameters.items():
+                if p is not None:
+                    out.append((pre + name, m, "_parameters", name))
+            for name, b in m._buffers.items():
+                if b is not None and name not in m._non_persistent:
+                    out.append((pre + name, m, "_buffers", name))
+        return out
 
-        Values may be Tensors, ndarrays or PyTorch tensors.  With ``strict``,
-        missing or unexpected keys raise ``StateDictError`` (a KeyError and
-        RuntimeError); a shape mismatch always raises ``ShapeError``."""
-        if not hasattr(state_dict, "items"):
-            raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
-        own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        name = type(self).__name__
-        if strict and (missing or unexpected):
-            parts = []
-            if missing:
-                parts.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing))
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copies (or with ``assign``, assigns) values into this module's
+        parameters and buffers.
+
+        Values may be Tensors, ndarrays or PyTorch tensors.  Returns
+        ``(missing_keys, unexpected_keys)``.  With ``strict``, missing or
+        unexpected keys raise ``StateDictError`` (a KeyError and
+        RuntimeError); a shape mismatch always raises ``ShapeError`` (a
+        RuntimeError), both with PyTorch's text.  Nothing is changed when
+        an error is raised."""
+        if not hasattr(state_dict, "items") or not hasattr(state_dict, "keys"):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        entries = []
+        seen = set()
+        for key, m, reg, name in self._state_entries():
+            if key not in seen:
+                seen.add(key)
+                entries.append((key, m, reg, name))
+        missing = [k for k, *_ in entries if k not in state_dict]
+        unexpected = [k for k in state_dict.keys() if k not in seen]
+        errors, sizes = [], []
+        if strict:
             if unexpected:
-                parts.append("Unexpected key(s) in state_dict: " +
-                             ", ".join(f'"{k}"' for k in unexpected))
-            raise StateDictError(f"Error(s) in loading state_dict for {name}:\n\t" +
-                                 ".\n\t".join(parts) + ".")
-        for k, target in own.items():
-            if k not in state_dict:
+                errors.append("Unexpected key(s) in state_dict: " +
+                              ", ".join(f'"{k}"' for k in unexpected) + ". ")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " +
+                              ", ".join(f'"{k}"' for k in missing) + ". ")
+        todo = []
+        for key, m, reg, name in entries:
+            if key not in state_dict:
                 continue
-            src = _as_array(state_dict[k])
-            if src.shape != target._array.shape:
-                raise ShapeError(f"Error(s) in loading state_dict for {name}: size mismatch for "
-                                 f"{k}: copying a param with shape {tuple(src.shape)} from "
-                                 f"checkpoint, the shape in current model is "
-                                 f"{tuple(target._array.shape)}.")
-            np.copyto(target._array, src, casting="unsafe")
+            target = getattr(m, reg)[name]
+            src = _arr(state_dict[key])
+            if src is None:
+                src = np.asarray(state_dict[key])
+                if src.dtype.kind not in "biuf":
+                    raise TypeError(f"While copying the parameter named \"{key}\", expected "
+                                    "a Tensor or Tensor-like object from checkpoint but "
+                                    f"received {type(state_dict[key])}")
+            tshape = target.shape
+            if len(tshape) == 0 and src.ndim == 1 and src.shape[0] == 1:
+                src = src[0:1].reshape(())
+            if src.shape != tshape:
+                sizes.append(f"size mismatch for {key}: copying a param with shape "
+                             f"{_size_str(src.shape)} from checkpoint, the shape in current "
+                             f"model is {_size_str(tshape)}.")
+                continue
+            todo.append((m, reg, name, target, src))
+        if errors or sizes:
+            text = (f"Error(s) in loading state_dict for {self._get_name()}:\n\t" +
+                    "\n\t".join(errors + sizes))
+            raise (ShapeError if sizes else StateDictError)(text)
+        for m, reg, name, target, src in todo:
+            if assign:                 # the checkpoint's array itself, as PyTorch
+                if reg == "_parameters":
+                    m._parameters[name] = Parameter(from_numpy(src),
+                                                    requires_grad=target.requires_grad)
+                else:
+                    m._buffers[name] = from_numpy(src)
+            else:
+                np.copyto(target._array, src, casting="unsafe")
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ repr
+    def _get_name(self):
+        return type(self).__name__
+
     def extra_repr(self):
+        """The module's own settings, shown inside its repr (override it)."""
         return ""
 
     def __repr__(self):
-        lines = []
-        for name, m in self._modules.items():
-            r = repr(m).replace("\n", "\n  ")
-            lines.append(f"({name}): {r}")
         extra = self.extra_repr()
-        if not lines:
-            return f"{type(self).__name__}({extra})"
-        body = "\n  ".join(([extra] if extra else []) + lines)
-        return f"{type(self).__name__}(\n  {body}\n)"
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({key}): " + _addindent(repr(m), 2) for key, m in self._modules.items()]
+        lines = extra_lines + child_lines
+        s = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                s += extra_lines[0]
+            else:
+                s += "\n  " + "\n  ".join(lines) + "\n"
+        return s + ")"
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)

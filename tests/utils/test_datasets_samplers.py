@@ -1,0 +1,164 @@
+"""Datasets (TensorDataset, Subset, ConcatDataset, ChainDataset, StackDataset),
+random_split and the samplers, against torch.utils.data where the results
+do not depend on the random stream."""
+import warnings
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn.utils.data import (BatchSampler, ChainDataset, ConcatDataset, Dataset,
+                               IterableDataset, RandomSampler, SequentialSampler, StackDataset,
+                               Subset, SubsetRandomSampler, TensorDataset,
+                               WeightedRandomSampler, random_split)
+
+
+def test_all_torch_utils_data_names_exist():
+    import fastnn.utils.data as U
+    for name in ["Dataset", "IterableDataset", "TensorDataset", "DataLoader", "random_split",
+                 "Subset", "ConcatDataset", "ChainDataset", "StackDataset", "default_collate",
+                 "default_convert", "get_worker_info", "Sampler", "SequentialSampler",
+                 "RandomSampler", "BatchSampler", "SubsetRandomSampler",
+                 "WeightedRandomSampler"]:
+        assert hasattr(U, name), name
+
+
+def test_tensordataset_rows_are_tensors():
+    ds = TensorDataset(fastnn.randn(5, 2), np.arange(5))
+    x, y = ds[3]
+    assert isinstance(x, fastnn.Tensor) and x.shape == (2,) and y.item() == 3
+    assert len(ds) == 5 and isinstance(ds.tensors[1], fastnn.Tensor)
+    with pytest.raises(ValueError, match="size mismatch"):
+        TensorDataset(np.zeros((5, 2)), np.zeros(4))
+
+
+@pytest.mark.parametrize("n, lengths", [(10, [0.33, 0.33, 0.34]), (11, [0.5, 0.5]),
+                                        (7, [0.1, 0.1, 0.8]), (10, [3, 7]), (5, [5, 0]),
+                                        (100, [0.7, 0.2, 0.1])])
+def test_random_split_sizes_match_torch(n, lengths):
+    torch = fastnn.testing.requires_torch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = random_split(range(n), lengths, generator=fastnn.random.Generator().manual_seed(0))
+        theirs = torch.utils.data.random_split(range(n), lengths,
+                                               generator=torch.Generator().manual_seed(0))
+    assert [len(s) for s in ours] == [len(s) for s in theirs]
+    flat = sorted(i for s in ours for i in s)
+    assert flat == list(range(n))
+
+
+def test_random_split_errors_and_determinism():
+    with pytest.raises(ValueError, match="Sum of input lengths does not equal"):
+        random_split(range(10), [3, 3])
+    with pytest.raises(ValueError, match="Fraction at index 0 is not between 0 and 1"):
+        random_split(range(10), [1.5, -0.5])
+    with pytest.warns(UserWarning, match="Length of split at index 1 is 0"):
+        random_split(range(2), [0.9, 0.1])
+    fastnn.manual_seed(1)
+    a = [list(s) for s in random_split(range(9), [4, 5])]
+    fastnn.manual_seed(1)
+    b = [list(s) for s in random_split(range(9), [4, 5])]
+    assert a == b
+    g1 = fastnn.random.Generator().manual_seed(2)
+    g2 = fastnn.random.Generator().manual_seed(2)
+    assert [list(s) for s in random_split(range(9), [4, 5], generator=g1)] == \
+        [list(s) for s in random_split(range(9), [4, 5], generator=g2)]
+
+
+def test_subset_concat_chain_stack():
+    ds = TensorDataset(np.arange(10.0).reshape(5, 2), np.arange(5))
+    sub = Subset(ds, [4, 0])
+    assert len(sub) == 2 and sub[0][1].item() == 4
+    assert [s[1].item() for s in sub.__getitems__([1, 0])] == [0, 4]
+    cat = ConcatDataset([sub, ds])
+    assert len(cat) == 7 and cat[2][1].item() == 0 and cat[-1][1].item() == 4
+    assert cat.cumulative_sizes == [2, 7]
+    assert len(sub + ds) == 7
+    with pytest.raises(ValueError, match="should not be an empty iterable"):
+        ConcatDataset([])
+    with pytest.raises(ValueError, match="absolute value of index"):
+        cat[-8]
+
+    class It(IterableDataset):
+        def __init__(self, items):
+            self.items = items
+
+        def __iter__(self):
+            return iter(self.items)
+    assert list(ChainDataset([It([1, 2]), It([3])])) == [1, 2, 3]
+    assert list(It([1]) + It([2])) == [1, 2]
+    with pytest.raises(ValueError, match="does not support IterableDataset"):
+        ConcatDataset([It([1])])
+    st = StackDataset(a=range(3), b=range(10, 13))
+    assert st[1] == {"a": 1, "b": 11} and len(st) == 3
+    assert StackDataset(range(2), range(2))[1] == (1, 1)
+
+
+def test_dataset_base_class():
+    with pytest.raises(NotImplementedError):
+        Dataset()[0]
+
+
+def test_sequential_random_batch_samplers():
+    torch = fastnn.testing.requires_torch()
+    assert list(SequentialSampler(range(4))) == [0, 1, 2, 3]
+    for bs, drop in [(3, False), (3, True), (5, False), (1, True)]:
+        ours = list(BatchSampler(SequentialSampler(range(10)), bs, drop))
+        theirs = list(torch.utils.data.BatchSampler(torch.utils.data.SequentialSampler(
+            range(10)), bs, drop))
+        assert ours == theirs
+        assert len(BatchSampler(range(10), bs, drop)) == len(ours)
+    r = list(RandomSampler(range(10), generator=fastnn.random.Generator().manual_seed(0)))
+    assert sorted(r) == list(range(10)) and all(type(i) is int for i in r)
+    r = list(RandomSampler(range(4), num_samples=10))
+    assert len(r) == 10 and sorted(set(r)) == [0, 1, 2, 3]
+    r = list(RandomSampler(range(4), replacement=True, num_samples=50))
+    assert len(r) == 50 and set(r) <= {0, 1, 2, 3}
+    with pytest.raises(ValueError, match="num_samples should be a positive integer"):
+        RandomSampler(range(0))
+    with pytest.raises(TypeError, match="replacement should be a boolean"):
+        RandomSampler(range(3), replacement=1)
+    with pytest.raises(ValueError, match="batch_size should be a positive integer"):
+        BatchSampler(range(3), 0, False)
+    with pytest.raises(ValueError, match="drop_last should be a boolean"):
+        BatchSampler(range(3), 2, 1)
+
+
+def test_random_sampler_follows_manual_seed():
+    fastnn.manual_seed(7)
+    a = list(RandomSampler(range(20)))
+    fastnn.manual_seed(7)
+    b = list(RandomSampler(range(20)))
+    c = list(RandomSampler(range(20)))
+    assert a == b and a != c
+
+
+def test_subset_random_and_weighted_samplers():
+    g = fastnn.random.Generator().manual_seed(0)
+    s = list(SubsetRandomSampler([10, 20, 30], generator=g))
+    assert sorted(s) == [10, 20, 30]
+    w = WeightedRandomSampler([0.0, 0.0, 1.0, 3.0], 400, generator=g)
+    draws = np.array(list(w))
+    assert len(w) == 400 and set(draws.tolist()) <= {2, 3}
+    assert 0.65 < (draws == 3).mean() < 0.85
+    no = list(WeightedRandomSampler([1.0, 1.0, 1.0], 3, replacement=False, generator=g))
+    assert sorted(no) == [0, 1, 2]
+    with pytest.raises(RuntimeError, match="cannot sample n_sample > prob_dist"):
+        WeightedRandomSampler([1.0, 0.0], 2, replacement=False)
+    with pytest.raises(ValueError, match="weights should be a 1d sequence"):
+        WeightedRandomSampler([[1.0]], 1)
+    with pytest.raises(ValueError, match="num_samples should be a positive integer"):
+        WeightedRandomSampler([1.0], 0)
+
+
+def test_batch_sampler_index_batches_match_iteration():
+    for sampler_fn in (lambda: SequentialSampler(range(11)),
+                       lambda: RandomSampler(range(11),
+                                             generator=fastnn.random.Generator().manual_seed(4)),
+                       lambda: SubsetRandomSampler([5, 3, 9, 1],
+                                                   generator=fastnn.random.Generator()
+                                                   .manual_seed(4))):
+        for drop in (False, True):
+            lists = list(BatchSampler(sampler_fn(), 3, drop))
+            arrays = [a.tolist() for a in BatchSampler(sampler_fn(), 3, drop)._index_batches()]
+            assert lists == arrays
