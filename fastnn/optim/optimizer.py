@@ -53,6 +53,35 @@ def check_nonneg(opt, name, value, what=None):
                                 f"({name} must be >= 0)")
 
 
+def _arr(a):
+    """The ndarray behind a Tensor (an ndarray passes through)."""
+    return a._array if isinstance(a, Tensor) else a
+
+
+def compat_flags(foreach=None, maximize=False, capturable=False, differentiable=False,
+                 fused=None, keys=("foreach", "maximize", "capturable", "differentiable",
+                                   "fused")):
+    """The implementation switches torch.optim takes (``foreach``,
+    ``capturable``, ``differentiable``, ``fused``) as group defaults: accepted
+    and stored like torch's (the update is always the one compiled in-place
+    call); ``maximize`` is a real switch."""
+    vals = dict(foreach=foreach, maximize=bool(maximize), capturable=bool(capturable),
+                differentiable=bool(differentiable), fused=fused)
+    return {k: vals[k] for k in keys}
+
+
+def check_betas(opt, betas):
+    """ValueError unless betas is a pair of floats in [0, 1)."""
+    try:
+        b1, b2 = (float(b) for b in betas)
+    except (TypeError, ValueError):
+        raise ValueError(f"{opt}: betas must be a pair of floats, got {betas!r}") from None
+    check_hparam(0.0 <= b1 < 1.0, opt, f"Invalid beta parameter at index 0: {b1} "
+                                       "(betas[0] must be in [0, 1))")
+    check_hparam(0.0 <= b2 < 1.0, opt, f"Invalid beta parameter at index 1: {b2} "
+                                       "(betas[1] must be in [0, 1))")
+
+
 def check_lr(opt, lr):
     v = _number(lr)
     check_hparam(v >= 0.0, opt, f"Invalid learning rate: {lr!r} (lr must be >= 0)")
@@ -76,7 +105,7 @@ class Optimizer:
     >>> opt = fastnn.optim.SGD([w], lr=0.1)
     >>> (w * w).sum().backward()
     >>> opt.step()
-    >>> w.data
+    >>> w.detach().numpy()
     array([0.8, 0.8, 0.8], dtype=float32)
     """
 
@@ -127,8 +156,8 @@ class Optimizer:
                                 f"is a {type(p).__name__}")
             if p.grad_fn is not None:
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (params[{i}])")
-            if p.data.dtype.kind != "f":
-                raise TypeError(f"{name}: params[{i}] has dtype {p.data.dtype}; only float32 "
+            if p._array.dtype.kind != "f":
+                raise TypeError(f"{name}: params[{i}] has dtype {p._array.dtype}; only float32 "
                                 "and float64 parameters can be optimized")
         if len({id(p) for p in params}) != len(params):
             raise ValueError(f"{name}: a parameter appears more than once in a parameter "
@@ -150,14 +179,16 @@ class Optimizer:
         """Resets the gradients of all parameters (to None by default, else to zeros)."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                g = p.grad
+                if g is None:
                     continue
+                ga = _arr(g)
                 if set_to_none:
                     p.grad = None
-                elif isinstance(p.grad, np.ndarray) and p.grad.flags.writeable:
-                    p.grad.fill(0)
+                elif isinstance(ga, np.ndarray) and ga.flags.writeable:
+                    ga.fill(0)
                 else:
-                    p.grad = np.zeros_like(p.data)
+                    p.grad = np.zeros_like(p._array)
 
     def _params_with_grad(self, group):
         """The group's parameters that have a gradient, with their data and
@@ -168,13 +199,12 @@ class Optimizer:
             g = p.grad
             if g is None:
                 continue
-            d = p.data
+            d = p._array
             if not (d.flags.c_contiguous and d.flags.writeable):
                 raise ValueError(f"{name}: parameter of shape {d.shape} has non-contiguous or "
                                  "read-only data; the in-place update needs a C-contiguous, "
                                  "writeable array")
-            if isinstance(g, Tensor):
-                g = g.data
+            g = _arr(g)
             if not isinstance(g, np.ndarray) or g.dtype != d.dtype or not g.flags.c_contiguous:
                 g = np.ascontiguousarray(g, dtype=d.dtype)
             if g.size != d.size:
@@ -190,9 +220,32 @@ class Optimizer:
         st = self.state[p]
         b = st.get(key)
         if b is None:
-            b = np.full(p.data.shape, fill, dtype=p.data.dtype)
+            b = np.full(p._array.shape, fill, dtype=p._array.dtype)
             st[key] = b
         return b
+
+    def _stepped_buckets(self, params, datas, grads, names):
+        """Advances each parameter's ``'step'`` (creating ``'step'`` and the
+        zero buffers ``names`` on its first step, in that order, as torch) and
+        groups the parameters by step count, since the hyper-parameters of one
+        compiled call are shared: ``{step: (datas, grads, [buffers of names[0]],
+        ...)}``."""
+        buckets = {}
+        for p, d, g in zip(params, datas, grads):
+            st = self.state[p]
+            if "step" not in st:
+                st["step"] = 0.0
+            for k in names:
+                self._buffer(p, k)
+            st["step"] = float(st["step"]) + 1.0
+            b = buckets.get(st["step"])
+            if b is None:
+                b = buckets[st["step"]] = tuple([] for _ in range(2 + len(names)))
+            b[0].append(d)
+            b[1].append(g)
+            for i, k in enumerate(names):
+                b[2 + i].append(st[k])
+        return buckets
 
     # ---------------------------------------------------------------- step
     def step(self, closure=None):
@@ -268,7 +321,7 @@ class Optimizer:
             p = id_map.get(int(k))
             if p is None:
                 continue
-            new_state[p] = {key: _load_value(key, v, p, name) for key, v in st.items()}
+            new_state[p] = {key: self._load_state_value(key, v, p) for key, v in st.items()}
         new_groups = []
         for g, s in zip(self.param_groups, saved):
             ng = {k: (tuple(v) if isinstance(v, list) and k == "betas" else v)
@@ -277,6 +330,11 @@ class Optimizer:
             new_groups.append(ng)
         self.state = new_state
         self.param_groups = new_groups
+
+    def _load_state_value(self, key, value, p):
+        """One entry of a loaded per-parameter state, converted for ``p``
+        (arrays copied and cast to its dtype and shape, step counts as floats)."""
+        return _load_value(key, value, p, type(self).__name__)
 
     def __getstate__(self):
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
@@ -296,19 +354,20 @@ class Optimizer:
 
 
 def _load_value(key, v, p, name):
-    if key == "step":
-        return float(np.asarray(v))
+    if key in ("step", "mu_product"):       # scalars (torch keeps 0-d tensors)
+        return float(np.asarray(_arr(v) if not hasattr(v, "detach") else v.detach().numpy()))
     if v is None or isinstance(v, (int, float, str, bool)):
         return v
     if isinstance(v, Tensor):
-        v = v.data
+        v = v._array
     elif not isinstance(v, np.ndarray) and hasattr(v, "detach"):  # e.g. a torch checkpoint
         v = v.detach().cpu().numpy()
     v = np.asarray(v)
-    a = np.array(v, dtype=p.data.dtype if v.dtype.kind == "f" else None, copy=True)
-    if a.ndim and a.size == p.data.size and a.shape != p.data.shape:
-        a = a.reshape(p.data.shape)
-    if a.ndim and a.shape != p.data.shape:
+    d = p._array
+    a = np.array(v, dtype=d.dtype if v.dtype.kind == "f" else None, copy=True)
+    if a.ndim and a.size == d.size and a.shape != d.shape:
+        a = a.reshape(d.shape)
+    if a.ndim and a.shape != d.shape:
         raise ValueError(f"{name}: state {key!r} of shape {a.shape} does not match its "
-                         f"parameter of shape {p.data.shape}")
+                         f"parameter of shape {d.shape}")
     return np.ascontiguousarray(a)
