@@ -121,7 +121,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
                          "Note that dropout1d exists to provide channel-wise dropout on inputs "
                          "with 1 spatial dimension, a channel dimension, and an optional batch "
                          "dimension (i.e. 2D or 3D inputs).")
-    if x.ndim == 2:
+    if x.ndim == 2 and training and _check_p(p) != 0:
         return _masked(x.unsqueeze(0), p, training, True, False).squeeze(0)
     return _masked(x, p, training, True, False)
 
@@ -157,7 +157,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
         warnings.warn(f"dropout3d: Received a {x.ndim}-D input to dropout3d, which is "
                       "deprecated and will result in an error in a future release.",
                       UserWarning, stacklevel=2)
-    if x.ndim == 4:
+    if x.ndim == 4 and training and _check_p(p) != 0:
         return _masked(x.unsqueeze(0), p, training, True, False).squeeze(0)
     return _masked(x, p, training, x.ndim >= 2, False)
 

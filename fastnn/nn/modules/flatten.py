@@ -62,6 +62,7 @@ class Unflatten(Module):
         self.unflattened_size = unflattened_size
 
     def forward(self, input):
+        input = F._t(input)
         shape = tuple(input.shape)
         n = len(shape)
         if not -n <= self.dim < n:
