@@ -82,7 +82,7 @@ class _SearchBase(Optimizer):
         with grad_mode.no_grad():
             if self.best_loss is None:
                 self.best_loss = _loss_value(closure())
-            saved = [p.data.copy() for p, _ in self._params()]
+            saved = [p._array.copy() for p, _ in self._params()]
             for p, g in self._params():
                 self._propose(p, g)
             loss = _loss_value(closure())
@@ -90,11 +90,11 @@ class _SearchBase(Optimizer):
                 self.best_loss = loss
             else:
                 for (p, _), old in zip(self._params(), saved):
-                    np.copyto(p.data, old)
+                    np.copyto(p._array, old)
         return self.best_loss
 
     def _draw(self, p, scale):
-        d = p.data
+        d = p._array
         dt = d.dtype if d.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         return self._rng.standard_normal(d.shape, dtype=dt) * dt.type(scale)
 
@@ -146,8 +146,8 @@ class RandomSearch(_SearchBase):
         super().__init__(params, closure, std, seed, dict(std=std, mean=mean))
 
     def _propose(self, p, group):
-        mean = p.data.dtype.type(group.get("mean", 0.0))
-        p.data[...] = self._draw(p, float(group["std"])) + mean
+        mean = p._array.dtype.type(group.get("mean", 0.0))
+        p._array[...] = self._draw(p, float(group["std"])) + mean
 
 
 class RandomLocalSearch(_SearchBase):
@@ -184,4 +184,4 @@ class RandomLocalSearch(_SearchBase):
         super().__init__(params, closure, step_size, seed, dict(step_size=step_size))
 
     def _propose(self, p, group):
-        p.data += self._draw(p, float(group["step_size"]))
+        p._array += self._draw(p, float(group["step_size"]))
