@@ -119,6 +119,17 @@ def check_fastnn_against_numpy(rule, n=200_003, k=7):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def _times(step, reps):
+    """Seconds of each of ``reps`` calls of step, after one warm-up call."""
+    step()
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        step()
+        ts.append(time.perf_counter() - t0)
+    return ts
+
+
 def copy_bandwidth(nbytes=200_000_000, repeats=5):
     """Bytes read + written per second by a large np.copyto (GB/s)."""
     src = np.ones(nbytes // 4, np.float32)
@@ -213,13 +224,7 @@ def main_adaptive(reps):
                                             foreach=True if lib == "torch-foreach" else None)
                 except pytest.skip.Exception:
                     continue
-                step()
-                ts = []
-                for _ in range(reps):
-                    t0 = time.perf_counter()
-                    step()
-                    ts.append(time.perf_counter() - t0)
-                rows[rule, k, lib] = float(np.median(ts))
+                rows[rule, k, lib] = float(np.median(_times(step, reps)))
     for rule in ADAPTIVE:
         for k in SPLITS:
             f = rows[rule, k, "fastnn"]
@@ -270,12 +275,7 @@ def main(quick=False):
                         step, _ = make(rule, n, k)
                     except pytest.skip.Exception:
                         continue
-                    step()
-                    ts = []
-                    for _ in range(reps):
-                        t0 = time.perf_counter()
-                        step()
-                        ts.append(time.perf_counter() - t0)
+                    ts = _times(step, reps)
                     rows[rule, n, k, lib] = (float(np.median(ts)), float(np.min(ts)))
                     del step
     for (rule, n, k, lib), (t, tb) in sorted(rows.items(), key=lambda r: (

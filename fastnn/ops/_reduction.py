@@ -24,6 +24,22 @@ def legacy_reduction(size_average, reduce, reduction, extra=()):
     return "mean" if size_average else "sum"
 
 
+def reduction_arg(op, size_average, reduce, reduction, extra=()):
+    """The checked reduction of a loss call (legacy flags mapped first)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction(op, reduction, extra)
+    return reduction
+
+
+def broadcast_all(op, *named):
+    """The broadcast shape of the (name, array) pairs, or a ShapeError naming them."""
+    try:
+        return np.broadcast_shapes(*(np.shape(a) for _, a in named))
+    except ValueError:
+        what = ", ".join(f"{n} of shape {tuple(np.shape(a))}" for n, a in named)
+        raise ShapeError(f"{op}: {what} cannot be broadcast together") from None
+
+
 def check_reduction(op, reduction, extra=()):
     """ValueError unless reduction is one of 'mean', 'sum', 'none' (or extra)."""
     if reduction not in REDUCTIONS + tuple(extra):

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._errors import ShapeError
 from ..autograd.function import Function
+from ._reduction import broadcast_all
 from ._util import check_float, normalize_dim, unbroadcast
 from .activation import _t
 
@@ -61,6 +62,13 @@ def vector_norm_grad(u, n, gn, p, axis):
     return r.astype(u.dtype, copy=False)
 
 
+def _pair(op, x1, x2):
+    """Checks two float inputs; returns their broadcast shape."""
+    check_float(op, "x1", x1)
+    check_float(op, "x2", x2)
+    return broadcast_all(op, ("x1", x1), ("x2", x2))
+
+
 def _check_p(op, p):
     try:
         p = float(p)
@@ -78,13 +86,7 @@ class PairwiseDistanceFn(Function):
     @staticmethod
     def forward(ctx, x1, x2, p, eps, keepdim):
         op = "pairwise_distance"
-        check_float(op, "x1", x1)
-        check_float(op, "x2", x2)
-        try:
-            shape = np.broadcast_shapes(x1.shape, x2.shape)
-        except ValueError:
-            raise ShapeError(f"{op}: x1 of shape {tuple(x1.shape)} and x2 of shape "
-                             f"{tuple(x2.shape)} cannot be broadcast together") from None
+        shape = _pair(op, x1, x2)
         if len(shape) == 0:
             raise ShapeError(f"{op}: inputs must have at least 1 dimension")
         u = (np.subtract(x1, x2, dtype=x1.dtype) + x1.dtype.type(eps)).astype(x1.dtype)
@@ -130,13 +132,7 @@ class CosineSimilarityFn(Function):
     @staticmethod
     def forward(ctx, x1, x2, dim, eps):
         op = "cosine_similarity"
-        check_float(op, "x1", x1)
-        check_float(op, "x2", x2)
-        try:
-            shape = np.broadcast_shapes(x1.shape, x2.shape)
-        except ValueError:
-            raise ShapeError(f"{op}: x1 of shape {tuple(x1.shape)} and x2 of shape "
-                             f"{tuple(x2.shape)} cannot be broadcast together") from None
+        shape = _pair(op, x1, x2)
         d = normalize_dim(op, dim, len(shape))
         dt = np.result_type(x1, x2)
         a = np.broadcast_to(x1, shape).astype(dt, copy=False)

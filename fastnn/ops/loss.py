@@ -22,8 +22,8 @@ import numpy as np
 from .. import _core
 from .._errors import ShapeError
 from ..autograd.function import Function
-from ._reduction import (as_float, check_reduction, grad_scale, legacy_reduction,
-                         reduce as _reduce)
+from ._reduction import (as_float, check_reduction, grad_scale, reduce as _reduce,
+                         reduction_arg)
 from ._util import c_contig, check_float, nthreads
 from .activation import _t
 from .loss_margin import (cosine_embedding_loss, margin_ranking_loss,  # noqa: F401
@@ -312,8 +312,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     >>> F.cross_entropy(fastnn.zeros(2, 4), np.array([0, 3])).item()  # log(4)
     1.3862943649291992
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction("cross_entropy", reduction)
+    reduction = reduction_arg("cross_entropy", size_average, reduce, reduction)
     ls = float(label_smoothing)
     if not 0.0 <= ls <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: "
@@ -350,8 +349,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     >>> F.nll_loss(fastnn.tensor([[-1.0, -2.0]]), np.array([1])).item()
     2.0
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction("nll_loss", reduction)
+    reduction = reduction_arg("nll_loss", size_average, reduce, reduction)
     return NllLossFn.apply(_t(input), _t(target), _t(weight), int(ignore_index), reduction)
 
 
@@ -380,8 +378,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     ...                                          fastnn.tensor([1.0])).item(), 4)
     0.6931
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    reduction = reduction_arg("binary_cross_entropy_with_logits", size_average, reduce,
+                              reduction)
     if weight is not None or pos_weight is not None:
         return binary_cross_entropy_with_logits_weighted(input, target, weight, reduction,
                                                          pos_weight)

@@ -22,7 +22,7 @@ import numpy as np
 
 from .._errors import ShapeError
 from ..autograd.function import Function
-from ._reduction import (as_float, check_reduction, legacy_reduction, reduce, upstream)
+from ._reduction import as_float, broadcast_all, reduce, reduction_arg, upstream
 from ._util import check_float, unbroadcast
 from .activation import _t
 from .distance import _check_p, vector_norm, vector_norm_grad
@@ -52,11 +52,7 @@ class MarginRankingFn(Function):
                              f"target: {tuple(np.shape(y))}")
         x2 = as_float(op, "input2", x2, x1.dtype)
         y = as_float(op, "target", y, x1.dtype)
-        try:
-            shape = np.broadcast_shapes(x1.shape, x2.shape, y.shape)
-        except ValueError:
-            raise ShapeError(f"{op}: input1 {tuple(x1.shape)}, input2 {tuple(x2.shape)} and "
-                             f"target {tuple(y.shape)} cannot be broadcast together") from None
+        shape = broadcast_all(op, ("input1", x1), ("input2", x2), ("target", y))
         d = x1 - x2
         z = -y * d + x1.dtype.type(margin)
         ctx.save_for_backward(d, y, z >= 0)
@@ -90,8 +86,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     ...                       fastnn.tensor([1.0])).item()
     1.0
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction("margin_ranking_loss", reduction)
+    reduction = reduction_arg("margin_ranking_loss", size_average, reduce, reduction)
     return MarginRankingFn.apply(_t(input1), _t(input2), _t(target), float(margin), reduction)
 
 
@@ -157,8 +152,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     ...                         fastnn.tensor([1.0])).item()
     1.0
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction("cosine_embedding_loss", reduction)
+    reduction = reduction_arg("cosine_embedding_loss", size_average, reduce, reduction)
     return CosineEmbeddingFn.apply(_t(input1), _t(input2), _t(target), float(margin), reduction)
 
 
@@ -174,11 +168,7 @@ class TripletMarginFn(Function):
                              f"have the same number of dimensions, but got: anchor {a.ndim}D, "
                              f"positive {np.ndim(p)}D, and negative {np.ndim(n)}D inputs")
         p, n = as_float(op, "positive", p, a.dtype), as_float(op, "negative", n, a.dtype)
-        try:
-            np.broadcast_shapes(a.shape, p.shape, n.shape)
-        except ValueError:
-            raise ShapeError(f"{op}: anchor {tuple(a.shape)}, positive {tuple(p.shape)} and "
-                             f"negative {tuple(n.shape)} cannot be broadcast together") from None
+        broadcast_all(op, ("anchor", a), ("positive", p), ("negative", n))
         e = a.dtype.type(eps)
         us = [a - p + e, a - n + e] + ([p - n + e] if swap else [])
         ds = [vector_norm(u, pn, -1, True) for u in us]
@@ -231,8 +221,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     >>> round(F.triplet_margin_loss(a, a, b, eps=0.0).item(), 4)
     0.0
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction("triplet_margin_loss", reduction)
+    reduction = reduction_arg("triplet_margin_loss", size_average, reduce, reduction)
     if not float(margin) > 0:
         raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
     pn = _check_p("triplet_margin_loss", p)
@@ -314,8 +303,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     >>> F.multi_margin_loss(fastnn.tensor([[0.1, 0.2, 0.4, 0.8]]), np.array([3])).item()
     0.32499998807907104
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction("multi_margin_loss", reduction)
+    reduction = reduction_arg("multi_margin_loss", size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 supported, got {p!r}")
     return MultiMarginFn.apply(_t(input), _t(target), int(p), float(margin), _t(weight),
@@ -371,8 +359,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     >>> round(F.multilabel_soft_margin_loss(fastnn.zeros(1, 2), fastnn.ones(1, 2)).item(), 4)
     0.6931
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction("multilabel_soft_margin_loss", reduction)
+    reduction = reduction_arg("multilabel_soft_margin_loss", size_average, reduce, reduction)
     return MultiLabelSoftMarginFn.apply(_t(input), _t(target), _t(weight), reduction)
 
 
@@ -395,11 +382,7 @@ class GaussianNllFn(Function):
                                                if a != b) == 1):
                 raise ShapeError(f"{op}: var is of incorrect size {tuple(v0.shape)} for input "
                                  f"{tuple(x.shape)}")
-        try:
-            shape = np.broadcast_shapes(x.shape, t.shape, v.shape)
-        except ValueError:
-            raise ShapeError(f"{op}: input {tuple(x.shape)}, target {tuple(t.shape)} and var "
-                             f"{tuple(v0.shape)} cannot be broadcast together") from None
+        shape = broadcast_all(op, ("input", x), ("target", t), ("var", v))
         vc = np.maximum(v, x.dtype.type(eps))
         d = x - t
         l = 0.5 * (np.log(vc) + d * d / vc)

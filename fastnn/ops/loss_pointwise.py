@@ -32,7 +32,7 @@ import numpy as np
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ._reduction import (as_float, broadcast, check_reduction, legacy_reduction, reduce,
-                         upstream)
+                         reduction_arg, upstream)
 from ._util import check_float, unbroadcast
 from .activation import _t
 
@@ -497,8 +497,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     >>> F.kl_div(p.log(), p, reduction="batchmean").item()
     0.0
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    check_reduction("kl_div", reduction, ("batchmean",))
+    reduction = reduction_arg("kl_div", size_average, reduce, reduction, ("batchmean",))
     if reduction == "mean":
         warnings.warn(_KL_MEAN_WARNING, UserWarning, stacklevel=2)
     if reduction == "batchmean":

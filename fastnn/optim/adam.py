@@ -1,6 +1,6 @@
 """``Adam`` and ``AdamW`` (torch.optim.Adam / AdamW's rules)."""
 from .. import _core
-from .optimizer import Optimizer, check_betas, check_lr, check_nonneg, compat_flags
+from .optimizer import Optimizer, adam_kw, check_adam_family, compat_flags
 
 __all__ = ["Adam", "AdamW"]
 
@@ -60,23 +60,17 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, g):
-        check_lr(self._name, g["lr"])
-        check_nonneg(self._name, "eps", g["eps"], "epsilon")
-        check_betas(self._name, g["betas"])
-        check_nonneg(self._name, "weight_decay", g["weight_decay"])
+        check_adam_family(self._name, g)
 
     def _update(self, group, params, datas, grads, n_threads):
         ams = bool(group.get("amsgrad", False))
         names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if ams else ("exp_avg", "exp_avg_sq")
         buckets = self._stepped_buckets(params, datas, grads, names)
-        beta1, beta2 = (float(b) for b in group["betas"])
+        kw = adam_kw(group)
         for step, (ds, gs, ms, vs, *xs) in buckets.items():
-            _core.adam_step(ds, gs, ms, vs, step, lr=float(group["lr"]), beta1=beta1,
-                            beta2=beta2, eps=float(group["eps"]),
-                            weight_decay=float(group["weight_decay"]),
+            _core.adam_step(ds, gs, ms, vs, step,
                             decoupled=bool(group.get("decoupled_weight_decay", False)),
-                            maximize=bool(group.get("maximize", False)), n_threads=n_threads,
-                            max_exp_avg_sqs=xs[0] if ams else None)
+                            n_threads=n_threads, max_exp_avg_sqs=xs[0] if ams else None, **kw)
 
 
 class AdamW(Adam):

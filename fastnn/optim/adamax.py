@@ -1,6 +1,6 @@
 """``Adamax`` (torch.optim.Adamax's rule): Adam with the infinity norm."""
 from .. import _core
-from .optimizer import Optimizer, check_betas, check_lr, check_nonneg, compat_flags
+from .optimizer import Optimizer, adam_kw, check_adam_family, compat_flags
 
 __all__ = ["Adamax"]
 
@@ -52,16 +52,10 @@ class Adamax(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, g):
-        check_lr("Adamax", g["lr"])
-        check_nonneg("Adamax", "eps", g["eps"], "epsilon")
-        check_betas("Adamax", g["betas"])
-        check_nonneg("Adamax", "weight_decay", g["weight_decay"])
+        check_adam_family("Adamax", g)
 
     def _update(self, group, params, datas, grads, n_threads):
         buckets = self._stepped_buckets(params, datas, grads, ("exp_avg", "exp_inf"))
-        beta1, beta2 = (float(b) for b in group["betas"])
+        kw = adam_kw(group)
         for step, (ds, gs, ms, us) in buckets.items():
-            _core.adamax_step(ds, gs, ms, us, step, lr=float(group["lr"]), beta1=beta1,
-                              beta2=beta2, eps=float(group["eps"]),
-                              weight_decay=float(group["weight_decay"]),
-                              maximize=bool(group.get("maximize", False)), n_threads=n_threads)
+            _core.adamax_step(ds, gs, ms, us, step, n_threads=n_threads, **kw)

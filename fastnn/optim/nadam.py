@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import _core
-from .optimizer import Optimizer, check_betas, check_lr, check_nonneg, compat_flags
+from .optimizer import Optimizer, adam_kw, check_adam_family, check_nonneg, compat_flags
 
 __all__ = ["NAdam"]
 
@@ -64,15 +64,13 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, g):
-        check_lr("NAdam", g["lr"])
-        check_nonneg("NAdam", "eps", g["eps"], "epsilon")
-        check_betas("NAdam", g["betas"])
-        check_nonneg("NAdam", "weight_decay", g["weight_decay"])
+        check_adam_family("NAdam", g)
         check_nonneg("NAdam", "momentum_decay", g["momentum_decay"])
 
     def _update(self, group, params, datas, grads, n_threads):
-        lr, psi = float(group["lr"]), float(group["momentum_decay"])
-        beta1, beta2 = (float(b) for b in group["betas"])
+        kw = adam_kw(group)
+        lr, beta1, beta2 = kw["lr"], kw["beta1"], kw["beta2"]
+        psi = float(group["momentum_decay"])
         buckets = {}
         for p, d, g in zip(params, datas, grads):
             st = self.state[p]
@@ -91,8 +89,6 @@ class NAdam(Optimizer):
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
             _core.nadam_step(ds, gs, ms, vs, 1 - beta2 ** step,
                              -lr * (1.0 - mu) / (1.0 - mu_prod),
-                             (-lr * mu_next) / (1.0 - mu_prod * mu_next), lr=lr, beta1=beta1,
-                             beta2=beta2, eps=float(group["eps"]),
-                             weight_decay=float(group["weight_decay"]),
+                             (-lr * mu_next) / (1.0 - mu_prod * mu_next),
                              decoupled=bool(group.get("decoupled_weight_decay", False)),
-                             maximize=bool(group.get("maximize", False)), n_threads=n_threads)
+                             n_threads=n_threads, **kw)

@@ -82,6 +82,22 @@ def check_betas(opt, betas):
                                        "(betas[1] must be in [0, 1))")
 
 
+def check_adam_family(opt, g):
+    """The checks of the Adam-like rules' group: lr, eps, betas, weight_decay."""
+    check_lr(opt, g["lr"])
+    check_nonneg(opt, "eps", g["eps"], "epsilon")
+    check_betas(opt, g["betas"])
+    check_nonneg(opt, "weight_decay", g["weight_decay"])
+
+
+def adam_kw(group):
+    """The keyword arguments the Adam-like _core steps share, from a group."""
+    beta1, beta2 = (float(b) for b in group["betas"])
+    return dict(lr=float(group["lr"]), beta1=beta1, beta2=beta2, eps=float(group["eps"]),
+                weight_decay=float(group["weight_decay"]),
+                maximize=bool(group.get("maximize", False)))
+
+
 def check_lr(opt, lr):
     v = _number(lr)
     check_hparam(v >= 0.0, opt, f"Invalid learning rate: {lr!r} (lr must be >= 0)")

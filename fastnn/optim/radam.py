@@ -1,6 +1,6 @@
 """``RAdam`` (torch.optim.RAdam's rule): Adam with a rectified adaptive lr."""
 from .. import _core
-from .optimizer import Optimizer, check_betas, check_lr, check_nonneg, compat_flags
+from .optimizer import Optimizer, adam_kw, check_adam_family, compat_flags
 
 __all__ = ["RAdam"]
 
@@ -58,17 +58,12 @@ class RAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, g):
-        check_lr("RAdam", g["lr"])
-        check_nonneg("RAdam", "eps", g["eps"], "epsilon")
-        check_betas("RAdam", g["betas"])
-        check_nonneg("RAdam", "weight_decay", g["weight_decay"])
+        check_adam_family("RAdam", g)
 
     def _update(self, group, params, datas, grads, n_threads):
         buckets = self._stepped_buckets(params, datas, grads, ("exp_avg", "exp_avg_sq"))
-        beta1, beta2 = (float(b) for b in group["betas"])
+        kw = adam_kw(group)
         for step, (ds, gs, ms, vs) in buckets.items():
-            _core.radam_step(ds, gs, ms, vs, step, lr=float(group["lr"]), beta1=beta1,
-                             beta2=beta2, eps=float(group["eps"]),
-                             weight_decay=float(group["weight_decay"]),
+            _core.radam_step(ds, gs, ms, vs, step,
                              decoupled=bool(group.get("decoupled_weight_decay", False)),
-                             maximize=bool(group.get("maximize", False)), n_threads=n_threads)
+                             n_threads=n_threads, **kw)

@@ -66,7 +66,7 @@ def _run(lib, name, kw, dtype, steps=STEPS):
         cur = [np.array(p.detach().numpy()) for p in ps]
         _, gs = _grads_np(cur, x, y)
         for p, g in zip(ps, gs):
-            p.grad = fastnn.tensor(g.astype(dtype)) if lib is fastnn else lib.tensor(g.astype(dtype))
+            p.grad = (fastnn.tensor if lib is fastnn else lib.tensor)(g.astype(dtype))
         opt.step()
     return [np.array(p.detach().numpy()) for p in ps], opt
 

@@ -16,6 +16,15 @@ __all__ = ["sgd_step", "adagrad_step", "rmsprop_step", "adam_step", "adadelta_st
            "clip_grad_norm", "renorm"]
 
 
+def _decay(p, g, lr, weight_decay, decoupled):
+    """Weight decay: p (1 - lr wd) when decoupled (AdamW-style), else g + wd p."""
+    if weight_decay != 0:
+        if decoupled:
+            return p * (1 - lr * weight_decay), g
+        return p, g + weight_decay * p
+    return p, g
+
+
 def sgd_step(p, g, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
              maximize=False):
     """SGD: d = g + wd p;  b = d (first step) or momentum b + (1 - dampening) d;
@@ -86,11 +95,7 @@ def adam_step(p, g, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0
         state["exp_avg_sq"] = np.zeros_like(p)
     state["step"] += 1
     t = state["step"]
-    if weight_decay != 0:
-        if decoupled:
-            p = p * (1 - lr * weight_decay)
-        else:
-            g = g + weight_decay * p
+    p, g = _decay(p, g, lr, weight_decay, decoupled)
     m = b1 * state["exp_avg"] + (1 - b1) * g
     v = b2 * state["exp_avg_sq"] + (1 - b2) * g * g
     state["exp_avg"], state["exp_avg_sq"] = m, v
@@ -108,11 +113,7 @@ def adam_amsgrad_step(p, g, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight
                      max_exp_avg_sq=np.zeros_like(p))
     state["step"] += 1
     t = state["step"]
-    if weight_decay != 0:
-        if decoupled:
-            p = p * (1 - lr * weight_decay)
-        else:
-            g = g + weight_decay * p
+    p, g = _decay(p, g, lr, weight_decay, decoupled)
     state["exp_avg"] = b1 * state["exp_avg"] + (1 - b1) * g
     state["exp_avg_sq"] = b2 * state["exp_avg_sq"] + (1 - b2) * g * g
     state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], state["exp_avg_sq"])
@@ -160,11 +161,7 @@ def nadam_step(p, g, state, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=
                      exp_avg_sq=np.zeros_like(p))
     state["step"] += 1
     t = state["step"]
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            p = p * (1 - lr * weight_decay)
-        else:
-            g = g + weight_decay * p
+    p, g = _decay(p, g, lr, weight_decay, decoupled_weight_decay)
     mu = b1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
     mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
     state["mu_product"] *= mu
@@ -186,11 +183,7 @@ def radam_step(p, g, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=
         state.update(step=0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p))
     state["step"] += 1
     t = state["step"]
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            p = p * (1 - lr * weight_decay)
-        else:
-            g = g + weight_decay * p
+    p, g = _decay(p, g, lr, weight_decay, decoupled_weight_decay)
     state["exp_avg"] = b1 * state["exp_avg"] + (1 - b1) * g
     state["exp_avg_sq"] = b2 * state["exp_avg_sq"] + (1 - b2) * g * g
     m_hat = state["exp_avg"] / (1 - b1 ** t)
