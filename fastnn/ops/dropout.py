@@ -171,8 +171,8 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     >>> import fastnn, fastnn.nn.functional as F
     >>> x = fastnn.randn(100000)
     >>> y = F.alpha_dropout(x, 0.2, training=True).numpy()
-    >>> round(float(y.mean()), 1), round(float(y.std()), 1)
-    (0.0, 1.0)
+    >>> abs(float(y.mean())) < 0.05, round(float(y.std()), 1)
+    (True, 1.0)
     """
     return _masked(input, p, training, False, True)
 

@@ -1103,7 +1103,7 @@ class OneCycleLR(LRScheduler):
     >>> import fastnn
     >>> opt = fastnn.optim.SGD([fastnn.nn.Parameter(fastnn.zeros(1))], lr=0.1, momentum=0.9)
     >>> s = fastnn.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10)
-    >>> s.get_last_lr()
+    >>> [round(lr, 6) for lr in s.get_last_lr()]
     [0.04]
     """
 

@@ -48,7 +48,7 @@ class NAdam(Optimizer):
     >>> opt = fastnn.optim.NAdam([w], lr=0.1)
     >>> (w * w).sum().backward(); opt.step()
     >>> w.detach().numpy().round(3)
-    array([ 0.9, -1.9], dtype=float32)
+    array([ 0.894, -1.894], dtype=float32)
     """
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,

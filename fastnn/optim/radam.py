@@ -42,7 +42,7 @@ class RAdam(Optimizer):
     >>> opt = fastnn.optim.RAdam([w], lr=0.1)
     >>> (w * w).sum().backward(); opt.step()
     >>> w.detach().numpy().round(4)
-    array([ 0.8, -2.4], dtype=float32)
+    array([ 0.8, -1.6], dtype=float32)
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
