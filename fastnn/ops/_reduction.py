@@ -17,8 +17,11 @@ def legacy_reduction(size_average, reduce, reduction, extra=()):
         return reduction
     warnings.warn("size_average and reduce args will be deprecated, please use "
                   "reduction='mean', 'sum' or 'none' instead.", UserWarning, stacklevel=3)
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
+    try:
+        size_average = True if size_average is None else bool(size_average)
+        reduce = True if reduce is None else bool(reduce)
+    except (TypeError, ValueError):
+        raise TypeError("size_average and reduce must be None or booleans") from None
     if not reduce:
         return "none"
     return "mean" if size_average else "sum"
@@ -42,7 +45,7 @@ def broadcast_all(op, *named):
 
 def check_reduction(op, reduction, extra=()):
     """ValueError unless reduction is one of 'mean', 'sum', 'none' (or extra)."""
-    if reduction not in REDUCTIONS + tuple(extra):
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS + tuple(extra):
         allowed = ", ".join(repr(r) for r in REDUCTIONS + tuple(extra))
         raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction "
                          f"(expected one of {allowed})")
@@ -106,5 +109,8 @@ def as_float(op, name, a, dtype):
     return a.astype(dtype, copy=False)
 
 
-def check_input(op, x):
-    check_float(op, "input", x)
+def check_input(op, x, name="input"):
+    """TypeError unless x is a float32/float64 array (None: a missing tensor)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
+    check_float(op, name, x)

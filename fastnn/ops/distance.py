@@ -15,8 +15,8 @@ import numpy as np
 
 from .._errors import ShapeError
 from ..autograd.function import Function
-from ._reduction import broadcast_all
-from ._util import check_float, normalize_dim, unbroadcast
+from ._reduction import broadcast_all, check_input
+from ._util import normalize_dim, unbroadcast
 from .activation import _t
 
 __all__ = ["pairwise_distance", "cosine_similarity", "normalize", "vector_norm",
@@ -64,8 +64,8 @@ def vector_norm_grad(u, n, gn, p, axis):
 
 def _pair(op, x1, x2):
     """Checks two float inputs; returns their broadcast shape."""
-    check_float(op, "x1", x1)
-    check_float(op, "x2", x2)
+    check_input(op, x1, "x1")
+    check_input(op, x2, "x2")
     return broadcast_all(op, ("x1", x1), ("x2", x2))
 
 
@@ -184,7 +184,7 @@ class NormalizeFn(Function):
     @staticmethod
     def forward(ctx, x, p, dim, eps):
         op = "normalize"
-        check_float(op, "input", x)
+        check_input(op, x)
         d = normalize_dim(op, dim, x.ndim)
         if x.ndim == 0:
             raise ShapeError(f"{op}: input must have at least 1 dimension")

@@ -92,9 +92,16 @@ class MaskDropoutFn(Function):
         return (g * scale).astype(g.dtype, copy=False), None, None, None, None, None
 
 
+def _tensor_arg(op, input):
+    x = _t(input)
+    if x is None:
+        raise TypeError(f"{op}: input must be a Tensor, got None")
+    return x
+
+
 def _masked(input, p, training, feature, alpha):
     p = _check_p(p)
-    x = _t(input)
+    x = _tensor_arg("dropout", input)
     if not training or p == 0 or x.numel() == 0:
         return x
     if p == 1:
@@ -115,7 +122,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     >>> bool(((y.numpy() == 0).all(-1) | (y.numpy() == 2).all(-1)).all())
     True
     """
-    x = _t(input)
+    x = _tensor_arg("dropout1d", input)
     if x.ndim not in (2, 3):
         raise ShapeError(f"dropout1d: Expected 2D or 3D input, but received a {x.ndim}D input. "
                          "Note that dropout1d exists to provide channel-wise dropout on inputs "
@@ -137,7 +144,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     >>> F.dropout2d(fastnn.ones(2, 3, 4, 4), 0.5, training=False).shape
     (2, 3, 4, 4)
     """
-    x = _t(input)
+    x = _tensor_arg("dropout2d", input)
     if x.ndim not in (3, 4):
         warnings.warn(f"dropout2d: Received a {x.ndim}-D input to dropout2d, which is "
                       "deprecated and will result in an error in a future release. To retain "
@@ -152,7 +159,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
     """Channel-wise dropout for (N, C, D, H, W) or (C, D, H, W) input."""
-    x = _t(input)
+    x = _tensor_arg("dropout3d", input)
     if x.ndim not in (4, 5):
         warnings.warn(f"dropout3d: Received a {x.ndim}-D input to dropout3d, which is "
                       "deprecated and will result in an error in a future release.",

@@ -22,9 +22,9 @@ import numpy as np
 from .. import _core
 from .._errors import ShapeError
 from ..autograd.function import Function
-from ._reduction import (as_float, check_reduction, grad_scale, reduce as _reduce,
-                         reduction_arg)
-from ._util import c_contig, check_float, nthreads
+from ._reduction import (as_float, check_input, check_reduction, grad_scale,
+                         reduce as _reduce, reduction_arg)
+from ._util import c_contig, nthreads
 from .activation import _t
 from .loss_margin import (cosine_embedding_loss, margin_ranking_loss,  # noqa: F401
                           multi_margin_loss, multilabel_soft_margin_loss, gaussian_nll_loss,
@@ -42,7 +42,7 @@ def _class_layout(op, x, target, check_range=True, prob=False):
     """Checks (x, target) of a classification loss and returns
     (x as (M, C) contiguous, target as (M,) int64 -- or (M, C) probabilities
     with prob --, the per-sample loss shape)."""
-    check_float(op, "input", x)
+    check_input(op, x)
     if not isinstance(target, np.ndarray):
         target = np.asarray(target)
     if x.ndim == 0:
@@ -243,7 +243,7 @@ class BceWithLogitsFn(Function):
     @staticmethod
     def forward(ctx, x, y, reduction):
         op = "binary_cross_entropy_with_logits"
-        check_float(op, "input", x)
+        check_input(op, x)
         y = np.asarray(y)
         if x.shape != y.shape:
             raise ShapeError(f"{op}: Target size {tuple(y.shape)} must be the same as input "

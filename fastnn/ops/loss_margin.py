@@ -22,8 +22,9 @@ import numpy as np
 
 from .._errors import ShapeError
 from ..autograd.function import Function
-from ._reduction import as_float, broadcast_all, reduce, reduction_arg, upstream
-from ._util import check_float, unbroadcast
+from ._reduction import (as_float, broadcast_all, check_input, reduce, reduction_arg,
+                         upstream)
+from ._util import unbroadcast
 from .activation import _t
 from .distance import _check_p, vector_norm, vector_norm_grad
 
@@ -45,7 +46,7 @@ class MarginRankingFn(Function):
     @staticmethod
     def forward(ctx, x1, x2, y, margin, reduction):
         op = "margin_ranking_loss"
-        check_float(op, "input1", x1)
+        check_input(op, x1, "input1")
         if not (x1.ndim == np.ndim(x2) == np.ndim(y)):
             raise ShapeError(f"{op}: All input tensors should have same dimension but got "
                              f"sizes: input1: {tuple(x1.shape)}, input2: {tuple(np.shape(x2))}, "
@@ -96,7 +97,7 @@ class CosineEmbeddingFn(Function):
     @staticmethod
     def forward(ctx, x1, x2, y, margin, reduction):
         op = "cosine_embedding_loss"
-        check_float(op, "input1", x1)
+        check_input(op, x1, "input1")
         x2 = as_float(op, "input2", x2, x1.dtype)
         y = np.asarray(y)
         if y.ndim not in (0, 1):
@@ -162,7 +163,7 @@ class TripletMarginFn(Function):
     @staticmethod
     def forward(ctx, a, p, n, margin, pn, eps, swap, reduction):
         op = "triplet_margin_loss"
-        check_float(op, "anchor", a)
+        check_input(op, a, "anchor")
         if not (a.ndim == np.ndim(p) == np.ndim(n)):
             raise ShapeError(f"{op}: The anchor, positive, and negative tensors are expected to "
                              f"have the same number of dimensions, but got: anchor {a.ndim}D, "
@@ -235,7 +236,7 @@ class MultiMarginFn(Function):
     @staticmethod
     def forward(ctx, x, target, p, margin, weight, reduction):
         op = "multi_margin_loss"
-        check_float(op, "input", x)
+        check_input(op, x)
         t = np.asarray(target)
         if t.dtype.kind not in "iu":
             raise TypeError(f"{op}: target must hold int64 class indices, got {t.dtype}")
@@ -316,7 +317,7 @@ class MultiLabelSoftMarginFn(Function):
     @staticmethod
     def forward(ctx, x, y, w, reduction):
         op = "multilabel_soft_margin_loss"
-        check_float(op, "input", x)
+        check_input(op, x)
         y = as_float(op, "target", y, x.dtype)
         if x.ndim == 0 or y.shape != x.shape:
             raise ShapeError(f"{op}: target size {tuple(y.shape)} must be the same as input "
@@ -369,7 +370,7 @@ class GaussianNllFn(Function):
     @staticmethod
     def forward(ctx, x, t, var, full, eps, reduction):
         op = "gaussian_nll_loss"
-        check_float(op, "input", x)
+        check_input(op, x)
         t = as_float(op, "target", t, x.dtype)
         v0 = as_float(op, "var", var, x.dtype)
         if bool(np.any(v0 < 0)):

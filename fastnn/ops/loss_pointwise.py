@@ -31,9 +31,9 @@ import numpy as np
 
 from .._errors import ShapeError
 from ..autograd.function import Function
-from ._reduction import (as_float, broadcast, check_reduction, legacy_reduction, reduce,
-                         reduction_arg, upstream)
-from ._util import check_float, unbroadcast
+from ._reduction import (as_float, broadcast, check_input, check_reduction,
+                         legacy_reduction, reduce, reduction_arg, upstream)
+from ._util import unbroadcast
 from .activation import _t
 
 __all__ = ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "soft_margin_loss",
@@ -279,7 +279,9 @@ class PointwiseLossFn(Function):
     @staticmethod
     def forward(ctx, x, y, w, rule, reduction, mean_by="count"):
         op = rule.op
-        check_float(op, "input", x)
+        check_input(op, x)
+        if y is None:
+            raise TypeError(f"{op}: target must be a Tensor, got None")
         y = as_float(op, "target", y, x.dtype)
         shape = broadcast(op, x, y, rule.strict)
         if w is not None:
