@@ -1,6 +1,8 @@
 """Optimiser step throughput: one SGD-momentum or Adam step over 1M and 10M
 float32 parameters (as 1 tensor or 100 tensors), fastnn vs NumPy in-place
-ufuncs (``out=``) vs torch.optim (foreach) when installed.
+ufuncs (``out=``) vs torch.optim (foreach) when installed; and the adaptive
+rules (Adadelta, Adamax, NAdam, RAdam, Adam with AMSGrad) over 1M parameters,
+fastnn vs torch.optim (its default single-tensor loop, and foreach).
 
 Reported as time per step and effective bandwidth = bytes read + written per
 step / time (SGD-momentum: p, g, buf read, p, buf written = 20 B/param;
@@ -11,6 +13,7 @@ against NumPy's on the same inputs).
 
     pytest benchmarks/bench_optim.py --benchmark-only      (pytest-benchmark)
     python benchmarks/bench_optim.py [--quick] [--threads N] (a table of medians)
+    python benchmarks/bench_optim.py --adaptive [--threads N] (the adaptive rules' table)
 """
 import sys
 import time
@@ -42,7 +45,7 @@ def make_fastnn(rule, n, k):
     opt = (fastnn.optim.SGD(params, lr=LR, momentum=MOM) if rule == "sgd"
            else fastnn.optim.Adam(params, lr=LR, betas=(B1, B2), eps=EPS))
     opt.step()                       # creates the state (the first step is special)
-    return opt.step, [p.data for p in params]
+    return opt.step, [p._array for p in params]
 
 
 def make_numpy(rule, n, k):
@@ -116,6 +119,17 @@ def check_fastnn_against_numpy(rule, n=200_003, k=7):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def _times(step, reps):
+    """Seconds of each of ``reps`` calls of step, after one warm-up call."""
+    step()
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        step()
+        ts.append(time.perf_counter() - t0)
+    return ts
+
+
 def copy_bandwidth(nbytes=200_000_000, repeats=5):
     """Bytes read + written per second by a large np.copyto (GB/s)."""
     src = np.ones(nbytes // 4, np.float32)
@@ -127,6 +141,97 @@ def copy_bandwidth(nbytes=200_000_000, repeats=5):
         np.copyto(dst, src)
         best.append(time.perf_counter() - t0)
     return 2 * src.nbytes / np.median(best) / 1e9
+
+
+# ---------------------------------------------------------- adaptive rules
+# name -> (optimizer class name, kwargs, bytes moved per parameter)
+ADAPTIVE = {
+    "adadelta": ("Adadelta", dict(lr=1.0, weight_decay=1e-4), 28),
+    "adamax": ("Adamax", dict(lr=2e-3), 28),
+    "nadam": ("NAdam", dict(lr=2e-3), 28),
+    "radam": ("RAdam", dict(lr=1e-3), 28),
+    "amsgrad": ("Adam", dict(lr=1e-3, amsgrad=True), 36),
+}
+
+
+def make_adaptive(lib, rule, n, k, foreach=None):
+    """(step, parameter arrays) of an adaptive rule after its first step."""
+    name, kw, _ = ADAPTIVE[rule]
+    ps, gs = _tensors(n, k)
+    if lib == "fastnn":
+        params = [fastnn.nn.Parameter(p) for p in ps]
+        for p, g in zip(params, gs):
+            p.grad = g
+        opt = getattr(fastnn.optim, name)(params, **kw)
+        arrays = [p._array for p in params]
+    else:
+        torch = pytest.importorskip("torch")
+        torch.set_num_threads(fastnn.get_num_threads())
+        params = [torch.nn.Parameter(torch.from_numpy(p)) for p in ps]
+        for p, g in zip(params, gs):
+            p.grad = torch.from_numpy(g)
+        opt = getattr(torch.optim, name)(params, foreach=foreach, **kw)
+        arrays = ps
+    opt.step()
+    return opt.step, arrays
+
+
+def check_adaptive(rule, n=100_003, k=3):
+    """Three fastnn steps equal the NumPy reference's (outside the timed region)."""
+    from fastnn.testing import reference as R
+    name, kw, _ = ADAPTIVE[rule]
+    fn = {"adadelta": R.adadelta_step, "adamax": R.adamax_step, "nadam": R.nadam_step,
+          "radam": R.radam_step, "amsgrad": R.adam_amsgrad_step}[rule]
+    step, arrays = make_adaptive("fastnn", rule, n, k)
+    step()
+    step()
+    ps, gs = _tensors(n, k)
+    rk = {a: b for a, b in kw.items() if a != "amsgrad"}
+    for p, g, a in zip(ps, gs, arrays):
+        st, q = {}, p.astype(np.float64)
+        for _ in range(3):
+            q = fn(q, g.astype(np.float64), st, **rk)
+        np.testing.assert_allclose(a, q, rtol=2e-4, atol=2e-6)
+
+
+@pytest.mark.parametrize("rule", list(ADAPTIVE))
+@pytest.mark.parametrize("k", SPLITS, ids=["1t", "100t"])
+@pytest.mark.parametrize("lib", ["fastnn", "torch", "torch-foreach"])
+def test_optim_step_adaptive(benchmark, rule, k, lib):
+    check_adaptive(rule)
+    n = 1_000_000
+    step, _ = make_adaptive(lib.split("-")[0], rule, n, k,
+                            foreach=True if lib == "torch-foreach" else None)
+    benchmark.group = f"optim-{rule}-1M-{k}t"
+    benchmark.pedantic(step, rounds=10, warmup_rounds=1)
+    if benchmark.stats is not None:
+        benchmark.extra_info["GB_per_s"] = ADAPTIVE[rule][2] * n / \
+            benchmark.stats.stats.median / 1e9
+
+
+def main_adaptive(reps):
+    """A table of median step times of the adaptive rules, fastnn vs torch."""
+    for rule in ADAPTIVE:
+        check_adaptive(rule)
+    print(f"{'rule':<9}{'tensors':>8}{'fastnn ms':>11}{'torch ms':>10}{'foreach ms':>12}"
+          f"{'ratio':>7}{'ratio fe':>9}")
+    rows = {}
+    for lib in ("fastnn", "torch", "torch-foreach"):      # torch last (see main)
+        for rule in ADAPTIVE:
+            for k in SPLITS:
+                try:
+                    step, _ = make_adaptive(lib.split("-")[0], rule, 1_000_000, k,
+                                            foreach=True if lib == "torch-foreach" else None)
+                except pytest.skip.Exception:
+                    continue
+                rows[rule, k, lib] = float(np.median(_times(step, reps)))
+    for rule in ADAPTIVE:
+        for k in SPLITS:
+            f = rows[rule, k, "fastnn"]
+            t, fe = rows.get((rule, k, "torch")), rows.get((rule, k, "torch-foreach"))
+            print(f"{rule:<9}{k:>8}{f * 1e3:>11.2f}"
+                  + (f"{t * 1e3:>10.2f}{fe * 1e3:>12.2f}{f / t:>7.2f}{f / fe:>9.2f}"
+                     if t else ""))
 
 
 @pytest.mark.parametrize("rule", ["sgd", "adam"])
@@ -170,12 +275,7 @@ def main(quick=False):
                         step, _ = make(rule, n, k)
                     except pytest.skip.Exception:
                         continue
-                    step()
-                    ts = []
-                    for _ in range(reps):
-                        t0 = time.perf_counter()
-                        step()
-                        ts.append(time.perf_counter() - t0)
+                    ts = _times(step, reps)
                     rows[rule, n, k, lib] = (float(np.median(ts)), float(np.min(ts)))
                     del step
     for (rule, n, k, lib), (t, tb) in sorted(rows.items(), key=lambda r: (
@@ -185,7 +285,11 @@ def main(quick=False):
               f"{gbs:>7.1f}{100 * gbs / bw:>7.0f}%{tb * 1e3:>9.2f}"
               f"{BYTES[rule] * n / tb / 1e9:>7.1f}")
 
+
 if __name__ == "__main__":
     if "--threads" in sys.argv:
         fastnn.set_num_threads(int(sys.argv[sys.argv.index("--threads") + 1]))
-    main(quick="--quick" in sys.argv)
+    if "--adaptive" in sys.argv:
+        main_adaptive(3 if "--quick" in sys.argv else 10)
+    else:
+        main(quick="--quick" in sys.argv)

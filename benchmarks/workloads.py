@@ -41,6 +41,12 @@ LINEAR = {"linear_mlp": (128, 784, 256)}
 OPTIM = {
     "adam_1m": ("adam", 1_000_000, (1, 100)),
     "sgdm_1m": ("sgd", 1_000_000, (1, 100)),
+    # the rules added for issue 14 (bench_optim.py's adaptive table)
+    "adadelta_1m": ("adadelta", 1_000_000, (1, 100)),
+    "adamax_1m": ("adamax", 1_000_000, (1, 100)),
+    "nadam_1m": ("nadam", 1_000_000, (1, 100)),
+    "radam_1m": ("radam", 1_000_000, (1, 100)),
+    "amsgrad_1m": ("amsgrad", 1_000_000, (1, 100)),
 }
 
 # whole steps: (model, optimiser or None for inference, batch, input shape)

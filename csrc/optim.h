@@ -1,4 +1,5 @@
-/* optim.h -- in-place optimiser steps (SGD, Adagrad, RMSprop, Adam/AdamW).
+/* optim.h -- in-place optimiser steps (SGD, Adagrad, RMSprop, Adam/AdamW with
+ * AMSGrad, Adadelta, Adamax, NAdam, RAdam).
  *
  * Every rule reproduces torch.optim's single-tensor formula, operation by
  * operation (see optim.inc for the per-element code and the formulas).  Each
@@ -48,6 +49,33 @@ typedef struct {
     int decoupled;  /* 1: AdamW, param *= 1 - lr * weight_decay */
     int maximize;
 } fnn_adam_hparams;
+
+typedef struct {
+    double lr, rho, eps, weight_decay;
+    int maximize;
+} fnn_adadelta_hparams;
+
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    double step;    /* the step count including this step (>= 1) */
+    int maximize;
+} fnn_adamax_hparams;
+
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    double bias_correction2;  /* 1 - beta2^step */
+    double grad_coef;         /* -lr (1 - mu_t) / (1 - mu_1 ... mu_t) */
+    double avg_coef;          /* -lr mu_{t+1} / (1 - mu_1 ... mu_{t+1}) */
+    int decoupled;            /* 1: param *= 1 - lr * weight_decay */
+    int maximize;
+} fnn_nadam_hparams;
+
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    double step;    /* the step count including this step (>= 1) */
+    int decoupled;  /* 1: param *= 1 - lr * weight_decay */
+    int maximize;
+} fnn_radam_hparams;
 
 /* param, grad, buf: (n,).  buf may be NULL when momentum == 0. */
 int fnn_sgd_step_f32(const fnn_sgd_hparams *hp, int64_t n, float *param, const float *grad,
@@ -102,5 +130,82 @@ int fnn_adam_step_multi_f32(const fnn_adam_hparams *hp, int64_t n_tensors, const
 int fnn_adam_step_multi_f64(const fnn_adam_hparams *hp, int64_t n_tensors, const int64_t *sizes,
                             double *const *params, const double *const *grads,
                             double *const *exp_avgs, double *const *exp_avg_sqs, int n_threads);
+
+/* AMSGrad (amsgrad=True): as Adam, max_exp_avg_sq (n,) keeps the running
+ * maximum of exp_avg_sq, which replaces it in the denominator. */
+int fnn_adam_amsgrad_step_f32(const fnn_adam_hparams *hp, int64_t n, float *param,
+                              const float *grad, float *exp_avg, float *exp_avg_sq,
+                              float *max_exp_avg_sq, int n_threads);
+int fnn_adam_amsgrad_step_f64(const fnn_adam_hparams *hp, int64_t n, double *param,
+                              const double *grad, double *exp_avg, double *exp_avg_sq,
+                              double *max_exp_avg_sq, int n_threads);
+int fnn_adam_amsgrad_step_multi_f32(const fnn_adam_hparams *hp, int64_t n_tensors,
+                                    const int64_t *sizes, float *const *params,
+                                    const float *const *grads, float *const *exp_avgs,
+                                    float *const *exp_avg_sqs, float *const *max_exp_avg_sqs,
+                                    int n_threads);
+int fnn_adam_amsgrad_step_multi_f64(const fnn_adam_hparams *hp, int64_t n_tensors,
+                                    const int64_t *sizes, double *const *params,
+                                    const double *const *grads, double *const *exp_avgs,
+                                    double *const *exp_avg_sqs, double *const *max_exp_avg_sqs,
+                                    int n_threads);
+
+/* param, grad, square_avg, acc_delta: (n,) */
+int fnn_adadelta_step_f32(const fnn_adadelta_hparams *hp, int64_t n, float *param,
+                          const float *grad, float *square_avg, float *acc_delta,
+                          int n_threads);
+int fnn_adadelta_step_f64(const fnn_adadelta_hparams *hp, int64_t n, double *param,
+                          const double *grad, double *square_avg, double *acc_delta,
+                          int n_threads);
+int fnn_adadelta_step_multi_f32(const fnn_adadelta_hparams *hp, int64_t n_tensors,
+                                const int64_t *sizes, float *const *params,
+                                const float *const *grads, float *const *square_avgs,
+                                float *const *acc_deltas, int n_threads);
+int fnn_adadelta_step_multi_f64(const fnn_adadelta_hparams *hp, int64_t n_tensors,
+                                const int64_t *sizes, double *const *params,
+                                const double *const *grads, double *const *square_avgs,
+                                double *const *acc_deltas, int n_threads);
+
+/* param, grad, exp_avg, exp_inf: (n,) */
+int fnn_adamax_step_f32(const fnn_adamax_hparams *hp, int64_t n, float *param,
+                        const float *grad, float *exp_avg, float *exp_inf, int n_threads);
+int fnn_adamax_step_f64(const fnn_adamax_hparams *hp, int64_t n, double *param,
+                        const double *grad, double *exp_avg, double *exp_inf, int n_threads);
+int fnn_adamax_step_multi_f32(const fnn_adamax_hparams *hp, int64_t n_tensors,
+                              const int64_t *sizes, float *const *params,
+                              const float *const *grads, float *const *exp_avgs,
+                              float *const *exp_infs, int n_threads);
+int fnn_adamax_step_multi_f64(const fnn_adamax_hparams *hp, int64_t n_tensors,
+                              const int64_t *sizes, double *const *params,
+                              const double *const *grads, double *const *exp_avgs,
+                              double *const *exp_infs, int n_threads);
+
+/* param, grad, exp_avg, exp_avg_sq: (n,) */
+int fnn_nadam_step_f32(const fnn_nadam_hparams *hp, int64_t n, float *param,
+                       const float *grad, float *exp_avg, float *exp_avg_sq, int n_threads);
+int fnn_nadam_step_f64(const fnn_nadam_hparams *hp, int64_t n, double *param,
+                       const double *grad, double *exp_avg, double *exp_avg_sq, int n_threads);
+int fnn_nadam_step_multi_f32(const fnn_nadam_hparams *hp, int64_t n_tensors,
+                             const int64_t *sizes, float *const *params,
+                             const float *const *grads, float *const *exp_avgs,
+                             float *const *exp_avg_sqs, int n_threads);
+int fnn_nadam_step_multi_f64(const fnn_nadam_hparams *hp, int64_t n_tensors,
+                             const int64_t *sizes, double *const *params,
+                             const double *const *grads, double *const *exp_avgs,
+                             double *const *exp_avg_sqs, int n_threads);
+
+/* param, grad, exp_avg, exp_avg_sq: (n,) */
+int fnn_radam_step_f32(const fnn_radam_hparams *hp, int64_t n, float *param,
+                       const float *grad, float *exp_avg, float *exp_avg_sq, int n_threads);
+int fnn_radam_step_f64(const fnn_radam_hparams *hp, int64_t n, double *param,
+                       const double *grad, double *exp_avg, double *exp_avg_sq, int n_threads);
+int fnn_radam_step_multi_f32(const fnn_radam_hparams *hp, int64_t n_tensors,
+                             const int64_t *sizes, float *const *params,
+                             const float *const *grads, float *const *exp_avgs,
+                             float *const *exp_avg_sqs, int n_threads);
+int fnn_radam_step_multi_f64(const fnn_radam_hparams *hp, int64_t n_tensors,
+                             const int64_t *sizes, double *const *params,
+                             const double *const *grads, double *const *exp_avgs,
+                             double *const *exp_avg_sqs, int n_threads);
 
 #endif

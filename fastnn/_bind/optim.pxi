@@ -23,6 +23,20 @@ cdef extern from "optim.h":
         double lr, beta1, beta2, eps, weight_decay, step
         int decoupled
         int maximize
+    ctypedef struct fnn_adadelta_hparams:
+        double lr, rho, eps, weight_decay
+        int maximize
+    ctypedef struct fnn_adamax_hparams:
+        double lr, beta1, beta2, eps, weight_decay, step
+        int maximize
+    ctypedef struct fnn_nadam_hparams:
+        double lr, beta1, beta2, eps, weight_decay, bias_correction2, grad_coef, avg_coef
+        int decoupled
+        int maximize
+    ctypedef struct fnn_radam_hparams:
+        double lr, beta1, beta2, eps, weight_decay, step
+        int decoupled
+        int maximize
 
     int fnn_sgd_step_multi_f32(const fnn_sgd_hparams *hp, int64_t n_tensors, const int64_t *sizes,
                                float *const *params, const float *const *grads,
@@ -56,6 +70,48 @@ cdef extern from "optim.h":
                                 const int64_t *sizes, double *const *params,
                                 const double *const *grads, double *const *exp_avgs,
                                 double *const *exp_avg_sqs, int n_threads) nogil
+    int fnn_adam_amsgrad_step_multi_f32(const fnn_adam_hparams *hp, int64_t n_tensors,
+                                        const int64_t *sizes, float *const *params,
+                                        const float *const *grads, float *const *exp_avgs,
+                                        float *const *exp_avg_sqs,
+                                        float *const *max_exp_avg_sqs, int n_threads) nogil
+    int fnn_adam_amsgrad_step_multi_f64(const fnn_adam_hparams *hp, int64_t n_tensors,
+                                        const int64_t *sizes, double *const *params,
+                                        const double *const *grads, double *const *exp_avgs,
+                                        double *const *exp_avg_sqs,
+                                        double *const *max_exp_avg_sqs, int n_threads) nogil
+    int fnn_adadelta_step_multi_f32(const fnn_adadelta_hparams *hp, int64_t n_tensors,
+                                    const int64_t *sizes, float *const *params,
+                                    const float *const *grads, float *const *square_avgs,
+                                    float *const *acc_deltas, int n_threads) nogil
+    int fnn_adadelta_step_multi_f64(const fnn_adadelta_hparams *hp, int64_t n_tensors,
+                                    const int64_t *sizes, double *const *params,
+                                    const double *const *grads, double *const *square_avgs,
+                                    double *const *acc_deltas, int n_threads) nogil
+    int fnn_adamax_step_multi_f32(const fnn_adamax_hparams *hp, int64_t n_tensors,
+                                  const int64_t *sizes, float *const *params,
+                                  const float *const *grads, float *const *exp_avgs,
+                                  float *const *exp_infs, int n_threads) nogil
+    int fnn_adamax_step_multi_f64(const fnn_adamax_hparams *hp, int64_t n_tensors,
+                                  const int64_t *sizes, double *const *params,
+                                  const double *const *grads, double *const *exp_avgs,
+                                  double *const *exp_infs, int n_threads) nogil
+    int fnn_nadam_step_multi_f32(const fnn_nadam_hparams *hp, int64_t n_tensors,
+                                 const int64_t *sizes, float *const *params,
+                                 const float *const *grads, float *const *exp_avgs,
+                                 float *const *exp_avg_sqs, int n_threads) nogil
+    int fnn_nadam_step_multi_f64(const fnn_nadam_hparams *hp, int64_t n_tensors,
+                                 const int64_t *sizes, double *const *params,
+                                 const double *const *grads, double *const *exp_avgs,
+                                 double *const *exp_avg_sqs, int n_threads) nogil
+    int fnn_radam_step_multi_f32(const fnn_radam_hparams *hp, int64_t n_tensors,
+                                 const int64_t *sizes, float *const *params,
+                                 const float *const *grads, float *const *exp_avgs,
+                                 float *const *exp_avg_sqs, int n_threads) nogil
+    int fnn_radam_step_multi_f64(const fnn_radam_hparams *hp, int64_t n_tensors,
+                                 const int64_t *sizes, double *const *params,
+                                 const double *const *grads, double *const *exp_avgs,
+                                 double *const *exp_avg_sqs, int n_threads) nogil
 
 
 cdef list _as_list(object a):
@@ -215,9 +271,11 @@ def rmsprop_step(params, grads, square_avgs, bufs, grad_avgs, double lr, double 
 
 def adam_step(params, grads, exp_avgs, exp_avg_sqs, double step, double lr=1e-3,
               double beta1=0.9, double beta2=0.999, double eps=1e-8, double weight_decay=0.0,
-              bint decoupled=False, bint maximize=False, int n_threads=1):
+              bint decoupled=False, bint maximize=False, int n_threads=1,
+              max_exp_avg_sqs=None):
     """In-place Adam / AdamW step (torch.optim.Adam's rule); step counts this
-    step (1 on the first)."""
+    step (1 on the first).  With max_exp_avg_sqs (the running maxima of
+    exp_avg_sq, updated in place) the step is AMSGrad's."""
     cdef str op = "adam_step"
     cdef int kind
     if not step >= 1.0:
@@ -229,14 +287,27 @@ def adam_step(params, grads, exp_avgs, exp_avg_sqs, double step, double lr=1e-3,
     cdef _PtrTable tg = _table(grads, n, kind, op, "grads", sizes, False)
     cdef _PtrTable tm = _table(exp_avgs, n, kind, op, "exp_avgs", sizes, True)
     cdef _PtrTable tv = _table(exp_avg_sqs, n, kind, op, "exp_avg_sqs", sizes, True)
+    cdef _PtrTable tx = None
+    if max_exp_avg_sqs is not None:
+        tx = _table(max_exp_avg_sqs, n, kind, op, "max_exp_avg_sqs", sizes, True)
     cdef fnn_adam_hparams hp
     hp.lr = lr; hp.beta1 = beta1; hp.beta2 = beta2; hp.eps = eps
     hp.weight_decay = weight_decay; hp.step = step; hp.decoupled = decoupled
     hp.maximize = maximize
     cdef int64_t *sz = <int64_t*>cnp.PyArray_DATA(<cnp.ndarray>sizes)
     cdef int st
+    cdef void **px = tx.ptrs if tx is not None else NULL
     with nogil:
-        if kind == 0:
+        if px != NULL:
+            if kind == 0:
+                st = fnn_adam_amsgrad_step_multi_f32(&hp, n, sz, <float**>tp.ptrs,
+                                                     <const float**>tg.ptrs, <float**>tm.ptrs,
+                                                     <float**>tv.ptrs, <float**>px, n_threads)
+            else:
+                st = fnn_adam_amsgrad_step_multi_f64(&hp, n, sz, <double**>tp.ptrs,
+                                                     <const double**>tg.ptrs, <double**>tm.ptrs,
+                                                     <double**>tv.ptrs, <double**>px, n_threads)
+        elif kind == 0:
             st = fnn_adam_step_multi_f32(&hp, n, sz, <float**>tp.ptrs, <const float**>tg.ptrs,
                                          <float**>tm.ptrs, <float**>tv.ptrs, n_threads)
         else:
@@ -244,3 +315,123 @@ def adam_step(params, grads, exp_avgs, exp_avg_sqs, double step, double lr=1e-3,
                                          <const double**>tg.ptrs, <double**>tm.ptrs,
                                          <double**>tv.ptrs, n_threads)
     _check_status(st, op)
+
+
+cdef class _TwoState:
+    """The checked pointer tables of a rule with two state buffers per
+    parameter (params, grads, a, b) and the parameters' sizes."""
+    cdef int kind
+    cdef Py_ssize_t n
+    cdef object sizes
+    cdef _PtrTable tp, tg, ta, tb
+
+    def __cinit__(self, str op, params, grads, a, str a_name, b, str b_name):
+        cdef list P = _as_list(params)
+        self.sizes = _param_sizes(P, op, &self.kind)
+        self.n = len(P)
+        self.tp = _PtrTable(P, self.kind, op, "params", self.sizes, True)
+        self.tg = _table(grads, self.n, self.kind, op, "grads", self.sizes, False)
+        self.ta = _table(a, self.n, self.kind, op, a_name, self.sizes, True)
+        self.tb = _table(b, self.n, self.kind, op, b_name, self.sizes, True)
+
+
+def adadelta_step(params, grads, square_avgs, acc_deltas, double lr=1.0, double rho=0.9,
+                  double eps=1e-6, double weight_decay=0.0, bint maximize=False,
+                  int n_threads=1):
+    """In-place Adadelta step (torch.optim.Adadelta's rule)."""
+    cdef _TwoState t = _TwoState("adadelta_step", params, grads, square_avgs, "square_avgs",
+                                 acc_deltas, "acc_deltas")
+    cdef fnn_adadelta_hparams hp
+    hp.lr = lr; hp.rho = rho; hp.eps = eps; hp.weight_decay = weight_decay
+    hp.maximize = maximize
+    cdef int64_t *sz = <int64_t*>cnp.PyArray_DATA(<cnp.ndarray>t.sizes)
+    cdef int st
+    with nogil:
+        if t.kind == 0:
+            st = fnn_adadelta_step_multi_f32(&hp, t.n, sz, <float**>t.tp.ptrs,
+                                             <const float**>t.tg.ptrs, <float**>t.ta.ptrs,
+                                             <float**>t.tb.ptrs, n_threads)
+        else:
+            st = fnn_adadelta_step_multi_f64(&hp, t.n, sz, <double**>t.tp.ptrs,
+                                             <const double**>t.tg.ptrs, <double**>t.ta.ptrs,
+                                             <double**>t.tb.ptrs, n_threads)
+    _check_status(st, "adadelta_step")
+
+
+def adamax_step(params, grads, exp_avgs, exp_infs, double step, double lr=2e-3,
+                double beta1=0.9, double beta2=0.999, double eps=1e-8, double weight_decay=0.0,
+                bint maximize=False, int n_threads=1):
+    """In-place Adamax step (torch.optim.Adamax's rule); step counts this step."""
+    if not step >= 1.0:
+        raise ValueError(f"adamax_step: step must be >= 1, got {step}")
+    cdef _TwoState t = _TwoState("adamax_step", params, grads, exp_avgs, "exp_avgs",
+                                 exp_infs, "exp_infs")
+    cdef fnn_adamax_hparams hp
+    hp.lr = lr; hp.beta1 = beta1; hp.beta2 = beta2; hp.eps = eps
+    hp.weight_decay = weight_decay; hp.step = step; hp.maximize = maximize
+    cdef int64_t *sz = <int64_t*>cnp.PyArray_DATA(<cnp.ndarray>t.sizes)
+    cdef int st
+    with nogil:
+        if t.kind == 0:
+            st = fnn_adamax_step_multi_f32(&hp, t.n, sz, <float**>t.tp.ptrs,
+                                           <const float**>t.tg.ptrs, <float**>t.ta.ptrs,
+                                           <float**>t.tb.ptrs, n_threads)
+        else:
+            st = fnn_adamax_step_multi_f64(&hp, t.n, sz, <double**>t.tp.ptrs,
+                                           <const double**>t.tg.ptrs, <double**>t.ta.ptrs,
+                                           <double**>t.tb.ptrs, n_threads)
+    _check_status(st, "adamax_step")
+
+
+def nadam_step(params, grads, exp_avgs, exp_avg_sqs, double bias_correction2,
+               double grad_coef, double avg_coef, double lr=2e-3, double beta1=0.9,
+               double beta2=0.999, double eps=1e-8, double weight_decay=0.0,
+               bint decoupled=False, bint maximize=False, int n_threads=1):
+    """In-place NAdam step (torch.optim.NAdam's rule).  The caller computes the
+    scalars of this step: bias_correction2 = 1 - beta2^t, grad_coef =
+    -lr (1 - mu_t) / (1 - prod mu), avg_coef = -lr mu_{t+1} / (1 - prod mu * mu_{t+1})."""
+    cdef _TwoState t = _TwoState("nadam_step", params, grads, exp_avgs, "exp_avgs",
+                                 exp_avg_sqs, "exp_avg_sqs")
+    cdef fnn_nadam_hparams hp
+    hp.lr = lr; hp.beta1 = beta1; hp.beta2 = beta2; hp.eps = eps
+    hp.weight_decay = weight_decay; hp.bias_correction2 = bias_correction2
+    hp.grad_coef = grad_coef; hp.avg_coef = avg_coef
+    hp.decoupled = decoupled; hp.maximize = maximize
+    cdef int64_t *sz = <int64_t*>cnp.PyArray_DATA(<cnp.ndarray>t.sizes)
+    cdef int st
+    with nogil:
+        if t.kind == 0:
+            st = fnn_nadam_step_multi_f32(&hp, t.n, sz, <float**>t.tp.ptrs,
+                                          <const float**>t.tg.ptrs, <float**>t.ta.ptrs,
+                                          <float**>t.tb.ptrs, n_threads)
+        else:
+            st = fnn_nadam_step_multi_f64(&hp, t.n, sz, <double**>t.tp.ptrs,
+                                          <const double**>t.tg.ptrs, <double**>t.ta.ptrs,
+                                          <double**>t.tb.ptrs, n_threads)
+    _check_status(st, "nadam_step")
+
+
+def radam_step(params, grads, exp_avgs, exp_avg_sqs, double step, double lr=1e-3,
+               double beta1=0.9, double beta2=0.999, double eps=1e-8, double weight_decay=0.0,
+               bint decoupled=False, bint maximize=False, int n_threads=1):
+    """In-place RAdam step (torch.optim.RAdam's rule); step counts this step."""
+    if not step >= 1.0:
+        raise ValueError(f"radam_step: step must be >= 1, got {step}")
+    cdef _TwoState t = _TwoState("radam_step", params, grads, exp_avgs, "exp_avgs",
+                                 exp_avg_sqs, "exp_avg_sqs")
+    cdef fnn_radam_hparams hp
+    hp.lr = lr; hp.beta1 = beta1; hp.beta2 = beta2; hp.eps = eps
+    hp.weight_decay = weight_decay; hp.step = step; hp.decoupled = decoupled
+    hp.maximize = maximize
+    cdef int64_t *sz = <int64_t*>cnp.PyArray_DATA(<cnp.ndarray>t.sizes)
+    cdef int st
+    with nogil:
+        if t.kind == 0:
+            st = fnn_radam_step_multi_f32(&hp, t.n, sz, <float**>t.tp.ptrs,
+                                          <const float**>t.tg.ptrs, <float**>t.ta.ptrs,
+                                          <float**>t.tb.ptrs, n_threads)
+        else:
+            st = fnn_radam_step_multi_f64(&hp, t.n, sz, <double**>t.tp.ptrs,
+                                          <const double**>t.tg.ptrs, <double**>t.ta.ptrs,
+                                          <double**>t.tb.ptrs, n_threads)
+    _check_status(st, "radam_step")

@@ -64,8 +64,26 @@ def flatten(input, start_dim=1, end_dim=-1):
 # fastnn/ops/<family>.py and is re-exported here.
 from ..ops.activation import leaky_relu, log_softmax, softmax  # noqa: E402
 from ..ops.conv import conv2d  # noqa: E402
-from ..ops.dropout import dropout  # noqa: E402
+from ..ops.dropout import (alpha_dropout, dropout, dropout1d, dropout2d,  # noqa: E402
+                           dropout3d, feature_alpha_dropout)
+from ..ops.encoding import one_hot  # noqa: E402
+from ..ops.resample import (interpolate, pixel_shuffle, pixel_unshuffle,  # noqa: E402
+                            upsample)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode='nearest')``."""
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)``."""
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: E402
-                        cross_entropy, mse_loss, nll_loss)
+                        cosine_embedding_loss, cross_entropy, gaussian_nll_loss,
+                        hinge_embedding_loss, huber_loss, kl_div, l1_loss, margin_ranking_loss,
+                        mse_loss, multi_margin_loss, multilabel_soft_margin_loss, nll_loss,
+                        poisson_nll_loss, smooth_l1_loss, soft_margin_loss, triplet_margin_loss)
+from ..ops.distance import cosine_similarity, normalize, pairwise_distance  # noqa: E402
 from ..ops.normalization import batch_norm  # noqa: E402
 from ..ops.pooling import avg_pool2d, max_pool2d  # noqa: E402

@@ -1,8 +1,10 @@
-"""Utilities for parameters and gradients: gradient clipping, the max-norm
-constraint, and flattening parameters to one vector.
+"""Utilities for parameters and gradients: gradient clipping
+(``clip_grad_norm_`` = ``get_total_norm`` + ``clip_grads_with_norm_``,
+``clip_grad_value_``), the max-norm constraint, and flattening parameters to
+one vector.
 
-All of them work in place on the ndarrays behind the parameters (``.grad``
-for the clipping functions, ``.data`` for ``max_norm_`` and
+All of them work in place on the ndarrays behind the parameters (their
+gradients for the clipping functions, their values for ``max_norm_`` and
 ``vector_to_parameters``), outside autograd, and keep each array's dtype.
 """
 import math
@@ -11,8 +13,8 @@ import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "max_norm_", "parameters_to_vector",
-           "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
+           "max_norm_", "parameters_to_vector", "vector_to_parameters"]
 
 
 def _param_list(parameters, op):
@@ -29,12 +31,16 @@ def _param_list(parameters, op):
     return ps
 
 
+def _arr(a):
+    return a._array if isinstance(a, Tensor) else a
+
+
 def _writable_grad(p):
-    """The ndarray of p's gradient, made writeable (copied) if it is not."""
-    g = p._grad._array
-    if not g.flags.writeable:
-        g = g.copy()
-        p.grad = g
+    """The ndarray behind p.grad, made writable (a copy is assigned if not)."""
+    g = _arr(p.grad)
+    if not isinstance(g, np.ndarray) or not g.flags.writeable:
+        p.grad = np.array(g)
+        g = _arr(p.grad)
     return g
 
 
@@ -56,13 +62,92 @@ def _vector_norm(a, norm_type):
     return float(np.sum(x ** norm_type) ** (1.0 / norm_type))
 
 
+def _norm_type(norm_type):
+    if isinstance(norm_type, str):
+        if norm_type.lower() not in ("inf", "-inf"):
+            raise ValueError(f"norm_type must be a number or 'inf', got {norm_type!r}")
+    return float(norm_type)
+
+
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The norm of the vector of the tensors' norms (the joint norm of all
+    their elements), as a 0-d Tensor of their dtype (0.0 for no tensors).
+
+    Parameters
+    ----------
+    tensors : Tensor or iterable of Tensor/ndarray
+        Usually the gradients (``[p.grad for p in params]``).
+    norm_type : float or 'inf'
+    error_if_nonfinite : bool
+        RuntimeError if the norm is NaN or infinite.
+    foreach : ignored
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> float(fastnn.nn.utils.get_total_norm([fastnn.tensor([3.0]), fastnn.tensor([4.0])]))
+    5.0
+    """
+    op = "get_total_norm"
+    norm_type = _norm_type(norm_type)
+    if isinstance(tensors, (Tensor, np.ndarray)):
+        tensors = [tensors]
+    arrs = [np.asarray(_arr(t)) for t in tensors if t is not None]
+    if not arrs:
+        return Tensor(np.zeros((), np.float32))
+    dtype = np.result_type(*arrs)
+    if dtype.kind != "f":
+        dtype = np.dtype(np.float32)
+    norms = np.array([_vector_norm(a, norm_type) for a in arrs], dtype=dtype)
+    total = np.asarray(_vector_norm(norms, norm_type), dtype=dtype)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(f"{op}: The total norm of order {norm_type} for gradients from "
+                           "`parameters` is non-finite, so it cannot be clipped. To disable "
+                           "this error and scale the gradients by the non-finite norm anyway, "
+                           "set `error_if_nonfinite=False`")
+    return Tensor(total)
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scales the gradients in place by ``min(1, max_norm / (total_norm + 1e-6))``.
+
+    Parameters
+    ----------
+    parameters : Tensor or iterable of Tensor
+    max_norm : float
+    total_norm : Tensor or float
+        As returned by ``get_total_norm``.
+    foreach : ignored
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> w = fastnn.nn.Parameter(fastnn.zeros(2))
+    >>> w.grad = fastnn.tensor([3.0, 4.0])
+    >>> fastnn.nn.utils.clip_grads_with_norm_([w], 1.0, 5.0)
+    >>> fastnn.tensor(w.grad).numpy().round(4)
+    array([0.6, 0.8], dtype=float32)
+    """
+    ps = _param_list(parameters, "clip_grads_with_norm_")
+    grads = [_writable_grad(p) for p in ps if p.grad is not None]
+    if not grads:
+        return
+    total = np.asarray(_arr(total_norm))
+    dtype = total.dtype if total.dtype.kind == "f" else np.dtype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coef = dtype.type(float(max_norm)) / (total.astype(dtype) + dtype.type(1e-6))
+    coef = coef if np.isnan(coef) else min(coef, dtype.type(1.0))
+    for g in grads:
+        np.multiply(g, g.dtype.type(coef), out=g)
+
+
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scales the gradients in place so that their joint norm is at most ``max_norm``.
 
     As ``torch.nn.utils.clip_grad_norm_``: the total norm is the norm of the
-    vector of the per-parameter gradient norms; every gradient is multiplied
-    by ``min(1, max_norm / (total_norm + 1e-6))``.  Parameters without a
-    gradient are ignored.
+    vector of the per-parameter gradient norms (``get_total_norm``); every
+    gradient is multiplied by ``min(1, max_norm / (total_norm + 1e-6))``
+    (``clip_grads_with_norm_``).  Parameters without a gradient are ignored.
 
     Parameters
     ----------
@@ -93,32 +178,16 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     >>> w.grad = fastnn.tensor([3.0, 4.0])
     >>> float(fastnn.nn.utils.clip_grad_norm_([w], max_norm=1.0))
     5.0
-    >>> w.grad
-    tensor([0.6, 0.8])
+    >>> fastnn.tensor(w.grad).numpy().round(4)
+    array([0.6, 0.8], dtype=float32)
     """
-    op = "clip_grad_norm_"
-    ps = _param_list(parameters, op)
-    norm_type = float(norm_type)
-    max_norm = float(max_norm)
+    ps = _param_list(parameters, "clip_grad_norm_")
     grads = [_writable_grad(p) for p in ps if p.grad is not None]
     if not grads:
         return Tensor(np.zeros((), np.float32))
-    dtype = np.result_type(*grads)
-    if dtype.kind != "f":
-        dtype = np.dtype(np.float32)
-    norms = np.array([_vector_norm(g, norm_type) for g in grads], dtype=dtype)
-    total = dtype.type(_vector_norm(norms, norm_type))
-    if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(f"{op}: the total norm of order {norm_type} for gradients from "
-                           "`parameters` is non-finite, so it cannot be clipped. To disable "
-                           "this error and scale the gradients by the non-finite norm anyway, "
-                           "set `error_if_nonfinite=False`")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        coef = dtype.type(max_norm) / (total + dtype.type(1e-6))
-    coef = min(coef, dtype.type(1.0)) if not np.isnan(coef) else coef
-    for g in grads:
-        np.multiply(g, g.dtype.type(coef), out=g)
-    return Tensor(np.asarray(total, dtype=dtype))
+    total = get_total_norm(grads, norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(ps, max_norm, total)
+    return total
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
@@ -141,8 +210,8 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     >>> w = fastnn.nn.Parameter(fastnn.zeros(3))
     >>> w.grad = fastnn.tensor([-2.0, 0.5, 3.0])
     >>> fastnn.nn.utils.clip_grad_value_([w], 1.0)
-    >>> w.grad
-    tensor([-1. ,  0.5,  1. ])
+    >>> fastnn.tensor(w.grad).numpy()
+    array([-1. ,  0.5,  1. ], dtype=float32)
     """
     clip_value = float(clip_value)
     if not clip_value >= 0:
@@ -157,7 +226,7 @@ def max_norm_(parameters, max_norm, dim=0, norm_type=2.0):
     """Max-norm constraint: renormalises in place every slice along ``dim``
     whose norm exceeds ``max_norm`` (``torch.renorm`` semantics).
 
-    Each sub-tensor ``p.data.select(dim, i)`` (for a Linear weight
+    Each sub-tensor ``p.select(dim, i)`` (for a Linear weight
     ``(out, in)`` with ``dim=0``: the incoming weights of output unit i; for
     a conv weight ``(K, C, R, S)``: filter i) with norm ``n > max_norm`` is
     multiplied by ``max_norm / (n + 1e-7)``; the others are left unchanged.
@@ -183,7 +252,7 @@ def max_norm_(parameters, max_norm, dim=0, norm_type=2.0):
     >>> import fastnn
     >>> w = fastnn.nn.Parameter(fastnn.tensor([[3.0, 4.0], [0.3, 0.4]]))
     >>> fastnn.nn.utils.max_norm_([w], max_norm=1.0)
-    >>> w.data.round(4)
+    >>> w.detach().numpy().round(4)
     array([[0.6, 0.8],
            [0.3, 0.4]], dtype=float32)
     """
@@ -250,7 +319,7 @@ def vector_to_parameters(vec, parameters):
     >>> import fastnn
     >>> m = fastnn.nn.Linear(3, 2)
     >>> fastnn.nn.utils.vector_to_parameters(fastnn.zeros(8), m.parameters())
-    >>> float(m.weight.data.sum())
+    >>> float(m.weight.sum())
     0.0
     """
     op = "vector_to_parameters"
@@ -263,6 +332,6 @@ def vector_to_parameters(vec, parameters):
         raise ValueError(f"{op}: vec has {v.size} elements, the parameters have {total}")
     i = 0
     for p in ps:
-        n = p._array.size
-        p._array[...] = v[i:i + n].reshape(p._array.shape)
-        i += n
+        a = p._array
+        a[...] = v[i:i + a.size].reshape(a.shape)
+        i += a.size

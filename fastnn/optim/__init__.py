@@ -10,12 +10,17 @@ Examples
 >>> opt.zero_grad(); loss.backward(); opt.step()
 """
 from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .lbfgs import LBFGS
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
 from .search import RandomLocalSearch, RandomSearch
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "RandomSearch",
-           "RandomLocalSearch", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
+           "NAdam", "RAdam", "LBFGS", "RandomSearch", "RandomLocalSearch", "lr_scheduler"]

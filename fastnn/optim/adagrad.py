@@ -3,7 +3,7 @@ gradients (torch.optim.Adagrad's rule)."""
 import numpy as np
 
 from .. import _core
-from .optimizer import Optimizer, check_lr, check_nonneg
+from .optimizer import Optimizer, check_lr, check_nonneg, compat_flags
 
 __all__ = ["Adagrad"]
 
@@ -31,6 +31,8 @@ class Adagrad(Optimizer):
         Starting value of the sum of squares.
     eps : float
         Added to the denominator for stability (default 1e-10).
+    foreach, differentiable, fused
+        Accepted for PyTorch compatibility (no effect).
     maximize : bool, keyword-only
 
     Examples
@@ -39,15 +41,17 @@ class Adagrad(Optimizer):
     >>> w = fastnn.nn.Parameter(fastnn.tensor([1.0, -2.0]))
     >>> opt = fastnn.optim.Adagrad([w], lr=0.5)
     >>> (w * w).sum().backward(); opt.step()
-    >>> w.data
+    >>> w.detach().numpy()
     array([ 0.5, -1.5], dtype=float32)
     """
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                 eps=1e-10, *, maximize=False):
+                 eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value,
-                        maximize=bool(maximize))
+                        **compat_flags(foreach, maximize, False, differentiable, fused,
+                                       keys=("foreach", "maximize", "differentiable",
+                                             "fused")))
         self._validate_group(defaults)
         super().__init__(params, defaults)
         for group in self.param_groups:
@@ -58,8 +62,9 @@ class Adagrad(Optimizer):
         st = self.state[p]
         if "sum" not in st:
             st["step"] = 0.0
-            st["sum"] = np.full(p._array.shape, float(group["initial_accumulator_value"]),
-                                dtype=p._array.dtype)
+            d = p._array
+            st["sum"] = np.full(d.shape, float(group["initial_accumulator_value"]),
+                                dtype=d.dtype)
 
     def _validate_group(self, g):
         check_lr("Adagrad", g["lr"])

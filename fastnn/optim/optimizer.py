@@ -53,6 +53,51 @@ def check_nonneg(opt, name, value, what=None):
                                 f"({name} must be >= 0)")
 
 
+def _arr(a):
+    """The ndarray behind a Tensor (an ndarray passes through)."""
+    return a._array if isinstance(a, Tensor) else a
+
+
+def compat_flags(foreach=None, maximize=False, capturable=False, differentiable=False,
+                 fused=None, keys=("foreach", "maximize", "capturable", "differentiable",
+                                   "fused")):
+    """The implementation switches torch.optim takes (``foreach``,
+    ``capturable``, ``differentiable``, ``fused``) as group defaults: accepted
+    and stored like torch's (the update is always the one compiled in-place
+    call); ``maximize`` is a real switch."""
+    vals = dict(foreach=foreach, maximize=bool(maximize), capturable=bool(capturable),
+                differentiable=bool(differentiable), fused=fused)
+    return {k: vals[k] for k in keys}
+
+
+def check_betas(opt, betas):
+    """ValueError unless betas is a pair of floats in [0, 1)."""
+    try:
+        b1, b2 = (float(b) for b in betas)
+    except (TypeError, ValueError):
+        raise ValueError(f"{opt}: betas must be a pair of floats, got {betas!r}") from None
+    check_hparam(0.0 <= b1 < 1.0, opt, f"Invalid beta parameter at index 0: {b1} "
+                                       "(betas[0] must be in [0, 1))")
+    check_hparam(0.0 <= b2 < 1.0, opt, f"Invalid beta parameter at index 1: {b2} "
+                                       "(betas[1] must be in [0, 1))")
+
+
+def check_adam_family(opt, g):
+    """The checks of the Adam-like rules' group: lr, eps, betas, weight_decay."""
+    check_lr(opt, g["lr"])
+    check_nonneg(opt, "eps", g["eps"], "epsilon")
+    check_betas(opt, g["betas"])
+    check_nonneg(opt, "weight_decay", g["weight_decay"])
+
+
+def adam_kw(group):
+    """The keyword arguments the Adam-like _core steps share, from a group."""
+    beta1, beta2 = (float(b) for b in group["betas"])
+    return dict(lr=float(group["lr"]), beta1=beta1, beta2=beta2, eps=float(group["eps"]),
+                weight_decay=float(group["weight_decay"]),
+                maximize=bool(group.get("maximize", False)))
+
+
 def check_lr(opt, lr):
     v = _number(lr)
     check_hparam(v >= 0.0, opt, f"Invalid learning rate: {lr!r} (lr must be >= 0)")
@@ -76,7 +121,7 @@ class Optimizer:
     >>> opt = fastnn.optim.SGD([w], lr=0.1)
     >>> (w * w).sum().backward()
     >>> opt.step()
-    >>> w.data
+    >>> w.detach().numpy()
     array([0.8, 0.8, 0.8], dtype=float32)
     """
 
@@ -150,12 +195,14 @@ class Optimizer:
         """Resets the gradients of all parameters (to None by default, else to zeros)."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                g = p.grad
+                if g is None:
                     continue
+                ga = _arr(g)
                 if set_to_none:
                     p.grad = None
-                elif p.grad._array.flags.writeable:
-                    p.grad._array.fill(0)
+                elif isinstance(ga, np.ndarray) and ga.flags.writeable:
+                    ga.fill(0)
                 else:
                     p.grad = np.zeros_like(p._array)
 
@@ -165,16 +212,16 @@ class Optimizer:
         name = type(self).__name__
         ps, ds, gs = [], [], []
         for p in group["params"]:
-            g = p._grad
+            g = p.grad
             if g is None:
                 continue
-            g = g._array
             d = p._array
             if not (d.flags.c_contiguous and d.flags.writeable):
                 raise ValueError(f"{name}: parameter of shape {d.shape} has non-contiguous or "
                                  "read-only data; the in-place update needs a C-contiguous, "
                                  "writeable array")
-            if g.dtype != d.dtype or not g.flags.c_contiguous:
+            g = _arr(g)
+            if not isinstance(g, np.ndarray) or g.dtype != d.dtype or not g.flags.c_contiguous:
                 g = np.ascontiguousarray(g, dtype=d.dtype)
             if g.size != d.size:
                 raise ValueError(f"{name}: gradient of shape {g.shape} does not match its "
@@ -192,6 +239,29 @@ class Optimizer:
             b = np.full(p._array.shape, fill, dtype=p._array.dtype)
             st[key] = b
         return b
+
+    def _stepped_buckets(self, params, datas, grads, names):
+        """Advances each parameter's ``'step'`` (creating ``'step'`` and the
+        zero buffers ``names`` on its first step, in that order, as torch) and
+        groups the parameters by step count, since the hyper-parameters of one
+        compiled call are shared: ``{step: (datas, grads, [buffers of names[0]],
+        ...)}``."""
+        buckets = {}
+        for p, d, g in zip(params, datas, grads):
+            st = self.state[p]
+            if "step" not in st:
+                st["step"] = 0.0
+            for k in names:
+                self._buffer(p, k)
+            st["step"] = float(st["step"]) + 1.0
+            b = buckets.get(st["step"])
+            if b is None:
+                b = buckets[st["step"]] = tuple([] for _ in range(2 + len(names)))
+            b[0].append(d)
+            b[1].append(g)
+            for i, k in enumerate(names):
+                b[2 + i].append(st[k])
+        return buckets
 
     # ---------------------------------------------------------------- step
     def step(self, closure=None):
@@ -269,7 +339,7 @@ class Optimizer:
             p = id_map.get(int(k))
             if p is None:
                 continue
-            new_state[p] = {key: _load_value(key, v, p, name) for key, v in st.items()}
+            new_state[p] = {key: self._load_state_value(key, v, p) for key, v in st.items()}
         new_groups = []
         for g, s in zip(self.param_groups, saved):
             ng = {k: (tuple(v) if isinstance(v, list) and k == "betas" else v)
@@ -278,6 +348,11 @@ class Optimizer:
             new_groups.append(ng)
         self.state = new_state
         self.param_groups = new_groups
+
+    def _load_state_value(self, key, value, p):
+        """One entry of a loaded per-parameter state, converted for ``p``
+        (arrays copied and cast to its dtype and shape, step counts as floats)."""
+        return _load_value(key, value, p, type(self).__name__)
 
     def __getstate__(self):
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
@@ -297,8 +372,8 @@ class Optimizer:
 
 
 def _load_value(key, v, p, name):
-    if key == "step":
-        return float(np.asarray(v))
+    if key in ("step", "mu_product"):       # scalars (torch keeps 0-d tensors)
+        return float(np.asarray(_arr(v) if not hasattr(v, "detach") else v.detach().numpy()))
     if v is None or isinstance(v, (int, float, str, bool)):
         return v
     if isinstance(v, Tensor):
@@ -306,10 +381,11 @@ def _load_value(key, v, p, name):
     elif not isinstance(v, np.ndarray) and hasattr(v, "detach"):  # e.g. a torch checkpoint
         v = v.detach().cpu().numpy()
     v = np.asarray(v)
-    a = np.array(v, dtype=p._array.dtype if v.dtype.kind == "f" else None, copy=True)
-    if a.ndim and a.size == p._array.size and a.shape != p._array.shape:
-        a = a.reshape(p._array.shape)
-    if a.ndim and a.shape != p._array.shape:
+    d = p._array
+    a = np.array(v, dtype=d.dtype if v.dtype.kind == "f" else None, copy=True)
+    if a.ndim and a.size == d.size and a.shape != d.shape:
+        a = a.reshape(d.shape)
+    if a.ndim and a.shape != d.shape:
         raise ValueError(f"{name}: state {key!r} of shape {a.shape} does not match its "
-                         f"parameter of shape {p._array.shape}")
+                         f"parameter of shape {d.shape}")
     return np.ascontiguousarray(a)

@@ -1,7 +1,7 @@
 """``RMSprop``: gradients scaled by a running RMS of their history
 (torch.optim.RMSprop's rule)."""
 from .. import _core
-from .optimizer import Optimizer, check_lr, check_nonneg
+from .optimizer import Optimizer, check_lr, check_nonneg, compat_flags
 
 __all__ = ["RMSprop"]
 
@@ -33,7 +33,9 @@ class RMSprop(Optimizer):
         Momentum factor (default 0).
     centered : bool
         Normalise by the variance of the gradient instead of its second moment.
-    maximize : bool, keyword-only
+    capturable, foreach, differentiable
+        Accepted for PyTorch compatibility (no effect).
+    maximize : bool
 
     Examples
     --------
@@ -41,14 +43,18 @@ class RMSprop(Optimizer):
     >>> w = fastnn.nn.Parameter(fastnn.tensor([1.0, -2.0]))
     >>> opt = fastnn.optim.RMSprop([w], lr=0.01)
     >>> (w * w).sum().backward(); opt.step()
-    >>> w.data.round(3)
+    >>> w.detach().numpy().round(3)
     array([ 0.9, -1.9], dtype=float32)
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, *, maximize=False):
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=bool(centered), maximize=bool(maximize))
+                        momentum=momentum, centered=bool(centered),
+                        **compat_flags(foreach, maximize, capturable, differentiable,
+                                       keys=("capturable", "foreach", "maximize",
+                                             "differentiable")))
         self._validate_group(defaults)
         super().__init__(params, defaults)
 

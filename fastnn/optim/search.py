@@ -184,4 +184,5 @@ class RandomLocalSearch(_SearchBase):
         super().__init__(params, closure, step_size, seed, dict(step_size=step_size))
 
     def _propose(self, p, group):
-        p._array += self._draw(p, float(group["step_size"]))
+        a = p._array
+        a += self._draw(p, float(group["step_size"]))

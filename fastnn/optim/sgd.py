@@ -3,7 +3,7 @@ momentum and L2 weight decay (torch.optim.SGD's rule)."""
 import numpy as np
 
 from .. import _core
-from .optimizer import Optimizer, check_hparam, check_lr, check_nonneg
+from .optimizer import Optimizer, check_hparam, check_lr, check_nonneg, compat_flags
 
 __all__ = ["SGD"]
 
@@ -35,6 +35,8 @@ class SGD(Optimizer):
         Nesterov momentum (needs momentum > 0 and dampening == 0).
     maximize : bool, keyword-only
         Ascend instead of descend.
+    foreach, differentiable, fused : keyword-only
+        Accepted for PyTorch compatibility (no effect: one compiled call per group).
 
     Examples
     --------
@@ -45,15 +47,18 @@ class SGD(Optimizer):
     ...     opt.zero_grad()
     ...     (w * w).sum().backward()
     ...     opt.step()
-    >>> w.data.round(4)
+    >>> w.detach().numpy().round(4)
     array([ 0.46, -0.92], dtype=float32)
     """
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=bool(nesterov),
-                        maximize=bool(maximize))
+                        **compat_flags(foreach, maximize, False, differentiable, fused,
+                                       keys=("maximize", "foreach", "differentiable",
+                                             "fused")))
         self._validate_group(defaults)
         super().__init__(params, defaults)
 

@@ -1,9 +1,25 @@
-"""Dropout module."""
+"""Dropout modules: element-wise (``Dropout``, ``AlphaDropout``) and
+channel-wise (``Dropout1d/2d/3d``, ``FeatureAlphaDropout``)."""
 from .. import functional as F
 from .module import Module
 
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+           "FeatureAlphaDropout"]
 
-class Dropout(Module):
+
+class _DropoutNd(Module):
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = float(p)
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
     """Inverted dropout: zeroes each element with probability ``p`` in
     training mode and scales the rest by 1/(1-p); identity in eval mode.
 
@@ -22,15 +38,61 @@ class Dropout(Module):
     array([1., 1., 1.], dtype=float32)
     """
 
-    def __init__(self, p=0.5, inplace=False):
-        super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = float(p)
-        self.inplace = inplace
-
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
 
-    def extra_repr(self):
-        return f"p={self.p}"
+
+class Dropout1d(_DropoutNd):
+    """Zeroes whole channels of (N, C, L) or (C, L) input.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.Dropout1d(0.2)(fastnn.ones(4, 8, 16)).shape
+    (4, 8, 16)
+    """
+
+    def forward(self, x):
+        return F.dropout1d(x, self.p, self.training)
+
+
+class Dropout2d(_DropoutNd):
+    """Zeroes whole channels of (N, C, H, W) input (spatial dropout).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.Dropout2d(0.2)(fastnn.ones(4, 8, 5, 5)).shape
+    (4, 8, 5, 5)
+    """
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training)
+
+
+class Dropout3d(_DropoutNd):
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) input."""
+
+    def forward(self, x):
+        return F.dropout3d(x, self.p, self.training)
+
+
+class AlphaDropout(_DropoutNd):
+    """Alpha dropout for SELU networks (keeps zero mean, unit variance).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.AlphaDropout(0.2).eval()(fastnn.ones(3)).numpy()
+    array([1., 1., 1.], dtype=float32)
+    """
+
+    def forward(self, x):
+        return F.alpha_dropout(x, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels."""
+
+    def forward(self, x):
+        return F.feature_alpha_dropout(x, self.p, self.training)

@@ -8,3 +8,5 @@ from .core import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
+from .resample import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403

@@ -10,9 +10,19 @@ import math
 
 import numpy as np
 
-__all__ = ["sgd_step", "adagrad_step", "rmsprop_step", "adam_step", "step_lr",
+__all__ = ["sgd_step", "adagrad_step", "rmsprop_step", "adam_step", "adadelta_step",
+           "adamax_step", "nadam_step", "radam_step", "adam_amsgrad_step", "step_lr",
            "exponential_lr", "inverse_time_lr", "cosine_annealing_lr", "reduce_lr_on_plateau",
            "clip_grad_norm", "renorm"]
+
+
+def _decay(p, g, lr, weight_decay, decoupled):
+    """Weight decay: p (1 - lr wd) when decoupled (AdamW-style), else g + wd p."""
+    if weight_decay != 0:
+        if decoupled:
+            return p * (1 - lr * weight_decay), g
+        return p, g + weight_decay * p
+    return p, g
 
 
 def sgd_step(p, g, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
@@ -85,17 +95,104 @@ def adam_step(p, g, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0
         state["exp_avg_sq"] = np.zeros_like(p)
     state["step"] += 1
     t = state["step"]
-    if weight_decay != 0:
-        if decoupled:
-            p = p * (1 - lr * weight_decay)
-        else:
-            g = g + weight_decay * p
+    p, g = _decay(p, g, lr, weight_decay, decoupled)
     m = b1 * state["exp_avg"] + (1 - b1) * g
     v = b2 * state["exp_avg_sq"] + (1 - b2) * g * g
     state["exp_avg"], state["exp_avg_sq"] = m, v
     m_hat_scale = lr / (1 - b1 ** t)
     denom = np.sqrt(v) / math.sqrt(1 - b2 ** t) + eps
     return p - m_hat_scale * m / denom
+
+
+def adam_amsgrad_step(p, g, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                      decoupled=False):
+    """Adam with AMSGrad: as adam_step with v replaced by vmax = max(vmax, v)."""
+    b1, b2 = betas
+    if not state:
+        state.update(step=0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p),
+                     max_exp_avg_sq=np.zeros_like(p))
+    state["step"] += 1
+    t = state["step"]
+    p, g = _decay(p, g, lr, weight_decay, decoupled)
+    state["exp_avg"] = b1 * state["exp_avg"] + (1 - b1) * g
+    state["exp_avg_sq"] = b2 * state["exp_avg_sq"] + (1 - b2) * g * g
+    state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], state["exp_avg_sq"])
+    denom = np.sqrt(state["max_exp_avg_sq"]) / math.sqrt(1 - b2 ** t) + eps
+    return p - lr / (1 - b1 ** t) * state["exp_avg"] / denom
+
+
+def adadelta_step(p, g, state, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+    """Adadelta: v = rho v + (1 - rho) g^2;  d = sqrt(u + eps) / sqrt(v + eps) g;
+    u = rho u + (1 - rho) d^2;  p - lr d."""
+    if not state:
+        state.update(square_avg=np.zeros_like(p), acc_delta=np.zeros_like(p))
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    v = rho * state["square_avg"] + (1 - rho) * g * g
+    d = np.sqrt(state["acc_delta"] + eps) / np.sqrt(v + eps) * g
+    state["square_avg"] = v
+    state["acc_delta"] = rho * state["acc_delta"] + (1 - rho) * d * d
+    return p - lr * d
+
+
+def adamax_step(p, g, state, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    """Adamax: m = b1 m + (1 - b1) g;  u = max(b2 u, |g| + eps);
+    p - lr / (1 - b1^t) m / u."""
+    b1, b2 = betas
+    if not state:
+        state.update(step=0, exp_avg=np.zeros_like(p), exp_inf=np.zeros_like(p))
+    state["step"] += 1
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    state["exp_avg"] = b1 * state["exp_avg"] + (1 - b1) * g
+    state["exp_inf"] = np.maximum(b2 * state["exp_inf"], np.abs(g) + eps)
+    return p - lr / (1 - b1 ** state["step"]) * state["exp_avg"] / state["exp_inf"]
+
+
+def nadam_step(p, g, state, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+               momentum_decay=4e-3, decoupled_weight_decay=False):
+    """NAdam: mu_t = b1 (1 - 0.96^(t psi) / 2), P_t = prod mu;  m, v as Adam;
+    d = sqrt(v / (1 - b2^t)) + eps;
+    p - lr (1 - mu_t) / (1 - P_t) g / d - lr mu_{t+1} / (1 - P_t mu_{t+1}) m / d.
+    (mu_product in double here; fastnn and torch keep it in float32.)"""
+    b1, b2 = betas
+    if not state:
+        state.update(step=0, mu_product=1.0, exp_avg=np.zeros_like(p),
+                     exp_avg_sq=np.zeros_like(p))
+    state["step"] += 1
+    t = state["step"]
+    p, g = _decay(p, g, lr, weight_decay, decoupled_weight_decay)
+    mu = b1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+    mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+    state["mu_product"] *= mu
+    P = state["mu_product"]
+    state["exp_avg"] = b1 * state["exp_avg"] + (1 - b1) * g
+    state["exp_avg_sq"] = b2 * state["exp_avg_sq"] + (1 - b2) * g * g
+    d = np.sqrt(state["exp_avg_sq"] / (1 - b2 ** t)) + eps
+    p = p - lr * (1 - mu) / (1 - P) * g / d
+    return p - lr * mu_next / (1 - P * mu_next) * state["exp_avg"] / d
+
+
+def radam_step(p, g, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+               decoupled_weight_decay=False):
+    """RAdam: m, v as Adam; rho_inf = 2 / (1 - b2) - 1,
+    rho_t = rho_inf - 2 t b2^t / (1 - b2^t); if rho_t > 5:
+    p - lr m / (1 - b1^t) * r sqrt(1 - b2^t) / (sqrt(v) + eps), else p - lr m / (1 - b1^t)."""
+    b1, b2 = betas
+    if not state:
+        state.update(step=0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p))
+    state["step"] += 1
+    t = state["step"]
+    p, g = _decay(p, g, lr, weight_decay, decoupled_weight_decay)
+    state["exp_avg"] = b1 * state["exp_avg"] + (1 - b1) * g
+    state["exp_avg_sq"] = b2 * state["exp_avg_sq"] + (1 - b2) * g * g
+    m_hat = state["exp_avg"] / (1 - b1 ** t)
+    rho_inf = 2 / (1 - b2) - 1
+    rho_t = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+    if rho_t <= 5:
+        return p - lr * m_hat
+    r = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+    return p - lr * m_hat * r * math.sqrt(1 - b2 ** t) / (np.sqrt(state["exp_avg_sq"]) + eps)
 
 
 # ------------------------------------------------------------ schedules

@@ -1,0 +1,293 @@
+"""Resampling and channel/space rearrangement: ``interpolate`` (modes
+'nearest', 'nearest-exact', 'linear', 'bilinear'), ``pixel_shuffle``,
+``pixel_unshuffle``.
+
+``interpolate`` runs in C (``csrc/resample.c``, forward and backward); the
+per-axis source indices and weights are computed here once per call, with
+PyTorch's formulas and arithmetic precision (float32 for the nearest
+modes' scale; the input's dtype for the linear weights):
+
+* nearest: ``src = min(floor(dst * s), in - 1)`` (identity when ``out == in``,
+  ``dst >> 1`` when ``out == 2 in``); nearest-exact: ``floor((dst + 0.5) * s)``.
+* linear: ``src = s (dst + 0.5) - 0.5`` clamped at 0 (``s dst`` with
+  ``align_corners``, ``s = (in - 1) / (out - 1)``); ``i0 = floor(src)``,
+  ``i1 = i0 + (i0 < in - 1)``, ``w1 = src - i0``, ``w0 = 1 - w1``.
+
+``s`` is ``1 / scale_factor`` when a scale factor is given (and not
+recomputed), else ``in / out``.
+"""
+import math
+
+import numpy as np
+
+from .. import _core
+from .._errors import ShapeError
+from ..autograd.function import Function
+from ._util import c_contig, check_float, nthreads
+from .activation import _t
+
+__all__ = ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle"]
+
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear")
+_F32 = np.float32
+
+
+def _nearest_table(n_in, n_out, sf, exact):
+    """Source index of every output position (float32 scale, as PyTorch)."""
+    i = np.arange(n_out, dtype=np.int64)
+    if not exact and n_out == n_in:
+        return i
+    if not exact and n_out == 2 * n_in:
+        return i >> 1
+    s = _F32(1.0 / sf) if sf is not None and sf > 0 else _F32(n_in) / _F32(n_out)
+    if exact:
+        src = np.floor(((i + 0.5) * float(s)).astype(np.float32))
+    else:
+        src = np.floor(i.astype(np.float32) * s)
+    return np.minimum(src.astype(np.int64), n_in - 1)
+
+
+def _linear_table(n_in, n_out, sf, align_corners, dtype):
+    """(i0, i1, w0, w1) of every output position (PyTorch's formulas in dtype)."""
+    T = dtype.type
+    i = np.arange(n_out, dtype=np.int64)
+    if n_out == n_in:
+        return i, i.copy(), np.ones(n_out, dtype), np.zeros(n_out, dtype)
+    if align_corners:
+        s = T(n_in - 1) / T(n_out - 1) if n_out > 1 else T(0)
+        src = s * i.astype(dtype)
+    else:
+        s = T(1.0 / sf) if sf is not None and sf > 0 else T(n_in) / T(n_out)
+        src = s * (i.astype(dtype) + T(0.5)) - T(0.5)
+        src = np.where(src < 0, T(0), src)
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    w1 = np.clip(src - i0.astype(dtype), T(0), T(1)).astype(dtype)
+    i1 = i0 + (i0 < n_in - 1)
+    return i0, i1, (T(1) - w1).astype(dtype), w1
+
+
+def _sizes(op, x, size, scale_factor, recompute):
+    """(output sizes, scale factors or Nones) of the spatial dims."""
+    dim = x.ndim - 2
+    if size is not None and scale_factor is not None:
+        raise ValueError(f"{op}: only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError(f"{op}: either size or scale_factor should be defined")
+    if size is not None:
+        if recompute:
+            raise ValueError(f"{op}: recompute_scale_factor is not meaningful with an explicit "
+                             "size.")
+        sizes = list(size) if isinstance(size, (list, tuple)) else [size] * dim
+        if len(sizes) != dim:
+            raise ValueError(f"{op}: Input and output must have the same number of spatial "
+                             f"dimensions, but got input with spatial dimensions of "
+                             f"{list(x.shape[2:])} and output size of {size}.")
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in sizes):
+            raise TypeError(f"{op}: expected size to be one of int or Tuple[int], but got size "
+                            f"{size!r}")
+        return [int(s) for s in sizes], [None] * dim
+    sfs = list(scale_factor) if isinstance(scale_factor, (list, tuple)) else [scale_factor] * dim
+    if len(sfs) != dim:
+        raise ValueError(f"{op}: Input and scale_factor must have the same number of spatial "
+                         f"dimensions, but got input with spatial dimensions of "
+                         f"{list(x.shape[2:])} and scale_factor of shape {scale_factor}.")
+    sfs = [float(s) for s in sfs]
+    sizes = [int(math.floor(n * s)) for n, s in zip(x.shape[2:], sfs)]
+    return sizes, ([None] * dim if recompute else sfs)
+
+
+def _validate(x, size, scale_factor, mode, align_corners, recompute, antialias):
+    """Checks the arguments; returns (out sizes, tables, linear?)."""
+    op = "interpolate"
+    check_float(op, "input", x)
+    if mode not in _MODES:
+        raise NotImplementedError(f"{op}: mode {mode!r} is not supported (fastnn supports "
+                                  "'nearest', 'nearest-exact', 'linear' and 'bilinear')")
+    if mode in ("nearest", "nearest-exact") and align_corners is not None:
+        raise ValueError(f"{op}: align_corners option can only be set with the interpolating "
+                         "modes: linear | bilinear | bicubic | trilinear")
+    if antialias:
+        raise NotImplementedError(f"{op}: antialias=True is not supported")
+    if x.ndim not in (3, 4):
+        raise ShapeError(f"{op}: Input Error: Only 3D and 4D input Tensors supported (got "
+                         f"{x.ndim}D) for the modes: {' | '.join(_MODES)} (got {mode})")
+    need = {"linear": 3, "bilinear": 4}.get(mode)
+    if need is not None and x.ndim != need:
+        raise ShapeError(f"{op}: Got {x.ndim}D input, but {mode} mode needs {need}D input")
+    sizes, sfs = _sizes(op, x, size, scale_factor, bool(recompute))
+    if min(sizes) <= 0 or min(x.shape[2:]) <= 0:
+        raise ShapeError(f"{op}: Input and output sizes should be greater than 0, but got "
+                         f"input {tuple(x.shape[2:])} output {tuple(sizes)}")
+    ins = list(x.shape[2:])
+    if len(ins) == 1:                              # 1-D: one row
+        ins, sizes, sfs = [1] + ins, [1] + sizes, [None] + sfs
+    if mode in ("nearest", "nearest-exact"):
+        ex = mode == "nearest-exact"
+        return sizes, (_nearest_table(ins[0], sizes[0], sfs[0], ex),
+                       _nearest_table(ins[1], sizes[1], sfs[1], ex)), False
+    ac = bool(align_corners)
+    ty = _linear_table(ins[0], sizes[0], sfs[0], ac, x.dtype)
+    tx = _linear_table(ins[1], sizes[1], sfs[1], ac, x.dtype)
+    return sizes, ty + tx, True
+
+
+class UpsampleFn(Function):
+    """Nearest / (bi)linear resampling of the trailing spatial dims (csrc/resample.c)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, size, scale_factor, mode, align_corners, recompute):
+        sizes, tables, linear = _validate(x, size, scale_factor, mode, align_corners,
+                                          recompute, False)
+        planes = x.shape[0] * x.shape[1]
+        src = c_contig(x).reshape(planes, 1 if x.ndim == 3 else x.shape[2], x.shape[-1])
+        out = np.empty((planes, sizes[0], sizes[1]), dtype=x.dtype)
+        if linear:
+            _core.upsample_bilinear_fwd(src, tables, out, nthreads())
+        else:
+            _core.upsample_nearest_fwd(src, tables[0], tables[1], out, nthreads())
+        ctx.info = (x.shape, src.shape, tables, linear)
+        return out.reshape(x.shape[:2] + tuple(sizes[-(x.ndim - 2):]))
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, sshape, tables, linear = ctx.info
+        g3 = np.ascontiguousarray(g).reshape(sshape[0], 1 if g.ndim == 3 else g.shape[2],
+                                             g.shape[-1])
+        gx = np.empty(sshape, dtype=g3.dtype)
+        if linear:
+            _core.upsample_bilinear_bwd(g3, tables, gx, nthreads())
+        else:
+            _core.upsample_nearest_bwd(g3, tables[0], tables[1], gx, nthreads())
+        return gx.reshape(shape), None, None, None, None, None
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resamples the spatial dimensions to ``size`` or by ``scale_factor``.
+
+    Parameters
+    ----------
+    input : Tensor (N, C, L) or (N, C, H, W)
+    size : int or tuple of int, optional
+        Output spatial size.
+    scale_factor : float or tuple of float, optional
+        Multiplier of the spatial size (output ``floor(in * scale_factor)``).
+    mode : {'nearest', 'nearest-exact', 'linear', 'bilinear'}
+        'linear' for 3-D input, 'bilinear' for 4-D.
+    align_corners : bool, optional
+        Linear modes only: map the corner pixels' centres onto each other
+        (default False).
+    recompute_scale_factor : bool, optional
+        Derive the interpolation scale from the computed output size.
+    antialias : bool
+        Not supported (must be False).
+
+    Shape
+    -----
+    (N, C, H, W) -> (N, C, H_out, W_out); (N, C, L) -> (N, C, L_out).
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> x = fastnn.tensor([[[[1.0, 2.0]]]])
+    >>> F.interpolate(x, scale_factor=2, mode="nearest").numpy()
+    array([[[[1., 1., 2., 2.],
+             [1., 1., 2., 2.]]]], dtype=float32)
+    >>> F.interpolate(x, size=(1, 3), mode="bilinear", align_corners=True).numpy()
+    array([[[[1. , 1.5, 2. ]]]], dtype=float32)
+    """
+    if mode not in ("nearest", "nearest-exact") and align_corners is None:
+        align_corners = False
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported")
+    size = tuple(size) if isinstance(size, list) else size
+    scale_factor = tuple(scale_factor) if isinstance(scale_factor, list) else scale_factor
+    return UpsampleFn.apply(_t(input), size, scale_factor, mode, align_corners,
+                            recompute_scale_factor)
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of ``interpolate``."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def _check_factor(op, name, r):
+    if isinstance(r, bool) or not isinstance(r, (int, np.integer)):
+        raise TypeError(f"{op}: {name} must be an int, got {type(r).__name__}")
+    if r <= 0:
+        raise ValueError(f"{op} expects a positive {name}, but got {r}")
+    return int(r)
+
+
+def _shuffle(x, r):
+    """(*, C r^2, H, W) -> (*, C, H r, W r)."""
+    *b, c, h, w = x.shape
+    y = x.reshape(*b, c // (r * r), r, r, h, w)
+    n = len(b)
+    y = y.transpose(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return np.ascontiguousarray(y).reshape(*b, c // (r * r), h * r, w * r)
+
+
+def _unshuffle(x, r):
+    """(*, C, H r, W r) -> (*, C r^2, H, W)."""
+    *b, c, h, w = x.shape
+    y = x.reshape(*b, c, h // r, r, w // r, r)
+    n = len(b)
+    y = y.transpose(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return np.ascontiguousarray(y).reshape(*b, c * r * r, h // r, w // r)
+
+
+class PixelShuffleFn(Function):
+    """Depth to space: a pure rearrangement (its backward is the inverse one)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, r, inverse):
+        op = "pixel_unshuffle" if inverse else "pixel_shuffle"
+        if x.ndim < 3:
+            raise ShapeError(f"{op} expects input to have at least 3 dimensions, but got input "
+                             f"with {x.ndim} dimension(s)")
+        if inverse:
+            for ax, nm in ((-2, "height"), (-1, "width")):
+                if x.shape[ax] % r:
+                    raise ShapeError(f"{op} expects {nm} to be divisible by downscale_factor, "
+                                     f"but input.size({ax})={x.shape[ax]} is not divisible by "
+                                     f"{r}")
+        elif x.shape[-3] % (r * r):
+            raise ShapeError(f"{op} expects its input's 'channel' dimension to be divisible by "
+                             f"the square of upscale_factor, but input.size(-3)={x.shape[-3]} "
+                             f"is not divisible by {r * r}")
+        ctx.info = (r, inverse)
+        return _unshuffle(x, r) if inverse else _shuffle(x, r)
+
+    @staticmethod
+    def backward(ctx, g):
+        r, inverse = ctx.info
+        return (_shuffle(g, r) if inverse else _unshuffle(g, r)), None, None
+
+
+def pixel_shuffle(input, upscale_factor):
+    """Rearranges (*, C r^2, H, W) into (*, C, H r, W r) (sub-pixel convolution).
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> F.pixel_shuffle(fastnn.zeros(1, 8, 3, 3), 2).shape
+    (1, 2, 6, 6)
+    """
+    r = _check_factor("pixel_shuffle", "upscale_factor", upscale_factor)
+    return PixelShuffleFn.apply(_t(input), r, False)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """Rearranges (*, C, H r, W r) into (*, C r^2, H, W) (the inverse of pixel_shuffle).
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> F.pixel_unshuffle(fastnn.zeros(1, 2, 6, 6), 2).shape
+    (1, 8, 3, 3)
+    """
+    r = _check_factor("pixel_unshuffle", "downscale_factor", downscale_factor)
+    return PixelShuffleFn.apply(_t(input), r, True)
