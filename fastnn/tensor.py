@@ -24,6 +24,7 @@ import numpy as np
 from . import _config, _core
 from ._core import Size, TensorBase
 from ._errors import ShapeError
+from .random import _numpy_generator
 from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import reduction as R
@@ -586,12 +587,12 @@ class Tensor(TensorBase):
         return self._inplace(compute, lambda a: self._assign(s._array))
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
-        rng = _config.rng() if generator is None else generator._np
+        rng = _numpy_generator(generator)
         return self._inplace(lambda t: _core.wrap(
             rng.normal(mean, std, t._array.shape).astype(t._array.dtype)))
 
     def uniform_(self, from_=0.0, to=1.0, *, generator=None):
-        rng = _config.rng() if generator is None else generator._np
+        rng = _numpy_generator(generator)
         return self._inplace(lambda t: _core.wrap(
             rng.uniform(from_, to, t._array.shape).astype(t._array.dtype)))
 
@@ -1103,7 +1104,7 @@ def empty(*shape, dtype=None, device=None, requires_grad=False, memory_format=No
 
 
 def _rng(generator):
-    return _config.rng() if generator is None else generator._np
+    return _numpy_generator(generator)
 
 
 def randn(*shape, dtype=None, device=None, requires_grad=False, generator=None):

@@ -14,6 +14,8 @@ import warnings
 
 import numpy as np
 
+from ..random import _numpy_generator
+
 from .._config import rng
 from ..tensor import Tensor
 
@@ -64,16 +66,9 @@ def _arr(tensor, op):
 
 
 def _gen(generator):
-    """The numpy Generator to draw from."""
-    if generator is None:
-        return rng()
-    if isinstance(generator, np.random.Generator):
-        return generator
-    g = getattr(generator, "_rng", None)
-    if isinstance(g, np.random.Generator):
-        return g
-    raise TypeError(f"generator must be a numpy.random.Generator, got "
-                    f"{type(generator).__name__}")
+    """The numpy Generator to draw from (a fastnn.Generator, or None for the
+    global state)."""
+    return _numpy_generator(generator)
 
 
 def _fill(tensor, values, op="init"):
