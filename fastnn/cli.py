@@ -37,7 +37,7 @@ def digits_split(seed=0, test_fraction=0.2):
 
 
 def run_demo(epochs=15, batch_size=32, lr=3e-3, seed=0, out="fastnn_digits_cnn.fnn",
-             progress=True, out_stream=None):
+             progress=True, out_stream=None, plots=None):
     """Trains the digits CNN; returns a dict of the figures it printed."""
     import fastnn
     from . import nn, optim
@@ -54,7 +54,7 @@ def run_demo(epochs=15, batch_size=32, lr=3e-3, seed=0, out="fastnn_digits_cnn.f
                       progress=progress)
     loader = DataLoader(TensorDataset(xtr, ytr), batch_size=batch_size, shuffle=True, seed=seed)
     t0 = time.perf_counter()
-    trainer.fit(loader, epochs)
+    history = trainer.fit(loader, epochs)
     train_time = time.perf_counter() - t0
     res = trainer.evaluate(DataLoader(TensorDataset(xte, yte), batch_size=512))
     ips = epochs * len(xtr) / train_time
@@ -64,8 +64,25 @@ def run_demo(epochs=15, batch_size=32, lr=3e-3, seed=0, out="fastnn_digits_cnn.f
     if out:
         fastnn.save(model.state_dict(), out)
         say(f"saved model to {out}")
+    if plots:
+        for path in write_demo_plots(model, history, xte, yte, plots):
+            say(f"wrote {path}")
     return {"accuracy": res["accuracy"], "train_time": train_time, "images_per_s": ips,
             "model": model}
+
+
+def write_demo_plots(model, history, xte, yte, directory):
+    """The demo's pictures: learning curves, first-layer filters and the
+    saliency map of the first test image for its class, as PNG files."""
+    import os
+    from . import viz
+    os.makedirs(directory, exist_ok=True)
+    model.eval()
+    paths = [os.path.join(directory, n) for n in ("curves.png", "filters.png", "saliency.png")]
+    history.plot(paths[0])
+    viz.filters(model[0].weight).savefig(paths[1], dpi=120)
+    viz.saliency(model, xte[0], int(yte[0])).savefig(paths[2], dpi=120)
+    return paths
 
 
 # ------------------------------------------------------------------ bench
@@ -194,6 +211,9 @@ def main(argv=None):
     d.add_argument("--out", "--save", dest="out", default="fastnn_digits_cnn.fnn",
                    help="where to save the trained model ('' to skip)")
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
+    d.add_argument("--plots", metavar="DIR", default=None,
+                   help="write curves.png, filters.png and saliency.png into DIR "
+                        "(needs matplotlib)")
     i = sub.add_parser("info", help="version, build and thread count")
     i.add_argument("--json", action="store_true")
     b = sub.add_parser("bench", help="quick benchmark table vs NumPy (and PyTorch)")
@@ -209,7 +229,7 @@ def main(argv=None):
         if args.epochs < 1 or args.batch_size < 1:
             p.error("--epochs and --batch-size must be >= 1")
         run_demo(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                 out=args.out or None, progress=not args.no_progress)
+                 out=args.out or None, progress=not args.no_progress, plots=args.plots)
     elif args.command == "info":
         inf = fastnn.info()
         if args.json:
