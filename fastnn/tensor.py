@@ -494,13 +494,13 @@ class Tensor(TensorBase):
         if self._requires_grad and self._grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                "in-place operation.")
+        if self._base is not None:
+            return self._inplace_view(compute, snapshot)
         alias = _core.wrap(a.copy() if snapshot else a)
         if not snapshot:
             alias._vc = self._vc_shared()
         alias._grad_fn, alias._out_idx = self._grad_fn, self._out_idx
         alias._requires_grad = self._requires_grad
-        if self._base is not None:
-            return self._inplace_view(compute(alias))
         res = compute(alias)
         if res._array is not a:
             self._assign(res._array)
@@ -515,16 +515,19 @@ class Tensor(TensorBase):
         if res._grad_fn is not None and res._grad_fn._retained:
             res._grad_fn._retained.pop(res._out_idx, None)
 
-    def _inplace_view(self, new):
-        """An in-place change of a view under autograd: written into the
-        viewed tensor as ``parent[index] = new`` (recorded there), then this
-        view re-bound to ``parent[index]``."""
+    def _inplace_view(self, compute, snapshot):
+        """An in-place change of a view under autograd, replayed on the
+        viewed tensor: ``parent[index] = compute(parent[index])`` (recorded
+        there as an index assignment), then this view re-bound to
+        ``parent[index]``.  The current value is read through an alias of
+        the parent, so the new node never routes through the parent object
+        that the assignment re-binds."""
         view_of = self.__dict__.get("_view_of")
+        base = self._base
+        if base._requires_grad and base._grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
         if view_of is None:
-            base = self._base
-            if base._requires_grad and base._grad_fn is None:
-                raise RuntimeError("a view of a leaf Variable that requires grad is being used "
-                                   "in an in-place operation.")
             raise RuntimeError("an in-place operation under autograd on this kind of view "
                                "(reshape/permute/expand/diagonal of another tensor) is not "
                                "supported by fastnn; use the out-of-place form, or index the "
@@ -533,7 +536,14 @@ class Tensor(TensorBase):
         if parent._requires_grad and parent._grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
-        parent.__setitem__(index, new)
+        palias = _core.wrap(parent._array)
+        palias._vc = parent._vc_shared()
+        palias._grad_fn, palias._out_idx = parent._grad_fn, parent._out_idx
+        palias._requires_grad = parent._requires_grad
+        cur = S.GetItem.apply(palias, index)
+        if snapshot:
+            cur = S.Clone.apply(cur)
+        parent.__setitem__(index, compute(cur))
         self._adopt(S.GetItem.apply(parent, index))
         return self
 
@@ -1398,7 +1408,12 @@ def _ufunc_into(ufunc, o):
     def run(a):
         if a.dtype.kind != "f":
             _check_cast(_promote.result_type(a, ov), a.dtype)
-        ufunc(a, ov, out=a, casting="unsafe")
+        try:
+            ufunc(a, ov, out=a, casting="unsafe")
+        except ValueError:
+            raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast "
+                               f"shape {list(np.broadcast_shapes(a.shape, np.shape(ov)))}") \
+                from None
     return run
 
 
