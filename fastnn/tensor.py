@@ -32,6 +32,7 @@ from .ops import pointwise as P
 from .ops import reduction as R
 from .ops import shape as S
 from .ops import sorting as So
+from .ops._util import normalize_dim as _normalize_dim
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -1276,8 +1277,10 @@ class Tensor(TensorBase):
     def transpose(self, dim0, dim1):
         nd = self._array.ndim
         perm = list(range(nd))
-        d0 = dim0 % _bmax(nd, 1)
-        d1 = dim1 % _bmax(nd, 1)
+        d0 = _normalize_dim("transpose", dim0, nd)
+        d1 = _normalize_dim("transpose", dim1, nd)
+        if nd == 0:
+            return self
         perm[d0], perm[d1] = perm[d1], perm[d0]
         return self.permute(*perm)
 

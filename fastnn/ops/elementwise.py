@@ -58,6 +58,15 @@ def _retype_div(out, a, b):
     return out if out.dtype == dt else out.astype(dt)
 
 
+def _wrapped(ufunc, a, b):
+    """ufunc(a, b) with a Python int that overflows the other operand's
+    integer dtype wrapped into it (PyTorch: uint8 tensor + -1 wraps)."""
+    dt = a.dtype if type(a) is _nd else b.dtype
+    a2 = a if type(a) is _nd else np.asarray(a).astype(dt)
+    b2 = b if type(b) is _nd else np.asarray(b).astype(dt)
+    return ufunc(a2, b2)
+
+
 def _as_float(x):
     """Integer/bool input of a float function (exp, sqrt, ...) as float32."""
     return x.astype(_F32)
@@ -78,7 +87,13 @@ class Add(Function):
                 out = _retype(out, a, b)
             return out
         ctx.shapes = (_shape(a), _shape(b))
-        out = _ufunc("add", _np_add, a, b)
+        try:                              # (inlined: the scalar operand is the hot path)
+            out = _np_add(a, b)
+        except ValueError:
+            broadcast_shape("add", a, b)
+            raise
+        except OverflowError:             # a Python int out of an integer dtype's range
+            out = _wrapped(_np_add, a, b)
         if type(a) is _nd:
             if out.dtype is not a.dtype or (type(b) is _nd and b.dtype is not a.dtype):
                 out = _retype(np.asarray(out), a, b)
@@ -102,7 +117,17 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        out = _ufunc("sub", np.subtract, a, b)
+        if (type(a) is _nd and a.dtype.kind == "b") or (type(b) is _nd and b.dtype.kind == "b"):
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                               "supported. If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
+        try:                              # (inlined: the scalar operand is the hot path)
+            out = np.subtract(a, b)
+        except ValueError:
+            broadcast_shape("sub", a, b)
+            raise
+        except OverflowError:             # a Python int out of an integer dtype's range
+            out = _wrapped(np.subtract, a, b)
         if type(a) is _nd:
             if out.dtype is not a.dtype or (type(b) is _nd and b.dtype is not a.dtype):
                 out = _retype(np.asarray(out), a, b)
@@ -132,7 +157,13 @@ class Mul(Function):
             if out.dtype is not a.dtype or b.dtype is not a.dtype:
                 out = _retype(out, a, b)
             return out
-        out = _ufunc("mul", _np_mul, a, b)
+        try:                              # (inlined: the scalar operand is the hot path)
+            out = _np_mul(a, b)
+        except ValueError:
+            broadcast_shape("mul", a, b)
+            raise
+        except OverflowError:             # a Python int out of an integer dtype's range
+            out = _wrapped(_np_mul, a, b)
         if type(a) is _nd:
             if out.dtype is not a.dtype or (type(b) is _nd and b.dtype is not a.dtype):
                 out = _retype(np.asarray(out), a, b)

@@ -9,8 +9,8 @@ as ``fastnn.Generator``) and otherwise draw from the generator that
 ``fastnn.manual_seed`` seeds.  Floating results are float32 unless a dtype
 is given; ``arange`` of ints and ``randint``/``randperm`` are int64.
 ``arange`` and ``linspace`` compute their values as PyTorch's CPU kernels
-do (``start + i * step`` in double for arange; linspace from both ends in
-the result's dtype), so the values and lengths agree bit for bit.
+do (``start + i * step`` in double for arange; linspace from both ends with
+the step in the result's dtype), so the values and lengths agree bit for bit.
 
 Examples
 --------
@@ -228,20 +228,23 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
 
 def _linspace(s, e, n, dt):
     """PyTorch's CPU formula: start + i * step for the first half, end - (n -
-    1 - i) * step for the second, in the result dtype (double for integers)."""
+    1 - i) * step for the second; the step in the result dtype (double for
+    integers), the products and sums with one rounding (as its vectorised
+    fused multiply-add), so the values agree bit for bit."""
     if n == 0:
         return np.empty(0, dt)
     if n == 1:
         return np.full(1, s, dt)
     ct = dt if dt.kind == "f" else float64
+    wide = np.float64 if ct == float32 else np.longdouble     # exact products
     lo, hi = ct.type(s), ct.type(e)
-    step = (hi - lo) / ct.type(n - 1)
-    idx = np.arange(n, dtype=ct)
+    step = wide((hi - lo) / ct.type(n - 1))
+    idx = np.arange(n, dtype=wide)
     half = n // 2
-    out = np.empty(n, ct)
-    out[:half] = lo + step * idx[:half]
-    out[half:] = hi - step * (ct.type(n - 1) - idx[half:])
-    return out.astype(dt)
+    out = np.empty(n, wide)
+    out[:half] = wide(lo) + step * idx[:half]
+    out[half:] = wide(hi) - step * ((n - 1) - idx[half:])
+    return out.astype(ct).astype(dt)
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,

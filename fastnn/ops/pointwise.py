@@ -45,9 +45,12 @@ def _shape(x):
 
 
 def _astype(x, dt):
-    """x (an ndarray or a number) as dtype dt (numbers are left to NumPy)."""
-    if isinstance(x, _nd) and x.dtype != dt:
-        return x.astype(dt)
+    """x (an ndarray or a number) as dtype dt (floats are left to NumPy; an
+    integer wraps into an integer dtype, as PyTorch's: uint8 with -1 is 255)."""
+    if isinstance(x, _nd):
+        return x.astype(dt) if x.dtype != dt else x
+    if isinstance(x, int) and dt.kind in "iu":
+        return np.asarray(x).astype(dt)
     return x
 
 
@@ -369,9 +372,9 @@ class WhereFn(Function):
         try:
             out = np.where(cond, _astype(x, dt), _astype(y, dt))
         except ValueError:
-            broadcast_shape("where", cond, np.broadcast_shapes(_shape(x), _shape(y)))
-            raise ShapeError(f"where: shapes {tuple(_shape(x))} and {tuple(_shape(y))} cannot "
-                             "be broadcast together") from None
+            raise ShapeError(f"where: the condition {tuple(cond.shape)}, input "
+                             f"{tuple(_shape(x))} and other {tuple(_shape(y))} cannot be "
+                             "broadcast together") from None
         out = out.astype(dt, copy=False)
         ctx.save_for_backward(cond)
         ctx.shapes = (_shape(x), _shape(y))
