@@ -1528,3 +1528,18 @@ from .ops.factories import (arange, as_tensor, empty, empty_like, eye, from_nump
                             full, full_like, linspace, logspace, ones, ones_like, rand,
                             rand_like, randint, randint_like, randn, randn_like, randperm,
                             scalar_tensor, tensor, zeros, zeros_like)
+
+
+class _TensorModule(type(builtins)):
+    """This module, callable as ``fastnn.tensor(data, ...)``: the package
+    attribute ``fastnn.tensor`` is the factory function, but a tool that
+    re-imports this file by path (pytest's importlib mode, ``importlib.reload``)
+    re-binds it to the module; calling the module then still builds a tensor."""
+
+    def __call__(self, data, *args, **kwargs):
+        return tensor(data, *args, **kwargs)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _TensorModule
