@@ -131,7 +131,7 @@ def compile(model=None, **kwargs):
 
 
 _LAZY_MODULES = ("tune", "distributed", "sklearn", "testing", "utils", "cuda", "accelerator",
-                 "backends", "random", "serialization", "onnx", "viz")
+                 "backends", "random", "serialization", "onnx", "viz", "linalg")
 
 
 def __getattr__(name):

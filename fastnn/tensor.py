@@ -108,6 +108,14 @@ _bmax = builtins.max
 _grad_enabled = _core.is_grad_enabled
 
 
+def _inplace_unary(fn, fast=None, snapshot=False):
+    """The in-place method ``x.<fn>_()`` (see ``Tensor._inplace``)."""
+    def method(self):
+        return self._inplace(fn, fast, (), snapshot)
+    method.__name__ = method.__qualname__ = fn.__name__ + "_"
+    return method
+
+
 class Tensor(TensorBase):
     """A multi-dimensional array with reverse-mode autograd.
 
@@ -1010,50 +1018,24 @@ class Tensor(TensorBase):
         """``fastnn.where(condition, self, y)``."""
         return P.where(condition, self, y)
 
-    def sign_(self):
-        return self._inplace(P.sign, lambda a: np.sign(a, out=a))
-
-    def floor_(self):
-        return self._inplace(P.floor, lambda a: np.floor(a, out=a))
-
-    def ceil_(self):
-        return self._inplace(P.ceil, lambda a: np.ceil(a, out=a))
-
-    def trunc_(self):
-        return self._inplace(P.trunc, lambda a: np.trunc(a, out=a))
-
-    fix_ = trunc_
-
-    def frac_(self):
-        return self._inplace(P.frac)
+    sign_ = _inplace_unary(P.sign, lambda a: np.sign(a, out=a))
+    floor_ = _inplace_unary(P.floor, lambda a: np.floor(a, out=a))
+    ceil_ = _inplace_unary(P.ceil, lambda a: np.ceil(a, out=a))
+    trunc_ = fix_ = _inplace_unary(P.trunc, lambda a: np.trunc(a, out=a))
+    frac_ = _inplace_unary(P.frac)
+    rsqrt_ = _inplace_unary(P.rsqrt)
+    reciprocal_ = _inplace_unary(P.reciprocal)
+    expm1_ = _inplace_unary(P.expm1)
+    square_ = _inplace_unary(P.square, snapshot=True)      # (their backward reads x)
+    log1p_ = _inplace_unary(P.log1p, snapshot=True)
+    sin_ = _inplace_unary(P.sin, snapshot=True)
+    cos_ = _inplace_unary(P.cos, snapshot=True)
+    erf_ = _inplace_unary(P.erf, snapshot=True)
+    logical_not_ = _inplace_unary(P.logical_not)
 
     def round_(self, *, decimals=0):
         return self._inplace(lambda t: P.round(t, decimals=decimals),
                              lambda a: np.round(a, decimals, out=a))
-
-    def rsqrt_(self):
-        return self._inplace(P.rsqrt)
-
-    def reciprocal_(self):
-        return self._inplace(P.reciprocal)
-
-    def square_(self):
-        return self._inplace(P.square, None, (), True)
-
-    def log1p_(self):
-        return self._inplace(P.log1p, None, (), True)
-
-    def expm1_(self):
-        return self._inplace(P.expm1)
-
-    def sin_(self):
-        return self._inplace(P.sin, None, (), True)
-
-    def cos_(self):
-        return self._inplace(P.cos, None, (), True)
-
-    def erf_(self):
-        return self._inplace(P.erf, None, (), True)
 
     def remainder_(self, other):
         o = _operand(other)
@@ -1065,9 +1047,6 @@ class Tensor(TensorBase):
 
     def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
         return self._inplace(lambda t: P.nan_to_num(t, nan, posinf, neginf))
-
-    def logical_not_(self):
-        return self._inplace(P.logical_not)
 
     # ------------------------------------------------------------- indexing
     gather = I.gather

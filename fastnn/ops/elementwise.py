@@ -67,6 +67,26 @@ def _wrapped(ufunc, a, b):
     return ufunc(a2, b2)
 
 
+def _binary(name, ufunc, a, b, retype):
+    """ufunc(a, b) (arrays or numbers, broadcast) in PyTorch's result dtype:
+    a broadcast failure is a ShapeError, a Python int beyond an integer
+    dtype's range wraps, mixed dtypes are cast by ``retype`` (two identity
+    checks when the dtypes agree: the hot path)."""
+    try:
+        out = ufunc(a, b)
+    except ValueError:
+        broadcast_shape(name, a, b)
+        raise
+    except OverflowError:
+        out = _wrapped(ufunc, a, b)
+    if type(a) is _nd:
+        if out.dtype is not a.dtype or (type(b) is _nd and b.dtype is not a.dtype):
+            return retype(np.asarray(out), a, b)
+    elif out.dtype is not b.dtype:
+        return retype(np.asarray(out), a, b)
+    return out
+
+
 def _as_float(x):
     """Integer/bool input of a float function (exp, sqrt, ...) as float32."""
     return x.astype(_F32)
@@ -87,19 +107,7 @@ class Add(Function):
                 out = _retype(out, a, b)
             return out
         ctx.shapes = (_shape(a), _shape(b))
-        try:                              # (inlined: the scalar operand is the hot path)
-            out = _np_add(a, b)
-        except ValueError:
-            broadcast_shape("add", a, b)
-            raise
-        except OverflowError:             # a Python int out of an integer dtype's range
-            out = _wrapped(_np_add, a, b)
-        if type(a) is _nd:
-            if out.dtype is not a.dtype or (type(b) is _nd and b.dtype is not a.dtype):
-                out = _retype(np.asarray(out), a, b)
-        elif out.dtype is not b.dtype:
-            out = _retype(np.asarray(out), a, b)
-        return out
+        return _binary("add", _np_add, a, b, _retype)
 
     @staticmethod
     def backward(ctx, g):
@@ -121,19 +129,7 @@ class Sub(Function):
             raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
                                "supported. If you are trying to invert a mask, use the `~` or "
                                "`logical_not()` operator instead.")
-        try:                              # (inlined: the scalar operand is the hot path)
-            out = np.subtract(a, b)
-        except ValueError:
-            broadcast_shape("sub", a, b)
-            raise
-        except OverflowError:             # a Python int out of an integer dtype's range
-            out = _wrapped(np.subtract, a, b)
-        if type(a) is _nd:
-            if out.dtype is not a.dtype or (type(b) is _nd and b.dtype is not a.dtype):
-                out = _retype(np.asarray(out), a, b)
-        elif out.dtype is not b.dtype:
-            out = _retype(np.asarray(out), a, b)
-        return out
+        return _binary("sub", np.subtract, a, b, _retype)
 
     @staticmethod
     def backward(ctx, g):
@@ -157,19 +153,7 @@ class Mul(Function):
             if out.dtype is not a.dtype or b.dtype is not a.dtype:
                 out = _retype(out, a, b)
             return out
-        try:                              # (inlined: the scalar operand is the hot path)
-            out = _np_mul(a, b)
-        except ValueError:
-            broadcast_shape("mul", a, b)
-            raise
-        except OverflowError:             # a Python int out of an integer dtype's range
-            out = _wrapped(_np_mul, a, b)
-        if type(a) is _nd:
-            if out.dtype is not a.dtype or (type(b) is _nd and b.dtype is not a.dtype):
-                out = _retype(np.asarray(out), a, b)
-        elif out.dtype is not b.dtype:
-            out = _retype(np.asarray(out), a, b)
-        return out
+        return _binary("mul", _np_mul, a, b, _retype)
 
     @staticmethod
     def backward(ctx, g):
@@ -191,13 +175,7 @@ class Div(Function):
         nb = ctx.needs_input_grad[1]
         ctx.save_for_backward(a if nb else _shape(a), b)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = _ufunc("div", np.true_divide, a, b)
-        if type(a) is _nd:
-            if out.dtype is not a.dtype or (type(b) is _nd and b.dtype is not a.dtype):
-                out = _retype_div(np.asarray(out), a, b)
-        elif out.dtype is not b.dtype:
-            out = _retype_div(np.asarray(out), a, b)
-        return out
+            return _binary("div", np.true_divide, a, b, _retype_div)
 
     @staticmethod
     def backward(ctx, g):

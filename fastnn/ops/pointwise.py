@@ -108,136 +108,36 @@ def _libm(fn):
     return f
 
 
-class SignFn(_UnaryFn):
-    f = np.sign
-    keeps_int = True
-    df = staticmethod(_zero_grad)
+def _fn(name, f, save=None, df=_zero_grad, keeps_int=False):
+    """A ``_UnaryFn`` subclass: y = f(x), dy/dx from ``df(g, saved)``."""
+    return type(name, (_UnaryFn,), {"f": staticmethod(f), "save": save, "df": staticmethod(df),
+                                    "keeps_int": keeps_int, "__module__": __name__})
 
 
-class FloorFn(_UnaryFn):
-    f = np.floor
-    keeps_int = True
-    df = staticmethod(_zero_grad)
-
-
-class CeilFn(_UnaryFn):
-    f = np.ceil
-    keeps_int = True
-    df = staticmethod(_zero_grad)
-
-
-class TruncFn(_UnaryFn):
-    f = np.trunc
-    keeps_int = True
-    df = staticmethod(_zero_grad)
-
-
-class FracFn(_UnaryFn):
-    f = staticmethod(lambda x: x - np.trunc(x))
-    df = staticmethod(_pass_grad)
-
-
-class RsqrtFn(_UnaryFn):
-    f = staticmethod(lambda x: 1.0 / np.sqrt(x))
-    save = "out"
-    df = staticmethod(lambda g, y: -0.5 * g * y * y * y)
-
-
-class ReciprocalFn(_UnaryFn):
-    f = staticmethod(lambda x: 1.0 / x)
-    save = "out"
-    df = staticmethod(lambda g, y: -g * y * y)
-
-
-class SquareFn(_UnaryFn):
-    f = np.square
-    keeps_int = True
-    save = "x"
-    df = staticmethod(lambda g, x: 2.0 * g * x)
-
-
-class Log1pFn(_UnaryFn):
-    f = np.log1p
-    save = "x"
-    df = staticmethod(lambda g, x: g / (1.0 + x))
-
-
-class Expm1Fn(_UnaryFn):
-    f = np.expm1
-    save = "out"
-    df = staticmethod(lambda g, y: g * (y + 1.0))
-
-
-class Log2Fn(_UnaryFn):
-    f = np.log2
-    save = "x"
-    df = staticmethod(lambda g, x: g / (x * _LN2))
-
-
-class Log10Fn(_UnaryFn):
-    f = np.log10
-    save = "x"
-    df = staticmethod(lambda g, x: g / (x * _LN10))
-
-
-class SinFn(_UnaryFn):
-    f = np.sin
-    save = "x"
-    df = staticmethod(lambda g, x: g * np.cos(x))
-
-
-class CosFn(_UnaryFn):
-    f = np.cos
-    save = "x"
-    df = staticmethod(lambda g, x: -g * np.sin(x))
-
-
-class TanFn(_UnaryFn):
-    f = np.tan
-    save = "out"
-    df = staticmethod(lambda g, y: g * (1.0 + y * y))
-
-
-class SinhFn(_UnaryFn):
-    f = np.sinh
-    save = "x"
-    df = staticmethod(lambda g, x: g * np.cosh(x))
-
-
-class CoshFn(_UnaryFn):
-    f = np.cosh
-    save = "x"
-    df = staticmethod(lambda g, x: g * np.sinh(x))
-
-
-class AsinFn(_UnaryFn):
-    f = np.arcsin
-    save = "x"
-    df = staticmethod(lambda g, x: g / np.sqrt(1.0 - x * x))
-
-
-class AcosFn(_UnaryFn):
-    f = np.arccos
-    save = "x"
-    df = staticmethod(lambda g, x: -g / np.sqrt(1.0 - x * x))
-
-
-class AtanFn(_UnaryFn):
-    f = np.arctan
-    save = "x"
-    df = staticmethod(lambda g, x: g / (1.0 + x * x))
-
-
-class ErfFn(_UnaryFn):
-    f = staticmethod(_libm(_erf))
-    save = "x"
-    df = staticmethod(lambda g, x: g * (_TWO_OVER_SQRT_PI * np.exp(-x * x)))
-
-
-class ErfcFn(_UnaryFn):
-    f = staticmethod(_libm(_erfc))
-    save = "x"
-    df = staticmethod(lambda g, x: g * (-_TWO_OVER_SQRT_PI * np.exp(-x * x)))
+#        class           f                          saved  gradient(g, saved)
+SignFn = _fn("SignFn", np.sign, keeps_int=True)
+FloorFn = _fn("FloorFn", np.floor, keeps_int=True)
+CeilFn = _fn("CeilFn", np.ceil, keeps_int=True)
+TruncFn = _fn("TruncFn", np.trunc, keeps_int=True)
+FracFn = _fn("FracFn", lambda x: x - np.trunc(x), None, _pass_grad)
+RsqrtFn = _fn("RsqrtFn", lambda x: 1.0 / np.sqrt(x), "out", lambda g, y: -0.5 * g * y * y * y)
+ReciprocalFn = _fn("ReciprocalFn", lambda x: 1.0 / x, "out", lambda g, y: -g * y * y)
+SquareFn = _fn("SquareFn", np.square, "x", lambda g, x: 2.0 * g * x, keeps_int=True)
+Log1pFn = _fn("Log1pFn", np.log1p, "x", lambda g, x: g / (1.0 + x))
+Expm1Fn = _fn("Expm1Fn", np.expm1, "out", lambda g, y: g * (y + 1.0))
+Log2Fn = _fn("Log2Fn", np.log2, "x", lambda g, x: g / (x * _LN2))
+Log10Fn = _fn("Log10Fn", np.log10, "x", lambda g, x: g / (x * _LN10))
+SinFn = _fn("SinFn", np.sin, "x", lambda g, x: g * np.cos(x))
+CosFn = _fn("CosFn", np.cos, "x", lambda g, x: -g * np.sin(x))
+TanFn = _fn("TanFn", np.tan, "out", lambda g, y: g * (1.0 + y * y))
+SinhFn = _fn("SinhFn", np.sinh, "x", lambda g, x: g * np.cosh(x))
+CoshFn = _fn("CoshFn", np.cosh, "x", lambda g, x: g * np.sinh(x))
+AsinFn = _fn("AsinFn", np.arcsin, "x", lambda g, x: g / np.sqrt(1.0 - x * x))
+AcosFn = _fn("AcosFn", np.arccos, "x", lambda g, x: -g / np.sqrt(1.0 - x * x))
+AtanFn = _fn("AtanFn", np.arctan, "x", lambda g, x: g / (1.0 + x * x))
+ErfFn = _fn("ErfFn", _libm(_erf), "x", lambda g, x: g * (_TWO_OVER_SQRT_PI * np.exp(-x * x)))
+ErfcFn = _fn("ErfcFn", _libm(_erfc), "x",
+             lambda g, x: g * (-_TWO_OVER_SQRT_PI * np.exp(-x * x)))
 
 
 class RoundFn(Function):

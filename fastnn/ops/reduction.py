@@ -139,26 +139,25 @@ def _check_dim_arg(op, dim):
         raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
 
 
+def _extreme(fn, pair, input, dim, keepdim):
+    if isinstance(dim, (TensorBase, np.ndarray)):
+        from . import pointwise
+        return getattr(pointwise, pair)(input, dim)
+    _check_dim_arg(fn.__name__.lower(), dim)
+    out = fn.apply(tensor(input), dim=dim, keepdim=keepdim)
+    return out if dim is None else values_indices(*out)
+
+
 def max(input, dim=None, keepdim=False):
     """Maximum of all elements; ``(values, indices)`` along ``dim``; or the
     elementwise maximum when the second argument is a Tensor."""
-    if isinstance(dim, TensorBase) or isinstance(dim, np.ndarray):
-        from .pointwise import maximum
-        return maximum(input, dim)
-    _check_dim_arg("max", dim)
-    out = Max.apply(tensor(input), dim=dim, keepdim=keepdim)
-    return out if dim is None else values_indices(*out)
+    return _extreme(Max, "maximum", input, dim, keepdim)
 
 
 def min(input, dim=None, keepdim=False):
     """Minimum of all elements; ``(values, indices)`` along ``dim``; or the
     elementwise minimum when the second argument is a Tensor."""
-    if isinstance(dim, TensorBase) or isinstance(dim, np.ndarray):
-        from .pointwise import minimum
-        return minimum(input, dim)
-    _check_dim_arg("min", dim)
-    out = Min.apply(tensor(input), dim=dim, keepdim=keepdim)
-    return out if dim is None else values_indices(*out)
+    return _extreme(Min, "minimum", input, dim, keepdim)
 
 
 def _count(shape, dims):

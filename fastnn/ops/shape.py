@@ -367,14 +367,25 @@ def unbind(input, dim=0):
     return _record_views(x, out if isinstance(out, tuple) else (out,), d)
 
 
-def narrow(input, dim, start, length):
-    """The view of ``length`` elements from ``start`` along ``dim``."""
+def _along(op, input, dim, zero_dim_error):
+    """(tensor, normalised dim, its size) for narrow/select."""
     x = tensor(input)
     nd = x._array.ndim
     if nd == 0:
-        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
-    d = normalize_dim("narrow", dim, nd)
-    n = x._array.shape[d]
+        raise zero_dim_error(f"{op}() cannot be applied to a 0-dim tensor.")
+    d = normalize_dim(op, dim, nd)
+    return x, d, x._array.shape[d]
+
+
+def _view_at(x, idx):
+    out = GetItem.apply(x, idx)
+    out._view_of = (x, idx)
+    return out
+
+
+def narrow(input, dim, start, length):
+    """The view of ``length`` elements from ``start`` along ``dim``."""
+    x, d, n = _along("narrow", input, dim, RuntimeError)
     start = int(start)
     if not -n <= start <= n:
         raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
@@ -383,28 +394,17 @@ def narrow(input, dim, start, length):
         start += n
     if length < 0 or start + length > n:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
-    idx = (slice(None),) * d + (slice(start, start + int(length)),)
-    out = GetItem.apply(x, idx)
-    out._view_of = (x, idx)
-    return out
+    return _view_at(x, (slice(None),) * d + (slice(start, start + int(length)),))
 
 
 def select(input, dim, index):
     """The view at ``index`` along ``dim`` (that dim removed)."""
-    x = tensor(input)
-    nd = x._array.ndim
-    if nd == 0:
-        raise IndexError("select() cannot be applied to a 0-dim tensor.")
-    d = normalize_dim("select", dim, nd)
-    n = x._array.shape[d]
+    x, d, n = _along("select", input, dim, IndexError)
     i = int(index)
     if not -n <= i < n:
         raise IndexError(f"select(): index {i} out of range for tensor of size "
                          f"{list(x._array.shape)} at dimension {d}")
-    idx = (slice(None),) * d + (i % n,)
-    out = GetItem.apply(x, idx)
-    out._view_of = (x, idx)
-    return out
+    return _view_at(x, (slice(None),) * d + (i % n,))
 
 
 # ------------------------------------------------------------- rearrange

@@ -126,7 +126,6 @@ class KthvalueFn(_TakeIndicesFn):
         idx = np.take(_argsort(xx, d, False), [k - 1], axis=d)
         vals = np.take_along_axis(xx, idx, axis=d)
         ctx.save_for_backward(idx)
-        ctx.keep = keepdim
         if not keepdim or x.ndim == 0:
             vals, out_idx = np.squeeze(vals, d), np.squeeze(idx, d)
         else:
@@ -134,17 +133,6 @@ class KthvalueFn(_TakeIndicesFn):
         if x.ndim == 0:
             vals, out_idx = vals.reshape(()), out_idx.reshape(())
         return vals, out_idx.astype(np.int64, copy=False)
-
-    @staticmethod
-    def backward(ctx, g, *unused):
-        (idx,) = ctx.saved_tensors
-        shape, d = ctx.meta
-        if not shape:
-            return g
-        gx = np.zeros(shape, g.dtype)
-        gg = g if ctx.keep else np.expand_dims(g, d)
-        np.put_along_axis(gx, idx, gg, axis=d)
-        return gx
 
 
 def kthvalue(input, k, dim=-1, keepdim=False):
