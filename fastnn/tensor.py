@@ -1185,11 +1185,17 @@ class Tensor(TensorBase):
         return self >= o
 
     # ----------------------------------------------------------- reductions
-    def sum(self, dim=None, keepdim=False, dtype=None):
+    def sum(self, dim=None, keepdim=False, dtype=None, *, axis=None, out=None, keepdims=None):
+        if axis is not None or keepdims is not None or out is not None:   # NumPy's spelling
+            dim, keepdim = R.np_args(dim, keepdim, axis, keepdims)
+            return R.into(out, self.sum(dim, keepdim, dtype))
         x = self if dtype is None else self.type(dtype)
         return R.Sum.apply(x, dim=dim, keepdim=keepdim)
 
-    def mean(self, dim=None, keepdim=False, dtype=None):
+    def mean(self, dim=None, keepdim=False, dtype=None, *, axis=None, out=None, keepdims=None):
+        if axis is not None or keepdims is not None or out is not None:
+            dim, keepdim = R.np_args(dim, keepdim, axis, keepdims)
+            return R.into(out, self.mean(dim, keepdim, dtype))
         x = self if dtype is None else self.type(dtype)
         if x._array.dtype.kind != "f":
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "

@@ -35,6 +35,7 @@ from .._errors import ShapeError
 from .._core import wrap as _wrap
 from ..autograd.function import Function
 from ._common import F32, operand, result_type, tensor
+from .reduction import into
 from ._util import broadcast_shape, unbroadcast
 
 _nd = np.ndarray
@@ -186,9 +187,9 @@ erf = _unary(ErfFn, "erf")
 erfc = _unary(ErfcFn, "erfc")
 
 
-def round(input, *, decimals=0):
+def round(input, *, decimals=0, out=None):
     """Rounds half to even (``torch.round``); ``decimals`` digits after the point."""
-    return RoundFn.apply(tensor(input), int(decimals))
+    return into(out, RoundFn.apply(tensor(input), int(decimals)))
 
 
 # ------------------------------------------------------------------- clamp
@@ -236,14 +237,14 @@ class ClampFn(Function):
         return gx, glo, ghi
 
 
-def clamp(input, min=None, max=None):
+def clamp(input, min=None, max=None, *, out=None):
     """Clamps every element into ``[min, max]`` (numbers or Tensors; either
     may be None, not both).  ``clip`` is the same function."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     lo = None if min is None else operand(min)
     hi = None if max is None else operand(max)
-    return ClampFn.apply(tensor(input), lo, hi)
+    return into(out, ClampFn.apply(tensor(input), lo, hi))
 
 
 clip = clamp

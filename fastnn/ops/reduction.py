@@ -134,6 +134,27 @@ class Min(_Extreme):
     _arg = staticmethod(np.argmin)
 
 
+def np_args(dim, keepdim, axis, keepdims):
+    """NumPy's spellings ``axis=`` / ``keepdims=`` (``numpy.sum(t)`` calls
+    ``t.sum(axis=..., out=...)``), accepted as PyTorch accepts them."""
+    return (dim if axis is None else axis), (keepdim if keepdims is None else keepdims)
+
+
+def into(out, res):
+    """``out=``: writes the result into the given tensor (no graph)."""
+    if out is None:
+        return res
+    if isinstance(out, tuple) or isinstance(res, tuple):
+        raise TypeError("out= is supported only for single-tensor results")
+    a = out._array
+    if a.shape != res._array.shape:
+        raise RuntimeError(f"out= tensor has shape {list(a.shape)}, expected "
+                           f"{list(res._array.shape)}")
+    a[...] = res._array
+    out._bump()
+    return out
+
+
 def _check_dim_arg(op, dim):
     if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
         raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
@@ -148,16 +169,18 @@ def _extreme(fn, pair, input, dim, keepdim):
     return out if dim is None else values_indices(*out)
 
 
-def max(input, dim=None, keepdim=False):
+def max(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
     """Maximum of all elements; ``(values, indices)`` along ``dim``; or the
     elementwise maximum when the second argument is a Tensor."""
-    return _extreme(Max, "maximum", input, dim, keepdim)
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, _extreme(Max, "maximum", input, dim, keepdim))
 
 
-def min(input, dim=None, keepdim=False):
+def min(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
     """Minimum of all elements; ``(values, indices)`` along ``dim``; or the
     elementwise minimum when the second argument is a Tensor."""
-    return _extreme(Min, "minimum", input, dim, keepdim)
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, _extreme(Min, "minimum", input, dim, keepdim))
 
 
 def _count(shape, dims):
@@ -216,14 +239,16 @@ class AminFn(_AExtremeFn):
     f = staticmethod(np.min)
 
 
-def amax(input, dim=(), keepdim=False):
+def amax(input, dim=(), keepdim=False, *, axis=None, out=None, keepdims=None):
     """Maximum over ``dim`` (an int or tuple; all dims by default), values only."""
-    return AmaxFn.apply(tensor(input), dim=dim, keepdim=keepdim)
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, AmaxFn.apply(tensor(input), dim=dim, keepdim=keepdim))
 
 
-def amin(input, dim=(), keepdim=False):
+def amin(input, dim=(), keepdim=False, *, axis=None, out=None, keepdims=None):
     """Minimum over ``dim`` (an int or tuple; all dims by default), values only."""
-    return AminFn.apply(tensor(input), dim=dim, keepdim=keepdim)
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, AminFn.apply(tensor(input), dim=dim, keepdim=keepdim))
 
 
 # ---------------------------------------------------------------- std / var
@@ -278,16 +303,26 @@ def _var_args(op, x, dim, unbiased, correction, keepdim):
     return dims_arg(op, dim, x._array.ndim), correction, keepdim
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+        out=None, keepdims=None, ddof=None, dtype=None):
     """Variance over ``dim`` (all by default) with Bessel's correction
     (``correction=1``, or ``unbiased=False`` for 0)."""
+    if axis is not None or keepdims is not None or ddof is not None or out is not None:
+        dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+        return into(out, var(input, dim, unbiased, keepdim, correction=correction if
+                             ddof is None else ddof))
     x = tensor(input)
     dims, c, keepdim = _var_args("var", x, dim, unbiased, correction, keepdim)
     return VarFn.apply(x, dims, c, keepdim, False)
 
 
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+        out=None, keepdims=None, ddof=None, dtype=None):
     """Standard deviation over ``dim`` (see ``var``)."""
+    if axis is not None or keepdims is not None or ddof is not None or out is not None:
+        dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+        return into(out, std(input, dim, unbiased, keepdim, correction=correction if
+                             ddof is None else ddof))
     x = tensor(input)
     dims, c, keepdim = _var_args("std", x, dim, unbiased, correction, keepdim)
     return VarFn.apply(x, dims, c, keepdim, True)
@@ -430,8 +465,11 @@ class ProdFn(Function):
         return others * (g if keepdim else np.expand_dims(g, dim))
 
 
-def prod(input, dim=None, keepdim=False, *, dtype=None):
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, out=None, keepdims=None):
     """Product of all elements, or along ``dim``."""
+    if axis is not None or keepdims is not None or out is not None:
+        dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+        return into(out, prod(input, dim, keepdim, dtype=dtype))
     x = tensor(input)
     if dtype is not None:
         x = x.type(dtype)
@@ -503,16 +541,24 @@ class CumprodFn(Function):
         return gx
 
 
-def cumsum(input, dim, *, dtype=None):
+def cumsum(input, dim=None, *, dtype=None, axis=None, out=None):
     """Cumulative sum along ``dim``."""
+    if axis is not None or out is not None:
+        return into(out, cumsum(input, dim if axis is None else axis, dtype=dtype))
+    if dim is None:
+        raise TypeError("cumsum() missing 1 required positional argument: 'dim'")
     x = tensor(input)
     if dtype is not None:
         x = x.type(dtype)
     return CumsumFn.apply(x, normalize_dim("cumsum", dim, x._array.ndim))
 
 
-def cumprod(input, dim, *, dtype=None):
+def cumprod(input, dim=None, *, dtype=None, axis=None, out=None):
     """Cumulative product along ``dim``."""
+    if axis is not None or out is not None:
+        return into(out, cumprod(input, dim if axis is None else axis, dtype=dtype))
+    if dim is None:
+        raise TypeError("cumprod() missing 1 required positional argument: 'dim'")
     x = tensor(input)
     if dtype is not None:
         x = x.type(dtype)
@@ -573,14 +619,16 @@ def _logical_reduce(op, fn, input, dim, keepdim):
     return _wrap(out.astype(np.uint8) if a.dtype == np.uint8 else out)
 
 
-def any(input, dim=None, keepdim=False):
+def any(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
     """True where any element (over ``dim``, or all) is non-zero (bool)."""
-    return _logical_reduce("any", np.any, input, dim, keepdim)
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, _logical_reduce("any", np.any, input, dim, keepdim))
 
 
-def all(input, dim=None, keepdim=False):
+def all(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
     """True where every element (over ``dim``, or all) is non-zero (bool)."""
-    return _logical_reduce("all", np.all, input, dim, keepdim)
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, _logical_reduce("all", np.all, input, dim, keepdim))
 
 
 def count_nonzero(input, dim=None):
@@ -590,14 +638,16 @@ def count_nonzero(input, dim=None):
     return _wrap(np.asarray(np.count_nonzero(a, axis=dims), dtype=np.int64))
 
 
-def argmax(input, dim=None, keepdim=False):
+def argmax(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
     """Index of the maximum (of the flattened tensor, or along ``dim``), int64."""
-    return _arg_extreme("argmax", np.argmax, input, dim, keepdim)
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, _arg_extreme("argmax", np.argmax, input, dim, keepdim))
 
 
-def argmin(input, dim=None, keepdim=False):
+def argmin(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
     """Index of the minimum (of the flattened tensor, or along ``dim``), int64."""
-    return _arg_extreme("argmin", np.argmin, input, dim, keepdim)
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, _arg_extreme("argmin", np.argmin, input, dim, keepdim))
 
 
 def _arg_extreme(op, fn, input, dim, keepdim):

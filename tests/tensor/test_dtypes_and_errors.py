@@ -215,3 +215,22 @@ def test_messages_name_the_problem():
         x.select(0, 3)
     with pytest.raises(TypeError, match="must be Tensor"):
         fastnn.maximum(x, 1.0)
+
+
+def test_numpy_functions_on_tensors():
+    """numpy.sum(t) and friends call the Tensor's methods with NumPy's
+    keywords (axis=, out=, keepdims=), which PyTorch accepts too."""
+    t = fastnn.tensor([[1.0, 2.0], [3.0, 5.0]])
+    a = t.numpy()
+    assert np.all(t > 0).item() and not np.any(t > 9).item()
+    for f in (np.sum, np.mean, np.max, np.min, np.prod, np.std, np.var, np.argmax, np.argmin):
+        np.testing.assert_allclose(f(t).item(), f(a), rtol=1e-6)
+    np.testing.assert_allclose(np.mean(t, axis=0).numpy(), a.mean(axis=0))
+    np.testing.assert_allclose(np.sum(t, axis=1, keepdims=True).numpy(),
+                               a.sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(np.var(t, ddof=1).item(), a.var(ddof=1), rtol=1e-6)
+    np.testing.assert_allclose(np.cumsum(t, axis=0).numpy(), a.cumsum(axis=0))
+    np.testing.assert_allclose(np.clip(t, 1.5, 4).numpy(), np.clip(a, 1.5, 4))
+    np.testing.assert_allclose(np.round(t / 3, 2).numpy(), np.round(a / 3, 2), rtol=1e-6)
+    out = fastnn.empty(2)
+    assert t.sum(dim=0, out=out) is out and out.tolist() == [4.0, 7.0]
