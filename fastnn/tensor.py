@@ -792,28 +792,36 @@ class Tensor(TensorBase):
 
     # ----------------------------------------------------------- arithmetic
     def __add__(self, o):
-        return E.Add.apply(self, _operand(o))
+        if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
+            o = _operand(o)
+        return E.Add.apply(self, o)
 
     def __radd__(self, o):
-        return E.Add.apply(_operand(o), self)
+        return E.Add.apply(o if type(o) is float else _operand(o), self)
 
     def __sub__(self, o):
-        return E.Sub.apply(self, _operand(o))
+        if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
+            o = _operand(o)
+        return E.Sub.apply(self, o)
 
     def __rsub__(self, o):
-        return E.Sub.apply(_operand(o), self)
+        return E.Sub.apply(o if type(o) is float else _operand(o), self)
 
     def __mul__(self, o):
-        return E.Mul.apply(self, _operand(o))
+        if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
+            o = _operand(o)
+        return E.Mul.apply(self, o)
 
     def __rmul__(self, o):
-        return E.Mul.apply(_operand(o), self)
+        return E.Mul.apply(o if type(o) is float else _operand(o), self)
 
     def __truediv__(self, o):
-        return E.Div.apply(self, _operand(o))
+        if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
+            o = _operand(o)
+        return E.Div.apply(self, o)
 
     def __rtruediv__(self, o):
-        return E.Div.apply(_operand(o), self)
+        return E.Div.apply(o if type(o) is float else _operand(o), self)
 
     def __pow__(self, o):
         return E.Pow.apply(self, _operand(o))

@@ -67,7 +67,10 @@ def _wrapped(ufunc, a, b):
     return ufunc(a2, b2)
 
 
-def _binary(name, ufunc, a, b, retype):
+_NAMES = {np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide: "div"}
+
+
+def _binary(ufunc, a, b, retype):
     """ufunc(a, b) (arrays or numbers, broadcast) in PyTorch's result dtype:
     a broadcast failure is a ShapeError, a Python int beyond an integer
     dtype's range wraps, mixed dtypes are cast by ``retype`` (two identity
@@ -75,7 +78,7 @@ def _binary(name, ufunc, a, b, retype):
     try:
         out = ufunc(a, b)
     except ValueError:
-        broadcast_shape(name, a, b)
+        broadcast_shape(_NAMES.get(ufunc, ufunc.__name__), a, b)
         raise
     except OverflowError:
         out = _wrapped(ufunc, a, b)
@@ -100,14 +103,15 @@ class Add(Function):
         if type(a) is _nd and type(b) is _nd and a.shape == b.shape:
             # same shapes (the common case): no broadcasting to undo
             ctx.shapes = None
-            if _same_big(a, b):
+            if a.size >= _BIG and _same_big(a, b):     # (size first: small is common)
                 return _core.add(a, b, np.empty_like(a), nthreads())
             out = _np_add(a, b)
-            if out.dtype is not a.dtype or b.dtype is not a.dtype:
+            if out.dtype is not a.dtype:    # (equal shapes: enough to see a mixed pair)
                 out = _retype(out, a, b)
             return out
-        ctx.shapes = (_shape(a), _shape(b))
-        return _binary("add", _np_add, a, b, _retype)
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.shapes = (_shape(a), _shape(b))
+        return _binary(_np_add, a, b, _retype)
 
     @staticmethod
     def backward(ctx, g):
@@ -129,7 +133,7 @@ class Sub(Function):
             raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
                                "supported. If you are trying to invert a mask, use the `~` or "
                                "`logical_not()` operator instead.")
-        return _binary("sub", np.subtract, a, b, _retype)
+        return _binary(np.subtract, a, b, _retype)
 
     @staticmethod
     def backward(ctx, g):
@@ -145,15 +149,16 @@ class Mul(Function):
     def forward(ctx, a, b):
         # keep only what the backward uses: b for a's gradient, a for b's
         na, nb = ctx.needs_input_grad
-        ctx.save_for_backward(a if nb else _shape(a), b if na else _shape(b))
+        if na or nb:
+            ctx.save_for_backward(a if nb else _shape(a), b if na else _shape(b))
         if type(a) is _nd and type(b) is _nd and a.shape == b.shape:
-            if _same_big(a, b):
+            if a.size >= _BIG and _same_big(a, b):     # (size first: small is common)
                 return _core.mul(a, b, np.empty_like(a), nthreads())
             out = _np_mul(a, b)
-            if out.dtype is not a.dtype or b.dtype is not a.dtype:
+            if out.dtype is not a.dtype:    # (equal shapes: enough to see a mixed pair)
                 out = _retype(out, a, b)
             return out
-        return _binary("mul", _np_mul, a, b, _retype)
+        return _binary(_np_mul, a, b, _retype)
 
     @staticmethod
     def backward(ctx, g):
@@ -175,7 +180,7 @@ class Div(Function):
         nb = ctx.needs_input_grad[1]
         ctx.save_for_backward(a if nb else _shape(a), b)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _binary("div", np.true_divide, a, b, _retype_div)
+            return _binary(np.true_divide, a, b, _retype_div)
 
     @staticmethod
     def backward(ctx, g):
