@@ -495,9 +495,8 @@ class Tensor(TensorBase):
                 fast(a)
             else:
                 res = compute(self)
-                if res._requires_grad and _grad_enabled():
-                    return self._inplace(compute, None, (res,), snapshot)
-                self._assign(res._array)
+                if res._array is not a:
+                    self._assign(res._array)
             self._bump()
             return self
         if self._requires_grad and self._grad_fn is None:
@@ -751,7 +750,7 @@ class Tensor(TensorBase):
     def index_put_(self, indices, values, accumulate=False):
         idx = _index(tuple(indices))
         v = _operand(values)
-        return self._inplace(lambda t: S.IndexPut.apply(t, v, idx, accumulate), None, (v,))
+        return self._inplace(lambda t: S.IndexPut.apply(t, v, idx, accumulate, True), None, (v,))
 
     def index_put(self, indices, values, accumulate=False):
         return S.IndexPut.apply(self, _operand(values), _index(tuple(indices)), accumulate)
@@ -788,7 +787,7 @@ class Tensor(TensorBase):
         def fast(a):
             a[idx] = v._array if isinstance(v, TensorBase) else v
 
-        self._inplace(lambda t: S.IndexPut.apply(t, v, idx), fast, (v,))
+        self._inplace(lambda t: S.IndexPut.apply(t, v, idx, False, True), fast, (v,))
 
     # ----------------------------------------------------------- arithmetic
     def __add__(self, o):

@@ -126,12 +126,14 @@ class Expand(Function):
 class IndexPut(Function):
     """``out = x.copy(); out[index] = value``: the out-of-place form of
     ``x[index] = value`` (autograd's route for item assignment); with
-    ``accumulate`` the values are added (repeated indices accumulate)."""
+    ``accumulate`` the values are added (repeated indices accumulate).
+    ``inplace=True`` writes into x itself (Tensor.__setitem__ under
+    autograd: the backward needs only the index, so no copy is kept)."""
     raw = True
 
     @staticmethod
-    def forward(ctx, x, value, index, accumulate=False):
-        out = x.copy()
+    def forward(ctx, x, value, index, accumulate=False, inplace=False):
+        out = x if inplace else x.copy()
         try:
             if accumulate:
                 np.add.at(out, index, value)
@@ -158,7 +160,7 @@ class IndexPut(Function):
             if not ctx.accumulate and not _is_basic(ctx.index) and gv.shape != ctx.vshape:
                 gv = gv.copy()
             gv = unbroadcast(gv, ctx.vshape)
-        return gx, gv, None, None
+        return gx, gv, None, None, None
 
 
 class Cat(Function):
