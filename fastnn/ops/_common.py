@@ -117,15 +117,16 @@ def operand(x):
 
 def dims_arg(op, dim, ndim):
     """A ``dim`` argument (None, an int, or a tuple/list of ints) as None or
-    a sorted tuple of distinct non-negative dims."""
+    a sorted tuple of distinct non-negative dims (None: every dim)."""
     if dim is None:
         return None
     if isinstance(dim, (tuple, list)):
         out = tuple(sorted(normalize_dim(op, d, ndim) for d in dim))
         if len(set(out)) != len(out):
             raise RuntimeError(f"{op}: dim {dim} appears multiple times in the list of dims")
-        return out
-    return (normalize_dim(op, dim, ndim),)
+    else:
+        out = (normalize_dim(op, dim, ndim),)
+    return out if ndim else None          # a 0-d tensor: dim 0 / -1 is the whole tensor
 
 
 def check_index(op, index, name="index"):

@@ -457,6 +457,8 @@ class ProdFn(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         dim, keepdim = ctx.meta
+        if x.size == 0:
+            return np.zeros_like(x)
         xx = x.reshape(-1) if dim is None else x
         ax = 0 if dim is None else dim
         others = _excl_cumprod(xx, ax, False) * _excl_cumprod(xx, ax, True)
@@ -654,8 +656,8 @@ def _arg_extreme(op, fn, input, dim, keepdim):
     a = tensor(input)._array
     if dim is None:
         if a.size == 0:
-            raise RuntimeError(f"{op}(): Expected reduction dim to be specified for "
-                               "input.numel() == 0.")
+            raise IndexError(f"{op}(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
         out = np.asarray(fn(a), dtype=np.int64)
         return _wrap(out.reshape((1,) * a.ndim) if keepdim else out)
     d = normalize_dim(op, dim, a.ndim)
