@@ -35,6 +35,10 @@ from .device import device  # noqa: E402
 from .tensor import (Tensor, abs, add, argmax, argmin, bool_, cat,  # noqa: E402
                      concat, concatenate, div, divide, exp, flatten, float32, float64, mul,
                      multiply, neg, negative, pow, sub, subtract, true_divide,
+                     bincount, broadcast_tensors, broadcast_to, clone, eq, ge, greater,
+                     greater_equal, gt, hstack, is_floating_point, is_nonzero, le, less,
+                     less_equal, log_softmax, lt, meshgrid, ne, not_equal, sgn, softmax,
+                     vstack,
                      int8, int16, int32, int64, log, matmul, max, mean, min,
                      permute, relu, reshape, sigmoid, sqrt,
                      squeeze, stack, sum, tanh, transpose, uint8, unsqueeze)

@@ -1021,6 +1021,8 @@ class Tensor(TensorBase):
     addcmul = P.addcmul
     addcdiv = P.addcdiv
 
+    sgn = P.sign
+
     def where(self, condition, y):
         """``fastnn.where(condition, self, y)``."""
         return P.where(condition, self, y)
@@ -1511,6 +1513,81 @@ transpose = _unary("transpose")
 permute = _unary("permute")
 unsqueeze = _unary("unsqueeze")
 squeeze = _unary("squeeze")
+clone = _unary("clone")
+softmax = _unary("softmax")
+log_softmax = _unary("log_softmax")
+eq = _unary("eq")
+ne = not_equal = _unary("ne")
+gt = greater = _unary("gt")
+lt = less = _unary("lt")
+ge = greater_equal = _unary("ge")
+le = less_equal = _unary("le")
+sgn = _unary("sign")
+
+
+def broadcast_to(input, size):
+    """``input.expand(size)`` (a read-only view)."""
+    return _operand(input).expand(size)
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their common broadcast shape."""
+    ts = [_operand(t) for t in tensors]
+    shape = np.broadcast_shapes(*[t._array.shape for t in ts])
+    return tuple(t.expand(shape) for t in ts)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors (``indexing='ij'`` or ``'xy'``)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    ts = [_operand(t).reshape(-1) for t in tensors]
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
+                         f"received: {indexing}")
+    if indexing == "xy" and len(ts) >= 2:
+        ts[0], ts[1] = ts[1], ts[0]
+    n = len(ts)
+    shape = tuple(t._array.shape[0] for t in ts)
+    grids = [t.reshape([-1 if i == k else 1 for i in range(n)]).expand(shape)
+             for k, t in enumerate(ts)]
+    if indexing == "xy" and n >= 2:          # the first two inputs swapped back
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def hstack(tensors):
+    """Concatenates along dim 1 (dim 0 for 1-D tensors)."""
+    ts = [_operand(t) for t in tensors]
+    return cat(ts, dim=0 if ts[0]._array.ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Concatenates along dim 0, 1-D tensors as rows."""
+    return cat([_operand(t).reshape(1, -1) if _operand(t)._array.ndim < 2 else _operand(t)
+                for t in tensors], dim=0)
+
+
+def bincount(input, weights=None, minlength=0):
+    """Counts of each value of a 1-D non-negative integer tensor (int64; the
+    weights' dtype with ``weights``), no gradient."""
+    a = _operand(input)._array
+    if a.ndim != 1 or a.dtype.kind not in "iu":
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if a.size and a.min() < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    w = None if weights is None else _operand(weights)._array
+    out = np.bincount(a, weights=w, minlength=minlength)
+    return _core.wrap(out.astype(np.int64 if w is None else
+                                 (w.dtype if w.dtype.kind == "f" else np.float64)))
+
+
+def is_floating_point(input):
+    return input._array.dtype.kind == "f"
+
+
+def is_nonzero(input):
+    return bool(input)
 
 
 # The factories live in ops/factories.py (they need the dtype rules above);
