@@ -450,8 +450,17 @@ class Tensor(TensorBase):
     def byte(self):
         return self.type(uint8)
 
+    def short(self):
+        return self.type(int16)
+
+    def char(self):
+        return self.type(int8)
+
     def half(self):
         raise TypeError("fastnn has no float16 dtype; use float32")
+
+    def bfloat16(self):
+        raise TypeError("fastnn has no bfloat16 dtype; use float32")
 
     def clone(self, memory_format=None):
         return S.Clone.apply(self)

@@ -74,10 +74,8 @@ class _UnaryFn(Function):
             out = cls.f(x)
         if not isinstance(out, _nd):
             out = np.asarray(out, x.dtype)
-        if cls.save == "x":
-            ctx.save_for_backward(x)
-        elif cls.save == "out":
-            ctx.save_for_backward(out)
+        if cls.save is not None and ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x if cls.save == "x" else out)
         return out
 
     @classmethod
@@ -535,4 +533,5 @@ class FillFn(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return np.zeros_like(g), g.sum()
+        nx, nv = ctx.needs_input_grad
+        return (np.zeros_like(g) if nx else None), (np.asarray(g.sum()) if nv else None)

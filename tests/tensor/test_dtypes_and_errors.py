@@ -25,7 +25,7 @@ def test_dtype_conversion_methods():
     assert x.int().dtype == fastnn.int == np.int32
     assert x.long().dtype == fastnn.long and x.long().tolist() == [1, -2]
     assert x.bool().dtype == fastnn.bool and x.byte().dtype == fastnn.uint8
-    assert x.short().dtype == fastnn.int16 if hasattr(x, "short") else True
+    assert x.short().dtype == fastnn.int16 and x.char().dtype == fastnn.int8
     assert x.double().dtype == fastnn.float64 and x.double().float().dtype == fastnn.float32
     assert x.to(fastnn.float64).dtype == np.float64
     assert x.to("cpu") is x and x.to(fastnn.device("cpu")) is x
