@@ -543,28 +543,25 @@ class CumprodFn(Function):
         return gx
 
 
-def cumsum(input, dim=None, *, dtype=None, axis=None, out=None):
-    """Cumulative sum along ``dim``."""
-    if axis is not None or out is not None:
-        return into(out, cumsum(input, dim if axis is None else axis, dtype=dtype))
+def _cumulative(fn, input, dim, dtype, axis, out):
+    op = fn.__name__[:-2].lower()
+    dim = dim if axis is None else axis
     if dim is None:
-        raise TypeError("cumsum() missing 1 required positional argument: 'dim'")
+        raise TypeError(f"{op}() missing 1 required positional argument: 'dim'")
     x = tensor(input)
     if dtype is not None:
         x = x.type(dtype)
-    return CumsumFn.apply(x, normalize_dim("cumsum", dim, x._array.ndim))
+    return into(out, fn.apply(x, normalize_dim(op, dim, x._array.ndim)))
+
+
+def cumsum(input, dim=None, *, dtype=None, axis=None, out=None):
+    """Cumulative sum along ``dim``."""
+    return _cumulative(CumsumFn, input, dim, dtype, axis, out)
 
 
 def cumprod(input, dim=None, *, dtype=None, axis=None, out=None):
     """Cumulative product along ``dim``."""
-    if axis is not None or out is not None:
-        return into(out, cumprod(input, dim if axis is None else axis, dtype=dtype))
-    if dim is None:
-        raise TypeError("cumprod() missing 1 required positional argument: 'dim'")
-    x = tensor(input)
-    if dtype is not None:
-        x = x.type(dtype)
-    return CumprodFn.apply(x, normalize_dim("cumprod", dim, x._array.ndim))
+    return _cumulative(CumprodFn, input, dim, dtype, axis, out)
 
 
 # --------------------------------------------------------------- logsumexp
