@@ -32,12 +32,40 @@ from . import autograd  # noqa: E402
 from .autograd import (Function, enable_grad, gradcheck, inference_mode,  # noqa: E402
                        is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .device import device  # noqa: E402
-from .tensor import (Tensor, abs, arange, argmax, argmin, as_tensor, bool_, cat,  # noqa: E402
-                     concat, concatenate, empty, exp, flatten, float32, float64, from_numpy,
-                     full, int8, int16, int32, int64, log, matmul, max, mean, min, ones,
-                     ones_like, permute, rand, randint, randn, relu, reshape, sigmoid, sqrt,
-                     squeeze, stack, sum, tanh, tensor, transpose, uint8, unsqueeze, zeros,
-                     zeros_like)
+from .tensor import (Tensor, abs, add, argmax, argmin, bool_, cat,  # noqa: E402
+                     concat, concatenate, div, divide, exp, flatten, float32, float64, mul,
+                     multiply, neg, negative, pow, sub, subtract, true_divide,
+                     bincount, broadcast_tensors, broadcast_to, clone, eq, ge, greater,
+                     greater_equal, gt, hstack, is_floating_point, is_nonzero, le, less,
+                     less_equal, log_softmax, lt, meshgrid, ne, not_equal, sgn, softmax,
+                     vstack,
+                     int8, int16, int32, int64, log, matmul, max, mean, min,
+                     permute, relu, reshape, sigmoid, sqrt,
+                     squeeze, stack, sum, tanh, transpose, uint8, unsqueeze)
+from .ops.factories import (arange, as_tensor, empty, empty_like, eye,  # noqa: E402
+                            from_numpy, full, full_like, linspace, logspace, ones, ones_like,
+                            rand, rand_like, randint, randint_like, randn, randn_like, randperm,
+                            scalar_tensor, tensor, zeros, zeros_like)
+from .ops.pointwise import (acos, addcdiv, addcmul, allclose, arccos, arcsin,  # noqa: E402
+                            arctan, asin, atan, bitwise_and, bitwise_not, bitwise_or,
+                            bitwise_xor, ceil, clamp, clamp_max, clamp_min, clip, cos, cosh,
+                            equal, erf, erfc, expm1, fix, floor, floor_divide, fmax, fmin, fmod,
+                            frac, isclose, isfinite, isinf, isnan, isneginf, isposinf, lerp,
+                            log1p, log2, log10, logical_and, logical_not, logical_or,
+                            logical_xor, maximum, minimum, nan_to_num, reciprocal, remainder,
+                            round, rsqrt, sign, signbit, sin, sinh, square, tan, trunc, where)
+from .ops.reduction import (all, amax, amin, any, count_nonzero, cumprod,  # noqa: E402
+                            cumsum, logsumexp, norm, prod, std, std_mean, var, var_mean)
+from .ops.indexing import (argwhere, gather, index_add, index_select,  # noqa: E402
+                           masked_fill, masked_select, nonzero, scatter, scatter_add, take,
+                           take_along_dim)
+from .ops.sorting import argsort, kthvalue, msort, sort, topk, unique  # noqa: E402
+from .ops.shape import (chunk, diag, diagonal, flip, fliplr, flipud, movedim,  # noqa: E402
+                        narrow, repeat_interleave, roll, select, split, tensor_split, tile,
+                        trace, tril, triu, unbind)
+from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, einsum, ger, inner,  # noqa: E402
+                         mv, outer, tensordot, vdot)
+from .ops.linalg import tensor_mm as mm  # noqa: E402
 from . import nn, optim, data, train  # noqa: E402
 from .random import (Generator, default_generator, get_rng_state, initial_seed,  # noqa: E402
                      seed, set_rng_state)
@@ -49,6 +77,11 @@ int = int32
 short = int16
 bool = bool_
 dtype = _np.dtype
+finfo = _np.finfo
+iinfo = _np.iinfo
+moveaxis = movedim
+swapaxes = swapdims = transpose
+t = Tensor.t
 
 # The settings read from the environment, applied here, explicitly.
 _core.gemm_set_isa(_config.settings.isa)
@@ -104,7 +137,7 @@ def compile(model=None, **kwargs):
 
 
 _LAZY_MODULES = ("tune", "distributed", "sklearn", "testing", "utils", "cuda", "accelerator",
-                 "backends", "random", "serialization", "onnx", "viz")
+                 "backends", "random", "serialization", "onnx", "viz", "linalg")
 
 
 def __getattr__(name):

@@ -25,10 +25,15 @@ from . import _config, _core
 from ._core import Size, TensorBase
 from ._errors import ShapeError
 from .random import _numpy_generator
+from .ops import _common as _promote
 from .ops import elementwise as E
+from .ops import indexing as I
 from .ops import linalg as L
+from .ops import pointwise as P
 from .ops import reduction as R
 from .ops import shape as S
+from .ops import sorting as So
+from .ops._util import normalize_dim as _normalize_dim
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -41,7 +46,10 @@ bool_ = np.dtype(np.bool_)
 
 _DTYPE_ALIASES = {"float": float32, "float32": float32, "float64": float64, "double": float64,
                   "long": int64, "int64": int64, "int": int32, "int32": int32, "int16": int16,
-                  "short": int16, "int8": int8, "uint8": uint8, "bool": bool_}
+                  "short": int16, "int8": int8, "uint8": uint8, "bool": bool_,
+                  "FloatTensor": float32, "DoubleTensor": float64, "LongTensor": int64,
+                  "IntTensor": int32, "ShortTensor": int16, "CharTensor": int8,
+                  "ByteTensor": uint8, "BoolTensor": bool_}
 _SUPPORTED = frozenset([float32, float64, int64, int32, int16, int8, uint8, bool_])
 
 
@@ -99,6 +107,14 @@ def _to_array(data, dtype=None, copy=False, keep_ints=False):
 
 _bmax = builtins.max
 _grad_enabled = _core.is_grad_enabled
+
+
+def _inplace_unary(fn, fast=None, snapshot=False):
+    """The in-place method ``x.<fn>_()`` (see ``Tensor._inplace``)."""
+    def method(self):
+        return self._inplace(fn, fast, (), snapshot)
+    method.__name__ = method.__qualname__ = fn.__name__ + "_"
+    return method
 
 
 class Tensor(TensorBase):
@@ -265,9 +281,7 @@ class Tensor(TensorBase):
         return new
 
     def __reduce_ex__(self, proto):
-        # in-memory copies between processes (multiprocessing, joblib); files
-        # are written by fastnn.save, which never pickles
-        return (_rebuild, (type(self), self._array, self._requires_grad))
+        raise TypeError("fastnn Tensors are not pickled; save them with fastnn.save")
 
     # ------------------------------------------------------------- autograd
     def retain_grad(self):
@@ -437,8 +451,17 @@ class Tensor(TensorBase):
     def byte(self):
         return self.type(uint8)
 
+    def short(self):
+        return self.type(int16)
+
+    def char(self):
+        return self.type(int8)
+
     def half(self):
         raise TypeError("fastnn has no float16 dtype; use float32")
+
+    def bfloat16(self):
+        raise TypeError("fastnn has no bfloat16 dtype; use float32")
 
     def clone(self, memory_format=None):
         return S.Clone.apply(self)
@@ -449,42 +472,97 @@ class Tensor(TensorBase):
         return S.Clone.apply(self)
 
     # ------------------------------------------------------------- in place
-    def _inplace(self, compute, fast=None):
-        """Runs an in-place op.  ``compute(t)`` returns the new value as a
-        Tensor, computed out of place from ``t`` (this tensor's current value)
-        by the ordinary ops; ``fast(a)`` (optional) writes it straight into
-        ndarray ``a`` when autograd records nothing."""
+    def _inplace(self, compute, fast=None, operands=(), snapshot=False):
+        """Runs an in-place op.
+
+        ``compute(t)`` returns the new value as a Tensor, computed out of
+        place from ``t`` (this tensor's current value) by the ordinary ops;
+        ``fast(a)`` (optional) writes it straight into ndarray ``a`` when
+        autograd records nothing (grad mode off, or neither this tensor nor
+        any of ``operands`` requires grad).  Under autograd the new value is
+        written into the array and the tensor is re-bound to the op's graph
+        node.  ``snapshot=True`` hands ``compute`` a copy of the old value
+        for ops whose backward needs their input (PyTorch keeps such an
+        ``original_self`` too); otherwise ``compute`` sees the array itself
+        under this tensor's version counter, so an op that saves it makes
+        the backward raise instead of using the overwritten values.  An
+        in-place change through a view (``x[0].add_(y)``, ``x.narrow(...)``)
+        is replayed on the viewed tensor as an index assignment."""
         a = self._array
         if not a.flags.writeable:
-            raise RuntimeError("in-place operation on a read-only tensor")
-        if not _grad_enabled():
+            raise RuntimeError("in-place operation on a read-only tensor (for example an "
+                               "expand()ed one or a diagonal(); clone() it first)")
+        rec = False
+        if _grad_enabled():
+            rec = self._requires_grad
+            if not rec:
+                for o in operands:
+                    if isinstance(o, TensorBase) and o._requires_grad:
+                        rec = True
+                        break
+        if not rec:
             if fast is not None:
                 fast(a)
             else:
-                self._assign(compute(self)._array)
+                res = compute(self)
+                if res._array is not a:
+                    self._assign(res._array)
             self._bump()
             return self
         if self._requires_grad and self._grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                "in-place operation.")
-        base = self._base
-        if base is not None and base._requires_grad:
-            raise RuntimeError("an in-place operation on a view of a tensor that requires grad "
-                               "is not supported by fastnn; use the out-of-place form")
-        alias = _core.wrap(a)
-        alias._vc = self._vc_shared()
+        if self._base is not None:
+            return self._inplace_view(compute, snapshot)
+        alias = _core.wrap(a.copy() if snapshot else a)
+        if not snapshot:
+            alias._vc = self._vc_shared()
         alias._grad_fn, alias._out_idx = self._grad_fn, self._out_idx
         alias._requires_grad = self._requires_grad
         res = compute(alias)
-        if not res._requires_grad and fast is not None and not self._requires_grad:
-            fast(a)
-        else:
+        if res._array is not a:
             self._assign(res._array)
+        self._adopt(res)
+        self._bump()
+        return self
+
+    def _adopt(self, res):
+        """Takes over ``res``'s place in the graph (after an in-place op)."""
         self._grad_fn, self._out_idx = res._grad_fn, res._out_idx
         self._requires_grad = res._requires_grad
         if res._grad_fn is not None and res._grad_fn._retained:
             res._grad_fn._retained.pop(res._out_idx, None)
-        self._bump()
+
+    def _inplace_view(self, compute, snapshot):
+        """An in-place change of a view under autograd, replayed on the
+        viewed tensor: ``parent[index] = compute(parent[index])`` (recorded
+        there as an index assignment), then this view re-bound to
+        ``parent[index]``.  The current value is read through an alias of
+        the parent, so the new node never routes through the parent object
+        that the assignment re-binds."""
+        view_of = self.__dict__.get("_view_of")
+        base = self._base
+        if base._requires_grad and base._grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
+        if view_of is None:
+            raise RuntimeError("an in-place operation under autograd on this kind of view "
+                               "(reshape/permute/expand/diagonal of another tensor) is not "
+                               "supported by fastnn; use the out-of-place form, or index the "
+                               "base tensor (x[i] = ..., x.narrow(...), x.select(...))")
+        parent, index = view_of
+        if parent._requires_grad and parent._grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
+        palias = _core.wrap(parent._array)
+        palias._vc = parent._vc_shared()
+        palias._grad_fn, palias._out_idx = parent._grad_fn, parent._out_idx
+        palias._requires_grad = parent._requires_grad
+        cur = S.GetItem.apply(palias, index)
+        if snapshot:
+            cur = S.Clone.apply(cur)
+        parent.__setitem__(index, compute(cur))
+        self._adopt(S.GetItem.apply(parent, index))
         return self
 
     def _assign(self, value):
@@ -497,49 +575,63 @@ class Tensor(TensorBase):
             except ValueError:
                 raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the "
                                    f"broadcast shape {list(value.shape)}") from None
-        if value.dtype != a.dtype and not np.can_cast(value.dtype, a.dtype, "same_kind") \
-                and not (a.dtype.kind in "iu" and value.dtype.kind in "iub"):
-            raise RuntimeError(f"result type {value.dtype} can't be cast to the desired "
-                               f"output type {a.dtype}")
+        _check_cast(value.dtype, a.dtype)
         np.copyto(a, value, casting="unsafe")
 
     def add_(self, other, *, alpha=1):
         o = _operand(other)
         if alpha != 1:
             o = o * alpha
-        return self._inplace(lambda t: t + o, _ufunc_into(np.add, o))
+        return self._inplace(lambda t: t + o, _ufunc_into(np.add, o), (o,))
 
     def sub_(self, other, *, alpha=1):
         o = _operand(other)
         if alpha != 1:
             o = o * alpha
-        return self._inplace(lambda t: t - o, _ufunc_into(np.subtract, o))
+        return self._inplace(lambda t: t - o, _ufunc_into(np.subtract, o), (o,))
+
+    subtract_ = sub_
 
     def mul_(self, other):
         o = _operand(other)
-        return self._inplace(lambda t: t * o, _ufunc_into(np.multiply, o))
+        saves = isinstance(o, TensorBase) and o._requires_grad
+        return self._inplace(lambda t: t * o, _ufunc_into(np.multiply, o), (o,), saves)
+
+    multiply_ = mul_
 
     def div_(self, other, *, rounding_mode=None):
         o = _operand(other)
+        saves = isinstance(o, TensorBase) and o._requires_grad
         if rounding_mode is not None:
-            return self._inplace(lambda t: t.div(o, rounding_mode=rounding_mode))
-        return self._inplace(lambda t: t / o, _ufunc_into(np.true_divide, o))
+            return self._inplace(lambda t: t.div(o, rounding_mode=rounding_mode), None, (o,),
+                                 saves)
+        if self._array.dtype.kind != "f":
+            raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                               f"{_torch_name(self._array.dtype)}")
+        return self._inplace(lambda t: t / o, _ufunc_into(np.true_divide, o), (o,), saves)
+
+    divide_ = div_
+    true_divide_ = div_
 
     def pow_(self, exponent):
         o = _operand(exponent)
-        return self._inplace(lambda t: t ** o, _ufunc_into(np.power, o))
+        return self._inplace(lambda t: t ** o, _ufunc_into(np.power, o), (o,), True)
 
     def neg_(self):
         return self._inplace(lambda t: -t, lambda a: np.negative(a, out=a))
 
+    negative_ = neg_
+
     def abs_(self):
-        return self._inplace(lambda t: t.abs(), lambda a: np.abs(a, out=a))
+        return self._inplace(lambda t: t.abs(), lambda a: np.abs(a, out=a), (), True)
+
+    absolute_ = abs_
 
     def exp_(self):
-        return self._inplace(lambda t: t.exp())
+        return self._inplace(lambda t: t.exp(), _float_ufunc(np.exp))
 
     def log_(self):
-        return self._inplace(lambda t: t.log())
+        return self._inplace(lambda t: t.log(), None, (), True)
 
     def sqrt_(self):
         return self._inplace(lambda t: t.sqrt())
@@ -554,7 +646,11 @@ class Tensor(TensorBase):
         return self._inplace(lambda t: t.tanh())
 
     def clamp_(self, min=None, max=None):
-        return self._inplace(lambda t: t.clamp(min, max))
+        lo = None if min is None else _operand(min)
+        hi = None if max is None else _operand(max)
+        if lo is None and hi is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        return self._inplace(lambda t: P.clamp(t, lo, hi), None, (lo, hi))
 
     clip_ = clamp_
 
@@ -565,13 +661,16 @@ class Tensor(TensorBase):
         return self.clamp_(max=max)
 
     def zero_(self):
-        return self._inplace(lambda t: _core.wrap(np.zeros_like(t._array)),
-                             lambda a: a.fill(0))
+        return self._inplace(lambda t: P.FillFn.apply(t, 0), lambda a: a.fill(0))
 
     def fill_(self, value):
-        v = value.item() if isinstance(value, TensorBase) else value
-        return self._inplace(lambda t: _core.wrap(np.full_like(t._array, v)),
-                             lambda a: a.fill(v))
+        v = _operand(value)
+        if isinstance(v, TensorBase):
+            if v._array.ndim:
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got "
+                                   f"tensor with {v._array.ndim} dimensions.")
+            return self._inplace(lambda t: P.FillFn.apply(t, v), None, (v,))
+        return self._inplace(lambda t: P.FillFn.apply(t, v), lambda a: a.fill(v))
 
     def copy_(self, src, non_blocking=False):
         """Copies ``src`` (broadcast, cast) into this tensor; under autograd
@@ -582,34 +681,100 @@ class Tensor(TensorBase):
 
         def compute(t):
             v = s if s._array.dtype == t._array.dtype else s.type(t._array.dtype)
-            return v.expand(t._array.shape) if v._array.shape != t._array.shape else v + 0
+            v = S.Expand.apply(v, t._array.shape)         # the identity at equal shapes
+            return v + P.FillFn.apply(t, 0) if t._requires_grad else v
 
-        return self._inplace(compute, lambda a: self._assign(s._array))
+        return self._inplace(compute, lambda a: self._assign(s._array), (s,))
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         rng = _numpy_generator(generator)
-        return self._inplace(lambda t: _core.wrap(
-            rng.normal(mean, std, t._array.shape).astype(t._array.dtype)))
+        return self._random_fill(lambda shape: rng.normal(mean, std, shape))
 
     def uniform_(self, from_=0.0, to=1.0, *, generator=None):
         rng = _numpy_generator(generator)
-        return self._inplace(lambda t: _core.wrap(
-            rng.uniform(from_, to, t._array.shape).astype(t._array.dtype)))
+        return self._random_fill(lambda shape: rng.uniform(from_, to, shape))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        rng = _numpy_generator(generator)
+        pv = p._array if isinstance(p, TensorBase) else p
+        return self._random_fill(lambda shape: rng.random(shape) < pv)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        rng = _numpy_generator(generator)
+        return self._random_fill(lambda shape: rng.exponential(1.0 / lambd, shape))
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        rng = _numpy_generator(generator)
+        if to is None:
+            from_, to = 0, from_ if from_ else 2 ** 24
+        return self._random_fill(lambda shape: rng.integers(from_, to, shape))
+
+    def _random_fill(self, draw):
+        """Fills with fresh samples (no gradient flows to earlier values)."""
+        return self._inplace(lambda t: P.FillFn.apply(t, 0) + _core.wrap(
+            np.asarray(draw(t._array.shape)).astype(t._array.dtype)),
+            lambda a: a.__setitem__(..., draw(a.shape)))
 
     def addcmul_(self, tensor1, tensor2, *, value=1):
         t1, t2 = _operand(tensor1), _operand(tensor2)
-        return self._inplace(lambda t: t + (t1 * t2) * value)
+        return self._inplace(lambda t: P.addcmul(t, t1, t2, value=value),
+                             _fast_addc(np.multiply, t1, t2, value), (t1, t2))
 
     def addcdiv_(self, tensor1, tensor2, *, value=1):
         t1, t2 = _operand(tensor1), _operand(tensor2)
-        return self._inplace(lambda t: t + (t1 / t2) * value)
+        return self._inplace(lambda t: P.addcdiv(t, t1, t2, value=value),
+                             _fast_addc(np.true_divide, t1, t2, value), (t1, t2))
 
     def lerp_(self, end, weight):
         e, w = _operand(end), _operand(weight)
-        return self._inplace(lambda t: t + w * (e - t))
+        return self._inplace(lambda t: P.lerp(t, e, w), None, (e, w))
 
     def masked_fill_(self, mask, value):
-        return self._inplace(lambda t: t.masked_fill(mask, value))
+        m, v = _operand(mask), _operand(value)
+        if isinstance(m, TensorBase) and m._array.shape != self._array.shape:
+            try:
+                np.broadcast_to(m._array, self._array.shape)
+            except ValueError:
+                raise ShapeError(f"masked_fill_: the mask of shape {tuple(m._array.shape)} "
+                                 f"cannot be broadcast to the tensor's shape "
+                                 f"{tuple(self._array.shape)}") from None
+        return self._inplace(lambda t: I.masked_fill(t, m, v), None, (v,))
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        s = _operand(src if src is not None else value)
+        return self._inplace(lambda t: I.scatter(t, dim, index, s, reduce=reduce), None, (s,))
+
+    def scatter_add_(self, dim, index, src):
+        s = _operand(src)
+        return self._inplace(lambda t: I.scatter_add(t, dim, index, s), None, (s,))
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        s = _operand(source)
+        return self._inplace(lambda t: I.index_add(t, dim, index, s, alpha=alpha), None, (s,))
+
+    def index_fill_(self, dim, index, value):
+        v = _operand(value)
+        idx = (slice(None),) * (dim % _bmax(self._array.ndim, 1)) + (_arr(index).reshape(-1),)
+        return self._inplace(lambda t: S.IndexPut.apply(t, v, idx), None, (v,))
+
+    def index_put_(self, indices, values, accumulate=False):
+        idx = _index(tuple(indices))
+        v = _operand(values)
+        return self._inplace(lambda t: S.IndexPut.apply(t, v, idx, accumulate, True), None, (v,))
+
+    def index_put(self, indices, values, accumulate=False):
+        return S.IndexPut.apply(self, _operand(values), _index(tuple(indices)), accumulate)
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        a = self._array
+        n = builtins.min(a.shape) if a.ndim else 0
+        if wrap and a.ndim == 2 and a.shape[0] > a.shape[1] + 1:
+            rows = np.arange(a.shape[0])
+            rows = rows[rows % (a.shape[1] + 1) < a.shape[1]]
+            idx = (rows, rows % (a.shape[1] + 1))
+        else:
+            idx = tuple(np.arange(n) for _ in range(a.ndim))
+        return self.index_put_(idx, _operand(fill_value))
 
     def __iadd__(self, o):
         return self.add_(o)
@@ -632,32 +797,40 @@ class Tensor(TensorBase):
         def fast(a):
             a[idx] = v._array if isinstance(v, TensorBase) else v
 
-        self._inplace(lambda t: S.IndexPut.apply(t, v, idx), fast)
+        self._inplace(lambda t: S.IndexPut.apply(t, v, idx, False, True), fast, (v,))
 
     # ----------------------------------------------------------- arithmetic
     def __add__(self, o):
-        return E.Add.apply(self, _operand(o))
+        if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
+            o = _operand(o)
+        return E.Add.apply(self, o)
 
     def __radd__(self, o):
-        return E.Add.apply(_operand(o), self)
+        return E.Add.apply(o if type(o) is float else _operand(o), self)
 
     def __sub__(self, o):
-        return E.Sub.apply(self, _operand(o))
+        if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
+            o = _operand(o)
+        return E.Sub.apply(self, o)
 
     def __rsub__(self, o):
-        return E.Sub.apply(_operand(o), self)
+        return E.Sub.apply(o if type(o) is float else _operand(o), self)
 
     def __mul__(self, o):
-        return E.Mul.apply(self, _operand(o))
+        if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
+            o = _operand(o)
+        return E.Mul.apply(self, o)
 
     def __rmul__(self, o):
-        return E.Mul.apply(_operand(o), self)
+        return E.Mul.apply(o if type(o) is float else _operand(o), self)
 
     def __truediv__(self, o):
-        return E.Div.apply(self, _operand(o))
+        if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
+            o = _operand(o)
+        return E.Div.apply(self, o)
 
     def __rtruediv__(self, o):
-        return E.Div.apply(_operand(o), self)
+        return E.Div.apply(o if type(o) is float else _operand(o), self)
 
     def __pow__(self, o):
         return E.Pow.apply(self, _operand(o))
@@ -755,6 +928,240 @@ class Tensor(TensorBase):
         from .nn import functional as F
         return F.log_softmax(self if dtype is None else self.type(dtype), dim)
 
+    def __mod__(self, o):
+        return P.remainder(self, o)
+
+    def __rmod__(self, o):
+        return P.remainder(_operand(o), self)
+
+    def __floordiv__(self, o):
+        return P.floor_divide(self, o)
+
+    def __rfloordiv__(self, o):
+        return P.floor_divide(_operand(o), self)
+
+    def __and__(self, o):
+        return P.bitwise_and(self, o)
+
+    __rand__ = __and__
+
+    def __or__(self, o):
+        return P.bitwise_or(self, o)
+
+    __ror__ = __or__
+
+    def __xor__(self, o):
+        return P.bitwise_xor(self, o)
+
+    __rxor__ = __xor__
+
+    def __invert__(self):
+        return P.bitwise_not(self)
+
+    def __iand__(self, o):
+        return self._inplace(lambda t: P.bitwise_and(t, o), None, ())
+
+    def __ior__(self, o):
+        return self._inplace(lambda t: P.bitwise_or(t, o), None, ())
+
+    def __imod__(self, o):
+        return self.remainder_(o)
+
+    def __ifloordiv__(self, o):
+        return self._inplace(lambda t: P.floor_divide(t, o))
+
+    def __ipow__(self, o):
+        return self.pow_(o)
+
+    # ------------------------------------------------------ pointwise maths
+    # (each is the fastnn.<name> function: ``x.sign()`` is ``fastnn.sign(x)``)
+    sign = P.sign
+    floor = P.floor
+    ceil = P.ceil
+    trunc = P.trunc
+    fix = P.trunc
+    frac = P.frac
+    round = P.round
+    rsqrt = P.rsqrt
+    reciprocal = P.reciprocal
+    square = P.square
+    log1p = P.log1p
+    expm1 = P.expm1
+    log2 = P.log2
+    log10 = P.log10
+    sin = P.sin
+    cos = P.cos
+    tan = P.tan
+    sinh = P.sinh
+    cosh = P.cosh
+    asin = arcsin = P.asin
+    acos = arccos = P.acos
+    atan = arctan = P.atan
+    erf = P.erf
+    erfc = P.erfc
+    clamp = clip = P.clamp
+    clamp_min = P.clamp_min
+    clamp_max = P.clamp_max
+    maximum = P.maximum
+    minimum = P.minimum
+    fmax = P.fmax
+    fmin = P.fmin
+    remainder = P.remainder
+    fmod = P.fmod
+    floor_divide = P.floor_divide
+    logical_and = P.logical_and
+    logical_or = P.logical_or
+    logical_xor = P.logical_xor
+    logical_not = P.logical_not
+    bitwise_and = P.bitwise_and
+    bitwise_or = P.bitwise_or
+    bitwise_xor = P.bitwise_xor
+    bitwise_not = P.bitwise_not
+    isnan = P.isnan
+    isinf = P.isinf
+    isfinite = P.isfinite
+    isposinf = P.isposinf
+    isneginf = P.isneginf
+    signbit = P.signbit
+    isclose = P.isclose
+    allclose = P.allclose
+    equal = P.equal
+    nan_to_num = P.nan_to_num
+    lerp = P.lerp
+    addcmul = P.addcmul
+    addcdiv = P.addcdiv
+
+    sgn = P.sign
+
+    def where(self, condition, y):
+        """``fastnn.where(condition, self, y)``."""
+        return P.where(condition, self, y)
+
+    sign_ = _inplace_unary(P.sign, lambda a: np.sign(a, out=a))
+    floor_ = _inplace_unary(P.floor, lambda a: np.floor(a, out=a))
+    ceil_ = _inplace_unary(P.ceil, lambda a: np.ceil(a, out=a))
+    trunc_ = fix_ = _inplace_unary(P.trunc, lambda a: np.trunc(a, out=a))
+    frac_ = _inplace_unary(P.frac)
+    rsqrt_ = _inplace_unary(P.rsqrt)
+    reciprocal_ = _inplace_unary(P.reciprocal)
+    expm1_ = _inplace_unary(P.expm1)
+    square_ = _inplace_unary(P.square, snapshot=True)      # (their backward reads x)
+    log1p_ = _inplace_unary(P.log1p, snapshot=True)
+    sin_ = _inplace_unary(P.sin, snapshot=True)
+    cos_ = _inplace_unary(P.cos, snapshot=True)
+    erf_ = _inplace_unary(P.erf, snapshot=True)
+    logical_not_ = _inplace_unary(P.logical_not)
+
+    def round_(self, *, decimals=0):
+        return self._inplace(lambda t: P.round(t, decimals=decimals),
+                             lambda a: np.round(a, decimals, out=a))
+
+    def remainder_(self, other):
+        o = _operand(other)
+        return self._inplace(lambda t: P.remainder(t, o), None, (o,), True)
+
+    def fmod_(self, other):
+        o = _operand(other)
+        return self._inplace(lambda t: P.fmod(t, o), None, (o,), True)
+
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        return self._inplace(lambda t: P.nan_to_num(t, nan, posinf, neginf))
+
+    # ------------------------------------------------------------- indexing
+    gather = I.gather
+    scatter = I.scatter
+    scatter_add = I.scatter_add
+    index_select = I.index_select
+    index_add = I.index_add
+    masked_fill = I.masked_fill
+    masked_select = I.masked_select
+    take = I.take
+    take_along_dim = I.take_along_dim
+    nonzero = I.nonzero
+    argwhere = I.argwhere
+
+    # --------------------------------------------------------------- sorting
+    sort = So.sort
+    argsort = So.argsort
+    msort = So.msort
+    topk = So.topk
+    kthvalue = So.kthvalue
+    unique = So.unique
+
+    # --------------------------------------------------------------- linalg
+    mm = L.tensor_mm
+    bmm = L.bmm
+    mv = L.mv
+    dot = L.dot
+    vdot = L.vdot
+    inner = L.inner
+    outer = ger = L.outer
+    addmm = L.addmm
+    baddbmm = L.baddbmm
+    addmv = L.addmv
+
+    # ----------------------------------------------------- split / arrange
+    split = S.split
+    chunk = S.chunk
+    tensor_split = S.tensor_split
+    unbind = S.unbind
+    narrow = S.narrow
+    select = S.select
+    fliplr = S.fliplr
+    flipud = S.flipud
+    roll = S.roll
+    tril = S.tril
+    triu = S.triu
+    tile = S.tile
+    repeat_interleave = S.repeat_interleave
+    diagonal = S.diagonal
+    diag = S.diag
+    trace = S.trace
+    movedim = moveaxis = S.movedim
+
+    def flip(self, *dims):
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return S.flip(self, dims)
+
+    def repeat(self, *sizes):
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        return S.RepeatFn.apply(self, tuple(int(s) for s in sizes))
+
+    def tril_(self, diagonal=0):
+        return self._inplace(lambda t: S.tril(t, diagonal))
+
+    def triu_(self, diagonal=0):
+        return self._inplace(lambda t: S.triu(t, diagonal))
+
+    def unflatten(self, dim, sizes):
+        nd = self._array.ndim
+        d = dim % _bmax(nd, 1)
+        shp = self._array.shape
+        return self.reshape(shp[:d] + tuple(sizes) + shp[d + 1:])
+
+    # ------------------------------------------------------- new tensors
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return _factories.tensor(data, dtype=dtype or self._array.dtype, device=device,
+                                 requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return _factories.zeros(*size, dtype=dtype or self._array.dtype, device=device,
+                                requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return _factories.ones(*size, dtype=dtype or self._array.dtype, device=device,
+                               requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return _factories.empty(*size, dtype=dtype or self._array.dtype, device=device,
+                                requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return _factories.full(size, fill_value, dtype=dtype or self._array.dtype,
+                               device=device, requires_grad=requires_grad)
+
     # ------------------------------------------------------------- compare
     def _cmp(self, ufunc, o):
         return _core.wrap(np.asarray(ufunc(self._array, o._array if isinstance(o, TensorBase)
@@ -797,13 +1204,17 @@ class Tensor(TensorBase):
         return self >= o
 
     # ----------------------------------------------------------- reductions
-    def sum(self, dim=None, keepdim=False, dtype=None, **np_kw):
-        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
+    def sum(self, dim=None, keepdim=False, dtype=None, *, axis=None, out=None, keepdims=None):
+        if axis is not None or keepdims is not None or out is not None:   # NumPy's spelling
+            dim, keepdim = R.np_args(dim, keepdim, axis, keepdims)
+            return R.into(out, self.sum(dim, keepdim, dtype))
         x = self if dtype is None else self.type(dtype)
         return R.Sum.apply(x, dim=dim, keepdim=keepdim)
 
-    def mean(self, dim=None, keepdim=False, dtype=None, **np_kw):
-        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
+    def mean(self, dim=None, keepdim=False, dtype=None, *, axis=None, out=None, keepdims=None):
+        if axis is not None or keepdims is not None or out is not None:
+            dim, keepdim = R.np_args(dim, keepdim, axis, keepdims)
+            return R.into(out, self.mean(dim, keepdim, dtype))
         x = self if dtype is None else self.type(dtype)
         if x._array.dtype.kind != "f":
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
@@ -811,33 +1222,25 @@ class Tensor(TensorBase):
                                f"{x._array.dtype}")
         return R.Mean.apply(x, dim=dim, keepdim=keepdim)
 
-    def max(self, dim=None, keepdim=False, **np_kw):
-        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
-        return R.max(self, dim, keepdim)
+    max = R.max
+    min = R.min
+    amax = R.amax
+    amin = R.amin
+    all = R.all
+    any = R.any
+    argmax = R.argmax
+    argmin = R.argmin
+    count_nonzero = R.count_nonzero
+    std = R.std
+    var = R.var
+    norm = R.norm
+    prod = R.prod
+    cumsum = R.cumsum
+    cumprod = R.cumprod
+    logsumexp = R.logsumexp
 
-    def min(self, dim=None, keepdim=False, **np_kw):
-        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
-        return R.min(self, dim, keepdim)
-
-    def all(self, dim=None, keepdim=False, **np_kw):
-        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
-        return _core.wrap(np.asarray(np.all(self._array, axis=dim, keepdims=keepdim)))
-
-    def any(self, dim=None, keepdim=False, **np_kw):
-        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
-        return _core.wrap(np.asarray(np.any(self._array, axis=dim, keepdims=keepdim)))
-
-    def argmax(self, dim=None, keepdim=False, **np_kw):
-        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
-        if dim is None:
-            return _core.wrap(np.asarray(np.argmax(self._array), dtype=np.int64))
-        return _core.wrap(np.argmax(self._array, axis=dim, keepdims=keepdim).astype(np.int64))
-
-    def argmin(self, dim=None, keepdim=False, **np_kw):
-        dim, keepdim = _np_aliases(dim, keepdim, np_kw)
-        if dim is None:
-            return _core.wrap(np.asarray(np.argmin(self._array), dtype=np.int64))
-        return _core.wrap(np.argmin(self._array, axis=dim, keepdims=keepdim).astype(np.int64))
+    def cumsum_(self, dim, *, dtype=None):
+        return self._inplace(lambda t: R.cumsum(t, dim, dtype=dtype))
 
     # ---------------------------------------------------------------- shape
     def reshape(self, *shape):
@@ -878,8 +1281,10 @@ class Tensor(TensorBase):
     def transpose(self, dim0, dim1):
         nd = self._array.ndim
         perm = list(range(nd))
-        d0 = dim0 % _bmax(nd, 1)
-        d1 = dim1 % _bmax(nd, 1)
+        d0 = _normalize_dim("transpose", dim0, nd)
+        d1 = _normalize_dim("transpose", dim1, nd)
+        if nd == 0:
+            return self
         perm[d0], perm[d1] = perm[d1], perm[d0]
         return self.permute(*perm)
 
@@ -926,6 +1331,10 @@ class Tensor(TensorBase):
             raise RuntimeError(f"expand: the number of sizes provided ({len(shape)}) must be "
                                f"greater or equal to the number of dimensions in the tensor "
                                f"({nd})")
+        for i, s in enumerate(shape):
+            if s == -1 and i < lead:
+                raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a "
+                                   f"leading, non-existing dimension {i}")
         shape = tuple(int(s) if s != -1 else self._array.shape[i - lead]
                       for i, s in enumerate(shape))
         return S.Expand.apply(self, shape)
@@ -934,7 +1343,11 @@ class Tensor(TensorBase):
         return self.expand(other.shape)
 
     def __getitem__(self, index):
-        return S.GetItem.apply(self, _index(index))
+        idx = _index(index)
+        out = S.GetItem.apply(self, idx)
+        if out._base is not None:
+            out._view_of = (self, idx)      # where an in-place change through it goes
+        return out
 
     def __iter__(self):
         if self._array.ndim == 0:
@@ -959,13 +1372,6 @@ _UFUNC_OPS = {
 }
 
 
-def _rebuild(cls, array, requires_grad):
-    t = _core.wrap(array)
-    t.__class__ = cls
-    t._requires_grad = requires_grad
-    return t
-
-
 class _HookHandle:
     """``handle.remove()`` takes a registered hook out again."""
 
@@ -985,17 +1391,21 @@ class _HookHandle:
         self.remove()
 
 
-def _np_aliases(dim, keepdim, kw):
-    """PyTorch's NumPy-style aliases: ``axis`` for dim, ``keepdims`` for
-    keepdim (NumPy's reductions call methods with them, and ``out=None``)."""
-    if kw:
-        if "axis" in kw:
-            dim = kw.pop("axis")
-        if "keepdims" in kw:
-            keepdim = bool(kw.pop("keepdims"))
-        if kw.pop("out", None) is not None or kw:
-            raise TypeError(f"unexpected keyword arguments {sorted(kw) or ['out']}")
-    return dim, keepdim
+_TORCH_NAMES = {float32: "Float", float64: "Double", int64: "Long", int32: "Int", int16: "Short",
+                int8: "Char", uint8: "Byte", bool_: "Bool"}
+
+
+def _torch_name(dt):
+    return _TORCH_NAMES.get(dt, str(dt))
+
+
+def _check_cast(src, dst):
+    """PyTorch's rule for writing a result of dtype src into a tensor of
+    dtype dst in place: never into a lower category (float -> integer,
+    integer -> bool)."""
+    if src != dst and _promote._CAT[src.kind] > _promote._CAT[dst.kind]:
+        raise RuntimeError(f"result type {_torch_name(src)} can't be cast to the desired output "
+                           f"type {_torch_name(dst)}")
 
 
 def _ufunc_into(ufunc, o):
@@ -1003,7 +1413,36 @@ def _ufunc_into(ufunc, o):
     ov = o._array if isinstance(o, TensorBase) else o
 
     def run(a):
-        ufunc(a, ov, out=a, casting="same_kind" if a.dtype.kind != "f" else "unsafe")
+        if a.dtype.kind != "f":
+            _check_cast(_promote.result_type(a, ov), a.dtype)
+        try:
+            ufunc(a, ov, out=a, casting="unsafe")
+        except ValueError:
+            raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast "
+                               f"shape {list(np.broadcast_shapes(a.shape, np.shape(ov)))}") \
+                from None
+    return run
+
+
+def _float_ufunc(ufunc):
+    """``a = ufunc(a)`` in place on a float ndarray (an integer one raises)."""
+    def run(a):
+        _check_cast(float32, a.dtype)
+        ufunc(a, out=a)
+    return run
+
+
+def _fast_addc(ufunc, t1, t2, value):
+    """``a += value * ufunc(t1, t2)`` in place (addcmul_/addcdiv_ without autograd)."""
+    def run(a):
+        v1 = t1._array if isinstance(t1, TensorBase) else t1
+        v2 = t2._array if isinstance(t2, TensorBase) else t2
+        r = ufunc(v1, v2)
+        if value != 1:
+            r = r * value
+        if a.dtype.kind != "f":
+            _check_cast(np.asarray(r).dtype, a.dtype)
+        np.add(a, r, out=a, casting="unsafe")
     return run
 
 
@@ -1025,139 +1464,6 @@ def _index(index):
     if isinstance(index, list) and any(isinstance(i, TensorBase) for i in index):
         return [i._array if isinstance(i, TensorBase) else i for i in index]
     return index
-
-
-# ------------------------------------------------------------------ factories
-def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    """A new Tensor holding a copy of ``data`` (float32 for Python floats,
-    int64 for Python ints; an ndarray keeps its dtype where fastnn supports
-    it, as ``torch.tensor`` does)."""
-    if device is not None:
-        from .device import device as _device
-        _device(device)
-    t = _core.wrap(_to_array(data, dtype, copy=True, keep_ints=True))
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
-
-
-def as_tensor(data, dtype=None, device=None):
-    """A Tensor sharing memory with ``data`` when it already is an ndarray
-    or Tensor of the right dtype."""
-    if isinstance(data, TensorBase) and (dtype is None or
-                                         _resolve_dtype(dtype) == data._array.dtype):
-        return data
-    return _core.wrap(_to_array(data, dtype, keep_ints=True))
-
-
-def from_numpy(a):
-    """A Tensor sharing memory with ndarray ``a`` (its dtype is kept when fastnn
-    supports it)."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
-    if a.dtype not in _SUPPORTED:
-        raise TypeError(f"can't convert np.ndarray of type {a.dtype}. The only supported "
-                        "types are: float64, float32, int64, int32, int16, int8, uint8, and bool.")
-    return _core.wrap(a)
-
-
-def _shape_args(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    for s in shape:
-        if isinstance(s, TensorBase):
-            s = s.item()
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise ValueError(f"invalid shape {shape}: sizes must be non-negative ints")
-    return tuple(int(s) for s in shape)
-
-
-def _factory(arr, requires_grad):
-    t = _core.wrap(arr)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
-
-
-def zeros(*shape, dtype=None, device=None, requires_grad=False, out=None):
-    """A tensor of zeros (float32 unless ``dtype``)."""
-    return _factory(np.zeros(_shape_args(shape), _resolve_dtype(dtype) or float32), requires_grad)
-
-
-def ones(*shape, dtype=None, device=None, requires_grad=False, out=None):
-    """A tensor of ones (float32 unless ``dtype``)."""
-    return _factory(np.ones(_shape_args(shape), _resolve_dtype(dtype) or float32), requires_grad)
-
-
-def full(size, fill_value, dtype=None, device=None, requires_grad=False):
-    """A tensor filled with ``fill_value`` (its dtype follows the value, as
-    PyTorch's: bool, int64 or float32)."""
-    if dtype is None:
-        dtype = bool_ if isinstance(fill_value, bool) else (
-            int64 if isinstance(fill_value, (int, np.integer)) else float32)
-    return _factory(np.full(_shape_args((size,)), fill_value, _resolve_dtype(dtype)),
-                    requires_grad)
-
-
-def empty(*shape, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return _factory(np.empty(_shape_args(shape), _resolve_dtype(dtype) or float32), requires_grad)
-
-
-def _rng(generator):
-    return _numpy_generator(generator)
-
-
-def randn(*shape, dtype=None, device=None, requires_grad=False, generator=None):
-    """Standard normal samples from fastnn's generator (``manual_seed``)."""
-    dt = _resolve_dtype(dtype) or float32
-    arr = _rng(generator).standard_normal(_shape_args(shape)).astype(dt)
-    return _factory(arr, requires_grad)
-
-
-def rand(*shape, dtype=None, device=None, requires_grad=False, generator=None):
-    """Uniform [0, 1) samples from fastnn's generator."""
-    dt = _resolve_dtype(dtype) or float32
-    return _factory(_rng(generator).random(_shape_args(shape)).astype(dt), requires_grad)
-
-
-def randint(low, high=None, size=None, *, dtype=None, device=None, generator=None,
-            requires_grad=False):
-    """Integers in [low, high) (``randint(high, size)`` also works), int64."""
-    if size is None and isinstance(high, (tuple, list)):
-        low, high, size = 0, low, high
-    if high is None:
-        low, high = 0, low
-    if size is None:
-        raise TypeError("randint() missing required argument 'size'")
-    dt = _resolve_dtype(dtype) or int64
-    return _core.wrap(_rng(generator).integers(low, high, size=_shape_args((size,))).astype(dt))
-
-
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
-    """Values from start to end (exclusive) by step: int64 when every bound is
-    an int, else float32."""
-    if end is None:
-        start, end = 0, start
-    vals = [v.item() if isinstance(v, TensorBase) else v for v in (start, end, step)]
-    ints = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals)
-    dt = _resolve_dtype(dtype) or (int64 if ints else float32)
-    if ints:
-        arr = np.arange(*vals, dtype=np.int64)
-    else:
-        s, e, st = (builtins.float(v) for v in vals)
-        n = _bmax(int(np.ceil((e - s) / st)), 0)
-        arr = s + np.arange(n, dtype=np.float64) * st
-    return _factory(arr.astype(dt), requires_grad)
-
-
-def zeros_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return _factory(np.zeros(np.shape(_arr(t)), _resolve_dtype(dtype) or _arr(t).dtype),
-                    requires_grad)
-
-
-def ones_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return _factory(np.ones(np.shape(_arr(t)), _resolve_dtype(dtype) or _arr(t).dtype),
-                    requires_grad)
 
 
 def _arr(t):
@@ -1191,6 +1497,13 @@ def _unary(method):
     return f
 
 
+add = _unary("add")
+sub = subtract = _unary("sub")
+mul = multiply = _unary("mul")
+div = divide = _unary("div")
+true_divide = _unary("true_divide")
+pow = _unary("pow")
+neg = negative = _unary("neg")
 exp = _unary("exp")
 log = _unary("log")
 abs = _unary("abs")
@@ -1210,3 +1523,87 @@ transpose = _unary("transpose")
 permute = _unary("permute")
 unsqueeze = _unary("unsqueeze")
 squeeze = _unary("squeeze")
+clone = _unary("clone")
+softmax = _unary("softmax")
+log_softmax = _unary("log_softmax")
+eq = _unary("eq")
+ne = not_equal = _unary("ne")
+gt = greater = _unary("gt")
+lt = less = _unary("lt")
+ge = greater_equal = _unary("ge")
+le = less_equal = _unary("le")
+sgn = _unary("sign")
+
+
+def broadcast_to(input, size):
+    """``input.expand(size)`` (a read-only view)."""
+    return _operand(input).expand(size)
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their common broadcast shape."""
+    ts = [_operand(t) for t in tensors]
+    shape = np.broadcast_shapes(*[t._array.shape for t in ts])
+    return tuple(t.expand(shape) for t in ts)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors (``indexing='ij'`` or ``'xy'``)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    ts = [_operand(t).reshape(-1) for t in tensors]
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
+                         f"received: {indexing}")
+    if indexing == "xy" and len(ts) >= 2:
+        ts[0], ts[1] = ts[1], ts[0]
+    n = len(ts)
+    shape = tuple(t._array.shape[0] for t in ts)
+    grids = [t.reshape([-1 if i == k else 1 for i in range(n)]).expand(shape)
+             for k, t in enumerate(ts)]
+    if indexing == "xy" and n >= 2:          # the first two inputs swapped back
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def hstack(tensors):
+    """Concatenates along dim 1 (dim 0 for 1-D tensors)."""
+    ts = [_operand(t) for t in tensors]
+    return cat(ts, dim=0 if ts[0]._array.ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Concatenates along dim 0, 1-D tensors as rows."""
+    return cat([_operand(t).reshape(1, -1) if _operand(t)._array.ndim < 2 else _operand(t)
+                for t in tensors], dim=0)
+
+
+def bincount(input, weights=None, minlength=0):
+    """Counts of each value of a 1-D non-negative integer tensor (int64; the
+    weights' dtype with ``weights``), no gradient."""
+    a = _operand(input)._array
+    if a.ndim != 1 or a.dtype.kind not in "iu":
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if a.size and a.min() < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    w = None if weights is None else _operand(weights)._array
+    out = np.bincount(a, weights=w, minlength=minlength)
+    return _core.wrap(out.astype(np.int64 if w is None else
+                                 (w.dtype if w.dtype.kind == "f" else np.float64)))
+
+
+def is_floating_point(input):
+    return input._array.dtype.kind == "f"
+
+
+def is_nonzero(input):
+    return bool(input)
+
+
+# The factories live in ops/factories.py (they need the dtype rules above);
+# imported here last, so ``fastnn.tensor.zeros`` etc. keep working.
+from .ops import factories as _factories  # noqa: E402
+from .ops.factories import (arange, as_tensor, empty, empty_like, eye, from_numpy,  # noqa: E402,F401
+                            full, full_like, linspace, logspace, ones, ones_like, rand,
+                            rand_like, randint, randint_like, randn, randn_like, randperm,
+                            scalar_tensor, tensor, zeros, zeros_like)

@@ -5,12 +5,18 @@ relu/sigmoid/tanh (forward and backward) run in the compiled core
 (``csrc/elementwise.c``, OpenMP).  Broadcasting arithmetic, small same-shape
 arithmetic, division, powers, exp, log, abs and sqrt use NumPy ufuncs: they
 are single memory-bound passes where a C kernel has no benefit.
+
+Result dtypes are PyTorch's, not NumPy's: where the operands' dtypes differ
+(int64 tensor + 1.5, float32 tensor * 0-d float64 tensor, int / int) the
+result is cast to ``_common.result_type`` (float32 in those cases).  The
+check is two identity comparisons when the dtypes agree (the hot path).
 """
 import numpy as np
 
 from .. import _core
 from .._config import state as _state
 from ..autograd.function import Function
+from ._common import float_dtype, result_type
 from ._util import broadcast_shape, c_contig, is_float, nthreads, unbroadcast
 
 _BIG = 32768
@@ -40,6 +46,55 @@ def _shape(x):
     return x.shape if isinstance(x, np.ndarray) else ()
 
 
+def _retype(out, a, b):
+    """out cast to PyTorch's result dtype for operands a, b (called only
+    when their dtypes differ from out's, see the forwards)."""
+    dt = result_type(a, b)
+    return out if out.dtype == dt else out.astype(dt)
+
+
+def _retype_div(out, a, b):
+    dt = float_dtype(a, b)
+    return out if out.dtype == dt else out.astype(dt)
+
+
+def _wrapped(ufunc, a, b):
+    """ufunc(a, b) with a Python int that overflows the other operand's
+    integer dtype wrapped into it (PyTorch: uint8 tensor + -1 wraps)."""
+    dt = a.dtype if type(a) is _nd else b.dtype
+    a2 = a if type(a) is _nd else np.asarray(a).astype(dt)
+    b2 = b if type(b) is _nd else np.asarray(b).astype(dt)
+    return ufunc(a2, b2)
+
+
+_NAMES = {np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide: "div"}
+
+
+def _binary(ufunc, a, b, retype):
+    """ufunc(a, b) (arrays or numbers, broadcast) in PyTorch's result dtype:
+    a broadcast failure is a ShapeError, a Python int beyond an integer
+    dtype's range wraps, mixed dtypes are cast by ``retype`` (two identity
+    checks when the dtypes agree: the hot path)."""
+    try:
+        out = ufunc(a, b)
+    except ValueError:
+        broadcast_shape(_NAMES.get(ufunc, ufunc.__name__), a, b)
+        raise
+    except OverflowError:
+        out = _wrapped(ufunc, a, b)
+    if type(a) is _nd:
+        if out.dtype is not a.dtype or (type(b) is _nd and b.dtype is not a.dtype):
+            return retype(np.asarray(out), a, b)
+    elif out.dtype is not b.dtype:
+        return retype(np.asarray(out), a, b)
+    return out
+
+
+def _as_float(x):
+    """Integer/bool input of a float function (exp, sqrt, ...) as float32."""
+    return x.astype(_F32)
+
+
 class Add(Function):
     raw = True
 
@@ -48,11 +103,15 @@ class Add(Function):
         if type(a) is _nd and type(b) is _nd and a.shape == b.shape:
             # same shapes (the common case): no broadcasting to undo
             ctx.shapes = None
-            if _same_big(a, b):
+            if a.size >= _BIG and _same_big(a, b):     # (size first: small is common)
                 return _core.add(a, b, np.empty_like(a), nthreads())
-            return _np_add(a, b)
-        ctx.shapes = (_shape(a), _shape(b))
-        return _ufunc("add", _np_add, a, b)
+            out = _np_add(a, b)
+            if out.dtype is not a.dtype:    # (equal shapes: enough to see a mixed pair)
+                out = _retype(out, a, b)
+            return out
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.shapes = (_shape(a), _shape(b))
+        return _binary(_np_add, a, b, _retype)
 
     @staticmethod
     def backward(ctx, g):
@@ -70,7 +129,11 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        return _ufunc("sub", np.subtract, a, b)
+        if (type(a) is _nd and a.dtype.kind == "b") or (type(b) is _nd and b.dtype.kind == "b"):
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                               "supported. If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
+        return _binary(np.subtract, a, b, _retype)
 
     @staticmethod
     def backward(ctx, g):
@@ -86,12 +149,16 @@ class Mul(Function):
     def forward(ctx, a, b):
         # keep only what the backward uses: b for a's gradient, a for b's
         na, nb = ctx.needs_input_grad
-        ctx.save_for_backward(a if nb else _shape(a), b if na else _shape(b))
+        if na or nb:
+            ctx.save_for_backward(a if nb else _shape(a), b if na else _shape(b))
         if type(a) is _nd and type(b) is _nd and a.shape == b.shape:
-            if _same_big(a, b):
+            if a.size >= _BIG and _same_big(a, b):     # (size first: small is common)
                 return _core.mul(a, b, np.empty_like(a), nthreads())
-            return _np_mul(a, b)
-        return _ufunc("mul", _np_mul, a, b)
+            out = _np_mul(a, b)
+            if out.dtype is not a.dtype:    # (equal shapes: enough to see a mixed pair)
+                out = _retype(out, a, b)
+            return out
+        return _binary(_np_mul, a, b, _retype)
 
     @staticmethod
     def backward(ctx, g):
@@ -112,7 +179,8 @@ class Div(Function):
     def forward(ctx, a, b):
         nb = ctx.needs_input_grad[1]
         ctx.save_for_backward(a if nb else _shape(a), b)
-        return _ufunc("div", np.true_divide, a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _binary(np.true_divide, a, b, _retype_div)
 
     @staticmethod
     def backward(ctx, g):
@@ -129,21 +197,34 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = _ufunc("pow", np.power, a, b)
-        ctx.save_for_backward(a, b, out)
+        dt = result_type(a, b)
+        if type(a) is _nd and a.dtype is not dt:
+            a = a.astype(dt)
+        if type(b) is _nd and b.dtype is not dt:
+            b = b.astype(dt)
+        if dt.kind in "iu" and np.any(np.asarray(b) < 0):
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = np.asarray(_ufunc("pow", np.power, a, b))
+        na, nb = ctx.needs_input_grad
+        if na or nb:
+            ctx.save_for_backward(a, b, out if nb else None)
         return out
 
     @staticmethod
     def backward(ctx, g):
+        # PyTorch's: d/da = b * a^(b-1), 0 where b == 0; d/db = out * log(a),
+        # 0 where a == 0 and b >= 0
         a, b, out = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         ga = gb = None
-        if na:
-            ga = unbroadcast(g * b * np.power(a, b - 1), _shape(a))
-        if nb:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                la = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
-            gb = unbroadcast(g * out * la, _shape(b))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if na:
+                ga = np.where(b == 0, 0, g * b * np.power(a, b - 1)).astype(g.dtype, copy=False)
+                ga = unbroadcast(ga, _shape(a))
+            if nb:
+                gb = np.where((a == 0) & (b >= 0), 0, g * out * np.log(a))
+                gb = unbroadcast(gb.astype(g.dtype, copy=False), _shape(b))
         return ga, gb
 
 
@@ -164,6 +245,8 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, a):
+        if a.dtype.kind != "f":
+            a = _as_float(a)
         out = np.exp(a)
         ctx.save_for_backward(out)
         return out
@@ -179,6 +262,8 @@ class Log(Function):
 
     @staticmethod
     def forward(ctx, a):
+        if a.dtype.kind != "f":
+            a = _as_float(a)
         ctx.save_for_backward(a)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(a)
@@ -209,7 +294,10 @@ class Sqrt(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = np.sqrt(a)
+        if a.dtype.kind != "f":
+            a = _as_float(a)
+        with np.errstate(invalid="ignore"):
+            out = np.sqrt(a)
         ctx.save_for_backward(out)
         return out
 
@@ -221,25 +309,28 @@ class Sqrt(Function):
 
 
 class Relu(Function):
-    """max(x, 0) in C (csrc/elementwise.c); gradient 0 at x <= 0, like PyTorch."""
+    """max(x, 0) in C (csrc/elementwise.c); gradient 0 at x <= 0, like PyTorch.
+
+    The backward reads the saved *output* (y > 0 exactly where x > 0), as
+    PyTorch's does, so ``relu_`` on a non-leaf needs no copy of the input."""
     raw = True
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
         dt = x.dtype
         if dt == _F32 or dt == _F64:
             if not x.flags.c_contiguous:
                 x = np.ascontiguousarray(x)
-            return _core.relu_fwd(x, np.empty_like(x), _state.threads)
+            y = _core.relu_fwd(x, np.empty_like(x), _state.threads)
+            ctx.save_for_backward(y)
+            return y
         return np.maximum(x, 0)
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        x = c_contig(x)
+        (y,) = ctx.saved_tensors
         g = c_contig(g)
-        return _core.relu_bwd(x, g, np.empty_like(x), _state.threads)
+        return _core.relu_bwd(y, g, np.empty_like(y), _state.threads)
 
 
 class Sigmoid(Function):
@@ -248,6 +339,8 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
+        if x.dtype.kind != "f":
+            x = _as_float(x)
         x = c_contig(x)
         y = _core.sigmoid_fwd(x, np.empty_like(x), nthreads())
         ctx.save_for_backward(y)
@@ -265,6 +358,8 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, x):
+        if x.dtype.kind != "f":
+            x = _as_float(x)
         x = c_contig(x)
         y = _core.tanh_fwd(x, np.empty_like(x), nthreads())
         ctx.save_for_backward(y)

@@ -6,6 +6,7 @@ from .. import _core
 from .._errors import ShapeError
 from ..autograd.function import Function
 from .._config import state as _state
+from ._common import tensor as _t
 from ._util import is_float, unbroadcast, untracked
 
 
@@ -107,10 +108,10 @@ class MatMul(Function):
         a2 = a.reshape(1, -1) if a.ndim == 1 else a
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
         g2 = g
+        if b.ndim == 1:                 # (the order matters for 1-D @ 1-D: g is 0-d)
+            g2 = np.expand_dims(g2, -1)
         if a.ndim == 1:
             g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
         ga = gb = None
         if na:
             ga = matmul_arrays(g2, np.swapaxes(b2, -1, -2))
@@ -185,3 +186,277 @@ def linear_infer(x, weight, bias):
     if T is None:
         return None
     return T._wrap(_linear_fwd(x._array, weight._array, None if bias is None else bias._array))
+
+
+# ----------------------------------------------------- products by name
+def _same_dtype(op, a, b, names=("m1", "m2")):
+    if a._array.dtype != b._array.dtype:
+        raise RuntimeError(f"{op}: expected {names[0]} and {names[1]} to have the same dtype, "
+                           f"but got: {a._array.dtype} != {b._array.dtype}")
+
+
+def tensor_mm(input, mat2):
+    """``fastnn.mm``: the product of two matrices (2-D only; ``matmul``
+    broadcasts).  (``mm`` in this module is the ndarray-level GEMM.)"""
+    a, b = _t(input), _t(mat2)
+    if a._array.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if b._array.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    (m, k), (k2, n) = a._array.shape, b._array.shape
+    if k != k2:
+        raise ShapeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{k} and {k2}x{n})")
+    _same_dtype("mm", a, b)
+    return MatMul.apply(a, b)
+
+
+def bmm(input, mat2):
+    """Batched matrix product of (b, n, m) and (b, m, p) tensors."""
+    a, b = _t(input), _t(mat2)
+    if a._array.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if b._array.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    sa, sb = a._array.shape, b._array.shape
+    if sb[0] != sa[0] or sb[1] != sa[2]:
+        raise ShapeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                         f"[{sa[0]}, {sa[2]}] but got: [{sb[0]}, {sb[1]}].")
+    _same_dtype("bmm", a, b, ("batch1", "batch2"))
+    return MatMul.apply(a, b)
+
+
+def mv(input, vec):
+    """Matrix (n, m) times vector (m,)."""
+    a, v = _t(input), _t(vec)
+    if a._array.ndim != 2 or v._array.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a._array.ndim}, "
+                           f"{v._array.ndim}")
+    if a._array.shape[1] != v._array.shape[0]:
+        raise ShapeError(f"size mismatch, got input ({a._array.shape[0]}), mat "
+                         f"({a._array.shape[0]}x{a._array.shape[1]}), vec ({v._array.shape[0]})")
+    _same_dtype("mv", a, v, ("mat", "vec"))
+    return MatMul.apply(a, v)
+
+
+def dot(input, tensor):
+    """The inner product of two 1-D tensors of the same size and dtype."""
+    a, b = _t(input), _t(tensor)
+    if a._array.ndim != 1 or b._array.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a._array.ndim}D and "
+                           f"{b._array.ndim}D tensors")
+    if a._array.shape != b._array.shape:
+        raise ShapeError(f"inconsistent tensor size, expected tensor [{a._array.size}] and src "
+                         f"[{b._array.size}] to have the same number of elements, but got "
+                         f"{a._array.size} and {b._array.size} elements respectively")
+    if a._array.dtype != b._array.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                           f"{a._array.dtype} and {b._array.dtype}")
+    return MatMul.apply(a, b)
+
+
+vdot = dot
+
+
+def outer(input, vec2):
+    """The outer product of two 1-D tensors: (n,) x (m,) -> (n, m)."""
+    a, b = _t(input), _t(vec2)
+    if a._array.ndim != 1 or b._array.ndim != 1:
+        raise RuntimeError("outer: expected 1-D tensors")
+    return a.reshape(-1, 1) * b.reshape(1, -1)
+
+
+ger = outer
+
+
+def _scaled_sum(input, prod, beta, alpha):
+    p = prod if alpha == 1 else prod * alpha
+    if beta == 0:
+        return p
+    return p + (_t(input) if beta == 1 else _t(input) * beta)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2); input broadcasts (beta=0 ignores it)."""
+    return _scaled_sum(input, tensor_mm(mat1, mat2), beta, alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * bmm(batch1, batch2)."""
+    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat @ vec)."""
+    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+
+
+# ---------------------------------------------------------------- einsum
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _einsum_parse(eq, shapes):
+    """Expands an einsum equation for arrays of ``shapes``: ellipses become
+    explicit letters (right-aligned, broadcast), the implicit output is made
+    explicit.  Returns (input subscripts, output subscript, letter sizes)."""
+    eq = eq.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise RuntimeError(f"einsum(): {'more' if len(shapes) > len(terms) else 'fewer'} "
+                           "operands were provided than specified in the equation")
+    for c in eq.replace("...", "").replace(",", "").replace("->", ""):
+        if c not in _LETTERS:
+            raise RuntimeError(f"einsum(): invalid subscript given at index "
+                               f"{eq.index(c)} in the equation string, subscripts must be in "
+                               "[a-zA-Z]")
+    free = [c for c in _LETTERS if c not in eq]
+    erank = 0
+    for t, shp in zip(terms, shapes):
+        n = len(t.replace("...", ""))
+        if "..." in t:
+            erank = max(erank, len(shp) - n)
+            if len(shp) < n:
+                raise RuntimeError(f"einsum(): the number of subscripts in the equation ({n}) "
+                                   f"is more than the number of dimensions ({len(shp)}) for "
+                                   f"operand {terms.index(t)}")
+        elif n != len(shp):
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({n}) does "
+                               f"not match the number of dimensions ({len(shp)}) for operand "
+                               f"{terms.index(t)} and no ellipsis was given")
+    ell = "".join(free[:erank])
+    subs = []
+    for t, shp in zip(terms, shapes):
+        e = len(shp) - len(t.replace("...", ""))
+        subs.append(t.replace("...", ell[erank - e:]) if "..." in t else t)
+    if arrow:
+        out = out.replace("...", ell)
+    else:
+        counts = {}
+        for s in subs:
+            for c in s:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
+    sizes = {}
+    for i, (s, shp) in enumerate(zip(subs, shapes)):
+        for c, n in zip(s, shp):
+            m = sizes.get(c)
+            if m is None or m == 1:
+                sizes[c] = n
+            elif n != 1 and n != m:
+                raise ShapeError(f"einsum(): subscript {c} has size {n} for operand {i} which "
+                                 f"does not broadcast with previously seen size {m}")
+    for c in out:
+        if c not in sizes:
+            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation "
+                               "for any input operand")
+        if out.count(c) > 1:
+            raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the "
+                               "output")
+    return subs, out, sizes
+
+
+def _einsum_arrays(subs, out, arrays, sizes):
+    """np.einsum with size-1 dims broadcast to their letter's size."""
+    ops = []
+    for s, a in zip(subs, arrays):
+        want = tuple(sizes[c] for c in s)
+        ops.append(a if a.shape == want else np.broadcast_to(a, want))
+    eq = ",".join(subs) + "->" + out
+    return np.einsum(eq, *ops, optimize=len(ops) > 2 or "greedy")
+
+
+class EinsumFn(Function):
+    """Einstein summation; the gradient of each operand is the einsum of the
+    upstream gradient with the other operands, placed back on repeated
+    subscripts (diagonals), broadcast along subscripts only that operand
+    has, and summed over broadcast size-1 dims."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, equation, *arrays):
+        dts = {a.dtype for a in arrays}
+        if len(dts) > 1:
+            names = sorted(str(d) for d in dts)
+            raise RuntimeError(f"einsum(): expected all operands to have the same dtype, got "
+                               f"{', '.join(names)}")
+        subs, out, sizes = _einsum_parse(equation, [a.shape for a in arrays])
+        ctx.meta = (subs, out, sizes)
+        if any(ctx.needs_input_grad[1:]):
+            ctx.save_for_backward(*arrays)
+        return np.asarray(_einsum_arrays(subs, out, arrays, sizes))
+
+    @staticmethod
+    def backward(ctx, g):
+        arrays = ctx.saved_tensors
+        subs, out, sizes = ctx.meta
+        grads = [None]
+        for k, a in enumerate(arrays):
+            if not ctx.needs_input_grad[k + 1]:
+                grads.append(None)
+                continue
+            grads.append(_einsum_grad(k, g, arrays, subs, out, sizes))
+        return tuple(grads)
+
+
+def _einsum_grad(k, g, arrays, subs, out, sizes):
+    sk = subs[k]
+    uniq = "".join(dict.fromkeys(sk))
+    others = [s for i, s in enumerate(subs) if i != k]
+    avail = set(out).union(*others) if others else set(out)
+    have = "".join(c for c in uniq if c in avail)
+    r = _einsum_arrays([out] + others, have, [g] + [a for i, a in enumerate(arrays) if i != k],
+                       sizes)
+    if len(have) != len(uniq):
+        # letters only operand k has: the gradient is constant along them
+        cur = have
+        for c in uniq:
+            if c not in cur:
+                r = np.expand_dims(r, len(cur))
+                cur += c
+        r = np.transpose(r, [cur.index(c) for c in uniq])
+        r = np.broadcast_to(r, tuple(sizes[c] for c in uniq))
+    a = arrays[k]
+    full = tuple(sizes[c] for c in sk)
+    if len(uniq) == len(sk):
+        gk = np.array(r, dtype=g.dtype)
+    else:
+        gk = np.zeros(full, g.dtype)
+        st = [sum(gk.strides[i] for i, c2 in enumerate(sk) if c2 == c) for c in uniq]
+        np.lib.stride_tricks.as_strided(gk, r.shape, st)[...] = r
+    axes = tuple(i for i, (n, m) in enumerate(zip(a.shape, full)) if n == 1 and m != 1)
+    if axes:
+        gk = gk.sum(axis=axes, keepdims=True)
+    return gk
+
+
+def einsum(equation, *operands):
+    """Einstein summation over the operands (``'ij,jk->ik'``, ``'bi,bi->b'``,
+    ``'ii->i'``, ellipses, implicit output), with gradients for every operand."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError("einsum(): the equation must be a string")
+    return EinsumFn.apply(equation, *[_t(o) for o in operands])
+
+
+def tensordot(a, b, dims=2):
+    """Contracts the last ``dims`` dims of a with the first of b (or the
+    listed pairs of dims), via einsum."""
+    x, y = _t(a), _t(b)
+    nx, ny = x._array.ndim, y._array.ndim
+    if isinstance(dims, (int, np.integer)):
+        da, db = list(range(nx - dims, nx)), list(range(dims))
+    else:
+        da, db = ([dims[0]] if isinstance(dims[0], int) else list(dims[0]),
+                  [dims[1]] if isinstance(dims[1], int) else list(dims[1]))
+    la, lb = list(_LETTERS[:nx]), list(_LETTERS[nx:nx + ny])
+    for i, j in zip(da, db):
+        lb[j % ny] = la[i % nx]
+    out = [c for i, c in enumerate(la) if i not in [d % nx for d in da]] + \
+        [c for j, c in enumerate(lb) if j not in [d % ny for d in db]]
+    return einsum(f"{''.join(la)},{''.join(lb)}->{''.join(out)}", x, y)
+
+
+def inner(input, other):
+    """The sum of products over the last dims."""
+    return tensordot(input, other, ([-1], [-1]))

@@ -1,28 +1,40 @@
-"""Reductions: sum, mean, max, min.
+"""Reductions: sum, mean, max, min, amax/amin, std/var, norm, prod,
+cumsum/cumprod, logsumexp, any/all.
 
 A full float sum of a large array runs in C (per-thread partials in double,
-``csrc/elementwise.c``); sums over a ``dim`` and max/min use NumPy, whose
-reductions along an axis are already single passes.
+``csrc/elementwise.c``); the others use NumPy, whose reductions along an
+axis are already single passes.  ``dim`` is an int or a tuple of ints
+wherever PyTorch accepts one; integer and bool sums and products give int64,
+as PyTorch's.  Gradients follow PyTorch at the edges: the full max/min and
+amax/amin share the gradient evenly among ties, std and the 2-norm give 0
+where the result is 0, prod and cumprod are exact with zeros in the input.
+
+Examples
+--------
+>>> import fastnn
+>>> x = fastnn.tensor([[1.0, 2.0, 3.0], [2.0, 2.0, 2.0]])
+>>> x.std(dim=1)
+tensor([1., 0.])
+>>> x.logsumexp(dim=1).round(decimals=3)
+tensor([3.408, 3.099])
+>>> x.norm(p=1)
+tensor(12.)
 """
 from collections import namedtuple
 
 import numpy as np
 
 from .. import _core
+from .._core import TensorBase
+from .._core import wrap as _wrap
 from ..autograd.function import Function
+from ._common import I64, dims_arg, tensor
 from ._util import c_contig, is_float, normalize_dim, nthreads
 
 _BIG = 32768
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
-
-
-def _dims(op, dim, ndim):
-    if dim is None:
-        return None
-    if isinstance(dim, (tuple, list)):
-        return tuple(sorted(normalize_dim(op, d, ndim) for d in dim))
-    return (normalize_dim(op, dim, ndim),)
+_dims = dims_arg
 
 
 def _expand(g, shape, dims, keepdim):
@@ -45,7 +57,8 @@ class Sum(Function):
             s = _core.sum_all(c_contig(x), nthreads())
             out = np.asarray(s, dtype=x.dtype)
             return out.reshape((1,) * x.ndim) if keepdim else out
-        return np.asarray(np.sum(x, axis=dims, keepdims=keepdim))
+        dt = None if x.dtype.kind == "f" else I64      # PyTorch sums integers in int64
+        return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=dt))
 
     @staticmethod
     def backward(ctx, g):
@@ -121,13 +134,532 @@ class Min(_Extreme):
     _arg = staticmethod(np.argmin)
 
 
-def max(x, dim=None, keepdim=False):
-    """Maximum of all elements, or ``(values, indices)`` along ``dim``."""
-    out = Max.apply(x, dim=dim, keepdim=keepdim)
+def np_args(dim, keepdim, axis, keepdims):
+    """NumPy's spellings ``axis=`` / ``keepdims=`` (``numpy.sum(t)`` calls
+    ``t.sum(axis=..., out=...)``), accepted as PyTorch accepts them."""
+    return (dim if axis is None else axis), (keepdim if keepdims is None else keepdims)
+
+
+def into(out, res):
+    """``out=``: writes the result into the given tensor (no graph)."""
+    if out is None:
+        return res
+    if isinstance(out, tuple) or isinstance(res, tuple):
+        raise TypeError("out= is supported only for single-tensor results")
+    a = out._array
+    if a.shape != res._array.shape:
+        raise RuntimeError(f"out= tensor has shape {list(a.shape)}, expected "
+                           f"{list(res._array.shape)}")
+    a[...] = res._array
+    out._bump()
+    return out
+
+
+def _check_dim_arg(op, dim):
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
+        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
+
+
+def _extreme(fn, pair, input, dim, keepdim):
+    if isinstance(dim, (TensorBase, np.ndarray)):
+        from . import pointwise
+        return getattr(pointwise, pair)(input, dim)
+    _check_dim_arg(fn.__name__.lower(), dim)
+    out = fn.apply(tensor(input), dim=dim, keepdim=keepdim)
     return out if dim is None else values_indices(*out)
 
 
-def min(x, dim=None, keepdim=False):
-    """Minimum of all elements, or ``(values, indices)`` along ``dim``."""
-    out = Min.apply(x, dim=dim, keepdim=keepdim)
-    return out if dim is None else values_indices(*out)
+def max(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
+    """Maximum of all elements; ``(values, indices)`` along ``dim``; or the
+    elementwise maximum when the second argument is a Tensor."""
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, _extreme(Max, "maximum", input, dim, keepdim))
+
+
+def min(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
+    """Minimum of all elements; ``(values, indices)`` along ``dim``; or the
+    elementwise minimum when the second argument is a Tensor."""
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, _extreme(Min, "minimum", input, dim, keepdim))
+
+
+def _count(shape, dims):
+    if dims is None:
+        return int(np.prod(shape, dtype=np.int64))
+    return int(np.prod([shape[d] for d in dims], dtype=np.int64))
+
+
+def _bcast_back(g, shape, dims, keepdim):
+    """A reduced array (or gradient) viewed with the reduced dims kept, so it
+    broadcasts against the input (no copy)."""
+    if dims is None:
+        return g.reshape((1,) * len(shape))
+    return g if keepdim else np.expand_dims(g, dims)
+
+
+def _require_float(op, x):
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"{op}(): input dtype should be floating point, got "
+                           f"fastnn.{x.dtype}")
+
+
+# ------------------------------------------------------------ amax / amin
+class _AExtremeFn(Function):
+    """amax/amin over dims: the gradient shared evenly among the elements
+    equal to the result (PyTorch's rule)."""
+    raw = True
+    f = None
+
+    @classmethod
+    def forward(cls, ctx, x, dim=(), keepdim=False):
+        op = cls.__name__[:4].lower()
+        dims = None if dim in ((), [], None) else dims_arg(op, dim, x.ndim)
+        if x.size == 0 and (dims is None or 0 in [x.shape[d] for d in dims]):
+            raise IndexError(f"{op}(): Expected reduction dim to have non-zero size.")
+        out = np.asarray(cls.f(x, axis=dims, keepdims=keepdim))
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x, out)
+            ctx.meta = (dims, keepdim)
+        return out
+
+    @classmethod
+    def backward(cls, ctx, g):
+        x, out = ctx.saved_tensors
+        dims, keepdim = ctx.meta
+        mask = x == _bcast_back(out, x.shape, dims, keepdim)
+        n = mask.sum(axis=dims, keepdims=True)
+        return (mask * (_bcast_back(g, x.shape, dims, keepdim) / n)).astype(g.dtype, copy=False)
+
+
+class AmaxFn(_AExtremeFn):
+    f = staticmethod(np.max)
+
+
+class AminFn(_AExtremeFn):
+    f = staticmethod(np.min)
+
+
+def amax(input, dim=(), keepdim=False, *, axis=None, out=None, keepdims=None):
+    """Maximum over ``dim`` (an int or tuple; all dims by default), values only."""
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, AmaxFn.apply(tensor(input), dim=dim, keepdim=keepdim))
+
+
+def amin(input, dim=(), keepdim=False, *, axis=None, out=None, keepdims=None):
+    """Minimum over ``dim`` (an int or tuple; all dims by default), values only."""
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, AminFn.apply(tensor(input), dim=dim, keepdim=keepdim))
+
+
+# ---------------------------------------------------------------- std / var
+class VarFn(Function):
+    """Variance (``std=True``: standard deviation) over dims, divided by
+    max(0, N - correction)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim, std):
+        op = "std" if std else "var"
+        if x.dtype.kind != "f":
+            raise RuntimeError("std and var only support floating point and complex dtypes")
+        dof = _count(x.shape, dims) - correction
+        dof = dof if dof > 0 else 0
+        with np.errstate(all="ignore"):
+            d = x - np.mean(x, axis=dims, keepdims=True)
+            out = np.asarray(np.sum(d * d, axis=dims, keepdims=keepdim) / x.dtype.type(dof))
+            if std:
+                out = np.sqrt(out)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x, out if std else None)
+            ctx.meta = (dims, keepdim, dof, op)
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        dims, keepdim, dof, op = ctx.meta
+        with np.errstate(all="ignore"):
+            d = x - np.mean(x, axis=dims, keepdims=True)
+            gg = _bcast_back(g, x.shape, dims, keepdim)
+            if out is None:
+                gx = gg * (2.0 / dof) * d if dof else gg * d / x.dtype.type(0)
+            else:
+                s = _bcast_back(out, x.shape, dims, keepdim)
+                gx = np.where(s == 0, 0, gg * d / (s * dof))
+        return gx.astype(x.dtype, copy=False)
+
+
+def _var_args(op, x, dim, unbiased, correction, keepdim):
+    """PyTorch's overloads: ``var(dim, unbiased, keepdim)``, ``var(unbiased)``
+    and ``var(dim, *, correction, keepdim)``."""
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    elif unbiased is not None:
+        raise RuntimeError(f"{op}: cannot pass both unbiased and correction")
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        dim = None
+    return dims_arg(op, dim, x._array.ndim), correction, keepdim
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+        out=None, keepdims=None, ddof=None, dtype=None):
+    """Variance over ``dim`` (all by default) with Bessel's correction
+    (``correction=1``, or ``unbiased=False`` for 0)."""
+    if axis is not None or keepdims is not None or ddof is not None or out is not None:
+        dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+        return into(out, var(input, dim, unbiased, keepdim, correction=correction if
+                             ddof is None else ddof))
+    x = tensor(input)
+    dims, c, keepdim = _var_args("var", x, dim, unbiased, correction, keepdim)
+    return VarFn.apply(x, dims, c, keepdim, False)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+        out=None, keepdims=None, ddof=None, dtype=None):
+    """Standard deviation over ``dim`` (see ``var``)."""
+    if axis is not None or keepdims is not None or ddof is not None or out is not None:
+        dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+        return into(out, std(input, dim, unbiased, keepdim, correction=correction if
+                             ddof is None else ddof))
+    x = tensor(input)
+    dims, c, keepdim = _var_args("std", x, dim, unbiased, correction, keepdim)
+    return VarFn.apply(x, dims, c, keepdim, True)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)`` over ``dim``."""
+    x = tensor(input)
+    return (var(x, dim, unbiased, keepdim, correction=correction),
+            x.mean(dim=dim if not isinstance(dim, bool) else None, keepdim=keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)`` over ``dim``."""
+    x = tensor(input)
+    return (std(x, dim, unbiased, keepdim, correction=correction),
+            x.mean(dim=dim if not isinstance(dim, bool) else None, keepdim=keepdim))
+
+
+# --------------------------------------------------------------------- norm
+class NormFn(Function):
+    """The vector p-norm over dims: (sum |x|^p)^(1/p); p = inf / -inf give
+    max / min |x| (gradient shared among ties), p = 0 counts non-zeros."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, p, dims, keepdim):
+        a = np.abs(x)
+        with np.errstate(all="ignore"):
+            if p == np.inf:
+                out = np.max(a, axis=dims, keepdims=keepdim, initial=0)
+            elif p == -np.inf:
+                out = np.min(a, axis=dims, keepdims=keepdim)
+            elif p == 0:
+                out = np.sum(a != 0, axis=dims, keepdims=keepdim).astype(x.dtype)
+            elif p == 1:
+                out = np.sum(a, axis=dims, keepdims=keepdim)
+            elif p == 2:
+                out = np.sqrt(np.sum(a * a, axis=dims, keepdims=keepdim))
+            else:
+                out = np.sum(a ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
+        out = np.asarray(out, x.dtype)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x, out)
+            ctx.meta = (p, dims, keepdim)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        p, dims, keepdim = ctx.meta
+        gg = _bcast_back(g, x.shape, dims, keepdim)
+        n = _bcast_back(out, x.shape, dims, keepdim)
+        with np.errstate(all="ignore"):
+            if p == 0:
+                gx = np.zeros_like(x)
+            elif p == 1:
+                gx = gg * np.sign(x)
+            elif p == 2:
+                gx = np.where(n == 0, 0, gg * x / n)
+            elif p in (np.inf, -np.inf):
+                mask = np.abs(x) == n
+                cnt = mask.sum(axis=dims, keepdims=True)
+                gx = np.sign(x) * mask * (gg / cnt)
+            else:
+                gx = np.where(n == 0, 0, gg * np.sign(x) * np.abs(x) ** (p - 1) / n ** (p - 1))
+        return gx.astype(x.dtype, copy=False)
+
+
+def _norm_p(p):
+    if p in ("fro", None):
+        return 2.0
+    if isinstance(p, str):
+        if p == "nuc":
+            raise NotImplementedError("norm: the nuclear norm (p='nuc') is not supported")
+        raise RuntimeError(f"norm: unsupported p {p!r}")
+    return float(p)
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """``torch.linalg.vector_norm``: the ``ord``-norm of the elements over
+    ``dim`` (all by default; an int or tuple)."""
+    x = tensor(x)
+    if dtype is not None:
+        x = x.type(dtype)
+    if x._array.dtype.kind != "f":
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor "
+                           f"as input. Got {x._array.dtype}")
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        dim = None
+    dims = dims_arg("norm", dim, x._array.ndim)
+    return NormFn.apply(x, _norm_p(ord), dims, keepdim)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """``torch.norm``: the vector p-norm over ``dim`` ('fro' is the 2-norm
+    of the elements; numbers, inf and -inf as p)."""
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+# --------------------------------------------------------------------- prod
+def _excl_cumprod(x, axis, reverse):
+    """Products of the elements strictly before (or after) each position."""
+    if reverse:
+        x = np.flip(x, axis)
+    c = np.cumprod(x, axis=axis)
+    c = np.roll(c, 1, axis=axis)
+    idx = [slice(None)] * x.ndim
+    idx[axis] = 0
+    c[tuple(idx)] = 1
+    return np.flip(c, axis) if reverse else c
+
+
+class ProdFn(Function):
+    """Product over one dim (or everything); the gradient is the product of
+    the other elements, exact with zeros."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim):
+        dt = None if x.dtype.kind == "f" else I64
+        if dim is None:
+            out = np.asarray(np.prod(x, dtype=dt))
+        else:
+            out = np.asarray(np.prod(x, axis=dim, keepdims=keepdim, dtype=dt))
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x)
+            ctx.meta = (dim, keepdim)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        dim, keepdim = ctx.meta
+        if x.size == 0:
+            return np.zeros_like(x)
+        xx = x.reshape(-1) if dim is None else x
+        ax = 0 if dim is None else dim
+        others = _excl_cumprod(xx, ax, False) * _excl_cumprod(xx, ax, True)
+        if dim is None:
+            return (others * g.reshape(())).reshape(x.shape)
+        return others * (g if keepdim else np.expand_dims(g, dim))
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, out=None, keepdims=None):
+    """Product of all elements, or along ``dim``."""
+    if axis is not None or keepdims is not None or out is not None:
+        dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+        return into(out, prod(input, dim, keepdim, dtype=dtype))
+    x = tensor(input)
+    if dtype is not None:
+        x = x.type(dtype)
+    d = None if dim is None else normalize_dim("prod", dim, x._array.ndim)
+    if x._array.ndim == 0 and d is not None:
+        d = None
+        if keepdim:
+            keepdim = False
+    return ProdFn.apply(x, d, keepdim)
+
+
+# ---------------------------------------------------------- cumsum / cumprod
+class CumsumFn(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        dt = None if x.dtype.kind == "f" else I64
+        return np.cumsum(x, axis=dim, dtype=dt).reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        d = ctx.dim
+        if g.ndim == 0:
+            return g
+        return np.flip(np.cumsum(np.flip(g, d), axis=d), d)
+
+
+class CumprodFn(Function):
+    """Cumulative product; the backward is exact with zeros: positions
+    before a fiber's first zero use sum_{i>=k} g_i y_i / x_k, the first zero
+    gets the products that skip it, later positions get 0."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        dt = None if x.dtype.kind == "f" else I64
+        out = np.cumprod(x, axis=dim, dtype=dt).reshape(x.shape)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x, out)
+            ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        if x.ndim == 0:
+            return g
+        d = ctx.dim
+        n = x.shape[d]
+        zero = x == 0
+        rev_sum = np.flip(np.cumsum(np.flip(g * y, d), axis=d), d)
+        with np.errstate(all="ignore"):
+            gx = rev_sum / np.where(zero, 1, x)
+        if not zero.any():
+            return gx
+        has = zero.any(axis=d, keepdims=True)
+        first = np.argmax(zero, axis=d, keepdims=True)            # first zero per fiber
+        pos = np.arange(n).reshape([n if i == d else 1 for i in range(x.ndim)])
+        gx = np.where(has & (pos >= first), 0, gx)
+        skip = x.copy()                                           # x with its first zero as 1
+        np.put_along_axis(skip, first, 1, axis=d)
+        skip = np.where(has, skip, x)
+        at_zero = np.sum(np.where(pos >= first, g * np.cumprod(skip, axis=d), 0), axis=d,
+                         keepdims=True)
+        np.put_along_axis(gx, first, np.where(has, at_zero, np.take_along_axis(gx, first, d)),
+                          axis=d)
+        return gx
+
+
+def _cumulative(fn, input, dim, dtype, axis, out):
+    op = fn.__name__[:-2].lower()
+    dim = dim if axis is None else axis
+    if dim is None:
+        raise TypeError(f"{op}() missing 1 required positional argument: 'dim'")
+    x = tensor(input)
+    if dtype is not None:
+        x = x.type(dtype)
+    return into(out, fn.apply(x, normalize_dim(op, dim, x._array.ndim)))
+
+
+def cumsum(input, dim=None, *, dtype=None, axis=None, out=None):
+    """Cumulative sum along ``dim``."""
+    return _cumulative(CumsumFn, input, dim, dtype, axis, out)
+
+
+def cumprod(input, dim=None, *, dtype=None, axis=None, out=None):
+    """Cumulative product along ``dim``."""
+    return _cumulative(CumprodFn, input, dim, dtype, axis, out)
+
+
+# --------------------------------------------------------------- logsumexp
+class LogSumExpFn(Function):
+    """log(sum(exp(x))) over dims, computed as m + log(sum(exp(x - m))) with
+    m the maximum (finite m only, so all -inf gives -inf and +inf gives inf)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        if x.dtype.kind != "f":
+            x = x.astype(np.float32)
+        with np.errstate(all="ignore"):
+            if x.size == 0:
+                m = np.zeros([1 if (dims is None or i in dims) else s
+                              for i, s in enumerate(x.shape)], x.dtype)
+            else:
+                m = np.max(x, axis=dims, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+            s = np.sum(np.exp(x - m), axis=dims, keepdims=True)
+            out = np.log(s) + m
+        if not keepdim:
+            out = out.reshape(()) if dims is None else np.squeeze(out, dims)
+        out = np.asarray(out, x.dtype)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x, out)
+            ctx.meta = (dims, keepdim)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        dims, keepdim = ctx.meta
+        with np.errstate(all="ignore"):
+            o = _bcast_back(out, x.shape, dims, keepdim)
+            return (_bcast_back(g, x.shape, dims, keepdim) * np.exp(x - o)).astype(x.dtype)
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(input))) over ``dim`` (an int or tuple), stable."""
+    x = tensor(input)
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        dim = None
+    return LogSumExpFn.apply(x, dims_arg("logsumexp", dim, x._array.ndim), keepdim)
+
+
+# ------------------------------------------------------------ any / all / count
+def _logical_reduce(op, fn, input, dim, keepdim):
+    a = tensor(input)._array
+    dims = None if dim is None else dims_arg(op, dim, a.ndim)
+    if a.ndim == 0:
+        dims = None
+    out = np.asarray(fn(a, axis=dims, keepdims=keepdim))
+    return _wrap(out.astype(np.uint8) if a.dtype == np.uint8 else out)
+
+
+def any(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
+    """True where any element (over ``dim``, or all) is non-zero (bool)."""
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, _logical_reduce("any", np.any, input, dim, keepdim))
+
+
+def all(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
+    """True where every element (over ``dim``, or all) is non-zero (bool)."""
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, _logical_reduce("all", np.all, input, dim, keepdim))
+
+
+def count_nonzero(input, dim=None):
+    """The number of non-zero elements (over ``dim``), int64."""
+    a = tensor(input)._array
+    dims = None if dim is None else dims_arg("count_nonzero", dim, a.ndim)
+    return _wrap(np.asarray(np.count_nonzero(a, axis=dims), dtype=np.int64))
+
+
+def argmax(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
+    """Index of the maximum (of the flattened tensor, or along ``dim``), int64."""
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, _arg_extreme("argmax", np.argmax, input, dim, keepdim))
+
+
+def argmin(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
+    """Index of the minimum (of the flattened tensor, or along ``dim``), int64."""
+    dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+    return into(out, _arg_extreme("argmin", np.argmin, input, dim, keepdim))
+
+
+def _arg_extreme(op, fn, input, dim, keepdim):
+    a = tensor(input)._array
+    if dim is None:
+        if a.size == 0:
+            raise IndexError(f"{op}(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
+        out = np.asarray(fn(a), dtype=np.int64)
+        return _wrap(out.reshape((1,) * a.ndim) if keepdim else out)
+    d = normalize_dim(op, dim, a.ndim)
+    if a.ndim == 0:
+        return _wrap(np.asarray(0, dtype=np.int64))
+    if a.shape[d] == 0:
+        raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+    return _wrap(np.asarray(fn(a, axis=d, keepdims=keepdim), dtype=np.int64))

@@ -1,11 +1,47 @@
 """Views and re-arrangements: reshape, transpose, permute, indexing, cat,
-stack, dtype casts.  They move no arithmetic, so they are NumPy views or
-copies; their backward is the inverse re-arrangement."""
+stack, split/chunk/unbind, narrow/select, flip, roll, tril/triu, repeat,
+diagonal, dtype casts.  They move no arithmetic, so they are NumPy views or
+copies; their backward is the inverse re-arrangement.
+
+The ops whose output is a NumPy view of the input set ``_view = True`` (the
+output shares the input's version counter, as in PyTorch): reshape of a
+contiguous tensor, permute, basic indexing, narrow, select, the pieces of
+split/chunk/unbind, expand and diagonal.  ``flip`` copies (PyTorch's does),
+so does ``roll``.
+
+Examples
+--------
+>>> import fastnn
+>>> x = fastnn.arange(6.0).reshape(2, 3)
+>>> [p.shape for p in x.split([1, 2], dim=1)]
+[fastnn.Size([2, 1]), fastnn.Size([2, 2])]
+>>> x.flip(1)
+tensor([[2., 1., 0.],
+        [5., 4., 3.]])
+>>> x.repeat(1, 2)
+tensor([[0., 1., 2., 0., 1., 2.],
+        [3., 4., 5., 3., 4., 5.]])
+"""
 import numpy as np
 
+from .._core import TensorBase
 from .._errors import ShapeError
 from ..autograd.function import Function
+from ._common import dims_arg, tensor
 from ._util import normalize_dim, unbroadcast
+
+_BASIC = (int, slice, type(None), type(Ellipsis))
+
+
+def _is_basic(index):
+    """True for an index of ints, slices, None and Ellipsis only: NumPy's
+    basic indexing, which gives a view and never repeats an element."""
+    if type(index) is tuple:
+        for i in index:
+            if type(i) not in _BASIC:
+                return False
+        return True
+    return type(index) in _BASIC
 
 
 class Reshape(Function):
@@ -50,13 +86,19 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, x, index):
-        ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
-        return np.asarray(x[index])
+        ctx.shape, ctx.index = x.shape, index
+        try:
+            return np.asarray(x[index])
+        except IndexError as e:
+            raise IndexError(f"index: {e} (tensor of shape {list(x.shape)})") from None
 
     @staticmethod
     def backward(ctx, g):
         gx = np.zeros(ctx.shape, g.dtype)
-        np.add.at(gx, ctx.index, g)
+        if _is_basic(ctx.index):
+            gx[ctx.index] = g               # a view: every element at most once
+        else:
+            np.add.at(gx, ctx.index, g)
         return gx
 
 
@@ -83,17 +125,24 @@ class Expand(Function):
 
 class IndexPut(Function):
     """``out = x.copy(); out[index] = value``: the out-of-place form of
-    ``x[index] = value`` (autograd's route for item assignment)."""
+    ``x[index] = value`` (autograd's route for item assignment); with
+    ``accumulate`` the values are added (repeated indices accumulate).
+    ``inplace=True`` writes into x itself (Tensor.__setitem__ under
+    autograd: the backward needs only the index, so no copy is kept)."""
     raw = True
 
     @staticmethod
-    def forward(ctx, x, value, index):
-        out = x.copy()
+    def forward(ctx, x, value, index, accumulate=False, inplace=False):
+        out = x if inplace else x.copy()
         try:
-            out[index] = value
+            if accumulate:
+                np.add.at(out, index, value)
+            else:
+                out[index] = value
         except (ValueError, IndexError) as e:
             raise ShapeError(f"index_put: {e}") from None
         ctx.index = index
+        ctx.accumulate = accumulate
         ctx.vshape = np.shape(value)
         return out
 
@@ -102,11 +151,16 @@ class IndexPut(Function):
         nx, nv = ctx.needs_input_grad[:2]
         gx = gv = None
         if nx:
-            gx = g.copy()
-            gx[ctx.index] = 0
+            gx = g
+            if not ctx.accumulate:
+                gx = g.copy()
+                gx[ctx.index] = 0
         if nv:
-            gv = unbroadcast(np.asarray(g[ctx.index]), ctx.vshape)
-        return gx, gv, None
+            gv = np.asarray(g[ctx.index])
+            if not ctx.accumulate and not _is_basic(ctx.index) and gv.shape != ctx.vshape:
+                gv = gv.copy()
+            gv = unbroadcast(gv, ctx.vshape)
+        return gx, gv, None, None, None
 
 
 class Cat(Function):
@@ -172,3 +226,465 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, g):
         return g
+
+
+# ------------------------------------------------------------ split family
+class SplitFn(Function):
+    """Pieces of x along ``dim`` (views) at the given sizes; the backward
+    concatenates the pieces' gradients (zeros for unused pieces)."""
+    raw = True
+    _view = True
+
+    @staticmethod
+    def forward(ctx, x, dim, sizes):
+        ctx.dim = dim
+        pre = (slice(None),) * dim
+        out, start = [], 0
+        for n in sizes:
+            out.append(x[pre + (slice(start, start + n),)])
+            start += n
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx, *gs):
+        return np.concatenate(gs, axis=ctx.dim)
+
+
+class UnbindFn(Function):
+    """The slices of x along ``dim`` (views without that dim); the backward
+    stacks their gradients."""
+    raw = True
+    _view = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        pre = (slice(None),) * dim
+        return tuple(x[pre + (i,)] for i in range(x.shape[dim]))
+
+    @staticmethod
+    def backward(ctx, *gs):
+        return np.stack(gs, axis=ctx.dim)
+
+
+def _record_views(parent, pieces, dim, starts=None):
+    """Remembers where each piece sits in ``parent`` (for in-place changes
+    made through a piece; see Tensor._inplace)."""
+    pre = (slice(None),) * dim
+    for i, p in enumerate(pieces):
+        p._view_of = (parent, pre + ((i,) if starts is None else
+                                     (slice(starts[i], starts[i] + p._array.shape[dim]),)))
+    return pieces
+
+
+def _split_sizes(x, dim, split_size_or_sections):
+    n = x._array.shape[dim]
+    s = split_size_or_sections
+    if isinstance(s, TensorBase):
+        s = s.tolist()
+    if isinstance(s, (list, tuple)):
+        sizes = [int(v) for v in s]
+        if sum(sizes) != n or any(v < 0 for v in sizes):
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
+                               f"(input tensor's size at dimension {dim}), but got "
+                               f"split_sizes={sizes}")
+        return sizes
+    if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+        raise TypeError(f"split(): split_size must be an int or a list of ints, got "
+                        f"{type(s).__name__}")
+    s = int(s)
+    if s < 0:
+        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={s}")
+    if s == 0:
+        if n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {n}")
+        return [0]
+    return [min(s, n - i) for i in range(0, n, s)] or [0]
+
+
+def _pieces(x, dim, sizes):
+    out = SplitFn.apply(x, dim, sizes)
+    out = out if isinstance(out, tuple) else (out,)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
+    return _record_views(x, out, dim, starts)
+
+
+def split(tensor_, split_size_or_sections, dim=0):
+    """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or
+    of the listed sizes.  The pieces are views."""
+    x = tensor(tensor_)
+    d = normalize_dim("split", dim, x._array.ndim)
+    if x._array.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    return _pieces(x, d, _split_sizes(x, d, split_size_or_sections))
+
+
+def chunk(input, chunks, dim=0):
+    """At most ``chunks`` pieces of equal size ceil(n / chunks) along ``dim``."""
+    x = tensor(input)
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    if x._array.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    d = normalize_dim("chunk", dim, x._array.ndim)
+    n = x._array.shape[d]
+    size = -(-n // int(chunks))
+    if n == 0:
+        return _pieces(x, d, [0] * int(chunks))
+    return _pieces(x, d, _split_sizes(x, d, size))
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    """``numpy.array_split``: n pieces (sizes differing by at most one) or
+    pieces between the given indices."""
+    x = tensor(input)
+    d = normalize_dim("tensor_split", dim, x._array.ndim)
+    n = x._array.shape[d]
+    s = indices_or_sections
+    if isinstance(s, (list, tuple)):
+        cuts = [min(max(int(c), 0), n) for c in s]
+        bounds = [0] + cuts + [n]
+        sizes = [max(bounds[i + 1] - bounds[i], 0) for i in range(len(bounds) - 1)]
+        starts = bounds[:-1]
+        pieces = tuple(GetItem.apply(x, (slice(None),) * d + (slice(a, a + m),))
+                       for a, m in zip(starts, sizes))
+        return _record_views(x, pieces, d, starts)
+    k = int(s)
+    if k <= 0:
+        raise RuntimeError(f"number of sections must be larger than 0, got {k}")
+    q, r = divmod(n, k)
+    return _pieces(x, d, [q + 1] * r + [q] * (k - r))
+
+
+def unbind(input, dim=0):
+    """The slices along ``dim`` (views, without that dim), as a tuple."""
+    x = tensor(input)
+    if x._array.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    d = normalize_dim("unbind", dim, x._array.ndim)
+    if x._array.shape[d] == 0:
+        return ()
+    out = UnbindFn.apply(x, d)
+    return _record_views(x, out if isinstance(out, tuple) else (out,), d)
+
+
+def _along(op, input, dim, zero_dim_error):
+    """(tensor, normalised dim, its size) for narrow/select."""
+    x = tensor(input)
+    nd = x._array.ndim
+    if nd == 0:
+        raise zero_dim_error(f"{op}() cannot be applied to a 0-dim tensor.")
+    d = normalize_dim(op, dim, nd)
+    return x, d, x._array.shape[d]
+
+
+def _view_at(x, idx):
+    out = GetItem.apply(x, idx)
+    out._view_of = (x, idx)
+    return out
+
+
+def narrow(input, dim, start, length):
+    """The view of ``length`` elements from ``start`` along ``dim``."""
+    x, d, n = _along("narrow", input, dim, RuntimeError)
+    start = int(start)
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
+                         f"{start})")
+    if start < 0:
+        start += n
+    if length < 0 or start + length > n:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return _view_at(x, (slice(None),) * d + (slice(start, start + int(length)),))
+
+
+def select(input, dim, index):
+    """The view at ``index`` along ``dim`` (that dim removed)."""
+    x, d, n = _along("select", input, dim, IndexError)
+    i = int(index)
+    if not -n <= i < n:
+        raise IndexError(f"select(): index {i} out of range for tensor of size "
+                         f"{list(x._array.shape)} at dimension {d}")
+    return _view_at(x, (slice(None),) * d + (i % n,))
+
+
+# ------------------------------------------------------------- rearrange
+class FlipFn(Function):
+    """Reverses the order along dims (a copy, as PyTorch's flip)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return np.flip(x, dims).copy() if x.ndim else x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.flip(g, ctx.dims) if g.ndim else g
+
+
+def flip(input, dims):
+    """A copy with the order of the elements reversed along ``dims``."""
+    x = tensor(input)
+    if isinstance(dims, (int, np.integer)):
+        dims = (dims,)
+    d = dims_arg("flip", tuple(dims), x._array.ndim)
+    return FlipFn.apply(x, d)
+
+
+def fliplr(input):
+    """flip(input, 1) (at least 2-D)."""
+    x = tensor(input)
+    if x._array.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(x, (1,))
+
+
+def flipud(input):
+    """flip(input, 0) (at least 1-D)."""
+    x = tensor(input)
+    if x._array.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(x, (0,))
+
+
+class RollFn(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return np.roll(x, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        s = ctx.shifts
+        neg = tuple(-v for v in s) if isinstance(s, tuple) else -s
+        return np.roll(g, neg, ctx.dims)
+
+
+def roll(input, shifts, dims=None):
+    """Rotates the elements by ``shifts`` along ``dims`` (the flattened
+    tensor when ``dims`` is None)."""
+    x = tensor(input)
+    nd = x._array.ndim
+    if dims is None:
+        if isinstance(shifts, (tuple, list)):
+            if len(shifts) != 1:
+                raise RuntimeError(f"roll: shifts {tuple(shifts)} need dims of the same length")
+            shifts = shifts[0]
+        return RollFn.apply(x, int(shifts), None)
+    if isinstance(dims, (tuple, list)) or isinstance(shifts, (tuple, list)):
+        sh = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        dm = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+        if len(sh) != len(dm):
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(sh)}, "
+                               f"dims:{len(dm)}")
+        dm = tuple(normalize_dim("roll", d, nd) for d in dm)
+        return RollFn.apply(x, tuple(int(v) for v in sh), dm)
+    return RollFn.apply(x, int(shifts), normalize_dim("roll", dims, nd))
+
+
+class TriFn(Function):
+    """Lower (tril) or upper (triu) triangle of the last two dims."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, diagonal, upper):
+        name = "triu" if upper else "tril"
+        if x.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        ctx.k, ctx.upper = diagonal, upper
+        return np.triu(x, diagonal) if upper else np.tril(x, diagonal)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.triu(g, ctx.k) if ctx.upper else np.tril(g, ctx.k)
+
+
+def tril(input, diagonal=0):
+    """Zeros above the ``diagonal``-th diagonal of the last two dims."""
+    return TriFn.apply(tensor(input), int(diagonal), False)
+
+
+def triu(input, diagonal=0):
+    """Zeros below the ``diagonal``-th diagonal of the last two dims."""
+    return TriFn.apply(tensor(input), int(diagonal), True)
+
+
+class RepeatFn(Function):
+    """``Tensor.repeat``: tiles x ``sizes[i]`` times along dim i (x's shape
+    padded with leading ones); the backward sums the tiles."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, sizes):
+        if len(sizes) < x.ndim:
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
+                               "number of dimensions of tensor")
+        if any(s < 0 for s in sizes):
+            raise RuntimeError(f"Trying to create tensor with negative dimension: {sizes}")
+        ctx.shape = x.shape
+        return np.tile(x, sizes)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape = ctx.shape
+        k = g.ndim - len(shape)
+        full = (1,) * k + tuple(shape)
+        reps = [g.shape[i] // full[i] if full[i] else 0 for i in range(g.ndim)]
+        inter = []
+        for r, s in zip(reps, full):
+            inter += [r, s]
+        if 0 in g.shape:
+            return np.zeros(shape, g.dtype)
+        gs = g.reshape(inter).sum(axis=tuple(range(0, 2 * g.ndim, 2)))
+        return gs.reshape(shape)
+
+
+def tile(input, dims):
+    """``repeat`` with ``dims`` padded by leading ones to the tensor's rank."""
+    x = tensor(input)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    dims = (1,) * (x._array.ndim - len(dims)) + dims
+    return RepeatFn.apply(x, tuple(int(d) for d in dims))
+
+
+class RepeatInterleaveFn(Function):
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, repeats, dim):
+        n = x.shape[dim]
+        if isinstance(repeats, np.ndarray) and repeats.size not in (1, n):
+            raise RuntimeError(f"repeats must have the same size as input along dim, but got "
+                               f"repeats.size(0) = {repeats.size} and input.size({dim}) = {n}")
+        if np.any(np.asarray(repeats) < 0):
+            raise RuntimeError("repeats can not be negative")
+        ctx.dim, ctx.n = dim, n
+        ctx.src = np.repeat(np.arange(n), repeats)
+        return np.repeat(x, repeats, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape = list(g.shape)
+        shape[ctx.dim] = ctx.n
+        gx = np.zeros(shape, g.dtype)
+        np.add.at(gx, (slice(None),) * ctx.dim + (ctx.src,), g)
+        return gx
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Each element (or slice along ``dim``) repeated ``repeats`` times
+    (an int or one count per element); ``repeat_interleave(counts)`` alone
+    repeats the indices 0..n-1."""
+    x = tensor(input)
+    if repeats is None:
+        c = x._array
+        if c.ndim != 1 or c.dtype.kind not in "iu":
+            raise RuntimeError("repeat_interleave: repeats must be a 1-D integer tensor")
+        from .._core import wrap
+        return wrap(np.repeat(np.arange(c.size, dtype=np.int64), c))
+    r = repeats._array if isinstance(repeats, TensorBase) else repeats
+    if isinstance(r, np.ndarray) and r.ndim == 0:
+        r = int(r)
+    if dim is None:
+        return RepeatInterleaveFn.apply(x.reshape(-1), r, 0)
+    return RepeatInterleaveFn.apply(x, r, normalize_dim("repeat_interleave", dim,
+                                                        x._array.ndim))
+
+
+class DiagonalFn(Function):
+    """The diagonal of dims (dim1, dim2) at ``offset``, as the last dim
+    (a read-only view)."""
+    raw = True
+    _view = True
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.meta = (x.shape, offset, dim1, dim2)
+        return np.diagonal(x, offset, dim1, dim2)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, offset, d1, d2 = ctx.meta
+        gx = np.zeros(shape, g.dtype)
+        m = np.moveaxis(gx, (d1, d2), (-2, -1))
+        i = np.arange(g.shape[-1])
+        m[..., i + max(-offset, 0), i + max(offset, 0)] = g
+        return gx
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal (``offset`` above the main one) of dims dim1, dim2, as
+    a view with that diagonal as the last dim."""
+    x = tensor(input)
+    nd = x._array.ndim
+    if nd < 2:
+        raise RuntimeError(f"diagonal(): input must have at least 2 dimensions, got {nd}")
+    d1, d2 = normalize_dim("diagonal", dim1, nd), normalize_dim("diagonal", dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return DiagonalFn.apply(x, int(offset), d1, d2)
+
+
+class DiagEmbedFn(Function):
+    """A square matrix with the 1-D x on its ``offset`` diagonal."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, offset):
+        n = x.shape[0] + abs(offset)
+        out = np.zeros((n, n), x.dtype)
+        i = np.arange(x.shape[0])
+        ctx.rc = (i + max(-offset, 0), i + max(offset, 0))
+        out[ctx.rc] = x
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.rc]
+
+
+def diag(input, diagonal=0):
+    """1-D input: the square matrix with it on a diagonal; 2-D input: a copy
+    of that diagonal."""
+    x = tensor(input)
+    nd = x._array.ndim
+    if nd == 1:
+        return DiagEmbedFn.apply(x, int(diagonal))
+    if nd == 2:
+        return Clone.apply(DiagonalFn.apply(x, int(diagonal), 0, 1))
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {nd}D")
+
+
+def trace(input):
+    """The sum of the main diagonal of a 2-D tensor."""
+    x = tensor(input)
+    if x._array.ndim != 2:
+        raise RuntimeError("trace: expected a matrix")
+    return DiagonalFn.apply(x, 0, 0, 1).sum()
+
+
+def movedim(input, source, destination):
+    """Moves dims ``source`` to positions ``destination`` (ints or tuples)."""
+    x = tensor(input)
+    nd = x._array.ndim
+    src = source if isinstance(source, (tuple, list)) else (source,)
+    dst = destination if isinstance(destination, (tuple, list)) else (destination,)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} "
+                           f"dims) should contain the same number of dims as destination "
+                           f"({list(dst)} dims)")
+    src = [normalize_dim("movedim", d, nd) for d in src]
+    dst = [normalize_dim("movedim", d, nd) for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise RuntimeError("movedim: repeated dim in source or destination")
+    order = [d for d in range(nd) if d not in src]
+    perm = [None] * nd
+    for s_, d_ in zip(src, dst):
+        perm[d_] = s_
+    it = iter(order)
+    perm = [p if p is not None else next(it) for p in perm]
+    return Permute.apply(x, tuple(perm))
