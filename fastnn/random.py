@@ -71,7 +71,7 @@ def _pack(bitgen_state, initial_seed):
     out += int(bitgen_state["uinteger"]).to_bytes(8, "little")
     out += int(bitgen_state["has_uint32"]).to_bytes(8, "little")
     out += int(initial_seed).to_bytes(8, "little")
-    from .tensor import from_numpy
+    from ._tensor import from_numpy
     return from_numpy(np.frombuffer(bytes(out), dtype=np.uint8).copy())
 
 

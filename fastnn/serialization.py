@@ -66,7 +66,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .tensor import Tensor, from_numpy
+from ._tensor import Tensor, from_numpy
 
 __all__ = ["save", "load", "save_safetensors", "load_safetensors", "safe_globals",
            "add_safe_globals", "get_safe_globals", "clear_safe_globals",
@@ -221,7 +221,7 @@ def _unsupported_global(name, src):
 
 # ------------------------------------------------------ fastnn's functions
 _FN_CACHE = []
-_MATH_MODULES = ("fastnn.nn.functional", "fastnn.ops.", "fastnn.tensor")
+_MATH_MODULES = ("fastnn.nn.functional", "fastnn.ops.", "fastnn._tensor")
 
 
 def _functions():

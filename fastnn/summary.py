@@ -11,7 +11,7 @@ import types
 import numpy as np
 
 from .autograd import no_grad
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __all__ = ["summary"]
 

@@ -128,6 +128,21 @@ def _collect(output):
     return nodes, leaves
 
 
+def _wire_grad(p, inner_grads):
+    """The gradient on the wire of graph input p: a leaf's ``.grad``, a
+    retained inner gradient (``retain_grad``), or one computed while the
+    graph was intact."""
+    if p._grad_fn is None:
+        g = p.grad
+    else:
+        kept = p._grad_fn._retained
+        t = kept.get(p._out_idx) if kept else None
+        g = t.grad if t is not None else None
+    if g is not None:
+        return _array(g)
+    return inner_grads.get(id(p))
+
+
 def _inner_grads(output, tensors):
     """Gradients of the non-leaf tensors on the wires (when the graph is
     still intact: before backward, or after backward(retain_graph=True))."""
@@ -173,7 +188,7 @@ def graph(output, params=None, show_values=True, show_grads=True):
     >>> "-12" in g.source and ">3<" in g.source
     True
     """
-    from .tensor import Tensor
+    from ._tensor import Tensor
     if not isinstance(output, Tensor):
         raise TypeError(f"graph: output must be a Tensor, got {type(output).__name__}")
     names = {}
@@ -203,7 +218,7 @@ def graph(output, params=None, show_values=True, show_grads=True):
             if p is None:
                 continue
             src = ids[id(p)] if p._grad_fn is None else ids[p._grad_fn]
-            g = _array(p.grad) if p.grad is not None else inner_grads.get(id(p))
+            g = _wire_grad(p, inner_grads)
             g = None if g is None else (_fmt(_array(g).reshape(-1)[0])
                                         if _array(g).size == 1 else None)
             lab = _wire_label(_scalar(p), g, show_values, show_grads)
@@ -232,7 +247,7 @@ def _figure(nrows, ncols, panel=(2.2, 2.2)):
 
 
 def _array(x):
-    from .tensor import Tensor
+    from ._tensor import Tensor
     return x._array if isinstance(x, Tensor) else np.asarray(x)
 
 
@@ -311,7 +326,7 @@ def histograms(model, batch, target=None, bins=40, out=print):
     """
     from . import nn
     from .autograd import enable_grad
-    from .tensor import Tensor
+    from ._tensor import Tensor
     if isinstance(batch, (tuple, list)):
         batch, target = batch[0], batch[1]
     x = batch if isinstance(batch, Tensor) else Tensor(batch)
@@ -372,7 +387,7 @@ def saliency(model, image, target):
     itself is ``fig.saliency`` (an (H, W) ndarray).
     """
     from .autograd import enable_grad
-    from .tensor import tensor
+    from ._tensor import tensor
     a = _array(image)
     if a.ndim == 3:
         a = a[None]

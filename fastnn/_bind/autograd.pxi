@@ -2,7 +2,7 @@
 # (as PyTorch's ``torch._C.TensorBase`` and ``_FunctionBase``), so every
 # field the engine relies on is declared once, here, and typed.
 #
-#   TensorBase    ``fastnn.Tensor`` (fastnn/tensor.py) subclasses it: the
+#   TensorBase    ``fastnn.Tensor`` (fastnn/_tensor.py) subclasses it: the
 #                 ndarray, the gradient, the graph link, the version counter.
 #   Context       ``ctx``: what an op keeps from its forward for its backward;
 #                 it is also the graph node of the op's outputs.
@@ -94,7 +94,7 @@ cdef class TensorBase:
 
     ``_array`` is the ndarray (library code reads it directly); ``.data`` and
     ``.grad`` are Tensors, as in PyTorch.  Every Tensor the engine creates is
-    a ``fastnn.tensor.Tensor`` (looked up on first use, see _out_cls)."""
+    a ``fastnn._tensor.Tensor`` (looked up on first use, see _out_cls)."""
 
     cdef public object _array
     cdef public object _grad
@@ -228,7 +228,7 @@ cdef object _out_cls():
     """The Python Tensor class, imported once (fastnn.tensor imports _core,
     so the engine pulls the class in when it first makes a Tensor)."""
     global _E_out_cls
-    from fastnn.tensor import Tensor
+    from fastnn._tensor import Tensor
     _E_out_cls = Tensor
     return Tensor
 
@@ -411,11 +411,7 @@ cdef object _apply(object cls, tuple args, dict kwargs):
         meta.append((t._array.shape, t._array.dtype))
     if any_grad:
         ctx._fn = cls
-        parents = [None] * n
-        for i in range(n):
-            if needs[i]:
-                parents[i] = args[i]
-        ctx._parents = parents
+        ctx._parents = _edges(args, needs, n)
         ctx._out_meta = tuple(meta)
         for i in range(len(outs)):
             if outs[i] is not None:
@@ -429,6 +425,31 @@ cdef object _apply(object cls, tuple args, dict kwargs):
     if single:
         return outs[0]
     return tuple(outs)
+
+
+cdef list _edges(tuple args, list needs, Py_ssize_t n):
+    """The node's parents: each input that requires grad, as it is now.  A
+    leaf is kept itself; a computed tensor as a snapshot of its link (same
+    array, node and output index), so an in-place op that later re-binds the
+    tensor to a new node does not re-route this node's gradient (PyTorch's
+    edges likewise point at the node, not at the tensor)."""
+    cdef list parents = [None] * n
+    cdef Py_ssize_t i
+    cdef TensorBase a, s
+    for i in range(n):
+        if needs[i]:
+            a = <TensorBase>args[i]
+            if a._grad_fn is None:
+                parents[i] = a
+            else:
+                s = TensorBase.__new__(type(a))
+                s._array = a._array
+                s._grad_fn = a._grad_fn
+                s._out_idx = a._out_idx
+                s._requires_grad = True
+                s._vc = a._vc
+                parents[i] = s
+    return parents
 
 
 # ------------------------------------------------------------------ backward

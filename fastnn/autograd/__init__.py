@@ -15,7 +15,7 @@ __all__ = ["Function", "Context", "once_differentiable", "no_grad", "enable_grad
 
 
 def _seq(x):
-    from ..tensor import Tensor
+    from .._tensor import Tensor
     if x is None:
         return None
     if isinstance(x, Tensor):
@@ -80,7 +80,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     >>> g
     tensor([2., 4.])
     """
-    from ..tensor import Tensor
+    from .._tensor import Tensor
     if create_graph:
         raise NotImplementedError("autograd.grad: create_graph=True (higher-order gradients) "
                                   "is not supported by fastnn")

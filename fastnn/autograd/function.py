@@ -71,8 +71,8 @@ _TENSOR = []
 
 
 def _tensor_cls():
-    """The Tensor class (imported on first use: fastnn.tensor imports the ops)."""
+    """The Tensor class (imported on first use: fastnn._tensor imports the ops)."""
     if not _TENSOR:
-        from ..tensor import Tensor
+        from .._tensor import Tensor
         _TENSOR.append(Tensor)
     return _TENSOR[0]

@@ -6,7 +6,7 @@ from . import grad_mode
 
 
 def _as_scalar_output(out):
-    from ..tensor import Tensor
+    from .._tensor import Tensor
     if isinstance(out, (tuple, list)):
         total = None
         for o in out:
@@ -22,7 +22,7 @@ def _as_scalar_output(out):
 
 
 def _value(fn, inputs):
-    from ..tensor import Tensor
+    from .._tensor import Tensor
     with grad_mode.no_grad():
         out = fn(*inputs)
     if isinstance(out, (tuple, list)):
@@ -61,7 +61,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     >>> fastnn.gradcheck(lambda t: (t * t).sum(), [x])
     True
     """
-    from ..tensor import Tensor
+    from .._tensor import Tensor
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
     inputs = tuple(inputs)

@@ -5,7 +5,7 @@ object, ``transform`` returns an ndarray.  Tensors are accepted everywhere.
 """
 import numpy as np
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = ["Standardize", "PCA"]
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..ops import elementwise as _E
 from ..ops import linalg as _L
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 def _t(x):

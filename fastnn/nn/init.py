@@ -17,7 +17,7 @@ import numpy as np
 from ..random import _numpy_generator
 
 from .._config import rng
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",

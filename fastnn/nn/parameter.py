@@ -1,7 +1,7 @@
 """``Parameter``: a Tensor that a Module registers as learnable."""
 import numpy as np
 
-from ..tensor import Tensor, _to_array
+from .._tensor import Tensor, _to_array
 
 
 class Parameter(Tensor):

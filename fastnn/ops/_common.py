@@ -102,7 +102,7 @@ def tensor(x):
         return x
     if isinstance(x, _nd):
         return _wrap(x)
-    from ..tensor import Tensor
+    from .._tensor import Tensor
     return Tensor(x)
 
 

@@ -33,7 +33,7 @@ import numpy as np
 from ..random import _numpy_generator
 from .._core import TensorBase
 from .._core import wrap as _wrap
-from ..tensor import (_SUPPORTED, _resolve_dtype, _to_array, bool_, float32, float64, int64)
+from .._tensor import (_SUPPORTED, _resolve_dtype, _to_array, bool_, float32, float64, int64)
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "scalar_tensor", "zeros", "ones", "full",
            "empty", "eye", "arange", "range", "linspace", "logspace", "zeros_like",

@@ -19,7 +19,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..autograd import grad_mode
-from ..tensor import Tensor
+from .._tensor import Tensor
 from ..ops._util import nthreads
 
 __all__ = ["Optimizer", "required"]

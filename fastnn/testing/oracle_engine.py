@@ -32,7 +32,7 @@ def _toposort(roots):
 
 
 def _call_backward(node, grads):
-    from ..tensor import Tensor
+    from .._tensor import Tensor
     fn = node._fn
     if fn.raw:
         res = fn.backward(node, *grads)

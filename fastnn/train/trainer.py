@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _config
 from ..autograd import no_grad
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .callbacks import Callback
 from .history import History
 from .metrics import get_metric

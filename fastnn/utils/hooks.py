@@ -75,7 +75,7 @@ class RemovableHandle:
 
 
 def _wrap(arr):
-    from ..tensor import from_numpy
+    from .._tensor import from_numpy
     return from_numpy(arr)
 
 
@@ -157,7 +157,7 @@ def _len(x):
 
 
 def _tensor_positions(items):
-    from ..tensor import Tensor
+    from .._tensor import Tensor
     return [i for i, a in enumerate(items) if isinstance(a, Tensor) and a.requires_grad]
 
 
@@ -210,7 +210,7 @@ class BackwardHook:
             self.input_index = None
             return args
         self.input_index = index
-        from ..tensor import Tensor
+        from .._tensor import Tensor
         # (PyTorch reports zeros for the Tensor arguments that do not require grad)
         self.input_zeros = [(i, a.shape, a.dtype) for i, a in enumerate(args)
                             if isinstance(a, Tensor) and i not in index]

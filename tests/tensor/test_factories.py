@@ -115,9 +115,8 @@ def test_random_factories_follow_manual_seed_and_generator():
         c = f(*args)
         assert not np.array_equal(a.numpy(), c.numpy())
 
-    class Gen:                           # anything with a NumPy Generator as ._rng
-        def __init__(self, seed):
-            self._rng = np.random.default_rng(seed)
+    def Gen(seed):
+        return fastnn.Generator().manual_seed(seed)
 
     a = fastnn.randn(4, generator=Gen(1))
     b = fastnn.randn(4, generator=Gen(1))

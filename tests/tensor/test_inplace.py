@@ -399,33 +399,27 @@ def test_nn_relu_inplace_style_graph():
     assert x.grad is not None and lin.weight.grad is not None
 
 
-ENGINE_EDGE_BUG = ("engine: a graph edge holds the parent Tensor object and reads its "
-                   "_grad_fn at backward time, so an in-place op that re-binds the tensor "
-                   "re-routes the nodes recorded before it through the in-place node "
-                   "(fastnn/_bind/autograd.pxi _apply: parents[i] = args[i]; PyTorch's "
-                   "edges hold (grad_fn, output_nr) taken at record time)")
-
-
-@pytest.mark.xfail(strict=True, reason=ENGINE_EDGE_BUG)
 def test_consumer_recorded_before_an_inplace_op_keeps_the_old_history():
     x = fastnn.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2
     z = y * 3                  # recorded before y changes
     y.mul_(2)
     z.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])   # PyTorch: 6 (fastnn: 12)
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])   # as PyTorch: 6, not 12
 
 
-@pytest.mark.xfail(strict=True, reason=ENGINE_EDGE_BUG)
 def test_rnn_reading_the_output_it_writes_matches_torch():
+    """Reading out[t-1] (a view saved by the product) and then writing out[t]
+    bumps the shared version: PyTorch refuses the backward, and so does fastnn
+    (rather than returning a wrong gradient)."""
     torch = requires_torch()
-    res = []
     for lib in (fastnn, torch):
         w = lib.tensor([0.5, -1.0], requires_grad=True)
         out = lib.zeros(3, 2, dtype=lib.float64)
         out[0] = w
         for t in range(1, 3):
             out[t] = out[t - 1] * w
-        out.sum().backward()
-        res.append(to_np(w.grad))
-    np.testing.assert_allclose(res[0], res[1])
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+
+

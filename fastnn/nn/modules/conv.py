@@ -3,7 +3,7 @@ import math
 
 from ...ops.conv import Conv2d as _Conv2dFn, Conv2dReLU as _Conv2dReLUFn
 from ...ops.conv import conv2d_infer, conv2d_relu, pair_arg
-from ...tensor import Tensor, empty
+from ..._tensor import Tensor, empty
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter

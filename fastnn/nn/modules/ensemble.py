@@ -1,5 +1,5 @@
 """``Ensemble``: several models answering as one."""
-from ...tensor import from_numpy, stack
+from ..._tensor import from_numpy, stack
 from .. import functional as F
 from .container import ModuleList
 from .module import Module

@@ -1,7 +1,7 @@
 """``Flatten`` and ``Unflatten`` modules."""
 from ..._errors import ShapeError
 from ..._core import is_grad_enabled as _grad_enabled
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .. import functional as F
 from .module import Module
 

@@ -2,7 +2,7 @@
 import math
 
 from ...ops.linalg import linear_infer
-from ...tensor import empty
+from ..._tensor import empty
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter

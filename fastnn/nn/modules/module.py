@@ -22,7 +22,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..._errors import ShapeError
-from ...tensor import Tensor, from_numpy
+from ..._tensor import Tensor, from_numpy
 from ...utils.hooks import BackwardHook, RemovableHandle, _hook_dict
 from ..parameter import Parameter
 

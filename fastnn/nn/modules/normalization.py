@@ -8,7 +8,7 @@ import numpy as np
 
 from ..._errors import ShapeError
 from ...ops.normalization import batch_norm_infer, batch_norm_relu
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter

@@ -1,6 +1,6 @@
 """Pooling layers: ``MaxPool2d`` and ``AvgPool2d`` (as PyTorch's)."""
 from ...ops.pooling import MaxPool2d as _MaxPool2dFn, max_pool2d_infer, pool_args
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .. import functional as F
 from .module import Module
 

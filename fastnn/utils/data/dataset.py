@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from ...random import _numpy_generator, default_generator
-from ...tensor import Tensor
+from ..._tensor import Tensor
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset",
            "ChainDataset", "Subset", "random_split"]

@@ -158,7 +158,7 @@ class WeightedRandomSampler(Sampler):
         if not replacement and num_samples > np.count_nonzero(w):
             raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                                "replacement")
-        from ...tensor import from_numpy
+        from ..._tensor import from_numpy
         self.weights = from_numpy(w)
         self.num_samples = int(num_samples)
         self.replacement = replacement

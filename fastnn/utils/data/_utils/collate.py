@@ -31,7 +31,7 @@ import copy
 
 import numpy as np
 
-from ....tensor import Tensor, from_numpy
+from ...._tensor import Tensor, from_numpy
 
 __all__ = ["collate", "default_collate", "default_convert", "default_collate_fn_map",
            "as_batch_tensor"]
@@ -73,7 +73,7 @@ def _stack(arrays, what):
 
 def collate_tensor_fn(batch, *, collate_fn_map=None):
     if any(t.requires_grad for t in batch):
-        from ....tensor import stack
+        from ...._tensor import stack
         return stack(list(batch))           # keeps the graph, as torch.stack does
     return as_batch_tensor(_stack([t._array for t in batch], "tensor"))
 

@@ -30,7 +30,7 @@ import sys
 import numpy as np
 
 from .... import _config
-from ....tensor import Tensor, from_numpy
+from ...._tensor import Tensor, from_numpy
 
 __all__ = ["WorkerInfo", "get_worker_info", "ExceptionWrapper"]
 

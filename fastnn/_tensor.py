@@ -281,7 +281,9 @@ class Tensor(TensorBase):
         return new
 
     def __reduce_ex__(self, proto):
-        raise TypeError("fastnn Tensors are not pickled; save them with fastnn.save")
+        # in-memory copies between processes (multiprocessing, joblib); files
+        # are written by fastnn.save, which never pickles
+        return (_rebuild, (type(self), self._array, self._requires_grad))
 
     # ------------------------------------------------------------- autograd
     def retain_grad(self):
@@ -1372,6 +1374,13 @@ _UFUNC_OPS = {
 }
 
 
+def _rebuild(cls, array, requires_grad):
+    t = _core.wrap(array)
+    t.__class__ = cls
+    t._requires_grad = requires_grad
+    return t
+
+
 class _HookHandle:
     """``handle.remove()`` takes a registered hook out again."""
 
@@ -1601,7 +1610,7 @@ def is_nonzero(input):
 
 
 # The factories live in ops/factories.py (they need the dtype rules above);
-# imported here last, so ``fastnn.tensor.zeros`` etc. keep working.
+# imported here last, so ``fastnn._tensor.zeros`` etc. keep working.
 from .ops import factories as _factories  # noqa: E402
 from .ops.factories import (arange, as_tensor, empty, empty_like, eye, from_numpy,  # noqa: E402,F401
                             full, full_like, linspace, logspace, ones, ones_like, rand,
