@@ -1,9 +1,5 @@
 /* batchnorm.c -- descriptor setup; instantiates batchnorm.inc for float and
  * double. */
-/* No FP-exception semantics are promised, so comparisons may be if-converted
- * and the lane loops vectorised (results are unchanged: this is not
- * fast-math, which would also reassociate and drop NaN/Inf handling). */
-#pragma GCC optimize("no-trapping-math")
 #include <math.h>
 #include <string.h>
 #include "batchnorm.h"
