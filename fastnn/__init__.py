@@ -26,7 +26,18 @@ import os as _os
 if "OMP_WAIT_POLICY" not in _os.environ:
     _os.environ.setdefault("GOMP_SPINCOUNT", "20000")
 
-from . import _core
+try:
+    from . import _core
+except ImportError:
+    # An unbuilt source tree has no compiled core: say so, not "circular import".
+    from importlib.machinery import EXTENSION_SUFFIXES as _SUFFIXES
+    _here = _os.path.dirname(_os.path.abspath(__file__))
+    if any(_os.path.exists(_os.path.join(_here, "_core" + s)) for s in _SUFFIXES):
+        raise   # built, but it does not load: the original error says why
+    raise ImportError(
+        f"fastnn is not built: its compiled core (fastnn._core) is missing from {_here}. "
+        "Install fastnn with `pip install .` from the source tree, or build it in place "
+        "with `python setup.py build_ext --inplace`.") from None
 from ._config import get_num_threads, manual_seed, set_num_threads
 from ._errors import GradcheckError, ShapeError
 from . import autograd
