@@ -14,12 +14,5 @@ int fnn_batchnorm_init(fnn_batchnorm_desc *d, int64_t N, int64_t C, int64_t HW, 
     return FNN_OK;
 }
 
-#define T float
-#define SFX f32
-#include "batchnorm.inc"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "batchnorm.inc"
+#define FNN_BODY "batchnorm.inc"
+#include "fnn_instantiate.inc"

@@ -45,12 +45,5 @@ int fnn_dropout_mask(int64_t n, uint8_t *mask, double p, uint64_t seed, uint64_t
     return FNN_OK;
 }
 
-#define T float
-#define SFX f32
-#include "dropout.inc"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "dropout.inc"
+#define FNN_BODY "dropout.inc"
+#include "fnn_instantiate.inc"

@@ -20,70 +20,66 @@
 #define UKR_PF_A 8
 #endif
 
+/* The vector operations of every path, from the intrinsics' names: VP is
+ * the path's prefix (pv for portable, _mm256, _mm512, sim), VS the packed
+ * suffix (f32 / f64 for portable, ps / pd). */
+#define V_ZERO() FNN_CAT(FNN_CAT(VP, setzero), VS)()
+#define V_LOAD(p) FNN_CAT(FNN_CAT(VP, loadu), VS)(p)
+#define V_STORE(p, v) FNN_CAT(FNN_CAT(VP, storeu), VS)((p), (v))
+#define V_BCAST(p) FNN_CAT(FNN_CAT(VP, set1), VS)(*(p))
+#define V_SET1(x) FNN_CAT(FNN_CAT(VP, set1), VS)(x)
+#define V_FMA(a, b, c) FNN_CAT(FNN_CAT(VP, fmadd), VS)((a), (b), (c))
+#define V_MUL(a, b) FNN_CAT(FNN_CAT(VP, mul), VS)((a), (b))
+
 /* ---------------------------------------------------------------- portable */
 
+/* 16-byte vectors of the GCC vector extension; "fmadd" is a multiply and an
+ * add (the baseline has no FMA; setup.py compiles without contraction) */
 typedef float fnn_pv_f32 __attribute__((vector_size(16)));
 typedef double fnn_pv_f64 __attribute__((vector_size(16)));
-static inline fnn_pv_f32 pv_load_f32(const float *p) { fnn_pv_f32 v; memcpy(&v, p, sizeof v); return v; }
-static inline fnn_pv_f64 pv_load_f64(const double *p) { fnn_pv_f64 v; memcpy(&v, p, sizeof v); return v; }
-static inline void pv_store_f32(float *p, fnn_pv_f32 v) { memcpy(p, &v, sizeof v); }
-static inline void pv_store_f64(double *p, fnn_pv_f64 v) { memcpy(p, &v, sizeof v); }
+static inline fnn_pv_f32 pv_setzero_f32(void) { return (fnn_pv_f32){0}; }
+static inline fnn_pv_f64 pv_setzero_f64(void) { return (fnn_pv_f64){0}; }
+static inline fnn_pv_f32 pv_loadu_f32(const float *p) { fnn_pv_f32 v; memcpy(&v, p, sizeof v); return v; }
+static inline fnn_pv_f64 pv_loadu_f64(const double *p) { fnn_pv_f64 v; memcpy(&v, p, sizeof v); return v; }
+static inline void pv_storeu_f32(float *p, fnn_pv_f32 v) { memcpy(p, &v, sizeof v); }
+static inline void pv_storeu_f64(double *p, fnn_pv_f64 v) { memcpy(p, &v, sizeof v); }
 static inline fnn_pv_f32 pv_set1_f32(float x) { return (fnn_pv_f32){x, x, x, x}; }
 static inline fnn_pv_f64 pv_set1_f64(double x) { return (fnn_pv_f64){x, x}; }
+static inline fnn_pv_f32 pv_fmadd_f32(fnn_pv_f32 a, fnn_pv_f32 b, fnn_pv_f32 c) { return a * b + c; }
+static inline fnn_pv_f64 pv_fmadd_f64(fnn_pv_f64 a, fnn_pv_f64 b, fnn_pv_f64 c) { return a * b + c; }
+static inline fnn_pv_f32 pv_mul_f32(fnn_pv_f32 a, fnn_pv_f32 b) { return a * b; }
+static inline fnn_pv_f64 pv_mul_f64(fnn_pv_f64 a, fnn_pv_f64 b) { return a * b; }
 
 #define UKR_ATTR
-#define V_ZERO() ((V){0})
-#define V_LOAD(p) FN(pv_load)(p)
-#define V_STORE(p, v) FN(pv_store)((p), (v))
-#define V_BCAST(p) FN(pv_set1)(*(p))
-#define V_SET1(x) FN(pv_set1)(x)
-#define V_FMA(a, b, c) ((a) * (b) + (c))
-#define V_MUL(a, b) ((a) * (b))
+#define VP pv
 #define UMR 6
-
+#define UNV 4
 /* 6x16 */
 #define T float
-#define SFX f32
 #define V fnn_pv_f32
+#define VS f32
 #define VL 4
-#define UNV 4
 #define UKR_NAME fnn_ukr_portable_f32
 #include "gemm_ukr.inc"
-#define UKR_NAME fnn_ukr_portable_f32_ib
-#define UKR_BOFF 1
-#include "gemm_ukr.inc"
 #undef T
-#undef SFX
 #undef V
+#undef VS
 #undef VL
-#undef UNV
-
 /* 6x8 */
 #define T double
-#define SFX f64
 #define V fnn_pv_f64
+#define VS f64
 #define VL 2
-#define UNV 4
 #define UKR_NAME fnn_ukr_portable_f64
 #include "gemm_ukr.inc"
-#define UKR_NAME fnn_ukr_portable_f64_ib
-#define UKR_BOFF 1
-#include "gemm_ukr.inc"
 #undef T
-#undef SFX
 #undef V
+#undef VS
 #undef VL
-#undef UNV
-
 #undef UMR
+#undef UNV
+#undef VP
 #undef UKR_ATTR
-#undef V_ZERO
-#undef V_LOAD
-#undef V_STORE
-#undef V_BCAST
-#undef V_SET1
-#undef V_FMA
-#undef V_MUL
 
 static const fnn_gemm_desc_f32 desc_portable_f32 = {
     .mr = 6, .nr = 16, .mc = 144, .kc = 256, .nc = 3072,
@@ -93,17 +89,6 @@ static const fnn_gemm_desc_f64 desc_portable_f64 = {
     .ukr = fnn_ukr_portable_f64, .ukri = fnn_ukr_portable_f64_ib};
 
 #ifdef FNN_HAVE_X86_KERNELS
-/* The vector operations of the x86 paths, from the intrinsics' names:
- * VP is the path's prefix (_mm256, _mm512, sim), VS the packed suffix (ps,
- * pd). */
-#define V_ZERO() FNN_CAT(FNN_CAT(VP, setzero), VS)()
-#define V_LOAD(p) FNN_CAT(FNN_CAT(VP, loadu), VS)(p)
-#define V_STORE(p, v) FNN_CAT(FNN_CAT(VP, storeu), VS)((p), (v))
-#define V_BCAST(p) FNN_CAT(FNN_CAT(VP, set1), VS)(*(p))
-#define V_SET1(x) FNN_CAT(FNN_CAT(VP, set1), VS)(x)
-#define V_FMA(a, b, c) FNN_CAT(FNN_CAT(VP, fmadd), VS)((a), (b), (c))
-#define V_MUL(a, b) FNN_CAT(FNN_CAT(VP, mul), VS)((a), (b))
-
 /* -------------------------------------------------------- AVX2 + FMA (ymm) */
 
 #define UKR_ATTR __attribute__((target("avx2,fma")))
@@ -119,15 +104,12 @@ static const fnn_gemm_desc_f64 desc_portable_f64 = {
 #define UNV 2
 #define UKR_NAME fnn_ukr_avx2_f32
 #include "gemm_ukr.inc"
-#define UKR_NAME fnn_ukr_avx2_f32_ib
-#define UKR_BOFF 1
-#include "gemm_ukr.inc"
 #undef UMR
 #undef UNV
 #define UMR 2
 #define UNV 4
-#define UKR_NAME fnn_ukr_avx2_f32_m2_ib
-#define UKR_BOFF 1
+#define UKR_NAME fnn_ukr_avx2_f32_m2
+#define UKR_IB_ONLY
 #include "gemm_ukr.inc"
 #undef UMR
 #undef UNV
@@ -144,15 +126,12 @@ static const fnn_gemm_desc_f64 desc_portable_f64 = {
 #define UNV 2
 #define UKR_NAME fnn_ukr_avx2_f64
 #include "gemm_ukr.inc"
-#define UKR_NAME fnn_ukr_avx2_f64_ib
-#define UKR_BOFF 1
-#include "gemm_ukr.inc"
 #undef UMR
 #undef UNV
 #define UMR 2
 #define UNV 4
-#define UKR_NAME fnn_ukr_avx2_f64_m2_ib
-#define UKR_BOFF 1
+#define UKR_NAME fnn_ukr_avx2_f64_m2
+#define UKR_IB_ONLY
 #include "gemm_ukr.inc"
 #undef UMR
 #undef UNV
@@ -188,9 +167,6 @@ static const fnn_gemm_desc_f64 desc_avx2_f64 = {
 #define VL 16
 #define UKR_NAME fnn_ukr_avx512_f32
 #include "gemm_ukr.inc"
-#define UKR_NAME fnn_ukr_avx512_f32_ib
-#define UKR_BOFF 1
-#include "gemm_ukr.inc"
 #undef T
 #undef V
 #undef VS
@@ -200,9 +176,6 @@ static const fnn_gemm_desc_f64 desc_avx2_f64 = {
 #define VS pd
 #define VL 8
 #define UKR_NAME fnn_ukr_avx512_f64
-#include "gemm_ukr.inc"
-#define UKR_NAME fnn_ukr_avx512_f64_ib
-#define UKR_BOFF 1
 #include "gemm_ukr.inc"
 #undef T
 #undef V
@@ -241,9 +214,6 @@ SIM_FN fnn_sim_pd sim_mul_pd(fnn_sim_pd a, fnn_sim_pd b) {
 #define VL 16
 #define UKR_NAME fnn_ukr_avx512sim_f32
 #include "gemm_ukr.inc"
-#define UKR_NAME fnn_ukr_avx512sim_f32_ib
-#define UKR_BOFF 1
-#include "gemm_ukr.inc"
 #undef T
 #undef V
 #undef VS
@@ -254,9 +224,6 @@ SIM_FN fnn_sim_pd sim_mul_pd(fnn_sim_pd a, fnn_sim_pd b) {
 #define VL 8
 #define UKR_NAME fnn_ukr_avx512sim_f64
 #include "gemm_ukr.inc"
-#define UKR_NAME fnn_ukr_avx512sim_f64_ib
-#define UKR_BOFF 1
-#include "gemm_ukr.inc"
 #undef T
 #undef V
 #undef VS
@@ -266,19 +233,20 @@ SIM_FN fnn_sim_pd sim_mul_pd(fnn_sim_pd a, fnn_sim_pd b) {
 #undef UMR
 #undef UNV
 
+/* the AVX-512 blocking, shared by its emulation */
+#define AVX512_F32 .mr = 12, .nr = 32, .mc = 240, .kc = 192, .nc = 4096
+#define AVX512_F64 .mr = 12, .nr = 16, .mc = 240, .kc = 192, .nc = 2048
 static const fnn_gemm_desc_f32 desc_avx512_f32 = {
-    .mr = 12, .nr = 32, .mc = 240, .kc = 192, .nc = 4096,
-    .ukr = fnn_ukr_avx512_f32, .ukri = fnn_ukr_avx512_f32_ib};
+    AVX512_F32, .ukr = fnn_ukr_avx512_f32, .ukri = fnn_ukr_avx512_f32_ib};
 static const fnn_gemm_desc_f64 desc_avx512_f64 = {
-    .mr = 12, .nr = 16, .mc = 240, .kc = 192, .nc = 2048,
-    .ukr = fnn_ukr_avx512_f64, .ukri = fnn_ukr_avx512_f64_ib};
+    AVX512_F64, .ukr = fnn_ukr_avx512_f64, .ukri = fnn_ukr_avx512_f64_ib};
 static const fnn_gemm_desc_f32 desc_avx512sim_f32 = {
-    .mr = 12, .nr = 32, .mc = 240, .kc = 192, .nc = 4096,
-    .ukr = fnn_ukr_avx512sim_f32, .ukri = fnn_ukr_avx512sim_f32_ib};
+    AVX512_F32, .ukr = fnn_ukr_avx512sim_f32, .ukri = fnn_ukr_avx512sim_f32_ib};
 static const fnn_gemm_desc_f64 desc_avx512sim_f64 = {
-    .mr = 12, .nr = 16, .mc = 240, .kc = 192, .nc = 2048,
-    .ukr = fnn_ukr_avx512sim_f64, .ukri = fnn_ukr_avx512sim_f64_ib};
-
+    AVX512_F64, .ukr = fnn_ukr_avx512sim_f64, .ukri = fnn_ukr_avx512sim_f64_ib};
+#undef AVX512_F32
+#undef AVX512_F64
+#endif
 #undef V_ZERO
 #undef V_LOAD
 #undef V_STORE
@@ -286,7 +254,6 @@ static const fnn_gemm_desc_f64 desc_avx512sim_f64 = {
 #undef V_SET1
 #undef V_FMA
 #undef V_MUL
-#endif
 
 /* ----------------------------------------------------- the path table */
 
