@@ -18,8 +18,8 @@
 #define FNN_GEMM_SMALL_DOT_OTHER 64
 #define FNN_GEMM_SMALL_K 16
 
-/* Same arguments as fnn_gemm_*, plus the kernel path in force (isa, as
- * fnn_gemm_get_isa) and the workspace length.  Returns 1 when it computed
+/* Same arguments as fnn_gemm_ex_*, but the kernel path (isa, resolved by
+ * fnn_gemm_resolve_isa) and the workspace length.  Returns 1 when it computed
  * C, 0 when the problem is not one for the direct path (the caller then
  * runs the packed path).  Arguments are assumed valid, M, N, K > 0 and
  * alpha != 0.  Every element of C is a sum over K in a fixed order that
