@@ -4,12 +4,18 @@
 ``csrc/*.c`` are compiled into a single extension.  OpenMP is detected by
 compiling and linking a probe; without it the build still succeeds, serial,
 and ``fastnn._core.openmp_enabled()`` returns False.  Flags are ``-O3`` with
-strict IEEE maths (no fast-math) and the baseline ISA of the target (no
+the numerics policy below and the baseline ISA of the target (no
 ``-march=native``): faster instruction sets are used by per-function target
-attributes chosen at run time.
+attributes chosen at run time.  The build is a release build: no debug
+information (``-g0``; ``FASTNN_DEBUG=1`` keeps it), which keeps the wheel
+small.
+
+Build-time switches (environment): ``FASTNN_NO_OPENMP=1`` (serial build),
+``FASTNN_PORTABLE=1`` (no per-ISA helper clones), ``FASTNN_DEBUG=1``.
 """
 import glob
 import os
+import platform
 import shutil
 import sys
 import tempfile
@@ -41,15 +47,49 @@ def _probe_openmp(compiler):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _compiler_accepts(compiler, flag):
+    """True when the compiler (and its assembler) accept flag on a C file."""
+    tmp = tempfile.mkdtemp(prefix="fastnn-flag-")
+    try:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write("int fnn_probe(int x) { return x > 0 ? x : -x; }\n")
+        compiler.compile([src], output_dir=tmp, extra_postargs=[flag])
+        return True
+    except Exception:  # any failure means: not supported
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _add_per_file_flags(compiler):
+    """Appends PER_FILE_CFLAGS[source] to the flags of that source's compile
+    (distutils passes one flag list for every source of an extension)."""
+    compile_one = compiler._compile
+
+    def _compile(obj, src, ext, cc_args, extra_postargs, pp_opts):
+        rel = os.path.relpath(src, HERE).replace(os.sep, "/")
+        compile_one(obj, src, ext, cc_args, list(extra_postargs) + PER_FILE_CFLAGS.get(rel, []),
+                    pp_opts)
+
+    compiler._compile = _compile
+
+
 class BuildExt(build_ext):
     def build_extensions(self):
+        if self.compiler.compiler_type == "unix":
+            _add_per_file_flags(self.compiler)
         use_omp = self.compiler.compiler_type == "unix" and _probe_openmp(self.compiler)
+        jcc = (self.compiler.compiler_type == "unix" and platform.machine() in ("x86_64", "AMD64")
+               and _compiler_accepts(self.compiler, JCC_FLAG))
         for ext in self.extensions:
             if use_omp:
                 ext.extra_compile_args.append("-fopenmp")
                 ext.extra_link_args.append("-fopenmp")
             else:
                 ext.extra_compile_args += ["-Wno-unknown-pragmas", "-Wno-unused-variable"]
+            if jcc:
+                ext.extra_compile_args.append(JCC_FLAG)
             if os.environ.get("FASTNN_PORTABLE"):
                 # no per-function ISA clones: every helper is the baseline build
                 ext.define_macros.append(("FNN_NO_CLONES", "1"))
@@ -63,11 +103,53 @@ def _sources():
     return ["fastnn/_core.pyx"] + sorted(glob.glob("csrc/*.c"))
 
 
+# Numerics policy -- one for every kernel, set here and nowhere else (no
+# ``#pragma GCC optimize`` in csrc/):
+#
+# * No -ffast-math / -Ofast: NaN and Inf propagate as in PyTorch, and sums
+#   are never reassociated (the kernels fix their own summation order, which
+#   is what makes results bitwise independent of the thread count).
+# * -fno-math-errno: libm calls (sqrt, exp) may be inlined or vectorised;
+#   errno is never read.  -fno-trapping-math: no floating-point exception
+#   semantics are promised, so comparisons may be if-converted and lane
+#   loops vectorised.  Neither changes a result.
+# * -ffp-contract=off: a * b + c is rounded twice, as written, also in the
+#   AVX2 / AVX-512 clones of the element-wise helpers, so element-wise
+#   kernels (activations, batch norm, dropout, optimiser steps, gradient
+#   accumulation) match their unfused NumPy / PyTorch references bitwise on
+#   every CPU.  Fused multiply-adds come only from explicit intrinsics:
+#   the GEMM micro-kernels (gemm_ukr.inc) and the direct GEMM path
+#   (gemm_small.inc), whose sums are specified with them.
+# * Exceptions (PER_FILE_CFLAGS), each measured: softmax.c and loss.c keep
+#   contraction (-ffp-contract=fast), for the exp/log polynomials of
+#   fnn_vexp.h: the softmax and cross-entropy passes ran 1.2-1.3x and the
+#   binary cross-entropy 1.5x slower without it (interleaved runs, one
+#   thread).  Their results then differ between the baseline and the FMA
+#   clones in the last bit, which their tests allow.  Turning contraction off
+#   elsewhere (batch norm, the Winograd transforms) made no difference
+#   beyond noise, so those files follow the rule.
 cflags = ["-O3", "-std=gnu11", "-fno-strict-aliasing", "-fno-math-errno", "-fno-trapping-math",
-          "-Wall",
-          "-Wno-unused-function", "-Wno-unknown-pragmas"]
+          "-ffp-contract=off", "-Wall", "-Wno-unused-function", "-Wno-unknown-pragmas"]
+PER_FILE_CFLAGS = {
+    "csrc/softmax.c": ["-ffp-contract=fast"],
+    "csrc/loss.c": ["-ffp-contract=fast"],
+}
+# Code placement: on Intel CPUs of the Skylake family (the JCC erratum fix
+# in their microcode) a jump that crosses or ends on a 32-byte boundary
+# leaves the decoded-uop cache, and a hot loop whose branch happens to sit
+# there runs up to ~1.3x slower; which loops do moves with every change
+# anywhere in the library (the strided convolution's weight gradient: 1.3x
+# between two builds whose code for it was identical).  The assembler pads
+# such branches away when it supports this flag (binutils >= 2.34), so
+# speed no longer depends on where the linker puts a function; elsewhere the
+# padding costs nothing measurable.
+JCC_FLAG = "-Wa,-mbranches-within-32B-boundaries"
+ldflags = []
+if not os.environ.get("FASTNN_DEBUG"):
+    cflags.append("-g0")                 # after Python's own -g: no debug information
+    ldflags.append("-Wl,--strip-debug")  # nor any from the toolchain's objects
 if sys.platform == "win32":
-    cflags = ["/O2"]
+    cflags, PER_FILE_CFLAGS, ldflags = ["/O2"], {}, []
 
 ext = Extension(
     "fastnn._core",
@@ -75,7 +157,7 @@ ext = Extension(
     include_dirs=["csrc", np.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     extra_compile_args=list(cflags),
-    extra_link_args=[],
+    extra_link_args=list(ldflags),
     depends=sorted(glob.glob("csrc/*.h") + glob.glob("csrc/*.inc") + glob.glob("fastnn/_bind/*.pxi")),
 )
 

@@ -2,7 +2,6 @@
 /* No FMA contraction in the AVX2 clones: results stay bitwise those of the
  * baseline build (and of the separate multiply and add PyTorch and the
  * NumPy references do, e.g. axpy's gradient accumulation). */
-#pragma GCC optimize("fp-contract=off")
 #include "activation.h"
 #include "fnn_slices.h"
 

@@ -1,9 +1,5 @@
 /* batchnorm.c -- descriptor setup; instantiates batchnorm.inc for float and
  * double. */
-/* No FP-exception semantics are promised, so comparisons may be if-converted
- * and the lane loops vectorised (results are unchanged: this is not
- * fast-math, which would also reassociate and drop NaN/Inf handling). */
-#pragma GCC optimize("no-trapping-math")
 #include <math.h>
 #include <string.h>
 #include "batchnorm.h"
@@ -18,12 +14,5 @@ int fnn_batchnorm_init(fnn_batchnorm_desc *d, int64_t N, int64_t C, int64_t HW, 
     return FNN_OK;
 }
 
-#define T float
-#define SFX f32
-#include "batchnorm.inc"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "batchnorm.inc"
+#define FNN_BODY "batchnorm.inc"
+#include "fnn_instantiate.inc"

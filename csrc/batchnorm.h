@@ -39,44 +39,71 @@ typedef struct {
 /* FNN_OK, or FNN_EINVAL for negative sizes or eps < 0 */
 int fnn_batchnorm_init(fnn_batchnorm_desc *d, int64_t N, int64_t C, int64_t HW, double eps);
 
-#define FNN_DECL_BN(T, SFX)                                                        \
-/* x, y: (N, C, HW); gamma, beta: (C) or NULL; mean, var, invstd: (C) outputs */  \
-int fnn_batchnorm_fwd_train_##SFX(const fnn_batchnorm_desc *d, const T *x,        \
-                                  const T *gamma, const T *beta, T *y, T *mean,   \
-                                  T *var, T *invstd, int n_threads);              \
-/* running_mean, running_var: (C); invstd: (C) output */                          \
-int fnn_batchnorm_fwd_eval_##SFX(const fnn_batchnorm_desc *d, const T *x,         \
-                                 const T *running_mean, const T *running_var,     \
-                                 const T *gamma, const T *beta, T *y, T *invstd,  \
-                                 int n_threads);                                  \
-/* x, gy, gx: (N, C, HW); mean, invstd, gamma, dgamma, dbeta: (C) */              \
-int fnn_batchnorm_bwd_##SFX(const fnn_batchnorm_desc *d, const T *x, const T *gy, \
-                            const T *mean, const T *invstd, const T *gamma,       \
-                            int training, T *gx, T *dgamma, T *dbeta,             \
-                            int n_threads);                                   \
-int fnn_batchnorm_relu_fwd_train_##SFX(const fnn_batchnorm_desc *d, const T *x,   \
-                                       const T *gamma, const T *beta, T *y,       \
-                                       T *mean, T *var, T *invstd, int n_threads); \
-int fnn_batchnorm_relu_fwd_eval_##SFX(const fnn_batchnorm_desc *d, const T *x,    \
-                                      const T *running_mean,                      \
-                                      const T *running_var, const T *gamma,       \
-                                      const T *beta, T *y, T *invstd,             \
-                                      int n_threads);                             \
-/* y: the fused forward's output (N, C, HW), for the ReLU mask */                 \
-int fnn_batchnorm_relu_bwd_##SFX(const fnn_batchnorm_desc *d, const T *x,         \
-                                 const T *y, const T *gy, const T *mean,          \
-                                 const T *invstd, const T *gamma, int training,   \
-                                 T *gx, T *dgamma, T *dbeta, int n_threads);         \
-/* The running statistics after a training forward, in place (either may be   \
- * NULL), in T as PyTorch and NumPy compute them:                              \
- *   rm = rm * (T)(1 - momentum) + (T)momentum * mean                           \
- *   rv = rv * (T)(1 - momentum) + (T)(momentum * (var * unbias))  (in double)  \
- * each product and sum rounded to T (no fused multiply-add); unbias is the    \
- * variance's M / (M - 1).  FNN_EINVAL for C < 0. */                             \
-int fnn_batchnorm_update_running_##SFX(int64_t C, const T *mean, const T *var,   \
-                                       double momentum, double unbias,          \
-                                       T *running_mean, T *running_var);
+/* x, y: (N, C, HW); gamma, beta: (C) or NULL; mean, var, invstd: (C) outputs */
+int fnn_batchnorm_fwd_train_f32(const fnn_batchnorm_desc *d, const float *x,
+                                const float *gamma, const float *beta, float *y,
+                                float *mean, float *var, float *invstd, int n_threads);
+int fnn_batchnorm_fwd_train_f64(const fnn_batchnorm_desc *d, const double *x,
+                                const double *gamma, const double *beta, double *y,
+                                double *mean, double *var, double *invstd, int n_threads);
 
-FNN_DECL_BN(float, f32)
-FNN_DECL_BN(double, f64)
+/* running_mean, running_var: (C); invstd: (C) output */
+int fnn_batchnorm_fwd_eval_f32(const fnn_batchnorm_desc *d, const float *x,
+                               const float *running_mean, const float *running_var,
+                               const float *gamma, const float *beta, float *y,
+                               float *invstd, int n_threads);
+int fnn_batchnorm_fwd_eval_f64(const fnn_batchnorm_desc *d, const double *x,
+                               const double *running_mean, const double *running_var,
+                               const double *gamma, const double *beta, double *y,
+                               double *invstd, int n_threads);
+
+/* x, gy, gx: (N, C, HW); mean, invstd, gamma, dgamma, dbeta: (C) */
+int fnn_batchnorm_bwd_f32(const fnn_batchnorm_desc *d, const float *x, const float *gy,
+                          const float *mean, const float *invstd, const float *gamma,
+                          int training, float *gx, float *dgamma, float *dbeta,
+                          int n_threads);
+int fnn_batchnorm_bwd_f64(const fnn_batchnorm_desc *d, const double *x, const double *gy,
+                          const double *mean, const double *invstd, const double *gamma,
+                          int training, double *gx, double *dgamma, double *dbeta,
+                          int n_threads);
+
+/* Batch norm + ReLU: the arguments of the three above */
+int fnn_batchnorm_relu_fwd_train_f32(const fnn_batchnorm_desc *d, const float *x,
+                                     const float *gamma, const float *beta, float *y,
+                                     float *mean, float *var, float *invstd, int n_threads);
+int fnn_batchnorm_relu_fwd_train_f64(const fnn_batchnorm_desc *d, const double *x,
+                                     const double *gamma, const double *beta, double *y,
+                                     double *mean, double *var, double *invstd,
+                                     int n_threads);
+int fnn_batchnorm_relu_fwd_eval_f32(const fnn_batchnorm_desc *d, const float *x,
+                                    const float *running_mean, const float *running_var,
+                                    const float *gamma, const float *beta, float *y,
+                                    float *invstd, int n_threads);
+int fnn_batchnorm_relu_fwd_eval_f64(const fnn_batchnorm_desc *d, const double *x,
+                                    const double *running_mean, const double *running_var,
+                                    const double *gamma, const double *beta, double *y,
+                                    double *invstd, int n_threads);
+/* y: the fused forward's output (N, C, HW), for the ReLU mask */
+int fnn_batchnorm_relu_bwd_f32(const fnn_batchnorm_desc *d, const float *x, const float *y,
+                               const float *gy, const float *mean, const float *invstd,
+                               const float *gamma, int training, float *gx, float *dgamma,
+                               float *dbeta, int n_threads);
+int fnn_batchnorm_relu_bwd_f64(const fnn_batchnorm_desc *d, const double *x,
+                               const double *y, const double *gy, const double *mean,
+                               const double *invstd, const double *gamma, int training,
+                               double *gx, double *dgamma, double *dbeta, int n_threads);
+
+/* The running statistics after a training forward, in place (either may be
+ * NULL), in T as PyTorch and NumPy compute them:
+ *   rm = rm * (T)(1 - momentum) + (T)momentum * mean
+ *   rv = rv * (T)(1 - momentum) + (T)(momentum * (var * unbias))  (in double)
+ * each product and sum rounded to T (no fused multiply-add); unbias is the
+ * variance's M / (M - 1).  mean, var, running_mean, running_var: (C).
+ * FNN_EINVAL for C < 0. */
+int fnn_batchnorm_update_running_f32(int64_t C, const float *mean, const float *var,
+                                     double momentum, double unbias, float *running_mean,
+                                     float *running_var);
+int fnn_batchnorm_update_running_f64(int64_t C, const double *mean, const double *var,
+                                     double momentum, double unbias, double *running_mean,
+                                     double *running_var);
 #endif

@@ -1,5 +1,5 @@
-/* dropout.c -- counter-based inverted dropout (see dropout.h). */
-#pragma GCC optimize("no-trapping-math")
+/* dropout.c -- counter-based inverted dropout (see dropout.h): the mask
+ * and the float/double instantiations of dropout.inc. */
 #include "dropout.h"
 #include "fnn_slices.h"
 #include <math.h>
@@ -45,36 +45,5 @@ int fnn_dropout_mask(int64_t n, uint8_t *mask, double p, uint64_t seed, uint64_t
     return FNN_OK;
 }
 
-#define DROPOUT_BLOCK 4096
-
-/* y[i] = x[i] * (keep_i ? scale : 0) for i in [lo, hi); the factor is
- * formed as (T)keep * scale (exactly scale or 0) so there is no branch */
-#define FNN_DEFINE_DROPOUT(T, SFX)                                                 \
-FNN_CLONES static void dropout_block_##SFX(const T *RESTRICT x, T *RESTRICT y,     \
-                                           int64_t lo, int64_t hi, uint64_t thr,   \
-                                           uint64_t key, T scale) {                \
-    for (int64_t i = lo; i < hi; i++)                                              \
-        y[i] = x[i] * ((T)(dropout_r(key, i) >= thr) * scale);                     \
-}                                                                                  \
-int fnn_dropout_fwd_##SFX(int64_t n, const T *RESTRICT x, T *RESTRICT y, double p,  \
-                          uint64_t seed, uint64_t stream, int n_threads) {         \
-    if (!(p >= 0.0 && p <= 1.0) || n < 0) return FNN_EINVAL;                       \
-    uint64_t key = dropout_key(seed, stream), thr = dropout_thr(p);                \
-    T scale = p < 1.0 ? (T)(1.0 / (1.0 - p)) : (T)0;                               \
-    int nt = fnn_threads_for(n, n_threads);                                        \
-    int64_t nb = (n + DROPOUT_BLOCK - 1) / DROPOUT_BLOCK;                          \
-    _Pragma("omp parallel for num_threads(nt) if (nt > 1) schedule(static)")       \
-    for (int64_t b = 0; b < nb; b++) {                                             \
-        int64_t lo = b * DROPOUT_BLOCK;                                            \
-        int64_t hi = lo + DROPOUT_BLOCK < n ? lo + DROPOUT_BLOCK : n;              \
-        dropout_block_##SFX(x, y, lo, hi, thr, key, scale);                          \
-    }                                                                              \
-    return FNN_OK;                                                                 \
-}                                                                                  \
-int fnn_dropout_bwd_##SFX(int64_t n, const T *gy, T *gx, double p, uint64_t seed,  \
-                          uint64_t stream, int n_threads) {                        \
-    return fnn_dropout_fwd_##SFX(n, gy, gx, p, seed, stream, n_threads);           \
-}
-
-FNN_DEFINE_DROPOUT(float, f32)
-FNN_DEFINE_DROPOUT(double, f64)
+#define FNN_BODY "dropout.inc"
+#include "fnn_instantiate.inc"

@@ -7,7 +7,8 @@
  * the backward regenerates it instead of storing it.
  *
  *   fwd: y  = x  * (keep_i ? 1/(1-p) : 0)     (p == 1: every scale is 0)
- *   bwd: gx = gy * (keep_i ? 1/(1-p) : 0)     (the same map)
+ *   bwd: gx = gy * (keep_i ? 1/(1-p) : 0)     (the same map: fnn_dropout_fwd_*
+ *                                              applied to gy)
  * A NaN input stays NaN even where dropped (x * 0), as in PyTorch.
  */
 #ifndef FNN_DROPOUT_H
@@ -18,10 +19,6 @@
 int fnn_dropout_fwd_f32(int64_t n, const float *x, float *y, double p, uint64_t seed,
                         uint64_t stream, int n_threads);
 int fnn_dropout_fwd_f64(int64_t n, const double *x, double *y, double p, uint64_t seed,
-                        uint64_t stream, int n_threads);
-int fnn_dropout_bwd_f32(int64_t n, const float *gy, float *gx, double p, uint64_t seed,
-                        uint64_t stream, int n_threads);
-int fnn_dropout_bwd_f64(int64_t n, const double *gy, double *gx, double p, uint64_t seed,
                         uint64_t stream, int n_threads);
 /* mask (n) of 0/1 bytes: 1 where kept (for tests and inspection) */
 int fnn_dropout_mask(int64_t n, uint8_t *mask, double p, uint64_t seed, uint64_t stream,

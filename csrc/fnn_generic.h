@@ -1,13 +1,16 @@
 /* fnn_generic.h -- helpers for type-generic kernel bodies (<op>.inc files
  * included twice by <op>.c, once with T=float/SFX=f32 and once with
- * T=double/SFX=f64).  FN(name) appends the suffix: FN(fnn_x_fwd) is
- * fnn_x_fwd_f32 in the float instantiation. */
+ * T=double/SFX=f64): the one name-pasting macro of csrc/.  FNN_CAT(a, b) is
+ * a_b (after expanding a and b); FN(name) appends the suffix: FN(fnn_x_fwd)
+ * is fnn_x_fwd_f32 in the float instantiation.  A body instantiated for
+ * other parameters as well (a kernel path) pastes those first:
+ * FN(FNN_CAT(dot, avx2)) is dot_avx2_f32.  The exported entry points are
+ * still written out, one prototype each, in the op's header. */
 #ifndef FNN_GENERIC_H
 #define FNN_GENERIC_H
-#define FNN_GCAT_(a, b) a##_##b
-#define FNN_GCAT(a, b) FNN_GCAT_(a, b)
-#define FN(name) FNN_GCAT(name, SFX)
-#endif
+#define FNN_CAT_(a, b) a##_##b
+#define FNN_CAT(a, b) FNN_CAT_(a, b)
+#define FN(name) FNN_CAT(name, SFX)
 
 /* FNN_CLONES: compile a hot helper for AVX-512 (x86-64-v4), AVX2+FMA
  * (x86-64-v3) and the baseline, the loader picking the best the CPU runs
@@ -23,4 +26,5 @@
 #endif
 #ifndef FNN_CLONES
 #define FNN_CLONES
+#endif
 #endif

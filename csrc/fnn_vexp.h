@@ -12,6 +12,7 @@
 #define FNN_VEXP_H
 #include <stdint.h>
 #include <string.h>
+#include <math.h>
 
 static inline float fnn_expf(float x) {
     const float lo = -87.33654475f, hi = 88.37626266f;
@@ -48,6 +49,15 @@ static inline float fnn_sigmoidf(float x) {
     float e = fnn_expf(-a);
     float r = 1.0f / (1.0f + e);
     return x >= 0.0f ? r : (x < 0.0f ? e * r : x);
+}
+
+/* The logistic function in double (libm's exp; the float version above is
+ * the vectorisable one): 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x)
+ * otherwise, so neither branch overflows. */
+static inline double fnn_sigmoid(double v) {
+    if (v >= 0.0) return 1.0 / (1.0 + exp(-v));
+    double e = exp(v);
+    return e / (1.0 + e);
 }
 
 /* tanh for float, branch-free: an odd polynomial x + x z P(z), z = x^2, on

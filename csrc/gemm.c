@@ -1,102 +1,10 @@
-/* gemm.c -- fnn_gemm_f32 / fnn_gemm_f64 and the run-time choice of
- * kernel path (see gemm.h, gemm.inc, gemm_kernels.h). */
+/* gemm.c -- fnn_gemm_ex_f32 / fnn_gemm_ex_f64 (see gemm.h, gemm.inc,
+ * gemm_kernels.h): the float and double instantiations of gemm.inc, the
+ * K-split rule and the SSE packing helpers. */
 #include "gemm.h"
 #include "gemm_kernels.h"
 #include "gemm_small.h"
-
-/* Path codes: 0 portable, 1 AVX2+FMA, 2 AVX-512, 3 the AVX-512 kernels
- * emulated with AVX2 (testing only; never chosen automatically). */
-static int g_isa = -1;   /* -1: not chosen yet */
-static const fnn_gemm_desc_f32 *g_desc_f32 = &fnn_gemm_desc_portable_f32;
-static const fnn_gemm_desc_f64 *g_desc_f64 = &fnn_gemm_desc_portable_f64;
-
-static int cpu_has_avx2(void) {
-#ifdef FNN_HAVE_X86_KERNELS
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
-}
-
-int fnn_gemm_cpu_best_isa(void) {
-#ifdef FNN_HAVE_X86_KERNELS
-    if (!cpu_has_avx2()) return 0;
-    if (__builtin_cpu_supports("avx512f")) return 2;
-    return 1;
-#else
-    return 0;
-#endif
-}
-
-int fnn_gemm_set_isa(int isa) {
-    int best = fnn_gemm_cpu_best_isa();
-    if (isa == 3) {
-        if (!cpu_has_avx2()) isa = best;
-    } else if (isa < 0 || isa > best) {
-        isa = best;
-    }
-    const fnn_gemm_desc_f32 *d32 = &fnn_gemm_desc_portable_f32;
-    const fnn_gemm_desc_f64 *d64 = &fnn_gemm_desc_portable_f64;
-#ifdef FNN_HAVE_X86_KERNELS
-    if (isa == 1) { d32 = &fnn_gemm_desc_avx2_f32; d64 = &fnn_gemm_desc_avx2_f64; }
-    if (isa == 2) { d32 = &fnn_gemm_desc_avx512_f32; d64 = &fnn_gemm_desc_avx512_f64; }
-    if (isa == 3) { d32 = &fnn_gemm_desc_avx512sim_f32; d64 = &fnn_gemm_desc_avx512sim_f64; }
-#endif
-    g_desc_f32 = d32;
-    g_desc_f64 = d64;
-    g_isa = isa;
-    return isa;
-}
-
-static int g_direct = 1;
-
-int fnn_gemm_set_direct(int on) {
-    int old = g_direct;
-    if (on >= 0) g_direct = on != 0;
-    return old;
-}
-
-int fnn_gemm_get_isa(void) {
-    if (g_isa < 0) fnn_gemm_set_isa(-1);
-    return g_isa;
-}
-
-static const fnn_gemm_desc_f32 *active_desc_f32(void) {
-    if (g_isa < 0) fnn_gemm_set_isa(-1);
-    return g_desc_f32;
-}
-
-static const fnn_gemm_desc_f64 *active_desc_f64(void) {
-    if (g_isa < 0) fnn_gemm_set_isa(-1);
-    return g_desc_f64;
-}
-
-const fnn_gemm_desc_f32 *fnn_gemm_active_desc_f32(void) { return active_desc_f32(); }
-const fnn_gemm_desc_f64 *fnn_gemm_active_desc_f64(void) { return active_desc_f64(); }
-
-int fnn_gemm_get_blocking(int dtype, int64_t *out) {
-    if (dtype == 0) {
-        const fnn_gemm_desc_f32 *d = active_desc_f32();
-        out[0] = d->mr; out[1] = d->nr; out[2] = d->mc; out[3] = d->kc; out[4] = d->nc;
-    } else if (dtype == 1) {
-        const fnn_gemm_desc_f64 *d = active_desc_f64();
-        out[0] = d->mr; out[1] = d->nr; out[2] = d->mc; out[3] = d->kc; out[4] = d->nc;
-    } else {
-        return FNN_EINVAL;
-    }
-    return FNN_OK;
-}
-
-#ifdef FNN_HAVE_X86_KERNELS
-#define FNN_ALL_DESCS_(SFX)                                                    \
-    {&fnn_gemm_desc_portable_##SFX, &fnn_gemm_desc_avx2_##SFX,                 \
-     &fnn_gemm_desc_avx512_##SFX, &fnn_gemm_desc_avx512sim_##SFX}
-#else
-#define FNN_ALL_DESCS_(SFX) {&fnn_gemm_desc_portable_##SFX}
-#endif
-
-#define FNN_ALL_DESCS(SFX) FNN_ALL_DESCS_(SFX)
+#include "fnn_generic.h"
 
 /* K-split path (gemm.h): the number of K chunks, 0 when not taken. */
 static int64_t ks_chunks(int64_t M, int64_t N, int64_t K) {
@@ -193,15 +101,48 @@ static int64_t pack_rows_simd_f64(int MR, const double *s, int64_t lda, int64_t 
 #define T float
 #define SFX f32
 #define DESC fnn_gemm_desc_f32
-#define ACTIVE_DESC active_desc_f32
 #include "gemm.inc"
 #undef T
 #undef SFX
 #undef DESC
-#undef ACTIVE_DESC
 
 #define T double
 #define SFX f64
 #define DESC fnn_gemm_desc_f64
-#define ACTIVE_DESC active_desc_f64
 #include "gemm.inc"
+#undef T
+#undef SFX
+#undef DESC
+
+/* ---- Transitional (gemm.h, issue 12): the path in force, for conv2d.inc.
+ * fnn_gemm_ex never reads it. */
+static int g_conv_isa = FNN_GEMM_AUTO;
+
+int fnn_gemm_set_isa(int isa) {
+    g_conv_isa = fnn_gemm_resolve_isa(isa);
+    return g_conv_isa;
+}
+
+const fnn_gemm_desc_f32 *fnn_gemm_active_desc_f32(void) {
+    return fnn_gemm_kernels_f32(fnn_gemm_resolve_isa(g_conv_isa));
+}
+
+const fnn_gemm_desc_f64 *fnn_gemm_active_desc_f64(void) {
+    return fnn_gemm_kernels_f64(fnn_gemm_resolve_isa(g_conv_isa));
+}
+
+int fnn_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                 const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                 float *C, int64_t ldc, float *ws, int n_threads) {
+    const fnn_gemm_opts o = {.isa = g_conv_isa, .direct = 1};
+    return fnn_gemm_ex_f32(&o, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                           ldc, ws, n_threads);
+}
+
+int fnn_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, double alpha,
+                 const double *A, int64_t lda, const double *B, int64_t ldb, double beta,
+                 double *C, int64_t ldc, double *ws, int n_threads) {
+    const fnn_gemm_opts o = {.isa = g_conv_isa, .direct = 1};
+    return fnn_gemm_ex_f64(&o, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                           ldc, ws, n_threads);
+}

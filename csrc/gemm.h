@@ -5,43 +5,63 @@
  * op(A) is M x K: A is (M, lda>=K) when !trans_a, (K, lda>=M) when trans_a.
  * op(B) is K x N: B is (K, ldb>=N) when !trans_b, (N, ldb>=K) when trans_b.
  * C is (M, ldc>=N).  beta == 0 means C is not read (NaNs in C are ignored,
- * as BLAS does).
- *
- * ws: workspace of fnn_gemm_workspace_len_*(n_threads) elements.
+ * as BLAS does).  Every element of C sees its K terms in an order fixed by
+ * the shape and the kernel path: results are bitwise the same at every
+ * thread count.
  */
 #ifndef FNN_GEMM_H
 #define FNN_GEMM_H
 #include "fnn_common.h"
 
+/* Kernel paths.  FNN_GEMM_AVX512SIM runs the AVX-512 kernels' code (their
+ * register block and blocking) emulated with AVX2, for testing that path on
+ * CPUs without AVX-512; it is never chosen automatically. */
+enum {
+    FNN_GEMM_AUTO = -1,        /* the best path the CPU runs */
+    FNN_GEMM_PORTABLE = 0,     /* plain C, vectorised for the baseline ISA */
+    FNN_GEMM_AVX2 = 1,         /* AVX2 + FMA */
+    FNN_GEMM_AVX512 = 2,
+    FNN_GEMM_AVX512SIM = 3,
+    FNN_GEMM_NPATHS = 4
+};
+
+/* How a product runs, chosen by the caller (the binding holds the user's
+ * setting and passes it with every call; NULL means the defaults
+ * {FNN_GEMM_AUTO, 1}).
+ *   isa:    the kernel path; one the CPU cannot run is lowered to the best
+ *           it can (fnn_gemm_resolve_isa).
+ *   direct: 1: products with at most a few rows or columns, or very few
+ *           terms, take the direct path (gemm_small.c: no packing); 0: every
+ *           product is packed (for testing that path).  Which path a
+ *           product takes never depends on the thread count. */
+typedef struct {
+    int isa;
+    int direct;
+} fnn_gemm_opts;
+
+/* Elements of ws the calls need at this thread count (whatever the path). */
 int64_t fnn_gemm_workspace_len_f32(int n_threads);
 int64_t fnn_gemm_workspace_len_f64(int n_threads);
 
-int fnn_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                 float alpha, const float *A, int64_t lda,
-                 const float *B, int64_t ldb,
-                 float beta, float *C, int64_t ldc,
-                 float *ws, int n_threads);
-int fnn_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                 double alpha, const double *A, int64_t lda,
-                 const double *B, int64_t ldb,
-                 double beta, double *C, int64_t ldc,
-                 double *ws, int n_threads);
+/* A (see above), B, C: row-major with leading dimensions lda, ldb, ldc;
+ * ws: fnn_gemm_workspace_len_*(n_threads) elements. */
+int fnn_gemm_ex_f32(const fnn_gemm_opts *opts, int trans_a, int trans_b, int64_t M, int64_t N,
+                    int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+                    int64_t ldb, float beta, float *C, int64_t ldc, float *ws, int n_threads);
+int fnn_gemm_ex_f64(const fnn_gemm_opts *opts, int trans_a, int trans_b, int64_t M, int64_t N,
+                    int64_t K, double alpha, const double *A, int64_t lda, const double *B,
+                    int64_t ldb, double beta, double *C, int64_t ldc, double *ws,
+                    int n_threads);
 
-/* Kernel path: 0 = portable C, 1 = AVX2+FMA, 2 = AVX-512, 3 = the AVX-512
- * kernels emulated with AVX2 (for testing that path on CPUs without it).
- * fnn_gemm_set_isa(-1) picks the best the CPU supports (the default);
- * it returns the path now in force (a request the CPU cannot run is
- * lowered to the best it can). */
-int fnn_gemm_set_isa(int isa);
-int fnn_gemm_get_isa(void);
+/* The path a request runs on this CPU: isa itself when the CPU has its
+ * instructions, else (and for FNN_GEMM_AUTO or an unknown code) the best
+ * path it runs.  The best path comes from cpuid. */
+int fnn_gemm_resolve_isa(int isa);
 int fnn_gemm_cpu_best_isa(void);
 
-/* The direct path (gemm_small.c: no packing) for products with at most a
- * few rows or columns, or very few terms: on (1, the default) or off (0:
- * every product is packed; for testing).  on < 0 only queries.  Returns
- * the previous setting.  Which path a product takes never depends on the
- * thread count. */
-int fnn_gemm_set_direct(int on);
+/* Blocking of path isa (resolved) for dtype 0 (f32) or 1 (f64):
+ * out[0..4] = MR, NR, MC, KC, NC.  Returns FNN_OK or FNN_EINVAL. */
+int fnn_gemm_get_blocking(int isa, int dtype, int64_t *out);
 
 /* The K-split path: products with a small C and many terms (a convolution's
  * or a Linear layer's weight gradient over a large batch), where the M/N
@@ -71,8 +91,20 @@ int fnn_gemm_set_direct(int on);
  * direct path takes never reaches it). */
 int fnn_gemm_ksplit_chunks(int64_t M, int64_t N, int64_t K);
 
-/* Blocking of the path in force for dtype 0 (f32) or 1 (f64):
- * out[0..4] = MR, NR, MC, KC, NC.  Returns FNN_OK or FNN_EINVAL. */
-int fnn_gemm_get_blocking(int dtype, int64_t *out);
+/* ---- Transitional (issue 12), for conv2d.inc only ----
+ * conv2d.inc still asks for "the path in force" instead of taking the path
+ * as an argument: it calls fnn_gemm_f32/_f64 (its col2im fallback: the
+ * arguments of fnn_gemm_ex without opts, run as {the path in force, direct
+ * on}) and fnn_gemm_active_desc_f32/_f64 (gemm_kernels.h).  The binding
+ * sets that path with fnn_gemm_set_isa whenever the user chooses one, as
+ * well as passing it to fnn_gemm_ex.  Delete these three and the global
+ * behind them once conv2d takes the path from its binding. */
+int fnn_gemm_set_isa(int isa);   /* returns the path now in force (resolved) */
+int fnn_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                 const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                 float *C, int64_t ldc, float *ws, int n_threads);
+int fnn_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, double alpha,
+                 const double *A, int64_t lda, const double *B, int64_t ldb, double beta,
+                 double *C, int64_t ldc, double *ws, int n_threads);
 
 #endif

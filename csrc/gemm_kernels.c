@@ -1,290 +1,252 @@
 /* gemm_kernels.c -- micro-kernels and per-path descriptors (see
- * gemm_kernels.h for the contract).
+ * gemm_kernels.h for the contract), and the choice of path from cpuid.
  *
- * The portable kernel is plain C the compiler vectorises for the baseline
- * ISA.  The AVX2+FMA and AVX-512 kernels share one body (gemm_ukr.inc),
- * compiled with a per-function target attribute and only called when cpuid
- * says the CPU has the instructions, so the shipped build runs on any x86-64.
+ * Every kernel is the one body of gemm_ukr.inc, compiled per path and dtype
+ * on that path's vectors: the portable kernel on the GCC vector extension
+ * (16 bytes, the x86-64 baseline's SSE2; a multiply and an add), the
+ * AVX2+FMA and AVX-512 kernels on intrinsics with a per-function target
+ * attribute, only ever called when cpuid says the CPU has the
+ * instructions, so the shipped build runs on any x86-64.
  */
+#include <string.h>
 #include "gemm_kernels.h"
-#if defined(__x86_64__) || defined(__i386__)
+#include "fnn_generic.h"
+#ifdef FNN_HAVE_X86_KERNELS
 #include <immintrin.h>
 #endif
-
-/* ---------------------------------------------------------------- portable */
-
-/* The portable micro-kernel body: BROW(p, NR) is row p of B (b + p*NR for
- * a packed panel, b + boff[p] for the indirect one). */
-#define FNN_PORTABLE_BODY(T, MR_, NR_, BROW)                                 \
-    T acc[MR_ * NR_];                                                        \
-    for (int t = 0; t < MR_ * NR_; t++) acc[t] = (T)0;                       \
-    for (int64_t p = 0; p < kc; p++) {                                       \
-        const T *ap = a + p * MR_, *bp = BROW(p, NR_);                       \
-        for (int i = 0; i < MR_; i++) {                                      \
-            T ai = ap[i];                                                    \
-            for (int j = 0; j < NR_; j++) acc[i * NR_ + j] += ai * bp[j];    \
-        }                                                                    \
-    }                                                                        \
-    for (int i = 0; i < mr; i++) {                                           \
-        T *c = C + (int64_t)i * ldc;                                         \
-        const T *t = acc + i * NR_;                                          \
-        if (beta == (T)0) {                                                  \
-            for (int j = 0; j < nr; j++) c[j] = alpha * t[j];                \
-        } else {                                                             \
-            for (int j = 0; j < nr; j++) c[j] = alpha * t[j] + beta * c[j];  \
-        }                                                                    \
-    }
-
-#define FNN_DEFINE_PORTABLE(T, SFX, MR_, NR_)                                \
-static void fnn_ukr_portable_##SFX(int64_t kc, const T *RESTRICT a,          \
-                                   const T *RESTRICT b, T *C, int64_t ldc,   \
-                                   int mr, int nr, T alpha, T beta) {        \
-    FNN_PORTABLE_BODY(T, MR_, NR_, FNN_PACKED_ROW)                           \
-}
-
-#define FNN_DEFINE_PORTABLE_IB(T, SFX, MR_, NR_)                             \
-static void fnn_ukr_portable_##SFX##_ib(int64_t kc, const T *RESTRICT a,     \
-                                        const T *RESTRICT b,                 \
-                                        const int64_t *RESTRICT boff,        \
-                                        T *C, int64_t ldc, int mr, int nr,   \
-                                        T alpha, T beta) {                   \
-    FNN_PORTABLE_BODY(T, MR_, NR_, FNN_INDIRECT_ROW)                         \
-}
-
-#define FNN_PACKED_ROW(p, nr_) (b + (p) * (nr_))
-#define FNN_INDIRECT_ROW(p, nr_) (b + boff[p])
-
-FNN_DEFINE_PORTABLE(float, f32, 6, 16)
-FNN_DEFINE_PORTABLE(double, f64, 6, 8)
-FNN_DEFINE_PORTABLE_IB(float, f32, 6, 16)
-FNN_DEFINE_PORTABLE_IB(double, f64, 6, 8)
-
-const fnn_gemm_desc_f32 fnn_gemm_desc_portable_f32 = {6, 16, 144, 256, 3072, fnn_ukr_portable_f32, fnn_ukr_portable_f32_ib};
-const fnn_gemm_desc_f64 fnn_gemm_desc_portable_f64 = {6, 8, 96, 256, 1536, fnn_ukr_portable_f64, fnn_ukr_portable_f64_ib};
-
-#ifdef FNN_HAVE_X86_KERNELS
 
 /* How many k steps ahead the kernels prefetch the packed A panel. */
 #ifndef UKR_PF_A
 #define UKR_PF_A 8
 #endif
 
+/* The vector operations of every path, from the intrinsics' names: VP is
+ * the path's prefix (pv for portable, _mm256, _mm512, sim), VS the packed
+ * suffix (f32 / f64 for portable, ps / pd). */
+#define V_ZERO() FNN_CAT(FNN_CAT(VP, setzero), VS)()
+#define V_LOAD(p) FNN_CAT(FNN_CAT(VP, loadu), VS)(p)
+#define V_STORE(p, v) FNN_CAT(FNN_CAT(VP, storeu), VS)((p), (v))
+#define V_BCAST(p) FNN_CAT(FNN_CAT(VP, set1), VS)(*(p))
+#define V_SET1(x) FNN_CAT(FNN_CAT(VP, set1), VS)(x)
+#define V_FMA(a, b, c) FNN_CAT(FNN_CAT(VP, fmadd), VS)((a), (b), (c))
+#define V_MUL(a, b) FNN_CAT(FNN_CAT(VP, mul), VS)((a), (b))
+
+/* ---------------------------------------------------------------- portable */
+
+/* 16-byte vectors of the GCC vector extension; "fmadd" is a multiply and an
+ * add (the baseline has no FMA; setup.py compiles without contraction) */
+typedef float fnn_pv_f32 __attribute__((vector_size(16)));
+typedef double fnn_pv_f64 __attribute__((vector_size(16)));
+static inline fnn_pv_f32 pv_setzero_f32(void) { return (fnn_pv_f32){0}; }
+static inline fnn_pv_f64 pv_setzero_f64(void) { return (fnn_pv_f64){0}; }
+static inline fnn_pv_f32 pv_loadu_f32(const float *p) { fnn_pv_f32 v; memcpy(&v, p, sizeof v); return v; }
+static inline fnn_pv_f64 pv_loadu_f64(const double *p) { fnn_pv_f64 v; memcpy(&v, p, sizeof v); return v; }
+static inline void pv_storeu_f32(float *p, fnn_pv_f32 v) { memcpy(p, &v, sizeof v); }
+static inline void pv_storeu_f64(double *p, fnn_pv_f64 v) { memcpy(p, &v, sizeof v); }
+static inline fnn_pv_f32 pv_set1_f32(float x) { return (fnn_pv_f32){x, x, x, x}; }
+static inline fnn_pv_f64 pv_set1_f64(double x) { return (fnn_pv_f64){x, x}; }
+static inline fnn_pv_f32 pv_fmadd_f32(fnn_pv_f32 a, fnn_pv_f32 b, fnn_pv_f32 c) { return a * b + c; }
+static inline fnn_pv_f64 pv_fmadd_f64(fnn_pv_f64 a, fnn_pv_f64 b, fnn_pv_f64 c) { return a * b + c; }
+static inline fnn_pv_f32 pv_mul_f32(fnn_pv_f32 a, fnn_pv_f32 b) { return a * b; }
+static inline fnn_pv_f64 pv_mul_f64(fnn_pv_f64 a, fnn_pv_f64 b) { return a * b; }
+
+#define UKR_ATTR
+#define VP pv
+#define UMR 6
+#define UNV 4
+/* 6x16 */
+#define T float
+#define V fnn_pv_f32
+#define VS f32
+#define VL 4
+#define UKR_NAME fnn_ukr_portable_f32
+#include "gemm_ukr.inc"
+#undef T
+#undef V
+#undef VS
+#undef VL
+/* 6x8 */
+#define T double
+#define V fnn_pv_f64
+#define VS f64
+#define VL 2
+#define UKR_NAME fnn_ukr_portable_f64
+#include "gemm_ukr.inc"
+#undef T
+#undef V
+#undef VS
+#undef VL
+#undef UMR
+#undef UNV
+#undef VP
+#undef UKR_ATTR
+
+static const fnn_gemm_desc_f32 desc_portable_f32 = {
+    .mr = 6, .nr = 16, .mc = 144, .kc = 256, .nc = 3072,
+    .ukr = fnn_ukr_portable_f32, .ukri = fnn_ukr_portable_f32_ib};
+static const fnn_gemm_desc_f64 desc_portable_f64 = {
+    .mr = 6, .nr = 8, .mc = 96, .kc = 256, .nc = 1536,
+    .ukr = fnn_ukr_portable_f64, .ukri = fnn_ukr_portable_f64_ib};
+
+#ifdef FNN_HAVE_X86_KERNELS
 /* -------------------------------------------------------- AVX2 + FMA (ymm) */
 
 #define UKR_ATTR __attribute__((target("avx2,fma")))
-#define V_ZERO() _mm256_setzero_ps()
-#define V_LOAD(p) _mm256_loadu_ps(p)
-#define V_STORE(p, v) _mm256_storeu_ps((p), (v))
-#define V_BCAST(p) _mm256_broadcast_ss(p)
-#define V_SET1(x) _mm256_set1_ps(x)
-#define V_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
-#define V_MUL(a, b) _mm256_mul_ps((a), (b))
+#define VP _mm256
+/* 6x16 f32, 6x8 f64: 12 accumulators + 2 B vectors + 1 broadcast of the
+ * 16 ymm; 2x32, 2x16 (8 accumulators + 4 B vectors + 1 broadcast),
+ * indirect B only (the descriptors' small kernel) */
 #define T float
 #define V __m256
+#define VS ps
 #define VL 8
-/* 6x16: 12 accumulators + 2 B vectors + 1 broadcast of the 16 ymm. */
 #define UMR 6
 #define UNV 2
 #define UKR_NAME fnn_ukr_avx2_f32
 #include "gemm_ukr.inc"
-#undef UKR_NAME
-#define UKR_NAME fnn_ukr_avx2_f32_ib
-#define UKR_BOFF 1
-#include "gemm_ukr.inc"
-#undef UKR_BOFF
-#undef UKR_NAME
 #undef UMR
 #undef UNV
-/* 2x32 (8 accumulators + 4 B vectors + 1 broadcast), indirect B only */
 #define UMR 2
 #define UNV 4
-#define UKR_NAME fnn_ukr_avx2_f32_m2_ib
-#define UKR_BOFF 1
+#define UKR_NAME fnn_ukr_avx2_f32_m2
+#define UKR_IB_ONLY
 #include "gemm_ukr.inc"
-#undef UKR_BOFF
-#undef UKR_NAME
 #undef UMR
 #undef UNV
 #undef T
 #undef V
+#undef VS
 #undef VL
-#undef V_ZERO
-#undef V_LOAD
-#undef V_STORE
-#undef V_BCAST
-#undef V_SET1
-#undef V_FMA
-#undef V_MUL
 
-#define V_ZERO() _mm256_setzero_pd()
-#define V_LOAD(p) _mm256_loadu_pd(p)
-#define V_STORE(p, v) _mm256_storeu_pd((p), (v))
-#define V_BCAST(p) _mm256_broadcast_sd(p)
-#define V_SET1(x) _mm256_set1_pd(x)
-#define V_FMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
-#define V_MUL(a, b) _mm256_mul_pd((a), (b))
 #define T double
 #define V __m256d
+#define VS pd
 #define VL 4
 #define UMR 6
 #define UNV 2
 #define UKR_NAME fnn_ukr_avx2_f64
 #include "gemm_ukr.inc"
-#undef UKR_NAME
-#define UKR_NAME fnn_ukr_avx2_f64_ib
-#define UKR_BOFF 1
-#include "gemm_ukr.inc"
-#undef UKR_BOFF
-#undef UKR_NAME
 #undef UMR
 #undef UNV
 #define UMR 2
 #define UNV 4
-#define UKR_NAME fnn_ukr_avx2_f64_m2_ib
-#define UKR_BOFF 1
+#define UKR_NAME fnn_ukr_avx2_f64_m2
+#define UKR_IB_ONLY
 #include "gemm_ukr.inc"
-#undef UKR_BOFF
-#undef UKR_NAME
 #undef UMR
 #undef UNV
 #undef T
 #undef V
+#undef VS
 #undef VL
-#undef V_ZERO
-#undef V_LOAD
-#undef V_STORE
-#undef V_BCAST
-#undef V_SET1
-#undef V_FMA
-#undef V_MUL
+#undef VP
+#undef UKR_ATTR
 
-const fnn_gemm_desc_f32 fnn_gemm_desc_avx2_f32 = {6, 16, 144, 256, 3072, fnn_ukr_avx2_f32, fnn_ukr_avx2_f32_ib,
-                                                   2, 32, fnn_ukr_avx2_f32_m2_ib};
-const fnn_gemm_desc_f64 fnn_gemm_desc_avx2_f64 = {6, 8, 96, 256, 1536, fnn_ukr_avx2_f64, fnn_ukr_avx2_f64_ib,
-                                                   2, 16, fnn_ukr_avx2_f64_m2_ib};
+static const fnn_gemm_desc_f32 desc_avx2_f32 = {
+    .mr = 6, .nr = 16, .mc = 144, .kc = 256, .nc = 3072,
+    .ukr = fnn_ukr_avx2_f32, .ukri = fnn_ukr_avx2_f32_ib,
+    .mr_s = 2, .nr_s = 32, .ukri_s = fnn_ukr_avx2_f32_m2_ib};
+static const fnn_gemm_desc_f64 desc_avx2_f64 = {
+    .mr = 6, .nr = 8, .mc = 96, .kc = 256, .nc = 1536,
+    .ukr = fnn_ukr_avx2_f64, .ukri = fnn_ukr_avx2_f64_ib,
+    .mr_s = 2, .nr_s = 16, .ukri_s = fnn_ukr_avx2_f64_m2_ib};
 
-/* ----------------------------------------------------------- AVX-512 (zmm) */
+/* ------------------------------------------- AVX-512 (zmm), and emulated */
 
 /* The 512-bit register block: 12 rows x 2 zmm (12x32 f32, 12x16 f64) = 24
  * accumulators + 2 B vectors + 1 broadcast of the 32 zmm.  kc = 192 keeps
  * the kc x 32 B micro-panel (24 KiB) in a 32-48 KiB L1. */
-#define AVX512_MR 12
-#define AVX512_NV 2
-#define AVX512_MC 240
-#define AVX512_KC 192
+#define UMR 12
+#define UNV 2
 
-#undef UKR_ATTR
 #define UKR_ATTR __attribute__((target("avx512f")))
-#define V_ZERO() _mm512_setzero_ps()
-#define V_LOAD(p) _mm512_loadu_ps(p)
-#define V_STORE(p, v) _mm512_storeu_ps((p), (v))
-#define V_BCAST(p) _mm512_set1_ps(*(p))
-#define V_SET1(x) _mm512_set1_ps(x)
-#define V_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
-#define V_MUL(a, b) _mm512_mul_ps((a), (b))
+#define VP _mm512
 #define T float
 #define V __m512
+#define VS ps
 #define VL 16
-#define UMR AVX512_MR
-#define UNV AVX512_NV
 #define UKR_NAME fnn_ukr_avx512_f32
 #include "gemm_ukr.inc"
-#undef UKR_NAME
-#define UKR_NAME fnn_ukr_avx512_f32_ib
-#define UKR_BOFF 1
-#include "gemm_ukr.inc"
-#undef UKR_BOFF
-#undef UKR_NAME
 #undef T
 #undef V
+#undef VS
 #undef VL
-#undef V_ZERO
-#undef V_LOAD
-#undef V_STORE
-#undef V_BCAST
-#undef V_SET1
-#undef V_FMA
-#undef V_MUL
-
-#define V_ZERO() _mm512_setzero_pd()
-#define V_LOAD(p) _mm512_loadu_pd(p)
-#define V_STORE(p, v) _mm512_storeu_pd((p), (v))
-#define V_BCAST(p) _mm512_set1_pd(*(p))
-#define V_SET1(x) _mm512_set1_pd(x)
-#define V_FMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
-#define V_MUL(a, b) _mm512_mul_pd((a), (b))
 #define T double
 #define V __m512d
+#define VS pd
 #define VL 8
 #define UKR_NAME fnn_ukr_avx512_f64
 #include "gemm_ukr.inc"
-#undef UKR_NAME
-#define UKR_NAME fnn_ukr_avx512_f64_ib
-#define UKR_BOFF 1
-#include "gemm_ukr.inc"
-#undef UKR_BOFF
-#undef UKR_NAME
 #undef T
 #undef V
+#undef VS
 #undef VL
-#undef V_ZERO
-#undef V_LOAD
-#undef V_STORE
-#undef V_BCAST
-#undef V_SET1
-#undef V_FMA
-#undef V_MUL
+#undef VP
+#undef UKR_ATTR
 
-const fnn_gemm_desc_f32 fnn_gemm_desc_avx512_f32 = {
-    AVX512_MR, AVX512_NV * 16, AVX512_MC, AVX512_KC, 4096, fnn_ukr_avx512_f32, fnn_ukr_avx512_f32_ib};
-const fnn_gemm_desc_f64 fnn_gemm_desc_avx512_f64 = {
-    AVX512_MR, AVX512_NV * 8, AVX512_MC, AVX512_KC, 2048, fnn_ukr_avx512_f64, fnn_ukr_avx512_f64_ib};
-
-/* ------------------------- the AVX-512 body compiled for AVX2 (testing) */
-
+/* The AVX-512 body compiled for AVX2 (testing only): each 512-bit vector
+ * is two 256-bit ones, the operations named as the intrinsics (sim_*). */
 typedef struct { __m256 lo, hi; } fnn_sim_ps;
 typedef struct { __m256d lo, hi; } fnn_sim_pd;
 #define SIM_FN static inline __attribute__((target("avx2,fma"), always_inline))
-SIM_FN fnn_sim_ps sim_zero_ps(void) { fnn_sim_ps r = {_mm256_setzero_ps(), _mm256_setzero_ps()}; return r; }
-SIM_FN fnn_sim_ps sim_load_ps(const float *p) { fnn_sim_ps r = {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; return r; }
-SIM_FN void sim_store_ps(float *p, fnn_sim_ps v) { _mm256_storeu_ps(p, v.lo); _mm256_storeu_ps(p + 8, v.hi); }
+SIM_FN fnn_sim_ps sim_setzero_ps(void) { fnn_sim_ps r = {_mm256_setzero_ps(), _mm256_setzero_ps()}; return r; }
+SIM_FN fnn_sim_ps sim_loadu_ps(const float *p) { fnn_sim_ps r = {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; return r; }
+SIM_FN void sim_storeu_ps(float *p, fnn_sim_ps v) { _mm256_storeu_ps(p, v.lo); _mm256_storeu_ps(p + 8, v.hi); }
 SIM_FN fnn_sim_ps sim_set1_ps(float x) { fnn_sim_ps r = {_mm256_set1_ps(x), _mm256_set1_ps(x)}; return r; }
-SIM_FN fnn_sim_ps sim_fma_ps(fnn_sim_ps a, fnn_sim_ps b, fnn_sim_ps c) {
+SIM_FN fnn_sim_ps sim_fmadd_ps(fnn_sim_ps a, fnn_sim_ps b, fnn_sim_ps c) {
     fnn_sim_ps r = {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)}; return r; }
 SIM_FN fnn_sim_ps sim_mul_ps(fnn_sim_ps a, fnn_sim_ps b) {
     fnn_sim_ps r = {_mm256_mul_ps(a.lo, b.lo), _mm256_mul_ps(a.hi, b.hi)}; return r; }
-SIM_FN fnn_sim_pd sim_zero_pd(void) { fnn_sim_pd r = {_mm256_setzero_pd(), _mm256_setzero_pd()}; return r; }
-SIM_FN fnn_sim_pd sim_load_pd(const double *p) { fnn_sim_pd r = {_mm256_loadu_pd(p), _mm256_loadu_pd(p + 4)}; return r; }
-SIM_FN void sim_store_pd(double *p, fnn_sim_pd v) { _mm256_storeu_pd(p, v.lo); _mm256_storeu_pd(p + 4, v.hi); }
+SIM_FN fnn_sim_pd sim_setzero_pd(void) { fnn_sim_pd r = {_mm256_setzero_pd(), _mm256_setzero_pd()}; return r; }
+SIM_FN fnn_sim_pd sim_loadu_pd(const double *p) { fnn_sim_pd r = {_mm256_loadu_pd(p), _mm256_loadu_pd(p + 4)}; return r; }
+SIM_FN void sim_storeu_pd(double *p, fnn_sim_pd v) { _mm256_storeu_pd(p, v.lo); _mm256_storeu_pd(p + 4, v.hi); }
 SIM_FN fnn_sim_pd sim_set1_pd(double x) { fnn_sim_pd r = {_mm256_set1_pd(x), _mm256_set1_pd(x)}; return r; }
-SIM_FN fnn_sim_pd sim_fma_pd(fnn_sim_pd a, fnn_sim_pd b, fnn_sim_pd c) {
+SIM_FN fnn_sim_pd sim_fmadd_pd(fnn_sim_pd a, fnn_sim_pd b, fnn_sim_pd c) {
     fnn_sim_pd r = {_mm256_fmadd_pd(a.lo, b.lo, c.lo), _mm256_fmadd_pd(a.hi, b.hi, c.hi)}; return r; }
 SIM_FN fnn_sim_pd sim_mul_pd(fnn_sim_pd a, fnn_sim_pd b) {
     fnn_sim_pd r = {_mm256_mul_pd(a.lo, b.lo), _mm256_mul_pd(a.hi, b.hi)}; return r; }
 
-#undef UKR_ATTR
 #define UKR_ATTR __attribute__((target("avx2,fma")))
-#define V_ZERO() sim_zero_ps()
-#define V_LOAD(p) sim_load_ps(p)
-#define V_STORE(p, v) sim_store_ps((p), (v))
-#define V_BCAST(p) sim_set1_ps(*(p))
-#define V_SET1(x) sim_set1_ps(x)
-#define V_FMA(a, b, c) sim_fma_ps((a), (b), (c))
-#define V_MUL(a, b) sim_mul_ps((a), (b))
+#define VP sim
 #define T float
 #define V fnn_sim_ps
+#define VS ps
 #define VL 16
 #define UKR_NAME fnn_ukr_avx512sim_f32
 #include "gemm_ukr.inc"
-#undef UKR_NAME
-#define UKR_NAME fnn_ukr_avx512sim_f32_ib
-#define UKR_BOFF 1
-#include "gemm_ukr.inc"
-#undef UKR_BOFF
-#undef UKR_NAME
 #undef T
 #undef V
+#undef VS
 #undef VL
+#define T double
+#define V fnn_sim_pd
+#define VS pd
+#define VL 8
+#define UKR_NAME fnn_ukr_avx512sim_f64
+#include "gemm_ukr.inc"
+#undef T
+#undef V
+#undef VS
+#undef VL
+#undef VP
+#undef UKR_ATTR
+#undef UMR
+#undef UNV
+
+/* the AVX-512 blocking, shared by its emulation */
+#define AVX512_F32 .mr = 12, .nr = 32, .mc = 240, .kc = 192, .nc = 4096
+#define AVX512_F64 .mr = 12, .nr = 16, .mc = 240, .kc = 192, .nc = 2048
+static const fnn_gemm_desc_f32 desc_avx512_f32 = {
+    AVX512_F32, .ukr = fnn_ukr_avx512_f32, .ukri = fnn_ukr_avx512_f32_ib};
+static const fnn_gemm_desc_f64 desc_avx512_f64 = {
+    AVX512_F64, .ukr = fnn_ukr_avx512_f64, .ukri = fnn_ukr_avx512_f64_ib};
+static const fnn_gemm_desc_f32 desc_avx512sim_f32 = {
+    AVX512_F32, .ukr = fnn_ukr_avx512sim_f32, .ukri = fnn_ukr_avx512sim_f32_ib};
+static const fnn_gemm_desc_f64 desc_avx512sim_f64 = {
+    AVX512_F64, .ukr = fnn_ukr_avx512sim_f64, .ukri = fnn_ukr_avx512sim_f64_ib};
+#undef AVX512_F32
+#undef AVX512_F64
+#endif
 #undef V_ZERO
 #undef V_LOAD
 #undef V_STORE
@@ -293,33 +255,76 @@ SIM_FN fnn_sim_pd sim_mul_pd(fnn_sim_pd a, fnn_sim_pd b) {
 #undef V_FMA
 #undef V_MUL
 
-#define V_ZERO() sim_zero_pd()
-#define V_LOAD(p) sim_load_pd(p)
-#define V_STORE(p, v) sim_store_pd((p), (v))
-#define V_BCAST(p) sim_set1_pd(*(p))
-#define V_SET1(x) sim_set1_pd(x)
-#define V_FMA(a, b, c) sim_fma_pd((a), (b), (c))
-#define V_MUL(a, b) sim_mul_pd((a), (b))
-#define T double
-#define V fnn_sim_pd
-#define VL 8
-#define UKR_NAME fnn_ukr_avx512sim_f64
-#include "gemm_ukr.inc"
-#undef UKR_NAME
-#define UKR_NAME fnn_ukr_avx512sim_f64_ib
-#define UKR_BOFF 1
-#include "gemm_ukr.inc"
-#undef UKR_BOFF
-#undef UKR_NAME
-#undef T
-#undef V
-#undef VL
-#undef UMR
-#undef UNV
-#undef UKR_ATTR
+/* ----------------------------------------------------- the path table */
 
-const fnn_gemm_desc_f32 fnn_gemm_desc_avx512sim_f32 = {
-    AVX512_MR, AVX512_NV * 16, AVX512_MC, AVX512_KC, 4096, fnn_ukr_avx512sim_f32, fnn_ukr_avx512sim_f32_ib};
-const fnn_gemm_desc_f64 fnn_gemm_desc_avx512sim_f64 = {
-    AVX512_MR, AVX512_NV * 8, AVX512_MC, AVX512_KC, 2048, fnn_ukr_avx512sim_f64, fnn_ukr_avx512sim_f64_ib};
+const fnn_gemm_desc_f32 *fnn_gemm_kernels_f32(int isa) {
+#ifdef FNN_HAVE_X86_KERNELS
+    if (isa == FNN_GEMM_AVX2) return &desc_avx2_f32;
+    if (isa == FNN_GEMM_AVX512) return &desc_avx512_f32;
+    if (isa == FNN_GEMM_AVX512SIM) return &desc_avx512sim_f32;
 #endif
+    (void)isa;
+    return &desc_portable_f32;
+}
+
+const fnn_gemm_desc_f64 *fnn_gemm_kernels_f64(int isa) {
+#ifdef FNN_HAVE_X86_KERNELS
+    if (isa == FNN_GEMM_AVX2) return &desc_avx2_f64;
+    if (isa == FNN_GEMM_AVX512) return &desc_avx512_f64;
+    if (isa == FNN_GEMM_AVX512SIM) return &desc_avx512sim_f64;
+#endif
+    (void)isa;
+    return &desc_portable_f64;
+}
+
+static int cpu_has_avx2(void) {
+#ifdef FNN_HAVE_X86_KERNELS
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static int cpu_best_isa(void) {
+#ifdef FNN_HAVE_X86_KERNELS
+    if (!cpu_has_avx2()) return FNN_GEMM_PORTABLE;
+    if (__builtin_cpu_supports("avx512f")) return FNN_GEMM_AVX512;
+    return FNN_GEMM_AVX2;
+#else
+    return FNN_GEMM_PORTABLE;
+#endif
+}
+
+/* The cpuid answer, cached (the GEMM's one global: every thread that fills
+ * it writes the same value). */
+static int g_best_isa = -1;
+
+int fnn_gemm_cpu_best_isa(void) {
+    int best = __atomic_load_n(&g_best_isa, __ATOMIC_RELAXED);
+    if (best < 0) {
+        best = cpu_best_isa();
+        __atomic_store_n(&g_best_isa, best, __ATOMIC_RELAXED);
+    }
+    return best;
+}
+
+int fnn_gemm_resolve_isa(int isa) {
+    const int best = fnn_gemm_cpu_best_isa();
+    if (isa == FNN_GEMM_AVX512SIM) return best >= FNN_GEMM_AVX2 ? isa : best;
+    return isa < 0 || isa > best ? best : isa;
+}
+
+int fnn_gemm_get_blocking(int isa, int dtype, int64_t *out) {
+    isa = fnn_gemm_resolve_isa(isa);
+    if (dtype == 0) {
+        const fnn_gemm_desc_f32 *d = fnn_gemm_kernels_f32(isa);
+        out[0] = d->mr; out[1] = d->nr; out[2] = d->mc; out[3] = d->kc; out[4] = d->nc;
+    } else if (dtype == 1) {
+        const fnn_gemm_desc_f64 *d = fnn_gemm_kernels_f64(isa);
+        out[0] = d->mr; out[1] = d->nr; out[2] = d->mc; out[3] = d->kc; out[4] = d->nc;
+    } else {
+        return FNN_EINVAL;
+    }
+    return FNN_OK;
+}

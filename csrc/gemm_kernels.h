@@ -13,6 +13,7 @@
 #ifndef FNN_GEMM_KERNELS_H
 #define FNN_GEMM_KERNELS_H
 #include "fnn_common.h"
+#include "gemm.h"   /* the path codes */
 
 typedef void (*fnn_ukr_f32)(int64_t kc, const float *a, const float *b,
                             float *C, int64_t ldc, int mr, int nr,
@@ -52,10 +53,15 @@ typedef struct {
     fnn_ukri_f64 ukri_s;
 } fnn_gemm_desc_f64;
 
-extern const fnn_gemm_desc_f32 fnn_gemm_desc_portable_f32;
-extern const fnn_gemm_desc_f64 fnn_gemm_desc_portable_f64;
-/* The descriptor of the path in force (fnn_gemm_set_isa), for drivers that
- * call the micro-kernels themselves (the implicit-GEMM convolution). */
+/* The micro-kernels and blocking of kernel path isa (FNN_GEMM_PORTABLE ..
+ * FNN_GEMM_AVX512SIM, gemm.h; a path resolved by fnn_gemm_resolve_isa, as
+ * these kernels do not check the CPU).  A path this build lacks (not
+ * x86-64) and any other code give the portable kernels. */
+const fnn_gemm_desc_f32 *fnn_gemm_kernels_f32(int isa);
+const fnn_gemm_desc_f64 *fnn_gemm_kernels_f64(int isa);
+
+/* Transitional (gemm.h, issue 12): the descriptor of the path set by
+ * fnn_gemm_set_isa, for conv2d.inc, which calls the micro-kernels itself. */
 const fnn_gemm_desc_f32 *fnn_gemm_active_desc_f32(void);
 const fnn_gemm_desc_f64 *fnn_gemm_active_desc_f64(void);
 
@@ -66,15 +72,6 @@ const fnn_gemm_desc_f64 *fnn_gemm_active_desc_f64(void);
 
 #if defined(__x86_64__) || defined(__i386__)
 #define FNN_HAVE_X86_KERNELS 1
-extern const fnn_gemm_desc_f32 fnn_gemm_desc_avx2_f32;
-extern const fnn_gemm_desc_f64 fnn_gemm_desc_avx2_f64;
-extern const fnn_gemm_desc_f32 fnn_gemm_desc_avx512_f32;
-extern const fnn_gemm_desc_f64 fnn_gemm_desc_avx512_f64;
-/* The AVX-512 kernels' code (same register block and blocking) compiled for
- * AVX2, each 512-bit vector emulated by two 256-bit ones: slow, only for
- * testing the AVX-512 path's logic on CPUs without AVX-512. */
-extern const fnn_gemm_desc_f32 fnn_gemm_desc_avx512sim_f32;
-extern const fnn_gemm_desc_f64 fnn_gemm_desc_avx512sim_f64;
 #endif
 
 #endif

@@ -18,8 +18,9 @@
 #define FNN_GEMM_SMALL_DOT_OTHER 64
 #define FNN_GEMM_SMALL_K 16
 
-/* Same arguments as fnn_gemm_*, plus the kernel path in force (isa, as
- * fnn_gemm_get_isa) and the workspace length.  Returns 1 when it computed
+/* The arguments of fnn_gemm_ex_* with the kernel path (isa, resolved by
+ * fnn_gemm_resolve_isa) in place of opts, plus the workspace length
+ * (ws_len elements).  Returns 1 when it computed
  * C, 0 when the problem is not one for the direct path (the caller then
  * runs the packed path).  Arguments are assumed valid, M, N, K > 0 and
  * alpha != 0.  Every element of C is a sum over K in a fixed order that

@@ -1,8 +1,7 @@
 /* loss.c -- instantiates loss.inc for float and double. */
-/* No FP-exception semantics are promised, so comparisons may be if-converted
- * and the lane loops vectorised (results are unchanged: this is not
- * fast-math, which would also reassociate and drop NaN/Inf handling). */
-#pragma GCC optimize("no-trapping-math")
+/* Compiled with FMA contraction (setup.py's numerics policy): the
+ * polynomials of fnn_vexp.h run 1.2-1.5x faster fused in the AVX2 and
+ * AVX-512 clones. */
 #include <math.h>
 #include "loss.h"
 #include "fnn_slices.h"
@@ -10,11 +9,8 @@
 
 #define T float
 #define SFX f32
-#define EXP expf
 #define VEXP fnn_expf
 #define LOG logf
-#define LOG1P log1pf
-#define FABS fabsf
 #define SOFTPLUS_T fnn_log1p_exp_negabs_f
 #define SIGM fnn_sigmoidf
 #include "loss.inc"
@@ -22,25 +18,13 @@
 #undef SIGM
 #undef T
 #undef SFX
-#undef EXP
 #undef VEXP
 #undef LOG
-#undef LOG1P
-#undef FABS
-
-static inline double sigm_f64(double v) {
-    if (v >= 0.0) return 1.0 / (1.0 + exp(-v));
-    double e = exp(v);
-    return e / (1.0 + e);
-}
 
 #define T double
 #define SFX f64
-#define EXP exp
 #define VEXP exp
 #define LOG log
-#define LOG1P log1p
-#define FABS fabs
 #define SOFTPLUS_T(v) log1p(exp(-fabs(v)))
-#define SIGM sigm_f64
+#define SIGM fnn_sigmoid
 #include "loss.inc"

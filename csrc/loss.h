@@ -21,21 +21,29 @@
 #define FNN_LOSS_H
 #include "fnn_common.h"
 
-#define FNN_DECL_LOSS(T, SFX)                                                      \
-/* x (N, C), t (N), loss (N), stats (N, 2) */                                          \
-int fnn_cross_entropy_fwd_##SFX(int64_t N, int64_t C, const T *x, const int64_t *t,\
-                                T *loss, T *stats, int n_threads);                  \
-/* x (N, C), t (N), stats (N, 2), g (N) or NULL, gx (N, C) */                          \
-int fnn_cross_entropy_bwd_##SFX(int64_t N, int64_t C, const T *x, const int64_t *t,\
-                                const T *stats, const T *g, T scale, T *gx,         \
-                                int n_threads);                                   \
-/* x, y, loss: (n) */                                                             \
-int fnn_bce_logits_fwd_##SFX(int64_t n, const T *x, const T *y, T *loss,          \
-                             int n_threads);                                      \
-/* x, y, gx: (n); g (n) or NULL */                                                \
-int fnn_bce_logits_bwd_##SFX(int64_t n, const T *x, const T *y, const T *g,       \
-                             T scale, T *gx, int n_threads);
+/* x (N, C), t (N), loss (N), stats (N, 2) */
+int fnn_cross_entropy_fwd_f32(int64_t N, int64_t C, const float *x, const int64_t *t,
+                              float *loss, float *stats, int n_threads);
+int fnn_cross_entropy_fwd_f64(int64_t N, int64_t C, const double *x, const int64_t *t,
+                              double *loss, double *stats, int n_threads);
 
-FNN_DECL_LOSS(float, f32)
-FNN_DECL_LOSS(double, f64)
+/* x (N, C), t (N), stats (N, 2), g (N) or NULL, gx (N, C) */
+int fnn_cross_entropy_bwd_f32(int64_t N, int64_t C, const float *x, const int64_t *t,
+                              const float *stats, const float *g, float scale, float *gx,
+                              int n_threads);
+int fnn_cross_entropy_bwd_f64(int64_t N, int64_t C, const double *x, const int64_t *t,
+                              const double *stats, const double *g, double scale, double *gx,
+                              int n_threads);
+
+/* x, y, loss: (n) */
+int fnn_bce_logits_fwd_f32(int64_t n, const float *x, const float *y, float *loss,
+                           int n_threads);
+int fnn_bce_logits_fwd_f64(int64_t n, const double *x, const double *y, double *loss,
+                           int n_threads);
+
+/* x, y, gx: (n); g (n) or NULL */
+int fnn_bce_logits_bwd_f32(int64_t n, const float *x, const float *y, const float *g,
+                           float scale, float *gx, int n_threads);
+int fnn_bce_logits_bwd_f64(int64_t n, const double *x, const double *y, const double *g,
+                           double scale, double *gx, int n_threads);
 #endif

@@ -1,7 +1,6 @@
 /* optim.c -- instantiates optim.inc for float and double (see optim.h). */
 /* Clones for AVX2 (FNN_CLONES) without FMA contraction: the steps follow
  * torch.optim operation by operation, rounding included. */
-#pragma GCC optimize("fp-contract=off")
 #include <math.h>
 #include "optim.h"
 #include "fnn_generic.h"   /* FNN_CLONES */

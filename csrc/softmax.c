@@ -1,8 +1,7 @@
 /* softmax.c -- instantiates softmax.inc for float and double. */
-/* No FP-exception semantics are promised, so comparisons may be if-converted
- * and the lane loops vectorised (results are unchanged: this is not
- * fast-math, which would also reassociate and drop NaN/Inf handling). */
-#pragma GCC optimize("no-trapping-math")
+/* Compiled with FMA contraction (setup.py's numerics policy): the
+ * polynomials of fnn_vexp.h run 1.2-1.5x faster fused in the AVX2 and
+ * AVX-512 clones. */
 #include <math.h>
 #include "softmax.h"
 #include "fnn_generic.h"
@@ -10,19 +9,16 @@
 
 #define T float
 #define SFX f32
-#define EXP expf
 #define VEXP fnn_expf
 #define LOG logf
 #include "softmax.inc"
 #undef T
 #undef SFX
-#undef EXP
 #undef VEXP
 #undef LOG
 
 #define T double
 #define SFX f64
-#define EXP exp
 #define VEXP exp
 #define LOG log
 #include "softmax.inc"

@@ -17,18 +17,23 @@
 #define FNN_SOFTMAX_H
 #include "fnn_common.h"
 
-#define FNN_DECL_SOFTMAX(T, SFX)                                                   \
-/* x, y: (outer, n, inner) */                                                     \
-int fnn_softmax_fwd_##SFX(int64_t outer, int64_t n, int64_t inner, const T *x,    \
-                          T *y, int n_threads);                                   \
-int fnn_log_softmax_fwd_##SFX(int64_t outer, int64_t n, int64_t inner, const T *x,\
-                              T *y, int n_threads);                               \
-/* y: forward output, gy, gx: (outer, n, inner) */                                \
-int fnn_softmax_bwd_##SFX(int64_t outer, int64_t n, int64_t inner, const T *y,    \
-                          const T *gy, T *gx, int n_threads);                     \
-int fnn_log_softmax_bwd_##SFX(int64_t outer, int64_t n, int64_t inner, const T *y,\
-                              const T *gy, T *gx, int n_threads);
+/* x, y: (outer, n, inner) */
+int fnn_softmax_fwd_f32(int64_t outer, int64_t n, int64_t inner, const float *x, float *y,
+                        int n_threads);
+int fnn_softmax_fwd_f64(int64_t outer, int64_t n, int64_t inner, const double *x, double *y,
+                        int n_threads);
+int fnn_log_softmax_fwd_f32(int64_t outer, int64_t n, int64_t inner, const float *x,
+                            float *y, int n_threads);
+int fnn_log_softmax_fwd_f64(int64_t outer, int64_t n, int64_t inner, const double *x,
+                            double *y, int n_threads);
 
-FNN_DECL_SOFTMAX(float, f32)
-FNN_DECL_SOFTMAX(double, f64)
+/* y: the forward's output; y, gy, gx: (outer, n, inner) */
+int fnn_softmax_bwd_f32(int64_t outer, int64_t n, int64_t inner, const float *y,
+                        const float *gy, float *gx, int n_threads);
+int fnn_softmax_bwd_f64(int64_t outer, int64_t n, int64_t inner, const double *y,
+                        const double *gy, double *gx, int n_threads);
+int fnn_log_softmax_bwd_f32(int64_t outer, int64_t n, int64_t inner, const float *y,
+                            const float *gy, float *gx, int n_threads);
+int fnn_log_softmax_bwd_f64(int64_t outer, int64_t n, int64_t inner, const double *y,
+                            const double *gy, double *gx, int n_threads);
 #endif

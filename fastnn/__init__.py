@@ -24,7 +24,19 @@ from . import _config
 
 _config.prepare_openmp_environment()      # before the OpenMP runtime loads
 
-from . import _core  # noqa: E402
+try:
+    from . import _core  # noqa: E402
+except ImportError:
+    # An unbuilt source tree has no compiled core: say so, not "circular import".
+    import os as _os
+    from importlib.machinery import EXTENSION_SUFFIXES as _SUFFIXES
+    _here = _os.path.dirname(_os.path.abspath(__file__))
+    if any(_os.path.exists(_os.path.join(_here, "_core" + s)) for s in _SUFFIXES):
+        raise   # built, but it does not load: the original error says why
+    raise ImportError(
+        f"fastnn is not built: its compiled core (fastnn._core) is missing from {_here}. "
+        "Install fastnn with `pip install .` from the source tree, or build it in place "
+        "with `python setup.py build_ext --inplace`.") from None
 from ._config import get_num_threads, manual_seed, set_num_threads  # noqa: E402
 from ._core import Size  # noqa: E402
 from ._errors import GradcheckError, ShapeError  # noqa: E402

@@ -1,4 +1,4 @@
-"""The ``fastnn`` command: ``demo``, ``info`` and ``bench``.
+"""The ``fastnn`` command: ``demo``, ``info`` and ``bench`` (and ``--version``).
 
 ``fastnn demo`` is the main job: it trains a small CNN on the bundled 8x8
 handwritten digits (standardized, a fixed-seed 80/20 train/test split), shows
@@ -199,8 +199,10 @@ def run_bench(min_time=0.2, out_stream=None, small=False, use_torch=True):
 # -------------------------------------------------------------------- main
 def main(argv=None):
     """Entry point of the ``fastnn`` console script and ``python -m fastnn``."""
+    from . import __version__
     p = argparse.ArgumentParser(prog="fastnn", description="fastnn: a fast CPU neural-network "
                                 "library. Commands: demo, info, bench.")
+    p.add_argument("--version", action="version", version=f"fastnn {__version__}")
     sub = p.add_subparsers(dest="command", metavar="{demo,info,bench}")
     d = sub.add_parser("demo", help="train a small CNN on the bundled digits")
     d.add_argument("--epochs", type=int, default=15)

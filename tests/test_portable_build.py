@@ -23,6 +23,7 @@ def _source_tree_present():
                for p in ("setup.py", "pyproject.toml", "csrc", "fastnn/_core.pyx"))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _source_tree_present(), reason="needs the source checkout (setup.py, csrc/)")
 def test_serial_portable_build_passes_kernel_tests(tmp_path):
     pytest.importorskip("Cython", reason="Cython (a test extra) builds the extension")

@@ -1,25 +1,31 @@
-# _bind/gemm.pxi -- binding of fnn_gemm_f32/_f64 (csrc/gemm.c).
+# _bind/gemm.pxi -- binding of fnn_gemm_ex_f32/_f64 (csrc/gemm.c).
 
 cdef extern from "gemm.h":
+    ctypedef struct fnn_gemm_opts:
+        int isa
+        int direct
     int64_t fnn_gemm_workspace_len_f32(int n_threads)
     int64_t fnn_gemm_workspace_len_f64(int n_threads)
-    int fnn_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                     float alpha, const float *A, int64_t lda,
-                     const float *B, int64_t ldb,
-                     float beta, float *C, int64_t ldc,
-                     float *ws, int n_threads) nogil
-    int fnn_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                     double alpha, const double *A, int64_t lda,
-                     const double *B, int64_t ldb,
-                     double beta, double *C, int64_t ldc,
-                     double *ws, int n_threads) nogil
-    int fnn_gemm_set_isa(int isa)
-    int fnn_gemm_get_isa()
+    int fnn_gemm_ex_f32(const fnn_gemm_opts *opts, int trans_a, int trans_b, int64_t M,
+                        int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                        const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
+                        float *ws, int n_threads) nogil
+    int fnn_gemm_ex_f64(const fnn_gemm_opts *opts, int trans_a, int trans_b, int64_t M,
+                        int64_t N, int64_t K, double alpha, const double *A, int64_t lda,
+                        const double *B, int64_t ldb, double beta, double *C, int64_t ldc,
+                        double *ws, int n_threads) nogil
+    int fnn_gemm_resolve_isa(int isa)
     int fnn_gemm_cpu_best_isa()
-    int fnn_gemm_get_blocking(int dtype, int64_t *out)
-    int fnn_gemm_set_direct(int on)
+    int fnn_gemm_get_blocking(int isa, int dtype, int64_t *out)
+    int fnn_gemm_set_isa(int isa)   # transitional: the path conv2d reads (gemm.h)
 
 ISA_NAMES = ("portable", "avx2", "avx512", "avx512sim")
+
+# The GEMM options every call passes down (fnn_gemm_opts): the kernel path
+# (resolved for this CPU) and the direct-path switch.  Set from Python only.
+cdef fnn_gemm_opts _gemm_opts
+_gemm_opts.isa = fnn_gemm_set_isa(-1)
+_gemm_opts.direct = 1
 
 
 def gemm_set_isa(name):
@@ -28,14 +34,17 @@ def gemm_set_isa(name):
     A path the CPU cannot run is lowered to the best it can; returns the name
     of the path in force.  'avx512sim' runs the AVX-512 kernels' code (its
     register block and blocking) compiled for AVX2: slow, only for testing
-    the AVX-512 path on CPUs without AVX-512; never chosen by 'auto'."""
+    the AVX-512 path on CPUs without AVX-512; never chosen by 'auto'.  The
+    path applies to every later product (gemm, and the convolutions'
+    micro-kernels)."""
     if name == "auto":
         code = -1
     elif name in ISA_NAMES:
         code = ISA_NAMES.index(name)
     else:
         raise ValueError(f"gemm_set_isa: unknown path {name!r}; expected one of {ISA_NAMES + ('auto',)}")
-    return ISA_NAMES[fnn_gemm_set_isa(code)]
+    _gemm_opts.isa = fnn_gemm_set_isa(code)
+    return ISA_NAMES[_gemm_opts.isa]
 
 
 def gemm_set_direct(on=None):
@@ -43,12 +52,15 @@ def gemm_set_direct(on=None):
     columns or terms on (True, the default) or off (False: every product
     runs the packed path; for testing it).  Returns the previous setting;
     with on=None only reports it."""
-    return bool(fnn_gemm_set_direct(-1 if on is None else (1 if on else 0)))
+    old = bool(_gemm_opts.direct)
+    if on is not None:
+        _gemm_opts.direct = 1 if on else 0
+    return old
 
 
 def gemm_isa():
     """Name of the GEMM kernel path in force."""
-    return ISA_NAMES[fnn_gemm_get_isa()]
+    return ISA_NAMES[_gemm_opts.isa]
 
 
 def gemm_blocking(dtype="float32"):
@@ -58,7 +70,7 @@ def gemm_blocking(dtype="float32"):
     cdef int code = 0 if np.dtype(dtype) == np.float32 else 1 if np.dtype(dtype) == np.float64 else -1
     if code < 0:
         raise TypeError(f"gemm_blocking: dtype must be float32 or float64, got {dtype}")
-    fnn_gemm_get_blocking(code, out)
+    fnn_gemm_get_blocking(_gemm_opts.isa, code, out)
     return {"mr": out[0], "nr": out[1], "mc": out[2], "kc": out[3], "nc": out[4]}
 
 
@@ -72,6 +84,7 @@ cdef int _gemm_raw(int kind, bint ta, bint tb, int64_t M, int64_t N, int64_t K,
                    double beta, void *C, int64_t ldc, int n_threads) except -1:
     """GEMM on raw pointers, with a cached workspace (for other bindings)."""
     cdef int st
+    cdef fnn_gemm_opts o = _gemm_opts
     cdef int64_t wl = (fnn_gemm_workspace_len_f32(n_threads) if kind == 0
                        else fnn_gemm_workspace_len_f64(n_threads))
     ws = _ws_take("gemm", kind, wl)
@@ -79,13 +92,13 @@ cdef int _gemm_raw(int kind, bint ta, bint tb, int64_t M, int64_t N, int64_t K,
     try:
         with nogil:
             if kind == 0:
-                st = fnn_gemm_f32(ta, tb, M, N, K, <float>alpha, <const float*>A, lda,
-                                  <const float*>B, ldb, <float>beta, <float*>C, ldc,
-                                  <float*>w, n_threads)
+                st = fnn_gemm_ex_f32(&o, ta, tb, M, N, K, <float>alpha, <const float*>A, lda,
+                                     <const float*>B, ldb, <float>beta, <float*>C, ldc,
+                                     <float*>w, n_threads)
             else:
-                st = fnn_gemm_f64(ta, tb, M, N, K, alpha, <const double*>A, lda,
-                                  <const double*>B, ldb, beta, <double*>C, ldc,
-                                  <double*>w, n_threads)
+                st = fnn_gemm_ex_f64(&o, ta, tb, M, N, K, alpha, <const double*>A, lda,
+                                     <const double*>B, ldb, beta, <double*>C, ldc,
+                                     <double*>w, n_threads)
     finally:
         _ws_give("gemm", kind, ws)
     return _check_status(st, "gemm")

@@ -118,6 +118,24 @@ def test_paths_agree_with_each_other():
         np.testing.assert_allclose(o, outs[0], rtol=1e-4, atol=1e-4)
 
 
+def test_forced_path_is_the_path_run():
+    """gemm_set_isa reaches the kernels: the portable path (a multiply and an
+    add) and an FMA path round a long sum differently."""
+    if core.cpu_best_isa() == "portable":
+        pytest.skip("no FMA path on this CPU")
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((40, 301)).astype(np.float32)
+    b = rng.standard_normal((301, 50)).astype(np.float32)
+    outs = {}
+    try:
+        for p in ("portable", "avx2"):
+            assert core.gemm_set_isa(p) == p
+            outs[p] = core.gemm(a, b, np.zeros((40, 50), np.float32))
+    finally:
+        core.gemm_set_isa("auto")
+    assert not np.array_equal(outs["portable"], outs["avx2"])
+
+
 def test_set_isa():
     try:
         assert core.gemm_set_isa("portable") == "portable"
