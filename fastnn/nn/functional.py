@@ -62,7 +62,9 @@ def flatten(input, start_dim=1, end_dim=-1):
 
 # Layer ops: each public function lives beside its autograd Function in
 # fastnn/ops/<family>.py and is re-exported here.
-from ..ops.activation import leaky_relu, log_softmax, softmax  # noqa: E402
+from ..ops.activation import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh,  # noqa: E402
+                              leaky_relu, log_softmax, logsigmoid, mish, prelu, relu6, selu,
+                              silu, softmax, softmin, softplus, softsign, threshold)
 from ..ops.conv import conv2d  # noqa: E402
 from ..ops.dropout import dropout  # noqa: E402
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: E402

@@ -1,5 +1,7 @@
 """Layer modules."""
-from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
+                         LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
+                         Softmax, Softmin, Softplus, Softsign, Tanh, Threshold)
 from .container import Identity, ModuleDict, ModuleList, Sequential
 from .conv import Conv2d
 from .dropout import Dropout
@@ -13,6 +15,9 @@ from .pooling import AvgPool2d, MaxPool2d
 __all__ = ["Module", "StateDictError", "Sequential", "ModuleList", "ModuleDict", "Identity",
            "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
            "Dropout", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
-           "Flatten", "CrossEntropyLoss", "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss"]
+           "Flatten", "CrossEntropyLoss", "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss",
+           "GELU", "SiLU", "Mish", "ELU", "SELU", "CELU", "PReLU", "ReLU6", "Hardtanh",
+           "Hardswish", "Hardsigmoid", "Softplus", "Softsign", "LogSigmoid", "Softmin",
+           "Threshold"]
 from .ensemble import Ensemble  # noqa: E402
 __all__ += ["Ensemble"]

@@ -1,6 +1,19 @@
-"""Activation modules."""
+"""Activation modules (as ``torch.nn``'s: names, arguments, reprs).
+
+Each holds its hyper-parameters and calls the functional form, which checks
+them.  ``inplace=True`` is accepted and shown in the repr as PyTorch does;
+the result is computed out of place.
+"""
+import numpy as np
+
 from .. import functional as F
+from .. import init
+from ..parameter import Parameter
 from .module import Module
+
+
+def _inplace_text(inplace, lead=", "):
+    return f"{lead}inplace=True" if inplace else ""
 
 
 class ReLU(Module):
@@ -8,9 +21,13 @@ class ReLU(Module):
 
     def __init__(self, inplace=False):
         super().__init__()
+        self.inplace = inplace
 
     def forward(self, x):
         return F.relu(x)
+
+    def extra_repr(self):
+        return _inplace_text(self.inplace, "")
 
 
 class Sigmoid(Module):
@@ -57,7 +74,7 @@ class LeakyReLU(Module):
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + _inplace_text(self.inplace)
 
 
 def _check_dim(name, dim):
@@ -114,3 +131,219 @@ class LogSoftmax(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+class GELU(Module):
+    """Gaussian error linear unit, ``x * Phi(x)``; ``approximate='tanh'`` for
+    the tanh form.
+
+    Shape
+    -----
+    Any shape; output the same.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.GELU()(fastnn.tensor([0.0, 1.0])).numpy().round(4)
+    array([0.    , 0.8413], dtype=float32)
+    """
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate argument must be either 'none' or 'tanh', "
+                             f"got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class _InplaceAct(Module):
+    """An activation without hyper-parameters beyond ``inplace``."""
+    _fn = None
+    _show_inplace = True
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return type(self)._fn(x)
+
+    def extra_repr(self):
+        return _inplace_text(self.inplace, "") if self._show_inplace else ""
+
+
+class SiLU(_InplaceAct):
+    """``x * sigmoid(x)``."""
+    _fn = staticmethod(F.silu)
+
+
+class Mish(_InplaceAct):
+    """``x * tanh(softplus(x))``."""
+    _fn = staticmethod(F.mish)
+
+
+class SELU(_InplaceAct):
+    """``scale * elu(x, alpha)``, PyTorch's constants."""
+    _fn = staticmethod(F.selu)
+
+
+class Hardswish(_InplaceAct):
+    """``x * relu6(x + 3) / 6``."""
+    _fn = staticmethod(F.hardswish)
+    _show_inplace = False
+
+
+class Hardsigmoid(_InplaceAct):
+    """``relu6(x + 3) / 6``."""
+    _fn = staticmethod(F.hardsigmoid)
+    _show_inplace = False
+
+
+class Softsign(Module):
+    """``x / (1 + |x|)``."""
+
+    def forward(self, x):
+        return F.softsign(x)
+
+
+class LogSigmoid(Module):
+    """``log(sigmoid(x))``."""
+
+    def forward(self, x):
+        return F.logsigmoid(x)
+
+
+class ELU(Module):
+    """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + _inplace_text(self.inplace)
+
+
+class CELU(ELU):
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+
+    def forward(self, x):
+        return F.celu(x, self.alpha)
+
+
+class Hardtanh(Module):
+    """``clamp(x, min_val, max_val)``."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        if max_val <= min_val:
+            raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val "
+                             f"({min_val})")
+        self.min_val = min_val
+        self.max_val = max_val
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}" + _inplace_text(self.inplace)
+
+
+class ReLU6(Hardtanh):
+    """``min(max(x, 0), 6)``."""
+
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self):
+        return _inplace_text(self.inplace, "")
+
+
+class Softplus(Module):
+    """``log(1 + exp(beta * x)) / beta`` (linear above ``threshold``)."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Threshold(Module):
+    """``value`` where ``x <= threshold``, else ``x``."""
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold = threshold
+        self.value = value
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.threshold(x, self.threshold, self.value)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}" + _inplace_text(self.inplace)
+
+
+class Softmin(Module):
+    """``softmax(-x)`` along ``dim``."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = _check_dim("Softmin", dim)
+
+    def forward(self, x):
+        return F.softmin(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """``x`` where positive, ``weight * x`` elsewhere, with a learnt weight
+    (one, or one per channel: ``num_parameters``), initialised to ``init``.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> m = fastnn.nn.PReLU()
+    >>> m(fastnn.tensor([-2.0, 3.0])).numpy(), list(m.state_dict())
+    (array([-0.5,  3. ], dtype=float32), ['weight'])
+    """
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        if isinstance(num_parameters, bool) or not isinstance(num_parameters, int) or \
+                num_parameters < 1:
+            raise ValueError(f"PReLU: num_parameters must be a positive int, got "
+                             f"{num_parameters!r}")
+        self.num_parameters = num_parameters
+        self.init = init
+        self.weight = Parameter(np.empty(num_parameters, dtype=np.float32))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's default: every weight ``init``."""
+        init.constant_(self.weight, self.init)
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
