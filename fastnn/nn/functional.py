@@ -69,5 +69,6 @@ from ..ops.conv import conv2d  # noqa: E402
 from ..ops.dropout import dropout  # noqa: E402
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: E402
                         cross_entropy, mse_loss, nll_loss)
-from ..ops.normalization import batch_norm  # noqa: E402
+from ..ops.normalization import (batch_norm, group_norm, instance_norm,  # noqa: E402
+                                 layer_norm, local_response_norm)
 from ..ops.pooling import avg_pool2d, max_pool2d  # noqa: E402

@@ -9,7 +9,8 @@ from .flatten import Flatten
 from .linear import Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, StateDictError
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d,
+                            InstanceNorm2d, LayerNorm, LocalResponseNorm)
 from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = ["Module", "StateDictError", "Sequential", "ModuleList", "ModuleDict", "Identity",
@@ -18,6 +19,7 @@ __all__ = ["Module", "StateDictError", "Sequential", "ModuleList", "ModuleDict",
            "Flatten", "CrossEntropyLoss", "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss",
            "GELU", "SiLU", "Mish", "ELU", "SELU", "CELU", "PReLU", "ReLU6", "Hardtanh",
            "Hardswish", "Hardsigmoid", "Softplus", "Softsign", "LogSigmoid", "Softmin",
-           "Threshold"]
+           "Threshold", "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+           "LocalResponseNorm"]
 from .ensemble import Ensemble  # noqa: E402
 __all__ += ["Ensemble"]
