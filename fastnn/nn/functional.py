@@ -71,4 +71,6 @@ from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, 
                         cross_entropy, mse_loss, nll_loss)
 from ..ops.normalization import (batch_norm, group_norm, instance_norm,  # noqa: E402
                                  layer_norm, local_response_norm)
-from ..ops.pooling import avg_pool2d, max_pool2d  # noqa: E402
+from ..ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: E402
+                           adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
+                           max_pool1d, max_pool2d, max_unpool1d, max_unpool2d)
