@@ -5,7 +5,8 @@
  *   leaky_relu  y = x > 0 ? x : slope*x        gx = x > 0 ? gy : slope*gy
  *   gelu        y = x * Phi(x) (Phi the normal CDF, exact erf form)
  *               gx = gy * (Phi(x) + x * phi(x))
- *   gelu_tanh   y = 0.5 x (1 + tanh(k (x + 0.044715 x^3))), k = sqrt(2/pi)
+ *   gelu_tanh   y = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3),
+ *               computed as x sigmoid(2u) (no cancellation for x << 0)
  *   silu        y = x * sigmoid(x)             gx = gy * s (1 + x (1 - s))
  *   mish        y = x * tanh(softplus(x))
  *   elu         y = x > 0 ? b*x : b*a*expm1(c*x)   (a alpha, b scale,

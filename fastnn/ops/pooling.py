@@ -125,14 +125,35 @@ def _geom(op, n, shape, kernel_size, stride, padding, dilation, ceil_mode, inclu
 
 def _view(x, g):
     """x as its C-contiguous 4-D kernel view."""
+    if x.shape == g.view and x.flags.c_contiguous:
+        return x
     return np.ascontiguousarray(x.reshape(g.view))
 
 
-def _untracked(x):
-    """x is a Tensor and autograd records nothing for it (grad mode off, or
-    x does not require grad): the no-graph branch may run."""
-    T = _TENSOR[0] if _TENSOR else _tensor_cls()
-    return isinstance(x, T) and not (_grad_mode.enabled and x.requires_grad)
+# (op, shape, arguments) -> geometry, for calls whose arguments are hashable
+# as given: a layer called in a loop pays one dictionary look-up
+_GEOMS = {}
+
+
+def _pool_geom(op, n, shape, kernel_size, stride, padding, dilation, ceil_mode, include_pad,
+               divisor):
+    key = (op, shape, kernel_size, stride, padding, dilation, ceil_mode, include_pad, divisor)
+    try:
+        return _GEOMS[key]
+    except (KeyError, TypeError):
+        pass
+    g = _geom(op, n, shape, _key(kernel_size), _key(stride), _key(padding), _key(dilation),
+              bool(ceil_mode), bool(include_pad), divisor)
+    try:
+        if len(_GEOMS) > 512:
+            _GEOMS.clear()
+        _GEOMS[key] = g
+    except TypeError:   # a list argument: not kept
+        pass
+    return g
+
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 # ---------------------------------------------------------------- max pooling
@@ -170,13 +191,18 @@ class MaxPool2dFn(Function):
 
 def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode,
               return_indices):
-    x = _t(input)
-    g = _geom(op, n, tuple(x.shape), _key(kernel_size), _key(stride), _key(padding),
-              _key(dilation), bool(ceil_mode), True, None)
-    if not return_indices and _untracked(x):
+    T = _TENSOR[0] if _TENSOR else _tensor_cls()
+    x = input if type(input) is T else _t(input)
+    try:   # (_pool_geom's cache, looked up here: layers call this in a loop)
+        g = _GEOMS[(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode, True, None)]
+    except (KeyError, TypeError):
+        g = _pool_geom(op, n, x.shape, kernel_size, stride, padding, dilation, ceil_mode, True,
+                       None)
+    if not return_indices and not (_grad_mode.enabled and x.requires_grad):
         # nothing to record: values only (no argmax), no graph node
         xa = x._array
-        check_float(op, "input", xa)
+        if not (xa.dtype == _F32 or xa.dtype == _F64):
+            check_float(op, "input", xa)
         y = np.empty(g.out_shape, xa.dtype)
         if y.size:
             _core.max_pool2d_fwd(_view(xa, g), y, None, *g.k, *g.s, *g.p, nthreads(), *g.d,
@@ -264,8 +290,8 @@ class AvgPool2dFn(Function):
 def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override):
     x = _t(input)
-    g = _geom(op, n, tuple(x.shape), _key(kernel_size), _key(stride), _key(padding), 1,
-              bool(ceil_mode), bool(count_include_pad), divisor_override)
+    g = _pool_geom(op, n, x.shape, kernel_size, stride, padding, 1, ceil_mode,
+                   count_include_pad, divisor_override)
     return AvgPool2dFn.apply(x, g)
 
 
