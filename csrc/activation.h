@@ -48,52 +48,92 @@ int fnn_leaky_relu_bwd_f64(int64_t n, const double *x, const double *gy, double 
 /* fwd: (n, x, y, p, n_threads); bwd: (n, x, gy, gx, p, n_threads) */
 int fnn_gelu_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int n_threads);
 int fnn_gelu_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int n_threads);
-int fnn_gelu_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int n_threads);
-int fnn_gelu_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int n_threads);
-int fnn_gelu_tanh_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int n_threads);
-int fnn_gelu_tanh_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int n_threads);
-int fnn_gelu_tanh_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int n_threads);
-int fnn_gelu_tanh_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int n_threads);
+int fnn_gelu_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                     const fnn_act_params *p, int n_threads);
+int fnn_gelu_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                     const fnn_act_params *p, int n_threads);
+int fnn_gelu_tanh_fwd_f32(int64_t n, const float *x, float *y,
+                          const fnn_act_params *p, int n_threads);
+int fnn_gelu_tanh_fwd_f64(int64_t n, const double *x, double *y,
+                          const fnn_act_params *p, int n_threads);
+int fnn_gelu_tanh_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                          const fnn_act_params *p, int n_threads);
+int fnn_gelu_tanh_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                          const fnn_act_params *p, int n_threads);
 int fnn_silu_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int n_threads);
 int fnn_silu_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int n_threads);
-int fnn_silu_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int n_threads);
-int fnn_silu_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int n_threads);
+int fnn_silu_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                     const fnn_act_params *p, int n_threads);
+int fnn_silu_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                     const fnn_act_params *p, int n_threads);
 int fnn_mish_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int n_threads);
 int fnn_mish_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int n_threads);
-int fnn_mish_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int n_threads);
-int fnn_mish_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int n_threads);
+int fnn_mish_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                     const fnn_act_params *p, int n_threads);
+int fnn_mish_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                     const fnn_act_params *p, int n_threads);
 int fnn_elu_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int n_threads);
 int fnn_elu_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int n_threads);
-int fnn_elu_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int n_threads);
-int fnn_elu_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int n_threads);
-int fnn_softplus_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int n_threads);
-int fnn_softplus_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int n_threads);
-int fnn_softplus_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int n_threads);
-int fnn_softplus_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int n_threads);
-int fnn_logsigmoid_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int n_threads);
-int fnn_logsigmoid_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int n_threads);
-int fnn_logsigmoid_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int n_threads);
-int fnn_logsigmoid_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int n_threads);
-int fnn_hardtanh_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int n_threads);
-int fnn_hardtanh_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int n_threads);
-int fnn_hardtanh_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int n_threads);
-int fnn_hardtanh_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int n_threads);
-int fnn_hardswish_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int n_threads);
-int fnn_hardswish_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int n_threads);
-int fnn_hardswish_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int n_threads);
-int fnn_hardswish_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int n_threads);
-int fnn_hardsigmoid_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int n_threads);
-int fnn_hardsigmoid_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int n_threads);
-int fnn_hardsigmoid_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int n_threads);
-int fnn_hardsigmoid_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int n_threads);
-int fnn_softsign_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int n_threads);
-int fnn_softsign_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int n_threads);
-int fnn_softsign_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int n_threads);
-int fnn_softsign_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int n_threads);
-int fnn_threshold_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int n_threads);
-int fnn_threshold_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int n_threads);
-int fnn_threshold_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int n_threads);
-int fnn_threshold_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int n_threads);
+int fnn_elu_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                    const fnn_act_params *p, int n_threads);
+int fnn_elu_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                    const fnn_act_params *p, int n_threads);
+int fnn_softplus_fwd_f32(int64_t n, const float *x, float *y,
+                         const fnn_act_params *p, int n_threads);
+int fnn_softplus_fwd_f64(int64_t n, const double *x, double *y,
+                         const fnn_act_params *p, int n_threads);
+int fnn_softplus_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                         const fnn_act_params *p, int n_threads);
+int fnn_softplus_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                         const fnn_act_params *p, int n_threads);
+int fnn_logsigmoid_fwd_f32(int64_t n, const float *x, float *y,
+                           const fnn_act_params *p, int n_threads);
+int fnn_logsigmoid_fwd_f64(int64_t n, const double *x, double *y,
+                           const fnn_act_params *p, int n_threads);
+int fnn_logsigmoid_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                           const fnn_act_params *p, int n_threads);
+int fnn_logsigmoid_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                           const fnn_act_params *p, int n_threads);
+int fnn_hardtanh_fwd_f32(int64_t n, const float *x, float *y,
+                         const fnn_act_params *p, int n_threads);
+int fnn_hardtanh_fwd_f64(int64_t n, const double *x, double *y,
+                         const fnn_act_params *p, int n_threads);
+int fnn_hardtanh_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                         const fnn_act_params *p, int n_threads);
+int fnn_hardtanh_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                         const fnn_act_params *p, int n_threads);
+int fnn_hardswish_fwd_f32(int64_t n, const float *x, float *y,
+                          const fnn_act_params *p, int n_threads);
+int fnn_hardswish_fwd_f64(int64_t n, const double *x, double *y,
+                          const fnn_act_params *p, int n_threads);
+int fnn_hardswish_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                          const fnn_act_params *p, int n_threads);
+int fnn_hardswish_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                          const fnn_act_params *p, int n_threads);
+int fnn_hardsigmoid_fwd_f32(int64_t n, const float *x, float *y,
+                            const fnn_act_params *p, int n_threads);
+int fnn_hardsigmoid_fwd_f64(int64_t n, const double *x, double *y,
+                            const fnn_act_params *p, int n_threads);
+int fnn_hardsigmoid_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                            const fnn_act_params *p, int n_threads);
+int fnn_hardsigmoid_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                            const fnn_act_params *p, int n_threads);
+int fnn_softsign_fwd_f32(int64_t n, const float *x, float *y,
+                         const fnn_act_params *p, int n_threads);
+int fnn_softsign_fwd_f64(int64_t n, const double *x, double *y,
+                         const fnn_act_params *p, int n_threads);
+int fnn_softsign_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                         const fnn_act_params *p, int n_threads);
+int fnn_softsign_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                         const fnn_act_params *p, int n_threads);
+int fnn_threshold_fwd_f32(int64_t n, const float *x, float *y,
+                          const fnn_act_params *p, int n_threads);
+int fnn_threshold_fwd_f64(int64_t n, const double *x, double *y,
+                          const fnn_act_params *p, int n_threads);
+int fnn_threshold_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                          const fnn_act_params *p, int n_threads);
+int fnn_threshold_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                          const fnn_act_params *p, int n_threads);
 
 /* PReLU: x viewed as (outer, C, inner), one weight per channel (C = 1: one
  * weight for all).  y = x > 0 ? x : w[c]*x; gx = x > 0 ? gy : w[c]*gy;

@@ -53,53 +53,97 @@ cdef extern from "activation.h":
     ctypedef struct fnn_act_params:
         double a, b, c
     int fnn_gelu_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int nt) nogil
-    int fnn_gelu_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int nt) nogil
-    int fnn_gelu_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_gelu_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_gelu_tanh_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int nt) nogil
-    int fnn_gelu_tanh_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int nt) nogil
-    int fnn_gelu_tanh_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_gelu_tanh_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int nt) nogil
+    int fnn_gelu_fwd_f64(int64_t n, const double *x, double *y,
+                         const fnn_act_params *p, int nt) nogil
+    int fnn_gelu_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                         const fnn_act_params *p, int nt) nogil
+    int fnn_gelu_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                         const fnn_act_params *p, int nt) nogil
+    int fnn_gelu_tanh_fwd_f32(int64_t n, const float *x, float *y,
+                              const fnn_act_params *p, int nt) nogil
+    int fnn_gelu_tanh_fwd_f64(int64_t n, const double *x, double *y,
+                              const fnn_act_params *p, int nt) nogil
+    int fnn_gelu_tanh_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                              const fnn_act_params *p, int nt) nogil
+    int fnn_gelu_tanh_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                              const fnn_act_params *p, int nt) nogil
     int fnn_silu_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int nt) nogil
-    int fnn_silu_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int nt) nogil
-    int fnn_silu_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_silu_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int nt) nogil
+    int fnn_silu_fwd_f64(int64_t n, const double *x, double *y,
+                         const fnn_act_params *p, int nt) nogil
+    int fnn_silu_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                         const fnn_act_params *p, int nt) nogil
+    int fnn_silu_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                         const fnn_act_params *p, int nt) nogil
     int fnn_mish_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int nt) nogil
-    int fnn_mish_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int nt) nogil
-    int fnn_mish_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_mish_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int nt) nogil
+    int fnn_mish_fwd_f64(int64_t n, const double *x, double *y,
+                         const fnn_act_params *p, int nt) nogil
+    int fnn_mish_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                         const fnn_act_params *p, int nt) nogil
+    int fnn_mish_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                         const fnn_act_params *p, int nt) nogil
     int fnn_elu_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int nt) nogil
-    int fnn_elu_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int nt) nogil
-    int fnn_elu_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_elu_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_softplus_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int nt) nogil
-    int fnn_softplus_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int nt) nogil
-    int fnn_softplus_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_softplus_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_logsigmoid_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int nt) nogil
-    int fnn_logsigmoid_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int nt) nogil
-    int fnn_logsigmoid_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_logsigmoid_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_hardtanh_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int nt) nogil
-    int fnn_hardtanh_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int nt) nogil
-    int fnn_hardtanh_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_hardtanh_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_hardswish_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int nt) nogil
-    int fnn_hardswish_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int nt) nogil
-    int fnn_hardswish_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_hardswish_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_hardsigmoid_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int nt) nogil
-    int fnn_hardsigmoid_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int nt) nogil
-    int fnn_hardsigmoid_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_hardsigmoid_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_softsign_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int nt) nogil
-    int fnn_softsign_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int nt) nogil
-    int fnn_softsign_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_softsign_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_threshold_fwd_f32(int64_t n, const float *x, float *y, const fnn_act_params *p, int nt) nogil
-    int fnn_threshold_fwd_f64(int64_t n, const double *x, double *y, const fnn_act_params *p, int nt) nogil
-    int fnn_threshold_bwd_f32(int64_t n, const float *x, const float *gy, float *gx, const fnn_act_params *p, int nt) nogil
-    int fnn_threshold_bwd_f64(int64_t n, const double *x, const double *gy, double *gx, const fnn_act_params *p, int nt) nogil
+    int fnn_elu_fwd_f64(int64_t n, const double *x, double *y,
+                        const fnn_act_params *p, int nt) nogil
+    int fnn_elu_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                        const fnn_act_params *p, int nt) nogil
+    int fnn_elu_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                        const fnn_act_params *p, int nt) nogil
+    int fnn_softplus_fwd_f32(int64_t n, const float *x, float *y,
+                             const fnn_act_params *p, int nt) nogil
+    int fnn_softplus_fwd_f64(int64_t n, const double *x, double *y,
+                             const fnn_act_params *p, int nt) nogil
+    int fnn_softplus_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                             const fnn_act_params *p, int nt) nogil
+    int fnn_softplus_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                             const fnn_act_params *p, int nt) nogil
+    int fnn_logsigmoid_fwd_f32(int64_t n, const float *x, float *y,
+                               const fnn_act_params *p, int nt) nogil
+    int fnn_logsigmoid_fwd_f64(int64_t n, const double *x, double *y,
+                               const fnn_act_params *p, int nt) nogil
+    int fnn_logsigmoid_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                               const fnn_act_params *p, int nt) nogil
+    int fnn_logsigmoid_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                               const fnn_act_params *p, int nt) nogil
+    int fnn_hardtanh_fwd_f32(int64_t n, const float *x, float *y,
+                             const fnn_act_params *p, int nt) nogil
+    int fnn_hardtanh_fwd_f64(int64_t n, const double *x, double *y,
+                             const fnn_act_params *p, int nt) nogil
+    int fnn_hardtanh_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                             const fnn_act_params *p, int nt) nogil
+    int fnn_hardtanh_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                             const fnn_act_params *p, int nt) nogil
+    int fnn_hardswish_fwd_f32(int64_t n, const float *x, float *y,
+                              const fnn_act_params *p, int nt) nogil
+    int fnn_hardswish_fwd_f64(int64_t n, const double *x, double *y,
+                              const fnn_act_params *p, int nt) nogil
+    int fnn_hardswish_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                              const fnn_act_params *p, int nt) nogil
+    int fnn_hardswish_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                              const fnn_act_params *p, int nt) nogil
+    int fnn_hardsigmoid_fwd_f32(int64_t n, const float *x, float *y,
+                                const fnn_act_params *p, int nt) nogil
+    int fnn_hardsigmoid_fwd_f64(int64_t n, const double *x, double *y,
+                                const fnn_act_params *p, int nt) nogil
+    int fnn_hardsigmoid_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                                const fnn_act_params *p, int nt) nogil
+    int fnn_hardsigmoid_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                                const fnn_act_params *p, int nt) nogil
+    int fnn_softsign_fwd_f32(int64_t n, const float *x, float *y,
+                             const fnn_act_params *p, int nt) nogil
+    int fnn_softsign_fwd_f64(int64_t n, const double *x, double *y,
+                             const fnn_act_params *p, int nt) nogil
+    int fnn_softsign_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                             const fnn_act_params *p, int nt) nogil
+    int fnn_softsign_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                             const fnn_act_params *p, int nt) nogil
+    int fnn_threshold_fwd_f32(int64_t n, const float *x, float *y,
+                              const fnn_act_params *p, int nt) nogil
+    int fnn_threshold_fwd_f64(int64_t n, const double *x, double *y,
+                              const fnn_act_params *p, int nt) nogil
+    int fnn_threshold_bwd_f32(int64_t n, const float *x, const float *gy, float *gx,
+                              const fnn_act_params *p, int nt) nogil
+    int fnn_threshold_bwd_f64(int64_t n, const double *x, const double *gy, double *gx,
+                              const fnn_act_params *p, int nt) nogil
     int64_t fnn_prelu_workspace_len(int64_t outer, int64_t C, int64_t inner)
     int fnn_prelu_fwd_f32(int64_t outer, int64_t C, int64_t inner, const float *x, const float *w,
                           float *y, int nt) nogil
@@ -124,20 +168,35 @@ cdef struct _act_entry:
     _act_bwd64 b64
 
 cdef _act_entry _ACT[12]
-_ACT[0] = _act_entry(fnn_gelu_fwd_f32, fnn_gelu_fwd_f64, fnn_gelu_bwd_f32, fnn_gelu_bwd_f64)
-_ACT[1] = _act_entry(fnn_gelu_tanh_fwd_f32, fnn_gelu_tanh_fwd_f64, fnn_gelu_tanh_bwd_f32, fnn_gelu_tanh_bwd_f64)
-_ACT[2] = _act_entry(fnn_silu_fwd_f32, fnn_silu_fwd_f64, fnn_silu_bwd_f32, fnn_silu_bwd_f64)
-_ACT[3] = _act_entry(fnn_mish_fwd_f32, fnn_mish_fwd_f64, fnn_mish_bwd_f32, fnn_mish_bwd_f64)
-_ACT[4] = _act_entry(fnn_elu_fwd_f32, fnn_elu_fwd_f64, fnn_elu_bwd_f32, fnn_elu_bwd_f64)
-_ACT[5] = _act_entry(fnn_softplus_fwd_f32, fnn_softplus_fwd_f64, fnn_softplus_bwd_f32, fnn_softplus_bwd_f64)
-_ACT[6] = _act_entry(fnn_logsigmoid_fwd_f32, fnn_logsigmoid_fwd_f64, fnn_logsigmoid_bwd_f32, fnn_logsigmoid_bwd_f64)
-_ACT[7] = _act_entry(fnn_hardtanh_fwd_f32, fnn_hardtanh_fwd_f64, fnn_hardtanh_bwd_f32, fnn_hardtanh_bwd_f64)
-_ACT[8] = _act_entry(fnn_hardswish_fwd_f32, fnn_hardswish_fwd_f64, fnn_hardswish_bwd_f32, fnn_hardswish_bwd_f64)
-_ACT[9] = _act_entry(fnn_hardsigmoid_fwd_f32, fnn_hardsigmoid_fwd_f64, fnn_hardsigmoid_bwd_f32, fnn_hardsigmoid_bwd_f64)
-_ACT[10] = _act_entry(fnn_softsign_fwd_f32, fnn_softsign_fwd_f64, fnn_softsign_bwd_f32, fnn_softsign_bwd_f64)
-_ACT[11] = _act_entry(fnn_threshold_fwd_f32, fnn_threshold_fwd_f64, fnn_threshold_bwd_f32, fnn_threshold_bwd_f64)
+_ACT[0] = _act_entry(fnn_gelu_fwd_f32, fnn_gelu_fwd_f64,
+                     fnn_gelu_bwd_f32, fnn_gelu_bwd_f64)
+_ACT[1] = _act_entry(fnn_gelu_tanh_fwd_f32, fnn_gelu_tanh_fwd_f64,
+                     fnn_gelu_tanh_bwd_f32, fnn_gelu_tanh_bwd_f64)
+_ACT[2] = _act_entry(fnn_silu_fwd_f32, fnn_silu_fwd_f64,
+                     fnn_silu_bwd_f32, fnn_silu_bwd_f64)
+_ACT[3] = _act_entry(fnn_mish_fwd_f32, fnn_mish_fwd_f64,
+                     fnn_mish_bwd_f32, fnn_mish_bwd_f64)
+_ACT[4] = _act_entry(fnn_elu_fwd_f32, fnn_elu_fwd_f64,
+                     fnn_elu_bwd_f32, fnn_elu_bwd_f64)
+_ACT[5] = _act_entry(fnn_softplus_fwd_f32, fnn_softplus_fwd_f64,
+                     fnn_softplus_bwd_f32, fnn_softplus_bwd_f64)
+_ACT[6] = _act_entry(fnn_logsigmoid_fwd_f32, fnn_logsigmoid_fwd_f64,
+                     fnn_logsigmoid_bwd_f32, fnn_logsigmoid_bwd_f64)
+_ACT[7] = _act_entry(fnn_hardtanh_fwd_f32, fnn_hardtanh_fwd_f64,
+                     fnn_hardtanh_bwd_f32, fnn_hardtanh_bwd_f64)
+_ACT[8] = _act_entry(fnn_hardswish_fwd_f32, fnn_hardswish_fwd_f64,
+                     fnn_hardswish_bwd_f32, fnn_hardswish_bwd_f64)
+_ACT[9] = _act_entry(fnn_hardsigmoid_fwd_f32, fnn_hardsigmoid_fwd_f64,
+                     fnn_hardsigmoid_bwd_f32, fnn_hardsigmoid_bwd_f64)
+_ACT[10] = _act_entry(fnn_softsign_fwd_f32, fnn_softsign_fwd_f64,
+                      fnn_softsign_bwd_f32, fnn_softsign_bwd_f64)
+_ACT[11] = _act_entry(fnn_threshold_fwd_f32, fnn_threshold_fwd_f64,
+                      fnn_threshold_bwd_f32, fnn_threshold_bwd_f64)
 # name -> row of _ACT
-_ACT_INDEX = {"gelu": 0, "gelu_tanh": 1, "silu": 2, "mish": 3, "elu": 4, "softplus": 5, "logsigmoid": 6, "hardtanh": 7, "hardswish": 8, "hardsigmoid": 9, "softsign": 10, "threshold": 11}
+_ACT_INDEX = {
+    "gelu": 0, "gelu_tanh": 1, "silu": 2, "mish": 3, "elu": 4, "softplus": 5, "logsigmoid": 6,
+    "hardtanh": 7, "hardswish": 8, "hardsigmoid": 9, "softsign": 10, "threshold": 11
+}
 
 cdef int _act_row(str name) except -1:
     r = _ACT_INDEX.get(name)

@@ -282,8 +282,9 @@ class AvgPool2dFn(Function):
         g = ctx.geom
         dx = np.empty(g.view, ctx.dtype)
         if dx.size:
-            _core.avg_pool2d_bwd(np.ascontiguousarray(grad, dtype=ctx.dtype), dx, *g.k, *g.s, *g.p, nthreads(),
-                                 g.ceil, g.include_pad, g.divisor)
+            grad = np.ascontiguousarray(grad, dtype=ctx.dtype)
+            _core.avg_pool2d_bwd(grad, dx, *g.k, *g.s, *g.p, nthreads(), g.ceil, g.include_pad,
+                                 g.divisor)
         return dx.reshape(g.in_shape), None
 
 
@@ -396,8 +397,8 @@ class AdaptiveAvgPool2dFn(Function):
         g = ctx.geom
         dx = np.empty(g.in_shape, ctx.dtype)
         if dx.size:
-            _core.adaptive_avg_pool2d_bwd(np.ascontiguousarray(grad, dtype=ctx.dtype), dx, g.P, g.H, g.W, g.OH,
-                                          g.OW, nthreads())
+            grad = np.ascontiguousarray(grad, dtype=ctx.dtype)
+            _core.adaptive_avg_pool2d_bwd(grad, dx, g.P, g.H, g.W, g.OH, g.OW, nthreads())
         return dx, None
 
 
@@ -425,8 +426,8 @@ class AdaptiveMaxPool2dFn(Function):
         g = ctx.geom
         dx = np.empty(g.in_shape, ctx.dtype)
         if dx.size:
-            _core.max_pool2d_scatter(np.ascontiguousarray(grad, dtype=ctx.dtype), idx, dx, g.P, g.H * g.W,
-                                     g.OH * g.OW, nthreads())
+            _core.max_pool2d_scatter(np.ascontiguousarray(grad, dtype=ctx.dtype), idx, dx, g.P,
+                                     g.H * g.W, g.OH * g.OW, nthreads())
         return dx, None, None
 
 
@@ -532,8 +533,8 @@ class MaxUnpool2dFn(Function):
         g = ctx.geom
         dx = np.empty(g.in_shape, ctx.dtype)
         if dx.size:
-            _core.max_unpool2d(np.ascontiguousarray(grad, dtype=ctx.dtype), idx, dx, g.P, g.n_in, g.n_out, True,
-                               nthreads())
+            grad = np.ascontiguousarray(grad, dtype=ctx.dtype)
+            _core.max_unpool2d(grad, idx, dx, g.P, g.n_in, g.n_out, True, nthreads())
         return dx, None, None
 
 

@@ -16,32 +16,40 @@ def _inplace_text(inplace, lead=", "):
     return f"{lead}inplace=True" if inplace else ""
 
 
-class ReLU(Module):
-    """max(x, 0)."""
+class _Pointwise(Module):
+    """An activation without hyper-parameters: forward is ``_fn(x)``."""
+    _fn = None
+
+    def forward(self, x):
+        return type(self)._fn(x)
+
+
+class _InplaceAct(_Pointwise):
+    """An activation whose only argument is ``inplace`` (accepted, shown in
+    the repr as PyTorch does; the result is computed out of place)."""
+    _show_inplace = True
 
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x):
-        return F.relu(x)
-
     def extra_repr(self):
-        return _inplace_text(self.inplace, "")
+        return _inplace_text(self.inplace, "") if self._show_inplace else ""
 
 
-class Sigmoid(Module):
+class ReLU(_InplaceAct):
+    """max(x, 0)."""
+    _fn = staticmethod(F.relu)
+
+
+class Sigmoid(_Pointwise):
     """1 / (1 + exp(-x))."""
-
-    def forward(self, x):
-        return F.sigmoid(x)
+    _fn = staticmethod(F.sigmoid)
 
 
-class Tanh(Module):
+class Tanh(_Pointwise):
     """tanh(x)."""
-
-    def forward(self, x):
-        return F.tanh(x)
+    _fn = staticmethod(F.tanh)
 
 
 class LeakyReLU(Module):
@@ -162,22 +170,6 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class _InplaceAct(Module):
-    """An activation without hyper-parameters beyond ``inplace``."""
-    _fn = None
-    _show_inplace = True
-
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, x):
-        return type(self)._fn(x)
-
-    def extra_repr(self):
-        return _inplace_text(self.inplace, "") if self._show_inplace else ""
-
-
 class SiLU(_InplaceAct):
     """``x * sigmoid(x)``."""
     _fn = staticmethod(F.silu)
@@ -205,18 +197,14 @@ class Hardsigmoid(_InplaceAct):
     _show_inplace = False
 
 
-class Softsign(Module):
+class Softsign(_Pointwise):
     """``x / (1 + |x|)``."""
-
-    def forward(self, x):
-        return F.softsign(x)
+    _fn = staticmethod(F.softsign)
 
 
-class LogSigmoid(Module):
+class LogSigmoid(_Pointwise):
     """``log(sigmoid(x))``."""
-
-    def forward(self, x):
-        return F.logsigmoid(x)
+    _fn = staticmethod(F.logsigmoid)
 
 
 class ELU(Module):

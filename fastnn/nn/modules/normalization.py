@@ -20,6 +20,22 @@ from ..parameter import Parameter
 from .module import Module
 
 
+def _make_affine(m, affine, bias, shape):
+    """Registers m.weight (ones) and m.bias (zeros; None without bias) of
+    this shape, or both None without affine (PyTorch's keys either way)."""
+    m.register_parameter("weight", Parameter(np.ones(shape, np.float32)) if affine else None)
+    m.register_parameter("bias", Parameter(np.zeros(shape, np.float32)) if affine and bias
+                         else None)
+
+
+def _reset_affine(m):
+    """PyTorch's default: weight ones, bias zeros."""
+    if m.weight is not None:
+        init.ones_(m.weight)
+    if m.bias is not None:
+        init.zeros_(m.bias)
+
+
 class _BatchNorm(Module):
     _ranks = ()
     _rank_text = ""
@@ -42,15 +58,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
-        if self.affine:
-            self.weight = Parameter(np.ones(num_features, dtype=np.float32))
-            if bias:
-                self.bias = Parameter(np.zeros(num_features, dtype=np.float32))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _make_affine(self, self.affine, bias, (num_features,))
         if self.track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(num_features, np.float32)))
             self.register_buffer("running_var", Tensor(np.ones(num_features, np.float32)))
@@ -70,10 +78,7 @@ class _BatchNorm(Module):
     def reset_parameters(self):
         """PyTorch's default: running stats reset, weight ones, bias zeros."""
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input(self, x):
         """The rank this module takes (PyTorch's _check_input_dim); the
@@ -195,23 +200,11 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(d) for d in normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(np.empty(self.normalized_shape, np.float32))
-            if bias:
-                self.bias = Parameter(np.empty(self.normalized_shape, np.float32))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _make_affine(self, elementwise_affine, bias, self.normalized_shape)
 
     def reset_parameters(self):
         """PyTorch's default: weight ones, bias zeros."""
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -249,23 +242,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(np.empty(num_channels, np.float32))
-            if bias:
-                self.bias = Parameter(np.empty(num_channels, np.float32))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _make_affine(self, affine, bias, (num_channels,))
 
     def reset_parameters(self):
         """PyTorch's default: weight ones, bias zeros."""
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, x):
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
