@@ -31,7 +31,7 @@ from ._util import check_float, nthreads
 __all__ = ["max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "adaptive_avg_pool2d",
            "adaptive_max_pool2d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
            "max_unpool2d", "max_unpool1d", "MaxPool2dFn", "AvgPool2dFn",
-           "AdaptiveAvgPool2dFn", "AdaptiveMaxPool2dFn", "MaxUnpool2dFn", "pool_args"]
+           "AdaptiveAvgPool2dFn", "AdaptiveMaxPool2dFn", "MaxUnpool2dFn"]
 
 # A checked pooling geometry: the input's shape, its 4-D kernel view
 # (N, C, H, W), the output's shape, the pairs (kernel, stride, padding,
@@ -85,11 +85,6 @@ def _args(op, n, kernel_size, stride, padding, dilation):
         raise ValueError(f"{op}: pad should be at most half of effective kernel size, but got "
                          f"padding={p} and kernel_size={k}")
     return k, s, p, d
-
-
-def pool_args(op, kernel_size, stride, padding, dilation=1):
-    """Normalises and checks (kernel, stride, padding) as pairs of ints."""
-    return _args(op, 2, _key(kernel_size), _key(stride), _key(padding), _key(dilation))[:3]
 
 
 @functools.lru_cache(maxsize=512)
