@@ -14,15 +14,7 @@ static inline float vexp_f32(float x) { return fnn_expf(x); }
 static inline double vexp_f64(double x) { return exp(x); }
 static inline float vexpm1_f32(float x) { return fnn_expm1f(x); }
 static inline double vexpm1_f64(double x) { return expm1(x); }
-/* 1 / d for d in [1, 2] */
-static inline float vrecip12_f32(float d) { return fnn_recip_1_8f(d); }
-static inline double vrecip12_f64(double d) { return 1.0 / d; }
-/* the logistic function as fnn_sigmoidf, with the reciprocal of 1 + e
- * (in [1, 2]) by Newton steps instead of a divide */
-static inline float vsigmoid_f32(float x) {
-    float e = fnn_expf(x < 0.0f ? x : -x), r = fnn_recip_1_8f(1.0f + e);
-    return x >= 0.0f ? r : (x < 0.0f ? e * r : x);
-}
+static inline float vsigmoid_f32(float x) { return fnn_sigmoidf(x); }
 static inline double vsigmoid_f64(double x) {
     double e = exp(-fabs(x)), r = 1.0 / (1.0 + e);
     return x >= 0.0 ? r : e * r;

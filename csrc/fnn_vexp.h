@@ -13,22 +13,24 @@
 #include <stdint.h>
 #include <string.h>
 
-/* exp(hi + lo) for a small correction lo (|lo| of order 1 at most), with
- * the rounding of hi + lo avoided: n comes from hi + lo, and lo joins the
- * reduced argument r after the exact hi - n*ln2_hi (error below 1.2e-7
- * absolute in r).  fnn_expf is lo = 0, bitwise: r + 0 = r (r = -0 turns
- * into +0, which the polynomial maps to the same 1). */
-static inline float fnn_expf_hl(float hi, float lo) {
+/* The body of fnn_expf and fnn_expf_hl; has_lo is a constant at every call,
+ * so the inlined code of fnn_expf is exactly the plain exp (same operations,
+ * same bits). */
+static inline float fnn_expf_core(float hi, float lo, const int has_lo) {
     const float lim_lo = -87.33654475f, lim_hi = 88.37626266f;
-    float x = hi + lo;
+    float x = has_lo ? hi + lo : hi;
     float xc = x < lim_lo ? lim_lo : x;
     xc = xc > lim_hi ? lim_hi : xc;
-    float hc = x == xc ? hi : xc, lc = x == xc ? lo : 0.0f;
     const float magic = 12582912.0f;                 /* 1.5 * 2^23 */
     float t = xc * 1.44269504088896341f + magic;
     float n = t - magic;
-    float r = hc - n * 0.693359375f;                 /* ln2 split in two parts */
-    r = r + lc;
+    float r;
+    if (has_lo) {   /* lo joins after the exact hi - n*ln2_hi */
+        r = (x == xc ? hi : xc) - n * 0.693359375f;
+        r = r + (x == xc ? lo : 0.0f);
+    } else {
+        r = xc - n * 0.693359375f;                   /* ln2 split in two parts */
+    }
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
@@ -49,7 +51,12 @@ static inline float fnn_expf_hl(float hi, float lo) {
     return y;
 }
 
-static inline float fnn_expf(float x) { return fnn_expf_hl(x, 0.0f); }
+/* exp(hi + lo) for a correction lo of order 1 at most, without the rounding
+ * of hi + lo: n comes from hi + lo, and lo joins the reduced argument after
+ * the exact hi - n*ln2_hi (an error below 1.2e-7 absolute in r). */
+static inline float fnn_expf_hl(float hi, float lo) { return fnn_expf_core(hi, lo, 1); }
+
+static inline float fnn_expf(float x) { return fnn_expf_core(x, 0.0f, 0); }
 
 /* Logistic function on fnn_expf, branch-free so loops over it vectorise:
  * with e = exp(-|x|) (never overflows), 1/(1+e) for x >= 0 and e/(1+e)

@@ -24,22 +24,6 @@ static inline float fnn_expm1f(float x) {
     return a < 0.75f ? small : big;
 }
 
-/* 1 / d for d in [1, 8] without a divide (a vector divide costs 10-16
- * cycles): a first guess from the exponent bits (relative error below
- * 12.5%), then three Newton steps y = y (2 - d y) (error squared each time:
- * below 1e-7, then the rounding of float). */
-static inline float fnn_recip_1_8f(float d) {
-    int32_t b;
-    memcpy(&b, &d, 4);
-    b = 0x7EF311C3 - b;
-    float y;
-    memcpy(&y, &b, 4);
-    y = y * (2.0f - d * y);
-    y = y * (2.0f - d * y);
-    y = y * (2.0f - d * y);
-    return y;
-}
-
 /* The upper tail q = Q(|x|) = 0.5 erfc(|x| / sqrt 2) of the standard
  * normal distribution, with relative accuracy (about 3e-7) all the way out
  * to the underflow (|x| = 13.2), and e = exp(-x^2 / 2) (for the density):
@@ -61,7 +45,7 @@ static inline float fnn_normal_tail_f(float x, float *e) {
     al = al == al ? al : 0.0f;                               /* |x| = inf: e = 0 */
     float hi = -0.5f * (ah * ah), lo = -0.5f * (al * (a + ah));
     float ac = a < 14.0f ? a : 14.0f;                        /* e is 0 beyond */
-    float t = fnn_recip_1_8f(1.0f + ac * 0.35355339059327373f);   /* z/2 = a/(2 sqrt 2) */
+    float t = 1.0f / (1.0f + ac * 0.35355339059327373f);          /* z/2 = a/(2 sqrt 2) */
     float r = 0.018057959154248238f;
     r = r * t - 0.15326052904129028f;
     r = r * t + 0.49602165818214417f;
