@@ -52,13 +52,16 @@ static int pool_check(const fnn_pool2d_desc *d) {
  * start; average pooling, dil = 1). */
 typedef struct { int64_t lo, hi, padded; } win_t;
 
-static inline win_t window(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_t dil,
-                           int64_t size) {
+__attribute__((always_inline)) static inline win_t window(int64_t o, int64_t stride,
+                                                          int64_t pad, int64_t k, int64_t dil,
+                                                          int64_t size) {
     win_t w;
     int64_t start = o * stride - pad, end = start + (k - 1) * dil + 1;
     if (end > size + pad) end = size + pad;
     w.padded = end - start;
-    w.lo = start < 0 ? start + (-start + dil - 1) / dil * dil : start;
+    w.lo = start;
+    if (start < 0)   /* only windows in the left padding pay the divide */
+        w.lo = dil == 1 ? 0 : start + (-start + dil - 1) / dil * dil;
     w.hi = end > size ? size : end;
     return w;
 }
