@@ -37,6 +37,21 @@ class _InplaceAct(_Pointwise):
         return _inplace_text(self.inplace, "") if self._show_inplace else ""
 
 
+class _ParamAct(Module):
+    """An activation with hyper-parameters: the attributes named in
+    ``_args`` are passed to ``_fn`` in order after the input and shown in
+    the repr (then ``inplace=True`` when set), as PyTorch's reprs read."""
+    _fn = None
+    _args = ()
+
+    def forward(self, x):
+        return type(self)._fn(x, *[getattr(self, a) for a in self._args])
+
+    def extra_repr(self):
+        text = ", ".join(f"{a}={getattr(self, a)!r}" for a in self._args)
+        return text + _inplace_text(getattr(self, "inplace", False))
+
+
 class ReLU(_InplaceAct):
     """max(x, 0)."""
     _fn = staticmethod(F.relu)
@@ -52,7 +67,7 @@ class Tanh(_Pointwise):
     _fn = staticmethod(F.tanh)
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_ParamAct):
     """Leaky rectifier: x if x > 0 else negative_slope * x.
 
     Parameters
@@ -69,6 +84,8 @@ class LeakyReLU(Module):
     >>> fastnn.nn.LeakyReLU(0.1)(fastnn.tensor([-1.0, 2.0])).numpy()
     array([-0.1,  2. ], dtype=float32)
     """
+    _fn = staticmethod(F.leaky_relu)
+    _args = ("negative_slope",)
 
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
@@ -78,12 +95,6 @@ class LeakyReLU(Module):
         self.negative_slope = float(negative_slope)
         self.inplace = inplace
 
-    def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
-
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}" + _inplace_text(self.inplace)
-
 
 def _check_dim(name, dim):
     if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int)):
@@ -91,7 +102,15 @@ def _check_dim(name, dim):
     return dim
 
 
-class Softmax(Module):
+class _DimAct(_ParamAct):
+    _args = ("dim",)
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = _check_dim(type(self).__name__, dim)
+
+
+class Softmax(_DimAct):
     """Softmax along ``dim`` (PyTorch's legacy rule when dim is None).
 
     Shape
@@ -104,19 +123,10 @@ class Softmax(Module):
     >>> fastnn.nn.Softmax(dim=1)(fastnn.zeros(1, 4)).numpy()
     array([[0.25, 0.25, 0.25, 0.25]], dtype=float32)
     """
-
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = _check_dim("Softmax", dim)
-
-    def forward(self, x):
-        return F.softmax(x, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
+    _fn = staticmethod(F.softmax)
 
 
-class LogSoftmax(Module):
+class LogSoftmax(_DimAct):
     """log(softmax(x)) along ``dim``, computed stably.
 
     Shape
@@ -129,19 +139,15 @@ class LogSoftmax(Module):
     >>> fastnn.nn.LogSoftmax(dim=0)(fastnn.zeros(2)).numpy()
     array([-0.6931472, -0.6931472], dtype=float32)
     """
-
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = _check_dim("LogSoftmax", dim)
-
-    def forward(self, x):
-        return F.log_softmax(x, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
+    _fn = staticmethod(F.log_softmax)
 
 
-class GELU(Module):
+class Softmin(_DimAct):
+    """``softmax(-x)`` along ``dim``."""
+    _fn = staticmethod(F.softmin)
+
+
+class GELU(_ParamAct):
     """Gaussian error linear unit, ``x * Phi(x)``; ``approximate='tanh'`` for
     the tanh form.
 
@@ -155,6 +161,8 @@ class GELU(Module):
     >>> fastnn.nn.GELU()(fastnn.tensor([0.0, 1.0])).numpy().round(4)
     array([0.    , 0.8413], dtype=float32)
     """
+    _fn = staticmethod(F.gelu)
+    _args = ("approximate",)
 
     def __init__(self, approximate="none"):
         super().__init__()
@@ -162,12 +170,6 @@ class GELU(Module):
             raise ValueError(f"GELU: approximate argument must be either 'none' or 'tanh', "
                              f"got {approximate!r}")
         self.approximate = approximate
-
-    def forward(self, x):
-        return F.gelu(x, approximate=self.approximate)
-
-    def extra_repr(self):
-        return f"approximate={self.approximate!r}"
 
 
 class SiLU(_InplaceAct):
@@ -207,30 +209,26 @@ class LogSigmoid(_Pointwise):
     _fn = staticmethod(F.logsigmoid)
 
 
-class ELU(Module):
+class ELU(_ParamAct):
     """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
+    _fn = staticmethod(F.elu)
+    _args = ("alpha",)
 
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
         self.alpha = alpha
         self.inplace = inplace
 
-    def forward(self, x):
-        return F.elu(x, self.alpha)
-
-    def extra_repr(self):
-        return f"alpha={self.alpha}" + _inplace_text(self.inplace)
-
 
 class CELU(ELU):
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
-
-    def forward(self, x):
-        return F.celu(x, self.alpha)
+    _fn = staticmethod(F.celu)
 
 
-class Hardtanh(Module):
+class Hardtanh(_ParamAct):
     """``clamp(x, min_val, max_val)``."""
+    _fn = staticmethod(F.hardtanh)
+    _args = ("min_val", "max_val")
 
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__()
@@ -240,12 +238,6 @@ class Hardtanh(Module):
         self.min_val = min_val
         self.max_val = max_val
         self.inplace = inplace
-
-    def forward(self, x):
-        return F.hardtanh(x, self.min_val, self.max_val)
-
-    def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}" + _inplace_text(self.inplace)
 
 
 class ReLU6(Hardtanh):
@@ -258,49 +250,27 @@ class ReLU6(Hardtanh):
         return _inplace_text(self.inplace, "")
 
 
-class Softplus(Module):
+class Softplus(_ParamAct):
     """``log(1 + exp(beta * x)) / beta`` (linear above ``threshold``)."""
+    _fn = staticmethod(F.softplus)
+    _args = ("beta", "threshold")
 
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
         self.beta = beta
         self.threshold = threshold
 
-    def forward(self, x):
-        return F.softplus(x, self.beta, self.threshold)
 
-    def extra_repr(self):
-        return f"beta={self.beta}, threshold={self.threshold}"
-
-
-class Threshold(Module):
+class Threshold(_ParamAct):
     """``value`` where ``x <= threshold``, else ``x``."""
+    _fn = staticmethod(F.threshold)
+    _args = ("threshold", "value")
 
     def __init__(self, threshold, value, inplace=False):
         super().__init__()
         self.threshold = threshold
         self.value = value
         self.inplace = inplace
-
-    def forward(self, x):
-        return F.threshold(x, self.threshold, self.value)
-
-    def extra_repr(self):
-        return f"threshold={self.threshold}, value={self.value}" + _inplace_text(self.inplace)
-
-
-class Softmin(Module):
-    """``softmax(-x)`` along ``dim``."""
-
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = _check_dim("Softmin", dim)
-
-    def forward(self, x):
-        return F.softmin(x, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
 
 
 class PReLU(Module):
