@@ -281,7 +281,7 @@ class PReLU(Module):
     --------
     >>> import fastnn
     >>> m = fastnn.nn.PReLU()
-    >>> m(fastnn.tensor([-2.0, 3.0])).numpy(), list(m.state_dict())
+    >>> m(fastnn.tensor([-2.0, 3.0])).detach().numpy(), list(m.state_dict())
     (array([-0.5,  3. ], dtype=float32), ['weight'])
     """
 
