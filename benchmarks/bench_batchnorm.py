@@ -12,7 +12,7 @@ import pytest
 
 import fastnn
 from fastnn.autograd.function import Context
-from fastnn.ops.normalization import BatchNorm
+from fastnn.ops.normalization import BatchNormFn
 from workloads import BATCHNORM
 
 THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))   # PERF.md: 2 threads
@@ -67,13 +67,13 @@ def _impl(name, x, g, w, b):
         rm, rv = np.zeros(C, np.float32), np.ones(C, np.float32)
 
         def fwd():
-            return BatchNorm.forward(Context(), x, w, b, rm, rv, True, 0.1, EPS)
+            return BatchNormFn.forward(Context(), x, w, b, rm, rv, True, 0.1, EPS)
 
         def fb():
             ctx = Context()
             ctx.needs_input_grad = (True, True, True) + (False,) * 5
-            BatchNorm.forward(ctx, x, w, b, rm, rv, True, 0.1, EPS)
-            return BatchNorm.backward(ctx, g)[0]
+            BatchNormFn.forward(ctx, x, w, b, rm, rv, True, 0.1, EPS)
+            return BatchNormFn.backward(ctx, g)[0]
         return fwd, fb, fwd(), fb()
     torch = pytest.importorskip("torch")
     torch.set_num_threads(THREADS)

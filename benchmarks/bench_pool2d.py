@@ -12,7 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import fastnn
 from fastnn.autograd.function import Context
-from fastnn.ops.pooling import AvgPool2d, MaxPool2d
+from fastnn.ops.pooling import AvgPool2dFn, MaxPool2dFn, _geom
 from workloads import MAXPOOL
 
 THREADS = 2
@@ -53,11 +53,13 @@ def _setup(op, impl, x, g):
     k, s, p = (K, K), (S, S), (0, 0)
     if impl == "fastnn":
         fastnn.set_num_threads(THREADS)
-        fn = MaxPool2d if op == "max" else AvgPool2d
+        fn = MaxPool2dFn if op == "max" else AvgPool2dFn
+        name = "max_pool2d" if op == "max" else "avg_pool2d"
+        geom = _geom(name, 2, x.shape, k, s, p, 1, False, True, None)
         ctx = Context()
-        ctx.needs_input_grad = (True, False, False, False, False)
-        y = fn.forward(ctx, x, k, s, p)
-        return (lambda: fn.forward(Context(), x, k, s, p),
+        ctx.needs_input_grad = (True, False, False)
+        y = fn.forward(ctx, x, geom)
+        return (lambda: fn.forward(Context(), x, geom),
                 lambda: fn.backward(ctx, g)[0], y, fn.backward(ctx, g)[0])
     if impl == "numpy":
         if op == "max":

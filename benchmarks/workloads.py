@@ -34,6 +34,19 @@ MAXPOOL = {"maxpool": ((64, 64, 32, 32), 2, 2)}
 # BatchNorm2d in training mode: input shape
 BATCHNORM = {"batchnorm": (64, 64, 32, 32)}
 
+# normalisation layers, forward + backward (dx, dweight, dbias):
+# name -> (functional name, input shape, normalized_shape or num_groups)
+NORM = {
+    "layernorm": ("layer_norm", (4096, 512), (512,)),
+    "groupnorm": ("group_norm", (64, 128, 32, 32), 32),
+}
+
+# element-wise activations, forward + backward: name -> (functional name, input shape)
+ACTIVATION = {
+    "gelu": ("gelu", (64, 64, 32, 32)),
+    "silu": ("silu", (64, 64, 32, 32)),
+}
+
 # dense layer: (batch, in_features, out_features)
 LINEAR = {"linear_mlp": (128, 784, 256)}
 
@@ -82,6 +95,10 @@ WORKLOADS = {
        for k, v in CONV.items()},
     "maxpool": "2x2 stride 2 max-pool on (64, 64, 32, 32)",
     "batchnorm": "BatchNorm2d training on (64, 64, 32, 32)",
+    "layernorm": "LayerNorm(512) on (4096, 512), fwd+bwd",
+    "groupnorm": "GroupNorm(32, 128) on (64, 128, 32, 32), fwd+bwd",
+    "gelu": "GELU on (64, 64, 32, 32), fwd+bwd",
+    "silu": "SiLU on (64, 64, 32, 32), fwd+bwd",
     "linear_mlp": "linear 784->256, batch 128",
     "adam_1m": "one Adam step over 1,000,000 params in 1 tensor and in 100",
     "sgdm_1m": "one SGD-momentum step over 1,000,000 params in 1 tensor and in 100",

@@ -4,6 +4,37 @@
  * NumPy references do, e.g. axpy's gradient accumulation). */
 #include "activation.h"
 #include "fnn_slices.h"
+#include <math.h>
+#include "fnn_vmath.h"
+
+/* The scalar primitives the generic bodies call as FN(name): float on the
+ * vectorisable fnn_vexp.h / fnn_vmath.h functions, double on libm. */
+static inline float vexp_f32(float x) { return fnn_expf(x); }
+static inline double vexp_f64(double x) { return exp(x); }
+static inline float vexpm1_f32(float x) { return fnn_expm1f(x); }
+static inline double vexpm1_f64(double x) { return expm1(x); }
+static inline float vsigmoid_f32(float x) { return fnn_sigmoidf(x); }
+static inline double vsigmoid_f64(double x) {
+    double e = exp(-fabs(x)), r = 1.0 / (1.0 + e);
+    return x >= 0.0 ? r : e * r;
+}
+/* log(1 + exp(-|x|)) */
+static inline float vsoftplus_tail_f32(float x) { return fnn_log1p_exp_negabs_f(x); }
+static inline double vsoftplus_tail_f64(double x) { return log1p(exp(-fabs(x))); }
+/* Q(|x|) = 0.5 erfc(|x| / sqrt 2), and *e = exp(-x^2 / 2) */
+static inline float vnormal_tail_f32(float x, float *e) { return fnn_normal_tail_f(x, e); }
+static inline double vnormal_tail_f64(double x, double *e) {
+    *e = exp(-0.5 * x * x);
+    return 0.5 * erfc(fabs(x) * 0.70710678118654752440);
+}
+
+/* operation codes of the shared drivers in activation.inc */
+enum { ACT_GELU, ACT_GELU_TANH, ACT_SILU, ACT_MISH, ACT_ELU, ACT_SOFTPLUS, ACT_LOGSIGMOID,
+       ACT_HARDTANH, ACT_HARDSWISH, ACT_HARDSIGMOID, ACT_SOFTSIGN, ACT_THRESHOLD };
+
+int64_t fnn_prelu_workspace_len(int64_t outer, int64_t C, int64_t inner) {
+    return outer * C * ((inner + FNN_PRELU_CHUNK - 1) / FNN_PRELU_CHUNK);
+}
 
 #define T float
 #define SFX f32

@@ -14,14 +14,24 @@
 #include <string.h>
 #include <math.h>
 
-static inline float fnn_expf(float x) {
-    const float lo = -87.33654475f, hi = 88.37626266f;
-    float xc = x < lo ? lo : x;
-    xc = xc > hi ? hi : xc;
+/* The body of fnn_expf and fnn_expf_hl; has_lo is a constant at every call,
+ * so the inlined code of fnn_expf is exactly the plain exp (same operations,
+ * same bits). */
+static inline float fnn_expf_core(float hi, float lo, const int has_lo) {
+    const float lim_lo = -87.33654475f, lim_hi = 88.37626266f;
+    float x = has_lo ? hi + lo : hi;
+    float xc = x < lim_lo ? lim_lo : x;
+    xc = xc > lim_hi ? lim_hi : xc;
     const float magic = 12582912.0f;                 /* 1.5 * 2^23 */
     float t = xc * 1.44269504088896341f + magic;
     float n = t - magic;
-    float r = xc - n * 0.693359375f;                 /* ln2 split in two parts */
+    float r;
+    if (has_lo) {   /* lo joins after the exact hi - n*ln2_hi */
+        r = (x == xc ? hi : xc) - n * 0.693359375f;
+        r = r + (x == xc ? lo : 0.0f);
+    } else {
+        r = xc - n * 0.693359375f;                   /* ln2 split in two parts */
+    }
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
@@ -37,10 +47,18 @@ static inline float fnn_expf(float x) {
     float s;
     memcpy(&s, &e, 4);
     float y = p * s;
-    y = x < lo ? 0.0f : y;
-    y = x > hi ? __builtin_inff() : y;
+    y = x < lim_lo ? 0.0f : y;
+    y = x > lim_hi ? __builtin_inff() : y;
     return y;
 }
+
+/* exp(hi + lo) for a correction lo of order 1 at most, without the rounding
+ * of hi + lo: n comes from hi + lo, and lo joins the reduced argument after
+ * the exact hi - n*ln2_hi (an error below 1.2e-7 absolute in r). */
+static inline float fnn_expf_hl(float hi, float lo) { return fnn_expf_core(hi, lo, 1); }
+
+static inline float fnn_expf(float x) { return fnn_expf_core(x, 0.0f, 0); }
+
 /* Logistic function on fnn_expf, branch-free so loops over it vectorise:
  * with e = exp(-|x|) (never overflows), 1/(1+e) for x >= 0 and e/(1+e)
  * otherwise.  NaN propagates. */

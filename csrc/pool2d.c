@@ -2,48 +2,83 @@
  * pool2d.inc (see pool2d.h for the semantics). */
 #include <math.h>
 #include "pool2d.h"
-#include "fnn_generic.h"   /* FNN_CLONES */
-#undef FN                   /* pool2d.inc defines its own */
+#include "fnn_generic.h"
 
-int fnn_pool2d_init(fnn_pool2d_desc *d, int64_t N, int64_t C, int64_t H,
-                    int64_t W, int64_t R, int64_t S, int64_t sh, int64_t sw,
-                    int64_t ph, int64_t pw) {
-    d->N = N; d->C = C; d->H = H; d->W = W; d->R = R; d->S = S;
-    d->sh = sh; d->sw = sw; d->ph = ph; d->pw = pw;
+/* PyTorch's pooling_output_shape; 0 when not even one window fits */
+static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, int ceil) {
+    int64_t num = in + 2 * p - d * (k - 1) - 1;
+    if (num < 0) return 0;
+    int64_t o = (num + (ceil ? s - 1 : 0)) / s + 1;
+    if (ceil && (o - 1) * s >= in + p) o--;
+    return o;
+}
+
+/* 1 when every window along one axis holds an input index: a window
+ * starting at or after 0 does (the output size keeps starts below in);
+ * the ones starting in the left padding are checked. */
+static int windows_hit(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, int64_t out) {
+    for (int64_t o = 0; o < out && o * s < p; o++) {
+        int64_t start = o * s - p, j = (-start + d - 1) / d;   /* first index >= 0 */
+        if (j >= k || start + j * d >= in) return 0;
+    }
+    return 1;
+}
+
+int fnn_pool2d_init(fnn_pool2d_desc *d) {
     d->OH = d->OW = 0;
-    if (N < 0 || C < 0 || H < 1 || W < 1 || R < 1 || S < 1) return FNN_EINVAL;
-    if (sh < 1 || sw < 1 || ph < 0 || pw < 0 || ph > R / 2 || pw > S / 2) return FNN_EINVAL;
-    if (R > H + 2 * ph || S > W + 2 * pw) return FNN_EINVAL;
-    d->OH = (H + 2 * ph - R) / sh + 1;
-    d->OW = (W + 2 * pw - S) / sw + 1;
+    if (d->N < 0 || d->C < 0 || d->H < 1 || d->W < 1 || d->R < 1 || d->S < 1) return FNN_EINVAL;
+    if (d->sh < 1 || d->sw < 1 || d->dh < 1 || d->dw < 1 || d->divisor < 0) return FNN_EINVAL;
+    if (d->ph < 0 || d->pw < 0 || d->ph > d->R / 2 || d->pw > d->S / 2) return FNN_EINVAL;
+    int64_t OH = pool_out(d->H, d->R, d->sh, d->ph, d->dh, d->ceil_mode);
+    int64_t OW = pool_out(d->W, d->S, d->sw, d->pw, d->dw, d->ceil_mode);
+    if (OH < 1 || OW < 1) return FNN_EINVAL;
+    if (!windows_hit(d->H, d->R, d->sh, d->ph, d->dh, OH) ||
+        !windows_hit(d->W, d->S, d->sw, d->pw, d->dw, OW))
+        return FNN_EINVAL;
+    d->OH = OH;
+    d->OW = OW;
     return FNN_OK;
 }
 
 static int pool_check(const fnn_pool2d_desc *d) {
-    fnn_pool2d_desc e;
-    if (fnn_pool2d_init(&e, d->N, d->C, d->H, d->W, d->R, d->S, d->sh, d->sw,
-                        d->ph, d->pw) != FNN_OK)
-        return FNN_EINVAL;
+    fnn_pool2d_desc e = *d;
+    if (fnn_pool2d_init(&e) != FNN_OK) return FNN_EINVAL;
     return (e.OH == d->OH && e.OW == d->OW) ? FNN_OK : FNN_EINVAL;
 }
 
-/* The part [lo, hi) of a window that lies in the image, and the window's
- * length counting padding (PyTorch: min(start + k, size + pad) - start). */
+/* The part [lo, hi) of a window that lies in the image (lo the first index
+ * >= 0 on the dilation grid; visit lo, lo + dil, ... below hi), and the
+ * window's length counting padding (PyTorch: min(start + k, size + pad) -
+ * start; average pooling, dil = 1). */
 typedef struct { int64_t lo, hi, padded; } win_t;
 
-static inline win_t window(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_t size) {
+__attribute__((always_inline)) static inline win_t window(int64_t o, int64_t stride,
+                                                          int64_t pad, int64_t k, int64_t dil,
+                                                          int64_t size) {
     win_t w;
-    int64_t start = o * stride - pad, end = start + k;
+    int64_t start = o * stride - pad, end = start + (k - 1) * dil + 1;
     if (end > size + pad) end = size + pad;
     w.padded = end - start;
-    w.lo = start < 0 ? 0 : start;
+    w.lo = start;
+    if (start < 0)   /* only windows in the left padding pay the divide */
+        w.lo = dil == 1 ? 0 : start + (-start + dil - 1) / dil * dil;
     w.hi = end > size ? size : end;
     return w;
 }
 
-/* 2x2 windows, stride 2, no padding: the common case, with fast paths. */
+/* The divisor of an average-pool window (see pool2d.h) */
+static inline int64_t avg_divisor(const fnn_pool2d_desc *d, win_t wh, win_t ww) {
+    if (d->divisor > 0) return d->divisor;
+    if (d->exclude_pad) return (wh.hi - wh.lo) * (ww.hi - ww.lo);
+    return wh.padded * ww.padded;
+}
+
+/* 2x2 windows, stride 2, no padding or dilation, only full windows, the
+ * plain divisor: the common case, with fast paths. */
 static int pool_is_2x2(const fnn_pool2d_desc *d) {
-    return d->R == 2 && d->S == 2 && d->sh == 2 && d->sw == 2 && d->ph == 0 && d->pw == 0;
+    return d->R == 2 && d->S == 2 && d->sh == 2 && d->sw == 2 && d->ph == 0 && d->pw == 0 &&
+           d->dh == 1 && d->dw == 1 && d->OH == d->H / 2 && d->OW == d->W / 2 &&
+           d->divisor == 0;
 }
 
 #if defined(__SSE2__)

@@ -62,7 +62,9 @@ def flatten(input, start_dim=1, end_dim=-1):
 
 # Layer ops: each public function lives beside its autograd Function in
 # fastnn/ops/<family>.py and is re-exported here.
-from ..ops.activation import leaky_relu, log_softmax, softmax  # noqa: E402
+from ..ops.activation import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh,  # noqa: E402
+                              leaky_relu, log_softmax, logsigmoid, mish, prelu, relu6, selu,
+                              silu, softmax, softmin, softplus, softsign, threshold)
 from ..ops.conv import conv2d  # noqa: E402
 from ..ops.dropout import (alpha_dropout, dropout, dropout1d, dropout2d,  # noqa: E402
                            dropout3d, feature_alpha_dropout)
@@ -85,5 +87,8 @@ from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, 
                         mse_loss, multi_margin_loss, multilabel_soft_margin_loss, nll_loss,
                         poisson_nll_loss, smooth_l1_loss, soft_margin_loss, triplet_margin_loss)
 from ..ops.distance import cosine_similarity, normalize, pairwise_distance  # noqa: E402
-from ..ops.normalization import batch_norm  # noqa: E402
-from ..ops.pooling import avg_pool2d, max_pool2d  # noqa: E402
+from ..ops.normalization import (batch_norm, group_norm, instance_norm,  # noqa: E402
+                                 layer_norm, local_response_norm)
+from ..ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: E402
+                           adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
+                           max_pool1d, max_pool2d, max_unpool1d, max_unpool2d)

@@ -1,15 +1,22 @@
-"""Leaky ReLU, softmax and log-softmax as autograd Functions.
+"""Activations as autograd Functions: leaky ReLU, the element-wise family
+(GELU, SiLU, Mish, ELU/SELU/CELU, Softplus, LogSigmoid, Hardtanh/ReLU6,
+Hardswish, Hardsigmoid, Softsign, Threshold), PReLU, softmax, log-softmax
+and softmin.
 
-All three run forward and backward in the compiled core
-(``csrc/activation.c``, ``csrc/softmax.c``).  Softmax works along any ``dim``
-without moving data: the C kernel views the array as ``(outer, n, inner)``
-with the reduced axis of length ``n`` at stride ``inner``.  The row maximum is
-subtracted before ``exp``, so logits of 1e4 give finite results.
+All run forward and backward in the compiled core (``csrc/activation.c``,
+``csrc/softmax.c``); the element-wise ones share one Function shape
+(``_PointwiseFn``: the kernel's name and up to three parameters).  Softmax
+works along any ``dim`` without moving data: the C kernel views the array as
+``(outer, n, inner)`` with the reduced axis of length ``n`` at stride
+``inner``.  The row maximum is subtracted before ``exp``, so logits of 1e4
+give finite results.  ``inplace=True`` is accepted where PyTorch has it; the
+result is computed out of place (a new tensor) all the same.
 """
 import numpy as np
 
 from .. import _core
 from ..autograd.function import Function, _tensor_cls
+from .._errors import ShapeError
 from ._util import c_contig, check_float, normalize_dim, nthreads
 
 
@@ -23,7 +30,7 @@ def _t(x):
     return T(x)
 
 
-class LeakyRelu(Function):
+class LeakyReLUFn(Function):
     """y = x if x > 0 else slope * x; dx = g if x > 0 else slope * g."""
     raw = True
 
@@ -65,13 +72,13 @@ class _SoftmaxBase(Function):
         return _core.softmax_bwd(y, g, np.empty_like(y), ctx.dim, cls.log, nthreads()), None
 
 
-class Softmax(_SoftmaxBase):
+class SoftmaxFn(_SoftmaxBase):
     """softmax along dim; backward gx = y * (g - sum(g * y))."""
     log = False
     name = "softmax"
 
 
-class LogSoftmax(_SoftmaxBase):
+class LogSoftmaxFn(_SoftmaxBase):
     """log_softmax along dim; backward gx = g - exp(y) * sum(g)."""
     log = True
     name = "log_softmax"
@@ -107,7 +114,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
                                                                            np.number)):
         raise TypeError(f"leaky_relu: negative_slope must be a number, got "
                         f"{type(negative_slope).__name__}")
-    return LeakyRelu.apply(_t(input), float(negative_slope))
+    return LeakyReLUFn.apply(_t(input), float(negative_slope))
 
 
 def softmax(input, dim=None, dtype=None):
@@ -138,7 +145,7 @@ def softmax(input, dim=None, dtype=None):
         x = x.to(dtype)
     if dim is None:
         dim = _implicit_dim(x.ndim)
-    return Softmax.apply(x, dim)
+    return SoftmaxFn.apply(x, dim)
 
 
 def log_softmax(input, dim=None, dtype=None):
@@ -168,4 +175,260 @@ def log_softmax(input, dim=None, dtype=None):
         x = x.to(dtype)
     if dim is None:
         dim = _implicit_dim(x.ndim)
-    return LogSoftmax.apply(x, dim)
+    return LogSoftmaxFn.apply(x, dim)
+
+
+# ---------------------------------------------------------------- element-wise family
+
+def _number(op, name, v):
+    """v as a float, or TypeError naming the op and the argument."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a number, got {type(v).__name__}")
+    return float(v)
+
+
+class _PointwiseFn(Function):
+    """y = f(x) element-wise by the kernel ``kernel`` of csrc/activation.c
+    with parameters (a, b, c); backward gx = g * f'(x) from the saved input."""
+    raw = True
+    kernel = ""
+
+    @classmethod
+    def forward(cls, ctx, x, a=0.0, b=0.0, c=0.0):
+        check_float(cls.kernel, "input", x)
+        x = c_contig(x)
+        if ctx.needs_input_grad and ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x)
+            ctx.params = (a, b, c)
+        return _core.act_fwd(cls.kernel, x, np.empty_like(x), a, b, c, nthreads())
+
+    @classmethod
+    def backward(cls, ctx, g):
+        (x,) = ctx.saved_tensors
+        g = c_contig(g.astype(x.dtype, copy=False))
+        gx = _core.act_bwd(cls.kernel, x, g, np.empty_like(x), *ctx.params, nthreads())
+        return gx, None, None, None
+
+
+class GELUFn(_PointwiseFn):
+    """x * Phi(x), Phi the standard normal CDF (exact, erf form)."""
+    kernel = "gelu"
+
+
+class GELUTanhFn(_PointwiseFn):
+    """0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    kernel = "gelu_tanh"
+
+
+class SiLUFn(_PointwiseFn):
+    """x * sigmoid(x)."""
+    kernel = "silu"
+
+
+class MishFn(_PointwiseFn):
+    """x * tanh(softplus(x))."""
+    kernel = "mish"
+
+
+class ELUFn(_PointwiseFn):
+    """(a alpha, b scale, c input_scale): x > 0 ? b x : b a (exp(c x) - 1)."""
+    kernel = "elu"
+
+
+class SoftplusFn(_PointwiseFn):
+    """(a beta, b threshold): log(1 + exp(a x)) / a, x where a x > b."""
+    kernel = "softplus"
+
+
+class LogSigmoidFn(_PointwiseFn):
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))."""
+    kernel = "logsigmoid"
+
+
+class HardtanhFn(_PointwiseFn):
+    """(a min_val, b max_val): clamp(x, a, b)."""
+    kernel = "hardtanh"
+
+
+class HardswishFn(_PointwiseFn):
+    """x * relu6(x + 3) / 6."""
+    kernel = "hardswish"
+
+
+class HardsigmoidFn(_PointwiseFn):
+    """relu6(x + 3) / 6."""
+    kernel = "hardsigmoid"
+
+
+class SoftsignFn(_PointwiseFn):
+    """x / (1 + |x|)."""
+    kernel = "softsign"
+
+
+class ThresholdFn(_PointwiseFn):
+    """(a threshold, b value): x <= a ? b : x."""
+    kernel = "threshold"
+
+
+def gelu(input, approximate="none"):
+    """Gaussian error linear unit: ``x * Phi(x)`` (``approximate='none'``) or
+    the tanh approximation (``'tanh'``).
+
+    Shape
+    -----
+    Any shape; the output has the input's shape.
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> F.gelu(fastnn.tensor([0.0, 1.0])).numpy().round(4)
+    array([0.    , 0.8413], dtype=float32)
+    """
+    if approximate == "none":
+        return GELUFn.apply(_t(input))
+    if approximate == "tanh":
+        return GELUTanhFn.apply(_t(input))
+    raise ValueError(f"gelu: approximate argument must be either 'none' or 'tanh', got "
+                     f"{approximate!r}")
+
+
+def silu(input, inplace=False):
+    """``x * sigmoid(x)`` (the swish).  ``inplace`` is accepted; the result is a new tensor."""
+    return SiLUFn.apply(_t(input))
+
+
+def mish(input, inplace=False):
+    """``x * tanh(softplus(x))``.  ``inplace`` is accepted; the result is a new tensor."""
+    return MishFn.apply(_t(input))
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+    return ELUFn.apply(_t(input), _number("elu", "alpha", alpha), 1.0, 1.0)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """``scale * elu(x, alpha)`` with PyTorch's fixed alpha and scale."""
+    return ELUFn.apply(_t(input), _SELU_ALPHA, _SELU_SCALE, 1.0)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    alpha = _number("celu", "alpha", alpha)
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0 for CELU")
+    return ELUFn.apply(_t(input), alpha, 1.0, 1.0 / alpha)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold``."""
+    return SoftplusFn.apply(_t(input), _number("softplus", "beta", beta),
+                            _number("softplus", "threshold", threshold))
+
+
+def logsigmoid(input):
+    """``log(sigmoid(x))``, stable for large ``|x|``."""
+    return LogSigmoidFn.apply(_t(input))
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """``clamp(x, min_val, max_val)``; the gradient is 0 at and outside the bounds."""
+    lo, hi = _number("hardtanh", "min_val", min_val), _number("hardtanh", "max_val", max_val)
+    if lo > hi:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={lo} "
+                         f"and max_val={hi}")
+    return HardtanhFn.apply(_t(input), lo, hi)
+
+
+def relu6(input, inplace=False):
+    """``min(max(x, 0), 6)`` (``hardtanh(x, 0, 6)``, as PyTorch)."""
+    return HardtanhFn.apply(_t(input), 0.0, 6.0)
+
+
+def hardswish(input, inplace=False):
+    """``x * relu6(x + 3) / 6``."""
+    return HardswishFn.apply(_t(input))
+
+
+def hardsigmoid(input, inplace=False):
+    """``relu6(x + 3) / 6``."""
+    return HardsigmoidFn.apply(_t(input))
+
+
+def softsign(input):
+    """``x / (1 + |x|)``."""
+    return SoftsignFn.apply(_t(input))
+
+
+def threshold(input, threshold, value, inplace=False):
+    """``value`` where ``x <= threshold``, else ``x``."""
+    return ThresholdFn.apply(_t(input), _number("threshold", "threshold", threshold),
+                             _number("threshold", "value", value))
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """``softmax(-x)`` along ``dim`` (PyTorch's legacy rule when omitted)."""
+    x = _t(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    if dim is None:
+        dim = _implicit_dim(x.ndim)
+    return SoftmaxFn.apply(-x, dim)
+
+
+# ---------------------------------------------------------------- PReLU
+
+def _prelu_validate(x, w):
+    """(outer, C, inner) view of x for weight w: one weight, or one per
+    channel (dim 1; inputs of fewer than 2 dims have one channel)."""
+    check_float("prelu", "input", x)
+    if w.dtype != x.dtype:
+        raise TypeError(f"prelu: weight has dtype {w.dtype}, expected {x.dtype} (the input's)")
+    chans = x.shape[1] if x.ndim >= 2 else 1
+    if w.size == 1:
+        return 1, 1, x.size
+    if w.ndim != 1 or w.size != chans:
+        raise ShapeError(f"prelu: mismatch of parameter numbers and input channel size. Found "
+                         f"parameter numbers = {w.size} and channel size = {chans}.")
+    return x.shape[0], chans, x.size // max(x.shape[0] * chans, 1)
+
+
+class PReLUFn(Function):
+    """y = x > 0 ? x : w[c] x; gx = x > 0 ? g : w[c] g; gw[c] = sum of
+    (x > 0 ? 0 : x g) over channel c (in double, thread-count invariant)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, w):
+        view = _prelu_validate(x, w)
+        x, w = c_contig(x), c_contig(w)
+        ctx.save_for_backward(x, w)
+        ctx.view = view
+        return _core.prelu_fwd(x, w.reshape(-1), np.empty_like(x), *view, nthreads())
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        nx, nw = ctx.needs_input_grad[:2]
+        g = c_contig(g.astype(x.dtype, copy=False))
+        gx = np.empty_like(x) if nx else None
+        gw = np.empty(w.size, x.dtype) if nw else None
+        _core.prelu_bwd(x, w.reshape(-1), g, gx, gw, *ctx.view, nthreads())
+        return gx, (gw.reshape(w.shape) if nw else None)
+
+
+def prelu(input, weight):
+    """``x`` where positive, ``weight[c] * x`` elsewhere (``weight`` of one
+    element, or one per channel of dim 1).
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> F.prelu(fastnn.tensor([-2.0, 3.0]), fastnn.tensor([0.25])).numpy()
+    array([-0.5,  3. ], dtype=float32)
+    """
+    return PReLUFn.apply(_t(input), _t(weight))

@@ -1,171 +1,209 @@
-"""2-D max and average pooling as autograd Functions over csrc/pool2d.c.
+"""Pooling as autograd Functions over csrc/pool2d.c and csrc/adaptive_pool.c:
+max and average pooling (1-D and 2-D; dilation, ceil_mode,
+count_include_pad, divisor_override), adaptive average and max pooling,
+max unpooling.
 
-Direct kernels, OpenMP over the N*C planes.  Max pooling saves the int64
-argmax of every window in its forward (one pass) and its backward routes each
-gradient to that single winner; average pooling counts zero padding in the
-divisor (PyTorch's ``count_include_pad=True``).  Output size follows PyTorch
-(floor mode): ``(H + 2*padding - kernel) // stride + 1``.
+Direct kernels, OpenMP over the N*C planes.  1-D pooling runs the 2-D
+kernels on ``(N, C, 1, L)``.  Max pooling saves the int64 argmax of every
+window (``ih * W + iw`` in its plane, PyTorch's indices) in its forward and
+its backward routes each gradient to that winner; average pooling divides by
+the window's size counting zero padding (``count_include_pad=True``), by the
+real pixels only, or by ``divisor_override``.  Output sizes follow PyTorch
+(``ceil_mode``: the last window must start inside the input or its left
+padding).
+
+Each op checks its arguments once, in ``_geom`` (cached per input shape and
+arguments, so layers called in a loop pay a dictionary look-up), and both
+the recording path and the no-graph path of ``max_pool2d`` use that
+geometry.
 """
+import functools
+from collections import namedtuple
+
 import numpy as np
 
 from .. import _core
 from .._errors import ShapeError
 from ..autograd.function import _TENSOR, Function, _tensor_cls
 from .._core import is_grad_enabled as _grad_enabled
-from ._util import is_float, nthreads
-from .conv import pair_arg
+from ._util import check_float, nthreads
 
-__all__ = ["max_pool2d", "avg_pool2d", "MaxPool2d", "AvgPool2d", "pool_args"]
+__all__ = ["max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "adaptive_avg_pool2d",
+           "adaptive_max_pool2d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
+           "max_unpool2d", "max_unpool1d", "MaxPool2dFn", "AvgPool2dFn",
+           "AdaptiveAvgPool2dFn", "AdaptiveMaxPool2dFn", "MaxUnpool2dFn"]
+
+# A checked pooling geometry: the input's shape, its 4-D kernel view
+# (N, C, H, W), the output's shape, the pairs (kernel, stride, padding,
+# dilation), ceil_mode, and the average pool's divisor rule.
+PoolGeom = namedtuple("PoolGeom", "in_shape view out_shape k s p d ceil include_pad divisor")
 
 
-def pool_args(op, kernel_size, stride, padding):
-    """Normalises and checks (kernel, stride, padding) as pairs of ints."""
-    k = pair_arg(op, "kernel_size", kernel_size)
-    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-        s = k
-    else:
-        s = pair_arg(op, "stride", stride)
-    p = pair_arg(op, "padding", padding)
-    if k[0] <= 0 or k[1] <= 0:
+def _t(x):
+    T = _TENSOR[0] if _TENSOR else _tensor_cls()
+    if x is None or isinstance(x, T):
+        return x
+    if isinstance(x, np.ndarray):
+        return T._wrap(x)
+    return T(x)
+
+
+def _ints(op, name, v, n):
+    """v (an int or a sequence of n ints) as a tuple of n ints."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return (int(v),) * n
+    if isinstance(v, (tuple, list)) and len(v) == 1 and n > 1:
+        v = tuple(v) * n
+    if isinstance(v, (tuple, list)) and len(v) == n and all(
+            isinstance(e, (int, np.integer)) and not isinstance(e, bool) for e in v):
+        return tuple(int(e) for e in v)
+    raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {v!r}")
+
+
+def _key(v):
+    """A hashable form of an argument (lists become tuples)."""
+    return tuple(v) if isinstance(v, list) else v
+
+
+@functools.lru_cache(maxsize=512)
+def _args(op, n, kernel_size, stride, padding, dilation):
+    """The checked n-tuples (kernel, stride, padding, dilation)."""
+    k = _ints(op, "kernel_size", kernel_size, n)
+    s = k if stride is None or stride == () else _ints(op, "stride", stride, n)
+    p = _ints(op, "padding", padding, n)
+    d = _ints(op, "dilation", dilation, n)
+    if min(k) <= 0:
         raise ValueError(f"{op}: kernel size should be greater than zero, but got "
                          f"kernel_size={k}")
-    if s[0] <= 0 or s[1] <= 0:
+    if min(s) <= 0:
         raise ValueError(f"{op}: stride should be greater than zero, but got stride={s}")
-    if p[0] < 0 or p[1] < 0:
+    if min(d) <= 0:
+        raise ValueError(f"{op}: dilation should be greater than zero, but got dilation={d}")
+    if min(p) < 0:
         raise ValueError(f"{op}: negative padding is not supported, got padding={p}")
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise ValueError(f"{op}: pad should be at most half of kernel size, but got "
+    if any(pi > ki // 2 for pi, ki in zip(p, k)):
+        raise ValueError(f"{op}: pad should be at most half of effective kernel size, but got "
                          f"padding={p} and kernel_size={k}")
-    return k, s, p
+    return k, s, p, d
 
 
-def _prepare(op, x, k, s, p):
-    """(4-D C-contiguous x, unbatched?, (OH, OW)) after rank/dtype/size checks."""
-    if x.ndim not in (3, 4):
-        raise ShapeError(f"{op}: expected 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
-                         f"{x.ndim}-D input of shape {tuple(x.shape)}")
-    if not is_float(x):
-        raise TypeError(f"{op}: input must be float32 or float64, got {x.dtype}")
-    unbatched = x.ndim == 3
-    x4 = x[None] if unbatched else x
-    H, W = x4.shape[2:]
+@functools.lru_cache(maxsize=512)
+def _geom(op, n, shape, kernel_size, stride, padding, dilation, ceil_mode, include_pad,
+          divisor):
+    """The geometry of an n-D (1 or 2) max or average pooling of an input
+    of this shape (batched or not), checked: ShapeError for ranks and sizes,
+    ValueError for bad hyper-parameters."""
+    k, s, p, d = _args(op, n, kernel_size, stride, padding, dilation)
+    if len(shape) not in (n + 1, n + 2):
+        dims = "(C, L) or 3-D (N, C, L)" if n == 1 else "(C, H, W) or 4-D (N, C, H, W)"
+        raise ShapeError(f"{op}: expected {n + 1}-D {dims} input, got {len(shape)}-D input of "
+                         f"shape {tuple(shape)}")
+    lead = shape[:-n] if len(shape) == n + 2 else (1,) + shape[:-n]
+    sp = (1,) * (2 - n) + shape[-n:]
+    k2, s2, p2, d2 = ((1,) * (2 - n) + k, (1,) * (2 - n) + s, (0,) * (2 - n) + p,
+                      (1,) * (2 - n) + d)
     out = None
-    if H >= 1 and W >= 1:
-        out = _core.pool2d_out_size(H, W, k[0], k[1], s[0], s[1], p[0], p[1])
+    if min(sp) >= 1:
+        out = _core.pool2d_out_size(sp[0], sp[1], k2[0], k2[1], s2[0], s2[1], p2[0], p2[1],
+                                    d2[0], d2[1], bool(ceil_mode))
     if out is None:
-        oh = (H + 2 * p[0] - k[0]) // s[0] + 1
-        ow = (W + 2 * p[1] - k[1]) // s[1] + 1
-        raise ShapeError(f"{op}: given input size {tuple(x4.shape[1:])}, calculated output "
-                         f"size ({x4.shape[1]}, {oh}, {ow}) is too small (kernel_size={k}, "
-                         f"stride={s}, padding={p})")
-    return np.ascontiguousarray(x4), unbatched, out
+        raise ShapeError(f"{op}: given input size {shape}, the output size would be too small "
+                         f"or a window would hold no input (kernel_size={k}, stride={s}, "
+                         f"padding={p}, dilation={d}, ceil_mode={bool(ceil_mode)})")
+    if divisor is not None and (isinstance(divisor, bool) or not isinstance(
+            divisor, (int, np.integer)) or divisor <= 0):
+        raise ValueError(f"{op}: divisor_override must be a positive int, got {divisor!r}")
+    out_shape = shape[:-n] + out[2 - n:]
+    return PoolGeom(shape, lead + sp, out_shape, k2, s2, p2, d2, bool(ceil_mode),
+                    bool(include_pad), int(divisor or 0))
 
 
-class MaxPool2d(Function):
-    """y = max over each window; forward(ctx, x, kernel, stride, padding,
-    return_indices) with the pairs already checked (``pool_args``)."""
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x, kernel, stride, padding, return_indices=False):
-        x, unbatched, (OH, OW) = _prepare("max_pool2d", x, kernel, stride, padding)
-        N, C = x.shape[:2]
-        y = np.empty((N, C, OH, OW), x.dtype)
-        # the argmax only when a backward or the caller needs it
-        needs = ctx.needs_input_grad
-        idx = (np.empty((N, C, OH, OW), np.int64)
-               if return_indices or not needs or needs[0] else None)
-        if y.size:
-            _core.max_pool2d_fwd(x, y, idx, *kernel, *stride, *padding, nthreads())
-        ctx.save_for_backward(idx)
-        ctx.geom = (x.shape, x.dtype, kernel, stride, padding, unbatched)
-        if unbatched:
-            y, idx = y[0], (None if idx is None else idx[0])
-        return (y, idx) if return_indices else y
-
-    @staticmethod
-    def backward(ctx, g, g_idx=None):
-        (idx,) = ctx.saved_tensors
-        shape, dtype, k, s, p, unbatched = ctx.geom
-        dx = np.empty(shape, dtype)
-        if dx.size:
-            g = np.ascontiguousarray(g, dtype=dtype).reshape(idx.shape)
-            _core.max_pool2d_bwd(g, idx, dx, *k, *s, *p, nthreads())
-        return (dx[0] if unbatched else dx), None, None, None, None
+def _view(x, g):
+    """x as its C-contiguous 4-D kernel view."""
+    if x.shape == g.view and x.flags.c_contiguous:
+        return x
+    return np.ascontiguousarray(x.reshape(g.view))
 
 
-class AvgPool2d(Function):
-    """y = mean over each window, zero padding counted; forward(ctx, x,
-    kernel, stride, padding)."""
-    raw = True
+# (op, shape, arguments) -> geometry, for calls whose arguments are hashable
+# as given: a layer called in a loop pays one dictionary look-up
+_GEOMS = {}
 
-    @staticmethod
-    def forward(ctx, x, kernel, stride, padding):
-        x, unbatched, (OH, OW) = _prepare("avg_pool2d", x, kernel, stride, padding)
-        N, C = x.shape[:2]
-        y = np.empty((N, C, OH, OW), x.dtype)
-        if y.size:
-            _core.avg_pool2d_fwd(x, y, *kernel, *stride, *padding, nthreads())
-        ctx.geom = (x.shape, x.dtype, kernel, stride, padding, unbatched)
-        return y[0] if unbatched else y
 
-    @staticmethod
-    def backward(ctx, g):
-        shape, dtype, k, s, p, unbatched = ctx.geom
-        dx = np.empty(shape, dtype)
-        if dx.size:
-            g = np.ascontiguousarray(g, dtype=dtype).reshape(shape[:2] + g.shape[-2:])
-            _core.avg_pool2d_bwd(g, dx, *k, *s, *p, nthreads())
-        return (dx[0] if unbatched else dx), None, None, None
+def _pool_geom(op, n, shape, kernel_size, stride, padding, dilation, ceil_mode, include_pad,
+               divisor):
+    key = (op, shape, kernel_size, stride, padding, dilation, ceil_mode, include_pad, divisor)
+    try:
+        return _GEOMS[key]
+    except (KeyError, TypeError):
+        pass
+    g = _geom(op, n, shape, _key(kernel_size), _key(stride), _key(padding), _key(dilation),
+              bool(ceil_mode), bool(include_pad), divisor)
+    try:
+        if len(_GEOMS) > 512:
+            _GEOMS.clear()
+        _GEOMS[key] = g
+    except TypeError:   # a list argument: not kept
+        pass
+    return g
 
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
-def max_pool2d_infer(x, kernel_size, stride, padding):
-    """``max_pool2d`` (values only) straight on the arrays when nothing is
-    to be recorded for backward (grad mode off, or x does not require
-    grad): no graph node, no argmax, the same kernel call as the full path.
-    kernel_size, stride and padding: ints (stride None: the kernel size).
-    Returns a Tensor, or None when the call is not the plain case (a 3-D or
-    empty input, a dtype or layout to convert, arguments or a geometry the
-    full path must check and report) and must take the full path
-    (``max_pool2d``).  ``nn.MaxPool2d`` tries it first."""
+# ---------------------------------------------------------------- max pooling
+
+class MaxPool2dFn(Function):
+    """y = max over each window, with its argmax; forward(ctx, x, geom,
+    return_indices), geom from ``_geom``."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, g, return_indices=False):
+        check_float("max_pool2d", "input", x)
+        xv = _view(x, g)
+        y = np.empty(g.out_shape, x.dtype)
+        needs = ctx.needs_input_grad
+        idx = (np.empty(g.out_shape, np.int64)
+               if return_indices or not needs or needs[0] else None)
+        if y.size:
+            _core.max_pool2d_fwd(xv, y, idx, *g.k, *g.s, *g.p, nthreads(), *g.d, g.ceil)
+        ctx.save_for_backward(idx)
+        ctx.geom = g
+        ctx.dtype = x.dtype
+        return (y, idx) if return_indices else y
+
+    @staticmethod
+    def backward(ctx, grad, g_idx=None):
+        (idx,) = ctx.saved_tensors
+        g = ctx.geom
+        dx = np.empty(g.view, ctx.dtype)
+        if dx.size:
+            grad = np.ascontiguousarray(grad, dtype=ctx.dtype)
+            _core.max_pool2d_bwd(grad, idx, dx, *g.k, *g.s, *g.p, nthreads(), *g.d, g.ceil)
+        return dx.reshape(g.in_shape), None, None
+
+
+def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode,
+              return_indices):
     T = _TENSOR[0] if _TENSOR else _tensor_cls()
-    if not isinstance(x, T) or (_grad_enabled() and x.requires_grad):
-        return None
-    if stride is None:
-        stride = kernel_size
-    if type(kernel_size) is not int or type(stride) is not int or type(padding) is not int:
-        return None
-    xd = x._array
-    dt = xd.dtype
-    if xd.ndim != 4 or not (dt == _F32 or dt == _F64) or not xd.flags.c_contiguous \
-            or xd.size == 0:
-        return None
-    N, C, H, W = xd.shape
-    k, s, p = kernel_size, stride, padding
-    out = _core.pool2d_out_size(H, W, k, k, s, s, p, p)   # None: invalid geometry
-    if out is None:
-        return None
-    y = np.empty((N, C) + out, dt)
-    _core.max_pool2d_fwd(xd, y, None, k, k, s, s, p, p, nthreads())
-    return T._wrap(y)
-
-
-_T = []
-
-
-def _t(x):
-    if not _T:
-        from ..nn.functional import _t as wrap
-        _T.append(wrap)
-    return _T[0](x)
-
-
-def _unsupported(op, name, value, default):
-    if value != default:
-        raise NotImplementedError(f"{op}: {name}={value!r} is not supported (only {default!r})")
+    x = input if type(input) is T else _t(input)
+    try:   # (_pool_geom's cache, looked up here: layers call this in a loop)
+        g = _GEOMS[(op, x.shape, kernel_size, stride, padding, dilation, ceil_mode, True, None)]
+    except (KeyError, TypeError):
+        g = _pool_geom(op, n, x.shape, kernel_size, stride, padding, dilation, ceil_mode, True,
+                       None)
+    if not return_indices and not (_grad_enabled() and x.requires_grad):
+        # nothing to record: values only (no argmax), no graph node
+        xa = x._array
+        if not (xa.dtype == _F32 or xa.dtype == _F64):
+            check_float(op, "input", xa)
+        y = np.empty(g.out_shape, xa.dtype)
+        if y.size:
+            _core.max_pool2d_fwd(_view(xa, g), y, None, *g.k, *g.s, *g.p, nthreads(), *g.d,
+                                 g.ceil)
+        return type(x)._wrap(y)
+    return MaxPool2dFn.apply(x, g, bool(return_indices))
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -178,14 +216,19 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     kernel_size : int or (int, int)
     stride : int or (int, int), default kernel_size
     padding : int or (int, int), at most half the kernel size
-    dilation, ceil_mode : only the defaults (1, False) are supported
+    dilation : int or (int, int)
+        Spacing of the window's elements.
+    ceil_mode : bool
+        Round the output size up (the last window must start inside the
+        input or its left padding).
     return_indices : bool
         Also return the int64 flat index ``ih * W + iw`` of each window's
         maximum within its plane (as PyTorch).
 
     Shape
     -----
-    (N, C, H, W) -> (N, C, OH, OW), OH = (H + 2*padding - kernel) // stride + 1
+    (N, C, H, W) -> (N, C, OH, OW),
+    OH = floor or ceil of (H + 2*padding - dilation*(kernel-1) - 1) / stride, + 1
 
     Examples
     --------
@@ -193,16 +236,64 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     >>> F.max_pool2d(fastnn.ones(2, 3, 8, 8), 2).shape
     (2, 3, 4, 4)
     """
-    _unsupported("max_pool2d", "dilation", dilation, 1)
-    _unsupported("max_pool2d", "ceil_mode", bool(ceil_mode), False)
-    k, s, p = pool_args("max_pool2d", kernel_size, stride, padding)
-    return MaxPool2d.apply(_t(input), k, s, p, bool(return_indices))
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """1-D max pooling over (N, C, L) or (C, L) input; arguments as
+    ``max_pool2d`` with ints; indices are positions along L.
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> F.max_pool1d(fastnn.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2).numpy()
+    array([[[3., 2.]]], dtype=float32)
+    """
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+# ---------------------------------------------------------------- average pooling
+
+class AvgPool2dFn(Function):
+    """y = mean over each window; forward(ctx, x, geom)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, g):
+        check_float("avg_pool2d", "input", x)
+        y = np.empty(g.out_shape, x.dtype)
+        if y.size:
+            _core.avg_pool2d_fwd(_view(x, g), y, *g.k, *g.s, *g.p, nthreads(), g.ceil,
+                                 g.include_pad, g.divisor)
+        ctx.geom = g
+        ctx.dtype = x.dtype
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = ctx.geom
+        dx = np.empty(g.view, ctx.dtype)
+        if dx.size:
+            grad = np.ascontiguousarray(grad, dtype=ctx.dtype)
+            _core.avg_pool2d_bwd(grad, dx, *g.k, *g.s, *g.p, nthreads(), g.ceil, g.include_pad,
+                                 g.divisor)
+        return dx.reshape(g.in_shape), None
+
+
+def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override):
+    x = _t(input)
+    g = _pool_geom(op, n, x.shape, kernel_size, stride, padding, 1, ceil_mode,
+                   count_include_pad, divisor_override)
+    return AvgPool2dFn.apply(x, g)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
-    """2-D average pooling over an NCHW batch; zero padding is counted in
-    the divisor (PyTorch's default ``count_include_pad=True``).
+    """2-D average pooling over an NCHW batch.
 
     Parameters
     ----------
@@ -210,11 +301,16 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     kernel_size : int or (int, int)
     stride : int or (int, int), default kernel_size
     padding : int or (int, int), at most half the kernel size
-    ceil_mode, count_include_pad, divisor_override : only the defaults
+    ceil_mode : bool
+    count_include_pad : bool
+        Count the zero padding in the divisor (default, as PyTorch).
+    divisor_override : int, optional
+        Divide every window's sum by this instead.
 
     Shape
     -----
     (N, C, H, W) -> (N, C, OH, OW), OH = (H + 2*padding - kernel) // stride + 1
+    (rounded up with ceil_mode)
 
     Examples
     --------
@@ -222,8 +318,244 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     >>> F.avg_pool2d(fastnn.ones(2, 3, 8, 8), 2).shape
     (2, 3, 4, 4)
     """
-    _unsupported("avg_pool2d", "ceil_mode", bool(ceil_mode), False)
-    _unsupported("avg_pool2d", "count_include_pad", bool(count_include_pad), True)
-    _unsupported("avg_pool2d", "divisor_override", divisor_override, None)
-    k, s, p = pool_args("avg_pool2d", kernel_size, stride, padding)
-    return AvgPool2d.apply(_t(input), k, s, p)
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, divisor_override)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """1-D average pooling over (N, C, L) or (C, L) input.
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> F.avg_pool1d(fastnn.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2).numpy()
+    array([[[2., 1.]]], dtype=float32)
+    """
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, None)
+
+
+# ---------------------------------------------------------------- adaptive pooling
+
+AdaptiveGeom = namedtuple("AdaptiveGeom", "in_shape P H W OH OW out_shape")
+
+
+@functools.lru_cache(maxsize=512)
+def _adaptive_geom(op, n, shape, output_size):
+    """The geometry of an n-D adaptive pooling of an input of this shape
+    (batched or not) to output_size (None entries keep the input's size)."""
+    if len(shape) not in (n + 1, n + 2):
+        dims = "(C, L) or 3-D (N, C, L)" if n == 1 else "(C, H, W) or 4-D (N, C, H, W)"
+        raise ShapeError(f"{op}: expected {n + 1}-D {dims} input, got {len(shape)}-D input of "
+                         f"shape {tuple(shape)}")
+    sizes = shape[-n:]
+    if min(shape[1:] if len(shape) == n + 2 else shape) < 1:
+        raise ShapeError(f"{op}: expected input with non-zero sizes for the non-batch "
+                         f"dimensions, got shape {shape}")
+    if output_size is None or isinstance(output_size, (int, np.integer)):
+        out = (output_size,) * n
+    elif isinstance(output_size, tuple) and len(output_size) == n:
+        out = output_size
+    else:
+        raise TypeError(f"{op}: output_size must be an int, None or a tuple of {n} of them, "
+                        f"got {output_size!r}")
+    out = tuple(sz if o is None else o for o, sz in zip(out, sizes))
+    if any(isinstance(o, bool) or not isinstance(o, (int, np.integer)) or o < 1 for o in out):
+        raise ValueError(f"{op}: elements of output_size must be positive ints or None, got "
+                         f"{output_size!r}")
+    out = tuple(int(o) for o in out)
+    P = int(np.prod(shape[:-n]))
+    H, W = ((1,) + sizes) if n == 1 else sizes
+    OH, OW = ((1,) + out) if n == 1 else out
+    return AdaptiveGeom(shape, P, H, W, OH, OW, shape[:-n] + out)
+
+
+class AdaptiveAvgPool2dFn(Function):
+    """Adaptive average pooling; forward(ctx, x, geom).  Output (1, 1) is
+    global average pooling, one pass over each plane."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, g):
+        check_float("adaptive_avg_pool2d", "input", x)
+        y = np.empty(g.out_shape, x.dtype)
+        if y.size:
+            _core.adaptive_pool2d_fwd(np.ascontiguousarray(x), y, None, g.P, g.H, g.W, g.OH,
+                                      g.OW, nthreads())
+        ctx.geom = g
+        ctx.dtype = x.dtype
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = ctx.geom
+        dx = np.empty(g.in_shape, ctx.dtype)
+        if dx.size:
+            grad = np.ascontiguousarray(grad, dtype=ctx.dtype)
+            _core.adaptive_avg_pool2d_bwd(grad, dx, g.P, g.H, g.W, g.OH, g.OW, nthreads())
+        return dx, None
+
+
+class AdaptiveMaxPool2dFn(Function):
+    """Adaptive max pooling with its argmax; forward(ctx, x, geom,
+    return_indices)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, g, return_indices=False):
+        check_float("adaptive_max_pool2d", "input", x)
+        y = np.empty(g.out_shape, x.dtype)
+        idx = np.empty(g.out_shape, np.int64)
+        if y.size:
+            _core.adaptive_pool2d_fwd(np.ascontiguousarray(x), y, idx, g.P, g.H, g.W, g.OH,
+                                      g.OW, nthreads())
+        ctx.save_for_backward(idx)
+        ctx.geom = g
+        ctx.dtype = x.dtype
+        return (y, idx) if return_indices else y
+
+    @staticmethod
+    def backward(ctx, grad, g_idx=None):
+        (idx,) = ctx.saved_tensors
+        g = ctx.geom
+        dx = np.empty(g.in_shape, ctx.dtype)
+        if dx.size:
+            _core.max_pool2d_scatter(np.ascontiguousarray(grad, dtype=ctx.dtype), idx, dx, g.P,
+                                     g.H * g.W, g.OH * g.OW, nthreads())
+        return dx, None, None
+
+
+def _adaptive(op, n, input, output_size):
+    x = _t(input)
+    return x, _adaptive_geom(op, n, tuple(x.shape), _key(output_size))
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Adaptive 2-D average pooling to ``output_size`` (an int, or a pair whose
+    None entries keep the input's size); PyTorch's windows
+    ``[floor(o*H/OH), ceil((o+1)*H/OH))``.
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> F.adaptive_avg_pool2d(fastnn.ones(2, 3, 7, 7), 1).shape
+    (2, 3, 1, 1)
+    """
+    return AdaptiveAvgPool2dFn.apply(*_adaptive("adaptive_avg_pool2d", 2, input, output_size))
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Adaptive 2-D max pooling (windows as ``adaptive_avg_pool2d``); with
+    ``return_indices`` also the int64 argmax ``ih * W + iw``."""
+    x, g = _adaptive("adaptive_max_pool2d", 2, input, output_size)
+    return AdaptiveMaxPool2dFn.apply(x, g, bool(return_indices))
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Adaptive 1-D average pooling of (N, C, L) or (C, L) input."""
+    return AdaptiveAvgPool2dFn.apply(*_adaptive("adaptive_avg_pool1d", 1, input, output_size))
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Adaptive 1-D max pooling of (N, C, L) or (C, L) input."""
+    x, g = _adaptive("adaptive_max_pool1d", 1, input, output_size)
+    return AdaptiveMaxPool2dFn.apply(x, g, bool(return_indices))
+
+
+# ---------------------------------------------------------------- max unpooling
+
+UnpoolGeom = namedtuple("UnpoolGeom", "in_shape P n_in n_out out_shape")
+
+
+def _unpool_geom(op, n, x, indices, kernel_size, stride, padding, output_size):
+    """Checks max_unpool's arguments; the geometry (planes, sizes)."""
+    k = _ints(op, "kernel_size", kernel_size, n)
+    s = k if stride is None else _ints(op, "stride", stride, n)
+    p = _ints(op, "padding", padding, n)
+    if len(x.shape) not in (n + 1, n + 2):
+        raise ShapeError(f"{op}: expected {n + 1}-D or {n + 2}-D input, got shape "
+                         f"{tuple(x.shape)}")
+    if tuple(indices.shape) != tuple(x.shape):
+        raise ShapeError(f"{op}: expected indices of the input's shape {tuple(x.shape)}, got "
+                         f"{tuple(indices.shape)}")
+    if indices.dtype != np.int64:
+        raise TypeError(f"{op}: indices must be int64, got {indices.dtype}")
+    default = tuple((x.shape[-n + i] - 1) * s[i] + k[i] - 2 * p[i] for i in range(n))
+    if output_size is None:
+        out = default
+    else:
+        out = tuple(int(o) for o in output_size)
+        if len(out) == n + 2 or (len(out) == n + 1 and len(x.shape) == n + 1):
+            out = out[-n:]
+        if len(out) != n:
+            raise ValueError(f"{op}: output_size should be a sequence of {n} or {n + 2} ints, "
+                             f"got {output_size!r}")
+        for i in range(n):
+            lo, hi = default[i] - s[i], default[i] + s[i]
+            if not lo < out[i] < hi:
+                raise ValueError(f"{op}: invalid output_size {tuple(out)} (dim {i} must be "
+                                 f"between {lo} and {hi})")
+    if min(out) < 1:
+        raise ShapeError(f"{op}: the output size {out} is too small")
+    lead = tuple(x.shape[:-n])
+    P = int(np.prod(lead)) if lead else 1
+    return UnpoolGeom(tuple(x.shape), P, int(np.prod(x.shape[-n:])), int(np.prod(out)),
+                      lead + out)
+
+
+class MaxUnpool2dFn(Function):
+    """The inverse of max pooling: y zeroed, y.flat[indices] = x per plane;
+    forward(ctx, x, indices, geom); backward gathers the gradient."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, indices, g):
+        check_float("max_unpool2d", "input", x)
+        idx = np.ascontiguousarray(indices)
+        y = np.empty(g.out_shape, x.dtype)
+        if y.size:
+            _core.max_unpool2d(np.ascontiguousarray(x), idx, y, g.P, g.n_in, g.n_out, False,
+                               nthreads())
+        ctx.save_for_backward(idx)
+        ctx.geom = g
+        ctx.dtype = x.dtype
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (idx,) = ctx.saved_tensors
+        g = ctx.geom
+        dx = np.empty(g.in_shape, ctx.dtype)
+        if dx.size:
+            grad = np.ascontiguousarray(grad, dtype=ctx.dtype)
+            _core.max_unpool2d(grad, idx, dx, g.P, g.n_in, g.n_out, True, nthreads())
+        return dx, None, None
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of ``max_pool2d``: each value put back at its index
+    (from ``return_indices=True``), zeros elsewhere.
+
+    Shape
+    -----
+    (N, C, H, W) -> (N, C, OH, OW), OH = (H - 1)*stride - 2*padding + kernel
+    unless output_size says otherwise.
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> y, i = F.max_pool2d(fastnn.randn(1, 1, 4, 4), 2, return_indices=True)
+    >>> F.max_unpool2d(y, i, 2).shape
+    (1, 1, 4, 4)
+    """
+    x, ind = _t(input), _t(indices)
+    g = _unpool_geom("max_unpool2d", 2, x, ind, kernel_size, stride, padding, output_size)
+    return MaxUnpool2dFn.apply(x, ind, g)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of ``max_pool1d``, as ``max_unpool2d``."""
+    x, ind = _t(input), _t(indices)
+    g = _unpool_geom("max_unpool1d", 1, x, ind, kernel_size, stride, padding, output_size)
+    return MaxUnpool2dFn.apply(x, ind, g)

@@ -47,11 +47,14 @@ def _call_backward(node, grads):
 def gradients(outputs, grad_outputs, inputs):
     """The gradient of sum(outputs[i] * grad_outputs[i]) with respect to each
     of ``inputs`` (ndarrays, or None for an input no gradient reaches)."""
-    want = {id(t): k for k, t in enumerate(inputs)}
+    def key(t):         # a leaf is itself; a computed tensor is (its node, output)
+        return id(t) if t._grad_fn is None else (t._grad_fn, t._out_idx)
+
+    want = {key(t): k for k, t in enumerate(inputs)}
     found = [None] * len(inputs)
 
     def deliver(t, g):
-        k = want.get(id(t))
+        k = want.get(key(t))
         if k is not None:
             found[k] = g if found[k] is None else found[k] + g
 

@@ -23,6 +23,7 @@ CASES = {
     "resnet.py": r"test accuracy 0\.9[7-9]\d\d",
     "ensemble_digits.py": r"ensemble \(mean prob\): 9[5-9]\.\d\d%",
     "tune_digits.py": r"best val_loss: grid 0\.\d{4}, random 0\.\d{4}, bayes 0\.\d{4}",
+    "circuit.py": r"f = -12; df/dx = -4, df/dy = -4, df/dz = 3\n(wrote circuit\.svg|\(.*\))",
 }
 # run by tests/optim/test_examples.py and tests/distributed/ (train_distributed.py,
 # alone and under mpiexec -n 2)

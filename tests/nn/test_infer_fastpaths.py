@@ -1,5 +1,5 @@
 """The inference fast paths: eval batch norm with nothing to record
-(ops.normalization.batch_norm_infer, used by _BatchNorm in eval mode), the
+(the no-graph branch of ops.normalization.batch_norm in eval mode), the
 fused BN+ReLU of Sequential on it, and the small-batch Linear/Conv2d
 forwards.  Same numbers as the full (recording) path, bitwise; the full
 path still taken when something requires grad or the input is unusual."""
@@ -8,7 +8,7 @@ import pytest
 
 import fastnn
 from fastnn import nn
-from fastnn.ops.normalization import batch_norm_infer
+from fastnn.ops.normalization import _bn_eval_untracked as batch_norm_infer
 
 
 def _bn(C, dim=2, dtype=np.float32, seed=0):

@@ -199,3 +199,169 @@ for name, fn in cases:
         assert got.startswith(etype + " |"), (name, got)
         for word in words:
             assert word in got, (name, word, got)
+
+
+# ---------------------------------------------------------------- the PyTorch options
+import fastnn.ops.pooling as P  # noqa: E402
+
+
+def _np(t):
+    return np.asarray(t._array if hasattr(t, "_array") else t)
+
+
+# (op, fastnn call, torch call, input shape)
+OPTION_CASES = [
+    ("max_dil_ceil", lambda f, x: f.max_pool2d(x, 3, 2, 1, 2, True), (2, 3, 9, 10)),
+    ("max_ceil_edge", lambda f, x: f.max_pool2d(x, 2, 2, 0, 1, True), (1, 2, 5, 7)),
+    ("max_kernel_eq_input", lambda f, x: f.max_pool2d(x, (5, 7), 1, 0, 1, True), (1, 2, 5, 7)),
+    ("avg_ceil_nopad", lambda f, x: f.avg_pool2d(x, 3, 2, 1, True, False), (2, 3, 8, 7)),
+    ("avg_divisor", lambda f, x: f.avg_pool2d(x, (2, 3), (1, 2), (1, 1), False, True, 5),
+     (1, 2, 6, 6)),
+    ("avg_ceil_include", lambda f, x: f.avg_pool2d(x, 2, 2, 1, True), (1, 2, 5, 5)),
+    ("max1d", lambda f, x: f.max_pool1d(x, 3, 2, 1, 2, True), (2, 3, 11)),
+    ("max1d_unbatched", lambda f, x: f.max_pool1d(x, 2), (3, 9)),
+    ("avg1d", lambda f, x: f.avg_pool1d(x, 3, 2, 1, True, False), (2, 3, 10)),
+    ("adaptive_avg", lambda f, x: f.adaptive_avg_pool2d(x, (3, 5)), (2, 3, 7, 9)),
+    ("adaptive_avg_global", lambda f, x: f.adaptive_avg_pool2d(x, 1), (2, 3, 7, 9)),
+    ("adaptive_avg_none", lambda f, x: f.adaptive_avg_pool2d(x, (None, 2)), (2, 3, 4, 5)),
+    ("adaptive_avg_bigger", lambda f, x: f.adaptive_avg_pool2d(x, (6, 4)), (1, 2, 4, 3)),
+    ("adaptive_max", lambda f, x: f.adaptive_max_pool2d(x, (3, 4)), (2, 3, 7, 9)),
+    ("adaptive_max_unbatched", lambda f, x: f.adaptive_max_pool2d(x, 2), (3, 5, 5)),
+    ("adaptive_avg1d", lambda f, x: f.adaptive_avg_pool1d(x, 4), (2, 3, 10)),
+    ("adaptive_max1d", lambda f, x: f.adaptive_max_pool1d(x, 3), (2, 3, 10)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", OPTION_CASES, ids=[c[0] for c in OPTION_CASES])
+def test_options_match_torch(case, dtype):
+    torch = requires_torch()
+    _, call, shape = case
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(dtype)
+    a, t = fastnn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = call(F, a), call(torch.nn.functional, t)
+    assert y.shape == tuple(ty.shape) and y.dtype == dtype
+    g = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
+    y.backward(g)
+    ty.backward(torch.tensor(g))
+    tol = dict(rtol=1e-6, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_np(y), ty.detach().numpy(), **tol)
+    np.testing.assert_allclose(_np(a.grad), t.grad.numpy(), **tol)
+
+
+@pytest.mark.parametrize("case", OPTION_CASES, ids=[c[0] for c in OPTION_CASES])
+def test_options_gradcheck(case):
+    _, call, shape = case
+    n = int(np.prod(shape))
+    # distinct values far apart: a central difference never changes a max winner
+    x = fastnn.tensor(np.random.default_rng(2).permutation(n).reshape(shape) * 0.1,
+                      requires_grad=True)
+    Rg = fastnn.tensor(np.random.default_rng(3).standard_normal(call(F, x).shape))
+    assert fastnn.gradcheck(lambda x: (call(F, x) * Rg).sum(), [x])
+
+
+def test_indices_match_torch_and_unpool_roundtrip():
+    torch = requires_torch()
+    x = np.random.default_rng(4).standard_normal((2, 3, 9, 8)).astype(np.float32)
+    for f, tf, args in [(F.max_pool2d, torch.nn.functional.max_pool2d, (3, 2, 1, 2, True)),
+                        (F.adaptive_max_pool2d, torch.nn.functional.adaptive_max_pool2d,
+                         ((4, 3),))]:
+        y, i = f(x, *args, return_indices=True)
+        ty, ti = tf(torch.tensor(x), *args, return_indices=True)
+        assert i.dtype == np.int64
+        np.testing.assert_array_equal(_np(i), ti.numpy())
+    y, i = F.max_pool2d(x, 2, return_indices=True)
+    ty, ti = torch.nn.functional.max_pool2d(torch.tensor(x), 2, return_indices=True)
+    yv = fastnn.tensor(_np(y), requires_grad=True)
+    tyv = ty.detach().requires_grad_(True)
+    for out in (None, (9, 8), (2, 3, 9, 8)):
+        u = F.max_unpool2d(yv, i, 2, output_size=out)
+        tu = torch.nn.functional.max_unpool2d(tyv, ti, 2, output_size=out)
+        np.testing.assert_array_equal(_np(u), tu.detach().numpy())
+    g = np.random.default_rng(5).standard_normal(u.shape).astype(np.float32)
+    u.backward(g)
+    tu.backward(torch.tensor(g))
+    np.testing.assert_array_equal(_np(yv.grad), tyv.grad.numpy())
+    y1, i1 = F.max_pool1d(x[0], 2, return_indices=True)
+    u1 = nn.MaxUnpool1d(2)(y1, i1)
+    tu1 = torch.nn.MaxUnpool1d(2)(*torch.nn.functional.max_pool1d(torch.tensor(x[0]), 2,
+                                                                  return_indices=True))
+    np.testing.assert_array_equal(_np(u1), tu1.numpy())
+
+
+def test_global_pool_threads_bitwise():
+    x = np.random.default_rng(6).standard_normal((8, 64, 17, 15)).astype(np.float32)
+    g = np.random.default_rng(7).standard_normal((8, 64, 1, 1)).astype(np.float32)
+    out = []
+    for nt in (1, 2):
+        fastnn.set_num_threads(nt)
+        a = fastnn.tensor(x, requires_grad=True)
+        y = nn.AdaptiveAvgPool2d(1)(a)
+        y.backward(g)
+        out.append((_np(y), _np(a.grad)))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+    np.testing.assert_allclose(out[0][0][..., 0, 0], x.astype(np.float64).mean(axis=(2, 3)),
+                               rtol=1e-6)
+
+
+def test_new_modules_repr_match_torch():
+    torch = requires_torch()
+    pairs = [("MaxPool1d", (2,)), ("MaxPool1d", (3, 2, 1, 2, False, True)),
+             ("MaxPool2d", (3, 2, 1, 2, False, True)), ("AvgPool1d", (2,)),
+             ("AvgPool1d", (3, 2, 1, True, False)), ("AvgPool2d", (2, 2, 1, True, False, 3)),
+             ("AdaptiveAvgPool2d", (1,)), ("AdaptiveAvgPool2d", ((None, 3),)),
+             ("AdaptiveMaxPool2d", ((2, 3),)), ("AdaptiveAvgPool1d", (3,)),
+             ("AdaptiveMaxPool1d", (3,)), ("MaxUnpool2d", (2,)), ("MaxUnpool2d", ((2, 3), 1, 1)),
+             ("MaxUnpool1d", (2,))]
+    for name, args in pairs:
+        m, tm = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+        assert repr(m) == repr(tm), name
+        assert m.state_dict() == {}
+    x = np.random.default_rng(8).standard_normal((2, 3, 9, 8)).astype(np.float32)
+    m = nn.MaxPool2d(3, 2, 1, 2, return_indices=True, ceil_mode=True)
+    tm = torch.nn.MaxPool2d(3, 2, 1, 2, return_indices=True, ceil_mode=True)
+    (y, i), (ty, ti) = m(x), tm(torch.tensor(x))
+    np.testing.assert_array_equal(_np(y), ty.numpy())
+    np.testing.assert_array_equal(_np(i), ti.numpy())
+
+
+def test_option_errors():
+    x = fastnn.tensor(np.zeros((2, 3, 5, 5), np.float32))
+    with pytest.raises(ValueError, match="divisor_override"):
+        F.avg_pool2d(x, 2, divisor_override=0)
+    with pytest.raises(ValueError, match="dilation"):
+        F.max_pool2d(x, 2, dilation=0)
+    with pytest.raises(fastnn.ShapeError, match="too small"):
+        F.max_pool2d(x, 3, dilation=3)
+    with pytest.raises(fastnn.ShapeError, match="max_pool1d"):
+        F.max_pool1d(x, 2)
+    with pytest.raises(ValueError, match="output_size"):
+        F.adaptive_avg_pool2d(x, (0, 2))
+    with pytest.raises(TypeError, match="output_size"):
+        F.adaptive_avg_pool2d(x, (1, 2, 3))
+    with pytest.raises(fastnn.ShapeError, match="adaptive_max_pool2d"):
+        F.adaptive_max_pool2d(fastnn.zeros(5, 5), 2)
+    y, i = F.max_pool2d(x, 2, return_indices=True)
+    with pytest.raises(ValueError, match="output_size"):
+        F.max_unpool2d(y, i, 2, output_size=(9, 9))
+    with pytest.raises(TypeError, match="int64"):
+        F.max_unpool2d(y, _np(i).astype(np.int32), 2)
+    with pytest.raises(fastnn.ShapeError, match="indices"):
+        F.max_unpool2d(y, i[:1], 2)
+    bad = _np(i).copy()
+    bad[0, 0, 0, 0] = 99
+    with pytest.raises(IndexError):
+        F.max_unpool2d(y, fastnn.tensor(bad), 2)
+    with pytest.raises(ValueError, match="half"):
+        nn.MaxPool1d(2, padding=2)
+
+
+def test_geometry_is_checked_once_and_cached():
+    P._GEOMS.clear()
+    x = fastnn.ones(1, 2, 6, 6)
+    F.max_pool2d(x, 2)
+    F.max_pool2d(x, 2)
+    assert len(P._GEOMS) == 1
+    F.max_pool2d(x, [2, 2])                   # a list: checked, not kept
+    assert len(P._GEOMS) == 1

@@ -1,13 +1,18 @@
-"""Batch-norm modules (BatchNorm1d, BatchNorm2d), as ``torch.nn``'s.
+"""Normalisation modules, as ``torch.nn``'s: BatchNorm1d/2d, LayerNorm,
+GroupNorm, InstanceNorm1d/2d, LocalResponseNorm.
 
-Parameters ``weight`` (ones) and ``bias`` (zeros) when ``affine``; buffers
-``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked``
-(int64 0-d) when ``track_running_stats``: the state-dict keys PyTorch uses.
+Batch and instance norm: parameters ``weight`` (ones) and ``bias`` (zeros)
+when ``affine``; buffers ``running_mean`` (zeros), ``running_var`` (ones)
+and ``num_batches_tracked`` (int64 0-d) when ``track_running_stats``: the
+state-dict keys PyTorch uses.  The modules hold hyper-parameters and state
+and call the functional forms, which check the input.
 """
+import numbers
+
 import numpy as np
 
 from ..._errors import ShapeError
-from ...ops.normalization import batch_norm_infer, batch_norm_relu
+from ...ops.normalization import batch_norm_relu
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -15,12 +20,28 @@ from ..parameter import Parameter
 from .module import Module
 
 
+def _make_affine(m, affine, bias, shape):
+    """Registers m.weight (ones) and m.bias (zeros; None without bias) of
+    this shape, or both None without affine (PyTorch's keys either way)."""
+    m.register_parameter("weight", Parameter(np.ones(shape, np.float32)) if affine else None)
+    m.register_parameter("bias", Parameter(np.zeros(shape, np.float32)) if affine and bias
+                         else None)
+
+
+def _reset_affine(m):
+    """PyTorch's default: weight ones, bias zeros."""
+    if m.weight is not None:
+        init.ones_(m.weight)
+    if m.bias is not None:
+        init.zeros_(m.bias)
+
+
 class _BatchNorm(Module):
     _ranks = ()
     _rank_text = ""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         name = type(self).__name__
         if isinstance(num_features, bool) or not isinstance(num_features, int) or \
@@ -37,12 +58,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
-        if self.affine:
-            self.weight = Parameter(np.ones(num_features, dtype=np.float32))
-            self.bias = Parameter(np.zeros(num_features, dtype=np.float32))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _make_affine(self, self.affine, bias, (num_features,))
         if self.track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(num_features, np.float32)))
             self.register_buffer("running_var", Tensor(np.ones(num_features, np.float32)))
@@ -62,19 +78,16 @@ class _BatchNorm(Module):
     def reset_parameters(self):
         """PyTorch's default: running stats reset, weight ones, bias zeros."""
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input(self, x):
+        """The rank this module takes (PyTorch's _check_input_dim); the
+        channel count is checked by the op against the parameters."""
         name = type(self).__name__
         shape = tuple(x.shape)
         if len(shape) not in self._ranks:
             raise ShapeError(f"{name}: expected {self._rank_text} input, got {len(shape)}-D "
                              f"input of shape {shape}")
-        if shape[1] != self.num_features:
-            raise ShapeError(f"{name}: expected {self.num_features} channels (num_features) in "
-                             f"dim 1 of the input, got shape {shape}")
 
     def forward(self, x):
         return self._forward(x, False)
@@ -84,14 +97,6 @@ class _BatchNorm(Module):
         nn.Sequential for a batch norm directly followed by nn.ReLU)."""
         x = F._t(x)
         self._check_input(x)
-        if not self.training and self.track_running_stats:
-            # inference with nothing to record: the lean path (None: not
-            # the plain case, take the full one)
-            bufs, params = self._buffers, self._parameters   # (direct: no __getattr__)
-            y = batch_norm_infer(x, bufs.get("running_mean"), bufs.get("running_var"),
-                                 params.get("weight"), params.get("bias"), self.eps, relu)
-            if y is not None:
-                return y
         bufs, params = self._buffers, self._parameters   # (direct: no __getattr__)
         rm = bufs["running_mean"] if "running_mean" in bufs else self.running_mean
         rv = bufs["running_var"] if "running_var" in bufs else self.running_var
@@ -112,7 +117,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -161,3 +167,168 @@ class BatchNorm2d(_BatchNorm):
     """
     _ranks = (4,)
     _rank_text = "4-D (N, C, H, W)"
+
+
+def _positive_int(name, arg, v):
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+        raise ValueError(f"{name}: {arg} must be a positive int, got {v!r}")
+    return int(v)
+
+
+class LayerNorm(Module):
+    """Layer normalisation over the trailing ``normalized_shape`` dims, with
+    an element-wise ``weight`` (ones) and ``bias`` (zeros) when
+    ``elementwise_affine`` (``bias=False``: no bias).
+
+    Shape
+    -----
+    (*, *normalized_shape) -> the same.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> m = fastnn.nn.LayerNorm(4)
+    >>> m(fastnn.randn(2, 4)).shape, sorted(m.state_dict())
+    ((2, 4), ['bias', 'weight'])
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(d) for d in normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        _make_affine(self, elementwise_affine, bias, self.normalized_shape)
+
+    def reset_parameters(self):
+        """PyTorch's default: weight ones, bias zeros."""
+        _reset_affine(self)
+
+    def forward(self, x):
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Group normalisation: ``num_channels`` split into ``num_groups``
+    groups, with a per-channel ``weight`` (ones) and ``bias`` (zeros) when
+    ``affine``.
+
+    Shape
+    -----
+    (N, C, *) -> the same.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.GroupNorm(2, 4)(fastnn.randn(3, 4, 5)).shape
+    (3, 4, 5)
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
+                 dtype=None, *, bias=True):
+        super().__init__()
+        num_groups = _positive_int("GroupNorm", "num_groups", num_groups)
+        num_channels = _positive_int("GroupNorm", "num_channels", num_channels)
+        if num_channels % num_groups != 0:
+            raise ValueError(f"GroupNorm: num_channels must be divisible by num_groups, got "
+                             f"num_channels={num_channels} and num_groups={num_groups}")
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        _make_affine(self, affine, bias, (num_channels,))
+
+    def reset_parameters(self):
+        """PyTorch's default: weight ones, bias zeros."""
+        _reset_affine(self)
+
+    def forward(self, x):
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+class _InstanceNorm(_BatchNorm):
+    """Instance norm: the parameters and buffers of batch norm (defaults
+    affine=False, track_running_stats=False), each sample's channels
+    normalised over their own positions."""
+    _batched = 3
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias)
+
+    def forward(self, x):
+        x = F._t(x)
+        self._check_input(x)
+        unbatched = x.ndim == self._batched - 1
+        if unbatched:
+            x = x.unsqueeze(0)
+        if x.shape[1] != self.num_features and self.affine:
+            raise ShapeError(f"{type(self).__name__}: expected input's size at dim=1 to match "
+                             f"num_features ({self.num_features}), but got: {x.shape[1]}.")
+        use_input = self.training or not self.track_running_stats
+        y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            use_input, 0.0 if self.momentum is None else self.momentum,
+                            self.eps)
+        return y.squeeze(0) if unbatched else y
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or unbatched (C, L) input.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.InstanceNorm1d(3)(fastnn.randn(2, 3, 5)).shape
+    (2, 3, 5)
+    """
+    _ranks = (2, 3)
+    _rank_text = "2-D (C, L) or 3-D (N, C, L)"
+    _batched = 3
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or unbatched (C, H, W) input.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.InstanceNorm2d(3)(fastnn.randn(2, 3, 4, 4)).shape
+    (2, 3, 4, 4)
+    """
+    _ranks = (3, 4)
+    _rank_text = "3-D (C, H, W) or 4-D (N, C, H, W)"
+    _batched = 4
+
+
+class LocalResponseNorm(Module):
+    """Local response normalisation across channels (composed, as PyTorch).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.LocalResponseNorm(2)(fastnn.ones(1, 3, 2, 2)).shape
+    (1, 3, 2, 2)
+    """
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, x):
+        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

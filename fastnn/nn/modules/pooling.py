@@ -1,11 +1,47 @@
-"""Pooling layers: ``MaxPool2d`` and ``AvgPool2d`` (as PyTorch's)."""
-from ...ops.pooling import MaxPool2d as _MaxPool2dFn, max_pool2d_infer, pool_args
-from ..._tensor import Tensor
+"""Pooling layers, as PyTorch's: MaxPool1d/2d, AvgPool1d/2d,
+AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d, MaxUnpool1d/2d.
+
+The modules store their hyper-parameters as PyTorch does (and check them at
+construction through the same function the ops use) and call the
+functional forms.
+"""
+from ...ops.pooling import _args, _key
 from .. import functional as F
 from .module import Module
 
 
-class MaxPool2d(Module):
+def _checked(name, n, kernel_size, stride, padding, dilation=1):
+    _args(name, n, _key(kernel_size), _key(stride), _key(padding), _key(dilation))
+
+
+def _single(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+class _MaxPoolNd(Module):
+    _n = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        super().__init__()
+        _checked(type(self).__name__, self._n, kernel_size, stride, padding, dilation)
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool2d(_MaxPoolNd):
     """2-D max pooling (padding acts as -inf).
 
     Parameters
@@ -13,12 +49,15 @@ class MaxPool2d(Module):
     kernel_size : int or (int, int)
     stride : int or (int, int), default kernel_size
     padding : int or (int, int), at most half the kernel size
-    dilation, return_indices, ceil_mode : as PyTorch; dilation and ceil_mode
-        only at their defaults.
+    dilation : int or (int, int)
+    return_indices : bool
+        Also return the argmax indices (for ``MaxUnpool2d``).
+    ceil_mode : bool
 
     Shape
     -----
-    (N, C, H, W) -> (N, C, OH, OW), OH = (H + 2*padding - kernel) // stride + 1
+    (N, C, H, W) -> (N, C, OH, OW), OH = (H + 2*padding - dilation*(kernel-1) - 1) // stride + 1
+    (rounded up with ceil_mode)
 
     Examples
     --------
@@ -27,50 +66,37 @@ class MaxPool2d(Module):
     (1, 3, 4, 4)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
-        super().__init__()
-        pool_args("MaxPool2d", kernel_size, stride, padding)
-        if dilation != 1 and tuple(dilation) != (1, 1):
-            raise NotImplementedError("MaxPool2d: only dilation=1 is supported")
-        if ceil_mode:
-            raise NotImplementedError("MaxPool2d: ceil_mode=True is not supported")
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
-        self.dilation = dilation
-        self.return_indices = return_indices
-        self.ceil_mode = ceil_mode
+    def forward(self, input):
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+
+class MaxPool1d(_MaxPoolNd):
+    """1-D max pooling of (N, C, L) or (C, L) input; arguments as ``MaxPool2d``.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.MaxPool1d(2)(fastnn.ones(1, 3, 8)).shape
+    (1, 3, 4)
+    """
+    _n = 1
 
     def forward(self, input):
-        if not self.return_indices:
-            # nothing to record (inference): the kernel straight on the
-            # array (None: not the plain case, take the full path)
-            y = max_pool2d_infer(input, self.kernel_size, self.stride, self.padding)
-            if y is not None:
-                return y
-        k, s, p = self.kernel_size, self.stride, self.padding
-        if (type(k) is int and type(s) is int and type(p) is int and k > 0 and s > 0
-                and 0 <= p <= k // 2 and isinstance(input, Tensor)):
-            # plain ints with valid values (what pool_args checks): the op itself
-            return _MaxPool2dFn.apply(input, (k, k), (s, s), (p, p), bool(self.return_indices))
-        return F.max_pool2d(input, k, s, p, return_indices=self.return_indices)
-
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
 
 
 class AvgPool2d(Module):
-    """2-D average pooling; zero padding is counted in the divisor
-    (PyTorch's default ``count_include_pad=True``).
+    """2-D average pooling; zero padding is counted in the divisor unless
+    ``count_include_pad=False``; ``divisor_override`` replaces the divisor.
 
     Parameters
     ----------
     kernel_size : int or (int, int)
     stride : int or (int, int), default kernel_size
     padding : int or (int, int), at most half the kernel size
-    ceil_mode, count_include_pad, divisor_override : only the defaults
+    ceil_mode, count_include_pad, divisor_override : as PyTorch
 
     Shape
     -----
@@ -86,10 +112,7 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
         super().__init__()
-        pool_args("AvgPool2d", kernel_size, stride, padding)
-        if ceil_mode or not count_include_pad or divisor_override is not None:
-            raise NotImplementedError("AvgPool2d: only ceil_mode=False, count_include_pad=True "
-                                      "and divisor_override=None are supported")
+        _checked("AvgPool2d", 2, kernel_size, stride, padding)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -98,7 +121,133 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def forward(self, input):
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding)
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool1d(Module):
+    """1-D average pooling of (N, C, L) or (C, L) input.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.AvgPool1d(2)(fastnn.ones(1, 3, 8)).shape
+    (1, 3, 4)
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        super().__init__()
+        _checked("AvgPool1d", 1, kernel_size, stride, padding)
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(stride if stride is not None else kernel_size)
+        self.padding = _single(padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, input):
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _AdaptivePool(Module):
+    _fn = None
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return type(self)._fn(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(_AdaptivePool):
+    """Adaptive 2-D average pooling to ``output_size`` (an int or a pair;
+    None keeps the input's size).  ``AdaptiveAvgPool2d(1)`` is global
+    average pooling.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.AdaptiveAvgPool2d(1)(fastnn.ones(2, 3, 7, 7)).shape
+    (2, 3, 1, 1)
+    """
+    _fn = staticmethod(F.adaptive_avg_pool2d)
+
+
+class AdaptiveAvgPool1d(_AdaptivePool):
+    """Adaptive 1-D average pooling of (N, C, L) or (C, L) input."""
+    _fn = staticmethod(F.adaptive_avg_pool1d)
+
+
+class _AdaptiveMaxPool(_AdaptivePool):
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input):
+        return type(self)._fn(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPool):
+    """Adaptive 2-D max pooling (``return_indices``: also the argmax).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.AdaptiveMaxPool2d((2, None))(fastnn.ones(1, 3, 7, 5)).shape
+    (1, 3, 2, 5)
+    """
+    _fn = staticmethod(F.adaptive_max_pool2d)
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPool):
+    """Adaptive 1-D max pooling of (N, C, L) or (C, L) input."""
+    _fn = staticmethod(F.adaptive_max_pool1d)
+
+
+class _MaxUnpool(Module):
+    _fn = None
+    _norm = staticmethod(_pair)
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = self._norm(kernel_size)
+        self.stride = self._norm(stride if stride is not None else kernel_size)
+        self.padding = self._norm(padding)
+
+    def forward(self, input, indices, output_size=None):
+        return type(self)._fn(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool2d(_MaxUnpool):
+    """Partial inverse of ``MaxPool2d``: ``forward(input, indices,
+    output_size=None)`` puts each value back at its index, zeros elsewhere.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> y, i = fastnn.nn.MaxPool2d(2, return_indices=True)(fastnn.randn(1, 1, 4, 4))
+    >>> fastnn.nn.MaxUnpool2d(2)(y, i).shape
+    (1, 1, 4, 4)
+    """
+    _fn = staticmethod(F.max_unpool2d)
+
+
+class MaxUnpool1d(_MaxUnpool):
+    """Partial inverse of ``MaxPool1d``."""
+    _fn = staticmethod(F.max_unpool1d)
+    _norm = staticmethod(_single)
