@@ -59,4 +59,20 @@ static inline int fnn_team_size(void) {
 int fnn_openmp_enabled(void);
 int fnn_num_procs(void);
 
+/* Parallel-path accounting, for the tests.  FNN_NOTE_PARALLEL(nt) stands
+ * right before every OpenMP region; when the kernel asks for a team of more
+ * than one thread it counts one entry for that source site ("file:line").
+ * tests/test_parallel_coverage.py asserts that the thread-invariance tests
+ * drive every site in parallel (a test of 1 versus 2 threads below the
+ * serial cut-off compares two serial runs and would prove nothing).  Cost:
+ * one short mutex-protected table update per parallel region. */
+void fnn_note_parallel(const char *site);
+/* Copies up to max (site, count) pairs; returns how many sites are known. */
+int fnn_parallel_sites(const char **sites, int64_t *counts, int max);
+void fnn_parallel_reset(void);
+#define FNN_STR_(x) #x
+#define FNN_STR(x) FNN_STR_(x)
+#define FNN_NOTE_PARALLEL(nt) \
+    do { if ((nt) > 1) fnn_note_parallel(__FILE__ ":" FNN_STR(__LINE__)); } while (0)
+
 #endif

@@ -16,6 +16,7 @@
 #define FNN_SLICES(n, nt, CALL)                                                \
     do {                                                                       \
         if ((nt) <= 1) { int64_t lo = 0, hi = (n); CALL; break; }              \
+        FNN_NOTE_PARALLEL(nt);                                                 \
         _Pragma("omp parallel num_threads(nt)")                                \
         {                                                                      \
             int t_ = fnn_thread_id(), k_ = fnn_team_size();                    \

@@ -13,7 +13,7 @@ Examples
 >>> z = fastnn.tensor(-4.0, requires_grad=True)
 >>> f = (x + y) * z
 >>> f.backward()
->>> float(f), float(x.grad), float(y.grad), float(z.grad)
+>>> f.item(), x.grad.item(), y.grad.item(), z.grad.item()
 (-12.0, -4.0, -4.0, 3.0)
 """
 __version__ = "0.1.0"

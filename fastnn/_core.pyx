@@ -22,6 +22,8 @@ cdef extern from "fnn_common.h":
     int FNN_EINDEX
     int fnn_openmp_enabled()
     int fnn_num_procs()
+    int fnn_parallel_sites(const char **sites, int64_t *counts, int max)
+    void fnn_parallel_reset()
 
 
 def openmp_enabled():
@@ -32,6 +34,22 @@ def openmp_enabled():
 def num_procs():
     """Processors OpenMP sees (1 in a serial build)."""
     return fnn_num_procs()
+
+
+def parallel_regions():
+    """``{"file.inc:line": count}``: how often each OpenMP region of the
+    kernels was entered with a team of more than one thread (since the last
+    ``parallel_regions_reset``).  The tests use it to prove that a
+    thread-invariance test ran the parallel path."""
+    cdef const char *sites[256]
+    cdef int64_t counts[256]
+    cdef int n = fnn_parallel_sites(sites, counts, 256)
+    return {sites[i].decode(): counts[i] for i in range(min(n, 256))}
+
+
+def parallel_regions_reset():
+    """Zeroes the counts of ``parallel_regions``."""
+    fnn_parallel_reset()
 
 
 cdef int _check_status(int st, str op) except -1:

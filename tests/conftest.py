@@ -31,3 +31,14 @@ except Exception:  # pragma: no cover - depends on the machine
     HAVE_TORCH = False
 
 needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="torch is not installed")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With FASTNN_PARALLEL_REPORT=path, writes which kernel regions ran in
+    parallel during the session (tests/test_parallel_coverage.py reads it)."""
+    import json
+    import os
+    path = os.environ.get("FASTNN_PARALLEL_REPORT")
+    if path:
+        with open(path, "w") as f:
+            json.dump(fastnn._core.parallel_regions(), f)

@@ -31,7 +31,7 @@ def linear(input, weight, bias=None):
     --------
     >>> import fastnn, fastnn.nn.functional as F
     >>> F.linear(fastnn.ones(2, 3), fastnn.ones(4, 3)).shape
-    (2, 4)
+    fastnn.Size([2, 4])
     """
     return _L.Linear.apply(_t(input), _t(weight), _t(bias))
 

@@ -299,7 +299,7 @@ def parameters_to_vector(parameters):
     >>> import fastnn
     >>> m = fastnn.nn.Linear(3, 2)
     >>> fastnn.nn.utils.parameters_to_vector(m.parameters()).shape
-    (8,)
+    fastnn.Size([8])
     """
     ps = _param_list(parameters, "parameters_to_vector")
     if not ps:

@@ -273,7 +273,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0):
     --------
     >>> import fastnn, fastnn.nn.functional as F
     >>> F.conv2d(fastnn.ones(2, 3, 8, 8), fastnn.ones(4, 3, 3, 3), padding=1).shape
-    (2, 4, 8, 8)
+    fastnn.Size([2, 4, 8, 8])
     """
     stride, padding = _geometry("conv2d", weight, stride, padding)
     return Conv2d.apply(_t(input), _t(weight), _t(bias), stride, padding)
@@ -313,7 +313,7 @@ def conv2d_relu(input, weight, bias=None, stride=1, padding=0):
     >>> y = conv2d_relu(fastnn.ones(1, 1, 3, 3), -fastnn.ones(2, 1, 1, 1),
     ...                 fastnn.tensor([0.5, 3.0]))
     >>> y.shape, y.numpy()[:, :, 0, 0].tolist()
-    ((1, 2, 3, 3), [[0.0, 2.0]])
+    (fastnn.Size([1, 2, 3, 3]), [[0.0, 2.0]])
     """
     stride, padding = _geometry("conv2d", weight, stride, padding)
     return Conv2dReLU.apply(_t(input), _t(weight), _t(bias), stride, padding)

@@ -142,7 +142,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     --------
     >>> import fastnn, fastnn.nn.functional as F
     >>> F.dropout2d(fastnn.ones(2, 3, 4, 4), 0.5, training=False).shape
-    (2, 3, 4, 4)
+    fastnn.Size([2, 3, 4, 4])
     """
     x = _tensor_arg("dropout2d", input)
     if x.ndim not in (3, 4):

@@ -234,7 +234,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     --------
     >>> import fastnn, fastnn.nn.functional as F
     >>> F.max_pool2d(fastnn.ones(2, 3, 8, 8), 2).shape
-    (2, 3, 4, 4)
+    fastnn.Size([2, 3, 4, 4])
     """
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices)
@@ -316,7 +316,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     --------
     >>> import fastnn, fastnn.nn.functional as F
     >>> F.avg_pool2d(fastnn.ones(2, 3, 8, 8), 2).shape
-    (2, 3, 4, 4)
+    fastnn.Size([2, 3, 4, 4])
     """
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)
@@ -440,7 +440,7 @@ def adaptive_avg_pool2d(input, output_size):
     --------
     >>> import fastnn, fastnn.nn.functional as F
     >>> F.adaptive_avg_pool2d(fastnn.ones(2, 3, 7, 7), 1).shape
-    (2, 3, 1, 1)
+    fastnn.Size([2, 3, 1, 1])
     """
     return AdaptiveAvgPool2dFn.apply(*_adaptive("adaptive_avg_pool2d", 2, input, output_size))
 
@@ -547,7 +547,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     >>> import fastnn, fastnn.nn.functional as F
     >>> y, i = F.max_pool2d(fastnn.randn(1, 1, 4, 4), 2, return_indices=True)
     >>> F.max_unpool2d(y, i, 2).shape
-    (1, 1, 4, 4)
+    fastnn.Size([1, 1, 4, 4])
     """
     x, ind = _t(input), _t(indices)
     g = _unpool_geom("max_unpool2d", 2, x, ind, kernel_size, stride, padding, output_size)

@@ -274,7 +274,7 @@ def pixel_shuffle(input, upscale_factor):
     --------
     >>> import fastnn, fastnn.nn.functional as F
     >>> F.pixel_shuffle(fastnn.zeros(1, 8, 3, 3), 2).shape
-    (1, 2, 6, 6)
+    fastnn.Size([1, 2, 6, 6])
     """
     r = _check_factor("pixel_shuffle", "upscale_factor", upscale_factor)
     return PixelShuffleFn.apply(_t(input), r, False)
@@ -287,7 +287,7 @@ def pixel_unshuffle(input, downscale_factor):
     --------
     >>> import fastnn, fastnn.nn.functional as F
     >>> F.pixel_unshuffle(fastnn.zeros(1, 2, 6, 6), 2).shape
-    (1, 8, 3, 3)
+    fastnn.Size([1, 8, 3, 3])
     """
     r = _check_factor("pixel_unshuffle", "downscale_factor", downscale_factor)
     return PixelShuffleFn.apply(_t(input), r, True)

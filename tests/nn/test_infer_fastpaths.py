@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import fastnn
+import fastnn.nn.functional as F
 from fastnn import nn
 from fastnn.ops.normalization import _bn_eval_untracked as batch_norm_infer
 
@@ -115,3 +116,66 @@ def test_linear_batch1_matches_numpy():
     finally:
         fastnn.set_num_threads(old)
     np.testing.assert_array_equal(y1, y)
+
+
+# ---- no-graph inference of Conv2d / MaxPool2d / Flatten / Linear
+def _cnn():
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Conv2d(8, 6, 3, padding=1), nn.ReLU(),
+                         nn.MaxPool2d(2, 1, 1), nn.Flatten(), nn.Linear(6 * 5 * 5, 4))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inference_lean_paths_equal_full_paths(dtype):
+    fastnn.manual_seed(0)
+    m = _cnn()
+    if dtype == np.float64:
+        m.double()
+    m.eval()
+    x = fastnn.tensor(np.random.default_rng(1).standard_normal((2, 3, 8, 8)).astype(dtype))
+    with fastnn.no_grad():
+        lean = m(x)
+    # the full paths, module by module through the functionals
+    h = F.relu(F.conv2d(x, m[0].weight, m[0].bias, padding=1))
+    h = F.relu(F.batch_norm(h, m[1].running_mean, m[1].running_var, m[1].weight, m[1].bias))
+    h = F.max_pool2d(h, 2)
+    h = F.relu(F.conv2d(h, m[4].weight, m[4].bias, padding=1))
+    h = F.max_pool2d(h, 2, 1, 1)
+    h = F.linear(h.flatten(1), m[8].weight, m[8].bias)
+    assert lean.grad_fn is None and not lean.requires_grad
+    assert lean.dtype == dtype and np.array_equal(lean.detach().numpy(), h.detach().numpy())
+    # grad mode on with parameters requiring grad: the graph is recorded
+    y = m(x)
+    assert y.grad_fn is not None and np.array_equal(y.detach().numpy(), h.detach().numpy())
+    y.sum().backward()
+    assert m[0].weight.grad is not None
+
+
+def test_inference_lean_paths_fall_back_and_raise():
+    m = nn.Conv2d(3, 4, 3, padding=1).eval()
+    with fastnn.no_grad():
+        # unbatched input, ndarray input, 'same' padding: the full path
+        assert m(fastnn.ones(3, 5, 5)).shape == (4, 5, 5)
+        assert m(np.ones((1, 3, 5, 5), np.float32)).shape == (1, 4, 5, 5)
+        assert nn.Conv2d(3, 4, 3, padding="same")(fastnn.ones(1, 3, 5, 5)).shape == (1, 4, 5, 5)
+        with pytest.raises(fastnn.ShapeError):
+            m(fastnn.ones(1, 2, 5, 5))
+        with pytest.raises(TypeError):
+            m(fastnn.ones(1, 3, 5, 5, dtype="float64"))
+        with pytest.raises(fastnn.ShapeError):
+            nn.Conv2d(3, 4, 7)(fastnn.ones(1, 3, 4, 4))
+        p = nn.MaxPool2d(2)
+        assert p(fastnn.ones(3, 4, 4)).shape == (3, 2, 2)
+        with pytest.raises(fastnn.ShapeError):
+            p(fastnn.ones(1, 1, 1, 1))
+        p.padding = 2   # more than half the kernel: the full path's error
+        with pytest.raises(ValueError):
+            p(fastnn.ones(1, 1, 4, 4))
+        with pytest.raises(fastnn.ShapeError):
+            nn.Linear(4, 2)(fastnn.ones(3, 5))
+        f = nn.Flatten()
+        assert f(fastnn.ones(2, 3, 4)).shape == (2, 12)
+        assert nn.Flatten(0)(fastnn.ones(2, 3)).shape == (6,)
+    # max pool with indices keeps returning them
+    y, idx = nn.MaxPool2d(2, return_indices=True)(fastnn.ones(1, 1, 4, 4))
+    assert idx.shape == (1, 1, 2, 2) and idx.dtype == np.int64

@@ -15,8 +15,8 @@ import pytest
 
 import fastnn
 import fastnn.nn.functional as F
-from fastnn.ops.normalization import batch_norm_relu
-from fastnn import _core
+from fastnn.ops.normalization import batch_norm, batch_norm_relu
+from fastnn import _core, nn
 from fastnn.testing import reference as R
 
 DT = [np.float32, np.float64]
@@ -170,3 +170,89 @@ def test_fused_relu_bitwise_unfused(dtype, shape):
                      np.asarray(bt.grad), rm, rv))
     for a, c, name in zip(outs[0], outs[1], ("y", "dx", "dw", "db", "rm", "rv")):
         assert np.array_equal(a, c), name
+
+
+# ---- running statistics updated in C (bitwise the NumPy expressions)
+def _numpy_running(rm, rv, mean, var, momentum, M):
+    """The NumPy expressions the compiled update replaces."""
+    rm = rm.copy()
+    rv = rv.copy()
+    rm *= (1 - momentum)
+    rm += momentum * mean.astype(rm.dtype, copy=False)
+    unbiased = var.astype(np.float64) * (M / (M - 1))
+    rv *= (1 - momentum)
+    rv += (momentum * unbiased).astype(rv.dtype, copy=False)
+    return rm, rv
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("momentum", [0.1, 0.3, 1 / 3, 0.0, 1.0])
+@pytest.mark.parametrize("relu", [False, True])
+def test_running_stats_in_c_bitwise_numpy(dtype, momentum, relu):
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((5, 7, 3, 4)) * 3 + 1.5).astype(dtype)
+    C, M = 7, 5 * 12
+    rm0 = rng.standard_normal(C).astype(dtype)
+    rv0 = rng.random(C).astype(dtype) + 0.5
+    # batch statistics from the kernel alone
+    y = np.empty_like(x)
+    mean, var, inv = (np.empty(C, dtype) for _ in range(3))
+    _core.batchnorm_fwd_train(x, None, None, y, mean, var, inv, 1e-5, 1, relu)
+    ref_m, ref_v = _numpy_running(rm0, rv0, mean, var, momentum, M)
+    rm, rv = rm0.copy(), rv0.copy()
+    fn = batch_norm_relu if relu else batch_norm
+    out = fn(x, rm, rv, training=True, momentum=momentum)
+    assert np.array_equal(rm, ref_m) and np.array_equal(rv, ref_v)
+    assert np.array_equal(out.detach().numpy(), y)
+    # the binding: one running statistic only, the other None
+    rm2 = rm0.copy()
+    _core.batchnorm_fwd_train(x, None, None, y, mean, var, inv, 1e-5, 2, relu, rm2, None,
+                              momentum)
+    assert np.array_equal(rm2, ref_m)
+
+
+def test_running_stats_fallback_layouts_and_dtypes():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((4, 3, 5)).astype(np.float32)
+    # float64 running statistics with float32 input, and a strided view
+    rm64, rv64 = np.zeros(3), np.ones(3)
+    base = np.zeros(6, np.float32)
+    rm_view = base[::2]
+    rv = np.ones(3, np.float32)
+    y = np.empty_like(x)
+    mean, var, inv = (np.empty(3, np.float32) for _ in range(3))
+    _core.batchnorm_fwd_train(x, None, None, y, mean, var, inv, 1e-5, 1)
+    ref_m64, ref_v64 = _numpy_running(rm64, rv64, mean, var, 0.1, 20)
+    batch_norm(x, rm64, rv64, training=True)
+    assert np.array_equal(rm64, ref_m64) and np.array_equal(rv64, ref_v64)
+    ref_m, ref_v = _numpy_running(np.zeros(3, np.float32), rv, mean, var, 0.1, 20)
+    batch_norm(x, rm_view, rv, training=True)
+    assert np.array_equal(rm_view, ref_m) and np.array_equal(rv, ref_v)
+    assert np.array_equal(base[1::2], np.zeros(3, np.float32))
+    # a read-only running statistic is refused, as before
+    ro = np.zeros(3, np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError):
+        batch_norm(x, ro, np.ones(3, np.float32), training=True)
+    with pytest.raises(ValueError):
+        _core.batchnorm_fwd_train(x, None, None, y, mean, var, inv, 1e-5, 1, False, ro, None,
+                                  0.1)
+
+
+def test_module_running_stats_torch_parity_several_steps():
+    torch = fastnn.testing.requires_torch()
+    rng = np.random.default_rng(5)
+    fm = nn.BatchNorm2d(4, momentum=None)
+    tm = torch.nn.BatchNorm2d(4, momentum=None)
+    fm2 = nn.BatchNorm2d(4, momentum=0.2)
+    tm2 = torch.nn.BatchNorm2d(4, momentum=0.2)
+    for step in range(4):
+        x = (rng.standard_normal((3, 4, 5, 5)) * 2 + step).astype(np.float32)
+        fm(x), fm2(x)
+        tm(torch.tensor(x)), tm2(torch.tensor(x))
+    for f, t in ((fm, tm), (fm2, tm2)):
+        np.testing.assert_allclose(f.running_mean.detach().numpy(), t.running_mean.numpy(), rtol=1e-6,
+                                   atol=1e-6)
+        np.testing.assert_allclose(f.running_var.detach().numpy(), t.running_var.numpy(), rtol=1e-6,
+                                   atol=1e-6)
+        assert int(f.num_batches_tracked.detach().numpy()) == int(t.num_batches_tracked) == 4

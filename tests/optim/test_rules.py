@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import fastnn
+from fastnn import _core
 import fastnn.nn.functional as F
 from fastnn.testing import reference as R
 
@@ -295,3 +296,27 @@ def test_float32_follows_torch(name, kw):
         topt.step()
     assert p.detach().numpy().dtype == np.float32
     np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_optimizer_steps_threads_bitwise(dtype):
+    rng = np.random.default_rng(1)
+    sizes = [70001, 5, 31]             # above the serial cut-off in all
+    p0 = [rng.standard_normal(s).astype(dtype) for s in sizes]
+    gs = [rng.standard_normal(s).astype(dtype) for s in sizes]
+    res = []
+    for nt in (1, 2):
+        before = sum(_core.parallel_regions().values())
+        p = [a.copy() for a in p0]
+        m = [np.zeros_like(a) for a in p0]
+        v = [np.zeros_like(a) for a in p0]
+        b = [np.empty_like(a) for a in p0]
+        q = [a.copy() for a in p0]
+        for t in (1, 2):
+            _core.adam_step(p, gs, m, v, float(t), lr=0.01, n_threads=nt)
+            _core.sgd_step(q, gs, b, 0.1, momentum=0.9, init_buf=(t == 1), n_threads=nt)
+        res.append(p + m + v + q + b)
+        ran = sum(_core.parallel_regions().values()) > before
+        assert ran == (nt == 2 and _core.openmp_enabled())
+    for a, c in zip(*res):
+        assert np.array_equal(a, c)

@@ -47,7 +47,7 @@ class Conv2d(Module):
     >>> import fastnn
     >>> conv = fastnn.nn.Conv2d(3, 10, 5, padding=2)
     >>> conv(fastnn.ones(1, 3, 32, 32)).shape
-    (1, 10, 32, 32)
+    fastnn.Size([1, 10, 32, 32])
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,

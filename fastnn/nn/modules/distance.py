@@ -12,7 +12,7 @@ class CosineSimilarity(Module):
     --------
     >>> import fastnn
     >>> fastnn.nn.CosineSimilarity(dim=1)(fastnn.ones(2, 3), fastnn.ones(2, 3)).shape
-    (2,)
+    fastnn.Size([2])
     """
 
     def __init__(self, dim=1, eps=1e-8):
@@ -30,7 +30,7 @@ class PairwiseDistance(Module):
     --------
     >>> import fastnn
     >>> fastnn.nn.PairwiseDistance()(fastnn.ones(2, 3), fastnn.ones(2, 3)).shape
-    (2,)
+    fastnn.Size([2])
     """
 
     def __init__(self, p=2.0, eps=1e-6, keepdim=False):

@@ -49,7 +49,7 @@ class Dropout1d(_DropoutNd):
     --------
     >>> import fastnn
     >>> fastnn.nn.Dropout1d(0.2)(fastnn.ones(4, 8, 16)).shape
-    (4, 8, 16)
+    fastnn.Size([4, 8, 16])
     """
 
     def forward(self, x):
@@ -63,7 +63,7 @@ class Dropout2d(_DropoutNd):
     --------
     >>> import fastnn
     >>> fastnn.nn.Dropout2d(0.2)(fastnn.ones(4, 8, 5, 5)).shape
-    (4, 8, 5, 5)
+    fastnn.Size([4, 8, 5, 5])
     """
 
     def forward(self, x):

@@ -35,7 +35,7 @@ class Ensemble(Module):
     >>> ens = nn.Ensemble([nn.Linear(4, 3) for _ in range(5)], reduction="mean_proba")
     >>> p = ens(fastnn.randn(2, 4))
     >>> p.shape, bool(((p.sum(dim=1) - 1).abs() < 1e-5).numpy().all())
-    ((2, 3), True)
+    (fastnn.Size([2, 3]), True)
     """
 
     def __init__(self, models, reduction="mean"):

@@ -46,7 +46,7 @@ class Unflatten(Module):
     --------
     >>> import fastnn
     >>> fastnn.nn.Unflatten(1, (2, 5, 5))(fastnn.zeros(2, 50)).shape
-    (2, 2, 5, 5)
+    fastnn.Size([2, 2, 5, 5])
     """
 
     def __init__(self, dim, unflattened_size):

@@ -25,7 +25,7 @@ class Linear(Module):
     --------
     >>> import fastnn
     >>> fastnn.nn.Linear(3, 2)(fastnn.ones(5, 3)).shape
-    (5, 2)
+    fastnn.Size([5, 2])
     """
 
     def __init__(self, in_features, out_features, bias=True):

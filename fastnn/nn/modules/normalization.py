@@ -163,7 +163,7 @@ class BatchNorm2d(_BatchNorm):
     --------
     >>> import fastnn
     >>> fastnn.nn.BatchNorm2d(4)(fastnn.randn(2, 4, 3, 3)).shape
-    (2, 4, 3, 3)
+    fastnn.Size([2, 4, 3, 3])
     """
     _ranks = (4,)
     _rank_text = "4-D (N, C, H, W)"
@@ -189,7 +189,7 @@ class LayerNorm(Module):
     >>> import fastnn
     >>> m = fastnn.nn.LayerNorm(4)
     >>> m(fastnn.randn(2, 4)).shape, sorted(m.state_dict())
-    ((2, 4), ['bias', 'weight'])
+    (fastnn.Size([2, 4]), ['bias', 'weight'])
     """
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
@@ -227,7 +227,7 @@ class GroupNorm(Module):
     --------
     >>> import fastnn
     >>> fastnn.nn.GroupNorm(2, 4)(fastnn.randn(3, 4, 5)).shape
-    (3, 4, 5)
+    fastnn.Size([3, 4, 5])
     """
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
@@ -289,7 +289,7 @@ class InstanceNorm1d(_InstanceNorm):
     --------
     >>> import fastnn
     >>> fastnn.nn.InstanceNorm1d(3)(fastnn.randn(2, 3, 5)).shape
-    (2, 3, 5)
+    fastnn.Size([2, 3, 5])
     """
     _ranks = (2, 3)
     _rank_text = "2-D (C, L) or 3-D (N, C, L)"
@@ -303,7 +303,7 @@ class InstanceNorm2d(_InstanceNorm):
     --------
     >>> import fastnn
     >>> fastnn.nn.InstanceNorm2d(3)(fastnn.randn(2, 3, 4, 4)).shape
-    (2, 3, 4, 4)
+    fastnn.Size([2, 3, 4, 4])
     """
     _ranks = (3, 4)
     _rank_text = "3-D (C, H, W) or 4-D (N, C, H, W)"
@@ -317,7 +317,7 @@ class LocalResponseNorm(Module):
     --------
     >>> import fastnn
     >>> fastnn.nn.LocalResponseNorm(2)(fastnn.ones(1, 3, 2, 2)).shape
-    (1, 3, 2, 2)
+    fastnn.Size([1, 3, 2, 2])
     """
 
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):

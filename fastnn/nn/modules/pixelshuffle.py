@@ -12,7 +12,7 @@ class PixelShuffle(Module):
     --------
     >>> import fastnn
     >>> fastnn.nn.PixelShuffle(3)(fastnn.zeros(1, 9, 4, 4)).shape
-    (1, 1, 12, 12)
+    fastnn.Size([1, 1, 12, 12])
     """
 
     def __init__(self, upscale_factor):
@@ -33,7 +33,7 @@ class PixelUnshuffle(Module):
     --------
     >>> import fastnn
     >>> fastnn.nn.PixelUnshuffle(3)(fastnn.zeros(1, 1, 12, 12)).shape
-    (1, 9, 4, 4)
+    fastnn.Size([1, 9, 4, 4])
     """
 
     def __init__(self, downscale_factor):

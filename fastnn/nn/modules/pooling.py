@@ -63,7 +63,7 @@ class MaxPool2d(_MaxPoolNd):
     --------
     >>> import fastnn
     >>> fastnn.nn.MaxPool2d(2)(fastnn.ones(1, 3, 8, 8)).shape
-    (1, 3, 4, 4)
+    fastnn.Size([1, 3, 4, 4])
     """
 
     def forward(self, input):
@@ -78,7 +78,7 @@ class MaxPool1d(_MaxPoolNd):
     --------
     >>> import fastnn
     >>> fastnn.nn.MaxPool1d(2)(fastnn.ones(1, 3, 8)).shape
-    (1, 3, 4)
+    fastnn.Size([1, 3, 4])
     """
     _n = 1
 
@@ -106,7 +106,7 @@ class AvgPool2d(Module):
     --------
     >>> import fastnn
     >>> fastnn.nn.AvgPool2d(2)(fastnn.ones(1, 3, 8, 8)).shape
-    (1, 3, 4, 4)
+    fastnn.Size([1, 3, 4, 4])
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -135,7 +135,7 @@ class AvgPool1d(Module):
     --------
     >>> import fastnn
     >>> fastnn.nn.AvgPool1d(2)(fastnn.ones(1, 3, 8)).shape
-    (1, 3, 4)
+    fastnn.Size([1, 3, 4])
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -179,7 +179,7 @@ class AdaptiveAvgPool2d(_AdaptivePool):
     --------
     >>> import fastnn
     >>> fastnn.nn.AdaptiveAvgPool2d(1)(fastnn.ones(2, 3, 7, 7)).shape
-    (2, 3, 1, 1)
+    fastnn.Size([2, 3, 1, 1])
     """
     _fn = staticmethod(F.adaptive_avg_pool2d)
 
@@ -205,7 +205,7 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
     --------
     >>> import fastnn
     >>> fastnn.nn.AdaptiveMaxPool2d((2, None))(fastnn.ones(1, 3, 7, 5)).shape
-    (1, 3, 2, 5)
+    fastnn.Size([1, 3, 2, 5])
     """
     _fn = staticmethod(F.adaptive_max_pool2d)
 
@@ -242,7 +242,7 @@ class MaxUnpool2d(_MaxUnpool):
     >>> import fastnn
     >>> y, i = fastnn.nn.MaxPool2d(2, return_indices=True)(fastnn.randn(1, 1, 4, 4))
     >>> fastnn.nn.MaxUnpool2d(2)(y, i).shape
-    (1, 1, 4, 4)
+    fastnn.Size([1, 1, 4, 4])
     """
     _fn = staticmethod(F.max_unpool2d)
 

@@ -28,7 +28,7 @@ class Upsample(Module):
     --------
     >>> import fastnn
     >>> fastnn.nn.Upsample(scale_factor=2, mode="bilinear")(fastnn.zeros(1, 3, 4, 4)).shape
-    (1, 3, 8, 8)
+    fastnn.Size([1, 3, 8, 8])
     """
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
@@ -63,7 +63,7 @@ class UpsamplingNearest2d(Upsample):
     --------
     >>> import fastnn
     >>> fastnn.nn.UpsamplingNearest2d(scale_factor=2)(fastnn.zeros(1, 1, 2, 2)).shape
-    (1, 1, 4, 4)
+    fastnn.Size([1, 1, 4, 4])
     """
 
     def __init__(self, size=None, scale_factor=None):
@@ -77,7 +77,7 @@ class UpsamplingBilinear2d(Upsample):
     --------
     >>> import fastnn
     >>> fastnn.nn.UpsamplingBilinear2d(size=(3, 3))(fastnn.zeros(1, 1, 2, 2)).shape
-    (1, 1, 3, 3)
+    fastnn.Size([1, 1, 3, 3])
     """
 
     def __init__(self, size=None, scale_factor=None):
