@@ -63,7 +63,7 @@ def flatten(input, start_dim=1, end_dim=-1):
 # Layer ops: each public function lives beside its autograd Function in
 # fastnn/ops/<family>.py and is re-exported here.
 from ..ops.activation import leaky_relu, log_softmax, softmax  # noqa: E402
-from ..ops.conv import conv2d  # noqa: E402
+from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402
 from ..ops.dropout import dropout  # noqa: E402
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: E402
                         cross_entropy, mse_loss, nll_loss)

@@ -1,7 +1,7 @@
 """Layer modules."""
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import Identity, ModuleDict, ModuleList, Sequential
-from .conv import Conv2d
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout
 from .flatten import Flatten
 from .linear import Linear
@@ -16,3 +16,4 @@ __all__ = ["Module", "StateDictError", "Sequential", "ModuleList", "ModuleDict",
            "Flatten", "CrossEntropyLoss", "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss"]
 from .ensemble import Ensemble  # noqa: E402
 __all__ += ["Ensemble"]
+__all__ += ["Conv1d", "ConvTranspose1d", "ConvTranspose2d"]
