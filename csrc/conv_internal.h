@@ -58,12 +58,22 @@ static inline int64_t fnn_conv_kc(const fnn_conv_kblocks *k, int64_t q) {
 }
 
 /* Pass g runs on Winograd F(2x2, 3x3): switched on, 3 x 3, stride 1,
- * undilated, ungrouped, enough channels on both sides and at least 2 x 2
- * outputs (below that most of each 2 x 2 tile is wasted). */
+ * undilated, enough channels on both sides of every group and at least
+ * 2 x 2 outputs (below that most of each 2 x 2 tile is wasted). */
 static inline int fnn_conv_wino(const fnn_conv2d_desc *g) {
     return g->winograd && g->R == 3 && g->S == 3 && g->sh == 1 && g->sw == 1 &&
-           g->dil_h == 1 && g->dil_w == 1 && g->G == 1 && g->C >= FNN_WINO_MIN_C &&
-           g->K >= FNN_WINO_MIN_K && g->OH >= 2 && g->OW >= 2;
+           g->dil_h == 1 && g->dil_w == 1 && g->C / g->G >= FNN_WINO_MIN_C &&
+           g->K / g->G >= FNN_WINO_MIN_K && g->OH >= 2 && g->OW >= 2;
+}
+
+/* One group of g as a pass of its own: C/G input and K/G output channels
+ * (the kernels then offset their pointers by the group). */
+static inline fnn_conv2d_desc fnn_conv_group_view(const fnn_conv2d_desc *g) {
+    fnn_conv2d_desc v = *g;
+    v.C = g->C / g->G;
+    v.K = g->K / g->G;
+    v.G = 1;
+    return v;
 }
 
 /* Every group has one input channel: the direct depthwise kernels. */
