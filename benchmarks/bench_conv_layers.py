@@ -5,8 +5,8 @@ fastnn against PyTorch in the same run, 2 threads, the same weights and
 upstream gradient; answers checked against PyTorch outside the timed region.
 
 Run:  python -m pytest benchmarks/bench_conv_layers.py --benchmark-only
-or    python benchmarks/bench_conv_layers.py [rounds]   (medians of
-      alternating fastnn / PyTorch runs, and their ratio)
+or    python benchmarks/bench_conv_layers.py [rounds [threads]]   (medians
+      of alternating fastnn / PyTorch runs, and their ratio)
 """
 import os
 import sys
@@ -136,17 +136,19 @@ def _has_torch():
 
 
 def _median_pair(fa, fb, rounds, inner=3):
-    """Medians of fa and fb timed alternately (inner calls a sample)."""
+    """Medians of fa and fb timed alternately (inner calls a sample); at one
+    thread by the calling thread's CPU time (steady on a shared machine)."""
+    clock = time.thread_time if THREADS == 1 else time.perf_counter
     ta, tb = [], []
     for f in (fa, fb):
         f()
         f()
     for _ in range(rounds):
         for f, ts in ((fa, ta), (fb, tb)):
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(inner):
                 f()
-            ts.append((time.perf_counter() - t0) / inner)
+            ts.append((clock() - t0) / inner)
     return np.median(ta), np.median(tb)
 
 
@@ -164,4 +166,6 @@ def main(rounds=15):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2:
+        THREADS = int(sys.argv[2])
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 15)
