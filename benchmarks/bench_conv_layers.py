@@ -18,6 +18,7 @@ import pytest
 import fastnn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_train import _step_fn  # noqa: E402
 from workloads import CONV_LAYERS, MODELS, TRAIN  # noqa: E402
 
 THREADS = 2
@@ -72,15 +73,7 @@ def _train_step(libname, name="mobilenet_train"):
     rng = np.random.default_rng(0)
     x = lib.tensor(rng.standard_normal((batch,) + in_shape).astype(np.float32))
     y = lib.tensor(rng.integers(0, 10, batch).astype(np.int64))
-    loss_fn = lib.nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    return _step_fn(lib, model, opt, x, y)
 
 
 def _check_layer(name):

@@ -246,54 +246,48 @@ def _fn_forward(ctx, x, weight, bias, geom, relu, nd):
     return y
 
 
-class Conv2dFn(Function):
+class _ConvFn(Function):
+    """What the convolution nodes share: raw arrays, the backward."""
+    raw = True
+
+    @staticmethod
+    def backward(ctx, g):
+        return _conv_backward(ctx, g)
+
+
+class Conv2dFn(_ConvFn):
     """y = conv2d(x, w) + b as one graph node: forward(ctx, x, weight, bias,
     geom), x (N, C, H, W) or (C, H, W), w (K, C/groups, R, S), b (K,) or
     None, geom the :class:`ConvGeometry` from ``_validate``."""
-    raw = True
     _nd, _relu = 2, False
 
     @staticmethod
     def forward(ctx, x, weight, bias, geom):
         return _fn_forward(ctx, x, weight, bias, geom, False, 2)
 
-    @staticmethod
-    def backward(ctx, g):
-        return _conv_backward(ctx, g)
 
-
-class Conv2dReLUFn(Function):
+class Conv2dReLUFn(_ConvFn):
     """Convolution followed by ReLU as one node: ``relu(conv2d(x, w) + b)``
     with the ReLU applied in the kernel's epilogue (to each output tile once
     it holds its full sum and bias), and a backward that masks the gradient
     by the saved output (``y > 0``) before the convolution's backward.
     Bitwise the same output and gradients as the two ops in sequence.
     Arguments as :class:`Conv2dFn`."""
-    raw = True
     _nd, _relu = 2, True
 
     @staticmethod
     def forward(ctx, x, weight, bias, geom):
         return _fn_forward(ctx, x, weight, bias, geom, True, 2)
 
-    @staticmethod
-    def backward(ctx, g):
-        return _conv_backward(ctx, g)
 
-
-class Conv1dFn(Function):
+class Conv1dFn(_ConvFn):
     """conv1d as one graph node (the 2-D kernels with H = 1): x (N, C, L) or
     (C, L), w (K, C/groups, kW); geom as 2-D pairs (H = 1)."""
-    raw = True
     _nd, _relu = 1, False
 
     @staticmethod
     def forward(ctx, x, weight, bias, geom):
         return _fn_forward(ctx, x, weight, bias, geom, False, 1)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _conv_backward(ctx, g)
 
 
 _T = []

@@ -136,34 +136,32 @@ def _fn_backward(ctx, g):
     return dx, dw, db, None
 
 
-class ConvTranspose2dFn(Function):
+class _ConvTFn(Function):
+    raw = True
+
+    @staticmethod
+    def backward(ctx, g):
+        return _fn_backward(ctx, g)
+
+
+class ConvTranspose2dFn(_ConvTFn):
     """conv_transpose2d as one graph node: forward(ctx, x, weight, bias,
     geom), x (N, C_in, H, W) or unbatched, weight (C_in, C_out/groups, kH,
     kW), bias (C_out,) or None, geom from ``_validate_t``."""
-    raw = True
     _nd = 2
 
     @staticmethod
     def forward(ctx, x, weight, bias, geom):
         return _fn_forward(ctx, x, weight, bias, geom, 2)
 
-    @staticmethod
-    def backward(ctx, g):
-        return _fn_backward(ctx, g)
 
-
-class ConvTranspose1dFn(Function):
+class ConvTranspose1dFn(_ConvTFn):
     """conv_transpose1d as one graph node (the 2-D kernels with H = 1)."""
-    raw = True
     _nd = 1
 
     @staticmethod
     def forward(ctx, x, weight, bias, geom):
         return _fn_forward(ctx, x, weight, bias, geom, 1)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _fn_backward(ctx, g)
 
 
 def _convt(fn, op, input, weight, bias, stride, padding, output_padding, groups, dilation):

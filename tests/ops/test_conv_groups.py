@@ -14,9 +14,10 @@ import fastnn.nn as nn
 import fastnn.nn.functional as F
 from fastnn.testing import reference as R
 from fastnn.testing import requires_torch
+from fastnn.testing.conv import (assert_matches_torch, assert_thread_invariant,
+                                 module_matches_torch)
 
 TOL = {np.float32: dict(rtol=2e-4, atol=2e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
-TTOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-9, atol=1e-10)}
 
 # (x shape, w shape, stride, padding, dilation, groups)
 CASES = [
@@ -99,34 +100,11 @@ def test_gradcheck_float64(case, rng):
     assert fastnn.gradcheck(lambda x, w, b: (_call(x, w, b, case) * Rg).sum(), [x, w, b])
 
 
-def _torch_grads(torch, fn, arrays, g):
-    ts = [None if a is None else torch.tensor(a, requires_grad=True) for a in arrays]
-    y = fn(*ts)
-    y.backward(torch.tensor(g))
-    return y.detach().numpy(), [None if t is None else t.grad.numpy() for t in ts]
-
-
-def _fastnn_grads(fn, arrays, g):
-    ts = [None if a is None else fastnn.tensor(a, requires_grad=True) for a in arrays]
-    y = fn(*ts)
-    y.backward(fastnn.tensor(g))
-    return y.detach().numpy(), [None if t is None else np.asarray(t.grad) for t in ts]
-
-
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_torch_parity(case, dtype, rng):
-    torch = requires_torch()
     x, w, b = _arrays(rng, case, dtype, bias=case[5] != 2)
-    g = rng.standard_normal(_reference(x, w, b, case).shape).astype(dtype)
-    ty, tg = _torch_grads(torch, lambda x, w, b: torch.nn.functional.conv2d(
-        x, w, b, case[2], case[3], case[4], case[5]), (x, w, b), g)
-    fy, fg = _fastnn_grads(lambda x, w, b: _call(x, w, b, case), (x, w, b), g)
-    np.testing.assert_allclose(fy, ty, **TTOL[dtype])
-    for a, t in zip(fg, tg):
-        assert (a is None) == (t is None)
-        if a is not None:
-            np.testing.assert_allclose(a, t, **TTOL[dtype])
+    assert_matches_torch(requires_torch(), "conv2d", (x, w, b), case[2:6], rng)
 
 
 def test_depthwise_and_grouped_thread_invariance(rng):
@@ -138,18 +116,8 @@ def test_depthwise_and_grouped_thread_invariance(rng):
         OH = (xs[2] + 2 - 3) // stride + 1
         assert xs[0] * ws[0] * OH * OH * ws[1] * 9 >= 1 << 19
         g = rng.standard_normal((xs[0], ws[0], OH, OH)).astype(np.float32)
-        fn = lambda x, w, b: F.conv2d(x, w, b, stride, 1, 1, groups)  # noqa: E731
-        before = fastnn.get_num_threads()
-        try:
-            fastnn.set_num_threads(1)
-            r1 = _fastnn_grads(fn, (x, w, b), g)
-            fastnn.set_num_threads(2)
-            r2 = _fastnn_grads(fn, (x, w, b), g)
-        finally:
-            fastnn.set_num_threads(before)
-        assert np.array_equal(r1[0], r2[0])
-        for a, c in zip(r1[1], r2[1]):
-            assert np.array_equal(a, c)
+        assert_thread_invariant(lambda x, w, b: F.conv2d(x, w, b, stride, 1, 1, groups),
+                                (x, w, b), g)
 
 
 def test_unbatched_and_non_contiguous(rng):
@@ -182,18 +150,10 @@ CASES_1D = [
 @pytest.mark.parametrize("case", CASES_1D)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv1d_torch_parity(case, dtype, rng):
-    torch = requires_torch()
     x, w, b = _arrays(rng, case, dtype)
-    args = case[2:]
-    y0 = torch.nn.functional.conv1d(torch.tensor(x), torch.tensor(w), None, *args)
-    g = rng.standard_normal(tuple(y0.shape)).astype(dtype)
-    ty, tg = _torch_grads(torch, lambda x, w, b: torch.nn.functional.conv1d(x, w, b, *args),
-                          (x, w, b), g)
-    fy, fg = _fastnn_grads(lambda x, w, b: F.conv1d(x, w, b, *args), (x, w, b), g)
-    np.testing.assert_allclose(fy, ty, **TTOL[dtype])
-    for a, t in zip(fg, tg):
-        np.testing.assert_allclose(a, t, **TTOL[dtype])
-    assert F.conv1d(x[0], w, b, *args).shape == tuple(y0.shape[1:])     # unbatched
+    assert_matches_torch(requires_torch(), "conv1d", (x, w, b), case[2:], rng)
+    y = F.conv1d(x, w, b, *case[2:])
+    assert F.conv1d(x[0], w, b, *case[2:]).shape == y.shape[1:]        # unbatched
 
 
 def test_conv1d_gradcheck(rng):
@@ -223,24 +183,8 @@ MODULES = [
 
 @pytest.mark.parametrize("cls,args,kw", MODULES)
 def test_module_matches_torch(cls, args, kw, rng):
-    torch = requires_torch()
-    m, t = cls(*args, **kw), getattr(torch.nn, cls.__name__)(*args, **kw)
-    ms, ts = m.state_dict(), t.state_dict()
-    assert list(ms) == list(ts)
-    assert all(tuple(ms[k].shape) == tuple(ts[k].shape) for k in ms)
-    assert repr(m) == repr(t)
-    m.load_state_dict(ts)
     shape = (2, args[0], 9, 8) if cls is nn.Conv2d else (2, args[0], 11)
-    x = rng.standard_normal(shape).astype(np.float32)
-    tx, px = fastnn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    y, py = m(tx), t(px)
-    np.testing.assert_allclose(y.detach().numpy(), py.detach().numpy(), rtol=1e-4, atol=1e-5)
-    g = rng.standard_normal(y.shape).astype(np.float32)
-    y.backward(fastnn.tensor(g))
-    py.backward(torch.tensor(g))
-    np.testing.assert_allclose(np.asarray(tx.grad), px.grad.numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(np.asarray(m.weight.grad), t.weight.grad.numpy(), rtol=1e-4,
-                               atol=1e-4)
+    module_matches_torch(requires_torch(), cls, args, kw, shape, rng)
 
 
 def test_module_init_bounds():

@@ -14,9 +14,10 @@ import fastnn.nn as nn
 import fastnn.nn.functional as F
 from fastnn.testing import reference as R
 from fastnn.testing import requires_torch
+from fastnn.testing.conv import (assert_matches_torch, assert_thread_invariant,
+                                 module_matches_torch)
 
 TOL = {np.float32: dict(rtol=2e-4, atol=2e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
-TTOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-9, atol=1e-10)}
 
 # (x shape, w shape, stride, padding, output_padding, groups, dilation)
 CASES = [
@@ -73,25 +74,11 @@ def test_gradcheck_float64(case, rng):
     assert fastnn.gradcheck(lambda x, w, b: (_call(x, w, b, case) * Rg).sum(), [x, w, b])
 
 
-def _grads(mod, fn, arrays, g):
-    ts = [mod.tensor(a, requires_grad=True) for a in arrays]
-    y = fn(*ts)
-    y.backward(mod.tensor(g))
-    return y.detach().numpy(), [np.asarray(t.grad) for t in ts]
-
-
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_torch_parity(case, dtype, rng):
-    torch = requires_torch()
-    x, w, b = _arrays(rng, case, dtype)
-    g = rng.standard_normal(R.conv_transpose2d(x, w, b, *case[2:]).shape).astype(dtype)
-    ty, tg = _grads(torch, lambda x, w, b: torch.nn.functional.conv_transpose2d(
-        x, w, b, *case[2:]), (x, w, b), g)
-    fy, fg = _grads(fastnn, lambda x, w, b: _call(x, w, b, case), (x, w, b), g)
-    np.testing.assert_allclose(fy, ty, **TTOL[dtype])
-    for a, t in zip(fg, tg):
-        np.testing.assert_allclose(a, t, **TTOL[dtype])
+    assert_matches_torch(requires_torch(), "conv_transpose2d", _arrays(rng, case, dtype),
+                         case[2:], rng)
 
 
 def test_unbatched_no_bias_and_partial_grads(rng):
@@ -111,37 +98,17 @@ def test_thread_invariance(rng):
     """convT4x4s2-shaped, above the serial cut-off: 1 and 2 threads bitwise."""
     x, w, b = _arrays(rng, ((8, 32, 12, 12), (32, 16, 4, 4), 2, 1, 0, 1, 1), np.float32)
     g = rng.standard_normal((8, 16, 24, 24)).astype(np.float32)
-    fn = lambda x, w, b: F.conv_transpose2d(x, w, b, 2, 1)   # noqa: E731
-    before = fastnn.get_num_threads()
-    try:
-        fastnn.set_num_threads(1)
-        r1 = _grads(fastnn, fn, (x, w, b), g)
-        fastnn.set_num_threads(2)
-        r2 = _grads(fastnn, fn, (x, w, b), g)
-    finally:
-        fastnn.set_num_threads(before)
-    assert np.array_equal(r1[0], r2[0])
-    for a, c in zip(r1[1], r2[1]):
-        assert np.array_equal(a, c)
+    assert_thread_invariant(lambda x, w, b: F.conv_transpose2d(x, w, b, 2, 1), (x, w, b), g)
 
 
 # ---------------------------------------------------------------- 1-D
 @pytest.mark.parametrize("args", [(2, 1, 0, 1, 1), (3, 2, 1, 2, 1), (1, 0, 0, 1, 2)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv_transpose1d_torch_parity(args, dtype, rng):
-    torch = requires_torch()
-    groups = args[3]
     x = rng.standard_normal((2, 4, 7)).astype(dtype)
     w = rng.standard_normal((4, 3, 4)).astype(dtype)
-    b = rng.standard_normal(3 * groups).astype(dtype)
-    y0 = torch.nn.functional.conv_transpose1d(torch.tensor(x), torch.tensor(w), None, *args)
-    g = rng.standard_normal(tuple(y0.shape)).astype(dtype)
-    ty, tg = _grads(torch, lambda x, w, b: torch.nn.functional.conv_transpose1d(x, w, b, *args),
-                    (x, w, b), g)
-    fy, fg = _grads(fastnn, lambda x, w, b: F.conv_transpose1d(x, w, b, *args), (x, w, b), g)
-    np.testing.assert_allclose(fy, ty, **TTOL[dtype])
-    for a, t in zip(fg, tg):
-        np.testing.assert_allclose(a, t, **TTOL[dtype])
+    b = rng.standard_normal(3 * args[3]).astype(dtype)
+    assert_matches_torch(requires_torch(), "conv_transpose1d", (x, w, b), args, rng)
 
 
 # ---------------------------------------------------------------- modules
@@ -156,24 +123,8 @@ MODULES = [
 
 @pytest.mark.parametrize("cls,args,kw", MODULES)
 def test_module_matches_torch(cls, args, kw, rng):
-    torch = requires_torch()
-    m, t = cls(*args, **kw), getattr(torch.nn, cls.__name__)(*args, **kw)
-    ms, ts = m.state_dict(), t.state_dict()
-    assert list(ms) == list(ts)
-    assert all(tuple(ms[k].shape) == tuple(ts[k].shape) for k in ms)
-    assert repr(m) == repr(t)
-    m.load_state_dict(ts)
     shape = (2, args[0], 5, 6) if cls is nn.ConvTranspose2d else (2, args[0], 7)
-    x = rng.standard_normal(shape).astype(np.float32)
-    tx, px = fastnn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    y, py = m(tx), t(px)
-    np.testing.assert_allclose(y.detach().numpy(), py.detach().numpy(), rtol=1e-4, atol=1e-5)
-    g = rng.standard_normal(y.shape).astype(np.float32)
-    y.backward(fastnn.tensor(g))
-    py.backward(torch.tensor(g))
-    np.testing.assert_allclose(np.asarray(tx.grad), px.grad.numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(np.asarray(m.weight.grad), t.weight.grad.numpy(), rtol=1e-4,
-                               atol=1e-4)
+    module_matches_torch(requires_torch(), cls, args, kw, shape, rng)
 
 
 def test_module_init_and_output_size(rng):

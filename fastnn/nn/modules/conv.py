@@ -146,7 +146,16 @@ class _ConvNd(Module):
         return pad_nd(_t(input), self._reversed_padding_repeated_twice, self.padding_mode)
 
 
-class Conv2d(_ConvNd):
+class _Conv(_ConvNd):
+    """Conv1d / Conv2d: PyTorch's constructor (device is accepted, CPU only)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         False, 0, groups, bias, padding_mode, dtype)
+
+
+class Conv2d(_Conv):
     """2-D convolution layer over NCHW input.
 
     Parameters
@@ -188,11 +197,6 @@ class Conv2d(_ConvNd):
     (1, 8, 6, 6)
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         False, 0, groups, bias, padding_mode, dtype)
-
     def forward(self, input):
         return self._forward(input, False)
 
@@ -208,7 +212,7 @@ class Conv2d(_ConvNd):
         return op(input, w, b, self.stride, self.padding, self.dilation, self.groups)
 
 
-class Conv1d(_ConvNd):
+class Conv1d(_Conv):
     """1-D convolution layer over (N, C, L) input; arguments as
     :class:`Conv2d` with ints (or 1-tuples).  weight (out_channels,
     in_channels/groups, kW).
@@ -221,11 +225,6 @@ class Conv1d(_ConvNd):
     """
     _nd = 1
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         False, 0, groups, bias, padding_mode, dtype)
-
     def forward(self, input):
         if self.padding_mode != "zeros":
             return conv1d(self._mode_pad(input), self.weight, self.bias, self.stride, 0,
@@ -235,8 +234,11 @@ class Conv1d(_ConvNd):
 
 
 class _ConvTransposeNd(_ConvNd):
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                 groups, bias, dilation, padding_mode, dtype):
+    """ConvTranspose1d / 2d: PyTorch's constructor; padding_mode 'zeros' only."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
         if padding_mode != "zeros":
             raise ValueError(f"{type(self).__name__}: only 'zeros' padding mode is supported, "
                              f"got padding_mode={padding_mode!r}")
@@ -291,12 +293,6 @@ class ConvTranspose2d(_ConvTransposeNd):
     (1, 32, 32, 32)
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, padding_mode, dtype)
-
     def forward(self, input, output_size=None):
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
                                 self._output_padding(input, output_size), self.groups,
@@ -315,12 +311,6 @@ class ConvTranspose1d(_ConvTransposeNd):
     (1, 2, 16)
     """
     _nd = 1
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, padding_mode, dtype)
 
     def forward(self, input, output_size=None):
         return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,

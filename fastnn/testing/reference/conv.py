@@ -84,27 +84,34 @@ def _convt_geometry(x, w, stride, padding, output_padding, dilation):
     return sh, sw, ph, pw, dh, dw, R, S, OH, OW
 
 
+def _convt_windows(x, w, stride, padding, output_padding, groups, dilation):
+    """(canvas shape, crop, windows): the transposed convolution's output
+    canvas (padding not yet cropped, room to spare), the crop of the output
+    from it, and for every group and input pixel (cs, ks, i, j, rows, cols):
+    the input channels, the output channels and the canvas window it adds to."""
+    sh, sw, ph, pw, dh, dw, R, S, OH, OW = _convt_geometry(x, w, stride, padding,
+                                                           output_padding, dilation)
+    N, C, H, W = x.shape
+    Ko, Cg = w.shape[1], C // groups
+    shape = (N, Ko * groups, OH + 2 * ph + sh + dh * R, OW + 2 * pw + sw + dw * S)
+    crop = (slice(None), slice(None), slice(ph, ph + OH), slice(pw, pw + OW))
+    wins = [(slice(g * Cg, (g + 1) * Cg), slice(g * Ko, (g + 1) * Ko), i, j,
+             slice(i * sh, i * sh + dh * (R - 1) + 1, dh), slice(j * sw, j * sw + dw * (S - 1) + 1, dw))
+            for g in range(groups) for i in range(H) for j in range(W)]
+    return shape, crop, wins
+
+
 def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """Each input pixel x[n, g*Cg + c, i, j] adds x * w[g*Cg + c, k] onto the
     output window at (i*sh - ph, j*sw - pw) (dilated), output channel
     g*Ko + k; w (C_in, C_out/groups, R, S)."""
-    sh, sw, ph, pw, dh, dw, R, S, OH, OW = _convt_geometry(x, w, stride, padding,
-                                                           output_padding, dilation)
-    N, C, H, W = x.shape
-    Ko = w.shape[1]
-    Cg = C // groups
-    canvas = np.zeros((N, Ko * groups, OH + 2 * ph + sh + dh * R, OW + 2 * pw + sw + dw * S))
+    shape, crop, wins = _convt_windows(x, w, stride, padding, output_padding, groups, dilation)
+    canvas = np.zeros(shape)
     x64, w64 = x.astype(np.float64), w.astype(np.float64)
-    for g in range(groups):
-        cs, ks = slice(g * Cg, (g + 1) * Cg), slice(g * Ko, (g + 1) * Ko)
-        for i in range(H):
-            for j in range(W):
-                rows = slice(i * sh, i * sh + dh * (R - 1) + 1, dh)
-                cols = slice(j * sw, j * sw + dw * (S - 1) + 1, dw)
-                canvas[:, ks, rows, cols] += np.tensordot(x64[:, cs, i, j], w64[cs],
-                                                          axes=(1, 0))
-    y = canvas[:, :, ph:ph + OH, pw:pw + OW]
+    for cs, ks, i, j, rows, cols in wins:
+        canvas[:, ks, rows, cols] += np.tensordot(x64[:, cs, i, j], w64[cs], axes=(1, 0))
+    y = canvas[crop]
     if b is not None:
         y = y + b.astype(np.float64)[None, :, None, None]
     return y.astype(x.dtype)
@@ -113,24 +120,15 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
 def conv_transpose2d_backward(x, w, dy, stride=1, padding=0, output_padding=0, groups=1,
                               dilation=1):
     """(dx, dw, db) of ``conv_transpose2d`` for the upstream gradient dy."""
-    sh, sw, ph, pw, dh, dw_, R, S, OH, OW = _convt_geometry(x, w, stride, padding,
-                                                            output_padding, dilation)
-    N, C, H, W = x.shape
-    Ko = w.shape[1]
-    Cg = C // groups
-    canvas = np.zeros((N, Ko * groups, OH + 2 * ph + sh + dh * R, OW + 2 * pw + sw + dw_ * S))
-    canvas[:, :, ph:ph + OH, pw:pw + OW] = dy.astype(np.float64)
+    shape, crop, wins = _convt_windows(x, w, stride, padding, output_padding, groups, dilation)
+    canvas = np.zeros(shape)
+    canvas[crop] = dy.astype(np.float64)
     x64, w64 = x.astype(np.float64), w.astype(np.float64)
     dx, dw = np.zeros(x.shape), np.zeros(w.shape)
-    for g in range(groups):
-        cs, ks = slice(g * Cg, (g + 1) * Cg), slice(g * Ko, (g + 1) * Ko)
-        for i in range(H):
-            for j in range(W):
-                rows = slice(i * sh, i * sh + dh * (R - 1) + 1, dh)
-                cols = slice(j * sw, j * sw + dw_ * (S - 1) + 1, dw_)
-                win = canvas[:, ks, rows, cols]                          # (N, Ko, R, S)
-                dx[:, cs, i, j] = np.tensordot(win, w64[cs], axes=([1, 2, 3], [1, 2, 3]))
-                dw[cs] += np.tensordot(x64[:, cs, i, j], win, axes=(0, 0))
+    for cs, ks, i, j, rows, cols in wins:
+        win = canvas[:, ks, rows, cols]                                  # (N, Ko, R, S)
+        dx[:, cs, i, j] = np.tensordot(win, w64[cs], axes=([1, 2, 3], [1, 2, 3]))
+        dw[cs] += np.tensordot(x64[:, cs, i, j], win, axes=(0, 0))
     db = dy.astype(np.float64).sum(axis=(0, 2, 3))
     return dx.astype(x.dtype), dw.astype(w.dtype), db.astype(w.dtype)
 
