@@ -23,7 +23,10 @@ GROUPED = [
     (1, 2, 8, 8, 3, 2, 3, 2, 2, 3, 3, 2, 1, 1),     # padding past the dilated kernel
     (2, 6, 6, 32, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2),    # OW = 32: the direct B path, grouped
     (2, 4, 6, 32, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2),    # direct B path with dilation
-    (2, 32, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 2),   # grouped 3x3 (no Winograd)
+    (2, 32, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 2),   # grouped 3x3: Winograd per group
+    (2, 32, 7, 5, 48, 3, 3, 1, 1, 1, 1, 1, 1, 2),   # Winograd per group, odd sizes
+    (2, 4, 7, 9, 6, 3, 1, 1, 1, 1, 0, 2, 1, 2),     # one kernel column: B rows read flat
+    (3, 6, 5, 7, 9, 1, 1, 1, 1, 0, 0, 1, 1, 3),     # 1x1, 35 pixels: a partial flat panel
     (2, 16, 6, 6, 16, 1, 1, 1, 1, 0, 0, 1, 1, 4),   # grouped 1x1
     (4, 16, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, 4), # above the serial cut-off
 ]
@@ -97,6 +100,7 @@ def test_grouped_every_kernel_path(isa, case, rng):
 
 
 @pytest.mark.parametrize("case", [GROUPED[-1], DEPTHWISE[-1],
+                                  (4, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2),
                                   (16, 32, 24, 24, 32, 3, 3, 2, 2, 1, 1, 1, 1, 32),
                                   (8, 16, 17, 17, 32, 3, 3, 2, 2, 1, 1, 1, 1, 4)])
 def test_thread_invariance_above_cutoff(case, rng):
@@ -113,7 +117,7 @@ def test_thread_invariance_above_cutoff(case, rng):
 
 
 def test_partial_gradients_and_fused_relu(rng):
-    for case in (DEPTHWISE[1], GROUPED[0]):
+    for case in (DEPTHWISE[1], GROUPED[0], GROUPED[8], GROUPED[11]):   # direct, ig, Winograd, flat
         x, w, b, geo = _arrays(rng, case, np.float64)
         yr = R.conv2d(x, w, b, **geo)
         dy = rng.standard_normal(yr.shape)
