@@ -146,9 +146,38 @@ def _check_size(op, x, kernel, padding, dilation, extra, nd):
                          f"{' x ' if nd == 2 else ''}{pw_}) (input {tuple(x.shape)})")
 
 
+_GEOMS = {}   # (op, shapes, dtypes, arguments) -> ConvGeometry of a valid call
+
+
+def _plain(v):
+    """v is an int, a string, or a tuple of ints (no bools): usable as a key."""
+    tv = type(v)
+    if tv is tuple:
+        return (type(v[0]) is int and type(v[1]) is int) if len(v) == 2 else \
+            all(type(e) is int for e in v)
+    return tv is int or tv is str
+
+
 def _validate(op, x, w, b, stride, padding, dilation, groups, nd=2):
     """Ranks, channels and groups, bias, dtypes and geometry of conv{nd}d
-    (x, w, b ndarrays); returns the :class:`ConvGeometry`."""
+    (x, w, b ndarrays); returns the :class:`ConvGeometry`.  A valid call's
+    geometry is remembered by its shapes, dtypes and arguments (all it
+    depends on), so a layer called again skips the checks."""
+    key = (op, x.shape, x.dtype, w.shape, w.dtype, None if b is None else (b.shape, b.dtype),
+           stride, padding, dilation, groups)
+    geom = _GEOMS.get(key) if (_plain(stride) and _plain(padding) and _plain(dilation)
+                               and type(groups) is int) else False
+    if geom:
+        return geom
+    geom2 = _validate_all(op, x, w, b, stride, padding, dilation, groups, nd)
+    if geom is None:
+        if len(_GEOMS) >= 1024:
+            _GEOMS.clear()
+        _GEOMS[key] = geom2
+    return geom2
+
+
+def _validate_all(op, x, w, b, stride, padding, dilation, groups, nd):
     _check_ranks(op, x, w, nd)
     groups = _check_groups(op, groups)
     K, Cg = w.shape[0], w.shape[1]
@@ -203,13 +232,18 @@ def _kernel_args(g):
 
 def _conv_forward(x, w, b, g, relu, nd):
     """y = conv{nd}d(x, w) + b (then ReLU) on arrays; also the 4-D operands."""
-    x4, unbatched = _to4d(x, nd)
-    w4 = _w4d(w, nd)
-    b = None if b is None else np.ascontiguousarray(b)
-    y = np.empty((x4.shape[0], w4.shape[0]) + tuple(g.out), x4.dtype)
+    if nd == 2 and x.ndim == 4 and x.flags.c_contiguous and w.flags.c_contiguous:
+        x4, w4, unbatched = x, w, False          # the common case, as it comes
+    else:
+        x4, unbatched = _to4d(x, nd)
+        w4 = _w4d(w, nd)
+    if b is not None and not b.flags.c_contiguous:
+        b = np.ascontiguousarray(b)
+    y = np.empty((x4.shape[0], w4.shape[0]) + g.out, x4.dtype)
     if x4.shape[0] > 0:
-        _core.conv2d_fwd(x4, w4, b, y, *_kernel_args(g), relu, *g.dilation, g.groups)
-    return _from4d(y, unbatched, nd), x4, w4
+        _core.conv2d_fwd(x4, w4, b, y, *g.stride, *g.padding, nthreads(), relu, *g.dilation,
+                         g.groups)
+    return (_from4d(y, unbatched, nd) if unbatched or nd == 1 else y), x4, w4
 
 
 def _conv_backward(ctx, g):
