@@ -226,3 +226,22 @@ def test_bad_arguments():
     for etype, words, fn in cases:
         with pytest.raises(etype, match=words):
             fn()
+
+
+def test_remembered_geometry_keeps_every_check():
+    """A valid call's geometry is remembered; calls that differ in a way
+    the checks see (types, dtypes, shapes) are still checked."""
+    x = np.zeros((2, 4, 6, 6), np.float32)
+    w = np.zeros((4, 2, 3, 3), np.float32)
+    for _ in range(2):
+        assert F.conv2d(x, w, None, (1, 1), (1, 1), (1, 1), 2).shape == (2, 4, 6, 6)
+        with pytest.raises(TypeError, match="stride"):
+            F.conv2d(x, w, None, (True, True), (1, 1), (1, 1), 2)
+        with pytest.raises(TypeError, match="groups"):
+            F.conv2d(x, w, None, (1, 1), (1, 1), (1, 1), True)
+        with pytest.raises(TypeError, match="float"):
+            F.conv2d(x.astype(np.float64), w, None, (1, 1), (1, 1), (1, 1), 2)
+        with pytest.raises(fastnn.ShapeError, match="bias"):
+            F.conv2d(x, w, np.zeros(3, np.float32), (1, 1), (1, 1), (1, 1), 2)
+        with pytest.raises(fastnn.ShapeError, match="channels"):
+            F.conv2d(x[:, :3], w, None, (1, 1), (1, 1), (1, 1), 2)
