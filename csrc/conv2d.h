@@ -21,8 +21,8 @@
  *    when stride_w == 1 and OW is a multiple of the micro-kernel's width,
  *    else packed straight from the image.  The bias goes into each C tile
  *    before its first k block.
- *  - Winograd F(2x2, 3x3) (winograd.h) for 3 x 3, stride-1, undilated,
- *    ungrouped passes with at least 16 channels in and out (forward,
+ *  - Winograd F(2x2, 3x3) (winograd.h) for 3 x 3, stride-1, undilated
+ *    passes with at least 16 channels in and out per group (forward,
  *    backward data, weight gradient) when the descriptor's winograd field
  *    is set.
  *  - direct depthwise kernels (dwconv2d.h) when every group has one input

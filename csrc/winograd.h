@@ -1,14 +1,14 @@
 /* winograd.h -- Winograd F(2x2, 3x3) passes of the convolution: 3 x 3,
- * stride 1, undilated, ungrouped (conv2d.c calls them where
- * fnn_conv_wino() in conv_internal.h holds; see winograd.inc for the
- * maths and the threading plan).
+ * stride 1, undilated, every group with at least 16 channels in and out
+ * (conv2d.c calls them where fnn_conv_wino() in conv_internal.h holds; see
+ * winograd.inc for the maths and the threading plan).
  *
  * A forward-style pass g (fnn_conv2d_desc of the pass: input (N, g->C,
- * g->H, g->W), output (N, g->K, g->OH, g->OW)):
- *   mode 0: the forward, w (K, C, 3, 3);
+ * g->H, g->W), output (N, g->K, g->OH, g->OW), g->G groups):
+ *   mode 0: the forward, w (K, C/G, 3, 3);
  *   mode 1: the backward data as a stride-1 convolution of dy with the
- *           flipped, transposed kernel: w is the forward weight (g->C, g->K,
- *           3, 3) of the convolution whose input gradient this is.
+ *           flipped, transposed kernel: w is the forward weight (g->C,
+ *           g->K/G, 3, 3) of the convolution whose input gradient this is.
  * bias (g->K) or NULL is added, relu applies the fused ReLU (as
  * fnn_relu_fwd).  Results do not depend on the thread count.
  */
@@ -23,7 +23,7 @@ int64_t fnn_winograd_workspace_len_f32(const fnn_conv2d_desc *g, int n_threads);
 int64_t fnn_winograd_workspace_len_f64(const fnn_conv2d_desc *g, int n_threads);
 
 int fnn_winograd_fwd_f32(const fnn_conv2d_desc *g, int mode,
-                         const float *w,    /* (K, C, 3, 3), mode 1: (C, K, 3, 3) */
+                         const float *w,    /* (K, C/G, 3, 3), mode 1: (C, K/G, 3, 3) */
                          const float *in,   /* (N, C, H, W) */
                          const float *bias, /* (K) or NULL */
                          int relu,
@@ -41,7 +41,7 @@ int64_t fnn_winograd_bwd_weight_workspace_len_f64(const fnn_conv2d_desc *d, int 
 int fnn_winograd_bwd_weight_f32(const fnn_conv2d_desc *d,
                                 const float *x,   /* (N, C, H, W) */
                                 const float *dy,  /* (N, K, OH, OW) */
-                                float *dw,        /* (K, C, 3, 3) out */
+                                float *dw,        /* (K, C/G, 3, 3) out */
                                 float *db,        /* (K) out, or NULL */
                                 float *ws, int n_threads);
 int fnn_winograd_bwd_weight_f64(const fnn_conv2d_desc *d, const double *x,

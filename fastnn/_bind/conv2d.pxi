@@ -39,9 +39,9 @@ cdef int _conv_winograd = 1
 
 
 def conv2d_set_winograd(on=None):
-    """Switches Winograd F(2x2, 3x3) for the 3x3 stride-1 undilated
-    ungrouped passes (forward, backward data and weight gradient) with at
-    least 16 channels in and out and an output of at least 2x2 on (True, the
+    """Switches Winograd F(2x2, 3x3) for the 3x3 stride-1 undilated passes
+    (forward, backward data and weight gradient) with at least 16 channels
+    in and out per group and an output of at least 2x2 on (True, the
     default) or off (False: the implicit GEMM everywhere; for testing).
     Returns the previous setting; with on=None only reports it."""
     global _conv_winograd
