@@ -281,8 +281,13 @@ def _fn_forward(ctx, x, weight, bias, geom, relu, nd):
 
 
 class _ConvFn(Function):
-    """What the convolution nodes share: raw arrays, the backward."""
+    """What the convolution nodes share: raw arrays, the backward, and the
+    forward on arrays without a node (``arrays``, the no-graph branch)."""
     raw = True
+
+    @classmethod
+    def arrays(cls, x, w, b, geom):
+        return _conv_forward(x, w, b, geom, cls._relu, cls._nd)[0]
 
     @staticmethod
     def backward(ctx, g):
@@ -342,8 +347,7 @@ def _apply(fn, x, w, b, geom):
     """fn.apply, or -- nothing to record -- the same forward on the arrays."""
     T = untracked(x, w, b)
     if T is not None:
-        y, _, _ = _conv_forward(x._array, w._array, _arr(b), geom, fn._relu, fn._nd)
-        return T._wrap(y)
+        return T._wrap(fn.arrays(x._array, w._array, _arr(b), geom))
     return fn.apply(x, w, b, geom)
 
 

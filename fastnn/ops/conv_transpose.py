@@ -15,9 +15,8 @@ from .. import _core
 from .._errors import ShapeError
 from ..autograd.function import Function
 from ._util import nthreads
-from .conv import (ConvGeometry, _arr, _check_dtypes, _check_groups, _check_positive,
+from .conv import (ConvGeometry, _apply, _arr, _check_dtypes, _check_groups, _check_positive,
                    _check_ranks, _from4d, _kernel_args, _spatial, _t, _to4d, _w4d)
-from ._util import untracked
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "ConvTranspose1dFn", "ConvTranspose2dFn",
            "output_padding_for"]
@@ -139,6 +138,10 @@ def _fn_backward(ctx, g):
 class _ConvTFn(Function):
     raw = True
 
+    @classmethod
+    def arrays(cls, x, w, b, geom):
+        return _convt_forward(x, w, b, geom, cls._nd)[0]
+
     @staticmethod
     def backward(ctx, g):
         return _fn_backward(ctx, g)
@@ -168,10 +171,7 @@ def _convt(fn, op, input, weight, bias, stride, padding, output_padding, groups,
     x, w, b = _t(input), _t(weight), _t(bias)
     geom = _validate_t(op, x._array, w._array, _arr(b), stride, padding, output_padding,
                        groups, dilation, fn._nd)
-    T = untracked(x, w, b)
-    if T is not None:   # nothing to record: the kernel straight on the arrays
-        return T._wrap(_convt_forward(x._array, w._array, _arr(b), geom, fn._nd)[0])
-    return fn.apply(x, w, b, geom)
+    return _apply(fn, x, w, b, geom)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
