@@ -7,8 +7,8 @@ pytest-benchmark group; GFLOP/s in extra_info; answers are checked against
 NumPy outside the timed region.
 
 ``test_conv2d_relu``: conv + bias + ReLU on conv_cifar64 and conv_first, the fused op
-(``Conv2dReLU``, ReLU in the GEMM epilogue, one autograd node) against the
-two ops in sequence (``Conv2d`` then ``Relu``) and PyTorch's conv -> relu,
+(``Conv2dReLUFn``, ReLU in the GEMM epilogue, one autograd node) against the
+two ops in sequence (``Conv2dFn`` then ``Relu``) and PyTorch's conv -> relu,
 forward alone and forward + backward (one training step's share).
 
 Run:  python -m pytest benchmarks/bench_conv2d.py --benchmark-only
@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import fastnn
 from fastnn.autograd.function import Context
-from fastnn.ops.conv import Conv2d, Conv2dReLU
+from fastnn.ops.conv import Conv2dFn, Conv2dReLUFn, _validate
 from fastnn.ops.elementwise import Relu
 from workloads import CONV
 
@@ -77,20 +77,25 @@ def np_backward(x, w, g, cols, stride, pad):
 
 
 # ---------------------------------------------------------------- runners
+def _geom(x, w, b, st, p):
+    """The op's normalised geometry (what F.conv2d passes its Function)."""
+    return _validate("conv2d", x, w, b, st, p, 1, 1)
+
+
 def _fastnn(x, w, b, g, st, p):
     fastnn.set_num_threads(THREADS)
-    stride, pad = (st, st), (p, p)
+    geom = _geom(x, w, b, st, p)
 
     def fwd():
         ctx = Context()
-        return Conv2d.forward(ctx, x, w, b, stride, pad)
+        return Conv2dFn.forward(ctx, x, w, b, geom)
 
     ctx = Context()
-    ctx.needs_input_grad = (True, True, True, False, False)
-    y = Conv2d.forward(ctx, x, w, b, stride, pad)
+    ctx.needs_input_grad = (True, True, True, False)
+    y = Conv2dFn.forward(ctx, x, w, b, geom)
 
     def bwd():
-        return Conv2d.backward(ctx, g)[:3]
+        return Conv2dFn.backward(ctx, g)[:3]
     return fwd, bwd, y
 
 
@@ -163,24 +168,24 @@ RELU_WORKLOADS = ["conv_cifar64", "conv_first"]
 def _fastnn_relu(x, w, b, g, st, p, fused):
     """fwd() and step() (forward + backward) of relu(conv2d(x, w) + b)."""
     fastnn.set_num_threads(THREADS)
-    stride, pad = (st, st), (p, p)
-    need = (True, True, True, False, False)
+    geom = _geom(x, w, b, st, p)
+    need = (True, True, True, False)
 
     def fwd():
         if fused:
-            return Conv2dReLU.forward(Context(), x, w, b, stride, pad)
-        return Relu.forward(Context(), Conv2d.forward(Context(), x, w, b, stride, pad))
+            return Conv2dReLUFn.forward(Context(), x, w, b, geom)
+        return Relu.forward(Context(), Conv2dFn.forward(Context(), x, w, b, geom))
 
     def step():
         c1 = Context()
         c1.needs_input_grad = need
         if fused:
-            y = Conv2dReLU.forward(c1, x, w, b, stride, pad)
-            return y, Conv2dReLU.backward(c1, g)[:3]
+            y = Conv2dReLUFn.forward(c1, x, w, b, geom)
+            return y, Conv2dReLUFn.backward(c1, g)[:3]
         c2 = Context()
         c2.needs_input_grad = (True,)
-        y = Relu.forward(c2, Conv2d.forward(c1, x, w, b, stride, pad))
-        return y, Conv2d.backward(c1, Relu.backward(c2, g))[:3]
+        y = Relu.forward(c2, Conv2dFn.forward(c1, x, w, b, geom))
+        return y, Conv2dFn.backward(c1, Relu.backward(c2, g))[:3]
     return fwd, step
 
 

@@ -28,6 +28,14 @@ CONV = {
     "conv_deep": (32, 128, 16, 16, 128, 3, 3, 1, 1),
 }
 
+# convolution layers beyond the plain 3x3 (fwd+bwd, as modules):
+# name -> (nn class, args, kwargs, input shape)
+CONV_LAYERS = {
+    "depthwise3x3": ("Conv2d", (128, 128, 3), dict(padding=1, groups=128), (64, 128, 32, 32)),
+    "conv_grouped4": ("Conv2d", (128, 128, 3), dict(padding=1, groups=4), (32, 128, 16, 16)),
+    "convT4x4s2": ("ConvTranspose2d", (64, 32, 4), dict(stride=2, padding=1), (64, 64, 16, 16)),
+}
+
 # max-pool: input shape, kernel, stride
 MAXPOOL = {"maxpool": ((64, 64, 32, 32), 2, 2)}
 
@@ -69,6 +77,7 @@ TRAIN = {
     "cnn_train_b8": ("cnn", "sgd", 8, (3, 32, 32)),
     "cnn_infer_b1": ("cnn", None, 1, (3, 32, 32)),
     "cnn_infer_b64": ("cnn", None, 64, (3, 32, 32)),
+    "mobilenet_train": ("mobilenet", "sgd", 32, (3, 32, 32)),
 }
 
 
@@ -87,7 +96,27 @@ def cnn(nn):
         nn.Flatten(), nn.Linear(4096, 10))
 
 
-MODELS = {"mlp": mlp, "cnn": cnn}
+def _dw_separable(nn, cin, cout, stride):
+    """MobileNet's block: depthwise 3x3 (stride) - BN - ReLU, pointwise 1x1 - BN - ReLU."""
+    return [nn.Conv2d(cin, cin, 3, stride=stride, padding=1, groups=cin, bias=False),
+            nn.BatchNorm2d(cin), nn.ReLU(),
+            nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+
+def mobilenet(nn):
+    """A small MobileNet-style net for 3x32x32 input: conv3x3(3->32, s2)-BN-ReLU,
+    depthwise-separable blocks 32->64, 64->128 (s2), 128->128, 128->256 (s2),
+    256->256, global average pool (4x4), linear 256->10."""
+    layers = [nn.Conv2d(3, 32, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(32),
+              nn.ReLU()]
+    for cin, cout, stride in ((32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2),
+                              (256, 256, 1)):
+        layers += _dw_separable(nn, cin, cout, stride)
+    layers += [nn.AvgPool2d(4), nn.Flatten(), nn.Linear(256, 10)]
+    return nn.Sequential(*layers)
+
+
+MODELS = {"mlp": mlp, "cnn": cnn, "mobilenet": mobilenet}
 
 WORKLOADS = {
     **{k: f"GEMM {v['M']}x{v['N']}x{v['K']}" for k, v in GEMM.items()},
@@ -107,4 +136,11 @@ WORKLOADS = {
     "cnn_train_b8": "small CNN training step, batch 8",
     "cnn_infer_b1": "small CNN inference, eval, no grad, batch 1",
     "cnn_infer_b64": "small CNN inference, eval, no grad, batch 64",
+    "depthwise3x3": "depthwise Conv2d(128, 128, 3, padding=1, groups=128) on (64, 128, 32, 32), "
+                    "fwd+bwd",
+    "conv_grouped4": "grouped Conv2d(128, 128, 3, padding=1, groups=4) on (32, 128, 16, 16), "
+                     "fwd+bwd",
+    "convT4x4s2": "ConvTranspose2d(64, 32, 4, stride 2, padding 1) on (64, 64, 16, 16), fwd+bwd",
+    "mobilenet_train": "MobileNet-style training step (depthwise-separable blocks, BN, ReLU), "
+                       "SGD momentum 0.9, batch 32 on 3x32x32",
 }

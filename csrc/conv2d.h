@@ -1,69 +1,80 @@
 /* conv2d.h -- 2-D convolution (cross-correlation, as PyTorch's conv2d),
- * forward and backward, float and double.
+ * forward and backward, float and double, with stride, zero padding,
+ * dilation and groups.
  *
- *   y[n][k][oh][ow] = b[k] + sum_{c,r,s} w[k][c][r][s]
- *                             * x[n][c][oh*sh - ph + r][ow*sw - pw + s]
+ *   y[n][k][oh][ow] = b[k] + sum_{c', r, s} w[k][c'][r][s]
+ *                     * x[n][g*Cg + c'][oh*sh - ph + r*dh][ow*sw - pw + s*dw]
  *
- * x (N, C, H, W), w (K, C, R, S), b (K) or NULL, y (N, K, OH, OW) with
- * OH = (H + 2*ph - R) / sh + 1 and OW = (W + 2*pw - S) / sw + 1.
+ * with G groups, Cg = C/G input and Kg = K/G output channels per group and
+ * g = k / Kg the group of output channel k.  x (N, C, H, W), w (K, Cg, R,
+ * S), b (K) or NULL, y (N, K, OH, OW) with
+ *   OH = (H + 2*ph - dh*(R-1) - 1) / sh + 1   (OW likewise).
  *
- * Method: implicit GEMM on the micro-kernels of fnn_gemm (the path in force,
- * gemm.h), no column matrix.  The forward is y[n] (K x OH*OW) = w (K x CRS)
- * @ im2col(x[n]) with w packed once per call into the micro-kernel's A
- * panels; the B rows are read in place from a zero-padded copy of the image
- * through a table of row offsets when stride_w == 1 and OW is a multiple of
- * the micro-kernel's width NR, and otherwise packed straight from the image,
- * one cache-sized block at a time.  The bias is written into each C tile
- * before its first k block (no extra pass over y).
- *
- * 3 x 3 stride-1 passes with at least 16 channels in and out (the forward,
- * the backward data, the weight gradient) run on Winograd F(2x2, 3x3)
- * instead (winograd.inc: 2.25 times fewer multiplies, the 16 products on
- * the same micro-kernels; fnn_conv2d_set_winograd turns it off).
+ * Methods (all chosen inside the C driver, one parallel region a pass):
+ *  - implicit GEMM on the micro-kernels of fnn_gemm (the path in force,
+ *    gemm.h), no column matrix (conv_igemm.inc).  Per group g:
+ *      y[n][g] (Kg x OH*OW) = w[g] (Kg x Cg*R*S) @ im2col(x[n][g]) (Cg*R*S x OH*OW),
+ *    the groups a channel offset inside the one driver (work items are
+ *    (image, group, column block)).  The weights are packed once per call
+ *    into the micro-kernel's A panels; the B rows are read in place from a
+ *    zero-padded copy of the group's planes through a table of row offsets
+ *    when stride_w == 1 and OW is a multiple of the micro-kernel's width,
+ *    else packed straight from the image.  The bias goes into each C tile
+ *    before its first k block.
+ *  - Winograd F(2x2, 3x3) (winograd.h) for 3 x 3, stride-1, undilated
+ *    passes with at least 16 channels in and out per group (forward,
+ *    backward data, weight gradient) when the descriptor's winograd field
+ *    is set.
+ *  - direct depthwise kernels (dwconv2d.h) when every group has one input
+ *    channel (G == C; K = m*C, channel multiplier m), memory-bound.
  *
  * Backward (overwrites its outputs; any of dx, dw, db may be NULL):
- *   dx = for stride 1 and padding < kernel size: the stride-1 convolution of
- *        dy with w flipped in space and transposed to (C, K, R, S), padding
- *        (R-1-ph, S-1-pw), the same implicit GEMM as the forward; otherwise
- *        per image col2im(w^T @ dy[n]) (scatter-add, no atomics)
- *   dw = sum_n dy[n] (K, OH*OW) @ im2col(x[n])^T, one implicit GEMM over the
- *        batch (dy rows packed as A panels, the im2col columns packed from
- *        the padded image as B panels)
+ *   dx = for stride 1 and ph <= dh*(R-1), pw <= dw*(S-1): the stride-1
+ *        convolution of dy with w flipped in space and transposed per group
+ *        to (C, Kg, R, S), padding dh*(R-1) - ph, dw*(S-1) - pw, the same
+ *        dilation (the same implicit GEMM / Winograd as the forward);
+ *        otherwise per image and group col2im(w[g]^T @ dy[n][g])
+ *        (scatter-add, no atomics)
+ *   dw = per group, sum_n dy[n][g] (Kg, OH*OW) @ im2col(x[n][g])^T, one
+ *        implicit GEMM over the batch (conv_wgrad.inc)
  *   db[k] = sum_{n,oh,ow} dy[n][k][oh][ow]
+ * The input gradient alone, plus a bias per input channel, is the
+ * transposed convolution's forward (fnn_conv2d_bwd_data_*).
  *
- * Threads: one parallel region per pass.  The forward and dx share out
- * (image, column block) items dynamically; dw shares out its register tiles
- * (each thread walks the whole batch for its tiles) and db its channels.
- * Every output element is computed in the same order whatever the thread
- * count, so all results are bitwise identical across thread counts (the
- * col2im fallback of dx included).  Workspace: the packed weights plus, per
- * thread, one padded image or one packed block (never the batch).
+ * Threads: every output element is computed in the same order whatever
+ * the thread count (no partial sums that depend on it), so all results are
+ * bitwise identical across thread counts.  Workspace: the packed weights
+ * plus, per thread, one padded image or one packed block (never the batch).
  */
 #ifndef FNN_CONV2D_H
 #define FNN_CONV2D_H
 #include "fnn_common.h"
 
 typedef struct {
-    int64_t N, C, H, W;     /* input */
-    int64_t K, R, S;        /* weight (K, C, R, S) */
-    int64_t sh, sw, ph, pw; /* stride, zero padding */
+    int64_t N, C, H, W;     /* input (N, C, H, W) */
+    int64_t K, R, S;        /* weight (K, C/G, R, S) */
+    int64_t sh, sw;         /* stride */
+    int64_t ph, pw;         /* zero padding on both sides */
+    int64_t dil_h, dil_w;   /* dilation (1: a dense kernel) */
+    int64_t G;              /* groups; C and K are multiples of G */
+    int winograd;           /* 1: Winograd F(2x2, 3x3) where it applies */
     int64_t OH, OW;         /* output, filled by fnn_conv2d_init */
 } fnn_conv2d_desc;
 
-/* Fills d and validates it: sizes >= 1 (N >= 0), stride >= 1, padding >= 0
- * and a kernel no larger than the padded input.  FNN_OK or FNN_EINVAL. */
-int fnn_conv2d_init(fnn_conv2d_desc *d, int64_t N, int64_t C, int64_t H,
-                    int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
-                    int64_t sw, int64_t ph, int64_t pw);
+/* Validates the sizes set in d and fills d->OH, d->OW: N >= 0, every other
+ * size >= 1, stride >= 1, padding >= 0, dilation >= 1, G >= 1 dividing C
+ * and K, and a dilated kernel no larger than the padded input.
+ * FNN_OK, or FNN_EINVAL (OH = OW = 0). */
+int fnn_conv2d_init(fnn_conv2d_desc *d);
 
-/* Elements of scratch that fwd and bwd need at this thread count (the same
- * n_threads must be passed to them). */
+/* Elements of scratch that every entry point below needs for d at this
+ * thread count (the same n_threads must be passed to them). */
 int64_t fnn_conv2d_workspace_len_f32(const fnn_conv2d_desc *d, int n_threads);
 int64_t fnn_conv2d_workspace_len_f64(const fnn_conv2d_desc *d, int n_threads);
 
 int fnn_conv2d_fwd_f32(const fnn_conv2d_desc *d,
                        const float *x,   /* (N, C, H, W) */
-                       const float *w,   /* (K, C, R, S) */
+                       const float *w,   /* (K, C/G, R, S) */
                        const float *b,   /* (K) or NULL */
                        float *y,         /* (N, K, OH, OW) out */
                        float *ws, int n_threads);
@@ -86,21 +97,38 @@ int fnn_conv2d_relu_fwd_f64(const fnn_conv2d_desc *d, const double *x,
 
 int fnn_conv2d_bwd_f32(const fnn_conv2d_desc *d,
                        const float *x,   /* (N, C, H, W) */
-                       const float *w,   /* (K, C, R, S) */
+                       const float *w,   /* (K, C/G, R, S) */
                        const float *dy,  /* (N, K, OH, OW) */
                        float *dx,        /* (N, C, H, W) out, or NULL */
-                       float *dw,        /* (K, C, R, S) out, or NULL */
+                       float *dw,        /* (K, C/G, R, S) out, or NULL */
                        float *db,        /* (K) out, or NULL */
                        float *ws, int n_threads);
 int fnn_conv2d_bwd_f64(const fnn_conv2d_desc *d, const double *x,
                        const double *w, const double *dy, double *dx,
                        double *dw, double *db, double *ws, int n_threads);
 
-/* Winograd F(2x2, 3x3) for the 3 x 3 stride-1 passes (forward, backward
- * data and the weight gradient) with at least 16 channels in and out and
- * an output of at least 2 x 2: on (1, the default)
- * or off (0: the implicit GEMM everywhere; for testing).  on < 0 only
- * queries.  Returns the previous setting. */
-int fnn_conv2d_set_winograd(int on);
+/* The input gradient alone, plus a bias per input channel:
+ *   dx[n][c] = b[c] + (gradient of conv2d with respect to x, for dy)[n][c]
+ * -- the forward of the transposed convolution (PyTorch's
+ * conv_transpose2d with weight w as (in = K, out/G = C/G, R, S)).  b: (C)
+ * or NULL.  Same workspace as the other entry points. */
+int fnn_conv2d_bwd_data_f32(const fnn_conv2d_desc *d,
+                            const float *w,   /* (K, C/G, R, S) */
+                            const float *dy,  /* (N, K, OH, OW) */
+                            const float *b,   /* (C) or NULL */
+                            float *dx,        /* (N, C, H, W) out */
+                            float *ws, int n_threads);
+int fnn_conv2d_bwd_data_f64(const fnn_conv2d_desc *d, const double *w,
+                            const double *dy, const double *b, double *dx,
+                            double *ws, int n_threads);
+
+/* db[k] = sum over n and the P pixels of t[n][k] (N, K, P): a bias
+ * gradient (the transposed convolution's, over its output).  Summed in
+ * double, 8 lanes (pixel mod 8), images in order, channels shared out:
+ * the same result at every thread count.  No workspace. */
+int fnn_conv2d_bwd_bias_f32(int64_t N, int64_t K, int64_t P, const float *t,
+                            float *db, int n_threads);
+int fnn_conv2d_bwd_bias_f64(int64_t N, int64_t K, int64_t P, const double *t,
+                            double *db, int n_threads);
 
 #endif

@@ -1,5 +1,6 @@
 /* im2col.c -- float and double instantiations of im2col.inc (see im2col.h). */
 #include "im2col.h"
+#include "fnn_generic.h"   /* FN */
 
 #define T float
 #define SFX f32

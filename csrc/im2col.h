@@ -1,16 +1,18 @@
-/* im2col.h -- unfold one image into its column matrix and fold it back.
+/* im2col.h -- fold a column matrix back onto an image (col2im).
  *
- * For one image x (C, H, W), a kernel R x S, stride (sh, sw) and zero padding
- * (ph, pw), the column matrix has C*R*S rows and OH*OW columns:
+ * For one image x (C, H, W), a kernel R x S, stride (sh, sw), zero padding
+ * (ph, pw) and dilation (dh, dw), the column matrix has C*R*S rows and
+ * OH*OW columns:
  *
- *   col[(c*R + r)*S + s][oh*OW + ow] = x[c][oh*sh - ph + r][ow*sw - pw + s]
+ *   col[(c*R + r)*S + s][oh*OW + ow] = x[c][oh*sh - ph + r*dh][ow*sw - pw + s*dw]
  *                                      (0 where that falls in the padding)
  *
- * so that conv(x) = W (K, C*R*S) @ col.  col2im is the adjoint: it scatter-adds
- * every entry of a column matrix back onto the pixel it was read from
- * (dx = col2im(W^T @ dY)).  Both work on the channel range [c0, c1) so a
- * caller can split one image over threads (channels write disjoint rows and
- * planes).  Serial; OpenMP is the caller's business.
+ * so that conv(x) = W (K, C*R*S) @ col.  col2im is the adjoint: it
+ * scatter-adds every entry of a column matrix back onto the pixel it was
+ * read from (dx = col2im(W^T @ dY)), the convolution's input-gradient
+ * fallback for strided passes.  It works on the channel range [c0, c1) so
+ * a caller can split one image over threads (channels write disjoint rows
+ * and planes).  Serial; OpenMP is the caller's business.
  */
 #ifndef FNN_IM2COL_H
 #define FNN_IM2COL_H
@@ -20,20 +22,15 @@ typedef struct {
     int64_t C, H, W;        /* image */
     int64_t R, S;           /* kernel */
     int64_t sh, sw, ph, pw; /* stride, zero padding */
+    int64_t dh, dw;         /* dilation */
     int64_t OH, OW;         /* output size */
 } fnn_im2col_geom;
 
-/* x: (C, H, W); col: (C*R*S, OH*OW), rows of channels [c0, c1) written */
-void fnn_im2col_f32(const fnn_im2col_geom *g, const float *RESTRICT x,
-                    float *RESTRICT col, int64_t c0, int64_t c1);
-void fnn_im2col_f64(const fnn_im2col_geom *g, const double *RESTRICT x,
-                    double *RESTRICT col, int64_t c0, int64_t c1);
-
-/* col: (C*R*S, OH*OW); dx: (C, H, W), planes [c0, c1) overwritten with the
- * scatter-add of col */
+/* col: (C*R*S, OH*OW); dx: (C, H, W), planes [c0, c1) overwritten with
+ * bias[c] (0 when bias is NULL) plus the scatter-add of col. */
 void fnn_col2im_f32(const fnn_im2col_geom *g, const float *RESTRICT col,
-                    float *RESTRICT dx, int64_t c0, int64_t c1);
+                    const float *bias, float *RESTRICT dx, int64_t c0, int64_t c1);
 void fnn_col2im_f64(const fnn_im2col_geom *g, const double *RESTRICT col,
-                    double *RESTRICT dx, int64_t c0, int64_t c1);
+                    const double *bias, double *RESTRICT dx, int64_t c0, int64_t c1);
 
 #endif

@@ -12,7 +12,7 @@ PERF_NAMES = [
     "gemm_1024", "gemm_conv_fwd", "gemm_conv_bwd_data", "gemm_conv_bwd_weight", "gemm_linear",
     "conv_cifar64", "conv_first", "conv_batch1", "conv_deep", "maxpool", "batchnorm",
     "linear_mlp", "adam_1m", "sgdm_1m", "mlp_train", "cnn_train", "cnn_train_b8",
-    "cnn_infer_b1", "cnn_infer_b64",
+    "cnn_infer_b1", "cnn_infer_b64", "depthwise3x3", "convT4x4s2", "layernorm", "gelu",
 ]
 
 

@@ -58,6 +58,23 @@ TABLE = {
     "interpolate_bilinear": ([_x(2, 9, 64, 64)], lambda x: F.interpolate(
         x, scale_factor=2, mode="bilinear", align_corners=False)),
     "interpolate_nearest": ([_x(2, 9, 64, 64)], lambda x: F.interpolate(x, scale_factor=2)),
+    "conv2d_winograd": ([_x(4, 16, 32, 32), _x(16, 16, 3, 3), _x(16)],
+                        lambda x, w, b: F.conv2d(x, w, b, padding=1)),
+    "conv2d_igemm_5x5": ([_x(4, 8, 32, 32), _x(16, 8, 5, 5), _x(16)],
+                         lambda x, w, b: F.conv2d(x, w, b, padding=2)),
+    "conv2d_stride2_dilated": ([_x(4, 8, 48, 48), _x(16, 8, 3, 3), _x(16)],
+                               lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=2,
+                                                        dilation=2)),
+    "conv2d_stride2_batch1": ([_x(1, 16, 96, 96), _x(16, 16, 3, 3), _x(16)],
+                              lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1)),
+    "conv2d_grouped": ([_x(4, 32, 24, 24), _x(32, 8, 3, 3), _x(32)],
+                       lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=4)),
+    "conv2d_depthwise": ([_x(4, 32, 32, 32), _x(32, 1, 3, 3), _x(32)],
+                         lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=32)),
+    "conv_transpose2d": ([_x(4, 16, 16, 16), _x(16, 8, 4, 4), _x(8)],
+                         lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1)),
+    "conv1d": ([_x(8, 16, 1024), _x(16, 16, 5), _x(16)],
+               lambda x, w, b: F.conv1d(x, w, b, padding=2)),
 }
 _T = {"ce": _labels(2000, 100)}
 # reductions whose partial sums follow the thread split: bitwise repeatable

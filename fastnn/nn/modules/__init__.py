@@ -3,7 +3,7 @@ from .activation import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh
                          LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
                          Softmax, Softmin, Softplus, Softsign, Tanh, Threshold)
 from .container import Identity, ModuleDict, ModuleList, Sequential
-from .conv import Conv2d
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import (AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d,
                       FeatureAlphaDropout)
@@ -41,3 +41,4 @@ __all__ += ["L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "MarginRankingLo
             "AlphaDropout", "FeatureAlphaDropout", "CosineSimilarity", "PairwiseDistance"]
 from .ensemble import Ensemble  # noqa: E402
 __all__ += ["Ensemble"]
+__all__ += ["Conv1d", "ConvTranspose1d", "ConvTranspose2d"]

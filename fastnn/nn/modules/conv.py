@@ -1,22 +1,161 @@
-"""``Conv2d`` layer (PyTorch's ``torch.nn.Conv2d`` for groups=1, dilation=1)."""
+"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``,
+``ConvTranspose2d`` (PyTorch's names, arguments, defaults, state-dict keys
+and initialisation).  The modules check their hyper-parameters, hold the
+Parameters and call the functional ops, which check everything else."""
 import math
 
-from ...ops.conv import Conv2d as _Conv2dFn, Conv2dReLU as _Conv2dReLUFn
-from ...ops.conv import conv2d_infer, conv2d_relu, pair_arg
-from ..._tensor import Tensor, empty
-from .. import functional as F
+from ...ops.conv import conv1d, conv2d, conv2d_relu, pair_arg
+from ...ops.conv_pad import pad_nd
+from ...ops.conv_transpose import conv_transpose1d, conv_transpose2d, output_padding_for
+from ..._tensor import empty
 from .. import init
 from ..parameter import Parameter
 from .module import Module
 
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
-def _positive_int(name, v):
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _positive_int(cls, name, v):
     if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-        raise ValueError(f"Conv2d: {name} must be a positive int, got {v!r}")
+        raise ValueError(f"{cls}: {name} must be a positive int, got {v!r}")
     return v
 
 
-class Conv2d(Module):
+def _tuple(cls, name, v, nd):
+    """An int or an nd-tuple of ints as an nd-tuple (PyTorch's _single/_pair)."""
+    if nd == 2:
+        return pair_arg(cls, name, v)
+    if isinstance(v, (tuple, list)):
+        if len(v) != 1:
+            raise ValueError(f"{cls}: {name} must be an int or a 1-tuple, got {v!r}")
+        v = v[0]
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"{cls}: {name} must be an int or a 1-tuple of ints, got {v!r}")
+    return (v,)
+
+
+class _ConvNd(Module):
+    """What the convolution layers share: hyper-parameters, checked once;
+    the weight (out, in/groups, *k) or, transposed, (in, out/groups, *k);
+    PyTorch's default initialisation."""
+
+    _nd = 2
+    __constants__ = ("stride", "padding", "dilation", "groups", "padding_mode",
+                     "output_padding", "in_channels", "out_channels", "kernel_size")
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                 transposed, output_padding, groups, bias, padding_mode, dtype=None):
+        super().__init__()
+        cls, nd = type(self).__name__, self._nd
+        self.in_channels = _positive_int(cls, "in_channels", in_channels)
+        self.out_channels = _positive_int(cls, "out_channels", out_channels)
+        if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
+            raise ValueError(f"{cls}: groups must be a positive integer, got {groups!r}")
+        if in_channels % groups:
+            raise ValueError(f"{cls}: in_channels must be divisible by groups "
+                             f"({in_channels} by {groups})")
+        if out_channels % groups:
+            raise ValueError(f"{cls}: out_channels must be divisible by groups "
+                             f"({out_channels} by {groups})")
+        self.kernel_size = _tuple(cls, "kernel_size", kernel_size, nd)
+        self.stride = _tuple(cls, "stride", stride, nd)
+        self.dilation = _tuple(cls, "dilation", dilation, nd)
+        self.output_padding = _tuple(cls, "output_padding", output_padding, nd)
+        for name in ("kernel_size", "stride", "dilation"):
+            if min(getattr(self, name)) <= 0:
+                raise ValueError(f"{cls}: {name} must be positive, got {getattr(self, name)}")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"{cls}: padding_mode must be one of {_PADDING_MODES}, but got "
+                             f"padding_mode='{padding_mode}'")
+        self.padding = self._check_padding(cls, padding)
+        self.groups, self.padding_mode, self.transposed = groups, padding_mode, transposed
+        # F.pad's order (last axis first) for the non-zeros padding modes
+        self._reversed_padding_repeated_twice = self._pad_pairs()
+        shape = ((in_channels, out_channels // groups) if transposed
+                 else (out_channels, in_channels // groups)) + self.kernel_size
+        self.weight = Parameter(empty(*shape, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def _check_padding(self, cls, padding):
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(f"{cls}: invalid padding string {padding!r}, should be one of "
+                                 "('valid', 'same')")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError(f"{cls}: padding='same' is not supported for strided "
+                                 "convolutions")
+            return padding
+        pad = _tuple(cls, "padding", padding, self._nd)
+        if min(pad) < 0:
+            raise ValueError(f"{cls}: negative padding is not supported, got padding={pad}")
+        return pad
+
+    def _pad_pairs(self):
+        """(left, right, top, bottom) padding for F.pad (padding='same': the
+        total dil*(k-1), the smaller half first, as PyTorch)."""
+        pairs = []
+        for i in reversed(range(self._nd)):
+            if self.padding == "valid":
+                lo = hi = 0
+            elif self.padding == "same":
+                tot = self.dilation[i] * (self.kernel_size[i] - 1)
+                lo, hi = tot // 2, tot - tot // 2
+            else:
+                lo = hi = self.padding[i]
+            pairs += [lo, hi]
+        return tuple(pairs)
+
+    def reset_parameters(self):
+        """PyTorch's default initialisation: kaiming_uniform_(a=sqrt(5)) for the
+        weight (U(+-1/sqrt(fan_in))) and U(+-1/sqrt(fan_in)) for the bias,
+        fan_in = weight.shape[1] * kernel elements (in/groups * k, or
+        out/groups * k when transposed)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self):
+        nd = self._nd
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0,) * nd:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * nd:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * nd:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+    def _mode_pad(self, input):
+        """input padded by padding_mode (reflect / replicate / circular)."""
+        from ..functional import _t
+        return pad_nd(_t(input), self._reversed_padding_repeated_twice, self.padding_mode)
+
+
+class _Conv(_ConvNd):
+    """Conv1d / Conv2d: PyTorch's constructor (device is accepted, CPU only)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         False, 0, groups, bias, padding_mode, dtype)
+
+
+class Conv2d(_Conv):
     """2-D convolution layer over NCHW input.
 
     Parameters
@@ -25,22 +164,28 @@ class Conv2d(Module):
     kernel_size : int or (int, int)
     stride : int or (int, int), default 1
     padding : int, (int, int), 'valid' or 'same', default 0
-        Zero padding on both sides of each spatial axis.
+    dilation : int or (int, int), default 1
+    groups : int, default 1
+        Channels split into groups convolved separately (in_channels ==
+        groups: depthwise); both channel counts divisible by it.
     bias : bool, default True
-    dilation, groups, padding_mode : keyword-only; only PyTorch's defaults
-        (1, 1, 'zeros') are supported.
+    padding_mode : 'zeros', 'reflect', 'replicate' or 'circular'
+        How the input is padded (other than 'zeros': padded first, then
+        convolved with padding 0, as PyTorch).
+    device, dtype : device ignored (CPU); dtype of the parameters.
 
     Attributes
     ----------
-    weight : Parameter, (out_channels, in_channels, kH, kW)
+    weight : Parameter, (out_channels, in_channels/groups, kH, kW)
     bias : Parameter, (out_channels,), or None
         Initialised as PyTorch: kaiming_uniform_(a=sqrt(5)) for the weight
         (U(-1/sqrt(fan_in), 1/sqrt(fan_in))) and the same bound for the bias,
-        fan_in = in_channels * kH * kW.
+        fan_in = in_channels/groups * kH * kW.
 
     Shape
     -----
-    (N, C_in, H, W) -> (N, C_out, OH, OW), OH = (H + 2*padding - kH) // stride + 1
+    (N, C_in, H, W) -> (N, C_out, OH, OW),
+    OH = (H + 2*padding - dilation*(kH - 1) - 1) // stride + 1
 
     Examples
     --------
@@ -48,54 +193,9 @@ class Conv2d(Module):
     >>> conv = fastnn.nn.Conv2d(3, 10, 5, padding=2)
     >>> conv(fastnn.ones(1, 3, 32, 32)).shape
     fastnn.Size([1, 10, 32, 32])
+    >>> fastnn.nn.Conv2d(8, 8, 3, padding=1, groups=8)(fastnn.ones(1, 8, 6, 6)).shape
+    fastnn.Size([1, 8, 6, 6])
     """
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
-                 *, dilation=1, groups=1, padding_mode="zeros", device=None, dtype=None):
-        super().__init__()
-        self.in_channels = _positive_int("in_channels", in_channels)
-        self.out_channels = _positive_int("out_channels", out_channels)
-        self.kernel_size = pair_arg("Conv2d", "kernel_size", kernel_size)
-        self.stride = pair_arg("Conv2d", "stride", stride)
-        if isinstance(padding, str):
-            if padding not in ("valid", "same"):
-                raise ValueError(f"Conv2d: invalid padding string {padding!r}, should be one "
-                                 "of ('valid', 'same')")
-            if padding == "same" and self.stride != (1, 1):
-                raise ValueError("Conv2d: padding='same' is not supported for strided "
-                                 "convolutions")
-            self.padding = padding
-        else:
-            self.padding = pair_arg("Conv2d", "padding", padding)
-            if min(self.padding) < 0:
-                raise ValueError(f"Conv2d: negative padding is not supported, got "
-                                 f"padding={self.padding}")
-        if min(self.kernel_size) <= 0:
-            raise ValueError(f"Conv2d: kernel_size must be positive, got {self.kernel_size}")
-        if min(self.stride) <= 0:
-            raise ValueError(f"Conv2d: non-positive stride is not supported, got "
-                             f"stride={self.stride}")
-        if pair_arg("Conv2d", "dilation", dilation) != (1, 1) or groups != 1:
-            raise NotImplementedError("Conv2d: only dilation=1 and groups=1 are supported")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv2d: padding_mode={padding_mode!r} is not "
-                                      "supported (only 'zeros')")
-        self.dilation, self.groups, self.padding_mode = (1, 1), 1, padding_mode
-        self.weight = Parameter(empty(out_channels, in_channels, *self.kernel_size,
-                                      dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        """PyTorch's default initialisation (see the class docstring)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
         return self._forward(input, False)
@@ -106,29 +206,113 @@ class Conv2d(Module):
         p = self._parameters   # (direct lookups: no __getattr__ fall-back)
         w = p["weight"] if "weight" in p else self.weight
         b = p["bias"] if "bias" in p else self.bias
-        # nothing to record (inference): the kernel straight on the arrays
-        # (None: not the plain case, take the full path)
-        y = conv2d_infer(input, w, b, self.stride, self.padding, relu)
-        if y is not None:
-            return y
-        stride, padding = self.stride, self.padding
-        if (type(stride) is tuple and type(padding) is tuple and isinstance(input, Tensor)
-                and len(stride) == 2 and len(padding) == 2 and type(stride[0]) is int
-                and type(stride[1]) is int and type(padding[0]) is int
-                and type(padding[1]) is int):
-            # pairs of ints already (as the constructor leaves them): the op
-            # itself, which checks their values (F.conv2d would normalise them)
-            return (_Conv2dReLUFn if relu else _Conv2dFn).apply(input, w, b, stride, padding)
-        if relu:
-            return conv2d_relu(input, w, b, stride, padding)
-        return F.conv2d(input, w, b, stride, padding)
+        op = conv2d_relu if relu else conv2d
+        if self.padding_mode != "zeros":
+            return op(self._mode_pad(input), w, b, self.stride, 0, self.dilation, self.groups)
+        return op(input, w, b, self.stride, self.padding, self.dilation, self.groups)
 
-    def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0, 0):
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) \
-                else f", padding={self.padding}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+
+class Conv1d(_Conv):
+    """1-D convolution layer over (N, C, L) input; arguments as
+    :class:`Conv2d` with ints (or 1-tuples).  weight (out_channels,
+    in_channels/groups, kW).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.Conv1d(4, 6, 3, padding=1)(fastnn.ones(2, 4, 10)).shape
+    fastnn.Size([2, 6, 10])
+    """
+    _nd = 1
+
+    def forward(self, input):
+        if self.padding_mode != "zeros":
+            return conv1d(self._mode_pad(input), self.weight, self.bias, self.stride, 0,
+                          self.dilation, self.groups)
+        return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """ConvTranspose1d / 2d: PyTorch's constructor; padding_mode 'zeros' only."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f"{type(self).__name__}: only 'zeros' padding mode is supported, "
+                             f"got padding_mode={padding_mode!r}")
+        if isinstance(padding, str):
+            raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple of "
+                             f"ints, got {padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         True, output_padding, groups, bias, padding_mode, dtype)
+
+    def _output_padding(self, input, output_size):
+        """output_padding, or the one giving output_size (the last nd sizes)."""
+        if output_size is None:
+            return self.output_padding
+        nd = self._nd
+        output_size = tuple(output_size)[-nd:]
+        return output_padding_for(type(self).__name__, tuple(input.shape)[-nd:], output_size,
+                                  self.stride, self.padding, self.kernel_size, self.dilation)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution layer (the gradient of a convolution with
+    respect to its input, run forward), as PyTorch's.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size, stride, padding, dilation : int or (int, int)
+    output_padding : int or (int, int), default 0
+        Extra rows/columns at the bottom/right of the output (smaller than
+        the stride or the dilation).
+    groups : int, default 1
+    bias : bool, default True
+    padding_mode : 'zeros' only (as PyTorch)
+
+    Attributes
+    ----------
+    weight : Parameter, (in_channels, out_channels/groups, kH, kW)
+    bias : Parameter, (out_channels,), or None
+        Initialised as PyTorch: fan_in = out_channels/groups * kH * kW.
+
+    Shape
+    -----
+    (N, C_in, H, W) -> (N, C_out, OH, OW),
+    OH = (H - 1)*stride - 2*padding + dilation*(kH - 1) + output_padding + 1;
+    ``forward(input, output_size)`` picks the output_padding giving that size.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> up = fastnn.nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1)
+    >>> up(fastnn.ones(1, 64, 16, 16)).shape
+    fastnn.Size([1, 32, 32, 32])
+    """
+
+    def forward(self, input, output_size=None):
+        return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(input, output_size), self.groups,
+                                self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution layer; arguments as
+    :class:`ConvTranspose2d` with ints (or 1-tuples).  weight (in_channels,
+    out_channels/groups, kW).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.ConvTranspose1d(4, 2, 4, stride=2, padding=1)(fastnn.ones(1, 4, 8)).shape
+    fastnn.Size([1, 2, 16])
+    """
+    _nd = 1
+
+    def forward(self, input, output_size=None):
+        return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(input, output_size), self.groups,
+                                self.dilation)

@@ -25,10 +25,18 @@ if os.environ.get("FASTNN_PROGRAM_NOISE"):
 
         mod.randn, mod.randn_like = randn, randn_like
 
+    _depth = [0]
+
     def _import(name, *args, **kwargs):
-        m = _orig_import(name, *args, **kwargs)
+        _depth[0] += 1
+        try:
+            m = _orig_import(name, *args, **kwargs)
+        finally:
+            _depth[0] -= 1
         root = name.split(".")[0]
-        if root in ("torch", "fastnn") and root not in _done:
+        # patch once the program's own import statement has finished (depth
+        # 0), never while the library is still importing itself
+        if _depth[0] == 0 and root in ("torch", "fastnn") and root not in _done:
             import sys
             top = sys.modules.get(root)
             if top is not None and hasattr(top, "from_numpy") and hasattr(top, "randn"):

@@ -1,0 +1,84 @@
+/* conv_internal.h -- helpers shared by the convolution translation units
+ * (conv2d.c, winograd.c, dwconv2d.c).  Not part of the public API. */
+#ifndef FNN_CONV_INTERNAL_H
+#define FNN_CONV_INTERNAL_H
+#include "conv2d.h"
+
+/* Below this many multiply-adds a convolution pass runs on one thread:
+ * waking a team costs more than the work (tens of microseconds on a busy
+ * machine). */
+#define FNN_CONV_SERIAL_MACS ((int64_t)1 << 19)
+
+/* Winograd F(2x2, 3x3) needs at least this many channels in and out. */
+#define FNN_WINO_MIN_C 16
+#define FNN_WINO_MIN_K 16
+
+static inline int64_t fnn_conv_round16(int64_t n) { return (n + 15) / 16 * 16; }
+
+/* p rounded up to a 64-byte boundary (workspaces get 16 elements spare). */
+static inline void *fnn_conv_align64(void *p) {
+    return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+}
+
+/* Elements of type size tsz that hold n objects of size osz. */
+static inline int64_t fnn_conv_elems(int64_t n, int64_t osz, int64_t tsz) {
+    return (n * osz + tsz - 1) / tsz;
+}
+
+/* Multiply-adds of the pass d. */
+static inline int64_t fnn_conv_macs(const fnn_conv2d_desc *d) {
+    return d->N * d->K * (d->C / d->G) * d->R * d->S * d->OH * d->OW;
+}
+
+/* The team size for a pass of this many multiply-adds. */
+static inline int fnn_conv_threads(int64_t macs, int n_threads) {
+    if (n_threads < 1) n_threads = 1;
+    return macs < FNN_CONV_SERIAL_MACS ? 1 : n_threads;
+}
+
+/* k blocks: nk near-equal blocks of at most kc of a sum of K terms; block
+ * q starts at q*kb + min(q, krem) and has kb + (q < krem) terms. */
+typedef struct { int64_t nk, kb, krem; } fnn_conv_kblocks;
+
+static inline fnn_conv_kblocks fnn_conv_kblocks_make(int64_t K, int64_t kc) {
+    fnn_conv_kblocks k;
+    k.nk = (K + kc - 1) / kc;
+    if (k.nk < 1) k.nk = 1;
+    k.kb = K / k.nk;
+    k.krem = K % k.nk;
+    return k;
+}
+
+static inline int64_t fnn_conv_k0(const fnn_conv_kblocks *k, int64_t q) {
+    return q * k->kb + (q < k->krem ? q : k->krem);
+}
+
+static inline int64_t fnn_conv_kc(const fnn_conv_kblocks *k, int64_t q) {
+    return k->kb + (q < k->krem);
+}
+
+/* Pass g runs on Winograd F(2x2, 3x3): switched on, 3 x 3, stride 1,
+ * undilated, enough channels on both sides of every group and at least
+ * 2 x 2 outputs (below that most of each 2 x 2 tile is wasted). */
+static inline int fnn_conv_wino(const fnn_conv2d_desc *g) {
+    return g->winograd && g->R == 3 && g->S == 3 && g->sh == 1 && g->sw == 1 &&
+           g->dil_h == 1 && g->dil_w == 1 && g->C / g->G >= FNN_WINO_MIN_C &&
+           g->K / g->G >= FNN_WINO_MIN_K && g->OH >= 2 && g->OW >= 2;
+}
+
+/* One group of g as a pass of its own: C/G input and K/G output channels
+ * (the kernels then offset their pointers by the group). */
+static inline fnn_conv2d_desc fnn_conv_group_view(const fnn_conv2d_desc *g) {
+    fnn_conv2d_desc v = *g;
+    v.C = g->C / g->G;
+    v.K = g->K / g->G;
+    v.G = 1;
+    return v;
+}
+
+/* Every group has one input channel: the direct depthwise kernels. */
+static inline int fnn_conv_depthwise(const fnn_conv2d_desc *d) {
+    return d->G == d->C && d->G > 1;
+}
+
+#endif
