@@ -1,45 +1,9 @@
 """Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``Identity``."""
 from collections import OrderedDict
 
-from .activation import ReLU
-from .conv import Conv2d
 from .module import Module, _addindent
-from .normalization import _BatchNorm
 
-# Module attributes that would hold hooks (none exist today); a module with
-# any of them non-empty is never fused, so its hooks see every call.
-_HOOK_ATTRS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks",
-               "_backward_pre_hooks", "_full_backward_hooks")
-_HOOK_SET = frozenset(_HOOK_ATTRS)
-
-
-def _plain(m):
-    """m runs its class's own forward through Module.__call__, with no hooks."""
-    d = m.__dict__
-    if "forward" in d or "__call__" in d or type(m).__call__ is not Module.__call__:
-        return False
-    # (hook attributes normally do not exist at all: a C-level disjointness
-    # test first, the per-attribute look only when one is present)
-    return _HOOK_SET.isdisjoint(d) or not any(d.get(a) for a in _HOOK_ATTRS)
-
-
-def _fuse_bn_relu(a, b):
-    """a is a batch norm and b an nn.ReLU that can run as one fused op."""
-    return (isinstance(a, _BatchNorm) and type(b) is ReLU
-            and type(a).forward is _BatchNorm.forward and _plain(a) and _plain(b))
-
-
-def _fuse_conv_relu(a, b):
-    """a is an nn.Conv2d and b an nn.ReLU that can run as one fused op."""
-    return (isinstance(a, Conv2d) and type(b) is ReLU
-            and type(a).forward is Conv2d.forward and type(a)._forward is Conv2d._forward
-            and _plain(a) and _plain(b))
-
-
-def _fused(a, b):
-    """a followed by b runs as one fused op (a._forward(x, True))."""
-    # (the cheap test first: most pairs of a model end here)
-    return type(b) is ReLU and (_fuse_bn_relu(a, b) or _fuse_conv_relu(a, b))
+_FUSION = []          # fastnn.nn.fusion, imported on first use (it imports the layers)
 
 
 class Sequential(Module):
@@ -91,63 +55,20 @@ class Sequential(Module):
         return self
 
     def forward(self, x):
-        """Each module in turn.  A batch norm or an ``nn.Conv2d`` directly
-        followed by ``nn.ReLU`` runs as one fused op
-        (``fastnn.ops.normalization.batch_norm_relu``,
-        ``fastnn.ops.conv.conv2d_relu``: same results, forward and gradients,
-        one pass less over the data) unless either module has hooks or a
-        replaced forward."""
+        """Each module in turn, through the fusion pass of ``fastnn.nn.fusion``:
+        an ``nn.Conv2d`` or batch norm directly followed by ``nn.ReLU`` runs as
+        one fused op (bitwise the same results, one pass less over the data)
+        unless either module has hooks or a replaced forward."""
+        if not _FUSION:
+            from .. import fusion
+            _FUSION.append(fusion)
+        fusion = _FUSION[0]
         mods = tuple(self._modules.values())
-        plan = self.__dict__.get("_fusion_plan")
-        if plan is None or plan[0] != mods:
-            plan = (mods, _plan(mods))
-            object.__setattr__(self, "_fusion_plan", plan)
-        for m, r, kind in plan[1]:
-            if r is None:
-                x = m(x)
-            elif _fusable(m, r, kind):
-                x = m._forward(x, True)
-            else:
-                x = r(m(x))
-        return x
-
-
-def _fusable(a, b, kind):
-    """``_fused(a, b)`` for a pair the plan found (kind 0: a batch norm,
-    1: an nn.Conv2d; b an nn.ReLU), in one call."""
-    ta = type(a)
-    if kind == 0:
-        if ta.forward is not _BatchNorm.forward:
-            return False
-    elif ta.forward is not Conv2d.forward or ta._forward is not Conv2d._forward:
-        return False
-    da, db = a.__dict__, b.__dict__
-    return (type(b) is ReLU and "forward" not in da and "__call__" not in da
-            and "forward" not in db and "__call__" not in db
-            and ta.__call__ is Module.__call__ and ReLU.__call__ is Module.__call__
-            and (_HOOK_SET.isdisjoint(da) or not any(da.get(k) for k in _HOOK_ATTRS))
-            and (_HOOK_SET.isdisjoint(db) or not any(db.get(k) for k in _HOOK_ATTRS)))
-
-
-def _plan(mods):
-    """The modules of a Sequential as (module, next_relu, kind) triples:
-    next_relu is the nn.ReLU that directly follows a batch norm (kind 0) or
-    an nn.Conv2d (kind 1), which may fuse with it (checked again, with hooks
-    and replaced forwards, on every call: ``_fusable``), else None.  Depends
-    only on the modules' identities (a tuple of them keys the cache)."""
-    plan = []
-    i, n = 0, len(mods)
-    while i < n:
-        m = mods[i]
-        if i + 1 < n and type(mods[i + 1]) is ReLU:
-            kind = 0 if isinstance(m, _BatchNorm) else 1 if isinstance(m, Conv2d) else -1
-            if kind >= 0:
-                plan.append((m, mods[i + 1], kind))
-                i += 2
-                continue
-        plan.append((m, None, -1))
-        i += 1
-    return tuple(plan)
+        cached = self.__dict__.get("_fusion_plan")
+        if cached is None or cached[0] != mods:
+            cached = (mods, fusion.plan(mods))
+            object.__setattr__(self, "_fusion_plan", cached)
+        return fusion.run(cached[1], x)
 
 
 class ModuleList(Module):
