@@ -20,7 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 import fastnn
 from fastnn.autograd.function import Context
 from fastnn.ops.conv import Conv2dFn, Conv2dReLUFn, _validate
-from fastnn.ops.elementwise import Relu
+from fastnn.ops.elementwise import ReluFn
 from workloads import CONV
 
 THREADS = 2

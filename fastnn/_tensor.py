@@ -430,7 +430,7 @@ class Tensor(TensorBase):
         dt = _resolve_dtype(dtype)
         if dt == self._array.dtype:
             return self
-        return S.Cast.apply(self, dt)
+        return S.CastFn.apply(self, dt)
 
     def type_as(self, other):
         return self.type(other._array.dtype)
@@ -466,12 +466,12 @@ class Tensor(TensorBase):
         raise TypeError("fastnn has no bfloat16 dtype; use float32")
 
     def clone(self, memory_format=None):
-        return S.Clone.apply(self)
+        return S.CloneFn.apply(self)
 
     def contiguous(self, memory_format=None):
         if self._array.flags.c_contiguous:
             return self
-        return S.Clone.apply(self)
+        return S.CloneFn.apply(self)
 
     # ------------------------------------------------------------- in place
     def _inplace(self, compute, fast=None, operands=(), snapshot=False):
@@ -560,11 +560,11 @@ class Tensor(TensorBase):
         palias._vc = parent._vc_shared()
         palias._grad_fn, palias._out_idx = parent._grad_fn, parent._out_idx
         palias._requires_grad = parent._requires_grad
-        cur = S.GetItem.apply(palias, index)
+        cur = S.GetItemFn.apply(palias, index)
         if snapshot:
-            cur = S.Clone.apply(cur)
+            cur = S.CloneFn.apply(cur)
         parent.__setitem__(index, compute(cur))
-        self._adopt(S.GetItem.apply(parent, index))
+        self._adopt(S.GetItemFn.apply(parent, index))
         return self
 
     def _assign(self, value):
@@ -683,7 +683,7 @@ class Tensor(TensorBase):
 
         def compute(t):
             v = s if s._array.dtype == t._array.dtype else s.type(t._array.dtype)
-            v = S.Expand.apply(v, t._array.shape)         # the identity at equal shapes
+            v = S.ExpandFn.apply(v, t._array.shape)         # the identity at equal shapes
             return v + P.FillFn.apply(t, 0) if t._requires_grad else v
 
         return self._inplace(compute, lambda a: self._assign(s._array), (s,))
@@ -757,15 +757,15 @@ class Tensor(TensorBase):
     def index_fill_(self, dim, index, value):
         v = _operand(value)
         idx = (slice(None),) * (dim % _bmax(self._array.ndim, 1)) + (_arr(index).reshape(-1),)
-        return self._inplace(lambda t: S.IndexPut.apply(t, v, idx), None, (v,))
+        return self._inplace(lambda t: S.IndexPutFn.apply(t, v, idx), None, (v,))
 
     def index_put_(self, indices, values, accumulate=False):
         idx = _index(tuple(indices))
         v = _operand(values)
-        return self._inplace(lambda t: S.IndexPut.apply(t, v, idx, accumulate, True), None, (v,))
+        return self._inplace(lambda t: S.IndexPutFn.apply(t, v, idx, accumulate, True), None, (v,))
 
     def index_put(self, indices, values, accumulate=False):
-        return S.IndexPut.apply(self, _operand(values), _index(tuple(indices)), accumulate)
+        return S.IndexPutFn.apply(self, _operand(values), _index(tuple(indices)), accumulate)
 
     def fill_diagonal_(self, fill_value, wrap=False):
         a = self._array
@@ -799,49 +799,49 @@ class Tensor(TensorBase):
         def fast(a):
             a[idx] = v._array if isinstance(v, TensorBase) else v
 
-        self._inplace(lambda t: S.IndexPut.apply(t, v, idx, False, True), fast, (v,))
+        self._inplace(lambda t: S.IndexPutFn.apply(t, v, idx, False, True), fast, (v,))
 
     # ----------------------------------------------------------- arithmetic
     def __add__(self, o):
         if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
             o = _operand(o)
-        return E.Add.apply(self, o)
+        return E.AddFn.apply(self, o)
 
     def __radd__(self, o):
-        return E.Add.apply(o if type(o) is float else _operand(o), self)
+        return E.AddFn.apply(o if type(o) is float else _operand(o), self)
 
     def __sub__(self, o):
         if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
             o = _operand(o)
-        return E.Sub.apply(self, o)
+        return E.SubFn.apply(self, o)
 
     def __rsub__(self, o):
-        return E.Sub.apply(o if type(o) is float else _operand(o), self)
+        return E.SubFn.apply(o if type(o) is float else _operand(o), self)
 
     def __mul__(self, o):
         if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
             o = _operand(o)
-        return E.Mul.apply(self, o)
+        return E.MulFn.apply(self, o)
 
     def __rmul__(self, o):
-        return E.Mul.apply(o if type(o) is float else _operand(o), self)
+        return E.MulFn.apply(o if type(o) is float else _operand(o), self)
 
     def __truediv__(self, o):
         if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
             o = _operand(o)
-        return E.Div.apply(self, o)
+        return E.DivFn.apply(self, o)
 
     def __rtruediv__(self, o):
-        return E.Div.apply(o if type(o) is float else _operand(o), self)
+        return E.DivFn.apply(o if type(o) is float else _operand(o), self)
 
     def __pow__(self, o):
-        return E.Pow.apply(self, _operand(o))
+        return E.PowFn.apply(self, _operand(o))
 
     def __rpow__(self, o):
-        return E.Pow.apply(_operand(o), self)
+        return E.PowFn.apply(_operand(o), self)
 
     def __neg__(self):
-        return E.Neg.apply(self)
+        return E.NegFn.apply(self)
 
     def __pos__(self):
         return self
@@ -850,10 +850,10 @@ class Tensor(TensorBase):
         return self.abs()
 
     def __matmul__(self, o):
-        return L.MatMul.apply(self, _operand(o))
+        return L.MatMulFn.apply(self, _operand(o))
 
     def __rmatmul__(self, o):
-        return L.MatMul.apply(_operand(o), self)
+        return L.MatMulFn.apply(_operand(o), self)
 
     def add(self, other, *, alpha=1):
         return self + (other if alpha == 1 else _operand(other) * alpha)
@@ -900,27 +900,27 @@ class Tensor(TensorBase):
         return self @ o
 
     def exp(self):
-        return E.Exp.apply(self)
+        return E.ExpFn.apply(self)
 
     def log(self):
-        return E.Log.apply(self)
+        return E.LogFn.apply(self)
 
     def abs(self):
-        return E.Abs.apply(self)
+        return E.AbsFn.apply(self)
 
     absolute = abs
 
     def sqrt(self):
-        return E.Sqrt.apply(self)
+        return E.SqrtFn.apply(self)
 
     def relu(self):
-        return E.Relu.apply(self)
+        return E.ReluFn.apply(self)
 
     def sigmoid(self):
-        return E.Sigmoid.apply(self)
+        return E.SigmoidFn.apply(self)
 
     def tanh(self):
-        return E.Tanh.apply(self)
+        return E.TanhFn.apply(self)
 
     def softmax(self, dim, dtype=None):
         from .nn import functional as F
@@ -1211,7 +1211,7 @@ class Tensor(TensorBase):
             dim, keepdim = R.np_args(dim, keepdim, axis, keepdims)
             return R.into(out, self.sum(dim, keepdim, dtype))
         x = self if dtype is None else self.type(dtype)
-        return R.Sum.apply(x, dim=dim, keepdim=keepdim)
+        return R.SumFn.apply(x, dim=dim, keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False, dtype=None, *, axis=None, out=None, keepdims=None):
         if axis is not None or keepdims is not None or out is not None:
@@ -1222,7 +1222,7 @@ class Tensor(TensorBase):
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
                                f"either a floating point or complex dtype. Got: "
                                f"{x._array.dtype}")
-        return R.Mean.apply(x, dim=dim, keepdim=keepdim)
+        return R.MeanFn.apply(x, dim=dim, keepdim=keepdim)
 
     max = R.max
     min = R.min
@@ -1252,7 +1252,7 @@ class Tensor(TensorBase):
             if type(s) is not int:
                 shape = tuple([int(s) for s in shape])
                 break
-        return S.Reshape.apply(self, shape)
+        return S.ReshapeFn.apply(self, shape)
 
     def view(self, *shape):
         if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)) and \
@@ -1278,7 +1278,7 @@ class Tensor(TensorBase):
         n = 1
         for d in shp[s:e + 1]:
             n *= d
-        return S.Reshape.apply(self, shp[:s] + (n,) + shp[e + 1:])
+        return S.ReshapeFn.apply(self, shp[:s] + (n,) + shp[e + 1:])
 
     def transpose(self, dim0, dim1):
         nd = self._array.ndim
@@ -1302,7 +1302,7 @@ class Tensor(TensorBase):
     def permute(self, *dims):
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
-        return S.Permute.apply(self, dims)
+        return S.PermuteFn.apply(self, dims)
 
     def unsqueeze(self, dim):
         nd = self._array.ndim
@@ -1339,14 +1339,14 @@ class Tensor(TensorBase):
                                    f"leading, non-existing dimension {i}")
         shape = tuple(int(s) if s != -1 else self._array.shape[i - lead]
                       for i, s in enumerate(shape))
-        return S.Expand.apply(self, shape)
+        return S.ExpandFn.apply(self, shape)
 
     def expand_as(self, other):
         return self.expand(other.shape)
 
     def __getitem__(self, index):
         idx = _index(index)
-        out = S.GetItem.apply(self, idx)
+        out = S.GetItemFn.apply(self, idx)
         if out._base is not None:
             out._view_of = (self, idx)      # where an in-place change through it goes
         return out
@@ -1481,12 +1481,12 @@ def _arr(t):
 
 def matmul(a, b):
     """Matrix product with NumPy/PyTorch ``matmul`` semantics through fnn_gemm."""
-    return L.MatMul.apply(_operand(a), _operand(b))
+    return L.MatMulFn.apply(_operand(a), _operand(b))
 
 
 def cat(tensors, dim=0, *, out=None):
     """Concatenates tensors along an existing dim."""
-    return S.Cat.apply(*[_operand(t) for t in tensors], dim=dim)
+    return S.CatFn.apply(*[_operand(t) for t in tensors], dim=dim)
 
 
 concat = cat
@@ -1495,7 +1495,7 @@ concatenate = cat
 
 def stack(tensors, dim=0, *, out=None):
     """Stacks tensors along a new dim."""
-    return S.Stack.apply(*[_operand(t) for t in tensors], dim=dim)
+    return S.StackFn.apply(*[_operand(t) for t in tensors], dim=dim)
 
 
 def _unary(method):

@@ -33,22 +33,22 @@ def linear(input, weight, bias=None):
     >>> F.linear(fastnn.ones(2, 3), fastnn.ones(4, 3)).shape
     fastnn.Size([2, 4])
     """
-    return _L.Linear.apply(_t(input), _t(weight), _t(bias))
+    return _L.LinearFn.apply(_t(input), _t(weight), _t(bias))
 
 
 def relu(input, inplace=False):
     """max(input, 0) elementwise."""
-    return _E.Relu.apply(_t(input))
+    return _E.ReluFn.apply(_t(input))
 
 
 def sigmoid(input):
     """1 / (1 + exp(-input)), stable for large |input|."""
-    return _E.Sigmoid.apply(_t(input))
+    return _E.SigmoidFn.apply(_t(input))
 
 
 def tanh(input):
     """Hyperbolic tangent."""
-    return _E.Tanh.apply(_t(input))
+    return _E.TanhFn.apply(_t(input))
 
 
 def flatten(input, start_dim=1, end_dim=-1):

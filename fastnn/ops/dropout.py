@@ -35,7 +35,7 @@ def next_stream():
     return state.seed & _M64, s & _M64
 
 
-class Dropout(Function):
+class DropoutFn(Function):
     raw = True
 
     @staticmethod
@@ -222,4 +222,4 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0:
         return x
     seed, stream = next_stream()
-    return Dropout.apply(x, float(p), seed, stream)
+    return DropoutFn.apply(x, float(p), seed, stream)

@@ -95,7 +95,7 @@ def _as_float(x):
     return x.astype(_F32)
 
 
-class Add(Function):
+class AddFn(Function):
     raw = True
 
     @staticmethod
@@ -123,7 +123,7 @@ class Add(Function):
         return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
 
 
-class Sub(Function):
+class SubFn(Function):
     raw = True
 
     @staticmethod
@@ -142,7 +142,7 @@ class Sub(Function):
         return (unbroadcast(g, sa) if na else None, unbroadcast(-g, sb) if nb else None)
 
 
-class Mul(Function):
+class MulFn(Function):
     raw = True
 
     @staticmethod
@@ -172,7 +172,7 @@ class Mul(Function):
                 unbroadcast(g * a, sb) if nb else None)
 
 
-class Div(Function):
+class DivFn(Function):
     raw = True
 
     @staticmethod
@@ -192,7 +192,7 @@ class Div(Function):
         return ga, gb
 
 
-class Pow(Function):
+class PowFn(Function):
     raw = True
 
     @staticmethod
@@ -228,7 +228,7 @@ class Pow(Function):
         return ga, gb
 
 
-class Neg(Function):
+class NegFn(Function):
     raw = True
 
     @staticmethod
@@ -240,7 +240,7 @@ class Neg(Function):
         return -g
 
 
-class Exp(Function):
+class ExpFn(Function):
     raw = True
 
     @staticmethod
@@ -257,7 +257,7 @@ class Exp(Function):
         return g * out
 
 
-class Log(Function):
+class LogFn(Function):
     raw = True
 
     @staticmethod
@@ -275,7 +275,7 @@ class Log(Function):
             return g / a
 
 
-class Abs(Function):
+class AbsFn(Function):
     raw = True
 
     @staticmethod
@@ -289,7 +289,7 @@ class Abs(Function):
         return g * np.sign(a)
 
 
-class Sqrt(Function):
+class SqrtFn(Function):
     raw = True
 
     @staticmethod
@@ -308,7 +308,7 @@ class Sqrt(Function):
             return g / (2 * out)
 
 
-class Relu(Function):
+class ReluFn(Function):
     """max(x, 0) in C (csrc/elementwise.c); gradient 0 at x <= 0, like PyTorch.
 
     The backward reads the saved *output* (y > 0 exactly where x > 0), as
@@ -333,7 +333,7 @@ class Relu(Function):
         return _core.relu_bwd(y, g, np.empty_like(y), _state.threads)
 
 
-class Sigmoid(Function):
+class SigmoidFn(Function):
     """Numerically stable logistic function in C."""
     raw = True
 
@@ -352,7 +352,7 @@ class Sigmoid(Function):
         return _core.sigmoid_bwd(y, c_contig(g), np.empty_like(y), nthreads())
 
 
-class Tanh(Function):
+class TanhFn(Function):
     """tanh in C; the backward uses the saved output: 1 - y^2."""
     raw = True
 

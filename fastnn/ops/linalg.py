@@ -87,7 +87,7 @@ def matmul_arrays(a, b):
     return out
 
 
-class MatMul(Function):
+class MatMulFn(Function):
     raw = True
 
     @staticmethod
@@ -147,7 +147,7 @@ def _linear_fwd(x, weight, bias):
     return out.reshape(x.shape[:-1] + (weight.shape[0],))
 
 
-class Linear(Function):
+class LinearFn(Function):
     """y = x W^T + b with W of shape (out, in); x of shape (*, in).
 
     Forward: one fnn_gemm with W passed transposed (no copy) and the bias
@@ -207,7 +207,7 @@ def tensor_mm(input, mat2):
     if k != k2:
         raise ShapeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{k} and {k2}x{n})")
     _same_dtype("mm", a, b)
-    return MatMul.apply(a, b)
+    return MatMulFn.apply(a, b)
 
 
 def bmm(input, mat2):
@@ -222,7 +222,7 @@ def bmm(input, mat2):
         raise ShapeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                          f"[{sa[0]}, {sa[2]}] but got: [{sb[0]}, {sb[1]}].")
     _same_dtype("bmm", a, b, ("batch1", "batch2"))
-    return MatMul.apply(a, b)
+    return MatMulFn.apply(a, b)
 
 
 def mv(input, vec):
@@ -235,7 +235,7 @@ def mv(input, vec):
         raise ShapeError(f"size mismatch, got input ({a._array.shape[0]}), mat "
                          f"({a._array.shape[0]}x{a._array.shape[1]}), vec ({v._array.shape[0]})")
     _same_dtype("mv", a, v, ("mat", "vec"))
-    return MatMul.apply(a, v)
+    return MatMulFn.apply(a, v)
 
 
 def dot(input, tensor):
@@ -251,7 +251,7 @@ def dot(input, tensor):
     if a._array.dtype != b._array.dtype:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{a._array.dtype} and {b._array.dtype}")
-    return MatMul.apply(a, b)
+    return MatMulFn.apply(a, b)
 
 
 vdot = dot

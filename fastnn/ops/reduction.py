@@ -46,7 +46,7 @@ def _expand(g, shape, dims, keepdim):
     return np.ascontiguousarray(np.broadcast_to(g, shape))
 
 
-class Sum(Function):
+class SumFn(Function):
     raw = True
 
     @staticmethod
@@ -66,7 +66,7 @@ class Sum(Function):
         return _expand(g, shape, dims, keepdim)
 
 
-class Mean(Function):
+class MeanFn(Function):
     raw = True
 
     @staticmethod
@@ -124,12 +124,12 @@ class _Extreme(Function):
         return gx.reshape(ctx.shape)
 
 
-class Max(_Extreme):
+class MaxFn(_Extreme):
     _fn = staticmethod(np.max)
     _arg = staticmethod(np.argmax)
 
 
-class Min(_Extreme):
+class MinFn(_Extreme):
     _fn = staticmethod(np.min)
     _arg = staticmethod(np.argmin)
 
@@ -173,14 +173,14 @@ def max(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
     """Maximum of all elements; ``(values, indices)`` along ``dim``; or the
     elementwise maximum when the second argument is a Tensor."""
     dim, keepdim = np_args(dim, keepdim, axis, keepdims)
-    return into(out, _extreme(Max, "maximum", input, dim, keepdim))
+    return into(out, _extreme(MaxFn, "maximum", input, dim, keepdim))
 
 
 def min(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
     """Minimum of all elements; ``(values, indices)`` along ``dim``; or the
     elementwise minimum when the second argument is a Tensor."""
     dim, keepdim = np_args(dim, keepdim, axis, keepdims)
-    return into(out, _extreme(Min, "minimum", input, dim, keepdim))
+    return into(out, _extreme(MinFn, "minimum", input, dim, keepdim))
 
 
 def _count(shape, dims):

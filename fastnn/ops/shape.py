@@ -44,7 +44,7 @@ def _is_basic(index):
     return type(index) in _BASIC
 
 
-class Reshape(Function):
+class ReshapeFn(Function):
     raw = True
     _view = True
 
@@ -62,7 +62,7 @@ class Reshape(Function):
         return g.reshape(ctx.shape)
 
 
-class Permute(Function):
+class PermuteFn(Function):
     raw = True
     _view = True
 
@@ -80,7 +80,7 @@ class Permute(Function):
         return np.transpose(g, ctx.inv)
 
 
-class GetItem(Function):
+class GetItemFn(Function):
     raw = True
     _view = True          # basic indexing gives a view; advanced, a copy (no base)
 
@@ -102,7 +102,7 @@ class GetItem(Function):
         return gx
 
 
-class Expand(Function):
+class ExpandFn(Function):
     """``expand``: a read-only broadcast view; the backward sums over the
     broadcast dims."""
     raw = True
@@ -123,7 +123,7 @@ class Expand(Function):
         return unbroadcast(g, ctx.shape)
 
 
-class IndexPut(Function):
+class IndexPutFn(Function):
     """``out = x.copy(); out[index] = value``: the out-of-place form of
     ``x[index] = value`` (autograd's route for item assignment); with
     ``accumulate`` the values are added (repeated indices accumulate).
@@ -163,7 +163,7 @@ class IndexPut(Function):
         return gx, gv, None, None, None
 
 
-class Cat(Function):
+class CatFn(Function):
     raw = True
 
     @staticmethod
@@ -184,7 +184,7 @@ class Cat(Function):
         return tuple(np.split(g, cuts, axis=ctx.dim))
 
 
-class Stack(Function):
+class StackFn(Function):
     raw = True
 
     @staticmethod
@@ -203,7 +203,7 @@ class Stack(Function):
         return tuple(np.take(g, i, axis=ctx.dim) for i in range(g.shape[ctx.dim]))
 
 
-class Cast(Function):
+class CastFn(Function):
     raw = True
 
     @staticmethod
@@ -216,7 +216,7 @@ class Cast(Function):
         return g.astype(ctx.dtype)
 
 
-class Clone(Function):
+class CloneFn(Function):
     raw = True
 
     @staticmethod
@@ -347,7 +347,7 @@ def tensor_split(input, indices_or_sections, dim=0):
         bounds = [0] + cuts + [n]
         sizes = [max(bounds[i + 1] - bounds[i], 0) for i in range(len(bounds) - 1)]
         starts = bounds[:-1]
-        pieces = tuple(GetItem.apply(x, (slice(None),) * d + (slice(a, a + m),))
+        pieces = tuple(GetItemFn.apply(x, (slice(None),) * d + (slice(a, a + m),))
                        for a, m in zip(starts, sizes))
         return _record_views(x, pieces, d, starts)
     k = int(s)
@@ -380,7 +380,7 @@ def _along(op, input, dim, zero_dim_error):
 
 
 def _view_at(x, idx):
-    out = GetItem.apply(x, idx)
+    out = GetItemFn.apply(x, idx)
     out._view_of = (x, idx)
     return out
 
@@ -655,7 +655,7 @@ def diag(input, diagonal=0):
     if nd == 1:
         return DiagEmbedFn.apply(x, int(diagonal))
     if nd == 2:
-        return Clone.apply(DiagonalFn.apply(x, int(diagonal), 0, 1))
+        return CloneFn.apply(DiagonalFn.apply(x, int(diagonal), 0, 1))
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {nd}D")
 
 
@@ -687,4 +687,4 @@ def movedim(input, source, destination):
         perm[d_] = s_
     it = iter(order)
     perm = [p if p is not None else next(it) for p in perm]
-    return Permute.apply(x, tuple(perm))
+    return PermuteFn.apply(x, tuple(perm))
