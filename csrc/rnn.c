@@ -1,0 +1,94 @@
+/* rnn.c -- descriptor checks and saved-activation layout of the recurrent
+ * layers (see rnn.h); instantiates rnn.inc for float and double. */
+#pragma GCC optimize("no-trapping-math")
+#include <math.h>
+#include <string.h>
+#include "rnn.h"
+#include "gemm.h"
+#include "fnn_generic.h"
+#include "fnn_vexp.h"
+
+/* Recurrent and whole-sequence products below this many multiply-adds run
+ * on one thread (as fastnn.ops.linalg.mm): a team costs more than it saves
+ * there, and on a busy machine may wait a scheduler slice for a thread. */
+#define RNN_GEMM_SERIAL_MACS (1 << 19)
+
+int fnn_rnn_init(fnn_rnn_desc *d, int mode, int reverse, int64_t T, int64_t n_in, int64_t H,
+                 int64_t P, int64_t ldy, const int64_t *batch_sizes) {
+    if (!d || !batch_sizes || mode < FNN_RNN_TANH || mode > FNN_RNN_GRU) return FNN_EINVAL;
+    if (T < 1 || n_in < 1 || H < 1 || P < 0 || P >= H || (P > 0 && mode != FNN_RNN_LSTM))
+        return FNN_EINVAL;
+    int64_t N = 0;
+    for (int64_t t = 0; t < T; t++) {
+        if (batch_sizes[t] < 1 || (t > 0 && batch_sizes[t] > batch_sizes[t - 1]))
+            return FNN_EINVAL;
+        N += batch_sizes[t];
+    }
+    d->mode = mode;
+    d->reverse = reverse != 0;
+    d->steps = T;
+    d->batch = batch_sizes[0];
+    d->n_in = n_in;
+    d->hidden = H;
+    d->proj = P;
+    d->hout = P > 0 ? P : H;
+    d->gates = mode == FNN_RNN_LSTM ? 4 * H : mode == FNN_RNN_GRU ? 3 * H : H;
+    d->rows = N;
+    d->ldy = ldy;
+    d->batch_sizes = batch_sizes;
+    return ldy >= d->hout ? FNN_OK : FNN_EINVAL;
+}
+
+/* Offsets (elements) of the saved activations; -1 where absent. */
+typedef struct {
+    int64_t gw;                       /* width of a saved gates row */
+    int64_t hprev, cprev, tanhc, r, total;
+} rnn_saved;
+
+static rnn_saved rnn_saved_layout(const fnn_rnn_desc *d) {
+    rnn_saved s;
+    const int64_t N = d->rows, H = d->hidden;
+    s.gw = d->mode == FNN_RNN_LSTM || d->mode == FNN_RNN_GRU ? 4 * H : H;
+    s.hprev = N * s.gw;
+    s.total = s.hprev + N * d->hout;
+    s.cprev = s.tanhc = s.r = -1;
+    if (d->mode == FNN_RNN_LSTM) {
+        s.cprev = s.total;
+        s.tanhc = s.cprev + N * H;
+        s.total = s.tanhc + N * H;
+        if (d->proj > 0) {
+            s.r = s.total;
+            s.total += N * H;
+        }
+    }
+    return s;
+}
+
+int64_t fnn_rnn_saved_len(const fnn_rnn_desc *d) { return rnn_saved_layout(d).total; }
+
+static inline int64_t rnn_round16(int64_t n) { return (n + 15) / 16 * 16; }
+
+static inline int rnn_gemm_threads(int64_t M, int64_t N, int64_t K, int n_threads) {
+    return (double)M * N * K >= RNN_GEMM_SERIAL_MACS ? n_threads : 1;
+}
+
+static inline double rnn_sigm_f64(double x) {
+    double e = exp(-fabs(x)), r = 1.0 / (1.0 + e);
+    return x >= 0.0 ? r : (x < 0.0 ? e * r : x);
+}
+
+#define T float
+#define SFX f32
+#define SIGM fnn_sigmoidf
+#define TANH fnn_tanhf
+#include "rnn.inc"
+#undef T
+#undef SFX
+#undef SIGM
+#undef TANH
+
+#define T double
+#define SFX f64
+#define SIGM rnn_sigm_f64
+#define TANH tanh
+#include "rnn.inc"
