@@ -16,3 +16,5 @@ __all__ = ["Module", "StateDictError", "Sequential", "ModuleList", "ModuleDict",
            "Flatten", "CrossEntropyLoss", "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss"]
 from .ensemble import Ensemble  # noqa: E402
 __all__ += ["Ensemble"]
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402
+__all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
