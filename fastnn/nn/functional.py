@@ -69,3 +69,4 @@ from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, 
                         cross_entropy, mse_loss, nll_loss)
 from ..ops.normalization import batch_norm  # noqa: E402
 from ..ops.pooling import avg_pool2d, max_pool2d  # noqa: E402
+from ..ops.embedding import embedding, embedding_bag  # noqa: E402

@@ -18,3 +18,5 @@ from .ensemble import Ensemble  # noqa: E402
 __all__ += ["Ensemble"]
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+from .sparse import Embedding, EmbeddingBag  # noqa: E402
+__all__ += ["Embedding", "EmbeddingBag"]
