@@ -70,3 +70,4 @@ from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, 
 from ..ops.normalization import batch_norm  # noqa: E402
 from ..ops.pooling import avg_pool2d, max_pool2d  # noqa: E402
 from ..ops.embedding import embedding, embedding_bag  # noqa: E402
+from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
