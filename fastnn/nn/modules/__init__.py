@@ -20,3 +20,5 @@ from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBas
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 from .sparse import Embedding, EmbeddingBag  # noqa: E402
 __all__ += ["Embedding", "EmbeddingBag"]
+from .attention import MultiheadAttention  # noqa: E402
+__all__ += ["MultiheadAttention"]

@@ -114,3 +114,4 @@ class LogSoftmax(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+from .attention import MultiheadAttention  # noqa: E402,F401  (PyTorch's module path)
