@@ -22,3 +22,7 @@ from .sparse import Embedding, EmbeddingBag  # noqa: E402
 __all__ += ["Embedding", "EmbeddingBag"]
 from .attention import MultiheadAttention  # noqa: E402
 __all__ += ["MultiheadAttention"]
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa: E402
+                          TransformerEncoder, TransformerEncoderLayer)
+__all__ += ["Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
+            "TransformerDecoderLayer"]

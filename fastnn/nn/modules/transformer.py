@@ -1,0 +1,417 @@
+"""Transformer layers (PyTorch's ``torch.nn.modules.transformer``):
+``TransformerEncoderLayer``, ``TransformerEncoder``, ``TransformerDecoderLayer``,
+``TransformerDecoder`` and ``Transformer``, with PyTorch's submodule names
+(``self_attn``, ``linear1``, ``linear2``, ``norm1``, ``norm2``, ...), so state
+dicts move both ways.
+
+Layer norm and GELU go through ``_layer_norm`` / ``_gelu`` (and the
+``LayerNorm`` below): they use ``F.layer_norm`` / ``F.gelu`` and
+``nn.LayerNorm`` when the library has them, and otherwise a small stand-in
+(NumPy, forward and backward) until those land.
+"""
+import copy
+import math
+
+import numpy as np
+
+from ...autograd.function import Function
+from ...ops.activation import _t
+from ...tensor import empty
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from . import normalization as _normalization
+from .attention import MultiheadAttention
+from .container import ModuleList
+from .dropout import Dropout
+from .linear import Linear
+from .module import Module
+
+__all__ = ["TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
+           "TransformerDecoder", "Transformer"]
+
+
+# ------------------------------------------------- layer norm and GELU stand-ins
+class _LayerNormFn(Function):
+    """Layer norm over the last dims (stand-in until F.layer_norm lands)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, n, eps):
+        shape = x.shape
+        x2 = x.reshape(-1, int(np.prod(shape[len(shape) - n:])))
+        mu = x2.mean(axis=1, keepdims=True)
+        xc = x2 - mu
+        rstd = 1.0 / np.sqrt((xc * xc).mean(axis=1, keepdims=True) + eps)
+        xhat = xc * rstd
+        y = xhat
+        if weight is not None:
+            y = y * weight.reshape(-1)
+        if bias is not None:
+            y = y + bias.reshape(-1)
+        ctx.save_for_backward(weight)
+        ctx.xhat, ctx.rstd, ctx.shape = xhat, rstd, shape
+        return y.reshape(shape).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (weight,) = ctx.saved_tensors
+        xhat, rstd = ctx.xhat, ctx.rstd
+        g2 = g.reshape(xhat.shape)
+        dxhat = g2 * weight.reshape(-1) if weight is not None else g2
+        dx = rstd * (dxhat - dxhat.mean(axis=1, keepdims=True)
+                     - xhat * (dxhat * xhat).mean(axis=1, keepdims=True))
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        dw = (g2 * xhat).sum(axis=0).reshape(weight.shape) if (nw and weight is not None) else None
+        db = g2.sum(axis=0).reshape(weight.shape if weight is not None else (-1,)) if nb else None
+        return (dx.reshape(ctx.shape) if nx else None), dw, db, None, None
+
+
+def _layer_norm(x, normalized_shape, weight, bias, eps):
+    """F.layer_norm when the library has it, else the stand-in."""
+    ln = getattr(F, "layer_norm", None)
+    if ln is not None:
+        return ln(x, normalized_shape, weight, bias, eps)
+    n = len(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else 1
+    return _LayerNormFn.apply(_t(x), weight, bias, n, eps)
+
+
+class _LayerNormStandIn(Module):
+    """``LayerNorm(normalized_shape, eps, elementwise_affine, bias)`` with
+    PyTorch's parameters (weight ones, bias zeros), for when nn.LayerNorm is
+    not in the library yet."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(empty(*self.normalized_shape, dtype=dtype))
+            if bias:
+                self.bias = Parameter(empty(*self.normalized_shape, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, x):
+        return _layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+LayerNorm = getattr(_normalization, "LayerNorm", _LayerNormStandIn)
+
+
+class _GeluFn(Function):
+    """Exact GELU, x * Phi(x) (stand-in until F.gelu lands)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x):
+        cdf = 0.5 * (1.0 + _erf(x / math.sqrt(2.0)))
+        ctx.save_for_backward(x)
+        ctx.cdf = cdf
+        return (x * cdf).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        pdf = np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+        return (g * (ctx.cdf + x * pdf)).astype(x.dtype, copy=False)
+
+
+def _erf(a):
+    try:
+        from scipy.special import erf
+        return erf(a)
+    except ImportError:  # pragma: no cover - scipy ships with the test extras
+        return np.vectorize(math.erf, otypes=[a.dtype])(a)
+
+
+def _gelu(x):
+    """F.gelu when the library has it, else the stand-in."""
+    g = getattr(F, "gelu", None)
+    return g(x) if g is not None else _GeluFn.apply(_t(x))
+
+
+def _activation(activation):
+    if isinstance(activation, str):
+        if activation == "relu":
+            return F.relu
+        if activation == "gelu":
+            return _gelu
+        raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+    return activation
+
+
+# ---------------------------------------------------------------- encoder
+class TransformerEncoderLayer(Module):
+    """Self-attention and a feed-forward block, each with dropout, a residual
+    connection and layer norm (after, or before with ``norm_first``).
+
+    Parameters
+    ----------
+    d_model, nhead : int
+    dim_feedforward : int (2048)
+    dropout : float (0.1)
+    activation : 'relu', 'gelu' or a callable
+    layer_norm_eps : float (1e-5)
+    batch_first, norm_first, bias : bool
+
+    Shape
+    -----
+    src (S, N, E) ((N, S, E) batch_first, or (S, E)); src_mask (S, S) or
+    (N*nhead, S, S); src_key_padding_mask (N, S).  Output as src.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> layer = fastnn.nn.TransformerEncoderLayer(16, 4, 32, batch_first=True)
+    >>> layer(fastnn.randn(2, 5, 16)).shape
+    (2, 5, 16)
+    """
+
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
+                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
+                 device=None, dtype=None):
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.activation = _activation(activation)
+        self.batch_first = batch_first
+
+    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+        x = src
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            x = x + self._ff_block(self.norm2(x))
+        else:
+            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
+            x = self.norm2(x + self._ff_block(x))
+        return x
+
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(x)
+
+    def _ff_block(self, x):
+        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
+        return self.dropout2(x)
+
+
+def _clones(module, n):
+    return ModuleList([copy.deepcopy(module) for _ in range(n)])
+
+
+def _generate_square_subsequent_mask(sz, dtype=np.float32):
+    """(sz, sz) float mask: -inf above the diagonal, 0 elsewhere."""
+    from ...tensor import Tensor
+    return Tensor._wrap(np.triu(np.full((sz, sz), -np.inf, dtype=dtype), 1))
+
+
+def _detect_is_causal_mask(mask, is_causal=None, size=None):
+    """PyTorch's rule: is_causal given, or a float mask equal to the square
+    subsequent mask."""
+    if is_causal is not None or mask is None:
+        return bool(is_causal)
+    m = mask._array if hasattr(mask, "_array") else np.asarray(mask)
+    sz = size if size is not None else m.shape[-2]
+    if m.shape != (sz, sz) or m.dtype.kind != "f":
+        return False
+    return bool(np.array_equal(m, np.triu(np.full((sz, sz), -np.inf, m.dtype), 1)))
+
+
+class TransformerEncoder(Module):
+    """A stack of ``num_layers`` copies of ``encoder_layer`` (and an optional
+    final ``norm``).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> layer = fastnn.nn.TransformerEncoderLayer(16, 4, 32)
+    >>> fastnn.nn.TransformerEncoder(layer, 2)(fastnn.randn(5, 2, 16)).shape
+    (5, 2, 16)
+    """
+
+    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True,
+                 mask_check=True):
+        super().__init__()
+        self.layers = _clones(encoder_layer, num_layers)
+        self.num_layers = num_layers
+        self.norm = norm
+        self.enable_nested_tensor = enable_nested_tensor
+        self.mask_check = mask_check
+
+    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        seq_dim = 1 if getattr(self.layers[0], "batch_first", False) and src.ndim == 3 else 0
+        is_causal = _detect_is_causal_mask(mask, is_causal, src.shape[seq_dim])
+        out = src
+        for mod in self.layers:
+            out = mod(out, src_mask=mask, is_causal=is_causal,
+                      src_key_padding_mask=src_key_padding_mask)
+        if self.norm is not None:
+            out = self.norm(out)
+        return out
+
+
+# ---------------------------------------------------------------- decoder
+class TransformerDecoderLayer(Module):
+    """Self-attention, cross-attention over ``memory`` and a feed-forward
+    block, each with dropout, a residual connection and layer norm.
+
+    Shape
+    -----
+    tgt (T, N, E), memory (S, N, E) (batch first with ``batch_first``).
+    """
+
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
+                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
+                 device=None, dtype=None):
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                 batch_first=batch_first)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.dropout3 = Dropout(dropout)
+        self.activation = _activation(activation)
+        self.batch_first = batch_first
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+        x = tgt
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+            x = x + self._mha_block(self.norm2(x), memory, memory_mask,
+                                    memory_key_padding_mask, memory_is_causal)
+            x = x + self._ff_block(self.norm3(x))
+        else:
+            x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+            x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask,
+                                               memory_is_causal))
+            x = self.norm3(x + self._ff_block(x))
+        return x
+
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           is_causal=is_causal, need_weights=False)[0]
+        return self.dropout1(x)
+
+    def _mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal=False):
+        x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask,
+                                key_padding_mask=key_padding_mask, is_causal=is_causal,
+                                need_weights=False)[0]
+        return self.dropout2(x)
+
+    def _ff_block(self, x):
+        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
+        return self.dropout3(x)
+
+
+class TransformerDecoder(Module):
+    """A stack of ``num_layers`` copies of ``decoder_layer`` (and an optional
+    final ``norm``)."""
+
+    def __init__(self, decoder_layer, num_layers, norm=None):
+        super().__init__()
+        self.layers = _clones(decoder_layer, num_layers)
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
+        seq_dim = 1 if getattr(self.layers[0], "batch_first", False) and tgt.ndim == 3 else 0
+        tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal, tgt.shape[seq_dim])
+        out = tgt
+        for mod in self.layers:
+            out = mod(out, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                      tgt_key_padding_mask=tgt_key_padding_mask,
+                      memory_key_padding_mask=memory_key_padding_mask,
+                      tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+        if self.norm is not None:
+            out = self.norm(out)
+        return out
+
+
+class Transformer(Module):
+    """Encoder-decoder Transformer (PyTorch's ``nn.Transformer``): an encoder
+    and a decoder stack, each with a final layer norm."""
+
+    def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
+                 dim_feedforward=2048, dropout=0.1, activation="relu", custom_encoder=None,
+                 custom_decoder=None, layer_norm_eps=1e-5, batch_first=False, norm_first=False,
+                 bias=True, device=None, dtype=None):
+        super().__init__()
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            layer = TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
+                                            layer_norm_eps, batch_first, norm_first, bias)
+            self.encoder = TransformerEncoder(layer, num_encoder_layers,
+                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            layer = TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
+                                            layer_norm_eps, batch_first, norm_first, bias)
+            self.decoder = TransformerDecoder(layer, num_decoder_layers,
+                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+        self.d_model = d_model
+        self.nhead = nhead
+        self.batch_first = batch_first
+        self._reset_parameters()
+
+    def _reset_parameters(self):
+        for p in self.parameters():
+            if p.ndim > 1:
+                init.xavier_uniform_(p)
+
+    def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
+                src_key_padding_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
+                memory_is_causal=False):
+        b = 0 if self.batch_first else 1
+        if src.ndim == 3 and src.shape[b] != tgt.shape[b]:
+            raise RuntimeError("the batch number of src and tgt must be equal")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise RuntimeError("the feature number of src and tgt must be equal to d_model")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz, device=None, dtype=None):
+        """(sz, sz) float mask: -inf above the diagonal, 0 elsewhere."""
+        return _generate_square_subsequent_mask(sz, np.float32 if dtype is None else dtype)
