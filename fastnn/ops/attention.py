@@ -147,6 +147,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     q, k, v = _t(query), _t(key), _t(value)
     geo, o_shape = _sdpa_geometry(op, q, k, v, enable_gqa)
     dt = q._array.dtype
+    if 0 in (geo["nb"], geo["hq"], geo["L"], geo["S"], geo["E"], geo["Ev"]):
+        from ..tensor import Tensor
+        return Tensor._wrap(np.zeros(o_shape, dt))      # empty attention: zeros, as PyTorch
     if attn_mask is not None and is_causal:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
                            "when is_causal=True")
