@@ -181,3 +181,37 @@ def test_gradcheck_small(kind):
 def test_module_paths_resolve():
     from fastnn.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401
     assert LSTM is fnn.LSTM and GRUCell is fnn.GRUCell
+
+
+@pytest.mark.parametrize("kind,kw", [("LSTM", {}), ("GRU", {}), ("RNN", {}),
+                                     ("LSTM", {"proj_size": 130})])
+@pytest.mark.parametrize("nt", [1, 2])
+def test_blocked_forward_matches_torch(torch, H, kind, kw, nt):
+    """Hidden sizes of several unit blocks (and projection blocks), on a team
+    of one and of two threads, packed input of unequal lengths."""
+    fastnn.set_num_threads(nt)
+    tm = getattr(torch.nn, kind)(6, 200, bidirectional=True, **kw).double()
+    fm = H.load(tm, getattr(fnn, kind)(6, 200, bidirectional=True, **kw), np.float64)
+    r = np.random.default_rng(4)
+    x = r.standard_normal((5, 40, 6))
+    lengths = r.integers(1, 6, 40)
+    lengths[0] = 5
+    from fastnn.nn import _rnn_utils as U
+    pt = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x, requires_grad=True), lengths,
+                                                 enforce_sorted=False)
+    xf = fastnn.tensor(x, requires_grad=True)
+    pf = U.pack_padded_sequence(xf, lengths, enforce_sorted=False)
+    ot, st = tm(pt)
+    of, sf = fm(pf)
+    # (ties among the lengths may be ordered differently by torch.sort: compare
+    # the padded outputs, which do not depend on that order)
+    yt = torch.nn.utils.rnn.pad_packed_sequence(ot)[0]
+    yf = U.pad_packed_sequence(of)[0]
+    H.close(yt, yf, np.float64)
+    st = st if isinstance(st, tuple) else (st,)
+    sf = sf if isinstance(sf, tuple) else (sf,)
+    for a, b in zip(st, sf):
+        H.close(a, b, np.float64)
+    ((yt ** 2).sum() + (st[0] ** 2).sum()).backward()
+    ((yf ** 2).sum() + (sf[0] ** 2).sum()).backward()
+    H.grads(tm, fm, np.float64)
