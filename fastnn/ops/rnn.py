@@ -48,7 +48,7 @@ class RNNLayerFn(Function):
     def forward(ctx, x, h0, c0, *rest):
         geo = rest[-1]
         w = [c_contig(a) if a is not None else None for a in rest[:-1]]
-        x2 = _time_major(x, geo)
+        x2 = _to_rows(x, geo.bf_in)
         dt, D, HO, H, B = x2.dtype, geo.D, geo.HO, geo.H, geo.B
         N = x2.shape[0]
         train = any(ctx.needs_input_grad)
@@ -70,7 +70,7 @@ class RNNLayerFn(Function):
         if geo.unsorted is not None:
             hn = np.ascontiguousarray(hn[:, geo.unsorted])
             cn = np.ascontiguousarray(cn[:, geo.unsorted]) if cn is not None else None
-        return _out_layout(y, geo), hn, cn
+        return _from_rows(y, geo, geo.bf_out), hn, cn
 
     @staticmethod
     def backward(ctx, gy, ghn, gcn):
@@ -78,7 +78,7 @@ class RNNLayerFn(Function):
         geo = ctx.geo
         need = ctx.needs_input_grad
         dt, D, HO = x2.dtype, geo.D, geo.HO
-        gy = _grad_time_major(gy, geo, dt)
+        gy = _to_rows(gy.astype(dt, copy=False), geo.bf_out and not geo.packed)
         ghn = _sorted_state(ghn, geo, dt)
         gcn = _sorted_state(gcn, geo, dt) if geo.code == 2 else None
         dx = np.empty_like(x2) if need[0] else None
@@ -99,36 +99,23 @@ class RNNLayerFn(Function):
             _put_state(dh0, dh0d, geo, d)
             _put_state(dc0, dc0d, geo, d)
         if dx is not None:
-            dx = _grad_in_layout(dx, geo)
+            dx = _from_rows(dx, geo, geo.bf_in)
         return (dx, dh0, dc0, *grads, None)
 
 
-def _time_major(x, geo):
-    """The (N, I) time-major rows of the layer input."""
-    if geo.bf_in:
-        x = x.transpose(1, 0, 2)
-    return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+def _to_rows(a, batch_first):
+    """The (N, F) time-major rows of a (T, B, F) (or (B, T, F)) array."""
+    if batch_first:
+        a = a.transpose(1, 0, 2)
+    return np.ascontiguousarray(a).reshape(-1, a.shape[-1])
 
 
-def _out_layout(y, geo):
+def _from_rows(a, geo, batch_first):
+    """(N, F) time-major rows back in the layer's layout."""
     if geo.packed:
-        return y
-    y = y.reshape(geo.T, geo.B, -1)
-    return np.ascontiguousarray(y.transpose(1, 0, 2)) if geo.bf_out else y
-
-
-def _grad_time_major(g, geo, dt):
-    g = g.astype(dt, copy=False)
-    if not geo.packed and geo.bf_out:
-        g = g.transpose(1, 0, 2)
-    return np.ascontiguousarray(g).reshape(-1, g.shape[-1])
-
-
-def _grad_in_layout(dx, geo):
-    if geo.packed:
-        return dx
-    dx = dx.reshape(geo.T, geo.B, -1)
-    return np.ascontiguousarray(dx.transpose(1, 0, 2)) if geo.bf_in else dx
+        return a
+    a = a.reshape(geo.T, geo.B, -1)
+    return np.ascontiguousarray(a.transpose(1, 0, 2)) if batch_first else a
 
 
 def _state0(s, geo, d):
