@@ -186,15 +186,17 @@ def test_module_paths_resolve():
 @pytest.mark.parametrize("kind,kw", [("LSTM", {}), ("GRU", {}), ("RNN", {}),
                                      ("LSTM", {"proj_size": 130})])
 @pytest.mark.parametrize("nt", [1, 2])
-def test_blocked_forward_matches_torch(torch, H, kind, kw, nt):
-    """Hidden sizes of several unit blocks (and projection blocks), on a team
-    of one and of two threads, packed input of unequal lengths."""
+@pytest.mark.parametrize("batch", [6, 40])
+def test_blocked_forward_matches_torch(torch, H, kind, kw, nt, batch):
+    """Hidden sizes of several unit blocks (and projection blocks) at a small
+    batch, one block at a larger one, on one and two threads, packed input of
+    unequal lengths."""
     fastnn.set_num_threads(nt)
     tm = getattr(torch.nn, kind)(6, 200, bidirectional=True, **kw).double()
     fm = H.load(tm, getattr(fnn, kind)(6, 200, bidirectional=True, **kw), np.float64)
     r = np.random.default_rng(4)
-    x = r.standard_normal((5, 40, 6))
-    lengths = r.integers(1, 6, 40)
+    x = r.standard_normal((5, batch, 6))
+    lengths = r.integers(1, 6, batch)
     lengths[0] = 5
     from fastnn.nn import _rnn_utils as U
     pt = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x, requires_grad=True), lengths,
