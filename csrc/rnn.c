@@ -75,6 +75,12 @@ static inline int rnn_gemm_threads(int64_t M, int64_t N, int64_t K, int n_thread
     return (double)M * N * K >= RNN_GEMM_SERIAL_MACS ? n_threads : 1;
 }
 
+/* A gate pass costs about this many elementwise operations per gate value
+ * (a sigmoid or tanh and the cell update): its rows are shared out from
+ * FNN_SERIAL_CUTOFF / RNN_GATE_WORK values (a step of batch 32 at H = 256),
+ * the team being warm from the step's GEMM. */
+#define RNN_GATE_WORK 4
+
 /* Unit blocks of the forward (rnn_fwd.inc), fixed by the shape alone so the
  * same block GEMMs run whatever the thread count.  Only at a small batch:
  * there a step's product is a matrix-vector one, bound by reading W_hh, and

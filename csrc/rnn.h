@@ -15,13 +15,17 @@
  *         r = sigmoid(gi_r + gh_r), z = sigmoid(gi_z + gh_z)
  *         n = tanh(gi_n + r * gh_n),  h' = n + z * (h - n)
  *
- * Forward: the input projection of every step is one GEMM
- * (N x G x I, G = H, 4H or 3H gate columns, the biases written into C
- * first); each step then runs its recurrent GEMM (bs x G x HO) through
- * fnn_gemm and one fused pass over the gates (activations, cell update,
- * output).  The state lives in a (B, HO) buffer whose first bs rows are
- * step t's previous state for either direction (rows of finished sequences
- * keep their last state, so the buffer ends as h_n).
+ * Forward (rnn_fwd.inc): the input projection of every step is one GEMM
+ * (N x G x I, G = H, 4H or 3H gate columns); each step then runs its
+ * recurrent GEMM (bs x G x HO) through fnn_gemm and one fused pass over the
+ * gates (biases, activations, cell update, output).  At a small batch the
+ * units are cut into blocks that one team of threads shares for the whole
+ * sequence (each thread keeping its blocks of W_hh in its cache); at larger
+ * batches one GEMM (threaded inside fnn_gemm, W_hh kept transposed) and the
+ * rows of the gate pass shared out.  The state lives in a (B, HO) buffer
+ * whose first bs rows are step t's previous state for either direction
+ * (rows of finished sequences keep their last state, so the buffer ends as
+ * h_n).
  *
  * Backward: steps in the opposite order; each computes the pre-activation
  * gradients dG of its rows in one fused pass and the recurrent dh with one
