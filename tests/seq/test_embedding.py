@@ -145,3 +145,24 @@ def test_gradient_threads_bitwise(dtype):
                                     dy[:len(offs) - 1].copy(), np.empty((num, D), dtype), nt)
             for nt in (1, 2)]
     assert np.array_equal(bags[0], bags[1])
+
+
+def test_gradcheck_embedding_and_bags():
+    fastnn.manual_seed(0)
+    w = fastnn.randn(6, 3, dtype="float64", requires_grad=True)
+    idx = fastnn.tensor([[1, 2, 2], [5, 0, 1]])
+    assert fastnn.gradcheck(lambda w: F.embedding(idx, w) ** 2, [w])   # (padding_idx: no grad)
+    flat, offs = fastnn.tensor([1, 2, 4, 5, 4, 3]), fastnn.tensor([0, 2, 2])
+    psw = fastnn.randn(6, dtype="float64", requires_grad=True)
+    assert fastnn.gradcheck(lambda w, p: F.embedding_bag(flat, w, offs, mode="sum",
+                                                         per_sample_weights=p) ** 2, [w, psw])
+    for mode in ("mean", "max"):
+        assert fastnn.gradcheck(lambda w: F.embedding_bag(flat, w, offs, mode=mode) ** 2, [w])
+
+
+def test_shipped_corpus_is_the_grammar_output():
+    from fastnn.data.corpus import load_tiny_tales, make_tiny_tales
+    text = load_tiny_tales()
+    assert 250_000 < len(text) < 400_000
+    assert text == make_tiny_tales()
+    assert text.startswith("The ") and "\" said " in text

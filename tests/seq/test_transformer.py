@@ -98,3 +98,13 @@ def test_dropout_train_vs_eval_and_paths():
     assert enc.layers[0] is not enc.layers[1]
     with pytest.raises(RuntimeError, match="relu/gelu"):
         fnn.TransformerEncoderLayer(8, 2, activation="swish")
+
+
+def test_gradcheck_encoder_layer():
+    fastnn.manual_seed(0)
+    layer = fnn.TransformerEncoderLayer(8, 2, 12, dropout=0.0, activation="gelu",
+                                        norm_first=True).double()
+    x = fastnn.randn(3, 2, 8, dtype="float64", requires_grad=True)
+    mask = fnn.Transformer.generate_square_subsequent_mask(3, dtype=np.float64)
+    assert fastnn.gradcheck(lambda x, *ps: layer(x, src_mask=mask),
+                            [x] + list(layer.parameters()))
