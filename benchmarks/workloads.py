@@ -144,3 +144,22 @@ WORKLOADS = {
     "mobilenet_train": "MobileNet-style training step (depthwise-separable blocks, BN, ReLU), "
                        "SGD momentum 0.9, batch 32 on 3x32x32",
 }
+
+# sequence models (issue 15): name -> what to build and run
+SEQ = {
+    "lstm_train": dict(model="LSTM", batch=32, seq=64, input=256, hidden=256, layers=2,
+                       train=True),
+    "gru_train": dict(model="GRU", batch=32, seq=64, input=256, hidden=256, layers=2,
+                      train=True),
+    "lstm_infer_b1": dict(model="LSTM", batch=1, seq=64, input=256, hidden=256, layers=2,
+                          train=False),
+    "transformer_train": dict(model="TransformerEncoder", batch=16, seq=128, d_model=256,
+                              nhead=4, layers=2, train=True),
+}
+WORKLOADS.update({
+    "lstm_train": "LSTM(256, 256, 2 layers, batch_first) on (32, 64, 256), fwd+bwd",
+    "gru_train": "GRU(256, 256, 2 layers, batch_first) on (32, 64, 256), fwd+bwd",
+    "lstm_infer_b1": "LSTM(256, 256, 2 layers) on (1, 64, 256), eval, no grad",
+    "transformer_train": "TransformerEncoder, 2 layers, d_model 256, 4 heads, seq 128, batch 16, "
+                         "fwd+bwd",
+})

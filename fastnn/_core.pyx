@@ -106,6 +106,15 @@ cdef inline void* _ptr(object a):
     return cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
+cdef void *_opt(object a, int kind, str op, str name, int64_t n) except? NULL:
+    """The data pointer of an optional array (None gives NULL), checked as
+    ``_same`` checks it."""
+    if a is None:
+        return NULL
+    _same(a, kind, op, name, n)
+    return _ptr(a)
+
+
 cdef inline int64_t _size(object a):
     return cnp.PyArray_SIZE(<cnp.ndarray>a)
 
@@ -155,5 +164,8 @@ include "_bind/resample.pxi"
 include "_bind/batchnorm.pxi"
 include "_bind/dropout.pxi"
 include "_bind/optim.pxi"
+include "_bind/rnn.pxi"
+include "_bind/embedding.pxi"
+include "_bind/attention.pxi"
 include "_bind/autograd.pxi"
 include "_bind/buffer_cache.pxi"

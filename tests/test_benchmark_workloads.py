@@ -13,6 +13,7 @@ PERF_NAMES = [
     "conv_cifar64", "conv_first", "conv_batch1", "conv_deep", "maxpool", "batchnorm",
     "linear_mlp", "adam_1m", "sgdm_1m", "mlp_train", "cnn_train", "cnn_train_b8",
     "cnn_infer_b1", "cnn_infer_b64", "depthwise3x3", "convT4x4s2", "layernorm", "gelu",
+    "lstm_train", "transformer_train",
 ]
 
 

@@ -67,11 +67,6 @@ cdef int _bn_desc(fnn_batchnorm_desc *d, x, str op, double eps) except -1:
     return 0
 
 
-cdef void* _opt_ptr(a, int kind, str op, str name, int64_t n) except? NULL:
-    if a is None:
-        return NULL
-    _same(a, kind, op, name, n)
-    return _ptr(a)
 
 
 def batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, double eps, int n_threads=1,
@@ -93,10 +88,10 @@ def batchnorm_fwd_train(x, gamma, beta, y, mean, var, invstd, double eps, int n_
     _same(mean, kind, op, "out mean", d.C)
     _same(var, kind, op, "out var", d.C)
     _same(invstd, kind, op, "out invstd", d.C)
-    cdef void *pgm = _opt_ptr(gamma, kind, op, "weight", d.C)
-    cdef void *pbt = _opt_ptr(beta, kind, op, "bias", d.C)
-    cdef void *prm = _opt_ptr(running_mean, kind, op, "out running_mean", d.C)
-    cdef void *prv = _opt_ptr(running_var, kind, op, "out running_var", d.C)
+    cdef void *pgm = _opt(gamma, kind, op, "weight", d.C)
+    cdef void *pbt = _opt(beta, kind, op, "bias", d.C)
+    cdef void *prm = _opt(running_mean, kind, op, "out running_mean", d.C)
+    cdef void *prv = _opt(running_var, kind, op, "out running_var", d.C)
     cdef int64_t M = d.N * d.HW
     cdef double unbias = <double>M / <double>(M - 1) if M > 1 else 1.0
     cdef void *px = _ptr(x)
@@ -148,8 +143,8 @@ def batchnorm_fwd_eval(x, running_mean, running_var, gamma, beta, y, invstd, dou
     _same(running_mean, kind, op, "running_mean", d.C)
     _same(running_var, kind, op, "running_var", d.C)
     _same(invstd, kind, op, "out invstd", d.C)
-    cdef void *pgm = _opt_ptr(gamma, kind, op, "weight", d.C)
-    cdef void *pbt = _opt_ptr(beta, kind, op, "bias", d.C)
+    cdef void *pgm = _opt(gamma, kind, op, "weight", d.C)
+    cdef void *pbt = _opt(beta, kind, op, "bias", d.C)
     cdef void *px = _ptr(x)
     cdef void *py = _ptr(y)
     cdef void *pm = _ptr(running_mean)
@@ -202,7 +197,7 @@ def batchnorm_bwd(x, gy, mean, invstd, gamma, bint training, gx, dgamma, dbeta,
     if out is not None:
         _same(out, kind, op, "output", _size(x))
         pout = _ptr(out)
-    cdef void *pgm = _opt_ptr(gamma, kind, op, "weight", d.C)
+    cdef void *pgm = _opt(gamma, kind, op, "weight", d.C)
     cdef void *px = _ptr(x)
     cdef void *pgy = _ptr(gy)
     cdef void *pm = _ptr(mean)

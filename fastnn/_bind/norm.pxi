@@ -33,12 +33,6 @@ cdef extern from "norm.h":
                                double *dbeta, double *ws, int n_threads) nogil
 
 
-cdef void *_opt(object a, int kind, str op, str name, int64_t n) except? NULL:
-    """The data pointer of an optional contiguous array of n elements (NULL for None)."""
-    if a is None:
-        return NULL
-    _same(a, kind, op, name, n)
-    return _ptr(a)
 
 
 cdef int _norm_rows(int64_t rows, int64_t L, object x, str op) except -1:

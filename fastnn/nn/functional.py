@@ -92,3 +92,5 @@ from ..ops.normalization import (batch_norm, group_norm, instance_norm,  # noqa:
 from ..ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: E402
                            adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
                            max_pool1d, max_pool2d, max_unpool1d, max_unpool2d)
+from ..ops.embedding import embedding, embedding_bag  # noqa: E402
+from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402

@@ -24,6 +24,8 @@ CASES = {
     "ensemble_digits.py": r"ensemble \(mean prob\): 9[5-9]\.\d\d%",
     "tune_digits.py": r"best val_loss: grid 0\.\d{4}, random 0\.\d{4}, bayes 0\.\d{4}",
     "circuit.py": r"f = -12; df/dx = -4, df/dy = -4, df/dz = 3\n(wrote circuit\.svg|\(.*\))",
+    "char_lm.py": r"epoch 4: train ppl \d+\.\d\d, val ppl 1\.\d\d[\s\S]*sample:\nThe Brave Fox",
+    "sequence_classification.py": r"epoch 12: loss \d\.\d{4}, test accuracy 9\d\.\d\d%",
 }
 # run by tests/optim/test_examples.py and tests/distributed/ (train_distributed.py,
 # alone and under mpiexec -n 2)

@@ -73,10 +73,14 @@ TABLE = {
                          lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=32)),
     "conv_transpose2d": ([_x(4, 16, 16, 16), _x(16, 8, 4, 4), _x(8)],
                          lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1)),
+    "embedding": ([_x(1000, 128)], lambda w: F.embedding(_T["emb"], w)),
+    "embedding_bag": ([_x(1000, 128)], lambda w: F.embedding_bag(_T["emb"], w, _T["off"],
+                                                                 mode="mean")),
     "conv1d": ([_x(8, 16, 1024), _x(16, 16, 5), _x(16)],
                lambda x, w, b: F.conv1d(x, w, b, padding=2)),
 }
-_T = {"ce": _labels(2000, 100)}
+_T = {"ce": _labels(2000, 100), "emb": _labels(2000, 1000),
+      "off": fastnn.tensor(np.arange(0, 2000, 10))}
 # reductions whose partial sums follow the thread split: bitwise repeatable
 # at one thread count, equal to rounding across counts (ARCHITECTURE.md)
 SPLIT_SUMS = {"sum_all"}

@@ -42,3 +42,13 @@ __all__ += ["L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "MarginRankingLo
 from .ensemble import Ensemble  # noqa: E402
 __all__ += ["Ensemble"]
 __all__ += ["Conv1d", "ConvTranspose1d", "ConvTranspose2d"]
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402
+__all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+from .sparse import Embedding, EmbeddingBag  # noqa: E402
+__all__ += ["Embedding", "EmbeddingBag"]
+from .attention import MultiheadAttention  # noqa: E402
+__all__ += ["MultiheadAttention"]
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa: E402
+                          TransformerEncoder, TransformerEncoderLayer)
+__all__ += ["Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
+            "TransformerDecoderLayer"]

@@ -1,0 +1,130 @@
+/* rnn.c -- descriptor checks and saved-activation layout of the recurrent
+ * layers (see rnn.h); instantiates rnn.inc for float and double. */
+#pragma GCC optimize("no-trapping-math")
+#include <math.h>
+#include <string.h>
+#include "rnn.h"
+#include "gemm.h"
+#include "fnn_generic.h"
+#include "fnn_vexp.h"
+
+/* Products below this many multiply-adds run on one thread.  Lower than
+ * fastnn.ops.linalg.mm's 2^19: the step loop calls the GEMM back to back,
+ * so the team is still spinning from the previous step and a fork costs
+ * about a microsecond, while splitting a step's matrix-vector product keeps
+ * half of W_hh in each core's L2 (measured, LSTM(256, 256, 2 layers) at
+ * batch 1: 128 recurrent products take 3.8 ms on 1 thread, 1.6 ms on 2). */
+#define RNN_GEMM_SERIAL_MACS (1 << 16)
+
+int fnn_rnn_init(fnn_rnn_desc *d, int mode, int reverse, int64_t T, int64_t n_in, int64_t H,
+                 int64_t P, int64_t ldy, const int64_t *batch_sizes) {
+    if (!d || !batch_sizes || mode < FNN_RNN_TANH || mode > FNN_RNN_GRU) return FNN_EINVAL;
+    if (T < 1 || n_in < 1 || H < 1 || P < 0 || P >= H || (P > 0 && mode != FNN_RNN_LSTM))
+        return FNN_EINVAL;
+    int64_t N = 0;
+    for (int64_t t = 0; t < T; t++) {
+        if (batch_sizes[t] < 1 || (t > 0 && batch_sizes[t] > batch_sizes[t - 1]))
+            return FNN_EINVAL;
+        N += batch_sizes[t];
+    }
+    d->mode = mode;
+    d->reverse = reverse != 0;
+    d->steps = T;
+    d->batch = batch_sizes[0];
+    d->n_in = n_in;
+    d->hidden = H;
+    d->proj = P;
+    d->hout = P > 0 ? P : H;
+    d->gates = mode == FNN_RNN_LSTM ? 4 * H : mode == FNN_RNN_GRU ? 3 * H : H;
+    d->rows = N;
+    d->ldy = ldy;
+    d->batch_sizes = batch_sizes;
+    return ldy >= d->hout ? FNN_OK : FNN_EINVAL;
+}
+
+/* Offsets (elements) of the saved activations; -1 where absent. */
+typedef struct {
+    int64_t gw;                       /* width of a saved gates row */
+    int64_t hprev, cprev, tanhc, r, total;
+} rnn_saved;
+
+static rnn_saved rnn_saved_layout(const fnn_rnn_desc *d) {
+    rnn_saved s;
+    const int64_t N = d->rows, H = d->hidden;
+    s.gw = d->mode == FNN_RNN_LSTM || d->mode == FNN_RNN_GRU ? 4 * H : H;
+    s.hprev = N * s.gw;
+    s.total = s.hprev + N * d->hout;
+    s.cprev = s.tanhc = s.r = -1;
+    if (d->mode == FNN_RNN_LSTM) {
+        s.cprev = s.total;
+        s.tanhc = s.cprev + N * H;
+        s.total = s.tanhc + N * H;
+        if (d->proj > 0) {
+            s.r = s.total;
+            s.total += N * H;
+        }
+    }
+    return s;
+}
+
+int64_t fnn_rnn_saved_len(const fnn_rnn_desc *d) { return rnn_saved_layout(d).total; }
+
+static inline int64_t rnn_round16(int64_t n) { return (n + 15) / 16 * 16; }
+
+static inline int rnn_gemm_threads(int64_t M, int64_t N, int64_t K, int n_threads) {
+    return (double)M * N * K >= RNN_GEMM_SERIAL_MACS ? n_threads : 1;
+}
+
+/* A gate pass costs about this many elementwise operations per gate value
+ * (a sigmoid or tanh and the cell update): its rows are shared out from
+ * FNN_SERIAL_CUTOFF / RNN_GATE_WORK values (a step of batch 32 at H = 256),
+ * the team being warm from the step's GEMM. */
+#define RNN_GATE_WORK 4
+
+/* Unit blocks of the forward (rnn_fwd.inc), fixed by the shape alone so the
+ * same block GEMMs run whatever the thread count.  Only at a small batch:
+ * there a step's product is a matrix-vector one, bound by reading W_hh, and
+ * a thread keeping its blocks in its own cache wins; at larger batches one
+ * GEMM over all gates (threaded inside fnn_gemm) runs faster than blocks
+ * (LSTM(256): 85 us per 32x256x256 block against 234 us for 32x1024x256). */
+static inline int64_t rnn_blocks(const fnn_rnn_desc *d, int64_t n) {
+    if (d->batch > 8 || n < 128) return 1;
+    return n / 64 < 16 ? n / 64 : 16;
+}
+
+/* Whether the forward keeps W_hh (and W_hr) transposed, (HO x G): a step's
+ * product then reads its B operand untransposed, which fnn_gemm packs much
+ * faster (LSTM(256), 32 x 1024 x 256: 179 us against 324 us); at a small
+ * batch the matrix-vector dot products of the untransposed layout win. */
+static inline int rnn_wt(const fnn_rnn_desc *d) { return d->batch > 8; }
+
+/* The forward's team: one thread per block up to n_threads, when a step has
+ * enough work to share. */
+static inline int rnn_team(const fnn_rnn_desc *d, int64_t nblk, int n_threads) {
+    if (nblk < 2 || n_threads < 2) return 1;
+    if ((double)d->batch * d->gates * d->hout < RNN_GEMM_SERIAL_MACS) return 1;
+    return nblk < n_threads ? (int)nblk : n_threads;
+}
+
+static inline double rnn_sigm_f64(double x) {
+    double e = exp(-fabs(x)), r = 1.0 / (1.0 + e);
+    return x >= 0.0 ? r : (x < 0.0 ? e * r : x);
+}
+
+#define T float
+#define SFX f32
+#define SIGM fnn_sigmoidf
+#define TANH fnn_tanhf
+#include "rnn.inc"
+#include "rnn_fwd.inc"
+#undef T
+#undef SFX
+#undef SIGM
+#undef TANH
+
+#define T double
+#define SFX f64
+#define SIGM rnn_sigm_f64
+#define TANH tanh
+#include "rnn.inc"
+#include "rnn_fwd.inc"

@@ -1,0 +1,124 @@
+"""Packed sequences (pad_sequence, pack_padded_sequence, pad_packed_sequence,
+pack_sequence) against PyTorch, and LSTM/GRU/RNN on packed input of unequal
+lengths (sorted and unsorted): outputs, h_n from each sequence's last step,
+and gradients to the padded input and the initial states."""
+import numpy as np
+import pytest
+
+import fastnn
+import fastnn.nn as fnn
+
+try:  # the lead exposes it as fastnn.nn.utils.rnn (PyTorch's path)
+    from fastnn.nn.utils import rnn as U
+except ImportError:
+    from fastnn.nn import _rnn_utils as U
+
+
+def test_pad_sequence_matches_torch(torch):
+    r = np.random.default_rng(0)
+    seqs = [r.standard_normal((n, 3)) for n in (4, 1, 6)]
+    for bf in (False, True):
+        for side in ("right", "left"):
+            tt = [torch.tensor(s, requires_grad=True) for s in seqs]
+            ft = [fastnn.tensor(s, requires_grad=True) for s in seqs]
+            a = torch.nn.utils.rnn.pad_sequence(tt, batch_first=bf, padding_value=-1.5,
+                                                padding_side=side)
+            b = U.pad_sequence(ft, batch_first=bf, padding_value=-1.5, padding_side=side)
+            assert np.array_equal(a.detach().numpy(), b.detach().numpy())
+            g = r.standard_normal(a.shape)
+            (a * torch.tensor(g)).sum().backward()
+            (b * fastnn.tensor(g)).sum().backward()
+            for x, y in zip(tt, ft):
+                assert np.array_equal(x.grad.numpy(), y.grad.numpy())
+
+
+@pytest.mark.parametrize("enforce", [True, False])
+@pytest.mark.parametrize("bf", [False, True])
+def test_pack_and_pad_round_trip(torch, enforce, bf):
+    lengths = [5, 3, 3, 1] if enforce else [3, 5, 1, 3]
+    r = np.random.default_rng(1)
+    x = r.standard_normal((4, 6, 2) if bf else (6, 4, 2))
+    tx, fx = torch.tensor(x, requires_grad=True), fastnn.tensor(x, requires_grad=True)
+    pt = torch.nn.utils.rnn.pack_padded_sequence(tx, lengths, batch_first=bf,
+                                                 enforce_sorted=enforce)
+    pf = U.pack_padded_sequence(fx, lengths, batch_first=bf, enforce_sorted=enforce)
+    assert isinstance(pf, U.PackedSequence)
+    assert np.array_equal(pt.data.detach().numpy(), pf.data.detach().numpy())
+    assert np.array_equal(pt.batch_sizes.numpy(), pf.batch_sizes.numpy())
+    if enforce:
+        assert pf.sorted_indices is None and pf.unsorted_indices is None
+    else:
+        assert np.array_equal(pt.sorted_indices.numpy(), pf.sorted_indices.numpy())
+        assert np.array_equal(pt.unsorted_indices.numpy(), pf.unsorted_indices.numpy())
+    at, lt = torch.nn.utils.rnn.pad_packed_sequence(pt, batch_first=bf, padding_value=9.0,
+                                                    total_length=7)
+    af, lf = U.pad_packed_sequence(pf, batch_first=bf, padding_value=9.0, total_length=7)
+    assert np.array_equal(at.detach().numpy(), af.detach().numpy())
+    assert np.array_equal(lt.numpy(), lf.numpy())
+    g = r.standard_normal(at.shape)
+    (at * torch.tensor(g)).sum().backward()
+    (af * fastnn.tensor(g)).sum().backward()
+    assert np.array_equal(tx.grad.numpy(), fx.grad.numpy())
+
+
+def test_pack_sequence_and_unpack(torch):
+    r = np.random.default_rng(2)
+    seqs = [r.standard_normal((n, 2)) for n in (2, 5, 3)]
+    pt = torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
+    pf = U.pack_sequence([fastnn.tensor(s) for s in seqs], enforce_sorted=False)
+    assert np.array_equal(pt.data.numpy(), pf.data.numpy())
+    back = U.unpack_sequence(pf)
+    for s, b in zip(seqs, back):
+        assert np.array_equal(s, b.numpy())
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("enforce", [True, False])
+@pytest.mark.parametrize("bidir", [False, True])
+def test_rnn_on_packed_input_matches_torch(torch, H, kind, enforce, bidir):
+    tm = getattr(torch.nn, kind)(3, 5, num_layers=2, bidirectional=bidir).double()
+    fm = H.load(tm, getattr(fnn, kind)(3, 5, num_layers=2, bidirectional=bidir), np.float64)
+    lengths = [6, 4, 4, 2, 1] if enforce else [2, 6, 1, 4, 4]
+    r = np.random.default_rng(3)
+    x = r.standard_normal((6, 5, 3))
+    D = 2 if bidir else 1
+    h0 = r.standard_normal((2 * D, 5, 5))
+    tx, fx = torch.tensor(x, requires_grad=True), fastnn.tensor(x, requires_grad=True)
+    th, fh = torch.tensor(h0, requires_grad=True), fastnn.tensor(h0, requires_grad=True)
+    pt = torch.nn.utils.rnn.pack_padded_sequence(tx, lengths, enforce_sorted=enforce)
+    pf = U.pack_padded_sequence(fx, lengths, enforce_sorted=enforce)
+    hxt, hxf = ((th, th * 0.5), (fh, fh * 0.5)) if kind == "LSTM" else (th, fh)
+    ot, st = tm(pt, hxt)
+    of, sf = fm(pf, hxf)
+    assert isinstance(of, U.PackedSequence)
+    H.close(ot.data, of.data, np.float64)
+    st = st if isinstance(st, tuple) else (st,)
+    sf = sf if isinstance(sf, tuple) else (sf,)
+    for a, b in zip(st, sf):
+        H.close(a, b, np.float64)
+    yt, _ = torch.nn.utils.rnn.pad_packed_sequence(ot)
+    yf, _ = U.pad_packed_sequence(of)
+    H.close(yt, yf, np.float64)
+    g = r.standard_normal(yt.shape)
+    ((yt * torch.tensor(g)).sum() + sum((a ** 2).sum() for a in st)).backward()
+    ((yf * fastnn.tensor(g)).sum() + sum((a ** 2).sum() for a in sf)).backward()
+    H.close(tx.grad, fx.grad, np.float64)
+    H.close(th.grad, fh.grad, np.float64)
+    H.grads(tm, fm, np.float64)
+
+
+def test_packing_errors():
+    x = fastnn.randn(4, 3, 2)
+    with pytest.raises(ValueError, match="sorted in decreasing order"):
+        U.pack_padded_sequence(x, [1, 3, 2])
+    with pytest.raises(ValueError, match="greater than 0"):
+        U.pack_padded_sequence(x, [3, 2, 0])
+    with pytest.raises(ValueError, match="batch_size"):
+        U.pack_padded_sequence(x, [3, 2])
+    with pytest.raises(ValueError, match="exceeds"):
+        U.pack_padded_sequence(x, [5, 2, 1])
+    p = U.pack_padded_sequence(x, [4, 2, 1])
+    with pytest.raises(ValueError, match="total_length"):
+        U.pad_packed_sequence(p, total_length=3)
+    with pytest.raises(ValueError, match="padding_side"):
+        U.pad_sequence([x[0]], padding_side="middle")

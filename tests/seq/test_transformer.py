@@ -1,0 +1,110 @@
+"""TransformerEncoderLayer / TransformerEncoder (and the decoder side and
+nn.Transformer) against PyTorch from the same weights: values and gradients
+for post- and pre-norm, relu and gelu, batch_first, bias=False, masks and
+causal; state-dict keys; module paths."""
+import warnings
+
+import numpy as np
+import pytest
+
+import fastnn
+import fastnn.nn as fnn
+
+
+def _enc(torch, H, kw, fkw=None, bf=False, dtype=np.float64, n=2):
+    fkw = fkw or {}
+    tdt = torch.float64 if dtype == np.float64 else torch.float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tl = torch.nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=bf, **kw)
+        tm = torch.nn.TransformerEncoder(tl, n, enable_nested_tensor=False).to(tdt)
+    fm = H.load(tm, fnn.TransformerEncoder(
+        fnn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=bf, **kw), n), dtype)
+    r = np.random.default_rng(0)
+    x = r.standard_normal((3, 5, 16) if bf else (5, 3, 16)).astype(dtype)
+    tx, fx = torch.tensor(x, requires_grad=True), fastnn.tensor(x, requires_grad=True)
+    ta = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in fkw.items()}
+    fa = {k: fastnn.tensor(v) if isinstance(v, np.ndarray) else v for k, v in fkw.items()}
+    a, b = tm(tx, **ta), fm(fx, **fa)
+    H.close(a, b, dtype)
+    g = r.standard_normal(a.shape).astype(dtype)
+    (a * torch.tensor(g)).sum().backward()
+    (b * fastnn.tensor(g)).sum().backward()
+    H.close(tx.grad, fx.grad, dtype)
+    H.grads(tm, fm, dtype)
+
+
+@pytest.mark.parametrize("kw", [{}, {"norm_first": True}, {"activation": "gelu"},
+                                {"bias": False}, {"layer_norm_eps": 1e-3}])
+@pytest.mark.parametrize("bf", [False, True])
+def test_encoder_matches_torch(torch, H, kw, bf):
+    _enc(torch, H, kw, bf=bf)
+
+
+def test_encoder_masks_and_float32(torch, H):
+    kpm = np.zeros((3, 5), bool)
+    kpm[2, 2:] = True
+    causal = np.triu(np.full((5, 5), -np.inf), 1)
+    _enc(torch, H, {}, {"src_key_padding_mask": kpm}, bf=True)
+    _enc(torch, H, {}, {"mask": causal})
+    _enc(torch, H, {}, {"mask": causal, "is_causal": True, "src_key_padding_mask": kpm})
+    _enc(torch, H, {"activation": "gelu"}, bf=True, dtype=np.float32)
+
+
+def test_callable_activation_and_final_norm(torch, H):
+    tl = torch.nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0,
+                                          activation=torch.nn.functional.tanh)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tm = torch.nn.TransformerEncoder(tl, 1, norm=torch.nn.LayerNorm(16)).double()
+    fl = fnn.TransformerEncoderLayer(16, 4, 32, dropout=0.0,
+                                     activation=fastnn.nn.functional.tanh)
+    from fastnn.nn.modules.transformer import LayerNorm
+    fm = H.load(tm, fnn.TransformerEncoder(fl, 1, norm=LayerNorm(16)), np.float64)
+    x = np.random.default_rng(1).standard_normal((4, 2, 16))
+    H.close(tm(torch.tensor(x)), fm(fastnn.tensor(x)), np.float64)
+
+
+def test_transformer_encoder_decoder_matches_torch(torch, H):
+    tm = torch.nn.Transformer(16, 4, 2, 2, 32, dropout=0.0, batch_first=True).double()
+    fm = H.load(tm, fnn.Transformer(16, 4, 2, 2, 32, dropout=0.0, batch_first=True),
+                np.float64)
+    r = np.random.default_rng(2)
+    s, t = r.standard_normal((2, 6, 16)), r.standard_normal((2, 4, 16))
+    ts, tt = torch.tensor(s, requires_grad=True), torch.tensor(t, requires_grad=True)
+    fs, ft = fastnn.tensor(s, requires_grad=True), fastnn.tensor(t, requires_grad=True)
+    mt = torch.nn.Transformer.generate_square_subsequent_mask(4).double()
+    mf = fnn.Transformer.generate_square_subsequent_mask(4, dtype=np.float64)
+    assert np.array_equal(mt.numpy(), mf.numpy())
+    a, b = tm(ts, tt, tgt_mask=mt), fm(fs, ft, tgt_mask=mf)
+    H.close(a, b, np.float64)
+    (a ** 2).sum().backward()
+    (b ** 2).sum().backward()
+    H.close(ts.grad, fs.grad, np.float64)
+    H.close(tt.grad, ft.grad, np.float64)
+    H.grads(tm, fm, np.float64)
+
+
+def test_dropout_train_vs_eval_and_paths():
+    fastnn.manual_seed(0)
+    enc = fnn.TransformerEncoder(fnn.TransformerEncoderLayer(8, 2, 16, dropout=0.3), 2)
+    x = fastnn.randn(4, 2, 8)
+    assert not np.array_equal(enc(x).detach().numpy(), enc(x).detach().numpy())
+    enc.eval()
+    assert np.array_equal(enc(x).detach().numpy(), enc(x).detach().numpy())
+    from fastnn.nn.modules.transformer import TransformerEncoder, TransformerEncoderLayer
+    assert TransformerEncoder is fnn.TransformerEncoder
+    assert TransformerEncoderLayer is fnn.TransformerEncoderLayer
+    assert enc.layers[0] is not enc.layers[1]
+    with pytest.raises(RuntimeError, match="relu/gelu"):
+        fnn.TransformerEncoderLayer(8, 2, activation="swish")
+
+
+def test_gradcheck_encoder_layer():
+    fastnn.manual_seed(0)
+    layer = fnn.TransformerEncoderLayer(8, 2, 12, dropout=0.0, activation="gelu",
+                                        norm_first=True).double()
+    x = fastnn.randn(3, 2, 8, dtype="float64", requires_grad=True)
+    mask = fnn.Transformer.generate_square_subsequent_mask(3, dtype=np.float64)
+    assert fastnn.gradcheck(lambda x, *ps: layer(x, src_mask=mask),
+                            [x] + list(layer.parameters()))
