@@ -1,0 +1,548 @@
+"""Export entries for the tensor ops: arithmetic, element-wise functions,
+activations, softmax, reductions, matrix products and the shape ops.
+
+Each entry receives the graph builder ``g`` and the recorded call ``op``
+(see ``_lower.Op``) and returns the ONNX name of each output.  The layer
+ops (convolution, pooling, normalisation, resampling, sequence layers) are
+in ``_ops_export_nn``.
+"""
+import math
+
+import numpy as np
+
+from ._registry import exports
+from ._trace import Value
+from .errors import OnnxExporterError
+
+INT64_MAX = np.iinfo(np.int64).max
+INT64_MIN = np.iinfo(np.int64).min
+
+E = "fastnn.ops.elementwise."
+A = "fastnn.ops.activation."
+P = "fastnn.ops.pointwise."
+R = "fastnn.ops.reduction."
+S = "fastnn.ops.shape."
+L = "fastnn.ops.linalg."
+IX = "fastnn.ops.indexing."
+
+
+def as_dtype(g, v, dt):
+    """Operand v (a Value, number or array) as a graph name of dtype dt."""
+    if isinstance(v, Value):
+        if v.dtype != dt:
+            return g.cast(v, dt)
+        return g.name(v)
+    return g.const(np.asarray(v).astype(dt))
+
+
+def axes_of(dim, ndim):
+    """A dim argument (None, int or sequence) as a sorted tuple of axes, or None."""
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return None
+    if isinstance(dim, (tuple, list)):
+        return tuple(sorted(int(d) % max(ndim, 1) for d in dim))
+    return (int(dim) % max(ndim, 1),)
+
+
+def fail(op, why):
+    raise OnnxExporterError(f"fastnn.onnx.export: {op.name}: {why}")
+
+
+# ------------------------------------------------------------- arithmetic
+def _binary(onnx_type):
+    def emit(g, op):
+        a, b = op.pos[0], op.pos[1]
+        dt = op.out.dtype
+        return g.op(onnx_type, as_dtype(g, a, dt), as_dtype(g, b, dt))
+    return emit
+
+
+exports(E + "Add")(_binary("Add"))
+exports(E + "Sub")(_binary("Sub"))
+exports(E + "Mul")(_binary("Mul"))
+exports(E + "Div")(_binary("Div"))
+exports(P + "MaximumFn")(_binary("Max"))
+exports(P + "MinimumFn")(_binary("Min"))
+
+
+@exports(E + "Pow")
+def _pow(g, op):
+    a, b = op["a"], op["b"]
+    dt = op.out.dtype
+    if not isinstance(b, Value) and float(b) == 2.0:
+        x = as_dtype(g, a, dt)
+        return g.op("Mul", x, x)
+    return g.op("Pow", as_dtype(g, a, dt), as_dtype(g, b, dt))
+
+
+def _unary(onnx_type):
+    def emit(g, op):
+        x = op.pos[0]
+        return g.op(onnx_type, as_dtype(g, x, op.out.dtype))
+    return emit
+
+
+for _fn, _ty in ((E + "Neg", "Neg"), (E + "Exp", "Exp"), (E + "Log", "Log"),
+                 (E + "Abs", "Abs"), (E + "Sqrt", "Sqrt"), (E + "Relu", "Relu"),
+                 (E + "Sigmoid", "Sigmoid"), (E + "Tanh", "Tanh"),
+                 (P + "SignFn", "Sign"), (P + "FloorFn", "Floor"), (P + "CeilFn", "Ceil"),
+                 (P + "ReciprocalFn", "Reciprocal"), (P + "SinFn", "Sin"),
+                 (P + "CosFn", "Cos"), (P + "TanFn", "Tan"), (P + "SinhFn", "Sinh"),
+                 (P + "CoshFn", "Cosh"), (P + "AsinFn", "Asin"), (P + "AcosFn", "Acos"),
+                 (P + "AtanFn", "Atan"), (P + "ErfFn", "Erf"),
+                 (A + "SoftsignFn", "Softsign")):
+    exports(_fn)(_unary(_ty))
+
+
+@exports(P + "RsqrtFn")
+def _rsqrt(g, op):
+    return g.op("Reciprocal", g.op("Sqrt", as_dtype(g, op["x"], op.out.dtype)))
+
+
+@exports(P + "SquareFn")
+def _square(g, op):
+    x = as_dtype(g, op["x"], op.out.dtype)
+    return g.op("Mul", x, x)
+
+
+@exports(P + "Log1pFn")
+def _log1p(g, op):
+    x = as_dtype(g, op["x"], op.out.dtype)
+    return g.op("Log", g.op("Add", x, g.scalar(1, op.out)))
+
+
+@exports(P + "Expm1Fn")
+def _expm1(g, op):
+    x = as_dtype(g, op["x"], op.out.dtype)
+    return g.op("Sub", g.op("Exp", x), g.scalar(1, op.out))
+
+
+@exports(P + "Log2Fn", P + "Log10Fn")
+def _logb(g, op):
+    x = as_dtype(g, op["x"], op.out.dtype)
+    base = 2.0 if op.cls.__name__ == "Log2Fn" else 10.0
+    return g.op("Div", g.op("Log", x), g.scalar(math.log(base), op.out))
+
+
+@exports(P + "RoundFn")
+def _round(g, op):
+    x, d = op["x"], op.get("decimals", 0)
+    if not d:
+        return g.op("Round", x)
+    s = g.scalar(10.0 ** d, op.out)
+    return g.op("Div", g.op("Round", g.op("Mul", x, s)), s)
+
+
+@exports(P + "ClampFn")
+def _clamp(g, op):
+    x, lo, hi = op["x"], op["lo"], op["hi"]
+    dt = op.out.dtype
+    xs = as_dtype(g, x, dt)
+    if not isinstance(lo, Value) and not isinstance(hi, Value):
+        return g.clip(xs, lo, hi, dt)
+    if lo is not None:
+        xs = g.op("Max", xs, as_dtype(g, lo, dt))
+    if hi is not None:
+        xs = g.op("Min", xs, as_dtype(g, hi, dt))
+    return xs
+
+
+@exports(P + "WhereFn")
+def _where(g, op):
+    dt = op.out.dtype
+    return g.op("Where", op["cond"], as_dtype(g, op["x"], dt), as_dtype(g, op["y"], dt))
+
+
+@exports(IX + "MaskedFillFn")
+def _masked_fill(g, op):
+    x = op["x"]
+    return g.op("Where", op["mask"], as_dtype(g, op["value"], x.dtype), x)
+
+
+# ------------------------------------------------------------- activations
+@exports(A + "LeakyReLUFn")
+def _leaky_relu(g, op):
+    return g.op("LeakyRelu", op["x"], alpha=float(op["negative_slope"]))
+
+
+@exports(A + "SoftmaxFn", A + "LogSoftmaxFn")
+def _softmax(g, op):
+    ty = "LogSoftmax" if op.cls.log else "Softmax"
+    return g.op(ty, op["x"], axis=int(op.ctx.dim))
+
+
+def _gelu_erf(g, x, like):
+    """0.5 x (1 + erf(x / sqrt 2))."""
+    e = g.op("Erf", g.op("Div", x, g.scalar(math.sqrt(2.0), like)))
+    return g.op("Mul", g.op("Mul", x, g.scalar(0.5, like)),
+                g.op("Add", e, g.scalar(1.0, like)))
+
+
+def _gelu_tanh(g, x, like):
+    """0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    x3 = g.op("Mul", g.op("Mul", x, x), x)
+    inner = g.op("Add", x, g.op("Mul", x3, g.scalar(0.044715, like)))
+    t = g.op("Tanh", g.op("Mul", inner, g.scalar(math.sqrt(2.0 / math.pi), like)))
+    return g.op("Mul", g.op("Mul", x, g.scalar(0.5, like)),
+                g.op("Add", t, g.scalar(1.0, like)))
+
+
+@exports(A + "GELUFn", A + "GELUTanhFn")
+def _gelu(g, op):
+    x = op["x"]
+    tanh = op.cls.__name__ == "GELUTanhFn"
+    if g.opset >= 20:
+        return g.op("Gelu", x, approximate="tanh" if tanh else "none")
+    return (_gelu_tanh if tanh else _gelu_erf)(g, g.name(x), x)
+
+
+@exports(A + "SiLUFn")
+def _silu(g, op):
+    x = op["x"]
+    return g.op("Mul", x, g.op("Sigmoid", x))
+
+
+@exports(A + "MishFn")
+def _mish(g, op):
+    x = op["x"]
+    if g.opset >= 18:
+        return g.op("Mish", x)
+    return g.op("Mul", x, g.op("Tanh", g.op("Softplus", x)))
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+@exports(A + "ELUFn")
+def _elu(g, op):
+    x, alpha, scale, inscale = op["x"], op["a"], op["b"], op["c"]
+    if scale == 1.0 and inscale == 1.0:
+        return g.op("Elu", x, alpha=float(alpha))
+    if math.isclose(alpha, _SELU_ALPHA, rel_tol=1e-12) and \
+            math.isclose(scale, _SELU_SCALE, rel_tol=1e-12) and inscale == 1.0:
+        return g.op("Selu", x, alpha=float(alpha), gamma=float(scale))
+    if scale == 1.0 and math.isclose(inscale * alpha, 1.0, rel_tol=1e-12):
+        return g.op("Celu", x, alpha=float(alpha))
+    # scale * (x > 0 ? x : alpha * (exp(inscale * x) - 1))
+    neg = g.op("Mul", g.op("Sub", g.op("Exp", g.op("Mul", x, g.scalar(inscale, x))),
+                           g.scalar(1.0, x)), g.scalar(alpha, x))
+    y = g.op("Where", g.op("Greater", x, g.scalar(0.0, x)), x, neg)
+    return g.op("Mul", y, g.scalar(scale, x))
+
+
+@exports(A + "SoftplusFn")
+def _softplus(g, op):
+    x, beta, threshold = op["x"], float(op["a"]), float(op["b"])
+    bx = g.name(x) if beta == 1.0 else g.op("Mul", x, g.scalar(beta, x))
+    sp = g.op("Softplus", bx)
+    if beta != 1.0:
+        sp = g.op("Div", sp, g.scalar(beta, x))
+    return g.op("Where", g.op("Greater", bx, g.scalar(threshold, x)), x, sp)
+
+
+@exports(A + "LogSigmoidFn")
+def _logsigmoid(g, op):
+    x = op["x"]
+    return g.op("Neg", g.op("Softplus", g.op("Neg", x)))
+
+
+@exports(A + "HardtanhFn")
+def _hardtanh(g, op):
+    x = op["x"]
+    return g.clip(x, float(op["a"]), float(op["b"]), x)
+
+
+@exports(A + "HardswishFn")
+def _hardswish(g, op):
+    return g.op("HardSwish", op["x"])
+
+
+@exports(A + "HardsigmoidFn")
+def _hardsigmoid(g, op):
+    return g.op("HardSigmoid", op["x"], alpha=1.0 / 6.0, beta=0.5)
+
+
+@exports(A + "ThresholdFn")
+def _threshold(g, op):
+    x = op["x"]
+    return g.op("Where", g.op("Greater", x, g.scalar(op["a"], x)), x, g.scalar(op["b"], x))
+
+
+@exports(A + "PReLUFn")
+def _prelu(g, op):
+    x, w = op["x"], op["w"]
+    slope = g.name(w)
+    if w.ndim == 1 and w.shape[0] > 1 and x.ndim > 2:
+        slope = g.reshape(w, (w.shape[0],) + (1,) * (x.ndim - 2), w.shape)
+    return g.op("PRelu", x, slope)
+
+
+# ------------------------------------------------------------- reductions
+def _reduce_fn(onnx_type):
+    def emit(g, op):
+        x = op["x"]
+        axes = axes_of(op.get("dim"), x.ndim)
+        xs = as_dtype(g, x, op.out.dtype)
+        if x.ndim == 0:
+            return g.op("Identity", xs)
+        return g.reduce(onnx_type, xs, axes, op.get("keepdim", False))
+    return emit
+
+
+exports(R + "Sum")(_reduce_fn("ReduceSum"))
+exports(R + "Mean")(_reduce_fn("ReduceMean"))
+
+
+@exports(R + "AmaxFn", R + "AminFn")
+def _amax(g, op):
+    x = op["x"]
+    ty = "ReduceMax" if op.cls.__name__ == "AmaxFn" else "ReduceMin"
+    return g.reduce(ty, x, axes_of(op.get("dim"), x.ndim), op.get("keepdim", False))
+
+
+@exports(R + "Max", R + "Min")
+def _max(g, op):
+    x = op["x"]
+    is_max = op.cls.__name__ == "Max"
+    if op.get("dim") is None:
+        return g.reduce("ReduceMax" if is_max else "ReduceMin", x, None, False)
+    d, keep = int(op.ctx.dim), int(bool(op.ctx.keepdim))
+    vals = g.reduce("ReduceMax" if is_max else "ReduceMin", x, (d,), keep)
+    idx = g.op("ArgMax" if is_max else "ArgMin", x, axis=d, keepdims=keep)
+    return [vals, idx]
+
+
+@exports(R + "VarFn")
+def _var(g, op):
+    x, dims, corr, keep, std = op["x"], op["dims"], op["correction"], op["keepdim"], op["std"]
+    axes = tuple(range(x.ndim)) if dims is None else tuple(dims)
+    n = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    d = g.op("Sub", x, g.reduce("ReduceMean", x, axes, True))
+    s = g.reduce("ReduceSum", g.op("Mul", d, d), axes, keep)
+    v = g.op("Div", s, g.scalar(max(n - corr, 0), x))
+    return g.op("Sqrt", v) if std else v
+
+
+@exports(R + "LogSumExpFn")
+def _logsumexp(g, op):
+    x = op["x"]
+    return g.reduce("ReduceLogSumExp", x, op["dims"], op["keepdim"])
+
+
+@exports(R + "NormFn")
+def _norm(g, op):
+    x, p, dims, keep = op["x"], op["p"], op["dims"], op["keepdim"]
+    if p == 2:
+        return g.reduce("ReduceL2", x, dims, keep)
+    if p == 1:
+        return g.reduce("ReduceL1", x, dims, keep)
+    if p == np.inf:
+        return g.reduce("ReduceMax", g.op("Abs", x), dims, keep)
+    if p == -np.inf:
+        return g.reduce("ReduceMin", g.op("Abs", x), dims, keep)
+    fail(op, f"the {p}-norm has no ONNX export (p = 1, 2, inf, -inf have)")
+
+
+@exports(R + "ProdFn")
+def _prod(g, op):
+    x = op["x"]
+    return g.reduce("ReduceProd", as_dtype(g, x, op.out.dtype), axes_of(op["dim"], x.ndim),
+                    op["keepdim"])
+
+
+@exports(R + "CumsumFn")
+def _cumsum(g, op):
+    x = op["x"]
+    return g.op("CumSum", as_dtype(g, x, op.out.dtype),
+                g.const(np.asarray(int(op["dim"]) % max(x.ndim, 1), np.int64)))
+
+
+# ---------------------------------------------------------------- products
+@exports(L + "Linear")
+def _linear(g, op):
+    x, w, b = op["x"], op["weight"], op.get("bias")
+    if x.ndim == 2:
+        return g.op("Gemm", x, w, b, transB=1)
+    y = g.op("MatMul", x, g.transpose(w, (1, 0)))
+    return g.op("Add", y, b) if b is not None else y
+
+
+@exports(L + "MatMul")
+def _matmul(g, op):
+    return g.op("MatMul", op["a"], op["b"])
+
+
+@exports(L + "EinsumFn")
+def _einsum(g, op):
+    eq = op["equation"].replace(" ", "")
+    return g.op("Einsum", *op.pos[1:], equation=eq)
+
+
+# ----------------------------------------------------------------- shapes
+@exports(S + "Reshape")
+def _reshape(g, op):
+    x = op["x"]
+    return g.reshape(x, op.out.shape, x.shape)
+
+
+@exports(S + "Permute")
+def _permute(g, op):
+    x = op["x"]
+    perm = [int(d) % max(x.ndim, 1) for d in op["dims"]]
+    out = g.transpose(x, perm)
+    return out if out != g.name(x) else g.op("Identity", x)
+
+
+@exports(S + "Expand")
+def _expand(g, op):
+    x = op["x"]
+    return g.expand(x, op.out.shape, x.shape)
+
+
+@exports(S + "Cat")
+def _cat(g, op):
+    xs = [v for v in op["xs"] if not (isinstance(v, Value) and 0 in v.shape
+                                      and v.ndim == 1)]
+    return g.op("Concat", *xs, axis=int(op.ctx.dim))
+
+
+@exports(S + "Stack")
+def _stack(g, op):
+    d = int(op.ctx.dim)
+    return g.op("Concat", *[g.unsqueeze(x, (d,)) for x in op["xs"]], axis=d)
+
+
+@exports(S + "Cast")
+def _cast(g, op):
+    return g.cast(op["x"], op.out.dtype)
+
+
+@exports(S + "Clone")
+def _clone(g, op):
+    return g.op("Identity", op["x"])
+
+
+@exports(S + "SplitFn")
+def _split(g, op):
+    x, dim, sizes = op["x"], int(op["dim"]), list(op["sizes"])
+    if len(sizes) == 1:
+        return [g.op("Identity", x)]
+    return g.split(x, sizes, dim)
+
+
+@exports(S + "UnbindFn")
+def _unbind(g, op):
+    x, dim = op["x"], int(op["dim"])
+    n = x.shape[dim]
+    parts = g.split(x, [1] * n, dim) if n > 1 else [g.name(x)]
+    return [g.squeeze(p, (dim,)) for p in parts]
+
+
+@exports(S + "FlipFn")
+def _flip(g, op):
+    x, dims = op["x"], list(op["dims"])
+    if not dims or x.ndim == 0:
+        return g.op("Identity", x)
+    return g.slice(x, [-1] * len(dims), [INT64_MIN] * len(dims), dims, [-1] * len(dims))
+
+
+@exports(S + "RepeatFn")
+def _repeat(g, op):
+    x, sizes = op["x"], [int(s) for s in op["sizes"]]
+    xs = g.name(x)
+    if len(sizes) > x.ndim:
+        xs = g.reshape(x, (1,) * (len(sizes) - x.ndim) + x.shape, x.shape)
+    return g.op("Tile", xs, g.ints(sizes))
+
+
+@exports(S + "TriFn")
+def _tri(g, op):
+    return g.op("Trilu", op["x"], g.const(np.asarray(int(op["diagonal"]), np.int64)),
+                upper=int(bool(op["upper"])))
+
+
+@exports(IX + "GatherFn")
+def _gather(g, op):
+    x = op["x"]
+    return g.op("GatherElements", x, op["index"], axis=int(op["dim"]) % max(x.ndim, 1))
+
+
+@exports(IX + "IndexSelectFn")
+def _index_select(g, op):
+    x, idx = op["x"], op["index"]
+    ix = g.reshape(idx, (int(np.prod(idx.shape)),), idx.shape) if idx.ndim != 1 else idx
+    return g.op("Gather", x, ix, axis=int(op["dim"]) % max(x.ndim, 1))
+
+
+@exports(S + "GetItem")
+def _getitem(g, op):
+    return getitem(g, op, op["x"], op["index"])
+
+
+def getitem(g, op, x, index):
+    """x[index] for an index of ints, slices, None, Ellipsis and at most one
+    integer array (a Value): Slice, Gather and Unsqueeze nodes."""
+    idx = list(index) if type(index) is tuple else [index]
+    n_real = sum(1 for e in idx if e is not None and e is not Ellipsis)
+    if any(e is Ellipsis for e in idx):
+        k = idx.index(Ellipsis)
+        idx[k:k + 1] = [slice(None)] * (x.ndim - n_real)
+    idx += [slice(None)] * (x.ndim - sum(1 for e in idx if e is not None))
+    arrays = [e for e in idx if isinstance(e, Value)]
+    ints = [e for e in idx if isinstance(e, (int, np.integer)) and not isinstance(e, bool)]
+    for e in idx:
+        if not (e is None or isinstance(e, (slice, Value, int, np.integer))) or \
+                isinstance(e, bool) or (isinstance(e, Value) and e.dtype.kind == "b"):
+            fail(op, f"indexing with {type(e).__name__} {e!r} has no ONNX export")
+    if len(arrays) > 1 or (arrays and ints):
+        fail(op, "indexing with several index arrays (or an array and an int) has no ONNX "
+                 "export; index one axis at a time")
+    cur = g.name(x)
+    starts, ends, axes, steps = [], [], [], []
+    axis = 0
+    for e in idx:
+        if isinstance(e, slice):
+            st = 1 if e.step is None else int(e.step)
+            if st > 0:
+                a = 0 if e.start is None else int(e.start)
+                b = INT64_MAX if e.stop is None else int(e.stop)
+            else:
+                a = INT64_MAX if e.start is None else int(e.start)
+                b = INT64_MIN if e.stop is None else int(e.stop)
+            if not (a == 0 and b == INT64_MAX and st == 1):
+                starts.append(a), ends.append(b), axes.append(axis), steps.append(st)
+        if e is not None:
+            axis += 1
+    if axes:
+        cur = g.slice(cur, starts, ends, axes, steps if any(s != 1 for s in steps) else None,
+                      dims=[x.shape[a] for a in axes])
+    # integer and array indices, last axis first so the earlier axes keep their numbers
+    real = [e for e in idx if e is not None]
+    for ax in range(len(real) - 1, -1, -1):
+        e = real[ax]
+        if isinstance(e, Value):
+            cur = g.op("Gather", cur, g.cast(e, np.int64) if e.dtype != np.int64 else e,
+                       axis=ax)
+        elif not isinstance(e, slice):
+            cur = g.op("Gather", cur, g.const(np.asarray(int(e), np.int64)), axis=ax)
+    # None: new axes at their place in the output
+    out_axes, pos = [], 0
+    arr_nd = arrays[0].ndim if arrays else 0
+    for e in idx:
+        if e is None:
+            out_axes.append(pos)
+            pos += 1
+        elif isinstance(e, slice):
+            pos += 1
+        elif isinstance(e, Value):
+            pos += arr_nd
+    if out_axes:
+        cur = g.unsqueeze(cur, out_axes)
+    if cur == g.name(x):
+        cur = g.op("Identity", x)
+    return cur
+
+
+# the layer ops register themselves on import
+from . import _ops_export_nn  # noqa: E402,F401
