@@ -261,7 +261,7 @@ def _finish(res, out_names):
         kw = {}
         for key, val in attrs.items():
             if isinstance(val, np.ndarray):
-                kw[key] = numpy_helper.from_array(np.ascontiguousarray(val), "")
+                kw[key] = numpy_helper.from_array(np.array(val, order="C"), "")
             elif isinstance(val, (list, tuple)):
                 kw[key] = [v.item() if isinstance(v, np.generic) else v for v in val]
             elif isinstance(val, np.generic):

@@ -243,7 +243,7 @@ def _build(model, tensors, kw_names, in_names, out_given, dynamic_axes, opset, o
 
 def _tensor(onnx, name, arr):
     from onnx import numpy_helper
-    return numpy_helper.from_array(np.ascontiguousarray(arr), name)
+    return numpy_helper.from_array(np.array(arr, order="C"), name)
 
 
 def _value_info(helper, name, a1, a2, axes, symbols):

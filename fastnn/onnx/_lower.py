@@ -101,7 +101,8 @@ class Lowering:
             return hit if hit is not None else self._by_identity(v._array)
         if isinstance(v, np.ndarray):
             ctx = call.ctx
-            if i is not None and ctx._fn is not None and i < len(ctx._parents):
+            if i is not None and ctx is not None and ctx._fn is not None and \
+                    i < len(ctx._parents):
                 p = ctx._parents[i]
                 if p is not None:
                     if p._grad_fn is not None:
@@ -126,7 +127,8 @@ class Lowering:
     # ---------------------------------------------------------------- visit
     def run(self, calls):
         for call in calls:
-            self.by_ctx[id(call.ctx)] = call
+            if call.ctx is not None:
+                self.by_ctx[id(call.ctx)] = call
         for call in calls:
             if call.parent is not None and not call.parent.inlined:
                 continue

@@ -159,6 +159,42 @@ def _masked_fill(g, op):
     return g.op("Where", op["mask"], as_dtype(g, op["value"], x.dtype), x)
 
 
+_COMPARE = {"equal": "Equal", "less": "Less", "greater": "Greater",
+            "less_equal": "LessOrEqual", "greater_equal": "GreaterOrEqual"}
+
+
+@exports("fastnn._tensor.Tensor._cmp")
+def _compare(g, op):
+    name = getattr(op["ufunc"], "__name__", "")
+    a, b = op["self"], op["o"]
+    dt = np.result_type(a.dtype, b.dtype if isinstance(b, Value) else np.asarray(b).dtype)
+    if not isinstance(b, Value) and a.dtype.kind == "f":
+        dt = a.dtype
+    if name == "not_equal":
+        return g.op("Not", g.op("Equal", as_dtype(g, a, dt), as_dtype(g, b, dt)))
+    if name not in _COMPARE:
+        fail(op, f"comparison {name} has no ONNX export")
+    return g.op(_COMPARE[name], as_dtype(g, a, dt), as_dtype(g, b, dt))
+
+
+_LOGIC = {"logical_and": "And", "logical_or": "Or", "logical_xor": "Xor",
+          "logical_not": "Not", "isnan": "IsNaN", "bitwise_and": "And", "bitwise_or": "Or",
+          "bitwise_xor": "Xor", "bitwise_not": "Not"}
+
+
+@exports("fastnn.ops.pointwise._logic.<locals>.op", "fastnn.ops.pointwise._bitwise.<locals>.op")
+def _logic(g, op):
+    name = op.get("name", "")
+    if name not in _LOGIC or op.out.dtype != np.bool_:
+        fail(op, f"{name} on {op.out.dtype} tensors has no ONNX export")
+    a = as_dtype(g, op["input"], np.bool_)
+    if name in ("logical_not", "bitwise_not"):
+        return g.op("Not", a)
+    if name == "isnan":
+        return g.op("IsNaN", op["input"])
+    return g.op(_LOGIC[name], a, as_dtype(g, op["other"], np.bool_))
+
+
 # ------------------------------------------------------------- activations
 @exports(A + "LeakyReLUFn")
 def _leaky_relu(g, op):

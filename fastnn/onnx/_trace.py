@@ -111,6 +111,27 @@ def _arguments(frame):
     return cls, first, pos, pos_names, var_name, kw
 
 
+def _pseudo(module, qualname):
+    return type(qualname, (), {"__module__": module, "__qualname__": qualname, "raw": True})
+
+
+# Tensor operations that are not autograd Functions (they have no gradient:
+# comparisons, logic) but that a graph needs, recorded by their code's
+# qualified name as calls of a stand-in class
+PSEUDO = {q: _pseudo(m, q) for m, q in (
+    ("fastnn._tensor", "Tensor._cmp"),
+    ("fastnn.ops.pointwise", "_logic.<locals>.op"),
+    ("fastnn.ops.pointwise", "_bitwise.<locals>.op"))}
+
+
+def _pseudo_arguments(frame):
+    co = frame.f_code
+    loc = frame.f_locals
+    names = list(co.co_varnames[:co.co_argcount])
+    free = {k: loc[k] for k in co.co_freevars if k in loc}
+    return [loc[a] for a in names], names, None, free
+
+
 class Recorder:
     """Context manager: records the Function forwards run in this thread."""
 
@@ -122,13 +143,18 @@ class Recorder:
 
     def _profile(self, frame, event, arg):
         if event == "call":
-            if frame.f_code.co_name != "forward":
-                return
-            got = _arguments(frame)
-            if got is None:
-                return
+            co = frame.f_code
+            if co.co_name == "forward":
+                got = _arguments(frame)
+                if got is None:
+                    return
+            else:
+                cls = PSEUDO.get(co.co_qualname)
+                if cls is None:
+                    return
+                got = (cls, None) + _pseudo_arguments(frame)
             parent = self._stack[-1][1] if self._stack else None
-            call = Call(got[0], got[1], got[2:], len(self._stack), parent, frame.f_code)
+            call = Call(got[0], got[1], got[2:], len(self._stack), parent, co)
             self.calls.append(call)
             self._stack.append((frame, call))
         elif event == "return" and self._stack and self._stack[-1][0] is frame:
@@ -150,7 +176,7 @@ def function_class(call, code_map):
     """The Function class of a recorded call: the engine's record when the
     node was recorded, else the ``cls`` argument, else the class whose
     forward has this code (None when ambiguous)."""
-    fn = call.ctx._fn
+    fn = call.ctx._fn if call.ctx is not None else None
     if fn is not None:
         return fn
     if call.cls is not None:
