@@ -215,6 +215,8 @@ def resolve(low1, low2, outs1, outs2, in_names, in1, in2, dyn, opset):
             sources.setdefault(key, (name, ax))
             symbols.setdefault(key, sym)
     res = Resolved(low1, sources, symbols)
+    names1 = [res.graph.name(v) for v in outs1]      # (may add constants: first)
+    names2 = [low2.graph.name(v) for v in outs2]
     for k in range(max(len(nodes1), len(nodes2))):
         n1 = nodes1[k] if k < len(nodes1) else None
         n2 = nodes2[k] if k < len(nodes2) else None
@@ -233,8 +235,6 @@ def resolve(low1, low2, outs1, outs2, in_names, in1, in2, dyn, opset):
                 f"fastnn.onnx.export: the attributes of node {_describe(n1)} change with the "
                 f"input ({a1} vs {a2}); it cannot be exported with these dynamic axes")
         res.nodes.append(n1)
-    names1 = [res.graph.name(v) for v in outs1]
-    names2 = [low2.graph.name(v) for v in outs2]
     if names1 != names2:
         raise OnnxExporterError("fastnn.onnx.export: the model's outputs come from different "
                                 "operations for a second input")

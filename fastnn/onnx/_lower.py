@@ -134,8 +134,9 @@ class Lowering:
                 continue
             self._visit(call)
         if self.unsupported:
-            lines = [f"  {name} ({qn}, {n} call{'s' if n > 1 else ''})"
-                     for (name, qn), n in self.unsupported.items()]
+            lines = [f"  {name} ({qn}, {n} call{'s' if n > 1 else ''}"
+                     f"{', first from ' + site if site else ''})"
+                     for (name, qn), (n, site) in self.unsupported.items()]
             raise UnsupportedOperatorError(
                 "fastnn.onnx.export: these operations have no ONNX export:\n" + "\n".join(lines))
 
@@ -159,8 +160,11 @@ class Lowering:
                 call.inlined = True          # a user Function: export what it ran
                 return
             key = (getattr(cls, "__name__", call.name), qualname(cls) if cls else "?")
-            self.unsupported[key] = self.unsupported.get(key, 0) + 1
+            n, site = self.unsupported.get(key, (0, call.site))
+            self.unsupported[key] = (n + 1, site)
             return
+        if any(a.kind == "node" and a.name is None for a in tensors):
+            return                           # after an unsupported op: only collect names
         op = Op(call, cls, args, pos, call.outs)
         names = handler(self.graph, op)
         if isinstance(names, str):

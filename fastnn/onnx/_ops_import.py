@@ -466,7 +466,7 @@ imports("ReduceSum")(_reduction(lambda x, d, k: x.sum(d, keepdim=k)))
 imports("ReduceMean")(_reduction(lambda x, d, k: x.mean(d, keepdim=k)))
 imports("ReduceMax")(_reduction(lambda x, d, k: x.amax(d, keepdim=k)))
 imports("ReduceMin")(_reduction(lambda x, d, k: x.amin(d, keepdim=k)))
-imports("ReduceProd")(_reduction(lambda x, d, k: x.prod(d, keepdim=k) if len(d) == 1
+imports("ReduceProd")(_reduction(lambda x, d, k: x.prod(d[0], keepdim=k) if len(d) == 1
                                  else _prod_dims(x, d, k)))
 imports("ReduceL1")(_reduction(lambda x, d, k: x.abs().sum(d, keepdim=k)))
 imports("ReduceL2")(_reduction(lambda x, d, k: x.norm(2, d, keepdim=k)))

@@ -18,6 +18,7 @@ else the argument is a constant, kept by value.  The exporter checks the
 constants against a second recording (see ``_export``), so a value computed
 from the input outside the recorded ops cannot be frozen silently.
 """
+import os
 import sys
 import threading
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from .._core import Context, TensorBase
 
+_FASTNN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _CO_VARARGS = 0x04
 _CO_VARKEYWORDS = 0x08
 
@@ -60,7 +62,7 @@ class Call:
     (``kw``), the returned value, the nesting depth and the enclosing call."""
 
     __slots__ = ("cls", "ctx", "pos", "pos_names", "var_name", "kw", "ret", "depth",
-                 "parent", "outs", "code", "inlined")
+                 "parent", "outs", "code", "inlined", "site")
 
     def __init__(self, cls, ctx, got, depth, parent, code):
         self.cls, self.ctx = cls, ctx
@@ -68,6 +70,7 @@ class Call:
         self.ret, self.depth, self.parent, self.code = None, depth, parent, code
         self.outs = None
         self.inlined = False
+        self.site = None
 
     @property
     def name(self):
@@ -132,6 +135,16 @@ def _pseudo_arguments(frame):
     return [loc[a] for a in names], names, None, free
 
 
+def _site(frame):
+    """'file:line (function)' of the nearest caller outside fastnn, for messages."""
+    f = frame.f_back
+    while f is not None and f.f_code.co_filename.startswith(_FASTNN_DIR):
+        f = f.f_back
+    if f is None:
+        return None
+    return f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno} ({f.f_code.co_name})"
+
+
 class Recorder:
     """Context manager: records the Function forwards run in this thread."""
 
@@ -155,6 +168,7 @@ class Recorder:
                 got = (cls, None) + _pseudo_arguments(frame)
             parent = self._stack[-1][1] if self._stack else None
             call = Call(got[0], got[1], got[2:], len(self._stack), parent, co)
+            call.site = _site(frame)
             self.calls.append(call)
             self._stack.append((frame, call))
         elif event == "return" and self._stack and self._stack[-1][0] is frame:
