@@ -24,6 +24,9 @@ CASES = {
     "ensemble_digits.py": r"ensemble \(mean prob\): 9[5-9]\.\d\d%",
     "tune_digits.py": r"best val_loss: grid 0\.\d{4}, random 0\.\d{4}, bayes 0\.\d{4}",
     "circuit.py": r"f = -12; df/dx = -4, df/dy = -4, df/dz = 3\n(wrote circuit\.svg|\(.*\))",
+    "onnx_digits.py": r"largest \|fastnn - onnxruntime\| difference: "
+                      r"(\d\.\d\de-(0[5-9]|[1-9]\d)|0\.00e\+00)"
+                      r"|onnx and onnxruntime are not installed",
 }
 # run by tests/optim/test_examples.py and tests/distributed/ (train_distributed.py,
 # alone and under mpiexec -n 2)
