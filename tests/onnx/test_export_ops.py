@@ -223,3 +223,39 @@ def test_static_shapes_without_dynamic_axes():
     proto = check(nn.Sequential(nn.Flatten(), nn.Linear(108, 2)), x4(), dynamic=False)
     dims = proto.graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_value for d in dims] == [2, 3, 6, 6]
+
+
+def _needs(make):
+    """The module, or a skip when this fastnn lacks the layer or option
+    (groups, dilation, transposed and 1-D convolutions, padding modes)."""
+    try:
+        return make()
+    except (TypeError, ValueError, NotImplementedError, AttributeError) as e:
+        pytest.skip(f"not available in this fastnn: {e}")
+
+
+CONV_CASES = [
+    ("conv_groups", lambda: nn.Conv2d(4, 6, 3, padding=1, groups=2), x4(c=4)),
+    ("conv_depthwise", lambda: nn.Conv2d(4, 4, 3, stride=2, padding=1, groups=4), x4(c=4)),
+    ("conv_dilation", lambda: nn.Conv2d(3, 4, 3, padding=2, dilation=2), x4(h=8, w=8)),
+    ("conv_same_even", lambda: nn.Conv2d(3, 4, 4, padding="same"), x4()),
+    ("conv_reflect", lambda: nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"), x4()),
+    ("conv_replicate", lambda: nn.Conv2d(3, 4, 3, padding=2, padding_mode="replicate"), x4()),
+    ("conv_circular", lambda: nn.Conv2d(3, 4, 3, padding=1, padding_mode="circular"), x4()),
+    ("conv1d", lambda: nn.Conv1d(4, 6, 3, padding=1, stride=2), x3(t=4, f=9)),
+    ("conv1d_groups_dil", lambda: nn.Conv1d(4, 4, 3, padding=2, dilation=2, groups=2),
+     x3(t=4, f=9)),
+    ("conv_transpose", lambda: nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1,
+                                                  output_padding=1), x4(h=5, w=5)),
+    ("conv_transpose_groups", lambda: nn.ConvTranspose2d(4, 6, 4, stride=2, groups=2,
+                                                         dilation=1), x4(c=4, h=4, w=4)),
+    ("conv_transpose_dil", lambda: nn.ConvTranspose2d(3, 2, 3, stride=1, padding=1,
+                                                      dilation=2), x4(h=5, w=5)),
+    ("conv_transpose1d", lambda: nn.ConvTranspose1d(4, 3, 3, stride=2), x3(t=4, f=6)),
+]
+
+
+@pytest.mark.parametrize("name,make,inputs", CONV_CASES, ids=[c[0] for c in CONV_CASES])
+def test_conv_options_export(name, make, inputs):
+    fastnn.manual_seed(0)
+    check(_needs(make), inputs)
