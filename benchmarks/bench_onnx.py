@@ -5,9 +5,9 @@ Models: the digits CNN (``fastnn.cli.build_digits_cnn``, 8x8 inputs) and
 PERF.md's ``cnn`` (3x32x32); batch 1 and 64.  The two outputs are compared
 outside the timed region.
 
-``python benchmarks/bench_onnx.py`` prints the ratio table (medians of
-alternating runs, ``_alternate.py``); under pytest-benchmark each case is
-one entry of group ``onnx_<model>_b<batch>``.
+``python benchmarks/bench_onnx.py [threads]`` prints the ratio table
+(medians of alternating runs, ``_alternate.py``); under pytest-benchmark
+each case is one entry of group ``onnx_<model>_b<batch>``.
 """
 import io
 import os
@@ -33,19 +33,23 @@ def _model(name):
     return MODELS["cnn"](fastnn.nn).eval()
 
 
-def setup(name, batch):
-    """(fastnn runner, onnxruntime runner) on the same input; checks that
-    they agree."""
+def setup(name, batch, threads=THREADS):
+    """(fastnn runner, onnxruntime runner) on the same input, each with
+    ``threads`` threads; checks that they agree."""
     ort = pytest.importorskip("onnxruntime") if "pytest" in sys.modules else \
         __import__("onnxruntime")
-    fastnn.set_num_threads(THREADS)
+    fastnn.set_num_threads(threads)
     model = _model(name)
     x = np.random.default_rng(0).standard_normal((batch,) + CASES[name]).astype(np.float32)
     f = io.BytesIO()
     fastnn.onnx.export(model, fastnn.tensor(x), f, dynamic_axes={"input": {0: "batch"}})
     so = ort.SessionOptions()
-    so.intra_op_num_threads = THREADS
+    so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
+    # ORT's pool threads spin for a while after each run; timed in
+    # alternation with fastnn they would steal its cores (and fastnn's
+    # OpenMP threads ORT's), so spinning is off for a like-for-like timing
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     sess = ort.InferenceSession(f.getvalue(), so, providers=["CPUExecutionProvider"])
     xt = fastnn.tensor(x)
 
@@ -72,13 +76,13 @@ def test_onnx_inference(benchmark, lib, name, batch):
     benchmark(run_f if lib == "fastnn" else run_o)
 
 
-def main():
+def main(threads=THREADS):
     from _alternate import alternate
-    print(f"fastnn {fastnn.__version__} vs onnxruntime, {THREADS} threads, medians of "
+    print(f"fastnn {fastnn.__version__} vs onnxruntime, {threads} thread(s), medians of "
           "alternating runs (ratio = fastnn time / onnxruntime time; <= 1: fastnn as fast)")
     for name in sorted(CASES):
         for batch in (1, 64):
-            run_f, run_o = setup(name, batch)
+            run_f, run_o = setup(name, batch, threads)
             reps = 200 if batch == 1 else 20
             t = alternate({"fastnn": run_f, "onnxruntime": run_o}, rounds=9, reps=reps)
             print(f"{name:11s} batch {batch:2d}: fastnn {t['fastnn'] * 1e6:9.1f} us, "
@@ -87,4 +91,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else THREADS)
