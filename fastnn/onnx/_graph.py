@@ -13,9 +13,6 @@ import numpy as np
 
 from ._trace import Value
 
-_ONNX_DTYPE = None
-
-
 def onnx_dtype(dt):
     """The TensorProto data type of a numpy dtype."""
     from onnx import helper
@@ -29,19 +26,22 @@ _REDUCE_AXES_INPUT = {"ReduceSum": 13}
 class Graph:
     """Builder of one ONNX graph for opset ``opset``."""
 
-    def __init__(self, opset, param_names):
+    def __init__(self, opset):
         self.opset = opset
         self.nodes = []
         self.initializers = {}          # name -> ndarray (parameters and buffers)
-        self.param_names = param_names  # id(array) -> state-dict name
         self._count = {}
         self._const_cache = {}
+        self.taken = set()              # graph input and parameter names
 
     # ------------------------------------------------------------------ names
     def fresh(self, base):
-        k = self._count.get(base, 0)
-        self._count[base] = k + 1
-        return f"{base}_{k}"
+        while True:
+            k = self._count.get(base, 0)
+            self._count[base] = k + 1
+            name = f"{base}_{k}"
+            if name not in self.taken:
+                return name
 
     def name(self, v):
         """The graph name of an operand: a name, a Value, None (omitted
@@ -62,7 +62,9 @@ class Graph:
                 return v.name
             if v.kind == "input":
                 return v.name
-            return self.const(v.array)
+            if v.name is None:
+                v.name = self.const(v.array)
+            return v.name
         return self.const(v)
 
     # -------------------------------------------------------------- emitting

@@ -18,6 +18,11 @@ from . import _ops_export  # noqa: F401  (fills the table)
 from ._registry import EXPORTERS
 
 
+# ops run on constants that still become nodes: their result's shape may
+# follow a dynamic axis (``const.expand(x.size(0), -1)``)
+_NO_FOLD = {"fastnn.ops.shape.Expand"}
+
+
 def qualname(cls):
     return f"{cls.__module__}.{cls.__qualname__}"
 
@@ -52,7 +57,7 @@ class Lowering:
     def __init__(self, opset, inputs, params, code_map):
         """inputs: [(name, Tensor given to the model)]; params: [(name, Tensor)]
         of the model's parameters and buffers."""
-        self.graph = Graph(opset, {})
+        self.graph = Graph(opset)
         self.code_map = code_map
         self.by_tensor = {}      # id(leaf Tensor) -> Value
         self.by_array = {}       # id(ndarray) -> Value
@@ -61,10 +66,12 @@ class Lowering:
         self._keep = []
         self.unsupported = {}
         for name, t in inputs:
+            self.graph.taken.add(name)
             v = Value("input", t._array, name)
             self.by_tensor[id(t)] = v
             self.by_array[id(t._array)] = v
         for name, t in params:
+            self.graph.taken.add(name)
             v = Value("param", t._array, name)
             self.by_tensor.setdefault(id(t), v)
             self.by_array.setdefault(id(t._array), v)
@@ -149,7 +156,7 @@ class Lowering:
         args, pos = self._resolved_args(call)
         tensors = [a for a in _flat(pos) + _flat(list(args.values())) if isinstance(a, Value)]
         handler = EXPORTERS.get(qualname(cls)) if cls is not None else None
-        if all(a.kind == "const" for a in tensors):
+        if all(a.kind == "const" for a in tensors) and qualname(cls or Value) not in _NO_FOLD:
             call.outs = [None if o is None else self._const(o.array) for o in call.outs]
             for o, r in zip(call.outs, rets):
                 if o is not None:

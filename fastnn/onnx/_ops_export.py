@@ -124,6 +124,43 @@ def _logb(g, op):
     return g.op("Div", g.op("Log", x), g.scalar(math.log(base), op.out))
 
 
+@exports(P + "ErfcFn")
+def _erfc(g, op):
+    return g.op("Sub", g.scalar(1.0, op.out), g.op("Erf", as_dtype(g, op["x"], op.out.dtype)))
+
+
+def _trunc_nodes(g, x, like):
+    return g.op("Where", g.op("Less", x, g.scalar(0, like)), g.op("Ceil", x), g.op("Floor", x))
+
+
+@exports(P + "TruncFn", P + "FracFn")
+def _trunc(g, op):
+    x = op["x"]
+    if x.dtype.kind != "f":
+        return g.op("Identity", x) if op.cls.__name__ == "TruncFn" else \
+            g.op("Sub", x, x)
+    t = _trunc_nodes(g, g.name(x), x)
+    return t if op.cls.__name__ == "TruncFn" else g.op("Sub", x, t)
+
+
+@exports(P + "RemainderFn", P + "FmodFn")
+def _remainder(g, op):
+    dt = op.out.dtype
+    a, b = as_dtype(g, op["a"], dt), as_dtype(g, op["b"], dt)
+    if op.cls.__name__ == "FmodFn":
+        return g.op("Mod", a, b, fmod=1)
+    if dt.kind != "f":
+        return g.op("Mod", a, b, fmod=0)
+    # Python's remainder: a - floor(a / b) * b
+    return g.op("Sub", a, g.op("Mul", g.op("Floor", g.op("Div", a, b)), b))
+
+
+@exports(P + "FillFn")
+def _fill(g, op):
+    x = op["x"]
+    return g.op("Expand", as_dtype(g, np.asarray(op["value"]), op.out.dtype), g.shape_of(x))
+
+
 @exports(P + "RoundFn")
 def _round(g, op):
     x, d = op["x"], op.get("decimals", 0)
@@ -509,6 +546,74 @@ def _index_select(g, op):
     x, idx = op["x"], op["index"]
     ix = g.reshape(idx, (int(np.prod(idx.shape)),), idx.shape) if idx.ndim != 1 else idx
     return g.op("Gather", x, ix, axis=int(op["dim"]) % max(x.ndim, 1))
+
+
+@exports(S + "RollFn")
+def _roll(g, op):
+    x, shifts, dims = op["x"], op["shifts"], op["dims"]
+    if dims is None:
+        flat = g.reshape(x, (int(np.prod(x.shape)),), x.shape)
+        y = _roll_axis(g, flat, int(shifts), 0, int(np.prod(x.shape)))
+        return g.reshape(y, x.shape, (int(np.prod(x.shape)),))
+    shifts = shifts if isinstance(shifts, tuple) else (shifts,)
+    dims = dims if isinstance(dims, tuple) else (dims,)
+    cur = g.name(x)
+    for s_, d in zip(shifts, dims):
+        cur = _roll_axis(g, cur, int(s_), int(d), x.shape[d])
+    return cur if cur != g.name(x) else g.op("Identity", x)
+
+
+def _roll_axis(g, x, shift, axis, n):
+    k = shift % n if n else 0
+    if k == 0:
+        return g.name(x)
+    return g.op("Concat", g.slice(x, [n - k], [INT64_MAX], [axis]),
+                g.slice(x, [0], [n - k], [axis]), axis=axis)
+
+
+@exports(S + "RepeatInterleaveFn")
+def _repeat_interleave(g, op):
+    x, rep, dim = op["x"], op["repeats"], op["dim"]
+    if isinstance(rep, Value) and rep.kind == "const" and np.asarray(rep.array).size == 1:
+        rep = int(np.asarray(rep.array).reshape(-1)[0])
+    if isinstance(rep, Value) or not isinstance(rep, (int, np.integer)):
+        fail(op, "repeat_interleave with one count per element has no ONNX export")
+    d = int(dim) % max(x.ndim, 1)
+    src = x.shape
+    xs = g.reshape(x, src, x.shape)
+    mid = src[:d + 1] + (int(rep),) + src[d + 1:]
+    y = g.expand(g.unsqueeze(xs, (d + 1,)), mid, src[:d + 1] + (1,) + src[d + 1:])
+    return g.reshape(y, op.out.shape, mid)
+
+
+@exports(IX + "TakeAlongDimFn")
+def _take_along_dim(g, op):
+    x, idx = op["x"], op["index"]
+    d = int(op["dim"]) % max(x.ndim, 1)
+    if any(a != b for k, (a, b) in enumerate(zip(x.shape, idx.shape)) if k != d):
+        fail(op, "take_along_dim with an index broadcast against the input has no ONNX "
+                 "export (give the index the input's shape but along dim)")
+    return g.op("GatherElements", x, idx, axis=d)
+
+
+@exports(IX + "TakeFn")
+def _take(g, op):
+    x, idx = op["x"], op["index"]
+    flat = g.reshape(x, (int(np.prod(x.shape)),), x.shape)
+    return g.op("Gather", flat, idx, axis=0)
+
+
+@exports("fastnn.ops.sorting.TopkFn", "fastnn.ops.sorting.SortFn")
+def _topk(g, op):
+    x = op["x"]
+    d = int(op["dim"]) % max(x.ndim, 1)
+    if op.cls.__name__ == "TopkFn":
+        k, largest = int(op["k"]), op["largest"]
+    else:
+        k, largest = x.shape[d], op["descending"]
+    vals, idx = g.op("TopK", x, g.ints([k]), n_out=2, axis=d, largest=int(bool(largest)),
+                     sorted=1)
+    return [vals, idx]
 
 
 @exports(S + "GetItem")

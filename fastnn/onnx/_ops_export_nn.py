@@ -312,6 +312,53 @@ def _pixel_shuffle(g, op):
     return g.reshape(y, op.out.shape, tshape)
 
 
+# --------------------------------------------------------------- distance
+D = "fastnn.ops.distance."
+
+
+def _pnorm(g, x, p, axes, keep, like):
+    if p == 2:
+        return g.reduce("ReduceL2", x, axes, keep)
+    if p == 1:
+        return g.reduce("ReduceL1", x, axes, keep)
+    if p == np.inf:
+        return g.reduce("ReduceMax", g.op("Abs", x), axes, keep)
+    s = g.reduce("ReduceSum", g.op("Pow", g.op("Abs", x), g.scalar(p, like)), axes, keep)
+    return g.op("Pow", s, g.scalar(1.0 / p, like))
+
+
+@exports(D + "NormalizeFn")
+def _normalize(g, op):
+    x, p, eps = op["x"], float(op["p"]), float(op["eps"])
+    d = int(op["dim"]) % x.ndim
+    n = _pnorm(g, g.name(x), p, (d,), True, x)
+    return g.op("Div", x, g.op("Max", n, g.scalar(eps, x)))
+
+
+@exports(D + "CosineSimilarityFn")
+def _cosine(g, op):
+    a, b, eps = op["x1"], op["x2"], float(op["eps"])
+    nd = max(a.ndim, b.ndim)
+    d = int(op["dim"]) % nd
+    dt = op.out.dtype
+    a_, b_ = g.name(a), g.name(b)
+    if a.dtype != dt:
+        a_ = g.cast(a, dt)
+    if b.dtype != dt:
+        b_ = g.cast(b, dt)
+    c1 = g.op("Max", g.reduce("ReduceL2", a_, (d,), True), g.scalar(eps, dt))
+    c2 = g.op("Max", g.reduce("ReduceL2", b_, (d,), True), g.scalar(eps, dt))
+    return g.reduce("ReduceSum", g.op("Mul", g.op("Div", a_, c1), g.op("Div", b_, c2)),
+                    (d,), False)
+
+
+@exports(D + "PairwiseDistanceFn")
+def _pairwise(g, op):
+    a, b, p, eps = op["x1"], op["x2"], float(op["p"]), float(op["eps"])
+    u = g.op("Add", g.op("Sub", a, b), g.scalar(eps, a))
+    return _pnorm(g, u, p, (-1,), bool(op["keepdim"]), a)
+
+
 # ---------------------------------------------------------------- dropout
 @exports("fastnn.ops.dropout.Dropout", "fastnn.ops.dropout.MaskDropoutFn")
 def _dropout(g, op):

@@ -496,6 +496,13 @@ def _argmax(m, node, x):
     return _wrap(np.asarray(i, np.int64))
 
 
+@imports("TopK")
+def _topk(m, node, x, k):
+    v, i = fastnn.topk(x, ints(k)[0], dim=attr(node, "axis", -1),
+                       largest=bool(attr(node, "largest", 1)))
+    return v, i
+
+
 # ----------------------------------------------------------------- padding
 def pad(x, begin, end, mode="constant", value=0.0):
     """x padded (negative widths crop) by per-axis begin/end widths; the
