@@ -12,9 +12,6 @@ other difference -- control flow or a constant computed from the input
 outside the recorded ops (``.item()``, ``.numpy()``) -- is an error
 rather than a graph that is silently right for the example input only.
 """
-import os
-import tempfile
-
 import numpy as np
 
 from .. import _core
@@ -264,22 +261,10 @@ def _value_info(helper, name, a1, a2, axes, symbols):
 
 def _write(data, f):
     """Writes the serialized model: to a file object, or atomically to a path
-    (a temporary file in the same directory, flushed, then renamed)."""
+    (``fastnn.save``'s way: a temporary file in the same directory, flushed,
+    then renamed)."""
     if hasattr(f, "write"):
         f.write(data)
         return
-    path = os.fspath(f)
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".fastnn-onnx-", suffix=".tmp", dir=d)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from ..serialization import _atomic_write
+    _atomic_write(f, lambda fh: fh.write(data))

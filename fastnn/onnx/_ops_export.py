@@ -403,18 +403,24 @@ def _logsumexp(g, op):
     return g.reduce("ReduceLogSumExp", x, op["dims"], op["keepdim"])
 
 
+def pnorm(g, x, p, axes, keep, like):
+    """The vector p-norm of x over axes (p = 1, 2, +-inf or any other > 0)."""
+    if p == 2:
+        return g.reduce("ReduceL2", x, axes, keep)
+    if p == 1:
+        return g.reduce("ReduceL1", x, axes, keep)
+    if p in (np.inf, -np.inf):
+        return g.reduce("ReduceMax" if p > 0 else "ReduceMin", g.op("Abs", x), axes, keep)
+    s = g.reduce("ReduceSum", g.op("Pow", g.op("Abs", x), g.scalar(p, like)), axes, keep)
+    return g.op("Pow", s, g.scalar(1.0 / p, like))
+
+
 @exports(R + "NormFn")
 def _norm(g, op):
     x, p, dims, keep = op["x"], op["p"], op["dims"], op["keepdim"]
-    if p == 2:
-        return g.reduce("ReduceL2", x, dims, keep)
-    if p == 1:
-        return g.reduce("ReduceL1", x, dims, keep)
-    if p == np.inf:
-        return g.reduce("ReduceMax", g.op("Abs", x), dims, keep)
-    if p == -np.inf:
-        return g.reduce("ReduceMin", g.op("Abs", x), dims, keep)
-    fail(op, f"the {p}-norm has no ONNX export (p = 1, 2, inf, -inf have)")
+    if not p > 0:
+        fail(op, f"the {p}-norm has no ONNX export")
+    return pnorm(g, g.name(x), float(p), dims, keep, x)
 
 
 @exports(R + "ProdFn")
@@ -453,10 +459,11 @@ def _einsum(g, op):
 
 
 # ----------------------------------------------------------------- shapes
-@exports(S + "Reshape")
+@exports(S + "Reshape", S + "Expand")
 def _reshape(g, op):
     x = op["x"]
-    return g.reshape(x, op.out.shape, x.shape)
+    emit = g.reshape if op.cls.__name__ == "Reshape" else g.expand
+    return emit(x, op.out.shape, x.shape)
 
 
 @exports(S + "Permute")
@@ -465,12 +472,6 @@ def _permute(g, op):
     perm = [int(d) % max(x.ndim, 1) for d in op["dims"]]
     out = g.transpose(x, perm)
     return out if out != g.name(x) else g.op("Identity", x)
-
-
-@exports(S + "Expand")
-def _expand(g, op):
-    x = op["x"]
-    return g.expand(x, op.out.shape, x.shape)
 
 
 @exports(S + "Cat")

@@ -9,7 +9,7 @@ dilation (``Conv2dFn(x, weight, bias, geom)``, ``geom`` a ConvGeometry).
 """
 import numpy as np
 
-from ._ops_export import fail
+from ._ops_export import fail, pnorm
 from ._registry import exports
 
 C = "fastnn.ops.conv."
@@ -202,19 +202,24 @@ def _batch_norm(g, op):
     return g.op("Relu", y) if op.cls.relu else y
 
 
+def _standardize(g, x, axes, eps, like):
+    """(x - mean) / sqrt(biased var + eps) over axes (kept)."""
+    d = g.op("Sub", x, g.reduce("ReduceMean", x, axes, True))
+    var = g.reduce("ReduceMean", g.op("Mul", d, d), axes, True)
+    return g.op("Div", d, g.op("Sqrt", g.op("Add", var, g.scalar(eps, like))))
+
+
+def _affine(g, y, w, b, shape=lambda v: v):
+    if w is not None:
+        y = g.op("Mul", y, shape(w))
+    return g.op("Add", y, shape(b)) if b is not None else y
+
+
 def _bn_batch_stats(g, x, w, b, eps):
     """Batch norm with the batch's own statistics (training=True, or no
     running statistics): biased variance over every axis but the channels."""
-    axes = [0] + list(range(2, x.ndim))
-    mean = g.reduce("ReduceMean", x, axes, True)
-    d = g.op("Sub", x, mean)
-    var = g.reduce("ReduceMean", g.op("Mul", d, d), axes, True)
-    y = g.op("Div", d, g.op("Sqrt", g.op("Add", var, g.scalar(eps, x))))
-    if w is not None:
-        y = g.op("Mul", y, _per_channel(g, w, x))
-    if b is not None:
-        y = g.op("Add", y, _per_channel(g, b, x))
-    return y
+    y = _standardize(g, g.name(x), [0] + list(range(2, x.ndim)), eps, x)
+    return _affine(g, y, w, b, lambda v: _per_channel(g, v, x))
 
 
 @exports(N + "LayerNormFn")
@@ -226,13 +231,7 @@ def _layer_norm(g, op):
     if g.opset >= 17:
         scale = g.name(w) if w is not None else g.const(np.ones(nshape, x.dtype))
         return g.op("LayerNormalization", x, scale, b, axis=-k, epsilon=eps)
-    axes = list(range(x.ndim - k, x.ndim))
-    d = g.op("Sub", x, g.reduce("ReduceMean", x, axes, True))
-    var = g.reduce("ReduceMean", g.op("Mul", d, d), axes, True)
-    y = g.op("Div", d, g.op("Sqrt", g.op("Add", var, g.scalar(eps, x))))
-    if w is not None:
-        y = g.op("Mul", y, w)
-    return g.op("Add", y, b) if b is not None else y
+    return _affine(g, _standardize(g, g.name(x), list(range(x.ndim - k, x.ndim)), eps, x), w, b)
 
 
 @exports(N + "GroupNormFn")
@@ -254,11 +253,7 @@ def _group_norm_nodes(g, x, w, b, G, eps):
     xr = g.reshape(x, (x.shape[0], G, rest), x.shape)
     y = g.op("InstanceNormalization", xr, _ones(g, G, x), _ones(g, G, x, 0.0), epsilon=eps)
     y = g.reshape(y, x.shape, (x.shape[0], G, rest))
-    if w is not None:
-        y = g.op("Mul", y, _per_channel(g, w, x))
-    if b is not None:
-        y = g.op("Add", y, _per_channel(g, b, x))
-    return y
+    return _affine(g, y, w, b, lambda v: _per_channel(g, v, x))
 
 
 @exports(N + "InstanceNormFn")
@@ -316,22 +311,11 @@ def _pixel_shuffle(g, op):
 D = "fastnn.ops.distance."
 
 
-def _pnorm(g, x, p, axes, keep, like):
-    if p == 2:
-        return g.reduce("ReduceL2", x, axes, keep)
-    if p == 1:
-        return g.reduce("ReduceL1", x, axes, keep)
-    if p == np.inf:
-        return g.reduce("ReduceMax", g.op("Abs", x), axes, keep)
-    s = g.reduce("ReduceSum", g.op("Pow", g.op("Abs", x), g.scalar(p, like)), axes, keep)
-    return g.op("Pow", s, g.scalar(1.0 / p, like))
-
-
 @exports(D + "NormalizeFn")
 def _normalize(g, op):
     x, p, eps = op["x"], float(op["p"]), float(op["eps"])
     d = int(op["dim"]) % x.ndim
-    n = _pnorm(g, g.name(x), p, (d,), True, x)
+    n = pnorm(g, g.name(x), p, (d,), True, x)
     return g.op("Div", x, g.op("Max", n, g.scalar(eps, x)))
 
 
@@ -356,7 +340,7 @@ def _cosine(g, op):
 def _pairwise(g, op):
     a, b, p, eps = op["x1"], op["x2"], float(op["p"]), float(op["eps"])
     u = g.op("Add", g.op("Sub", a, b), g.scalar(eps, a))
-    return _pnorm(g, u, p, (-1,), bool(op["keepdim"]), a)
+    return pnorm(g, u, p, (-1,), bool(op["keepdim"]), a)
 
 
 # ---------------------------------------------------------------- dropout

@@ -96,7 +96,8 @@ CASES = [
     ("amax", lambda: fn(lambda x: x.amax((2, 3))), x4()),
     ("var_std", lambda: fn(lambda x: x.var(1) + x.std(1, keepdim=True).sum(1)), x3()),
     ("logsumexp", lambda: fn(lambda x: x.logsumexp(-1)), x3()),
-    ("norm", lambda: fn(lambda x: x.norm(dim=-1)), x3()),
+    ("norm", lambda: fn(lambda x: x.norm(dim=-1) + x.norm(p=3, dim=-1) + x.norm(p=1, dim=-1)),
+     x3()),
     # shapes
     ("flatten", lambda: nn.Flatten(), x4()),
     ("view", lambda: fn(lambda x: x.view(x.size(0), -1)), x4()),
