@@ -76,6 +76,10 @@ class _Flat:
 
     @staticmethod
     def leaves(obj):
+        """(None leaves, e.g. attention weights not asked for, are dropped,
+        as PyTorch's exporter drops them.)"""
+        if obj is None:
+            return []
         if isinstance(obj, (tuple, list)):
             return [t for o in obj for t in _Flat.leaves(o)]
         if isinstance(obj, dict):

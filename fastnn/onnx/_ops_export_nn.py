@@ -343,6 +343,137 @@ def _pairwise(g, op):
     return pnorm(g, u, p, (-1,), bool(op["keepdim"]), a)
 
 
+# --------------------------------------------------------- sequence layers
+# PyTorch's gate blocks (rows of w_ih / w_hh, H each) in ONNX's order:
+# LSTM (i, f, g, o) -> (i, o, f, c); GRU (r, z, n) -> (z, r, h)
+_GATE_ORDER = {"LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2), "RNN_TANH": (0,), "RNN_RELU": (0,)}
+
+
+def _gates(g, w, order, H):
+    """w's gate blocks (axis 0) reordered (slices of the initializer, which
+    stays as it is; runtimes fold them)."""
+    if len(order) == 1:
+        return g.name(w)
+    return g.op("Concat", *[g.slice(w, [k * H], [(k + 1) * H], [0]) for k in order], axis=0)
+
+
+def _per_direction(g, parts):
+    parts = [g.unsqueeze(p, (0,)) for p in parts]
+    return parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=0)
+
+
+@exports("fastnn.ops.rnn.RNNLayerFn")
+def _rnn_layer(g, op):
+    """One recurrent layer (both directions) as ONNX's LSTM / GRU / RNN."""
+    x, h0, c0 = op["x"], op["h0"], op["c0"]
+    *w, geo = op["rest"]
+    mode, D, H = geo.mode, geo.D, geo.H
+    if geo.packed or geo.sorted is not None:
+        fail(op, "packed sequences have no ONNX export (pad them)")
+    if geo.HO != H:
+        fail(op, "LSTM with proj_size has no ONNX export")
+    order = _GATE_ORDER[mode]
+    xs = g.transpose(x, (1, 0, 2)) if geo.bf_in else g.name(x)
+    W = _per_direction(g, [_gates(g, w[5 * d], order, H) for d in range(D)])
+    R = _per_direction(g, [_gates(g, w[5 * d + 1], order, H) for d in range(D)])
+    B = ""
+    if w[2] is not None or w[3] is not None:
+        zero = np.zeros(len(order) * H, x.dtype)
+        B = _per_direction(g, [g.op("Concat", *[_gates(g, w[5 * d + k], order, H)
+                                                 if w[5 * d + k] is not None else g.const(zero)
+                                                 for k in (2, 3)], axis=0)
+                               for d in range(D)])
+    rows = [geo.layer * D, geo.layer * D + D]
+    init_h = g.slice(h0, rows[:1], rows[1:], [0]) if h0 is not None else ""
+    init_c = g.slice(c0, rows[:1], rows[1:], [0]) if (c0 is not None and mode == "LSTM") \
+        else ""
+    attrs = dict(hidden_size=H, direction="bidirectional" if D == 2 else "forward")
+    if mode == "LSTM":
+        y, hn, cn = g.op("LSTM", xs, W, R, B, "", init_h, init_c, n_out=3, **attrs)
+    else:
+        if mode == "GRU":
+            attrs["linear_before_reset"] = 1
+        else:
+            attrs["activations"] = ["Tanh" if mode == "RNN_TANH" else "Relu"] * D
+        y, hn = g.op("GRU" if mode == "GRU" else "RNN", xs, W, R, B, "", init_h, n_out=2,
+                     **attrs)
+        cn = None
+    T, N = geo.T, geo.B
+    y = g.reshape(g.transpose(y, (0, 2, 1, 3)), (T, N, D * H), (T, N, D, H))
+    if geo.bf_out:
+        y = g.transpose(y, (1, 0, 2))
+    return [y, hn, cn]
+
+
+def _head_view(g, op, t, heads, h, rows, width):
+    """The (batch..., heads, rows, width) view that the attention kernel reads
+    through ``heads`` = (offset, batch stride, head stride, row stride) of
+    buffer t: t itself when contiguous, else (multi-head attention's packed
+    projections, (rows, N, W) or (N, rows, W)) reshape, slice and transpose."""
+    off, sb, sh, sr = heads
+    if off == 0 and sr == width and sh == rows * width:
+        return g.name(t)
+    shape = t.shape if t.ndim == 3 else (t.shape[0], 1, t.shape[1])
+    A, B, W = shape
+    if sh != width or W % width:
+        fail(op, f"attention over heads with strides {heads} has no ONNX export")
+    if sr == B * W and sb == W:            # (rows, N, W)
+        perm = (1, 2, 0, 3)
+    elif sr == W and sb == B * W:          # (N, rows, W)
+        perm = (0, 2, 1, 3)
+    else:
+        fail(op, f"attention over heads with strides {heads} has no ONNX export")
+    y = g.reshape(t, (A, B, W // width, width), t.shape)
+    y = g.slice(y, [off // width], [off // width + h], [2])
+    return g.transpose(y, perm)
+
+
+def _heads_out(g, op, r, o_heads, o_shape, nb, h, L, width):
+    """The attention result r (N, heads, L, width) in the output's layout."""
+    off, sb, sh, sr = o_heads
+    if sr == width and sh == L * width:
+        return r
+    if sr == nb * h * width:              # (L, N, E)
+        y = g.transpose(r, (2, 0, 1, 3))
+        return g.reshape(y, o_shape, (L, nb, h, width))
+    y = g.transpose(r, (0, 2, 1, 3))       # (N, L, E)
+    return g.reshape(y, o_shape, (nb, L, h, width))
+
+
+@exports("fastnn.ops.attention.AttentionFn")
+def _attention(g, op):
+    """Scaled dot-product attention of every head as MatMul, Mul, Add (mask),
+    Softmax, MatMul."""
+    q, k, v, mask, geo = op["q"], op["k"], op["v"], op["mask"], op["geo"]
+    if geo.get("p", 0.0) > 0:
+        fail(op, "attention dropout ran in training mode; export evaluates the model")
+    if geo["hq"] != geo["hkv"]:
+        fail(op, "grouped-query attention (fewer key/value heads) has no ONNX export")
+    nb, h, L, S, E, Ev = (geo[n] for n in ("nb", "hq", "L", "S", "E", "Ev"))
+    qv = _head_view(g, op, q, geo["q"], h, L, E)
+    kv = _head_view(g, op, q if k is None else k, geo["k"], h, S, E)
+    vv = _head_view(g, op, q if v is None else v, geo["v"], h, S, Ev)
+    nd = q.ndim if qv == g.name(q) else 4
+    kt = g.transpose(kv, list(range(nd - 2)) + [nd - 1, nd - 2])
+    scores = g.op("Mul", g.op("MatMul", qv, kt), g.scalar(geo["scale"], q))
+    if mask is not None:
+        scores = g.op("Add", scores, mask)
+    if geo.get("causal"):
+        tri = np.triu(np.full((L, S), -np.inf, q.dtype), 1)
+        scores = g.op("Add", scores, g.const(tri))
+    p = g.op("Softmax", scores, axis=-1)
+    r = g.op("MatMul", p, vv)
+    out = r if nd != 4 or qv == g.name(q) else \
+        _heads_out(g, op, r, geo["o"], tuple(op["o_shape"]), nb, h, L, Ev)
+    w = g.reshape(p, (nb * h, L, S), (nb, h, L, S)) if op["want_w"] else None
+    return [out, w]
+
+
+@exports("fastnn.ops.embedding.EmbeddingFn")
+def _embedding(g, op):
+    return g.op("Gather", op["weight"], op["idx"], axis=0)
+
+
 # ---------------------------------------------------------------- dropout
 @exports("fastnn.ops.dropout.Dropout", "fastnn.ops.dropout.MaskDropoutFn")
 def _dropout(g, op):

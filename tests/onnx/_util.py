@@ -42,6 +42,8 @@ def _np(t):
 
 
 def _flat(out):
+    if out is None:
+        return []
     if isinstance(out, (tuple, list)):
         return [o for x in out for o in _flat(x)]
     return [out]
