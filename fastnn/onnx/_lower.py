@@ -12,7 +12,7 @@ import numpy as np
 
 from .._core import TensorBase
 from ._graph import Graph
-from ._trace import Value, function_class, is_tensorish
+from ._trace import Value, function_class
 from .errors import OnnxExporterError, UnsupportedOperatorError
 from . import _ops_export  # noqa: F401  (fills the table)
 from ._registry import EXPORTERS
@@ -211,4 +211,4 @@ def lower(calls, opset, inputs, params, code_map):
     return low
 
 
-__all__ = ["lower", "Op", "qualname", "is_tensorish"]
+__all__ = ["lower", "Op", "qualname"]

@@ -8,7 +8,8 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..nn import functional as F
-from ._ops_import import attr, pad
+from ._ops_import import attr
+from ._ops_import_shape import pad
 from ._registry import imports
 from .errors import OnnxImportError
 

@@ -24,7 +24,7 @@ import threading
 
 import numpy as np
 
-from .._core import Context, TensorBase
+from .._core import Context
 
 _FASTNN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _CO_VARARGS = 0x04
@@ -217,7 +217,3 @@ def forward_code_map():
         if code is not None:
             out.setdefault(code, []).append(c)
     return out
-
-
-def is_tensorish(v):
-    return isinstance(v, (np.ndarray, TensorBase))
