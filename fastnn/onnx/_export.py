@@ -110,14 +110,18 @@ def _second_inputs(tensors, in_names, dyn, rng):
 
 
 def _record(model, arrays, kw_names):
-    """One recorded forward on fresh leaf Tensors holding ``arrays``."""
+    """One recorded forward on fresh Tensors holding copies of ``arrays``:
+    float ones require grad (so every op on them is recorded, no no-graph
+    fast path taken) and are not leaves (so the model may change them in
+    place, as it may its inputs under PyTorch's exporter)."""
     from ..autograd import enable_grad
     ts = []
-    for a in arrays:
-        t = Tensor._wrap(np.array(a, copy=True))
-        if a.dtype.kind == "f":
-            t.requires_grad_(True)
-        ts.append(t)
+    with enable_grad():
+        for a in arrays:
+            t = Tensor._wrap(np.array(a, copy=True))
+            if a.dtype.kind == "f":
+                t = t.requires_grad_(True).clone()
+            ts.append(t)
     n_pos = len(arrays) - len(kw_names)
     with enable_grad(), Recorder() as rec:
         out = model(*ts[:n_pos], **dict(zip(kw_names, ts[n_pos:])))

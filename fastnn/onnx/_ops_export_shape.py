@@ -240,3 +240,69 @@ def _new_axes(idx, arr_nd):
     return out_axes
 
 
+
+
+@exports(S + "IndexPut")
+def _index_put(g, op):
+    """``x[index] = value`` (or ``+=`` with accumulate) for an index of ints,
+    unit-step slices and Ellipsis: a broadcastable mask of the written
+    positions selects between the value (unsqueezed and padded to x's
+    shape) and x."""
+    x, value, index = op["x"], op["value"], op["index"]
+    idx = list(index) if type(index) is tuple else [index]
+    if any(e is Ellipsis for e in idx):
+        k = idx.index(Ellipsis)
+        idx[k:k + 1] = [slice(None)] * (x.ndim - len(idx) + 1)
+    idx += [slice(None)] * (x.ndim - len(idx))
+    masks, begin, end, squeezed = [], [], [], []
+    for ax, (e, n) in enumerate(zip(idx, x.shape)):
+        if isinstance(e, slice) and e == slice(None):
+            masks.append(np.ones(1, bool))
+            begin.append(0), end.append(0)
+            continue
+        if isinstance(e, slice) and e.step in (None, 1):
+            a, b, _ = e.indices(n)
+        elif isinstance(e, (int, np.integer)) and not isinstance(e, bool):
+            a = int(e) % n
+            b = a + 1
+            squeezed.append(ax)
+        else:
+            fail(op, f"assignment through the index {e!r} has no ONNX export (ints, unit-step "
+                     "slices and Ellipsis have)")
+        m = np.zeros(n, bool)
+        m[a:b] = True
+        masks.append(m)
+        begin.append(a)
+        end.append(n - max(b, a))
+    mask = np.ones((1,) * x.ndim, bool)
+    for ax, m in enumerate(masks):
+        mask = mask & m.reshape((1,) * ax + (-1,) + (1,) * (x.ndim - ax - 1))
+    if isinstance(value, Value) and value.ndim:
+        v = _placed(g, value, x, idx, squeezed, begin, end)
+    else:
+        v = g.name(value) if isinstance(value, Value) else None
+        v = g.cast(value, x.dtype) if v is not None and value.dtype != x.dtype else v
+        v = v if v is not None else g.const(np.asarray(value, x.dtype))
+    if op.get("accumulate"):
+        return g.op("Add", x, g.op("Where", g.const(mask), v, g.const(np.zeros((), x.dtype))))
+    return g.op("Where", g.const(mask), v, x)
+
+
+def _placed(g, value, x, idx, squeezed, begin, end):
+    """value (broadcastable to x[idx]) at its place in x's shape: broadcast
+    to the written block (1 along untouched axes it does not vary on),
+    the removed int axes put back, zero padding around the block."""
+    keep = [ax for ax in range(x.ndim) if ax not in squeezed]
+    full = [idx[ax] == slice(None) for ax in keep]
+    block = [x.shape[ax] - begin[ax] - end[ax] for ax in keep]
+    v = g.name(value) if value.dtype == x.dtype else g.cast(value, x.dtype)
+    shape = (1,) * (len(keep) - value.ndim) + tuple(value.shape)
+    v = g.reshape(v, shape, value.shape)
+    target = [1 if (f and d == 1) else b for f, d, b in zip(full, shape, block)]
+    if list(shape) != target:
+        v = g.expand(v, target, shape)
+    if squeezed:
+        v = g.unsqueeze(v, squeezed)
+    if any(begin) or any(end):
+        v = g.op("Pad", v, g.ints(begin + end))
+    return v

@@ -35,6 +35,16 @@ def fn(f, **parts):
     return Fn(lambda self, *xs: f(*xs), **parts)
 
 
+def _set_first(x):
+    y = x * 1.0
+    y[:, 0] = 0.0
+    y[..., 1:3] = x[..., 3:5] * 2.0
+    y[:, -1, 2] = fastnn.tensor(5.0)
+    y[:, 2, 1:4] = x[:, 0, :1]
+    y[:, :, -1] += fastnn.tensor(np.arange(4, dtype=np.float32))
+    return y
+
+
 _CONST = fastnn.tensor(np.linspace(-1, 1, 3, dtype=np.float32).reshape(3, 1, 1))
 
 # (id, module factory, inputs factory)
@@ -51,6 +61,8 @@ CASES = [
     ("neg_exp_log", lambda: fn(lambda x: (-x).exp() + (x.abs() + 1).log()), x2()),
     ("sqrt_abs", lambda: fn(lambda x: x.abs().sqrt()), x2()),
     ("residual", lambda: fn(lambda x: F.relu(x) + x), x4()),
+    ("inplace_on_input", lambda: fn(lambda x: x.mul_(2.0).add_(1.0).relu_()), x4()),
+    ("setitem", lambda: fn(lambda x: _set_first(x)), x3()),
     ("clamp", lambda: fn(lambda x: x.clamp(-0.5, 0.7)), x2()),
     ("clamp_min", lambda: fn(lambda x: x.clamp(min=0.1)), x2()),
     ("maximum", lambda: fn(lambda a, b: fastnn.maximum(a, b)), two((4,), (4,))),
