@@ -219,7 +219,7 @@ _LOGIC = {"logical_and": "And", "logical_or": "Or", "logical_xor": "Xor",
           "bitwise_xor": "Xor", "bitwise_not": "Not"}
 
 
-@exports("fastnn.ops.pointwise._logic.<locals>.op", "fastnn.ops.pointwise._bitwise.<locals>.op")
+@exports("fastnn.ops.pointwise._logic.<locals>.op")
 def _logic(g, op):
     name = op.get("name", "")
     if name not in _LOGIC or op.out.dtype != np.bool_:

@@ -119,12 +119,25 @@ def _pseudo(module, qualname):
 
 
 # Tensor operations that are not autograd Functions (they have no gradient:
-# comparisons, logic) but that a graph needs, recorded by their code's
-# qualified name as calls of a stand-in class
-PSEUDO = {q: _pseudo(m, q) for m, q in (
-    ("fastnn._tensor", "Tensor._cmp"),
-    ("fastnn.ops.pointwise", "_logic.<locals>.op"),
-    ("fastnn.ops.pointwise", "_bitwise.<locals>.op"))}
+# comparisons, logic) but that a graph needs, recorded as calls of a
+# stand-in class; found by their code's file and name
+PSEUDO = {
+    (_FASTNN_DIR + "_tensor.py", "_cmp"): _pseudo("fastnn._tensor", "Tensor._cmp"),
+    (os.path.join(_FASTNN_DIR, "ops", "pointwise.py"), "op"):
+        _pseudo("fastnn.ops.pointwise", "_logic.<locals>.op"),
+}
+_PSEUDO_QUALNAMES = {"Tensor._cmp", "_logic.<locals>.op", "_bitwise.<locals>.op"}
+
+
+def _pseudo_class(co):
+    """The stand-in class of a pseudo-op's code, or None."""
+    cls = PSEUDO.get((co.co_filename, co.co_name))
+    if cls is None:
+        return None
+    q = getattr(co, "co_qualname", None)          # Python 3.11+
+    if q is not None:
+        return cls if q in _PSEUDO_QUALNAMES else None
+    return cls if co.co_name == "_cmp" or {"fn", "name"} <= set(co.co_freevars) else None
 
 
 def _pseudo_arguments(frame):
@@ -162,7 +175,7 @@ class Recorder:
                 if got is None:
                     return
             else:
-                cls = PSEUDO.get(co.co_qualname)
+                cls = _pseudo_class(co)
                 if cls is None:
                     return
                 got = (cls, None) + _pseudo_arguments(frame)
