@@ -136,7 +136,7 @@ def _lower_run(model, arrays, kw_names, in_names, out_given, opset, params, code
     return low, outs, [t._array for t in ts], [np.asarray(t._array) for t in leaves]
 
 
-def export(model, args, f, export_params=True, verbose=False, training=None,
+def export(model, args, f=None, export_params=True, verbose=False, training=None,
            input_names=None, output_names=None, operator_export_type=None,
            opset_version=None, do_constant_folding=True, dynamic_axes=None,
            keep_initializers_as_inputs=None, custom_opsets=None,
@@ -153,8 +153,9 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
     model : fastnn.nn.Module (or a callable taking and returning Tensors)
     args : Tensor or tuple of Tensors
         Example inputs (a trailing dict: keyword inputs).
-    f : str, os.PathLike or a binary file object
-        Where to write the model (a path is written atomically).
+    f : str, os.PathLike, a binary file object, or None
+        Where to write the model (a path is written atomically); None: the
+        model is returned instead.
     input_names, output_names : list of str, optional
         Graph names of the inputs and outputs (default ``input``/``input_i``,
         ``output``/``output_i``).
@@ -172,7 +173,7 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
 
     Returns
     -------
-    None
+    None, or the ``onnx.ModelProto`` when ``f`` is None.
 
     Examples
     --------
@@ -203,7 +204,10 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
         for m, mode in was:
             object.__setattr__(m, "training", mode)
     onnx.checker.check_model(proto)
+    if f is None:
+        return proto
     _write(proto.SerializeToString(), f)
+    return None
 
 
 def _params(model):

@@ -113,6 +113,11 @@ def test_bad_arguments():
         _export(nn.ReLU(), "not a tensor")
 
 
+def test_export_without_a_file_returns_the_model():
+    proto = fastnn.onnx.export(nn.Linear(3, 2), fastnn.randn(2, 3))
+    assert isinstance(proto, onnx.ModelProto) and proto.graph.node[0].op_type == "Gemm"
+
+
 def test_model_mode_is_restored():
     model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5)).train()
     _export(model, randn(2, 3))
