@@ -204,3 +204,30 @@ def test_torch_import_trains():
         loss.backward()
         opt.step()
     assert loss.item() < first
+
+
+@pytest.mark.parametrize("opset", [14, 17])
+def test_torch_transformer_encoder(opset):
+    torch.manual_seed(7)
+    layer = tnn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                        batch_first=True)
+    net = tnn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
+    compare(net, lambda b: torch.randn(b, 5, 8), opset, atol=2e-5)
+
+
+def test_torch_embedding_and_attention():
+    torch.manual_seed(8)
+
+    class Net(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = tnn.Embedding(30, 8)
+            self.mha = tnn.MultiheadAttention(8, 2, batch_first=True)
+            self.fc = tnn.Linear(8, 3)
+
+        def forward(self, ids):
+            e = self.emb(ids)
+            a, w = self.mha(e, e, e)
+            return self.fc(a.mean(1)), w
+
+    compare(Net(), lambda b: torch.randint(0, 30, (b, 6)))
