@@ -27,6 +27,7 @@ from .errors import OnnxImportError
 MIN_OPSET, MAX_OPSET = 13, 21
 DEFAULT_MAX_ELEMENTS = 1 << 28
 _MAX_FILE = (1 << 31) - 1            # protobuf's limit for one message
+_DTYPES = {"f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "b1"}
 
 # inputs of operators that are shapes, indices or settings, not trainable
 # tensors: a float initializer used only there is not made a Parameter
@@ -153,10 +154,15 @@ def _np_dtype(data_type, name):
         raise OnnxImportError(f"fastnn.onnx.load: tensor {name!r} has an unsupported data "
                               f"type ({TensorProto.DataType.Name(data_type)})")
     try:
-        return np.dtype(helper.tensor_dtype_to_np_dtype(data_type))
+        dt = np.dtype(helper.tensor_dtype_to_np_dtype(data_type))
     except Exception:
         raise OnnxImportError(f"fastnn.onnx.load: tensor {name!r} has an unknown data type "
                               f"({data_type})") from None
+    if dt.str.lstrip("<>=|") not in _DTYPES:
+        raise OnnxImportError(f"fastnn.onnx.load: tensor {name!r} has data type "
+                              f"{TensorProto.DataType.Name(data_type)}, which fastnn does not "
+                              "hold (float16/32/64, int8/16/32/64, uint8, bool)")
+    return dt
 
 
 def _numel(t, limit, what):

@@ -233,6 +233,23 @@ def test_initializer_with_less_data_than_declared():
         fastnn.onnx.import_model(_bytes(m))
 
 
+def test_unsupported_data_types():
+    for dtype in (TP.STRING, TP.BFLOAT16, TP.COMPLEX64, TP.UINT64):
+        t = _raw_tensor("w", [2], b"\0" * 16, dtype)
+        m = _model([helper.make_node("Add", ["x", "w"], ["y"])], inits=[t])
+        with pytest.raises(OnnxImportError, match="data type"):
+            fastnn.onnx.import_model(_bytes(m))
+
+
+def test_float16_weights_become_float32():
+    w = np.array([1.5, -2.0, 0.25], np.float16)
+    m = _model([helper.make_node("Add", ["x", "w"], ["y"])],
+               inits=[_raw_tensor("w", [3], w.tobytes(), TP.FLOAT16)])
+    model = fastnn.onnx.import_model(_bytes(m))
+    assert model.w.dtype == np.float32
+    np.testing.assert_array_equal(model(np.zeros((2, 3), np.float32)).detach().numpy()[0], w)
+
+
 def test_negative_dims():
     t = _raw_tensor("w", [-1, 4], b"")
     m = _model([helper.make_node("Add", ["x", "w"], ["y"])], inits=[t])
