@@ -72,11 +72,16 @@ def test_sites_are_found_in_the_sources():
 @pytest.mark.skipif(not _core.openmp_enabled(), reason="serial build: no parallel regions")
 def test_thread_tests_drive_every_parallel_region(tmp_path):
     report = tmp_path / "regions.json"
+    # the child imports the fastnn under test (installed or built in place):
+    # its directory first on the path, and the child runs outside the checkout
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
     env = dict(os.environ, FASTNN_PARALLEL_REPORT=str(report))
+    env["PYTHONPATH"] = parent + os.pathsep + env.get("PYTHONPATH", "")
     tests = os.path.join(ROOT, "tests")
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                        "-k", "thread or parallel", "--ignore", os.path.abspath(__file__),
-                        tests], env=env, capture_output=True, text=True, timeout=900)
+                        "--rootdir", ROOT, "-k", "thread or parallel",
+                        "--ignore", os.path.abspath(__file__), tests],
+                       cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     hits = _basename_keys(json.loads(report.read_text()))
     missing = sorted(s for s in source_sites() - PENDING if not hits.get(s))

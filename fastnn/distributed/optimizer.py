@@ -26,7 +26,7 @@ def _as_named_arrays(obj):
             items.append(it if isinstance(it, tuple) and len(it) == 2 else (str(i), it))
     out = []
     for name, v in items:
-        a = v if isinstance(v, np.ndarray) else getattr(v, "data", None)
+        a = v if isinstance(v, np.ndarray) else getattr(v, "_array", None)
         if not isinstance(a, np.ndarray):
             raise TypeError(f"broadcast_parameters: {name!r} is a {type(v).__name__}, "
                             f"not a Tensor or ndarray")

@@ -80,7 +80,7 @@ class SGD:
             for p in g["params"]:
                 if p.grad is None:
                     continue
-                d = p.grad
+                d = p.grad.numpy()
                 if g["momentum"]:
                     buf = self.state.setdefault(id(p), {}).get("momentum_buffer")
                     buf = d.copy() if buf is None else buf * g["momentum"] + d
