@@ -84,8 +84,12 @@ int fnn_gemm_set_blocking(int isa, int dtype, int64_t mc, int64_t kc, int64_t nc
  * above; FNN_GEMM_AVX512SIM runs the AVX2 loop), and sets *flops to the
  * floating-point operations done in all (2 per multiply-add).  Divided by
  * the wall time of the call it gives the machine's arithmetic peak for
- * that path: the ceiling of every GEMM figure (fastnn bench --peak). */
-int fnn_gemm_fma_probe(int isa, int64_t iters, int n_threads, int64_t *flops);
+ * that path: the ceiling of every GEMM figure (fastnn bench --peak).
+ * *cpu_rate (when not NULL) gets the same peak from each thread's own CPU
+ * time (flop/s, summed over the threads): on a busy machine, where a
+ * thread waits for a core, the wall time overstates the loop's time. */
+int fnn_gemm_fma_probe(int isa, int64_t iters, int n_threads, int64_t *flops,
+                       double *cpu_rate);
 
 /* The K-split path: products with a small C and many terms (a convolution's
  * or a Linear layer's weight gradient over a large batch), where the M/N

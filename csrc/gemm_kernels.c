@@ -9,6 +9,7 @@
  * instructions, so the shipped build runs on any x86-64.
  */
 #include <string.h>
+#include <time.h>
 #include "gemm_kernels.h"
 #include "fnn_cpu.h"
 #include "fnn_generic.h"
@@ -605,15 +606,31 @@ static double probe_run(int isa, int64_t iters, float seed) {
     return probe_portable(iters, seed);
 }
 
-int fnn_gemm_fma_probe(int isa, int64_t iters, int n_threads, int64_t *flops) {
+/* CPU seconds the calling thread has run (0 where the clock is missing) */
+static double thread_cpu_seconds(void) {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+    struct timespec t;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0) return (double)t.tv_sec + 1e-9 * t.tv_nsec;
+#endif
+    return 0;
+}
+
+int fnn_gemm_fma_probe(int isa, int64_t iters, int n_threads, int64_t *flops, double *cpu_rate) {
     if (iters < 0 || !flops) return FNN_EINVAL;
     isa = fnn_gemm_resolve_isa(isa);
     const int nt = n_threads < 1 ? 1 : n_threads;
-    double sink = 0;
-#pragma omp parallel num_threads(nt) reduction(+ : sink)
-    sink += probe_run(isa, iters, 0.999f + 1e-4f * (float)fnn_thread_id());
+    const double per_thread = (double)probe_flops_per_iter(isa) * (double)iters;
+    double sink = 0, rate = 0;
+#pragma omp parallel num_threads(nt) reduction(+ : sink, rate)
+    {
+        const double t0 = thread_cpu_seconds();
+        sink += probe_run(isa, iters, 0.999f + 1e-4f * (float)fnn_thread_id());
+        const double dt = thread_cpu_seconds() - t0;
+        rate += dt > 0 ? per_thread / dt : 0;
+    }
     /* the sum is finite and positive: this test is never false, but the
      * compiler cannot know it */
     *flops = sink == sink ? probe_flops_per_iter(isa) * iters * nt : 0;
+    if (cpu_rate) *cpu_rate = rate;
     return FNN_OK;
 }

@@ -30,7 +30,8 @@ cdef extern from "gemm.h":
     int fnn_gemm_get_blocking(int isa, int dtype, int64_t *out)
     int fnn_gemm_blocking_model(const fnn_cache_info *ci, int mr, int nr, int elem, int64_t *out)
     int fnn_gemm_set_blocking(int isa, int dtype, int64_t mc, int64_t kc, int64_t nc)
-    int fnn_gemm_fma_probe(int isa, int64_t iters, int n_threads, int64_t *flops) nogil
+    int fnn_gemm_fma_probe(int isa, int64_t iters, int n_threads, int64_t *flops,
+                           double *cpu_rate) nogil
     int fnn_gemm_set_isa(int isa)   # transitional: the path conv2d reads (gemm.h)
 
 ISA_NAMES = ("portable", "avx2", "avx512", "avx512sim")
@@ -153,18 +154,21 @@ def gemm_set_blocking(isa, dtype="float32", int64_t mc=0, int64_t kc=0, int64_t 
 def fma_probe(int64_t iters, int n_threads=1, isa=None):
     """Runs the register-only FMA loop of a kernel path (the path in force
     by default; 'avx512sim' runs the AVX2 loop) for iters iterations on
-    n_threads threads; returns (flops done, wall seconds).  flops / seconds
-    is the machine's arithmetic peak for that path (fastnn bench --peak)."""
+    n_threads threads; returns (flops done, wall seconds, flop/s from the
+    threads' own CPU time).  flops / seconds is the machine's arithmetic
+    peak for that path (fastnn bench --peak); the third figure is the same
+    peak unaffected by waits for a busy core."""
     import time
     cdef int code = _gemm_opts.isa if isa is None else _isa_code(isa, "fma_probe")
     cdef int64_t flops = 0
+    cdef double rate = 0
     cdef int st
     t0 = time.perf_counter()
     with nogil:
-        st = fnn_gemm_fma_probe(code, iters, n_threads, &flops)
+        st = fnn_gemm_fma_probe(code, iters, n_threads, &flops, &rate)
     dt = time.perf_counter() - t0
     _check_status(st, "fma_probe")
-    return flops, dt
+    return flops, dt, rate
 
 
 def cpu_best_isa():
