@@ -63,22 +63,22 @@ static int64_t pack_rows_simd_f32(int MR, const float *s, int64_t lda, int64_t k
     return p;
 }
 
-/* The same for a transposed B: NR (16) rows of B (the panel's columns of
- * op(B)), four k steps at a time, written as d[p*16 + j]. */
+/* The same for a transposed B: NR (8, 16 or 32) rows of B (the panel's
+ * columns of op(B)), four k steps at a time, written as d[p*NR + j]. */
 static int64_t pack_tcols_simd_f32(int NR, const float *s, int64_t ldb, int64_t kc,
                                    float *RESTRICT d) {
-    if (NR != 16) return 0;
+    if (NR != 8 && NR != 16 && NR != 32) return 0;
     int64_t p = 0;
-    for (; p + 4 <= kc; p += 4, d += 64) {
-        for (int jb = 0; jb < 16; jb += 4) {
+    for (; p + 4 <= kc; p += 4, d += 4 * NR) {
+        for (int jb = 0; jb < NR; jb += 4) {
             const float *r = s + jb * ldb + p;
             __m128 a0 = _mm_loadu_ps(r), a1 = _mm_loadu_ps(r + ldb);
             __m128 a2 = _mm_loadu_ps(r + 2 * ldb), a3 = _mm_loadu_ps(r + 3 * ldb);
             _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
             _mm_storeu_ps(d + jb, a0);
-            _mm_storeu_ps(d + 16 + jb, a1);
-            _mm_storeu_ps(d + 32 + jb, a2);
-            _mm_storeu_ps(d + 48 + jb, a3);
+            _mm_storeu_ps(d + NR + jb, a1);
+            _mm_storeu_ps(d + 2 * NR + jb, a2);
+            _mm_storeu_ps(d + 3 * NR + jb, a3);
         }
     }
     return p;
