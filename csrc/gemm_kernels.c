@@ -425,12 +425,15 @@ static void gemm_descs_fill(void) {
 #ifdef FNN_HAVE_X86_KERNELS
         if (isa == FNN_GEMM_AVX512 || isa == FNN_GEMM_AVX512SIM) {
             const int sim = isa == FNN_GEMM_AVX512SIM;
+            /* (ukri only on the emulation: the GEMM never calls it) */
             *f = (fnn_gemm_desc_f32){
                 .mr = 14, .nr = 32, .ukr = sim ? fnn_ukr_avx512sim14_f32 : fnn_ukr_avx512asm_f32,
-                .ukri = fnn_ukr_avx512sim14_f32_ib};
+                .ukri = sim ? fnn_ukr_avx512sim14_f32_ib : NULL,
+                .ukrs = sim ? NULL : fnn_ukr_avx512asm_f32_s};
             *g = (fnn_gemm_desc_f64){
                 .mr = 14, .nr = 16, .ukr = sim ? fnn_ukr_avx512sim14_f64 : fnn_ukr_avx512asm_f64,
-                .ukri = fnn_ukr_avx512sim14_f64_ib};
+                .ukri = sim ? fnn_ukr_avx512sim14_f64_ib : NULL,
+                .ukrs = sim ? NULL : fnn_ukr_avx512asm_f64_s};
         }
 #endif
         gemm_desc_blocks(&ci, f->mr, f->nr, 4, &f->mc, &f->kc, &f->nc);
@@ -461,28 +464,32 @@ const fnn_gemm_desc_f64 *fnn_gemm_kernels_f64(int isa) {
     return &g_gemm_f64[isa >= 0 && isa < FNN_GEMM_NPATHS ? isa : FNN_GEMM_PORTABLE];
 }
 
+/* The blocks of one descriptor (either dtype) set to mc, kc, nc (0: the
+ * model's), after checking them against its register block. */
+static int set_blocks(int *dmc, int *dkc, int *dnc, int mr, int nr, int elem, int64_t mc,
+                      int64_t kc, int64_t nc) {
+    if ((mc && mc % mr) || (nc && nc % nr)) return FNN_EINVAL;
+    fnn_cache_info ci;
+    fnn_cpu_caches(&ci);
+    int64_t model[3];
+    fnn_gemm_blocking_model(&ci, mr, nr, elem, model);
+    *dmc = (int)(mc ? mc : model[0]);
+    *dkc = (int)(kc ? kc : model[1]);
+    *dnc = (int)(nc ? nc : model[2]);
+    return FNN_OK;
+}
+
 int fnn_gemm_set_blocking(int isa, int dtype, int64_t mc, int64_t kc, int64_t nc) {
     if (isa < 0 || isa >= FNN_GEMM_NPATHS || (dtype != 0 && dtype != 1) || mc < 0 ||
         mc > 65536 || kc < 0 || kc > FNN_GEMM_KC_MAX || nc < 0 || nc > 65536)
         return FNN_EINVAL;
     gemm_descs_ready();
-    fnn_cache_info ci;
-    fnn_cpu_caches(&ci);
-    int *dst[3];
-    int mr, nr, elem;
     if (dtype == 0) {
         fnn_gemm_desc_f32 *f = &g_gemm_f32[isa];
-        dst[0] = &f->mc, dst[1] = &f->kc, dst[2] = &f->nc, mr = f->mr, nr = f->nr, elem = 4;
-    } else {
-        fnn_gemm_desc_f64 *g = &g_gemm_f64[isa];
-        dst[0] = &g->mc, dst[1] = &g->kc, dst[2] = &g->nc, mr = g->mr, nr = g->nr, elem = 8;
+        return set_blocks(&f->mc, &f->kc, &f->nc, f->mr, f->nr, 4, mc, kc, nc);
     }
-    if ((mc && mc % mr) || (nc && nc % nr)) return FNN_EINVAL;
-    int64_t model[3];
-    fnn_gemm_blocking_model(&ci, mr, nr, elem, model);
-    const int64_t want[3] = {mc ? mc : model[0], kc ? kc : model[1], nc ? nc : model[2]};
-    for (int i = 0; i < 3; i++) *dst[i] = (int)want[i];
-    return FNN_OK;
+    fnn_gemm_desc_f64 *g = &g_gemm_f64[isa];
+    return set_blocks(&g->mc, &g->kc, &g->nc, g->mr, g->nr, 8, mc, kc, nc);
 }
 
 static int cpu_has_avx2(void) {

@@ -308,13 +308,50 @@ def fma_peak(threads, min_time=0.1, tries=5):
     return best
 
 
+_TORCH_PEAK_SRC = """
+import json, sys, numpy as np, torch
+from fastnn.cli import measure
+gemms, nt, min_time, rounds = json.loads(sys.argv[1])
+torch.set_num_threads(nt)
+rng = np.random.default_rng(0)
+out = {}
+for name, M, N, K, ta, tb in gemms:
+    A = torch.from_numpy(rng.standard_normal((K, M) if ta else (M, K), dtype=np.float32))
+    B = torch.from_numpy(rng.standard_normal((N, K) if tb else (K, N), dtype=np.float32))
+    A, B = (A.t() if ta else A), (B.t() if tb else B)
+    C = torch.empty((M, N))
+    out[name] = measure({"t": lambda: torch.mm(A, B, out=C)}, min_time, rounds)["t"]
+print(json.dumps(out))
+"""
+
+
+def _torch_peak_times(gemms, threads, min_time, rounds):
+    """PyTorch's median seconds and spread per GEMM (name -> (median,
+    spread)), measured in a child process at `threads` threads; None when
+    PyTorch is not installed or the child fails."""
+    import importlib.util
+    import subprocess
+    if importlib.util.find_spec("torch") is None:
+        return None
+    env = dict(os.environ)
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = parent + os.pathsep + env.get("PYTHONPATH", "")
+    args = json.dumps([gemms, threads, min_time, rounds])
+    try:
+        r = subprocess.run([sys.executable, "-c", _TORCH_PEAK_SRC, args], env=env,
+                           capture_output=True, text=True, timeout=600)
+        return {k: tuple(v) for k, v in json.loads(r.stdout.strip().splitlines()[-1]).items()}
+    except (subprocess.SubprocessError, ValueError, IndexError, OSError):
+        return None
+
+
 def run_peak(min_time=1.0, out_stream=None, small=False, use_torch=True, threads=(1, 2),
              rounds=ROUNDS):
     """``fastnn bench --peak``: the FMA peak of the kernel path in force at each
     thread count, and each GEMM's GFLOP/s as a percentage of it, for fastnn,
     NumPy (its BLAS pinned to the thread count with threadpoolctl) and
-    PyTorch when installed.  Medians over alternating rounds, spread
-    reported.  Returns a list of dict rows."""
+    PyTorch when installed (in a child process, measured before).  Medians
+    over alternating rounds, spread reported.  Returns a list of dict rows."""
     import fastnn
     from . import _core
     say = (lambda s: print(s, file=out_stream or sys.stdout, flush=True))
@@ -332,7 +369,11 @@ def run_peak(min_time=1.0, out_stream=None, small=False, use_torch=True, threads
     try:
         for nt in threads:
             fastnn.set_num_threads(nt)
-            torch = _torch(use_torch, nt)
+            # PyTorch runs in a child process: its OpenMP threads and
+            # fastnn's, both spinning for a while after each product, slow
+            # each other down badly at 2 threads when they share a process
+            torch_times = _torch_peak_times(gemms, nt, min_time, rounds) if use_torch else None
+            torch = torch_times is not None
             peak = fma_peak(nt)
             say(f"\n{nt} thread{'s' if nt > 1 else ''}: FMA probe peak {peak:.1f} GFLOP/s "
                 f"({path}); GFLOP/s and % of that peak, medians of {rounds} rounds")
@@ -347,11 +388,9 @@ def run_peak(min_time=1.0, out_stream=None, small=False, use_torch=True, threads
                 A, B = (a.T if ta_ else a), (b.T if tb_ else b)
                 fns = {"fastnn": lambda: _core.gemm(a, b, c, ta_, tb_, 1.0, 0.0, nt),
                        "numpy": lambda: np.matmul(A, B, out=c), "torch": None}
-                if torch is not None:
-                    tA, tB, tC = torch.from_numpy(A), torch.from_numpy(B), torch.from_numpy(c)
-                    fns["torch"] = lambda: torch.mm(tA, tB, out=tC)
                 with _blas_limits(nt):
                     r = measure(fns, min_time, rounds)
+                r["torch"] = torch_times.get(name) if torch_times else None
                 flops = 2.0 * M * N * K
                 row = {"name": name, "M": M, "N": N, "K": K, "threads": nt, "peak": peak,
                        "spread": max(v[1] for v in r.values() if v is not None)}

@@ -158,12 +158,16 @@ def test_small_block_edges(isa, small_blocks, packed_only, dtype):
 def test_avx512_assembly_equals_its_emulation(packed_only, dtype):
     """The AVX-512 kernel (assembly) and the AVX512SIM path (the C body with
     AVX2 vectors) do the same fused multiply-adds in the same order: equal
-    bit for bit, full and edge tiles, beta 0 / 1 / other, several k blocks."""
+    bit for bit, full and edge tiles, beta 0 / 1 / other, several k blocks,
+    B packed and read in place."""
     rng = np.random.default_rng(6)
     bl = core.gemm_blocking(dtype, "avx512")
     mr, nr, kc = bl["mr"], bl["nr"], bl["kc"]
-    shapes = [(mr, nr, 1), (mr, nr, 7), (mr - 1, nr, 33), (mr, nr - 3, 65), (3 * mr + 5, 2 * nr + 1, kc + 9),
-              (100, 70, 2 * kc + 1), (mr, nr, 0)]
+    # (the last two take the K-split path, whose full B panels the assembly
+    # kernel reads in place when B is row-major: gemm.inc, gemm_direct_b)
+    shapes = [(mr, nr, 1), (mr, nr, 7), (mr - 1, nr, 33), (mr, nr - 3, 65),
+              (3 * mr + 5, 2 * nr + 1, kc + 9), (100, 70, 2 * kc + 1), (mr, nr, 0),
+              (20, 2 * nr + 5, 5000), (2 * mr, 3 * nr, 4100)]
     try:
         for idx, (M, N, K) in enumerate(shapes):
             for ta, tb in [(False, False), (True, True)]:
