@@ -55,6 +55,9 @@ typedef struct {
     /* optional (NULL when absent): the kernel reading B in place, for
      * products with too few rows to pay for packing B (gemm.inc) */
     fnn_ukrs_f32 ukrs;
+    /* 1: the packed path prefetches the next A block's rows (unpacked)
+     * between micro-kernel calls (gemm.inc, gemm_ic_block) */
+    int pf_a;
 } fnn_gemm_desc_f32;
 typedef struct {
     int mr, nr, mc, kc, nc;
@@ -63,6 +66,7 @@ typedef struct {
     int mr_s, nr_s;
     fnn_ukri_f64 ukri_s;
     fnn_ukrs_f64 ukrs;
+    int pf_a;
 } fnn_gemm_desc_f64;
 
 /* The GEMM's micro-kernels and blocking on kernel path isa
