@@ -340,7 +340,8 @@ const fnn_gemm_desc_f64 *fnn_gemm_conv_kernels_f64(int isa) {
  *   B panels stream through from L3, and every B panel's pass touches an
  *   mc x NR column of C, whose rows -- ldc apart, often a power of two --
  *   crowd a few L2 sets and, on their way in and out, evict A lines when
- *   mc is large.  A multiple of MR within [4*MR, FNN_GEMM_MC_MAX].
+ *   mc is large.  A multiple of MR within [4*MR, FNN_GEMM_MC_MAX], the
+ *   block at most FNN_GEMM_A_MAX_BYTES.
  * NC: the packed B block (kc * nc * elem) takes half of two threads' share
  *   of L3 (L3 * 2 / logical CPUs sharing it: the block is packed once and
  *   read by the whole team; L2 when there is no L3), a multiple of NR
@@ -352,7 +353,7 @@ const fnn_gemm_desc_f64 *fnn_gemm_conv_kernels_f64(int isa) {
  * alternating runs): kc 256 beat 192 by 5-8% (kc 256 is 32 KiB of B, 10
  * of the 12 ways allow 40); mc 1358 (half of L2) ran 57-68% of the FMA
  * probe, mc 238-672 70-75%, flat in between.  The model gives kc 256,
- * mc 504 there; on the AMD EPYC the AVX2 kernel was tuned on by hand
+ * mc 504, nc 3072 there; on the AMD EPYC the AVX2 kernel was tuned on by hand
  * (32 KiB 8-way L1d, 512 KiB L2; 6 x 16) it gives kc 256 (the hand-tuned
  * value) and mc 126 (hand-tuned: 144).  For comparison BLIS uses kc 384,
  * mc 480, nc 3072 on SkylakeX (1 MiB L2) with a 32 x 12 kernel whose
@@ -360,7 +361,11 @@ const fnn_gemm_desc_f64 *fnn_gemm_conv_kernels_f64(int isa) {
  */
 #define FNN_GEMM_L2_A_DEN 4
 #define FNN_GEMM_MC_MAX 1536
-#define FNN_GEMM_NC_MAX_BYTES (4 * 1024 * 1024)
+/* the workspace: a product's packed blocks stay within 3 MiB of B (shared)
+ * plus 1 MiB of A per thread, so that a convolution's scratch (which holds
+ * a GEMM workspace) stays within one image's columns + 4 MiB per thread */
+#define FNN_GEMM_NC_MAX_BYTES (3 * 1024 * 1024)
+#define FNN_GEMM_A_MAX_BYTES (1024 * 1024)
 
 static int64_t round_down(int64_t x, int64_t m) { return x / m * m; }
 static int64_t clamp64(int64_t x, int64_t lo, int64_t hi) {
@@ -378,8 +383,10 @@ int fnn_gemm_blocking_model(const fnn_cache_info *ci, int mr, int nr, int elem,
     /* MC from the thread's share of L2 */
     const int64_t l2s = (l2->size > 0 ? l2->size : FNN_CACHE_DEFAULT_L2) /
                         (l2->shared_by > 1 ? l2->shared_by : 1);
+    int64_t mc_max = FNN_GEMM_A_MAX_BYTES / (kc * elem);
+    if (mc_max > FNN_GEMM_MC_MAX) mc_max = FNN_GEMM_MC_MAX;
     const int64_t mc = clamp64(round_down(l2s / FNN_GEMM_L2_A_DEN / (kc * elem), mr),
-                               4 * (int64_t)mr, round_down(FNN_GEMM_MC_MAX, mr));
+                               4 * (int64_t)mr, round_down(mc_max, mr));
     /* NC from two threads' share of L3 (or of L2 without an L3) */
     const fnn_cache_level *ll = l3->size > 0 ? l3 : l2;
     int64_t share = ll->size > 0 ? ll->size : FNN_CACHE_DEFAULT_L3;
