@@ -1,10 +1,12 @@
 """GEMM benchmarks (PERF.md: gemm_1024 and the conv/linear-shaped GEMMs):
 fastnn's fnn_gemm_f32 against numpy.matmul (its BLAS pinned to the same
 thread count with threadpoolctl), at 1 and 2 threads, float32, GFLOP/s in
-extra_info; plus the machine's FMA peak from a register-only probe.
+extra_info; plus the machine's FMA peak from fastnn's register-only probe
+for the kernel path in force (``fastnn bench --peak`` prints the same).
 
     pytest benchmarks/bench_gemm.py --benchmark-only --benchmark-group-by=group
-    python benchmarks/bench_gemm.py        # one-run ratio table (medians)
+    python benchmarks/bench_gemm.py        # one-run table (medians, % of peak)
+    python benchmarks/bench_gemm.py 256 512 1024 2048 gemm_conv_fwd   # chosen rows
 
 For NumPy at its best run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset
 (``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ...``).  Correctness is
@@ -12,10 +14,7 @@ asserted outside the timed region.
 """
 import contextlib
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import pytest
@@ -97,63 +96,12 @@ def test_gemm(benchmark, name, lib, nt):
         benchmark.extra_info["gflops"] = round(flops / benchmark.stats.stats.median / 1e9, 1)
 
 
-PEAK_SRC = r"""
-#include <immintrin.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#include <omp.h>
-static double now(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+t.tv_nsec*1e-9;}
-__attribute__((noinline)) static float run(long n, float s){
-    __m256 a = _mm256_set1_ps(s), b = _mm256_set1_ps(0.999f);
-    /* distinct starting values: with equal ones the compiler merges the 12
-     * identical chains into one and the loop measures FMA latency, not
-     * throughput (it did, and reported ~1.5x the real peak) */
-#define Z(i) _mm256_set1_ps(1e-3f * (i))
-    __m256 c0=Z(0),c1=Z(1),c2=Z(2),c3=Z(3),c4=Z(4),c5=Z(5),c6=Z(6),c7=Z(7),c8=Z(8),c9=Z(9),c10=Z(10),c11=Z(11);
-    for (long k = 0; k < n; k++) {
-#define F(c) c = _mm256_fmadd_ps(a, b, c);
-        F(c0)F(c1)F(c2)F(c3)F(c4)F(c5)F(c6)F(c7)F(c8)F(c9)F(c10)F(c11)
-    }
-    __m256 r = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c0,c1),_mm256_add_ps(c2,c3)),
-                             _mm256_add_ps(_mm256_add_ps(c4,c5),_mm256_add_ps(c6,c7)));
-    r = _mm256_add_ps(r, _mm256_add_ps(_mm256_add_ps(c8,c9),_mm256_add_ps(c10,c11)));
-    float o[8]; _mm256_storeu_ps(o, r); return o[0];
-}
-int main(int argc, char **argv){
-    int nt = atoi(argv[1]); long n = atol(argv[2]); double best = 0; volatile float sink = 0;
-    for (int rep = 0; rep < 5; rep++) {
-        double t = now();
-#pragma omp parallel num_threads(nt)
-        { float s = run(n, 1.0f + omp_get_thread_num());
-#pragma omp atomic
-          sink += s; }
-        t = now() - t;
-        double g = (double)n * 12 * 16 * nt / t / 1e9;
-        if (g > best) best = g;
-    }
-    printf("%.1f\n", best);
-    return 0;
-}
-"""
-
-
-def fma_peak(nt, n=20_000_000):
-    """Best-of-5 AVX2 FMA GFLOP/s of a register-only loop at nt threads
-    (compiled with gcc -O2 -mavx2 -mfma here), or None without gcc/AVX2."""
-    gcc = shutil.which("gcc")
-    if gcc is None or core.cpu_best_isa() == "portable":
-        return None
-    with tempfile.TemporaryDirectory() as d:
-        src, exe = os.path.join(d, "peak.c"), os.path.join(d, "peak")
-        with open(src, "w") as f:
-            f.write(PEAK_SRC)
-        r = subprocess.run([gcc, "-O2", "-mavx2", "-mfma", "-fopenmp", src, "-o", exe],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            return None
-        out = subprocess.run([exe, str(nt), str(n)], capture_output=True, text=True, timeout=120)
-        return float(out.stdout.strip())
+def fma_peak(nt):
+    """The FMA probe's peak (GFLOP/s) for the kernel path in force at nt
+    threads: fastnn's own register-only loop (csrc/gemm_kernels.c), best of
+    5 runs, timed by each thread's CPU time (fastnn.cli.fma_peak)."""
+    from fastnn.cli import fma_peak as peak
+    return peak(nt, min_time=0.2)
 
 
 @pytest.mark.parametrize("nt", THREADS)
@@ -161,9 +109,7 @@ def test_fma_peak(benchmark, nt):
     got = {}
     benchmark.group = "fma_peak"
     benchmark.pedantic(lambda: got.setdefault("g", fma_peak(nt)), rounds=1, iterations=1)
-    if got["g"] is None:
-        pytest.skip("no gcc or no AVX2+FMA")
-    benchmark.extra_info.update(threads=nt, gflops=got["g"])
+    benchmark.extra_info.update(threads=nt, gflops=round(got["g"], 1), isa=core.gemm_isa())
 
 
 def _median_time(fn, reps):
@@ -177,27 +123,50 @@ def _median_time(fn, reps):
     return float(np.median(ts))
 
 
-def main(names=None, reps=7):
-    """Prints GFLOP/s medians, fastnn and NumPy measured alternately in one run."""
-    print(f"fastnn path {core.gemm_isa()}  NumPy BLAS {blas_info()}")
-    print("FMA peak (AVX2, best of 5): " + ", ".join(f"{nt}t {fma_peak(nt)}" for nt in THREADS))
-    print(f"{'workload':24s} {'thr':>3s} {'fastnn':>8s} {'numpy':>8s} {'ratio':>6s}")
+def _torch_runner(w, a, b, c, nt):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(nt)
+    A = torch.from_numpy(a.T if w["trans_a"] else a)
+    B = torch.from_numpy(b.T if w["trans_b"] else b)
+    C = torch.from_numpy(c)
+    return lambda: torch.mm(A, B, out=C)
+
+
+def main(names=None, reps=7, rounds=5):
+    """Prints GFLOP/s medians and % of the FMA probe's peak (measured next
+    to each workload), fastnn, NumPy and PyTorch measured alternately in
+    rounds, and the spread of the rounds (interquartile range / median)."""
+    from fastnn.cli import spread_of
+    print(f"fastnn path {core.gemm_isa()} {core.gemm_blocking()}  NumPy BLAS {blas_info()}")
+    print(f"{'workload':24s} {'thr':>3s} {'peak':>6s} {'fastnn':>8s} {'%':>4s} {'numpy':>8s} "
+          f"{'%':>4s} {'torch':>8s} {'%':>4s} {'spread':>6s}")
     for name in names or GEMM:
-        w = GEMM[name]
+        # a bare number n: the square product n x n x n
+        w = GEMM[name] if name in GEMM else dict(M=int(name), N=int(name), K=int(name),
+                                                   trans_a=False, trans_b=False)
         a, b, c = operands(w)
         flops = 2.0 * w["M"] * w["N"] * w["K"]
         for nt in THREADS:
+            peak = fma_peak(nt)
             with _limits(nt):
-                f1, f2 = runner("fastnn", w, a, b, c, nt), runner("numpy", w, a, b, c, nt)
-                f1()
+                fns = {"fastnn": runner("fastnn", w, a, b, c, nt),
+                       "numpy": runner("numpy", w, a, b, c, nt),
+                       "torch": _torch_runner(w, a, b, c, nt)}
+                fns["fastnn"]()
                 check(w, a, b, c)
                 r = reps if flops > 5e7 else 5 * reps
-                t1, t2 = [], []
-                for _ in range(3):      # alternate to share the machine's mood
-                    t1.append(_median_time(f1, r))
-                    t2.append(_median_time(f2, r))
-                g1, g2 = flops / np.median(t1) / 1e9, flops / np.median(t2) / 1e9
-            print(f"{name:24s} {nt:3d} {g1:8.1f} {g2:8.1f} {g1 / g2:6.2f}", flush=True)
+                ts = {k: [] for k, f in fns.items() if f is not None}
+                for _ in range(rounds):      # alternate to share the machine's mood
+                    for k in ts:
+                        ts[k].append(_median_time(fns[k], r))
+            g = {k: flops / np.median(v) / 1e9 for k, v in ts.items()}
+            sp = max(spread_of(v) for v in ts.values())
+            cols = "".join(f" {g[k]:8.1f} {100 * g[k] / peak:3.0f}%" if k in g else f" {'-':>8} {'':>4}"
+                           for k in ("fastnn", "numpy", "torch"))
+            print(f"{name:24s} {nt:3d} {peak:6.1f}{cols} {100 * sp:5.0f}%", flush=True)
 
 
 if __name__ == "__main__":

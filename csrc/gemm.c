@@ -1,6 +1,7 @@
 /* gemm.c -- fnn_gemm_ex_f32 / fnn_gemm_ex_f64 (see gemm.h, gemm.inc,
  * gemm_kernels.h): the float and double instantiations of gemm.inc, the
  * K-split rule and the SSE packing helpers. */
+#include <string.h>
 #include "gemm.h"
 #include "gemm_kernels.h"
 #include "gemm_small.h"
@@ -25,52 +26,59 @@ int fnn_gemm_ksplit_chunks(int64_t M, int64_t N, int64_t K) {
 }
 
 /* Packing helpers with SSE (part of the x86-64 baseline): the first columns
- * of an MR-row micro-panel from MR rows of a row-major A, four k steps at a
- * time by 4x4 transposes.  Return how many k steps they did (the generic
+ * of an MR-row micro-panel (MR = 6, 12 or 14) from MR rows of a row-major
+ * A, four k steps at a time by 4x4 transposes.  Return how many k steps they did (the generic
  * loop in gemm.inc does the rest). */
 #if defined(__SSE2__)
 #include <emmintrin.h>
 static int64_t pack_rows_simd_f32(int MR, const float *s, int64_t lda, int64_t kc,
                                   float *RESTRICT d) {
-    if (MR != 6) return 0;
-    const float *r0 = s, *r1 = s + lda, *r2 = s + 2 * lda, *r3 = s + 3 * lda,
-                *r4 = s + 4 * lda, *r5 = s + 5 * lda;
+    /* MR = 4q or 4q + 2 rows (6, 12 and 14 are used): q groups of four
+     * rows by 4x4 transposes, then a pair by unpacks */
+    if (MR != 6 && MR != 12 && MR != 14) return 0;
+    const int q = MR / 4, pair = MR % 4 == 2;
     int64_t p = 0;
-    for (; p + 4 <= kc; p += 4, d += 24) {
-        __m128 a0 = _mm_loadu_ps(r0 + p), a1 = _mm_loadu_ps(r1 + p);
-        __m128 a2 = _mm_loadu_ps(r2 + p), a3 = _mm_loadu_ps(r3 + p);
-        __m128 a4 = _mm_loadu_ps(r4 + p), a5 = _mm_loadu_ps(r5 + p);
-        _MM_TRANSPOSE4_PS(a0, a1, a2, a3);          /* a_k = rows 0-3 at p+k */
-        __m128 lo = _mm_unpacklo_ps(a4, a5);       /* r4p0 r5p0 r4p1 r5p1 */
-        __m128 hi = _mm_unpackhi_ps(a4, a5);       /* r4p2 r5p2 r4p3 r5p3 */
-        _mm_storeu_ps(d, a0);
-        _mm_storel_pi((__m64 *)(d + 4), lo);
-        _mm_storeu_ps(d + 6, a1);
-        _mm_storeh_pi((__m64 *)(d + 10), lo);
-        _mm_storeu_ps(d + 12, a2);
-        _mm_storel_pi((__m64 *)(d + 16), hi);
-        _mm_storeu_ps(d + 18, a3);
-        _mm_storeh_pi((__m64 *)(d + 22), hi);
+    for (; p + 4 <= kc; p += 4, d += 4 * MR) {
+        for (int g = 0; g < q; g++) {
+            const float *r = s + 4 * g * lda + p;
+            __m128 a0 = _mm_loadu_ps(r), a1 = _mm_loadu_ps(r + lda);
+            __m128 a2 = _mm_loadu_ps(r + 2 * lda), a3 = _mm_loadu_ps(r + 3 * lda);
+            _MM_TRANSPOSE4_PS(a0, a1, a2, a3);      /* a_k = rows 4g..4g+3 at p+k */
+            _mm_storeu_ps(d + 4 * g, a0);
+            _mm_storeu_ps(d + MR + 4 * g, a1);
+            _mm_storeu_ps(d + 2 * MR + 4 * g, a2);
+            _mm_storeu_ps(d + 3 * MR + 4 * g, a3);
+        }
+        if (pair) {
+            const float *r = s + 4 * q * lda + p;
+            __m128 a4 = _mm_loadu_ps(r), a5 = _mm_loadu_ps(r + lda);
+            __m128 lo = _mm_unpacklo_ps(a4, a5);    /* r4p0 r5p0 r4p1 r5p1 */
+            __m128 hi = _mm_unpackhi_ps(a4, a5);    /* r4p2 r5p2 r4p3 r5p3 */
+            _mm_storel_pi((__m64 *)(d + 4 * q), lo);
+            _mm_storeh_pi((__m64 *)(d + MR + 4 * q), lo);
+            _mm_storel_pi((__m64 *)(d + 2 * MR + 4 * q), hi);
+            _mm_storeh_pi((__m64 *)(d + 3 * MR + 4 * q), hi);
+        }
     }
     return p;
 }
 
-/* The same for a transposed B: NR (16) rows of B (the panel's columns of
- * op(B)), four k steps at a time, written as d[p*16 + j]. */
+/* The same for a transposed B: NR (8, 16 or 32) rows of B (the panel's
+ * columns of op(B)), four k steps at a time, written as d[p*NR + j]. */
 static int64_t pack_tcols_simd_f32(int NR, const float *s, int64_t ldb, int64_t kc,
                                    float *RESTRICT d) {
-    if (NR != 16) return 0;
+    if (NR != 8 && NR != 16 && NR != 32) return 0;
     int64_t p = 0;
-    for (; p + 4 <= kc; p += 4, d += 64) {
-        for (int jb = 0; jb < 16; jb += 4) {
+    for (; p + 4 <= kc; p += 4, d += 4 * NR) {
+        for (int jb = 0; jb < NR; jb += 4) {
             const float *r = s + jb * ldb + p;
             __m128 a0 = _mm_loadu_ps(r), a1 = _mm_loadu_ps(r + ldb);
             __m128 a2 = _mm_loadu_ps(r + 2 * ldb), a3 = _mm_loadu_ps(r + 3 * ldb);
             _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
             _mm_storeu_ps(d + jb, a0);
-            _mm_storeu_ps(d + 16 + jb, a1);
-            _mm_storeu_ps(d + 32 + jb, a2);
-            _mm_storeu_ps(d + 48 + jb, a3);
+            _mm_storeu_ps(d + NR + jb, a1);
+            _mm_storeu_ps(d + 2 * NR + jb, a2);
+            _mm_storeu_ps(d + 3 * NR + jb, a3);
         }
     }
     return p;
@@ -124,11 +132,11 @@ int fnn_gemm_set_isa(int isa) {
 }
 
 const fnn_gemm_desc_f32 *fnn_gemm_active_desc_f32(void) {
-    return fnn_gemm_kernels_f32(fnn_gemm_resolve_isa(g_conv_isa));
+    return fnn_gemm_conv_kernels_f32(fnn_gemm_resolve_isa(g_conv_isa));
 }
 
 const fnn_gemm_desc_f64 *fnn_gemm_active_desc_f64(void) {
-    return fnn_gemm_kernels_f64(fnn_gemm_resolve_isa(g_conv_isa));
+    return fnn_gemm_conv_kernels_f64(fnn_gemm_resolve_isa(g_conv_isa));
 }
 
 int fnn_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,

@@ -12,6 +12,7 @@
 #ifndef FNN_GEMM_H
 #define FNN_GEMM_H
 #include "fnn_common.h"
+#include "fnn_cpu.h"
 
 /* Kernel paths.  FNN_GEMM_AVX512SIM runs the AVX-512 kernels' code (their
  * register block and blocking) emulated with AVX2, for testing that path on
@@ -62,6 +63,33 @@ int fnn_gemm_cpu_best_isa(void);
 /* Blocking of path isa (resolved) for dtype 0 (f32) or 1 (f64):
  * out[0..4] = MR, NR, MC, KC, NC.  Returns FNN_OK or FNN_EINVAL. */
 int fnn_gemm_get_blocking(int isa, int dtype, int64_t *out);
+
+/* The cache-block model (gemm_kernels.c has the reasoning): for a register
+ * block mr x nr of elem-byte elements (4 or 8) and the caches ci,
+ * out[0..2] = MC, KC, NC.  A pure function (tests give it made-up caches).
+ * Returns FNN_OK or FNN_EINVAL. */
+int fnn_gemm_blocking_model(const fnn_cache_info *ci, int mr, int nr, int elem,
+                            int64_t *out);
+
+/* Replaces the cache blocks of path isa (not resolved: the table entry)
+ * for dtype 0 / 1 (0 for mc, kc or nc: the model's figure).  mc must be a
+ * multiple of MR, nc of NR, kc <= FNN_GEMM_KC_MAX.  For tuning and
+ * benchmarks only: not to be called while a product runs.  Returns FNN_OK
+ * or FNN_EINVAL. */
+int fnn_gemm_set_blocking(int isa, int dtype, int64_t mc, int64_t kc, int64_t nc);
+
+/* The register-only FMA probe: runs iters iterations of a loop of
+ * independent float multiply-adds held in registers (no memory traffic) on
+ * each of n_threads threads with the vectors of path isa (resolved as
+ * above; FNN_GEMM_AVX512SIM runs the AVX2 loop), and sets *flops to the
+ * floating-point operations done in all (2 per multiply-add).  Divided by
+ * the wall time of the call it gives the machine's arithmetic peak for
+ * that path: the ceiling of every GEMM figure (fastnn bench --peak).
+ * *cpu_rate (when not NULL) gets the same peak from each thread's own CPU
+ * time (flop/s, summed over the threads): on a busy machine, where a
+ * thread waits for a core, the wall time overstates the loop's time. */
+int fnn_gemm_fma_probe(int isa, int64_t iters, int n_threads, int64_t *flops,
+                       double *cpu_rate);
 
 /* The K-split path: products with a small C and many terms (a convolution's
  * or a Linear layer's weight gradient over a large batch), where the M/N

@@ -9,7 +9,9 @@
  * instructions, so the shipped build runs on any x86-64.
  */
 #include <string.h>
+#include <time.h>
 #include "gemm_kernels.h"
+#include "fnn_cpu.h"
 #include "fnn_generic.h"
 #ifdef FNN_HAVE_X86_KERNELS
 #include <immintrin.h>
@@ -214,6 +216,12 @@ SIM_FN fnn_sim_pd sim_mul_pd(fnn_sim_pd a, fnn_sim_pd b) {
 #define VL 16
 #define UKR_NAME fnn_ukr_avx512sim_f32
 #include "gemm_ukr.inc"
+#undef UMR
+#define UMR 14
+#define UKR_NAME fnn_ukr_avx512sim14_f32
+#include "gemm_ukr.inc"
+#undef UMR
+#define UMR 12
 #undef T
 #undef V
 #undef VS
@@ -224,6 +232,12 @@ SIM_FN fnn_sim_pd sim_mul_pd(fnn_sim_pd a, fnn_sim_pd b) {
 #define VL 8
 #define UKR_NAME fnn_ukr_avx512sim_f64
 #include "gemm_ukr.inc"
+#undef UMR
+#define UMR 14
+#define UKR_NAME fnn_ukr_avx512sim14_f64
+#include "gemm_ukr.inc"
+#undef UMR
+#define UMR 12
 #undef T
 #undef V
 #undef VS
@@ -233,7 +247,32 @@ SIM_FN fnn_sim_pd sim_mul_pd(fnn_sim_pd a, fnn_sim_pd b) {
 #undef UMR
 #undef UNV
 
-/* the AVX-512 blocking, shared by its emulation */
+/* The GEMM's AVX-512 kernels: 14 x 2 zmm, k loop and epilogue in assembly
+ * (gemm_ukr_avx512.inc); the 14-row AVX512SIM kernels above are their
+ * exact emulation. */
+#define T float
+#define A5_SFX "ps"
+#define A5_BCS "ss"
+#define A5_ES "4"
+#define UKR_NAME fnn_ukr_avx512asm_f32
+#include "gemm_ukr_avx512.inc"
+#undef T
+#undef A5_SFX
+#undef A5_BCS
+#undef A5_ES
+#define T double
+#define A5_SFX "pd"
+#define A5_BCS "sd"
+#define A5_ES "8"
+#define UKR_NAME fnn_ukr_avx512asm_f64
+#include "gemm_ukr_avx512.inc"
+#undef T
+#undef A5_SFX
+#undef A5_BCS
+#undef A5_ES
+
+/* the AVX-512 blocking of the convolution's descriptors, shared by its
+ * emulation */
 #define AVX512_F32 .mr = 12, .nr = 32, .mc = 240, .kc = 192, .nc = 4096
 #define AVX512_F64 .mr = 12, .nr = 16, .mc = 240, .kc = 192, .nc = 2048
 static const fnn_gemm_desc_f32 desc_avx512_f32 = {
@@ -255,9 +294,9 @@ static const fnn_gemm_desc_f64 desc_avx512sim_f64 = {
 #undef V_FMA
 #undef V_MUL
 
-/* ----------------------------------------------------- the path table */
+/* ------------------------------------------ the convolution's descriptors */
 
-const fnn_gemm_desc_f32 *fnn_gemm_kernels_f32(int isa) {
+const fnn_gemm_desc_f32 *fnn_gemm_conv_kernels_f32(int isa) {
 #ifdef FNN_HAVE_X86_KERNELS
     if (isa == FNN_GEMM_AVX2) return &desc_avx2_f32;
     if (isa == FNN_GEMM_AVX512) return &desc_avx512_f32;
@@ -267,7 +306,7 @@ const fnn_gemm_desc_f32 *fnn_gemm_kernels_f32(int isa) {
     return &desc_portable_f32;
 }
 
-const fnn_gemm_desc_f64 *fnn_gemm_kernels_f64(int isa) {
+const fnn_gemm_desc_f64 *fnn_gemm_conv_kernels_f64(int isa) {
 #ifdef FNN_HAVE_X86_KERNELS
     if (isa == FNN_GEMM_AVX2) return &desc_avx2_f64;
     if (isa == FNN_GEMM_AVX512) return &desc_avx512_f64;
@@ -275,6 +314,194 @@ const fnn_gemm_desc_f64 *fnn_gemm_kernels_f64(int isa) {
 #endif
     (void)isa;
     return &desc_portable_f64;
+}
+
+/* ------------------------------------------------- the cache-block model */
+
+/* The GEMM's cache blocks from the data caches the CPU reports (the
+ * Goto/BLIS analytical model; gemm.inc has the loops):
+ *
+ *   the micro-kernel streams an MR x kc panel of packed A (from L2) past a
+ *   kc x NR panel of packed B that stays in L1 over a whole column of
+ *   tiles, and touches an MR x NR tile of C at the end;
+ *   an mc x kc block of packed A stays in L2 while the NR-column panels
+ *   of the B block go by;
+ *   the kc x nc block of packed B (shared by the threads) stays in L3.
+ *
+ * KC: the B micro-panel (kc * NR * elem bytes) takes all the ways of L1d
+ *   but two: one for the A stream, one for the C tile and the stack (a
+ *   resident block in a set-associative cache keeps its lines only if the
+ *   streams have a way of each set to themselves); half of L1d when the
+ *   ways are not known.  Rounded down to a multiple of 16, within
+ *   [64, FNN_GEMM_KC_MAX].  A larger kc updates C less often (once per kc
+ *   steps of a tile).
+ * MC: the packed A block (mc * kc * elem) takes a quarter of one thread's
+ *   share of L2 (L2 / logical CPUs sharing it).  The rest is not idle: the
+ *   B panels stream through from L3, and every B panel's pass touches an
+ *   mc x NR column of C, whose rows -- ldc apart, often a power of two --
+ *   crowd a few L2 sets and, on their way in and out, evict A lines when
+ *   mc is large.  A multiple of MR within [4*MR, FNN_GEMM_MC_MAX], the
+ *   block at most FNN_GEMM_A_MAX_BYTES.
+ * NC: the packed B block (kc * nc * elem) takes half of two threads' share
+ *   of L3 (L3 * 2 / logical CPUs sharing it: the block is packed once and
+ *   read by the whole team; L2 when there is no L3), a multiple of NR
+ *   within [8*NR, FNN_GEMM_NC_MAX_BYTES / (kc * elem)] (the workspace).
+ *   A product with N <= nc packs a single column block.
+ *
+ * Measured on the Intel Xeon the AVX-512 kernel was tuned on (48 KiB
+ * 12-way L1d, 2 MiB L2; 14 x 32 f32, single thread, 1024^3 and 2048^3,
+ * alternating runs): kc 256 beat 192 by 5-8% (kc 256 is 32 KiB of B, 10
+ * of the 12 ways allow 40); mc 1358 (half of L2) ran 57-68% of the FMA
+ * probe, mc 238-672 70-75%, flat in between.  The model gives kc 256,
+ * mc 504, nc 3072 there; on the AMD EPYC the AVX2 kernel was tuned on by hand
+ * (32 KiB 8-way L1d, 512 KiB L2; 6 x 16) it gives kc 256 (the hand-tuned
+ * value) and mc 126 (hand-tuned: 144).  For comparison BLIS uses kc 384,
+ * mc 480, nc 3072 on SkylakeX (1 MiB L2) with a 32 x 12 kernel whose
+ * L1-resident panel is the 12-wide one.
+ */
+#define FNN_GEMM_L2_A_DEN 4
+#define FNN_GEMM_MC_MAX 1536
+/* the workspace: a product's packed blocks stay within 3 MiB of B (shared)
+ * plus 1 MiB of A per thread, so that a convolution's scratch (which holds
+ * a GEMM workspace) stays within one image's columns + 4 MiB per thread */
+#define FNN_GEMM_NC_MAX_BYTES (3 * 1024 * 1024)
+#define FNN_GEMM_A_MAX_BYTES (1024 * 1024)
+
+static int64_t round_down(int64_t x, int64_t m) { return x / m * m; }
+static int64_t clamp64(int64_t x, int64_t lo, int64_t hi) {
+    return x < lo ? lo : x > hi ? hi : x;
+}
+
+int fnn_gemm_blocking_model(const fnn_cache_info *ci, int mr, int nr, int elem,
+                            int64_t *out) {
+    if (!ci || !out || mr < 1 || nr < 1 || (elem != 4 && elem != 8)) return FNN_EINVAL;
+    const fnn_cache_level *l1 = &ci->l[0], *l2 = &ci->l[1], *l3 = &ci->l[2];
+    /* KC from L1 */
+    const int64_t l1size = l1->size > 0 ? l1->size : FNN_CACHE_DEFAULT_L1;
+    const int64_t l1b = l1->ways > 2 ? l1size / l1->ways * (l1->ways - 2) : l1size / 2;
+    const int64_t kc = clamp64(round_down(l1b / ((int64_t)nr * elem), 16), 64, FNN_GEMM_KC_MAX);
+    /* MC from the thread's share of L2 */
+    const int64_t l2s = (l2->size > 0 ? l2->size : FNN_CACHE_DEFAULT_L2) /
+                        (l2->shared_by > 1 ? l2->shared_by : 1);
+    int64_t mc_max = FNN_GEMM_A_MAX_BYTES / (kc * elem);
+    if (mc_max > FNN_GEMM_MC_MAX) mc_max = FNN_GEMM_MC_MAX;
+    const int64_t mc = clamp64(round_down(l2s / FNN_GEMM_L2_A_DEN / (kc * elem), mr),
+                               4 * (int64_t)mr, round_down(mc_max, mr));
+    /* NC from two threads' share of L3 (or of L2 without an L3) */
+    const fnn_cache_level *ll = l3->size > 0 ? l3 : l2;
+    int64_t share = ll->size > 0 ? ll->size : FNN_CACHE_DEFAULT_L3;
+    if (ll->shared_by > 2) share = share * 2 / ll->shared_by;
+    const int64_t nc_max = round_down(FNN_GEMM_NC_MAX_BYTES / (kc * elem), nr);
+    const int64_t nc = clamp64(round_down(share / 2 / (kc * elem), nr), 8 * (int64_t)nr,
+                               nc_max > 8 * nr ? nc_max : 8 * (int64_t)nr);
+    out[0] = mc;
+    out[1] = kc;
+    out[2] = nc;
+    return FNN_OK;
+}
+
+/* ---------------------------------------------- the GEMM's descriptors */
+
+/* Filled on first use: the register kernels of each path (the AVX-512
+ * path's own 14-row kernels, the others' the convolution's), the cache
+ * blocks from the model for this CPU's caches.  g_gemm_state: 0 not yet,
+ * 1 being filled, 2 ready. */
+static fnn_gemm_desc_f32 g_gemm_f32[FNN_GEMM_NPATHS];
+static fnn_gemm_desc_f64 g_gemm_f64[FNN_GEMM_NPATHS];
+static int g_gemm_state = 0;
+
+static void gemm_desc_blocks(const fnn_cache_info *ci, int mr, int nr, int elem, int *mc,
+                             int *kc, int *nc) {
+    int64_t o[3];
+    fnn_gemm_blocking_model(ci, mr, nr, elem, o);
+    *mc = (int)o[0];
+    *kc = (int)o[1];
+    *nc = (int)o[2];
+}
+
+static void gemm_descs_fill(void) {
+    fnn_cache_info ci;
+    fnn_cpu_caches(&ci);
+    for (int isa = 0; isa < FNN_GEMM_NPATHS; isa++) {
+        fnn_gemm_desc_f32 *f = &g_gemm_f32[isa];
+        fnn_gemm_desc_f64 *g = &g_gemm_f64[isa];
+        const fnn_gemm_desc_f32 *cf = fnn_gemm_conv_kernels_f32(isa);
+        const fnn_gemm_desc_f64 *cg = fnn_gemm_conv_kernels_f64(isa);
+        /* the A prefetch stream: tuned on the AMD machine (AVX2); on the
+         * Intel Xeon (AVX-512) its prefetches stalled the loop on the
+         * line-fill buffers (18% of a 65536 x 64 x 576 product's time) */
+        *f = (fnn_gemm_desc_f32){.mr = cf->mr, .nr = cf->nr, .ukr = cf->ukr, .ukri = cf->ukri,
+                                 .pf_a = 1};
+        *g = (fnn_gemm_desc_f64){.mr = cg->mr, .nr = cg->nr, .ukr = cg->ukr, .ukri = cg->ukri,
+                                 .pf_a = 1};
+#ifdef FNN_HAVE_X86_KERNELS
+        if (isa == FNN_GEMM_AVX512 || isa == FNN_GEMM_AVX512SIM) {
+            const int sim = isa == FNN_GEMM_AVX512SIM;
+            /* (ukri only on the emulation: the GEMM never calls it) */
+            *f = (fnn_gemm_desc_f32){
+                .mr = 14, .nr = 32, .ukr = sim ? fnn_ukr_avx512sim14_f32 : fnn_ukr_avx512asm_f32,
+                .ukri = sim ? fnn_ukr_avx512sim14_f32_ib : NULL,
+                .ukrs = sim ? NULL : fnn_ukr_avx512asm_f32_s};
+            *g = (fnn_gemm_desc_f64){
+                .mr = 14, .nr = 16, .ukr = sim ? fnn_ukr_avx512sim14_f64 : fnn_ukr_avx512asm_f64,
+                .ukri = sim ? fnn_ukr_avx512sim14_f64_ib : NULL,
+                .ukrs = sim ? NULL : fnn_ukr_avx512asm_f64_s};
+        }
+#endif
+        gemm_desc_blocks(&ci, f->mr, f->nr, 4, &f->mc, &f->kc, &f->nc);
+        gemm_desc_blocks(&ci, g->mr, g->nr, 8, &g->mc, &g->kc, &g->nc);
+    }
+}
+
+static void gemm_descs_ready(void) {
+    if (__atomic_load_n(&g_gemm_state, __ATOMIC_ACQUIRE) == 2) return;
+    int expect = 0;
+    if (__atomic_compare_exchange_n(&g_gemm_state, &expect, 1, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        gemm_descs_fill();
+        __atomic_store_n(&g_gemm_state, 2, __ATOMIC_RELEASE);
+        return;
+    }
+    while (__atomic_load_n(&g_gemm_state, __ATOMIC_ACQUIRE) != 2) {
+    }
+}
+
+const fnn_gemm_desc_f32 *fnn_gemm_kernels_f32(int isa) {
+    gemm_descs_ready();
+    return &g_gemm_f32[isa >= 0 && isa < FNN_GEMM_NPATHS ? isa : FNN_GEMM_PORTABLE];
+}
+
+const fnn_gemm_desc_f64 *fnn_gemm_kernels_f64(int isa) {
+    gemm_descs_ready();
+    return &g_gemm_f64[isa >= 0 && isa < FNN_GEMM_NPATHS ? isa : FNN_GEMM_PORTABLE];
+}
+
+/* The blocks of one descriptor (either dtype) set to mc, kc, nc (0: the
+ * model's), after checking them against its register block. */
+static int set_blocks(int *dmc, int *dkc, int *dnc, int mr, int nr, int elem, int64_t mc,
+                      int64_t kc, int64_t nc) {
+    if ((mc && mc % mr) || (nc && nc % nr)) return FNN_EINVAL;
+    fnn_cache_info ci;
+    fnn_cpu_caches(&ci);
+    int64_t model[3];
+    fnn_gemm_blocking_model(&ci, mr, nr, elem, model);
+    *dmc = (int)(mc ? mc : model[0]);
+    *dkc = (int)(kc ? kc : model[1]);
+    *dnc = (int)(nc ? nc : model[2]);
+    return FNN_OK;
+}
+
+int fnn_gemm_set_blocking(int isa, int dtype, int64_t mc, int64_t kc, int64_t nc) {
+    if (isa < 0 || isa >= FNN_GEMM_NPATHS || (dtype != 0 && dtype != 1) || mc < 0 ||
+        mc > 65536 || kc < 0 || kc > FNN_GEMM_KC_MAX || nc < 0 || nc > 65536)
+        return FNN_EINVAL;
+    gemm_descs_ready();
+    if (dtype == 0) {
+        fnn_gemm_desc_f32 *f = &g_gemm_f32[isa];
+        return set_blocks(&f->mc, &f->kc, &f->nc, f->mr, f->nr, 4, mc, kc, nc);
+    }
+    fnn_gemm_desc_f64 *g = &g_gemm_f64[isa];
+    return set_blocks(&g->mc, &g->kc, &g->nc, g->mr, g->nr, 8, mc, kc, nc);
 }
 
 static int cpu_has_avx2(void) {
@@ -326,5 +553,103 @@ int fnn_gemm_get_blocking(int isa, int dtype, int64_t *out) {
     } else {
         return FNN_EINVAL;
     }
+    return FNN_OK;
+}
+
+/* ------------------------------------------------------ the FMA probe */
+
+/* The register-only multiply-add loop of each path: NCH independent
+ * accumulator chains (enough to cover the FMA latency times the number of
+ * FMA ports: 4-5 cycles x 2 ports on current x86 cores), no memory
+ * traffic, so it runs at the core's arithmetic peak for that vector
+ * width.  Distinct starting values keep the compiler from merging chains
+ * (with equal ones it did, and the loop measured latency, not
+ * throughput).  Each chain is acc = acc * a + b with 0 < a < 1 (bounded,
+ * never subnormal; and no product the compiler could hoist out of the
+ * loop).  Returns a lane of the sum so that nothing is dead code. */
+#define PROBE_BODY(V, NCH, SET1, FMA, ADD, STORE, VLEN, TT)                    \
+    V acc[NCH];                                                               \
+    const V a = SET1(seed), b = SET1((TT)1e-3);                               \
+    for (int c = 0; c < NCH; c++) acc[c] = SET1((TT)1e-3 * (TT)(c + 1));       \
+    for (int64_t k = 0; k < iters; k++) {                                     \
+        _Pragma("GCC unroll 32")                                              \
+        for (int c = 0; c < NCH; c++) acc[c] = FMA(acc[c], a, b);             \
+    }                                                                         \
+    for (int c = 1; c < NCH; c++) acc[0] = ADD(acc[0], acc[c]);               \
+    TT out[VLEN];                                                             \
+    STORE(out, acc[0]);                                                       \
+    return (double)out[0];
+
+static double probe_portable(int64_t iters, float seed) {
+    typedef float pv __attribute__((vector_size(16)));
+#define P_SET1(x) ((pv){(x), (x), (x), (x)})
+#define P_FMA(a, b, c) ((a) * (b) + (c))
+#define P_ADD(a, b) ((a) + (b))
+#define P_STORE(p, v) memcpy((p), &(v), sizeof(v))
+    PROBE_BODY(pv, 12, P_SET1, P_FMA, P_ADD, P_STORE, 4, float)
+#undef P_SET1
+#undef P_FMA
+#undef P_ADD
+#undef P_STORE
+}
+
+#ifdef FNN_HAVE_X86_KERNELS
+__attribute__((target("avx2,fma"))) static double probe_avx2(int64_t iters, float seed) {
+    PROBE_BODY(__m256, 12, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, _mm256_storeu_ps,
+               8, float)
+}
+
+__attribute__((target("avx512f"))) static double probe_avx512(int64_t iters, float seed) {
+    PROBE_BODY(__m512, 24, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_storeu_ps,
+               16, float)
+}
+#endif
+#undef PROBE_BODY
+
+/* float multiply-adds per probe iteration on path isa (resolved), and the
+ * probe itself */
+static int64_t probe_flops_per_iter(int isa) {
+#ifdef FNN_HAVE_X86_KERNELS
+    if (isa == FNN_GEMM_AVX512) return 24 * 16 * 2;
+    if (isa == FNN_GEMM_AVX2 || isa == FNN_GEMM_AVX512SIM) return 12 * 8 * 2;
+#endif
+    (void)isa;
+    return 12 * 4 * 2;
+}
+
+static double probe_run(int isa, int64_t iters, float seed) {
+#ifdef FNN_HAVE_X86_KERNELS
+    if (isa == FNN_GEMM_AVX512) return probe_avx512(iters, seed);
+    if (isa == FNN_GEMM_AVX2 || isa == FNN_GEMM_AVX512SIM) return probe_avx2(iters, seed);
+#endif
+    return probe_portable(iters, seed);
+}
+
+/* CPU seconds the calling thread has run (0 where the clock is missing) */
+static double thread_cpu_seconds(void) {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+    struct timespec t;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0) return (double)t.tv_sec + 1e-9 * t.tv_nsec;
+#endif
+    return 0;
+}
+
+int fnn_gemm_fma_probe(int isa, int64_t iters, int n_threads, int64_t *flops, double *cpu_rate) {
+    if (iters < 0 || !flops) return FNN_EINVAL;
+    isa = fnn_gemm_resolve_isa(isa);
+    const int nt = n_threads < 1 ? 1 : n_threads;
+    const double per_thread = (double)probe_flops_per_iter(isa) * (double)iters;
+    double sink = 0, rate = 0;
+#pragma omp parallel num_threads(nt) reduction(+ : sink, rate)
+    {
+        const double t0 = thread_cpu_seconds();
+        sink += probe_run(isa, iters, 0.999f + 1e-4f * (float)fnn_thread_id());
+        const double dt = thread_cpu_seconds() - t0;
+        rate += dt > 0 ? per_thread / dt : 0;
+    }
+    /* the sum is finite and positive: this test is never false, but the
+     * compiler cannot know it */
+    *flops = sink == sink ? probe_flops_per_iter(isa) * iters * nt : 0;
+    if (cpu_rate) *cpu_rate = rate;
     return FNN_OK;
 }

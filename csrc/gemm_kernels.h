@@ -31,6 +31,14 @@ typedef void (*fnn_ukri_f64)(int64_t kc, const double *a, const double *b,
                              const int64_t *boff, double *C, int64_t ldc,
                              int mr, int nr, double alpha, double beta);
 
+/* The packed-B kernels with B read in place instead: row p of the
+ * NR-column panel at b + p * ldb (NR contiguous elements). */
+typedef void (*fnn_ukrs_f32)(int64_t kc, const float *a, const float *b, int64_t ldb,
+                             float *C, int64_t ldc, int mr, int nr, float alpha, float beta);
+typedef void (*fnn_ukrs_f64)(int64_t kc, const double *a, const double *b, int64_t ldb,
+                             double *C, int64_t ldc, int mr, int nr, double alpha,
+                             double beta);
+
 /* mr, nr: register block.  mc (multiple of mr): rows of the packed A block
  * (mc x kc, kept in L2).  kc: the K step (a kc x nr B micro-panel and a
  * mr x kc A micro-panel stay in L1).  nc (multiple of nr): columns of the
@@ -44,6 +52,12 @@ typedef struct {
      * channels, where an MR-row tile would stay mostly empty */
     int mr_s, nr_s;
     fnn_ukri_f32 ukri_s;
+    /* optional (NULL when absent): the kernel reading B in place, for
+     * products with too few rows to pay for packing B (gemm.inc) */
+    fnn_ukrs_f32 ukrs;
+    /* 1: the packed path prefetches the next A block's rows (unpacked)
+     * between micro-kernel calls (gemm.inc, gemm_ic_block) */
+    int pf_a;
 } fnn_gemm_desc_f32;
 typedef struct {
     int mr, nr, mc, kc, nc;
@@ -51,21 +65,38 @@ typedef struct {
     fnn_ukri_f64 ukri;
     int mr_s, nr_s;
     fnn_ukri_f64 ukri_s;
+    fnn_ukrs_f64 ukrs;
+    int pf_a;
 } fnn_gemm_desc_f64;
 
-/* The micro-kernels and blocking of kernel path isa (FNN_GEMM_PORTABLE ..
- * FNN_GEMM_AVX512SIM, gemm.h; a path resolved by fnn_gemm_resolve_isa, as
- * these kernels do not check the CPU).  A path this build lacks (not
- * x86-64) and any other code give the portable kernels. */
+/* The GEMM's micro-kernels and blocking on kernel path isa
+ * (FNN_GEMM_PORTABLE .. FNN_GEMM_AVX512SIM, gemm.h; a path resolved by
+ * fnn_gemm_resolve_isa, as these kernels do not check the CPU): the
+ * register block is the path's, the cache blocks (mc, kc, nc) come from
+ * fnn_gemm_blocking_model for the caches this CPU reports, chosen on the
+ * first call.  The AVX-512 path (and its emulation) has its own 14 x 2-zmm
+ * kernel here.  ukri may be NULL and mr_s, nr_s, ukri_s are absent (the
+ * GEMM calls ukr only).  A path this build
+ * lacks (not x86-64) and any other code give the portable kernels. */
 const fnn_gemm_desc_f32 *fnn_gemm_kernels_f32(int isa);
 const fnn_gemm_desc_f64 *fnn_gemm_kernels_f64(int isa);
 
-/* Transitional (gemm.h, issue 12): the descriptor of the path set by
- * fnn_gemm_set_isa, for conv2d.inc, which calls the micro-kernels itself. */
+/* The convolution's descriptors: fixed register and cache blocks, every
+ * kernel form (ukri, the small-row ukri_s); what fnn_gemm_active_desc_*
+ * returns.  Kept apart from the GEMM's so that a change of the GEMM's
+ * blocking never changes a convolution's results or workspace. */
+const fnn_gemm_desc_f32 *fnn_gemm_conv_kernels_f32(int isa);
+const fnn_gemm_desc_f64 *fnn_gemm_conv_kernels_f64(int isa);
+
+/* Transitional (gemm.h, issue 12): the convolution's descriptor of the
+ * path set by fnn_gemm_set_isa, for conv2d.inc, which calls the
+ * micro-kernels itself. */
 const fnn_gemm_desc_f32 *fnn_gemm_active_desc_f32(void);
 const fnn_gemm_desc_f64 *fnn_gemm_active_desc_f64(void);
 
-/* Upper bounds of MR, NR and KC over every path (workspace sizing). */
+/* Upper bounds of MR and NR over the convolution's descriptors, and of KC
+ * over every descriptor (workspace sizing; the GEMM's own MR may be
+ * larger: gemm.inc sizes its buffers from its descriptors). */
 #define FNN_GEMM_MR_MAX 12
 #define FNN_GEMM_NR_MAX 32
 #define FNN_GEMM_KC_MAX 256

@@ -1,12 +1,15 @@
 """The fastnn command: info, bench and the main job (demo)."""
+import json
 import os
 import re
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import fastnn
+from fastnn import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # the fastnn under test (installed or built in place), not the source tree
@@ -69,3 +72,74 @@ def test_demo_main_job(tmp_path):
     with fastnn.no_grad():
         acc = np.mean(model(fastnn.Tensor(xte)).detach().numpy().argmax(1) == yte)
     assert abs(100 * acc - float(m.group(1))) < 0.01
+
+
+# ---- fastnn bench (medians over alternating rounds, spread, --peak) and the
+# GEMM facts of fastnn info.  Smoke tests: no timing is asserted.
+
+def test_spread_of():
+    assert cli.spread_of([1.0]) == 0.0
+    assert cli.spread_of([1.0, 1.0, 1.0]) == 0.0
+    assert cli.spread_of([1.0, 2.0, 3.0, 4.0, 5.0]) == pytest.approx(2.0 / 3.0)
+    assert cli.spread_of([None, 2.0, 2.0]) == 0.0
+
+
+def test_measure_alternates_and_takes_medians():
+    calls = []
+    r = cli.measure({"a": lambda: calls.append("a"), "b": lambda: calls.append("b"),
+                     "c": None}, min_time=0.0, rounds=3)
+    assert r["c"] is None
+    assert set(r) == {"a", "b", "c"}
+    for k in ("a", "b"):
+        med, spread = r[k]
+        assert med >= 0 and spread >= 0
+    # one warm-up call each, then 3 rounds of at least 3 calls, a's then b's
+    assert calls[:2] == ["a", "b"]
+    rounds = calls[2:]
+    assert rounds.count("a") >= 9 and rounds.count("b") >= 9
+    assert rounds[:3] == ["a"] * 3 and rounds[3:6] == ["b"] * 3
+
+
+def test_bench_prints_medians_and_spread(tmp_path):
+    r = _run(["bench", "--min-time", "0.02", "--rounds", "2", "--small", "--no-torch"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "median time in ms over 2 alternating rounds" in r.stdout
+    assert re.search(r"gemm 128x128x128\s+\d+\.\d+\s+\d+\.\d+\s+\d+\.\d+x\s+\d+%", r.stdout)
+
+
+def test_bench_peak_small(tmp_path):
+    r = _run(["bench", "--peak", "--small", "--no-torch", "--min-time", "0.05", "--rounds", "2",
+              "--threads", "1"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert re.search(r"1 thread: FMA probe peak \d+\.\d GFLOP/s", out)
+    assert "MR=" in out and "KC=" in out and "NumPy BLAS:" in out
+    assert re.search(r"^128 128x128x128\s+\d+\.\d+\s+\d+%\s+\d+\.\d+\s+\d+%\s+\d+%", out, re.M)
+    assert "conv bwd weight /64 64x576x1024" in out
+
+
+def test_run_peak_rows():
+    rows = cli.run_peak(min_time=0.02, small=True, use_torch=False, threads=(1,), rounds=1,
+                        out_stream=open(os.devnull, "w"))
+    assert len(rows) == len(cli.PEAK_GEMMS_SMALL)
+    for row in rows:
+        assert row["threads"] == 1 and row["peak"] > 0
+        assert row["fastnn"] > 0 and row["numpy"] > 0 and row["torch"] is None
+
+
+def test_bench_bad_arguments(tmp_path):
+    assert _run(["bench", "--rounds", "0"], tmp_path).returncode != 0
+    assert _run(["bench", "--min-time", "-1"], tmp_path).returncode != 0
+
+
+def test_info_prints_gemm_blocking(tmp_path):
+    import fastnn._core as core
+    r = _run(["info"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    bl = core.gemm_blocking("float32")
+    want = f"MR={bl['mr']} NR={bl['nr']} MC={bl['mc']} KC={bl['kc']} NC={bl['nc']}"
+    assert re.search(r"gemm_float32: " + re.escape(want), r.stdout), r.stdout
+    assert re.search(r"cpu_caches: L1 \d+ KiB", r.stdout)
+    r = _run(["info", "--json"], tmp_path)
+    g = json.loads(r.stdout)["gemm"]
+    assert g["gemm_float32"] == want and g["gemm_path"] == fastnn.info()["kernel_path"]

@@ -1,5 +1,16 @@
 # _bind/gemm.pxi -- binding of fnn_gemm_ex_f32/_f64 (csrc/gemm.c).
 
+cdef extern from "fnn_cpu.h":
+    ctypedef struct fnn_cache_level:
+        int64_t size
+        int ways
+        int line
+        int shared_by
+    ctypedef struct fnn_cache_info:
+        fnn_cache_level l[3]
+        int source
+    int fnn_cpu_caches(fnn_cache_info *out)
+
 cdef extern from "gemm.h":
     ctypedef struct fnn_gemm_opts:
         int isa
@@ -17,6 +28,10 @@ cdef extern from "gemm.h":
     int fnn_gemm_resolve_isa(int isa)
     int fnn_gemm_cpu_best_isa()
     int fnn_gemm_get_blocking(int isa, int dtype, int64_t *out)
+    int fnn_gemm_blocking_model(const fnn_cache_info *ci, int mr, int nr, int elem, int64_t *out)
+    int fnn_gemm_set_blocking(int isa, int dtype, int64_t mc, int64_t kc, int64_t nc)
+    int fnn_gemm_fma_probe(int isa, int64_t iters, int n_threads, int64_t *flops,
+                           double *cpu_rate) nogil
     int fnn_gemm_set_isa(int isa)   # transitional: the path conv2d reads (gemm.h)
 
 ISA_NAMES = ("portable", "avx2", "avx512", "avx512sim")
@@ -26,6 +41,14 @@ ISA_NAMES = ("portable", "avx2", "avx512", "avx512sim")
 cdef fnn_gemm_opts _gemm_opts
 _gemm_opts.isa = fnn_gemm_set_isa(-1)
 _gemm_opts.direct = 1
+
+
+cdef int _isa_code(name, what) except -2:
+    if name == "auto":
+        return fnn_gemm_resolve_isa(-1)
+    if name in ISA_NAMES:
+        return ISA_NAMES.index(name)
+    raise ValueError(f"{what}: unknown path {name!r}; expected one of {ISA_NAMES + ('auto',)}")
 
 
 def gemm_set_isa(name):
@@ -63,15 +86,89 @@ def gemm_isa():
     return ISA_NAMES[_gemm_opts.isa]
 
 
-def gemm_blocking(dtype="float32"):
-    """Blocking of the GEMM path in force for dtype: dict with mr, nr (register
-    block), mc, kc, nc (cache blocks)."""
-    cdef int64_t out[5]
+cdef int _dtype_code(dtype, what) except -1:
     cdef int code = 0 if np.dtype(dtype) == np.float32 else 1 if np.dtype(dtype) == np.float64 else -1
     if code < 0:
-        raise TypeError(f"gemm_blocking: dtype must be float32 or float64, got {dtype}")
-    fnn_gemm_get_blocking(_gemm_opts.isa, code, out)
+        raise TypeError(f"{what}: dtype must be float32 or float64, got {dtype}")
+    return code
+
+
+def gemm_blocking(dtype="float32", isa=None):
+    """Blocking of the GEMM path in force (or of path ``isa``) for dtype:
+    dict with mr, nr (register block), mc, kc, nc (cache blocks, chosen
+    from this CPU's caches: cpu_caches(), gemm_blocking_model())."""
+    cdef int64_t out[5]
+    cdef int code = _dtype_code(dtype, "gemm_blocking")
+    cdef int path = _gemm_opts.isa if isa is None else _isa_code(isa, "gemm_blocking")
+    fnn_gemm_get_blocking(path, code, out)
     return {"mr": out[0], "nr": out[1], "mc": out[2], "kc": out[3], "nc": out[4]}
+
+
+_CACHE_SOURCES = ("default", "cpuid", "sysconf")
+
+
+def cpu_caches():
+    """The data caches this CPU reports (cpuid leaf 4 / 0x8000001D, else
+    sysconf, else assumed figures): dict with source and L1/L2/L3, each a
+    dict of size (bytes), ways, line (bytes), shared_by (logical CPUs)."""
+    cdef fnn_cache_info ci
+    fnn_cpu_caches(&ci)
+    out = {"source": _CACHE_SOURCES[ci.source] if 0 <= ci.source < 3 else "unknown"}
+    for i in range(3):
+        out[f"L{i + 1}"] = {"size": ci.l[i].size, "ways": ci.l[i].ways,
+                            "line": ci.l[i].line, "shared_by": ci.l[i].shared_by}
+    return out
+
+
+def gemm_blocking_model(caches, int mr, int nr, int elem=4):
+    """The GEMM's cache-block model (csrc/gemm_kernels.c) for made-up caches:
+    caches maps "L1", "L2", "L3" to dicts with size, ways, line, shared_by
+    (missing keys: 0, unknown); returns dict mc, kc, nc for an mr x nr
+    register block of elem-byte (4 or 8) elements."""
+    cdef fnn_cache_info ci
+    cdef int64_t out[3]
+    ci.source = 0
+    for i in range(3):
+        lv = caches.get(f"L{i + 1}") or {}
+        ci.l[i].size = int(lv.get("size", 0))
+        ci.l[i].ways = int(lv.get("ways", 0))
+        ci.l[i].line = int(lv.get("line", 0))
+        ci.l[i].shared_by = int(lv.get("shared_by", 0))
+    if fnn_gemm_blocking_model(&ci, mr, nr, elem, out) != 0:
+        raise ValueError(f"gemm_blocking_model: bad register block {mr}x{nr} or elem {elem}")
+    return {"mc": out[0], "kc": out[1], "nc": out[2]}
+
+
+def gemm_set_blocking(isa, dtype="float32", int64_t mc=0, int64_t kc=0, int64_t nc=0):
+    """Overrides the cache blocks of GEMM path isa for dtype (0: the model's
+    figure; all 0 restores the model).  For tuning and benchmarks only:
+    never while a product runs.  Returns the new gemm_blocking(dtype, isa)."""
+    cdef int code = _dtype_code(dtype, "gemm_set_blocking")
+    cdef int path = _isa_code(isa, "gemm_set_blocking")
+    if fnn_gemm_set_blocking(path, code, mc, kc, nc) != 0:
+        raise ValueError(f"gemm_set_blocking: invalid blocks mc={mc}, kc={kc}, nc={nc} for {isa} "
+                         "(mc a multiple of mr, nc of nr, kc <= 256)")
+    return gemm_blocking(dtype, isa)
+
+
+def fma_probe(int64_t iters, int n_threads=1, isa=None):
+    """Runs the register-only FMA loop of a kernel path (the path in force
+    by default; 'avx512sim' runs the AVX2 loop) for iters iterations on
+    n_threads threads; returns (flops done, wall seconds, flop/s from the
+    threads' own CPU time).  flops / seconds is the machine's arithmetic
+    peak for that path (fastnn bench --peak); the third figure is the same
+    peak unaffected by waits for a busy core."""
+    import time
+    cdef int code = _gemm_opts.isa if isa is None else _isa_code(isa, "fma_probe")
+    cdef int64_t flops = 0
+    cdef double rate = 0
+    cdef int st
+    t0 = time.perf_counter()
+    with nogil:
+        st = fnn_gemm_fma_probe(code, iters, n_threads, &flops, &rate)
+    dt = time.perf_counter() - t0
+    _check_status(st, "fma_probe")
+    return flops, dt, rate
 
 
 def cpu_best_isa():

@@ -100,8 +100,10 @@ def test_shapes_and_threads(isa, packed_only, dtype):
     bl = core.gemm_blocking(dtype)
     mr, nr, mc = bl["mr"], bl["nr"], bl["mc"]
     rng = np.random.default_rng(22)
+    # (mc is chosen from this CPU's L2: K grows with it so that a product of
+    # more rows than one A block still takes the K-split path)
     shapes = [(20, 24, 5000), (mr + 1, 2 * nr + 3, 4099), (3, 200, 4096 + 7),
-              (mc + 5, 17, 4099), (1, 2, 4100), (33, 7, 4200)]
+              (mc + 5, 17, max(4099, KS_K_RATIO * (mc + 5) + 3)), (1, 2, 4100), (33, 7, 4200)]
     for idx, (M, N, K) in enumerate(shapes):
         assert ks_chunks(M, N, K) >= 2, (M, N, K)
         for j, (ta, tb) in enumerate(COMBOS):
