@@ -168,6 +168,67 @@ def numpy_blas():
     return "unknown"
 
 
+def _bench_linear_fwd_bwd(add, x, w, bias, torch):
+    """``run_bench``'s linear forward+backward row (fastnn, NumPy by hand,
+    PyTorch when given)."""
+    import fastnn
+    import fastnn.nn.functional as F
+    bs, fi = x.shape
+    tx = fastnn.Tensor(x)
+    pw = fastnn.Tensor(w, requires_grad=True)
+    pb = fastnn.Tensor(bias, requires_grad=True)
+
+    def f_fb():
+        pw.grad = pb.grad = None
+        F.linear(tx, pw, pb).relu().sum().backward()
+
+    def np_fb():
+        y = x @ w.T + bias
+        g = (y > 0).astype(np.float32)
+        return g.T @ x, g.sum(0), g @ w
+
+    add(f"linear fwd+bwd {bs}x{fi}->{fi}", f_fb, np_fb,
+        _torch_linear_fwd_bwd(torch, x, w, bias) if torch is not None else None)
+
+
+def _torch_linear_fwd_bwd(torch, x, w, bias):
+    qw = torch.from_numpy(w.copy()).requires_grad_()
+    qb = torch.from_numpy(bias.copy()).requires_grad_()
+    qx = torch.from_numpy(x)
+
+    def t_fb():
+        qw.grad = qb.grad = None
+        torch.nn.functional.linear(qx, qw, qb).relu().sum().backward()
+    return t_fb
+
+
+def _print_bench_table(say, rows, with_torch, rounds):
+    """Prints ``run_bench``'s rows: one line per op, times in ms, the NumPy
+    ratio and the spread of the rounds (flagged when too wide)."""
+    import fastnn
+
+    def ms(t):
+        return f"{t * 1e3:9.3f}" if t is not None else f"{'-':>9}"
+    say(f"fastnn {fastnn.__version__}, {fastnn.get_num_threads()} threads, kernel path "
+        f"{fastnn.info()['kernel_path']}; median time in ms over {rounds} alternating "
+        "rounds (lower is better)")
+    head = f"{'op':<34} {'fastnn':>9} {'numpy':>9}" + (f" {'torch':>9}" if with_torch else "") + \
+        f" {'numpy/fastnn':>13} {'spread':>7}"
+    say(head)
+    say("-" * len(head))
+    wide = False
+    for name, tf, tn, tt, sp in rows:
+        line = f"{name:<34} {ms(tf)} {ms(tn)}" + (f" {ms(tt)}" if with_torch else "")
+        line += f" {tn / tf:12.2f}x" if tn else f" {'-':>13}"
+        line += f" {100 * sp:6.0f}%" + (" ?" if sp > SPREAD_WARN else "")
+        wide |= sp > SPREAD_WARN
+        say(line)
+    if wide:
+        say(f"? the rounds of this row spread by more than {100 * SPREAD_WARN:.0f}% "
+            "(interquartile range / median): the machine is busy; its figures are not "
+            "to be trusted -- run again, with --min-time larger, on a quieter machine")
+
+
 def run_bench(min_time=0.2, out_stream=None, small=False, use_torch=True, rounds=ROUNDS):
     """A quick table: fastnn vs NumPy (and PyTorch when installed), median
     times in ms over alternating rounds, with their spread.
@@ -206,28 +267,7 @@ def run_bench(min_time=0.2, out_stream=None, small=False, use_torch=True, rounds
         (lambda: torch.nn.functional.linear(torch.from_numpy(x), torch.from_numpy(w),
                                             torch.from_numpy(bias))) if torch else None)
 
-    pw = fastnn.Tensor(w, requires_grad=True)
-    pb = fastnn.Tensor(bias, requires_grad=True)
-
-    def f_fb():
-        pw.grad = pb.grad = None
-        F.linear(tx, pw, pb).relu().sum().backward()
-
-    def np_fb():
-        y = x @ w.T + bias
-        g = (y > 0).astype(np.float32)
-        return g.T @ x, g.sum(0), g @ w
-
-    t_fb = None
-    if torch is not None:
-        qw = torch.from_numpy(w.copy()).requires_grad_()
-        qb = torch.from_numpy(bias.copy()).requires_grad_()
-        qx = torch.from_numpy(x)
-
-        def t_fb():
-            qw.grad = qb.grad = None
-            torch.nn.functional.linear(qx, qw, qb).relu().sum().backward()
-    add(f"linear fwd+bwd {bs}x{fi}->{fi}", f_fb, np_fb, t_fb)
+    _bench_linear_fwd_bwd(add, x, w, bias, torch)
 
     try:
         nb, hw = 32 // d, 32 // d
@@ -251,26 +291,7 @@ def run_bench(min_time=0.2, out_stream=None, small=False, use_torch=True, rounds
     add(f"relu {xr.size}", lambda: txr.relu(), lambda: np.maximum(xr, 0),
         (lambda: torch.relu(torch.from_numpy(xr))) if torch else None)
 
-    def ms(t):
-        return f"{t * 1e3:9.3f}" if t is not None else f"{'-':>9}"
-    say(f"fastnn {fastnn.__version__}, {fastnn.get_num_threads()} threads, kernel path "
-        f"{fastnn.info()['kernel_path']}; median time in ms over {rounds} alternating "
-        "rounds (lower is better)")
-    head = f"{'op':<34} {'fastnn':>9} {'numpy':>9}" + (f" {'torch':>9}" if torch else "") + \
-        f" {'numpy/fastnn':>13} {'spread':>7}"
-    say(head)
-    say("-" * len(head))
-    wide = False
-    for name, tf, tn, tt, sp in rows:
-        line = f"{name:<34} {ms(tf)} {ms(tn)}" + (f" {ms(tt)}" if torch else "")
-        line += f" {tn / tf:12.2f}x" if tn else f" {'-':>13}"
-        line += f" {100 * sp:6.0f}%" + (" ?" if sp > SPREAD_WARN else "")
-        wide |= sp > SPREAD_WARN
-        say(line)
-    if wide:
-        say(f"? the rounds of this row spread by more than {100 * SPREAD_WARN:.0f}% "
-            "(interquartile range / median): the machine is busy; its figures are not "
-            "to be trusted -- run again, with --min-time larger, on a quieter machine")
+    _print_bench_table(say, rows, torch is not None, rounds)
     return rows
 
 
@@ -345,6 +366,35 @@ def _torch_peak_times(gemms, threads, min_time, rounds):
         return None
 
 
+def _peak_row(name, M, N, K, ta_, tb_, nt, peak, rng, min_time, rounds, torch_times):
+    """One GEMM of ``run_peak`` measured: its row (GFLOP/s per library, spread)
+    and the printed line."""
+    from . import _core
+    a = rng.standard_normal((K, M) if ta_ else (M, K), dtype=np.float32)
+    b = rng.standard_normal((N, K) if tb_ else (K, N), dtype=np.float32)
+    c = np.empty((M, N), np.float32)
+    A, B = (a.T if ta_ else a), (b.T if tb_ else b)
+    fns = {"fastnn": lambda: _core.gemm(a, b, c, ta_, tb_, 1.0, 0.0, nt),
+           "numpy": lambda: np.matmul(A, B, out=c), "torch": None}
+    with _blas_limits(nt):
+        r = measure(fns, min_time, rounds)
+    r["torch"] = torch_times.get(name) if torch_times else None
+    flops = 2.0 * M * N * K
+    row = {"name": name, "M": M, "N": N, "K": K, "threads": nt, "peak": peak,
+           "spread": max(v[1] for v in r.values() if v is not None)}
+    line = f"{name + f' {M}x{N}x{K}':<34}"
+    for lib in ("fastnn", "numpy", "torch"):
+        if r[lib] is None:
+            row[lib] = None
+            continue
+        g = flops / r[lib][0] / 1e9
+        row[lib] = g
+        line += f" {g:8.1f} {100 * g / peak:3.0f}%"
+    line += f" {100 * row['spread']:6.0f}%" + (" ?" if row["spread"] > SPREAD_WARN
+                                                else "")
+    return row, line
+
+
 def run_peak(min_time=1.0, out_stream=None, small=False, use_torch=True, threads=(1, 2),
              rounds=ROUNDS):
     """``fastnn bench --peak``: the FMA peak of the kernel path in force at each
@@ -382,28 +432,8 @@ def run_peak(min_time=1.0, out_stream=None, small=False, use_torch=True, threads
             say(head)
             say("-" * len(head))
             for name, M, N, K, ta_, tb_ in gemms:
-                a = rng.standard_normal((K, M) if ta_ else (M, K), dtype=np.float32)
-                b = rng.standard_normal((N, K) if tb_ else (K, N), dtype=np.float32)
-                c = np.empty((M, N), np.float32)
-                A, B = (a.T if ta_ else a), (b.T if tb_ else b)
-                fns = {"fastnn": lambda: _core.gemm(a, b, c, ta_, tb_, 1.0, 0.0, nt),
-                       "numpy": lambda: np.matmul(A, B, out=c), "torch": None}
-                with _blas_limits(nt):
-                    r = measure(fns, min_time, rounds)
-                r["torch"] = torch_times.get(name) if torch_times else None
-                flops = 2.0 * M * N * K
-                row = {"name": name, "M": M, "N": N, "K": K, "threads": nt, "peak": peak,
-                       "spread": max(v[1] for v in r.values() if v is not None)}
-                line = f"{name + f' {M}x{N}x{K}':<34}"
-                for lib in ("fastnn", "numpy", "torch"):
-                    if r[lib] is None:
-                        row[lib] = None
-                        continue
-                    g = flops / r[lib][0] / 1e9
-                    row[lib] = g
-                    line += f" {g:8.1f} {100 * g / peak:3.0f}%"
-                line += f" {100 * row['spread']:6.0f}%" + (" ?" if row["spread"] > SPREAD_WARN
-                                                            else "")
+                row, line = _peak_row(name, M, N, K, ta_, tb_, nt, peak, rng, min_time,
+                                      rounds, torch_times)
                 say(line)
                 rows.append(row)
     finally:
@@ -437,8 +467,8 @@ def gemm_info():
 
 
 # -------------------------------------------------------------------- main
-def main(argv=None):
-    """Entry point of the ``fastnn`` console script and ``python -m fastnn``."""
+def _parser():
+    """The ``fastnn`` command line: demo, info, bench."""
     from . import __version__
     p = argparse.ArgumentParser(prog="fastnn", description="fastnn: a fast CPU neural-network "
                                 "library. Commands: demo, info, bench.")
@@ -470,6 +500,12 @@ def main(argv=None):
     b.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     b.add_argument("--peak", action="store_true",
                    help="the machine's FMA peak and GEMM GFLOP/s as a percentage of it")
+    return p
+
+
+def main(argv=None):
+    """Entry point of the ``fastnn`` console script and ``python -m fastnn``."""
+    p = _parser()
     args = p.parse_args(argv)
     import fastnn
     if getattr(args, "threads", None):

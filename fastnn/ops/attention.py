@@ -265,18 +265,9 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
                average_attn_weights, is_causal, batch_first=False)
 
 
-def mha(query, key, value, embed_dim, num_heads, in_proj_weight, in_proj_bias, bias_k, bias_v,
-        add_zero_attn, dropout_p, out_proj_weight, out_proj_bias, training=True,
-        key_padding_mask=None, need_weights=True, attn_mask=None,
-        use_separate_proj_weight=False, q_proj_weight=None, k_proj_weight=None,
-        v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
-        is_causal=False, batch_first=False):
-    """Multi-head attention with ``batch_first`` layouts handled by strides
-    (the body of ``nn.MultiheadAttention.forward``)."""
-    op = "multi_head_attention_forward"
-    if static_k is not None or static_v is not None:
-        raise NotImplementedError(f"{op}: static_k / static_v are not supported")
-    q_in, k_in, v_in = _t(query), _t(key), _t(value)
+def _mha_validate(op, q_in, k_in, v_in, embed_dim, num_heads, batch_first):
+    """Checks the shapes of multi-head attention's inputs; returns
+    (batch_first in force, batched, L, S, N, E)."""
     if q_in.ndim not in (2, 3):
         raise ShapeError(f"{op}: query should be unbatched 2D or batched 3D tensor but "
                          f"received {q_in.ndim}-D query tensor")
@@ -300,6 +291,23 @@ def mha(query, key, value, embed_dim, num_heads, in_proj_weight, in_proj_bias, b
     kb = (k_in.shape[0] if bf else k_in.shape[1]) if batched else 1
     if kb != N:
         raise ShapeError(f"{op}: key batch size {kb} does not match query batch size {N}")
+    return bf, batched, L, S, N, E
+
+
+def mha(query, key, value, embed_dim, num_heads, in_proj_weight, in_proj_bias, bias_k, bias_v,
+        add_zero_attn, dropout_p, out_proj_weight, out_proj_bias, training=True,
+        key_padding_mask=None, need_weights=True, attn_mask=None,
+        use_separate_proj_weight=False, q_proj_weight=None, k_proj_weight=None,
+        v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
+        is_causal=False, batch_first=False):
+    """Multi-head attention with ``batch_first`` layouts handled by strides
+    (the body of ``nn.MultiheadAttention.forward``)."""
+    op = "multi_head_attention_forward"
+    if static_k is not None or static_v is not None:
+        raise NotImplementedError(f"{op}: static_k / static_v are not supported")
+    q_in, k_in, v_in = _t(query), _t(key), _t(value)
+    bf, batched, L, S, N, E = _mha_validate(op, q_in, k_in, v_in, embed_dim, num_heads,
+                                            batch_first)
     H, D = num_heads, E // num_heads
     dt = q_in._array.dtype
     kpm = _canonical(op, key_padding_mask, "key_padding_mask", dt)

@@ -326,8 +326,9 @@ def _create_or_join(optuna, storage, study_name, direction, sampler, pruner, kin
     return study
 
 
-def _search(kind, objective, space, direction, n_trials, seed, storage, study_name, n_jobs,
-            pruner, timeout, catch, verbose, sampler_kwargs, fn):
+def _validate_search(kind, objective, space, direction, n_trials, seed, n_jobs, timeout,
+                     catch, fn):
+    """Checks a search's arguments; returns (space, n_jobs, catch) normalised."""
     if not callable(objective):
         raise TypeError(f"{fn}: objective must be callable, got {type(objective).__name__}")
     space = normalize_space(space, fn)
@@ -348,6 +349,13 @@ def _search(kind, objective, space, direction, n_trials, seed, storage, study_na
     catch = tuple(catch) if isinstance(catch, (list, tuple)) else (catch,)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ValueError(f"{fn}: seed must be None or an int, got {seed!r}")
+    return space, n_jobs, catch
+
+
+def _search(kind, objective, space, direction, n_trials, seed, storage, study_name, n_jobs,
+            pruner, timeout, catch, verbose, sampler_kwargs, fn):
+    space, n_jobs, catch = _validate_search(kind, objective, space, direction, n_trials, seed,
+                                            n_jobs, timeout, catch, fn)
     if n_jobs > 1:
         _check_importable(objective, fn)
 

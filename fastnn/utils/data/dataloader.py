@@ -144,6 +144,62 @@ def _check_int(name, value, minimum):
     return True
 
 
+def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers):
+    """Validates the worker options as PyTorch does; returns the prefetch factor
+    (2 by default with workers)."""
+    if not _check_int("num_workers", num_workers, 0):
+        raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
+                         "disable multiprocessing.")
+    if not isinstance(timeout, numbers.Real) or timeout < 0:
+        raise ValueError("timeout option should be non-negative")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError("prefetch_factor option could only be specified in "
+                         "multiprocessing.let num_workers > 0 to enable multiprocessing, "
+                         "otherwise set prefetch_factor to None.")
+    if num_workers > 0 and prefetch_factor is None:
+        prefetch_factor = 2
+    if prefetch_factor is not None and not _check_int("prefetch_factor", prefetch_factor, 0):
+        raise ValueError("prefetch_factor option should be non-negative")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("persistent_workers option needs num_workers > 0")
+    return prefetch_factor
+
+
+def _check_sampling(dataset, shuffle, sampler, batch_sampler, batch_size, drop_last):
+    """Validates the dataset and sampling options as PyTorch does; returns
+    (iterable, shuffle, batch_size, drop_last) normalised."""
+    iterable = isinstance(dataset, IterableDataset)
+    if iterable:
+        if shuffle not in (None, False):
+            raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle "
+                             f"option, but got shuffle={shuffle}")
+        if sampler is not None:
+            raise ValueError(f"DataLoader with IterableDataset: expected unspecified sampler "
+                             f"option, but got sampler={sampler}")
+        if batch_sampler is not None:
+            raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                             f"batch_sampler option, but got batch_sampler={batch_sampler}")
+    elif not hasattr(dataset, "__getitem__"):
+        raise TypeError(f"DataLoader: dataset must be a map-style dataset (__getitem__) or "
+                        f"an IterableDataset, got {type(dataset).__name__}")
+    shuffle = bool(shuffle)
+    if sampler is not None and shuffle:
+        raise ValueError("sampler option is mutually exclusive with shuffle")
+    if batch_sampler is not None:
+        if batch_size != 1 or shuffle or sampler is not None or drop_last:
+            raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
+                             "shuffle, sampler, and drop_last")
+        batch_size, drop_last = None, False
+    elif batch_size is None:
+        if drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is "
+                             "mutually exclusive with drop_last")
+    elif not _check_int("batch_size", batch_size, 1):
+        raise ValueError(f"batch_size should be a positive integer value, but got "
+                         f"batch_size={batch_size}")
+    return iterable, shuffle, batch_size, drop_last
+
+
 class DataLoader:
     """Iterates over a dataset in batches, as ``torch.utils.data.DataLoader``.
 
@@ -201,21 +257,8 @@ class DataLoader:
                  worker_init_fn=None, multiprocessing_context=None, generator=None, *,
                  prefetch_factor=None, persistent_workers=False, pin_memory_device="",
                  in_order=True, seed=None):
-        if not _check_int("num_workers", num_workers, 0):
-            raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
-                             "disable multiprocessing.")
-        if not isinstance(timeout, numbers.Real) or timeout < 0:
-            raise ValueError("timeout option should be non-negative")
-        if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError("prefetch_factor option could only be specified in "
-                             "multiprocessing.let num_workers > 0 to enable multiprocessing, "
-                             "otherwise set prefetch_factor to None.")
-        if num_workers > 0 and prefetch_factor is None:
-            prefetch_factor = 2
-        if prefetch_factor is not None and not _check_int("prefetch_factor", prefetch_factor, 0):
-            raise ValueError("prefetch_factor option should be non-negative")
-        if persistent_workers and num_workers == 0:
-            raise ValueError("persistent_workers option needs num_workers > 0")
+        prefetch_factor = _check_worker_options(num_workers, timeout, prefetch_factor,
+                                                persistent_workers)
         if seed is not None:
             if generator is not None:
                 raise ValueError("DataLoader: pass either seed= or generator=, not both")
@@ -223,36 +266,8 @@ class DataLoader:
         elif generator is not None and not isinstance(generator, Generator):
             raise TypeError(f"DataLoader: generator must be a fastnn.Generator, got "
                             f"{type(generator).__name__}")
-
-        iterable = isinstance(dataset, IterableDataset)
-        if iterable:
-            if shuffle not in (None, False):
-                raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle "
-                                 f"option, but got shuffle={shuffle}")
-            if sampler is not None:
-                raise ValueError(f"DataLoader with IterableDataset: expected unspecified sampler "
-                                 f"option, but got sampler={sampler}")
-            if batch_sampler is not None:
-                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
-                                 f"batch_sampler option, but got batch_sampler={batch_sampler}")
-        elif not hasattr(dataset, "__getitem__"):
-            raise TypeError(f"DataLoader: dataset must be a map-style dataset (__getitem__) or "
-                            f"an IterableDataset, got {type(dataset).__name__}")
-        shuffle = bool(shuffle)
-        if sampler is not None and shuffle:
-            raise ValueError("sampler option is mutually exclusive with shuffle")
-        if batch_sampler is not None:
-            if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
-                                 "shuffle, sampler, and drop_last")
-            batch_size, drop_last = None, False
-        elif batch_size is None:
-            if drop_last:
-                raise ValueError("batch_size=None option disables auto-batching and is "
-                                 "mutually exclusive with drop_last")
-        elif not _check_int("batch_size", batch_size, 1):
-            raise ValueError(f"batch_size should be a positive integer value, but got "
-                             f"batch_size={batch_size}")
+        iterable, shuffle, batch_size, drop_last = _check_sampling(
+            dataset, shuffle, sampler, batch_sampler, batch_size, drop_last)
         if not iterable and sampler is None:
             sampler = (RandomSampler(dataset, generator=generator) if shuffle
                        else SequentialSampler(dataset))
