@@ -742,3 +742,46 @@ cdef _e_send(Context node, TensorBase parent, tuple res, Py_ssize_t i, bint raw,
             _E_add(s, g, out=s)
         else:
             slots[kk] = s + g
+
+
+# ------------------------------------------------------------- optimisers
+def params_with_grad(list params, str name):
+    """``Optimizer._params_with_grad`` in one compiled loop: the parameters of
+    ``params`` that have a gradient, with their data arrays (checked
+    C-contiguous and writeable, for the in-place update) and their gradient
+    arrays (C-contiguous, in the data's dtype): (params, datas, grads)."""
+    cdef list ps = [], ds = [], gs = []
+    cdef TensorBase p
+    cdef cnp.ndarray d
+    cdef object g
+    for o in params:
+        p = <TensorBase?>o
+        g = p._grad
+        if g is None:
+            continue
+        d = p._array
+        if not (cnp.PyArray_IS_C_CONTIGUOUS(d) and cnp.PyArray_ISWRITEABLE(d)):
+            raise ValueError(f"{name}: parameter of shape {p._array.shape} has non-contiguous or "
+                             "read-only data; the in-place update needs a C-contiguous, "
+                             "writeable array")
+        if isinstance(g, TensorBase):
+            g = (<TensorBase>g)._array
+        if (not isinstance(g, _E_ndarray) or g.dtype != d.dtype
+                or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>g)):
+            g = np.ascontiguousarray(g, dtype=d.dtype)
+        if (<cnp.ndarray>g).size != d.size:
+            raise ValueError(f"{name}: gradient of shape {g.shape} does not match its "
+                             f"parameter of shape {p._array.shape}")
+        ps.append(p)
+        ds.append(d)
+        gs.append(g)
+    return ps, ds, gs
+
+
+def bump_versions(list tensors):
+    """Adds one to the version counter of each Tensor (an optimiser's in-place
+    update: a backward that saved one of them then raises, as PyTorch's)."""
+    cdef _Version vc
+    for o in tensors:
+        vc = _vc(<TensorBase?>o)
+        vc.v += 1

@@ -18,6 +18,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from .. import _core
 from ..autograd import grad_mode
 from .._tensor import Tensor
 from ..ops._util import nthreads
@@ -209,27 +210,7 @@ class Optimizer:
     def _params_with_grad(self, group):
         """The group's parameters that have a gradient, with their data and
         gradient arrays checked for the compiled update: (params, datas, grads)."""
-        name = type(self).__name__
-        ps, ds, gs = [], [], []
-        for p in group["params"]:
-            g = p.grad
-            if g is None:
-                continue
-            d = p._array
-            if not (d.flags.c_contiguous and d.flags.writeable):
-                raise ValueError(f"{name}: parameter of shape {d.shape} has non-contiguous or "
-                                 "read-only data; the in-place update needs a C-contiguous, "
-                                 "writeable array")
-            g = _arr(g)
-            if not isinstance(g, np.ndarray) or g.dtype != d.dtype or not g.flags.c_contiguous:
-                g = np.ascontiguousarray(g, dtype=d.dtype)
-            if g.size != d.size:
-                raise ValueError(f"{name}: gradient of shape {g.shape} does not match its "
-                                 f"parameter of shape {d.shape}")
-            ps.append(p)
-            ds.append(d)
-            gs.append(g)
-        return ps, ds, gs
+        return _core.params_with_grad(group["params"], type(self).__name__)
 
     def _buffer(self, p, key, fill=0.0):
         """state[p][key], created (filled with ``fill``) if missing."""
@@ -286,8 +267,8 @@ class Optimizer:
             ps, ds, gs = self._params_with_grad(group)
             if ps:
                 self._update(group, ps, ds, gs, n_threads)
-                for p in ps:           # changed in place: as PyTorch's, a
-                    p._bump()          # backward that saved p now raises
+                # changed in place: as PyTorch's, a backward that saved p now raises
+                _core.bump_versions(ps)
         return loss
 
     def _update(self, group, params, datas, grads, n_threads):
