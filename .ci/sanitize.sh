@@ -57,8 +57,11 @@ EOF
 TESTS=(tests/kernels tests/ops tests/autograd tests/nn tests/optim
        tests/test_serialization.py tests/test_serialization_modules.py tests/reliability)
 LOG="$WORK/pytest.log"
+# --capture=sys: pytest captures Python's output only, so a sanitizer report
+# (written to file descriptor 2 by the runtime, just before it aborts) reaches
+# the log instead of vanishing with pytest's capture file
 set +e
-"$PY" -m pytest -q -p no:cacheprovider -m "not slow" "${TESTS[@]}" 2>&1 | tee "$LOG" | tail -15
+"$PY" -m pytest -q -p no:cacheprovider --capture=sys -m "not slow" "${TESTS[@]}" 2>&1 | tee "$LOG" | tail -15
 RC=${PIPESTATUS[0]}
 set -e
 END=$(date +%s)
