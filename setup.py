@@ -11,7 +11,11 @@ information (``-g0``; ``FASTNN_DEBUG=1`` keeps it), which keeps the wheel
 small.
 
 Build-time switches (environment): ``FASTNN_NO_OPENMP=1`` (serial build),
-``FASTNN_PORTABLE=1`` (no per-ISA helper clones), ``FASTNN_DEBUG=1``.
+``FASTNN_PORTABLE=1`` (no per-ISA helper clones), ``FASTNN_DEBUG=1``,
+``FASTNN_SANITIZE=1`` (an AddressSanitizer + UndefinedBehaviorSanitizer build
+for testing, see docs/testing.md; ``FASTNN_SANITIZE=thread`` or any other
+``-fsanitize=`` list picks other sanitizers).  A sanitizer build keeps OpenMP:
+the flags go to the OpenMP probe's compile and link too.
 """
 import glob
 import os
@@ -38,8 +42,9 @@ def _probe_openmp(compiler):
         src = os.path.join(tmp, "probe.c")
         with open(src, "w") as f:
             f.write(PROBE)
-        objs = compiler.compile([src], output_dir=tmp, extra_postargs=["-fopenmp"])
-        compiler.link_executable(objs, "probe", output_dir=tmp, extra_postargs=["-fopenmp"])
+        flags = ["-fopenmp"] + SANITIZE_FLAGS
+        objs = compiler.compile([src], output_dir=tmp, extra_postargs=flags)
+        compiler.link_executable(objs, "probe", output_dir=tmp, extra_postargs=flags)
         return True
     except Exception:  # any compile or link failure means: no OpenMP
         return False
@@ -94,7 +99,8 @@ class BuildExt(build_ext):
                 # no per-function ISA clones: every helper is the baseline build
                 ext.define_macros.append(("FNN_NO_CLONES", "1"))
         print(f"fastnn: OpenMP {'enabled' if use_omp else 'not available: serial build'}"
-              + ("; portable helpers only (FASTNN_PORTABLE)" if os.environ.get("FASTNN_PORTABLE") else ""))
+              + ("; portable helpers only (FASTNN_PORTABLE)" if os.environ.get("FASTNN_PORTABLE") else "")
+              + (f"; sanitizers: {' '.join(SANITIZE_FLAGS)}" if SANITIZE_FLAGS else ""))
         super().build_extensions()
 
 
@@ -149,7 +155,22 @@ PER_FILE_CFLAGS = {
 # padding costs nothing measurable.
 JCC_FLAG = "-Wa,-mbranches-within-32B-boundaries"
 ldflags = []
-if not os.environ.get("FASTNN_DEBUG"):
+# Sanitizer builds (testing only, never shipped): FASTNN_SANITIZE=1 means
+# AddressSanitizer + UndefinedBehaviorSanitizer, every UB finding fatal; the
+# same flags go to compile, link and the OpenMP probe.  Line tables (-g1)
+# make the reports name files and lines.
+_san = os.environ.get("FASTNN_SANITIZE", "").strip()
+if _san and sys.platform != "win32":
+    _san = "address,undefined" if _san == "1" else _san
+    SANITIZE_FLAGS = [f"-fsanitize={_san}", "-fno-omit-frame-pointer"]
+    if "undefined" in _san.split(","):
+        SANITIZE_FLAGS.append("-fno-sanitize-recover=undefined")
+else:
+    SANITIZE_FLAGS = []
+if SANITIZE_FLAGS:
+    cflags += SANITIZE_FLAGS + ["-g1"]
+    ldflags += SANITIZE_FLAGS
+elif not os.environ.get("FASTNN_DEBUG"):
     cflags.append("-g0")                 # after Python's own -g: no debug information
     ldflags.append("-Wl,--strip-debug")  # nor any from the toolchain's objects
 if sys.platform == "win32":

@@ -40,10 +40,13 @@ static inline float fnn_expf_core(float hi, float lo, const int has_lo) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t ti, mi;
+    /* 2^n, n in [-126, 127], in the exponent bits; unsigned arithmetic, so a
+     * NaN t (whose bits make ti - mi anything) wraps instead of overflowing
+     * (the result is then NaN through p anyway) */
+    uint32_t ti, mi;
     memcpy(&ti, &t, 4);
     memcpy(&mi, &magic, 4);
-    int32_t e = (ti - mi + 127) << 23;               /* 2^n, n in [-126, 127] */
+    uint32_t e = (ti - mi + 127u) << 23;
     float s;
     memcpy(&s, &e, 4);
     float y = p * s;
