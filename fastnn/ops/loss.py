@@ -24,7 +24,7 @@ from .._errors import ShapeError
 from ..autograd.function import Function
 from ._reduction import (as_float, check_input, check_reduction, grad_scale,
                          reduce as _reduce, reduction_arg)
-from ._util import c_contig, nthreads
+from ._util import c_contig, nthreads, rows
 from .activation import _t
 from .loss_margin import (cosine_embedding_loss, margin_ranking_loss,  # noqa: F401
                           multi_margin_loss, multilabel_soft_margin_loss, gaussian_nll_loss,
@@ -80,7 +80,7 @@ def _rows(x):
     """(N, C, d1, ...) -> (N * d1 * ..., C); (C,) -> (1, C)."""
     if x.ndim == 1:
         return x.reshape(1, -1)
-    return x if x.ndim == 2 else np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+    return x if x.ndim == 2 else rows(np.moveaxis(x, 1, -1))
 
 
 def _check_labels(op, t, C, ignore_index=None):

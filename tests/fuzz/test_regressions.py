@@ -13,3 +13,27 @@ def test_tensor_of_numpy_scalar_keeps_its_dtype():
     assert fastnn.tensor(np.float32(1.5)).dtype == fastnn.float32
     assert fastnn.tensor(np.int32(3)).dtype == fastnn.int32
     assert fastnn.tensor(1.5).dtype == fastnn.float32
+
+
+@pytest.mark.parametrize("xs,ws", [((1,), (0, 1)), ((0,), (0, 0)), ((3, 0), (0, 0)),
+                                   ((0, 2, 0), (4, 0))])
+def test_linear_with_zero_size_dims(xs, ws):
+    # x.reshape(-1, 0) cannot infer the rows: linear raised ValueError forward/backward
+    x = fastnn.zeros(*xs, requires_grad=True)
+    w = fastnn.ones(*ws, requires_grad=True)
+    y = F.linear(x, w)
+    assert y.shape == tuple(xs[:-1]) + (ws[0],)
+    y.sum().backward()
+    assert x.grad.shape == tuple(xs) and w.grad.shape == tuple(ws)
+    np.testing.assert_array_equal(x.grad.numpy(), 0)
+
+
+@pytest.mark.parametrize("a,b", [((0, 0, 0), (0, 0, 0)), ((2, 0, 3, 0), (0, 5)),
+                                 ((0, 2, 3), (3, 1))])
+def test_matmul_of_empty_batches(a, b):
+    x = fastnn.zeros(*a, requires_grad=True)
+    y = fastnn.zeros(*b, requires_grad=True)
+    out = fastnn.matmul(x, y)
+    assert out.shape == np.matmul(np.zeros(a), np.zeros(b)).shape
+    out.sum().backward()
+    assert x.grad.shape == a and y.grad.shape == b
