@@ -37,3 +37,22 @@ def test_matmul_of_empty_batches(a, b):
     assert out.shape == np.matmul(np.zeros(a), np.zeros(b)).shape
     out.sum().backward()
     assert x.grad.shape == a and y.grad.shape == b
+
+
+@pytest.mark.parametrize("dim", [0, 3])
+def test_embedding_of_a_scalar_index(dim):
+    # np.ascontiguousarray turned the 0-d index into shape (1,): output (1, D), not (D,)
+    w = fastnn.ones(2, dim, requires_grad=True)
+    y = F.embedding(fastnn.tensor(1), w)
+    assert y.shape == (dim,)
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [[0] * dim, [1] * dim])
+
+
+def test_embedding_backward_of_empty_index_with_zero_dim():
+    w = fastnn.ones(3, 0, requires_grad=True)
+    y = F.embedding(fastnn.tensor(np.zeros((0, 2), np.int64)), w)
+    assert y.shape == (0, 2, 0)
+    y.sum().backward()
+    assert w.grad.shape == (3, 0)
+
