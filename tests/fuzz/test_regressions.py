@@ -56,3 +56,15 @@ def test_embedding_backward_of_empty_index_with_zero_dim():
     y.sum().backward()
     assert w.grad.shape == (3, 0)
 
+
+@pytest.mark.parametrize("xs,ws", [((0, 0, 0), (0,)), ((2, 0), (0,)), ((0, 3, 2), (3,)),
+                                   ((0, 0), (1,))])
+def test_prelu_on_empty_inputs(xs, ws):
+    # zero channels gave "view (0, 0, 0) does not match x's 0 elements" from the binding
+    x = fastnn.zeros(*xs, requires_grad=True)
+    w = fastnn.ones(*ws, requires_grad=True)
+    y = F.prelu(x, w)
+    assert y.shape == xs
+    y.sum().backward()
+    assert x.grad.shape == xs
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros(ws))
