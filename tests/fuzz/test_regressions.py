@@ -68,3 +68,25 @@ def test_prelu_on_empty_inputs(xs, ws):
     y.sum().backward()
     assert x.grad.shape == xs
     np.testing.assert_array_equal(w.grad.numpy(), np.zeros(ws))
+
+
+@pytest.mark.parametrize("name", ["max_pool1d", "avg_pool1d", "max_pool2d", "avg_pool2d"])
+@pytest.mark.parametrize("k,s,p,size,out", [(2, 2, 0, 1, 1), (4, 3, 1, 1, 1), (3, 2, 0, 2, 1),
+                                            (3, 2, 0, 1, None)])
+def test_pool_ceil_mode_kernel_longer_than_input(name, k, s, p, size, out):
+    # PyTorch adds the ceil_mode term before the floor division: a kernel of 2
+    # over 1 element with ceil_mode gives one window; fastnn refused the call
+    nd = int(name[-2])
+    x = fastnn.tensor(np.arange(1.0, 1.0 + 2 * size ** nd).reshape((1, 2) + (size,) * nd),
+                      requires_grad=True)
+    f = getattr(F, name)
+    if out is None:
+        with pytest.raises(ValueError):
+            f(x, k, s, p, ceil_mode=True)
+        return
+    y = f(x, k, s, p, ceil_mode=True)
+    assert y.shape == (1, 2) + (out,) * nd
+    y.sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()
+    if size == 1 and (p == 0 or name.startswith("max")):  # the window holds the one element
+        np.testing.assert_array_equal(y.detach().numpy().ravel(), [1.0, 2.0])
