@@ -90,3 +90,19 @@ def test_pool_ceil_mode_kernel_longer_than_input(name, k, s, p, size, out):
     assert np.isfinite(x.grad.numpy()).all()
     if size == 1 and (p == 0 or name.startswith("max")):  # the window holds the one element
         np.testing.assert_array_equal(y.detach().numpy().ravel(), [1.0, 2.0])
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+@pytest.mark.parametrize("size,k,out", [(0, 1, 0), (0, 2, 1), (3, 2, 4)])
+def test_conv_transpose_of_an_empty_batch(nd, size, k, out):
+    # PyTorch accepts an empty batch with any spatial size; fastnn raised
+    # "empty input" for a zero spatial size
+    x = fastnn.zeros(*((0, 2) + (size,) * nd), requires_grad=True)
+    w = fastnn.ones(*((2, 3) + (k,) * nd), requires_grad=True)
+    b = fastnn.ones(3, requires_grad=True)
+    y = getattr(F, f"conv_transpose{nd}d")(x, w, b)
+    assert y.shape == (0, 3) + (out,) * nd
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros(w.shape))
+    np.testing.assert_array_equal(b.grad.numpy(), np.zeros(3))
+    assert x.grad.shape == x.shape
