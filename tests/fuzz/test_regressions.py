@@ -106,3 +106,18 @@ def test_conv_transpose_of_an_empty_batch(nd, size, k, out):
     np.testing.assert_array_equal(w.grad.numpy(), np.zeros(w.shape))
     np.testing.assert_array_equal(b.grad.numpy(), np.zeros(3))
     assert x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_along_a_dim_of_a_tensor_with_another_empty_dim(name):
+    # max(dim=0) of a (1, 0, 3) tensor is an empty (0, 3) result in PyTorch;
+    # fastnn refused every empty input
+    x = fastnn.zeros(1, 0, 3, requires_grad=True)
+    v, i = getattr(x, name)(dim=0)
+    assert v.shape == (0, 3) and i.shape == (0, 3) and i.dtype == fastnn.int64
+    v.sum().backward()
+    assert x.grad.shape == (1, 0, 3)
+    with pytest.raises(RuntimeError, match="non-zero size"):
+        getattr(fastnn.zeros(2, 0), name)(dim=1)
+    with pytest.raises(RuntimeError):
+        getattr(fastnn.zeros(2, 0), name)()
