@@ -121,3 +121,25 @@ def test_max_min_along_a_dim_of_a_tensor_with_another_empty_dim(name):
         getattr(fastnn.zeros(2, 0), name)(dim=1)
     with pytest.raises(RuntimeError):
         getattr(fastnn.zeros(2, 0), name)()
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+@pytest.mark.parametrize("k,p,s,out", [(1, 1, 1, 2), (2, 2, 2, 2), (3, 1, 1, 0)])
+def test_conv_of_an_empty_batch_with_zero_spatial_size(nd, k, p, s, out):
+    # PyTorch accepts an empty batch of zero spatial size when the padded size
+    # holds the kernel; fastnn raised "empty kernel or input" (and its
+    # backward refused the geometry)
+    x = fastnn.zeros(*((0, 2) + (0,) * nd), requires_grad=True)
+    w = fastnn.ones(*((3, 2) + (k,) * nd), requires_grad=True)
+    b = fastnn.ones(3, requires_grad=True)
+    f = getattr(F, f"conv{nd}d")
+    if out == 0:
+        with pytest.raises(ValueError):
+            f(x, w, b, padding=p, stride=s)
+        return
+    y = f(x, w, b, padding=p, stride=s)
+    assert y.shape == (0, 3) + (out,) * nd
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros(w.shape))
+    np.testing.assert_array_equal(b.grad.numpy(), np.zeros(3))
+    assert x.grad.shape == x.shape
