@@ -179,9 +179,12 @@ def _(d):
     fin, fout = g.int(0, 5), g.int(0, 5)
     fin_w = g.pick([fin, fin, fin + 1])
     args = [g.x(lead + (fin,)), g.x((fout, fin_w))]
+    nb = fout
     if g.bool():
-        args.append(g.x((g.pick([fout, fout, fout + 1]),), views=False))
-    return Case(lambda L, *a: L.F.linear(*a), args)
+        nb = g.pick([fout, fout, fout + 1])
+        args.append(g.x((nb,), views=False))
+    # PyTorch broadcasts a bias of shape (1,); fastnn asks for (out_features,)
+    return Case(lambda L, *a: L.F.linear(*a), args, refuse_ok=nb != fout)
 
 
 def _conv_geometry(g, nd):
@@ -232,7 +235,19 @@ def _(d):
     kw = dict(stride=_ntuple_or_int(g, s, nd), padding=_ntuple_or_int(g, pad, nd),
               output_padding=_ntuple_or_int(g, op, nd), groups=groups,
               dilation=_ntuple_or_int(g, dl, nd))
-    return Case(lambda L, *a, **kw: getattr(L.F, name)(*a, **kw), args, kw, note=name)
+    # PyTorch skips its output_padding check for an empty batch
+    return Case(lambda L, *a, **kw: getattr(L.F, name)(*a, **kw), args, kw, note=name,
+                refuse_ok=n == 0)
+
+
+def _window_misses(size, k, s, p, d, ceil):
+    """True when some pooling window holds no input element (PyTorch then
+    gives -inf; fastnn refuses the geometry)."""
+    num = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)
+    out = num // s + 1
+    if ceil and (out - 1) * s >= size + p:
+        out -= 1
+    return any(not any(0 <= o * s - p + j * d < size for j in range(k)) for o in range(out))
 
 
 # ---------------------------------------------------------------- pooling
@@ -249,7 +264,10 @@ def _(d):
     if kw["stride"] is None:
         del kw["stride"]
     name = f"max_pool{nd}d"
-    return Case(lambda L, x, **kw: getattr(L.F, name)(x, **kw), [g.x(shape)], kw, note=name)
+    miss = any(_window_misses(sz, k, kw.get("stride", k), kw["padding"], kw["dilation"],
+                              kw["ceil_mode"]) for sz in shape[-nd:])
+    return Case(lambda L, x, **kw: getattr(L.F, name)(x, **kw), [g.x(shape)], kw, note=name,
+                refuse_ok=miss)
 
 
 @case("avg_pool1d/2d")
@@ -640,13 +658,22 @@ def _(d):
     if name == "logsumexp" and dim is None:
         dim = 0
     kw = dict(keepdim=keepdim)
+    check_grad = True
     if name in ("var", "std"):
         kw["correction"] = g.pick([0, 1, 2])
+        # n <= correction: a NaN result whose gradient PyTorch gives as 0
+        dd = range(len(shape)) if dim is None else (dim if isinstance(dim, tuple) else (dim,))
+        try:
+            n = int(np.prod([shape[i] for i in dd]))
+            check_grad = n > kw["correction"]
+        except IndexError:
+            pass
     if name == "norm":
         kw["p"] = g.pick([2, 1, "fro", float("inf")])
     if dim is not None:
         kw["dim"] = dim
-    return Case(lambda L, x, **kw: getattr(x, name)(**kw), [x], kw, note=name, tol=10)
+    return Case(lambda L, x, **kw: getattr(x, name)(**kw), [x], kw, note=name, tol=10,
+                check_grad=check_grad)
 
 
 @case("matmul")
