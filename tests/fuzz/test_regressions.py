@@ -143,3 +143,77 @@ def test_conv_of_an_empty_batch_with_zero_spatial_size(nd, k, p, s, out):
     np.testing.assert_array_equal(w.grad.numpy(), np.zeros(w.shape))
     np.testing.assert_array_equal(b.grad.numpy(), np.zeros(3))
     assert x.grad.shape == x.shape
+
+
+# ---------------------------------------------------------------- fastnn.load
+def _load_bytes(raw):
+    import io
+    return fastnn.load(io.BytesIO(raw))
+
+
+def _hostile():
+    import _hostile
+    return _hostile
+
+
+def test_load_shape_beyond_int64_is_a_value_error():
+    # np.prod(shape, dtype=int64) raised OverflowError (and wrapped for
+    # [2**62, 4], leaving NumPy's "cannot reshape" as the message)
+    h = _hostile()
+    for over in (dict(shape=[2**70], len=2**73), dict(shape=[2**62, 4], len=0)):
+        with pytest.raises(ValueError, match="not a valid fastnn file"):
+            _load_bytes(h.fastnn_file(h._root_array(**over), np.arange(4.0).tobytes()))
+
+
+def test_load_refuses_duplicate_keys():
+    h = _hostile()
+    with pytest.raises(ValueError, match="duplicate key 'root'"):
+        _load_bytes(h.fastnn_file('{"format":"fastnn","version":1,"size":0,"root":1,"root":2}'))
+    d8 = np.zeros(2, np.float32).tobytes()
+    with pytest.raises(ValueError, match="duplicate key 'a'"):
+        _load_bytes(h.safetensors(b'{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},'
+                                  b'"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', d8))
+
+
+@pytest.mark.parametrize("entries,data,match", [
+    (dict(a={}, b={}), 8, "overlap"),
+    (dict(a={}, b=dict(data_offsets=[16, 24])), 24, "gap"),
+    (dict(a=dict(data_offsets=[8, 16])), 16, "gap"),
+    (dict(a={}), 16, "after the last tensor"),
+    (dict(a=dict(dtype=["F32"])), 8, "unsupported entry"),
+    (dict(a=dict(shape=[2**70])), 8, "bytes for shape"),
+    (dict(a=dict(shape=[True, True])), 8, "malformed entry"),
+])
+def test_safetensors_inconsistent_entries_are_refused(entries, data, match):
+    # overlapping/gapped offsets and trailing bytes were accepted; a list
+    # dtype raised TypeError; a shape beyond int64 OverflowError
+    h = _hostile()
+    with pytest.raises(ValueError, match=match):
+        _load_bytes(h.safetensors(h._st(**entries), b"\0" * data))
+
+
+def test_safetensors_deep_nesting_and_bad_metadata_are_value_errors():
+    h = _hostile()
+    with pytest.raises(ValueError, match="nested too deeply"):   # was RecursionError
+        _load_bytes(h.safetensors(b'{"__metadata__":' + b"[" * 100000 + b"]" * 100000 + b"}",
+                                  b""))
+    with pytest.raises(ValueError, match="__metadata__"):
+        _load_bytes(h.safetensors({"__metadata__": {"a": [1]}} | h._st(a={}), b"\0" * 8))
+
+
+def test_npz_declaring_a_huge_array_is_refused_before_allocating():
+    # np.load allocated the .npy header's declared shape (2 GiB here) before
+    # finding the data missing
+    import tracemalloc
+    h = _hostile()
+    raw = h.npz({"x.npy": h.npy_header((2**28,)) + b"\0" * 64})
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="declares 2147483648 bytes"):
+            _load_bytes(raw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 << 20
+    ok = h.npz({"x.npy": h.npy_header((3,)) + np.arange(3.0).tobytes()})
+    np.testing.assert_array_equal(_load_bytes(ok)["x"], [0.0, 1.0, 2.0])
