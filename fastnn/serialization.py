@@ -62,6 +62,7 @@ import os
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections import OrderedDict
 
 import numpy as np
@@ -76,6 +77,8 @@ MAGIC = b"FASTNN\x00\x01"
 _ALIGN = 64
 _OK_KINDS = "biuf"
 _MAX_DEPTH = 250
+_TENSOR_DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int64, np.int32,
+                                               np.int16, np.int8, np.uint8, np.bool_))
 
 
 def _pad(n):
@@ -601,6 +604,11 @@ class _Decoder:
 
     def _tensor(self, node):
         arr = self._array(node)
+        if not arr.dtype.isnative:   # (fastnn.save writes little-endian)
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        if arr.dtype not in _TENSOR_DTYPES:
+            raise _bad(self.src, f"a tensor of dtype {arr.dtype} (fastnn tensors hold "
+                                 "float32/64, int8/16/32/64, uint8 or bool)")
         rg = bool(node.get("rg", False))
         if node.get("param"):
             from .nn.parameter import Parameter
@@ -861,7 +869,7 @@ def _load_zip(buf, src):
     try:
         zf = zipfile.ZipFile(io.BytesIO(bytes(buf)))
         names = zf.namelist()
-    except zipfile.BadZipFile as e:
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as e:
         raise ValueError(f"fastnn.load: {src} is a corrupted zip archive: {e}") from None
     if any(n.endswith(".pkl") for n in names) or not all(n.endswith(".npy") for n in names):
         raise ValueError(f"fastnn.load: {src} is a zip archive that is not an .npz (a "
@@ -872,8 +880,9 @@ def _load_zip(buf, src):
     try:
         with np.load(io.BytesIO(bytes(buf)), allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except ValueError as e:
-        raise ValueError(f"fastnn.load: {src}: cannot read .npz without pickle: {e}") from None
+    except (ValueError, zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError,
+            EOFError, zlib.error) as e:   # (a bad CRC, a corrupted deflate stream)
+        raise ValueError(f"fastnn.load: {src}: cannot read the .npz: {e}") from None
 
 
 _DEFLATE_MAX_RATIO = 1100   # deflate expands at most ~1032:1
@@ -896,7 +905,8 @@ def _check_npy_member(zf, info, src):
                 raise ValueError(f"unsupported .npy version {version}")
             shape, _, dtype = read(fh)
             header_len = fh.tell()
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError) as e:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError, NotImplementedError,
+            RuntimeError, zlib.error) as e:   # (an unknown compression method, encryption)
         raise bad(f"is not a valid .npy ({type(e).__name__}: {str(e)[:80]})") from None
     if dtype.hasobject:
         raise bad("holds Python objects (a pickle), which fastnn never loads")

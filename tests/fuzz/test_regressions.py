@@ -217,3 +217,32 @@ def test_npz_declaring_a_huge_array_is_refused_before_allocating():
     assert peak < 50 << 20
     ok = h.npz({"x.npy": h.npy_header((3,)) + np.arange(3.0).tobytes()})
     np.testing.assert_array_equal(_load_bytes(ok)["x"], [0.0, 1.0, 2.0])
+
+
+def test_npz_with_an_unknown_compression_method_is_a_value_error():
+    # zipfile raised NotImplementedError ("That compression method is not supported")
+    h = _hostile()
+    raw = bytearray(h.npz({"x.npy": h.npy_header((1,)) + b"\0" * 8}))
+    for at in (8, raw.find(b"PK\x01\x02") + 10):   # local header, central directory: method
+        assert raw[at:at + 2] == b"\0\0"
+        raw[at:at + 2] = (99).to_bytes(2, "little")
+    with pytest.raises(ValueError, match="zip|npy"):
+        _load_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("dtype,ok", [(">f4", True), (">i8", True), ("<f2", False),
+                                      ("<u4", False)])
+def test_tensor_node_of_a_dtype_tensors_do_not_hold(dtype, ok):
+    # a tensor node of dtype >f4 (a flipped bit of <f4) raised TypeError in from_numpy
+    h = _hostile()
+    item = np.dtype(dtype).itemsize
+    node = {"t": "tensor", "dtype": dtype, "shape": [2], "off": 0, "len": 2 * item}
+    raw = h.fastnn_file({"format": "fastnn", "version": 1, "root": node},
+                        np.arange(2).astype(dtype).tobytes())
+    if ok:
+        t = _load_bytes(raw)
+        assert t.dtype == np.dtype(dtype).newbyteorder("=")
+        np.testing.assert_array_equal(t.numpy(), [0, 1])
+    else:
+        with pytest.raises(ValueError, match="fastnn tensors hold"):
+            _load_bytes(raw)
