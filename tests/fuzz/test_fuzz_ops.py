@@ -6,7 +6,8 @@ one.  The cases are in _opcases.py, the checker in _harness.py.
 """
 import pytest
 
-import _opcases
+pytest.importorskip("hypothesis", reason="hypothesis is not installed (pip install .[test])")
+import _opcases  # noqa: E402
 
 
 @pytest.mark.parametrize("op", list(_opcases.CASES))
