@@ -1318,8 +1318,8 @@ class Tensor(TensorBase):
         if dim is None:
             return self.reshape(tuple(s for s in shp if s != 1))
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        nd = _bmax(len(shp), 1)
-        drop = {d % nd for d in dims if len(shp) and shp[d % nd] == 1}
+        dims = [_normalize_dim("squeeze", d, len(shp)) for d in dims]   # (range checked)
+        drop = {d for d in dims if len(shp) and shp[d] == 1}
         if not drop:
             return self
         return self.reshape(tuple(s for i, s in enumerate(shp) if i not in drop))

@@ -246,3 +246,14 @@ def test_tensor_node_of_a_dtype_tensors_do_not_hold(dtype, ok):
     else:
         with pytest.raises(ValueError, match="fastnn tensors hold"):
             _load_bytes(raw)
+
+
+@pytest.mark.parametrize("shape,dim", [((2,), -2), ((2,), 1), ((), 1), ((3, 1), 2),
+                                       ((3, 1), (1, 2))])
+def test_squeeze_dim_out_of_range_raises(shape, dim):
+    # squeeze took dim modulo ndim: zeros(2).squeeze(-2) silently returned shape (2,)
+    with pytest.raises(IndexError, match="out of range"):
+        fastnn.zeros(*shape).squeeze(dim)
+    assert fastnn.zeros(3, 1).squeeze(-1).shape == (3,)
+    assert fastnn.zeros(()).squeeze(-1).shape == ()
+
