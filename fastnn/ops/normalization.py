@@ -242,6 +242,9 @@ def _bn_args(op, input, running_mean, running_var, momentum, eps):
     C = x.shape[1]
     rm = _running(op, "running_mean", running_mean, C)
     rv = _running(op, "running_var", running_var, C)
+    if (rm is None) != (rv is None):   # (training would update one statistic only)
+        raise ValueError(f"{op}: running_mean and running_var must either both be None or "
+                         "neither be None")
     if momentum is None:
         momentum = 0.0
     if not eps >= 0:

@@ -257,3 +257,13 @@ def test_squeeze_dim_out_of_range_raises(shape, dim):
     assert fastnn.zeros(3, 1).squeeze(-1).shape == (3,)
     assert fastnn.zeros(()).squeeze(-1).shape == ()
 
+
+@pytest.mark.parametrize("which", ["mean", "var"])
+def test_batch_norm_with_only_one_running_statistic_raises(which):
+    # training with running_var but no running_mean updated the variance only
+    x = fastnn.randn(4, 3)
+    stat = fastnn.ones(3)
+    rm, rv = (None, stat) if which == "mean" else (stat, None)
+    with pytest.raises(ValueError, match="both be None or neither"):
+        F.batch_norm(x, rm, rv, training=True)
+    np.testing.assert_array_equal(stat.numpy(), 1.0)
