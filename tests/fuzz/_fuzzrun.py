@@ -8,7 +8,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CI_EXAMPLES = 60
+CI_EXAMPLES = 400   # per op group: about 60 s for all of them on this machine
 OP_TIMEOUT = 600  # seconds for one op's whole search: a hang is a finding
 
 STATS = {"ops": {}, "mutations": 0, "mutation_findings": 0}
@@ -28,7 +28,7 @@ def child_env():
     return env
 
 
-def run_ops(ops, n_examples):
+def run_ops(ops, n_examples, env=None):
     """Runs the op searches in a child; after a crash or a hang the child is
     restarted on the ops that remain.  Returns {op: result dict}."""
     results = {}
@@ -40,7 +40,8 @@ def run_ops(ops, n_examples):
                    "--progress", prog, "--examples", str(n_examples)] + todo
             timeout = OP_TIMEOUT * len(todo)
             try:
-                p = subprocess.run(cmd, env=child_env(), capture_output=True, text=True,
+                p = subprocess.run(cmd, env=dict(child_env(), **(env or {})),
+                                   capture_output=True, text=True,
                                    timeout=timeout)
                 rc, err = p.returncode, p.stderr
             except subprocess.TimeoutExpired as e:

@@ -8,8 +8,9 @@ so the error paths are exercised too (PyTorch decides what is valid).
 Values come from a NumPy generator seeded by a drawn integer, so a failing
 example is reproduced from its printed description and seed.
 """
+import os
+
 import numpy as np
-from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
@@ -235,9 +236,12 @@ def _(d):
     kw = dict(stride=_ntuple_or_int(g, s, nd), padding=_ntuple_or_int(g, pad, nd),
               output_padding=_ntuple_or_int(g, op, nd), groups=groups,
               dilation=_ntuple_or_int(g, dl, nd))
-    # PyTorch skips its output_padding check for an empty batch
+    # PyTorch skips its output_padding check for an empty batch, and gives an
+    # empty output (whose backward it cannot run) where the size formula is 0
+    outs = [(i - 1) * s_ - 2 * p + d_ * (k_ - 1) + o + 1
+            for i, s_, p, d_, k_, o in zip(spatial, s, pad, dl, k, op)]
     return Case(lambda L, *a, **kw: getattr(L.F, name)(*a, **kw), args, kw, note=name,
-                refuse_ok=n == 0)
+                refuse_ok=n == 0 or min(outs) <= 0)
 
 
 def _window_misses(size, k, s, p, d, ceil):
@@ -323,7 +327,9 @@ def _(d):
              g.x((c,), views=False) if g.bool() else None]
     kw = dict(training=training, momentum=g.pick([0.1, 0.5, 1.0]), eps=g.pick([1e-5, 1e-2]))
     per_channel = int(np.prod(shape)) // c
-    return Case(lambda L, *a, **kw: L.F.batch_norm(*a, **kw), args, kw, tol=10,
+    # the running statistics (updated in place in training) are outputs too
+    return Case(lambda L, x, rm, rv, *a, **kw: (L.F.batch_norm(x, rm, rv, *a, **kw), rm, rv),
+                args, kw, tol=10,
                 refuse_ok=training and per_channel == 0)
 
 
@@ -527,8 +533,9 @@ def _(d):
     name = g.pick(["dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d"])
     shape = g.shape(2 if name == "dropout1d" else 3 if name == "dropout2d" else 0, 4)
     p = g.pick([0.0, 0.5, 1.0, 1.5, -0.1])
+    training = p in (0.0, 1.0) and name == "dropout" and g.bool()  # deterministic then
     return Case(lambda L, x, **kw: getattr(L.F, name)(x, **kw), [g.x(shape)],
-                dict(p=p, training=False), note=name)
+                dict(p=p, training=training), note=name)
 
 
 @case("embedding")
@@ -800,3 +807,19 @@ def _(d):
                                                   min_side=0, max_side=3)).input_shapes
     cond = Arg(g.values(shapes[0]) > 0)
     return Case(lambda L, c, a, b: L.T.where(c, a, b), [cond, g.x(shapes[1]), g.x(shapes[2])])
+
+
+if os.environ.get("FASTNN_FUZZ_SELFTEST"):   # test_fuzz_selftest.py: the harness's own checks
+    @case("__crash__")
+    def _(d):
+        import ctypes
+        g = Gen(d)
+        if g.int(0, 3) == 3:
+            ctypes.string_at(0)   # a segfault, as a broken kernel would give
+        return Case(lambda L, x: L.F.relu(x), [g.x((2,))])
+
+    @case("__wrong__")
+    def _(d):
+        g = Gen(d)
+        return Case(lambda L, x: L.F.relu(x) if L.name == "torch" else L.F.relu(x) * 1.001,
+                    [g.x((3,))])
