@@ -267,3 +267,15 @@ def test_batch_norm_with_only_one_running_statistic_raises(which):
     with pytest.raises(ValueError, match="both be None or neither"):
         F.batch_norm(x, rm, rv, training=True)
     np.testing.assert_array_equal(stat.numpy(), 1.0)
+
+
+def test_batch_norm_training_with_eps_zero_raises():
+    # eps=0 with batch statistics divided a constant channel by zero (NaN);
+    # PyTorch refuses it
+    x = fastnn.ones(4, 2)
+    with pytest.raises(ValueError, match="eps must be positive during training"):
+        F.batch_norm(x, None, None, training=True, eps=0.0)
+    with pytest.raises(ValueError, match="eps must be positive"):
+        fastnn.nn.BatchNorm1d(2, eps=0.0, track_running_stats=False)(x)
+    y = F.batch_norm(x, fastnn.zeros(2), fastnn.ones(2), training=False, eps=0.0)
+    np.testing.assert_array_equal(y.numpy(), 1.0)   # eval with running stats: allowed
