@@ -823,3 +823,106 @@ if os.environ.get("FASTNN_FUZZ_SELFTEST"):   # test_fuzz_selftest.py: the harnes
         g = Gen(d)
         return Case(lambda L, x: L.F.relu(x) if L.name == "torch" else L.F.relu(x) * 1.001,
                     [g.x((3,))])
+
+
+# ---------------------------------------------------------------- modules
+def _module_case(g, cls, args, kw, x, training=False, buffers=(), refuse_ok=False):
+    """A module built with the same arguments in both libraries (PyTorch's
+    refusing them means fastnn must too), fastnn's loaded with PyTorch's
+    initial state dict; outputs, the input's gradient and the named buffers
+    after the call are compared."""
+    shared = {}
+
+    def fn(L, x):
+        mod = getattr(L.T.nn, cls)(*args, **kw)
+        if x.dtype == L.T.float64:
+            mod = mod.double()
+        if L.name == "torch":
+            shared["sd"] = {k: v.detach().numpy().copy() for k, v in mod.state_dict().items()}
+        else:
+            import fastnn
+            mod.load_state_dict({k: fastnn.tensor(v) for k, v in shared["sd"].items()})
+        mod.train(training)
+        y = mod(x)
+        return (y,) + tuple(getattr(mod, b) for b in buffers)
+    return Case(fn, [x], note=f"{cls}{tuple(args)} {kw} training={training}", tol=10,
+                refuse_ok=refuse_ok)
+
+
+@case("modules")
+def _(d):
+    g = Gen(d)
+    cls = g.pick(["Linear", "Conv1d", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
+                  "LayerNorm", "GroupNorm", "InstanceNorm2d", "Embedding", "MaxPool2d",
+                  "AvgPool2d", "AdaptiveAvgPool2d", "PReLU", "Dropout", "LeakyReLU", "ELU",
+                  "Softmax", "Flatten", "Hardtanh"])
+    n = g.int(0, 3)
+    if cls == "Linear":
+        i, o = g.int(0, 4), g.int(-1, 4)
+        return _module_case(g, cls, (i, o), dict(bias=g.bool()), g.x((n, i)))
+    if cls in ("Conv1d", "Conv2d", "ConvTranspose2d"):
+        nd = 1 if cls == "Conv1d" else 2
+        groups = g.pick([1, 2, 0])
+        cin, cout = g.pick([2, 4, 3]), g.pick([2, 4, 0])
+        kw = dict(stride=g.int(0, 2), padding=g.pick([0, 1, -1] + (["same"] if nd else [])),
+                  dilation=g.int(1, 2), groups=groups, bias=g.bool())
+        if cls == "ConvTranspose2d" and kw["padding"] == "same":
+            kw["padding"] = 1
+        if g.bool():
+            kw["padding_mode"] = g.pick(["zeros", "reflect", "replicate", "circular", "bogus"])
+        size, k = g.int(1, 5), g.int(1, 3)
+        x = g.x((n, cin) + (size,) * nd)
+        # PyTorch's ConvTranspose gives an empty output it cannot backpropagate through
+        # where the size formula is 0
+        p = kw["padding"] if isinstance(kw["padding"], int) else 0
+        empty = (size - 1) * kw["stride"] - 2 * p + kw["dilation"] * (k - 1) + 1 <= 0
+        return _module_case(g, cls, (cin, cout, k), kw, x,
+                            refuse_ok=cls == "ConvTranspose2d" and empty)
+    if cls.startswith("BatchNorm"):
+        c = g.int(1, 3)
+        shape = (g.int(1, 4), c) + ((g.int(1, 3),) * (2 if cls == "BatchNorm2d" else
+                                                        g.int(0, 1)))
+        kw = dict(momentum=g.pick([0.1, None, 0.5]), affine=g.bool(),
+                  track_running_stats=g.bool(), eps=g.pick([1e-5, 0.0, -1.0]))
+        training = g.bool()
+        bufs = ("running_mean", "running_var", "num_batches_tracked") \
+            if kw["track_running_stats"] else ()
+        return _module_case(g, cls, (g.pick([c, c, c + 1]),), kw, g.x(shape), training, bufs)
+    if cls == "LayerNorm":
+        shape = (g.int(0, 3), g.int(1, 3), g.int(1, 3))
+        ns = shape[g.int(1, 2):]
+        return _module_case(g, cls, (ns,), dict(elementwise_affine=g.bool(),
+                                                bias=g.bool()), g.x(shape))
+    if cls == "GroupNorm":
+        groups, c = g.int(1, 3), g.int(1, 4)
+        return _module_case(g, cls, (groups, c), dict(affine=g.bool()),
+                            g.x((g.int(1, 3), c, g.int(1, 3))))
+    if cls == "InstanceNorm2d":
+        c = g.int(1, 3)
+        kw = dict(affine=g.bool(), track_running_stats=g.bool())
+        training = g.bool()
+        bufs = ("running_mean", "running_var") if kw["track_running_stats"] else ()
+        return _module_case(g, cls, (c,), kw, g.x((g.int(1, 3), c, g.int(2, 3), g.int(2, 3))),
+                            training, bufs)
+    if cls == "Embedding":
+        v, dim = g.int(0, 5), g.int(0, 3)
+        kw = {} if g.bool() else dict(padding_idx=g.pick([0, -1, v, -v - 1]))
+        return _module_case(g, cls, (v, dim), kw, g.ints((n, 2), 0, max(v - 1, 0)))
+    x4 = g.x((n, g.int(1, 2), g.int(1, 5), g.int(1, 5)))
+    if cls in ("MaxPool2d", "AvgPool2d"):
+        return _module_case(g, cls, (g.int(0, 3),), dict(stride=g.pick([None, 1, 2, 0]),
+                                                         padding=g.int(0, 1)), x4)
+    if cls == "AdaptiveAvgPool2d":
+        return _module_case(g, cls, (g.pick([1, 2, (2, 3), (None, 2)]),), {}, x4)
+    if cls == "PReLU":
+        return _module_case(g, cls, (), dict(num_parameters=g.pick([1, x4.base.shape[1], 0]),
+                                             init=g.pick([0.25, -1.0])), x4)
+    if cls == "Dropout":
+        return _module_case(g, cls, (g.pick([0.0, 0.5, 1.0, 1.5]),), {}, x4)
+    if cls == "Softmax":
+        return _module_case(g, cls, (), dict(dim=g.int(-4, 3)), x4)
+    if cls == "Flatten":
+        return _module_case(g, cls, (), dict(start_dim=g.int(-4, 3), end_dim=g.int(-4, 3)), x4)
+    if cls == "Hardtanh":
+        return _module_case(g, cls, (g.pick([-1.0, 0.5]), g.pick([1.0, 0.0])), {}, x4)
+    return _module_case(g, cls, (), {}, x4)
