@@ -260,7 +260,7 @@ class BceWithLogitsFn(Function):
         x, y = ctx.saved_tensors
         gv, scale = grad_scale(g, ctx.reduction, x.size)
         if gv is not None:
-            gv = np.ascontiguousarray(gv, dtype=x.dtype)
+            gv = np.asarray(gv, dtype=x.dtype, order="C")   # (ascontiguousarray makes 0-d 1-d)
         nx, ny = ctx.needs_input_grad[:2]
         gx = _core.bce_logits_bwd(x, y, gv, scale, np.empty_like(x), nthreads()) if nx else None
         gy = None

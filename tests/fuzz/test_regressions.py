@@ -279,3 +279,16 @@ def test_batch_norm_training_with_eps_zero_raises():
         fastnn.nn.BatchNorm1d(2, eps=0.0, track_running_stats=False)(x)
     y = F.batch_norm(x, fastnn.zeros(2), fastnn.ones(2), training=False, eps=0.0)
     np.testing.assert_array_equal(y.numpy(), 1.0)   # eval with running stats: allowed
+
+
+def test_bce_with_logits_on_0d_input_and_target_requiring_grad():
+    # the 0-d upstream gradient became (1,) (np.ascontiguousarray), so the
+    # target's gradient had shape (1,) and backward raised
+    x = fastnn.tensor(np.float32(0.3), requires_grad=True)
+    t = fastnn.tensor(np.float32(0.5), requires_grad=True)
+    y = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+    assert y.shape == ()
+    y.backward()
+    assert x.grad.shape == () and t.grad.shape == ()
+    np.testing.assert_allclose(t.grad.numpy(), -0.3, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), 1 / (1 + np.exp(-0.3)) - 0.5, rtol=1e-5)
