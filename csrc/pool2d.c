@@ -4,11 +4,13 @@
 #include "pool2d.h"
 #include "fnn_generic.h"
 
-/* PyTorch's pooling_output_shape; 0 when not even one window fits */
+/* PyTorch's pooling_output_shape (a floor division, the ceil_mode term
+ * added before it: with ceil_mode a kernel longer than the padded input
+ * still gives one window); 0 when not even one window fits */
 static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, int ceil) {
-    int64_t num = in + 2 * p - d * (k - 1) - 1;
+    int64_t num = in + 2 * p - d * (k - 1) - 1 + (ceil ? s - 1 : 0);
     if (num < 0) return 0;
-    int64_t o = (num + (ceil ? s - 1 : 0)) / s + 1;
+    int64_t o = num / s + 1;
     if (ceil && (o - 1) * s >= in + p) o--;
     return o;
 }

@@ -84,11 +84,11 @@ def _to_array(data, dtype=None, copy=False, keep_ints=False):
     if isinstance(data, TensorBase):
         data = data._array
     dt = _resolve_dtype(dtype)
-    is_nd = isinstance(data, np.ndarray)
+    is_nd = isinstance(data, (np.ndarray, np.generic))  # a NumPy scalar keeps its dtype too
     if not is_nd and isinstance(data, (list, tuple)) and data and \
             any(isinstance(d, TensorBase) for d in data):
         data = [d._array if isinstance(d, TensorBase) else d for d in data]
-    arr = data if is_nd else np.asarray(data)
+    arr = data if isinstance(data, np.ndarray) else np.asarray(data)
     k = arr.dtype.kind
     if k in "cUSOVMm":
         raise TypeError(f"tensor: unsupported data of dtype {arr.dtype} "
@@ -1318,8 +1318,8 @@ class Tensor(TensorBase):
         if dim is None:
             return self.reshape(tuple(s for s in shp if s != 1))
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        nd = _bmax(len(shp), 1)
-        drop = {d % nd for d in dims if len(shp) and shp[d % nd] == 1}
+        dims = [_normalize_dim("squeeze", d, len(shp)) for d in dims]   # (range checked)
+        drop = {d for d in dims if len(shp) and shp[d] == 1}
         if not drop:
             return self
         return self.reshape(tuple(s for i, s in enumerate(shp) if i not in drop))

@@ -62,6 +62,7 @@ import os
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections import OrderedDict
 
 import numpy as np
@@ -76,6 +77,8 @@ MAGIC = b"FASTNN\x00\x01"
 _ALIGN = 64
 _OK_KINDS = "biuf"
 _MAX_DEPTH = 250
+_TENSOR_DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int64, np.int32,
+                                               np.int16, np.int8, np.uint8, np.bool_))
 
 
 def _pad(n):
@@ -499,6 +502,32 @@ def _bad(src, why):
     return ValueError(f"fastnn.load: {src} is not a valid fastnn file: {why}")
 
 
+def _no_duplicates(pairs):
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"duplicate key {dup[:40]!r}")
+    return d
+
+
+def _parse_json(text):
+    """json.loads refusing duplicate keys (which one would win is a guess);
+    RecursionError (deep nesting) becomes a ValueError."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        raise ValueError("structure nested too deeply") from None
+
+
+def _count(shape):
+    """Elements of a shape read from a file, in Python ints (no int64 wrap)."""
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
 class _Decoder:
     def __init__(self, buf, data_start, src, weights_only):
         self.buf, self.data_start, self.src = buf, data_start, src
@@ -575,6 +604,11 @@ class _Decoder:
 
     def _tensor(self, node):
         arr = self._array(node)
+        if not arr.dtype.isnative:   # (fastnn.save writes little-endian)
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        if arr.dtype not in _TENSOR_DTYPES:
+            raise _bad(self.src, f"a tensor of dtype {arr.dtype} (fastnn tensors hold "
+                                 "float32/64, int8/16/32/64, uint8 or bool)")
         rg = bool(node.get("rg", False))
         if node.get("param"):
             from .nn.parameter import Parameter
@@ -655,7 +689,9 @@ def _array_from(buf, data_start, dtype, shape, off, length, src):
     if (not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape)
             or not isinstance(off, int) or not isinstance(length, int) or off < 0):
         raise _bad(src, "malformed array entry")
-    n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if any(isinstance(s, bool) for s in shape):
+        raise _bad(src, "malformed array entry")
+    n = _count(shape)
     if n * dt.itemsize != length:
         raise _bad(src, f"array of shape {shape} and dtype {dt} needs {n * dt.itemsize} "
                         f"bytes, header says {length}")
@@ -786,9 +822,9 @@ def _read_header(buf, src):
     if 16 + n > len(buf):
         raise _bad(src, f"file is truncated (header of {n} bytes, file of {len(buf)})")
     try:
-        header = json.loads(bytes(buf[16:16 + n]).decode("ascii"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise _bad(src, f"corrupted header ({type(e).__name__})") from None
+        header = _parse_json(bytes(buf[16:16 + n]).decode("ascii"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise _bad(src, f"corrupted header ({type(e).__name__}: {str(e)[:80]})") from None
     if not isinstance(header, dict) or header.get("format") != "fastnn" or "root" not in header:
         raise _bad(src, "corrupted header")
     if header.get("version") != 1:
@@ -833,17 +869,51 @@ def _load_zip(buf, src):
     try:
         zf = zipfile.ZipFile(io.BytesIO(bytes(buf)))
         names = zf.namelist()
-    except zipfile.BadZipFile as e:
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as e:
         raise ValueError(f"fastnn.load: {src} is a corrupted zip archive: {e}") from None
     if any(n.endswith(".pkl") for n in names) or not all(n.endswith(".npy") for n in names):
         raise ValueError(f"fastnn.load: {src} is a zip archive that is not an .npz (a "
                          "torch.save file?); its data.pkl is a pickle, which fastnn never "
                          "loads. Save the state dict with safetensors instead.")
+    for info in zf.infolist():
+        _check_npy_member(zf, info, src)
     try:
         with np.load(io.BytesIO(bytes(buf)), allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except ValueError as e:
-        raise ValueError(f"fastnn.load: {src}: cannot read .npz without pickle: {e}") from None
+    except (ValueError, zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError,
+            EOFError, zlib.error) as e:   # (a bad CRC, a corrupted deflate stream)
+        raise ValueError(f"fastnn.load: {src}: cannot read the .npz: {e}") from None
+
+
+_DEFLATE_MAX_RATIO = 1100   # deflate expands at most ~1032:1
+
+
+def _check_npy_member(zf, info, src):
+    """Refuses an .npy member whose header declares more (or fewer) bytes than
+    the member holds, before NumPy allocates the declared array, and a member
+    claiming to expand beyond what deflate can."""
+    def bad(why):
+        return ValueError(f"fastnn.load: {src}: member {info.filename!r} {why}")
+    if info.file_size > _DEFLATE_MAX_RATIO * info.compress_size + 4096:
+        raise bad(f"claims {info.file_size} bytes from {info.compress_size} compressed")
+    fmt = np.lib.format
+    try:
+        with zf.open(info) as fh:
+            version = fmt.read_magic(fh)
+            read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f"unsupported .npy version {version}")
+            shape, _, dtype = read(fh)
+            header_len = fh.tell()
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError, NotImplementedError,
+            RuntimeError, zlib.error) as e:   # (an unknown compression method, encryption)
+        raise bad(f"is not a valid .npy ({type(e).__name__}: {str(e)[:80]})") from None
+    if dtype.hasobject:
+        raise bad("holds Python objects (a pickle), which fastnn never loads")
+    need = _count(shape) * dtype.itemsize
+    if need != info.file_size - header_len:
+        raise bad(f"declares {need} bytes of data (shape {shape}, {dtype}) but holds "
+                  f"{info.file_size - header_len}")
 
 
 # ------------------------------------------------------------- safetensors
@@ -860,6 +930,38 @@ def _is_safetensors(buf):
     return 2 <= n <= len(buf) - 8 and buf[8:9] == b"{"
 
 
+def _check_st_offsets(header, data_len, bad):
+    """Every entry well-formed, and the tensors' byte ranges tile the data
+    exactly (start at 0, no gap, no overlap, end at the end of the file), as
+    the safetensors format requires."""
+    spans = []
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(info, dict) or not isinstance(info.get("dtype"), str) \
+                or info["dtype"] not in _ST_DTYPES:
+            raise bad(f"tensor {name!r} has an unsupported entry {str(info)[:80]}")
+        shape, offs = info.get("shape"), info.get("data_offsets")
+        if (not isinstance(shape, list) or not all(
+                type(s) is int and s >= 0 for s in shape)
+                or not isinstance(offs, list) or len(offs) != 2
+                or not all(type(o) is int for o in offs) or not 0 <= offs[0] <= offs[1]):
+            raise bad(f"tensor {name!r} has a malformed entry")
+        spans.append((offs[0], offs[1], name))
+    end = 0
+    for lo, hi, name in sorted(spans):
+        if lo != end:
+            raise bad(f"tensor {name!r}: data_offsets {[lo, hi]} "
+                      + ("overlap the previous tensor" if lo < end else
+                         f"leave a gap after byte {end}"))
+        end = hi
+    if end > data_len:
+        raise bad(f"file is truncated (the tensors need {end} bytes of data, the file holds "
+                  f"{data_len})")
+    if end != data_len:
+        raise bad(f"{data_len - end} bytes after the last tensor's data")
+
+
 def _parse_safetensors(buf, src):
     def bad(why):
         return ValueError(f"fastnn.load: {src} is not a valid safetensors file: {why}")
@@ -869,25 +971,23 @@ def _parse_safetensors(buf, src):
     if n > len(buf) - 8:
         raise bad(f"file is truncated (header of {n} bytes, file of {len(buf)})")
     try:
-        header = json.loads(bytes(buf[8:8 + n]).decode("utf-8"))
+        header = _parse_json(bytes(buf[8:8 + n]).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise bad(f"corrupted header ({e})") from None
     if not isinstance(header, dict):
         raise bad("header is not a JSON object")
+    meta = header.get("__metadata__", {})
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise bad("__metadata__ must map strings to strings")
     start = 8 + n
     out = {}
+    _check_st_offsets(header, len(buf) - start, bad)
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        if not isinstance(info, dict) or info.get("dtype") not in _ST_DTYPES:
-            raise bad(f"tensor {name!r} has an unsupported entry {str(info)[:80]}")
-        shape, offs = info.get("shape"), info.get("data_offsets")
-        if (not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape)
-                or not isinstance(offs, list) or len(offs) != 2
-                or not all(isinstance(o, int) for o in offs) or not 0 <= offs[0] <= offs[1]):
-            raise bad(f"tensor {name!r} has a malformed entry")
+        shape, offs = info["shape"], info["data_offsets"]
         dt = np.dtype(_ST_DTYPES[info["dtype"]])
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        count = _count(shape)
         if offs[1] - offs[0] != count * dt.itemsize:
             raise bad(f"tensor {name!r}: {offs[1] - offs[0]} bytes for shape {shape} "
                       f"{info['dtype']}")

@@ -26,6 +26,17 @@ def unbroadcast(g, shape):
     return g.reshape(shape)
 
 
+def rows(a, k=None, lead=1):
+    """``a`` viewed as ``(rows, *a.shape[-lead:])`` (or ``(rows, k)``): the
+    leading dims merged, with the row count spelled out, because NumPy cannot
+    infer a ``-1`` when the array is empty (``zeros(0).reshape(-1, 0)``)."""
+    tail = a.shape[a.ndim - lead:] if k is None else (k,)
+    n = 1
+    for s in a.shape[:a.ndim - lead]:
+        n *= s
+    return a.reshape((n,) + tuple(tail))
+
+
 def untracked(x, weight, bias):
     """The Tensor class when x and weight are Tensors, bias is a Tensor or
     None, and autograd would record nothing for them (grad mode off, or

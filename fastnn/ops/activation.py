@@ -408,6 +408,8 @@ class PReLUFn(Function):
         x, w = c_contig(x), c_contig(w)
         ctx.save_for_backward(x, w)
         ctx.view = view
+        if x.size == 0:  # (no channel to view x by: zero channels)
+            return np.empty_like(x)
         return _core.prelu_fwd(x, w.reshape(-1), np.empty_like(x), *view, nthreads())
 
     @staticmethod
@@ -417,6 +419,8 @@ class PReLUFn(Function):
         g = c_contig(g.astype(x.dtype, copy=False))
         gx = np.empty_like(x) if nx else None
         gw = np.empty(w.size, x.dtype) if nw else None
+        if x.size == 0:
+            return gx, (np.zeros(w.shape, x.dtype) if nw else None)
         _core.prelu_bwd(x, w.reshape(-1), g, gx, gw, *ctx.view, nthreads())
         return gx, (gw.reshape(w.shape) if nw else None)
 

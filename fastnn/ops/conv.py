@@ -134,7 +134,8 @@ def _padding(op, padding, kernel, stride, dilation, nd):
 def _check_size(op, x, kernel, padding, dilation, extra, nd):
     """Raises unless the dilated kernel fits the non-empty padded input."""
     ih, iw = (x.shape[-2] if nd == 2 else 1), x.shape[-1]
-    if ih < 1 or iw < 1 or min(kernel) < 1:
+    no_batch = x.ndim == nd + 2 and x.shape[0] == 0   # PyTorch takes any padded size then
+    if ((ih < 1 or iw < 1) and not no_batch) or min(kernel) < 1:
         raise ShapeError(f"{op}: empty kernel {tuple(kernel)} or input {tuple(x.shape)}")
     e = extra or (0, 0)
     ph_, pw_ = ih + 2 * padding[0] + e[0], iw + 2 * padding[1] + e[1]
@@ -201,7 +202,11 @@ def _validate_all(op, x, w, b, stride, padding, dilation, groups, nd):
     _check_size(op, x, kernel, pad, dilation, extra, nd)
     ih, iw = (x.shape[-2] if nd == 2 else 1), x.shape[-1]
     e = extra or (0, 0)
-    out = _core.conv2d_out_size(ih + e[0], iw + e[1], *kernel, *stride, *pad, *dilation)
+    if ih < 1 or iw < 1:   # an empty batch (checked above): the formula, no kernel runs
+        out = tuple((i + ex + 2 * p - d * (k - 1) - 1) // s + 1 for i, ex, p, d, k, s in
+                    zip((ih, iw), e, pad, dilation, kernel, stride))
+    else:
+        out = _core.conv2d_out_size(ih + e[0], iw + e[1], *kernel, *stride, *pad, *dilation)
     return ConvGeometry(stride, pad, dilation, groups, out, extra, None)
 
 
@@ -253,6 +258,10 @@ def _conv_backward(ctx, g):
     nx, nw, nb = (tuple(ctx.needs_input_grad) + (False,) * 3)[:3]
     if not (nx or nw or nb):
         return None, None, None, None
+    if x4.shape[0] == 0:   # an empty batch: nothing flows back
+        dw = np.zeros(w4.shape[:2] + w4.shape[4 - nd:], w4.dtype) if nw else None
+        db = np.zeros(w4.shape[0], w4.dtype) if nb else None
+        return (_from4d(np.empty_like(x4), ctx.unbatched, nd) if nx else None), dw, db, None
     g = np.ascontiguousarray(g.reshape((x4.shape[0], w4.shape[0]) + tuple(geo.out)),
                              dtype=x4.dtype)
     if ctx.relu:   # fused ReLU: g where y > 0, else 0 (as fnn_relu_bwd)

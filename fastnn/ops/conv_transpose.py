@@ -61,10 +61,13 @@ def _validate_t(op, x, w, b, stride, padding, output_padding, groups, dilation, 
                          f"{stride[2 - nd:]}, dilation={dilation[2 - nd:]}")
     kernel = (w.shape[2], w.shape[3]) if nd == 2 else (1, w.shape[2])
     ih, iw = (x.shape[-2] if nd == 2 else 1), x.shape[-1]
-    if ih < 1 or iw < 1:
+    no_batch = x.ndim == nd + 2 and x.shape[0] == 0   # PyTorch accepts any size then
+    if (ih < 1 or iw < 1) and not no_batch:
         raise ShapeError(f"{op}: empty input {tuple(x.shape)}")
     out = tuple((i - 1) * s - 2 * p + d * (k - 1) + o + 1
                 for i, s, p, d, k, o in zip((ih, iw), stride, pad, dilation, kernel, opad))
+    if no_batch and min(out) >= 0:
+        return ConvGeometry(stride, pad, dilation, groups, out, None, None)
     if min(out) < 1:
         raise ShapeError(f"{op}: the output size {out[2 - nd:]} is too small (input "
                          f"{tuple(x.shape)}, kernel {kernel[2 - nd:]}, stride "
@@ -115,6 +118,10 @@ def _fn_backward(ctx, g):
     nx, nw, nb = (tuple(ctx.needs_input_grad) + (False,) * 3)[:3]
     if not (nx or nw or nb):
         return None, None, None, None
+    if x4.shape[0] == 0:   # an empty batch: nothing flows back
+        dw = np.zeros(w4.shape[:2] + w4.shape[4 - nd:], w4.dtype) if nw else None
+        db = np.zeros(w4.shape[1] * geo.groups, w4.dtype) if nb else None
+        return (_from4d(np.empty_like(x4), ctx.unbatched, nd) if nx else None), dw, db, None
     g = np.ascontiguousarray(g.reshape((x4.shape[0], w4.shape[1] * geo.groups) +
                                        tuple(geo.out)), dtype=x4.dtype)
     kw = (*_kernel_args(geo), *geo.dilation, geo.groups)

@@ -22,7 +22,7 @@ def _indices(op, input):
     if a.dtype.kind not in "iu":
         raise TypeError(f"{op}: Expected tensor for argument #1 'indices' to have one of the "
                         f"following scalar types: Long, Int; but got {a.dtype} instead")
-    return np.ascontiguousarray(a, dtype=np.int64)
+    return np.asarray(a, dtype=np.int64, order="C")  # (ascontiguousarray makes 0-d 1-d)
 
 
 def _padding(op, padding_idx, num):
@@ -71,11 +71,12 @@ class EmbeddingFn(Function):
         _core.embedding_fwd(flat, weight, y, nthreads())
         ctx.idx, ctx.num, ctx.pad, ctx.freq = flat, weight.shape[0], padding_idx, \
             scale_grad_by_freq
+        ctx.dim = weight.shape[1]
         return y.reshape(idx.shape + (weight.shape[1],))
 
     @staticmethod
     def backward(ctx, g):
-        g = np.ascontiguousarray(g).reshape(ctx.idx.shape[0], -1)
+        g = np.ascontiguousarray(g).reshape(ctx.idx.shape[0], ctx.dim)
         scale = None
         if ctx.freq:
             counts = np.bincount(ctx.idx, minlength=ctx.num)

@@ -7,7 +7,7 @@ from .._errors import ShapeError
 from ..autograd.function import Function
 from .._config import state as _state
 from ._common import tensor as _t
-from ._util import is_float, unbroadcast, untracked
+from ._util import is_float, rows, unbroadcast, untracked
 
 
 def _operand(a, trans):
@@ -74,8 +74,8 @@ def matmul_arrays(a, b):
         out = mm(a2, b2)
     else:
         batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-        A = np.broadcast_to(a2, batch + a2.shape[-2:]).reshape(-1, *a2.shape[-2:])
-        B = np.broadcast_to(b2, batch + b2.shape[-2:]).reshape(-1, *b2.shape[-2:])
+        A = rows(np.broadcast_to(a2, batch + a2.shape[-2:]), lead=2)
+        B = rows(np.broadcast_to(b2, batch + b2.shape[-2:]), lead=2)
         out = np.empty((A.shape[0], a2.shape[-2], b2.shape[-1]), dt)
         for i in range(A.shape[0]):
             mm(A[i], B[i], out=out[i])
@@ -137,7 +137,7 @@ def _linear_fwd(x, weight, bias):
     if not (is_float(x) and x.dtype == weight.dtype):
         raise TypeError(f"linear: input dtype {x.dtype} must be float32/float64 and match "
                         f"weight dtype {weight.dtype}")
-    x2 = x.reshape(-1, x.shape[-1])
+    x2 = rows(x)
     out = np.empty((x2.shape[0], weight.shape[0]), x.dtype)
     if bias is not None:
         out[...] = bias
@@ -165,12 +165,12 @@ class LinearFn(Function):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         nx, nw, nb = (tuple(ctx.needs_input_grad) + (False,))[:3]
-        g2 = g.reshape(-1, w.shape[0])
+        g2 = rows(g, w.shape[0])
         gx = gw = gb = None
         if nx:
             gx = mm(g2, w).reshape(x.shape)
         if nw:
-            gw = mm(g2, x.reshape(-1, x.shape[-1]), trans_a=True)
+            gw = mm(g2, rows(x), trans_a=True)
         if nb:
             gb = g2.sum(axis=0)
         return gx, gw, gb

@@ -24,7 +24,7 @@ from .._errors import ShapeError
 from ..autograd.function import Function
 from ._reduction import (as_float, check_input, check_reduction, grad_scale,
                          reduce as _reduce, reduction_arg)
-from ._util import c_contig, nthreads
+from ._util import c_contig, nthreads, rows
 from .activation import _t
 from .loss_margin import (cosine_embedding_loss, margin_ranking_loss,  # noqa: F401
                           multi_margin_loss, multilabel_soft_margin_loss, gaussian_nll_loss,
@@ -80,7 +80,7 @@ def _rows(x):
     """(N, C, d1, ...) -> (N * d1 * ..., C); (C,) -> (1, C)."""
     if x.ndim == 1:
         return x.reshape(1, -1)
-    return x if x.ndim == 2 else np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+    return x if x.ndim == 2 else rows(np.moveaxis(x, 1, -1))
 
 
 def _check_labels(op, t, C, ignore_index=None):
@@ -260,7 +260,7 @@ class BceWithLogitsFn(Function):
         x, y = ctx.saved_tensors
         gv, scale = grad_scale(g, ctx.reduction, x.size)
         if gv is not None:
-            gv = np.ascontiguousarray(gv, dtype=x.dtype)
+            gv = np.asarray(gv, dtype=x.dtype, order="C")   # (ascontiguousarray makes 0-d 1-d)
         nx, ny = ctx.needs_input_grad[:2]
         gx = _core.bce_logits_bwd(x, y, gv, scale, np.empty_like(x), nthreads()) if nx else None
         gy = None

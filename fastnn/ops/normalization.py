@@ -194,7 +194,7 @@ def _batch_norm(fn, input, running_mean, running_var, weight, bias, training, mo
         if y is not None:
             return y
     x, rm, rv, momentum, eps = _bn_args("batch_norm", input, running_mean, running_var,
-                                        momentum, eps)
+                                        momentum, eps, training)
     return fn.apply(x, _t(weight), _t(bias), rm, rv, bool(training), momentum, eps)
 
 
@@ -234,7 +234,7 @@ def _bn_eval_untracked(x, running_mean, running_var, weight, bias, eps, relu=Fal
     return T._wrap(y)
 
 
-def _bn_args(op, input, running_mean, running_var, momentum, eps):
+def _bn_args(op, input, running_mean, running_var, momentum, eps, training=False):
     x = _t(input)
     if x.ndim < 2:
         raise ShapeError(f"{op}: input must be (N, C) or (N, C, ...) with at least 2 "
@@ -242,10 +242,15 @@ def _bn_args(op, input, running_mean, running_var, momentum, eps):
     C = x.shape[1]
     rm = _running(op, "running_mean", running_mean, C)
     rv = _running(op, "running_var", running_var, C)
+    if (rm is None) != (rv is None):   # (training would update one statistic only)
+        raise ValueError(f"{op}: running_mean and running_var must either both be None or "
+                         "neither be None")
     if momentum is None:
         momentum = 0.0
     if not eps >= 0:
         raise ValueError(f"{op}: eps must be >= 0, got {eps}")
+    if training and not eps > 0:   # (a constant channel would divide by zero)
+        raise ValueError(f"{op}: eps must be positive during training, but got {eps}")
     return x, rm, rv, float(momentum), float(eps)
 
 

@@ -92,14 +92,18 @@ class _Extreme(Function):
 
     @classmethod
     def forward(cls, ctx, x, dim=None, keepdim=False):
-        if x.size == 0:
-            raise RuntimeError(f"{cls.__name__.lower()}: cannot reduce an empty tensor")
+        op = cls.__name__.lower()[:-2]
         if dim is None:
+            if x.size == 0:
+                raise RuntimeError(f"{op}(): cannot reduce an empty tensor without a dim")
             out = np.asarray(cls._fn(x))
             ctx.save_for_backward(x, out)
             ctx.dim = None
             return out
-        d = normalize_dim(cls.__name__.lower(), dim, x.ndim)
+        d = normalize_dim(op, dim, x.ndim)
+        if x.ndim and x.shape[d] == 0:  # (other dims may be empty: an empty result)
+            raise RuntimeError(f"{op}(): expected reduction dim {d} to have non-zero size, "
+                               f"got shape {tuple(x.shape)}")
         xx = x if x.ndim else x.reshape(1)
         idx = np.expand_dims(cls._arg(xx, axis=d), d)
         vals = np.take_along_axis(xx, idx, axis=d)

@@ -19,7 +19,7 @@ import numpy as np
 from .. import _core
 from .._errors import ShapeError
 from ..autograd.function import Function
-from ._util import c_contig, nthreads
+from ._util import c_contig, nthreads, rows
 from .activation import _t
 from .dropout import dropout
 
@@ -107,7 +107,7 @@ def _to_rows(a, batch_first):
     """The (N, F) time-major rows of a (T, B, F) (or (B, T, F)) array."""
     if batch_first:
         a = a.transpose(1, 0, 2)
-    return np.ascontiguousarray(a).reshape(-1, a.shape[-1])
+    return rows(np.ascontiguousarray(a))
 
 
 def _from_rows(a, geo, batch_first):
