@@ -153,35 +153,52 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 # ---------------------------------------------------------------- max pooling
 
-class MaxPool2dFn(Function):
-    """y = max over each window, with its argmax; forward(ctx, x, geom,
-    return_indices), geom from ``_geom``."""
+class _ArgmaxPoolFn(Function):
+    """Base of the max poolings that keep the argmax: forward(ctx, x, geom,
+    return_indices) runs ``_pool``, backward scatters the gradient to the
+    argmax by ``_scatter``."""
     raw = True
 
-    @staticmethod
-    def forward(ctx, x, g, return_indices=False):
-        check_float("max_pool2d", "input", x)
-        xv = _view(x, g)
+    @classmethod
+    def forward(cls, ctx, x, g, return_indices=False):
+        check_float(cls._op, "input", x)
         y = np.empty(g.out_shape, x.dtype)
-        needs = ctx.needs_input_grad
-        idx = (np.empty(g.out_shape, np.int64)
-               if return_indices or not needs or needs[0] else None)
+        idx = cls._indices(ctx, g, return_indices)
         if y.size:
-            _core.max_pool2d_fwd(xv, y, idx, *g.k, *g.s, *g.p, nthreads(), *g.d, g.ceil)
+            cls._pool(x, y, idx, g)
         ctx.save_for_backward(idx)
         ctx.geom = g
         ctx.dtype = x.dtype
         return (y, idx) if return_indices else y
 
-    @staticmethod
-    def backward(ctx, grad, g_idx=None):
+    @classmethod
+    def backward(cls, ctx, grad, g_idx=None):
         (idx,) = ctx.saved_tensors
-        g = ctx.geom
-        dx = np.empty(g.view, ctx.dtype)
+        return cls._scatter(grad, idx, ctx.geom, ctx.dtype), None, None
+
+
+class MaxPool2dFn(_ArgmaxPoolFn):
+    """y = max over each window, with its argmax; forward(ctx, x, geom,
+    return_indices), geom from ``_geom``."""
+    _op = "max_pool2d"
+
+    @staticmethod
+    def _indices(ctx, g, return_indices):
+        needs = ctx.needs_input_grad
+        return (np.empty(g.out_shape, np.int64)
+                if return_indices or not needs or needs[0] else None)
+
+    @staticmethod
+    def _pool(x, y, idx, g):
+        _core.max_pool2d_fwd(_view(x, g), y, idx, *g.k, *g.s, *g.p, nthreads(), *g.d, g.ceil)
+
+    @staticmethod
+    def _scatter(grad, idx, g, dtype):
+        dx = np.empty(g.view, dtype)
         if dx.size:
-            grad = np.ascontiguousarray(grad, dtype=ctx.dtype)
+            grad = np.ascontiguousarray(grad, dtype=dtype)
             _core.max_pool2d_bwd(grad, idx, dx, *g.k, *g.s, *g.p, nthreads(), *g.d, g.ceil)
-        return dx.reshape(g.in_shape), None, None
+        return dx.reshape(g.in_shape)
 
 
 def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode,
@@ -397,33 +414,27 @@ class AdaptiveAvgPool2dFn(Function):
         return dx, None
 
 
-class AdaptiveMaxPool2dFn(Function):
+class AdaptiveMaxPool2dFn(_ArgmaxPoolFn):
     """Adaptive max pooling with its argmax; forward(ctx, x, geom,
     return_indices)."""
-    raw = True
+    _op = "adaptive_max_pool2d"
 
     @staticmethod
-    def forward(ctx, x, g, return_indices=False):
-        check_float("adaptive_max_pool2d", "input", x)
-        y = np.empty(g.out_shape, x.dtype)
-        idx = np.empty(g.out_shape, np.int64)
-        if y.size:
-            _core.adaptive_pool2d_fwd(np.ascontiguousarray(x), y, idx, g.P, g.H, g.W, g.OH,
-                                      g.OW, nthreads())
-        ctx.save_for_backward(idx)
-        ctx.geom = g
-        ctx.dtype = x.dtype
-        return (y, idx) if return_indices else y
+    def _indices(ctx, g, return_indices):
+        return np.empty(g.out_shape, np.int64)
 
     @staticmethod
-    def backward(ctx, grad, g_idx=None):
-        (idx,) = ctx.saved_tensors
-        g = ctx.geom
-        dx = np.empty(g.in_shape, ctx.dtype)
+    def _pool(x, y, idx, g):
+        _core.adaptive_pool2d_fwd(np.ascontiguousarray(x), y, idx, g.P, g.H, g.W, g.OH, g.OW,
+                                  nthreads())
+
+    @staticmethod
+    def _scatter(grad, idx, g, dtype):
+        dx = np.empty(g.in_shape, dtype)
         if dx.size:
-            _core.max_pool2d_scatter(np.ascontiguousarray(grad, dtype=ctx.dtype), idx, dx, g.P,
+            _core.max_pool2d_scatter(np.ascontiguousarray(grad, dtype=dtype), idx, dx, g.P,
                                      g.H * g.W, g.OH * g.OW, nthreads())
-        return dx, None, None
+        return dx
 
 
 def _adaptive(op, n, input, output_size):
