@@ -45,16 +45,21 @@ def _as(a, dtype):
     return None if a is None else np.ascontiguousarray(a, dtype=dtype)
 
 
+def _bn_channels(op, x):
+    """C of a batch-norm input (N, C) or (N, C, ...); ShapeError otherwise."""
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: input must be (N, C) or (N, C, ...) with at least 2 "
+                         f"dimensions, got shape {tuple(x.shape)}")
+    return x.shape[1]
+
+
 def _bn_forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps,
                 relu):
     """The forward of BatchNorm / BatchNormReLU (relu: ReLU fused into the
     normalisation pass); saves what the backward needs on ctx."""
     op = "batch_norm"
     check_float(op, "input", x)
-    if x.ndim < 2:
-        raise ShapeError(f"{op}: input must be (N, C) or (N, C, ...) with at least 2 "
-                         f"dimensions, got shape {tuple(x.shape)}")
-    C = x.shape[1]
+    C = _bn_channels(op, x)
     weight = _vec(op, "weight", weight, C)
     bias = _vec(op, "bias", bias, C)
     x = c_contig(x)
@@ -236,10 +241,7 @@ def _bn_eval_untracked(x, running_mean, running_var, weight, bias, eps, relu=Fal
 
 def _bn_args(op, input, running_mean, running_var, momentum, eps):
     x = _t(input)
-    if x.ndim < 2:
-        raise ShapeError(f"{op}: input must be (N, C) or (N, C, ...) with at least 2 "
-                         f"dimensions, got shape {tuple(x.shape)}")
-    C = x.shape[1]
+    C = _bn_channels(op, x)
     rm = _running(op, "running_mean", running_mean, C)
     rv = _running(op, "running_var", running_var, C)
     if momentum is None:

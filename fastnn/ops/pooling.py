@@ -153,11 +153,17 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 # ---------------------------------------------------------------- max pooling
 
-class _ArgmaxPoolFn(Function):
-    """Base of the max poolings that keep the argmax: forward(ctx, x, geom,
-    return_indices) runs ``_pool``, backward scatters the gradient to the
-    argmax by ``_scatter``."""
+class _PoolFn(Function):
+    """Base of the 2-d poolings: forward(ctx, x, geom[, return_indices]) runs
+    ``_pool(x, y, idx, geom)`` into a new y, idx the argmax that
+    ``_indices`` allocates for the max poolings (``_argmax``), None for the
+    average ones; backward returns ``_scatter(grad, idx, geom, dtype)``."""
     raw = True
+    _argmax = False
+
+    @staticmethod
+    def _indices(ctx, g, return_indices):
+        return None
 
     @classmethod
     def forward(cls, ctx, x, g, return_indices=False):
@@ -166,21 +172,24 @@ class _ArgmaxPoolFn(Function):
         idx = cls._indices(ctx, g, return_indices)
         if y.size:
             cls._pool(x, y, idx, g)
-        ctx.save_for_backward(idx)
+        if cls._argmax:
+            ctx.save_for_backward(idx)
         ctx.geom = g
         ctx.dtype = x.dtype
         return (y, idx) if return_indices else y
 
     @classmethod
     def backward(cls, ctx, grad, g_idx=None):
-        (idx,) = ctx.saved_tensors
-        return cls._scatter(grad, idx, ctx.geom, ctx.dtype), None, None
+        if cls._argmax:     # forward(ctx, x, geom, return_indices)
+            (idx,) = ctx.saved_tensors
+            return cls._scatter(grad, idx, ctx.geom, ctx.dtype), None, None
+        return cls._scatter(grad, None, ctx.geom, ctx.dtype), None
 
 
-class MaxPool2dFn(_ArgmaxPoolFn):
+class MaxPool2dFn(_PoolFn):
     """y = max over each window, with its argmax; forward(ctx, x, geom,
     return_indices), geom from ``_geom``."""
-    _op = "max_pool2d"
+    _op, _argmax = "max_pool2d", True
 
     @staticmethod
     def _indices(ctx, g, return_indices):
@@ -274,30 +283,23 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 # ---------------------------------------------------------------- average pooling
 
-class AvgPool2dFn(Function):
+class AvgPool2dFn(_PoolFn):
     """y = mean over each window; forward(ctx, x, geom)."""
-    raw = True
+    _op = "avg_pool2d"
 
     @staticmethod
-    def forward(ctx, x, g):
-        check_float("avg_pool2d", "input", x)
-        y = np.empty(g.out_shape, x.dtype)
-        if y.size:
-            _core.avg_pool2d_fwd(_view(x, g), y, *g.k, *g.s, *g.p, nthreads(), g.ceil,
-                                 g.include_pad, g.divisor)
-        ctx.geom = g
-        ctx.dtype = x.dtype
-        return y
+    def _pool(x, y, idx, g):
+        _core.avg_pool2d_fwd(_view(x, g), y, *g.k, *g.s, *g.p, nthreads(), g.ceil,
+                             g.include_pad, g.divisor)
 
     @staticmethod
-    def backward(ctx, grad):
-        g = ctx.geom
-        dx = np.empty(g.view, ctx.dtype)
+    def _scatter(grad, idx, g, dtype):
+        dx = np.empty(g.view, dtype)
         if dx.size:
-            grad = np.ascontiguousarray(grad, dtype=ctx.dtype)
+            grad = np.ascontiguousarray(grad, dtype=dtype)
             _core.avg_pool2d_bwd(grad, dx, *g.k, *g.s, *g.p, nthreads(), g.ceil, g.include_pad,
                                  g.divisor)
-        return dx.reshape(g.in_shape), None
+        return dx.reshape(g.in_shape)
 
 
 def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -388,36 +390,29 @@ def _adaptive_geom(op, n, shape, output_size):
     return AdaptiveGeom(shape, P, H, W, OH, OW, shape[:-n] + out)
 
 
-class AdaptiveAvgPool2dFn(Function):
+class AdaptiveAvgPool2dFn(_PoolFn):
     """Adaptive average pooling; forward(ctx, x, geom).  Output (1, 1) is
     global average pooling, one pass over each plane."""
-    raw = True
+    _op = "adaptive_avg_pool2d"
 
     @staticmethod
-    def forward(ctx, x, g):
-        check_float("adaptive_avg_pool2d", "input", x)
-        y = np.empty(g.out_shape, x.dtype)
-        if y.size:
-            _core.adaptive_pool2d_fwd(np.ascontiguousarray(x), y, None, g.P, g.H, g.W, g.OH,
-                                      g.OW, nthreads())
-        ctx.geom = g
-        ctx.dtype = x.dtype
-        return y
+    def _pool(x, y, idx, g):
+        _core.adaptive_pool2d_fwd(np.ascontiguousarray(x), y, None, g.P, g.H, g.W, g.OH, g.OW,
+                                  nthreads())
 
     @staticmethod
-    def backward(ctx, grad):
-        g = ctx.geom
-        dx = np.empty(g.in_shape, ctx.dtype)
+    def _scatter(grad, idx, g, dtype):
+        dx = np.empty(g.in_shape, dtype)
         if dx.size:
-            grad = np.ascontiguousarray(grad, dtype=ctx.dtype)
+            grad = np.ascontiguousarray(grad, dtype=dtype)
             _core.adaptive_avg_pool2d_bwd(grad, dx, g.P, g.H, g.W, g.OH, g.OW, nthreads())
-        return dx, None
+        return dx
 
 
-class AdaptiveMaxPool2dFn(_ArgmaxPoolFn):
+class AdaptiveMaxPool2dFn(_PoolFn):
     """Adaptive max pooling with its argmax; forward(ctx, x, geom,
     return_indices)."""
-    _op = "adaptive_max_pool2d"
+    _op, _argmax = "adaptive_max_pool2d", True
 
     @staticmethod
     def _indices(ctx, g, return_indices):
