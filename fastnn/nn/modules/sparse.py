@@ -6,7 +6,7 @@ from ...ops import embedding as _E
 from ..._tensor import empty
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _changed_repr
 
 __all__ = ["Embedding", "EmbeddingBag"]
 
@@ -24,14 +24,8 @@ def _check_padding(num, padding_idx):
 
 
 def _norm_repr(m):
-    s = ""
-    if m.max_norm is not None:
-        s += f", max_norm={m.max_norm}"
-    if m.norm_type != 2:
-        s += f", norm_type={m.norm_type}"
-    if m.scale_grad_by_freq is not False:
-        s += f", scale_grad_by_freq={m.scale_grad_by_freq}"
-    return s
+    return _changed_repr(m, (("max_norm", None), ("norm_type", 2),
+                             ("scale_grad_by_freq", False)))
 
 
 def _table(num, dim, _weight, _freeze, dtype):
