@@ -37,7 +37,20 @@ def _table(num, dim, _weight, _freeze, dtype):
     return Parameter(w, requires_grad=not _freeze), False
 
 
-class Embedding(Module):
+class _EmbeddingTable:
+    """The table initialisation Embedding and EmbeddingBag share."""
+
+    def reset_parameters(self):
+        """N(0, 1), the padding row zero (PyTorch's default)."""
+        init.normal_(self.weight)
+        self._fill_padding_idx_with_zero()
+
+    def _fill_padding_idx_with_zero(self):
+        if self.padding_idx is not None:
+            self.weight._array[self.padding_idx] = 0
+
+
+class Embedding(_EmbeddingTable, Module):
     """A lookup table: ``forward(input)`` returns ``weight[input]``.
 
     Parameters
@@ -73,15 +86,6 @@ class Embedding(Module):
         if fresh:
             self.reset_parameters()
 
-    def reset_parameters(self):
-        """N(0, 1), the padding row zero (PyTorch's default)."""
-        init.normal_(self.weight)
-        self._fill_padding_idx_with_zero()
-
-    def _fill_padding_idx_with_zero(self):
-        if self.padding_idx is not None:
-            self.weight._array[self.padding_idx] = 0
-
     def forward(self, input):
         return _E.embedding(input, self.weight, self.padding_idx, self.max_norm,
                             self.norm_type, self.scale_grad_by_freq, self.sparse)
@@ -107,7 +111,7 @@ class Embedding(Module):
                    scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
 
 
-class EmbeddingBag(Module):
+class EmbeddingBag(_EmbeddingTable, Module):
     """Sums, means or maxima of bags of embeddings without building the
     intermediate (n, D) lookup.
 
@@ -139,11 +143,6 @@ class EmbeddingBag(Module):
         self.weight, fresh = _table(num_embeddings, embedding_dim, _weight, False, dtype)
         if fresh:
             self.reset_parameters()
-
-    def reset_parameters(self):
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            self.weight._array[self.padding_idx] = 0
 
     def forward(self, input, offsets=None, per_sample_weights=None):
         return _E.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
