@@ -157,13 +157,23 @@ class _PoolFn(Function):
     """Base of the 2-d poolings: forward(ctx, x, geom[, return_indices]) runs
     ``_pool(x, y, idx, geom)`` into a new y, idx the argmax that
     ``_indices`` allocates for the max poolings (``_argmax``), None for the
-    average ones; backward returns ``_scatter(grad, idx, geom, dtype)``."""
+    average ones; backward returns ``_scatter(grad, idx, geom, dtype)``,
+    the kernel ``_bwd`` scattering the gradient."""
     raw = True
     _argmax = False
+    _dx = "view"        # the geometry's shape the backward kernel writes dx in
 
     @staticmethod
     def _indices(ctx, g, return_indices):
         return None
+
+    @classmethod
+    def _scatter(cls, grad, idx, g, dtype):
+        """dx by ``_bwd(grad, idx, dx, geom)``, in the input's shape."""
+        dx = np.empty(getattr(g, cls._dx), dtype)
+        if dx.size:
+            cls._bwd(np.ascontiguousarray(grad, dtype=dtype), idx, dx, g)
+        return dx if cls._dx == "in_shape" else dx.reshape(g.in_shape)
 
     @classmethod
     def forward(cls, ctx, x, g, return_indices=False):
@@ -202,12 +212,8 @@ class MaxPool2dFn(_PoolFn):
         _core.max_pool2d_fwd(_view(x, g), y, idx, *g.k, *g.s, *g.p, nthreads(), *g.d, g.ceil)
 
     @staticmethod
-    def _scatter(grad, idx, g, dtype):
-        dx = np.empty(g.view, dtype)
-        if dx.size:
-            grad = np.ascontiguousarray(grad, dtype=dtype)
-            _core.max_pool2d_bwd(grad, idx, dx, *g.k, *g.s, *g.p, nthreads(), *g.d, g.ceil)
-        return dx.reshape(g.in_shape)
+    def _bwd(grad, idx, dx, g):
+        _core.max_pool2d_bwd(grad, idx, dx, *g.k, *g.s, *g.p, nthreads(), *g.d, g.ceil)
 
 
 def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode,
@@ -293,13 +299,9 @@ class AvgPool2dFn(_PoolFn):
                              g.include_pad, g.divisor)
 
     @staticmethod
-    def _scatter(grad, idx, g, dtype):
-        dx = np.empty(g.view, dtype)
-        if dx.size:
-            grad = np.ascontiguousarray(grad, dtype=dtype)
-            _core.avg_pool2d_bwd(grad, dx, *g.k, *g.s, *g.p, nthreads(), g.ceil, g.include_pad,
-                                 g.divisor)
-        return dx.reshape(g.in_shape)
+    def _bwd(grad, idx, dx, g):
+        _core.avg_pool2d_bwd(grad, dx, *g.k, *g.s, *g.p, nthreads(), g.ceil, g.include_pad,
+                             g.divisor)
 
 
 def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -390,26 +392,28 @@ def _adaptive_geom(op, n, shape, output_size):
     return AdaptiveGeom(shape, P, H, W, OH, OW, shape[:-n] + out)
 
 
-class AdaptiveAvgPool2dFn(_PoolFn):
+class _AdaptivePoolFn(_PoolFn):
+    """The adaptive poolings: one forward kernel (the argmax kept when idx
+    is given); dx written in the input's shape."""
+    _dx = "in_shape"
+
+    @staticmethod
+    def _pool(x, y, idx, g):
+        _core.adaptive_pool2d_fwd(np.ascontiguousarray(x), y, idx, g.P, g.H, g.W, g.OH, g.OW,
+                                  nthreads())
+
+
+class AdaptiveAvgPool2dFn(_AdaptivePoolFn):
     """Adaptive average pooling; forward(ctx, x, geom).  Output (1, 1) is
     global average pooling, one pass over each plane."""
     _op = "adaptive_avg_pool2d"
 
     @staticmethod
-    def _pool(x, y, idx, g):
-        _core.adaptive_pool2d_fwd(np.ascontiguousarray(x), y, None, g.P, g.H, g.W, g.OH, g.OW,
-                                  nthreads())
-
-    @staticmethod
-    def _scatter(grad, idx, g, dtype):
-        dx = np.empty(g.in_shape, dtype)
-        if dx.size:
-            grad = np.ascontiguousarray(grad, dtype=dtype)
-            _core.adaptive_avg_pool2d_bwd(grad, dx, g.P, g.H, g.W, g.OH, g.OW, nthreads())
-        return dx
+    def _bwd(grad, idx, dx, g):
+        _core.adaptive_avg_pool2d_bwd(grad, dx, g.P, g.H, g.W, g.OH, g.OW, nthreads())
 
 
-class AdaptiveMaxPool2dFn(_PoolFn):
+class AdaptiveMaxPool2dFn(_AdaptivePoolFn):
     """Adaptive max pooling with its argmax; forward(ctx, x, geom,
     return_indices)."""
     _op, _argmax = "adaptive_max_pool2d", True
@@ -419,17 +423,8 @@ class AdaptiveMaxPool2dFn(_PoolFn):
         return np.empty(g.out_shape, np.int64)
 
     @staticmethod
-    def _pool(x, y, idx, g):
-        _core.adaptive_pool2d_fwd(np.ascontiguousarray(x), y, idx, g.P, g.H, g.W, g.OH, g.OW,
-                                  nthreads())
-
-    @staticmethod
-    def _scatter(grad, idx, g, dtype):
-        dx = np.empty(g.in_shape, dtype)
-        if dx.size:
-            _core.max_pool2d_scatter(np.ascontiguousarray(grad, dtype=dtype), idx, dx, g.P,
-                                     g.H * g.W, g.OH * g.OW, nthreads())
-        return dx
+    def _bwd(grad, idx, dx, g):
+        _core.max_pool2d_scatter(grad, idx, dx, g.P, g.H * g.W, g.OH * g.OW, nthreads())
 
 
 def _adaptive(op, n, input, output_size):
