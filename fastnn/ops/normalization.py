@@ -291,6 +291,14 @@ def _float_number(op, name, v):
     return float(v)
 
 
+def _eps(op, eps):
+    """eps as a float >= 0 (TypeError for a non-number, ValueError below 0)."""
+    eps = _float_number(op, "eps", eps)
+    if not eps >= 0:
+        raise ValueError(f"{op}: eps must be >= 0, got {eps}")
+    return eps
+
+
 def _affine(op, name, a, shape, dt):
     """weight / bias as a C-contiguous array of the input's dtype and the
     given shape (or None)."""
@@ -321,9 +329,7 @@ def _ln_validate(x, normalized_shape, eps):
         raise ShapeError(f"{op}: given normalized_shape={list(ns)}, expected input with shape "
                          f"[*, {', '.join(map(str, ns))}], but got input of size "
                          f"{list(x.shape)}")
-    eps = _float_number(op, "eps", eps)
-    if not eps >= 0:
-        raise ValueError(f"{op}: eps must be >= 0, got {eps}")
+    eps = _eps(op, eps)
     D = int(np.prod(ns))
     return ns, (x.size // D if D else 0), D, eps
 
@@ -407,9 +413,7 @@ def _gn_validate(x, num_groups, eps):
         raise ShapeError(f"{op}: expected number of channels in input to be divisible by "
                          f"num_groups, but got input of shape {list(x.shape)} and "
                          f"num_groups={G}")
-    eps = _float_number(op, "eps", eps)
-    if not eps >= 0:
-        raise ValueError(f"{op}: eps must be >= 0, got {eps}")
+    eps = _eps(op, eps)
     HW = int(np.prod(x.shape[2:])) if x.ndim > 2 else 1
     return N, C, HW, G, eps
 
