@@ -38,7 +38,21 @@ def _table(num, dim, _weight, _freeze, dtype):
 
 
 class _EmbeddingTable:
-    """The table initialisation Embedding and EmbeddingBag share."""
+    """What Embedding and EmbeddingBag share: their common arguments and
+    the table (given as ``_weight``, or fresh and initialised)."""
+
+    def _init_table(self, num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
+                    scale_grad_by_freq, sparse, _weight, _freeze, dtype):
+        self.num_embeddings = num_embeddings
+        self.embedding_dim = embedding_dim
+        self.padding_idx = _check_padding(num_embeddings, padding_idx)
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        self.sparse = sparse
+        self.weight, fresh = _table(num_embeddings, embedding_dim, _weight, _freeze, dtype)
+        if fresh:
+            self.reset_parameters()
 
     def reset_parameters(self):
         """N(0, 1), the padding row zero (PyTorch's default)."""
@@ -75,16 +89,8 @@ class Embedding(_EmbeddingTable, Module):
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
                  _freeze=False, device=None, dtype=None):
         super().__init__()
-        self.num_embeddings = num_embeddings
-        self.embedding_dim = embedding_dim
-        self.padding_idx = _check_padding(num_embeddings, padding_idx)
-        self.max_norm = max_norm
-        self.norm_type = norm_type
-        self.scale_grad_by_freq = scale_grad_by_freq
-        self.sparse = sparse
-        self.weight, fresh = _table(num_embeddings, embedding_dim, _weight, _freeze, dtype)
-        if fresh:
-            self.reset_parameters()
+        self._init_table(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
+                         scale_grad_by_freq, sparse, _weight, _freeze, dtype)
 
     def forward(self, input):
         return _E.embedding(input, self.weight, self.padding_idx, self.max_norm,
@@ -131,18 +137,10 @@ class EmbeddingBag(_EmbeddingTable, Module):
                  scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
                  include_last_offset=False, padding_idx=None, device=None, dtype=None):
         super().__init__()
-        self.num_embeddings = num_embeddings
-        self.embedding_dim = embedding_dim
-        self.max_norm = max_norm
-        self.norm_type = norm_type
-        self.scale_grad_by_freq = scale_grad_by_freq
-        self.padding_idx = _check_padding(num_embeddings, padding_idx)
         self.mode = mode
-        self.sparse = sparse
         self.include_last_offset = include_last_offset
-        self.weight, fresh = _table(num_embeddings, embedding_dim, _weight, False, dtype)
-        if fresh:
-            self.reset_parameters()
+        self._init_table(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
+                         scale_grad_by_freq, sparse, _weight, False, dtype)
 
     def forward(self, input, offsets=None, per_sample_weights=None):
         return _E.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
