@@ -36,12 +36,5 @@ int64_t fnn_prelu_workspace_len(int64_t outer, int64_t C, int64_t inner) {
     return outer * C * ((inner + FNN_PRELU_CHUNK - 1) / FNN_PRELU_CHUNK);
 }
 
-#define T float
-#define SFX f32
-#include "activation.inc"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "activation.inc"
+#define FNN_BODY "activation.inc"
+#include "fnn_instantiate.inc"

@@ -11,14 +11,5 @@ static int a_bad(int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW) {
     return P < 0 || H < 1 || W < 1 || OH < 1 || OW < 1;
 }
 
-#define T float
-#define SFX f32
-#include "adaptive_pool.inc"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "adaptive_pool.inc"
-#undef T
-#undef SFX
+#define FNN_BODY "adaptive_pool.inc"
+#include "fnn_instantiate.inc"

@@ -5,8 +5,7 @@
 #include <string.h>
 #include "attention.h"
 #include "gemm.h"
-#include "fnn_generic.h"
-#include "fnn_vexp.h"
+#include "fnn_tmath.h"     /* VEXP */
 
 /* Below this many multiply-adds in all a call runs on one thread. */
 #define ATTN_SERIAL_MACS (1 << 19)
@@ -53,15 +52,5 @@ static inline int attn_item_threads(const fnn_attn_desc *d, int64_t items, int n
     return items >= n_threads ? n_threads : 1;
 }
 
-#define T float
-#define SFX f32
-#define EXP fnn_expf
-#include "attention.inc"
-#undef T
-#undef SFX
-#undef EXP
-
-#define T double
-#define SFX f64
-#define EXP exp
-#include "attention.inc"
+#define FNN_BODY "attention.inc"
+#include "fnn_instantiate.inc"

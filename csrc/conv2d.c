@@ -49,35 +49,10 @@ static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
     return fnn_conv2d_init(g) == FNN_OK && g->OH == d->H && g->OW == d->W;
 }
 
-#define T float
-#define SFX f32
-#define GDESC fnn_gemm_desc_f32
-#define GACTIVE fnn_gemm_active_desc_f32
-#define GUKRI fnn_ukri_f32
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#define CONV_SSE_F32 1
-#endif
-#include "conv_igemm.inc"
-#include "conv_wgrad.inc"
-#include "conv2d.inc"
-#undef CONV_SSE_F32
-#undef T
-#undef SFX
-#undef GDESC
-#undef GACTIVE
-#undef GUKRI
-
-#define T double
-#define SFX f64
-#define GDESC fnn_gemm_desc_f64
-#define GACTIVE fnn_gemm_active_desc_f64
-#define GUKRI fnn_ukri_f64
-#include "conv_igemm.inc"
-#include "conv_wgrad.inc"
-#include "conv2d.inc"
-#undef T
-#undef SFX
-#undef GDESC
-#undef GACTIVE
-#undef GUKRI
+#define GDESC FN(fnn_gemm_desc)
+#define GACTIVE FN(fnn_gemm_active_desc)
+#define GUKRI FN(fnn_ukri)
+#define FNN_BODY "conv_igemm.inc"
+#define FNN_BODY2 "conv_wgrad.inc"
+#define FNN_BODY3 "conv2d.inc"
+#include "fnn_instantiate.inc"

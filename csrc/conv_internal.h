@@ -4,6 +4,14 @@
 #define FNN_CONV_INTERNAL_H
 #include "conv2d.h"
 
+/* The SSE2 paths of the float weight-gradient packing (conv_wgrad.inc,
+ * winograd_wgrad.inc): taken where the target has SSE2, in the float
+ * instantiation only (FNN_T_F32, fnn_instantiate.inc). */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define CONV_SSE 1
+#endif
+
 /* Below this many multiply-adds a convolution pass runs on one thread:
  * waking a team costs more than the work (tens of microseconds on a busy
  * machine). */

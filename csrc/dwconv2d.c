@@ -51,18 +51,9 @@ static int64_t dd_chunks(const fnn_conv2d_desc *d) {
     return nch < 1 ? 1 : nch;
 }
 
-#define T float
-#define SFX f32
-#define TI int32_t
-#include "dwconv2d.inc"
-#undef T
-#undef SFX
-#undef TI
-
-#define T double
-#define SFX f64
-#define TI int64_t
-#include "dwconv2d.inc"
-#undef T
-#undef SFX
-#undef TI
+/* the index type of the generic body: as wide as T */
+#define dd_ti_f32 int32_t
+#define dd_ti_f64 int64_t
+#define TI FN(dd_ti)
+#define FNN_BODY "dwconv2d.inc"
+#include "fnn_instantiate.inc"

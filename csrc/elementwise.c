@@ -15,21 +15,8 @@
  */
 #include <math.h>
 #include "elementwise.h"
-#include "fnn_vexp.h"
+#include "fnn_tmath.h"     /* SIGM, TANH */
 #include "fnn_slices.h"
 
-#define T float
-#define SFX f32
-#define SIGM fnn_sigmoidf
-#define TANH fnn_tanhf
-#include "elementwise.inc"
-#undef T
-#undef SFX
-#undef SIGM
-#undef TANH
-
-#define T double
-#define SFX f64
-#define SIGM fnn_sigmoid
-#define TANH tanh
-#include "elementwise.inc"
+#define FNN_BODY "elementwise.inc"
+#include "fnn_instantiate.inc"

@@ -20,12 +20,5 @@ static int emb_check_offsets(int64_t n, int64_t nbags, const int64_t *offsets) {
     return FNN_OK;
 }
 
-#define T float
-#define SFX f32
-#include "embedding.inc"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "embedding.inc"
+#define FNN_BODY "embedding.inc"
+#include "fnn_instantiate.inc"

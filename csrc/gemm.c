@@ -106,20 +106,9 @@ static int64_t pack_rows_simd_f64(int MR, const double *s, int64_t lda, int64_t 
     return 0;
 }
 
-#define T float
-#define SFX f32
-#define DESC fnn_gemm_desc_f32
-#include "gemm.inc"
-#undef T
-#undef SFX
-#undef DESC
-
-#define T double
-#define SFX f64
-#define DESC fnn_gemm_desc_f64
-#include "gemm.inc"
-#undef T
-#undef SFX
+#define DESC FN(fnn_gemm_desc)
+#define FNN_BODY "gemm.inc"
+#include "fnn_instantiate.inc"
 #undef DESC
 
 /* ---- Transitional (gemm.h, issue 12): the path in force, for conv2d.inc.

@@ -2,14 +2,5 @@
 #include "im2col.h"
 #include "fnn_generic.h"   /* FN */
 
-#define T float
-#define SFX f32
-#include "im2col.inc"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "im2col.inc"
-#undef T
-#undef SFX
+#define FNN_BODY "im2col.inc"
+#include "fnn_instantiate.inc"

@@ -5,26 +5,12 @@
 #include <math.h>
 #include "loss.h"
 #include "fnn_slices.h"
-#include "fnn_vexp.h"
+#include "fnn_tmath.h"     /* VEXP, LOG, SIGM */
 
-#define T float
-#define SFX f32
-#define VEXP fnn_expf
-#define LOG logf
-#define SOFTPLUS_T fnn_log1p_exp_negabs_f
-#define SIGM fnn_sigmoidf
-#include "loss.inc"
-#undef SOFTPLUS_T
-#undef SIGM
-#undef T
-#undef SFX
-#undef VEXP
-#undef LOG
+/* log(1 + exp(-|v|)) */
+#define fnn_softplus_tail_f32 fnn_log1p_exp_negabs_f
+#define fnn_softplus_tail_f64(v) log1p(exp(-fabs(v)))
+#define SOFTPLUS_T FN(fnn_softplus_tail)
 
-#define T double
-#define SFX f64
-#define VEXP exp
-#define LOG log
-#define SOFTPLUS_T(v) log1p(exp(-fabs(v)))
-#define SIGM fnn_sigmoid
-#include "loss.inc"
+#define FNN_BODY "loss.inc"
+#include "fnn_instantiate.inc"

@@ -14,17 +14,8 @@ static int64_t ln_blocks(int64_t M) {
     return nb < 1 ? 1 : (nb > 64 ? 64 : nb);
 }
 
-#define T float
-#define SFX f32
-#include "norm.inc"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "norm.inc"
-#undef T
-#undef SFX
+#define FNN_BODY "norm.inc"
+#include "fnn_instantiate.inc"
 
 int64_t fnn_layer_norm_workspace_len(int64_t M, int64_t D) { return ln_blocks(M) * 2 * D; }
 int64_t fnn_group_norm_workspace_len(int64_t N, int64_t C) { return 2 * N * C; }

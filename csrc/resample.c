@@ -17,14 +17,5 @@ int fnn_resample_check_tables(const fnn_resample_desc *d, const int64_t *y0, con
     return FNN_OK;
 }
 
-#define T float
-#define SFX f32
-#include "resample.inc"
-#undef T
-#undef SFX
-
-#define T double
-#define SFX f64
-#include "resample.inc"
-#undef T
-#undef SFX
+#define FNN_BODY "resample.inc"
+#include "fnn_instantiate.inc"

@@ -6,7 +6,7 @@
 #include "rnn.h"
 #include "gemm.h"
 #include "fnn_generic.h"
-#include "fnn_vexp.h"
+#include "fnn_tmath.h"     /* SIGM, TANH */
 
 /* Products below this many multiply-adds run on one thread.  Lower than
  * fastnn.ops.linalg.mm's 2^19: the step loop calls the GEMM back to back,
@@ -111,20 +111,10 @@ static inline double rnn_sigm_f64(double x) {
     return x >= 0.0 ? r : (x < 0.0 ? e * r : x);
 }
 
-#define T float
-#define SFX f32
-#define SIGM fnn_sigmoidf
-#define TANH fnn_tanhf
-#include "rnn.inc"
-#include "rnn_fwd.inc"
-#undef T
-#undef SFX
-#undef SIGM
-#undef TANH
+#undef SIGM                 /* the double gate: rnn_sigm_f64 */
+#define rnn_sigm_f32 fnn_sigmoidf
+#define SIGM FN(rnn_sigm)
 
-#define T double
-#define SFX f64
-#define SIGM rnn_sigm_f64
-#define TANH tanh
-#include "rnn.inc"
-#include "rnn_fwd.inc"
+#define FNN_BODY "rnn.inc"
+#define FNN_BODY2 "rnn_fwd.inc"
+#include "fnn_instantiate.inc"

@@ -4,21 +4,7 @@
  * AVX-512 clones. */
 #include <math.h>
 #include "softmax.h"
-#include "fnn_generic.h"
-#include "fnn_vexp.h"
+#include "fnn_tmath.h"     /* VEXP, LOG */
 
-#define T float
-#define SFX f32
-#define VEXP fnn_expf
-#define LOG logf
-#include "softmax.inc"
-#undef T
-#undef SFX
-#undef VEXP
-#undef LOG
-
-#define T double
-#define SFX f64
-#define VEXP exp
-#define LOG log
-#include "softmax.inc"
+#define FNN_BODY "softmax.inc"
+#include "fnn_instantiate.inc"

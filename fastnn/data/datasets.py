@@ -73,12 +73,16 @@ _IDX_DTYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype
                0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
-def _read_bytes(src):
+def _raw_bytes(src):
+    """The bytes of src: bytes-like as given, else the contents of the file."""
     if isinstance(src, (bytes, bytearray, memoryview)):
-        raw = bytes(src)
-    else:
-        with open(src, "rb") as f:
-            raw = f.read()
+        return bytes(src)
+    with open(src, "rb") as f:
+        return f.read()
+
+
+def _read_bytes(src):
+    raw = _raw_bytes(src)
     if raw[:2] == b"\x1f\x8b":
         import gzip
         try:
@@ -132,11 +136,7 @@ def read_cifar10_binary(src):
     images : ndarray, uint8, shape (N, 3, 32, 32)
     labels : ndarray, int64, shape (N,)
     """
-    if isinstance(src, (bytes, bytearray, memoryview)):
-        raw = bytes(src)
-    else:
-        with open(src, "rb") as f:
-            raw = f.read()
+    raw = _raw_bytes(src)
     if len(raw) == 0 or len(raw) % _CIFAR_REC:
         raise ValueError(f"read_cifar10_binary: {len(raw)} bytes is not a whole number of "
                          f"{_CIFAR_REC}-byte records (truncated or not a CIFAR-10 binary batch)")

@@ -13,17 +13,16 @@ EXPORTERS = {}
 IMPORTERS = {}
 
 
-def exports(*qualnames):
-    def deco(fn):
-        for q in qualnames:
-            EXPORTERS[q] = fn
-        return fn
-    return deco
+def _registrar(table, what):
+    def register(*keys):
+        def deco(fn):
+            for k in keys:
+                table[k] = fn
+            return fn
+        return deco
+    register.__doc__ = f"Decorator: registers the function in {what} under each key given."
+    return register
 
 
-def imports(*op_types):
-    def deco(fn):
-        for t in op_types:
-            IMPORTERS[t] = fn
-        return fn
-    return deco
+exports = _registrar(EXPORTERS, "EXPORTERS (Function qualified names)")
+imports = _registrar(IMPORTERS, "IMPORTERS (ONNX operator types)")

@@ -333,39 +333,32 @@ class ReluFn(Function):
         return _core.relu_bwd(y, g, np.empty_like(y), _state.threads)
 
 
-class SigmoidFn(Function):
+class _OutputGradFn(Function):
+    """Base of the C activations whose backward needs only the output y
+    (sigmoid, tanh): forward runs ``_fwd`` on a float C-contiguous x and
+    saves y, backward runs ``_bwd(y, g)``."""
+    raw = True
+
+    @classmethod
+    def forward(cls, ctx, x):
+        if x.dtype.kind != "f":
+            x = _as_float(x)
+        x = c_contig(x)
+        y = cls._fwd(x, np.empty_like(x), nthreads())
+        ctx.save_for_backward(y)
+        return y
+
+    @classmethod
+    def backward(cls, ctx, g):
+        (y,) = ctx.saved_tensors
+        return cls._bwd(y, c_contig(g), np.empty_like(y), nthreads())
+
+
+class SigmoidFn(_OutputGradFn):
     """Numerically stable logistic function in C."""
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x):
-        if x.dtype.kind != "f":
-            x = _as_float(x)
-        x = c_contig(x)
-        y = _core.sigmoid_fwd(x, np.empty_like(x), nthreads())
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return _core.sigmoid_bwd(y, c_contig(g), np.empty_like(y), nthreads())
+    _fwd, _bwd = staticmethod(_core.sigmoid_fwd), staticmethod(_core.sigmoid_bwd)
 
 
-class TanhFn(Function):
+class TanhFn(_OutputGradFn):
     """tanh in C; the backward uses the saved output: 1 - y^2."""
-    raw = True
-
-    @staticmethod
-    def forward(ctx, x):
-        if x.dtype.kind != "f":
-            x = _as_float(x)
-        x = c_contig(x)
-        y = _core.tanh_fwd(x, np.empty_like(x), nthreads())
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return _core.tanh_bwd(y, c_contig(g), np.empty_like(y), nthreads())
+    _fwd, _bwd = staticmethod(_core.tanh_fwd), staticmethod(_core.tanh_bwd)

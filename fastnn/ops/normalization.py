@@ -45,16 +45,21 @@ def _as(a, dtype):
     return None if a is None else np.ascontiguousarray(a, dtype=dtype)
 
 
+def _bn_channels(op, x):
+    """C of a batch-norm input (N, C) or (N, C, ...); ShapeError otherwise."""
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: input must be (N, C) or (N, C, ...) with at least 2 "
+                         f"dimensions, got shape {tuple(x.shape)}")
+    return x.shape[1]
+
+
 def _bn_forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps,
                 relu):
     """The forward of BatchNorm / BatchNormReLU (relu: ReLU fused into the
     normalisation pass); saves what the backward needs on ctx."""
     op = "batch_norm"
     check_float(op, "input", x)
-    if x.ndim < 2:
-        raise ShapeError(f"{op}: input must be (N, C) or (N, C, ...) with at least 2 "
-                         f"dimensions, got shape {tuple(x.shape)}")
-    C = x.shape[1]
+    C = _bn_channels(op, x)
     weight = _vec(op, "weight", weight, C)
     bias = _vec(op, "bias", bias, C)
     x = c_contig(x)
@@ -236,10 +241,7 @@ def _bn_eval_untracked(x, running_mean, running_var, weight, bias, eps, relu=Fal
 
 def _bn_args(op, input, running_mean, running_var, momentum, eps, training=False):
     x = _t(input)
-    if x.ndim < 2:
-        raise ShapeError(f"{op}: input must be (N, C) or (N, C, ...) with at least 2 "
-                         f"dimensions, got shape {tuple(x.shape)}")
-    C = x.shape[1]
+    C = _bn_channels(op, x)
     rm = _running(op, "running_mean", running_mean, C)
     rv = _running(op, "running_var", running_var, C)
     if (rm is None) != (rv is None):   # (training would update one statistic only)
@@ -294,6 +296,14 @@ def _float_number(op, name, v):
     return float(v)
 
 
+def _eps(op, eps):
+    """eps as a float >= 0 (TypeError for a non-number, ValueError below 0)."""
+    eps = _float_number(op, "eps", eps)
+    if not eps >= 0:
+        raise ValueError(f"{op}: eps must be >= 0, got {eps}")
+    return eps
+
+
 def _affine(op, name, a, shape, dt):
     """weight / bias as a C-contiguous array of the input's dtype and the
     given shape (or None)."""
@@ -324,9 +334,7 @@ def _ln_validate(x, normalized_shape, eps):
         raise ShapeError(f"{op}: given normalized_shape={list(ns)}, expected input with shape "
                          f"[*, {', '.join(map(str, ns))}], but got input of size "
                          f"{list(x.shape)}")
-    eps = _float_number(op, "eps", eps)
-    if not eps >= 0:
-        raise ValueError(f"{op}: eps must be >= 0, got {eps}")
+    eps = _eps(op, eps)
     D = int(np.prod(ns))
     return ns, (x.size // D if D else 0), D, eps
 
@@ -410,9 +418,7 @@ def _gn_validate(x, num_groups, eps):
         raise ShapeError(f"{op}: expected number of channels in input to be divisible by "
                          f"num_groups, but got input of shape {list(x.shape)} and "
                          f"num_groups={G}")
-    eps = _float_number(op, "eps", eps)
-    if not eps >= 0:
-        raise ValueError(f"{op}: eps must be >= 0, got {eps}")
+    eps = _eps(op, eps)
     HW = int(np.prod(x.shape[2:])) if x.ndim > 2 else 1
     return N, C, HW, G, eps
 

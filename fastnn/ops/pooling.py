@@ -153,35 +153,67 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 # ---------------------------------------------------------------- max pooling
 
-class MaxPool2dFn(Function):
-    """y = max over each window, with its argmax; forward(ctx, x, geom,
-    return_indices), geom from ``_geom``."""
+class _PoolFn(Function):
+    """Base of the 2-d poolings: forward(ctx, x, geom[, return_indices]) runs
+    ``_pool(x, y, idx, geom)`` into a new y, idx the argmax that
+    ``_indices`` allocates for the max poolings (``_argmax``), None for the
+    average ones; backward returns ``_scatter(grad, idx, geom, dtype)``,
+    the kernel ``_bwd`` scattering the gradient."""
     raw = True
+    _argmax = False
+    _dx = "view"        # the geometry's shape the backward kernel writes dx in
 
     @staticmethod
-    def forward(ctx, x, g, return_indices=False):
-        check_float("max_pool2d", "input", x)
-        xv = _view(x, g)
+    def _indices(ctx, g, return_indices):
+        return None
+
+    @classmethod
+    def _scatter(cls, grad, idx, g, dtype):
+        """dx by ``_bwd(grad, idx, dx, geom)``, in the input's shape."""
+        dx = np.empty(getattr(g, cls._dx), dtype)
+        if dx.size:
+            cls._bwd(np.ascontiguousarray(grad, dtype=dtype), idx, dx, g)
+        return dx if cls._dx == "in_shape" else dx.reshape(g.in_shape)
+
+    @classmethod
+    def forward(cls, ctx, x, g, return_indices=False):
+        check_float(cls._op, "input", x)
         y = np.empty(g.out_shape, x.dtype)
-        needs = ctx.needs_input_grad
-        idx = (np.empty(g.out_shape, np.int64)
-               if return_indices or not needs or needs[0] else None)
+        idx = cls._indices(ctx, g, return_indices)
         if y.size:
-            _core.max_pool2d_fwd(xv, y, idx, *g.k, *g.s, *g.p, nthreads(), *g.d, g.ceil)
-        ctx.save_for_backward(idx)
+            cls._pool(x, y, idx, g)
+        if cls._argmax:
+            ctx.save_for_backward(idx)
         ctx.geom = g
         ctx.dtype = x.dtype
         return (y, idx) if return_indices else y
 
+    @classmethod
+    def backward(cls, ctx, grad, g_idx=None):
+        if cls._argmax:     # forward(ctx, x, geom, return_indices)
+            (idx,) = ctx.saved_tensors
+            return cls._scatter(grad, idx, ctx.geom, ctx.dtype), None, None
+        return cls._scatter(grad, None, ctx.geom, ctx.dtype), None
+
+
+class MaxPool2dFn(_PoolFn):
+    """y = max over each window, with its argmax; forward(ctx, x, geom,
+    return_indices), geom from ``_geom``."""
+    _op, _argmax = "max_pool2d", True
+
     @staticmethod
-    def backward(ctx, grad, g_idx=None):
-        (idx,) = ctx.saved_tensors
-        g = ctx.geom
-        dx = np.empty(g.view, ctx.dtype)
-        if dx.size:
-            grad = np.ascontiguousarray(grad, dtype=ctx.dtype)
-            _core.max_pool2d_bwd(grad, idx, dx, *g.k, *g.s, *g.p, nthreads(), *g.d, g.ceil)
-        return dx.reshape(g.in_shape), None, None
+    def _indices(ctx, g, return_indices):
+        needs = ctx.needs_input_grad
+        return (np.empty(g.out_shape, np.int64)
+                if return_indices or not needs or needs[0] else None)
+
+    @staticmethod
+    def _pool(x, y, idx, g):
+        _core.max_pool2d_fwd(_view(x, g), y, idx, *g.k, *g.s, *g.p, nthreads(), *g.d, g.ceil)
+
+    @staticmethod
+    def _bwd(grad, idx, dx, g):
+        _core.max_pool2d_bwd(grad, idx, dx, *g.k, *g.s, *g.p, nthreads(), *g.d, g.ceil)
 
 
 def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode,
@@ -257,30 +289,19 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 # ---------------------------------------------------------------- average pooling
 
-class AvgPool2dFn(Function):
+class AvgPool2dFn(_PoolFn):
     """y = mean over each window; forward(ctx, x, geom)."""
-    raw = True
+    _op = "avg_pool2d"
 
     @staticmethod
-    def forward(ctx, x, g):
-        check_float("avg_pool2d", "input", x)
-        y = np.empty(g.out_shape, x.dtype)
-        if y.size:
-            _core.avg_pool2d_fwd(_view(x, g), y, *g.k, *g.s, *g.p, nthreads(), g.ceil,
-                                 g.include_pad, g.divisor)
-        ctx.geom = g
-        ctx.dtype = x.dtype
-        return y
+    def _pool(x, y, idx, g):
+        _core.avg_pool2d_fwd(_view(x, g), y, *g.k, *g.s, *g.p, nthreads(), g.ceil,
+                             g.include_pad, g.divisor)
 
     @staticmethod
-    def backward(ctx, grad):
-        g = ctx.geom
-        dx = np.empty(g.view, ctx.dtype)
-        if dx.size:
-            grad = np.ascontiguousarray(grad, dtype=ctx.dtype)
-            _core.avg_pool2d_bwd(grad, dx, *g.k, *g.s, *g.p, nthreads(), g.ceil, g.include_pad,
-                                 g.divisor)
-        return dx.reshape(g.in_shape), None
+    def _bwd(grad, idx, dx, g):
+        _core.avg_pool2d_bwd(grad, dx, *g.k, *g.s, *g.p, nthreads(), g.ceil, g.include_pad,
+                             g.divisor)
 
 
 def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -371,59 +392,39 @@ def _adaptive_geom(op, n, shape, output_size):
     return AdaptiveGeom(shape, P, H, W, OH, OW, shape[:-n] + out)
 
 
-class AdaptiveAvgPool2dFn(Function):
+class _AdaptivePoolFn(_PoolFn):
+    """The adaptive poolings: one forward kernel (the argmax kept when idx
+    is given); dx written in the input's shape."""
+    _dx = "in_shape"
+
+    @staticmethod
+    def _pool(x, y, idx, g):
+        _core.adaptive_pool2d_fwd(np.ascontiguousarray(x), y, idx, g.P, g.H, g.W, g.OH, g.OW,
+                                  nthreads())
+
+
+class AdaptiveAvgPool2dFn(_AdaptivePoolFn):
     """Adaptive average pooling; forward(ctx, x, geom).  Output (1, 1) is
     global average pooling, one pass over each plane."""
-    raw = True
+    _op = "adaptive_avg_pool2d"
 
     @staticmethod
-    def forward(ctx, x, g):
-        check_float("adaptive_avg_pool2d", "input", x)
-        y = np.empty(g.out_shape, x.dtype)
-        if y.size:
-            _core.adaptive_pool2d_fwd(np.ascontiguousarray(x), y, None, g.P, g.H, g.W, g.OH,
-                                      g.OW, nthreads())
-        ctx.geom = g
-        ctx.dtype = x.dtype
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        g = ctx.geom
-        dx = np.empty(g.in_shape, ctx.dtype)
-        if dx.size:
-            grad = np.ascontiguousarray(grad, dtype=ctx.dtype)
-            _core.adaptive_avg_pool2d_bwd(grad, dx, g.P, g.H, g.W, g.OH, g.OW, nthreads())
-        return dx, None
+    def _bwd(grad, idx, dx, g):
+        _core.adaptive_avg_pool2d_bwd(grad, dx, g.P, g.H, g.W, g.OH, g.OW, nthreads())
 
 
-class AdaptiveMaxPool2dFn(Function):
+class AdaptiveMaxPool2dFn(_AdaptivePoolFn):
     """Adaptive max pooling with its argmax; forward(ctx, x, geom,
     return_indices)."""
-    raw = True
+    _op, _argmax = "adaptive_max_pool2d", True
 
     @staticmethod
-    def forward(ctx, x, g, return_indices=False):
-        check_float("adaptive_max_pool2d", "input", x)
-        y = np.empty(g.out_shape, x.dtype)
-        idx = np.empty(g.out_shape, np.int64)
-        if y.size:
-            _core.adaptive_pool2d_fwd(np.ascontiguousarray(x), y, idx, g.P, g.H, g.W, g.OH,
-                                      g.OW, nthreads())
-        ctx.save_for_backward(idx)
-        ctx.geom = g
-        ctx.dtype = x.dtype
-        return (y, idx) if return_indices else y
+    def _indices(ctx, g, return_indices):
+        return np.empty(g.out_shape, np.int64)
 
     @staticmethod
-    def backward(ctx, grad, g_idx=None):
-        (idx,) = ctx.saved_tensors
-        g = ctx.geom
-        dx = np.empty(g.in_shape, ctx.dtype)
-        if dx.size:
-            _core.max_pool2d_scatter(np.ascontiguousarray(grad, dtype=ctx.dtype), idx, dx, g.P,
-                                     g.H * g.W, g.OH * g.OW, nthreads())
-        return dx, None, None
+    def _bwd(grad, idx, dx, g):
+        _core.max_pool2d_scatter(grad, idx, dx, g.P, g.H * g.W, g.OH * g.OW, nthreads())
 
 
 def _adaptive(op, n, input, output_size):

@@ -307,29 +307,29 @@ def _var_args(op, x, dim, unbiased, correction, keepdim):
     return dims_arg(op, dim, x._array.ndim), correction, keepdim
 
 
+def _var_std(op, input, dim, unbiased, keepdim, correction, axis, out, keepdims, ddof):
+    """var (op "var") or std ("std"); NumPy's spellings (axis, keepdims, ddof,
+    out) mapped to PyTorch's first."""
+    if axis is not None or keepdims is not None or ddof is not None or out is not None:
+        dim, keepdim = np_args(dim, keepdim, axis, keepdims)
+        return into(out, _var_std(op, input, dim, unbiased, keepdim,
+                                  correction if ddof is None else ddof, None, None, None, None))
+    x = tensor(input)
+    dims, c, keepdim = _var_args(op, x, dim, unbiased, correction, keepdim)
+    return VarFn.apply(x, dims, c, keepdim, op == "std")
+
+
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
         out=None, keepdims=None, ddof=None, dtype=None):
     """Variance over ``dim`` (all by default) with Bessel's correction
     (``correction=1``, or ``unbiased=False`` for 0)."""
-    if axis is not None or keepdims is not None or ddof is not None or out is not None:
-        dim, keepdim = np_args(dim, keepdim, axis, keepdims)
-        return into(out, var(input, dim, unbiased, keepdim, correction=correction if
-                             ddof is None else ddof))
-    x = tensor(input)
-    dims, c, keepdim = _var_args("var", x, dim, unbiased, correction, keepdim)
-    return VarFn.apply(x, dims, c, keepdim, False)
+    return _var_std("var", input, dim, unbiased, keepdim, correction, axis, out, keepdims, ddof)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
         out=None, keepdims=None, ddof=None, dtype=None):
     """Standard deviation over ``dim`` (see ``var``)."""
-    if axis is not None or keepdims is not None or ddof is not None or out is not None:
-        dim, keepdim = np_args(dim, keepdim, axis, keepdims)
-        return into(out, std(input, dim, unbiased, keepdim, correction=correction if
-                             ddof is None else ddof))
-    x = tensor(input)
-    dims, c, keepdim = _var_args("std", x, dim, unbiased, correction, keepdim)
-    return VarFn.apply(x, dims, c, keepdim, True)
+    return _var_std("std", input, dim, unbiased, keepdim, correction, axis, out, keepdims, ddof)
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):

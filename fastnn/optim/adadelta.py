@@ -1,6 +1,6 @@
 """``Adadelta`` (torch.optim.Adadelta's rule)."""
 from .. import _core
-from .optimizer import Optimizer, check_hparam, check_lr, check_nonneg, compat_flags
+from .optimizer import Optimizer, check_hparam, check_lr, check_nonneg
 
 __all__ = ["Adadelta"]
 
@@ -44,12 +44,9 @@ class Adadelta(Optimizer):
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
-        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
-                        **compat_flags(foreach, maximize, capturable, differentiable,
-                                       keys=("foreach", "capturable", "maximize",
-                                             "differentiable")))
-        self._validate_group(defaults)
-        super().__init__(params, defaults)
+        self._init_checked(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay),
+                           dict(foreach=foreach, capturable=capturable, maximize=maximize,
+                                differentiable=differentiable))
 
     def _validate_group(self, g):
         check_lr("Adadelta", g["lr"])

@@ -3,7 +3,7 @@ gradients (torch.optim.Adagrad's rule)."""
 import numpy as np
 
 from .. import _core
-from .optimizer import Optimizer, check_lr, check_nonneg, compat_flags
+from .optimizer import Optimizer, check_lr, check_nonneg
 
 __all__ = ["Adagrad"]
 
@@ -47,13 +47,10 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
-        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value,
-                        **compat_flags(foreach, maximize, False, differentiable, fused,
-                                       keys=("foreach", "maximize", "differentiable",
-                                             "fused")))
-        self._validate_group(defaults)
-        super().__init__(params, defaults)
+        self._init_checked(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                                        initial_accumulator_value=initial_accumulator_value),
+                           dict(foreach=foreach, maximize=maximize, differentiable=differentiable,
+                                fused=fused))
         for group in self.param_groups:
             for p in group["params"]:
                 self._init_state(p, group)

@@ -1,6 +1,6 @@
 """``Adam`` and ``AdamW`` (torch.optim.Adam / AdamW's rules)."""
 from .. import _core
-from .optimizer import Optimizer, adam_kw, check_adam_family, compat_flags
+from .optimizer import Optimizer, adam_kw, betas_tuple, check_adam_family
 
 __all__ = ["Adam", "AdamW"]
 
@@ -52,12 +52,11 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
-        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, (list, tuple)) else betas,
-                        eps=eps, weight_decay=weight_decay, amsgrad=bool(amsgrad),
-                        **compat_flags(foreach, maximize, capturable, differentiable, fused),
-                        decoupled_weight_decay=bool(decoupled_weight_decay))
-        self._validate_group(defaults)
-        super().__init__(params, defaults)
+        self._init_checked(params, dict(lr=lr, betas=betas_tuple(betas), eps=eps,
+                                        weight_decay=weight_decay, amsgrad=bool(amsgrad)),
+                           dict(foreach=foreach, maximize=maximize, capturable=capturable,
+                                differentiable=differentiable, fused=fused),
+                           decoupled_weight_decay=bool(decoupled_weight_decay))
 
     def _validate_group(self, g):
         check_adam_family(self._name, g)

@@ -1,6 +1,6 @@
 """``Adamax`` (torch.optim.Adamax's rule): Adam with the infinity norm."""
 from .. import _core
-from .optimizer import Optimizer, adam_kw, check_adam_family, compat_flags
+from .optimizer import Optimizer, adam_kw, betas_tuple, check_adam_family
 
 __all__ = ["Adamax"]
 
@@ -43,13 +43,10 @@ class Adamax(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
-        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, (list, tuple)) else betas,
-                        eps=eps, weight_decay=weight_decay,
-                        **compat_flags(foreach, maximize, capturable, differentiable,
-                                       keys=("foreach", "maximize", "differentiable",
-                                             "capturable")))
-        self._validate_group(defaults)
-        super().__init__(params, defaults)
+        self._init_checked(params, dict(lr=lr, betas=betas_tuple(betas), eps=eps,
+                                        weight_decay=weight_decay),
+                           dict(foreach=foreach, maximize=maximize, differentiable=differentiable,
+                                capturable=capturable))
 
     def _validate_group(self, g):
         check_adam_family("Adamax", g)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import _core
-from .optimizer import Optimizer, adam_kw, check_adam_family, check_nonneg, compat_flags
+from .optimizer import Optimizer, adam_kw, betas_tuple, check_adam_family, check_nonneg
 
 __all__ = ["NAdam"]
 
@@ -54,14 +54,11 @@ class NAdam(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
                  maximize=False, capturable=False, differentiable=False):
-        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, (list, tuple)) else betas,
-                        eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
-                        decoupled_weight_decay=bool(decoupled_weight_decay),
-                        **compat_flags(foreach, maximize, capturable, differentiable,
-                                       keys=("maximize", "foreach", "capturable",
-                                             "differentiable")))
-        self._validate_group(defaults)
-        super().__init__(params, defaults)
+        self._init_checked(params, dict(lr=lr, betas=betas_tuple(betas), eps=eps,
+                                        weight_decay=weight_decay, momentum_decay=momentum_decay,
+                                        decoupled_weight_decay=bool(decoupled_weight_decay)),
+                           dict(maximize=maximize, foreach=foreach, capturable=capturable,
+                                differentiable=differentiable))
 
     def _validate_group(self, g):
         check_adam_family("NAdam", g)

@@ -71,6 +71,12 @@ def compat_flags(foreach=None, maximize=False, capturable=False, differentiable=
     return {k: vals[k] for k in keys}
 
 
+def betas_tuple(betas):
+    """betas as torch stores them in a group: a list or tuple becomes a tuple
+    (anything else is kept for check_betas to refuse)."""
+    return tuple(betas) if isinstance(betas, (list, tuple)) else betas
+
+
 def check_betas(opt, betas):
     """ValueError unless betas is a pair of floats in [0, 1)."""
     try:
@@ -143,6 +149,16 @@ class Optimizer:
             groups = [{"params": groups}]
         for g in groups:
             self.add_param_group(g)
+
+    def _init_checked(self, params, hparams, flags, **after):
+        """``__init__`` of the concrete optimizers: the defaults are
+        ``hparams``, then torch's switches ``flags`` (a dict, in the order
+        torch.optim stores them for that optimizer; normalised as
+        compat_flags does), then ``after``; checked once by _validate_group
+        before any group is added."""
+        defaults = dict(hparams, **compat_flags(**flags, keys=tuple(flags)), **after)
+        self._validate_group(defaults)
+        Optimizer.__init__(self, params, defaults)
 
     # ------------------------------------------------------------- groups
     def _validate_group(self, group):

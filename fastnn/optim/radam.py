@@ -1,6 +1,6 @@
 """``RAdam`` (torch.optim.RAdam's rule): Adam with a rectified adaptive lr."""
 from .. import _core
-from .optimizer import Optimizer, adam_kw, check_adam_family, compat_flags
+from .optimizer import Optimizer, adam_kw, betas_tuple, check_adam_family
 
 __all__ = ["RAdam"]
 
@@ -48,14 +48,11 @@ class RAdam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False,
                  capturable=False, differentiable=False):
-        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, (list, tuple)) else betas,
-                        eps=eps, weight_decay=weight_decay,
-                        **compat_flags(foreach, maximize, capturable, differentiable,
-                                       keys=("foreach", "maximize", "capturable",
-                                             "differentiable")),
-                        decoupled_weight_decay=bool(decoupled_weight_decay))
-        self._validate_group(defaults)
-        super().__init__(params, defaults)
+        self._init_checked(params, dict(lr=lr, betas=betas_tuple(betas), eps=eps,
+                                        weight_decay=weight_decay),
+                           dict(foreach=foreach, maximize=maximize, capturable=capturable,
+                                differentiable=differentiable),
+                           decoupled_weight_decay=bool(decoupled_weight_decay))
 
     def _validate_group(self, g):
         check_adam_family("RAdam", g)

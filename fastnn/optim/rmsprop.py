@@ -1,7 +1,7 @@
 """``RMSprop``: gradients scaled by a running RMS of their history
 (torch.optim.RMSprop's rule)."""
 from .. import _core
-from .optimizer import Optimizer, check_lr, check_nonneg, compat_flags
+from .optimizer import Optimizer, check_lr, check_nonneg
 
 __all__ = ["RMSprop"]
 
@@ -50,13 +50,10 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=bool(centered),
-                        **compat_flags(foreach, maximize, capturable, differentiable,
-                                       keys=("capturable", "foreach", "maximize",
-                                             "differentiable")))
-        self._validate_group(defaults)
-        super().__init__(params, defaults)
+        self._init_checked(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                        momentum=momentum, centered=bool(centered)),
+                           dict(capturable=capturable, foreach=foreach, maximize=maximize,
+                                differentiable=differentiable))
 
     def _validate_group(self, g):
         check_lr("RMSprop", g["lr"])

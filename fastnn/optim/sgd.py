@@ -3,7 +3,7 @@ momentum and L2 weight decay (torch.optim.SGD's rule)."""
 import numpy as np
 
 from .. import _core
-from .optimizer import Optimizer, check_hparam, check_lr, check_nonneg, compat_flags
+from .optimizer import Optimizer, check_hparam, check_lr, check_nonneg
 
 __all__ = ["SGD"]
 
@@ -54,13 +54,10 @@ class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False, foreach=None, differentiable=False,
                  fused=None):
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=bool(nesterov),
-                        **compat_flags(foreach, maximize, False, differentiable, fused,
-                                       keys=("maximize", "foreach", "differentiable",
-                                             "fused")))
-        self._validate_group(defaults)
-        super().__init__(params, defaults)
+        self._init_checked(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                        weight_decay=weight_decay, nesterov=bool(nesterov)),
+                           dict(maximize=maximize, foreach=foreach, differentiable=differentiable,
+                                fused=fused))
 
     def _validate_group(self, g):
         check_lr("SGD", g["lr"])

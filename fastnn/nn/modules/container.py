@@ -6,7 +6,22 @@ from .module import Module, _addindent
 _FUSION = []          # fastnn.nn.fusion, imported on first use (it imports the layers)
 
 
-class Sequential(Module):
+class _ModuleSequence:
+    """What Sequential and ModuleList share: the modules in order under the
+    keys "0", "1", ...; ``len``, iteration, ``append``."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class Sequential(_ModuleSequence, Module):
     """Modules applied in order; indexable, iterable, ``len``.
 
     Examples
@@ -44,16 +59,6 @@ class Sequential(Module):
         key = list(self._modules)[idx]
         self.add_module(key, module)
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
     def forward(self, x):
         """Each module in turn, through the fusion pass of ``fastnn.nn.fusion``:
         an ``nn.Conv2d`` or batch norm directly followed by ``nn.ReLU`` runs as
@@ -71,7 +76,7 @@ class Sequential(Module):
         return fusion.run(cached[1], x)
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence, Module):
     """A list of Modules whose parameters are registered."""
 
     def __init__(self, modules=None):
@@ -83,16 +88,6 @@ class ModuleList(Module):
         if isinstance(idx, slice):
             return ModuleList(list(self._modules.values())[idx])
         return list(self._modules.values())[idx]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules):
         for m in modules:

@@ -10,7 +10,7 @@ from ...ops.conv_transpose import conv_transpose1d, conv_transpose2d, output_pad
 from ..._tensor import empty
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _changed_repr
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
@@ -126,19 +126,11 @@ class _ConvNd(Module):
         nd = self._nd
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
-        if self.padding != (0,) * nd:
-            s += f", padding={self.padding}"
-        if self.dilation != (1,) * nd:
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0,) * nd:
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
+        s += _changed_repr(self, (("padding", (0,) * nd), ("dilation", (1,) * nd),
+                                  ("output_padding", (0,) * nd), ("groups", 1)))
         if self.bias is None:
             s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
-        return s
+        return s + _changed_repr(self, (("padding_mode", "zeros"),))
 
     def _mode_pad(self, input):
         """input padded by padding_mode (reflect / replicate / circular)."""

@@ -90,6 +90,19 @@ def _check_name(kind, name):
         raise KeyError(f'{kind} name can\'t be empty string ""')
 
 
+def _changed_repr(m, defaults):
+    """The ``", name=value"`` parts of an ``extra_repr`` for each (name,
+    default) whose value on m is not the default: tested with ``is not``
+    for a True/False/None default (as PyTorch's reprs do), ``!=``
+    otherwise."""
+    s = ""
+    for name, default in defaults:
+        v = getattr(m, name)
+        if (v is not default) if default is None or isinstance(default, bool) else v != default:
+            s += f", {name}={v}"
+    return s
+
+
 def _addindent(s, n):
     lines = s.split("\n")
     if len(lines) == 1:

@@ -12,7 +12,7 @@ from ..._tensor import empty
 from .. import init
 from .._rnn_utils import PackedSequence
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _changed_repr
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -137,18 +137,9 @@ class RNNBase(Module):
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
-        if self.proj_size != 0:
-            s += f", proj_size={self.proj_size}"
-        if self.num_layers != 1:
-            s += f", num_layers={self.num_layers}"
-        if self.bias is not True:
-            s += f", bias={self.bias}"
-        if self.batch_first is not False:
-            s += f", batch_first={self.batch_first}"
-        if self.dropout != 0:
-            s += f", dropout={self.dropout}"
-        if self.bidirectional is not False:
-            s += f", bidirectional={self.bidirectional}"
+        s += _changed_repr(self, (("proj_size", 0), ("num_layers", 1), ("bias", True),
+                                  ("batch_first", False), ("dropout", 0),
+                                  ("bidirectional", False)))
         return s
 
 

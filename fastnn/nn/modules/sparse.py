@@ -6,7 +6,7 @@ from ...ops import embedding as _E
 from ..._tensor import empty
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _changed_repr
 
 __all__ = ["Embedding", "EmbeddingBag"]
 
@@ -24,14 +24,8 @@ def _check_padding(num, padding_idx):
 
 
 def _norm_repr(m):
-    s = ""
-    if m.max_norm is not None:
-        s += f", max_norm={m.max_norm}"
-    if m.norm_type != 2:
-        s += f", norm_type={m.norm_type}"
-    if m.scale_grad_by_freq is not False:
-        s += f", scale_grad_by_freq={m.scale_grad_by_freq}"
-    return s
+    return _changed_repr(m, (("max_norm", None), ("norm_type", 2),
+                             ("scale_grad_by_freq", False)))
 
 
 def _table(num, dim, _weight, _freeze, dtype):
@@ -43,7 +37,34 @@ def _table(num, dim, _weight, _freeze, dtype):
     return Parameter(w, requires_grad=not _freeze), False
 
 
-class Embedding(Module):
+class _EmbeddingTable:
+    """What Embedding and EmbeddingBag share: their common arguments and
+    the table (given as ``_weight``, or fresh and initialised)."""
+
+    def _init_table(self, num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
+                    scale_grad_by_freq, sparse, _weight, _freeze, dtype):
+        self.num_embeddings = num_embeddings
+        self.embedding_dim = embedding_dim
+        self.padding_idx = _check_padding(num_embeddings, padding_idx)
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        self.sparse = sparse
+        self.weight, fresh = _table(num_embeddings, embedding_dim, _weight, _freeze, dtype)
+        if fresh:
+            self.reset_parameters()
+
+    def reset_parameters(self):
+        """N(0, 1), the padding row zero (PyTorch's default)."""
+        init.normal_(self.weight)
+        self._fill_padding_idx_with_zero()
+
+    def _fill_padding_idx_with_zero(self):
+        if self.padding_idx is not None:
+            self.weight._array[self.padding_idx] = 0
+
+
+class Embedding(_EmbeddingTable, Module):
     """A lookup table: ``forward(input)`` returns ``weight[input]``.
 
     Parameters
@@ -68,25 +89,8 @@ class Embedding(Module):
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
                  _freeze=False, device=None, dtype=None):
         super().__init__()
-        self.num_embeddings = num_embeddings
-        self.embedding_dim = embedding_dim
-        self.padding_idx = _check_padding(num_embeddings, padding_idx)
-        self.max_norm = max_norm
-        self.norm_type = norm_type
-        self.scale_grad_by_freq = scale_grad_by_freq
-        self.sparse = sparse
-        self.weight, fresh = _table(num_embeddings, embedding_dim, _weight, _freeze, dtype)
-        if fresh:
-            self.reset_parameters()
-
-    def reset_parameters(self):
-        """N(0, 1), the padding row zero (PyTorch's default)."""
-        init.normal_(self.weight)
-        self._fill_padding_idx_with_zero()
-
-    def _fill_padding_idx_with_zero(self):
-        if self.padding_idx is not None:
-            self.weight._array[self.padding_idx] = 0
+        self._init_table(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
+                         scale_grad_by_freq, sparse, _weight, _freeze, dtype)
 
     def forward(self, input):
         return _E.embedding(input, self.weight, self.padding_idx, self.max_norm,
@@ -113,7 +117,7 @@ class Embedding(Module):
                    scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
 
 
-class EmbeddingBag(Module):
+class EmbeddingBag(_EmbeddingTable, Module):
     """Sums, means or maxima of bags of embeddings without building the
     intermediate (n, D) lookup.
 
@@ -133,23 +137,10 @@ class EmbeddingBag(Module):
                  scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
                  include_last_offset=False, padding_idx=None, device=None, dtype=None):
         super().__init__()
-        self.num_embeddings = num_embeddings
-        self.embedding_dim = embedding_dim
-        self.max_norm = max_norm
-        self.norm_type = norm_type
-        self.scale_grad_by_freq = scale_grad_by_freq
-        self.padding_idx = _check_padding(num_embeddings, padding_idx)
         self.mode = mode
-        self.sparse = sparse
         self.include_last_offset = include_last_offset
-        self.weight, fresh = _table(num_embeddings, embedding_dim, _weight, False, dtype)
-        if fresh:
-            self.reset_parameters()
-
-    def reset_parameters(self):
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            self.weight._array[self.padding_idx] = 0
+        self._init_table(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
+                         scale_grad_by_freq, sparse, _weight, False, dtype)
 
     def forward(self, input, offsets=None, per_sample_weights=None):
         return _E.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,

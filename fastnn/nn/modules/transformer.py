@@ -51,7 +51,17 @@ def _build_layer(layer, attns, n, d_model, nhead, dim_feedforward, dropout, acti
     layer.batch_first = batch_first
 
 
-class TransformerEncoderLayer(Module):
+class _SelfAttentionBlock:
+    """The self-attention block of both layers (PyTorch's ``_sa_block``):
+    ``dropout1(self_attn(x, x, x))``."""
+
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(x)
+
+
+class TransformerEncoderLayer(_SelfAttentionBlock, Module):
     """Self-attention and a feed-forward block, each with dropout, a residual
     connection and layer norm (after, or before with ``norm_first``).
 
@@ -93,11 +103,6 @@ class TransformerEncoderLayer(Module):
             x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
             x = self.norm2(x + self._ff_block(x))
         return x
-
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(x)
 
     def _ff_block(self, x):
         x = self.linear2(self.dropout(self.activation(self.linear1(x))))
@@ -160,7 +165,7 @@ class TransformerEncoder(Module):
 
 
 # ---------------------------------------------------------------- decoder
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_SelfAttentionBlock, Module):
     """Self-attention, cross-attention over ``memory`` and a feed-forward
     block, each with dropout, a residual connection and layer norm.
 
@@ -190,11 +195,6 @@ class TransformerDecoderLayer(Module):
                                                memory_is_causal))
             x = self.norm3(x + self._ff_block(x))
         return x
-
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           is_causal=is_causal, need_weights=False)[0]
-        return self.dropout1(x)
 
     def _mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal=False):
         x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask,
@@ -241,20 +241,16 @@ class Transformer(Module):
                  custom_decoder=None, layer_norm_eps=1e-5, batch_first=False, norm_first=False,
                  bias=True, device=None, dtype=None):
         super().__init__()
-        if custom_encoder is not None:
-            self.encoder = custom_encoder
-        else:
-            layer = TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
-                                            layer_norm_eps, batch_first, norm_first, bias)
-            self.encoder = TransformerEncoder(layer, num_encoder_layers,
-                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
-        if custom_decoder is not None:
-            self.decoder = custom_decoder
-        else:
-            layer = TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
-                                            layer_norm_eps, batch_first, norm_first, bias)
-            self.decoder = TransformerDecoder(layer, num_decoder_layers,
-                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+        for name, custom, layer_cls, stack_cls, n in (
+                ("encoder", custom_encoder, TransformerEncoderLayer, TransformerEncoder,
+                 num_encoder_layers),
+                ("decoder", custom_decoder, TransformerDecoderLayer, TransformerDecoder,
+                 num_decoder_layers)):
+            if custom is None:
+                layer = layer_cls(d_model, nhead, dim_feedforward, dropout, activation,
+                                  layer_norm_eps, batch_first, norm_first, bias)
+                custom = stack_cls(layer, n, LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+            setattr(self, name, custom)
         self.d_model = d_model
         self.nhead = nhead
         self.batch_first = batch_first
