@@ -8,11 +8,12 @@ NumPy outside the timed region.
 
 ``test_conv2d_relu``: conv + bias + ReLU on conv_cifar64 and conv_first, the fused op
 (``Conv2dReLUFn``, ReLU in the GEMM epilogue, one autograd node) against the
-two ops in sequence (``Conv2dFn`` then ``Relu``) and PyTorch's conv -> relu,
+two ops in sequence (``Conv2dFn`` then ``ReluFn``) and PyTorch's conv -> relu,
 forward alone and forward + backward (one training step's share).
 
 Run:  python -m pytest benchmarks/bench_conv2d.py --benchmark-only
 """
+import os
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
@@ -23,7 +24,7 @@ from fastnn.ops.conv import Conv2dFn, Conv2dReLUFn, _validate
 from fastnn.ops.elementwise import ReluFn
 from workloads import CONV
 
-THREADS = 2
+THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))   # PERF.md: 2 threads
 
 # name: (N, C, H, W, K, R, S, stride, padding)
 WORKLOADS = CONV
@@ -174,7 +175,7 @@ def _fastnn_relu(x, w, b, g, st, p, fused):
     def fwd():
         if fused:
             return Conv2dReLUFn.forward(Context(), x, w, b, geom)
-        return Relu.forward(Context(), Conv2dFn.forward(Context(), x, w, b, geom))
+        return ReluFn.forward(Context(), Conv2dFn.forward(Context(), x, w, b, geom))
 
     def step():
         c1 = Context()
@@ -184,8 +185,8 @@ def _fastnn_relu(x, w, b, g, st, p, fused):
             return y, Conv2dReLUFn.backward(c1, g)[:3]
         c2 = Context()
         c2.needs_input_grad = (True,)
-        y = Relu.forward(c2, Conv2dFn.forward(c1, x, w, b, geom))
-        return y, Conv2dFn.backward(c1, Relu.backward(c2, g))[:3]
+        y = ReluFn.forward(c2, Conv2dFn.forward(c1, x, w, b, geom))
+        return y, Conv2dFn.backward(c1, ReluFn.backward(c2, g))[:3]
     return fwd, step
 
 

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_train import _step_fn  # noqa: E402
 from workloads import CONV_LAYERS, MODELS, TRAIN  # noqa: E402
 
-THREADS = 2
+THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))   # PERF.md: 2 threads
 
 
 def _lib(name):

@@ -28,7 +28,9 @@ from workloads import GEMM  # noqa: E402
 import fastnn  # noqa: E402,F401  (chooses the kernel path)
 import fastnn._core as core  # noqa: E402
 
-THREADS = (1, 2)
+# thread counts timed; FASTNN_BENCH_THREADS picks one (the CPU-time runs: 1)
+THREADS = ((int(os.environ["FASTNN_BENCH_THREADS"]),) if "FASTNN_BENCH_THREADS" in os.environ
+           else (1, 2))
 
 
 def _limits(n):

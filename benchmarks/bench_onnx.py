@@ -21,7 +21,7 @@ import fastnn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from workloads import MODELS  # noqa: E402
 
-THREADS = 2
+THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))   # PERF.md: 2 threads
 CASES = {"digits_cnn": (1, 8, 8), "cnn": (3, 32, 32)}
 
 

@@ -6,6 +6,7 @@ region.
 
 Run:  python -m pytest benchmarks/bench_pool2d.py --benchmark-only
 """
+import os
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
@@ -15,7 +16,7 @@ from fastnn.autograd.function import Context
 from fastnn.ops.pooling import AvgPool2dFn, MaxPool2dFn, _geom
 from workloads import MAXPOOL
 
-THREADS = 2
+THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))   # PERF.md: 2 threads
 SHAPE, K, S = MAXPOOL["maxpool"]
 
 

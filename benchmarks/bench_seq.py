@@ -22,7 +22,7 @@ import fastnn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from workloads import SEQ  # noqa: E402
 
-THREADS = 2
+THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))   # PERF.md: 2 threads
 
 
 def _lib(name):

@@ -2,6 +2,7 @@
 cnn_train_b8, cnn_infer_b1, cnn_infer_b64): fastnn against PyTorch (when
 installed) with the same model, loss, optimiser and batch, 2 threads.
 Correctness (finite, decreasing loss) is asserted outside the timed region."""
+import os
 import resource
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import fastnn
 from workloads import MODELS
 
-THREADS = 2
+THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))   # PERF.md: 2 threads
 
 
 def _lib(name):

@@ -46,8 +46,8 @@ TABLE = {
         x, fastnn.zeros(9, dtype=x.dtype), fastnn.ones(9, dtype=x.dtype), g, b, training=True)),
     "batch_norm_eval": ([_x(8, 9, 64, 64), _x(9), _x(9)], lambda x, g, b: F.batch_norm(
         x, fastnn.zeros(9, dtype=x.dtype), fastnn.ones(9, dtype=x.dtype), g, b, training=False)),
-    "layer_norm": ([_x(200, 1024), _x(1024), _x(1024)],
-                   lambda x, g, b: F.layer_norm(x, (1024,), g, b)),
+    "layer_norm": ([_x(600, 2048), _x(2048), _x(2048)],
+                   lambda x, g, b: F.layer_norm(x, (2048,), g, b)),
     "group_norm": ([_x(4, 32, 32, 32), _x(32), _x(32)], lambda x, g, b: F.group_norm(x, 8, g, b)),
     "max_pool": ([_x(2, 9, 64, 64)], lambda x: F.max_pool2d(x, 2)),
     "max_pool_indices_unpool": ([_x(4, 9, 96, 96)], lambda x: F.max_unpool2d(
