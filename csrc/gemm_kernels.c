@@ -54,34 +54,16 @@ static inline fnn_pv_f64 pv_mul_f64(fnn_pv_f64 a, fnn_pv_f64 b) { return a * b; 
 
 #define UKR_ATTR
 #define VP pv
-#define UMR 6
-#define UNV 4
-/* 6x16 */
-#define T float
-#define V fnn_pv_f32
-#define VS f32
-#define VL 4
-#define UKR_NAME fnn_ukr_portable_f32
-#include "gemm_ukr.inc"
-#undef T
-#undef V
-#undef VS
-#undef VL
-/* 6x8 */
-#define T double
-#define V fnn_pv_f64
-#define VS f64
-#define VL 2
-#define UKR_NAME fnn_ukr_portable_f64
-#include "gemm_ukr.inc"
-#undef T
-#undef V
-#undef VS
-#undef VL
-#undef UMR
-#undef UNV
-#undef VP
-#undef UKR_ATTR
+#define V FN(fnn_pv)
+#define VS SFX
+#define VL (16 / (int)sizeof(T))
+/* 6x16 f32, 6x8 f64 */
+#define UKR_NAME1 FN(fnn_ukr_portable)
+#define UKR_MR1 6
+#define UKR_NV1 4
+#define FNN_BODY "gemm_ukr_path.inc"
+#include "fnn_instantiate.inc"
+#include "gemm_ukr_path_end.inc"
 
 static const fnn_gemm_desc_f32 desc_portable_f32 = {
     .mr = 6, .nr = 16, .mc = 144, .kc = 256, .nc = 3072,
@@ -93,56 +75,32 @@ static const fnn_gemm_desc_f64 desc_portable_f64 = {
 #ifdef FNN_HAVE_X86_KERNELS
 /* -------------------------------------------------------- AVX2 + FMA (ymm) */
 
+/* the packed suffix and vector types of the x86 paths */
+#define fnn_vs_f32 ps
+#define fnn_vs_f64 pd
+#define fnn_v256_f32 __m256
+#define fnn_v256_f64 __m256d
+#define fnn_v512_f32 __m512
+#define fnn_v512_f64 __m512d
+
 #define UKR_ATTR __attribute__((target("avx2,fma")))
 #define VP _mm256
+#define V FN(fnn_v256)
+#define VS FN(fnn_vs)
+#define VL (32 / (int)sizeof(T))
 /* 6x16 f32, 6x8 f64: 12 accumulators + 2 B vectors + 1 broadcast of the
  * 16 ymm; 2x32, 2x16 (8 accumulators + 4 B vectors + 1 broadcast),
  * indirect B only (the descriptors' small kernel) */
-#define T float
-#define V __m256
-#define VS ps
-#define VL 8
-#define UMR 6
-#define UNV 2
-#define UKR_NAME fnn_ukr_avx2_f32
-#include "gemm_ukr.inc"
-#undef UMR
-#undef UNV
-#define UMR 2
-#define UNV 4
-#define UKR_NAME fnn_ukr_avx2_f32_m2
-#define UKR_IB_ONLY
-#include "gemm_ukr.inc"
-#undef UMR
-#undef UNV
-#undef T
-#undef V
-#undef VS
-#undef VL
-
-#define T double
-#define V __m256d
-#define VS pd
-#define VL 4
-#define UMR 6
-#define UNV 2
-#define UKR_NAME fnn_ukr_avx2_f64
-#include "gemm_ukr.inc"
-#undef UMR
-#undef UNV
-#define UMR 2
-#define UNV 4
-#define UKR_NAME fnn_ukr_avx2_f64_m2
-#define UKR_IB_ONLY
-#include "gemm_ukr.inc"
-#undef UMR
-#undef UNV
-#undef T
-#undef V
-#undef VS
-#undef VL
-#undef VP
-#undef UKR_ATTR
+#define UKR_NAME1 FN(fnn_ukr_avx2)
+#define UKR_MR1 6
+#define UKR_NV1 2
+#define UKR_NAME2 FNN_CAT(FN(fnn_ukr_avx2), m2)
+#define UKR_MR2 2
+#define UKR_NV2 4
+#define UKR_IB_ONLY2
+#define FNN_BODY "gemm_ukr_path.inc"
+#include "fnn_instantiate.inc"
+#include "gemm_ukr_path_end.inc"
 
 static const fnn_gemm_desc_f32 desc_avx2_f32 = {
     .mr = 6, .nr = 16, .mc = 144, .kc = 256, .nc = 3072,
@@ -158,115 +116,55 @@ static const fnn_gemm_desc_f64 desc_avx2_f64 = {
 /* The 512-bit register block: 12 rows x 2 zmm (12x32 f32, 12x16 f64) = 24
  * accumulators + 2 B vectors + 1 broadcast of the 32 zmm.  kc = 192 keeps
  * the kc x 32 B micro-panel (24 KiB) in a 32-48 KiB L1. */
-#define UMR 12
-#define UNV 2
-
 #define UKR_ATTR __attribute__((target("avx512f")))
 #define VP _mm512
-#define T float
-#define V __m512
-#define VS ps
-#define VL 16
-#define UKR_NAME fnn_ukr_avx512_f32
-#include "gemm_ukr.inc"
-#undef T
-#undef V
-#undef VS
-#undef VL
-#define T double
-#define V __m512d
-#define VS pd
-#define VL 8
-#define UKR_NAME fnn_ukr_avx512_f64
-#include "gemm_ukr.inc"
-#undef T
-#undef V
-#undef VS
-#undef VL
-#undef VP
-#undef UKR_ATTR
+#define V FN(fnn_v512)
+#define VS FN(fnn_vs)
+#define VL (64 / (int)sizeof(T))
+#define UKR_NAME1 FN(fnn_ukr_avx512)
+#define UKR_MR1 12
+#define UKR_NV1 2
+#define FNN_BODY "gemm_ukr_path.inc"
+#include "fnn_instantiate.inc"
+#include "gemm_ukr_path_end.inc"
 
 /* The AVX-512 body compiled for AVX2 (testing only): each 512-bit vector
  * is two 256-bit ones, the operations named as the intrinsics (sim_*). */
-typedef struct { __m256 lo, hi; } fnn_sim_ps;
-typedef struct { __m256d lo, hi; } fnn_sim_pd;
 #define SIM_FN static inline __attribute__((target("avx2,fma"), always_inline))
-SIM_FN fnn_sim_ps sim_setzero_ps(void) { fnn_sim_ps r = {_mm256_setzero_ps(), _mm256_setzero_ps()}; return r; }
-SIM_FN fnn_sim_ps sim_loadu_ps(const float *p) { fnn_sim_ps r = {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; return r; }
-SIM_FN void sim_storeu_ps(float *p, fnn_sim_ps v) { _mm256_storeu_ps(p, v.lo); _mm256_storeu_ps(p + 8, v.hi); }
-SIM_FN fnn_sim_ps sim_set1_ps(float x) { fnn_sim_ps r = {_mm256_set1_ps(x), _mm256_set1_ps(x)}; return r; }
-SIM_FN fnn_sim_ps sim_fmadd_ps(fnn_sim_ps a, fnn_sim_ps b, fnn_sim_ps c) {
-    fnn_sim_ps r = {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)}; return r; }
-SIM_FN fnn_sim_ps sim_mul_ps(fnn_sim_ps a, fnn_sim_ps b) {
-    fnn_sim_ps r = {_mm256_mul_ps(a.lo, b.lo), _mm256_mul_ps(a.hi, b.hi)}; return r; }
-SIM_FN fnn_sim_pd sim_setzero_pd(void) { fnn_sim_pd r = {_mm256_setzero_pd(), _mm256_setzero_pd()}; return r; }
-SIM_FN fnn_sim_pd sim_loadu_pd(const double *p) { fnn_sim_pd r = {_mm256_loadu_pd(p), _mm256_loadu_pd(p + 4)}; return r; }
-SIM_FN void sim_storeu_pd(double *p, fnn_sim_pd v) { _mm256_storeu_pd(p, v.lo); _mm256_storeu_pd(p + 4, v.hi); }
-SIM_FN fnn_sim_pd sim_set1_pd(double x) { fnn_sim_pd r = {_mm256_set1_pd(x), _mm256_set1_pd(x)}; return r; }
-SIM_FN fnn_sim_pd sim_fmadd_pd(fnn_sim_pd a, fnn_sim_pd b, fnn_sim_pd c) {
-    fnn_sim_pd r = {_mm256_fmadd_pd(a.lo, b.lo, c.lo), _mm256_fmadd_pd(a.hi, b.hi, c.hi)}; return r; }
-SIM_FN fnn_sim_pd sim_mul_pd(fnn_sim_pd a, fnn_sim_pd b) {
-    fnn_sim_pd r = {_mm256_mul_pd(a.lo, b.lo), _mm256_mul_pd(a.hi, b.hi)}; return r; }
+#define VS FN(fnn_vs)
+#define FNN_BODY "gemm_sim.inc"
+#include "fnn_instantiate.inc"
+#undef VS
 
 #define UKR_ATTR __attribute__((target("avx2,fma")))
 #define VP sim
-#define T float
-#define V fnn_sim_ps
-#define VS ps
-#define VL 16
-#define UKR_NAME fnn_ukr_avx512sim_f32
-#include "gemm_ukr.inc"
-#undef UMR
-#define UMR 14
-#define UKR_NAME fnn_ukr_avx512sim14_f32
-#include "gemm_ukr.inc"
-#undef UMR
-#define UMR 12
-#undef T
-#undef V
-#undef VS
-#undef VL
-#define T double
-#define V fnn_sim_pd
-#define VS pd
-#define VL 8
-#define UKR_NAME fnn_ukr_avx512sim_f64
-#include "gemm_ukr.inc"
-#undef UMR
-#define UMR 14
-#define UKR_NAME fnn_ukr_avx512sim14_f64
-#include "gemm_ukr.inc"
-#undef UMR
-#define UMR 12
-#undef T
-#undef V
-#undef VS
-#undef VL
-#undef VP
-#undef UKR_ATTR
-#undef UMR
-#undef UNV
+#define V FNN_CAT(fnn_sim, VS)
+#define VS FN(fnn_vs)
+#define VL (64 / (int)sizeof(T))
+#define UKR_NAME1 FN(fnn_ukr_avx512sim)
+#define UKR_MR1 12
+#define UKR_NV1 2
+#define UKR_NAME2 FN(fnn_ukr_avx512sim14)
+#define UKR_MR2 14
+#define UKR_NV2 2
+#define FNN_BODY "gemm_ukr_path.inc"
+#include "fnn_instantiate.inc"
+#include "gemm_ukr_path_end.inc"
 
 /* The GEMM's AVX-512 kernels: 14 x 2 zmm, k loop and epilogue in assembly
  * (gemm_ukr_avx512.inc); the 14-row AVX512SIM kernels above are their
  * exact emulation. */
-#define T float
-#define A5_SFX "ps"
-#define A5_BCS "ss"
-#define A5_ES "4"
-#define UKR_NAME fnn_ukr_avx512asm_f32
-#include "gemm_ukr_avx512.inc"
-#undef T
-#undef A5_SFX
-#undef A5_BCS
-#undef A5_ES
-#define T double
-#define A5_SFX "pd"
-#define A5_BCS "sd"
-#define A5_ES "8"
-#define UKR_NAME fnn_ukr_avx512asm_f64
-#include "gemm_ukr_avx512.inc"
-#undef T
+#define fnn_a5_bcs_f32 "ss"
+#define fnn_a5_bcs_f64 "sd"
+#define fnn_a5_es_f32 "4"
+#define fnn_a5_es_f64 "8"
+#define A5_SFX FNN_STR(FN(fnn_vs))
+#define A5_BCS FN(fnn_a5_bcs)
+#define A5_ES FN(fnn_a5_es)
+#define UKR_NAME FN(fnn_ukr_avx512asm)
+#define FNN_BODY "gemm_ukr_avx512.inc"
+#include "fnn_instantiate.inc"
+#undef UKR_NAME
 #undef A5_SFX
 #undef A5_BCS
 #undef A5_ES

@@ -37,74 +37,11 @@ typedef double fnn_sv32_f64 __attribute__((vector_size(32)));
 typedef float fnn_sv64_f32 __attribute__((vector_size(64)));
 typedef double fnn_sv64_f64 __attribute__((vector_size(64)));
 
-/* ------------------------------------------------------------------ float */
-#define T float
-#define SFX f32
-#define L 16
+/* per-dtype names of the paths' scalar FMA and packed suffix */
+#define fnn_sfma_f32 __builtin_fmaf
+#define fnn_sfma_f64 __builtin_fma
+#define fnn_vs_f32 ps
+#define fnn_vs_f64 pd
 
-#define PATH portable
-#define KATTR
-#define VT fnn_sv16_f32
-#define VL 4
-#define VFMA(a, b, c) ((a) * (b) + (c))
-#define SFMA(a, b, c) ((a) * (b) + (c))
-#include "gemm_small.inc"
-
-#ifdef FNN_HAVE_X86_KERNELS
-#define PATH avx2
-#define KATTR __attribute__((target("avx2,fma")))
-#define VT fnn_sv32_f32
-#define VL 8
-#define VFMA _mm256_fmadd_ps
-#define SFMA __builtin_fmaf
-#include "gemm_small.inc"
-
-#define PATH avx512
-#define KATTR __attribute__((target("avx512f,avx2,fma")))
-#define VT fnn_sv64_f32
-#define VL 16
-#define VFMA _mm512_fmadd_ps
-#define SFMA __builtin_fmaf
-#include "gemm_small.inc"
-#endif
-
-#include "gemm_small_drv.inc"
-#undef T
-#undef SFX
-#undef L
-
-/* ----------------------------------------------------------------- double */
-#define T double
-#define SFX f64
-#define L 8
-
-#define PATH portable
-#define KATTR
-#define VT fnn_sv16_f64
-#define VL 2
-#define VFMA(a, b, c) ((a) * (b) + (c))
-#define SFMA(a, b, c) ((a) * (b) + (c))
-#include "gemm_small.inc"
-
-#ifdef FNN_HAVE_X86_KERNELS
-#define PATH avx2
-#define KATTR __attribute__((target("avx2,fma")))
-#define VT fnn_sv32_f64
-#define VL 4
-#define VFMA _mm256_fmadd_pd
-#define SFMA __builtin_fma
-#include "gemm_small.inc"
-
-#define PATH avx512
-#define KATTR __attribute__((target("avx512f,avx2,fma")))
-#define VT fnn_sv64_f64
-#define VL 8
-#define VFMA _mm512_fmadd_pd
-#define SFMA __builtin_fma
-#include "gemm_small.inc"
-#endif
-
-#include "gemm_small_drv.inc"
-#undef T
-#undef SFX
-#undef L
+#define FNN_BODY "gemm_small_paths.inc"
+#include "fnn_instantiate.inc"

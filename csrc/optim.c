@@ -3,21 +3,11 @@
  * torch.optim operation by operation, rounding included. */
 #include <math.h>
 #include "optim.h"
-#include "fnn_generic.h"   /* FNN_CLONES */
-#undef FN                   /* optim.inc defines its own */
+#include "fnn_generic.h"   /* FN, FNN_CLONES */
 
-#define T float
-#define SFX f32
-#define FNN_SQRT sqrtf
-#include "optim.inc"
-#undef T
-#undef SFX
-#undef FNN_SQRT
+#define fnn_sqrt_f32 sqrtf
+#define fnn_sqrt_f64 sqrt
+#define FNN_SQRT FN(fnn_sqrt)
 
-#define T double
-#define SFX f64
-#define FNN_SQRT sqrt
-#include "optim.inc"
-#undef T
-#undef SFX
-#undef FNN_SQRT
+#define FNN_BODY "optim.inc"
+#include "fnn_instantiate.inc"

@@ -200,20 +200,13 @@ static int64_t row_2x2_vec_f32(const float *r0, const float *r1, int64_t b0, int
 #endif
 #endif
 
-#define T float
-#define SFX f32
-#define NEG_INF (-INFINITY)
-#include "pool2d.inc"
-#undef T
-#undef SFX
+/* ROW_2X2_VEC / ROW_2X2_VALUES_VEC (above) serve the float instantiation only
+ * (FNN_T_F32 in pool2d.inc) */
+#define fnn_neg_inf_f32 (-INFINITY)
+#define fnn_neg_inf_f64 (-(double)INFINITY)
+#define NEG_INF FN(fnn_neg_inf)
+#define FNN_BODY "pool2d.inc"
+#include "fnn_instantiate.inc"
 #undef NEG_INF
 #undef ROW_2X2_VEC
 #undef ROW_2X2_VALUES_VEC
-
-#define T double
-#define SFX f64
-#define NEG_INF (-(double)INFINITY)
-#include "pool2d.inc"
-#undef T
-#undef SFX
-#undef NEG_INF
