@@ -292,3 +292,17 @@ def test_bce_with_logits_on_0d_input_and_target_requiring_grad():
     assert x.grad.shape == () and t.grad.shape == ()
     np.testing.assert_allclose(t.grad.numpy(), -0.3, rtol=1e-6)
     np.testing.assert_allclose(x.grad.numpy(), 1 / (1 + np.exp(-0.3)) - 0.5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0])
+def test_dropout_training_on_a_0d_input(p):
+    # backward: the 0-d gradient became 1-d (np.ascontiguousarray) and raised
+    x = fastnn.tensor(np.float32(2.0), requires_grad=True)
+    y = F.dropout(x, p, training=True)
+    assert y.shape == ()
+    y.backward()
+    assert x.grad.shape == ()
+    if p == 0.0:
+        assert x.grad.item() == 1.0
+    if p == 1.0:
+        assert x.grad.item() == 0.0 and y.item() == 0.0
