@@ -306,3 +306,19 @@ def test_dropout_training_on_a_0d_input(p):
         assert x.grad.item() == 1.0
     if p == 1.0:
         assert x.grad.item() == 0.0 and y.item() == 0.0
+
+
+@pytest.mark.parametrize("sq,sk,sv", [((1, 0, 2), (1, 3, 2), (1, 3, 1)),
+                                      ((1, 2, 2), (1, 0, 2), (1, 0, 1)),
+                                      ((0, 2, 2), (0, 3, 2), (0, 3, 1))])
+def test_empty_attention_is_part_of_the_graph(sq, sk, sv):
+    # the empty-size shortcut returned a plain zeros tensor: backward raised
+    # "element 0 of tensors does not require grad"
+    q, k, v = (fastnn.randn(*s, requires_grad=True) for s in (sq, sk, sv))
+    o = F.scaled_dot_product_attention(q, k, v)
+    assert o.requires_grad and o.shape == sq[:-1] + sv[-1:]
+    o.sum().backward()
+    for t in (q, k, v):
+        np.testing.assert_array_equal(t.grad.numpy(), np.zeros(t.shape))
+    with pytest.raises(ValueError):
+        F.scaled_dot_product_attention(q, k, v, dropout_p=1.5)
