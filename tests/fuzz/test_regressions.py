@@ -322,3 +322,13 @@ def test_empty_attention_is_part_of_the_graph(sq, sk, sv):
         np.testing.assert_array_equal(t.grad.numpy(), np.zeros(t.shape))
     with pytest.raises(ValueError):
         F.scaled_dot_product_attention(q, k, v, dropout_p=1.5)
+
+
+@pytest.mark.parametrize("dtype", ["<f8,", "f8,(" * 50, "(2,)f8", "float64", "<f8 ", 3])
+def test_dtype_strings_np_dtype_would_parse_as_python_are_refused(dtype):
+    # np.dtype("<f8,") parses the comma form with ast.literal_eval: SyntaxError
+    h = _hostile()
+    for node in (dict(t="nd", dtype=dtype, shape=[1], off=0, len=8), dict(t="dtype", v=dtype)):
+        raw = h.fastnn_file({"format": "fastnn", "version": 1, "root": node}, b"\0" * 8)
+        with pytest.raises(ValueError, match="unsupported dtype"):
+            _load_bytes(raw)
