@@ -236,10 +236,15 @@ def _(d):
     kw = dict(stride=_ntuple_or_int(g, s, nd), padding=_ntuple_or_int(g, pad, nd),
               output_padding=_ntuple_or_int(g, op, nd), groups=groups,
               dilation=_ntuple_or_int(g, dl, nd))
+
     # PyTorch skips its output_padding check for an empty batch, and gives an
     # empty output (whose backward it cannot run) where the size formula is 0
+    def per_dim(v):   # (an int argument applies to every dim)
+        return v if isinstance(v, tuple) else (v,) * nd
     outs = [(i - 1) * s_ - 2 * p + d_ * (k_ - 1) + o + 1
-            for i, s_, p, d_, k_, o in zip(spatial, s, pad, dl, k, op)]
+            for i, s_, p, d_, k_, o in zip(spatial, per_dim(kw["stride"]), per_dim(kw["padding"]),
+                                           per_dim(kw["dilation"]), k,
+                                           per_dim(kw["output_padding"]))]
     return Case(lambda L, *a, **kw: getattr(L.F, name)(*a, **kw), args, kw, note=name,
                 refuse_ok=n == 0 or min(outs) <= 0)
 
