@@ -7,8 +7,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import _fuzzrun as cf
 
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="the memory limit uses RLIMIT_AS and /proc (Linux)")
 CI_MUTATIONS = 40000   # about 12 s
 
 
