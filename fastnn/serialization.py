@@ -59,6 +59,7 @@ import io
 import json
 import numbers
 import os
+import re
 import sys
 import tempfile
 import zipfile
@@ -565,13 +566,7 @@ class _Decoder:
         if t == "tensor":
             return self._remember(node, self._tensor(node))
         if t == "dtype":
-            try:
-                dt = np.dtype(str(node.get("v")))
-            except (TypeError, ValueError):
-                raise _bad(src, f"unsupported dtype {node.get('v')!r}") from None
-            if dt.kind not in _OK_KINDS or dt.fields is not None:
-                raise _bad(src, f"unsupported dtype {node.get('v')!r}")
-            return dt
+            return _file_dtype(node.get("v"), src)
         if t == "fn":
             fn = _function_named(str(node.get("v")))
             if fn is None:
@@ -679,13 +674,26 @@ class _Decoder:
         return obj
 
 
-def _array_from(buf, data_start, dtype, shape, off, length, src):
+_DTYPE_STR = re.compile(r"[<>|=]?[biuf][0-9]{1,2}")
+
+
+def _file_dtype(s, src):
+    """The dtype a file names, as ``dtype.str`` writes it ('<f4', '|b1'):
+    only such strings reach np.dtype (which would parse other strings with
+    ast.literal_eval, raising SyntaxError or recursing on nested input)."""
+    if not isinstance(s, str) or not _DTYPE_STR.fullmatch(s):
+        raise _bad(src, f"unsupported dtype {str(s)[:40]!r}")
     try:
-        dt = np.dtype(dtype)
+        dt = np.dtype(s)
     except (TypeError, ValueError):
-        raise _bad(src, f"unsupported dtype {dtype!r}") from None
-    if dt.kind not in _OK_KINDS or dt.hasobject or dt.fields is not None:
-        raise _bad(src, f"unsupported dtype {dtype!r}")
+        raise _bad(src, f"unsupported dtype {s!r}") from None
+    if dt.kind not in _OK_KINDS:
+        raise _bad(src, f"unsupported dtype {s!r}")
+    return dt
+
+
+def _array_from(buf, data_start, dtype, shape, off, length, src):
+    dt = _file_dtype(dtype, src)
     if (not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape)
             or not isinstance(off, int) or not isinstance(length, int) or off < 0):
         raise _bad(src, "malformed array entry")

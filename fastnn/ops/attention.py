@@ -24,6 +24,21 @@ from .dropout import next_stream
 from .linalg import LinearFn
 
 
+class EmptyAttentionFn(Function):
+    """Attention with an empty size: zeros (as PyTorch), zero gradients; a
+    graph node all the same, so the output requires grad as the inputs do."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, q, k, v, o_shape):
+        ctx.like = (q, k, v)
+        return np.zeros(o_shape, q.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return tuple(np.zeros_like(a) for a in ctx.like) + (None,)
+
+
 class AttentionFn(Function):
     """Attention of every head.  Arguments: q, k, v (k, v None: the columns
     of q's array, as the geometry says), mask (additive float, or None), the
@@ -147,14 +162,13 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     q, k, v = _t(query), _t(key), _t(value)
     geo, o_shape = _sdpa_geometry(op, q, k, v, enable_gqa)
     dt = q._array.dtype
-    if 0 in (geo["nb"], geo["hq"], geo["L"], geo["S"], geo["E"], geo["Ev"]):
-        from .._tensor import Tensor
-        return Tensor._wrap(np.zeros(o_shape, dt))      # empty attention: zeros, as PyTorch
     if attn_mask is not None and is_causal:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
                            "when is_causal=True")
     if not 0.0 <= dropout_p <= 1.0:
         raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
+    if 0 in (geo["nb"], geo["hq"], geo["L"], geo["S"], geo["E"], geo["Ev"]):
+        return EmptyAttentionFn.apply(q, k, v, o_shape)   # zeros, as PyTorch
     geo.update(scale=float(scale) if scale is not None else 1.0 / math.sqrt(geo["E"]),
                causal=bool(is_causal), safe=1)
     mask = mask_off = mshape = None

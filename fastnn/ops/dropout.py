@@ -48,7 +48,7 @@ class DropoutFn(Function):
     @staticmethod
     def backward(ctx, g):
         p, seed, stream = ctx.key
-        g = np.ascontiguousarray(g)
+        g = c_contig(g)   # (np.ascontiguousarray would make a 0-d gradient 1-d)
         return _core.dropout_fwd(g, np.empty_like(g), p, seed, stream, nthreads()), None, None, \
             None
 

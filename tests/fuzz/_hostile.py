@@ -120,6 +120,8 @@ def hostile_files():
         "dtype_unicode": dict(dtype="<U8"),
         "dtype_list": dict(dtype=["<f8"]),
         "dtype_dict": dict(dtype={"names": ["a"], "formats": ["<f8"]}),
+        "dtype_comma_string": dict(dtype="<f8,"),
+        "dtype_nested_comma_string": dict(dtype="f8,(" * 1000),
     }.items():
         out[name] = fastnn_file(_root_array(**over), np.arange(4.0).tobytes())
     out["size_field_lies"] = fastnn_file(_root_array(), np.arange(4.0).tobytes(), size=10**12)

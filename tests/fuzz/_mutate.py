@@ -9,8 +9,9 @@ header edited as a tree (a node replaced by a hostile value or another
 subtree, a key deleted, a list entry repeated), with the header length and
 size fields fixed up so the edit reaches the decoder.  Every load must
 either succeed and return well-formed data (arrays whose memory can be
-read, modules whose state_dict works) or raise ValueError; anything else is
-a finding.  A memory limit (RLIMIT_AS) turns an allocation of a declared
+read, modules whose state_dict works and whose forward, on the original
+model's input, raises at most a Python exception) or raise ValueError;
+anything else is a finding.  A memory limit (RLIMIT_AS) turns an allocation of a declared
 size into a MemoryError, which is a finding too.
 
 Usage: python _mutate.py --seed S --count N --progress P.txt --out R.json
@@ -244,6 +245,12 @@ def main(argv=None):
             obj = fastnn.load(io.BytesIO(mutated))
             check_loaded(obj)
             stats["loaded"] += 1
+            if isinstance(obj, nn.Module):   # a loaded module may be used: no crash then
+                try:
+                    with fastnn.no_grad():
+                        obj(fastnn.randn(2, 1, 4, 4))
+                except Exception:
+                    pass
         except ValueError:
             stats["refused"] += 1
         except BaseException as e:

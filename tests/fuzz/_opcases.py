@@ -236,10 +236,15 @@ def _(d):
     kw = dict(stride=_ntuple_or_int(g, s, nd), padding=_ntuple_or_int(g, pad, nd),
               output_padding=_ntuple_or_int(g, op, nd), groups=groups,
               dilation=_ntuple_or_int(g, dl, nd))
+
     # PyTorch skips its output_padding check for an empty batch, and gives an
     # empty output (whose backward it cannot run) where the size formula is 0
+    def per_dim(v):   # (an int argument applies to every dim)
+        return v if isinstance(v, tuple) else (v,) * nd
     outs = [(i - 1) * s_ - 2 * p + d_ * (k_ - 1) + o + 1
-            for i, s_, p, d_, k_, o in zip(spatial, s, pad, dl, k, op)]
+            for i, s_, p, d_, k_, o in zip(spatial, per_dim(kw["stride"]), per_dim(kw["padding"]),
+                                           per_dim(kw["dilation"]), k,
+                                           per_dim(kw["output_padding"]))]
     return Case(lambda L, *a, **kw: getattr(L.F, name)(*a, **kw), args, kw, note=name,
                 refuse_ok=n == 0 or min(outs) <= 0)
 
@@ -385,7 +390,8 @@ def _(d):
     g = Gen(d)
     shape = g.shape(1, 3)
     kw = dict(p=g.pick([2.0, 1.0, 3.0]), dim=g.int(-len(shape), len(shape) - 1))
-    return Case(lambda L, x, **kw: L.F.normalize(x, **kw), [g.x(shape)], kw, tol=10)
+    # (float32 gradients cancel: |x|^(p-1) terms of both signs)
+    return Case(lambda L, x, **kw: L.F.normalize(x, **kw), [g.x(shape)], kw, tol=30)
 
 
 # ---------------------------------------------------------------- losses
@@ -926,3 +932,109 @@ def _(d):
     if cls == "Hardtanh":
         return _module_case(g, cls, (g.pick([-1.0, 0.5]), g.pick([1.0, 0.0])), {}, x4)
     return _module_case(g, cls, (), {}, x4)
+
+
+# ---------------------------------------------------------------- more
+@case("scaled_dot_product_attention")
+def _(d):
+    g = Gen(d)
+    lead = g.shape(1, 2, max_side=2)
+    lq, lk, e, ev = g.int(0, 4), g.int(0, 4), g.int(1, 4), g.int(1, 3)
+    lk2 = g.pick([lk, lk, lk + 1])
+    q, k = g.x(lead + (lq, e)), g.x(lead + (lk2, e))
+    v = g.x(lead + (lk, ev))
+    kw = dict(is_causal=g.bool(), scale=g.pick([None, 0.5]))
+    mask = None
+    if g.bool() and not kw["is_causal"]:
+        if g.bool():
+            mask = Arg(g.values((lq, lk)) > -0.5)
+        else:
+            mask = g.x((lq, lk), grad=False)
+    # PyTorch skips its key/value length check on empty inputs
+    return Case(lambda L, q, k, v, m, **kw: L.F.scaled_dot_product_attention(
+        q, k, v, attn_mask=m, **kw), [q, k, v, mask], kw, tol=30, refuse_ok=lk2 != lk)
+
+
+@case("interpolate_more")
+def _(d):
+    g = Gen(d)
+    mode = g.pick(["nearest", "bilinear", "bicubic", "area", "nearest-exact"])
+    shape = (g.int(1, 2), g.int(1, 2), g.int(1, 5), g.int(1, 5))
+    kw = dict(mode=mode)
+    if g.bool():
+        kw["size"] = (g.int(1, 7), g.int(1, 7))
+    else:
+        kw["scale_factor"] = g.pick([2.0, 0.5, 1.5, (2.0, 0.5)])
+    if mode in ("bilinear", "bicubic"):
+        kw["align_corners"] = g.bool()
+    # 'bicubic' and 'area' are not implemented in fastnn (a NotImplementedError)
+    return Case(lambda L, x, **kw: L.F.interpolate(x, **kw), [g.x(shape)], kw, tol=30,
+                refuse_ok=mode in ("bicubic", "area"))
+
+
+@case("max_unpool")
+def _(d):
+    g = Gen(d)
+    nd = g.pick([1, 2])
+    k = g.int(1, 3)
+    s = g.pick([None, 1, 2])
+    shape = (g.int(1, 2), g.int(1, 2)) + tuple(g.int(k, 6) for _ in range(nd))
+    name = f"max_unpool{nd}d"
+
+    def fn(L, x):
+        y, idx = getattr(L.F, f"max_pool{nd}d")(x, k, s, return_indices=True)
+        return getattr(L.F, name)(y, idx, k, s)
+    return Case(fn, [g.x(shape)], note=f"{name} k={k} s={s}")
+
+
+@case("tensor_misc")
+def _(d):
+    g = Gen(d)
+    name = g.pick(["sort", "topk", "cumprod", "masked_fill", "tril", "triu", "roll",
+                   "diagonal", "narrow", "split", "chunk", "unbind", "softmax_method",
+                   "clamp_tensor", "abs_pow", "std_mean", "square_sum"])
+    shape = g.shape(1, 3, max_side=4)
+    nd = len(shape)
+    dim = g.int(-nd, nd - 1)
+    x = g.x(shape)
+    if name == "sort":
+        return Case(lambda L, x, dim, desc: x.sort(dim=dim, descending=desc),
+                    [x, dim, g.bool()], note=name)
+    if name == "topk":
+        k = g.int(0, shape[dim] + 1)
+        return Case(lambda L, x, k, dim, lg: x.topk(k, dim=dim, largest=lg),
+                    [x, k, dim, g.bool()], note=name)
+    if name == "cumprod":
+        return Case(lambda L, x, dim: x.cumprod(dim), [x, dim], note=name, tol=10)
+    if name == "masked_fill":
+        m = Arg(g.values(shape[-1:]) > 0)
+        return Case(lambda L, x, m: x.masked_fill(m, -2.5), [x, m], note=name)
+    if name in ("tril", "triu"):
+        x = g.x(shape if nd >= 2 else shape + (2,))
+        return Case(lambda L, x, k: getattr(x, name)(k), [x, g.int(-2, 2)], note=name)
+    if name == "roll":
+        return Case(lambda L, x, s, dim: x.roll(s, dim), [x, g.int(-3, 3), dim], note=name)
+    if name == "diagonal":
+        x = g.x(shape if nd >= 2 else shape + (3,))
+        return Case(lambda L, x, o: x.diagonal(o), [x, g.int(-2, 2)], note=name)
+    if name == "narrow":
+        start = g.int(-shape[dim], shape[dim])
+        return Case(lambda L, x, dim, st, ln: x.narrow(dim, st, ln),
+                    [x, dim, start, g.int(0, 2)], note=name)
+    if name == "split":
+        return Case(lambda L, x, s, dim: x.split(s, dim), [x, g.int(1, 3), dim], note=name)
+    if name == "chunk":
+        return Case(lambda L, x, c, dim: x.chunk(c, dim), [x, g.int(1, 3), dim], note=name)
+    if name == "unbind":
+        return Case(lambda L, x, dim: x.unbind(dim), [x, dim], note=name)
+    if name == "softmax_method":
+        return Case(lambda L, x, dim: x.softmax(dim), [x, dim], note=name)
+    if name == "clamp_tensor":
+        lo = g.x(shape[-1:], grad=False, views=False)
+        return Case(lambda L, x, lo: x.clamp(min=lo), [x, lo], note=name)
+    if name == "abs_pow":
+        return Case(lambda L, x, p: x.abs() ** p, [x, g.pick([0.5, 2.0, 3.0, 0.0])],
+                    note=name, tol=10)
+    if name == "std_mean":
+        return Case(lambda L, x, dim: L.T.std_mean(x, dim), [x, dim], note=name, tol=10)
+    return Case(lambda L, x: (x * x).sum(), [x], note=name)

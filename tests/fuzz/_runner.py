@@ -15,7 +15,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import _harness  # noqa: E402
@@ -43,7 +43,9 @@ def run_op(name, n_examples, progress):
     build = CASES[name]
     state = dict(examples=0, lenient=[])
 
-    @settings(max_examples=n_examples, derandomize=True, database=None, deadline=None,
+    fixed = os.environ.get("FASTNN_FUZZ_SEED")   # another search than CI's, reproducible
+
+    @settings(max_examples=n_examples, derandomize=fixed is None, database=None, deadline=None,
               suppress_health_check=list(HealthCheck), print_blob=False,
               phases=[Phase.explicit, Phase.generate, Phase.shrink])
     @given(st.data())
@@ -54,6 +56,8 @@ def run_op(name, n_examples, progress):
         seed = state["examples"]
         _harness.check(c, seed, state["lenient"])
 
+    if fixed is not None:
+        search = seed(int(fixed))(search)
     try:
         search()
         status, detail = "ok", ""

@@ -292,3 +292,43 @@ def test_bce_with_logits_on_0d_input_and_target_requiring_grad():
     assert x.grad.shape == () and t.grad.shape == ()
     np.testing.assert_allclose(t.grad.numpy(), -0.3, rtol=1e-6)
     np.testing.assert_allclose(x.grad.numpy(), 1 / (1 + np.exp(-0.3)) - 0.5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0])
+def test_dropout_training_on_a_0d_input(p):
+    # backward: the 0-d gradient became 1-d (np.ascontiguousarray) and raised
+    x = fastnn.tensor(np.float32(2.0), requires_grad=True)
+    y = F.dropout(x, p, training=True)
+    assert y.shape == ()
+    y.backward()
+    assert x.grad.shape == ()
+    if p == 0.0:
+        assert x.grad.item() == 1.0
+    if p == 1.0:
+        assert x.grad.item() == 0.0 and y.item() == 0.0
+
+
+@pytest.mark.parametrize("sq,sk,sv", [((1, 0, 2), (1, 3, 2), (1, 3, 1)),
+                                      ((1, 2, 2), (1, 0, 2), (1, 0, 1)),
+                                      ((0, 2, 2), (0, 3, 2), (0, 3, 1))])
+def test_empty_attention_is_part_of_the_graph(sq, sk, sv):
+    # the empty-size shortcut returned a plain zeros tensor: backward raised
+    # "element 0 of tensors does not require grad"
+    q, k, v = (fastnn.randn(*s, requires_grad=True) for s in (sq, sk, sv))
+    o = F.scaled_dot_product_attention(q, k, v)
+    assert o.requires_grad and o.shape == sq[:-1] + sv[-1:]
+    o.sum().backward()
+    for t in (q, k, v):
+        np.testing.assert_array_equal(t.grad.numpy(), np.zeros(t.shape))
+    with pytest.raises(ValueError):
+        F.scaled_dot_product_attention(q, k, v, dropout_p=1.5)
+
+
+@pytest.mark.parametrize("dtype", ["<f8,", "f8,(" * 50, "(2,)f8", "float64", "<f8 ", 3])
+def test_dtype_strings_np_dtype_would_parse_as_python_are_refused(dtype):
+    # np.dtype("<f8,") parses the comma form with ast.literal_eval: SyntaxError
+    h = _hostile()
+    for node in (dict(t="nd", dtype=dtype, shape=[1], off=0, len=8), dict(t="dtype", v=dtype)):
+        raw = h.fastnn_file({"format": "fastnn", "version": 1, "root": node}, b"\0" * 8)
+        with pytest.raises(ValueError, match="unsupported dtype"):
+            _load_bytes(raw)
