@@ -19,8 +19,11 @@ def examples_per_op():
 
 
 def child_env():
+    # the fastnn under test (installed, or built in place), not the source
+    # tree: CI tests an installed fastnn from an unbuilt checkout
+    import fastnn
     env = dict(os.environ)
-    root = os.path.dirname(os.path.dirname(HERE))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(
         os.pathsep) if p])
     env.setdefault("FASTNN_NUM_THREADS", "1")

@@ -82,8 +82,9 @@ def test_sigkill_during_save_leaves_a_complete_file(tmp_path, kind):
     rnd = random.Random(17)
     v, last_seen, mid_write = 0, -1, 0
     for kill in range(20):
+        # (cwd outside the checkout: "-c" puts the cwd first on the path)
         p = subprocess.Popen([sys.executable, "-c", SAVER, path, kind, str(v)], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             first = p.stdout.readline()          # one complete version written
             assert first.strip() == str(v), (first, p.stderr.read() if p.poll() else "")
