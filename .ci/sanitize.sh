@@ -18,6 +18,10 @@ SRC=$PWD
 PY=${PYTHON:-python}
 CC=${CC:-gcc}
 ASAN_LIB=$("$CC" -print-file-name=libasan.so)
+# libstdc++ right after it: C++ extensions that throw (matplotlib's ft2font)
+# need ASan's __cxa_throw interceptor, which only finds libstdc++ if it is
+# loaded when the runtime starts
+CXX_LIB=$("$CC" -print-file-name=libstdc++.so)
 if [ ! -e "$ASAN_LIB" ]; then
     echo "sanitize: $CC has no libasan.so (got '$ASAN_LIB')" >&2
     exit 1
@@ -37,6 +41,7 @@ grep -q "fastnn: OpenMP enabled; sanitizers: -fsanitize=address,undefined" "$WOR
 BUILT=$(date +%s)
 
 export LD_PRELOAD="$ASAN_LIB"
+[ ! -e "$CXX_LIB" ] || LD_PRELOAD="$ASAN_LIB $CXX_LIB"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export FASTNN_NUM_THREADS=2 OMP_NUM_THREADS=2
