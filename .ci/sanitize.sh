@@ -99,6 +99,8 @@ if [ -e "$TSAN_LIB" ] && [ -z "${FASTNN_SANITIZE_NO_TSAN:-}" ]; then
     T0=$(date +%s)
     env -u LD_PRELOAD FASTNN_NO_OPENMP=1 FASTNN_SANITIZE=thread "$PY" setup.py build_ext --inplace -j 2 -q \
         >"$WORK/build-tsan.log" 2>&1 || { tail -40 "$WORK/build-tsan.log"; exit 1; }
+    grep -q "sanitizers: -fsanitize=thread" "$WORK/build-tsan.log" \
+        || { echo "sanitize: the TSan build is not instrumented"; exit 1; }
     T1=$(date +%s)
     TLOG="$WORK/pytest-tsan.log"
     set +e
