@@ -27,11 +27,24 @@ def tol(dtype):
     return TOL[np.dtype(dtype).type]
 
 
+class _NoTorch:
+    """A meta-path finder refusing torch: every import of it fails with
+    ModuleNotFoundError (sys.modules stays without a "torch" entry, which
+    libraries such as SciPy probe)."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {name!r} (FASTNN_TEST_NO_TORCH is set)",
+                                      name=name)
+        return None
+
+
 if os.environ.get("FASTNN_TEST_NO_TORCH"):
     # torch must not load at all (the sanitizer run, .ci/sanitize.sh: its own
-    # libraries would trip AddressSanitizer): every import of it fails, so the
-    # comparisons with PyTorch skip (requires_torch / importorskip).
-    sys.modules["torch"] = None
+    # libraries would trip AddressSanitizer), so the comparisons with PyTorch
+    # skip (requires_torch / importorskip)
+    sys.meta_path.insert(0, _NoTorch())
 
 try:  # PyTorch parity tests run where torch is importable
     import torch  # noqa: F401
