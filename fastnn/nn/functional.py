@@ -66,6 +66,7 @@ from ..ops.activation import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh,
                               leaky_relu, log_softmax, logsigmoid, mish, prelu, relu6, selu,
                               silu, softmax, softmin, softplus, softsign, threshold)
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402
+from ..ops.conv_pad import pad  # noqa: E402
 from ..ops.dropout import (alpha_dropout, dropout, dropout1d, dropout2d,  # noqa: E402
                            dropout3d, feature_alpha_dropout)
 from ..ops.encoding import one_hot  # noqa: E402

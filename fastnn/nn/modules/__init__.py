@@ -52,3 +52,6 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
                           TransformerEncoder, TransformerEncoderLayer)
 __all__ += ["Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
             "TransformerDecoderLayer"]
+from .padding import *  # noqa: E402,F401,F403
+from .padding import __all__ as _padding_all  # noqa: E402
+__all__ += list(_padding_all)
