@@ -57,3 +57,7 @@ from .padding import *  # noqa: E402,F401,F403
 from .padding import __all__ as _padding_all  # noqa: E402
 __all__ += list(_padding_all)
 __all__ += ["ParameterList", "ParameterDict"]
+from .activation_misc import (GLU, ChannelShuffle, Hardshrink, RMSNorm, Softmax2d,  # noqa: E402
+                              Softshrink, Tanhshrink)
+__all__ += ["Softshrink", "Hardshrink", "Tanhshrink", "GLU", "Softmax2d", "ChannelShuffle",
+            "RMSNorm"]
