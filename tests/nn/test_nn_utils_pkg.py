@@ -20,6 +20,11 @@ def test_names_importable():
         assert getattr(rnn, n) is getattr(_rnn_utils, n)
     assert nn.utils.clip_grad_norm_ is clip_grad_norm_
     assert nn.utils.parametrizations.weight_norm is nn.utils.weight_norm
+    assert nn.utils.convert_parameters.parameters_to_vector is parameters_to_vector
+    p = nn.Parameter(fastnn.ones(4))
+    (p * 3).sum().backward()
+    assert float(nn.utils.clip_grad_norm([p], 1.0)) == pytest.approx(6.0)
+    np.testing.assert_allclose(p.grad.numpy(), np.full(4, 0.5), rtol=1e-5)
 
 
 @pytest.mark.parametrize("dim", [0, 1, None, -1])
