@@ -25,4 +25,5 @@ from .search import RandomLocalSearch, RandomSearch
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
-           "NAdam", "RAdam", "LBFGS", "Rprop", "ASGD", "RandomSearch", "RandomLocalSearch", "lr_scheduler"]
+           "NAdam", "RAdam", "LBFGS", "Rprop", "ASGD", "RandomSearch", "RandomLocalSearch",
+           "lr_scheduler"]
