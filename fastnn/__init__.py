@@ -79,6 +79,13 @@ from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, einsum, ger, inner,  #
                          mv, outer, tensordot, vdot)
 from .ops.linalg import tensor_mm as mm  # noqa: E402
 from . import nn, optim, data, train  # noqa: E402
+from ._torch_aliases import *  # noqa: E402,F401,F403
+from .ops.pointwise import (acosh, arccosh, arcsinh, arctan2, arctanh, asinh,  # noqa: E402
+                            atan2, atanh, erfinv, exp2, isin)
+from .ops.shape import diag_embed  # noqa: E402
+from .ops.factories import (bartlett_window, blackman_window, hamming_window,  # noqa: E402
+                            hann_window)
+from ._tensor import broadcast_shapes  # noqa: E402
 from .random import (Generator, default_generator, get_rng_state, initial_seed,  # noqa: E402
                      seed, set_rng_state)
 

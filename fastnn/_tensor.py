@@ -1053,6 +1053,92 @@ class Tensor(TensorBase):
     cos_ = _inplace_unary(P.cos, snapshot=True)
     erf_ = _inplace_unary(P.erf, snapshot=True)
     logical_not_ = _inplace_unary(P.logical_not)
+    tan_ = _inplace_unary(P.tan)
+    sinh_ = _inplace_unary(P.sinh, snapshot=True)
+    cosh_ = _inplace_unary(P.cosh, snapshot=True)
+    asin_ = arcsin_ = _inplace_unary(P.asin, snapshot=True)
+    acos_ = arccos_ = _inplace_unary(P.acos, snapshot=True)
+    atan_ = arctan_ = _inplace_unary(P.atan, snapshot=True)
+    asinh_ = arcsinh_ = _inplace_unary(P.asinh, snapshot=True)
+    acosh_ = arccosh_ = _inplace_unary(P.acosh, snapshot=True)
+    atanh_ = arctanh_ = _inplace_unary(P.atanh, snapshot=True)
+    log2_ = _inplace_unary(P.log2, snapshot=True)
+    log10_ = _inplace_unary(P.log10, snapshot=True)
+    erfc_ = _inplace_unary(P.erfc, snapshot=True)
+    exp2_ = _inplace_unary(P.exp2)
+    erfinv_ = _inplace_unary(P.erfinv)
+    sgn_ = _inplace_unary(P.sign, lambda a: np.sign(a, out=a))
+    asinh = arcsinh = P.asinh
+    acosh = arccosh = P.acosh
+    atanh = arctanh = P.atanh
+    exp2 = P.exp2
+    erfinv = P.erfinv
+    atan2 = arctan2 = P.atan2
+
+    def atan2_(self, other):
+        return self._inplace(lambda t: P.atan2(t, other), None, (other,), True)
+
+    arctan2_ = atan2_
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        return S.diag_embed(self, offset, dim1, dim2)
+
+    def isin(self, test_elements, *, assume_unique=False, invert=False):
+        return P.isin(self, test_elements, assume_unique=assume_unique, invert=invert)
+
+    def ndimension(self):
+        return self._array.ndim
+
+    def broadcast_to(self, size):
+        return self.expand(size)
+
+    def _cmp_(self, op, o):
+        """In-place comparison: 1 where it holds, else 0, in this dtype."""
+        return self._inplace(lambda t: op(t, o).type(t.dtype), None, ())
+
+    def eq_(self, o):
+        return self._cmp_(Tensor.eq, o)
+
+    def ne_(self, o):
+        return self._cmp_(Tensor.ne, o)
+
+    def lt_(self, o):
+        return self._cmp_(Tensor.lt, o)
+
+    def le_(self, o):
+        return self._cmp_(Tensor.le, o)
+
+    def gt_(self, o):
+        return self._cmp_(Tensor.gt, o)
+
+    def ge_(self, o):
+        return self._cmp_(Tensor.ge, o)
+
+    not_equal_, less_, less_equal_, greater_, greater_equal_ = ne_, lt_, le_, gt_, ge_
+
+    def _logical_(self, op, o):
+        return self._inplace(lambda t: op(t, o).type(t.dtype), None, ())
+
+    def logical_and_(self, o):
+        return self._logical_(P.logical_and, o)
+
+    def logical_or_(self, o):
+        return self._logical_(P.logical_or, o)
+
+    def logical_xor_(self, o):
+        return self._logical_(P.logical_xor, o)
+
+    def bitwise_and_(self, o):
+        return self._logical_(P.bitwise_and, o)
+
+    def bitwise_or_(self, o):
+        return self._logical_(P.bitwise_or, o)
+
+    def bitwise_xor_(self, o):
+        return self._logical_(P.bitwise_xor, o)
+
+    def bitwise_not_(self):
+        return self._inplace(lambda t: P.bitwise_not(t), None, ())
 
     def round_(self, *, decimals=0):
         return self._inplace(lambda t: P.round(t, decimals=decimals),
@@ -1204,6 +1290,8 @@ class Tensor(TensorBase):
 
     def ge(self, o):
         return self >= o
+
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
     # ----------------------------------------------------------- reductions
     def sum(self, dim=None, keepdim=False, dtype=None, *, axis=None, out=None, keepdims=None):
@@ -1547,6 +1635,16 @@ sgn = _unary("sign")
 def broadcast_to(input, size):
     """``input.expand(size)`` (a read-only view)."""
     return _operand(input).expand(size)
+
+
+def broadcast_shapes(*shapes):
+    """The broadcast shape of the given shapes (ints count as 1-D shapes)."""
+    shapes = [(s,) if isinstance(s, (int, np.integer)) else tuple(s) for s in shapes]
+    try:
+        return Size(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape "
+                           f"{shapes}") from None
 
 
 def broadcast_tensors(*tensors):

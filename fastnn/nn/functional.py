@@ -66,6 +66,7 @@ from ..ops.activation import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh,
                               leaky_relu, log_softmax, logsigmoid, mish, prelu, relu6, selu,
                               silu, softmax, softmin, softplus, softsign, threshold)
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402
+from ..ops.conv_pad import pad  # noqa: E402
 from ..ops.dropout import (alpha_dropout, dropout, dropout1d, dropout2d,  # noqa: E402
                            dropout3d, feature_alpha_dropout)
 from ..ops.encoding import one_hot  # noqa: E402
@@ -88,9 +89,13 @@ from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, 
                         poisson_nll_loss, smooth_l1_loss, soft_margin_loss, triplet_margin_loss)
 from ..ops.distance import cosine_similarity, normalize, pairwise_distance  # noqa: E402
 from ..ops.normalization import (batch_norm, group_norm, instance_norm,  # noqa: E402
-                                 layer_norm, local_response_norm)
+                                 layer_norm, local_response_norm, rms_norm)
+from ..ops.activation_misc import (celu_, channel_shuffle, elu_, glu, hardshrink,  # noqa: E402
+                                   hardtanh_, leaky_relu_, relu_, selu_, softshrink, tanhshrink,
+                                   threshold_)
 from ..ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: E402
                            adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
-                           max_pool1d, max_pool2d, max_unpool1d, max_unpool2d)
+                           max_pool1d, max_pool1d_with_indices, max_pool2d,
+                           max_pool2d_with_indices, max_unpool1d, max_unpool2d)
 from ..ops.embedding import embedding, embedding_bag  # noqa: E402
 from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402

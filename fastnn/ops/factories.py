@@ -38,7 +38,8 @@ from .._tensor import (_SUPPORTED, _resolve_dtype, _to_array, bool_, float32, fl
 __all__ = ["tensor", "as_tensor", "from_numpy", "scalar_tensor", "zeros", "ones", "full",
            "empty", "eye", "arange", "range", "linspace", "logspace", "zeros_like",
            "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "randperm",
-           "rand_like", "randn_like", "randint_like"]
+           "rand_like", "randn_like", "randint_like", "hann_window", "hamming_window",
+           "blackman_window", "bartlett_window"]
 
 _bmax = builtins.max
 
@@ -352,3 +353,56 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
         low, high = 0, low
     return randint(low, high, shape, dtype=dt, device=device, requires_grad=requires_grad,
                    generator=generator)
+
+
+# ------------------------------------------------------------------ windows
+def _window(op, window_length, periodic, dtype, requires_grad, device, terms):
+    """Generalised cosine window sum_k terms[k] * cos(2 pi k n / (N - 1))
+    over N = window_length (+ 1 when periodic, then the last value dropped)."""
+    n = int(window_length)
+    if n < 0:
+        raise RuntimeError(f"{op} requires non-negative window_length, got "
+                           f"window_length={window_length}")
+    dt = _float_dtype(op, dtype)
+    if n <= 1:
+        return _finish(np.ones(n, dt), requires_grad, device)
+    m = n + 1 if periodic else n
+    k = np.arange(n, dtype=np.float64) * (2.0 * math.pi / (m - 1))
+    w = sum(c * np.cos(j * k) for j, c in enumerate(terms))
+    return _finish(w.astype(dt), requires_grad, device)
+
+
+def hann_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                requires_grad=False):
+    """Hann window ``0.5 - 0.5 cos(2 pi n / (N - 1))`` (``torch.hann_window``)."""
+    return _window("hann_window", window_length, periodic, dtype, requires_grad, device,
+                   (0.5, -0.5))
+
+
+def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None,
+                   layout=None, device=None, requires_grad=False):
+    """Hamming window ``alpha - beta cos(2 pi n / (N - 1))``."""
+    return _window("hamming_window", window_length, periodic, dtype, requires_grad, device,
+                   (float(alpha), -float(beta)))
+
+
+def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                    requires_grad=False):
+    """Blackman window ``0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))``."""
+    return _window("blackman_window", window_length, periodic, dtype, requires_grad, device,
+                   (0.42, -0.5, 0.08))
+
+
+def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                    requires_grad=False):
+    """Bartlett (triangular) window ``1 - |2 n / (N - 1) - 1|``."""
+    n = int(window_length)
+    dt = _float_dtype("bartlett_window", dtype)
+    if n < 0:
+        raise RuntimeError(f"bartlett_window requires non-negative window_length, got "
+                           f"window_length={window_length}")
+    if n <= 1:
+        return _finish(np.ones(n, dt), requires_grad, device)
+    m = n + 1 if periodic else n
+    w = 1.0 - np.abs(2.0 * np.arange(n, dtype=np.float64) / (m - 1) - 1.0)
+    return _finish(w.astype(dt), requires_grad, device)

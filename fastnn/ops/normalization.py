@@ -317,9 +317,8 @@ def _affine(op, name, a, shape, dt):
     return np.ascontiguousarray(a, dtype=dt)
 
 
-def _ln_validate(x, normalized_shape, eps):
+def _ln_validate(x, normalized_shape, eps, op="layer_norm"):
     """(normalized_shape as a tuple, M, D, eps): x viewed as M rows of D."""
-    op = "layer_norm"
     check_float(op, "input", x)
     if isinstance(normalized_shape, (int, np.integer)) and not isinstance(normalized_shape,
                                                                           bool):
@@ -589,3 +588,28 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
         div = fastnn.cat(parts, dim=2)
     div = avg_pool2d(div, (size, 1), stride=1).reshape(x.shape)
     return x / (div * alpha + k) ** beta
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """Root-mean-square normalisation over the trailing ``normalized_shape``
+    dims: ``x / sqrt(mean(x**2) + eps) * weight``; ``eps`` None is the
+    machine epsilon of the input's dtype (as PyTorch).  A composition of
+    compiled element-wise and reduction ops.
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> F.rms_norm(fastnn.tensor([[3.0, 4.0]]), (2,), eps=0.0).numpy().round(4)
+    array([[0.8485, 1.1314]], dtype=float32)
+    """
+    x = _t(input)
+    if eps is None:
+        check_float("rms_norm", "input", x._array)
+        eps = float(np.finfo(x.dtype).eps)
+    ns, _, _, eps = _ln_validate(x._array, normalized_shape, eps, "rms_norm")
+    if weight is not None and tuple(_t(weight).shape) != ns:
+        raise ShapeError(f"rms_norm: weight of shape {list(_t(weight).shape)} does not match "
+                         f"normalized_shape {list(ns)}")
+    dims = tuple(range(x.dim() - len(ns), x.dim()))
+    y = x * ((x * x).mean(dims, keepdim=True) + eps).rsqrt()
+    return y if weight is None else y * _t(weight)

@@ -137,6 +137,69 @@ AtanFn = _fn("AtanFn", np.arctan, "x", lambda g, x: g / (1.0 + x * x))
 ErfFn = _fn("ErfFn", _libm(_erf), "x", lambda g, x: g * (_TWO_OVER_SQRT_PI * np.exp(-x * x)))
 ErfcFn = _fn("ErfcFn", _libm(_erfc), "x",
              lambda g, x: g * (-_TWO_OVER_SQRT_PI * np.exp(-x * x)))
+AsinhFn = _fn("AsinhFn", np.arcsinh, "x", lambda g, x: g / np.sqrt(x * x + 1.0))
+AcoshFn = _fn("AcoshFn", np.arccosh, "x", lambda g, x: g / np.sqrt(x * x - 1.0))
+AtanhFn = _fn("AtanhFn", np.arctanh, "x", lambda g, x: g / (1.0 - x * x))
+Exp2Fn = _fn("Exp2Fn", np.exp2, "out", lambda g, y: g * y * _LN2)
+
+
+def _erfinv(x):
+    """Inverse error function: Giles' single-precision approximation refined
+    by Newton steps on erf (exact to rounding in float64); +-inf at +-1,
+    NaN outside [-1, 1]."""
+    x64 = x.astype(np.float64)
+    w = -np.log((1.0 - x64) * (1.0 + x64))
+    small = w < 5.0
+    ws, wl = w - 2.5, np.sqrt(np.maximum(w, 5.0)) - 3.0
+    ps = np.polyval([2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+                     0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941],
+                    ws)
+    pl = np.polyval([-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
+                     0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682], wl)
+    y = np.where(small, ps, pl) * x64
+    for _ in range(3):
+        err = _erf(y).astype(np.float64) - x64
+        y = y - err / (_TWO_OVER_SQRT_PI * np.exp(-y * y))
+    y = np.where(np.abs(x64) == 1.0, np.copysign(np.inf, x64), y)
+    return y.astype(x.dtype)
+
+
+ErfinvFn = _fn("ErfinvFn", lambda x: _erfinv(np.asarray(x)), "out",
+               lambda g, y: g * (np.exp(y * y) / _TWO_OVER_SQRT_PI))
+
+
+class Atan2Fn(Function):
+    """atan2(input, other) = the angle of (other, input), broadcast; the
+    gradient (other, -input) / (input**2 + other**2)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        dt = result_type(a, b)
+        if dt.kind != "f":
+            dt = np.dtype(F32)
+        a, b = _astype(a, dt), _astype(b, dt)
+        ctx.save_for_backward(a, b)
+        ctx.shapes = (_shape(a), _shape(b))
+        return np.asarray(np.arctan2(a, b), dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        with np.errstate(all="ignore"):
+            d = g / (a * a + b * b)
+        return (unbroadcast(d * b, ctx.shapes[0]) if na else None,
+                unbroadcast(-d * a, ctx.shapes[1]) if nb else None)
+
+
+def atan2(input, other, *, out=None):
+    """Elementwise ``atan2(input, other)`` (the quadrant-aware arctangent of
+    input / other), broadcast (``torch.atan2``)."""
+    return into(out, Atan2Fn.apply(operand(input), operand(other)))
+
+
+arctan2 = atan2
 
 
 class RoundFn(Function):
@@ -183,6 +246,11 @@ acos = arccos = _unary(AcosFn, "acos")
 atan = arctan = _unary(AtanFn, "atan")
 erf = _unary(ErfFn, "erf")
 erfc = _unary(ErfcFn, "erfc")
+asinh = arcsinh = _unary(AsinhFn, "asinh")
+acosh = arccosh = _unary(AcoshFn, "acosh")
+atanh = arctanh = _unary(AtanhFn, "atanh")
+exp2 = _unary(Exp2Fn, "exp2")
+erfinv = _unary(ErfinvFn, "erfinv")
 
 
 def round(input, *, decimals=0, out=None):
@@ -535,3 +603,13 @@ class FillFn(Function):
     def backward(ctx, g):
         nx, nv = ctx.needs_input_grad
         return (np.zeros_like(g) if nx else None), (np.asarray(g.sum()) if nv else None)
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """Bool tensor: whether each of ``elements`` is in ``test_elements``
+    (either may be a number; ``torch.isin``)."""
+    a = operand(elements)
+    b = operand(test_elements)
+    av = a._array if isinstance(a, TensorBase) else np.asarray(a)
+    bv = b._array if isinstance(b, TensorBase) else np.asarray(b)
+    return _wrap(np.isin(av, bv, invert=bool(invert)))

@@ -31,7 +31,8 @@ from ._util import check_float, nthreads
 __all__ = ["max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "adaptive_avg_pool2d",
            "adaptive_max_pool2d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
            "max_unpool2d", "max_unpool1d", "MaxPool2dFn", "AvgPool2dFn",
-           "AdaptiveAvgPool2dFn", "AdaptiveMaxPool2dFn", "MaxUnpool2dFn"]
+           "AdaptiveAvgPool2dFn", "AdaptiveMaxPool2dFn", "MaxUnpool2dFn",
+           "max_pool2d_with_indices", "max_pool1d_with_indices"]
 
 # A checked pooling geometry: the input's shape, its 4-D kernel view
 # (N, C, H, W), the output's shape, the pairs (kernel, stride, padding,
@@ -560,3 +561,15 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
     x, ind = _t(input), _t(indices)
     g = _unpool_geom("max_unpool1d", 1, x, ind, kernel_size, stride, padding, output_size)
     return MaxUnpool2dFn.apply(x, ind, g)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    """``max_pool2d(..., return_indices=True)``: (output, indices) always."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    """``max_pool1d(..., return_indices=True)``: (output, indices) always."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)

@@ -630,21 +630,36 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 
 
 class DiagEmbedFn(Function):
-    """A square matrix with the 1-D x on its ``offset`` diagonal."""
+    """(*, k) -> (*, n, n): square matrices with the last dim of x on their
+    ``offset`` diagonal (n = k + |offset|)."""
     raw = True
 
     @staticmethod
     def forward(ctx, x, offset):
-        n = x.shape[0] + abs(offset)
-        out = np.zeros((n, n), x.dtype)
-        i = np.arange(x.shape[0])
-        ctx.rc = (i + max(-offset, 0), i + max(offset, 0))
+        n = x.shape[-1] + abs(offset)
+        out = np.zeros(x.shape[:-1] + (n, n), x.dtype)
+        i = np.arange(x.shape[-1])
+        ctx.rc = (Ellipsis, i + max(-offset, 0), i + max(offset, 0))
         out[ctx.rc] = x
         return out
 
     @staticmethod
     def backward(ctx, g):
-        return g[ctx.rc]
+        return np.ascontiguousarray(g[ctx.rc]), None
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """Matrices with the last dim of input on their ``offset`` diagonal, the
+    two new dims at ``dim1`` and ``dim2`` of the output (``torch.diag_embed``)."""
+    x = tensor(input)
+    nd = x._array.ndim + 1
+    d1, d2 = normalize_dim("diag_embed", dim1, nd), normalize_dim("diag_embed", dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    if x._array.ndim == 0:
+        raise RuntimeError("diag_embed(): input must have at least 1 dimension")
+    y = DiagEmbedFn.apply(x, int(offset))
+    return movedim(y, (nd - 2, nd - 1), (d1, d2))
 
 
 def diag(input, diagonal=0):

@@ -2,7 +2,8 @@
 from .activation import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
                          LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
                          Softmax, Softmin, Softplus, Softsign, Tanh, Threshold)
-from .container import Identity, ModuleDict, ModuleList, Sequential
+from .container import (Identity, ModuleDict, ModuleList, ParameterDict, ParameterList,
+                        Sequential)
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import (AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d,
@@ -52,3 +53,11 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
                           TransformerEncoder, TransformerEncoderLayer)
 __all__ += ["Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
             "TransformerDecoderLayer"]
+from .padding import *  # noqa: E402,F401,F403
+from .padding import __all__ as _padding_all  # noqa: E402
+__all__ += list(_padding_all)
+__all__ += ["ParameterList", "ParameterDict"]
+from .activation_misc import (GLU, ChannelShuffle, Hardshrink, RMSNorm, Softmax2d,  # noqa: E402
+                              Softshrink, Tanhshrink)
+__all__ += ["Softshrink", "Hardshrink", "Tanhshrink", "GLU", "Softmax2d", "ChannelShuffle",
+            "RMSNorm"]

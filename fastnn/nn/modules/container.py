@@ -1,6 +1,9 @@
-"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``Identity``."""
+"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``Identity``,
+``ParameterList``, ``ParameterDict``."""
 from collections import OrderedDict
 
+from ..._tensor import Tensor
+from ..parameter import Parameter
 from .module import Module, _addindent
 
 _FUSION = []          # fastnn.nn.fusion, imported on first use (it imports the layers)
@@ -151,3 +154,224 @@ class Identity(Module):
 
     def forward(self, x):
         return x
+
+
+def _as_parameter(value):
+    """PyTorch's rule: a plain Tensor put in a ParameterList / ParameterDict
+    becomes a Parameter (other values are stored as they are)."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _param_line(p):
+    if not isinstance(p, Tensor):
+        return f"Object of type: {type(p).__name__}"
+    size = "x".join(str(s) for s in p.shape)
+    return f"Parameter containing: [fastnn.{p.dtype} of size {size}]"
+
+
+def _param_repr(name, items):
+    lines = [f"    ({k}): {_param_line(p)}" for k, p in items]
+    return name + "(\n" + "\n".join(lines) + "\n)" if lines else name + "()"
+
+
+def _set_param_entry(module, key, value):
+    """A Parameter (or a plain Tensor made one) registered under ``key``;
+    another object set as an attribute (as PyTorch does)."""
+    value = _as_parameter(value)
+    if isinstance(value, Parameter) or value is None:
+        module.register_parameter(key, value)
+    else:
+        module.__dict__.setdefault("_others", {})[key] = value
+
+
+class ParameterList(Module):
+    """A list of Parameters registered under the keys "0", "1", ...; plain
+    Tensors appended become Parameters.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> pl = fastnn.nn.ParameterList([fastnn.nn.Parameter(fastnn.zeros(2))])
+    >>> list(pl.append(fastnn.ones(3)).state_dict())
+    ['0', '1']
+    """
+
+    def __init__(self, values=None):
+        super().__init__()
+        object.__setattr__(self, "_size", 0)
+        if values is not None:
+            self.extend(values)
+
+    def _key(self, idx):
+        idx = int(idx)
+        if not -len(self) <= idx < len(self):
+            raise IndexError(f"index {idx} is out of range")
+        return str(idx % len(self))
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList([self[i] for i in range(len(self))[idx]])
+        key = self._key(idx)
+        if key in self._parameters:
+            return self._parameters[key]
+        return self.__dict__["_others"][key]
+
+    def __setitem__(self, idx, param):
+        _set_param_entry(self, self._key(idx), param)
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __iadd__(self, parameters):
+        return self.extend(parameters)
+
+    def __dir__(self):
+        return [k for k in super().__dir__() if not k.isdigit()]
+
+    def append(self, value):
+        """Appends ``value`` (a Tensor becomes a Parameter); returns self."""
+        object.__setattr__(self, "_size", self._size + 1)
+        _set_param_entry(self, str(self._size - 1), value)
+        return self
+
+    def extend(self, values):
+        """Appends each of ``values``; returns self."""
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise TypeError("ParameterList.extend should be called with an iterable, but got "
+                            + type(values).__name__)
+        for v in values:
+            self.append(v)
+        return self
+
+    def __repr__(self):
+        return _param_repr(self._get_name(), ((i, p) for i, p in enumerate(self)))
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")
+
+
+class ParameterDict(Module):
+    """A dict of Parameters registered under their (string) keys; plain
+    Tensors become Parameters.  A plain dict given to the constructor or
+    ``update`` is added in sorted key order (as PyTorch does).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> pd = fastnn.nn.ParameterDict({"w": fastnn.zeros(2)})
+    >>> list(pd.state_dict())
+    ['w']
+    """
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        object.__setattr__(self, "_keys", {})
+        if parameters is not None:
+            self.update(parameters)
+
+    def _key(self, key):
+        if not isinstance(key, str):
+            raise TypeError(f"ParameterDict keys must be strings, got {type(key).__name__}")
+        return key
+
+    def __getitem__(self, key):
+        if key in self._parameters:
+            return self._parameters[key]
+        if key in self.__dict__.get("_others", {}):
+            return self.__dict__["_others"][key]
+        raise KeyError(key)
+
+    def __setitem__(self, key, value):
+        self._keys[self._key(key)] = None
+        _set_param_entry(self, key, value)
+
+    def __delitem__(self, key):
+        self[key]                       # KeyError when missing
+        del self._keys[key]
+        self._parameters.pop(key, None)
+        self.__dict__.get("_others", {}).pop(key, None)
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def __reversed__(self):
+        return reversed(list(self._keys))
+
+    def keys(self):
+        return self._keys.keys()
+
+    def values(self):
+        return (self[k] for k in self._keys)
+
+    def items(self):
+        return ((k, self[k]) for k in self._keys)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def pop(self, key):
+        """Removes ``key`` and returns its value."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def popitem(self):
+        k = next(reversed(self))
+        return k, self.pop(k)
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self):
+        for k in list(self._keys):
+            del self[k]
+
+    def copy(self):
+        return ParameterDict(OrderedDict(self.items()))
+
+    def fromkeys(self, keys, default=None):
+        return ParameterDict((k, default) for k in keys)
+
+    def update(self, parameters):
+        """Adds the (key, value) pairs of a mapping (a plain dict in sorted
+        key order) or of an iterable of pairs."""
+        if isinstance(parameters, (ParameterDict, OrderedDict)):
+            pairs = list(parameters.items())
+        elif isinstance(parameters, dict):
+            pairs = sorted(parameters.items())
+        elif hasattr(parameters, "__iter__") and not isinstance(parameters, (str, bytes)):
+            pairs = []
+            for j, p in enumerate(parameters):
+                if not hasattr(p, "__len__") or len(p) != 2:
+                    raise ValueError(f"ParameterDict update sequence element #{j} should be "
+                                     f"of length 2")
+                pairs.append(tuple(p))
+        else:
+            raise TypeError("ParametersDict.update should be called with an iterable of "
+                            "key/value pairs, but got " + type(parameters).__name__)
+        for k, v in pairs:
+            self[k] = v
+
+    def __or__(self, other):
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def __repr__(self):
+        return _param_repr(self._get_name(), self.items())
+
+    def __call__(self, input):
+        raise RuntimeError("ParameterDict should not be called.")

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .._tensor import Tensor
+from ..._tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
            "max_norm_", "parameters_to_vector", "vector_to_parameters"]

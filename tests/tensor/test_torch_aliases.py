@@ -1,0 +1,201 @@
+"""Thin torch.* names and Tensor methods added for ``import fastnn as torch``
+programs: new pointwise ops (forward vs NumPy/torch, gradcheck), diag_embed,
+broadcast_shapes, isin, windows, functional aliases, in-place forms."""
+import math
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn.testing import requires_torch
+
+X = np.array([-0.9, -0.5, -0.1, 0.2, 0.6, 0.95])
+# name: (input values, NumPy reference)
+UNARY = {
+    "asinh": (X * 3, np.arcsinh), "arcsinh": (X * 3, np.arcsinh),
+    "acosh": (np.abs(X) * 3 + 1.2, np.arccosh), "arccosh": (np.abs(X) * 3 + 1.2, np.arccosh),
+    "atanh": (X, np.arctanh), "arctanh": (X, np.arctanh),
+    "exp2": (X * 4, np.exp2),
+    "erfinv": (X, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_forward_and_gradcheck(name):
+    x, ref = UNARY[name]
+    y = getattr(fastnn, name)(fastnn.tensor(x))
+    m = getattr(fastnn.tensor(x), name)()
+    np.testing.assert_array_equal(y.numpy(), m.numpy())
+    if ref is not None:
+        np.testing.assert_allclose(y.numpy(), ref(x), rtol=1e-13)
+    else:                           # erfinv: erf(erfinv(x)) == x
+        np.testing.assert_allclose([math.erf(v) for v in y.numpy()], x, rtol=1e-13)
+    t = fastnn.tensor(x, requires_grad=True)
+    w = fastnn.tensor(np.linspace(-1, 2, x.size))
+    assert fastnn.gradcheck(lambda a: getattr(fastnn, name)(a) * w, [t])
+    assert getattr(fastnn, name)(fastnn.tensor(x.astype(np.float32))).dtype == np.float32
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_matches_torch_and_inplace(name):
+    torch = requires_torch()
+    x, _ = UNARY[name]
+    y = getattr(fastnn, name)(fastnn.tensor(x)).numpy()
+    np.testing.assert_allclose(y, getattr(torch, name)(torch.tensor(x)).numpy(), rtol=1e-12)
+    t = fastnn.tensor(x.copy())
+    assert getattr(t, name + "_")() is t
+    np.testing.assert_allclose(t.numpy(), y, rtol=1e-15)
+
+
+def test_atan2(rng):
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal(4)
+    y = fastnn.atan2(fastnn.tensor(a), fastnn.tensor(b))
+    np.testing.assert_allclose(y.numpy(), np.arctan2(a, b), rtol=1e-15)
+    np.testing.assert_array_equal(fastnn.arctan2(fastnn.tensor(a), fastnn.tensor(b)).numpy(),
+                                  fastnn.tensor(a).atan2(fastnn.tensor(b)).numpy())
+    ta, tb = fastnn.tensor(a, requires_grad=True), fastnn.tensor(b, requires_grad=True)
+    w = fastnn.tensor(rng.standard_normal((3, 4)))
+    assert fastnn.gradcheck(lambda p, q: fastnn.atan2(p, q) * w, [ta, tb])
+    t = fastnn.tensor(a.copy())
+    t.atan2_(fastnn.tensor(b))
+    np.testing.assert_allclose(t.numpy(), np.arctan2(a, b), rtol=1e-15)
+
+
+@pytest.mark.parametrize("shape, offset, d1, d2", [
+    ((4,), 0, -2, -1), ((2, 3), 1, -2, -1), ((2, 3), -2, 0, 2), ((2, 3, 2), 0, 1, 0)])
+def test_diag_embed(shape, offset, d1, d2, rng):
+    torch = requires_torch()
+    x = rng.standard_normal(shape)
+    y = fastnn.diag_embed(fastnn.tensor(x), offset, d1, d2)
+    ty = torch.diag_embed(torch.tensor(x), offset, d1, d2)
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+    t = fastnn.tensor(x, requires_grad=True)
+    w = fastnn.tensor(rng.standard_normal(tuple(ty.shape)))
+    assert fastnn.gradcheck(lambda a: a.diag_embed(offset, d1, d2) * w, [t])
+
+
+def test_diag_still_works():
+    np.testing.assert_array_equal(fastnn.diag(fastnn.tensor([1.0, 2.0]), 1).numpy(),
+                                  np.diag([1.0, 2.0], 1))
+
+
+def test_broadcast_shapes_isin_windows():
+    torch = requires_torch()
+    assert fastnn.broadcast_shapes((2, 1), (3,), 1) == torch.broadcast_shapes((2, 1), (3,), 1)
+    with pytest.raises(RuntimeError):
+        fastnn.broadcast_shapes((2,), (3,))
+    a, b = np.array([[1, 2], [3, 4]]), np.array([2, 3, 7])
+    for inv in (False, True):
+        np.testing.assert_array_equal(
+            fastnn.isin(fastnn.tensor(a), fastnn.tensor(b), invert=inv).numpy(),
+            torch.isin(torch.tensor(a), torch.tensor(b), invert=inv).numpy())
+    assert fastnn.tensor(a).isin(fastnn.tensor(b)).dtype == np.bool_
+    for name in ("hann_window", "hamming_window", "blackman_window", "bartlett_window"):
+        for n in (0, 1, 2, 5, 8):
+            for periodic in (True, False):
+                ours = getattr(fastnn, name)(n, periodic, dtype=fastnn.float64)
+                theirs = getattr(torch, name)(n, periodic, dtype=torch.float64)
+                np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-15)
+        assert getattr(fastnn, name)(4).dtype == np.float32
+
+
+def test_tensor_method_aliases(rng):
+    x = fastnn.tensor(rng.standard_normal((2, 3)))
+    for a, b in [("greater", "gt"), ("greater_equal", "ge"), ("less", "lt"),
+                 ("less_equal", "le"), ("not_equal", "ne")]:
+        np.testing.assert_array_equal(getattr(x, a)(0.1).numpy(), getattr(x, b)(0.1).numpy())
+    assert x.ndimension() == 2
+    assert x.broadcast_to((4, 2, 3)).shape == (4, 2, 3)
+
+
+CMP_INPLACE = ["eq_", "ne_", "lt_", "le_", "gt_", "ge_", "greater_", "greater_equal_", "less_",
+               "less_equal_", "not_equal_"]
+
+
+@pytest.mark.parametrize("name", CMP_INPLACE)
+def test_comparison_inplace_matches_torch(name):
+    torch = requires_torch()
+    a = np.array([[0.0, 1.0, 2.0], [3.0, 1.0, -1.0]])
+    t, p = fastnn.tensor(a.copy()), torch.tensor(a.copy())
+    assert getattr(t, name)(1.0) is t
+    getattr(p, name)(1.0)
+    np.testing.assert_array_equal(t.numpy(), p.numpy())
+    assert t.dtype == np.float64
+
+
+def test_logical_bitwise_inplace_match_torch():
+    torch = requires_torch()
+    a, b = np.array([0.0, 1.0, 2.0, 0.0]), np.array([1.0, 0.0, 3.0, 0.0])
+    for name in ("logical_and_", "logical_or_", "logical_xor_"):
+        t, p = fastnn.tensor(a.copy()), torch.tensor(a.copy())
+        getattr(t, name)(fastnn.tensor(b))
+        getattr(p, name)(torch.tensor(b))
+        np.testing.assert_array_equal(t.numpy(), p.numpy())
+    i, j = np.array([1, 6, 3], np.int64), np.array([3, 5, 1], np.int64)
+    for name in ("bitwise_and_", "bitwise_or_", "bitwise_xor_"):
+        t, p = fastnn.tensor(i.copy()), torch.tensor(i.copy())
+        getattr(t, name)(fastnn.tensor(j))
+        getattr(p, name)(torch.tensor(j))
+        np.testing.assert_array_equal(t.numpy(), p.numpy())
+    t = fastnn.tensor(i.copy())
+    t.bitwise_not_()
+    np.testing.assert_array_equal(t.numpy(), ~i)
+
+
+INPLACE_TOP = ["abs_", "acos_", "asin_", "atan_", "asinh_", "atanh_", "ceil_", "cos_", "cosh_",
+               "erf_", "erfc_", "exp_", "exp2_", "expm1_", "floor_", "frac_", "log10_", "log1p_",
+               "neg_", "negative_", "reciprocal_", "round_", "rsqrt_", "sigmoid_", "sin_",
+               "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "fix_", "zero_"]
+
+
+@pytest.mark.parametrize("name", INPLACE_TOP)
+def test_toplevel_inplace_matches_torch(name):
+    torch = requires_torch()
+    a = np.array([0.1, 0.4, 0.7])
+    t, p = fastnn.tensor(a.copy()), torch.tensor(a.copy())
+    assert getattr(fastnn, name)(t) is t
+    getattr(torch, name)(p)
+    np.testing.assert_allclose(t.numpy(), p.numpy(), rtol=1e-14)
+
+
+def test_inplace_unary_under_autograd(rng):
+    x = fastnn.tensor(rng.uniform(-0.8, 0.8, 5), requires_grad=True)
+    w = fastnn.tensor(rng.standard_normal(5))
+    for name in ("asin_", "atanh_", "tan_", "log2_", "sinh_"):
+        def f(a, name=name):
+            b = a * 1.0 + (1.0 if name == "log2_" else 0.0)
+            getattr(b, name)()
+            return b * w
+        assert fastnn.gradcheck(f, [x])
+
+
+def test_functional_aliases_match_torch(rng):
+    torch = requires_torch()
+    x = rng.standard_normal((2, 3, 6, 6))
+    w = rng.standard_normal((4, 3, 3, 3))
+    fx, tx = fastnn.tensor(x), torch.tensor(x)
+    pairs = [
+        lambda m, a: m.conv2d(a, m.tensor(w), None, 1, 1),
+        lambda m, a: m.layer_norm(a, (6,)),
+        lambda m, a: m.group_norm(a, 3),
+        lambda m, a: m.dropout(a, 0.5, False),
+        lambda m, a: m.max_pool2d(a, 2),
+        lambda m, a: m.selu(a),
+        lambda m, a: m.celu(a, 0.5),
+        lambda m, a: m.threshold(a, 0.1, -1.0),
+        lambda m, a: m.pixel_shuffle(a[:, :2].reshape(2, 4, 3, 6), 2),
+        lambda m, a: m.rms_norm(a, (6, 6)),
+        lambda m, a: m.channel_shuffle(a, 3),
+        lambda m, a: m.hardshrink(a, 0.5),
+        lambda m, a: m.constant_pad_nd(a, (1, 2), 0.5),
+        lambda m, a: m.max_pool1d(a.reshape(2, 3, 36), 3),
+        lambda m, a: m.avg_pool1d(a.reshape(2, 3, 36), 3),
+        lambda m, a: m.rrelu(a),
+        lambda m, a: m.relu_(a.clone()),
+    ]
+    for f in pairs:
+        np.testing.assert_allclose(f(fastnn, fx).numpy(), f(torch, tx).numpy(), rtol=1e-10,
+                                   atol=1e-12)
+    for f in [lambda m, a: m.max_pool1d_with_indices(a.reshape(2, 3, 36), 3)]:
+        for o, t in zip(f(fastnn, fx), f(torch, tx)):
+            np.testing.assert_array_equal(o.numpy(), t.numpy())
