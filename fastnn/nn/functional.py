@@ -37,7 +37,10 @@ def linear(input, weight, bias=None):
 
 
 def relu(input, inplace=False):
-    """max(input, 0) elementwise."""
+    """max(input, 0) elementwise; ``inplace=True`` overwrites ``input``
+    (``input.relu_()``) and returns it."""
+    if inplace:
+        return _t(input).relu_()
     return _E.ReluFn.apply(_t(input))
 
 

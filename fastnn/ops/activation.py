@@ -9,8 +9,8 @@ All run forward and backward in the compiled core (``csrc/activation.c``,
 works along any ``dim`` without moving data: the C kernel views the array as
 ``(outer, n, inner)`` with the reduced axis of length ``n`` at stride
 ``inner``.  The row maximum is subtracted before ``exp``, so logits of 1e4
-give finite results.  ``inplace=True`` is accepted where PyTorch has it; the
-result is computed out of place (a new tensor) all the same.
+give finite results.  ``inplace=True``, where PyTorch has it, writes the
+result into the input and returns the input, as PyTorch's.
 """
 import numpy as np
 
@@ -98,7 +98,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     negative_slope : float
         Slope for negative inputs (default 0.01).
     inplace : bool
-        Accepted for PyTorch compatibility; the result is always a new tensor.
+        Write the result into ``input`` and return ``input`` (default False).
 
     Shape
     -----
@@ -114,7 +114,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
                                                                            np.number)):
         raise TypeError(f"leaky_relu: negative_slope must be a number, got "
                         f"{type(negative_slope).__name__}")
-    return LeakyReLUFn.apply(_t(input), float(negative_slope))
+    return _act(input, inplace, lambda t: LeakyReLUFn.apply(t, float(negative_slope)))
 
 
 def softmax(input, dim=None, dtype=None):
@@ -179,6 +179,15 @@ def log_softmax(input, dim=None, dtype=None):
 
 
 # ---------------------------------------------------------------- element-wise family
+
+
+def _act(input, inplace, compute):
+    """``compute(x)`` for the input as a Tensor; with ``inplace=True`` the
+    result is written back into the input and the input returned, as
+    PyTorch's ``inplace`` activations (recorded under autograd, see
+    ``Tensor._inplace``)."""
+    x = _t(input)
+    return x._inplace(compute, None, (), True) if inplace else compute(x)
 
 def _number(op, name, v):
     """v as a float, or TypeError naming the op and the argument."""
@@ -293,18 +302,19 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
-    """``x * sigmoid(x)`` (the swish).  ``inplace`` is accepted; the result is a new tensor."""
-    return SiLUFn.apply(_t(input))
+    """``x * sigmoid(x)`` (the swish).  ``inplace=True`` overwrites ``input``."""
+    return _act(input, inplace, lambda t: SiLUFn.apply(t))
 
 
 def mish(input, inplace=False):
-    """``x * tanh(softplus(x))``.  ``inplace`` is accepted; the result is a new tensor."""
-    return MishFn.apply(_t(input))
+    """``x * tanh(softplus(x))``.  ``inplace=True`` overwrites ``input``."""
+    return _act(input, inplace, lambda t: MishFn.apply(t))
 
 
 def elu(input, alpha=1.0, inplace=False):
     """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
-    return ELUFn.apply(_t(input), _number("elu", "alpha", alpha), 1.0, 1.0)
+    alpha = _number("elu", "alpha", alpha)
+    return _act(input, inplace, lambda t: ELUFn.apply(t, alpha, 1.0, 1.0))
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -313,7 +323,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input, inplace=False):
     """``scale * elu(x, alpha)`` with PyTorch's fixed alpha and scale."""
-    return ELUFn.apply(_t(input), _SELU_ALPHA, _SELU_SCALE, 1.0)
+    return _act(input, inplace, lambda t: ELUFn.apply(t, _SELU_ALPHA, _SELU_SCALE, 1.0))
 
 
 def celu(input, alpha=1.0, inplace=False):
@@ -321,7 +331,7 @@ def celu(input, alpha=1.0, inplace=False):
     alpha = _number("celu", "alpha", alpha)
     if alpha == 0:
         raise ValueError("celu: alpha cannot be 0 for CELU")
-    return ELUFn.apply(_t(input), alpha, 1.0, 1.0 / alpha)
+    return _act(input, inplace, lambda t: ELUFn.apply(t, alpha, 1.0, 1.0 / alpha))
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -341,22 +351,22 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if lo > hi:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={lo} "
                          f"and max_val={hi}")
-    return HardtanhFn.apply(_t(input), lo, hi)
+    return _act(input, inplace, lambda t: HardtanhFn.apply(t, lo, hi))
 
 
 def relu6(input, inplace=False):
     """``min(max(x, 0), 6)`` (``hardtanh(x, 0, 6)``, as PyTorch)."""
-    return HardtanhFn.apply(_t(input), 0.0, 6.0)
+    return _act(input, inplace, lambda t: HardtanhFn.apply(t, 0.0, 6.0))
 
 
 def hardswish(input, inplace=False):
     """``x * relu6(x + 3) / 6``."""
-    return HardswishFn.apply(_t(input))
+    return _act(input, inplace, lambda t: HardswishFn.apply(t))
 
 
 def hardsigmoid(input, inplace=False):
     """``relu6(x + 3) / 6``."""
-    return HardsigmoidFn.apply(_t(input))
+    return _act(input, inplace, lambda t: HardsigmoidFn.apply(t))
 
 
 def softsign(input):
@@ -366,8 +376,8 @@ def softsign(input):
 
 def threshold(input, threshold, value, inplace=False):
     """``value`` where ``x <= threshold``, else ``x``."""
-    return ThresholdFn.apply(_t(input), _number("threshold", "threshold", threshold),
-                             _number("threshold", "value", value))
+    th, v = _number("threshold", "threshold", threshold), _number("threshold", "value", value)
+    return _act(input, inplace, lambda t: ThresholdFn.apply(t, th, v))
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):

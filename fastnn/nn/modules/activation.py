@@ -25,13 +25,18 @@ class _Pointwise(Module):
 
 
 class _InplaceAct(_Pointwise):
-    """An activation whose only argument is ``inplace`` (accepted, shown in
-    the repr as PyTorch does; the result is computed out of place)."""
+    """An activation whose only argument is ``inplace`` (shown in the repr as
+    PyTorch does; with it the input is overwritten and returned)."""
     _show_inplace = True
 
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
+
+    def forward(self, x):
+        if self.inplace:
+            return type(self)._fn(x, inplace=True)
+        return type(self)._fn(x)
 
     def extra_repr(self):
         return _inplace_text(self.inplace, "") if self._show_inplace else ""
@@ -45,7 +50,10 @@ class _ParamAct(Module):
     _args = ()
 
     def forward(self, x):
-        return type(self)._fn(x, *[getattr(self, a) for a in self._args])
+        args = [getattr(self, a) for a in self._args]
+        if getattr(self, "inplace", False):
+            return type(self)._fn(x, *args, inplace=True)
+        return type(self)._fn(x, *args)
 
     def extra_repr(self):
         text = ", ".join(f"{a}={getattr(self, a)!r}" for a in self._args)
