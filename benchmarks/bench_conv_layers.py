@@ -18,19 +18,10 @@ import pytest
 import fastnn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_train import _step_fn  # noqa: E402
+from bench_train import _lib, _step_fn  # noqa: E402
 from workloads import CONV_LAYERS, MODELS, TRAIN  # noqa: E402
 
 THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))   # PERF.md: 2 threads
-
-
-def _lib(name):
-    if name == "fastnn":
-        fastnn.set_num_threads(THREADS)
-        return fastnn
-    import torch
-    torch.set_num_threads(THREADS)
-    return torch
 
 
 def _layer_step(libname, name):

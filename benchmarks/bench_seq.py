@@ -20,18 +20,10 @@ import pytest
 import fastnn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_train import _lib  # noqa: E402,F401  (one library chooser)
 from workloads import SEQ  # noqa: E402
 
 THREADS = int(os.environ.get("FASTNN_BENCH_THREADS", "2"))   # PERF.md: 2 threads
-
-
-def _lib(name):
-    if name == "fastnn":
-        fastnn.set_num_threads(THREADS)
-        return fastnn
-    import torch
-    torch.set_num_threads(THREADS)
-    return torch
 
 
 def _model(L, w):
