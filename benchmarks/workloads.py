@@ -163,3 +163,40 @@ WORKLOADS.update({
     "transformer_train": "TransformerEncoder, 2 layers, d_model 256, 4 heads, seq 128, batch 16, "
                          "fwd+bwd",
 })
+
+# The convolution shape sweep (issue 18: every shape a user's network has, not only
+# the named 3x3 ones): name -> (N, C, H, W, K, kernel, stride, padding, groups).
+# LeNet, VGG, ResNet-18/50 stems and bottlenecks, MobileNet, few channels, tiny images.
+CONV_SWEEP = {
+    "lenet_c1_5x5_1to16": (64, 1, 28, 28, 16, 5, 1, 0, 1),
+    "lenet_c2_5x5_16to32": (64, 16, 12, 12, 32, 5, 1, 0, 1),
+    "5x5_16to32_14": (64, 16, 14, 14, 32, 5, 1, 2, 1),
+    "5x5_32to64_14": (64, 32, 14, 14, 64, 5, 1, 2, 1),
+    "5x5_3to10_32": (64, 3, 32, 32, 10, 5, 1, 0, 1),
+    "mnist_3x3_1to32": (64, 1, 28, 28, 32, 3, 1, 1, 1),
+    "few_3x3_8to8": (64, 8, 32, 32, 8, 3, 1, 1, 1),
+    "cifar_3x3_3to32": (64, 3, 32, 32, 32, 3, 1, 1, 1),
+    "vgg_3x3_64_32": (16, 64, 32, 32, 64, 3, 1, 1, 1),
+    "vgg_3x3_128_16": (16, 128, 16, 16, 128, 3, 1, 1, 1),
+    "vgg_3x3_256_8": (16, 256, 8, 8, 256, 3, 1, 1, 1),
+    "vgg_3x3_512_4": (16, 512, 4, 4, 512, 3, 1, 1, 1),
+    "resnet18_3x3_512_7": (8, 512, 7, 7, 512, 3, 1, 1, 1),
+    "resnet_stem_7x7s2": (16, 3, 64, 64, 64, 7, 2, 3, 1),
+    "resnet_stem_7x7s2_b1": (1, 3, 224, 224, 64, 7, 2, 3, 1),
+    "resnet_down_3x3s2": (32, 64, 32, 32, 128, 3, 2, 1, 1),
+    "resnet_b1_3x3_64_56": (1, 64, 56, 56, 64, 3, 1, 1, 1),
+    "bottleneck_1x1_expand": (32, 64, 16, 16, 256, 1, 1, 0, 1),
+    "bottleneck_1x1_reduce": (32, 256, 16, 16, 64, 1, 1, 0, 1),
+    "bottleneck_3x3_64_14": (8, 64, 14, 14, 64, 3, 1, 1, 1),
+    "bottleneck_1x1s2_down": (8, 256, 28, 28, 512, 1, 2, 0, 1),
+    "7x7_32to32_16": (16, 32, 16, 16, 32, 7, 1, 3, 1),
+    "small_3x3_16to32_4": (64, 16, 4, 4, 32, 3, 1, 1, 1),
+    "small_3x3_32to64_8": (64, 32, 8, 8, 64, 3, 1, 1, 1),
+    "mobilenet_dw_3x3_64": (32, 64, 16, 16, 64, 3, 1, 1, 64),
+    "mobilenet_dw_3x3s2_128": (32, 128, 16, 16, 128, 3, 2, 1, 128),
+    "mobilenet_pw_64to128_16": (32, 64, 16, 16, 128, 1, 1, 0, 1),
+    "mobilenet_pw_256to256_4": (32, 256, 4, 4, 256, 1, 1, 0, 1),
+}
+WORKLOADS.update({
+    k: "Conv2d({1}, {4}, {5}, stride={6}, padding={7}, groups={8}) on ({0}, {1}, {2}, {3})"
+       .format(*v) for k, v in CONV_SWEEP.items()})
