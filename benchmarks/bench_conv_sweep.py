@@ -26,14 +26,10 @@ from workloads import CONV_SWEEP  # noqa: E402
 
 
 def conv_path(name):
-    """The algorithm fastnn's forward takes for a sweep shape, when the build can say."""
+    """The methods fastnn takes for a sweep shape: forward / input gradient."""
     n, c, h, w, k, r, s, p, g = CONV_SWEEP[name]
-    fn = getattr(fastnn._core, "conv2d_algorithm", None)
-    if g == c and g > 1:
-        return "depthwise"
-    if fn is None:
-        return "-"
-    return fn(n, c // g, h, w, k // g, r, r, s, s, p, p)
+    geom = ((n, c, h, w), (k, c // g, r, r), (s, s), (p, p), (1, 1), g)
+    return "/".join(fastnn._core.conv2d_algorithm(*geom, grad_input=q) for q in (0, 1))
 
 
 def _step(libname, name, backward):
@@ -91,7 +87,7 @@ def test_conv_sweep(benchmark, name, pass_, impl):
 
 
 def main(rounds=7):
-    print(f"{'shape':26s} {'path':>10s} {'fwd':>6s} {'fwd+bwd':>8s}   "
+    print(f"{'shape':26s} {'path (fwd/dx)':>20s} {'fwd':>6s} {'fwd+bwd':>8s}   "
           f"(fastnn time / PyTorch time, {_layers.THREADS} thread(s))")
     logs = {"fwd": [], "fwdbwd": []}
     for name in CONV_SWEEP:
@@ -102,11 +98,11 @@ def main(rounds=7):
                                         _step("torch", name, backward)[0], rounds, inner=2)
             logs[pass_].append(math.log(a / b))
             cells.append(a / b)
-        print(f"{name:26s} {conv_path(name):>10s} {cells[0]:6.2f} {cells[1]:8.2f}", flush=True)
+        print(f"{name:26s} {conv_path(name):>20s} {cells[0]:6.2f} {cells[1]:8.2f}", flush=True)
     gm = {k: math.exp(sum(v) / len(v)) for k, v in logs.items()}
     worst = {k: math.exp(max(v)) for k, v in logs.items()}
-    print(f"{'geometric mean':26s} {'':>10s} {gm['fwd']:6.2f} {gm['fwdbwd']:8.2f}")
-    print(f"{'worst shape':26s} {'':>10s} {worst['fwd']:6.2f} {worst['fwdbwd']:8.2f}")
+    print(f"{'geometric mean':26s} {'':>20s} {gm['fwd']:6.2f} {gm['fwdbwd']:8.2f}")
+    print(f"{'worst shape':26s} {'':>20s} {worst['fwd']:6.2f} {worst['fwdbwd']:8.2f}")
 
 
 if __name__ == "__main__":

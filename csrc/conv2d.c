@@ -56,3 +56,11 @@ static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
 #define FNN_BODY2 "conv_wgrad.inc"
 #define FNN_BODY3 "conv2d.inc"
 #include "fnn_instantiate.inc"
+
+int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass) {
+    fnn_conv2d_desc g = *d;
+    if (conv_check(d) != FNN_OK || (pass != 0 && pass != 1)) return FNN_EINVAL;
+    if (fnn_conv_depthwise(d)) return FNN_CONV_ALGO_DEPTHWISE;
+    if (pass == 1 && !conv_dx_as_conv(d, &g)) return FNN_CONV_ALGO_COL2IM;
+    return fnn_conv_wino(&g) ? FNN_CONV_ALGO_WINOGRAD : ig_algorithm_f32(&g);
+}

@@ -7,6 +7,7 @@ cdef extern from "conv2d.h":
         int winograd
         int64_t OH, OW
     int fnn_conv2d_init(fnn_conv2d_desc *d)
+    int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass_)
     int64_t fnn_conv2d_workspace_len_f32(const fnn_conv2d_desc *d, int n_threads)
     int64_t fnn_conv2d_workspace_len_f64(const fnn_conv2d_desc *d, int n_threads)
     int fnn_conv2d_fwd_f32(const fnn_conv2d_desc *d, const float *x, const float *w,
@@ -253,3 +254,29 @@ def conv2d_bwd_bias(t, db, int n_threads=1):
             st = fnn_conv2d_bwd_bias_f64(N, K, P, <const double*>pt, <double*>pdb, n_threads)
     _check_status(st, op)
     return db
+
+
+_CONV_ALGOS = {1: "depthwise", 2: "winograd", 3: "direct", 4: "wide", 5: "packed", 6: "col2im"}
+
+
+def conv2d_algorithm(xshape, wshape, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
+                     int64_t groups=1, int grad_input=0):
+    """The method fastnn's convolution runs for an input of shape xshape
+    (N, C, H, W) and a weight of shape wshape (K, C/groups, R, S): the
+    forward, or with grad_input=1 the input gradient -- 'depthwise',
+    'winograd', 'direct' (implicit GEMM reading the input in place), 'wide'
+    (the same over the padded width), 'packed' (implicit GEMM packing the
+    input per block) or 'col2im' (input gradient of a strided convolution).
+    For benchmarks and tests (docs/performance.md)."""
+    cdef fnn_conv2d_desc d
+    if len(xshape) != 4 or len(wshape) != 4 or groups < 1 or wshape[1] * groups != xshape[1]:
+        raise ValueError(f"conv2d_algorithm: shapes {tuple(xshape)} and {tuple(wshape)} "
+                         f"do not match with groups={groups}")
+    if _conv_fill(&d, xshape[0], xshape[1], xshape[2], xshape[3], wshape[0], wshape[2],
+                  wshape[3], stride[0], stride[1], padding[0], padding[1], dilation[0],
+                  dilation[1], groups) != FNN_OK:
+        raise ValueError(f"conv2d_algorithm: invalid geometry {tuple(xshape)}, {tuple(wshape)}")
+    cdef int a = fnn_conv2d_algorithm(&d, grad_input)
+    if a < 0:
+        raise ValueError("conv2d_algorithm: invalid pass")
+    return _CONV_ALGOS[a]

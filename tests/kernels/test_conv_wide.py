@@ -1,0 +1,122 @@
+"""The wide implicit-GEMM path (csrc/conv_igemm.inc, ig_item_wide): stride-1
+convolutions whose output rows are not whole micro-kernel panels run their
+GEMM columns over the padded width.  Each case first asserts that the path
+is taken (``_core.conv2d_algorithm``), then checks forward, fused ReLU and
+input gradient against the loop reference on every kernel path, float32 and
+float64, and 1, 2 and 3 threads bitwise equal."""
+import numpy as np
+import pytest
+
+from fastnn import _core
+from fastnn.testing import reference as R
+
+TOL = {np.float32: (2e-4, 2e-6), np.float64: (1e-10, 1e-13)}
+
+
+def _close(a, want):
+    """Within rtol, and atol relative to the largest |want| (sums of up to
+    630 terms cancel to near zero)."""
+    rtol, atol = TOL[want.dtype.type]
+    np.testing.assert_allclose(a, want, rtol=rtol, atol=atol * max(np.abs(want).max(), 1.0))
+
+# (N, C, H, W, K, R, S, ph, pw, dil, groups)
+WIDE = [
+    (3, 16, 14, 14, 32, 5, 5, 2, 2, 1, 1),   # LeNet-style 5x5, OW = 14
+    (2, 4, 12, 12, 8, 5, 5, 0, 0, 1, 1),     # no padding, OW = 8 < W
+    (2, 24, 9, 17, 10, 3, 2, 1, 0, 1, 2),    # groups, non-square kernel, odd sizes
+    (2, 4, 11, 13, 7, 3, 3, 2, 2, 2, 1),     # dilation 2
+    (1, 5, 6, 40, 12, 7, 7, 3, 3, 1, 1),     # 7x7, OW = 40: panels straddle rows
+    (2, 70, 7, 9, 9, 3, 3, 1, 1, 1, 1),      # CRS = 630: several k blocks
+    # above the serial cut-off, so 2 and 3 threads really split the items:
+    (4, 16, 20, 20, 24, 5, 5, 2, 2, 1, 1),
+]
+
+
+def _geom(case):
+    N, C, H, W, K, Rk, S, ph, pw, dil, g = case
+    return (N, C, H, W), (K, C // g, Rk, S), (ph, pw), dil, g
+
+
+def _forward(x, w, b, case, nt, relu=False):
+    _, _, (ph, pw), dil, g = _geom(case)
+    OH, OW = _core.conv2d_out_size(x.shape[2], x.shape[3], w.shape[2], w.shape[3], 1, 1,
+                                   ph, pw, dil, dil)
+    y = np.empty((x.shape[0], w.shape[0], OH, OW), x.dtype)
+    _core.conv2d_fwd(x, w, b, y, 1, 1, ph, pw, nt, relu=relu, dil_h=dil, dil_w=dil, groups=g)
+    return y
+
+
+def _grad_input(x, w, dy, case, nt):
+    _, _, (ph, pw), dil, g = _geom(case)
+    dx = np.empty_like(x)
+    _core.conv2d_bwd(x, w, dy, dx, None, None, 1, 1, ph, pw, nt, dil_h=dil, dil_w=dil,
+                     groups=g)
+    return dx
+
+
+@pytest.mark.parametrize("case", WIDE)
+def test_wide_path_is_taken(case):
+    xs, ws, pad, dil, g = _geom(case)
+    assert _core.conv2d_algorithm(xs, ws, (1, 1), pad, (dil, dil), g) == "wide"
+
+
+@pytest.mark.parametrize("isa", ["portable", "avx2", "avx512sim", "avx512"])
+@pytest.mark.parametrize("case", WIDE)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_wide_matches_reference(isa, case, dtype, rng):
+    before = _core.gemm_isa()
+    if _core.gemm_set_isa(isa) != isa:
+        _core.gemm_set_isa(before)
+        pytest.skip(f"{isa} path not available on this CPU")
+    try:
+        xs, ws, pad, dil, g = _geom(case)
+        x = rng.standard_normal(xs).astype(dtype)
+        w = rng.standard_normal(ws).astype(dtype)
+        b = rng.standard_normal(ws[0]).astype(dtype)
+        yr = R.conv2d(x, w, b, 1, pad, dil, g)
+        dy = rng.standard_normal(yr.shape).astype(dtype)
+        dxr = R.conv2d_backward(x, w, dy, 1, pad, dil, g)[0]
+        _close(_forward(x, w, b, case, 1), yr)
+        _close(_forward(x, w, b, case, 2, relu=True), np.maximum(yr, 0))
+        _close(_forward(x, w, None, case, 1), yr - b[:, None, None])
+        _close(_grad_input(x, w, dy, case, 2), dxr)
+    finally:
+        _core.gemm_set_isa(before)
+
+
+@pytest.mark.parametrize("case", WIDE[-2:])
+def test_wide_thread_invariant(case, rng):
+    xs, ws, _, _, _ = _geom(case)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32)
+    y1 = _forward(x, w, b, case, 1)
+    dy = rng.standard_normal(y1.shape).astype(np.float32)
+    d1 = _grad_input(x, w, dy, case, 1)
+    for nt in (2, 3):
+        assert np.array_equal(_forward(x, w, b, case, nt), y1)
+        assert np.array_equal(_grad_input(x, w, dy, case, nt), d1)
+
+
+def test_wide_nan_stays_in_its_outputs(rng):
+    """A NaN in the input reaches only the outputs whose window covers it
+    (the dropped columns past each row must not leak into kept ones)."""
+    case = WIDE[0]
+    xs, ws, _, _, _ = _geom(case)
+    x = rng.standard_normal(xs).astype(np.float32)
+    x[0, 0, 0, 0] = np.nan
+    w = rng.standard_normal(ws).astype(np.float32)
+    y = _forward(x, w, None, case, 1)
+    bad = np.isnan(y)
+    assert bad[0, :, :3, :3].all() and bad.sum() == ws[0] * 9
+
+
+def test_algorithm_names_every_method():
+    a = _core.conv2d_algorithm
+    assert a((2, 8, 8, 8), (8, 1, 3, 3), (1, 1), (1, 1), (1, 1), 8) == "depthwise"
+    assert a((2, 32, 8, 8), (32, 32, 3, 3), (1, 1), (1, 1)) == "winograd"
+    assert a((2, 4, 8, 64), (8, 4, 3, 3), (1, 1), (1, 1)) == "direct"
+    assert a((2, 64, 16, 16), (64, 64, 3, 3), (2, 2), (1, 1)) == "packed"
+    assert a((2, 64, 16, 16), (64, 64, 3, 3), (2, 2), (1, 1), grad_input=1) == "col2im"
+    with pytest.raises(ValueError):
+        a((2, 3, 8, 8), (8, 4, 3, 3))
