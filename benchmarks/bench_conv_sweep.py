@@ -26,10 +26,11 @@ from workloads import CONV_SWEEP  # noqa: E402
 
 
 def conv_path(name):
-    """The methods fastnn takes for a sweep shape: forward / input gradient."""
+    """The methods fastnn takes for a sweep shape: forward / input gradient /
+    weight gradient."""
     n, c, h, w, k, r, s, p, g = CONV_SWEEP[name]
     geom = ((n, c, h, w), (k, c // g, r, r), (s, s), (p, p), (1, 1), g)
-    return "/".join(fastnn._core.conv2d_algorithm(*geom, grad_input=q) for q in (0, 1))
+    return "/".join(fastnn._core.conv2d_algorithm(*geom, grad_input=q) for q in (0, 1, 2))
 
 
 def _step(libname, name, backward):
@@ -87,7 +88,7 @@ def test_conv_sweep(benchmark, name, pass_, impl):
 
 
 def main(rounds=7):
-    print(f"{'shape':26s} {'path (fwd/dx)':>20s} {'fwd':>6s} {'fwd+bwd':>8s}   "
+    print(f"{'shape':26s} {'path (fwd/dx/dw)':>26s} {'fwd':>6s} {'fwd+bwd':>8s}   "
           f"(fastnn time / PyTorch time, {_layers.THREADS} thread(s))")
     logs = {"fwd": [], "fwdbwd": []}
     for name in CONV_SWEEP:
@@ -98,11 +99,11 @@ def main(rounds=7):
                                         _step("torch", name, backward)[0], rounds, inner=2)
             logs[pass_].append(math.log(a / b))
             cells.append(a / b)
-        print(f"{name:26s} {conv_path(name):>20s} {cells[0]:6.2f} {cells[1]:8.2f}", flush=True)
+        print(f"{name:26s} {conv_path(name):>26s} {cells[0]:6.2f} {cells[1]:8.2f}", flush=True)
     gm = {k: math.exp(sum(v) / len(v)) for k, v in logs.items()}
     worst = {k: math.exp(max(v)) for k, v in logs.items()}
-    print(f"{'geometric mean':26s} {'':>20s} {gm['fwd']:6.2f} {gm['fwdbwd']:8.2f}")
-    print(f"{'worst shape':26s} {'':>20s} {worst['fwd']:6.2f} {worst['fwdbwd']:8.2f}")
+    print(f"{'geometric mean':26s} {'':>26s} {gm['fwd']:6.2f} {gm['fwdbwd']:8.2f}")
+    print(f"{'worst shape':26s} {'':>26s} {worst['fwd']:6.2f} {worst['fwdbwd']:8.2f}")
 
 
 if __name__ == "__main__":

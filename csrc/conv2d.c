@@ -2,6 +2,7 @@
  * the implicit-GEMM pass (conv_igemm.inc), the weight gradient
  * (conv_wgrad.inc) and the drivers (conv2d.inc); see conv2d.h for the
  * maths and the threading plan. */
+#include <string.h>
 #include "conv2d.h"
 #include "conv_internal.h"
 #include "dwconv2d.h"
@@ -59,8 +60,12 @@ static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
 
 int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass) {
     fnn_conv2d_desc g = *d;
-    if (conv_check(d) != FNN_OK || (pass != 0 && pass != 1)) return FNN_EINVAL;
+    if (conv_check(d) != FNN_OK || pass < 0 || pass > 2) return FNN_EINVAL;
     if (fnn_conv_depthwise(d)) return FNN_CONV_ALGO_DEPTHWISE;
+    if (pass == 2)
+        return fnn_conv_wino(d) ? FNN_CONV_ALGO_WINOGRAD
+               : wd_ok_f32(d)   ? FNN_CONV_ALGO_DOT
+                                : FNN_CONV_ALGO_PACKED;
     if (pass == 1 && !conv_dx_as_conv(d, &g)) return FNN_CONV_ALGO_COL2IM;
     return fnn_conv_wino(&g) ? FNN_CONV_ALGO_WINOGRAD : ig_algorithm_f32(&g);
 }

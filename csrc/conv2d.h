@@ -68,16 +68,18 @@ typedef struct {
 int fnn_conv2d_init(fnn_conv2d_desc *d);
 
 /* The method each pass of d runs on (the float32 kernels of the kernel
- * path in force): pass 0 the forward, 1 the input gradient.  For tests,
- * benchmarks and `fastnn.nn.functional.conv2d_algorithm`; FNN_EINVAL for
- * an invalid d or pass. */
+ * path in force): pass 0 the forward, 1 the input gradient, 2 the weight
+ * gradient.  For tests,
+ * benchmarks and `_core.conv2d_algorithm`; 2 the weight gradient.
+ * FNN_EINVAL for an invalid d or pass. */
 enum {
     FNN_CONV_ALGO_DEPTHWISE = 1,   /* the direct depthwise kernels */
     FNN_CONV_ALGO_WINOGRAD = 2,    /* Winograd F(2x2, 3x3) */
     FNN_CONV_ALGO_DIRECT = 3,      /* implicit GEMM, B rows read in place */
     FNN_CONV_ALGO_WIDE = 4,        /* the same over the padded width */
     FNN_CONV_ALGO_PACKED = 5,      /* implicit GEMM, B packed per block */
-    FNN_CONV_ALGO_COL2IM = 6       /* input gradient: GEMM then col2im */
+    FNN_CONV_ALGO_COL2IM = 6,      /* input gradient: GEMM then col2im */
+    FNN_CONV_ALGO_DOT = 7          /* weight gradient: dot products (few columns) */
 };
 int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass);
 

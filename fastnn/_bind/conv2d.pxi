@@ -256,17 +256,20 @@ def conv2d_bwd_bias(t, db, int n_threads=1):
     return db
 
 
-_CONV_ALGOS = {1: "depthwise", 2: "winograd", 3: "direct", 4: "wide", 5: "packed", 6: "col2im"}
+_CONV_ALGOS = {1: "depthwise", 2: "winograd", 3: "direct", 4: "wide", 5: "packed", 6: "col2im",
+               7: "dot"}
 
 
 def conv2d_algorithm(xshape, wshape, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
                      int64_t groups=1, int grad_input=0):
     """The method fastnn's convolution runs for an input of shape xshape
     (N, C, H, W) and a weight of shape wshape (K, C/groups, R, S): the
-    forward, or with grad_input=1 the input gradient -- 'depthwise',
+    forward, with grad_input=1 the input gradient, with grad_input=2 the
+    weight gradient -- 'depthwise',
     'winograd', 'direct' (implicit GEMM reading the input in place), 'wide'
     (the same over the padded width), 'packed' (implicit GEMM packing the
-    input per block) or 'col2im' (input gradient of a strided convolution).
+    input per block), 'col2im' (input gradient of a strided convolution) or
+    'dot' (weight gradient of few input channels x taps, by dot products).
     For benchmarks and tests (docs/performance.md)."""
     cdef fnn_conv2d_desc d
     if len(xshape) != 4 or len(wshape) != 4 or groups < 1 or wshape[1] * groups != xshape[1]:
