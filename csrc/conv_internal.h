@@ -17,6 +17,13 @@
  * machine). */
 #define FNN_CONV_SERIAL_MACS ((int64_t)1 << 19)
 
+/* The input gradient of a stride-1 convolution runs as the convolution of
+ * dy with the flipped kernel unless the layer has at most this many input
+ * channels per group or dy at most this many pixels per image (then
+ * col2im, conv2d.c). */
+#define FNN_CONV_DX_COL2IM_MAX_C 4
+#define FNN_CONV_DX_COL2IM_MAX_P 64
+
 /* Winograd F(2x2, 3x3) needs at least this many channels in and out. */
 #define FNN_WINO_MIN_C 16
 #define FNN_WINO_MIN_K 16

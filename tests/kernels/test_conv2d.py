@@ -138,8 +138,10 @@ def test_bad_arguments_raise_not_crash():
 # col2im (strided, or padding >= kernel)
 ISA_CASES = [
     (2, 3, 6, 32, 7, 3, 3, 1, 1, 1, 1),    # OW = 32: direct rows on every path
-    (2, 1, 5, 32, 4, 3, 3, 1, 1, 1, 1),    # one / two input channels: dx by the
-    (3, 2, 4, 64, 5, 3, 3, 1, 1, 1, 1),    # narrow kernel (where the path has one)
+    (2, 1, 5, 32, 4, 3, 3, 1, 1, 1, 1),    # one / two input channels: dx by
+    (3, 2, 4, 64, 5, 3, 3, 1, 1, 1, 1),    # col2im (FNN_CONV_DX_COL2IM_MAX_C)
+    (2, 3, 6, 32, 2, 3, 3, 1, 1, 1, 1),    # two output channels: the forward on the
+    (2, 5, 7, 64, 1, 3, 3, 1, 1, 1, 1),    # narrow kernel (where the path has one)
     (2, 5, 5, 16, 13, 3, 3, 1, 1, 1, 1),   # OW = 16: direct for NR 16, packed for NR 32
     (3, 4, 6, 20, 14, 3, 3, 1, 1, 1, 1),   # OW = 20: panels span output rows
     (2, 3, 9, 33, 5, 3, 3, 2, 1, 1, 1),    # row stride 2, OW = 32
