@@ -20,7 +20,7 @@ DOT = [
     (2, 3, 17, 23, 10, 5, 5, 1, 2, 2, 1),    # CRS = 75, odd sizes
     (2, 2, 15, 19, 5, 3, 3, 2, 1, 1, 1),     # row stride 2 (column stride 1)
     (2, 3, 14, 14, 7, 3, 3, 1, 2, 2, 2),     # dilation 2
-    (1, 8, 9, 9, 3, 1, 1, 1, 0, 0, 1),       # 1x1, fewer rows than a tile
+    (1, 8, 9, 9, 3, 1, 3, 1, 0, 0, 1),       # 1x3, fewer rows than a tile
     # above the serial cut-off, so 2 and 3 threads really split the tiles:
     (8, 3, 32, 40, 24, 3, 3, 1, 1, 1, 1),
 ]
@@ -93,3 +93,4 @@ def test_dot_nonfinite_reaches_only_its_weights(rng):
 def test_wider_layers_keep_the_gemm_path():
     assert _core.conv2d_algorithm((2, 16, 8, 8), (8, 16, 3, 3), grad_input=2) == "packed"
     assert _core.conv2d_algorithm((2, 3, 8, 8), (8, 3, 3, 3), (1, 2), grad_input=2) == "packed"
+    assert _core.conv2d_algorithm((2, 64, 8, 8), (8, 64, 1, 1), grad_input=2) == "packed"
