@@ -74,5 +74,6 @@ int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass) {
                : wd_ok_f32(d)   ? FNN_CONV_ALGO_DOT
                                 : FNN_CONV_ALGO_PACKED;
     if (pass == 1 && !conv_dx_as_conv(d, &g)) return FNN_CONV_ALGO_COL2IM;
+    if (pass == 0 && conv_s2d_f32(d, 0, &g)) return FNN_CONV_ALGO_S2D;
     return fnn_conv_wino(&g) ? FNN_CONV_ALGO_WINOGRAD : ig_algorithm_f32(&g);
 }

@@ -91,6 +91,29 @@ static inline fnn_conv2d_desc fnn_conv_group_view(const fnn_conv2d_desc *g) {
     return v;
 }
 
+/* A stride-2 convolution with an even kernel (4x4 stride 2: DCGAN's
+ * layers and the input gradient of a ConvTranspose2d(4, 2, 1); 2x2 stride
+ * 2) is a stride-1 convolution of its input rearranged space-to-depth:
+ * channel (c, a, b) of X' holds xpad[c][2i + a][2j + b], the kernel
+ * w'[k][(c, a, b)][r'][s'] = w[k][c][2r' + a][2s' + b] is R/2 x S/2 -- no
+ * multiply-add wasted, and the stride-1 implicit GEMM reads X' in place
+ * (conv_igemm.inc, mode 2).  s2d_view gives that pass; X' is built per
+ * image and group into the pass's padded-planes buffer. */
+static inline int fnn_conv_s2d_ok(const fnn_conv2d_desc *d) {
+    return d->sh == 2 && d->sw == 2 && d->dil_h == 1 && d->dil_w == 1 && d->R % 2 == 0 &&
+           d->S % 2 == 0 && d->G == 1;
+}
+
+static inline fnn_conv2d_desc fnn_conv_s2d_view(const fnn_conv2d_desc *d) {
+    fnn_conv2d_desc v = *d;
+    v.C = 4 * d->C;
+    v.R = d->R / 2, v.S = d->S / 2;
+    v.H = d->OH + v.R - 1, v.W = d->OW + v.S - 1;
+    v.sh = v.sw = 1, v.ph = v.pw = 0;
+    v.winograd = 0;
+    return v;   /* OH, OW unchanged */
+}
+
 /* Every group has one input channel: the direct depthwise kernels. */
 static inline int fnn_conv_depthwise(const fnn_conv2d_desc *d) {
     return d->G == d->C && d->G > 1;

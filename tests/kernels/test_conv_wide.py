@@ -120,3 +120,40 @@ def test_algorithm_names_every_method():
     assert a((2, 64, 16, 16), (64, 64, 3, 3), (2, 2), (1, 1), grad_input=1) == "col2im"
     with pytest.raises(ValueError):
         a((2, 3, 8, 8), (8, 4, 3, 3))
+
+
+# Stride 2 with an even kernel: the stride-1 pass on the space-to-depth
+# rearranged input (N, C, H, W, K, kernel, padding)
+S2D = [
+    (3, 4, 16, 16, 6, 4, 1),     # DCGAN's Conv2d(., ., 4, 2, 1)
+    (2, 5, 15, 17, 7, 2, 0),     # 2x2 stride 2, odd sizes
+    (2, 4, 9, 11, 5, 6, 2),      # 6x6
+    (2, 1, 1, 1, 3, 2, 1),       # 1x1 image: one phase has no column inside
+    (2, 3, 5, 6, 4, 4, 3),       # padding past the kernel's half
+    (4, 16, 20, 20, 24, 4, 1),   # above the serial cut-off
+]
+
+
+@pytest.mark.parametrize("case", S2D)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_s2d_matches_reference(case, dtype, rng):
+    N, C, H, W, K, k, p = case
+    assert _core.conv2d_algorithm((N, C, H, W), (K, C, k, k), (2, 2), (p, p)) == "s2d"
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C, k, k)).astype(dtype)
+    b = rng.standard_normal(K).astype(dtype)
+    yr = R.conv2d(x, w, b, 2, p)
+    for nt, relu in ((1, False), (2, True), (3, False)):
+        y = np.empty(yr.shape, dtype)
+        _core.conv2d_fwd(x, w, b, y, 2, 2, p, p, nt, relu=relu)
+        _close(y, np.maximum(yr, 0) if relu else yr)
+    y1, y3 = np.empty(yr.shape, dtype), np.empty(yr.shape, dtype)
+    _core.conv2d_fwd(x, w, b, y1, 2, 2, p, p, 1)
+    _core.conv2d_fwd(x, w, b, y3, 2, 2, p, p, 3)
+    assert np.array_equal(y1, y3)
+
+
+def test_s2d_not_for_odd_kernels_or_groups():
+    a = _core.conv2d_algorithm
+    assert a((2, 8, 16, 16), (8, 8, 3, 3), (2, 2), (1, 1)) == "packed"
+    assert a((2, 8, 16, 16), (8, 4, 4, 4), (2, 2), (1, 1), (1, 1), 2) == "packed"
