@@ -150,6 +150,6 @@ def main(rounds=15):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2:
-        THREADS = int(sys.argv[2])
+    if len(sys.argv) > 2:   # the libraries take their thread count from bench_train
+        THREADS = sys.modules["bench_train"].THREADS = int(sys.argv[2])
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 15)
