@@ -42,11 +42,14 @@ static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
         d->pw > d->dil_w * (d->S - 1))
         return 0;
     /* Few input channels (the as-convolution pass has that few rows: its
-     * register tiles stay mostly empty) or a small dy (few columns per
-     * image): the col2im form is faster -- its GEMM has C*R*S rows.
-     * (Measured at one thread on AVX-512: MNIST 1->32 3x3 2.9 -> 0.9 ms,
-     * LeNet 16->32 5x5 on 12x12 3.3 -> 1.6 ms, 3x3 on 4x4 images 1.5-3x.) */
-    if (d->C / d->G <= FNN_CONV_DX_COL2IM_MAX_C || d->OH * d->OW <= FNN_CONV_DX_COL2IM_MAX_P)
+     * register tiles stay mostly empty), or a small dy (few columns per
+     * image) with not many: the col2im form is faster -- its GEMM has
+     * C*R*S rows.  (Measured at one thread on AVX-512: MNIST 1->32 3x3
+     * 2.9 -> 0.9 ms, LeNet 16->32 5x5 on 12x12 3.3 -> 1.6 ms; but 512
+     * channels on 4x4 images 30 -> 12 ms the other way.) */
+    const int64_t cg = d->C / d->G;
+    if (cg <= FNN_CONV_DX_COL2IM_MAX_C ||
+        (d->OH * d->OW <= FNN_CONV_DX_COL2IM_MAX_P && cg < FNN_CONV_DX_COL2IM_WIDE_C))
         return 0;
     *g = (fnn_conv2d_desc){.N = d->N, .C = d->K, .H = d->OH, .W = d->OW,
                            .K = d->C, .R = d->R, .S = d->S, .sh = 1, .sw = 1,

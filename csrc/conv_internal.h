@@ -18,15 +18,20 @@
 #define FNN_CONV_SERIAL_MACS ((int64_t)1 << 19)
 
 /* The input gradient of a stride-1 convolution runs as the convolution of
- * dy with the flipped kernel unless the layer has at most this many input
- * channels per group or dy at most this many pixels per image (then
- * col2im, conv2d.c). */
+ * dy with the flipped kernel unless the layer has at most MAX_C input
+ * channels per group, or dy at most MAX_P pixels per image and fewer than
+ * WIDE_C input channels per group (then col2im, conv2d.c). */
 #define FNN_CONV_DX_COL2IM_MAX_C 4
 #define FNN_CONV_DX_COL2IM_MAX_P 64
+#define FNN_CONV_DX_COL2IM_WIDE_C 128
 
 /* Winograd F(2x2, 3x3) needs at least this many channels in and out. */
 #define FNN_WINO_MIN_C 16
 #define FNN_WINO_MIN_K 16
+/* ... and outputs of at least this many pixels: on smaller ones (7x7,
+ * 4x4) the implicit GEMM with blocks across the images is faster (a
+ * 512-channel layer on 4x4 images 41 -> 11 ms at one thread). */
+#define FNN_WINO_MIN_OHW 64
 
 static inline int64_t fnn_conv_round16(int64_t n) { return (n + 15) / 16 * 16; }
 
@@ -74,11 +79,13 @@ static inline int64_t fnn_conv_kc(const fnn_conv_kblocks *k, int64_t q) {
 
 /* Pass g runs on Winograd F(2x2, 3x3): switched on, 3 x 3, stride 1,
  * undilated, enough channels on both sides of every group and at least
- * 2 x 2 outputs (below that most of each 2 x 2 tile is wasted). */
+ * 2 x 2 outputs (below that most of each 2 x 2 tile is wasted), and
+ * FNN_WINO_MIN_OHW outputs per image. */
 static inline int fnn_conv_wino(const fnn_conv2d_desc *g) {
     return g->winograd && g->R == 3 && g->S == 3 && g->sh == 1 && g->sw == 1 &&
            g->dil_h == 1 && g->dil_w == 1 && g->C / g->G >= FNN_WINO_MIN_C &&
-           g->K / g->G >= FNN_WINO_MIN_K && g->OH >= 2 && g->OW >= 2;
+           g->K / g->G >= FNN_WINO_MIN_K && g->OH * g->OW >= FNN_WINO_MIN_OHW && g->OH >= 2 &&
+           g->OW >= 2;
 }
 
 /* One group of g as a pass of its own: C/G input and K/G output channels

@@ -257,7 +257,7 @@ def conv2d_bwd_bias(t, db, int n_threads=1):
 
 
 _CONV_ALGOS = {1: "depthwise", 2: "winograd", 3: "direct", 4: "wide", 5: "packed", 6: "col2im",
-               7: "dot", 8: "s2d"}
+               7: "dot", 8: "s2d", 9: "packed-batch"}
 
 
 def conv2d_algorithm(xshape, wshape, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
@@ -271,7 +271,8 @@ def conv2d_algorithm(xshape, wshape, stride=(1, 1), padding=(0, 0), dilation=(1,
     input per block), 'col2im' (input gradient of a strided convolution),
     'dot' (weight gradient of few input channels x taps, by dot products) or
     's2d' (stride 2 with an even kernel, as stride 1 on the input rearranged
-    space-to-depth).
+    space-to-depth) or 'packed-batch' (small outputs: packed blocks running
+    across the images).
     For benchmarks and tests (docs/performance.md)."""
     cdef fnn_conv2d_desc d
     if len(xshape) != 4 or len(wshape) != 4 or groups < 1 or wshape[1] * groups != xshape[1]:

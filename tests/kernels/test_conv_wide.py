@@ -22,11 +22,11 @@ def _close(a, want):
 # (N, C, H, W, K, R, S, ph, pw, dil, groups)
 WIDE = [
     (3, 16, 14, 14, 32, 5, 5, 2, 2, 1, 1),   # LeNet-style 5x5, OW = 14
-    (2, 4, 12, 12, 8, 5, 5, 0, 0, 1, 1),     # no padding, OW = 8 < W
+    (2, 4, 20, 20, 8, 5, 5, 0, 0, 1, 1),     # no padding, OW = 16 < W
     (2, 24, 9, 17, 10, 3, 2, 1, 0, 1, 2),    # groups, non-square kernel, odd sizes
     (2, 4, 11, 13, 7, 3, 3, 2, 2, 2, 1),     # dilation 2
     (1, 5, 6, 40, 12, 7, 7, 3, 3, 1, 1),     # 7x7, OW = 40: panels straddle rows
-    (2, 70, 7, 9, 9, 3, 3, 1, 1, 1, 1),      # CRS = 630: several k blocks
+    (2, 70, 7, 21, 9, 3, 3, 1, 1, 1, 1),     # CRS = 630: several k blocks
     # above the serial cut-off, so 2 and 3 threads really split the items:
     (4, 16, 20, 20, 24, 5, 5, 2, 2, 1, 1),
 ]
@@ -116,7 +116,7 @@ def test_algorithm_names_every_method():
     assert a((2, 8, 8, 8), (8, 1, 3, 3), (1, 1), (1, 1), (1, 1), 8) == "depthwise"
     assert a((2, 32, 8, 8), (32, 32, 3, 3), (1, 1), (1, 1)) == "winograd"
     assert a((2, 4, 8, 64), (8, 4, 3, 3), (1, 1), (1, 1)) == "direct"
-    assert a((2, 64, 16, 16), (64, 64, 3, 3), (2, 2), (1, 1)) == "packed"
+    assert a((2, 64, 32, 32), (64, 64, 3, 3), (2, 2), (1, 1)) == "packed"
     assert a((2, 64, 16, 16), (64, 64, 3, 3), (2, 2), (1, 1), grad_input=1) == "col2im"
     with pytest.raises(ValueError):
         a((2, 3, 8, 8), (8, 4, 3, 3))
@@ -125,12 +125,12 @@ def test_algorithm_names_every_method():
 # Stride 2 with an even kernel: the stride-1 pass on the space-to-depth
 # rearranged input (N, C, H, W, K, kernel, padding)
 S2D = [
-    (3, 4, 16, 16, 6, 4, 1),     # DCGAN's Conv2d(., ., 4, 2, 1)
-    (2, 5, 15, 17, 7, 2, 0),     # 2x2 stride 2, odd sizes
-    (2, 4, 9, 11, 5, 6, 2),      # 6x6
-    (2, 1, 1, 1, 3, 2, 1),       # 1x1 image: one phase has no column inside
-    (2, 3, 5, 6, 4, 4, 3),       # padding past the kernel's half
-    (4, 16, 20, 20, 24, 4, 1),   # above the serial cut-off
+    (3, 4, 40, 40, 6, 4, 1),     # DCGAN's Conv2d(., ., 4, 2, 1)
+    (2, 5, 31, 33, 7, 2, 0),     # 2x2 stride 2, odd sizes
+    (2, 4, 25, 27, 5, 6, 2),     # 6x6
+    (1, 1, 1, 1, 3, 2, 1),       # 1x1 image: one phase has no column inside
+    (1, 3, 5, 6, 4, 4, 3),       # padding past the kernel's half
+    (4, 16, 36, 36, 24, 4, 1),   # above the serial cut-off
 ]
 
 
@@ -155,5 +155,41 @@ def test_s2d_matches_reference(case, dtype, rng):
 
 def test_s2d_not_for_odd_kernels_or_groups():
     a = _core.conv2d_algorithm
-    assert a((2, 8, 16, 16), (8, 8, 3, 3), (2, 2), (1, 1)) == "packed"
-    assert a((2, 8, 16, 16), (8, 4, 4, 4), (2, 2), (1, 1), (1, 1), 2) == "packed"
+    assert a((2, 8, 32, 32), (8, 8, 3, 3), (2, 2), (1, 1)) == "packed"
+    assert a((2, 8, 32, 32), (8, 4, 4, 4), (2, 2), (1, 1), (1, 1), 2) == "packed"
+
+
+# Small outputs: packed blocks running across the images ('packed-batch')
+# (N, C, H, W, K, kernel, stride, padding, groups)
+XI = [
+    (5, 16, 4, 4, 32, 3, 1, 1, 1),     # 4x4 images, 16 per block
+    (3, 3, 7, 7, 12, 3, 1, 1, 1),      # 49 columns: images straddle panels
+    (4, 6, 8, 8, 10, 3, 2, 1, 2),      # stride 2, groups
+    (3, 70, 5, 5, 20, 3, 1, 1, 1),     # CRS = 630: several k blocks
+    (2, 4, 11, 11, 48, 5, 1, 0, 1),    # 7x7 output of a 5x5 kernel
+    (40, 16, 4, 4, 24, 3, 1, 1, 1),    # 640 columns: several blocks; above the cut-off
+]
+
+
+@pytest.mark.parametrize("case", XI)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_image_matches_reference(case, dtype, rng):
+    N, C, H, W, K, k, st, p, g = case
+    before = _core.conv2d_set_winograd(False)
+    try:
+        assert _core.conv2d_algorithm((N, C, H, W), (K, C // g, k, k), (st, st), (p, p),
+                                      (1, 1), g) == "packed-batch"
+        x = rng.standard_normal((N, C, H, W)).astype(dtype)
+        w = rng.standard_normal((K, C // g, k, k)).astype(dtype)
+        b = rng.standard_normal(K).astype(dtype)
+        yr = R.conv2d(x, w, b, st, p, 1, g)
+        ys = []
+        for nt, relu in ((1, False), (2, True), (3, False)):
+            y = np.empty(yr.shape, dtype)
+            _core.conv2d_fwd(x, w, b, y, st, st, p, p, nt, relu=relu, groups=g)
+            _close(y, np.maximum(yr, 0) if relu else yr)
+            if not relu:
+                ys.append(y)
+        assert np.array_equal(ys[0], ys[1])
+    finally:
+        _core.conv2d_set_winograd(before)

@@ -14,14 +14,15 @@ from fastnn.testing import reference as ref
 # (N, C, H, W, K, padding)
 SHAPES = [
     (2, 16, 8, 8, 16, 1),      # the smallest qualifying channel counts
-    (3, 17, 7, 9, 19, 1),      # odd output height and width
-    (1, 32, 5, 5, 16, 0),      # no padding: 3 x 3 output
+    (3, 17, 9, 9, 19, 1),      # odd output height and width
+    (1, 32, 10, 10, 16, 0),    # no padding: 8 x 8 output
     (2, 16, 6, 6, 33, 2),      # padding 2, output channels past a register block
     (1, 24, 40, 40, 20, 1),    # 400 tiles: several tile blocks per image
     (2, 16, 3, 70, 16, 1),     # 35 tiles per tile row (longer than any panel)
-    (1, 300, 4, 4, 16, 1),     # 300 input channels: several k blocks
-    (2, 16, 2, 3, 16, 1),      # one tile row, odd width
+    (1, 300, 8, 8, 16, 1),     # 300 input channels: several k blocks
+    (2, 16, 2, 41, 16, 1),     # one tile row, odd width
     (2, 16, 1, 1, 16, 1),      # one output pixel (not taken: the direct method)
+    (2, 16, 4, 4, 16, 1),      # 16 outputs: below FNN_WINO_MIN_OHW (not taken)
 ]
 IDS = [f"N{s[0]}C{s[1]}H{s[2]}W{s[3]}K{s[4]}p{s[5]}" for s in SHAPES]
 TOL = {np.float32: 2e-5, np.float64: 1e-12}
