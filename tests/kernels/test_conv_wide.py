@@ -60,28 +60,21 @@ def test_wide_path_is_taken(case):
     assert _core.conv2d_algorithm(xs, ws, (1, 1), pad, (dil, dil), g) == "wide"
 
 
-@pytest.mark.parametrize("isa", ["portable", "avx2", "avx512sim", "avx512"])
 @pytest.mark.parametrize("case", WIDE)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_wide_matches_reference(isa, case, dtype, rng):
-    before = _core.gemm_isa()
-    if _core.gemm_set_isa(isa) != isa:
-        _core.gemm_set_isa(before)
-        pytest.skip(f"{isa} path not available on this CPU")
-    try:
-        xs, ws, pad, dil, g = _geom(case)
-        x = rng.standard_normal(xs).astype(dtype)
-        w = rng.standard_normal(ws).astype(dtype)
-        b = rng.standard_normal(ws[0]).astype(dtype)
-        yr = R.conv2d(x, w, b, 1, pad, dil, g)
-        dy = rng.standard_normal(yr.shape).astype(dtype)
-        dxr = R.conv2d_backward(x, w, dy, 1, pad, dil, g)[0]
-        _close(_forward(x, w, b, case, 1), yr)
-        _close(_forward(x, w, b, case, 2, relu=True), np.maximum(yr, 0))
-        _close(_forward(x, w, None, case, 1), yr - b[:, None, None])
-        _close(_grad_input(x, w, dy, case, 2), dxr)
-    finally:
-        _core.gemm_set_isa(before)
+    """(isa: each kernel path this CPU runs, the fixture of conftest.py)"""
+    xs, ws, pad, dil, g = _geom(case)
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    yr = R.conv2d(x, w, b, 1, pad, dil, g)
+    dy = rng.standard_normal(yr.shape).astype(dtype)
+    dxr = R.conv2d_backward(x, w, dy, 1, pad, dil, g)[0]
+    _close(_forward(x, w, b, case, 1), yr)
+    _close(_forward(x, w, b, case, 2, relu=True), np.maximum(yr, 0))
+    _close(_forward(x, w, None, case, 1), yr - b[:, None, None])
+    _close(_grad_input(x, w, dy, case, 2), dxr)
 
 
 @pytest.mark.parametrize("case", WIDE[-2:])
