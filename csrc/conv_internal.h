@@ -121,6 +121,18 @@ static inline fnn_conv2d_desc fnn_conv_s2d_view(const fnn_conv2d_desc *d) {
     return v;   /* OH, OW unchanged */
 }
 
+/* off[c*R*S + r*S + s] = c*hwp + r*dil_h*wp + s*dil_w for the input
+ * channels [c0, c1) of d: where tap (r, s) of channel c starts in padded
+ * planes of wp-element rows and hwp-element planes (the implicit GEMM's
+ * B-row offsets). */
+static inline void fnn_conv_tap_offsets(const fnn_conv2d_desc *d, int64_t wp, int64_t hwp,
+                                        int64_t c0, int64_t c1, int64_t *off) {
+    for (int64_t c = c0; c < c1; c++)
+        for (int64_t r = 0; r < d->R; r++)
+            for (int64_t s = 0; s < d->S; s++)
+                off[(c * d->R + r) * d->S + s] = c * hwp + r * d->dil_h * wp + s * d->dil_w;
+}
+
 /* Every group has one input channel: the direct depthwise kernels. */
 static inline int fnn_conv_depthwise(const fnn_conv2d_desc *d) {
     return d->G == d->C && d->G > 1;
