@@ -5,6 +5,7 @@
 #include <string.h>
 #include "rnn.h"
 #include "gemm.h"
+#include "gemm_kernels.h"
 #include "fnn_generic.h"
 #include "fnn_tmath.h"     /* SIGM, TANH */
 
@@ -115,6 +116,8 @@ static inline double rnn_sigm_f64(double x) {
 #define rnn_sigm_f32 fnn_sigmoidf
 #define SIGM FN(rnn_sigm)
 
+#define RDESC FN(fnn_gemm_desc)
+#define RACTIVE FN(fnn_gemm_active_desc)
 #define FNN_BODY "rnn.inc"
 #define FNN_BODY2 "rnn_fwd.inc"
 #include "fnn_instantiate.inc"
