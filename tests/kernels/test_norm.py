@@ -27,7 +27,8 @@ def _ln(x, g, w, b, M, D, nt=2, eps=1e-5):
 
 
 @pytest.mark.parametrize("dtype", DT)
-@pytest.mark.parametrize("M,D", [(1, 1), (3, 7), (17, 64), (130, 33), (5, 1000)])
+@pytest.mark.parametrize("M,D", [(1, 1), (3, 7), (17, 64), (130, 33), (5, 1000), (600, 512),
+                                 (3, 8200)])   # float rows in float lanes up to 8192
 @pytest.mark.parametrize("affine", [True, False])
 def test_layer_norm_matches_reference(M, D, affine, dtype):
     rng = np.random.default_rng(M * D)
@@ -51,6 +52,24 @@ def test_layer_norm_large_mean_is_accurate():
     y, *_ = _ln(x, np.ones_like(x), None, None, 4, 256)
     np.testing.assert_allclose(y, R.layer_norm(x, (256,)), rtol=2e-3, atol=2e-3)
     assert abs(float(y.std()) - 1.0) < 1e-2
+
+
+@pytest.mark.parametrize("D", [256, 9000])      # float lanes, and the double path
+def test_layer_norm_backward_large_mean_is_accurate(D):
+    # the backward's row sums are centred (sum(dg * (x - mean))): no
+    # cancellation against sum(dg) * mean when the mean dwarfs the spread
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal((6, D)) + 1e4).astype(np.float32)
+    g = rng.standard_normal((6, D)).astype(np.float32)
+    w = rng.standard_normal(D).astype(np.float32)
+    _, gx, dw, _ = _ln(x, g, w, np.zeros(D, np.float32), 6, D)
+    rdx, rdw, _ = R.layer_norm_grad(x.astype(np.float64), g.astype(np.float64), (D,),
+                                    w.astype(np.float64))
+    scale = float(np.abs(rdx).max())
+    assert float(np.abs(gx - rdx).max()) <= 2e-3 * scale
+    # (dw carries the float32 rounding of the saved mean, 1e4 * 2^-24 of a
+    # unit spread, in every xhat: about 1e-3 over six rows)
+    np.testing.assert_allclose(dw, rdw, rtol=2e-3, atol=1e-2)
 
 
 @pytest.mark.parametrize("dtype", DT)
