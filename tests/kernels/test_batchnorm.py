@@ -20,7 +20,10 @@ def _data(shape, dtype, seed=0):
 
 
 @pytest.mark.parametrize("dtype", DT)
-@pytest.mark.parametrize("shape", [(4, 3), (2, 5, 7), (3, 4, 5, 6), (2, 1, 33, 17), (64, 16)])
+@pytest.mark.parametrize("shape", [(4, 3), (2, 5, 7), (3, 4, 5, 6), (2, 1, 33, 17), (64, 16),
+                                   # planes of 16, 64, 256 values: summed in groups of
+                                   # runs (BN_GROUPED), the last group short
+                                   (70, 3, 4, 4), (20, 2, 8, 8), (5, 2, 16, 16)])
 @pytest.mark.parametrize("affine", [True, False])
 def test_train_forward_backward(dtype, shape, affine):
     x, g, w, b = _data(shape, dtype)
@@ -100,7 +103,8 @@ def _relu_np(a):
 
 @pytest.mark.parametrize("dtype", DT)
 @pytest.mark.parametrize("shape", [(3, 2, 1), (2, 3, 15), (2, 2, 16), (3, 2, 17), (2, 2, 512),
-                                   (2, 3, 530), (2, 2, 1100), (40, 3, 1)])
+                                   (2, 3, 530), (2, 2, 1100), (40, 3, 1), (70, 3, 16),
+                                   (20, 2, 64), (5, 2, 256)])
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("nt", [1, 2])
 def test_relu_fused_bitwise_as_unfused(dtype, shape, training, nt):
