@@ -46,6 +46,18 @@ def test_train_forward_backward(dtype, shape, affine):
     np.testing.assert_allclose(db, rdb, rtol=TOL[dtype]["rtol"] * 10, atol=TOL[dtype]["atol"] * 10)
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 0), (0, 3, 16)])
+def test_empty_planes_backward(shape):
+    # no values per plane (or no images): the sums are zero, nothing divides by
+    # the plane size (the grouped small-plane path must not take an empty one)
+    x = np.zeros(shape, np.float32)
+    C = shape[1]
+    mean, inv, w = np.zeros(C, np.float32), np.ones(C, np.float32), np.ones(C, np.float32)
+    gx, dw, db = np.empty_like(x), np.full(C, 7, np.float32), np.full(C, 7, np.float32)
+    _core.batchnorm_bwd(x, x, mean, inv, w, False, gx, dw, db, 2)
+    assert np.array_equal(dw, np.zeros(C)) and np.array_equal(db, np.zeros(C))
+
+
 @pytest.mark.parametrize("dtype", DT)
 def test_eval_forward_backward(dtype):
     x, g, w, b = _data((3, 4, 5, 2), dtype, 1)
