@@ -83,20 +83,21 @@ static inline int rnn_gemm_threads(int64_t M, int64_t N, int64_t K, int n_thread
 #define RNN_GATE_WORK 4
 
 /* Unit blocks of the forward (rnn_fwd.inc), fixed by the shape alone so the
- * same block GEMMs run whatever the thread count.  Only at a small batch:
+ * same block products run whatever the thread count.  Only at a small batch:
  * there a step's product is a matrix-vector one, bound by reading W_hh, and
  * a thread keeping its blocks in its own cache wins; at larger batches one
- * GEMM over all gates (threaded inside fnn_gemm) runs faster than blocks
- * (LSTM(256): 85 us per 32x256x256 block against 234 us for 32x1024x256). */
+ * product over all gates on the packed W_hh^T (pb_* in rnn.inc, threaded
+ * over its column panels) runs faster than blocks. */
 static inline int64_t rnn_blocks(const fnn_rnn_desc *d, int64_t n) {
     if (d->batch > 8 || n < 128) return 1;
     return n / 64 < 16 ? n / 64 : 16;
 }
 
-/* Whether the forward keeps W_hh (and W_hr) transposed, (HO x G): a step's
- * product then reads its B operand untransposed, which fnn_gemm packs much
- * faster (LSTM(256), 32 x 1024 x 256: 179 us against 324 us); at a small
- * batch the matrix-vector dot products of the untransposed layout win. */
+/* Whether the steps' products run on W_hh^T packed into the micro-kernel's
+ * panels (pb_* in rnn.inc; W_hr kept transposed, (H x P)), as above a batch
+ * of 8, or on the unit blocks' GEMV panels (rnn_gemv in rnn_fwd.inc), as at
+ * 8 rows and below, where a step's product is bound by reading W_hh.  The
+ * backward packs W_hh for its steps' dh = dg W_hh on the same condition. */
 static inline int rnn_wt(const fnn_rnn_desc *d) { return d->batch > 8; }
 
 /* The forward's team: one thread per block up to n_threads, when a step has
