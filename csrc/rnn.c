@@ -88,9 +88,10 @@ static inline int rnn_gemm_threads(int64_t M, int64_t N, int64_t K, int n_thread
  * a thread keeping its blocks in its own cache wins; at larger batches one
  * product over all gates on the packed W_hh^T (pb_* in rnn.inc, threaded
  * over its column panels) runs faster than blocks. */
+#define RNN_MAX_BLOCKS 16
 static inline int64_t rnn_blocks(const fnn_rnn_desc *d, int64_t n) {
     if (d->batch > 8 || n < 128) return 1;
-    return n / 64 < 16 ? n / 64 : 16;
+    return n / 64 < RNN_MAX_BLOCKS ? n / 64 : RNN_MAX_BLOCKS;
 }
 
 /* Whether the steps' products run on W_hh^T packed into the micro-kernel's
