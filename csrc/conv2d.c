@@ -71,7 +71,8 @@ static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
 int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass) {
     fnn_conv2d_desc g = *d;
     if (conv_check(d) != FNN_OK || pass < 0 || pass > 2) return FNN_EINVAL;
-    if (fnn_conv_depthwise(d)) return FNN_CONV_ALGO_DEPTHWISE;
+    if (fnn_conv_depthwise(d))
+        return fnn_dwconv2d_channels_last(d) ? FNN_CONV_ALGO_DEPTHWISE_CL : FNN_CONV_ALGO_DEPTHWISE;
     if (pass == 2)
         return fnn_conv_wino(d) ? FNN_CONV_ALGO_WINOGRAD
                : wd_ok_f32(d)   ? FNN_CONV_ALGO_DOT

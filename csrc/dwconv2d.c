@@ -57,3 +57,5 @@ static int64_t dd_chunks(const fnn_conv2d_desc *d) {
 #define TI FN(dd_ti)
 #define FNN_BODY "dwconv2d.inc"
 #include "fnn_instantiate.inc"
+
+int fnn_dwconv2d_channels_last(const fnn_conv2d_desc *d) { return dc_use_f32(d); }

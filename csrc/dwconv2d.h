@@ -22,6 +22,11 @@
  *   dw, db    work items (output channel, chunk of images), the chunks a
  *             function of the shape only; each sums its images' planes in
  *             fixed lanes, the partials are then added in chunk order.
+ * One output channel per input channel on a strided or small (<= 256
+ * pixels) output plane takes the channels-last kernels instead
+ * (dwconv_cl.inc): a block of 64 bytes of channels of one image is
+ * transposed into a (pixel, channel) tile and every tap is one vector
+ * multiply-add over the block, at any stride or plane size.
  * Every result is bitwise the same at every thread count.
  */
 #ifndef FNN_DWCONV2D_H
@@ -30,6 +35,9 @@
 
 int64_t fnn_dwconv2d_workspace_len_f32(const fnn_conv2d_desc *d, int n_threads);
 int64_t fnn_dwconv2d_workspace_len_f64(const fnn_conv2d_desc *d, int n_threads);
+
+/* 1 when the float32 kernels of d run channels-last (dwconv_cl.inc). */
+int fnn_dwconv2d_channels_last(const fnn_conv2d_desc *d);
 
 /* y = conv2d(x, w) + b (b may be NULL), then ReLU when relu. */
 int fnn_dwconv2d_fwd_f32(const fnn_conv2d_desc *d, int relu,

@@ -257,7 +257,7 @@ def conv2d_bwd_bias(t, db, int n_threads=1):
 
 
 _CONV_ALGOS = {1: "depthwise", 2: "winograd", 3: "direct", 4: "wide", 5: "packed", 6: "col2im",
-               7: "dot", 8: "s2d", 9: "packed-batch"}
+               7: "dot", 8: "s2d", 9: "packed-batch", 10: "depthwise-cl"}
 
 
 def conv2d_algorithm(xshape, wshape, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
@@ -265,8 +265,8 @@ def conv2d_algorithm(xshape, wshape, stride=(1, 1), padding=(0, 0), dilation=(1,
     """The method fastnn's convolution runs for an input of shape xshape
     (N, C, H, W) and a weight of shape wshape (K, C/groups, R, S): the
     forward, with grad_input=1 the input gradient, with grad_input=2 the
-    weight gradient -- 'depthwise',
-    'winograd', 'direct' (implicit GEMM reading the input in place), 'wide'
+    weight gradient -- 'depthwise' (per plane), 'depthwise-cl' (depthwise
+    on a strided or small plane, channels-last tiles), 'winograd', 'direct' (implicit GEMM reading the input in place), 'wide'
     (the same over the padded width), 'packed' (implicit GEMM packing the
     input per block), 'col2im' (input gradient of a strided convolution),
     'dot' (weight gradient of few input channels x taps, by dot products) or

@@ -42,6 +42,17 @@ DEPTHWISE = [
     (1, 2, 5, 5, 2, 5, 5, 1, 1, 0, 0, 1, 1, 2),     # kernel = input
     (2, 2, 4, 20, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2),    # OW = 20: masked tail lanes
     (3, 2, 6, 6, 2, 1, 1, 1, 1, 0, 0, 1, 1, 2),     # 1 x 1
+    # the channels-last kernels (one output a channel, >= half a vector of
+    # channels, a strided or small output plane): blocks of channels as tiles
+    (2, 16, 4, 4, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16),  # 4 x 4 planes, whole blocks
+    (3, 20, 8, 8, 20, 3, 3, 2, 2, 1, 1, 1, 1, 20),  # stride 2, a partial block
+    (2, 24, 9, 7, 24, 3, 3, 2, 1, 1, 1, 1, 1, 24),  # strided rows, 63 pixels
+    (2, 10, 6, 6, 10, 5, 5, 1, 1, 2, 2, 1, 1, 10),  # 5 x 5 taps, 10 channels
+    (2, 16, 3, 3, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16),  # 9 pixels: overlapping blocks
+    (2, 16, 2, 2, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16),  # 4 pixels: value by value
+    (2, 16, 11, 11, 16, 3, 3, 2, 2, 2, 2, 2, 2, 16),  # dilation and stride
+    (2, 16, 5, 5, 16, 3, 3, 1, 1, 3, 3, 1, 1, 16),  # padding past the kernel
+    (2, 16, 9, 9, 16, 3, 3, 2, 2, 0, 0, 1, 1, 16),  # stride 2 without padding
     (8, 16, 24, 24, 32, 3, 3, 1, 1, 1, 1, 1, 1, 16),  # above the serial cut-off
 ]
 
@@ -102,7 +113,8 @@ def test_grouped_every_kernel_path(isa, case, rng):
 @pytest.mark.parametrize("case", [GROUPED[-1], DEPTHWISE[-1],
                                   (4, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2),
                                   (16, 32, 24, 24, 32, 3, 3, 2, 2, 1, 1, 1, 1, 32),
-                                  (8, 16, 17, 17, 32, 3, 3, 2, 2, 1, 1, 1, 1, 4)])
+                                  (8, 16, 17, 17, 32, 3, 3, 2, 2, 1, 1, 1, 1, 4),
+                                  (64, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128)])
 def test_thread_invariance_above_cutoff(case, rng):
     x, w, b, geo = _arrays(rng, case, np.float32)
     N, K = x.shape[0], w.shape[0]
@@ -117,7 +129,8 @@ def test_thread_invariance_above_cutoff(case, rng):
 
 
 def test_partial_gradients_and_fused_relu(rng):
-    for case in (DEPTHWISE[1], GROUPED[0], GROUPED[8], GROUPED[11]):   # direct, ig, Winograd, flat
+    for case in (DEPTHWISE[1], DEPTHWISE[11], GROUPED[0], GROUPED[8],
+                 GROUPED[11]):   # direct, channels-last, ig, Winograd, flat
         x, w, b, geo = _arrays(rng, case, np.float64)
         yr = R.conv2d(x, w, b, **geo)
         dy = rng.standard_normal(yr.shape)

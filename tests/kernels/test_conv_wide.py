@@ -106,7 +106,10 @@ def test_wide_nan_stays_in_its_outputs(rng):
 
 def test_algorithm_names_every_method():
     a = _core.conv2d_algorithm
-    assert a((2, 8, 8, 8), (8, 1, 3, 3), (1, 1), (1, 1), (1, 1), 8) == "depthwise"
+    assert a((2, 8, 32, 32), (8, 1, 3, 3), (1, 1), (1, 1), (1, 1), 8) == "depthwise"
+    assert a((2, 4, 8, 8), (8, 1, 3, 3), (1, 1), (1, 1), (1, 1), 4) == "depthwise"   # m = 2
+    for xs, st in (((2, 8, 8, 8), (1, 1)), ((2, 64, 32, 32), (2, 2))):   # small plane, stride
+        assert a(xs, (xs[1], 1, 3, 3), st, (1, 1), (1, 1), xs[1], 1) == "depthwise-cl"
     assert a((2, 32, 8, 8), (32, 32, 3, 3), (1, 1), (1, 1)) == "winograd"
     assert a((2, 4, 8, 64), (8, 4, 3, 3), (1, 1), (1, 1)) == "direct"
     assert a((2, 64, 32, 32), (64, 64, 3, 3), (2, 2), (1, 1)) == "packed"
