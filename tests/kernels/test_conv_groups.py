@@ -114,7 +114,8 @@ def test_grouped_every_kernel_path(isa, case, rng):
                                   (4, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2),
                                   (16, 32, 24, 24, 32, 3, 3, 2, 2, 1, 1, 1, 1, 32),
                                   (8, 16, 17, 17, 32, 3, 3, 2, 2, 1, 1, 1, 1, 4),
-                                  (64, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128)])
+                                  (64, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128),
+                                  (16, 32, 24, 24, 64, 3, 3, 2, 2, 1, 1, 1, 1, 32)])
 def test_thread_invariance_above_cutoff(case, rng):
     x, w, b, geo = _arrays(rng, case, np.float32)
     N, K = x.shape[0], w.shape[0]
