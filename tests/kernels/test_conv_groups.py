@@ -169,6 +169,37 @@ def test_depthwise_nan_and_inf_stay_local(rng):
         np.testing.assert_allclose(dw[1], wr[1], **TOL[np.float32])
 
 
+def test_depthwise_channels_last_nan_stays_in_its_channel(rng):
+    """On the channels-last path (channels are vector lanes, 20 channels: a
+    whole block and a partial one) a NaN or inf in one channel reaches only
+    that channel's outputs, input gradient and weight-gradient taps; the
+    zero lanes past the last channel add nothing."""
+    geo = dict(stride=(2, 2), padding=(1, 1), dilation=(1, 1), groups=20)
+    assert _core.conv2d_algorithm((2, 20, 8, 8), (20, 1, 3, 3), (2, 2), (1, 1), (1, 1),
+                                  20) == "depthwise-cl"
+    for bad in (np.inf, np.nan):
+        for ch in (3, 17):                  # in the whole block, in the partial one
+            x = rng.standard_normal((2, 20, 8, 8)).astype(np.float32)
+            x[1, ch, 4, 4] = bad
+            w = rng.standard_normal((20, 1, 3, 3)).astype(np.float32)
+            dy = rng.standard_normal((2, 20, 4, 4)).astype(np.float32)
+            dy[0, ch, 1, 1] = bad
+            y, dx, dw, db = _run(x, w, None, dy, geo, 2)
+            others = [c for c in range(20) if c != ch]
+            assert np.isfinite(y[:, others]).all() and not np.isfinite(y[1, ch]).all()
+            assert np.isfinite(y[0, ch]).all()
+            assert np.isfinite(dx[:, others]).all() and not np.isfinite(dx[0, ch]).all()
+            assert np.isfinite(dw[others]).all() and not np.isfinite(dw[ch]).all()
+            assert np.isfinite(db[others]).all() and not np.isfinite(db[ch])
+            xr = np.nan_to_num(x, nan=0.0, posinf=0.0)
+            dyr = np.nan_to_num(dy, nan=0.0, posinf=0.0)
+            want = (R.conv2d(xr, w, None, **geo),) + R.conv2d_backward(xr, w, dyr, **geo)
+            # y and dx are (N, C, ...), dw and db (C, ...): the other channels
+            for g, r, axis in zip((y, dx, dw, db), want, (1, 1, 0, 0)):
+                np.testing.assert_allclose(np.take(g, others, axis), np.take(r, others, axis),
+                                           **TOL[np.float32])
+
+
 # (N, C_in, H, W, C_out, R, S, stride, padding, output_padding, dilation)
 TRANSPOSED = [
     (2, 4, 5, 6, 3, 4, 4, 2, 1, 0, 1),
