@@ -1,6 +1,7 @@
 """Convolution layers beyond the plain 3x3 (PERF.md / workloads.py:
 depthwise3x3, conv_grouped4, convT4x4s2) forward + backward (dx, dW, db)
-as modules, and the MobileNet-style training step (mobilenet_train):
+as modules, and the MobileNet- and LeNet-style training steps
+(mobilenet_train, lenet_train: the 5x5 layers of issue 18's MNIST program):
 fastnn against PyTorch in the same run, 2 threads, the same weights and
 upstream gradient; answers checked against PyTorch outside the timed region.
 
@@ -60,7 +61,10 @@ def _train_step(libname, name="mobilenet_train"):
     model_name, _, batch, in_shape = TRAIN[name]
     lib.manual_seed(0)
     model = MODELS[model_name](lib.nn)
-    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    if TRAIN[name][1] == "adam":
+        opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+    else:
+        opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     rng = np.random.default_rng(0)
     x = lib.tensor(rng.standard_normal((batch,) + in_shape).astype(np.float32))
     y = lib.tensor(rng.integers(0, 10, batch).astype(np.int64))
@@ -94,18 +98,19 @@ def test_conv_layer(benchmark, name, impl):
 
 
 @pytest.mark.parametrize("impl", ["fastnn", "torch"])
-def test_mobilenet_train(benchmark, impl):
+@pytest.mark.parametrize("name", ["mobilenet_train", "lenet_train"])
+def test_train_step(benchmark, name, impl):
     if impl == "torch":
         pytest.importorskip("torch")
     before = fastnn.get_num_threads()
     try:
-        step = _train_step(impl)
+        step = _train_step(impl, name)
         first = float(step().item())
         for _ in range(5):
             last = float(step().item())
         assert np.isfinite(first) and np.isfinite(last) and last != first
-        benchmark.group = "mobilenet_train"
-        benchmark.extra_info["images_per_step"] = TRAIN["mobilenet_train"][2]
+        benchmark.group = name
+        benchmark.extra_info["images_per_step"] = TRAIN[name][2]
         benchmark(step)
     finally:
         fastnn.set_num_threads(before)
@@ -142,8 +147,9 @@ def main(rounds=15):
         _check_layer(name)
         fa, fb = _layer_step("fastnn", name)[0], _layer_step("torch", name)[0]
         rows.append((name,) + _median_pair(fa, fb, rounds))
-    rows.append(("mobilenet_train",) + _median_pair(_train_step("fastnn"), _train_step("torch"),
-                                                    rounds))
+    for name in ("mobilenet_train", "lenet_train"):
+        rows.append((name,) + _median_pair(_train_step("fastnn", name),
+                                           _train_step("torch", name), rounds))
     print(f"{'workload':18s} {'fastnn ms':>10s} {'torch ms':>10s} {'ratio':>7s}")
     for name, a, b in rows:
         print(f"{name:18s} {a * 1e3:10.2f} {b * 1e3:10.2f} {a / b:7.2f}")

@@ -78,6 +78,7 @@ TRAIN = {
     "cnn_infer_b1": ("cnn", None, 1, (3, 32, 32)),
     "cnn_infer_b64": ("cnn", None, 64, (3, 32, 32)),
     "mobilenet_train": ("mobilenet", "sgd", 32, (3, 32, 32)),
+    "lenet_train": ("lenet", "adam", 64, (1, 28, 28)),
 }
 
 
@@ -116,7 +117,17 @@ def mobilenet(nn):
     return nn.Sequential(*layers)
 
 
-MODELS = {"mlp": mlp, "cnn": cnn, "mobilenet": mobilenet}
+def lenet(nn):
+    """The LeNet-style MNIST net of issue 18's whole-program comparison: conv5x5(1->16)-ReLU-
+    maxpool2, conv5x5(16->32)-BN-ReLU-maxpool2, linear 512->128-ReLU, linear 128->10, for
+    1x28x28 input."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 5), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 4 * 4, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+MODELS = {"mlp": mlp, "cnn": cnn, "mobilenet": mobilenet, "lenet": lenet}
 
 WORKLOADS = {
     **{k: f"GEMM {v['M']}x{v['N']}x{v['K']}" for k, v in GEMM.items()},
@@ -143,6 +154,8 @@ WORKLOADS = {
     "convT4x4s2": "ConvTranspose2d(64, 32, 4, stride 2, padding 1) on (64, 64, 16, 16), fwd+bwd",
     "mobilenet_train": "MobileNet-style training step (depthwise-separable blocks, BN, ReLU), "
                        "SGD momentum 0.9, batch 32 on 3x32x32",
+    "lenet_train": "LeNet-style training step (5x5 convolutions 1->16->32, BN, max-pools, two "
+                   "linear layers), Adam, batch 64 on 1x28x28",
 }
 
 # sequence models (issue 15): name -> what to build and run
