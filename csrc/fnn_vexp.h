@@ -14,14 +14,16 @@
 #include <string.h>
 #include <math.h>
 
-/* The body of fnn_expf and fnn_expf_hl; has_lo is a constant at every call,
- * so the inlined code of fnn_expf is exactly the plain exp (same operations,
- * same bits). */
-static inline float fnn_expf_core(float hi, float lo, const int has_lo) {
+/* The body of fnn_expf, fnn_expf_hl and fnn_expf_inrange; has_lo and
+ * in_range are constants at every call, so the inlined code of fnn_expf is
+ * exactly the plain exp (same operations, same bits).  in_range: the caller
+ * guarantees lim_lo <= x <= lim_hi (or NaN), so the clamps and the
+ * underflow / overflow selects are left out. */
+static inline float fnn_expf_core(float hi, float lo, const int has_lo, const int in_range) {
     const float lim_lo = -87.33654475f, lim_hi = 88.37626266f;
     float x = has_lo ? hi + lo : hi;
-    float xc = x < lim_lo ? lim_lo : x;
-    xc = xc > lim_hi ? lim_hi : xc;
+    float xc = in_range ? x : (x < lim_lo ? lim_lo : x);
+    xc = in_range ? xc : (xc > lim_hi ? lim_hi : xc);
     const float magic = 12582912.0f;                 /* 1.5 * 2^23 */
     float t = xc * 1.44269504088896341f + magic;
     float n = t - magic;
@@ -50,6 +52,7 @@ static inline float fnn_expf_core(float hi, float lo, const int has_lo) {
     float s;
     memcpy(&s, &e, 4);
     float y = p * s;
+    if (in_range) return y;
     y = x < lim_lo ? 0.0f : y;
     y = x > lim_hi ? __builtin_inff() : y;
     return y;
@@ -58,9 +61,12 @@ static inline float fnn_expf_core(float hi, float lo, const int has_lo) {
 /* exp(hi + lo) for a correction lo of order 1 at most, without the rounding
  * of hi + lo: n comes from hi + lo, and lo joins the reduced argument after
  * the exact hi - n*ln2_hi (an error below 1.2e-7 absolute in r). */
-static inline float fnn_expf_hl(float hi, float lo) { return fnn_expf_core(hi, lo, 1); }
+static inline float fnn_expf_hl(float hi, float lo) { return fnn_expf_core(hi, lo, 1, 0); }
 
-static inline float fnn_expf(float x) { return fnn_expf_core(x, 0.0f, 0); }
+static inline float fnn_expf(float x) { return fnn_expf_core(x, 0.0f, 0, 0); }
+
+/* exp(x) for -87.33 <= x <= 88.37 (or NaN) only: fnn_expf without its clamps */
+static inline float fnn_expf_inrange(float x) { return fnn_expf_core(x, 0.0f, 0, 1); }
 
 /* Logistic function on fnn_expf, branch-free so loops over it vectorise:
  * with e = exp(-|x|) (never overflows), 1/(1+e) for x >= 0 and e/(1+e)

@@ -90,6 +90,36 @@ def test_gelu_float32_relative_accuracy_in_the_tail():
     np.testing.assert_allclose(y[ok], ref[ok], rtol=1e-6)
 
 
+def test_gelu_float32_value_independent_of_its_block():
+    # Blocks of 64 whose |x| all stay below 4 take a cheaper tail formula; any
+    # other element picks its formula by its own |x|.  So an element's value
+    # (forward and gradient) must not change when a neighbour in its block
+    # crosses 4, or with the block boundaries (offset slices), and both forms
+    # must match the float64 reference.
+    from math import erfc, pi, sqrt
+    rng = np.random.default_rng(7)
+    x = np.clip(rng.standard_normal(64 * 40), -3.99, 3.99).astype(np.float32)
+    g = rng.standard_normal(x.size).astype(np.float32)
+    y0 = _core.act_fwd("gelu", x, np.empty_like(x), n_threads=1)
+    d0 = _core.act_bwd("gelu", x, g, np.empty_like(x), n_threads=1)
+    xm = x.copy()
+    xm[::64] = 7.5                              # one big value in every block
+    ym = _core.act_fwd("gelu", xm, np.empty_like(xm), n_threads=1)
+    dm = _core.act_bwd("gelu", xm, g, np.empty_like(xm), n_threads=1)
+    keep = np.ones(x.size, bool)
+    keep[::64] = False
+    np.testing.assert_array_equal(ym[keep], y0[keep])
+    np.testing.assert_array_equal(dm[keep], d0[keep])
+    for off in (1, 13, 63):
+        ys = _core.act_fwd("gelu", x[off:], np.empty_like(x[off:]), n_threads=1)
+        np.testing.assert_array_equal(ys, y0[off:])
+    v = x.astype(np.float64)
+    cdf = np.array([0.5 * erfc(-t / sqrt(2)) for t in v])
+    pdf = np.exp(-0.5 * v * v) / sqrt(2 * pi)
+    np.testing.assert_allclose(y0, v * cdf, rtol=1e-6, atol=1e-30)
+    np.testing.assert_allclose(d0, g * (cdf + v * pdf), rtol=2e-6, atol=2e-7)
+
+
 @pytest.mark.parametrize("name", sorted(PARAMS))
 def test_act_nan_propagates_and_out_may_alias(name):
     x = _act_input(64, np.float32)
