@@ -77,6 +77,17 @@ def _resolve_dtype(dtype):
     return dt
 
 
+def _root_grad(g, a):
+    """A backward root's gradient as the engine takes it: the caller's array
+    itself when it is C-contiguous in ``a``'s dtype (else a converted copy),
+    behind a read-only view.  No copy of a large gradient is made, and
+    nothing downstream can write into the caller's array: the engine sums
+    in place only into writeable arrays it alone holds."""
+    g = np.asarray(g, dtype=a.dtype, order="C").view()
+    g.flags.writeable = False
+    return g
+
+
 def _to_array(data, dtype=None, copy=False, keep_ints=False):
     """The ndarray behind new Tensor data, with fastnn's dtype rules: floats
     become float32 unless they are a float64 ndarray, Python ints int64,
@@ -352,7 +363,7 @@ class Tensor(TensorBase):
             if g.shape != a.shape:
                 raise ShapeError(f"backward: gradient has shape {tuple(g.shape)}, expected "
                                  f"{tuple(a.shape)}")
-            g = np.array(g, dtype=a.dtype)
+            g = _root_grad(g, a)
         if inputs is not None:
             from .autograd import backward
             backward([self], [g], retain_graph, inputs=inputs)

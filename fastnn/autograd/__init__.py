@@ -23,8 +23,15 @@ def _seq(x):
     return list(x)
 
 
+def _owned(g):
+    """g, or a copy when g is a root's read-only view of the caller's array
+    (a gradient captured at a root)."""
+    return g if g.flags.writeable else g.copy()
+
+
 def _root_grads(outputs, grad_outputs, op):
     """The initial gradients: given ones converted, ones for scalars."""
+    from .._tensor import _root_grad
     grads = _seq(grad_outputs)
     if grads is None:
         grads = [None] * len(outputs)
@@ -45,7 +52,7 @@ def _root_grads(outputs, grad_outputs, op):
         if ga.shape != a.shape:
             raise RuntimeError(f"{op}: mismatch in shape: grad_output has a shape of "
                                f"{tuple(ga.shape)} and output has a shape of {tuple(a.shape)}")
-        out.append(np.array(ga, dtype=a.dtype))
+        out.append(_root_grad(ga, a))
     return out
 
 
@@ -62,7 +69,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         got = _core.run_backward(outs, grads, bool(retain_graph), ins)
         for t, g in zip(ins, got):
             if g is not None:
-                t.grad = g if t.grad is None else t.grad._array + g
+                t.grad = _owned(g) if t.grad is None else t.grad._array + g
         return
     _core.run_backward(outs, grads, bool(retain_graph))
 
@@ -106,5 +113,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             else:
                 result.append(None)
                 continue
-        result.append(Tensor._wrap(np.asarray(g, dtype=t._array.dtype)))
+        result.append(Tensor._wrap(_owned(np.asarray(g, dtype=t._array.dtype))))
     return tuple(result)

@@ -191,3 +191,33 @@ def test_gradient_dtype_and_shape_follow_leaf():
 def test_requires_grad_only_for_floats():
     with pytest.raises(RuntimeError, match="floating point"):
         fastnn.tensor([1, 2], requires_grad=True)
+
+
+def test_root_gradient_is_used_without_a_copy_and_never_written():
+    # backward(gradient) hands the caller's array to the engine behind a
+    # read-only view (no copy of a large gradient); nothing may write into
+    # it: not a node's backward, not the in-place sum of gradients meeting
+    # at the root, and what autograd.grad returns for the root is the
+    # caller's values in a writeable array of its own.
+    x = fastnn.tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4),
+                      requires_grad=True)
+    xv = x.detach().numpy()
+    y = fastnn.nn.functional.relu(x * 2.0)
+    g = np.arange(12, dtype=np.float32).reshape(3, 4)
+    keep = g.copy()
+    y.backward(g, retain_graph=True)
+    np.testing.assert_array_equal(g, keep)
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(xv * 2 > 0, 2 * g, 0))
+    x.grad = None
+    fastnn.autograd.backward([y, y], [g, fastnn.tensor(g)], retain_graph=True)
+    np.testing.assert_array_equal(g, keep)
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(xv * 2 > 0, 4 * g, 0))
+    gt = fastnn.tensor(g)
+    (gy,) = fastnn.autograd.grad(y, y, gt)
+    np.testing.assert_array_equal(gy.numpy(), g)
+    gy.numpy()[0, 0] = 99.0                       # the caller may write into it
+    np.testing.assert_array_equal(gt.numpy(), keep)
+    x.grad = None                                 # a leaf root's gradient is a copy too
+    x.backward(gt)
+    x.grad.numpy()[...] += 1
+    np.testing.assert_array_equal(gt.numpy(), keep)
