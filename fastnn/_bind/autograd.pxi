@@ -528,9 +528,16 @@ cdef bint _e_owned(object g, Py_ssize_t refs):
             and cnp.PyArray_SIZE(ba) == cnp.PyArray_SIZE(a) and cnp.PyArray_ISWRITEABLE(ba))
 
 
+cdef inline object _e_writeable(object g):
+    if g is None or not cnp.PyArray_Check(g) or cnp.PyArray_ISWRITEABLE(<cnp.ndarray>g):
+        return g
+    return g.copy()
+
+
 cdef object _run_hooks(list hooks, object g):
     """Tensor hooks: each sees the gradient as a Tensor and may return a
     replacement; returns the (possibly new) ndarray."""
+    g = _e_writeable(g)      # a hook may write into it (a root's gradient is read-only)
     for hook in tuple(hooks):
         r = hook(_e_wrap(g))
         if r is not None:
@@ -662,7 +669,9 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
     if raw:
         r = fn.backward(node, *gouts)
     else:
-        r = fn.backward(node, *[_e_wrap(g) for g in gouts])
+        # a user's backward may write into its gradient Tensors: a root's
+        # gradient (the caller's array, read-only) is copied for it
+        r = fn.backward(node, *[_e_wrap(_e_writeable(g)) for g in gouts])
     gouts = None
     cdef tuple res
     if type(r) is tuple:

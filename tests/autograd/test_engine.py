@@ -221,3 +221,30 @@ def test_root_gradient_is_used_without_a_copy_and_never_written():
     x.backward(gt)
     x.grad.numpy()[...] += 1
     np.testing.assert_array_equal(gt.numpy(), keep)
+
+
+def test_user_backward_and_hooks_may_write_into_a_root_gradient():
+    # user Functions and tensor hooks get a writeable gradient even when it is
+    # the caller's array (read-only to the engine); the caller's array stays as
+    # it was
+    class Twice(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1.0
+
+        @staticmethod
+        def backward(ctx, g):
+            g.mul_(2.0)
+            return g
+
+    x = fastnn.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    g = np.full((2, 3), 3.0, np.float32)
+    Twice.apply(x).backward(g)
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 6.0))
+    np.testing.assert_array_equal(g, np.full((2, 3), 3.0))
+    y = x * 2.0
+    y.register_hook(lambda t: t.add_(1.0))
+    x.grad = None
+    y.backward(g)
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 8.0))
+    np.testing.assert_array_equal(g, np.full((2, 3), 3.0))
