@@ -396,3 +396,53 @@ def test_register_checks_match_torch():
         b.register_buffer("bad", [1, 2])
     with pytest.raises(NotImplementedError, match='missing the required "forward"'):
         nn.Module()(1)
+
+
+def _signature_mismatches(tns, fns, classes):
+    """Names of tns (a torch namespace) also in fns whose signature (a class's
+    constructor) differs: positional order, a missing argument name, or a
+    different plain default."""
+    import inspect
+    bad = []
+    for name in sorted(dir(tns)):
+        t, f = getattr(tns, name), getattr(fns, name, None)
+        if name.startswith("_") or f is None or inspect.isclass(t) != classes or \
+                not callable(t):
+            continue
+        try:
+            pt = inspect.signature(t.__init__ if classes else t).parameters
+            pf = inspect.signature(f.__init__ if classes else f).parameters
+        except (TypeError, ValueError):
+            continue
+        if any(p.kind == p.VAR_POSITIONAL for p in list(pf.values()) + list(pt.values())):
+            continue
+        pos = [[n for n, p in ps.items() if n != "self" and p.kind == p.POSITIONAL_OR_KEYWORD
+                and not n.startswith("_")] for ps in (pt, pf)]
+        if pos[1][:len(pos[0])] != pos[0]:
+            bad.append(f"{name}: positional {pos[0]} vs {pos[1]}")
+        for n, p in pt.items():
+            if n == "self" or n.startswith("_") or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                continue
+            q = pf.get(n)
+            if q is None:
+                if not any(r.kind == r.VAR_KEYWORD for r in pf.values()):
+                    bad.append(f"{name}: no argument {n}")
+            elif isinstance(p.default, (bool, int, float, str, type(None))) and \
+                    p.default != q.default:
+                bad.append(f"{name}: {n}={q.default!r}, PyTorch's default {p.default!r}")
+    return bad
+
+
+def test_constructor_signatures_match_torch():
+    # Every layer, optimiser and schedule both libraries have takes PyTorch's
+    # constructor arguments in PyTorch's order, under PyTorch's names
+    # (programs pass device and dtype positionally to Linear, for example),
+    # with PyTorch's defaults; the functional forms likewise.
+    torch = _torch()
+    bad = []
+    for tns, fns, classes in ((torch.nn, nn, True), (torch.optim, fastnn.optim, True),
+                              (torch.optim.lr_scheduler, fastnn.optim.lr_scheduler, True),
+                              (torch.nn.functional, nn.functional, False),
+                              (torch.nn.init, nn.init, False)):
+        bad += _signature_mismatches(tns, fns, classes)
+    assert not bad, "\n".join(bad)

@@ -4,6 +4,8 @@ Each holds its hyper-parameters and calls the functional form, which checks
 them.  ``inplace=True`` is accepted and shown in the repr as PyTorch does;
 the result is computed out of place.
 """
+import warnings
+
 import numpy as np
 
 from .. import functional as F
@@ -238,8 +240,16 @@ class Hardtanh(_ParamAct):
     _fn = staticmethod(F.hardtanh)
     _args = ("min_val", "max_val")
 
-    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None,
+                 max_value=None):
         super().__init__()
+        for old, new, v in (("min_value", "min_val", min_value),
+                            ("max_value", "max_val", max_value)):
+            if v is not None:   # PyTorch's deprecated spellings
+                warnings.warn(f"keyword argument `{old}` is deprecated and renamed to "
+                              f"`{new}`", FutureWarning, stacklevel=2)
+        min_val = min_val if min_value is None else min_value
+        max_val = max_val if max_value is None else max_value
         if max_val <= min_val:
             raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val "
                              f"({min_val})")

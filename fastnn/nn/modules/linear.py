@@ -16,6 +16,7 @@ class Linear(Module):
     ----------
     in_features, out_features : int
     bias : bool
+    device, dtype : device ignored (CPU); dtype of the parameters.
 
     Shape
     -----
@@ -28,16 +29,16 @@ class Linear(Module):
     fastnn.Size([5, 2])
     """
 
-    def __init__(self, in_features, out_features, bias=True):
-        super().__init__()
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()   # device: accepted, CPU only (as the other layers)
         for n, v in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"Linear: {n} must be a non-negative int, got {v!r}")
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(empty(out_features, in_features))
+        self.weight = Parameter(empty(out_features, in_features, dtype=dtype))
         if bias:
-            self.bias = Parameter(empty(out_features))
+            self.bias = Parameter(empty(out_features, dtype=dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
