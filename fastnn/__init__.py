@@ -132,6 +132,18 @@ def set_default_dtype(d):
         raise TypeError("fastnn: the default dtype is always float32")
 
 
+def get_default_device():
+    """The CPU, where fastnn makes every tensor."""
+    return device("cpu")
+
+
+def set_default_device(d):
+    """Accepts the CPU (``"cpu"``, ``device("cpu")``) or None; any other
+    device is a clear error, as ``device()`` gives."""
+    if d is not None:
+        device(d)
+
+
 def is_tensor(obj):
     return isinstance(obj, Tensor)
 

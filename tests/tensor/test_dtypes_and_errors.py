@@ -234,3 +234,18 @@ def test_numpy_functions_on_tensors():
     np.testing.assert_allclose(np.round(t / 3, 2).numpy(), np.round(a / 3, 2), rtol=1e-6)
     out = fastnn.empty(2)
     assert t.sum(dim=0, out=out) is out and out.tolist() == [4.0, 7.0]
+
+
+def test_default_device_and_dtype_settings():
+    # programs set these at the top (the char-RNN tutorial: set_default_device)
+    fastnn.set_default_device("cpu")
+    fastnn.set_default_device(fastnn.device("cpu"))
+    fastnn.set_default_device(None)
+    assert fastnn.get_default_device() == fastnn.device("cpu")
+    assert fastnn.zeros(2).device == fastnn.get_default_device()
+    with pytest.raises(RuntimeError, match="CPU only"):
+        fastnn.set_default_device("cuda")
+    fastnn.set_default_dtype(fastnn.float32)
+    assert fastnn.get_default_dtype() == fastnn.float32
+    with pytest.raises(TypeError, match="float32"):
+        fastnn.set_default_dtype(fastnn.float64)
