@@ -254,8 +254,11 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
+        # a number of epochs; PyTorch also takes a float (its text-classification
+        # tutorial passes 1.0): the lr then drops where last_epoch % step_size == 0
+        if isinstance(step_size, bool) or not isinstance(step_size, (int, float)) or \
+                not step_size > 0:
+            raise ValueError(f"StepLR: step_size must be a positive number, got {step_size!r}")
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)

@@ -43,6 +43,7 @@ CASES = [
     ("PolynomialLR", lambda: dict(), "sgd"),
     ("ExponentialLR", lambda: dict(gamma=0.93), "sgd"),
     ("StepLR", lambda: dict(step_size=7, gamma=0.3), "sgd"),
+    ("StepLR", lambda: dict(step_size=2.5, gamma=0.3), "sgd"),   # a float, as tutorials pass
     ("CosineAnnealingLR", lambda: dict(T_max=11, eta_min=0.002), "sgd"),
     ("CyclicLR", lambda: dict(base_lr=0.01, max_lr=0.1, step_size_up=5), "sgd"),
     ("CyclicLR", lambda: dict(base_lr=[0.01, 0.02], max_lr=0.1, step_size_up=4,
