@@ -274,6 +274,14 @@ def _geometry(mode, layer, D, H, P, T, B, bs, packed, sorted_idx, unsorted_idx, 
     return g
 
 
+def _empty_cell(mode, x, H, unbatched):
+    """A cell's outputs for an empty batch: empty (0, H) tensors."""
+    from .._tensor import Tensor
+    dt = x._array.dtype
+    c = Tensor._wrap(np.zeros((0, H), dt)) if mode == "LSTM" else None
+    return Tensor._wrap(np.zeros((0, H), dt)), c
+
+
 def _empty(mode, x, T, D, H, P, L, batch_first, unbatched):
     """Outputs of an empty batch (PyTorch returns empty tensors)."""
     from .._tensor import Tensor
@@ -286,9 +294,72 @@ def _empty(mode, x, T, D, H, P, L, batch_first, unbatched):
     return y, h, c
 
 
+_STEP = {}   # batch size -> batch_sizes of a one-step sequence (read only)
+
+
+def _one_step(B):
+    bs = _STEP.get(B)
+    if bs is None:
+        bs = np.full(1, B, np.int64)
+        bs.flags.writeable = False
+        if len(_STEP) < 64:
+            _STEP[B] = bs
+    return bs
+
+
+class RNNCellFn(Function):
+    """One step of a cell: the layer's kernels (``_core.rnn_fwd`` /
+    ``rnn_bwd``) on a one-step sequence, without the layer's reshaping.
+
+    Arguments: x (B, I) or (I,), h, c ((B, H) or (H,), or None: zeros),
+    w_ih, w_hh, b_ih, b_hh (None where absent), the mode's code.  Outputs:
+    h' and c' (LSTM; else None), shaped as x is batched or not."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, h, c, w_ih, w_hh, b_ih, b_hh, code):
+        unbatched = x.ndim == 1
+        x2 = np.ascontiguousarray(x.reshape(1, -1) if unbatched else x)
+        B, H = x2.shape[0], w_hh.shape[1]
+        w = [c_contig(a) if a is not None else None for a in (w_ih, w_hh, b_ih, b_hh)]
+        st = [np.ascontiguousarray(a.reshape(B, H)) if a is not None else None for a in (h, c)]
+        dt, bs = x2.dtype, _one_step(B)
+        train = any(ctx.needs_input_grad)
+        y = np.empty((B, H), dt)
+        hn = np.empty((B, H), dt)
+        cn = np.empty((B, H), dt) if code == 2 else None
+        sv = np.empty(_core.rnn_saved_len(code, 1, H, 0, bs), dt) if train else None
+        _core.rnn_fwd(code, False, x2, *w, None, *st, y, 0, hn, cn, sv, bs, nthreads())
+        if train:
+            ctx.save_for_backward(x2, *w)
+            ctx.acts, ctx.code, ctx.shape = sv, code, x.shape
+        if unbatched:
+            y = y.reshape(H)
+            cn = cn.reshape(H) if cn is not None else None
+        return y, cn
+
+    @staticmethod
+    def backward(ctx, gy, gc):
+        x2, wi, wh, bi, bh = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dt, (B, H) = x2.dtype, (x2.shape[0], wh.shape[1])
+        gy = np.ascontiguousarray(gy.reshape(B, H), dtype=dt)
+        gc = np.ascontiguousarray(gc.reshape(B, H), dtype=dt) if gc is not None else None
+        dx = np.empty_like(x2) if need[0] else None
+        dh = np.empty((B, H), dt) if need[1] else None
+        dc = np.empty((B, H), dt) if need[2] else None
+        outs = [np.empty(a.shape, dt) if (a is not None and need[3 + i]) else None
+                for i, a in enumerate((wi, wh, bi, bh))]
+        _core.rnn_bwd(ctx.code, False, x2, wi, wh, None, ctx.acts, gy, 0, None, gc, dx, False,
+                      *outs, None, dh, dc, _one_step(B), nthreads())
+        shape = ctx.shape
+        back = (lambda a: a.reshape(shape[:-1] + (a.shape[-1],)) if a is not None else None)
+        return (back(dx), back(dh), back(dc), *outs, None)
+
+
 def cell(mode, input, hx, weights, name):
-    """One step of a cell (``RNNCell``, ``LSTMCell``, ``GRUCell``): the layer
-    node over a one-step sequence.  Returns (h', c') (c' None unless LSTM)."""
+    """One step of a cell (``RNNCell``, ``LSTMCell``, ``GRUCell``) through
+    ``RNNCellFn``.  Returns (h', c') (c' None unless LSTM)."""
     x = _t(input)
     if x.ndim not in (1, 2):
         raise ShapeError(f"{name}: Expected input to be 1D or 2D, got {x.ndim}D instead")
@@ -313,7 +384,11 @@ def cell(mode, input, hx, weights, name):
         if h.shape[-1] != H:
             raise ShapeError(f"{name}: hidden{i} has inconsistent hidden_size: got "
                              f"{h.shape[-1]}, expected {H}")
-        states.append(h.reshape(1, B, H))
-    y, _, c = rnn(mode, x.reshape(1, B, n_in), tuple(states), [weights], 1)
-    shape = (H,) if unbatched else (B, H)
-    return y.reshape(*shape), (c.reshape(*shape) if c is not None else None)
+        if h._array.dtype != x._array.dtype:
+            raise TypeError(f"{name}: hidden state dtype {h._array.dtype} must match the input "
+                            f"dtype {x._array.dtype}")
+        states.append(h)
+    states += [None] * (2 - len(states))
+    if B == 0:
+        return _empty_cell(mode, x, H, unbatched)
+    return RNNCellFn.apply(x, *states, *weights[:4], MODES[mode])

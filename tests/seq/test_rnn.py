@@ -139,6 +139,40 @@ def test_cells_match_torch(torch, H, cell, dtype):
     H.close(a, b, dtype)
 
 
+@pytest.mark.parametrize("cell", ["LSTMCell", "GRUCell", "RNNCell"])
+def test_cell_step_equals_the_layer_step_and_gradchecks(cell):
+    # A cell runs the layer's kernels on a one-step sequence: the same bits as
+    # a one-layer stack over one step from the same weights and state, and its
+    # gradients (unbatched, a missing c, an unused c') pass gradcheck.
+    layer = {"LSTMCell": fnn.LSTM, "GRUCell": fnn.GRU, "RNNCell": fnn.RNN}[cell]
+    fastnn.manual_seed(1)
+    cm, lm = getattr(fnn, cell)(5, 6), layer(5, 6)
+    lm.load_state_dict({k + "_l0": v for k, v in cm.state_dict().items()})
+    x, h = fastnn.randn(3, 5), fastnn.randn(3, 6)
+    lstm = cell == "LSTMCell"
+    c = fastnn.randn(3, 6)
+    got = cm(x, (h, c)) if lstm else cm(x, h)
+    want = lm(x.unsqueeze(0), (h.unsqueeze(0), c.unsqueeze(0)) if lstm else h.unsqueeze(0))[1]
+    if lstm:
+        np.testing.assert_array_equal(got[0].detach().numpy(), want[0][0].detach().numpy())
+        np.testing.assert_array_equal(got[1].detach().numpy(), want[1][0].detach().numpy())
+    else:
+        np.testing.assert_array_equal(got.detach().numpy(), want[0].detach().numpy())
+    cm = cm.double()
+    ws = list(cm.parameters())
+    xd = fastnn.randn(5, dtype=fastnn.float64, requires_grad=True)
+    hd = fastnn.randn(6, dtype=fastnn.float64, requires_grad=True)
+
+    def f(xx, hh, *_):
+        out = cm(xx, (hh, None)) if lstm else cm(xx, hh)
+        return (out[0] if lstm else out).sin().sum()   # c' unused
+    assert fastnn.gradcheck(f, (xd, hd, *ws))
+    assert tuple(cm(fastnn.zeros(0, 5, dtype=fastnn.float64))[0].shape
+                 if lstm else cm(fastnn.zeros(0, 5, dtype=fastnn.float64)).shape) == (0, 6)
+    with pytest.raises(TypeError, match="dtype"):
+        cm(xd.detach(), (hd.float(), hd.float()) if lstm else hd.float())
+
+
 def test_dropout_between_layers_train_vs_eval():
     fastnn.manual_seed(0)
     m = fnn.LSTM(5, 8, num_layers=3, dropout=0.5)
