@@ -110,7 +110,7 @@ static inline int rnn_team(const fnn_rnn_desc *d, int64_t nblk, int n_threads) {
 }
 
 static inline double rnn_sigm_f64(double x) {
-    double e = exp(-fabs(x)), r = 1.0 / (1.0 + e);
+    double e = fnn_exp(-fabs(x)), r = 1.0 / (1.0 + e);
     return x >= 0.0 ? r : (x < 0.0 ? e * r : x);
 }
 

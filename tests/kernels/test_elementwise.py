@@ -104,3 +104,32 @@ def test_bad_arguments_raise():
         _core.relu_fwd(np.ones((4, 4), np.float32).T[:, :2], np.ones(8, np.float32), 1)
     with pytest.raises(TypeError, match="ndarray"):
         _core.add([1.0], x, x, 1)
+
+
+def test_double_exp_tanh_sigmoid_are_accurate_everywhere():
+    # The double exp / tanh / logistic of the compiled core (fnn_vexp.h:
+    # vectorisable polynomials instead of libm calls) against NumPy's, within
+    # a few ulp over the whole range: tiny, moderate, the switch points of
+    # the tanh (|x| = 0.35) and exp's subnormal and overflow ends; -0, inf
+    # and NaN as NumPy gives them.
+    import fastnn
+    rng = np.random.default_rng(5)
+    x = np.concatenate([np.linspace(-40, 40, 20001), rng.standard_normal(20000) * 3,
+                        np.logspace(-300, 1, 2000), -np.logspace(-300, 1, 2000),
+                        [0.35, -0.35, 0.3499999999, 19.99, 20.01, 0.0, -0.0, np.inf, -np.inf,
+                         np.nan]])
+    t = fastnn.tensor(x)
+    for got, want in ((t.tanh(), np.tanh(x)),
+                      (t.sigmoid(), np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))),
+                                             np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x)))))):
+        g = got.numpy()
+        np.testing.assert_allclose(g, want, rtol=1e-15, atol=0)
+        ok = ~np.isnan(want)
+        assert np.array_equal(np.signbit(g[ok]), np.signbit(want[ok]))    # -0 stays -0
+    # exp through the softmax of a row holding 0 and v: e^v / (1 + e^v)
+    v = np.concatenate([np.linspace(-744, 709, 4001), [-745.1, -746.0, 709.9]])
+    rows = np.stack([np.zeros_like(v), v], 1)
+    sm = fastnn.nn.functional.softmax(fastnn.tensor(rows), 1).numpy()
+    ref = np.exp(rows - rows.max(1, keepdims=True))
+    ref /= ref.sum(1, keepdims=True)
+    np.testing.assert_allclose(sm, ref, rtol=4e-15, atol=1e-320)
