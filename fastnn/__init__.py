@@ -168,7 +168,7 @@ def compile(model=None, **kwargs):
 
 
 _LAZY_MODULES = ("tune", "distributed", "sklearn", "testing", "utils", "cuda", "accelerator",
-                 "backends", "random", "serialization", "onnx", "viz", "linalg")
+                 "backends", "random", "serialization", "onnx", "viz", "linalg", "distributions")
 
 
 def __getattr__(name):
