@@ -19,7 +19,8 @@ about 1e-13 relative (``i0``..``i1e`` about 1e-14; ``ndtr``'s tails and
 - i0/i1: the power series for |x| <= 30, the asymptotic expansion above.
 
 Gradients follow PyTorch: lgamma' = digamma, digamma' = polygamma(1, .),
-polygamma(n)' = polygamma(n + 1), xlogy's x-gradient 0 where x == 0,
+polygamma(n)' = polygamma(n + 1), xlogy's x-gradient log(y) (0 where x == 0 and
+y <= 0),
 logit's 0 outside [eps, 1 - eps], sinc'(0) = 0, i1'(0) = 1/2.
 
 Examples
@@ -412,8 +413,10 @@ class XlogyFn(Function):
         with np.errstate(all="ignore"):
             if nx:
                 ly = np.log1p(ya) if log1p else np.log(ya)
-                d = np.where(xa == 0, 0.0, ly)
-                gx = unbroadcast(g * d.astype(g.dtype), xs)
+                # PyTorch: xlogy(g, y), 0 where x == 0 and y is outside the domain
+                d = np.where((g == 0) & ~np.isnan(ya), 0.0, g * ly)
+                d = np.where((xa == 0) & (ya <= (-1.0 if log1p else 0.0)), 0.0, d)
+                gx = unbroadcast(d.astype(g.dtype), xs)
             if ny:
                 d = xa / ((1.0 + ya) if log1p else ya)
                 gy = unbroadcast(g * d.astype(g.dtype), ys)
