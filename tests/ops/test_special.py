@@ -65,7 +65,7 @@ def test_poles_and_special_values():
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_polygamma_zeta_mvlgamma(n):
     torch = requires_torch()
-    x = np.concatenate([np.linspace(0.01, 30, 301), np.linspace(-5.25, -0.25, 21)])
+    x = np.concatenate([np.linspace(0.01, 30, 301), np.linspace(-5.25, -0.25, 11)])
     np.testing.assert_allclose(fastnn.polygamma(n, fastnn.tensor(x)).numpy(),
                                torch.polygamma(n, torch.tensor(x)).numpy(), rtol=1e-9)
     np.testing.assert_allclose(fastnn.tensor(x).polygamma(n).numpy(),
