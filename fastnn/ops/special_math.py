@@ -81,6 +81,7 @@ def lgamma_np(x):
         y = np.where(small, refl, pos)
         y = np.where(small & (x == np.floor(x)), np.inf, y)
         y = np.where(np.isinf(x), np.inf, y)
+        y = np.where((x == 1.0) | (x == 2.0), 0.0, y)       # exact zeros
     return y
 
 
