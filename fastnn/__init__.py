@@ -183,3 +183,30 @@ def __getattr__(name):
         import importlib
         return importlib.import_module(f"fastnn.{name}")
     raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
+
+
+# --- torch.* maths: order statistics, binning, distances, special functions,
+# --- assorted ops (ops/stats.py, ops/misc.py, ops/special_math.py, cdist in
+# --- ops/distance.py); ``fastnn.special`` loads on first use.
+from .ops.stats import (bucketize, histc, histogram, median, nanmedian,  # noqa: E402
+                        nanquantile, quantile, searchsorted, unique_consecutive)
+from .ops.distance import cdist  # noqa: E402
+from .ops.misc import (cross, diagflat, fill, kron, rsub,  # noqa: E402
+                       scatter_reduce)
+from .ops.special_math import (digamma, i0, lgamma, logit, mvlgamma,  # noqa: E402
+                               polygamma, sinc, xlogy)
+absolute = abs
+
+
+def index_put(input, indices, values, accumulate=False):
+    """``input.index_put(indices, values, accumulate)``."""
+    return input.index_put(indices, values, accumulate)
+
+
+def index_put_(input, indices, values, accumulate=False):
+    """``input.index_put_(indices, values, accumulate)``."""
+    return input.index_put_(indices, values, accumulate)
+
+
+_LAZY_MODULES = _LAZY_MODULES + ("special",)
+# --- end of torch.* maths

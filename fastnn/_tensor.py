@@ -33,6 +33,9 @@ from .ops import pointwise as P
 from .ops import reduction as R
 from .ops import shape as S
 from .ops import sorting as So
+from .ops import misc as Mi            # torch.* maths (apimath): misc, stats, special
+from .ops import special_math as Sp
+from .ops import stats as St
 from .ops._util import normalize_dim as _normalize_dim
 
 float32 = np.dtype(np.float32)
@@ -1459,6 +1462,110 @@ class Tensor(TensorBase):
     def __contains__(self, item):
         v = item._array if isinstance(item, TensorBase) else item
         return bool((self._array == v).any())
+
+    # ------------------------------------------------------------------
+    # torch.* maths (ops/stats.py, ops/misc.py, ops/special_math.py)
+    median = St.median
+    nanmedian = St.nanmedian
+    quantile = St.quantile
+    nanquantile = St.nanquantile
+    histc = St.histc
+    histogram = St.histogram
+    unique_consecutive = St.unique_consecutive
+    kron = Mi.kron
+    cross = Mi.cross
+    diagflat = Mi.diagflat
+    scatter_reduce = Mi.scatter_reduce
+    sum_to_size = Mi.sum_to_size
+    lgamma = Sp.lgamma
+    digamma = Sp.digamma
+    sinc = Sp.sinc
+    i0 = Sp.i0
+    logit = Sp.logit
+    xlogy = Sp.xlogy
+    mvlgamma = Sp.mvlgamma
+    lgamma_ = _inplace_unary(Sp.lgamma, snapshot=True)
+    digamma_ = _inplace_unary(Sp.digamma, snapshot=True)
+    sinc_ = _inplace_unary(Sp.sinc, snapshot=True)
+    i0_ = _inplace_unary(Sp.i0, snapshot=True)
+
+    def polygamma(self, n):
+        return Sp.polygamma(n, self)
+
+    def polygamma_(self, n):
+        return self._inplace(lambda t: Sp.polygamma(n, t), None, (), True)
+
+    def logit_(self, eps=None):
+        return self._inplace(lambda t: Sp.logit(t, eps), None, (), True)
+
+    def xlogy_(self, other):
+        o = _operand(other)
+        return self._inplace(lambda t: Sp.xlogy(t, o), None, (o,), True)
+
+    def mvlgamma_(self, p):
+        return self._inplace(lambda t: Sp.mvlgamma(t, p), None, (), True)
+
+    def bincount(self, weights=None, minlength=0):
+        return bincount(self, weights, minlength)
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        return self._inplace(lambda t: Mi.scatter_reduce(t, dim, index, src, reduce,
+                                                         include_self=include_self),
+                             None, (src,), True)
+
+    def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
+        return self._inplace(lambda t: L.addmm(t, mat1, mat2, beta=beta, alpha=alpha), None,
+                             (mat1, mat2))
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1):
+        return self._inplace(lambda t: L.addmv(t, mat, vec, beta=beta, alpha=alpha), None,
+                             (mat, vec))
+
+    def cumprod_(self, dim, *, dtype=None):
+        return self._inplace(lambda t: R.cumprod(t, dim, dtype=dtype), None, (), True)
+
+    def floor_divide_(self, other):
+        o = _operand(other)
+        return self._inplace(lambda t: P.floor_divide(t, o), None, (o,))
+
+    def _view_inplace(self, view):
+        """An in-place shape change (``unsqueeze_``, ``t_``, ...): this tensor
+        becomes ``view(self)`` (sharing memory), recorded under autograd."""
+        if _grad_enabled() and self._requires_grad and self._grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        res = view(self)
+        self._array = res._array
+        if _grad_enabled() and res._requires_grad:
+            self._adopt(res)
+        self._bump()
+        return self
+
+    def squeeze_(self, dim=None):
+        return self._view_inplace(lambda t: t.squeeze(dim))
+
+    def unsqueeze_(self, dim):
+        return self._view_inplace(lambda t: t.unsqueeze(dim))
+
+    def t_(self):
+        return self._view_inplace(lambda t: t.t())
+
+    def transpose_(self, dim0, dim1):
+        return self._view_inplace(lambda t: t.transpose(dim0, dim1))
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def new(self, *args, **kwargs):
+        """Legacy ``x.new(...)``: a tensor of x's dtype from data, or an
+        uninitialised (zeroed) one of the given sizes (empty without args)."""
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            a = args[0]
+            if isinstance(a, Size):
+                return _factories.zeros(tuple(a), dtype=self._array.dtype)
+            return _factories.tensor(a._array if isinstance(a, TensorBase) else a,
+                                     dtype=self._array.dtype)
+        return _factories.zeros(*(args or (0,)), dtype=self._array.dtype)
+    # --- end of torch.* maths
 
 
 _UFUNC_OPS = {

@@ -12,9 +12,10 @@ Examples
 (tensor(5.0990195), tensor(5.))
 """
 from .ops._common import tensor as _tensor
+from .ops.misc import linalg_cross as cross
 from .ops.reduction import vector_norm
 
-__all__ = ["vector_norm", "matrix_norm", "norm"]
+__all__ = ["vector_norm", "matrix_norm", "norm", "cross"]
 
 _INF = float("inf")
 

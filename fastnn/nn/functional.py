@@ -90,7 +90,7 @@ from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, 
                         hinge_embedding_loss, huber_loss, kl_div, l1_loss, margin_ranking_loss,
                         mse_loss, multi_margin_loss, multilabel_soft_margin_loss, nll_loss,
                         poisson_nll_loss, smooth_l1_loss, soft_margin_loss, triplet_margin_loss)
-from ..ops.distance import cosine_similarity, normalize, pairwise_distance  # noqa: E402
+from ..ops.distance import cosine_similarity, normalize, pairwise_distance, pdist  # noqa: E402
 from ..ops.normalization import (batch_norm, group_norm, instance_norm,  # noqa: E402
                                  layer_norm, local_response_norm, rms_norm)
 from ..ops.activation_misc import (celu_, channel_shuffle, elu_, glu, hardshrink,  # noqa: E402

@@ -19,7 +19,7 @@ from ._reduction import broadcast_all, check_input
 from ._util import normalize_dim, unbroadcast
 from .activation import _t
 
-__all__ = ["pairwise_distance", "cosine_similarity", "normalize", "vector_norm",
+__all__ = ["pairwise_distance", "cosine_similarity", "normalize", "vector_norm", "cdist", "pdist",
            "vector_norm_grad"]
 
 
@@ -221,3 +221,188 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
         raise TypeError("normalize: out= is not supported; assign the result instead")
     p = _check_p("normalize", p)
     return NormalizeFn.apply(_t(input), p, dim, float(eps))
+
+
+# ------------------------------------------------------------------- cdist
+_CDIST_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                "donot_use_mm_for_euclid_dist")
+_CHUNK = 1 << 21          # elements of one (B, rows, R, M) difference block
+
+
+def _cdist_validate(x1, x2, p, compute_mode):
+    """The checked (p, batch shape, use_mm) of a ``cdist`` call."""
+    if compute_mode not in _CDIST_MODES:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    for name, x in (("X1", x1), ("X2", x2)):
+        if x.dtype.kind != "f":
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
+                               f"{x.dtype}")
+        if x.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: "
+                               f"{x.ndim}D")
+    if x1.dtype != x2.dtype:
+        raise RuntimeError(f"cdist: X1 and X2 must have the same dtype, got {x1.dtype} and "
+                           f"{x2.dtype}")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        raise TypeError(f"cdist: p must be a number, got {type(p).__name__}") from None
+    if not p >= 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    try:
+        batch = np.broadcast_shapes(x1.shape[:-2], x2.shape[:-2])
+    except ValueError:
+        raise ShapeError(f"cdist: the batch dims of X1 {tuple(x1.shape[:-2])} and X2 "
+                         f"{tuple(x2.shape[:-2])} cannot be broadcast together") from None
+    P, R = x1.shape[-2], x2.shape[-2]
+    use_mm = p == 2 and (compute_mode == "use_mm_for_euclid_dist" or
+                         (compute_mode == _CDIST_MODES[0] and (P > 25 or R > 25)))
+    return p, batch, use_mm
+
+
+def _row_chunks(B, P, R, M):
+    step = max(1, _CHUNK // max(1, B * R * M))
+    return range(0, P, step), step
+
+
+def _cdist_direct(a, b, p):
+    """(B, P, M) x (B, R, M) -> (B, P, R) p-norm distances, from the
+    differences, a block of rows at a time."""
+    B, P, M = a.shape
+    R = b.shape[1]
+    out = np.empty((B, P, R), a.dtype)
+    starts, step = _row_chunks(B, P, R, M)
+    for i in starts:
+        u = a[:, i:i + step, None, :] - b[:, None, :, :]
+        if p == 0:
+            r = np.count_nonzero(u, axis=-1)
+        elif p == 1:
+            r = np.abs(u).sum(-1)
+        elif p == 2:
+            r = np.sqrt((u * u).sum(-1))
+        elif p == math.inf:
+            r = np.abs(u).max(-1) if M else np.zeros(u.shape[:-1], a.dtype)
+        else:
+            r = (np.abs(u) ** p).sum(-1) ** (1.0 / p)
+        out[:, i:i + step] = r
+    return out
+
+
+def _cdist_mm(a, b):
+    """Euclidean distances by ``|a|^2 + |b|^2 - 2 a.b`` (one matmul)."""
+    an = (a * a).sum(-1)[:, :, None]
+    bn = (b * b).sum(-1)[:, None, :]
+    d2 = an + bn - 2.0 * np.matmul(a, b.transpose(0, 2, 1))
+    return np.sqrt(np.maximum(d2, 0, out=d2), out=d2)
+
+
+def _cdist_grads(a, b, d, g, p):
+    """Gradients of sum(g * cdist(a, b)) for (B, P, M), (B, R, M); pairs at
+    zero distance contribute nothing (PyTorch's rule)."""
+    ga, gb = np.zeros_like(a), np.zeros_like(b)
+    if p == 0:
+        return ga, gb
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if p == 2:
+            w = np.where(d == 0, 0, g / d).astype(a.dtype)
+            ga = a * w.sum(-1)[..., None] - np.matmul(w, b)
+            gb = b * w.sum(-2)[..., None] - np.matmul(w.transpose(0, 2, 1), a)
+            return ga, gb
+        B, P, M = a.shape
+        starts, step = _row_chunks(B, P, b.shape[1], M)
+        for i in starts:
+            u = a[:, i:i + step, None, :] - b[:, None, :, :]
+            gg, dd = g[:, i:i + step, :, None], d[:, i:i + step, :, None]
+            if p == 1:
+                t = np.sign(u) * gg
+            elif p == math.inf:
+                t = np.sign(u) * (np.abs(u) == dd) * gg
+            elif p < 2:
+                t = np.sign(u) * np.abs(u) ** (p - 1) * gg / dd ** (p - 1)
+                t = np.where((dd == 0) | ((u == 0) & (p < 1)), 0, t)
+            else:
+                t = u * np.abs(u) ** (p - 2) * gg / dd ** (p - 1)
+                t = np.where(dd == 0, 0, t)
+            ga[:, i:i + step] = t.sum(2)
+            gb -= t.sum(1)
+    return ga, gb
+
+
+class CdistFn(Function):
+    """``cdist``: the p-norm distance between each row of x1 and each row
+    of x2, batched over (broadcast) leading dims."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x1, x2, p, compute_mode):
+        p, batch, use_mm = _cdist_validate(x1, x2, p, compute_mode)
+        P, R, M = x1.shape[-2], x2.shape[-2], x1.shape[-1]
+        a = np.broadcast_to(x1, batch + (P, M)).reshape(-1, P, M)
+        b = np.broadcast_to(x2, batch + (R, M)).reshape(-1, R, M)
+        d = _cdist_mm(a, b) if use_mm else _cdist_direct(a, b, p)
+        ctx.meta = (p, batch, x1.shape, x2.shape)
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.save_for_backward(x1, x2, d)
+        return d.reshape(batch + (P, R))
+
+    @staticmethod
+    def backward(ctx, g):
+        x1, x2, d = ctx.saved_tensors
+        p, batch, s1, s2 = ctx.meta
+        P, R, M = s1[-2], s2[-2], s1[-1]
+        a = np.broadcast_to(x1, batch + (P, M)).reshape(-1, P, M)
+        b = np.broadcast_to(x2, batch + (R, M)).reshape(-1, R, M)
+        ga, gb = _cdist_grads(a, b, d, g.reshape(d.shape), p)
+        n1, n2 = ctx.needs_input_grad[:2]
+        return (unbroadcast(ga.reshape(batch + (P, M)), s1) if n1 else None,
+                unbroadcast(gb.reshape(batch + (R, M)), s2) if n2 else None, None, None)
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """Batched pairwise p-norm distances: x1 (..., P, M), x2 (..., R, M) ->
+    (..., P, R) (``torch.cdist``; ``p = 2`` by a matrix product when either
+    side has more than 25 rows, unless ``compute_mode`` says otherwise).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.cdist(fastnn.tensor([[0.0, 0.0]]), fastnn.tensor([[3.0, 4.0], [1.0, 0.0]]))
+    tensor([[5., 1.]])
+    """
+    return CdistFn.apply(_t(x1), _t(x2), p, compute_mode)
+
+
+class PdistFn(Function):
+    """The upper triangle (row by row) of ``cdist(x, x)`` for x (N, M)."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, p):
+        if x.ndim != 2:
+            raise RuntimeError(f"pdist only supports 2D tensors, got: {x.ndim}D")
+        p, _, _ = _cdist_validate(x, x, p, _CDIST_MODES[2])
+        a = x[None]
+        d = _cdist_direct(a, a, p)[0]
+        iu = np.triu_indices(x.shape[0], 1)
+        ctx.meta = (p, iu)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x, d)
+        return np.ascontiguousarray(d[iu])
+
+    @staticmethod
+    def backward(ctx, g):
+        x, d = ctx.saved_tensors
+        p, iu = ctx.meta
+        G = np.zeros(d.shape, g.dtype)
+        G[iu] = g
+        ga, gb = _cdist_grads(x[None], x[None], d[None], G[None], p)
+        return ga[0] + gb[0], None
+
+
+def pdist(input, p=2):
+    """``F.pdist``: the distances between every pair of rows of input (N, M),
+    the upper triangle of ``cdist(input, input)`` as N (N - 1) / 2 values."""
+    return PdistFn.apply(_t(input), p)
