@@ -34,6 +34,7 @@ from .ops import reduction as R
 from .ops import shape as S
 from .ops import sorting as So
 from .ops._util import normalize_dim as _normalize_dim
+from ._settings_api import _np_kwargs as _PRINT_KWARGS   # set_printoptions
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -221,7 +222,7 @@ class Tensor(TensorBase):
 
     def __repr__(self):
         a = self._array
-        body = np.array2string(a, separator=", ", prefix="tensor(")
+        body = np.array2string(a, separator=", ", prefix="tensor(", **_PRINT_KWARGS)
         extra = ""
         if a.dtype != float32 and not (a.dtype == int64 and a.size > 0) and a.dtype != bool_:
             extra += f", dtype=fastnn.{a.dtype}"
