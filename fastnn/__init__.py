@@ -102,6 +102,25 @@ moveaxis = movedim
 swapaxes = swapdims = transpose
 t = Tensor.t
 
+# --- random sampling, legacy tensor types, print/matmul settings, constants, mixed
+# precision (autocast, GradScaler) ---
+from .ops.sampling import bernoulli, multinomial, normal, poisson  # noqa: E402
+from ._legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor,  # noqa: E402
+                      FloatTensor, IntTensor, LongTensor, ShortTensor)
+from ._settings_api import (get_float32_matmul_precision,  # noqa: E402
+                            set_float32_matmul_precision, set_printoptions)
+from . import amp, cpu  # noqa: E402
+from .amp import (autocast, get_autocast_dtype, is_autocast_available,  # noqa: E402
+                  is_autocast_enabled)
+from .amp.autocast_mode import bfloat16, float16  # noqa: E402
+half = float16
+inf = _np.inf
+nan = _np.nan
+pi = 3.141592653589793
+e = 2.718281828459045
+newaxis = None
+# --- end of the block ---
+
 # The settings read from the environment, applied here, explicitly.
 _core.gemm_set_isa(_config.settings.isa)
 _core.conv2d_set_winograd(_config.settings.winograd)

@@ -37,6 +37,7 @@ from .ops import misc as Mi            # torch.* maths (apimath): misc, stats, s
 from .ops import special_math as Sp
 from .ops import stats as St
 from .ops._util import normalize_dim as _normalize_dim
+from ._settings_api import _np_kwargs as _PRINT_KWARGS   # set_printoptions
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -78,6 +79,16 @@ def _resolve_dtype(dtype):
         raise TypeError(f"tensor: unsupported dtype {dt}; fastnn supports float32, float64, "
                         "int64, int32, int16, int8, uint8 and bool")
     return dt
+
+
+_LEGACY_NAMES = {float32: "FloatTensor", float64: "DoubleTensor", int64: "LongTensor",
+                 int32: "IntTensor", int16: "ShortTensor", int8: "CharTensor",
+                 uint8: "ByteTensor", bool_: "BoolTensor"}
+
+
+def _legacy_type_name(dt):
+    """PyTorch's ``Tensor.type()`` string for a dtype: ``'torch.FloatTensor'``."""
+    return "torch." + _LEGACY_NAMES[dt]
 
 
 def _root_grad(g, a):
@@ -214,7 +225,7 @@ class Tensor(TensorBase):
 
     def __repr__(self):
         a = self._array
-        body = np.array2string(a, separator=", ", prefix="tensor(")
+        body = np.array2string(a, separator=", ", prefix="tensor(", **_PRINT_KWARGS)
         extra = ""
         if a.dtype != float32 and not (a.dtype == int64 and a.size > 0) and a.dtype != bool_:
             extra += f", dtype=fastnn.{a.dtype}"
@@ -438,9 +449,19 @@ class Tensor(TensorBase):
             return out if dtype is None else out.type(dtype)
         return self if dtype is None else self.type(dtype)
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """Without an argument PyTorch's type string (``'torch.FloatTensor'``,
+        so programs comparing it run unchanged); with a dtype, a legacy type
+        (``fastnn.LongTensor``) or its name (``'torch.LongTensor'``), the
+        tensor converted."""
         if dtype is None:
-            return f"fastnn.{self._array.dtype}"
+            return _legacy_type_name(self._array.dtype)
+        dtype = getattr(dtype, "_fnn_legacy_dtype", dtype)
+        if isinstance(dtype, str) and dtype.startswith("torch.cuda."):
+            raise RuntimeError("fastnn runs on the CPU only (no CUDA device)")
+        if isinstance(dtype, str) and (dtype[6:] if dtype.startswith("torch.") else dtype) \
+                not in _DTYPE_ALIASES:
+            raise ValueError(f"invalid type: {dtype!r}")
         dt = _resolve_dtype(dtype)
         if dt == self._array.dtype:
             return self
@@ -714,6 +735,16 @@ class Tensor(TensorBase):
         rng = _numpy_generator(generator)
         pv = p._array if isinstance(p, TensorBase) else p
         return self._random_fill(lambda shape: rng.random(shape) < pv)
+
+    def bernoulli(self, p=None, *, generator=None):
+        """``fastnn.bernoulli(self, p)``: 0/1 samples (out of place)."""
+        from .ops.sampling import bernoulli
+        return bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        """``fastnn.multinomial(self, num_samples, replacement)``."""
+        from .ops.sampling import multinomial
+        return multinomial(self, num_samples, replacement, generator=generator)
 
     def exponential_(self, lambd=1.0, *, generator=None):
         rng = _numpy_generator(generator)

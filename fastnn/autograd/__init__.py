@@ -11,7 +11,14 @@ from .gradcheck import gradcheck
 
 __all__ = ["Function", "Context", "once_differentiable", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "is_grad_enabled",
-           "is_inference_mode_enabled", "gradcheck", "backward", "grad"]
+           "is_inference_mode_enabled", "gradcheck", "backward", "grad", "Variable"]
+
+
+def __getattr__(name):
+    if name == "Variable":           # legacy; defined with the Tensor (fastnn._legacy)
+        from .._legacy import Variable
+        return Variable
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _seq(x):

@@ -1,12 +1,13 @@
 """``fastnn.utils``: what PyTorch programs import from ``torch.utils``.
 
 ``fastnn.utils.data`` (datasets, samplers, the ``DataLoader``) and
-``fastnn.utils.hooks`` (``RemovableHandle``).  The submodules load on first
+``fastnn.utils.hooks`` (``RemovableHandle``) and ``fastnn.utils.checkpoint``
+(``checkpoint``, ``checkpoint_sequential``).  The submodules load on first
 use, so ``import fastnn`` stays light.
 """
 import importlib as _importlib
 
-__all__ = ["data", "hooks"]
+__all__ = ["data", "hooks", "checkpoint"]
 
 
 def __getattr__(name):

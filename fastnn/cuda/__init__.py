@@ -1,7 +1,7 @@
 """``fastnn.cuda``: fastnn has no GPU; these answer as PyTorch's do on a
 machine without one, so device-agnostic programs pick the CPU."""
 
-__all__ = ["is_available", "device_count", "manual_seed", "manual_seed_all",
+__all__ = ["is_available", "device_count", "manual_seed", "manual_seed_all", "amp",
            "synchronize", "empty_cache"]
 
 
@@ -27,3 +27,10 @@ def synchronize(device=None):
 
 def empty_cache():
     """Nothing to free."""
+
+
+def __getattr__(name):
+    if name == "amp":                   # fastnn.cuda.amp loads on first use
+        import importlib
+        return importlib.import_module(f"{__name__}.amp")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
