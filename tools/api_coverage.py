@@ -101,6 +101,11 @@ def main(out):
                               n == "calculate_gain"}, fastnn.nn.init),
         row("torch.nn.utils", public(torch.nn.utils), fastnn.nn.utils),
         row("torch.utils.data", public(torch.utils.data), fastnn.utils.data),
+        row("torch.distributions", {n for n in public(torch.distributions) if inspect.isclass(
+            getattr(torch.distributions, n)) or n in ("kl_divergence", "register_kl")},
+            fastnn.distributions),
+        row("torch.special", {n for n in public(torch.special) if callable(
+            getattr(torch.special, n))}, fastnn.special),
         row("torch.autograd", {"Function", "grad", "backward", "gradcheck", "no_grad",
                                "enable_grad", "set_grad_enabled", "inference_mode"},
             fastnn.autograd),
