@@ -14,3 +14,24 @@ from .grad_scaler import GradScaler, OptState
 
 __all__ = ["autocast", "GradScaler", "OptState", "is_autocast_enabled",
            "is_autocast_available", "get_autocast_dtype", "custom_fwd", "custom_bwd"]
+
+
+def _device_api(device, default_dtype, module, note):
+    """``torch.<device>.amp``'s autocast and GradScaler classes: the ones
+    above with the device fixed, as PyTorch's device modules spell them."""
+    class _Autocast(autocast):
+        def __init__(self, enabled=True, dtype=default_dtype, cache_enabled=True):
+            super().__init__(device, dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
+
+    class _Scaler(GradScaler):
+        def __init__(self, init_scale=65536.0, growth_factor=2.0, backoff_factor=0.5,
+                     growth_interval=2000, enabled=True):
+            super().__init__(device, init_scale, growth_factor, backoff_factor,
+                             growth_interval, enabled)
+
+    for cls, name, base in ((_Autocast, "autocast", "fastnn.autocast"),
+                            (_Scaler, "GradScaler", "fastnn.amp.GradScaler")):
+        cls.__name__ = cls.__qualname__ = name
+        cls.__module__ = module
+        cls.__doc__ = f"``{base}({device!r}, ...)``{note}."
+    return _Autocast, _Scaler

@@ -8,13 +8,14 @@ checked against ``arg_constraints`` and ``log_prob`` values against
 ``validate_args=False`` or ``Distribution.set_default_validate_args(False)``).
 """
 from functools import cached_property
+from numbers import Number
 
 import fastnn
 
 from .._core import Size
 from .._tensor import Tensor
 from . import constraints
-from .utils import as_size, extended_shape
+from .utils import as_size, broadcast_all, extended_shape
 
 __all__ = ["Distribution"]
 
@@ -176,3 +177,27 @@ class Distribution:
             v = self.__dict__[name]
             parts.append(f"{name}: {v.item() if v.numel() == 1 else v.shape}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class _LocationScale(Distribution):
+    """The shared part of the real-valued location-scale families (Normal,
+    Laplace): broadcast (loc, scale), the batch shape, mean and mode."""
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        if isinstance(loc, Number) and isinstance(scale, Number):
+            batch_shape = Size()
+        else:
+            batch_shape = self.loc.shape
+        super().__init__(batch_shape, validate_args=validate_args)
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc

@@ -1,17 +1,15 @@
 """``Laplace(loc, scale)``: the double-exponential distribution."""
-from numbers import Number
 
 import numpy as np
 
 from .._core import Size
-from . import constraints
-from .distribution import Distribution
-from .utils import broadcast_all, uniform01
+from .distribution import _LocationScale
+from .utils import uniform01
 
 __all__ = ["Laplace"]
 
 
-class Laplace(Distribution):
+class Laplace(_LocationScale):
     """Density ``exp(-|x - loc| / scale) / (2 * scale)``; reparameterisable.
 
     Examples
@@ -22,25 +20,6 @@ class Laplace(Distribution):
     >>> d.log_prob(fastnn.tensor(1.0)), d.variance
     (tensor(-1.6931472), tensor(2.))
     """
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        if isinstance(loc, Number) and isinstance(scale, Number):
-            batch_shape = Size()
-        else:
-            batch_shape = self.loc.shape
-        super().__init__(batch_shape, validate_args=validate_args)
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):

@@ -1,20 +1,17 @@
 """``Normal(loc, scale)``: the Gaussian, reparameterisable."""
 import math
-from numbers import Number
 
 import fastnn
 
 from .._core import Size
-from . import constraints
-from .distribution import Distribution
-from .utils import broadcast_all
+from .distribution import _LocationScale
 
 __all__ = ["Normal"]
 
 _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
 
 
-class Normal(Distribution):
+class Normal(_LocationScale):
     """The normal distribution with mean ``loc`` and standard deviation ``scale``.
 
     Examples
@@ -27,25 +24,6 @@ class Normal(Distribution):
     >>> d.log_prob(fastnn.tensor([0.0, 1.0]))
     tensor([-1.6120857, -1.6120857])
     """
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        if isinstance(loc, Number) and isinstance(scale, Number):
-            batch_shape = Size()
-        else:
-            batch_shape = self.loc.shape
-        super().__init__(batch_shape, validate_args=validate_args)
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def stddev(self):
