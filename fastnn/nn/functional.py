@@ -104,3 +104,4 @@ from ..ops.embedding import embedding, embedding_bag  # noqa: E402
 from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
 # sliding blocks, spatial transformer, bilinear, extra losses and pooling (branch apinn)
 from ..ops.fold import fold, unfold  # noqa: E402
+from ..ops.grid_sample import affine_grid, grid_sample  # noqa: E402
