@@ -105,3 +105,5 @@ from ..ops.attention import multi_head_attention_forward, scaled_dot_product_att
 # sliding blocks, spatial transformer, bilinear, extra losses and pooling (branch apinn)
 from ..ops.fold import fold, unfold  # noqa: E402
 from ..ops.grid_sample import affine_grid, grid_sample  # noqa: E402
+from ..ops.bilinear import bilinear  # noqa: E402
+from ..ops.gumbel import gumbel_softmax  # noqa: E402

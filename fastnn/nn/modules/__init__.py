@@ -64,3 +64,5 @@ __all__ += ["Softshrink", "Hardshrink", "Tanhshrink", "GLU", "Softmax2d", "Chann
 # sliding blocks, spatial transformer, bilinear, extra losses and pooling (branch apinn)
 from .fold import Fold, Unfold  # noqa: E402
 __all__ += ["Fold", "Unfold"]
+from .bilinear import Bilinear  # noqa: E402
+__all__ += ["Bilinear"]
