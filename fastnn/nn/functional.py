@@ -107,3 +107,13 @@ from ..ops.fold import fold, unfold  # noqa: E402
 from ..ops.grid_sample import affine_grid, grid_sample  # noqa: E402
 from ..ops.bilinear import bilinear  # noqa: E402
 from ..ops.gumbel import gumbel_softmax  # noqa: E402
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    """``adaptive_max_pool1d(..., return_indices=True)``: (output, indices)."""
+    return adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    """``adaptive_max_pool2d(..., return_indices=True)``: (output, indices)."""
+    return adaptive_max_pool2d(input, output_size, return_indices=True)

@@ -118,3 +118,16 @@ def test_gumbel_softmax_seeded_and_distribution():
     assert F.gumbel_softmax(fastnn.zeros(3, 4, dtype=fastnn.float32)).dtype == np.float32
     assert F.gumbel_softmax(fastnn.zeros(4, 3), dim=0, hard=True).numpy().sum(0).tolist() == \
         [1, 1, 1]
+
+
+def test_adaptive_max_pool_with_indices_aliases():
+    torch = requires_torch()
+    x = np.random.default_rng(9).standard_normal((2, 3, 7, 5)).astype(np.float32)
+    o, i = F.adaptive_max_pool2d_with_indices(fastnn.tensor(x), (3, 2))
+    ot, it = torch.nn.functional.adaptive_max_pool2d_with_indices(torch.tensor(x), (3, 2))
+    np.testing.assert_array_equal(o.numpy(), ot.numpy())
+    np.testing.assert_array_equal(i.numpy(), it.numpy())
+    o, i = F.adaptive_max_pool1d_with_indices(fastnn.tensor(x[:, :, 0]), 3)
+    ot, it = torch.nn.functional.adaptive_max_pool1d_with_indices(torch.tensor(x[:, :, 0]), 3)
+    np.testing.assert_array_equal(o.numpy(), ot.numpy())
+    np.testing.assert_array_equal(i.numpy(), it.numpy())
