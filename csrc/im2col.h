@@ -12,7 +12,8 @@
  * read from (dx = col2im(W^T @ dY)), the convolution's input-gradient
  * fallback for strided passes.  It works on the channel range [c0, c1) so
  * a caller can split one image over threads (channels write disjoint rows
- * and planes).  Serial; OpenMP is the caller's business.
+ * and planes).  Serial; OpenMP is the caller's business, except in
+ * fnn_fold_fwd (a batch of images, F.fold / the input gradient of F.unfold).
  */
 #ifndef FNN_IM2COL_H
 #define FNN_IM2COL_H
@@ -32,5 +33,13 @@ void fnn_col2im_f32(const fnn_im2col_geom *g, const float *RESTRICT col,
                     const float *bias, float *RESTRICT dx, int64_t c0, int64_t c1);
 void fnn_col2im_f64(const fnn_im2col_geom *g, const double *RESTRICT col,
                     const double *bias, double *RESTRICT dx, int64_t c0, int64_t c1);
+
+/* PyTorch's fold (batched col2im): col (N, C*R*S, OH*OW) -> out (N, C, H,
+ * W), overwritten.  The N*C output planes are shared out over threads (each
+ * plane written by one thread, so the result does not depend on the count). */
+void fnn_fold_fwd_f32(const fnn_im2col_geom *g, int64_t N, const float *RESTRICT col,
+                      float *RESTRICT out, int n_threads);
+void fnn_fold_fwd_f64(const fnn_im2col_geom *g, int64_t N, const double *RESTRICT col,
+                      double *RESTRICT out, int n_threads);
 
 #endif

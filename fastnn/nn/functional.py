@@ -102,3 +102,18 @@ from ..ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: E4
                            max_pool2d_with_indices, max_unpool1d, max_unpool2d)
 from ..ops.embedding import embedding, embedding_bag  # noqa: E402
 from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+# sliding blocks, spatial transformer, bilinear, extra losses and pooling (branch apinn)
+from ..ops.fold import fold, unfold  # noqa: E402
+from ..ops.grid_sample import affine_grid, grid_sample  # noqa: E402
+from ..ops.bilinear import bilinear  # noqa: E402
+from ..ops.gumbel import gumbel_softmax  # noqa: E402
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    """``adaptive_max_pool1d(..., return_indices=True)``: (output, indices)."""
+    return adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    """``adaptive_max_pool2d(..., return_indices=True)``: (output, indices)."""
+    return adaptive_max_pool2d(input, output_size, return_indices=True)

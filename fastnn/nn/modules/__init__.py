@@ -61,3 +61,8 @@ from .activation_misc import (GLU, ChannelShuffle, Hardshrink, RMSNorm, Softmax2
                               Softshrink, Tanhshrink)
 __all__ += ["Softshrink", "Hardshrink", "Tanhshrink", "GLU", "Softmax2d", "ChannelShuffle",
             "RMSNorm"]
+# sliding blocks, spatial transformer, bilinear, extra losses and pooling (branch apinn)
+from .fold import Fold, Unfold  # noqa: E402
+__all__ += ["Fold", "Unfold"]
+from .bilinear import Bilinear  # noqa: E402
+__all__ += ["Bilinear"]

@@ -1,0 +1,250 @@
+"""Spatial transformer ops: ``affine_grid`` and ``grid_sample`` (PyTorch's
+``F.affine_grid`` / ``F.grid_sample``, 2-D sampling of 4-D inputs).
+
+``affine_grid`` is a composition (a constant base grid of normalised
+coordinates times ``theta``'s transpose), so autograd differentiates it.
+``grid_sample`` is one op in vectorised NumPy.  A grid value ``x`` in
+[-1, 1] maps to the pixel coordinate
+
+    ((x + 1) / 2) (W - 1)     with align_corners,
+    ((x + 1) W - 1) / 2       without (pixel centres at -1 + (2i + 1) / W),
+
+then, by padding mode: 'zeros' leaves it (taps outside read 0), 'border'
+clips it to [0, W - 1], 'reflection' reflects it about the edges (about
+0 and W - 1 with align_corners, about -1/2 and W - 1/2 without) and clips.
+The chain's derivative (the scale, times 0 where clipped and -1 on a
+reflected stretch) is kept for the grid's gradient, as PyTorch does.
+'bilinear' weights the four taps around the point; 'nearest' reads the tap
+at ``rint`` of the coordinate (ties to even) and gives the grid no
+gradient.  The input gradient scatters ``weight * grad`` onto the taps with
+one ``np.bincount``.
+"""
+import numpy as np
+
+from .._errors import ShapeError
+from ..autograd.function import Function
+from ._util import check_float
+from .activation import _t
+
+__all__ = ["affine_grid", "grid_sample"]
+
+_MODES = ("bilinear", "nearest")
+_PADS = ("zeros", "border", "reflection")
+
+
+def _linspace(n, align_corners, dtype):
+    """Normalised coordinates of n pixel centres (corners with align_corners)."""
+    if n <= 1:
+        return np.zeros(max(n, 0), dtype)
+    r = np.linspace(-1, 1, n, dtype=dtype)
+    return r if align_corners else r * dtype.type((n - 1) / n)
+
+
+def affine_grid(theta, size, align_corners=None):
+    """Sampling grid of an affine transform: theta (N, 2, 3) and size
+    (N, C, H, W) -> (N, H, W, 2) ((x, y) per output pixel); theta
+    (N, 3, 4) and (N, C, D, H, W) -> (N, D, H, W, 3).
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> theta = fastnn.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
+    >>> F.affine_grid(theta, (1, 1, 2, 2), align_corners=True)[0, :, :, 0]
+    tensor([[-1.,  1.],
+            [-1.,  1.]])
+    """
+    theta = _t(theta)
+    size = tuple(int(s) for s in size)
+    if theta.dtype.kind != "f":
+        raise TypeError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    if len(size) not in (4, 5):
+        raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D "
+                                  f"affine transforms, respectively. Got size {size}.")
+    d = len(size) - 2
+    if theta.dim() != 3 or tuple(theta.shape[1:]) != (d, d + 1):
+        raise ShapeError(f"Expected a batch of {d}D affine matrices of shape Nx{d}x{d + 1} "
+                         f"for size {size}. Got {tuple(theta.shape)}.")
+    if min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    if theta.shape[0] != size[0]:
+        raise ShapeError(f"affine_grid: theta has batch size {theta.shape[0]} but size asks "
+                         f"for {size[0]}")
+    dt = np.dtype(theta.dtype)
+    axes = [_linspace(n, align_corners, dt) for n in size[2:]]   # (D,) H, W
+    mesh = np.meshgrid(*axes, indexing="ij")
+    # columns (x, y[, z], 1): x runs along the last spatial dim
+    base = np.stack(list(mesh)[::-1] + [np.ones_like(mesh[0])], axis=-1).reshape(-1, d + 1)
+    grid = _t(base) @ theta.transpose(1, 2)                      # (N, P, d)
+    return grid.reshape(size[0], *size[2:], d)
+
+
+def _clip(c, size):
+    """Clips to [0, size - 1]; the derivative is 0 at and beyond the ends."""
+    lim = c.dtype.type(size - 1)
+    grad = ((c > 0) & (c < lim)).astype(c.dtype)
+    return np.clip(c, 0, lim), grad
+
+
+def _reflect(c, twice_low, twice_high):
+    """Reflects c about low = twice_low / 2 and high = twice_high / 2 until it
+    lies in [low, high]; the derivative is +1 or -1."""
+    T = c.dtype.type
+    if twice_low == twice_high:
+        return np.zeros_like(c), np.zeros_like(c)
+    lo, span = T(twice_low / 2), T((twice_high - twice_low) / 2)
+    c = c - lo
+    sign = np.where(c < 0, T(-1), T(1))
+    c = np.abs(c)
+    extra = np.fmod(c, span)
+    even = np.floor(c / span) % 2 == 0
+    return np.where(even, extra + lo, span - extra + lo), np.where(even, sign, -sign)
+
+
+def _source(coord, size, padding, align):
+    """Pixel coordinates of normalised grid values and d(pixel)/d(grid)."""
+    T = coord.dtype.type
+    if align:
+        c = (coord + T(1)) / T(2) * T(size - 1)
+        mult = T((size - 1) / 2)
+    else:
+        c = ((coord + T(1)) * T(size) - T(1)) / T(2)
+        mult = T(size / 2)
+    grad = np.full(c.shape, mult, c.dtype)
+    if padding == "border":
+        c, g = _clip(c, size)
+        grad *= g
+    elif padding == "reflection":
+        c, g = _reflect(c, 0, 2 * (size - 1)) if align else _reflect(c, -1, 2 * size - 1)
+        grad *= g
+        c, g = _clip(c, size)
+        grad *= g
+    return c, grad
+
+
+def _tap(fi, size):
+    """Integer taps of float positions (bounded, so inf/nan cannot overflow)
+    and whether each lies inside [0, size)."""
+    i = np.clip(np.nan_to_num(fi, nan=-2.0), -2, size + 1).astype(np.int64)
+    ok = (i >= 0) & (i < size)
+    return np.where(ok, i, 0), ok
+
+
+class GridSampleFn(Function):
+    """out[n, c, p] = sum over taps k of w_k(p) x[n, c, tap_k(p)]."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, grid, mode, padding, align):
+        with np.errstate(invalid="ignore", over="ignore"):   # inf / nan grid values
+            return GridSampleFn._forward(ctx, x, grid, mode, padding, align)
+
+    @staticmethod
+    def _forward(ctx, x, grid, mode, padding, align):
+        N, C, H, W = x.shape
+        T = x.dtype.type
+        gx, dgx = _source(grid[..., 0], W, padding, align)       # (N, Ho, Wo)
+        gy, dgy = _source(grid[..., 1], H, padding, align)
+        Ho, Wo = grid.shape[1:3]
+        xs = np.ascontiguousarray(x.reshape(N, C, H * W).transpose(0, 2, 1))   # (N, HW, C)
+        nidx = np.arange(N)[:, None]
+        if mode == "nearest":
+            (ix, okx), (iy, oky) = _tap(np.rint(gx), W), _tap(np.rint(gy), H)
+            taps = [(iy * W + ix).reshape(N, -1)]
+            ws = [(okx & oky).astype(x.dtype).reshape(N, -1)]
+            vals = None
+        else:
+            fx, fy = np.floor(gx), np.floor(gy)
+            ex, ey = gx - fx, gy - fy                            # distances to nw
+            (x0, ox0), (x1, ox1) = _tap(fx, W), _tap(fx + T(1), W)
+            (y0, oy0), (y1, oy1) = _tap(fy, H), _tap(fy + T(1), H)
+            wx, wy = (T(1) - ex, ex), (T(1) - ey, ey)
+            taps, ws, dws = [], [], []
+            for yi, oy, wyi, sy in ((y0, oy0, wy[0], -1), (y1, oy1, wy[1], 1)):
+                for xi, ox, wxi, sx in ((x0, ox0, wx[0], -1), (x1, ox1, wx[1], 1)):
+                    ok = (ox & oy).astype(x.dtype)
+                    taps.append((yi * W + xi).reshape(N, -1))
+                    ws.append((wxi * wyi * ok).reshape(N, -1))
+                    dws.append(((sx * wyi * ok).reshape(N, -1), (sy * wxi * ok).reshape(N, -1)))
+            vals = []
+        out = np.zeros((N, Ho * Wo, C), x.dtype)
+        for k in range(len(taps)):
+            v = xs[nidx, taps[k]]                                # (N, P, C)
+            out += ws[k][..., None] * v
+            if vals is not None and ctx.needs_input_grad[1]:
+                vals.append(v)
+        ctx.info = (x.shape, mode, taps, ws, dws if mode != "nearest" else None, vals,
+                    dgx.reshape(N, -1), dgy.reshape(N, -1))
+        return np.ascontiguousarray(out.transpose(0, 2, 1)).reshape(N, C, Ho, Wo)
+
+    @staticmethod
+    def backward(ctx, g):
+        (N, C, H, W), mode, taps, ws, dws, vals, dgx, dgy = ctx.info
+        Ho, Wo = g.shape[2:]
+        gt = np.ascontiguousarray(g.reshape(N, C, -1).transpose(0, 2, 1))   # (N, P, C)
+        gin = ggrid = None
+        if ctx.needs_input_grad[0]:
+            base = (np.arange(N) * (H * W))[:, None]
+            ch = np.arange(C)
+            idx = np.concatenate([((t + base)[..., None] * C + ch).ravel() for t in taps])
+            wts = np.concatenate([(w[..., None] * gt).ravel() for w in ws])
+            flat = np.bincount(idx, weights=wts, minlength=N * H * W * C)
+            gin = np.ascontiguousarray(flat.reshape(N, H * W, C).transpose(0, 2, 1))
+            gin = gin.reshape(N, C, H, W).astype(g.dtype, copy=False)
+        if ctx.needs_input_grad[1]:
+            ggrid = np.zeros((N, Ho * Wo, 2), g.dtype)
+            if mode != "nearest":
+                for (dx, dy), v in zip(dws, vals):
+                    s = (v * gt).sum(-1)                         # (N, P)
+                    ggrid[..., 0] += dx * s
+                    ggrid[..., 1] += dy * s
+                ggrid[..., 0] *= dgx
+                ggrid[..., 1] *= dgy
+            ggrid = ggrid.reshape(N, Ho, Wo, 2)
+        return gin, ggrid, None, None, None
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Samples input (N, C, H, W) at the normalised (x, y) positions of grid
+    (N, Ho, Wo, 2) -> (N, C, Ho, Wo); modes 'bilinear' and 'nearest',
+    padding modes 'zeros', 'border' and 'reflection'; differentiable with
+    respect to input and (bilinear) grid.
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> x = fastnn.arange(4.0).reshape(1, 1, 2, 2)
+    >>> F.grid_sample(x, fastnn.zeros(1, 1, 1, 2), align_corners=False)
+    tensor([[[[1.5]]]])
+    """
+    if mode not in _MODES:
+        if mode == "bicubic":
+            raise NotImplementedError("grid_sample: mode='bicubic' is not supported")
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
+                         f"'nearest' or 'bicubic', but got: '{mode}'")
+    if padding_mode not in _PADS:
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    x, gr = _t(input), _t(grid)
+    check_float("grid_sample", "input", x._array)
+    check_float("grid_sample", "grid", gr._array)
+    if x.dtype != gr.dtype:
+        raise TypeError(f"grid_sampler(): expected input and grid to have same dtype, but "
+                        f"input has {x.dtype} and grid has {gr.dtype}")
+    xs, gs = list(x.shape), list(gr.shape)
+    if x.dim() != 4 or gr.dim() != 4:
+        if x.dim() == 5 and gr.dim() == 5:
+            raise NotImplementedError("grid_sample: 5-D (volumetric) inputs are not supported")
+        raise ShapeError(f"grid_sampler(): expected 4D input and grid with same number of "
+                         f"dimensions, but got input with sizes {xs} and grid with sizes {gs}")
+    if xs[0] != gs[0]:
+        raise ShapeError(f"grid_sampler(): expected grid and input to have same batch size, but "
+                         f"got input with sizes {xs} and grid with sizes {gs}")
+    if gs[-1] != 2:
+        raise ShapeError(f"grid_sampler(): expected grid to have size 2 in last dimension, but "
+                         f"got grid with sizes {gs}")
+    for d in (2, 3):
+        if xs[d] == 0:
+            raise ShapeError(f"grid_sampler(): expected input to have non-empty spatial "
+                             f"dimensions, but input has sizes {xs} with dimension {d} being "
+                             f"empty")
+    return GridSampleFn.apply(x, gr, mode, padding_mode, bool(align_corners))
