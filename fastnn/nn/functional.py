@@ -109,11 +109,11 @@ from ..ops.bilinear import bilinear  # noqa: E402
 from ..ops.gumbel import gumbel_softmax  # noqa: E402
 
 
-def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
-    """``adaptive_max_pool1d(..., return_indices=True)``: (output, indices)."""
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    """(output, indices) whatever return_indices says, as PyTorch's."""
     return adaptive_max_pool1d(input, output_size, return_indices=True)
 
 
-def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
-    """``adaptive_max_pool2d(..., return_indices=True)``: (output, indices)."""
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    """(output, indices) whatever return_indices says, as PyTorch's."""
     return adaptive_max_pool2d(input, output_size, return_indices=True)

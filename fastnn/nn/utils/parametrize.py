@@ -169,6 +169,19 @@ def type_before_parametrizations(module):
     return type(module)._orig_class if is_parametrized(module) else type(module)
 
 
+def _check_unchanged(X, Y):
+    """A safe parametrization keeps its tensor's dtype and shape (PyTorch's
+    check and message)."""
+    if not isinstance(X, Tensor):
+        raise ValueError(f"A parametrization must return a tensor. Got {type(X).__name__}.")
+    if X.dtype != Y.dtype or tuple(X.shape) != tuple(Y.shape):
+        raise ValueError("Registering a parametrization may not change the dtype or shape of "
+                         "the tensor, unless `unsafe` flag is enabled.\n"
+                         f"unparametrized dtype: {Y.dtype}\nparametrized dtype: {X.dtype}\n"
+                         f"unparametrized shape: {tuple(Y.shape)}\n"
+                         f"parametrized shape: {tuple(X.shape)}")
+
+
 def register_parametrization(module, tensor_name, parametrization, *, unsafe=False):
     """Parametrizes ``module.<tensor_name>`` by ``parametrization`` (a
     Module taking the original tensor(s)); returns the module.
@@ -187,16 +200,7 @@ def register_parametrization(module, tensor_name, parametrization, *, unsafe=Fal
     if is_parametrized(module, tensor_name):
         if not unsafe:
             Y = getattr(module, tensor_name)
-            X = parametrization(Y)
-            if not isinstance(X, Tensor):
-                raise ValueError(f"A parametrization must return a tensor. Got "
-                                 f"{type(X).__name__}.")
-            if X.dtype != Y.dtype or tuple(X.shape) != tuple(Y.shape):
-                raise ValueError("Registering a parametrization may not change the dtype or "
-                                 f"shape of the tensor, unless `unsafe` flag is enabled.\n"
-                                 f"unparametrized dtype: {Y.dtype}\nparametrized dtype: "
-                                 f"{X.dtype}\nunparametrized shape: {tuple(Y.shape)}\n"
-                                 f"parametrized shape: {tuple(X.shape)}")
+            _check_unchanged(parametrization(Y), Y)
         plist = module.parametrizations[tensor_name]
         plist.append(parametrization)
         plist.unsafe |= unsafe
@@ -204,16 +208,7 @@ def register_parametrization(module, tensor_name, parametrization, *, unsafe=Fal
         original = getattr(module, tensor_name)
         plist = ParametrizationList([parametrization], original, unsafe=unsafe)
         if not unsafe:
-            Z = plist()
-            if not isinstance(Z, Tensor):
-                raise ValueError(f"A parametrization must return a tensor. Got "
-                                 f"{type(Z).__name__}.")
-            if Z.dtype != original.dtype or tuple(Z.shape) != tuple(original.shape):
-                raise ValueError("Registering a parametrization may not change the dtype or "
-                                 f"shape of the tensor, unless `unsafe` flag is enabled.\n"
-                                 f"unparametrized dtype: {original.dtype}\nparametrized dtype: "
-                                 f"{Z.dtype}\nunparametrized shape: {tuple(original.shape)}\n"
-                                 f"parametrized shape: {tuple(Z.shape)}")
+            _check_unchanged(plist(), original)
         delattr(module, tensor_name)
         if not is_parametrized(module):
             module.__class__ = _parametrized_class(module.__class__)
