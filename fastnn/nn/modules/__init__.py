@@ -66,3 +66,7 @@ from .fold import Fold, Unfold  # noqa: E402
 __all__ += ["Fold", "Unfold"]
 from .bilinear import Bilinear  # noqa: E402
 __all__ += ["Bilinear"]
+# randomized leaky ReLU, power-average pooling, multi-label margin and
+# triplet-with-distance losses (branch nnrest)
+from .activation import RReLU  # noqa: E402
+__all__ += ["RReLU"]

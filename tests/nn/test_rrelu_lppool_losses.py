@@ -1,0 +1,109 @@
+"""F.rrelu / nn.RReLU (eval vs PyTorch; training: slope range and mean,
+gradient = saved slope, seeding; gradcheck does not apply to a random op),
+F.lp_pool1d/2d / nn.LPPool1d/2d, F.multilabel_margin_loss /
+nn.MultiLabelMarginLoss and F.triplet_margin_with_distance_loss /
+nn.TripletMarginWithDistanceLoss: values and gradients vs PyTorch, reprs,
+errors."""
+import numpy as np
+import pytest
+
+import fastnn
+import fastnn.nn as nn
+import fastnn.nn.functional as F
+from fastnn.testing import requires_torch
+
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-5)}
+
+
+# ------------------------------------------------------------------ rrelu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("lower,upper", [(1 / 8, 1 / 3), (0.1, 0.1), (0.0, 0.9)])
+def test_rrelu_eval_matches_torch(lower, upper, dtype):
+    torch = requires_torch()
+    a = np.random.default_rng(0).standard_normal((3, 7)).astype(dtype)
+    a[0, 0] = 0
+    xf, xt = fastnn.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    yf = F.rrelu(xf, lower, upper)
+    yt = torch.nn.functional.rrelu(xt, lower, upper)
+    np.testing.assert_allclose(yf.detach().numpy(), yt.detach().numpy(), **TOL[dtype])
+    g = np.random.default_rng(1).standard_normal(a.shape).astype(dtype)
+    yf.backward(g)
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(xf.grad.numpy(), xt.grad.numpy(), **TOL[dtype])
+    np.testing.assert_allclose(fastnn.rrelu(fastnn.tensor(a), lower, upper).numpy(),
+                               yt.detach().numpy(), **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rrelu_training_slopes_and_gradient(dtype):
+    lower, upper = 0.2, 0.6
+    a = np.random.default_rng(2).standard_normal(20000).astype(dtype)
+    a[:10] = 0                          # x <= 0 draws a slope too (PyTorch's rule)
+    x = fastnn.tensor(a, requires_grad=True)
+    y = F.rrelu(x, lower, upper, training=True)
+    y.sum().backward()
+    yv, gv = y.detach().numpy(), x.grad.numpy()
+    pos, neg = a > 0, a < 0
+    np.testing.assert_array_equal(yv[pos], a[pos])
+    np.testing.assert_array_equal(gv[pos], 1)
+    assert gv.dtype == dtype and yv.dtype == dtype
+    slope = yv[neg] / a[neg]
+    assert slope.min() >= lower - 1e-6 and slope.max() <= upper + 1e-6
+    assert len(np.unique(slope)) > 100              # drawn per element
+    np.testing.assert_allclose(gv[neg], slope, rtol=1e-5)
+    assert (gv[:10] >= lower - 1e-6).all() and (gv[:10] <= upper + 1e-6).all()
+    # U(lower, upper): mean (l+u)/2, sd (u-l)/sqrt(12)/sqrt(n) ~ 0.0016 here
+    assert abs(gv[neg].mean() - (lower + upper) / 2) < 0.01
+    assert abs(gv[neg].std() - (upper - lower) / np.sqrt(12)) < 0.01
+
+
+def test_rrelu_seeding_and_generator():
+    a = np.random.default_rng(3).standard_normal(100).astype(np.float32)
+    fastnn.manual_seed(7)
+    y1 = F.rrelu(fastnn.tensor(a), training=True).numpy()
+    y2 = F.rrelu(fastnn.tensor(a), training=True).numpy()
+    fastnn.manual_seed(7)
+    np.testing.assert_array_equal(F.rrelu(fastnn.tensor(a), training=True).numpy(), y1)
+    assert not np.array_equal(y1, y2)
+    g = fastnn.Generator().manual_seed(5)
+    z1 = fastnn.rrelu(fastnn.tensor(a), training=True, generator=g).numpy()
+    g.manual_seed(5)
+    np.testing.assert_array_equal(fastnn.rrelu(fastnn.tensor(a), training=True,
+                                               generator=g).numpy(), z1)
+
+
+def test_rrelu_inplace_and_module():
+    torch = requires_torch()
+    a = np.array([-2.0, 3.0, -1.0], np.float32)
+    x = fastnn.tensor(a.copy())
+    out = F.rrelu_(x, 0.5, 0.5, training=True)
+    assert out is x
+    np.testing.assert_array_equal(x.numpy(), [-1.0, 3.0, -0.5])
+    x = fastnn.tensor(a.copy())
+    fastnn.rrelu_(x, 0.25, 0.75)
+    np.testing.assert_array_equal(x.numpy(), [-1.0, 3.0, -0.5])
+    for args in [(), (0.1, 0.3), (0.1, 0.3, True)]:
+        assert repr(nn.RReLU(*args)) == repr(torch.nn.RReLU(*args))
+    m = nn.RReLU(0.3, 0.3)
+    np.testing.assert_allclose(m(fastnn.tensor(a)).numpy(), [-0.6, 3.0, -0.3], rtol=1e-6)
+    m.eval()
+    np.testing.assert_allclose(m(fastnn.tensor(a)).numpy(), [-0.6, 3.0, -0.3], rtol=1e-6)
+    m = nn.RReLU(0.1, 0.5)
+    assert not np.array_equal(m(fastnn.tensor(-np.ones(50, np.float32))).numpy(),
+                              np.full(50, -0.3, np.float32))
+    m.eval()
+    np.testing.assert_allclose(m(fastnn.tensor(-np.ones(4, np.float32))).numpy(), -0.3,
+                               rtol=1e-6)
+    x = fastnn.tensor(a.copy())
+    assert nn.RReLU(0.5, 0.5, inplace=True)(x) is x
+
+
+def test_rrelu_errors():
+    with pytest.raises(ValueError, match="Lower bound"):
+        F.rrelu(fastnn.ones(3), 0.5, 0.2, training=True)
+    with pytest.raises(ValueError, match="Lower bound"):
+        F.rrelu(fastnn.ones(3), 0.5, 0.2)
+    with pytest.raises(TypeError, match="lower"):
+        F.rrelu(fastnn.ones(3), "a")
+    with pytest.raises(TypeError):
+        F.rrelu(fastnn.tensor(np.array([1, 2])), training=True)
