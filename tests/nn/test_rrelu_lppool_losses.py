@@ -107,3 +107,49 @@ def test_rrelu_errors():
         F.rrelu(fastnn.ones(3), "a")
     with pytest.raises(TypeError):
         F.rrelu(fastnn.tensor(np.array([1, 2])), training=True)
+
+
+# ----------------------------------------------------------------- lp_pool
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("p", [1, 2, 3, 1.5, float("inf"), -float("inf")])
+@pytest.mark.parametrize("nd,shape,k,s,ceil", [
+    (1, (2, 3, 9), 3, None, False), (1, (3, 10), 3, 2, True), (1, (2, 2, 8), 2, 3, True),
+    (2, (2, 3, 7, 8), 2, None, False), (2, (2, 3, 7, 8), (3, 2), (2, 3), True),
+    (2, (3, 5, 5), 2, 1, False)])
+def test_lp_pool_matches_torch(nd, shape, k, s, ceil, p, dtype):
+    torch = requires_torch()
+    rng = np.random.default_rng(4)
+    a = rng.uniform(0.1, 2.0, shape).astype(dtype)
+    if p in (1, 2) or abs(p) == float("inf"):
+        a *= rng.choice([-1, 1], shape)      # odd powers of negatives give NaN (as PyTorch)
+    ff, tf = (F.lp_pool1d, torch.nn.functional.lp_pool1d) if nd == 1 else \
+        (F.lp_pool2d, torch.nn.functional.lp_pool2d)
+    xf, xt = fastnn.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    yf, yt = ff(xf, p, k, s, ceil), tf(xt, p, k, s, ceil)
+    assert yf.shape == tuple(yt.shape) and yf.dtype == fastnn.tensor(a).dtype
+    tol = dict(rtol=1e-9, atol=1e-11) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(yf.detach().numpy(), yt.detach().numpy(), **tol)
+    g = rng.standard_normal(yt.shape).astype(dtype)
+    yf.backward(g)
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(xf.grad.numpy(), xt.grad.numpy(), **tol)
+    mf = (nn.LPPool1d if nd == 1 else nn.LPPool2d)(p, k, s, ceil)
+    mt = (torch.nn.LPPool1d if nd == 1 else torch.nn.LPPool2d)(p, k, s, ceil)
+    assert repr(mf) == repr(mt)
+    np.testing.assert_allclose(mf(fastnn.tensor(a)).numpy(), mt(torch.tensor(a)).detach().numpy(),
+                               **tol)
+
+
+def test_lp_pool_gradcheck_and_errors():
+    rng = np.random.default_rng(5)
+    x = fastnn.tensor(rng.uniform(0.5, 2.0, (2, 2, 5, 4)), requires_grad=True)
+    assert fastnn.gradcheck(lambda t: F.lp_pool2d(t, 3, 2, 1, True), (x,))
+    x = fastnn.tensor(rng.uniform(0.5, 2.0, (2, 7)), requires_grad=True)
+    assert fastnn.gradcheck(lambda t: F.lp_pool1d(t, 2, 3, 2), (x,))
+    np.testing.assert_allclose(F.lp_pool1d(fastnn.tensor([[3.0, 4.0]]), 2, 2).numpy(), [[5.0]])
+    with pytest.raises(ValueError, match="kernel size"):
+        F.lp_pool2d(fastnn.ones(1, 4, 4), 2, 0)
+    with pytest.raises(TypeError, match="norm_type"):
+        F.lp_pool1d(fastnn.ones(1, 4), "2", 2)
+    with pytest.raises(TypeError, match="kernel_size"):
+        F.lp_pool1d(fastnn.ones(1, 4), 2, 2.5)

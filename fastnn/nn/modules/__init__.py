@@ -69,4 +69,5 @@ __all__ += ["Bilinear"]
 # randomized leaky ReLU, power-average pooling, multi-label margin and
 # triplet-with-distance losses (branch nnrest)
 from .activation import RReLU  # noqa: E402
-__all__ += ["RReLU"]
+from .pooling import LPPool1d, LPPool2d  # noqa: E402
+__all__ += ["RReLU", "LPPool1d", "LPPool2d"]
