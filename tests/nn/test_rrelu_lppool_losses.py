@@ -153,3 +153,79 @@ def test_lp_pool_gradcheck_and_errors():
         F.lp_pool1d(fastnn.ones(1, 4), "2", 2)
     with pytest.raises(TypeError, match="kernel_size"):
         F.lp_pool1d(fastnn.ones(1, 4), 2, 2.5)
+
+
+# ----------------------------------------------------- multilabel_margin_loss
+def _ml_targets(rng, N, C):
+    t = np.full((N, C), -1, np.int64)
+    for n in range(N):
+        k = rng.integers(0, C + 1)
+        t[n, :k] = rng.integers(0, C, k)                 # duplicates allowed
+        t[n, k + 1:] = rng.integers(0, C, max(C - k - 1, 0))   # junk after the -1
+    t[0] = rng.permutation(C)                           # every class listed
+    t[1, 0] = -1                                        # empty list
+    t[2, :3] = [1, 1, -1]                               # a duplicate
+    return t
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_multilabel_margin_matches_torch(reduction, dtype):
+    torch = requires_torch()
+    rng = np.random.default_rng(6)
+    N, C = 9, 5
+    a = (rng.standard_normal((N, C)) * 0.7).astype(dtype)
+    t = _ml_targets(rng, N, C)
+    xf, xt = fastnn.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    lf = F.multilabel_margin_loss(xf, t, reduction=reduction)
+    lt = torch.nn.functional.multilabel_margin_loss(xt, torch.tensor(t), reduction=reduction)
+    assert lf.shape == tuple(lt.shape)
+    np.testing.assert_allclose(lf.detach().numpy(), lt.detach().numpy(), **TOL[dtype])
+    g = rng.standard_normal(lt.shape).astype(dtype)
+    lf.backward(g)
+    lt.backward(torch.tensor(g))
+    np.testing.assert_allclose(xf.grad.numpy(), xt.grad.numpy(), **TOL[dtype])
+    mf = nn.MultiLabelMarginLoss(reduction=reduction)
+    mt = torch.nn.MultiLabelMarginLoss(reduction=reduction)
+    if reduction == "mean":     # (fastnn's losses show a non-default reduction)
+        assert repr(mf) == repr(mt)
+    np.testing.assert_allclose(mf(fastnn.tensor(a), t).numpy(),
+                               mt(torch.tensor(a), torch.tensor(t)).numpy(), **TOL[dtype])
+
+
+def test_multilabel_margin_1d_and_gradcheck():
+    torch = requires_torch()
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal(6)
+    t = np.array([2, 2, 5, -1, 0, 9 % 6])
+    for red in ("mean", "none"):
+        xf, xt = fastnn.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        lf = F.multilabel_margin_loss(xf, t, reduction=red)
+        lt = torch.nn.functional.multilabel_margin_loss(xt, torch.tensor(t), reduction=red)
+        assert lf.shape == tuple(lt.shape) == ()
+        lf.backward()
+        lt.backward()
+        np.testing.assert_allclose(lf.item(), lt.item(), rtol=1e-12)
+        np.testing.assert_allclose(xf.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+    x = fastnn.tensor(rng.standard_normal((4, 5)) * 0.3, requires_grad=True)
+    tt = _ml_targets(rng, 4, 5)
+    for red in ("mean", "sum", "none"):
+        assert fastnn.gradcheck(lambda v: F.multilabel_margin_loss(v, tt, reduction=red), (x,))
+
+
+def test_multilabel_margin_errors():
+    x = fastnn.zeros(2, 4)
+    with pytest.raises(IndexError, match="out of range"):
+        F.multilabel_margin_loss(x, np.array([[0, 4, -1, 0], [1, -1, 0, 0]]))
+    with pytest.raises(IndexError, match="out of range"):
+        F.multilabel_margin_loss(x, np.array([[0, -1, -2, 0], [1, -1, 0, 0]]))
+    with pytest.raises(fastnn.ShapeError, match="inconsistent target size"):
+        F.multilabel_margin_loss(x, np.array([[0, 1, -1]]))
+    with pytest.raises(fastnn.ShapeError, match="non-empty vector or matrix"):
+        F.multilabel_margin_loss(fastnn.zeros(2, 3, 4), np.zeros((2, 3, 4), np.int64))
+    with pytest.raises(fastnn.ShapeError, match="non-empty vector or matrix"):
+        F.multilabel_margin_loss(fastnn.zeros(2, 0), np.zeros((2, 0), np.int64))
+    with pytest.raises(TypeError, match="int64"):
+        F.multilabel_margin_loss(x, np.zeros((2, 4)))
+    with pytest.raises(ValueError):
+        F.multilabel_margin_loss(x, np.zeros((2, 4), np.int64), reduction="max")

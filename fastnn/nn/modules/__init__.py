@@ -70,4 +70,5 @@ __all__ += ["Bilinear"]
 # triplet-with-distance losses (branch nnrest)
 from .activation import RReLU  # noqa: E402
 from .pooling import LPPool1d, LPPool2d  # noqa: E402
-__all__ += ["RReLU", "LPPool1d", "LPPool2d"]
+from .loss import MultiLabelMarginLoss  # noqa: E402
+__all__ += ["RReLU", "LPPool1d", "LPPool2d", "MultiLabelMarginLoss"]

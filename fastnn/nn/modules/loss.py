@@ -369,6 +369,25 @@ class MultiMarginLoss(_WeightedLoss):
                                    weight=self.weight, reduction=self.reduction)
 
 
+class MultiLabelMarginLoss(_Loss):
+    """Multi-class multi-label hinge loss (``F.multilabel_margin_loss``): the
+    target holds each sample's class indices, ended by the first -1.
+
+    Examples
+    --------
+    >>> import numpy as np, fastnn
+    >>> round(fastnn.nn.MultiLabelMarginLoss()(fastnn.tensor([[0.1, 0.2, 0.4, 0.8]]),
+    ...                                        np.array([[3, 0, -1, 1]])).item(), 4)
+    0.85
+    """
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+
+    def forward(self, input, target):
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
 class SoftMarginLoss(_Loss):
     """Two-class logistic loss ``log(1 + exp(-y x))``.
 
