@@ -121,4 +121,5 @@ def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
 # triplet-with-distance losses (branch nnrest)
 from ..ops.rrelu import rrelu, rrelu_  # noqa: E402
 from ..ops.lp_pool import lp_pool1d, lp_pool2d  # noqa: E402
-from ..ops.loss_margin import multilabel_margin_loss  # noqa: E402
+from ..ops.loss_margin import (multilabel_margin_loss,  # noqa: E402
+                               triplet_margin_with_distance_loss)

@@ -9,6 +9,9 @@ rows, memory-bound).
   pairwise distance (with swap: ``d(a, n)`` replaced by ``min(d(a, n), d(p, n))``)
 * multi_margin (the multi-class SVM loss): per sample
   ``sum_{j != y} w_y max(0, margin - x_y + x_j)^p / C``, p in {1, 2}
+* triplet_margin_with_distance: ``max(0, margin + d(a, p) - d(a, n))`` for
+  any distance function (default ``pairwise_distance``), a composition of
+  differentiable ops
 * multilabel_margin: per sample ``sum_{j listed} sum_{i not listed}
   max(0, 1 - (x_j - x_i)) / C``, the list the target row up to its first -1
   (a repeated index counts each time, as PyTorch's kernel)
@@ -33,7 +36,7 @@ from .distance import _check_p, vector_norm, vector_norm_grad
 
 __all__ = ["margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss",
            "multi_margin_loss", "multilabel_soft_margin_loss", "gaussian_nll_loss",
-           "multilabel_margin_loss"]
+           "multilabel_margin_loss", "triplet_margin_with_distance_loss"]
 
 
 def _softplus(z):
@@ -511,3 +514,44 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     """
     reduction = reduction_arg("multilabel_margin_loss", size_average, reduce, reduction)
     return MultiLabelMarginFn.apply(_t(input), _t(target), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """Triplet loss ``max(0, margin + d(a, p) - d(a, n))`` for a distance
+    function ``d(x, y)`` returning one non-negative distance per sample
+    (default ``pairwise_distance``); ``swap``: ``d(a, n)`` replaced by
+    ``min(d(a, n), d(p, n))``.  Composed of differentiable ops, so any
+    differentiable ``distance_function`` gets its gradient.
+
+    Shape
+    -----
+    anchor, positive, negative (N, D) or (D,) (whatever the distance takes);
+    a scalar, or d's output shape with ``reduction='none'``.
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> a, b = fastnn.tensor([[0.0, 0.0]]), fastnn.tensor([[3.0, 4.0]])
+    >>> round(F.triplet_margin_with_distance_loss(b, a, b).item(), 4)
+    6.0
+    """
+    from .distance import pairwise_distance
+    from .pointwise import clamp, minimum
+    op = "triplet_margin_with_distance_loss"
+    reduction = reduction_arg(op, None, None, reduction)
+    if not float(margin) > 0:
+        raise ValueError(f"{op}: expected margin to be greater than 0, got {margin} instead")
+    a, p, n = _t(anchor), _t(positive), _t(negative)
+    if not (a.ndim == p.ndim == n.ndim):
+        raise ShapeError(f"{op}: The anchor, positive, and negative tensors are expected to "
+                         f"have the same number of dimensions, but got: anchor {a.ndim}D, "
+                         f"positive {p.ndim}D, and negative {n.ndim}D inputs")
+    d = distance_function if distance_function is not None else pairwise_distance
+    dist_pos, dist_neg = d(a, p), d(a, n)
+    if swap:
+        dist_neg = minimum(dist_neg, d(p, n))
+    loss = clamp(dist_pos - dist_neg + float(margin), min=0)
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum() if reduction == "sum" else loss

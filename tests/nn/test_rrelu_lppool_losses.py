@@ -229,3 +229,65 @@ def test_multilabel_margin_errors():
         F.multilabel_margin_loss(x, np.zeros((2, 4)))
     with pytest.raises(ValueError):
         F.multilabel_margin_loss(x, np.zeros((2, 4), np.int64), reduction="max")
+
+
+# ---------------------------------------------- triplet_margin_with_distance
+def _cos_dist(lib):
+    return lambda x, y: 1.0 - lib.nn.functional.cosine_similarity(x, y, dim=-1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dist", ["default", "cosine", "l1"])
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(6, 4), (5,)])
+def test_triplet_with_distance_matches_torch(shape, reduction, swap, dist, dtype):
+    torch = requires_torch()
+    rng = np.random.default_rng(8)
+    arrs = [rng.standard_normal(shape).astype(dtype) for _ in range(3)]
+    arrs[2][0] = arrs[0][0] + 0.05       # a close negative: the hinge active
+    fs = [fastnn.tensor(a, requires_grad=True) for a in arrs]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrs]
+    dfs = {"default": (None, None), "cosine": (_cos_dist(fastnn), _cos_dist(torch)),
+           "l1": (lambda x, y: (x - y).abs().sum(-1), lambda x, y: (x - y).abs().sum(-1))}[dist]
+    kw = dict(margin=1.5, swap=swap, reduction=reduction)
+    lf = F.triplet_margin_with_distance_loss(*fs, distance_function=dfs[0], **kw)
+    lt = torch.nn.functional.triplet_margin_with_distance_loss(*ts, distance_function=dfs[1],
+                                                               **kw)
+    assert lf.shape == tuple(lt.shape)
+    np.testing.assert_allclose(lf.detach().numpy(), lt.detach().numpy(), **TOL[dtype])
+    g = rng.standard_normal(lt.shape).astype(dtype)
+    lf.backward(g)
+    lt.backward(torch.tensor(g))
+    for a, b in zip(fs, ts):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), **TOL[dtype])
+    mf = nn.TripletMarginWithDistanceLoss(distance_function=dfs[0], **kw)
+    mt = torch.nn.TripletMarginWithDistanceLoss(distance_function=dfs[1], **kw)
+    np.testing.assert_allclose(mf(*[fastnn.tensor(a) for a in arrs]).numpy(),
+                               mt(*[torch.tensor(a) for a in arrs]).detach().numpy(),
+                               **TOL[dtype])
+
+
+def test_triplet_with_distance_module_and_errors():
+    torch = requires_torch()
+    assert repr(nn.TripletMarginWithDistanceLoss()) == \
+        repr(torch.nn.TripletMarginWithDistanceLoss())
+    assert repr(nn.TripletMarginWithDistanceLoss(distance_function=nn.PairwiseDistance(1))) == \
+        repr(torch.nn.TripletMarginWithDistanceLoss(
+            distance_function=torch.nn.PairwiseDistance(1)))
+    assert isinstance(nn.TripletMarginWithDistanceLoss().distance_function,
+                      nn.PairwiseDistance)
+    rng = np.random.default_rng(9)
+    x = [fastnn.tensor(rng.standard_normal((3, 4)), requires_grad=True) for _ in range(3)]
+    assert fastnn.gradcheck(lambda a, p, n: F.triplet_margin_with_distance_loss(
+        a, p, n, margin=3.0, swap=True, reduction="none"), x)
+    with pytest.raises(ValueError, match="margin"):
+        F.triplet_margin_with_distance_loss(*x, margin=0)
+    with pytest.raises(ValueError, match="margin"):
+        nn.TripletMarginWithDistanceLoss(margin=-1.0)
+    with pytest.raises(ValueError):
+        F.triplet_margin_with_distance_loss(*x, reduction="max")
+    with pytest.raises(fastnn.ShapeError, match="same number of dimensions"):
+        F.triplet_margin_with_distance_loss(x[0], x[1], fastnn.zeros(4))
+    with pytest.raises(TypeError):
+        F.triplet_margin_with_distance_loss(*x, None)        # keyword-only

@@ -70,5 +70,6 @@ __all__ += ["Bilinear"]
 # triplet-with-distance losses (branch nnrest)
 from .activation import RReLU  # noqa: E402
 from .pooling import LPPool1d, LPPool2d  # noqa: E402
-from .loss import MultiLabelMarginLoss  # noqa: E402
-__all__ += ["RReLU", "LPPool1d", "LPPool2d", "MultiLabelMarginLoss"]
+from .loss import MultiLabelMarginLoss, TripletMarginWithDistanceLoss  # noqa: E402
+__all__ += ["RReLU", "LPPool1d", "LPPool2d", "MultiLabelMarginLoss",
+            "TripletMarginWithDistanceLoss"]
