@@ -1,5 +1,5 @@
 """Pooling layers, as PyTorch's: MaxPool1d/2d, AvgPool1d/2d,
-AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d, MaxUnpool1d/2d.
+AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d, MaxUnpool1d/2d, LPPool1d/2d.
 
 The modules store their hyper-parameters as PyTorch does (and check them at
 construction through the same function the ops use) and call the
