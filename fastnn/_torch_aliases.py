@@ -3,11 +3,12 @@ layer ops under their ``torch.*`` spelling (``torch.conv2d``,
 ``torch.layer_norm``, ``torch.dropout(input, p, train)``, ...) and the
 in-place ``torch.<op>_(x)`` forms (``x.<op>_()``)."""
 from .nn import functional as _F
+from .ops import rrelu as _rrelu
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "layer_norm",
            "group_norm", "rms_norm", "dropout", "dropout_", "alpha_dropout", "alpha_dropout_",
            "feature_alpha_dropout", "relu_", "selu", "selu_", "celu", "celu_", "threshold",
-           "threshold_", "prelu", "rrelu", "pixel_shuffle", "pixel_unshuffle",
+           "threshold_", "prelu", "rrelu", "rrelu_", "pixel_shuffle", "pixel_unshuffle",
            "cosine_similarity", "max_pool1d", "max_pool2d", "max_pool1d_with_indices",
            "avg_pool1d", "adaptive_avg_pool1d", "channel_shuffle", "hardshrink",
            "constant_pad_nd"]
@@ -41,10 +42,14 @@ def threshold(input, threshold, value):
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
-    """Evaluation form only: ``leaky_relu`` with slope (lower + upper) / 2."""
-    if training:
-        raise NotImplementedError("rrelu: training=True (random slopes) is not supported")
-    return _F.leaky_relu(input, (lower + upper) / 2)
+    """``F.rrelu``: random slopes with ``training`` (from ``generator``, or the
+    global generator), ``leaky_relu`` with slope (lower + upper) / 2 otherwise."""
+    return _rrelu._rrelu(input, lower, upper, training, False, generator)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
+    """In-place ``torch.rrelu``."""
+    return _rrelu._rrelu(input, lower, upper, training, True, generator)
 
 
 def dropout(input, p, train):

@@ -117,3 +117,11 @@ def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
     """(output, indices) whatever return_indices says, as PyTorch's."""
     return adaptive_max_pool2d(input, output_size, return_indices=True)
+
+
+# randomized leaky ReLU, power-average pooling, multi-label margin and
+# triplet-with-distance losses (branch nnrest)
+from ..ops.rrelu import rrelu, rrelu_  # noqa: E402
+from ..ops.lp_pool import lp_pool1d, lp_pool2d  # noqa: E402
+from ..ops.loss_margin import (multilabel_margin_loss,  # noqa: E402
+                               triplet_margin_with_distance_loss)

@@ -9,6 +9,12 @@ rows, memory-bound).
   pairwise distance (with swap: ``d(a, n)`` replaced by ``min(d(a, n), d(p, n))``)
 * multi_margin (the multi-class SVM loss): per sample
   ``sum_{j != y} w_y max(0, margin - x_y + x_j)^p / C``, p in {1, 2}
+* triplet_margin_with_distance: ``max(0, margin + d(a, p) - d(a, n))`` for
+  any distance function (default ``pairwise_distance``), a composition of
+  differentiable ops
+* multilabel_margin: per sample ``sum_{j listed} sum_{i not listed}
+  max(0, 1 - (x_j - x_i)) / C``, the list the target row up to its first -1
+  (a repeated index counts each time, as PyTorch's kernel)
 * multilabel_soft_margin: ``-mean_c w_c (y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c))``
 * gaussian_nll: ``0.5 (log v + (x - t)^2 / v)`` (+ ``0.5 log 2 pi`` if full),
   v = var clamped at eps with no effect on its gradient, as PyTorch.
@@ -29,7 +35,8 @@ from .activation import _t
 from .distance import _check_p, vector_norm, vector_norm_grad
 
 __all__ = ["margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss",
-           "multi_margin_loss", "multilabel_soft_margin_loss", "gaussian_nll_loss"]
+           "multi_margin_loss", "multilabel_soft_margin_loss", "gaussian_nll_loss",
+           "multilabel_margin_loss", "triplet_margin_with_distance_loss"]
 
 
 def _softplus(z):
@@ -435,3 +442,116 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         var = np.full(x.shape, float(var), dtype=x.dtype)
     return GaussianNllFn.apply(_t(input), _t(target), _t(var), bool(full), float(eps),
                                reduction)
+
+
+class MultiLabelMarginFn(Function):
+    """Dense over (sample, listed slot k < K, class i), K the longest list
+    in the batch: memory N * K * C."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, target, reduction):
+        op = "multilabel_margin_loss"
+        check_input(op, x)
+        t = np.asarray(target)
+        if t.dtype.kind not in "iu":
+            raise TypeError(f"{op}: target must hold int64 class indices, got {t.dtype}")
+        if x.ndim not in (1, 2) or x.shape[-1] == 0:
+            raise ShapeError(f"{op}: Expected non-empty vector or matrix with optional 0-dim "
+                             f"batch size, but got: {list(x.shape)}")
+        if t.shape != x.shape:
+            raise ShapeError(f"{op}: inconsistent target size: {list(t.shape)} for input of "
+                             f"size: {list(x.shape)}")
+        x2, t2 = x.reshape(-1, x.shape[-1]), t.reshape(-1, x.shape[-1]).astype(np.int64)
+        N, C = x2.shape
+        bad = t2[(t2 < -1) | (t2 >= C)]
+        if bad.size:
+            raise IndexError(f"{op}: target {int(bad[0])} is out of range for {C} classes "
+                             "(expected -1 <= target < C)")
+        listed = np.cumsum(t2 == -1, axis=1) == 0          # slots before the first -1
+        K = int(listed.sum(axis=1).max()) if N else 0
+        listed, tk = listed[:, :K], np.where(listed, t2, 0)[:, :K]
+        rows = np.arange(N)[:, None]
+        other = np.ones((N, C), bool)
+        other[np.broadcast_to(rows, tk.shape)[listed], tk[listed]] = False
+        z = x.dtype.type(1) - x2[rows, tk][:, :, None] + x2[:, None, :]
+        act = (z > 0) & listed[:, :, None] & other[:, None, :]
+        loss = np.where(act, z, 0).sum(axis=(1, 2)) / x.dtype.type(C)
+        ctx.save_for_backward(act, tk)
+        ctx.info = (x.shape, reduction, N, C, x.dtype)
+        return reduce(loss.astype(x.dtype, copy=False).reshape(x.shape[:-1]), reduction,
+                      x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        act, tk = ctx.saved_tensors
+        shape, reduction, N, C, dt = ctx.info
+        gi = np.broadcast_to(upstream(g, reduction, N, (N,), dt), (N,))
+        w = act.astype(dt)
+        d = w.sum(axis=1)                                   # +1 for each active (j, i)
+        rows = np.broadcast_to(np.arange(N)[:, None], tk.shape)
+        np.subtract.at(d, (rows, tk), w.sum(axis=2))        # -1 for each, at class j
+        d = (d * (gi / dt.type(C))[:, None]).astype(dt, copy=False)
+        return d.reshape(shape), None, None
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Multi-class multi-label hinge loss: per sample
+    ``sum_{j in y} sum_{i not in y} max(0, 1 - (x_j - x_i)) / C``, y the
+    target row's class indices up to its first -1.
+
+    Shape
+    -----
+    input (C,) or (N, C); target int64 of the same shape; a scalar, or ()
+    / (N,) with ``reduction='none'``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastnn, fastnn.nn.functional as F
+    >>> x = fastnn.tensor([[0.1, 0.2, 0.4, 0.8]])
+    >>> round(F.multilabel_margin_loss(x, np.array([[3, 0, -1, 1]])).item(), 4)
+    0.85
+    """
+    reduction = reduction_arg("multilabel_margin_loss", size_average, reduce, reduction)
+    return MultiLabelMarginFn.apply(_t(input), _t(target), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """Triplet loss ``max(0, margin + d(a, p) - d(a, n))`` for a distance
+    function ``d(x, y)`` returning one non-negative distance per sample
+    (default ``pairwise_distance``); ``swap``: ``d(a, n)`` replaced by
+    ``min(d(a, n), d(p, n))``.  Composed of differentiable ops, so any
+    differentiable ``distance_function`` gets its gradient.
+
+    Shape
+    -----
+    anchor, positive, negative (N, D) or (D,) (whatever the distance takes);
+    a scalar, or d's output shape with ``reduction='none'``.
+
+    Examples
+    --------
+    >>> import fastnn, fastnn.nn.functional as F
+    >>> a, b = fastnn.tensor([[0.0, 0.0]]), fastnn.tensor([[3.0, 4.0]])
+    >>> round(F.triplet_margin_with_distance_loss(b, a, b).item(), 4)
+    6.0
+    """
+    from .distance import pairwise_distance
+    from .pointwise import clamp, minimum
+    op = "triplet_margin_with_distance_loss"
+    reduction = reduction_arg(op, None, None, reduction)
+    if not float(margin) > 0:
+        raise ValueError(f"{op}: expected margin to be greater than 0, got {margin} instead")
+    a, p, n = _t(anchor), _t(positive), _t(negative)
+    if not (a.ndim == p.ndim == n.ndim):
+        raise ShapeError(f"{op}: The anchor, positive, and negative tensors are expected to "
+                         f"have the same number of dimensions, but got: anchor {a.ndim}D, "
+                         f"positive {p.ndim}D, and negative {n.ndim}D inputs")
+    d = distance_function if distance_function is not None else pairwise_distance
+    dist_pos, dist_neg = d(a, p), d(a, n)
+    if swap:
+        dist_neg = minimum(dist_neg, d(p, n))
+    loss = clamp(dist_pos - dist_neg + float(margin), min=0)
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum() if reduction == "sum" else loss

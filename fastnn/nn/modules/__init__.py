@@ -66,3 +66,10 @@ from .fold import Fold, Unfold  # noqa: E402
 __all__ += ["Fold", "Unfold"]
 from .bilinear import Bilinear  # noqa: E402
 __all__ += ["Bilinear"]
+# randomized leaky ReLU, power-average pooling, multi-label margin and
+# triplet-with-distance losses (branch nnrest)
+from .activation import RReLU  # noqa: E402
+from .pooling import LPPool1d, LPPool2d  # noqa: E402
+from .loss import MultiLabelMarginLoss, TripletMarginWithDistanceLoss  # noqa: E402
+__all__ += ["RReLU", "LPPool1d", "LPPool2d", "MultiLabelMarginLoss",
+            "TripletMarginWithDistanceLoss"]

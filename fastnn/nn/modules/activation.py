@@ -112,6 +112,27 @@ def _check_dim(name, dim):
     return dim
 
 
+
+class RReLU(_ParamAct):
+    """Randomized leaky rectifier: in training ``x * a`` for ``x <= 0`` with
+    ``a ~ U(lower, upper)`` per element, in evaluation ``leaky_relu`` with
+    slope ``(lower + upper) / 2`` (``F.rrelu``).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.RReLU(0.25, 0.75).eval()(fastnn.tensor([-2.0, 3.0])).numpy()
+    array([-1.,  3.], dtype=float32)
+    """
+    _args = ("lower", "upper")
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, x):
+        return F.rrelu(x, self.lower, self.upper, self.training, self.inplace)
+
 class _DimAct(_ParamAct):
     _args = ("dim",)
 

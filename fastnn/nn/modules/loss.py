@@ -2,12 +2,14 @@
 weights as buffers, as PyTorch's ``_WeightedLoss``) and call ``F.*``."""
 from ...ops._reduction import legacy_reduction
 from .. import functional as F
+from .distance import PairwiseDistance
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
            "SmoothL1Loss", "HuberLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
            "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss",
-           "MultiMarginLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss"]
+           "MultiMarginLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
+           "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss"]
 
 
 class _Loss(Module):
@@ -307,6 +309,33 @@ class TripletMarginLoss(_Loss):
                                      eps=self.eps, swap=self.swap, reduction=self.reduction)
 
 
+class TripletMarginWithDistanceLoss(_Loss):
+    """``max(0, margin + d(a, p) - d(a, n))`` for any distance function
+    (default ``PairwiseDistance()``, a child module as in PyTorch).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> a = fastnn.zeros(1, 2)
+    >>> fastnn.nn.TripletMarginWithDistanceLoss()(a, a, a).item()
+    1.0
+    """
+
+    def __init__(self, *, distance_function=None, margin=1.0, swap=False, reduction="mean"):
+        super().__init__(size_average=None, reduce=None, reduction=reduction)
+        if not float(margin) > 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater "
+                             f"than 0, got {margin} instead")
+        self.distance_function = (distance_function if distance_function is not None
+                                  else PairwiseDistance())
+        self.margin, self.swap = margin, swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_with_distance_loss(
+            anchor, positive, negative, distance_function=self.distance_function,
+            margin=self.margin, swap=self.swap, reduction=self.reduction)
+
+
 class PoissonNLLLoss(_Loss):
     """Poisson negative log-likelihood.
 
@@ -367,6 +396,25 @@ class MultiMarginLoss(_WeightedLoss):
     def forward(self, input, target):
         return F.multi_margin_loss(input, target, p=self.p, margin=self.margin,
                                    weight=self.weight, reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Multi-class multi-label hinge loss (``F.multilabel_margin_loss``): the
+    target holds each sample's class indices, ended by the first -1.
+
+    Examples
+    --------
+    >>> import numpy as np, fastnn
+    >>> round(fastnn.nn.MultiLabelMarginLoss()(fastnn.tensor([[0.1, 0.2, 0.4, 0.8]]),
+    ...                                        np.array([[3, 0, -1, 1]])).item(), 4)
+    0.85
+    """
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+
+    def forward(self, input, target):
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
 
 
 class SoftMarginLoss(_Loss):

@@ -1,5 +1,5 @@
 """Pooling layers, as PyTorch's: MaxPool1d/2d, AvgPool1d/2d,
-AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d, MaxUnpool1d/2d.
+AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d, MaxUnpool1d/2d, LPPool1d/2d.
 
 The modules store their hyper-parameters as PyTorch does (and check them at
 construction through the same function the ops use) and call the
@@ -251,3 +251,46 @@ class MaxUnpool1d(_MaxUnpool):
     """Partial inverse of ``MaxPool1d``."""
     _fn = staticmethod(F.max_unpool1d)
     _norm = staticmethod(_single)
+
+
+class _LPPoolNd(Module):
+    _fn = None
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type, self.kernel_size = norm_type, kernel_size
+        self.stride, self.ceil_mode = stride, ceil_mode
+
+    def forward(self, input):
+        return type(self)._fn(input, float(self.norm_type), self.kernel_size, self.stride,
+                              self.ceil_mode)
+
+    def extra_repr(self):
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPoolNd):
+    """1-D power-average pooling ``(sum_window x^p)^(1/p)`` of (N, C, L) or
+    (C, L) input (``F.lp_pool1d``).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.LPPool1d(2, 2)(fastnn.tensor([[3.0, 4.0]])).numpy()
+    array([[5.]], dtype=float32)
+    """
+    _fn = staticmethod(F.lp_pool1d)
+
+
+class LPPool2d(_LPPoolNd):
+    """2-D power-average pooling ``(sum_window x^p)^(1/p)`` of (N, C, H, W)
+    or (C, H, W) input (``F.lp_pool2d``).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.LPPool2d(1, 2)(fastnn.ones(1, 2, 2)).numpy()
+    array([[[4.]]], dtype=float32)
+    """
+    _fn = staticmethod(F.lp_pool2d)
