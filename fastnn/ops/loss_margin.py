@@ -237,19 +237,26 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
                                  float(eps), bool(swap), reduction)
 
 
+def _class_scores(op, x, target):
+    """Checks a margin loss's (C,) or (N, C) scores and integer targets;
+    returns the targets as an ndarray."""
+    check_input(op, x)
+    t = np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold int64 class indices, got {t.dtype}")
+    if x.ndim not in (1, 2) or x.shape[-1] == 0:
+        raise ShapeError(f"{op}: Expected non-empty vector or matrix with optional 0-dim "
+                         f"batch size, but got: {list(x.shape)}")
+    return t
+
+
 class MultiMarginFn(Function):
     raw = True
 
     @staticmethod
     def forward(ctx, x, target, p, margin, weight, reduction):
         op = "multi_margin_loss"
-        check_input(op, x)
-        t = np.asarray(target)
-        if t.dtype.kind not in "iu":
-            raise TypeError(f"{op}: target must hold int64 class indices, got {t.dtype}")
-        if x.ndim not in (1, 2) or x.shape[-1] == 0:
-            raise ShapeError(f"{op}: Expected non-empty vector or matrix with optional 0-dim "
-                             f"batch size, but got: {tuple(x.shape)}")
+        t = _class_scores(op, x, target)
         x2 = x.reshape(-1, x.shape[-1])
         N, C = x2.shape
         t = t.reshape(-1).astype(np.int64)
@@ -452,13 +459,7 @@ class MultiLabelMarginFn(Function):
     @staticmethod
     def forward(ctx, x, target, reduction):
         op = "multilabel_margin_loss"
-        check_input(op, x)
-        t = np.asarray(target)
-        if t.dtype.kind not in "iu":
-            raise TypeError(f"{op}: target must hold int64 class indices, got {t.dtype}")
-        if x.ndim not in (1, 2) or x.shape[-1] == 0:
-            raise ShapeError(f"{op}: Expected non-empty vector or matrix with optional 0-dim "
-                             f"batch size, but got: {list(x.shape)}")
+        t = _class_scores(op, x, target)
         if t.shape != x.shape:
             raise ShapeError(f"{op}: inconsistent target size: {list(t.shape)} for input of "
                              f"size: {list(x.shape)}")
