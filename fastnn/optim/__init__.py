@@ -9,7 +9,7 @@ Examples
 >>> loss = (model(fastnn.ones(4, 3)) ** 2).mean()
 >>> opt.zero_grad(); loss.backward(); opt.step()
 """
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
