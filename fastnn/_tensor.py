@@ -360,9 +360,6 @@ class Tensor(TensorBase):
         ``gradient`` (a Tensor or ndarray of this tensor's shape) may be
         omitted for a one-element tensor.  The graph is freed afterwards unless
         ``retain_graph=True``."""
-        if create_graph:
-            raise NotImplementedError("backward: create_graph (higher-order gradients) is not "
-                                      "supported")
         if not self._requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have "
                                "a grad_fn")
@@ -378,6 +375,11 @@ class Tensor(TensorBase):
                 raise ShapeError(f"backward: gradient has shape {tuple(g.shape)}, expected "
                                  f"{tuple(a.shape)}")
             g = _root_grad(g, a)
+        if create_graph:
+            from .autograd import backward
+            backward([self], [gradient if isinstance(gradient, TensorBase) else g],
+                     retain_graph, True, inputs)
+            return
         if inputs is not None:
             from .autograd import backward
             backward([self], [g], retain_graph, inputs=inputs)

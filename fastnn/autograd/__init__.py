@@ -66,10 +66,15 @@ def _root_grads(outputs, grad_outputs, op):
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulates into the leaves' ``.grad`` the gradient of ``tensors``
     (each weighted by its ``grad_tensors`` entry; omitted for scalars)."""
-    if create_graph:
-        raise NotImplementedError("backward: create_graph=True (higher-order gradients) is "
-                                  "not supported by fastnn")
     outs = _seq(tensors)
+    if create_graph:
+        ins = _seq(inputs)
+        from . import _higher
+        got = _higher.run(outs, _graph_root_grads(outs, grad_tensors, "backward"), ins)
+        for t, g in zip(ins or (), got or ()):
+            if g is not None:
+                t.grad = g if t.grad is None else t.grad + g
+        return
     grads = _root_grads(outs, grad_tensors, "backward")
     if inputs is not None:
         ins = _seq(inputs)
@@ -95,9 +100,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     tensor([2., 4.])
     """
     from .._tensor import Tensor
-    if create_graph:
-        raise NotImplementedError("autograd.grad: create_graph=True (higher-order gradients) "
-                                  "is not supported by fastnn")
     if is_grads_batched:
         raise NotImplementedError("autograd.grad: is_grads_batched is not supported")
     outs = _seq(outputs)
@@ -106,8 +108,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"One of the differentiated Tensors (input {i}) does not "
                                "require grad")
-    grads = _root_grads(outs, grad_outputs, "grad")
-    got = _core.run_backward(outs, grads, bool(retain_graph), ins)
+    if create_graph:
+        from . import _higher
+        got = _higher.run(outs, _graph_root_grads(outs, grad_outputs, "grad"), ins)
+    else:
+        got = _core.run_backward(outs, _root_grads(outs, grad_outputs, "grad"),
+                                 bool(retain_graph), ins)
     result = []
     for t, g in zip(ins, got):
         if g is None:
@@ -120,5 +126,18 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             else:
                 result.append(None)
                 continue
-        result.append(Tensor._wrap(_owned(np.asarray(g, dtype=t._array.dtype))))
+        if isinstance(g, Tensor):
+            result.append(g)
+        else:
+            result.append(Tensor._wrap(_owned(np.asarray(g, dtype=t._array.dtype))))
     return tuple(result)
+
+
+def _graph_root_grads(outputs, grad_outputs, op):
+    """The initial gradients as Tensors for a backward that records its own
+    graph: a given Tensor is kept as it is (it may require grad itself)."""
+    from .._tensor import Tensor
+    arrays = _root_grads(outputs, grad_outputs, op)
+    given = _seq(grad_outputs) or [None] * len(outputs)
+    return [g if isinstance(g, Tensor) and g._array.dtype == a.dtype
+            else Tensor._wrap(np.array(a)) for g, a in zip(given, arrays)]

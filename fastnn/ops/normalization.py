@@ -103,6 +103,7 @@ def _bn_forward(ctx, x, weight, bias, running_mean, running_var, training, momen
     ctx.save_for_backward(x, mean, invstd, gamma, y if relu else None)
     ctx.info = (bool(training), None if weight is None else weight.dtype,
                 None if bias is None else bias.dtype)
+    ctx.eps = eps
     return y
 
 
@@ -359,6 +360,7 @@ class LayerNormFn(Function):
             ctx.save_for_backward(x, w, mean, rstd)
             ctx.info = (ns, M, D, None if weight is None else weight.dtype,
                         None if bias is None else bias.dtype)
+            ctx.eps = eps
         return y
 
     @staticmethod

@@ -1,0 +1,860 @@
+"""Differentiable backward formulas of the built-in ops (``create_graph=True``).
+
+Each ``formula(node, *grads)`` returns the node's input gradients as
+Tensors computed with Tensor operations, so the engine of ``_higher.py``
+records them and they can be differentiated again.  ``inp(node, i, arr)``
+is the node's i-th input (its graph edge, or the saved array as a
+constant), ``outp(node, i, arr)`` a saved output as a Tensor of the graph.
+The formulas are the same derivatives as the array backwards of the ops
+(fastnn/ops/); where a factor has zero derivative almost everywhere (a ReLU
+mask, a max-pool's argmax, a dropout mask) it enters as a constant, as in
+PyTorch.  Ops with long maths give their forward as a *composite* of
+simpler ops and let the engine differentiate it.
+"""
+import math
+
+import numpy as np
+
+import fastnn
+from ..nn import functional as F
+from ..ops import (activation, conv, dropout, elementwise as ew, embedding, indexing, linalg,
+                   loss, loss_pointwise, normalization, pointwise as pw, pooling, reduction,
+                   shape)
+from ._higher import composite, const, formula, inp, outp, sum_to
+
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _shp(x):
+    return x.shape if isinstance(x, np.ndarray) else ()
+
+
+def _needs(node):
+    return tuple(node.needs_input_grad) + (False,) * 8
+
+
+def _mask(a, dtype):
+    return const(np.asarray(a).astype(dtype))
+
+
+def _diag(node, g, n_args):
+    """gx = g * D for an element-wise op whose derivative D is constant
+    almost everywhere (piecewise linear): D is its array backward at g = 1."""
+    ones = np.ones(g._array.shape, g._array.dtype)
+    d = node._fn.backward(node, ones)
+    d = d[0] if isinstance(d, tuple) else d
+    return (g * const(d),) + (None,) * (n_args - 1)
+
+
+# ------------------------------------------------------------- arithmetic
+@formula(ew.AddFn)
+def _add(node, g):
+    na, nb = _needs(node)[:2]
+    sa, sb = node.shapes if node.shapes is not None else (g.shape, g.shape)
+    return (sum_to(g, sa) if na else None, sum_to(g, sb) if nb else None)
+
+
+@formula(ew.SubFn)
+def _sub(node, g):
+    na, nb = _needs(node)[:2]
+    sa, sb = node.shapes
+    return (sum_to(g, sa) if na else None, sum_to(-g, sb) if nb else None)
+
+
+@formula(ew.MulFn)
+def _mul(node, g):
+    a, b = node.saved_tensors
+    na, nb = _needs(node)[:2]
+    sa = a if type(a) is tuple else _shp(a)
+    sb = b if type(b) is tuple else _shp(b)
+    ga = sum_to(g * inp(node, 1, b), sa) if na else None
+    gb = sum_to(g * inp(node, 0, a), sb) if nb else None
+    return ga, gb
+
+
+@formula(ew.DivFn)
+def _div(node, g):
+    a, b = node.saved_tensors
+    na, nb = _needs(node)[:2]
+    sa = a if type(a) is tuple else _shp(a)
+    B = inp(node, 1, b)
+    ga = sum_to(g / B, sa) if na else None
+    gb = sum_to(-g * inp(node, 0, a) / (B * B), _shp(b)) if nb else None
+    return ga, gb
+
+
+@formula(ew.PowFn)
+def _pow(node, g):
+    a, b, out = node.saved_tensors
+    na, nb = _needs(node)[:2]
+    A, B = inp(node, 0, a), inp(node, 1, b)
+    ga = gb = None
+    zero = const(np.zeros((), g._array.dtype))
+    if na:
+        ga = fastnn.where(const(np.asarray(b) == 0), zero, g * B * A ** (B - 1))
+        ga = sum_to(ga, _shp(a))
+    if nb:
+        keep0 = (np.asarray(a) == 0) & (np.asarray(b) >= 0)
+        gb = fastnn.where(const(keep0), zero, g * outp(node, 0, out) * A.log())
+        gb = sum_to(gb, _shp(b))
+    return ga, gb
+
+
+@formula(ew.NegFn)
+def _neg(node, g):
+    return -g
+
+
+@formula(ew.ExpFn)
+def _exp(node, g):
+    (out,) = node.saved_tensors
+    return g * outp(node, 0, out)
+
+
+@formula(ew.LogFn)
+def _log(node, g):
+    (a,) = node.saved_tensors
+    return g / inp(node, 0, a)
+
+
+@formula(ew.AbsFn)
+def _abs(node, g):
+    (a,) = node.saved_tensors
+    return g * const(np.sign(a))
+
+
+@formula(ew.SqrtFn)
+def _sqrt(node, g):
+    (out,) = node.saved_tensors
+    return g / (2 * outp(node, 0, out))
+
+
+@formula(ew.ReluFn, activation.LeakyReLUFn, activation.HardtanhFn, activation.ThresholdFn,
+         activation.HardsigmoidFn)
+def _piecewise_linear(node, g):
+    return _diag(node, g, 4)
+
+
+@formula(ew.SigmoidFn)
+def _sigmoid(node, g):
+    (y,) = node.saved_tensors
+    Y = outp(node, 0, y)
+    return g * Y * (1 - Y)
+
+
+@formula(ew.TanhFn)
+def _tanh(node, g):
+    (y,) = node.saved_tensors
+    Y = outp(node, 0, y)
+    return g * (1 - Y * Y)
+
+
+# --------------------------------------------------------------- unary math
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+_TSP = 2.0 / math.sqrt(math.pi)
+_UNARY = {     # class: (uses "x" or "out", derivative as Tensor ops)
+    pw.RsqrtFn: lambda y: -0.5 * y * y * y,
+    pw.ReciprocalFn: lambda y: -y * y,
+    pw.SquareFn: lambda x: 2.0 * x,
+    pw.Log1pFn: lambda x: 1.0 / (1.0 + x),
+    pw.Expm1Fn: lambda y: y + 1.0,
+    pw.Log2Fn: lambda x: 1.0 / (x * _LN2),
+    pw.Log10Fn: lambda x: 1.0 / (x * _LN10),
+    pw.SinFn: lambda x: x.cos(),
+    pw.CosFn: lambda x: -x.sin(),
+    pw.TanFn: lambda y: 1.0 + y * y,
+    pw.SinhFn: lambda x: x.cosh(),
+    pw.CoshFn: lambda x: x.sinh(),
+    pw.AsinFn: lambda x: (1.0 - x * x).rsqrt(),
+    pw.AcosFn: lambda x: -(1.0 - x * x).rsqrt(),
+    pw.AtanFn: lambda x: 1.0 / (1.0 + x * x),
+    pw.ErfFn: lambda x: _TSP * (-x * x).exp(),
+    pw.ErfcFn: lambda x: -_TSP * (-x * x).exp(),
+    pw.AsinhFn: lambda x: (x * x + 1.0).rsqrt(),
+    pw.AcoshFn: lambda x: (x * x - 1.0).rsqrt(),
+    pw.AtanhFn: lambda x: 1.0 / (1.0 - x * x),
+    pw.Exp2Fn: lambda y: y * _LN2,
+    pw.ErfinvFn: lambda y: (y * y).exp() / _TSP,
+}
+
+
+@formula(pw._UnaryFn)
+def _unary(node, g):
+    fn = node._fn
+    if fn.save is None:          # rounding functions: zero; frac: identity
+        return g if fn is pw.FracFn else g * 0.0
+    d = _UNARY.get(fn)
+    if d is None:
+        raise NotImplementedError(f"create_graph=True: {fn.__name__} has no double backward")
+    (s,) = node.saved_tensors
+    S = inp(node, 0, s) if fn.save == "x" else outp(node, 0, s)
+    return g * d(S)
+
+
+# -------------------------------------------------------------- activations
+def _gelu(x, a, b, c):
+    cdf = 0.5 * (1.0 + (x / _SQRT2).erf())
+    return cdf + x * (-0.5 * x * x).exp() * _INV_SQRT_2PI
+
+
+def _gelu_tanh(x, a, b, c):
+    k = math.sqrt(2.0 / math.pi)
+    t = (k * (x + 0.044715 * x * x * x)).tanh()
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3 * 0.044715 * x * x)
+
+
+def _silu(x, a, b, c):
+    s = x.sigmoid()
+    return s * (1.0 + x * (1.0 - s))
+
+
+def _mish(x, a, b, c):
+    t = F.softplus(x).tanh()
+    return t + x * (1.0 - t * t) * x.sigmoid()
+
+
+def _elu(x, a, b, c):
+    pos = const((x._array > 0).astype(x._array.dtype))
+    return pos * b + (1.0 - pos) * (b * a * c) * (c * x.clamp(max=0.0)).exp()
+
+
+def _softplus(x, a, b, c):
+    over = const(x._array * a > b)
+    return fastnn.where(over, const(np.ones((), x._array.dtype)), (a * x).sigmoid())
+
+
+def _logsigmoid(x, a, b, c):
+    return (-x).sigmoid()
+
+
+def _softsign(x, a, b, c):
+    return 1.0 / (1.0 + x.abs()) ** 2
+
+
+def _hardswish(x, a, b, c):
+    v = x._array
+    mid = const(((v >= -3) & (v <= 3)).astype(v.dtype))
+    return mid * (x / 3.0 + 0.5) + const((v > 3).astype(v.dtype))
+
+
+_ACT = {"gelu": _gelu, "gelu_tanh": _gelu_tanh, "silu": _silu, "mish": _mish, "elu": _elu,
+        "softplus": _softplus, "logsigmoid": _logsigmoid, "softsign": _softsign,
+        "hardswish": _hardswish}
+
+
+@formula(activation._PointwiseFn)
+def _pointwise(node, g):
+    d = _ACT.get(node._fn.kernel)
+    if d is None:
+        raise NotImplementedError(f"create_graph=True: {node._fn.__name__} has no double "
+                                  "backward")
+    (x,) = node.saved_tensors
+    return (g * d(inp(node, 0, x), *node.params), None, None, None)
+
+
+@formula(activation.SoftmaxFn)
+def _softmax(node, g):
+    (y,) = node.saved_tensors
+    Y = outp(node, 0, y)
+    return Y * (g - (g * Y).sum(node.dim, keepdim=True)), None
+
+
+@formula(activation.LogSoftmaxFn)
+def _log_softmax(node, g):
+    (y,) = node.saved_tensors
+    return g - outp(node, 0, y).exp() * g.sum(node.dim, keepdim=True), None
+
+
+@formula(dropout.DropoutFn)
+def _dropout(node, g):
+    return _diag(node, g, 4)
+
+
+@formula(dropout.MaskDropoutFn)
+def _mask_dropout(node, g):
+    (scale,) = node.saved_tensors
+    return (g * const(scale),) + (None,) * 5
+
+
+# -------------------------------------------------------------------- shape
+@formula(shape.ReshapeFn)
+def _reshape(node, g):
+    return g.reshape(node.shape), None
+
+
+@formula(shape.PermuteFn)
+def _permute(node, g):
+    return g.permute(*node.inv), None
+
+
+@formula(shape.GetItemFn)
+def _getitem(node, g):
+    z = fastnn.zeros(node.shape, dtype=g.dtype)
+    return shape.IndexPutFn.apply(z, g, node.index, True), None
+
+
+@formula(shape.ExpandFn)
+def _expand(node, g):
+    return sum_to(g, node.shape), None
+
+
+@formula(shape.CatFn)
+def _cat(node, g):
+    return tuple(g.split(list(node.sizes), node.dim))
+
+
+@formula(shape.StackFn)
+def _stack(node, g):
+    return tuple(g.unbind(node.dim))
+
+
+@formula(shape.CastFn)
+def _cast(node, g):
+    return g.to(node.dtype), None
+
+
+@formula(shape.CloneFn)
+def _clone(node, g):
+    return g
+
+
+@formula(shape.SplitFn)
+def _split(node, *gs):
+    return fastnn.cat(list(gs), node.dim), None, None
+
+
+@formula(shape.UnbindFn)
+def _unbind(node, *gs):
+    return fastnn.stack(list(gs), node.dim), None
+
+
+@formula(shape.FlipFn)
+def _flip(node, g):
+    return (g.flip(node.dims) if g.ndim else g), None
+
+
+@formula(shape.IndexPutFn)
+def _index_put(node, g):
+    nx, nv = _needs(node)[:2]
+    gx = gv = None
+    if nx:
+        gx = g
+        if not node.accumulate:
+            keep = np.ones(g.shape, g._array.dtype)
+            keep[node.index] = 0
+            gx = g * const(keep)
+    if nv:
+        gv = sum_to(shape.GetItemFn.apply(g, node.index), node.vshape)
+    return gx, gv, None, None, None
+
+
+# --------------------------------------------------------------- reductions
+def _expand_back(g, shape_, dims, keepdim):
+    if dims is None:
+        return g.reshape((1,) * len(shape_)).expand(*shape_) if shape_ else g
+    if not keepdim:
+        for d in sorted(dims):
+            g = g.unsqueeze(d)
+    return g.expand(*shape_)
+
+
+@formula(reduction.SumFn)
+def _sum(node, g):
+    shape_, dims, keepdim = node.meta
+    return _expand_back(g, shape_, dims, keepdim), None, None
+
+
+@formula(reduction.MeanFn)
+def _mean(node, g):
+    shape_, dims, keepdim, n = node.meta
+    return _expand_back(g / n, shape_, dims, keepdim), None, None
+
+
+@formula(reduction._Extreme)
+def _extreme(node, g, *unused):
+    if node.dim is None:
+        x, out = node.saved_tensors
+        mask = (x == out)
+        return g * const((mask / mask.sum()).astype(x.dtype)), None, None
+    (idx,) = node.saved_tensors
+    gg = g if node.keepdim or not node.shape else g.unsqueeze(node.dim)
+    if not node.shape:
+        return g.reshape(()), None, None
+    z = fastnn.zeros(node.shape, dtype=g.dtype)
+    return z.scatter_add(node.dim, const(idx), gg.reshape(idx.shape)), None, None
+
+
+@formula(reduction.NormFn)
+def _norm(node, g):
+    x, out = node.saved_tensors
+    p, dims, keepdim = node.meta
+    X = inp(node, 0, x)
+    gg = _expand_back(g, x.shape, dims, keepdim)
+    N = _expand_back(outp(node, 0, out), x.shape, dims, keepdim)
+    zero = np.asarray(out) == 0
+    safe = fastnn.where(const(_expand_np(zero, x.shape, dims, keepdim)),
+                        const(np.ones((), x.dtype)), N)
+    if p == 2:
+        gx = gg * X / safe
+    elif p == 1:
+        gx = gg * const(np.sign(x))
+    elif p in (0, np.inf, -np.inf):
+        raise NotImplementedError(f"create_graph=True: norm with p={p} has no double backward")
+    else:
+        gx = gg * const(np.sign(x)) * X.abs() ** (p - 1) / safe ** (p - 1)
+    return gx, None, None, None
+
+
+def _expand_np(a, shape_, dims, keepdim):
+    if dims is not None and not keepdim:
+        a = np.expand_dims(a, tuple(sorted(dims)))
+    elif dims is None:
+        a = np.reshape(a, (1,) * len(shape_))
+    return np.broadcast_to(a, shape_)
+
+
+@formula(reduction.LogSumExpFn)
+def _logsumexp(node, g):
+    x, out = node.saved_tensors[:2]
+    dims, keepdim = node.meta[:2]
+    X = inp(node, 0, x)
+    gg = _expand_back(g, x.shape, dims, keepdim)
+    O = _expand_back(outp(node, 0, out), x.shape, dims, keepdim)
+    return gg * (X - O).exp(), None, None
+
+
+# ------------------------------------------------------------------ linalg
+@formula(linalg.MatMulFn)
+def _matmul(node, g):
+    a, b = node.saved_tensors
+    na, nb = _needs(node)[:2]
+    A, B = inp(node, 0, a), inp(node, 1, b)
+    a2 = A.unsqueeze(0) if a.ndim == 1 else A
+    b2 = B.unsqueeze(-1) if b.ndim == 1 else B
+    g2 = g.unsqueeze(-1) if b.ndim == 1 else g
+    if a.ndim == 1:
+        g2 = g2.unsqueeze(-2)
+    ga = gb = None
+    if na:
+        ga = sum_to(g2 @ b2.transpose(-1, -2), a2.shape).reshape(a.shape)
+    if nb:
+        gb = sum_to(a2.transpose(-1, -2) @ g2, b2.shape).reshape(b.shape)
+    return ga, gb
+
+
+@formula(linalg.LinearFn)
+def _linear(node, g):
+    x, w = node.saved_tensors
+    nx, nw, nb = _needs(node)[:3]
+    g2 = g.reshape(-1, w.shape[0])
+    gx = (g2 @ inp(node, 1, w)).reshape(x.shape) if nx else None
+    gw = g2.t() @ inp(node, 0, x).reshape(-1, w.shape[1]) if nw else None
+    gb = g2.sum(0) if nb else None
+    return gx, gw, gb
+
+
+# ------------------------------------------------------------- convolution
+def _conv_weight_grad(x4, g4, geom):
+    """dL/dw of a 2-D convolution as a convolution of the input with the
+    output gradient (stride and dilation swap roles), group by group."""
+    K, C = g4.shape[1], x4.shape[1]
+    G = geom.groups
+    kc, cc = K // G, C // G
+    parts = []
+    for i in range(G):
+        xi = x4[:, i * cc:(i + 1) * cc].transpose(0, 1)
+        gi = g4[:, i * kc:(i + 1) * kc].transpose(0, 1)
+        parts.append(F.conv2d(xi, gi, stride=geom.dilation, padding=geom.padding,
+                              dilation=geom.stride).transpose(0, 1))
+    return parts[0] if G == 1 else fastnn.cat(parts, 0)
+
+
+@formula(conv._ConvFn)
+def _conv(node, g):
+    saved = node.saved_tensors
+    x4, w4 = saved[0], saved[1]
+    geom = node.geom
+    nx, nw, nb = _needs(node)[:3]
+    if node.relu:
+        g = g * _mask(saved[2] > 0, g._array.dtype)
+    N, K = x4.shape[0], w4.shape[0]
+    OH, OW = geom.out
+    g4 = g.reshape(N, K, OH, OW)
+    gx = gw = gb = None
+    if nx:
+        W4 = inp(node, 1, w4).reshape(w4.shape)
+        opad = tuple(x4.shape[2 + i] - ((geom.out[i] - 1) * geom.stride[i] - 2 * geom.padding[i]
+                                        + geom.dilation[i] * (w4.shape[2 + i] - 1) + 1)
+                     for i in range(2))
+        gx = F.conv_transpose2d(g4, W4, stride=geom.stride, padding=geom.padding,
+                                output_padding=opad, groups=geom.groups,
+                                dilation=geom.dilation)
+        gx = gx.reshape(inp(node, 0, x4).shape)
+    if nw:
+        X4 = inp(node, 0, x4).reshape(x4.shape)
+        R, S = w4.shape[2], w4.shape[3]
+        gw = _conv_weight_grad(X4, g4, geom)[:, :, :R, :S]
+        gw = gw.reshape(inp(node, 1, w4).shape)
+    if nb:
+        gb = g4.sum((0, 2, 3))
+    return gx, gw, gb, None
+
+
+# ------------------------------------------------------------------ pooling
+@formula(pooling.MaxPool2dFn, pooling.AdaptiveMaxPool2dFn)
+def _max_pool(node, grad, g_idx=None):
+    (idx,) = node.saved_tensors
+    geom = node.geom
+    shp = geom.in_shape
+    P = int(np.prod(shp[:-2])) if len(shp) > 2 else 1
+    HW = shp[-1] * shp[-2]
+    z = fastnn.zeros((P, HW), dtype=grad.dtype)
+    gx = z.scatter_add(1, const(idx.reshape(P, -1)), grad.reshape(P, -1)).reshape(shp)
+    return gx, None, None
+
+
+def _pool_adjoint():
+    from .function import Function
+
+    class PoolAdjointFn(Function):
+        """The backward of a linear (average) pooling as an op: forward is
+        the pooling's gradient scatter, backward the pooling itself."""
+        raw = True
+
+        @staticmethod
+        def forward(ctx, grad, node):
+            ctx.node = node
+            fn = node._fn
+            return fn._scatter(grad, None, node.geom, node.dtype)
+
+        @staticmethod
+        def backward(ctx, v):
+            node = ctx.node
+            fn, geom = node._fn, node.geom
+            y = np.empty(geom.out_shape, node.dtype)
+            if y.size:
+                fn._pool(np.ascontiguousarray(v, dtype=node.dtype), y, None, geom)
+            return y, None
+
+    return PoolAdjointFn
+
+
+_ADJ = []
+
+
+@formula(pooling.AvgPool2dFn, pooling.AdaptiveAvgPool2dFn)
+def _avg_pool(node, grad):
+    if not _ADJ:
+        _ADJ.append(_pool_adjoint())
+        formula(_ADJ[0])(_avg_pool_adjoint)
+    return _ADJ[0].apply(grad, node), None
+
+
+def _avg_pool_adjoint(node, v):
+    pool = node.node
+    return pool._fn.apply(v, pool.geom), None
+
+
+# ----------------------------------------------------------------- indexing
+@formula(indexing.GatherFn)
+def _gather(node, g):
+    shape_, d, _ = node.meta
+    (index,) = node.saved_tensors
+    z = fastnn.zeros(shape_, dtype=g.dtype)
+    return z.scatter_add(d, const(index), g), None, None
+
+
+@formula(indexing.IndexSelectFn)
+def _index_select(node, g):
+    shape_, d = node.meta
+    (index,) = node.saved_tensors
+    z = fastnn.zeros(shape_, dtype=g.dtype)
+    return z.index_add(d, const(index.reshape(-1)), g), None, None
+
+
+@formula(indexing.MaskedFillFn)
+def _masked_fill(node, g):
+    (mask,) = node.saved_tensors
+    xshape, _ = node.meta
+    nx, _, nv = _needs(node)[:3]
+    keep = _mask(~mask, g._array.dtype)
+    gx = sum_to(g * keep, xshape) if nx else None
+    gv = (g * _mask(mask, g._array.dtype)).sum() if nv else None
+    return gx, None, gv
+
+
+@formula(pw.WhereFn)
+def _where(node, g):
+    (cond,) = node.saved_tensors
+    sx, sy = node.shapes
+    _, nx, ny = _needs(node)[:3]
+    c = _mask(cond, g._array.dtype)
+    return None, sum_to(g * c, sx) if nx else None, sum_to(g * (1 - c), sy) if ny else None
+
+
+@formula(pw.ClampFn)
+def _clamp(node, g):
+    below, above, crossed = node.masks
+    sx, slo, shi = node.shapes
+    nx, nlo, nhi = _needs(node)[:3]
+    dt = g._array.dtype
+    gx = glo = ghi = None
+    if nx:
+        out_of = below if above is None else (above if below is None else below | above)
+        gx = sum_to(g * _mask(~np.asarray(out_of), dt), sx)
+    if nlo:
+        m = below if crossed is None else below & ~crossed
+        glo = sum_to(g * _mask(m, dt), slo)
+    if nhi:
+        m = above if crossed is None else above | crossed
+        ghi = sum_to(g * _mask(m, dt), shi)
+    return gx, glo, ghi
+
+
+@formula(embedding.EmbeddingFn)
+def _embedding(node, g):
+    g2 = g.reshape(node.idx.shape[0], node.dim)
+    scale = np.ones(node.idx.shape[0], g._array.dtype)
+    if node.freq:
+        counts = np.bincount(node.idx, minlength=node.num)
+        scale = scale / counts[node.idx]
+    if node.pad is not None and node.pad >= 0:
+        scale = np.where(node.idx == node.pad, 0, scale).astype(scale.dtype)
+    z = fastnn.zeros((node.num, node.dim), dtype=g.dtype)
+    return z.index_add(0, const(node.idx), g2 * const(scale[:, None])), None, None, None
+
+
+# -------------------------------------------------------------------- losses
+def _rows_t(X, shape_):
+    """A Tensor laid out as the losses' (M, C) rows (class dim last)."""
+    if len(shape_) == 1:
+        return X.reshape(1, -1)
+    if len(shape_) == 2:
+        return X
+    return X.movedim(1, -1).reshape(-1, shape_[1])
+
+
+def _unrows_t(G, shape_):
+    if len(shape_) == 1:
+        return G.reshape(shape_)
+    if len(shape_) == 2:
+        return G
+    lead = (shape_[0],) + tuple(shape_[2:]) + (shape_[1],)
+    return G.reshape(lead).movedim(-1, 1)
+
+
+def _row_scale(g, reduction, denom):
+    """The upstream gradient of each row as an (M, 1) Tensor or a scalar."""
+    if reduction == "none":
+        return g.reshape(-1, 1)
+    return g / denom if reduction == "mean" else g
+
+
+@formula(loss.CrossEntropyFn)
+def _cross_entropy(node, g):
+    x2, t, stats, w = node.saved_tensors
+    shape_, reduction, denom, general, ig, ls = node.info
+    M, C = x2.shape
+    keep = t != ig
+    tt = np.where(keep, t, 0)
+    wv = np.ones(C, x2.dtype) if w is None else w
+    a = np.zeros((M, C), x2.dtype)
+    a[np.arange(M), tt] = (1.0 - ls) * wv[tt]
+    a += (ls / C) * wv[None, :]
+    a[~keep] = 0
+    X2 = _rows_t(inp(node, 0, x2.reshape(shape_) if len(shape_) <= 2 else None), shape_)
+    P = F.softmax(X2, 1)
+    gx2 = _row_scale(g, reduction, denom) * (P * const(a.sum(1, keepdims=True)) - const(a))
+    return (_unrows_t(gx2, shape_),) + (None,) * 5
+
+
+@formula(loss.NllLossFn)
+def _nll(node, g):
+    shape_, shape2, reduction, denom, dt = node.info
+    ones = np.ones(g._array.shape, g._array.dtype)
+    d = node._fn.backward(node, ones)[0]
+    if reduction == "none" and len(shape_) >= 2:
+        gx = g.unsqueeze(1) * const(d)
+    else:
+        gx = g * const(d)
+    return (gx,) + (None,) * 4
+
+
+@formula(loss.BceWithLogitsFn)
+def _bce_logits(node, g):
+    x, y = node.saved_tensors
+    nx, ny = _needs(node)[:2]
+    X, Y = inp(node, 0, x), inp(node, 1, y)
+    s = g if node.reduction != "mean" else g / x.size
+    gx = s * (X.sigmoid() - Y) if nx else None
+    gy = -X * s if ny else None
+    return gx, gy, None
+
+
+def _elementwise_loss(rule, X, Y):
+    name = type(rule).__name__
+    d = X - Y
+    if name == "_Mse":
+        return d * d
+    if name == "_L1":
+        return d.abs()
+    if name == "_SmoothL1":
+        if rule.beta == 0:
+            return d.abs()
+        small = const(np.abs(d._array) < rule.beta)
+        return fastnn.where(small, 0.5 * d * d / rule.beta, d.abs() - 0.5 * rule.beta)
+    if name == "_Huber":
+        small = const(np.abs(d._array) < rule.delta)
+        return fastnn.where(small, 0.5 * d * d, rule.delta * (d.abs() - 0.5 * rule.delta))
+    if name == "_Bce":
+        return -(Y * X.log().clamp(min=-100) + (1 - Y) * (1 - X).log().clamp(min=-100))
+    if name == "_BceLogits":
+        sp = F.softplus(-X)
+        lw = 1 if rule.pw is None else 1 + (const(rule.pw) - 1) * Y
+        return (1 - Y) * X + lw * sp
+    if name == "_KlDiv":
+        if rule.log_target:
+            return Y.exp() * (Y - X)
+        pos = const(Y._array > 0)
+        ysafe = fastnn.where(pos, Y, const(np.ones((), Y._array.dtype)))
+        return fastnn.where(pos, Y * ysafe.log(), const(np.zeros((), Y._array.dtype))) - Y * X
+    if name == "_SoftMargin":
+        return F.softplus(-Y * X)
+    raise NotImplementedError(f"create_graph=True: {rule.op} has no double backward")
+
+
+@formula(loss_pointwise.PointwiseLossFn)
+def _pointwise_loss(node, g):
+    x, y, w, l = node.saved_tensors
+    rule, cache, reduction, denom, shape_, wmean = node.info
+
+    def forward(X, Y, W):
+        lw = _elementwise_loss(rule, X, Y)
+        if W is not None:
+            lw = lw * W
+        if reduction == "none":
+            return lw
+        s = lw.sum()
+        if reduction == "mean":
+            if wmean is not None and W is not None:
+                return s / W.expand(*lw.shape).sum()
+            return s / denom
+        return s
+
+    return composite(node, (g,), forward, (x, y, w)) + (None, None, None)
+
+
+# ----------------------------------------------------------- normalisation
+@formula(normalization.LayerNormFn)
+def _layer_norm(node, g):
+    x, w, mean, rstd = node.saved_tensors
+    ns, M, D, wdt, bdt = node.info
+    eps = node.eps
+    nd = len(ns)
+    dims = tuple(range(x.ndim - nd, x.ndim))
+    b = None if bdt is None else np.zeros(ns, x.dtype)
+
+    def forward(X, W, B):
+        mu = X.mean(dims, keepdim=True)
+        xc = X - mu
+        var = (xc * xc).mean(dims, keepdim=True)
+        y = xc * (var + eps).rsqrt()
+        if W is not None:
+            y = y * W
+        if B is not None:
+            y = y + B
+        return y
+
+    return composite(node, (g,), forward, (x, w, b)) + (None, None)
+
+
+@formula(normalization.BatchNormFn)
+def _batch_norm(node, g):
+    x, mean, invstd, gamma, out = node.saved_tensors
+    training, wdt, bdt = node.info
+    eps = node.eps
+    C = x.shape[1]
+    bshape = (1, C) + (1,) * (x.ndim - 2)
+    dims = (0,) + tuple(range(2, x.ndim))
+    if node._fn.relu:
+        g = g * _mask(out > 0, g._array.dtype)
+    b = None if bdt is None else np.zeros(C, x.dtype)
+
+    def forward(X, W, B):
+        if training:
+            mu = X.mean(dims, keepdim=True)
+            xc = X - mu
+            y = xc * ((xc * xc).mean(dims, keepdim=True) + eps).rsqrt()
+        else:
+            y = (X - const(mean.reshape(bshape))) * const(invstd.reshape(bshape))
+        if W is not None:
+            y = y * W.reshape(bshape)
+        if B is not None:
+            y = y + B.reshape(bshape)
+        return y
+
+    return composite(node, (g,), forward, (x, gamma, b)) + (None,) * 5
+
+
+# ------------------------------------------------------------- more shapes
+@formula(shape.RollFn)
+def _roll(node, g):
+    s = node.shifts
+    neg = tuple(-v for v in s) if isinstance(s, tuple) else -s
+    return fastnn.roll(g, neg, node.dims), None, None
+
+
+@formula(shape.TriFn)
+def _tri(node, g):
+    return (g.triu(node.k) if node.upper else g.tril(node.k)), None, None
+
+
+@formula(shape.RepeatFn)
+def _repeat(node, g):
+    shape_ = tuple(node.shape)
+    k = g.ndim - len(shape_)
+    full = (1,) * k + shape_
+    if 0 in tuple(g.shape):
+        return fastnn.zeros(shape_, dtype=g.dtype), None
+    inter = []
+    for n, s in zip(g.shape, full):
+        inter += [n // s if s else 0, s]
+    gs = g.reshape(inter).sum(tuple(range(0, 2 * g.ndim, 2)))
+    return gs.reshape(shape_), None
+
+
+@formula(reduction.CumsumFn)
+def _cumsum(node, g):
+    if g.ndim == 0:
+        return g, None
+    d = node.dim
+    return g.flip(d).cumsum(d).flip(d), None
+
+
+@formula(reduction.VarFn)
+def _var(node, g):
+    x, out = node.saved_tensors
+    dims, keepdim, dof, op = node.meta
+    X = inp(node, 0, x)
+    d = X - X.mean(dims, keepdim=True) if dims is not None else X - X.mean()
+    gg = _expand_back(g, x.shape, dims, keepdim)
+    if out is None:
+        return gg * d * (2.0 / dof), None, None, None, None
+    s = _expand_back(outp(node, 0, out), x.shape, dims, keepdim)
+    zero = _expand_np(np.asarray(out) == 0, x.shape, dims, keepdim)
+    safe = fastnn.where(const(zero), const(np.ones((), x.dtype)), s)
+    return gg * d / (safe * dof) * _mask(~zero, x.dtype), None, None, None, None
+
+
+@formula(pw.MaximumFn, pw.MinimumFn)
+def _pair_extreme(node, g):
+    a, b = node.saved_tensors
+    na, nb = _needs(node)[:2]
+    big = np.asarray(a > b if node._fn is pw.MaximumFn else a < b)
+    tie = np.asarray(a == b)
+    dt = g._array.dtype
+    wa = big.astype(dt) + 0.5 * tie.astype(dt)
+    ga = sum_to(g * const(wa), _shp(a)) if na else None
+    gb = sum_to(g * const(1.0 - wa), _shp(b)) if nb else None
+    return ga, gb

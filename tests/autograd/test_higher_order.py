@@ -1,0 +1,271 @@
+"""Higher-order gradients (create_graph=True): Hessian-vector products of
+every op with a differentiable backward, and the programs that need them
+(a WGAN-GP gradient penalty, a physics-informed loss, a MAML inner step),
+against PyTorch in float64 and against finite differences of fastnn's own
+first-order gradients."""
+import numpy as np
+import pytest
+
+import fastnn
+import fastnn.nn.functional as F
+from fastnn.testing import requires_torch
+
+RNG = np.random.default_rng(0)
+
+
+def _lib(name):
+    if name == "torch":
+        torch = requires_torch()
+        return torch, torch.nn.functional
+    return fastnn, F
+
+
+def _hvp(name, f, arrays, v_arrays, ints=()):
+    """(f, grad f, Hessian-vector product) of scalar f at the arrays."""
+    M, FF = _lib(name)
+    xs = [M.tensor(a, dtype=M.float64, requires_grad=True) for a in arrays]
+    extra = [M.tensor(i) for i in ints]
+    y = f(M, FF, *xs, *extra)
+    gs = M.autograd.grad(y, xs, create_graph=True)
+    s = sum((g * M.tensor(v, dtype=M.float64)).sum() for g, v in zip(gs, v_arrays))
+    hs = M.autograd.grad(s, xs, allow_unused=True)
+    return (y.item(), [g.detach().numpy() for g in gs],
+            [np.zeros_like(a) if h is None else h.numpy() for h, a in zip(hs, arrays)])
+
+
+def _r(*shape, lo=-1.0, hi=1.0):
+    return RNG.uniform(lo, hi, shape)
+
+
+_SPD = _r(4, 5, lo=0.5, hi=2.0)
+CASES = {
+    "arith": (lambda M, F, x, y: (x * y + x / y - x ** 3 + y ** 2.5 + (x - y) ** 2).sum(),
+              [_r(3, 4), _r(3, 4, lo=0.5, hi=2)]),
+    "broadcast": (lambda M, F, x, y: ((x + y) * (x - y) / (y + 3)).sum(), [_r(3, 4), _r(4)]),
+    "pow_tensor": (lambda M, F, x, y: (x ** y).sum(), [_r(3, lo=0.5, hi=2), _r(3)]),
+    "exp_log_sqrt": (lambda M, F, x: (x.exp() * x.log() + x.sqrt() - x.abs() * x).sum(),
+                     [_r(5, lo=0.2, hi=2)]),
+    "trig": (lambda M, F, x: (x.sin() * x.cos() + x.tanh() ** 2 + x.sigmoid() * x
+                              + M.atan(x) + M.erf(x) * x + M.asinh(x)).sum(), [_r(6)]),
+    "unary_more": (lambda M, F, x: (M.log1p(x) + M.expm1(x) + M.rsqrt(x) + M.reciprocal(x)
+                                    + M.square(x) * x + M.log2(x) + M.sinh(x)).sum(),
+                   [_r(6, lo=0.3, hi=2)]),
+    "activations": (lambda M, F, x: (F.gelu(x) * x + F.gelu(x, approximate="tanh") * x
+                                     + F.silu(x) * x + F.mish(x) * x + F.elu(x) * x
+                                     + F.softplus(x, beta=2.0) * x + F.logsigmoid(x) * x
+                                     + F.softsign(x) * x + F.hardswish(x) * x
+                                     + F.selu(x) * x + F.celu(x, 0.5) * x).sum(),
+                    [_r(4, 5, lo=-4, hi=4)]),
+    "piecewise": (lambda M, F, x: (F.relu(x) * x + F.leaky_relu(x, 0.2) * x ** 2
+                                   + F.hardtanh(x) * x + F.relu6(x * 4) * x).sum(),
+                  [_r(4, 5, lo=-2, hi=2)]),
+    "softmax": (lambda M, F, x: (F.softmax(x, 1) * x).sum() + (F.log_softmax(x, 0) ** 2).sum(),
+                [_r(3, 5)]),
+    "shape": (lambda M, F, x: (x.reshape(4, 3) @ x.permute(1, 0)[:3, :2]).sum() + (x[..., 1:] ** 2).sum() + (x[[0, 2, 0]] ** 3).sum()
+              + (M.cat([x, x * x], 1).flip(0) * M.stack([x, x], 0).sum(0).repeat(1, 2)).sum(),
+              [_r(3, 4)]),
+    "split": (lambda M, F, x: sum((p * p * (i + 1)).sum() for i, p in
+                                  enumerate(x.split([1, 2], 0))) + (x.unbind(1)[2] ** 3).sum()
+              + (x.unsqueeze(0).expand(2, 3, 4) ** 2).sum(), [_r(3, 4)]),
+    "more_ops": (lambda M, F, x, y: (M.roll(x, 1, 0) * x ** 2).sum() + (x.tril() ** 3).sum()
+                 + (x.cumsum(1) ** 2).sum() + x.var(1).pow(2).sum() + x.std() ** 3
+                 + (M.maximum(x, y) ** 2 * M.minimum(x * x, y)).sum(), [_r(4, 4), _r(4, 4)]),
+    "reductions": (lambda M, F, x: (x.sum(1) ** 2).sum() + (x.mean(0) ** 3).sum()
+                   + x.max(1)[0].pow(2).sum() + x.max() ** 2 + x.norm() ** 3
+                   + x.norm(dim=1).sum() + M.logsumexp(x, 1).pow(2).sum(), [_r(3, 4)]),
+    "matmul": (lambda M, F, a, b, v: ((a @ b) ** 2).sum() + ((a @ v) ** 3).sum()
+               + (v @ (b @ b.t()) @ v) + ((a.unsqueeze(0).expand(2, 3, 4) @ b) ** 2).sum(),
+               [_r(3, 4), _r(4, 4), _r(4)]),
+    "linear": (lambda M, F, x, w, b: (F.linear(x, w, b).tanh() ** 2).sum(),
+               [_r(2, 3, 4), _r(5, 4), _r(5)]),
+    "conv2d": (lambda M, F, x, w, b: (F.conv2d(x, w, b, stride=2, padding=1).tanh() ** 2).sum(),
+               [_r(2, 3, 7, 7), _r(4, 3, 3, 3), _r(4)]),
+    "conv2d_groups": (lambda M, F, x, w: (F.conv2d(x, w, padding=2, dilation=2,
+                                                   groups=2).sigmoid() ** 2).sum(),
+                      [_r(2, 4, 6, 6), _r(6, 2, 3, 3)]),
+    "conv2d_relu_net": (lambda M, F, x, w: (F.relu(F.conv2d(x, w, padding=1)) ** 2
+                                            * F.conv2d(x, w, padding=1)).sum(),
+                        [_r(2, 2, 5, 5), _r(3, 2, 3, 3)]),
+    "conv1d": (lambda M, F, x, w: (F.conv1d(x, w, stride=2).tanh() ** 2).sum(),
+               [_r(2, 3, 9), _r(4, 3, 3)]),
+    "pools": (lambda M, F, x: (F.max_pool2d(x * x, 2) ** 2).sum()
+              + (F.avg_pool2d(x * x, 3, 2, 1) ** 2).sum()
+              + (F.adaptive_avg_pool2d(x ** 3, 1) ** 2).sum(), [_r(2, 2, 6, 6)]),
+    "indexing": (lambda M, F, x, i: (x.gather(1, i) ** 3).sum()
+                 + (x.index_select(0, i[0]) ** 2).sum()
+                 + (x.masked_fill(x > 0.5, 2.0) ** 2).sum()
+                 + (M.where(x > 0, x * x, -x) * x).sum() + (x.clamp(-0.5, 0.5) * x).sum(),
+                 [_r(3, 4)], [np.array([[0, 1, 1, 3], [2, 2, 0, 0], [1, 3, 3, 2]])[:, :3]]),
+    "embedding": (lambda M, F, w, i: (F.embedding(i, w) ** 3).sum(), [_r(5, 3)],
+                  [np.array([[0, 2, 2], [4, 1, 0]])]),
+    "cross_entropy": (lambda M, F, x, t: F.cross_entropy(x ** 2, t)
+                      + F.cross_entropy(x * 2, t, label_smoothing=0.1, reduction="sum")
+                      + F.cross_entropy(x, t, weight=M.tensor([1., 2, 3, 4, 5],
+                                                               dtype=M.float64),
+                                        ignore_index=1), [_r(4, 5)], [np.array([0, 1, 4, 3])]),
+    "nll_bce": (lambda M, F, x, y, t: F.nll_loss(F.log_softmax(x * x, 1), t)
+                + F.binary_cross_entropy_with_logits(x * y, y.sigmoid())
+                + F.binary_cross_entropy(x.sigmoid(), y.sigmoid()),
+                [_r(4, 5), _r(4, 5)], [np.array([0, 1, 4, 3])]),
+    "pointwise_losses": (lambda M, F, x, y: F.mse_loss(x * x, y) + F.l1_loss(x ** 3, y)
+                         + F.smooth_l1_loss(x * 2, y * y, beta=0.5)
+                         + F.huber_loss(x * 3, y, delta=0.7)
+                         + F.kl_div(F.log_softmax(x, 1), F.softmax(y, 1),
+                                    reduction="batchmean"), [_r(3, 4), _r(3, 4)]),
+    "layer_norm": (lambda M, F, x, w, b: (F.layer_norm(x * x, (4,), w, b) ** 3).sum(),
+                   [_r(3, 4), _r(4), _r(4)]),
+    "batch_norm": (lambda M, F, x, w, b: (F.batch_norm(x * x, None, None, w, b,
+                                                       training=True) ** 3).sum()
+                   + (F.batch_norm(x, M.zeros(3, dtype=M.float64) + 0.1,
+                                   M.ones(3, dtype=M.float64) * 2, w, b) ** 3).sum(),
+                   [_r(4, 3, 2, 2), _r(3), _r(3)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_hessian_vector_product_matches_torch(case):
+    f, arrays, *ints = CASES[case]
+    ints = ints[0] if ints else ()
+    vs = [RNG.uniform(-1, 1, a.shape) for a in arrays]
+    y, gs, hs = _hvp("fastnn", f, arrays, vs, ints)
+    ty, tgs, ths = _hvp("torch", f, arrays, vs, ints)
+    assert y == pytest.approx(ty, rel=1e-10, abs=1e-10)
+    for a, b in zip(gs, tgs):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-10)
+    for a, b in zip(hs, ths):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("case", ["arith", "activations", "conv2d", "layer_norm",
+                                  "cross_entropy"])
+def test_hessian_vector_product_matches_finite_differences(case):
+    """H v by central differences of fastnn's own first-order gradients."""
+    f, arrays, *ints = CASES[case]
+    ints = ints[0] if ints else ()
+    vs = [RNG.uniform(-1, 1, a.shape) for a in arrays]
+    _, _, hs = _hvp("fastnn", f, arrays, vs, ints)
+    eps = 1e-6
+
+    def grads(shift):
+        xs = [fastnn.tensor(a + shift * v, requires_grad=True) for a, v in zip(arrays, vs)]
+        y = f(fastnn, F, *xs, *[fastnn.tensor(i) for i in ints])
+        return [g.numpy() for g in fastnn.autograd.grad(y, xs)]
+
+    plus, minus = grads(eps), grads(-eps)
+    for h, p, m in zip(hs, plus, minus):
+        np.testing.assert_allclose(h, (p - m) / (2 * eps), rtol=1e-5, atol=1e-6)
+
+
+def test_backward_create_graph_leaves_differentiable_grad():
+    x = fastnn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x ** 3).sum().backward(create_graph=True)
+    g = x.grad
+    assert g.requires_grad and g.grad_fn is not None
+    np.testing.assert_allclose(g.detach().numpy(), [3.0, 12.0, 27.0])
+    x.grad = None
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 12.0, 18.0])
+
+
+def test_grad_output_that_requires_grad():
+    """The double-backward trick: the gradient of <J^T u, v> w.r.t. u is J v."""
+    x = fastnn.tensor(_r(3), requires_grad=True)
+    u = fastnn.zeros(3, dtype=fastnn.float64, requires_grad=True)
+    y = x.sin() * x
+    (jtu,) = fastnn.autograd.grad(y, x, grad_outputs=u, create_graph=True)
+    v = fastnn.tensor(_r(3))
+    (jv,) = fastnn.autograd.grad((jtu * v).sum(), u)
+    xa = x.detach().numpy()
+    np.testing.assert_allclose(jv.numpy(), (np.cos(xa) * xa + np.sin(xa)) * v.numpy())
+
+
+def test_op_without_double_backward_names_itself():
+    x = fastnn.tensor(_r(4, 4), requires_grad=True)
+    y = fastnn.cumprod(x, 1).sum()
+    with pytest.raises(NotImplementedError, match="CumprodFn"):
+        fastnn.autograd.grad(y, x, create_graph=True)
+
+
+def _critic(M):
+    nn = M.nn
+    M.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(4, 8, 3, 2, 1),
+                         nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(8 * 2 * 2, 1))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_wgan_gp_gradient_penalty_matches_torch(dtype):
+    torch = requires_torch()
+    real, fake = _r(6, 1, 8, 8), _r(6, 1, 8, 8)
+    alpha = RNG.uniform(0, 1, (6, 1, 1, 1))
+    tc = _critic(torch).to(getattr(torch, dtype))
+    fc = _critic(fastnn).to(getattr(fastnn, dtype))
+    fc.load_state_dict({k: fastnn.tensor(v.detach().numpy()) for k, v in
+                        tc.state_dict().items()})
+    out = {}
+    for M, net in ((torch, tc), (fastnn, fc)):
+        dt = getattr(M, dtype)
+        r, fk, a = (M.tensor(v, dtype=dt) for v in (real, fake, alpha))
+        interp = (a * r + (1 - a) * fk).requires_grad_(True)
+        d = net(interp)
+        grads = M.autograd.grad(outputs=d, inputs=interp, grad_outputs=M.ones_like(d),
+                                create_graph=True, retain_graph=True)[0]
+        grads = grads.view(grads.size(0), -1)
+        gp = ((grads.norm(2, dim=1) - 1) ** 2).mean() * 10
+        loss = net(fk).mean() - net(r).mean() + gp
+        net.zero_grad()
+        loss.backward()
+        out[M.__name__] = (float(loss), [p.grad.numpy().copy() for p in net.parameters()])
+    tol = 1e-4 if dtype == "float32" else 1e-10
+    assert out["fastnn"][0] == pytest.approx(out["torch"][0], rel=tol)
+    for a, b in zip(out["fastnn"][1], out["torch"][1]):
+        np.testing.assert_allclose(a, b, rtol=tol * 10, atol=tol)
+
+
+def test_physics_informed_second_derivative_matches_torch():
+    """u'' of an MLP by two create_graph grads, and the parameters' gradient
+    of a loss on it (a PINN for u'' = -sin x)."""
+    torch = requires_torch()
+    xs = np.linspace(-1, 1, 7).reshape(-1, 1)
+    res = {}
+    for M in (torch, fastnn):
+        M.manual_seed(0)
+        net = M.nn.Sequential(M.nn.Linear(1, 8), M.nn.Tanh(), M.nn.Linear(8, 8), M.nn.Tanh(),
+                              M.nn.Linear(8, 1)).double()
+        if M is fastnn:
+            net.load_state_dict({k: fastnn.tensor(v) for k, v in res["torch_sd"].items()})
+        else:
+            res["torch_sd"] = {k: v.detach().numpy().copy() for k, v in
+                               net.state_dict().items()}
+        x = M.tensor(xs, requires_grad=True)
+        u = net(x)
+        ux = M.autograd.grad(u, x, M.ones_like(u), create_graph=True)[0]
+        uxx = M.autograd.grad(ux, x, M.ones_like(ux), create_graph=True)[0]
+        loss = ((uxx + M.sin(x)) ** 2).mean()
+        loss.backward()
+        res[M.__name__] = (uxx.detach().numpy(), [None if p.grad is None else p.grad.numpy()
+                                                  for p in net.parameters()])
+    np.testing.assert_allclose(res["fastnn"][0], res["torch"][0], rtol=1e-10, atol=1e-12)
+    for a, b in zip(res["fastnn"][1], res["torch"][1]):
+        assert (a is None) == (b is None)     # u'' does not depend on the last bias
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_maml_inner_step_matches_torch():
+    torch = requires_torch()
+    x, y = _r(8, 3), RNG.integers(0, 2, 8)
+    w0, b0 = _r(2, 3), _r(2)
+    res = {}
+    for M, FF in ((torch, torch.nn.functional), (fastnn, F)):
+        w = M.tensor(w0, requires_grad=True)
+        b = M.tensor(b0, requires_grad=True)
+        xt, yt = M.tensor(x), M.tensor(y)
+        inner = FF.cross_entropy(FF.linear(xt, w, b).relu() * 2 + FF.linear(xt, w, b), yt)
+        gw, gb = M.autograd.grad(inner, (w, b), create_graph=True)
+        w1, b1 = w - 0.5 * gw, b - 0.5 * gb
+        outer = FF.cross_entropy(FF.linear(xt * 2, w1, b1), yt)
+        outer.backward()
+        res[M.__name__] = (w.grad.numpy(), b.grad.numpy())
+    for a, b in zip(res["fastnn"], res["torch"]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
