@@ -18,6 +18,9 @@ def __getattr__(name):
     if name == "Variable":           # legacy; defined with the Tensor (fastnn._legacy)
         from .._legacy import Variable
         return Variable
+    if name == "functional":
+        import importlib
+        return importlib.import_module(__name__ + ".functional")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -269,3 +269,62 @@ def test_maml_inner_step_matches_torch():
         res[M.__name__] = (w.grad.numpy(), b.grad.numpy())
     for a, b in zip(res["fastnn"], res["torch"]):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def _f1(M, x):
+    return (x.sin() * x).sum() + (x ** 3).prod() * 0.1
+
+
+def _f2(M, x, y):
+    return (x @ y).tanh(), (x * 2).sum(0)
+
+
+@pytest.mark.parametrize("what", ["jacobian1", "jacobian2", "hessian1", "hessian2", "vjp",
+                                  "jvp", "hvp", "vhp"])
+def test_autograd_functional_matches_torch(what):
+    torch = requires_torch()
+    x0, y0, v0 = _r(3), _r(3, 2), _r(3)
+    X0, V2 = _r(2, 3), _r(2, 2)
+    res = {}
+    for M in (torch, fastnn):
+        AF = M.autograd.functional
+        x, y, v = (M.tensor(a) for a in (x0, y0, v0))
+        X, V = M.tensor(X0), M.tensor(V2)
+        if what == "jacobian1":
+            r = AF.jacobian(lambda t: t.exp() * t.sum(), x)
+        elif what == "jacobian2":
+            r = AF.jacobian(lambda a, b: _f2(M, a, b), (X, y))
+        elif what == "hessian1":
+            r = AF.hessian(lambda t: (t.exp() * t.sum()).sum(), x)
+        elif what == "hessian2":
+            r = AF.hessian(lambda a, b: (a.sin() @ b).pow(2).sum(), (x, y))
+        elif what == "vjp":
+            r = AF.vjp(lambda a, b: (a @ b).tanh(), (X, y), V)
+        elif what == "jvp":
+            r = AF.jvp(lambda t: (t.sin() * t.sum()).exp(), x, v)
+        elif what == "hvp":
+            r = AF.hvp(lambda t: (t.sin() * t.sum()).exp().sum(), x, v)
+        else:
+            r = AF.vhp(lambda t: (t.sin() * t.sum()).exp().sum(), x, v)
+        res[M.__name__] = r
+
+    def flat(r):
+        if isinstance(r, (tuple, list)):
+            return [a for item in r for a in flat(item)]
+        return [np.asarray(r.detach().numpy())]
+
+    a, b = flat(res["fastnn"]), flat(res["torch"])
+    assert len(a) == len(b)
+    for p, q in zip(a, b):
+        assert p.shape == q.shape
+        np.testing.assert_allclose(p, q, rtol=1e-10, atol=1e-12)
+
+
+def test_autograd_functional_errors():
+    AF = fastnn.autograd.functional
+    with pytest.raises(TypeError, match="Tensor or a tuple"):
+        AF.jacobian(lambda t: t, [1.0, 2.0])
+    with pytest.raises(RuntimeError, match="single element"):
+        AF.vjp(lambda t: t * 2, fastnn.ones(3))
+    with pytest.raises(RuntimeError, match="independent of input 0"):
+        AF.jacobian(lambda t: fastnn.ones(2), fastnn.ones(3), strict=True)
