@@ -261,6 +261,7 @@ cdef class Context:
     cdef public tuple _out_meta
     cdef public dict _hooks       # output index -> [hook(grad) ...]
     cdef public dict _retained    # output index -> the Tensor keeping its .grad
+    cdef public tuple _args       # a linear op's forward arguments (see _apply)
     cdef dict __dict__
     cdef object __weakref__
 
@@ -412,6 +413,10 @@ cdef object _apply(object cls, tuple args, dict kwargs):
     if any_grad:
         ctx._fn = cls
         ctx._parents = _edges(args, needs, n)
+        if cls._keep_args:
+            # a linear op's other arguments, for its differentiable backward
+            # (fastnn/autograd/_higher.py): the inputs needing grad left out
+            ctx._args = tuple([None if needs[i] else fargs[i] for i in range(n)])
         ctx._out_meta = tuple(meta)
         for i in range(len(outs)):
             if outs[i] is not None:

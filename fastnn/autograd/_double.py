@@ -17,9 +17,9 @@ import numpy as np
 
 import fastnn
 from ..nn import functional as F
-from ..ops import (activation, conv, dropout, elementwise as ew, embedding, indexing, linalg,
-                   loss, loss_pointwise, normalization, pointwise as pw, pooling, reduction,
-                   shape)
+from ..ops import (activation, conv, conv_pad, dropout, elementwise as ew, embedding, fold,
+                   indexing, linalg, loss, loss_pointwise, normalization, pointwise as pw,
+                   pooling, reduction, resample, shape)
 from ._higher import composite, const, formula, inp, outp, sum_to
 
 _SQRT2 = math.sqrt(2.0)
@@ -858,3 +858,78 @@ def _pair_extreme(node, g):
     ga = sum_to(g * const(wa), _shp(a)) if na else None
     gb = sum_to(g * const(1.0 - wa), _shp(b)) if nb else None
     return ga, gb
+
+
+# ------------------------------------------- linear ops, by their adjoint
+# An op linear in its input x (padding, resampling, fold/unfold, diagonal,
+# take, masked_select, max_unpool: ``_keep_args = True``) has a backward
+# B(g) = F^T g that is itself linear, whose adjoint is F: the node keeps
+# its other arguments (ctx._args) so that F can be applied to a gradient.
+def _apply_linear(node, v):
+    """F(v): the node's op on v with its other arguments (minus F(0) for an
+    affine op such as constant padding with a non-zero value)."""
+    from .._core import Context
+    fn = node._fn
+    args = list(node._args)
+
+    def run(a):
+        c = Context()
+        c.needs_input_grad = [False] * len(args)
+        args[0] = a
+        return fn.forward(c, *args)
+
+    out = run(v)
+    if getattr(fn, "_affine", False):
+        out = out - run(np.zeros_like(v))
+    return out
+
+
+def _linear_adjoint():
+    from .function import Function
+
+    class LinearAdjointFn(Function):
+        """g -> B(g), the backward of a linear op's node, as an op whose own
+        backward is the op itself (F = B^T)."""
+        raw = True
+
+        @staticmethod
+        def forward(ctx, g, node):
+            ctx.node = node
+            r = node._fn.backward(node, g)
+            return r[0] if isinstance(r, tuple) else r
+
+        @staticmethod
+        def backward(ctx, v):
+            return _apply_linear(ctx.node, v), None
+
+    return LinearAdjointFn
+
+
+_LIN = []
+
+
+def _lin_cls():
+    if not _LIN:
+        _LIN.append(_linear_adjoint())
+        formula(_LIN[0])(_linear_adjoint_formula)
+    return _LIN[0]
+
+
+def _linear_adjoint_formula(node, v):
+    op = node.node
+    args = list(op._args)
+    out = op._fn.apply(v, *args[1:])
+    if getattr(op._fn, "_affine", False):
+        out = out - const(_apply_linear(op, np.zeros(v.shape, v._array.dtype)))
+    return out, None
+
+
+def _linear_op(node, g):
+    return (_lin_cls().apply(g, node),) + (None,) * (len(node._args) - 1)
+
+
+for _c in (conv_pad.PadNdFn, resample.PixelShuffleFn, resample.UpsampleFn, fold.FoldFn,
+           fold.UnfoldFn, shape.DiagonalFn, shape.DiagEmbedFn, shape.RepeatInterleaveFn,
+           indexing.TakeFn, indexing.TakeAlongDimFn, indexing.MaskedSelectFn,
+           pooling.MaxUnpool2dFn):
+    formula(_c)(_linear_op)

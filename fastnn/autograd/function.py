@@ -51,6 +51,7 @@ class Function(FunctionBase):
 
     raw = False
     _view = False
+    _keep_args = False    # linear ops: the node keeps its other arguments (ctx._args)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):

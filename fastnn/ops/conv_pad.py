@@ -55,6 +55,8 @@ class PadNdFn(Function):
     (last axis first: (left, right[, top, bottom[, front, back]])); mode one
     of MODES; constant mode pads with ``value`` and crops on negative pads."""
     raw = True
+    _keep_args = True     # linear in x: differentiable backward by its adjoint
+    _affine = True        # (constant padding with a non-zero value)
 
     @staticmethod
     def forward(ctx, x, pads, mode, value=0.0):

@@ -83,6 +83,7 @@ def _col2im(col, H, W, k, d, p, s):
 class UnfoldFn(Function):
     """(N, C, H, W) -> (N, C*kh*kw, L); backward: fold."""
     raw = True
+    _keep_args = True     # linear in x: differentiable backward by its adjoint
 
     @staticmethod
     def forward(ctx, x, k, d, p, s):
@@ -116,6 +117,7 @@ class UnfoldFn(Function):
 class FoldFn(Function):
     """(N, C*kh*kw, L) -> (N, C, H, W); backward: unfold."""
     raw = True
+    _keep_args = True     # linear in x: differentiable backward by its adjoint
 
     @staticmethod
     def forward(ctx, x, size, k, d, p, s):

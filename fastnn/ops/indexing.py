@@ -336,6 +336,7 @@ def masked_fill(input, mask, value):
 
 class MaskedSelectFn(Function):
     raw = True
+    _keep_args = True     # linear in x: differentiable backward by its adjoint
 
     @staticmethod
     def forward(ctx, x, mask):
@@ -367,6 +368,7 @@ def masked_select(input, mask):
 class TakeFn(Function):
     """Elements of the flattened input at ``index`` (negative counts from the end)."""
     raw = True
+    _keep_args = True     # linear in x: differentiable backward by its adjoint
 
     @staticmethod
     def forward(ctx, x, index):
@@ -395,6 +397,7 @@ def take(input, index):
 class TakeAlongDimFn(Function):
     """np.take_along_axis: index and input broadcast except along ``dim``."""
     raw = True
+    _keep_args = True     # linear in x: differentiable backward by its adjoint
 
     @staticmethod
     def forward(ctx, x, index, dim):

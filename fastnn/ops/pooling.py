@@ -510,6 +510,7 @@ class MaxUnpool2dFn(Function):
     """The inverse of max pooling: y zeroed, y.flat[indices] = x per plane;
     forward(ctx, x, indices, geom); backward gathers the gradient."""
     raw = True
+    _keep_args = True     # linear in x: differentiable backward by its adjoint
 
     @staticmethod
     def forward(ctx, x, indices, g):

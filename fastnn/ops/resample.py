@@ -134,6 +134,7 @@ def _validate(x, size, scale_factor, mode, align_corners, recompute, antialias):
 class UpsampleFn(Function):
     """Nearest / (bi)linear resampling of the trailing spatial dims (csrc/resample.c)."""
     raw = True
+    _keep_args = True     # linear in x: differentiable backward by its adjoint
 
     @staticmethod
     def forward(ctx, x, size, scale_factor, mode, align_corners, recompute):
@@ -241,6 +242,7 @@ def _unshuffle(x, r):
 class PixelShuffleFn(Function):
     """Depth to space: a pure rearrangement (its backward is the inverse one)."""
     raw = True
+    _keep_args = True     # linear in x: differentiable backward by its adjoint
 
     @staticmethod
     def forward(ctx, x, r, inverse):

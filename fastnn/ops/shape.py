@@ -553,6 +553,7 @@ def tile(input, dims):
 
 class RepeatInterleaveFn(Function):
     raw = True
+    _keep_args = True     # linear in x: differentiable backward by its adjoint
 
     @staticmethod
     def forward(ctx, x, repeats, dim):
@@ -599,6 +600,7 @@ class DiagonalFn(Function):
     """The diagonal of dims (dim1, dim2) at ``offset``, as the last dim
     (a read-only view)."""
     raw = True
+    _keep_args = True     # linear in x: differentiable backward by its adjoint
     _view = True
 
     @staticmethod
@@ -633,6 +635,7 @@ class DiagEmbedFn(Function):
     """(*, k) -> (*, n, n): square matrices with the last dim of x on their
     ``offset`` diagonal (n = k + |offset|)."""
     raw = True
+    _keep_args = True     # linear in x: differentiable backward by its adjoint
 
     @staticmethod
     def forward(ctx, x, offset):

@@ -70,6 +70,20 @@ CASES = {
     "more_ops": (lambda M, F, x, y: (M.roll(x, 1, 0) * x ** 2).sum() + (x.tril() ** 3).sum()
                  + (x.cumsum(1) ** 2).sum() + x.var(1).pow(2).sum() + x.std() ** 3
                  + (M.maximum(x, y) ** 2 * M.minimum(x * x, y)).sum(), [_r(4, 4), _r(4, 4)]),
+    "linear_ops": (lambda M, F, x, i, m: (F.pad(x, (1, 2, 0, 1), value=1.5) ** 3).sum()
+                   + (F.pad(x, (2, 1, 1, 2), mode="reflect") ** 3).sum()
+                   + (F.pad(x, (1, 1, 1, 1), mode="replicate") ** 3).sum()
+                   + (F.pixel_shuffle(x[:, :4], 2) ** 3).sum()
+                   + (F.interpolate(x, scale_factor=2, mode="bilinear") ** 3).sum()
+                   + (F.interpolate(x, size=(5, 7), mode="nearest") ** 3).sum()
+                   + (F.fold(F.unfold(x, 2, padding=1), (4, 4), 2, padding=1) ** 3).sum()
+                   + (x[0].diagonal(0, 1, 2) ** 3).sum() + (M.diag_embed(x[0, 0]) ** 3).sum()
+                   + (x.repeat_interleave(2, dim=1) ** 3).sum() + (x.take(i) ** 3).sum()
+                   + (M.take_along_dim(x, i.reshape(1, 1, 1, -1) % 4, 3) ** 3).sum()
+                   + (x.masked_select(m) ** 3).sum(),
+                   [_r(2, 4, 4, 4)], [np.array([0, 5, 5, 17]), _r(4, 4) > 0]),
+    "unpool": (lambda M, F, x: (F.max_unpool2d(*F.max_pool2d(x * x, 2, return_indices=True),
+                                               2) ** 3).sum(), [_r(2, 2, 4, 4)]),
     "reductions": (lambda M, F, x: (x.sum(1) ** 2).sum() + (x.mean(0) ** 3).sum()
                    + x.max(1)[0].pow(2).sum() + x.max() ** 2 + x.norm() ** 3
                    + x.norm(dim=1).sum() + M.logsumexp(x, 1).pow(2).sum(), [_r(3, 4)]),
@@ -154,6 +168,16 @@ def test_hessian_vector_product_matches_finite_differences(case):
     plus, minus = grads(eps), grads(-eps)
     for h, p, m in zip(hs, plus, minus):
         np.testing.assert_allclose(h, (p - m) / (2 * eps), rtol=1e-5, atol=1e-6)
+
+
+def test_third_order_through_a_linear_op():
+    """d3/dx3 of sum(pad(x)^4) = 24 x (the adjoint op differentiates again)."""
+    x = fastnn.tensor(_r(2, 3), requires_grad=True)
+    y = (F.pad(x, (1, 1), value=2.0) ** 4).sum()
+    (g1,) = fastnn.autograd.grad(y, x, create_graph=True)
+    (g2,) = fastnn.autograd.grad(g1.sum(), x, create_graph=True)
+    (g3,) = fastnn.autograd.grad(g2.sum(), x)
+    np.testing.assert_allclose(g3.numpy(), 24 * x.detach().numpy(), rtol=1e-12)
 
 
 def test_backward_create_graph_leaves_differentiable_grad():
