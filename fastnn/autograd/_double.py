@@ -19,7 +19,7 @@ import fastnn
 from ..nn import functional as F
 from ..ops import (activation, conv, conv_pad, dropout, elementwise as ew, embedding, fold,
                    indexing, linalg, loss, loss_pointwise, normalization, pointwise as pw,
-                   pooling, reduction, resample, shape)
+                   pooling, reduction, resample, rrelu, shape, sorting, stats)
 from ._higher import composite, const, formula, inp, outp, sum_to
 
 _SQRT2 = math.sqrt(2.0)
@@ -933,3 +933,200 @@ for _c in (conv_pad.PadNdFn, resample.PixelShuffleFn, resample.UpsampleFn, fold.
            indexing.TakeFn, indexing.TakeAlongDimFn, indexing.MaskedSelectFn,
            pooling.MaxUnpool2dFn):
     formula(_c)(_linear_op)
+
+
+# ---------------------------------------------------------- more pointwise
+@formula(activation.PReLUFn)
+def _prelu(node, g):
+    x, w = node.saved_tensors
+    X, W = inp(node, 0, x), inp(node, 1, w)
+
+    def forward(X, W):
+        Wb = W.reshape(-1)
+        if W.numel() > 1:
+            Wb = Wb.reshape((1, -1) + (1,) * (X.ndim - 2) if X.ndim >= 2 else (-1,))
+        neg = const((x <= 0).astype(x.dtype))
+        return X * (1 - neg) + Wb * X * neg
+
+    return composite(node, (g,), forward, (x, w))
+
+
+@formula(pw.Atan2Fn)
+def _atan2(node, g):
+    a, b = node.saved_tensors
+    na, nb = _needs(node)[:2]
+    A, B = inp(node, 0, a), inp(node, 1, b)
+    d = g / (A * A + B * B)
+    return (sum_to(d * B, node.shapes[0]) if na else None,
+            sum_to(-d * A, node.shapes[1]) if nb else None)
+
+
+@formula(pw.RemainderFn)
+def _remainder(node, g):
+    na, nb = _needs(node)[:2]
+    sa, sb = node.shapes
+    gb = None
+    if nb:
+        a, b = node.saved_tensors
+        with np.errstate(all="ignore"):
+            q = node._fn.q(np.asarray(a) / np.asarray(b))
+        gb = sum_to(-g * const(q.astype(g._array.dtype)), sb)
+    return (sum_to(g, sa) if na else None), gb
+
+
+@formula(pw.RoundFn)
+def _round(node, g):
+    return g * 0.0, None
+
+
+@formula(pw.FillFn)
+def _fill(node, g):
+    nx, nv = _needs(node)[:2]
+    return (g * 0.0 if nx else None), (g.sum() if nv else None)
+
+
+@formula(reduction._AExtremeFn)
+def _amax(node, g):
+    x, out = node.saved_tensors
+    dims, keepdim = node.meta
+    ob = _expand_np(np.asarray(out), x.shape, dims, keepdim)
+    mask = (x == ob)
+    n = mask.sum(axis=dims, keepdims=True)
+    return _expand_back(g, x.shape, dims, keepdim) * const((mask / n).astype(x.dtype)), \
+        None, None
+
+
+@formula(reduction.ProdFn)
+def _prod(node, g):
+    (x,) = node.saved_tensors
+    dim, keepdim = node.meta
+    if np.any(x == 0):
+        raise NotImplementedError("create_graph=True: prod of an input with zeros has no "
+                                  "double backward in fastnn")
+    X = inp(node, 0, x)
+    if dim is None:
+        return g.reshape(()) * X.prod() / X, None, None
+    gg = g if keepdim else g.unsqueeze(dim)
+    return gg * X.prod(dim, keepdim=True) / X, None, None
+
+
+@formula(rrelu.RReLUFn)
+def _rrelu(node, g):
+    return g * const(node.slopes), None, None, None
+
+
+@formula(sorting.SortFn, sorting.TopkFn)
+def _sort(node, g, g_idx=None):
+    shape_, d = node.meta
+    (idx,) = node.saved_tensors
+    if idx is None:
+        return (g,) + (None,) * 4
+    z = fastnn.zeros(shape_, dtype=g.dtype)
+    return (z.scatter_add(d, const(idx), g),) + (None,) * 4
+
+
+@formula(indexing.ScatterFn)
+def _scatter(node, g):
+    d, ishape, sshape, add = node.meta
+    nx, _, _, ns = _needs(node)[:4]
+    if not np.prod(ishape, dtype=np.int64):
+        return (g if nx else None, None, None,
+                g.new_zeros(sshape) if ns and sshape is not None else None)
+    (index,) = node.saved_tensors
+    fi = indexing._fancy(indexing._as_1d(index), d)
+    gx = gs = None
+    if nx:
+        gx = g
+        if not add:
+            keep = np.ones(g.shape if g.ndim else (1,), g._array.dtype)
+            keep[fi] = 0
+            gx = g * const(keep.reshape(g.shape))
+    if ns:
+        picked = (g.reshape(1) if g.ndim == 0 else g)[fi]
+        if sshape is None:
+            gs = picked.sum()
+        elif tuple(sshape) == tuple(ishape):
+            gs = picked.reshape(sshape)
+        else:       # the source's leading part that the index covers
+            pads = []
+            for n_s, n_i in zip(reversed(sshape), reversed(ishape)):
+                pads += [0, n_s - n_i]
+            gs = F.pad(picked.reshape(ishape), tuple(pads))
+    return gx, None, None, gs
+
+
+@formula(indexing.IndexAddFn)
+def _index_add(node, g):
+    d, alpha, sshape = node.meta
+    nx, _, _, ns = _needs(node)[:4]
+    gs = None
+    if ns:
+        (index,) = node.saved_tensors
+        gs = g.index_select(d, const(index.reshape(-1))) * alpha
+        gs = gs.reshape(sshape)
+    return (g if nx else None), None, None, gs, None
+
+
+@formula(loss.CrossEntropyProbFn)
+def _cross_entropy_prob(node, g):
+    x2, y2, stats, w = node.saved_tensors
+    shape_, reduction, M, ls = node.info
+    nx, ny = _needs(node)[:2]
+    C = x2.shape[1]
+    X2 = _rows_t(inp(node, 0, x2) if nx else const(x2), shape_) if nx else const(x2)
+    Y = inp(node, 1, y2)
+    Y2 = _rows_t(Y, shape_) if ny else const(y2)
+    wv = const(np.ones(C, x2.dtype) if w is None else w)
+    a = wv * ((1.0 - ls) * Y2 + ls / C)
+    s = _row_scale(g, reduction, M)
+    gx = gy = None
+    if nx:
+        gx = _unrows_t(s * (F.softmax(X2, 1) * a.sum(1, keepdim=True) - a), shape_)
+    if ny:
+        gy = _unrows_t(-(1.0 - ls) * F.log_softmax(X2, 1) * s * wv, shape_)
+    return gx, gy, None, None, None
+
+
+@formula(normalization.GroupNormFn)
+def _group_norm(node, g):
+    x, w, mean, rstd = node.saved_tensors
+    (N, C, HW, G), wdt, bdt = node.info[:3]
+    eps = node.eps
+    b = None if bdt is None else np.zeros(C, x.dtype)
+    bshape = (1, C) + (1,) * (x.ndim - 2)
+
+    def forward(X, W, B):
+        xg = X.reshape(N, G, -1)
+        mu = xg.mean(2, keepdim=True)
+        xc = xg - mu
+        y = (xc * ((xc * xc).mean(2, keepdim=True) + eps).rsqrt()).reshape(x.shape)
+        if W is not None:
+            y = y * W.reshape(bshape)
+        if B is not None:
+            y = y + B.reshape(bshape)
+        return y
+
+    n_args = 7 if node._fn is normalization.InstanceNormFn else 5
+    return composite(node, (g,), forward, (x, w, b)) + (None,) * (n_args - 3)
+
+
+@formula(linalg.EinsumFn)
+def _einsum(node, g):
+    arrays = node.saved_tensors
+    subs, out, sizes = node.meta
+    needs = _needs(node)
+    T = [inp(node, k + 1, a) for k, a in enumerate(arrays)]
+    grads = [None]
+    for k, a in enumerate(arrays):
+        if not needs[k + 1]:
+            grads.append(None)
+            continue
+        sk = subs[k]
+        others = [s for i, s in enumerate(subs) if i != k]
+        if len(set(sk)) != len(sk) or not set(sk) <= set(out).union(*others) or \
+                any(n == 1 and sizes[c] != 1 for n, c in zip(a.shape, sk)):
+            raise NotImplementedError("create_graph=True: this einsum (repeated or broadcast "
+                                      "subscripts) has no double backward in fastnn")
+        eq = ",".join([out] + others) + "->" + sk
+        grads.append(fastnn.einsum(eq, g, *[t for i, t in enumerate(T) if i != k]))
+    return tuple(grads)

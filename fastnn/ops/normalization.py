@@ -440,6 +440,7 @@ def _gn_forward(ctx, x, weight, bias, num_groups, eps):
         ctx.save_for_backward(x, w, mean, rstd)
         ctx.info = ((N, C, HW, G), None if weight is None else weight.dtype,
                     None if bias is None else bias.dtype)
+        ctx.eps = eps
     return y, mean, rstd
 
 
