@@ -17,9 +17,10 @@ import numpy as np
 
 import fastnn
 from ..nn import functional as F
-from ..ops import (activation, conv, conv_pad, dropout, elementwise as ew, embedding, fold,
-                   indexing, linalg, loss, loss_pointwise, normalization, pointwise as pw,
-                   pooling, reduction, resample, rrelu, shape, sorting, stats)
+from ..ops import (activation, bilinear, conv, conv_pad, conv_transpose, distance, dropout,
+                   elementwise as ew, embedding, fold, indexing, linalg, loss, loss_pointwise,
+                   normalization, pointwise as pw, pooling, reduction, resample, rrelu, shape,
+                   sorting, special_math)
 from ._higher import composite, const, formula, inp, outp, sum_to
 
 _SQRT2 = math.sqrt(2.0)
@@ -1130,3 +1131,167 @@ def _einsum(node, g):
         eq = ",".join([out] + others) + "->" + sk
         grads.append(fastnn.einsum(eq, g, *[t for i, t in enumerate(T) if i != k]))
     return tuple(grads)
+
+
+@formula(conv_transpose._ConvTFn)
+def _conv_transpose(node, g):
+    x4, w4 = node.saved_tensors
+    geom = node.geom
+    if geom.xpad is not None:
+        raise NotImplementedError("create_graph=True: a transposed convolution whose "
+                                  "output_padding reaches past the stride has no double "
+                                  "backward in fastnn")
+    nx, nw, nb = _needs(node)[:3]
+    N, K = x4.shape[0], w4.shape[1] * geom.groups
+    g4 = g.reshape((N, K) + tuple(geom.out))
+    gx = gw = gb = None
+    if nx:    # the convolution of g with the weight
+        W4 = inp(node, 1, w4).reshape(w4.shape)
+        gx = F.conv2d(g4, W4, stride=geom.stride, padding=geom.padding,
+                      dilation=geom.dilation, groups=geom.groups)
+        gx = gx.reshape(inp(node, 0, x4).shape)
+    if nw:    # the convolution's weight gradient, input g, output gradient x
+        X4 = inp(node, 0, x4).reshape(x4.shape)
+        gw = _conv_weight_grad(g4, X4, geom)[:, :, :w4.shape[2], :w4.shape[3]]
+        gw = gw.reshape(inp(node, 1, w4).shape)
+    if nb:
+        gb = g4.sum((0, 2, 3))
+    return gx, gw, gb, None
+
+
+# ------------------------------------------------------- special functions
+_SQ2PI = math.sqrt(2.0 * math.pi)
+
+
+def _safe(X, bad):
+    """X with the elements where ``bad`` (an array) holds replaced by 1."""
+    return fastnn.where(const(bad), const(np.ones((), X._array.dtype)), X)
+
+
+_SPECIAL = {
+    "LgammaFn": lambda X, Y, x, a: fastnn.digamma(X),
+    "DigammaFn": lambda X, Y, x, a: fastnn.polygamma(1, X),
+    "PolygammaFn": lambda X, Y, x, a: fastnn.polygamma(a[0] + 1, X),
+    "SincFn": lambda X, Y, x, a: _mask(x != 0, x.dtype) * (
+        (math.pi * X).cos() - Y) / _safe(X, x == 0),
+    "EntrFn": lambda X, Y, x, a: -(X.log() + 1.0),
+    "LogitFn": lambda X, Y, x, a: (1.0 / (X * (1.0 - X))) * (
+        1.0 if a[0] is None else _mask((x >= a[0]) & (x <= 1.0 - a[0]), x.dtype)),
+    "NdtrFn": lambda X, Y, x, a: (-0.5 * X * X).exp() / _SQ2PI,
+    "NdtriFn": lambda X, Y, x, a: _SQ2PI * (0.5 * Y * Y).exp(),
+    "LogNdtrFn": lambda X, Y, x, a: (-0.5 * X * X - Y).exp() / _SQ2PI,
+    "I0Fn": lambda X, Y, x, a: fastnn.special.i1(X),
+    "I0eFn": lambda X, Y, x, a: fastnn.special.i1e(X) - const(np.sign(x)) * Y,
+    "I1Fn": lambda X, Y, x, a: fastnn.where(const(x == 0), const(np.full((), 0.5, x.dtype)),
+                                            fastnn.special.i0(X) - Y / _safe(X, x == 0)),
+    "I1eFn": lambda X, Y, x, a: fastnn.where(
+        const(x == 0), const(np.full((), 0.5, x.dtype)),
+        fastnn.special.i0e(X) - Y * (const(np.sign(x)) + 1.0 / _safe(X, x == 0))),
+}
+
+
+@formula(special_math._SpecialFn)
+def _special(node, g):
+    d = _SPECIAL.get(node._fn.__name__)
+    if d is None:
+        raise NotImplementedError(f"create_graph=True: {node._fn.__name__} has no double "
+                                  "backward in fastnn")
+    x, y = node.saved_tensors
+    X = inp(node, 0, x)
+    return (g * d(X, outp(node, 0, y), np.asarray(x), node.args),) + (None,) * len(node.args)
+
+
+@formula(special_math.XlogyFn)
+def _xlogy(node, g):
+    xs, ys, log1p, dt = node.meta
+    x, y = node.saved_tensors
+    xa, ya = node.xy if node.xy is not None else (np.asarray(x), np.asarray(y))
+    nx, ny = _needs(node)[:2]
+    X, Y = inp(node, 0, x if x is not None else xa), inp(node, 1, y if y is not None else ya)
+    gx = gy = None
+    if nx:
+        bad = (ya <= (-1.0 if log1p else 0.0))
+        ly = (_safe(Y, bad).log1p() if log1p else _safe(Y, bad).log())
+        gx = sum_to(g * ly * _mask(~bad, g._array.dtype), xs)
+    if ny:
+        gy = sum_to(g * X / ((1.0 + Y) if log1p else Y), ys)
+    return gx, gy, None
+
+
+# --------------------------------------------------------------- distances
+def _parent_array(node, i):
+    p = inp(node, i)
+    return None if p is None else p._array
+
+
+@formula(distance.PairwiseDistanceFn)
+def _pairwise_distance(node, g):
+    u, n = node.saved_tensors
+    s1, s2, p, keepdim = node.info
+    x1, x2 = _parent_array(node, 0), _parent_array(node, 1)
+    # a constant operand recovered from u = x1 - x2 + eps (the difference
+    # of the two is u exactly below, whichever is constant)
+    if x1 is None:
+        x1 = u + x2
+    if x2 is None:
+        x2 = x1 - u
+
+    def forward(X1, X2):
+        return (X1 - X2 + const(u - (x1 - x2))).norm(p, dim=-1, keepdim=keepdim)
+
+    return composite(node, (g,), forward, (x1, x2)) + (None, None, None)
+
+
+@formula(distance.CosineSimilarityFn)
+def _cosine_similarity(node, g):
+    a, b, t1, t2, c1, c2, cos = node.saved_tensors
+    d = node.info[2]
+
+    def forward(X1, X2):
+        n1 = X1.norm(2, dim=d, keepdim=True)
+        n2 = X2.norm(2, dim=d, keepdim=True)
+        n1 = fastnn.where(const(t1 < c1), const(c1), n1)
+        n2 = fastnn.where(const(t2 < c2), const(c2), n2)
+        return ((X1 / n1) * (X2 / n2)).sum(d)
+
+    x1 = _parent_array(node, 0)
+    x2 = _parent_array(node, 1)
+    return composite(node, (g,), forward, (a if x1 is None else x1,
+                                           b if x2 is None else x2)) + (None, None)
+
+
+@formula(distance.NormalizeFn)
+def _normalize(node, g):
+    x, n, c = node.saved_tensors
+    p, d, eps = node.info
+
+    def forward(X):
+        N = X.norm(p, dim=d, keepdim=True)
+        return X / fastnn.where(const(n < c), const(c), N)
+
+    return composite(node, (g,), forward, (x,)) + (None, None, None)
+
+
+@formula(distance.CdistFn)
+def _cdist(node, g):
+    x1, x2, dmat = node.saved_tensors
+    p = node.meta[0]
+
+    def forward(X1, X2):
+        return (X1.unsqueeze(-2) - X2.unsqueeze(-3)).norm(p, dim=-1)
+
+    return composite(node, (g,), forward, (x1, x2)) + (None, None)
+
+
+@formula(bilinear.BilinearFn)
+def _bilinear(node, g):
+    x1, x2, w = node.saved_tensors
+    b = np.zeros(w.shape[0], w.dtype)
+
+    def forward(X1, X2, W, B):
+        y = fastnn.einsum("ni,oij,nj->no", X1.reshape(-1, w.shape[1]), W,
+                          X2.reshape(-1, w.shape[2]))
+        y = y.reshape(tuple(x1.shape[:-1]) + (w.shape[0],))
+        return y if B is None else y + B
+
+    return composite(node, (g,), forward, (x1, x2, w, b))
