@@ -400,3 +400,36 @@ def test_autograd_functional_errors():
         AF.vjp(lambda t: t * 2, fastnn.ones(3))
     with pytest.raises(RuntimeError, match="independent of input 0"):
         AF.jacobian(lambda t: fastnn.ones(2), fastnn.ones(3), strict=True)
+
+
+def test_user_function_backward_is_recorded():
+    """A user Function whose backward uses Tensor ops differentiates again."""
+    class Cube(fastnn.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x * x * g
+
+    x = fastnn.tensor(_r(4), requires_grad=True)
+    (g,) = fastnn.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)
+    (h,) = fastnn.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(h.numpy(), 6 * x.detach().numpy())
+
+
+def test_tensor_hook_sees_differentiable_gradient():
+    x = fastnn.tensor(_r(3), requires_grad=True)
+    seen = []
+    y = x * x
+    y.register_hook(lambda g: seen.append(g.requires_grad) or g * 2)
+    (g,) = fastnn.autograd.grad((y * x).sum(), x, create_graph=True)
+    assert seen == [True]
+    (h,) = fastnn.autograd.grad(g.sum(), x)
+    # g = 2x * 2x + x^2 (the hook doubles y's gradient, x); the second
+    # backward passes through y again, where the hook doubles once more:
+    # 2 * 4x (through y) + 2x (through x^2 ... via y's node) = 12 x, PyTorch's
+    np.testing.assert_allclose(h.numpy(), 12 * x.detach().numpy())
