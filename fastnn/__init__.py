@@ -227,5 +227,5 @@ def index_put_(input, indices, values, accumulate=False):
     return input.index_put_(indices, values, accumulate)
 
 
-_LAZY_MODULES = _LAZY_MODULES + ("special",)
+_LAZY_MODULES = _LAZY_MODULES + ("special", "func")
 # --- end of torch.* maths
