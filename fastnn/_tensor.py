@@ -38,6 +38,7 @@ from .ops import special_math as Sp
 from .ops import stats as St
 from .ops._util import normalize_dim as _normalize_dim
 from ._settings_api import _np_kwargs as _PRINT_KWARGS   # set_printoptions
+from .autograd import anomaly_mode as _anomaly
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -199,6 +200,40 @@ class Tensor(TensorBase):
     @property
     def mT(self):
         return self.transpose(-2, -1)
+
+    @property
+    def H(self):
+        """The conjugate transpose of a matrix (real tensors: the transpose)."""
+        if self._array.ndim > 2:
+            raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). Got "
+                               f"{self._array.ndim}-D tensor.")
+        return self.permute(*reversed(range(self._array.ndim)))
+
+    @property
+    def mH(self):
+        return self.transpose(-2, -1)
+
+    @property
+    def nbytes(self):
+        return self._array.nbytes
+
+    @property
+    def itemsize(self):
+        return self._array.itemsize
+
+    def pin_memory(self, device=None):
+        """Accepted for PyTorch compatibility: CPU memory needs no pinning."""
+        return self
+
+    def is_pinned(self, device=None):
+        return False
+
+    def share_memory_(self):
+        """Accepted for PyTorch compatibility (DataLoader workers get copies)."""
+        return self
+
+    def is_shared(self):
+        return False
 
     def size(self, dim=None):
         if dim is None:
@@ -384,6 +419,8 @@ class Tensor(TensorBase):
             from .autograd import backward
             backward([self], [g], retain_graph, inputs=inputs)
             return
+        if _anomaly._STATE["enabled"]:
+            _anomaly.prepare((self,))
         _core.run_backward((self,), (g,), bool(retain_graph))
 
     def detach(self):

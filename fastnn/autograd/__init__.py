@@ -8,19 +8,22 @@ from .function import Context, Function, once_differentiable
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                         is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .gradcheck import gradcheck
+from . import anomaly_mode
+from .anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: F401
 
 __all__ = ["Function", "Context", "once_differentiable", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "is_grad_enabled",
-           "is_inference_mode_enabled", "gradcheck", "backward", "grad", "Variable"]
+           "is_inference_mode_enabled", "gradcheck", "backward", "grad", "Variable",
+           "detect_anomaly", "set_detect_anomaly"]
 
 
 def __getattr__(name):
     if name == "Variable":           # legacy; defined with the Tensor (fastnn._legacy)
         from .._legacy import Variable
         return Variable
-    if name == "functional":
+    if name in ("functional", "profiler"):
         import importlib
-        return importlib.import_module(__name__ + ".functional")
+        return importlib.import_module(__name__ + "." + name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -81,11 +84,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     grads = _root_grads(outs, grad_tensors, "backward")
     if inputs is not None:
         ins = _seq(inputs)
+        anomaly_mode.prepare(outs)
         got = _core.run_backward(outs, grads, bool(retain_graph), ins)
         for t, g in zip(ins, got):
             if g is not None:
                 t.grad = _owned(g) if t.grad is None else t.grad._array + g
         return
+    anomaly_mode.prepare(outs)
     _core.run_backward(outs, grads, bool(retain_graph))
 
 
@@ -115,6 +120,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         from . import _higher
         got = _higher.run(outs, _graph_root_grads(outs, grad_outputs, "grad"), ins)
     else:
+        anomaly_mode.prepare(outs)
         got = _core.run_backward(outs, _root_grads(outs, grad_outputs, "grad"),
                                  bool(retain_graph), ins)
     result = []

@@ -184,8 +184,8 @@ _UNARY = {     # class: (uses "x" or "out", derivative as Tensor ops)
 def _unary(node, g):
     fn = node._fn
     if fn.save is None:          # rounding functions: zero; frac: identity
-        return g if fn is pw.FracFn else g * 0.0
-    d = _UNARY.get(fn)
+        return g if issubclass(fn, pw.FracFn) else g * 0.0
+    d = next((_UNARY[c] for c in fn.__mro__ if c in _UNARY), None)
     if d is None:
         raise NotImplementedError(f"create_graph=True: {fn.__name__} has no double backward")
     (s,) = node.saved_tensors
@@ -852,7 +852,7 @@ def _var(node, g):
 def _pair_extreme(node, g):
     a, b = node.saved_tensors
     na, nb = _needs(node)[:2]
-    big = np.asarray(a > b if node._fn is pw.MaximumFn else a < b)
+    big = np.asarray(a > b if issubclass(node._fn, pw.MaximumFn) else a < b)
     tie = np.asarray(a == b)
     dt = g._array.dtype
     wa = big.astype(dt) + 0.5 * tie.astype(dt)
@@ -1107,7 +1107,7 @@ def _group_norm(node, g):
             y = y + B.reshape(bshape)
         return y
 
-    n_args = 7 if node._fn is normalization.InstanceNormFn else 5
+    n_args = 7 if issubclass(node._fn, normalization.InstanceNormFn) else 5
     return composite(node, (g,), forward, (x, w, b)) + (None,) * (n_args - 3)
 
 

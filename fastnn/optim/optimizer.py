@@ -14,7 +14,8 @@ references; a copy cannot be changed behind the caller's back by later
 steps), so a checkpoint taken mid-run and loaded into a fresh optimiser
 continues the run bit for bit.
 """
-from collections import defaultdict
+import functools
+from collections import OrderedDict, defaultdict
 
 import numpy as np
 
@@ -23,7 +24,64 @@ from ..autograd import grad_mode
 from .._tensor import Tensor
 from ..ops._util import nthreads
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
+
+_GLOBAL_PRE = OrderedDict()     # hooks run around every optimiser's step
+_GLOBAL_POST = OrderedDict()
+
+
+def _handle(d, hook):
+    from ..utils.hooks import RemovableHandle
+    h = RemovableHandle(d)
+    d[h.id] = hook
+    return h
+
+
+def register_optimizer_step_pre_hook(hook):
+    """``hook(optimizer, args, kwargs)`` before every optimiser's step; it may
+    return new ``(args, kwargs)``."""
+    return _handle(_GLOBAL_PRE, hook)
+
+
+def register_optimizer_step_post_hook(hook):
+    """``hook(optimizer, args, kwargs)`` after every optimiser's step."""
+    return _handle(_GLOBAL_POST, hook)
+
+
+def _with_step_hooks(step):
+    """``step`` running the global and the optimiser's step hooks around it
+    (once per call: a subclass's step calling its base's runs them once)."""
+    if getattr(step, "_step_hooked", False):
+        return step
+
+    @functools.wraps(step)
+    def wrapper(*args, **kwargs):
+        # as PyTorch's, the hooks see args with the optimiser first
+        self = args[0]
+        if self.__dict__.get("_in_step"):
+            return step(*args, **kwargs)
+        pre = list(_GLOBAL_PRE.values()) + list(self.__dict__.get("_step_pre_hooks",
+                                                                  {}).values())
+        for hook in pre:
+            r = hook(self, args, kwargs)
+            if r is not None:
+                if not (isinstance(r, tuple) and len(r) == 2):
+                    raise RuntimeError(f"{hook} must return None or a tuple of (new_args, "
+                                       f"new_kwargs), but got {r}.")
+                args, kwargs = r
+        self.__dict__["_in_step"] = True
+        try:
+            out = step(*args, **kwargs)
+        finally:
+            self.__dict__["_in_step"] = False
+        for hook in list(_GLOBAL_POST.values()) + list(self.__dict__.get("_step_post_hooks",
+                                                                         {}).values()):
+            hook(self, args, kwargs)
+        return out
+
+    wrapper._step_hooked = True
+    return wrapper
 
 
 class _Required:
@@ -131,6 +189,20 @@ class Optimizer:
     >>> w.detach().numpy()
     array([0.8, 0.8, 0.8], dtype=float32)
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _with_step_hooks(cls.__dict__["step"])
+
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` before each ``step``; it may return
+        new ``(args, kwargs)``.  Returns a handle whose ``remove()`` drops it."""
+        return _handle(self.__dict__.setdefault("_step_pre_hooks", OrderedDict()), hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` after each ``step``."""
+        return _handle(self.__dict__.setdefault("_step_post_hooks", OrderedDict()), hook)
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
@@ -366,6 +438,9 @@ class Optimizer:
                     lines.append(f"    {k}: {g[k]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+Optimizer.step = _with_step_hooks(Optimizer.step)
 
 
 def _load_value(key, v, p, name):

@@ -73,3 +73,4 @@ from .pooling import LPPool1d, LPPool2d  # noqa: E402
 from .loss import MultiLabelMarginLoss, TripletMarginWithDistanceLoss  # noqa: E402
 __all__ += ["RReLU", "LPPool1d", "LPPool2d", "MultiLabelMarginLoss",
             "TripletMarginWithDistanceLoss"]
+from . import batchnorm, instancenorm  # noqa: E402,F401  (PyTorch's module paths)

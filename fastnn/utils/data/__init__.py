@@ -23,4 +23,12 @@ from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset",
            "ChainDataset", "Subset", "random_split", "DataLoader", "default_collate",
            "default_convert", "get_worker_info", "WorkerInfo", "Sampler", "SequentialSampler",
-           "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler"]
+           "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler",
+           "DistributedSampler"]
+
+
+def __getattr__(name):
+    if name == "DistributedSampler":     # (fastnn.distributed loads on first use)
+        from ...distributed.sampler import DistributedSampler
+        return DistributedSampler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,7 @@
+"""PyTorch's module path ``torch.nn.modules.batchnorm`` (programs test
+``isinstance(m, nn.modules.batchnorm._BatchNorm)``)."""
+from .normalization import BatchNorm1d, BatchNorm2d, _BatchNorm
+
+_NormBase = _BatchNorm
+
+__all__ = ["BatchNorm1d", "BatchNorm2d"]
