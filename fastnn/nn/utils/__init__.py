@@ -3,7 +3,8 @@ parameter-vector helpers (``clip_grad``, ``convert_parameters``), packed
 sequences (``rnn``), weight normalisation (``weight_norm``,
 ``parametrizations``), ``skip_init`` and conv / linear + batch-norm folding
 (``fusion``)."""
-from . import clip_grad, convert_parameters, fusion, parametrizations, parametrize, rnn, stateless
+from . import (clip_grad, convert_parameters, fusion, parametrizations,  # noqa: F401
+               parametrize, prune, rnn, stateless)
 from .clip_grad import *  # noqa: F401,F403
 from .clip_grad import __all__ as _clip_all
 from .clip_grad import _arr, _norm_type, _param_list, _vector_norm, _writable_grad  # noqa: F401
@@ -13,7 +14,8 @@ from .init import skip_init
 from .weight_norm import remove_weight_norm, weight_norm
 from .spectral_norm import remove_spectral_norm, spectral_norm
 
-__all__ = list(_clip_all) + ["clip_grad_norm", "convert_parameters", "rnn", "fusion", "stateless",
+__all__ = list(_clip_all) + ["clip_grad_norm", "convert_parameters", "rnn", "fusion",
+                             "stateless", "prune",
                              "parametrizations", "weight_norm", "remove_weight_norm",
                              "skip_init", "fuse_conv_bn_eval", "fuse_conv_bn_weights",
                              "fuse_linear_bn_eval", "fuse_linear_bn_weights", "parametrize",
