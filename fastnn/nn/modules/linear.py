@@ -113,8 +113,9 @@ class LazyLinear(LazyModuleMixin, Linear):
             if self.bias is not None:
                 self.bias.materialize((self.out_features,))
             self.reset_parameters()
-        if self.in_features == 0 and input.shape[-1] != self.weight.shape[-1]:
-            # (parameters loaded from a state dict: the input must fit them)
-            raise AssertionError(f"The in_features inferred from input: {input.shape[-1]} is "
-                                 "not equal to in_features from self.weight: "
-                                 f"{self.weight.shape[-1]}")
+        if self.in_features == 0:        # (parameters loaded: the input must fit them)
+            if input.shape[-1] != self.weight.shape[-1]:
+                raise AssertionError(f"The in_features inferred from input: {input.shape[-1]} "
+                                     "is not equal to in_features from self.weight: "
+                                     f"{self.weight.shape[-1]}")
+            self.in_features = int(input.shape[-1])

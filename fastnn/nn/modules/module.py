@@ -645,7 +645,8 @@ class Module:
         unexpected keys raise ``StateDictError`` (a KeyError and
         RuntimeError); a shape mismatch always raises ``ShapeError`` (a
         RuntimeError), both with PyTorch's text.  Nothing is changed when
-        an error is raised."""
+        an error is raised.  An uninitialised parameter or buffer (a lazy
+        module's) is materialised with the loaded entry's shape."""
         if not hasattr(state_dict, "items") or not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         entries = []
