@@ -804,10 +804,10 @@ class Tensor(TensorBase):
         """Replaces each element ``v`` by ``callable(v)`` (Python scalars; CPU, no autograd)."""
         return self._map_elements("apply_", callable, ())
 
-    def map_(self, tensor, callable):
+    def map_(self, other, callable):
         """Replaces each element ``v`` by ``callable(v, w)``, ``w`` from
-        ``tensor`` broadcast to this tensor's shape."""
-        return self._map_elements("map_", callable, (_operand(tensor),))
+        ``other`` broadcast to this tensor's shape."""
+        return self._map_elements("map_", callable, (_operand(other),))
 
     def map2_(self, x, y, callable):
         """Replaces each element ``v`` by ``callable(v, a, b)``, ``a`` and ``b``

@@ -420,7 +420,7 @@ def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, de
 
 
 def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout=None,
-                  device=None, requires_grad=False):
+                  device=None, pin_memory=False, requires_grad=False):
     """Kaiser window ``I0(beta sqrt(1 - (2 n / (N - 1) - 1)^2)) / I0(beta)``
     over N = window_length (+ 1 when periodic, then the last value dropped)."""
     n = int(window_length)
