@@ -84,7 +84,9 @@ from .ops.pointwise import (acosh, arccosh, arcsinh, arctan2, arctanh, asinh,  #
                             atan2, atanh, erfinv, exp2, isin)
 from .ops.shape import diag_embed  # noqa: E402
 from .ops.factories import (bartlett_window, blackman_window, hamming_window,  # noqa: E402
-                            hann_window)
+                            hann_window, kaiser_window, range)
+from .ops.shape import (split_with_sizes, unsafe_chunk, unsafe_split,  # noqa: E402
+                        unsafe_split_with_sizes)
 from ._tensor import broadcast_shapes  # noqa: E402
 from .random import (Generator, default_generator, get_rng_state, initial_seed,  # noqa: E402
                      seed, set_rng_state)
@@ -104,7 +106,7 @@ t = Tensor.t
 
 # --- random sampling, legacy tensor types, print/matmul settings, constants, mixed
 # precision (autocast, GradScaler) ---
-from .ops.sampling import bernoulli, multinomial, normal, poisson  # noqa: E402
+from .ops.sampling import bernoulli, binomial, multinomial, normal, poisson  # noqa: E402
 from ._legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor,  # noqa: E402
                       FloatTensor, IntTensor, LongTensor, ShortTensor)
 from ._settings_api import (get_float32_matmul_precision,  # noqa: E402

@@ -789,6 +789,70 @@ class Tensor(TensorBase):
         rng = _numpy_generator(generator)
         return self._random_fill(lambda shape: rng.exponential(1.0 / lambd, shape))
 
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        """Fills with ``exp(N(mean, std^2))`` samples (floating tensors)."""
+        if not std > 0:
+            raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+        if self._array.dtype.kind != "f":
+            raise NotImplementedError(f"\"log_normal_cpu\" not implemented for "
+                                      f"'{_torch_name(self._array.dtype)}'")
+        rng = _numpy_generator(generator)
+        return self._random_fill(lambda shape: rng.lognormal(mean, std, shape))
+
+    def geometric_(self, p, *, generator=None):
+        """Fills with the number of Bernoulli(p) trials up to the first success."""
+        if not 0 < p < 1:
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+        rng = _numpy_generator(generator)
+        return self._random_fill(lambda shape: rng.geometric(p, shape))
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        """Fills with Cauchy(median, sigma) samples (floating tensors)."""
+        if not sigma > 0:
+            raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+        if self._array.dtype.kind != "f":
+            raise RuntimeError("Cauchy distribution is a continuous probability distribution. "
+                               f"dtype must be a floating point but you specified "
+                               f"{_C_NAMES.get(self._array.dtype, self._array.dtype)}")
+        rng = _numpy_generator(generator)
+        return self._random_fill(lambda shape: median + sigma * rng.standard_cauchy(shape))
+
+    # ------------------------------------- Python callables per element (CPU)
+    def _map_elements(self, op, fn, others):
+        """Writes fn(self[i], *others[i]) (Python scalars; others broadcast
+        to this tensor's shape) into this tensor, in place."""
+        if any(t._requires_grad for t in (self,) + others):
+            raise RuntimeError(f"Can't call {op}() on Variable that requires grad. Use "
+                               f"var.detach().{op}() instead.")
+        a = self._array
+        cols = [a.ravel().tolist()]
+        for t in others:
+            try:
+                cols.append(np.broadcast_to(t._array, a.shape).ravel().tolist())
+            except ValueError:
+                raise ShapeError(f"{op}: the tensor of shape {tuple(t._array.shape)} cannot be "
+                                 f"expanded to this tensor's shape {tuple(a.shape)}") from None
+        vals = [fn(*v) for v in zip(*cols)]
+        for v in vals:
+            if not isinstance(v, (numbers.Real, np.bool_, np.number)):
+                raise TypeError(f"must be real number, not {type(v).__name__}")
+        out = np.array(vals, dtype=object).astype(a.dtype).reshape(a.shape)
+        return self._inplace(None, lambda arr: np.copyto(arr, out))
+
+    def apply_(self, callable):
+        """Replaces each element ``v`` by ``callable(v)`` (Python scalars; CPU, no autograd)."""
+        return self._map_elements("apply_", callable, ())
+
+    def map_(self, other, callable):
+        """Replaces each element ``v`` by ``callable(v, w)``, ``w`` from
+        ``other`` broadcast to this tensor's shape."""
+        return self._map_elements("map_", callable, (_operand(other),))
+
+    def map2_(self, x, y, callable):
+        """Replaces each element ``v`` by ``callable(v, a, b)``, ``a`` and ``b``
+        from ``x`` and ``y`` broadcast to this tensor's shape."""
+        return self._map_elements("map2_", callable, (_operand(x), _operand(y)))
+
     def random_(self, from_=0, to=None, *, generator=None):
         rng = _numpy_generator(generator)
         if to is None:
@@ -1005,6 +1069,14 @@ class Tensor(TensorBase):
 
     def tanh(self):
         return E.TanhFn.apply(self)
+
+    def hardshrink(self, lambd=0.5):
+        from .nn import functional as F
+        return F.hardshrink(self, lambd)
+
+    def prelu(self, weight):
+        from .nn import functional as F
+        return F.prelu(self, weight)
 
     def softmax(self, dim, dtype=None):
         from .nn import functional as F
@@ -1276,6 +1348,10 @@ class Tensor(TensorBase):
     split = S.split
     chunk = S.chunk
     tensor_split = S.tensor_split
+    split_with_sizes = S.split_with_sizes
+    unsafe_split = S.unsafe_split
+    unsafe_chunk = S.unsafe_chunk
+    unsafe_split_with_sizes = S.unsafe_split_with_sizes
     unbind = S.unbind
     narrow = S.narrow
     select = S.select
@@ -1678,6 +1754,10 @@ class _HookHandle:
 
 _TORCH_NAMES = {float32: "Float", float64: "Double", int64: "Long", int32: "Int", int16: "Short",
                 int8: "Char", uint8: "Byte", bool_: "Bool"}
+
+
+_C_NAMES = {int64: "long int", int32: "int", int16: "short int", int8: "signed char",
+            uint8: "unsigned char", bool_: "bool"}    # (PyTorch's messages name C types)
 
 
 def _torch_name(dt):

@@ -106,3 +106,137 @@ _INPLACE = ("abs_", "acos_", "arccos_", "asin_", "arcsin_", "atan_", "arctan_", 
 for _n in _INPLACE:
     globals()[_n] = _inplace_alias(_n)
 __all__ += list(_INPLACE)
+
+
+# --- more torch.* spellings of the functional layer (branch lazy): the
+# --- normalisations, embedding, bilinear, the losses (PyTorch's int
+# --- ``reduction``: 0 'none', 1 'mean', 2 'sum'), feature dropout, typename.
+from .ops import dropout as _dropout  # noqa: E402
+from .ops import loss_pointwise as _lp  # noqa: E402
+
+__all__ += ["typename", "batch_norm", "instance_norm", "embedding", "bilinear",
+            "cosine_embedding_loss", "hinge_embedding_loss", "kl_div", "margin_ranking_loss",
+            "poisson_nll_loss", "triplet_margin_loss", "adaptive_max_pool1d", "frobenius_norm",
+            "feature_dropout", "feature_dropout_", "feature_alpha_dropout_", "addmv_"]
+
+bilinear = _F.bilinear
+_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
+
+
+def _reduction(reduction, op):
+    """PyTorch's Reduction enum (0, 1, 2) as F's string (a string passes)."""
+    if isinstance(reduction, str):
+        return reduction
+    if isinstance(reduction, bool) or reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 0 (none), 1 (mean) or 2 (sum), got "
+                         f"{reduction!r}")
+    return _REDUCTIONS[int(reduction)]
+
+
+def typename(obj, /):
+    """The type of ``obj`` as a dotted name; a tensor's legacy type name
+    (``'torch.FloatTensor'``), as ``torch.typename``."""
+    from ._tensor import Tensor
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(obj, "__module__", "") or ""
+    if hasattr(obj, "__qualname__"):
+        qualname = obj.__qualname__
+    elif hasattr(obj, "__name__"):
+        qualname = obj.__name__
+    else:
+        module = obj.__class__.__module__ or ""
+        qualname = obj.__class__.__qualname__
+    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
+
+
+def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps,
+               cudnn_enabled):
+    """``F.batch_norm`` in ``torch.batch_norm``'s argument order."""
+    return _F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum,
+                         eps)
+
+
+def instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum,
+                  eps, cudnn_enabled):
+    """``F.instance_norm`` in ``torch.instance_norm``'s argument order."""
+    return _F.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats,
+                            momentum, eps)
+
+
+def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    """``F.embedding(indices, weight, ...)``; a negative ``padding_idx`` is none."""
+    return _F.embedding(indices, weight, padding_idx if padding_idx >= 0 else None, None, 2.0,
+                        scale_grad_by_freq, sparse)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=1):
+    return _F.cosine_embedding_loss(input1, input2, target, margin,
+                                    reduction=_reduction(reduction, "cosine_embedding_loss"))
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction=1):
+    return _F.hinge_embedding_loss(input, target, margin,
+                                   reduction=_reduction(reduction, "hinge_embedding_loss"))
+
+
+def kl_div(input, target, reduction=1, *, log_target=False):
+    """``F.kl_div``; reduction 1 is the element mean, without F's warning."""
+    r = _reduction(reduction, "kl_div")
+    if r == "mean":
+        return _lp._apply(_lp._KlDiv(bool(log_target)), input, target, None, "mean")
+    return _F.kl_div(input, target, reduction=r, log_target=log_target)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=1):
+    return _F.margin_ranking_loss(input1, input2, target, margin,
+                                  reduction=_reduction(reduction, "margin_ranking_loss"))
+
+
+def poisson_nll_loss(input, target, log_input, full, eps, reduction):
+    return _F.poisson_nll_loss(input, target, log_input, full, eps=eps,
+                               reduction=_reduction(reduction, "poisson_nll_loss"))
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False,
+                        reduction=1):
+    return _F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
+                                  reduction=_reduction(reduction, "triplet_margin_loss"))
+
+
+def adaptive_max_pool1d(input, output_size):
+    """``(output, indices)``, as ``torch.adaptive_max_pool1d``."""
+    return _F.adaptive_max_pool1d_with_indices(input, output_size)
+
+
+def frobenius_norm(input, dim, keepdim=False, *, out=None):
+    """Deprecated in PyTorch (its warning): the 2-norm over ``dim`` (at most two dims)."""
+    import warnings
+    from .ops.reduction import norm
+    warnings.warn("at::frobenius_norm is deprecated and it is just left for JIT compatibility. "
+                  "It will be removed in a future PyTorch release. Please use "
+                  "`linalg.vector_norm(A, 2., dim, keepdim)` instead", UserWarning,
+                  stacklevel=2)
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if len(dims) > 2:
+        raise RuntimeError(f"Expected at most 2 dimensions, but got {len(dims)} dimensions "
+                           "instead.")
+    return norm(input, 2, dims, keepdim)
+
+
+def feature_dropout(input, p, train):
+    """Dropout of whole channels (one keep bit per sample and channel)."""
+    return _dropout._masked(input, p, train, True, False)
+
+
+def feature_dropout_(input, p, train):
+    return input._inplace(lambda t: _dropout._masked(t, p, train, True, False), None, (), True)
+
+
+def feature_alpha_dropout_(input, p, train):
+    return input._inplace(lambda t: _F.feature_alpha_dropout(t, p, train), None, (), True)
+
+
+def addmv_(input, mat, vec, *, beta=1, alpha=1):
+    """``input.addmv_(mat, vec, beta=beta, alpha=alpha)``."""
+    return input.addmv_(mat, vec, beta=beta, alpha=alpha)

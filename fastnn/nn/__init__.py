@@ -1,7 +1,9 @@
 """Neural-network layers (``fastnn.nn``)."""
 from . import functional, init, utils
-from .parameter import Parameter
+from . import parameter
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _mods
 
-__all__ = ["functional", "init", "utils", "Parameter"] + list(_mods)
+__all__ = ["functional", "init", "utils", "parameter", "Parameter", "Buffer",
+           "UninitializedParameter", "UninitializedBuffer"] + list(_mods)

@@ -27,6 +27,7 @@ tensor([[1., 0., 0.],
 """
 import builtins
 import math
+import warnings
 
 import numpy as np
 
@@ -39,7 +40,7 @@ __all__ = ["tensor", "as_tensor", "from_numpy", "scalar_tensor", "zeros", "ones"
            "empty", "eye", "arange", "range", "linspace", "logspace", "zeros_like",
            "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "randperm",
            "rand_like", "randn_like", "randint_like", "hann_window", "hamming_window",
-           "blackman_window", "bartlett_window"]
+           "blackman_window", "bartlett_window", "kaiser_window"]
 
 _bmax = builtins.max
 
@@ -201,13 +202,38 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     return _finish(arr.astype(dt), requires_grad, device)
 
 
-def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
-    """Deprecated in PyTorch: like ``arange`` but including ``end``, float32."""
-    if end is None:
-        start, end = 0, start
-    n = int(math.floor((float(end) - float(start)) / float(step))) + 1
-    arr = float(start) + np.arange(_bmax(n, 0), dtype=np.float64) * float(step)
-    return _finish(arr.astype(_resolve_dtype(dtype) or float32), requires_grad, device)
+_RANGE_WARNING = ("torch.range is deprecated and will be removed in a future release because "
+                  "its behavior is inconsistent with Python's range builtin. Instead, use "
+                  "torch.arange, which produces values in [start, end).")
+
+
+def range(start, end, step=1, *, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False):
+    """Deprecated (PyTorch's warning): values from ``start`` to ``end``
+    *inclusive* by ``step``, ``floor((end - start) / step) + 1`` of them,
+    in the default float dtype unless ``dtype`` is given (the bounds are
+    first cast to an integer dtype, as PyTorch does)."""
+    warnings.warn(_RANGE_WARNING, UserWarning, stacklevel=2)
+    s, e, st = _num(start, "start"), _num(end, "end"), _num(step, "step")
+    dt = _resolve_dtype(dtype) or float32
+    if dt.kind in "iub":
+        if not all(math.isfinite(v) for v in (s, e, st)):
+            raise RuntimeError(f"unsupported range: {s} -> {e}")
+        s, e, st = int(s), int(e), int(st)
+    else:
+        s, e, st = float(s), float(e), float(st)
+    if st == 0:
+        raise RuntimeError("step must be nonzero")
+    if not all(math.isfinite(v) for v in (s, e, st)):
+        raise RuntimeError(f"unsupported range: {s} -> {e}")
+    if (e - s) * st < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    if dt.kind in "iub":
+        arr = s + np.arange((e - s) // st + 1, dtype=np.int64) * st
+    else:
+        n = int(math.floor((e - s) / st)) + 1
+        arr = s + np.arange(n, dtype=np.float64) * st
+    return _finish(arr.astype(dt), requires_grad, device)
 
 
 def _steps(steps):
@@ -391,6 +417,23 @@ def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, de
     """Blackman window ``0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))``."""
     return _window("blackman_window", window_length, periodic, dtype, requires_grad, device,
                    (0.42, -0.5, 0.08))
+
+
+def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout=None,
+                  device=None, pin_memory=False, requires_grad=False):
+    """Kaiser window ``I0(beta sqrt(1 - (2 n / (N - 1) - 1)^2)) / I0(beta)``
+    over N = window_length (+ 1 when periodic, then the last value dropped)."""
+    n = int(window_length)
+    if n < 0:
+        raise RuntimeError(f"kaiser_window requires non-negative window_length, got "
+                           f"window_length={window_length}")
+    dt = _float_dtype("kaiser_window", dtype)
+    if n <= 1:
+        return _finish(np.ones(n, dt), requires_grad, device)
+    m = n + 1 if periodic else n
+    r = 2.0 * np.arange(n, dtype=np.float64) / (m - 1) - 1.0
+    w = np.i0(float(beta) * np.sqrt(np.maximum(1.0 - r * r, 0.0))) / np.i0(float(beta))
+    return _finish(w.astype(dt), requires_grad, device)
 
 
 def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,

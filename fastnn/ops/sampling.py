@@ -1,5 +1,6 @@
 """Random sampling from distributions given by tensors: ``multinomial``,
-``bernoulli``, ``normal`` and ``poisson`` (PyTorch's ``torch.*`` functions).
+``bernoulli``, ``normal``, ``poisson`` and ``binomial`` (PyTorch's
+``torch.*`` functions).
 
 Every one takes ``generator=`` (a ``fastnn.Generator``) and otherwise draws
 from the global state ``fastnn.manual_seed`` seeds, so a seed reproduces a
@@ -15,7 +16,7 @@ their error types and messages follow PyTorch's.
 * ``normal`` with tensor arguments is ``mean + std * eps`` built from
   fastnn's ops, so gradients reach a ``mean`` or ``std`` that requires grad
   (the reparameterised gradient: 1 for the mean, ``eps`` for the std).
-* ``bernoulli`` and ``poisson`` results carry no gradient.
+* ``bernoulli``, ``poisson`` and ``binomial`` results carry no gradient.
 
 Examples
 --------
@@ -35,7 +36,7 @@ from .._core import TensorBase
 from .._core import wrap as _wrap
 from ..random import _numpy_generator
 
-__all__ = ["multinomial", "bernoulli", "normal", "poisson"]
+__all__ = ["multinomial", "bernoulli", "normal", "poisson", "binomial"]
 
 _TORCH_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
                 "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
@@ -315,3 +316,35 @@ def poisson(input, generator=None):
     if a.size and not np.all(a >= 0):            # NaN fails too
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     return _wrap(_numpy_generator(generator).poisson(a).astype(a.dtype))
+
+
+def binomial(count, prob, generator=None):
+    """Binomial samples: successes in ``count`` trials of probability
+    ``prob`` (floating tensors of one dtype, broadcast), in that dtype; no
+    gradient.  As PyTorch: a count is floored and a negative one gives 0, a
+    probability is clipped to [0, 1], a NaN one gives NaN.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.binomial(fastnn.tensor([0.0, 5.0]), fastnn.tensor([0.3, 1.0]))
+    tensor([0., 5.])
+    """
+    n = _array_of(count, "binomial", "count")
+    p = _array_of(prob, "binomial", "prob")
+    if n.dtype.kind != "f":
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: "
+                         f"{_tname(n.dtype)}")
+    if p.dtype != n.dtype:
+        raise RuntimeError(f"Found dtype {_tname(p.dtype)} but expected {_tname(n.dtype)}")
+    try:
+        n, p = np.broadcast_arrays(n, p)
+    except ValueError:
+        raise RuntimeError(f"binomial: the shapes of count {tuple(n.shape)} and prob "
+                           f"{tuple(p.shape)} cannot be broadcast together") from None
+    bad = np.isnan(n) | np.isnan(p)
+    trials = np.floor(np.clip(np.where(bad, 0, n), 0, np.iinfo(np.int64).max // 2))
+    out = np.array(_numpy_generator(generator).binomial(
+        trials.astype(np.int64), np.clip(np.where(bad, 0, p), 0.0, 1.0)), dtype=n.dtype)
+    out[bad] = np.nan
+    return _wrap(out)

@@ -335,6 +335,42 @@ def chunk(input, chunks, dim=0):
     return _pieces(x, d, _split_sizes(x, d, size))
 
 
+def split_with_sizes(input, split_sizes, dim=0):
+    """Pieces of the listed sizes along ``dim`` (they must sum to its size);
+    views, as ``split`` with a list."""
+    x = tensor(input)
+    if isinstance(split_sizes, TensorBase):
+        split_sizes = split_sizes.tolist()
+    if not isinstance(split_sizes, (list, tuple)):
+        raise TypeError("split_with_sizes(): argument 'split_sizes' (position 2) must be tuple "
+                        f"of ints, not {type(split_sizes).__name__}")
+    if x._array.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    d = normalize_dim("split_with_sizes", dim, x._array.ndim)
+    return _pieces(x, d, _split_sizes(x, d, split_sizes))
+
+
+# PyTorch's unsafe_* forms differ from split / chunk / split_with_sizes only
+# in not tracking the pieces as views of the input (for in-place changes
+# under autograd); fastnn's pieces are views, the safe behaviour.
+def unsafe_split(input, split_size, dim=0):
+    """``split`` with an int ``split_size`` (PyTorch's unsafe form)."""
+    if isinstance(split_size, bool) or not isinstance(split_size, (int, np.integer)):
+        raise TypeError("unsafe_split(): argument 'split_size' (position 2) must be int, not "
+                        f"{type(split_size).__name__}")
+    return split(input, split_size, dim)
+
+
+def unsafe_chunk(input, chunks, dim=0):
+    """``chunk`` (PyTorch's unsafe form)."""
+    return chunk(input, chunks, dim)
+
+
+def unsafe_split_with_sizes(input, split_sizes, dim=0):
+    """``split_with_sizes`` (PyTorch's unsafe form)."""
+    return split_with_sizes(input, split_sizes, dim)
+
+
 def tensor_split(input, indices_or_sections, dim=0):
     """``numpy.array_split``: n pieces (sizes differing by at most one) or
     pieces between the given indices."""

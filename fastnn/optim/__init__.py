@@ -11,6 +11,7 @@ Examples
 """
 from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
@@ -25,5 +26,6 @@ from .search import RandomLocalSearch, RandomSearch
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
-           "NAdam", "RAdam", "LBFGS", "Rprop", "ASGD", "RandomSearch", "RandomLocalSearch",
+           "NAdam", "RAdam", "LBFGS", "Rprop", "ASGD", "Adafactor", "RandomSearch",
+           "RandomLocalSearch",
            "lr_scheduler"]

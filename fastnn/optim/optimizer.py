@@ -454,10 +454,10 @@ def _load_value(key, v, p, name):
         v = v.detach().cpu().numpy()
     v = np.asarray(v)
     d = p._array
-    a = np.array(v, dtype=d.dtype if v.dtype.kind == "f" else None, copy=True)
+    a = np.array(v, dtype=d.dtype if v.dtype.kind == "f" else None, copy=True, order="C")
     if a.ndim and a.size == d.size and a.shape != d.shape:
         a = a.reshape(d.shape)
     if a.ndim and a.shape != d.shape:
         raise ValueError(f"{name}: state {key!r} of shape {a.shape} does not match its "
                          f"parameter of shape {d.shape}")
-    return np.ascontiguousarray(a)
+    return a              # (a C-contiguous copy; 0-d stays 0-d)

@@ -73,4 +73,13 @@ from .pooling import LPPool1d, LPPool2d  # noqa: E402
 from .loss import MultiLabelMarginLoss, TripletMarginWithDistanceLoss  # noqa: E402
 __all__ += ["RReLU", "LPPool1d", "LPPool2d", "MultiLabelMarginLoss",
             "TripletMarginWithDistanceLoss"]
+# lazy modules: in_features / in_channels / num_features from the first input (branch lazy)
+from .lazy import LazyModuleMixin  # noqa: E402
+from .linear import LazyLinear  # noqa: E402
+from .conv import LazyConv1d, LazyConv2d, LazyConvTranspose1d, LazyConvTranspose2d  # noqa: E402
+from .normalization import (LazyBatchNorm1d, LazyBatchNorm2d, LazyInstanceNorm1d,  # noqa: E402
+                            LazyInstanceNorm2d)
+__all__ += ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d",
+            "LazyConvTranspose2d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyInstanceNorm1d",
+            "LazyInstanceNorm2d"]
 from . import batchnorm, instancenorm  # noqa: E402,F401  (PyTorch's module paths)

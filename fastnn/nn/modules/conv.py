@@ -1,6 +1,7 @@
 """Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``,
 ``ConvTranspose2d`` (PyTorch's names, arguments, defaults, state-dict keys
-and initialisation).  The modules check their hyper-parameters, hold the
+and initialisation), and their ``Lazy*`` forms (``in_channels`` from the
+first input, see ``lazy.py``).  The modules check their hyper-parameters, hold the
 Parameters and call the functional ops, which check everything else."""
 import math
 
@@ -9,10 +10,13 @@ from ...ops.conv_pad import pad_nd
 from ...ops.conv_transpose import conv_transpose1d, conv_transpose2d, output_padding_for
 from ..._tensor import empty
 from .. import init
-from ..parameter import Parameter
-from .module import Module, _changed_repr
+from ..._errors import ShapeError
+from ..parameter import Parameter, UninitializedParameter
+from .lazy import LazyModuleMixin
+from .module import Module, _changed_repr, _size_str
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "LazyConv1d", "LazyConv2d",
+           "LazyConvTranspose1d", "LazyConvTranspose2d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -42,6 +46,7 @@ class _ConvNd(Module):
     PyTorch's default initialisation."""
 
     _nd = 2
+    _lazy_in_channels = False     # (the Lazy* forms start with in_channels 0)
     __constants__ = ("stride", "padding", "dilation", "groups", "padding_mode",
                      "output_padding", "in_channels", "out_channels", "kernel_size")
 
@@ -49,7 +54,8 @@ class _ConvNd(Module):
                  transposed, output_padding, groups, bias, padding_mode, dtype=None):
         super().__init__()
         cls, nd = type(self).__name__, self._nd
-        self.in_channels = _positive_int(cls, "in_channels", in_channels)
+        self.in_channels = (in_channels if in_channels == 0 and self._lazy_in_channels
+                            else _positive_int(cls, "in_channels", in_channels))
         self.out_channels = _positive_int(cls, "out_channels", out_channels)
         if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
             raise ValueError(f"{cls}: groups must be a positive integer, got {groups!r}")
@@ -308,3 +314,122 @@ class ConvTranspose1d(_ConvTransposeNd):
         return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
                                 self._output_padding(input, output_size), self.groups,
                                 self.dilation)
+
+
+class _LazyConvXdMixin(LazyModuleMixin):
+    """What the lazy convolutions share: in_channels from the input's
+    channel dim (dim 1, or 0 unbatched), then the weight and bias
+    materialised and initialised as the ordinary layer's."""
+
+    _lazy_in_channels = True
+
+    def _lazy_init(self, bias, device, dtype):
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self):
+        """The ordinary layer's initialisation, once the shapes are known."""
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input, *args, **kwargs):
+        """in_channels from input; materialises and initialises weight and bias."""
+        if self.has_uninitialized_params():
+            self.in_channels = self._get_in_channels(input)
+            if self.in_channels % self.groups != 0:
+                raise ValueError("in_channels must be divisible by groups")
+            g, k = self.groups, self.kernel_size
+            self.weight.materialize((self.in_channels, self.out_channels // g, *k)
+                                    if self.transposed else
+                                    (self.out_channels, self.in_channels // g, *k))
+            if self.bias is not None:
+                self.bias.materialize((self.out_channels,))
+            self.reset_parameters()
+
+    def _get_in_channels(self, input):
+        shape = tuple(input.shape)
+        unbatched = self._nd + 1
+        if len(shape) not in (unbatched, unbatched + 1):
+            raise ShapeError(f"Expected {unbatched}D (unbatched) or {unbatched + 1}D (batched) "
+                             f"input to {type(self).__name__}, but got input of size: "
+                             f"{_size_str(shape)}")
+        return int(shape[1] if len(shape) == unbatched + 1 else shape[0])
+
+
+class LazyConv1d(_LazyConvXdMixin, Conv1d):
+    """A ``Conv1d`` whose ``in_channels`` comes from its first input
+    (``input.size(1)``); becomes a ``Conv1d`` on that call.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> m = fastnn.nn.LazyConv1d(6, 3)
+    >>> m(fastnn.ones(2, 4, 10)).shape, tuple(m.weight.shape)
+    (fastnn.Size([2, 6, 8]), (6, 4, 3))
+    """
+
+    cls_to_become = Conv1d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, device, dtype)
+        self._lazy_init(bias, device, dtype)
+
+
+class LazyConv2d(_LazyConvXdMixin, Conv2d):
+    """A ``Conv2d`` whose ``in_channels`` comes from its first input
+    (``input.size(1)``); becomes a ``Conv2d`` on that call.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> m = fastnn.nn.LazyConv2d(8, 3, padding=1)
+    >>> m(fastnn.ones(1, 3, 5, 5)).shape, m
+    (fastnn.Size([1, 8, 5, 5]), Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1)))
+    """
+
+    cls_to_become = Conv2d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, device, dtype)
+        self._lazy_init(bias, device, dtype)
+
+
+class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):
+    """A ``ConvTranspose1d`` whose ``in_channels`` comes from its first
+    input; becomes a ``ConvTranspose1d`` on that call."""
+
+    cls_to_become = ConvTranspose1d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                 dtype=None):
+        super().__init__(0, out_channels, kernel_size, stride, padding, output_padding, groups,
+                         False, dilation, padding_mode, device, dtype)
+        self._lazy_init(bias, device, dtype)
+
+
+class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
+    """A ``ConvTranspose2d`` whose ``in_channels`` comes from its first
+    input; becomes a ``ConvTranspose2d`` on that call.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> m = fastnn.nn.LazyConvTranspose2d(4, 2, stride=2)
+    >>> m(fastnn.ones(1, 6, 3, 3)).shape, tuple(m.weight.shape)
+    (fastnn.Size([1, 4, 6, 6]), (6, 4, 2, 2))
+    """
+
+    cls_to_become = ConvTranspose2d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                 dtype=None):
+        super().__init__(0, out_channels, kernel_size, stride, padding, output_padding, groups,
+                         False, dilation, padding_mode, device, dtype)
+        self._lazy_init(bias, device, dtype)

@@ -1,11 +1,12 @@
-"""``Linear`` layer."""
+"""``Linear`` and ``LazyLinear`` (``in_features`` from the first input)."""
 import math
 
 from ...ops.linalg import linear_infer
 from ..._tensor import empty
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
+from ..parameter import Parameter, UninitializedParameter
+from .lazy import LazyModuleMixin
 from .module import Module
 
 
@@ -68,3 +69,53 @@ class Linear(Module):
 
 class NonDynamicallyQuantizableLinear(Linear):
     """``Linear`` under the name PyTorch gives ``MultiheadAttention.out_proj``."""
+
+
+class LazyLinear(LazyModuleMixin, Linear):
+    """A ``Linear`` whose ``in_features`` is the last size of its first input.
+
+    Until the first forward ``weight`` and ``bias`` are
+    ``UninitializedParameter``s and ``in_features`` is 0; the first call
+    materialises them, initialises them as ``Linear`` does and makes the
+    module a ``Linear`` (see ``fastnn.nn.modules.lazy``).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> m = fastnn.nn.LazyLinear(2)
+    >>> m(fastnn.ones(5, 3)).shape, m
+    (fastnn.Size([5, 2]), Linear(in_features=3, out_features=2, bias=True))
+    """
+
+    cls_to_become = Linear
+
+    def __init__(self, out_features, bias=True, device=None, dtype=None):
+        if isinstance(out_features, bool) or not isinstance(out_features, int) or \
+                out_features < 0:
+            raise ValueError(f"LazyLinear: out_features must be a non-negative int, got "
+                             f"{out_features!r}")
+        super().__init__(0, 0, False)
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        self.out_features = out_features
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self):
+        """``Linear``'s initialisation, once the parameters have their shapes."""
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input):
+        """in_features = input's last size; materialises and initialises."""
+        if self.has_uninitialized_params():
+            self.in_features = int(input.shape[-1])
+            self.weight.materialize((self.out_features, self.in_features))
+            if self.bias is not None:
+                self.bias.materialize((self.out_features,))
+            self.reset_parameters()
+        if self.in_features == 0:        # (parameters loaded: the input must fit them)
+            if input.shape[-1] != self.weight.shape[-1]:
+                raise AssertionError(f"The in_features inferred from input: {input.shape[-1]} "
+                                     "is not equal to in_features from self.weight: "
+                                     f"{self.weight.shape[-1]}")
+            self.in_features = int(input.shape[-1])

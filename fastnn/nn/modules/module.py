@@ -24,7 +24,7 @@ import numpy as np
 from ..._errors import ShapeError
 from ..._tensor import Tensor, from_numpy
 from ...utils.hooks import BackwardHook, RemovableHandle, _hook_dict
-from ..parameter import Parameter
+from ..parameter import _SHAPE_ERROR, Parameter, UninitializedTensorMixin
 
 __all__ = ["Module", "StateDictError"]
 
@@ -308,12 +308,19 @@ class Module:
                                 "(fastnn.nn.Parameter or None expected)")
             params[name] = None
         elif name in bufs:
-            bufs[name] = value if (value is None or isinstance(value, Tensor)) else Tensor(value)
+            if isinstance(value, Tensor) and value.__dict__.get("_is_buffer"):   # nn.Buffer
+                self.register_buffer(name, value, bool(getattr(value, "persistent", True)))
+            else:
+                bufs[name] = (value if (value is None or isinstance(value, Tensor))
+                              else Tensor(value))
         elif name in mods:
             if value is not None:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
                                 f"'{name}' (fastnn.nn.Module or None expected)")
             mods[name] = None
+        elif isinstance(value, Tensor) and value.__dict__.get("_is_buffer"):
+            # self.x = nn.Buffer(t, persistent=...) registers a buffer, as PyTorch 2.5+
+            self.register_buffer(name, value, bool(getattr(value, "persistent", True)))
         else:
             object.__setattr__(self, name, value)
 
@@ -601,11 +608,15 @@ class Module:
         if destination is None:
             destination = OrderedDict()
         for name, p in self._parameters.items():
-            if p is not None:
-                destination[prefix + name] = p if keep_vars else p.detach()
+            if p is not None:      # (a lazy module's uninitialised parameter: itself)
+                destination[prefix + name] = (p if keep_vars or
+                                              isinstance(p, UninitializedTensorMixin)
+                                              else p.detach())
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent:
-                destination[prefix + name] = b if keep_vars else b.detach()
+                destination[prefix + name] = (b if keep_vars or
+                                              isinstance(b, UninitializedTensorMixin)
+                                              else b.detach())
         for name, m in self._modules.items():
             if m is not None:
                 m.state_dict(destination=destination, prefix=prefix + name + ".",
@@ -634,7 +645,8 @@ class Module:
         unexpected keys raise ``StateDictError`` (a KeyError and
         RuntimeError); a shape mismatch always raises ``ShapeError`` (a
         RuntimeError), both with PyTorch's text.  Nothing is changed when
-        an error is raised."""
+        an error is raised.  An uninitialised parameter or buffer (a lazy
+        module's) is materialised with the loaded entry's shape."""
         if not hasattr(state_dict, "items") or not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         entries = []
@@ -658,6 +670,10 @@ class Module:
             if key not in state_dict:
                 continue
             target = getattr(m, reg)[name]
+            if isinstance(state_dict[key], UninitializedTensorMixin):
+                if isinstance(target, UninitializedTensorMixin):
+                    continue             # uninitialised into uninitialised: nothing to copy
+                raise RuntimeError(_SHAPE_ERROR)   # (PyTorch's error: the source has no shape)
             src = _arr(state_dict[key])
             if src is None:
                 src = np.asarray(state_dict[key])
@@ -665,6 +681,9 @@ class Module:
                     raise TypeError(f"While copying the parameter named \"{key}\", expected "
                                     "a Tensor or Tensor-like object from checkpoint but "
                                     f"received {type(state_dict[key])}")
+            if isinstance(target, UninitializedTensorMixin):
+                todo.append((m, reg, name, target, src))   # materialised from src's shape
+                continue
             tshape = target.shape
             if len(tshape) == 0 and src.ndim == 1 and src.shape[0] == 1:
                 src = src[0:1].reshape(())
@@ -679,6 +698,8 @@ class Module:
                     "\n\t".join(errors + sizes))
             raise (ShapeError if sizes else StateDictError)(text)
         for m, reg, name, target, src in todo:
+            if isinstance(target, UninitializedTensorMixin):
+                target.materialize(src.shape)
             if assign:                 # the checkpoint's array itself, as PyTorch
                 if reg == "_parameters":
                     m._parameters[name] = Parameter(from_numpy(src),

@@ -5,9 +5,12 @@ Batch and instance norm: parameters ``weight`` (ones) and ``bias`` (zeros)
 when ``affine``; buffers ``running_mean`` (zeros), ``running_var`` (ones)
 and ``num_batches_tracked`` (int64 0-d) when ``track_running_stats``: the
 state-dict keys PyTorch uses.  The modules hold hyper-parameters and state
-and call the functional forms, which check the input.
+and call the functional forms, which check the input.  ``LazyBatchNorm1d/2d``
+and ``LazyInstanceNorm1d/2d`` take ``num_features`` from their first input
+(see ``lazy.py``).
 """
 import numbers
+import warnings
 
 import numpy as np
 
@@ -16,7 +19,8 @@ from ...ops.normalization import batch_norm_relu
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
+from ..parameter import Parameter, UninitializedBuffer, UninitializedParameter
+from .lazy import LazyModuleMixin
 from .module import Module
 
 
@@ -39,13 +43,14 @@ def _reset_affine(m):
 class _BatchNorm(Module):
     _ranks = ()
     _rank_text = ""
+    _lazy_features = False     # (the Lazy* forms start with num_features 0)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         name = type(self).__name__
         if isinstance(num_features, bool) or not isinstance(num_features, int) or \
-                num_features < 1:
+                num_features < 1 - self._lazy_features:
             raise ValueError(f"{name}: num_features must be a positive int, got "
                              f"{num_features!r}")
         if not isinstance(eps, (int, float)) or eps < 0:
@@ -270,11 +275,17 @@ class _InstanceNorm(_BatchNorm):
         x = F._t(x)
         self._check_input(x)
         unbatched = x.ndim == self._batched - 1
+        fdim = x.ndim - self._batched + 1
+        if x.shape[fdim] != self.num_features:
+            if self.affine:
+                raise ShapeError(f"{type(self).__name__}: expected input's size at dim={fdim} "
+                                 f"to match num_features ({self.num_features}), but got: "
+                                 f"{x.shape[fdim]}.")
+            warnings.warn(f"input's size at dim={fdim} does not match num_features. You can "
+                          "silence this warning by not passing in num_features, which is not "
+                          "used because affine=False", stacklevel=2)
         if unbatched:
             x = x.unsqueeze(0)
-        if x.shape[1] != self.num_features and self.affine:
-            raise ShapeError(f"{type(self).__name__}: expected input's size at dim=1 to match "
-                             f"num_features ({self.num_features}), but got: {x.shape[1]}.")
         use_input = self.training or not self.track_running_stats
         y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             use_input, 0.0 if self.momentum is None else self.momentum,
@@ -308,6 +319,89 @@ class InstanceNorm2d(_InstanceNorm):
     _ranks = (3, 4)
     _rank_text = "3-D (C, H, W) or 4-D (N, C, H, W)"
     _batched = 4
+
+
+class _LazyNormBase(LazyModuleMixin, _BatchNorm):
+    """What the lazy batch and instance norms share: num_features from the
+    input's dim 1; weight, bias, running_mean and running_var materialised
+    then (num_batches_tracked is there from the start), initialised as the
+    ordinary layer's."""
+
+    _lazy_features = True
+
+    def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 device=None, dtype=None, *, bias=True):
+        super().__init__(0, eps, momentum, False, False, bias=False)
+        self.affine = bool(affine)
+        self.track_running_stats = bool(track_running_stats)
+        if self.affine:
+            self.weight = UninitializedParameter(device=device, dtype=dtype)
+            if bias:
+                self.bias = UninitializedParameter(device=device, dtype=dtype)
+        if self.track_running_stats:
+            self.running_mean = UninitializedBuffer(device=device, dtype=dtype)
+            self.running_var = UninitializedBuffer(device=device, dtype=dtype)
+            self.num_batches_tracked = Tensor(np.array(0, dtype=np.int64))
+
+    def reset_parameters(self):
+        """The ordinary layer's initialisation, once the shapes are known."""
+        if not self.has_uninitialized_params() and self.num_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input):
+        """num_features = input's size at dim 1; materialises and initialises."""
+        if self.has_uninitialized_params():
+            if len(input.shape) < 2:
+                raise ShapeError(f"{type(self).__name__}: expected {self._rank_text} input, "
+                                 f"got {len(input.shape)}-D input of shape "
+                                 f"{tuple(input.shape)}")
+            self.num_features = int(input.shape[1])
+            if self.affine:
+                self.weight.materialize((self.num_features,))
+                if self.bias is not None:
+                    self.bias.materialize((self.num_features,))
+            if self.track_running_stats:
+                self.running_mean.materialize((self.num_features,))
+                self.running_var.materialize((self.num_features,))
+            self.reset_parameters()
+
+
+class LazyBatchNorm1d(_LazyNormBase, BatchNorm1d):
+    """A ``BatchNorm1d`` whose ``num_features`` is its first input's size at
+    dim 1; becomes a ``BatchNorm1d`` on that call.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> m = fastnn.nn.LazyBatchNorm1d()
+    >>> m(fastnn.randn(4, 3)).shape, m.num_features
+    (fastnn.Size([4, 3]), 3)
+    """
+
+    cls_to_become = BatchNorm1d
+
+
+class LazyBatchNorm2d(_LazyNormBase, BatchNorm2d):
+    """A ``BatchNorm2d`` whose ``num_features`` is its first input's size at
+    dim 1; becomes a ``BatchNorm2d`` on that call."""
+
+    cls_to_become = BatchNorm2d
+
+
+class LazyInstanceNorm1d(_LazyNormBase, InstanceNorm1d):
+    """An ``InstanceNorm1d`` whose ``num_features`` is its first input's
+    size at dim 1 (as PyTorch's, also for unbatched input); becomes an
+    ``InstanceNorm1d`` on that call.  Defaults as PyTorch's lazy form:
+    ``affine=True``, ``track_running_stats=True``."""
+
+    cls_to_become = InstanceNorm1d
+
+
+class LazyInstanceNorm2d(_LazyNormBase, InstanceNorm2d):
+    """An ``InstanceNorm2d`` whose ``num_features`` is its first input's
+    size at dim 1; becomes an ``InstanceNorm2d`` on that call."""
+
+    cls_to_become = InstanceNorm2d
 
 
 class LocalResponseNorm(Module):
