@@ -15,6 +15,7 @@ a module without hooks costs one attribute test per call.
 a failed load leaves the module as it was (PyTorch copies the matching
 entries first); the error text is PyTorch's.
 """
+import functools
 import weakref
 from collections import OrderedDict, namedtuple
 from types import MappingProxyType
@@ -31,7 +32,9 @@ __all__ = ["Module", "StateDictError"]
 # Hook dicts (created on a module's first hook; see container._HOOK_ATTRS).
 _HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
                "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
-               "_backward_hooks", "_backward_pre_hooks")
+               "_backward_hooks", "_backward_pre_hooks", "_state_dict_pre_hooks",
+               "_state_dict_hooks", "_load_state_dict_pre_hooks",
+               "_load_state_dict_post_hooks")
 _MAIN_HOOK_DICTS = ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks",
                     "_backward_pre_hooks")
 # Instance attributes that are the Module machinery, not the model's data
@@ -79,6 +82,37 @@ def _set_array(t, arr):
 
 def _size_str(shape):
     return f"torch.Size({list(shape)})"
+
+
+class _LoadContext:
+    """One ``load_state_dict`` call: the keys the modules looked for and the
+    copies staged until every module has been checked."""
+
+    def __init__(self, assign):
+        self.assign = assign
+        self.expected = set()
+        self.todo = []
+        self.sizes = False
+
+    def apply(self):
+        for step in self.todo:
+            step()
+
+
+_LOADING = []     # the load_state_dict calls in progress (innermost last)
+
+
+def _copy_in(m, reg, name, target, src, assign):
+    """Puts src into module m's parameter or buffer ``name``."""
+    if isinstance(target, UninitializedTensorMixin):
+        target.materialize(src.shape)
+    if assign:                 # the checkpoint's array itself, as PyTorch
+        if reg == "_parameters":
+            m._parameters[name] = Parameter(from_numpy(src), requires_grad=target.requires_grad)
+        else:
+            m._buffers[name] = from_numpy(src)
+    else:
+        np.copyto(target._array, src, casting="unsafe")
 
 
 def _check_name(kind, name):
@@ -595,10 +629,54 @@ class Module:
     def cuda(self, device=None):
         raise RuntimeError("Module.cuda: CUDA is not available; fastnn runs on the CPU only")
 
+    def _apply(self, fn, recurse=True):
+        """``fn`` applied to every parameter (its data replaced in place: the
+        Parameter keeps its identity, as PyTorch's) and buffer."""
+        if recurse:
+            for m in self.children():
+                m._apply(fn)
+        for name, p in self._parameters.items():
+            if p is not None:
+                new = fn(p.detach())
+                p._array = new._array if isinstance(new, Tensor) else np.asarray(new)
+                if p._grad is not None:
+                    g = fn(p._grad)
+                    p._grad = g if isinstance(g, Tensor) else Tensor(g)
+        for name, b in self._buffers.items():
+            if b is not None:
+                self._buffers[name] = fn(b)
+        return self
+
+    def to_empty(self, *, device=None, recurse=True):
+        """Every parameter and buffer given new, uninitialised memory of the
+        same shape and dtype (PyTorch's use: materialising a meta-device
+        model before loading its weights)."""
+        return self._apply(lambda t: Tensor._wrap(np.empty_like(t._array)), recurse)
+
+    def set_submodule(self, target, module, strict=False):
+        """Replaces (or with strict=False, adds) the submodule at the dotted
+        path ``target``."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        *path, leaf = target.split(".")
+        parent = self.get_submodule(".".join(path)) if path else self
+        if strict and leaf not in parent._modules:
+            raise AttributeError(f"{parent._get_name()} has no attribute `{leaf}`")
+        if leaf in parent.__dict__ or leaf in parent._parameters or leaf in parent._buffers:
+            raise AttributeError(f"`{leaf}` is not an nn.Module")
+        setattr(parent, leaf, module)
+
+    def compile(self, *args, **kwargs):
+        """Accepted for PyTorch compatibility (``torch.compile`` in place):
+        fastnn runs the module as it is."""
+
     # ----------------------------------------------------------- state dict
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         """Parameters and persistent buffers by dotted name, in an OrderedDict
-        (detached Tensors sharing memory, or the Parameters with ``keep_vars``)."""
+        (detached Tensors sharing memory, or the Parameters with ``keep_vars``),
+        plus ``_extra_state`` of modules defining ``get_extra_state``."""
         if args:       # PyTorch's deprecated positional form
             destination = args[0]
             if len(args) > 1:
@@ -607,6 +685,24 @@ class Module:
                 keep_vars = args[2]
         if destination is None:
             destination = OrderedDict()
+        d = self.__dict__
+        for hook in tuple((d.get("_state_dict_pre_hooks") or _EMPTY).values()):
+            hook(self, prefix, keep_vars)
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, m in self._modules.items():
+            if m is not None:
+                m.state_dict(destination=destination, prefix=prefix + name + ".",
+                             keep_vars=keep_vars)
+        for hook, must_be_none in tuple((d.get("_state_dict_hooks") or _EMPTY).values()):
+            r = hook(self, destination, prefix, {})
+            if r is not None:
+                if must_be_none:
+                    raise RuntimeError("state_dict post-hook must return None")
+                destination = r
+        return destination
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        """This module's own entries (not its children's) into destination."""
         for name, p in self._parameters.items():
             if p is not None:      # (a lazy module's uninitialised parameter: itself)
                 destination[prefix + name] = (p if keep_vars or
@@ -617,24 +713,104 @@ class Module:
                 destination[prefix + name] = (b if keep_vars or
                                               isinstance(b, UninitializedTensorMixin)
                                               else b.detach())
-        for name, m in self._modules.items():
-            if m is not None:
-                m.state_dict(destination=destination, prefix=prefix + name + ".",
-                             keep_vars=keep_vars)
-        return destination
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + "_extra_state"] = self.get_extra_state()
 
-    def _state_entries(self):
-        """(key, module, registry name, local name) of every state-dict entry."""
-        out = []
-        for mp, m in self.named_modules(remove_duplicate=False):
-            pre = mp + "." if mp else ""
-            for name, p in m._parameters.items():
-                if p is not None:
-                    out.append((pre + name, m, "_parameters", name))
-            for name, b in m._buffers.items():
-                if b is not None and name not in m._non_persistent:
-                    out.append((pre + name, m, "_buffers", name))
-        return out
+    def get_extra_state(self):
+        """Extra state for the state dict (override with set_extra_state)."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never "
+                           "be called.")
+
+    def set_extra_state(self, state):
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never "
+                           "be called.")
+
+    # ------------------------------------------------------------ state hooks
+    def register_state_dict_pre_hook(self, hook):
+        """``hook(module, prefix, keep_vars)`` before ``state_dict`` saves this
+        module's entries."""
+        return self._add_state_hook("_state_dict_pre_hooks", hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata)`` (returning
+        None) after ``state_dict`` saved this module and its children."""
+        return self._add_state_hook("_state_dict_hooks", (hook, True))
+
+    def _register_state_dict_hook(self, hook):
+        """The older form: the hook may return a new state dict."""
+        return self._add_state_hook("_state_dict_hooks", (hook, False))
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata, strict,
+        missing_keys, unexpected_keys, error_msgs)`` before this module's
+        entries load; it may change the state dict (a copy) in place."""
+        return self._add_state_hook("_load_state_dict_pre_hooks", (hook, True))
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        return self._add_state_hook("_load_state_dict_pre_hooks", (hook, with_module))
+
+    def register_load_state_dict_post_hook(self, hook):
+        """``hook(module, incompatible_keys)`` after loading; it may edit the
+        missing / unexpected key lists in place (before strict checks them)."""
+        return self._add_state_hook("_load_state_dict_post_hooks", hook)
+
+    def _add_state_hook(self, name, entry):
+        hooks = _hook_dict(self, name)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = entry
+        return handle
+
+    # --------------------------------------------------------------- loading
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        """Loads this module's own entries (not its children's) from
+        state_dict; inside ``load_state_dict`` the copies are staged and
+        made only once every module checked out (nothing changes on error).
+        Subclasses may override it (e.g. to rename old keys) and call it."""
+        ctx = _LOADING[-1] if _LOADING else _LoadContext(assign=False)
+        local = [(n, "_parameters", t) for n, t in self._parameters.items() if t is not None]
+        local += [(n, "_buffers", t) for n, t in self._buffers.items()
+                  if t is not None and n not in self._non_persistent]
+        for name, reg, target in local:
+            key = prefix + name
+            ctx.expected.add(key)
+            if key not in state_dict:
+                if strict:
+                    missing_keys.append(key)
+                continue
+            value = state_dict[key]
+            if isinstance(value, UninitializedTensorMixin):
+                if isinstance(target, UninitializedTensorMixin):
+                    continue             # uninitialised into uninitialised: nothing to copy
+                raise RuntimeError(_SHAPE_ERROR)   # (PyTorch's error: the source has no shape)
+            src = _arr(value)
+            if src is None:
+                src = np.asarray(value)
+                if src.dtype.kind not in "biuf":
+                    raise TypeError(f"While copying the parameter named \"{key}\", expected "
+                                    "a Tensor or Tensor-like object from checkpoint but "
+                                    f"received {type(value)}")
+            if not isinstance(target, UninitializedTensorMixin):
+                tshape = target.shape
+                if len(tshape) == 0 and src.ndim == 1 and src.shape[0] == 1:
+                    src = src[0:1].reshape(())
+                if src.shape != tshape:
+                    error_msgs.append(f"size mismatch for {key}: copying a param with shape "
+                                      f"{_size_str(src.shape)} from checkpoint, the shape in "
+                                      f"current model is {_size_str(tshape)}.")
+                    ctx.sizes = True
+                    continue
+            ctx.todo.append(functools.partial(_copy_in, self, reg, name, target, src,
+                                              ctx.assign))
+        if type(self).set_extra_state is not Module.set_extra_state:
+            key = prefix + "_extra_state"
+            ctx.expected.add(key)
+            if key in state_dict:
+                ctx.todo.append(functools.partial(self.set_extra_state, state_dict[key]))
+            elif strict:
+                missing_keys.append(key)
+        if not _LOADING:
+            ctx.apply()
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copies (or with ``assign``, assigns) values into this module's
@@ -646,69 +822,50 @@ class Module:
         RuntimeError); a shape mismatch always raises ``ShapeError`` (a
         RuntimeError), both with PyTorch's text.  Nothing is changed when
         an error is raised.  An uninitialised parameter or buffer (a lazy
-        module's) is materialised with the loaded entry's shape."""
+        module's) is materialised with the loaded entry's shape.  Each
+        module's ``_load_from_state_dict`` and the load hooks run as in
+        PyTorch (on a copy of ``state_dict``)."""
         if not hasattr(state_dict, "items") or not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        entries = []
-        seen = set()
-        for key, m, reg, name in self._state_entries():
-            if key not in seen:
-                seen.add(key)
-                entries.append((key, m, reg, name))
-        missing = [k for k, *_ in entries if k not in state_dict]
-        unexpected = [k for k in state_dict.keys() if k not in seen]
-        errors, sizes = [], []
+        state_dict = OrderedDict(state_dict)
+        missing, unexpected, errors = [], [], []
+        ctx = _LoadContext(assign)
+        _LOADING.append(ctx)
+        try:
+            self._load_tree(state_dict, "", missing, unexpected, errors, strict)
+        finally:
+            _LOADING.pop()
+        unexpected.extend(k for k in state_dict.keys() if k not in ctx.expected)
+        result = _IncompatibleKeys(missing, unexpected)
+        for _, m in self.named_modules():
+            for hook in tuple((m.__dict__.get("_load_state_dict_post_hooks") or _EMPTY)
+                              .values()):
+                if hook(m, result) is not None:
+                    raise RuntimeError("load_state_dict post-hook must return None")
         if strict:
             if unexpected:
-                errors.append("Unexpected key(s) in state_dict: " +
+                errors.insert(0, "Unexpected key(s) in state_dict: " +
                               ", ".join(f'"{k}"' for k in unexpected) + ". ")
             if missing:
                 errors.insert(0, "Missing key(s) in state_dict: " +
                               ", ".join(f'"{k}"' for k in missing) + ". ")
-        todo = []
-        for key, m, reg, name in entries:
-            if key not in state_dict:
-                continue
-            target = getattr(m, reg)[name]
-            if isinstance(state_dict[key], UninitializedTensorMixin):
-                if isinstance(target, UninitializedTensorMixin):
-                    continue             # uninitialised into uninitialised: nothing to copy
-                raise RuntimeError(_SHAPE_ERROR)   # (PyTorch's error: the source has no shape)
-            src = _arr(state_dict[key])
-            if src is None:
-                src = np.asarray(state_dict[key])
-                if src.dtype.kind not in "biuf":
-                    raise TypeError(f"While copying the parameter named \"{key}\", expected "
-                                    "a Tensor or Tensor-like object from checkpoint but "
-                                    f"received {type(state_dict[key])}")
-            if isinstance(target, UninitializedTensorMixin):
-                todo.append((m, reg, name, target, src))   # materialised from src's shape
-                continue
-            tshape = target.shape
-            if len(tshape) == 0 and src.ndim == 1 and src.shape[0] == 1:
-                src = src[0:1].reshape(())
-            if src.shape != tshape:
-                sizes.append(f"size mismatch for {key}: copying a param with shape "
-                             f"{_size_str(src.shape)} from checkpoint, the shape in current "
-                             f"model is {_size_str(tshape)}.")
-                continue
-            todo.append((m, reg, name, target, src))
-        if errors or sizes:
+        if errors:
             text = (f"Error(s) in loading state_dict for {self._get_name()}:\n\t" +
-                    "\n\t".join(errors + sizes))
-            raise (ShapeError if sizes else StateDictError)(text)
-        for m, reg, name, target, src in todo:
-            if isinstance(target, UninitializedTensorMixin):
-                target.materialize(src.shape)
-            if assign:                 # the checkpoint's array itself, as PyTorch
-                if reg == "_parameters":
-                    m._parameters[name] = Parameter(from_numpy(src),
-                                                    requires_grad=target.requires_grad)
-                else:
-                    m._buffers[name] = from_numpy(src)
-            else:
-                np.copyto(target._array, src, casting="unsafe")
-        return _IncompatibleKeys(missing, unexpected)
+                    "\n\t".join(errors))
+            raise (ShapeError if ctx.sizes else StateDictError)(text)
+        ctx.apply()
+        return result
+
+    def _load_tree(self, state_dict, prefix, missing, unexpected, errors, strict):
+        for hook, with_module in tuple((self.__dict__.get("_load_state_dict_pre_hooks") or
+                                        _EMPTY).values()):
+            args = (state_dict, prefix, {}, strict, missing, unexpected, errors)
+            hook(self, *args) if with_module else hook(*args)
+        self._load_from_state_dict(state_dict, prefix, {}, True, missing, unexpected, errors)
+        for name, m in self._modules.items():
+            if m is not None:
+                m._load_tree(state_dict, prefix + name + ".", missing, unexpected, errors,
+                             strict)
 
     # ------------------------------------------------------------------ repr
     def _get_name(self):
