@@ -98,8 +98,7 @@ int = int32
 short = int16
 bool = bool_
 dtype = _np.dtype
-finfo = _np.finfo
-iinfo = _np.iinfo
+from ._memory_format import finfo, iinfo  # noqa: E402  (torch's: Python numbers)
 moveaxis = movedim
 swapaxes = swapdims = transpose
 t = Tensor.t
@@ -188,9 +187,11 @@ def compile(model=None, **kwargs):
     return model
 
 
+from ._memory_format import (channels_last, channels_last_3d, contiguous_format,  # noqa: E402
+                             memory_format, preserve_format)
 _LAZY_MODULES = ("tune", "distributed", "sklearn", "testing", "utils", "cuda", "accelerator",
                  "backends", "random", "serialization", "onnx", "viz", "linalg", "distributions",
-                 "profiler", "jit")
+                 "profiler", "jit", "multiprocessing")
 
 
 def __getattr__(name):

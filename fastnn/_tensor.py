@@ -245,7 +245,10 @@ class Tensor(TensorBase):
         return st if dim is None else st[dim]
 
     def is_contiguous(self, memory_format=None):
-        return bool(self._array.flags.c_contiguous)
+        if memory_format is None:
+            return bool(self._array.flags.c_contiguous)
+        from ._memory_format import is_contiguous_as
+        return is_contiguous_as(self._array, memory_format)
 
     def is_floating_point(self):
         return self._array.dtype.kind == "f"

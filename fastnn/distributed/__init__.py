@@ -55,15 +55,29 @@ or the :func:`abort_on_exception` context manager), so the others never
 hang in a collective waiting for it.  Every rank must run the same number
 of steps: :class:`DistributedSampler` pads (or drops) to make it so.
 """
-from ._comm import (abort_on_exception, allreduce, barrier, broadcast_object, init,
+from ._comm import (abort_on_exception, allreduce, broadcast_object, init,
                     is_initialized, is_main_process, local_rank, local_size, rank,
                     reduce_metrics, size, suggested_num_threads)
 from .optimizer import DistributedOptimizer, broadcast_optimizer_state, broadcast_parameters
 from .sampler import DistributedSampler
 from .trainer import make_distributed
+from .torch_api import (GroupMember, ReduceOp, all_gather, all_reduce, broadcast,  # noqa: F401
+                        destroy_process_group, get_backend, get_rank, get_world_size,
+                        init_process_group, is_available, is_gloo_available, is_mpi_available,
+                        is_nccl_available, is_torchelastic_launched, new_group, reduce)
+from .torch_api import barrier as _torch_barrier
+
+
+def barrier(group=None, async_op=False, device_ids=None):
+    """Waits until every rank reaches this call (PyTorch's arguments accepted)."""
+    return _torch_barrier(group, async_op, device_ids)
 
 __all__ = ["init", "rank", "size", "local_rank", "local_size", "suggested_num_threads",
            "is_initialized", "is_main_process", "barrier",
            "allreduce", "broadcast_object", "broadcast_parameters",
            "broadcast_optimizer_state", "reduce_metrics", "abort_on_exception",
-           "DistributedSampler", "DistributedOptimizer", "make_distributed"]
+           "DistributedSampler", "DistributedOptimizer", "make_distributed",
+           # PyTorch's torch.distributed names (torch_api.py)
+           "is_available", "init_process_group", "destroy_process_group", "get_rank",
+           "get_world_size", "get_backend", "ReduceOp", "all_reduce", "reduce", "broadcast",
+           "all_gather", "new_group", "GroupMember"]

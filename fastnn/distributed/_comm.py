@@ -36,6 +36,7 @@ class _World:
     local_rank = None    # filled on first use of local_size()
     local_size = None
     prev_excepthook = None
+    _pg = False          # init_process_group called (torch_api.py)
 
 
 world = _World()

@@ -4,6 +4,9 @@ from . import parameter
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _mods
+from . import parallel
+from .parallel import DataParallel
 
 __all__ = ["functional", "init", "utils", "parameter", "Parameter", "Buffer",
-           "UninitializedParameter", "UninitializedBuffer"] + list(_mods)
+           "UninitializedParameter", "UninitializedBuffer", "parallel",
+           "DataParallel"] + list(_mods)
