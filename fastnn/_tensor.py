@@ -37,7 +37,7 @@ from .ops import misc as Mi            # torch.* maths (apimath): misc, stats, s
 from .ops import special_math as Sp
 from .ops import stats as St
 from .ops._util import normalize_dim as _normalize_dim
-from ._settings_api import _np_kwargs as _PRINT_KWARGS   # set_printoptions
+from ._settings_api import format_body as _format_body   # set_printoptions
 from .autograd import anomaly_mode as _anomaly
 
 float32 = np.dtype(np.float32)
@@ -263,7 +263,7 @@ class Tensor(TensorBase):
 
     def __repr__(self):
         a = self._array
-        body = np.array2string(a, separator=", ", prefix="tensor(", **_PRINT_KWARGS)
+        body = _format_body(a)
         extra = ""
         if a.dtype != float32 and not (a.dtype == int64 and a.size > 0) and a.dtype != bool_:
             extra += f", dtype=fastnn.{a.dtype}"

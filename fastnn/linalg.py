@@ -9,7 +9,7 @@ Examples
 >>> import fastnn
 >>> a = fastnn.tensor([[3.0, -4.0], [0.0, 1.0]])
 >>> fastnn.linalg.vector_norm(a), fastnn.linalg.matrix_norm(a, ord=1)
-(tensor(5.0990195), tensor(5.))
+(tensor(5.0990), tensor(5.))
 """
 from .ops._common import tensor as _tensor
 from .ops.misc import linalg_cross as cross

@@ -9,7 +9,7 @@ Examples
 --------
 >>> import fastnn
 >>> fastnn.special.expit(fastnn.tensor([0.0]))
-tensor([0.5])
+tensor([0.5000])
 >>> fastnn.special.xlogy(fastnn.tensor([0.0, 2.0]), fastnn.tensor([0.0, 1.0]))
 tensor([0., 0.])
 """

@@ -14,7 +14,7 @@ Examples
 >>> Categorical(logits=fastnn.zeros(4, 3)).sample((5,)).shape
 fastnn.Size([5, 4])
 >>> kl_divergence(Normal(0.0, 1.0), Normal(1.0, 1.0))
-tensor(0.5)
+tensor(0.5000)
 """
 from . import constraints
 from .bernoulli import Bernoulli

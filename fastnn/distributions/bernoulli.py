@@ -23,7 +23,7 @@ class Bernoulli(Distribution):
     >>> import fastnn
     >>> from fastnn.distributions import Bernoulli
     >>> Bernoulli(logits=fastnn.tensor([0.0, 100.0])).log_prob(fastnn.tensor([1.0, 1.0]))
-    tensor([-0.6931472, -0.       ])
+    tensor([-0.6931, -0.0000])
     """
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean

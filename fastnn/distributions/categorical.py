@@ -37,9 +37,9 @@ class Categorical(Distribution):
     >>> from fastnn.distributions import Categorical
     >>> d = Categorical(probs=fastnn.tensor([1.0, 3.0]))
     >>> d.probs
-    tensor([0.25, 0.75])
+    tensor([0.2500, 0.7500])
     >>> d.log_prob(fastnn.tensor(1))
-    tensor(-0.2876821)
+    tensor(-0.2877)
     """
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(
         constraints.real, 1)}

@@ -19,7 +19,7 @@ class Exponential(Distribution):
     >>> from fastnn.distributions import Exponential
     >>> d = Exponential(fastnn.tensor([0.5, 2.0]))
     >>> d.mean, d.entropy()
-    (tensor([2. , 0.5]), tensor([1.6931472 , 0.30685282]))
+    (tensor([2.0000, 0.5000]), tensor([1.6931, 0.3069]))
     """
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative

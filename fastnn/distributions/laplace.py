@@ -18,7 +18,7 @@ class Laplace(_LocationScale):
     >>> from fastnn.distributions import Laplace
     >>> d = Laplace(0.0, 1.0)
     >>> d.log_prob(fastnn.tensor(1.0)), d.variance
-    (tensor(-1.6931472), tensor(2.))
+    (tensor(-1.6931), tensor(2.))
     """
 
     @property

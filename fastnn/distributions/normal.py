@@ -22,7 +22,7 @@ class Normal(_LocationScale):
     >>> d
     Normal(loc: fastnn.Size([2]), scale: fastnn.Size([2]))
     >>> d.log_prob(fastnn.tensor([0.0, 1.0]))
-    tensor([-1.6120857, -1.6120857])
+    tensor([-1.6121, -1.6121])
     """
 
     @property

@@ -18,7 +18,7 @@ class Uniform(Distribution):
     >>> from fastnn.distributions import Uniform
     >>> d = Uniform(0.0, 4.0)
     >>> d.log_prob(fastnn.tensor(1.0)), d.cdf(fastnn.tensor(1.0))
-    (tensor(-1.3862944), tensor(0.25))
+    (tensor(-1.3863), tensor(0.2500))
     """
     has_rsample = True
 

@@ -15,9 +15,9 @@ Examples
 --------
 >>> import fastnn
 >>> fastnn.arange(0, 1, 0.25)
-tensor([0.  , 0.25, 0.5 , 0.75])
+tensor([0.0000, 0.2500, 0.5000, 0.7500])
 >>> fastnn.linspace(0, 1, steps=5)
-tensor([0.  , 0.25, 0.5 , 0.75, 1.  ])
+tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
 >>> fastnn.full((2, 2), 7)
 tensor([[7, 7],
         [7, 7]])

@@ -214,7 +214,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     >>> import fastnn, fastnn.nn.functional as F
     >>> x = fastnn.arange(4.0).reshape(1, 1, 2, 2)
     >>> F.grid_sample(x, fastnn.zeros(1, 1, 1, 2), align_corners=False)
-    tensor([[[[1.5]]]])
+    tensor([[[[1.5000]]]])
     """
     if mode not in _MODES:
         if mode == "bicubic":

@@ -19,12 +19,12 @@ Examples
 >>> x = fastnn.tensor([-1.5, 0.25, 2.0], requires_grad=True)
 >>> y = x.clamp(-1, 1)
 >>> y
-tensor([-1.  ,  0.25,  1.  ], grad_fn=<ClampFnBackward>)
+tensor([-1.0000,  0.2500,  1.0000], grad_fn=<ClampFnBackward>)
 >>> y.sum().backward()
 >>> x.grad
 tensor([0., 1., 0.])
 >>> fastnn.where(x.detach() > 0, x.detach(), 0.0)
-tensor([0.  , 0.25, 2.  ])
+tensor([0.0000, 0.2500, 2.0000])
 """
 import math
 

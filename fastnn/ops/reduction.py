@@ -16,7 +16,7 @@ Examples
 >>> x.std(dim=1)
 tensor([1., 0.])
 >>> x.logsumexp(dim=1).round(decimals=3)
-tensor([3.408, 3.099])
+tensor([3.4080, 3.0990])
 >>> x.norm(p=1)
 tensor(12.)
 """

@@ -27,9 +27,9 @@ Examples
 --------
 >>> import fastnn
 >>> fastnn.lgamma(fastnn.tensor([0.5, 1.0, 10.0], dtype=fastnn.float64))
-tensor([ 0.57236494,  0.        , 12.80182748], dtype=fastnn.float64)
+tensor([ 0.5724,  0.0000, 12.8018], dtype=fastnn.float64)
 >>> fastnn.special.ndtr(fastnn.tensor([0.0]))
-tensor([0.5])
+tensor([0.5000])
 """
 import math
 

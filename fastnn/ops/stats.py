@@ -21,7 +21,7 @@ Examples
 >>> x.median(dim=1)
 median(values=tensor([2., 3.]), indices=tensor([2, 1]))
 >>> fastnn.quantile(x, 0.5, dim=1)
-tensor([2. , 3.5])
+tensor([2.0000, 3.5000])
 >>> fastnn.bucketize(fastnn.tensor([0.5, 2.0, 7.0]), fastnn.tensor([1.0, 2.0, 4.0]))
 tensor([0, 1, 3])
 """
