@@ -191,7 +191,7 @@ from ._memory_format import (channels_last, channels_last_3d, contiguous_format,
                              memory_format, preserve_format)
 _LAZY_MODULES = ("tune", "distributed", "sklearn", "testing", "utils", "cuda", "accelerator",
                  "backends", "random", "serialization", "onnx", "viz", "linalg", "distributions",
-                 "profiler", "jit", "multiprocessing")
+                 "profiler", "jit", "multiprocessing", "version")
 
 
 def __getattr__(name):

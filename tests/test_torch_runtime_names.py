@@ -88,3 +88,17 @@ def test_memory_format_and_finfo_match_torch():
     assert fastnn.iinfo(fastnn.int32).max == torch.iinfo(torch.int32).max
     with pytest.raises(TypeError):
         fastnn.finfo(fastnn.int64)
+
+
+def test_cuda_queries_answer_as_a_cpu_build_of_torch():
+    torch = requires_torch()
+    for name in ("memory_allocated", "max_memory_allocated", "memory_reserved",
+                 "device_count", "is_bf16_supported", "is_initialized", "is_available"):
+        assert getattr(fastnn.cuda, name)() == getattr(torch.cuda, name)()
+    for name in ("current_device", "get_device_name", "synchronize"):
+        with pytest.raises(AssertionError, match="not compiled with CUDA"):
+            getattr(torch.cuda, name)()
+        if name != "synchronize":                # (fastnn: nothing to wait for)
+            with pytest.raises(AssertionError, match="not compiled with CUDA"):
+                getattr(fastnn.cuda, name)()
+    assert fastnn.version.cuda is None and fastnn.version.__version__ == fastnn.__version__
