@@ -78,6 +78,15 @@ from .ops.shape import (chunk, diag, diagonal, flip, fliplr, flipud, movedim,  #
 from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, einsum, ger, inner,  # noqa: E402
                          mv, outer, tensordot, vdot)
 from .ops.linalg import tensor_mm as mm  # noqa: E402
+from .ops.linalg_solve import (cholesky_inverse, cholesky_solve, det, logdet,  # noqa: E402
+                               torch_cholesky as cholesky, torch_slogdet as slogdet)
+from .ops.linalg_solve import inv as inverse  # noqa: E402
+from .ops.linalg_decomp import matrix_exp  # noqa: E402
+from .ops.linalg_func import (chain_matmul, frobenius_norm, matrix_power,  # noqa: E402
+                              nuclear_norm, pinverse, triangular_solve)
+from .ops.linalg_func import householder_product as orgqr  # noqa: E402
+from .ops.linalg_func import torch_qr as qr, torch_svd as svd  # noqa: E402
+from .ops.linalg_func import torch_vander as vander  # noqa: E402
 from . import nn, optim, data, train  # noqa: E402
 from ._torch_aliases import *  # noqa: E402,F401,F403
 from .ops.pointwise import (acosh, arccosh, arcsinh, arctan2, arctanh, asinh,  # noqa: E402

@@ -22,17 +22,21 @@ import numpy as np
 from .._errors import LinAlgError, ShapeError
 from ._util import FLOAT_KINDS
 
-_TORCH_DTYPE = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+_TORCH_DTYPE = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
                 "uint8": "Byte", "bool": "Bool", "float16": "Half", "complex64": "ComplexFloat",
                 "complex128": "ComplexDouble"}
+
+
+def torch_dtype(dt):
+    """PyTorch's name of a dtype in messages (Float, Double, Long, ...)."""
+    return _TORCH_DTYPE.get(str(dt), str(dt))
 
 
 def check_float(op, a, name="A"):
     """TypeError unless ``a`` is float32/float64 (PyTorch's wording)."""
     if a.dtype not in FLOAT_KINDS:
         raise TypeError(f"{op}: Expected a floating point tensor as input. Got "
-                        f"{_TORCH_DTYPE.get(str(a.dtype), str(a.dtype))} (the {name} argument; "
-                        "fastnn computes in float32 and float64)")
+                        f"{torch_dtype(a.dtype)}")
 
 
 def check_matrix(op, a, name="A"):
@@ -53,8 +57,8 @@ def check_square(op, a, name="A"):
 def check_same_dtype(op, a, b, names=("A", "B")):
     if a.dtype != b.dtype:
         raise TypeError(f"{op}: Expected {names[0]} and {names[1]} to have the same dtype, but "
-                        f"found {names[0]} of type {a.dtype} and {names[1]} of type {b.dtype} "
-                        "instead.")
+                        f"found {names[0]} of type {torch_dtype(a.dtype)} and {names[1]} of type "
+                        f"{torch_dtype(b.dtype)} instead")
 
 
 def batch_broadcast(op, a, b, a_core=2, b_core=2):

@@ -429,8 +429,6 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if driver != "gelsy" and m > n and bool((rank._array == n).all()):
         r = (a @ x - bm)
         res = (r * r).sum(-2)
-        if vec:
-            res = res.squeeze(-1)
     if vec:
         x = x.squeeze(-1)
     rank_out = rank if driver != "gels" else wrap(np.zeros((0,), np.int64))

@@ -100,8 +100,8 @@ def multi_dot(tensors):
     for i in range(len(ts) - 1):
         (a, b), (c, d) = ts[i]._array.shape, ts[i + 1]._array.shape
         if b != c:
-            raise ShapeError(f"{op}: tensors {i} and {i + 1} with shapes {a}x{b} and {c}x{d} "
-                             "cannot be multiplied")
+            raise ShapeError(f"{op}: tensors {i} and {i + 1} with shapes [{a}, {b}] and "
+                             f"[{c}, {d}] cannot be multiplied")
     dims = [t._array.shape[0] for t in ts] + [ts[-1]._array.shape[1]]
     out = _chain(ts, _chain_order(dims), 0, len(ts) - 1)
     if first_vec and last_vec:
@@ -194,16 +194,10 @@ def tensorsolve(A, B, dims=None):
     return solve(a.reshape(rows, cols), b.reshape(rows)).reshape(out_shape)
 
 
-def vander(x, *, N=None):
-    """``linalg.vander``: (..., n) -> (..., n, N), the columns x^0, x^1, ...
-    (products, so the gradient is finite at x = 0)."""
+def _powers(t, n):
+    """(..., k) -> (..., k, n): the columns t^0 .. t^(n-1), as products (so
+    the gradient is finite at t = 0)."""
     from .._tensor import cat
-    t = _t(x)
-    if t._array.ndim < 1:
-        raise ShapeError("linalg.vander: x must have at least one dimension")
-    n = t._array.shape[-1] if N is None else int(N)
-    if n < 0:
-        raise ValueError("N must be greater than 1.")
     xs = t.unsqueeze(-1)
     cols = [wrap(np.ones(xs._array.shape, xs._array.dtype))]
     for _ in range(1, n):
@@ -213,12 +207,26 @@ def vander(x, *, N=None):
     return cat(cols, -1) if n > 1 else cols[0]
 
 
+def vander(x, *, N=None):
+    """``linalg.vander``: (..., n) -> (..., n, N), the columns x^0, x^1, ..."""
+    t = _t(x)
+    if t._array.ndim < 1:
+        raise ShapeError("linalg.vander: x must have at least one dimension")
+    n = t._array.shape[-1] if N is None else int(N)
+    if n <= 1:
+        raise ValueError("N must be greater than 1.")
+    return _powers(t, n)
+
+
 def torch_vander(x, N=None, increasing=False):
     """``torch.vander``: a 1-D x -> (n, N), decreasing powers by default."""
     t = _t(x)
     if t._array.ndim != 1:
         raise ShapeError("x must be a one-dimensional tensor.")
-    out = vander(t, N=N)
+    n = t._array.shape[0] if N is None else int(N)
+    if n < 0:
+        raise ValueError("N must be non-negative.")
+    out = _powers(t, n)
     return out if increasing else out.flip(-1)
 
 

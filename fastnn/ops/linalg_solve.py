@@ -183,16 +183,15 @@ def logdet(A):
 # ---------------------------------------------------------------- solve
 def _validate_solve(op, a, b, left):
     """Checks solve's A (..., n, n) and B ((..., n, k) or a vector (..., n));
-    returns (A, B as matrices, both broadcast, vector flag)."""
+    returns whether B is a vector."""
     check_square(op, a)
     check_same_dtype(op, a, b)
     if b.ndim < 1:
         raise ShapeError(f"{op}: The input tensor B must have at least 1 dimensions.")
     vec = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
     n = a.shape[-1]
-    bm = b[..., :, None] if vec else b
-    rows = bm.shape[-2] if left else bm.shape[-1]
-    if rows != n:
+    bm = b[..., :, None] if vec else b             # a vector is a column (n x 1)
+    if (bm.shape[-2] if left else bm.shape[-1]) != n:
         eq = "AX = B" if left else "XA = B"
         bs = f"{b.shape[-1]}x1" if vec else f"{b.shape[-2]}x{b.shape[-1]}"
         raise ShapeError(f"{op}: Incompatible shapes of A and B for the equation {eq} "
@@ -231,10 +230,8 @@ class SolveFn(Function):
 
 def _solve(op, A, B, left, check):
     a, b = _t(A), _t(B)
-    vec = _validate_solve(op, a._array, b._array, left)
+    vec = _validate_solve(op.replace("torch.", ""), a._array, b._array, left)
     if not left:                      # X A = B  <=>  A^T X^T = B^T
-        if vec:
-            return SolveFn.apply(a.mT, b, True, op, check)
         x, info = SolveFn.apply(a.mT, b.mT, False, op, check)
         return x.mT, info
     return SolveFn.apply(a, b, vec, op, check)
