@@ -158,8 +158,11 @@ def cond(A, p=None):
         raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
     check_square(f"linalg.cond(ord={p})", x._array)
     xinv, info = inv_ex(x)
-    r = linalg.matrix_norm(x, p) * linalg.matrix_norm(xinv, p)
-    return r.masked_fill(info > 0, _INF) if info._array.any() else r
+    if not info._array.any():
+        return linalg.matrix_norm(x, p) * linalg.matrix_norm(xinv, p)
+    bad = info > 0                      # singular: inf (the NaN inverse replaced first)
+    xinv = xinv.masked_fill(bad.unsqueeze(-1).unsqueeze(-1), 0.0)
+    return (linalg.matrix_norm(x, p) * linalg.matrix_norm(xinv, p)).masked_fill(bad, _INF)
 
 
 def tensorinv(A, ind=2):
