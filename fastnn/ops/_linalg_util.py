@@ -22,9 +22,9 @@ import numpy as np
 from .._errors import LinAlgError, ShapeError
 from ._util import FLOAT_KINDS
 
-_TORCH_DTYPE = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-                "uint8": "Byte", "bool": "Bool", "float16": "Half", "complex64": "ComplexFloat",
-                "complex128": "ComplexDouble"}
+_TORCH_DTYPE = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+                "float16": "Half", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 def torch_dtype(dt):

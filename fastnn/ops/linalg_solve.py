@@ -28,7 +28,8 @@ from ._linalg_util import (batch_broadcast, check_matrix, check_same_dtype, chec
 from ._util import unbroadcast
 
 __all__ = ["inv", "inv_ex", "det", "slogdet", "torch_slogdet", "logdet", "solve", "solve_ex",
-           "solve_triangular", "cholesky", "cholesky_ex", "torch_cholesky", "cholesky_solve", "cholesky_inverse"]
+           "solve_triangular", "cholesky", "cholesky_ex", "torch_cholesky", "cholesky_solve",
+           "cholesky_inverse"]
 
 
 def _finish(op, a, out, info, check, kind):
