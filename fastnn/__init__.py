@@ -82,8 +82,8 @@ from .ops.linalg_solve import (cholesky_inverse, cholesky_solve, det, logdet,  #
                                torch_cholesky as cholesky, torch_slogdet as slogdet)
 from .ops.linalg_solve import inv as inverse  # noqa: E402
 from .ops.linalg_decomp import matrix_exp  # noqa: E402
-from .ops.linalg_func import (chain_matmul, frobenius_norm, matrix_power,  # noqa: E402
-                              nuclear_norm, pinverse, triangular_solve)
+from .ops.linalg_func import (chain_matmul, frobenius_norm, geqrf, matrix_power,  # noqa: E402
+                              nuclear_norm, ormqr, pinverse, triangular_solve)
 from .ops.linalg_func import householder_product as orgqr  # noqa: E402
 from .ops.linalg_func import torch_qr as qr, torch_svd as svd  # noqa: E402
 from .ops.linalg_func import torch_vander as vander  # noqa: E402
@@ -110,6 +110,9 @@ iinfo = _np.iinfo
 moveaxis = movedim
 swapaxes = swapdims = transpose
 t = Tensor.t
+adjoint = Tensor.adjoint
+detach = Tensor.detach
+detach_ = Tensor.detach_
 
 # --- random sampling, legacy tensor types, print/matmul settings, constants, mixed
 # precision (autocast, GradScaler) ---

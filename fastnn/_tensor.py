@@ -1267,6 +1267,8 @@ class Tensor(TensorBase):
     matrix_exp = Ld.matrix_exp
     triangular_solve = Lf.triangular_solve
     orgqr = Lf.householder_product
+    geqrf = Lf.geqrf
+    ormqr = Lf.ormqr
 
     # ----------------------------------------------------- split / arrange
     split = S.split

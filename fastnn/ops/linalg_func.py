@@ -13,15 +13,15 @@ import numpy as np
 from .._core import wrap
 from .._errors import ShapeError
 from ._common import tensor as _t
-from ._linalg_util import (check_float, check_matrix, check_square, qr_result, svd_result,
-                           triangular_solve_result)
+from ._linalg_util import (check_float, check_matrix, check_square, geqrf_result, qr_result,
+                           svd_result, triangular_solve_result)
 from .linalg_decomp import pinv, qr, svd, svdvals
 from .linalg_solve import inv, inv_ex, solve, solve_triangular
 
 __all__ = ["matrix_power", "multi_dot", "chain_matmul", "vecdot", "cond", "spectral_norm",
            "tensorinv", "tensorsolve", "vander", "torch_vander", "householder_product",
            "torch_qr", "torch_svd", "pinverse", "triangular_solve", "nuclear_norm",
-           "frobenius_norm"]
+           "frobenius_norm", "geqrf", "ormqr"]
 
 _INF = float("inf")
 
@@ -258,6 +258,39 @@ def householder_product(A, tau):
         vi = v.narrow(-1, i, 1)
         q = q - (vi * t.narrow(-1, i, 1).unsqueeze(-1)) @ (vi.mT @ q)
     return q
+
+
+def geqrf(input):
+    """``torch.geqrf``: LAPACK's QR in Householder form (a, tau): R on and
+    above the diagonal of ``a``, the reflectors below it (no gradient, as
+    in PyTorch)."""
+    x = _t(input)
+    check_matrix("geqrf", x._array, "input")
+    h, tau = np.linalg.qr(x._array, mode="raw")
+    return geqrf_result(wrap(np.ascontiguousarray(np.swapaxes(h, -1, -2))), wrap(tau))
+
+
+def ormqr(input, input2, input3, left=True, transpose=False):
+    """``torch.ormqr``: the product of Q = H_1 ... H_k (the reflectors of
+    ``geqrf``: ``input``, ``input2`` = tau) with ``input3``, Q on the left
+    (``left``) or right, transposed with ``transpose``."""
+    from .._tensor import cat
+    a, tau, c = _t(input), _t(input2), _t(input3)
+    check_matrix("ormqr", a._array, "input")
+    check_matrix("ormqr", c._array, "other")
+    m, n = a._array.shape[-2:]
+    rows = c._array.shape[-2] if left else c._array.shape[-1]
+    if rows != m:
+        raise ShapeError(f"torch.ormqr: other.shape[{-2 if left else -1}] must be equal to "
+                         f"input.shape[-2], got {rows} and {m}")
+    if n >= m:
+        sq = a[..., :m]
+    else:
+        sq = cat([a, wrap(np.zeros(a._array.shape[:-1] + (m - n,), a._array.dtype))], -1)
+    q = householder_product(sq, tau)
+    if transpose:
+        q = q.mT
+    return q @ c if left else c @ q
 
 
 # ------------------------------------------------------- torch.* spellings

@@ -188,3 +188,24 @@ def test_conjugate_transposes():
     np.testing.assert_array_equal(x[0].H.numpy(), x[0].numpy().T)
     with pytest.raises(RuntimeError, match="only supported on matrices"):
         x.H
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (2, 4, 4)])
+def test_geqrf_ormqr(shape):
+    torch = requires_torch()
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal(shape)
+    r, s = fastnn.geqrf(fastnn.tensor(a)), torch.geqrf(torch.tensor(a))
+    assert r._fields == ("a", "tau")
+    for x, y in zip(r, s):
+        np.testing.assert_allclose(x.numpy(), y.numpy(), atol=1e-12)
+    m = shape[-2]
+    h, tau = r.a.numpy(), r.tau.numpy()
+    for left in (True, False):
+        for tr in (False, True):
+            c = rng.standard_normal(shape[:-2] + ((m, 2) if left else (2, m)))
+            vs_torch(lambda p, q, o: fastnn.ormqr(p, q, o, left, tr),
+                     lambda p, q, o: torch.ormqr(p, q, o, left, tr), h, tau, c)
+    q = fastnn.tensor(h).ormqr(fastnn.tensor(tau), fastnn.eye(m, dtype=fastnn.float64))
+    np.testing.assert_allclose(np.abs(q.numpy()[..., :, :min(shape[-2:])]),
+                               np.abs(np.linalg.qr(a)[0]), atol=1e-12)
