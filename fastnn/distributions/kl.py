@@ -16,6 +16,7 @@ from .categorical import Categorical
 from .exponential import Exponential
 from .independent import Independent
 from .laplace import Laplace
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .multivariate_normal import MultivariateNormal, _batch_mahalanobis, _half_log_det
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
@@ -143,9 +144,12 @@ def _kl_independent_independent(p, q):
 
 
 @register_kl(MultivariateNormal, MultivariateNormal)
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
 def _kl_mvn_mvn(p, q):
     # log(|Sigma_q| / |Sigma_p|) / 2 + (tr(Sigma_q^-1 Sigma_p) + Mahalanobis - k) / 2, with
-    # tr(Sigma_q^-1 Sigma_p) = |L_q^-1 L_p|_F^2
+    # tr(Sigma_q^-1 Sigma_p) = |L_q^-1 L_p|_F^2 (a low-rank one through its dense factor)
     if p.event_shape != q.event_shape:
         raise ValueError("KL-divergence between two Multivariate Normals with different event "
                          "shapes cannot be computed")

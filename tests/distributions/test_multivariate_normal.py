@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn.distributions import MultivariateNormal, constraints, kl_divergence
+from fastnn.distributions import (LowRankMultivariateNormal, MultivariateNormal, constraints,
+                                 kl_divergence)
 from fastnn.testing import requires_torch
 
 K = 3
@@ -72,7 +73,8 @@ def test_gradients_match_torch(kind):
     loc, mat = rng.standard_normal((2, K)), _param(kind, _spd(rng, 2))
     x = rng.standard_normal((4, 2, K))
     grads = []
-    for mod, dist in ((fastnn, MultivariateNormal), (torch, torch.distributions.MultivariateNormal)):
+    for mod, dist in ((fastnn, MultivariateNormal),
+                      (torch, torch.distributions.MultivariateNormal)):
         leaves = [mod.tensor(loc, requires_grad=True), mod.tensor(mat, requires_grad=True)]
         d = dist(leaves[0], **{kind: leaves[1]})
         loss = d.log_prob(mod.tensor(x)).sum() + d.entropy().sum() + d.variance.sum()
@@ -223,3 +225,76 @@ def test_program_written_for_pytorch():
     cov = (scale @ scale.T).detach().numpy()
     np.testing.assert_allclose(cov, (true @ true.T).numpy(), atol=0.1)
     assert torch.linalg.det(scale).item() > 0
+
+
+# ------------------------------------------------------------ low rank
+def _lowrank(mod, loc, w, d, grad=False):
+    cls = LowRankMultivariateNormal if mod is fastnn else \
+        mod.distributions.LowRankMultivariateNormal
+    return cls(*(mod.tensor(a, requires_grad=grad) for a in (loc, w, d)))
+
+
+@pytest.mark.parametrize("shapes", [((K,), (K, 2), (K,)), ((2, 1, K), (3, K, 1), (K,)),
+                                    ((K,), (K, 4), (2, K))])
+def test_lowrank_values_match_torch(shapes):
+    torch = requires_torch()
+    rng = np.random.default_rng(10)
+    loc, w = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
+    d = rng.uniform(0.5, 2.0, shapes[2])
+    f, t = _lowrank(fastnn, loc, w, d), _lowrank(torch, loc, w, d)
+    assert tuple(f.batch_shape) == tuple(t.batch_shape)
+    x = rng.standard_normal((2,) + tuple(t.batch_shape) + (K,))
+    for a, b in [(f.log_prob(fastnn.tensor(x)), t.log_prob(torch.tensor(x))),
+                 (f.entropy(), t.entropy()), (f.mean, t.mean), (f.variance, t.variance),
+                 (f.scale_tril, t.scale_tril), (f.covariance_matrix, t.covariance_matrix),
+                 (f.precision_matrix, t.precision_matrix)]:
+        assert tuple(a.shape) == tuple(b.shape)
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = MultivariateNormal(fastnn.tensor(loc), covariance_matrix=f.covariance_matrix)
+    np.testing.assert_allclose(f.log_prob(fastnn.tensor(x)).numpy(),
+                               g.log_prob(fastnn.tensor(x)).numpy(), rtol=1e-10)
+    assert f.expand((5,) + tuple(f.batch_shape)).sample((2,)).shape == \
+        (2, 5) + tuple(f.batch_shape) + (K,)
+
+
+def test_lowrank_gradients_and_kl():
+    torch = requires_torch()
+    rng = np.random.default_rng(11)
+    loc, w, d = rng.standard_normal((2, K)), rng.standard_normal((K, 2)), rng.uniform(0.5, 2, K)
+    x = rng.standard_normal((4, 2, K))
+    grads = []
+    for mod in (fastnn, torch):
+        leaves = [mod.tensor(a, requires_grad=True) for a in (loc, w, d)]
+        cls = LowRankMultivariateNormal if mod is fastnn else \
+            torch.distributions.LowRankMultivariateNormal
+        dist = cls(*leaves)
+        (dist.log_prob(mod.tensor(x)).sum() + dist.entropy().sum()).backward()
+        grads.append([p.grad.numpy() for p in leaves])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+    params = [fastnn.tensor(a, requires_grad=True) for a in (loc, w, d)]
+    xs = fastnn.tensor(x)
+    def loss(a, b, c):
+        dist = LowRankMultivariateNormal(a, b, c)
+        fastnn.manual_seed(1)
+        return dist.log_prob(xs).sum() + (dist.rsample((2,)) * fastnn.tensor([1.0, 2.0, 3.0])).sum()
+    assert fastnn.gradcheck(loss, params)
+    s = _spd(rng)
+    pairs = [(_lowrank(fastnn, loc, w, d), _lowrank(torch, loc, w, d)),
+             (MultivariateNormal(fastnn.tensor(loc[0]), covariance_matrix=fastnn.tensor(s)),
+              torch.distributions.MultivariateNormal(torch.tensor(loc[0]),
+                                                     covariance_matrix=torch.tensor(s)))]
+    for fp, tp in pairs:
+        for fq, tq in pairs:
+            np.testing.assert_allclose(kl_divergence(fp, fq).numpy(),
+                                       torch.distributions.kl_divergence(tp, tq).numpy(),
+                                       rtol=1e-10, atol=1e-12)
+
+
+def test_lowrank_bad_arguments():
+    with pytest.raises(ValueError, match="shape 3 x m"):
+        LowRankMultivariateNormal(fastnn.zeros(K), fastnn.ones(K + 1, 1), fastnn.ones(K))
+    with pytest.raises(ValueError, match="cov_diag"):
+        LowRankMultivariateNormal(fastnn.zeros(K), fastnn.ones(K, 1), -fastnn.ones(K))
+    with pytest.raises(ValueError, match="at least one-dimensional"):
+        LowRankMultivariateNormal(fastnn.tensor(0.0), fastnn.ones(K, 1), fastnn.ones(K))
