@@ -209,3 +209,13 @@ def test_geqrf_ormqr(shape):
     q = fastnn.tensor(h).ormqr(fastnn.tensor(tau), fastnn.eye(m, dtype=fastnn.float64))
     np.testing.assert_allclose(np.abs(q.numpy()[..., :, :min(shape[-2:])]),
                                np.abs(np.linalg.qr(a)[0]), atol=1e-12)
+
+
+def test_torch_norm_nuclear():
+    torch = requires_torch()
+    a = np.random.default_rng(9).standard_normal((2, 4, 3))
+    vs_torch(lambda x: fastnn.norm(x[0], p="nuc"), lambda x: torch.norm(x[0], p="nuc"), a)
+    vs_torch(lambda x: x.norm(p="nuc", dim=(0, 2), keepdim=True),
+             lambda x: x.norm(p="nuc", dim=(0, 2), keepdim=True), a)
+    with pytest.raises(fastnn.ShapeError, match="nuclear norm needs a 2-D input"):
+        fastnn.norm(fastnn.ones(2, 3, 4), p="nuc")
