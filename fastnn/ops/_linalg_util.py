@@ -89,11 +89,6 @@ def eye_like(a):
     return np.broadcast_to(np.eye(n, dtype=a.dtype), a.shape)
 
 
-def flat_batch(a):
-    """``a`` (..., m, n) as (batch, m, n)."""
-    return a.reshape((-1,) + a.shape[-2:]) if a.ndim > 2 else a[None]
-
-
 # ------------------------------------------------------ LAPACK failures
 def _batch_prefix(a, i):
     return f"(Batch element {i}): " if a.ndim > 2 else ""
@@ -140,7 +135,8 @@ def guarded(fn, info_fn, like, *arrays):
             return fn(*arrays), np.zeros(batch, np.int32)
     except np.linalg.LinAlgError:
         pass
-    flats = [a.reshape((-1,) + a.shape[len(batch):]) for a in arrays]
+    nb = int(np.prod(batch))
+    flats = [a.reshape((nb,) + a.shape[len(batch):]) for a in arrays]
     out = np.full(flats[like].shape, np.nan, arrays[like].dtype)
     info = np.zeros(out.shape[0], np.int32)
     for i in range(out.shape[0]):

@@ -377,14 +377,16 @@ class LstsqFn(Function):
     def forward(ctx, a, b, rcond):
         A, B = batch_broadcast("linalg.lstsq", a, b)
         batch = A.shape[:-2]
-        fa, fb = A.reshape((-1,) + A.shape[-2:]), B.reshape((-1,) + B.shape[-2:])
+        nb = int(np.prod(batch))
+        fa, fb = A.reshape((nb,) + A.shape[-2:]), B.reshape((nb,) + B.shape[-2:])
         n, k = A.shape[-1], B.shape[-1]
-        x = np.empty((fa.shape[0], n, k), a.dtype)
-        rank = np.empty(fa.shape[0], np.int64)
-        sv = np.empty((fa.shape[0], min(A.shape[-2:])), a.dtype)
-        for i in range(fa.shape[0]):
-            x[i], _, rank[i], sv[i] = call("linalg.lstsq", np.linalg.lstsq, fa[i], fb[i],
-                                           rcond=rcond)
+        x = np.zeros((nb, n, k), a.dtype)
+        rank = np.zeros(nb, np.int64)
+        sv = np.zeros((nb, min(A.shape[-2:])), a.dtype)
+        if min(A.shape[-2:]) and k:                  # (an empty problem: X = 0, rank 0)
+            for i in range(nb):
+                x[i], _, rank[i], sv[i] = call("linalg.lstsq", np.linalg.lstsq, fa[i], fb[i],
+                                               rcond=rcond)
         x = x.reshape(batch + (n, k))
         ctx.save_for_backward(a, b)
         return x, rank.reshape(batch), sv.reshape(batch + sv.shape[-1:])

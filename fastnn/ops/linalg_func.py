@@ -132,7 +132,9 @@ def spectral_norm(x, ord, d0, d1, keepdim):
     'nuc' (their sum) over dims (d0, d1) (non-negative, distinct)."""
     y = x.movedim((d0, d1), (-2, -1))
     s = svdvals(y)
-    if ord == "nuc":
+    if ord == 2 and s._array.shape[-1] == 0:          # an empty matrix: 0, as PyTorch
+        out = s.sum(-1)
+    elif ord == "nuc":
         out = s.sum(-1)
     else:
         out = s.amax(-1) if ord == 2 else s.amin(-1)
@@ -152,6 +154,8 @@ def cond(A, p=None):
     if p in (None, 2, -2):
         check_matrix("linalg.cond", x._array)
         s = svdvals(x)
+        if s._array.shape[-1] == 0:                   # an empty matrix: 0, as PyTorch
+            return s.sum(-1)
         lo, hi = s.amin(-1), s.amax(-1)
         return lo / hi if p == -2 else hi / lo
     if p not in ("fro", "nuc", 1, -1, _INF, -_INF):

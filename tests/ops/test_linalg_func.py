@@ -219,3 +219,21 @@ def test_torch_norm_nuclear():
              lambda x: x.norm(p="nuc", dim=(0, 2), keepdim=True), a)
     with pytest.raises(fastnn.ShapeError, match="nuclear norm needs a 2-D input"):
         fastnn.norm(fastnn.ones(2, 3, 4), p="nuc")
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (2, 0, 0), (3, 0), (0, 3), (2, 3, 0)])
+def test_empty_matrices(shape):
+    torch = requires_torch()
+    a = np.zeros(shape)
+    vs_torch(LA.cond, torch.linalg.cond, a, grad=False)
+    vs_torch(lambda x: LA.cond(x, -2), lambda x: torch.linalg.cond(x, -2), a, grad=False)
+    vs_torch(lambda x: LA.matrix_norm(x, 2), lambda x: torch.linalg.matrix_norm(x, 2), a,
+             grad=False)
+    vs_torch(lambda x: LA.matrix_norm(x, "nuc"), lambda x: torch.linalg.matrix_norm(x, "nuc"), a,
+             grad=False)
+    b = np.zeros(shape[:-1] + (2,))
+    r = LA.lstsq(fastnn.tensor(a), fastnn.tensor(b), driver="gelsd")
+    s = torch.linalg.lstsq(torch.tensor(a), torch.tensor(b), driver="gelsd")
+    for x, y in zip(r, s):
+        assert tuple(x.shape) == tuple(y.shape)
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
