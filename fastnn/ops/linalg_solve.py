@@ -282,30 +282,55 @@ def trisolve(a, b, upper, unitriangular):
     return x if upper else x[..., ::-1, :]
 
 
+def _fold(a, b):
+    """When B (S..., A-batch..., n, k) has leading batch dims S that A
+    lacks, B viewed as (A-batch..., n, prod(S) * k): one solve with many
+    columns instead of one per S-index (the Mahalanobis distance of a batch
+    of samples under one covariance).  Returns (folded B, S) or (B, None)."""
+    extra = b.ndim - a.ndim
+    if extra <= 0 or b.shape[extra:-2] != a.shape[:-2]:
+        return b, None
+    lead = b.shape[:extra]
+    moved = np.moveaxis(b, tuple(range(extra)), tuple(range(-extra - 1, -1)))
+    return moved.reshape(a.shape[:-2] + (b.shape[-2], -1)), lead
+
+
+def _unfold(x, lead):
+    """The inverse of ``_fold`` for a result x (A-batch..., n, prod(S) * k)."""
+    if lead is None:
+        return x
+    extra = len(lead)
+    x = x.reshape(x.shape[:-1] + lead + (-1,))
+    return np.moveaxis(x, tuple(range(-extra - 1, -1)), tuple(range(extra)))
+
+
 class SolveTriangularFn(Function):
     """X = T^-1 B for triangular T; gB = T^-T gX, gA = -gB X^T restricted
-    to the triangle read (the strict one when unitriangular)."""
+    to the triangle read (the strict one when unitriangular).  Batch dims
+    only B has are folded into its columns (``_fold``)."""
     raw = True
 
     @staticmethod
     def forward(ctx, a, b, upper, unitriangular):
-        x = np.ascontiguousarray(trisolve(a, b, upper, unitriangular))
-        ctx.save_for_backward(a, b, x)
-        ctx.flags = (upper, unitriangular)
-        return x
+        bf, lead = _fold(a, b)
+        xf = trisolve(a, bf, upper, unitriangular)
+        ctx.save_for_backward(a, b, xf)
+        ctx.flags = (upper, unitriangular, lead)
+        return np.ascontiguousarray(_unfold(xf, lead))
 
     @staticmethod
     def backward(ctx, g):
-        a, b, x = ctx.saved_tensors
-        upper, unit = ctx.flags
-        gb = trisolve(mT(a), g, not upper, unit)
+        a, b, xf = ctx.saved_tensors
+        upper, unit, lead = ctx.flags
+        gf = _fold(a, g)[0] if lead is not None else g
+        gb = trisolve(mT(a), gf, not upper, unit)
         ga = gbo = None
         if ctx.needs_input_grad[0]:
-            full = -(gb @ mT(x))
+            full = -(gb @ mT(xf))                 # (summed over folded columns too)
             k = 1 if unit else 0
             ga = unbroadcast(np.triu(full, k) if upper else np.tril(full, -k), a.shape)
         if ctx.needs_input_grad[1]:
-            gbo = unbroadcast(gb, b.shape)
+            gbo = unbroadcast(np.ascontiguousarray(_unfold(gb, lead)), b.shape)
         return ga, gbo, None, None
 
 

@@ -221,12 +221,21 @@ def test_solve_triangular(upper, left, unit):
                                                            unitriangular=unit), a, b)
 
 
-def test_solve_triangular_broadcast_and_zero_diagonal():
+@pytest.mark.parametrize("ashape,bshape", [((3, 3), (2, 3, 2)), ((2, 3, 3), (4, 5, 2, 3, 2)),
+                                           ((1, 3, 3), (2, 3, 1)), ((2, 3, 3), (4, 1, 3, 2))])
+def test_solve_triangular_broadcast(ashape, bshape):
+    # B's extra leading batch dims are folded into columns: one solve per A
     torch = requires_torch()
     rng = np.random.default_rng(7)
-    a, b = well(rng, 3, 3), rng.standard_normal((2, 3, 2))
-    vs_torch(lambda p, q: LA.solve_triangular(p, q, upper=False),
-             lambda p, q: torch.linalg.solve_triangular(p, q, upper=False), a, b)
+    a, b = well(rng, *ashape), rng.standard_normal(bshape)
+    for up in (False, True):
+        vs_torch(lambda p, q: LA.solve_triangular(p, q, upper=up),
+                 lambda p, q: torch.linalg.solve_triangular(p, q, upper=up), a, b)
+    gradcheck(lambda p, q: LA.solve_triangular(p, q, upper=False, unitriangular=True), a, b)
+
+
+def test_solve_triangular_zero_diagonal_and_errors():
+    torch = requires_torch()
     for m, up in (([[0.0, 1.0], [0.0, 0.0]], True), ([[1.0, 0.0], [1.0, 0.0]], False)):
         r = LA.solve_triangular(fastnn.tensor(m), fastnn.ones(2, 1), upper=up).numpy()
         s = torch.linalg.solve_triangular(torch.tensor(m), torch.ones(2, 1), upper=up).numpy()
