@@ -81,7 +81,7 @@ from .ops.linalg import tensor_mm as mm  # noqa: E402
 from .ops.linalg_solve import (cholesky_inverse, cholesky_solve, det, logdet,  # noqa: E402
                                torch_cholesky as cholesky, torch_slogdet as slogdet)
 from .ops.linalg_solve import inv as inverse  # noqa: E402
-from .ops.linalg_decomp import matrix_exp  # noqa: E402
+from .ops.linalg_expm import matrix_exp  # noqa: E402
 from .ops.linalg_func import (chain_matmul, frobenius_norm, geqrf, matrix_power,  # noqa: E402
                               nuclear_norm, ormqr, pinverse, triangular_solve)
 from .ops.linalg_func import householder_product as orgqr  # noqa: E402

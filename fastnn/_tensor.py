@@ -29,7 +29,7 @@ from .ops import _common as _promote
 from .ops import elementwise as E
 from .ops import indexing as I
 from .ops import linalg as L
-from .ops import linalg_decomp as Ld   # dense linear algebra (torch.linalg)
+from .ops import linalg_expm as Le     # dense linear algebra (torch.linalg)
 from .ops import linalg_func as Lf
 from .ops import linalg_solve as Ls
 from .ops import pointwise as P
@@ -1264,7 +1264,7 @@ class Tensor(TensorBase):
     svd = Lf.torch_svd
     pinverse = Lf.pinverse
     matrix_power = Lf.matrix_power
-    matrix_exp = Ld.matrix_exp
+    matrix_exp = Le.matrix_exp
     triangular_solve = Lf.triangular_solve
     orgqr = Lf.householder_product
     geqrf = Lf.geqrf

@@ -27,8 +27,9 @@ Examples
 from ._errors import LinAlgError
 from ._tensor import matmul
 from .ops._common import tensor as _tensor
-from .ops.linalg_decomp import (eig, eigh, eigvals, eigvalsh, lstsq, matrix_exp, matrix_rank,
-                                pinv, qr, svd, svdvals)
+from .ops.linalg_decomp import (eig, eigh, eigvals, eigvalsh, lstsq, matrix_rank, pinv, qr, svd,
+                                svdvals)
+from .ops.linalg_expm import matrix_exp
 from .ops.linalg_func import (cond, householder_product, matrix_power, multi_dot,
                               spectral_norm as _spectral_norm, tensorinv, tensorsolve, vander,
                               vecdot)
@@ -55,8 +56,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     if dtype is not None:
         x = x.type(dtype)
     if x.ndim < 2:
-        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 "
-                           f"dimensions.")
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                           "dimensions.")
     d0, d1 = (d % x.ndim for d in dim)
     if ord == "fro":
         return vector_norm(x, 2, (d0, d1), keepdim)

@@ -1,7 +1,7 @@
 """Decompositions and the functions built on them, with gradients:
 ``linalg.qr``, ``eigh``/``eigvalsh``, ``svd``/``svdvals``, ``eig``/``eigvals``
-(real spectra only: fastnn has no complex dtype), ``pinv``, ``matrix_rank``,
-``lstsq`` and ``matrix_exp``.
+(real spectra only: fastnn has no complex dtype), ``pinv``, ``matrix_rank``
+and ``lstsq``.
 
 Forward passes are NumPy's LAPACK, batched; the backward formulas are
 PyTorch's (real case).  With ``F_ij = 1 / (x_j - x_i)`` off the diagonal
@@ -14,8 +14,7 @@ PyTorch's (real case).  With ``F_ij = 1 / (x_j - x_i)`` off the diagonal
   S F(s^2) * skew(V^T gV)) V^T + (I - U U^T) gU S^-1 V^T
   + U S^-1 gV^T (I - V V^T)``;
 * eig: ``gA = V^-T (diag(gw) + F(w) * (V^T gV - V^T V diag(V^T gV))) V^T``;
-* pinv X = A^+: ``gA = -X^T G X^T + (I - A X) G^T X X^T + X^T X G^T (I - X A)``;
-* matrix_exp: the top-right block of ``exp([[A^T, G], [0, A^T]])``.
+* pinv X = A^+: ``gA = -X^T G X^T + (I - A X) G^T X X^T + X^T X G^T (I - X A)``.
 """
 import numpy as np
 
@@ -24,12 +23,12 @@ from ..autograd.function import Function
 from ._common import tensor as _t
 from .._core import wrap
 from ._linalg_util import (batch_broadcast, call, check_matrix, check_same_dtype, check_square,
-                           eye_like, linalg_eig, linalg_eigh, linalg_lstsq, linalg_qr,
+                           linalg_eig, linalg_eigh, linalg_lstsq, linalg_qr,
                            linalg_svd, mT)
 from ._util import unbroadcast
 
 __all__ = ["qr", "eigh", "eigvalsh", "svd", "svdvals", "eig", "eigvals", "pinv",
-           "matrix_rank", "lstsq", "matrix_exp"]
+           "matrix_rank", "lstsq"]
 
 
 def _inv_gaps(x):
@@ -436,97 +435,3 @@ def lstsq(A, B, rcond=None, *, driver=None):
     rank_out = rank if driver != "gels" else wrap(np.zeros((0,), np.int64))
     sv_out = sv.detach() if driver in ("gelsd", "gelss") else empty
     return linalg_lstsq(x, res, rank_out, sv_out)
-
-
-# ----------------------------------------------------------- matrix_exp
-# Scaling and squaring with diagonal Pade approximants (Higham 2005, "The
-# scaling and squaring method for the matrix exponential revisited"): the
-# degree-m approximant is used when ||A||_1 <= theta_m, else A / 2^s with
-# ||A / 2^s||_1 <= theta_13 and s squarings.  Computed in float64.
-_THETA = ((3, 1.495585217958292e-2), (5, 2.539398330063230e-1), (7, 9.504178996162932e-1),
-          (9, 2.097847961257068e0))
-_THETA13 = 5.371920351148152
-_PADE = {
-    3: (120.0, 60.0, 12.0, 1.0),
-    5: (30240.0, 15120.0, 3360.0, 420.0, 30.0, 1.0),
-    7: (17297280.0, 8648640.0, 1995840.0, 277200.0, 25200.0, 1512.0, 56.0, 1.0),
-    9: (17643225600.0, 8821612800.0, 2075673600.0, 302702400.0, 30270240.0, 2162160.0,
-        110880.0, 3960.0, 90.0, 1.0),
-    13: (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
-         129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
-         40840800.0, 960960.0, 16380.0, 182.0, 1.0),
-}
-
-
-def _pade(a, m):
-    """(U, V): the odd and even parts of the degree-m Pade numerator."""
-    b = _PADE[m]
-    ident = eye_like(a)
-    a2 = a @ a
-    if m < 13:
-        pw = [ident, a2]
-        for _ in range(2, m // 2 + 1):
-            pw.append(pw[-1] @ a2)
-        u = sum(b[2 * i + 1] * pw[i] for i in range(len(pw)))
-        v = sum(b[2 * i] * pw[i] for i in range(len(pw)))
-        return a @ u, v
-    a4 = a2 @ a2
-    a6 = a4 @ a2
-    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2)
-             + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * ident)
-    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 \
-        + b[0] * ident
-    return u, v
-
-
-def expm(a):
-    """exp(A) of each square matrix of ``a`` (NumPy, in float64)."""
-    dt = a.dtype
-    a = np.asarray(a, np.float64)
-    if a.size == 0:
-        return a.astype(dt)
-    norm = np.abs(a).sum(axis=-2).max(axis=-1)
-    finite = np.isfinite(norm)
-    top = norm[finite].max(initial=0.0)
-    with np.errstate(all="ignore"):
-        for m, theta in _THETA:
-            if top <= theta:
-                u, v = _pade(a, m)
-                r = np.linalg.solve(v - u, v + u)
-                break
-        else:
-            s = np.zeros(norm.shape, np.int64)
-            big = finite & (norm > _THETA13)
-            s[big] = np.ceil(np.log2(norm[big] / _THETA13)).astype(np.int64)
-            u, v = _pade(a / np.ldexp(1.0, s)[..., None, None], 13)
-            r = np.linalg.solve(v - u, v + u)
-            for i in range(int(s.max(initial=0))):
-                r = np.where((s > i)[..., None, None], r @ r, r)
-        r[~finite] = np.nan
-    return r.astype(dt)
-
-
-class MatrixExpFn(Function):
-    raw = True
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return expm(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, = ctx.saved_tensors
-        n = a.shape[-1]
-        big = np.zeros(a.shape[:-2] + (2 * n, 2 * n), a.dtype)
-        big[..., :n, :n] = mT(a)
-        big[..., n:, n:] = mT(a)
-        big[..., :n, n:] = g
-        return np.ascontiguousarray(expm(big)[..., :n, n:])
-
-
-def matrix_exp(A):
-    """The matrix exponential of each square matrix of ``A``."""
-    x = _t(A)
-    check_square("linalg.matrix_exp", x._array)
-    return MatrixExpFn.apply(x)
