@@ -78,6 +78,15 @@ from .ops.shape import (chunk, diag, diagonal, flip, fliplr, flipud, movedim,  #
 from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, einsum, ger, inner,  # noqa: E402
                          mv, outer, tensordot, vdot)
 from .ops.linalg import tensor_mm as mm  # noqa: E402
+from .ops.linalg_solve import (cholesky_inverse, cholesky_solve, det, logdet,  # noqa: E402
+                               torch_cholesky as cholesky, torch_slogdet as slogdet)
+from .ops.linalg_solve import inv as inverse  # noqa: E402
+from .ops.linalg_expm import matrix_exp  # noqa: E402
+from .ops.linalg_func import (chain_matmul, frobenius_norm, geqrf, matrix_power,  # noqa: E402
+                              nuclear_norm, ormqr, pinverse, triangular_solve)
+from .ops.linalg_func import householder_product as orgqr  # noqa: E402
+from .ops.linalg_func import torch_qr as qr, torch_svd as svd  # noqa: E402
+from .ops.linalg_func import torch_vander as vander  # noqa: E402
 from . import nn, optim, data, train  # noqa: E402
 from ._torch_aliases import *  # noqa: E402,F401,F403
 from .ops.pointwise import (acosh, arccosh, arcsinh, arctan2, arctanh, asinh,  # noqa: E402
@@ -102,6 +111,9 @@ from ._memory_format import finfo, iinfo  # noqa: E402  (torch's: Python numbers
 moveaxis = movedim
 swapaxes = swapdims = transpose
 t = Tensor.t
+adjoint = Tensor.adjoint
+detach = Tensor.detach
+detach_ = Tensor.detach_
 
 # --- random sampling, legacy tensor types, print/matmul settings, constants, mixed
 # precision (autocast, GradScaler) ---

@@ -10,3 +10,12 @@ class ShapeError(ValueError, RuntimeError):
 
 class GradcheckError(RuntimeError):
     """The analytic gradient disagrees with the numerical one."""
+
+
+class LinAlgError(RuntimeError):
+    """A linear-algebra routine failed on its input: a singular matrix for
+    ``inv``/``solve``, a matrix that is not positive definite for
+    ``cholesky``, a decomposition that did not converge.
+
+    ``torch.linalg.LinAlgError`` is a RuntimeError too, so code written for
+    PyTorch catches it either way."""

@@ -29,6 +29,9 @@ from .ops import _common as _promote
 from .ops import elementwise as E
 from .ops import indexing as I
 from .ops import linalg as L
+from .ops import linalg_expm as Le     # dense linear algebra (torch.linalg)
+from .ops import linalg_func as Lf
+from .ops import linalg_solve as Ls
 from .ops import pointwise as P
 from .ops import reduction as R
 from .ops import shape as S
@@ -202,15 +205,19 @@ class Tensor(TensorBase):
         return self.transpose(-2, -1)
 
     @property
-    def H(self):
-        """The conjugate transpose of a matrix (real tensors: the transpose)."""
-        if self._array.ndim > 2:
-            raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). Got "
-                               f"{self._array.ndim}-D tensor.")
-        return self.permute(*reversed(range(self._array.ndim)))
+    def mH(self):
+        """The conjugate transpose of the last two dims (``mT``: fastnn is real)."""
+        return self.transpose(-2, -1)
 
     @property
-    def mH(self):
+    def H(self):
+        """The conjugate transpose of a matrix (``T`` of a 2-D tensor)."""
+        if self._array.ndim not in (0, 2):
+            raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). Got "
+                               f"{self._array.ndim}-D tensor.")
+        return self.T
+
+    def adjoint(self):
         return self.transpose(-2, -1)
 
     @property
@@ -1346,6 +1353,24 @@ class Tensor(TensorBase):
     addmm = L.addmm
     baddbmm = L.baddbmm
     addmv = L.addmv
+
+    # ----------------------------------------------- dense linear algebra
+    det = Ls.det
+    logdet = Ls.logdet
+    slogdet = Ls.torch_slogdet
+    inverse = Ls.inv
+    cholesky = Ls.torch_cholesky
+    cholesky_solve = Ls.cholesky_solve
+    cholesky_inverse = Ls.cholesky_inverse
+    qr = Lf.torch_qr
+    svd = Lf.torch_svd
+    pinverse = Lf.pinverse
+    matrix_power = Lf.matrix_power
+    matrix_exp = Le.matrix_exp
+    triangular_solve = Lf.triangular_solve
+    orgqr = Lf.householder_product
+    geqrf = Lf.geqrf
+    ormqr = Lf.ormqr
 
     # ----------------------------------------------------- split / arrange
     split = S.split

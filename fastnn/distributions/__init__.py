@@ -24,10 +24,12 @@ from .exponential import Exponential
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
+from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .uniform import Uniform
 
 __all__ = ["Bernoulli", "Categorical", "Distribution", "Exponential", "Independent", "Laplace",
-           "Normal", "OneHotCategorical", "Uniform", "constraints", "kl_divergence",
-           "register_kl"]
+           "LowRankMultivariateNormal", "MultivariateNormal", "Normal", "OneHotCategorical",
+           "Uniform", "constraints", "kl_divergence", "register_kl"]

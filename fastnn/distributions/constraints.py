@@ -17,8 +17,10 @@ Interval(lower_bound=0.0, upper_bound=2.0)
 __all__ = [
     "Constraint", "boolean", "dependent", "dependent_property", "greater_than",
     "greater_than_eq", "half_open_interval", "independent", "integer_interval", "interval",
-    "is_dependent", "less_than", "nonnegative", "nonnegative_integer", "one_hot", "positive",
-    "positive_integer", "real", "real_vector", "simplex", "unit_interval",
+    "is_dependent", "less_than", "lower_cholesky", "lower_triangular", "nonnegative",
+    "nonnegative_integer", "one_hot", "positive", "positive_definite", "positive_integer",
+    "positive_semidefinite", "real", "real_vector", "simplex", "square", "symmetric",
+    "unit_interval",
 ]
 
 
@@ -240,6 +242,66 @@ class _Simplex(Constraint):
         return (value >= 0).all(-1) & ((value.sum(-1) - 1).abs() < 1e-6)
 
 
+class _Square(Constraint):
+    """Square matrices (one bool per matrix)."""
+    event_dim = 2
+
+    def check(self, value):
+        import fastnn
+        ok = value.shape[-2] == value.shape[-1]
+        return fastnn.full(tuple(value.shape[:-2]), ok, dtype=fastnn.bool)
+
+
+class _Symmetric(_Square):
+    """Square matrices equal to their transpose (within 1e-6)."""
+
+    def check(self, value):
+        square = super().check(value)
+        if not bool(square.all()):
+            return square
+        import fastnn
+        return fastnn.isclose(value, value.mT, atol=1e-6).all(-1).all(-1)
+
+
+class _PositiveSemidefinite(_Symmetric):
+    """Symmetric matrices with non-negative eigenvalues."""
+
+    def check(self, value):
+        sym = super().check(value)
+        if not bool(sym.all()):
+            return sym
+        import fastnn.linalg
+        return (fastnn.linalg.eigvalsh(value.detach()) >= 0).all(-1)
+
+
+class _PositiveDefinite(_Symmetric):
+    """Symmetric matrices with a Cholesky factorisation."""
+
+    def check(self, value):
+        sym = super().check(value)
+        if not bool(sym.all()):
+            return sym
+        import fastnn.linalg
+        return fastnn.linalg.cholesky_ex(value.detach()).info == 0
+
+
+class _LowerTriangular(Constraint):
+    """Matrices with zeros above the diagonal."""
+    event_dim = 2
+
+    def check(self, value):
+        return (value.tril() == value).all(-1).all(-1)
+
+
+class _LowerCholesky(Constraint):
+    """Lower-triangular matrices with a positive diagonal (Cholesky factors)."""
+    event_dim = 2
+
+    def check(self, value):
+        lower = (value.tril() == value).all(-1).all(-1)
+        return lower & (value.diagonal(dim1=-2, dim2=-1) > 0).all(-1)
+
+
 def _fmt(bound):
     """A bound as PyTorch prints it: a number, or a one-element tensor's value."""
     if hasattr(bound, "numel") and bound.numel() == 1:
@@ -258,6 +320,12 @@ unit_interval = _Interval(0.0, 1.0)
 simplex = _Simplex()
 nonnegative_integer = _IntegerGreaterThan(0)
 positive_integer = _IntegerGreaterThan(1)
+square = _Square()
+symmetric = _Symmetric()
+positive_semidefinite = _PositiveSemidefinite()
+positive_definite = _PositiveDefinite()
+lower_triangular = _LowerTriangular()
+lower_cholesky = _LowerCholesky()
 independent = _IndependentConstraint
 integer_interval = _IntegerInterval
 greater_than = _GreaterThan

@@ -8,6 +8,7 @@ specific registered pair by the classes' method resolution orders.
 import math
 
 import fastnn
+import fastnn.linalg
 import fastnn.nn.functional as F
 
 from .bernoulli import Bernoulli
@@ -15,6 +16,8 @@ from .categorical import Categorical
 from .exponential import Exponential
 from .independent import Independent
 from .laplace import Laplace
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
+from .multivariate_normal import MultivariateNormal, _batch_mahalanobis, _half_log_det
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .uniform import Uniform
@@ -138,3 +141,23 @@ def _kl_independent_independent(p, q):
         raise NotImplementedError("KL(Independent || Independent) needs the same "
                                   "reinterpreted_batch_ndims on both sides")
     return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+def _kl_mvn_mvn(p, q):
+    # log(|Sigma_q| / |Sigma_p|) / 2 + (tr(Sigma_q^-1 Sigma_p) + Mahalanobis - k) / 2, with
+    # tr(Sigma_q^-1 Sigma_p) = |L_q^-1 L_p|_F^2 (a low-rank one through its dense factor)
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two Multivariate Normals with different event "
+                         "shapes cannot be computed")
+    lp, lq = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
+    k = p.event_shape[0]
+    batch = tuple(fastnn.broadcast_shapes(tuple(lq.shape[:-2]), tuple(lp.shape[:-2])))
+    ratio = fastnn.linalg.solve_triangular(lq.expand(batch + (k, k)), lp.expand(batch + (k, k)),
+                                           upper=False)
+    trace = ratio.pow(2).sum(-1).sum(-1)
+    maha = _batch_mahalanobis(lq, q.loc - p.loc)
+    return _half_log_det(lq) - _half_log_det(lp) + 0.5 * (trace + maha - k)

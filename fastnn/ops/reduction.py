@@ -27,6 +27,7 @@ import numpy as np
 from .. import _core
 from .._core import TensorBase
 from .._core import wrap as _wrap
+from .._errors import ShapeError
 from ..autograd.function import Function
 from ._common import I64, dims_arg, tensor
 from ._util import c_contig, is_float, normalize_dim, nthreads
@@ -423,7 +424,16 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """``torch.norm``: the vector p-norm over ``dim`` ('fro' is the 2-norm
-    of the elements; numbers, inf and -inf as p)."""
+    of the elements; numbers, inf and -inf as p), or the nuclear norm
+    (p='nuc': the sum of the singular values of a matrix, or over the two
+    dims of ``dim``)."""
+    if p == "nuc":
+        from .linalg_func import nuclear_norm
+        x = tensor(input) if dtype is None else tensor(input).type(dtype)
+        if dim is None and x._array.ndim != 2:
+            raise ShapeError(f"norm: the nuclear norm needs a 2-D input or a pair of dims, got "
+                             f"{x._array.ndim} dims")
+        return nuclear_norm(x, (-2, -1) if dim is None else tuple(dim), keepdim)
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 

@@ -1038,3 +1038,61 @@ def _(d):
     if name == "std_mean":
         return Case(lambda L, x, dim: L.T.std_mean(x, dim), [x, dim], note=name, tol=10)
     return Case(lambda L, x: (x * x).sum(), [x], note=name)
+
+
+@case("linalg")
+def _(d):
+    # square inputs shifted by 2n+1 on the diagonal (well conditioned, so float32
+    # results and gradients are comparable); sometimes non-square, to hit the errors
+    g = Gen(d)
+    name = g.pick(["det", "slogdet", "inv", "inv_ex", "solve", "solve_vec", "solve_triangular",
+                   "cholesky", "eigvalsh", "svdvals", "qr", "matrix_exp", "matrix_power",
+                   "cholesky_solve"])
+    batch = g.shape(0, 2, max_side=3)
+    n = g.int(0, 4)
+    m = n if g.int(0, 5) else g.int(0, 4)              # mostly square
+    x = g.x(batch + (m, n))
+    c = 2.0 * n + 1
+    f32 = g.dtype == np.float32
+
+    def shift(L, a):
+        return a + c * L.T.eye(a.shape[-1], dtype=a.dtype)
+    if name in ("det", "slogdet", "inv", "inv_ex"):
+        return Case(lambda L, a: getattr(L.T.linalg, name)(shift(L, a)), [x], note=name,
+                    tol=10)
+    if name in ("solve", "solve_vec"):
+        rhs = g.x(batch[g.int(0, len(batch)):] + ((n,) if name == "solve_vec" else
+                                                  (g.pick([n, n, n + 1]), g.int(0, 3))))
+        return Case(lambda L, a, b: L.T.linalg.solve(shift(L, a), b), [x, rhs], note=name,
+                    tol=10)
+    if name == "solve_triangular":
+        up, left, unit = g.bool(), g.bool(), g.bool()
+        k = g.int(0, 3)
+        rhs = g.x(batch + ((n, k) if left else (k, n)))
+        return Case(lambda L, a, b: L.T.linalg.solve_triangular(
+            shift(L, a), b, upper=up, left=left, unitriangular=unit), [x, rhs],
+            note=f"{name} upper={up} left={left} unit={unit}", tol=10)
+    if name == "cholesky":
+        up = g.bool()
+        return Case(lambda L, a: L.T.linalg.cholesky(shift(L, a @ a.mT), upper=up), [x],
+                    note=f"{name} upper={up}", tol=10)
+    if name == "cholesky_solve":
+        rhs = g.x(batch + (m, g.int(0, 3)))
+        return Case(lambda L, a, b: L.T.cholesky_solve(b, L.T.linalg.cholesky(
+            shift(L, a @ a.mT))), [x, rhs], note=name, tol=10)
+    if name == "eigvalsh":
+        # near-equal eigenvalues make the float32 gradient basis-dependent
+        return Case(lambda L, a: L.T.linalg.eigvalsh(a + a.mT), [x], note=name, tol=10,
+                    check_grad=not f32)
+    if name == "svdvals":
+        return Case(lambda L, a: L.T.linalg.svdvals(a), [x], note=name, tol=10,
+                    check_grad=not f32)
+    if name == "qr":
+        mode = g.pick(["reduced", "complete", "r"])
+        return Case(lambda L, a: L.T.linalg.qr(shift(L, a) if m == n else a, mode=mode), [x],
+                    note=f"{name} mode={mode}", tol=30, check_grad=not f32 and mode != "r")
+    if name == "matrix_exp":
+        return Case(lambda L, a: L.T.linalg.matrix_exp(a * 0.5), [x], note=name, tol=10)
+    p = g.int(-2, 3)
+    return Case(lambda L, a: L.T.linalg.matrix_power(shift(L, a) / c, p), [x],
+                note=f"matrix_power n={p}", tol=10)
