@@ -1295,3 +1295,57 @@ def _bilinear(node, g):
         return y if B is None else y + B
 
     return composite(node, (g,), forward, (x1, x2, w, b))
+
+
+# ------------------------------------------------------------ linear algebra
+def _mT(t):
+    return t.transpose(-2, -1)
+
+
+def _linalg_formulas():
+    from ..ops import linalg_solve as ls
+
+    @formula(ls.InvFn)
+    def _inv(node, g, _ginfo=None):
+        y, = node.saved_tensors
+        yt = _mT(outp(node, 0, y))
+        return -(yt @ g @ yt), None, None
+
+    @formula(ls.DetFn)
+    def _det(node, g):
+        a, d = node.saved_tensors
+        if np.any(np.asarray(d) == 0):
+            raise NotImplementedError("create_graph=True: det of a singular matrix has no "
+                                      "double backward in fastnn")
+        A = inp(node, 0, a)
+        D = outp(node, 0, np.asarray(d, a.dtype))
+        return (g * D).unsqueeze(-1).unsqueeze(-1) * _mT(fastnn.linalg.inv(A))
+
+    @formula(ls.SlogdetFn)
+    def _slogdet(node, _gsign, glog):
+        a, = node.saved_tensors
+        return glog.unsqueeze(-1).unsqueeze(-1) * _mT(fastnn.linalg.inv(inp(node, 0, a)))
+
+    @formula(ls.LogdetFn)
+    def _logdet(node, g):
+        a, = node.saved_tensors
+        return g.unsqueeze(-1).unsqueeze(-1) * _mT(fastnn.linalg.inv(inp(node, 0, a)))
+
+    @formula(ls.SolveFn)
+    def _solve(node, g, _ginfo=None):
+        a, b, x = node.saved_tensors
+        na, nb = _needs(node)[:2]
+        A = inp(node, 0, a)
+        gm = g.unsqueeze(-1) if node.vec else g
+        gb = fastnn.linalg.solve(_mT(A), gm)
+        ga = gb_out = None
+        if na:
+            X = outp(node, 0, x[..., 0] if node.vec else x)      # (saved as a matrix)
+            Xm = X.unsqueeze(-1) if node.vec else X
+            ga = sum_to(-(gb @ _mT(Xm)), a.shape)
+        if nb:
+            gb_out = sum_to(gb.squeeze(-1) if node.vec else gb, b.shape)
+        return ga, gb_out, None, None, None
+
+
+_linalg_formulas()

@@ -113,6 +113,11 @@ CASES = {
                   + (F.cosine_similarity(x ** 3, y) ** 2).sum()
                   + (F.normalize(x * y, dim=1) ** 3).sum() + (F.bilinear(x, y, w, b) ** 2).sum(),
                   [_r(3, 4), _r(3, 4), _r(2, 4, 4), _r(2)]),
+    "linalg": (lambda M, F, a, b: (M.linalg.inv(a) ** 2).sum() + M.linalg.det(a) ** 2
+               + M.linalg.slogdet(a @ a.mT + M.eye(3, dtype=a.dtype))[1] * 2
+               + M.logdet(a @ a.mT + M.eye(3, dtype=a.dtype))
+               + (M.linalg.solve(a, b) ** 2).sum() + (M.linalg.solve(a, b[:, 0]) ** 3).sum(),
+               [_r(3, 3) + 3 * np.eye(3), _r(3, 2)]),
     "reductions": (lambda M, F, x: (x.sum(1) ** 2).sum() + (x.mean(0) ** 3).sum()
                    + x.max(1)[0].pow(2).sum() + x.max() ** 2 + x.norm() ** 3
                    + x.norm(dim=1).sum() + M.logsumexp(x, 1).pow(2).sum(), [_r(3, 4)]),
