@@ -25,13 +25,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 pytest.importorskip("fastnn.utils.data")
 
 _IMPORTS = [
-    (r"^import torch\.nn\.functional as F$", "import fastnn.nn.functional as F"),
-    (r"^import torch\.nn as nn$", "import fastnn.nn as nn"),
-    (r"^import torch\.optim as optim$", "import fastnn.optim as optim"),
     (r"^import torch$", "import fastnn as torch"),
-    (r"^from torch\.utils\.data import ", "from fastnn.utils.data import "),
-    (r"^from torch import ", "from fastnn import "),
-    (r"^from torch\.nn import ", "from fastnn.nn import "),
+    # import torch.nn.functional as F, import torch.optim as optim, ...
+    (r"^import torch((?:\.\w+)+) as (\w+)$", r"import fastnn\1 as \2"),
+    # from torch import nn, from torch.optim.lr_scheduler import StepLR, ...
+    (r"^from torch((?:\.\w+)*) import ", r"from fastnn\1 import "),
 ]
 
 
