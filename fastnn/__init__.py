@@ -48,7 +48,8 @@ from ._tensor import (Tensor, abs, add, argmax, argmin, bool_, cat,  # noqa: E40
                      concat, concatenate, div, divide, exp, flatten, float32, float64, mul,
                      multiply, neg, negative, pow, sub, subtract, true_divide,
                      bincount, broadcast_tensors, broadcast_to, clone, eq, ge, greater,
-                     greater_equal, gt, hstack, is_floating_point, is_nonzero, le, less,
+                     greater_equal, gt, hstack, is_complex, is_floating_point, is_nonzero,
+                     is_same_size, is_signed, le, less,
                      less_equal, log_softmax, lt, meshgrid, ne, not_equal, sgn, softmax,
                      vstack,
                      int8, int16, int32, int64, log, matmul, max, mean, min,
@@ -78,6 +79,7 @@ from .ops.shape import (chunk, diag, diagonal, flip, fliplr, flipud, movedim,  #
 from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, einsum, ger, inner,  # noqa: E402
                          mv, outer, tensordot, vdot)
 from .ops.linalg import tensor_mm as mm  # noqa: E402
+from .ops.linalg import tensor_mm as spmm  # noqa: E402  (dense: no sparse tensors)
 from . import nn, optim, data, train  # noqa: E402
 from ._torch_aliases import *  # noqa: E402,F401,F403
 from .ops.pointwise import (acosh, arccosh, arcsinh, arctan2, arctanh, asinh,  # noqa: E402
