@@ -1262,6 +1262,7 @@ class Tensor(TensorBase):
     tile = S.tile
     repeat_interleave = S.repeat_interleave
     diagonal = S.diagonal
+    unfold = S.unfold
     diag = S.diag
     trace = S.trace
     movedim = moveaxis = S.movedim

@@ -222,3 +222,16 @@ def test_storage_flags_and_dtype_predicates_match_torch():
     adj = np.eye(3) + 1
     np.testing.assert_allclose(fastnn.spmm(fastnn.tensor(adj), fastnn.tensor(x)).numpy(),
                                torch.spmm(torch.tensor(adj), torch.tensor(x)).numpy())
+
+
+def test_unfold_errors_and_zero_dim_match_torch():
+    torch = requires_torch()
+    for args in [(0, 11, 1), (0, 2, 0), (1, 2, 1)]:
+        with pytest.raises((RuntimeError, IndexError)) as want:
+            torch.arange(10.0).unfold(*args)
+        with pytest.raises(type(want.value)):
+            fastnn.arange(10.0).unfold(*args)
+    assert fastnn.tensor(3.0).unfold(0, 1, 1).shape == torch.tensor(3.0).unfold(0, 1, 1).shape
+    x = fastnn.arange(6.0)
+    w = x.unfold(0, 2, 2)
+    assert w._base is x or np.shares_memory(w._array, x._array)      # a view, as torch's
