@@ -189,7 +189,8 @@ def compile(model=None, **kwargs):
 
 
 _LAZY_MODULES = ("tune", "distributed", "sklearn", "testing", "utils", "cuda", "accelerator",
-                 "backends", "random", "serialization", "onnx", "viz", "linalg", "distributions")
+                 "backends", "random", "serialization", "onnx", "viz", "linalg", "distributions",
+                 "jit", "compiler")
 
 
 def __getattr__(name):

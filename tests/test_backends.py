@@ -1,6 +1,7 @@
-"""fastnn.backends: the flags a PyTorch program's set-up code touches
+"""What a PyTorch program's set-up code touches: the backends flags
 (``torch.backends.cuda.matmul.allow_tf32 = True``, cudnn, mps, mkldnn,
-openmp, cpu) exist with PyTorch's names and defaults and can be set."""
+openmp, cpu) with PyTorch's names and defaults, settable; torch.jit /
+torch.compiler pass-throughs; torch.utils.data.distributed's sampler."""
 import pytest
 
 import fastnn
@@ -54,3 +55,43 @@ def test_seed_everything_program_runs():
         torch.use_deterministic_algorithms(False)
     with pytest.raises(AttributeError):
         fastnn.backends.no_such_backend
+
+
+def test_jit_and_compiler_pass_through():
+    """``torch.jit.script(model)`` / ``trace`` / ``torch.compile`` give back
+    the model itself (fastnn runs eagerly); the predicates are False."""
+    torch = requires_torch()
+    m = fastnn.nn.Linear(3, 2)
+    x = fastnn.ones(1, 3)
+    assert fastnn.jit.script(m) is m and fastnn.jit.trace(m, x) is m
+    assert fastnn.jit.is_scripting() is torch.jit.is_scripting() is False
+    assert fastnn.jit.is_tracing() is False
+    assert fastnn.compiler.is_compiling() is torch.compiler.is_compiling() is False
+
+    @fastnn.jit.ignore
+    def f(a):
+        return a + 1
+
+    @fastnn.compiler.disable(recursive=False)
+    def g(a):
+        return a * 2
+
+    assert f(1) == 2 and g(2) == 4 and fastnn.jit.ignore(drop=True)(f) is f
+
+
+def test_utils_data_distributed_sampler_matches_torch_without_shuffle():
+    torch = requires_torch()
+    from fastnn.utils.data import DistributedSampler as FS
+    from fastnn.utils.data.distributed import DistributedSampler
+    from torch.utils.data.distributed import DistributedSampler as TS
+    assert FS is DistributedSampler
+    data = list(range(11))
+    for replicas, rank, drop in [(2, 0, False), (3, 2, False), (3, 1, True), (1, 0, False)]:
+        f = FS(data, num_replicas=replicas, rank=rank, shuffle=False, drop_last=drop)
+        t = TS(data, num_replicas=replicas, rank=rank, shuffle=False, drop_last=drop)
+        assert list(f) == list(t) and len(f) == len(t)
+    s = FS(data, shuffle=True, seed=3)          # a world of one: every index, reshuffled
+    s.set_epoch(1)
+    a = list(s)
+    s.set_epoch(2)
+    assert sorted(a) == data and sorted(s) == data and list(s) != a
