@@ -73,3 +73,8 @@ from .pooling import LPPool1d, LPPool2d  # noqa: E402
 from .loss import MultiLabelMarginLoss, TripletMarginWithDistanceLoss  # noqa: E402
 __all__ += ["RReLU", "LPPool1d", "LPPool2d", "MultiLabelMarginLoss",
             "TripletMarginWithDistanceLoss"]
+# torch.nn.SyncBatchNorm (a single process's batch norm) and PyTorch's
+# module paths torch.nn.modules.{utils,batchnorm} (branch progs6)
+from .normalization import SyncBatchNorm  # noqa: E402
+from . import batchnorm, utils  # noqa: E402,F401
+__all__ += ["SyncBatchNorm"]
