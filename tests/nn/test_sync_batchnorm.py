@@ -54,6 +54,8 @@ def test_sync_batchnorm_module_and_errors():
         m(fastnn.randn(4))
     bn = nn.BatchNorm1d(3)
     assert isinstance(nn.SyncBatchNorm.convert_sync_batchnorm(bn), nn.SyncBatchNorm)
+    no_bias = nn.SyncBatchNorm.convert_sync_batchnorm(nn.BatchNorm1d(3, bias=False))
+    assert no_bias.bias is None and list(no_bias.state_dict())[0] == "weight"
 
 
 def test_module_paths_match_torch():

@@ -194,8 +194,9 @@ class SyncBatchNorm(_BatchNorm):
     _rank_text = "2-D (N, C), 3-D (N, C, L) or 4-D (N, C, H, W)"
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, process_group=None, device=None, dtype=None):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats)
+                 track_running_stats=True, process_group=None, device=None, dtype=None, *,
+                 bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias)
         self.process_group = process_group
 
     @classmethod
@@ -206,7 +207,8 @@ class SyncBatchNorm(_BatchNorm):
         out = module
         if isinstance(module, _BatchNorm) and not isinstance(module, (cls, _InstanceNorm)):
             out = cls(module.num_features, module.eps, module.momentum, module.affine,
-                      module.track_running_stats, process_group)
+                      module.track_running_stats, process_group,
+                      bias=module.bias is not None or not module.affine)
             if module.affine:
                 out._parameters["weight"] = module.weight
                 out._parameters["bias"] = module.bias
