@@ -181,6 +181,9 @@ def are_deterministic_algorithms_enabled():
     return True
 
 
+_LAZY_EXTRA = ("compiler",)             # torch.compiler stand-ins (fastnn/compiler.py)
+
+
 def compile(model=None, **kwargs):
     """``torch.compile`` stand-in: returns the model (or a decorator) unchanged."""
     if model is None:
@@ -189,8 +192,7 @@ def compile(model=None, **kwargs):
 
 
 _LAZY_MODULES = ("tune", "distributed", "sklearn", "testing", "utils", "cuda", "accelerator",
-                 "backends", "random", "serialization", "onnx", "viz", "linalg", "distributions",
-                 "jit", "compiler")
+                 "backends", "random", "serialization", "onnx", "viz", "linalg", "distributions")
 
 
 def __getattr__(name):
@@ -201,7 +203,7 @@ def __getattr__(name):
     if name == "summary":
         from .summary import summary
         return summary
-    if name in _LAZY_MODULES:
+    if name in _LAZY_MODULES or name in _LAZY_EXTRA:
         import importlib
         return importlib.import_module(f"fastnn.{name}")
     raise AttributeError(f"module 'fastnn' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """What a PyTorch program's set-up code touches: the backends flags
 (``torch.backends.cuda.matmul.allow_tf32 = True``, cudnn, mps, mkldnn,
-openmp, cpu) with PyTorch's names and defaults, settable; torch.jit /
+openmp, cpu) with PyTorch's names and defaults, settable; the
 torch.compiler pass-throughs; torch.utils.data.distributed's sampler."""
 import pytest
 
@@ -57,32 +57,26 @@ def test_seed_everything_program_runs():
         fastnn.backends.no_such_backend
 
 
-def test_jit_and_compiler_pass_through():
-    """``torch.jit.script(model)`` / ``trace`` / ``torch.compile`` give back
-    the model itself (fastnn runs eagerly); the predicates are False."""
+def test_compiler_pass_through():
+    """``torch.compile`` gives back the model itself (fastnn runs eagerly), so
+    ``torch.compiler.is_compiling()`` is False and ``disable`` is a no-op."""
     torch = requires_torch()
     m = fastnn.nn.Linear(3, 2)
-    x = fastnn.ones(1, 3)
-    assert fastnn.jit.script(m) is m and fastnn.jit.trace(m, x) is m
-    assert fastnn.jit.is_scripting() is torch.jit.is_scripting() is False
-    assert fastnn.jit.is_tracing() is False
+    assert fastnn.compile(m) is m
     assert fastnn.compiler.is_compiling() is torch.compiler.is_compiling() is False
-
-    @fastnn.jit.ignore
-    def f(a):
-        return a + 1
+    assert fastnn.compiler.is_dynamo_compiling() is False
 
     @fastnn.compiler.disable(recursive=False)
     def g(a):
         return a * 2
 
-    assert f(1) == 2 and g(2) == 4 and fastnn.jit.ignore(drop=True)(f) is f
+    assert g(2) == 4 and fastnn.compiler.disable(g) is g
 
 
 def test_utils_data_distributed_sampler_matches_torch_without_shuffle():
     torch = requires_torch()
-    from fastnn.utils.data import DistributedSampler as FS
-    from fastnn.utils.data.distributed import DistributedSampler
+    from fastnn.distributed import DistributedSampler
+    from fastnn.utils.data.distributed import DistributedSampler as FS
     from torch.utils.data.distributed import DistributedSampler as TS
     assert FS is DistributedSampler
     data = list(range(11))
