@@ -48,7 +48,8 @@ from ._tensor import (Tensor, abs, add, argmax, argmin, bool_, cat,  # noqa: E40
                      concat, concatenate, div, divide, exp, flatten, float32, float64, mul,
                      multiply, neg, negative, pow, sub, subtract, true_divide,
                      bincount, broadcast_tensors, broadcast_to, clone, eq, ge, greater,
-                     greater_equal, gt, hstack, is_floating_point, is_nonzero, le, less,
+                     greater_equal, gt, hstack, is_complex, is_floating_point, is_nonzero,
+                     is_same_size, is_signed, le, less,
                      less_equal, log_softmax, lt, meshgrid, ne, not_equal, sgn, softmax,
                      vstack,
                      int8, int16, int32, int64, log, matmul, max, mean, min,
@@ -87,6 +88,7 @@ from .ops.linalg_func import (chain_matmul, frobenius_norm, geqrf, matrix_power,
 from .ops.linalg_func import householder_product as orgqr  # noqa: E402
 from .ops.linalg_func import torch_qr as qr, torch_svd as svd  # noqa: E402
 from .ops.linalg_func import torch_vander as vander  # noqa: E402
+from .ops.linalg import tensor_mm as spmm  # noqa: E402  (dense: no sparse tensors)
 from . import nn, optim, data, train  # noqa: E402
 from ._torch_aliases import *  # noqa: E402,F401,F403
 from .ops.pointwise import (acosh, arccosh, arcsinh, arctan2, arctanh, asinh,  # noqa: E402
@@ -192,6 +194,9 @@ def are_deterministic_algorithms_enabled():
     return True
 
 
+_LAZY_EXTRA = ("compiler",)             # torch.compiler stand-ins (fastnn/compiler.py)
+
+
 def compile(model=None, **kwargs):
     """``torch.compile`` stand-in: returns the model (or a decorator) unchanged."""
     if model is None:
@@ -214,7 +219,7 @@ def __getattr__(name):
     if name == "summary":
         from .summary import summary
         return summary
-    if name in _LAZY_MODULES:
+    if name in _LAZY_MODULES or name in _LAZY_EXTRA:
         import importlib
         return importlib.import_module(f"fastnn.{name}")
     raise AttributeError(f"module 'fastnn' has no attribute {name!r}")

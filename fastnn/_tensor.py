@@ -196,6 +196,11 @@ class Tensor(TensorBase):
     def layout(self):
         return "strided"
 
+    # fastnn has dense CPU tensors only: the storage-kind flags programs test
+    # (``adj.is_sparse``, ``x.is_cpu``) answer as torch's do for such a tensor
+    is_cpu = True
+    is_sparse = is_sparse_csr = is_quantized = is_meta = is_mkldnn = is_nested = False
+
     @property
     def T(self):
         return self.permute(*reversed(range(self._array.ndim)))
@@ -259,6 +264,15 @@ class Tensor(TensorBase):
 
     def is_floating_point(self):
         return self._array.dtype.kind == "f"
+
+    def is_complex(self):
+        return self._array.dtype.kind == "c"
+
+    def is_signed(self):
+        return self._array.dtype.kind in "fic"
+
+    def is_same_size(self, other):
+        return self._array.shape == other._array.shape
 
     def data_ptr(self):
         return self._array.ctypes.data
@@ -1391,6 +1405,7 @@ class Tensor(TensorBase):
     tile = S.tile
     repeat_interleave = S.repeat_interleave
     diagonal = S.diagonal
+    unfold = S.unfold
     diag = S.diag
     trace = S.trace
     movedim = moveaxis = S.movedim
@@ -2001,6 +2016,18 @@ def is_floating_point(input):
 
 def is_nonzero(input):
     return bool(input)
+
+
+def is_complex(input):
+    return input.is_complex()
+
+
+def is_signed(input):
+    return input.is_signed()
+
+
+def is_same_size(input, other):
+    return input.is_same_size(other)
 
 
 # The factories live in ops/factories.py (they need the dtype rules above);

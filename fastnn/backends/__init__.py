@@ -1,6 +1,7 @@
 """``fastnn.backends``: the flags PyTorch programs set (``cudnn.benchmark``,
-``cudnn.deterministic``, ...) are accepted and change nothing; ``mps`` and
-``cuda`` report no device."""
-from . import cudnn, mps  # noqa: F401
+``cudnn.deterministic``, ``cuda.matmul.allow_tf32``, ...) are accepted and
+change nothing; ``mps``, ``cuda`` and ``mkldnn`` report no device or library;
+``openmp`` and ``cpu`` describe the compiled core."""
+from . import cpu, cuda, cudnn, mkldnn, mps, openmp  # noqa: F401
 
-__all__ = ["cudnn", "mps"]
+__all__ = ["cpu", "cuda", "cudnn", "mkldnn", "mps", "openmp"]

@@ -103,8 +103,9 @@ class Categorical(Distribution):
             u = fastnn.rand(tuple(sample_shape) + tuple(self._batch_shape) + (1,),
                             dtype=fastnn.float64)._array
             idx = (cdf <= u).sum(axis=-1)          # broadcasts the batch over the samples
-            np.minimum(idx, self._num_events - 1, out=idx)
-            return fastnn.from_numpy(np.ascontiguousarray(idx, dtype=np.int64))
+            # a NumPy scalar when there is no batch and no sample shape
+            idx = np.minimum(idx, self._num_events - 1)
+            return fastnn.from_numpy(np.array(idx, dtype=np.int64))   # ndim 0 kept
 
     def log_prob(self, value):
         if self._validate_args:

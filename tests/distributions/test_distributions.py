@@ -322,6 +322,21 @@ def test_categorical_frequencies():
     assert (s[:, 0] != 1).all() and (s[:, 2] == 3).all()
 
 
+def test_categorical_sample_without_batch_shape():
+    """One distribution over the events (probs of shape (K,)), as an actor-critic
+    program's per-step policy: sample() is a 0-d int64 tensor, as torch's."""
+    torch = requires_torch()
+    probs = [0.2, 0.8]
+    fastnn.manual_seed(0)
+    d = D.Categorical(fastnn.tensor(probs))
+    a = d.sample()
+    want = torch.distributions.Categorical(torch.tensor(probs)).sample()
+    assert a.shape == want.shape == () and a.dtype == fastnn.int64
+    assert a.item() in (0, 1)
+    assert d.sample((3,)).shape == (3,)
+    assert d.log_prob(a).item() == pytest.approx(math.log(probs[a.item()]), rel=1e-6)
+
+
 # ---------------------------------------------------------------- validation
 @pytest.mark.parametrize("make, param", [
     (lambda: D.Normal(0.0, -1.0), "scale"),

@@ -197,6 +197,10 @@ OPS = [
        [F(3, 4), Arr([1, 0, 2, 3])]),
     Op("diagonal", lambda m, x: x.diagonal(), [F(4, 4)]),
     Op("diagonal_offset", lambda m, x: m.diagonal(x, 1, 0, 2), [F(3, 2, 4)]),
+    Op("unfold_windows", lambda m, x: x.unfold(0, 10, 1).mean(1), [F(40)]),   # DQN's plot
+    Op("unfold_overlap", lambda m, x: x.unfold(1, 3, 2), [F(3, 8)]),
+    Op("unfold_gaps", lambda m, x: x.unfold(-1, 2, 3) * 2, [F(2, 3, 8)]),
+    Op("unfold_whole", lambda m, x: x.unfold(0, 4, 1), [F(4, 2)]),
     Op("diag_matrix", lambda m, x: m.diag(x, -1), [F(4, 3)]),
     Op("diag_vector", lambda m, x: x.diag(1), [F(3)]),
     Op("trace", lambda m, x: m.trace(x), [F(3, 4)]),

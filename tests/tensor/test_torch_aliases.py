@@ -199,3 +199,39 @@ def test_functional_aliases_match_torch(rng):
     for f in [lambda m, a: m.max_pool1d_with_indices(a.reshape(2, 3, 36), 3)]:
         for o, t in zip(f(fastnn, fx), f(torch, tx)):
             np.testing.assert_array_equal(o.numpy(), t.numpy())
+
+
+def test_storage_flags_and_dtype_predicates_match_torch():
+    """A GCN layer's ``torch.spmm(adj, s) if adj.is_sparse else torch.mm(adj, s)``
+    and the dtype predicates, for dense CPU tensors as torch answers them."""
+    torch = requires_torch()
+    for a in (np.ones((2, 3), np.float32), np.arange(3), np.array([True]),
+              np.ones(2, np.uint8)):
+        f, t = fastnn.tensor(a), torch.tensor(a)
+        for flag in ("is_sparse", "is_sparse_csr", "is_quantized", "is_meta", "is_mkldnn",
+                     "is_nested", "is_cpu", "is_cuda"):
+            assert getattr(f, flag) is getattr(t, flag), flag
+        for pred in ("is_complex", "is_signed", "is_floating_point"):
+            assert getattr(f, pred)() == getattr(t, pred)(), (pred, a.dtype)
+            assert getattr(fastnn, pred)(f) == getattr(torch, pred)(t), (pred, a.dtype)
+    p = fastnn.nn.Parameter(fastnn.ones(2))
+    assert p.is_sparse is False and p.is_cpu is True
+    a, b = fastnn.ones(2, 3), fastnn.zeros(2, 3)
+    assert a.is_same_size(b) and fastnn.is_same_size(a, b) and not a.is_same_size(b.t())
+    x = np.arange(12.0).reshape(3, 4)
+    adj = np.eye(3) + 1
+    np.testing.assert_allclose(fastnn.spmm(fastnn.tensor(adj), fastnn.tensor(x)).numpy(),
+                               torch.spmm(torch.tensor(adj), torch.tensor(x)).numpy())
+
+
+def test_unfold_errors_and_zero_dim_match_torch():
+    torch = requires_torch()
+    for args in [(0, 11, 1), (0, 2, 0), (1, 2, 1)]:
+        with pytest.raises((RuntimeError, IndexError)) as want:
+            torch.arange(10.0).unfold(*args)
+        with pytest.raises(type(want.value)):
+            fastnn.arange(10.0).unfold(*args)
+    assert fastnn.tensor(3.0).unfold(0, 1, 1).shape == torch.tensor(3.0).unfold(0, 1, 1).shape
+    x = fastnn.arange(6.0)
+    w = x.unfold(0, 2, 2)
+    assert w._base is x or np.shares_memory(w._array, x._array)      # a view, as torch's

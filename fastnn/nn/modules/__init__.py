@@ -18,7 +18,8 @@ from .module import Module, StateDictError
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d,
-                            InstanceNorm2d, LayerNorm, LocalResponseNorm)
+                            InstanceNorm2d, LayerNorm, LocalResponseNorm, SyncBatchNorm)
+from . import utils  # noqa: F401  (PyTorch's module path torch.nn.modules.utils)
 from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d,
                       AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool1d,
                       MaxUnpool2d)
@@ -32,7 +33,7 @@ __all__ = ["Module", "StateDictError", "Sequential", "ModuleList", "ModuleDict",
            "Threshold", "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
            "LocalResponseNorm", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
            "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool1d",
-           "MaxUnpool2d"]
+           "MaxUnpool2d", "SyncBatchNorm"]
 # issue 14: losses, resampling, channel-wise dropout, distances
 __all__ += ["L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "MarginRankingLoss",
             "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss",

@@ -174,6 +174,57 @@ class BatchNorm2d(_BatchNorm):
     _rank_text = "4-D (N, C, H, W)"
 
 
+class SyncBatchNorm(_BatchNorm):
+    """``torch.nn.SyncBatchNorm``: batch normalisation whose statistics
+    PyTorch gathers over every process of a data-parallel job.  fastnn's
+    data parallelism (``fastnn.distributed``) keeps batch norm per rank, so
+    this is ``BatchNorm`` over the local batch: exact in a single process
+    (where PyTorch's falls back to the same), per-rank statistics under MPI.
+    ``convert_sync_batchnorm(model)`` swaps it in for every batch norm, as
+    DDP scripts do.  ``process_group`` is accepted and unused.
+
+    Shape
+    -----
+    (N, C), (N, C, L) or (N, C, H, W) -> same.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> m = fastnn.nn.SyncBatchNorm.convert_sync_batchnorm(
+    ...     fastnn.nn.Sequential(fastnn.nn.Conv2d(1, 2, 3), fastnn.nn.BatchNorm2d(2)))
+    >>> type(m[1]).__name__
+    'SyncBatchNorm'
+    """
+    _ranks = (2, 3, 4)
+    _rank_text = "2-D (N, C), 3-D (N, C, L) or 4-D (N, C, H, W)"
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, process_group=None, device=None, dtype=None, *,
+                 bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias)
+        self.process_group = process_group
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module, process_group=None):
+        """``module`` with every batch norm in it (itself included) replaced
+        by a SyncBatchNorm holding the same parameters, running statistics
+        and training mode; returns the (possibly new) module."""
+        out = module
+        if isinstance(module, _BatchNorm) and not isinstance(module, (cls, _InstanceNorm)):
+            out = cls(module.num_features, module.eps, module.momentum, module.affine,
+                      module.track_running_stats, process_group,
+                      bias=module.bias is not None or not module.affine)
+            if module.affine:
+                out._parameters["weight"] = module.weight
+                out._parameters["bias"] = module.bias
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                out._buffers[name] = module._buffers.get(name)
+            out.training = module.training
+        for name, child in module.named_children():
+            out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return out
+
+
 def _positive_int(name, arg, v):
     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
         raise ValueError(f"{name}: {arg} must be a positive int, got {v!r}")

@@ -1,8 +1,10 @@
 """Test harness only: when FASTNN_PROGRAM_NOISE is set, ``randn`` and
 ``randn_like`` of torch and of fastnn (imported as torch) draw the same
-numbers (from one seeded NumPy generator), so a program that samples noise
-computes the same losses under both libraries.  The programs themselves are
-not changed."""
+numbers (from one seeded NumPy generator), and so do the samples of
+``distributions.Categorical`` (each library's own ``sample`` still runs, for
+its shape and dtype; the values are then drawn by inverse CDF from the shared
+generator), so a program that samples noise or actions computes the same
+losses under both libraries.  The programs themselves are not changed."""
 import builtins
 import os
 
@@ -24,6 +26,20 @@ if os.environ.get("FASTNN_PROGRAM_NOISE"):
             return randn(*tuple(t.shape))
 
         mod.randn, mod.randn_like = randn, randn_like
+
+        categorical = mod.distributions.Categorical
+        own_sample = categorical.sample
+
+        def sample(self, sample_shape=()):
+            out = own_sample(self, sample_shape)
+            p = np.asarray(self.probs.detach().numpy(), dtype=np.float64)
+            cdf = np.cumsum(p, axis=-1)
+            cdf /= cdf[..., -1:]
+            u = _rng.random(tuple(out.shape) + (1,))
+            idx = np.minimum((cdf <= u).sum(axis=-1), p.shape[-1] - 1)
+            return mod.from_numpy(np.array(idx, dtype=np.int64).reshape(tuple(out.shape)))
+
+        categorical.sample = sample
 
     _depth = [0]
 
