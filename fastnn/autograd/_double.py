@@ -932,7 +932,7 @@ def _linear_op(node, g):
 for _c in (conv_pad.PadNdFn, resample.PixelShuffleFn, resample.UpsampleFn, fold.FoldFn,
            fold.UnfoldFn, shape.DiagonalFn, shape.DiagEmbedFn, shape.RepeatInterleaveFn,
            indexing.TakeFn, indexing.TakeAlongDimFn, indexing.MaskedSelectFn,
-           pooling.MaxUnpool2dFn):
+           pooling.MaxUnpool2dFn, shape.UnfoldFn):
     formula(_c)(_linear_op)
 
 

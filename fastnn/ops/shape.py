@@ -673,6 +673,7 @@ class UnfoldFn(Function):
     read-only view); the backward adds each window's gradient back."""
     raw = True
     _view = True
+    _keep_args = True     # linear in x: differentiable backward by its adjoint
 
     @staticmethod
     def forward(ctx, x, dim, size, step):

@@ -81,7 +81,7 @@ CASES = {
                    + (x[0].diagonal(0, 1, 2) ** 3).sum() + (M.diag_embed(x[0, 0]) ** 3).sum()
                    + (x.repeat_interleave(2, dim=1) ** 3).sum() + (x.take(i) ** 3).sum()
                    + (M.take_along_dim(x, i.reshape(1, 1, 1, -1) % 4, 3) ** 3).sum()
-                   + (x.masked_select(m) ** 3).sum(),
+                   + (x.masked_select(m) ** 3).sum() + (x.unfold(3, 2, 1) ** 3).sum(),
                    [_r(2, 4, 4, 4)], [np.array([0, 5, 5, 17]), _r(4, 4) > 0]),
     "unpool": (lambda M, F, x: (F.max_unpool2d(*F.max_pool2d(x * x, 2, return_indices=True),
                                                2) ** 3).sum(), [_r(2, 2, 4, 4)]),
