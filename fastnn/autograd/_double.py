@@ -1349,3 +1349,95 @@ def _linalg_formulas():
 
 
 _linalg_formulas()
+
+
+# ---------------------------------------------------------------- recurrent
+def _cell_step(code, gi, h, c, wh, bh):
+    """One step of an RNN (0 tanh, 1 relu), LSTM (2) or GRU (3) cell from the
+    input projection gi (x W_ih^T + b_ih); returns (h, c)."""
+    gh = h @ wh.t()
+    if bh is not None:
+        gh = gh + bh
+    if code in (0, 1):
+        s = gi + gh
+        return (s.tanh() if code == 0 else s.relu()), None
+    if code == 2:
+        i, f, g, o = (gi + gh).chunk(4, -1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        return o.sigmoid() * c.tanh(), c
+    ir, iz, inn = gi.chunk(3, -1)
+    hr, hz, hn = gh.chunk(3, -1)
+    r, z = (ir + hr).sigmoid(), (iz + hz).sigmoid()
+    n = (inn + r * hn).tanh()
+    return (1 - z) * n + z * h, None
+
+
+def _rnn_formulas():
+    from ..ops import rnn
+
+    @formula(rnn.RNNLayerFn)
+    def _rnn_layer(node, gy, ghn, gcn):
+        _, *w = node.saved_tensors
+        geo = node.geo
+        if geo.packed or geo.sorted is not None or geo.HO != geo.H:
+            raise NotImplementedError("create_graph=True: packed sequences and proj_size have "
+                                      "no double backward in fastnn's recurrent layers")
+        T, B, D, H = geo.T, geo.B, geo.D, geo.H
+        ps, kept = node._parents, node._args
+
+        def arg(i):       # the forward's i-th argument (its array)
+            return ps[i]._array if i < len(ps) and ps[i] is not None else kept[i]
+
+        def forward(X, H0, C0, *W):
+            xs = X.transpose(0, 1) if geo.bf_in else X
+            ys, hns, cns = [], [], []
+            for d in range(D):
+                wi, wh, bi, bh = W[5 * d:5 * d + 4]
+                row = geo.layer * D + d
+                h = H0[row] if H0 is not None else fastnn.zeros(B, H, dtype=xs.dtype)
+                c = C0[row] if C0 is not None else fastnn.zeros(B, H, dtype=xs.dtype)
+                gi_all = xs @ wi.t()
+                if bi is not None:
+                    gi_all = gi_all + bi
+                outs = [None] * T
+                for t in (range(T - 1, -1, -1) if d == 1 else range(T)):
+                    h, c2 = _cell_step(geo.code, gi_all[t], h, c, wh, bh)
+                    c = c2 if c2 is not None else c
+                    outs[t] = h
+                ys.append(fastnn.stack(outs, 0))
+                hns.append(h)
+                cns.append(c)
+            y = ys[0] if D == 1 else fastnn.cat(ys, -1)
+            if geo.bf_out:
+                y = y.transpose(0, 1)
+            return y, fastnn.stack(hns, 0), (fastnn.stack(cns, 0) if geo.code == 2 else None)
+
+        return composite(node, (gy, ghn, gcn), forward,
+                         (arg(0), arg(1), arg(2), *w, None))
+
+
+    @formula(rnn.RNNCellFn)
+    def _rnn_cell(node, gy, gc):
+        _, *w = node.saved_tensors
+        code = node.code
+        ps, kept = node._parents, node._args
+
+        def arg(i):
+            return ps[i]._array if i < len(ps) and ps[i] is not None else kept[i]
+
+        def forward(X, Hs, Cs, wi, wh, bi, bh, _code):
+            x2 = X.reshape(1, -1) if X.ndim == 1 else X
+            B, Hn = x2.shape[0], wh.shape[1]
+            h = Hs.reshape(B, Hn) if Hs is not None else fastnn.zeros(B, Hn, dtype=x2.dtype)
+            c = Cs.reshape(B, Hn) if Cs is not None else fastnn.zeros(B, Hn, dtype=x2.dtype)
+            gi = x2 @ wi.t()
+            if bi is not None:
+                gi = gi + bi
+            h, c2 = _cell_step(code, gi, h, c, wh, bh)
+            shape = (Hn,) if X.ndim == 1 else (B, Hn)
+            return h.reshape(shape), (c2.reshape(shape) if c2 is not None else None)
+
+        return composite(node, (gy, gc), forward, (arg(0), arg(1), arg(2), *w, None))
+
+
+_rnn_formulas()

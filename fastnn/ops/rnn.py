@@ -43,6 +43,7 @@ class RNNLayerFn(Function):
     Outputs: y (the layer's output, in the input's layout), h_n (D, B, HO)
     and c_n (D, B, H) (LSTM; else None), batch in the caller's order."""
     raw = True
+    _keep_args = True     # (the initial states, for the differentiable backward)
 
     @staticmethod
     def forward(ctx, x, h0, c0, *rest):
@@ -315,6 +316,7 @@ class RNNCellFn(Function):
     w_ih, w_hh, b_ih, b_hh (None where absent), the mode's code.  Outputs:
     h' and c' (LSTM; else None), shaped as x is batched or not."""
     raw = True
+    _keep_args = True     # (the states, for the differentiable backward)
 
     @staticmethod
     def forward(ctx, x, h, c, w_ih, w_hh, b_ih, b_hh, code):

@@ -438,3 +438,53 @@ def test_tensor_hook_sees_differentiable_gradient():
     # backward passes through y again, where the hook doubles once more:
     # 2 * 4x (through y) + 2x (through x^2 ... via y's node) = 12 x, PyTorch's
     np.testing.assert_allclose(h.numpy(), 12 * x.detach().numpy())
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_recurrent_layer_double_backward_matches_torch(kind):
+    """A gradient penalty on a 2-layer bidirectional recurrent net's input
+    (and given initial states that do not require grad)."""
+    torch = requires_torch()
+    x0 = _r(3, 4, 5)
+    res = {}
+    for M in (torch, fastnn):
+        M.manual_seed(0)
+        net = getattr(M.nn, kind)(5, 6, num_layers=2, bidirectional=True,
+                                  batch_first=True).double()
+        if M is fastnn:
+            net.load_state_dict({k: fastnn.tensor(v) for k, v in res["sd"].items()})
+        else:
+            res["sd"] = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+        x = M.tensor(x0, requires_grad=True)
+        h0 = M.ones(4, 3, 6, dtype=M.float64) * 0.1
+        out = net(x, (h0, h0 * 2) if kind == "LSTM" else h0)[0]
+        (g,) = M.autograd.grad((out ** 2).sum(), x, create_graph=True)
+        pen = (g ** 2).sum()
+        pen.backward()
+        res[M.__name__] = (g.detach().numpy(), [p.grad.numpy() for p in net.parameters()])
+    np.testing.assert_allclose(res["fastnn"][0], res["torch"][0], rtol=1e-9, atol=1e-12)
+    for a, b in zip(res["fastnn"][1], res["torch"][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-11)
+
+
+@pytest.mark.parametrize("kind", ["LSTMCell", "GRUCell", "RNNCell"])
+def test_recurrent_cell_double_backward_matches_torch(kind):
+    torch = requires_torch()
+    x0, h00 = _r(3, 4), _r(3, 5)
+    res = {}
+    for M in (torch, fastnn):
+        M.manual_seed(0)
+        cell = getattr(M.nn, kind)(4, 5).double()
+        if M is fastnn:
+            cell.load_state_dict({k: fastnn.tensor(v) for k, v in res["sd"].items()})
+        else:
+            res["sd"] = {k: v.detach().numpy().copy() for k, v in cell.state_dict().items()}
+        x, h0 = M.tensor(x0, requires_grad=True), M.tensor(h00)
+        out = cell(x, (h0, h0 * 0.5)) if kind == "LSTMCell" else cell(x, h0)
+        h = out[0] if kind == "LSTMCell" else out
+        (g,) = M.autograd.grad((h ** 3).sum(), x, create_graph=True)
+        (g ** 2).sum().backward()
+        res[M.__name__] = (g.detach().numpy(), [p.grad.numpy() for p in cell.parameters()])
+    np.testing.assert_allclose(res["fastnn"][0], res["torch"][0], rtol=1e-9, atol=1e-12)
+    for a, b in zip(res["fastnn"][1], res["torch"][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-11)
