@@ -192,15 +192,16 @@ def _cfrac_q(a, x):
 
 def gammainc_np(a, x):
     """The regularised lower incomplete gamma P(a, x) (float64; NaN for
-    a <= 0 or x < 0, as PyTorch)."""
+    a < 0, x < 0, a = x = 0 and a = x = inf, as PyTorch)."""
     a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
     shape = a.shape
     a, x = a.reshape(-1).copy(), x.reshape(-1).copy()
     out = np.full(a.shape, np.nan)
     ok = (a > 0) & (x >= 0) & ~np.isnan(a) & ~np.isnan(x)
     out[ok & (x == 0)] = 0.0
-    out[ok & np.isinf(x)] = 1.0
+    out[ok & np.isinf(x) & np.isfinite(a)] = 1.0
     out[ok & np.isinf(a) & np.isfinite(x)] = 0.0
+    out[(a == 0) & (x > 0)] = 1.0                       # the limit a -> 0, as PyTorch
     todo = ok & (x > 0) & np.isfinite(x) & np.isfinite(a)
     ser = todo & (x < a + 1)
     cf = todo & ~ser
