@@ -27,7 +27,7 @@ class Beta(ExponentialFamily):
     >>> d.mean, d.mode
     (tensor([0.4]), tensor([0.33333334]))
     >>> d.log_prob(fastnn.tensor([0.5]))
-    tensor([0.40546536])
+    tensor([0.40546513])
     """
     arg_constraints = {"concentration1": constraints.positive,
                        "concentration0": constraints.positive}

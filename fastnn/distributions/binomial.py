@@ -42,7 +42,7 @@ class Binomial(Distribution):
     >>> d.mean, d.variance
     (tensor([5., 2.]), tensor([2.5, 1.6]))
     >>> d.log_prob(fastnn.tensor([5.0, 0.0]))
-    tensor([-1.4020556, -2.2314355])
+    tensor([-1.4020424, -2.2314358])
     """
     arg_constraints = {"total_count": constraints.nonnegative_integer,
                        "probs": constraints.unit_interval, "logits": constraints.real}

@@ -39,7 +39,7 @@ class Gamma(ExponentialFamily):
     >>> d.mean, d.variance
     (tensor([2. , 1.5]), tensor([2.  , 0.75]))
     >>> d.log_prob(fastnn.tensor([1.0, 1.0]))
-    tensor([-1.       , -0.6137056])
+    tensor([-1.        , -0.61370564])
     """
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative

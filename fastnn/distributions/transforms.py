@@ -15,12 +15,14 @@ Examples
 >>> import fastnn
 >>> from fastnn.distributions.transforms import AffineTransform, ComposeTransform, ExpTransform
 >>> t = ComposeTransform([AffineTransform(1.0, 2.0), ExpTransform()])
->>> x = fastnn.tensor([0.0, 0.5])
+>>> x = fastnn.tensor([0.0, 0.5], dtype=fastnn.float64)
 >>> y = t(x)
->>> y, t.inv(y)
-(tensor([2.7182817, 7.389056 ]), tensor([0. , 0.5]))
+>>> y
+tensor([2.71828183, 7.3890561 ], dtype=fastnn.float64)
+>>> t.inv(y)
+tensor([0. , 0.5], dtype=fastnn.float64)
 >>> t.log_abs_det_jacobian(x, y)
-tensor([1.6931472, 2.6931472])
+tensor([1.69314718, 2.69314718], dtype=fastnn.float64)
 """
 import math
 from functools import cached_property
