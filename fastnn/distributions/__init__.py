@@ -56,6 +56,11 @@ from .studentT import StudentT  # noqa: E402
 from .transformed_distribution import TransformedDistribution  # noqa: E402
 from .transforms import *  # noqa: E402,F401,F403
 from .von_mises import VonMises  # noqa: E402
+from .fishersnedecor import FisherSnedecor  # noqa: E402
+from .inverse_gamma import InverseGamma  # noqa: E402
+from .multinomial import Multinomial, OneHotCategoricalStraightThrough  # noqa: E402
+from .pareto import Pareto  # noqa: E402
+from .weibull import Weibull  # noqa: E402
 from . import kl_more as _kl_more  # noqa: E402,F401  (registers the KL pairs)
 
 __all__ += ["Beta", "Binomial", "Cauchy", "Chi2", "Dirichlet", "ExpRelaxedCategorical",
@@ -63,5 +68,6 @@ __all__ += ["Beta", "Binomial", "Cauchy", "Chi2", "Dirichlet", "ExpRelaxedCatego
             "LogNormal", "LogisticNormal", "LogitRelaxedBernoulli", "MixtureSameFamily",
             "NegativeBinomial", "Poisson", "RelaxedBernoulli", "RelaxedOneHotCategorical",
             "StudentT", "TransformedDistribution", "VonMises", "biject_to", "transform_to",
-            "transforms"]
+            "transforms", "FisherSnedecor", "InverseGamma", "Multinomial",
+            "OneHotCategoricalStraightThrough", "Pareto", "Weibull"]
 __all__ += transforms.__all__

@@ -102,9 +102,10 @@ class Categorical(Distribution):
             cdf /= cdf[..., -1:]
             u = fastnn.rand(tuple(sample_shape) + tuple(self._batch_shape) + (1,),
                             dtype=fastnn.float64)._array
-            idx = (cdf <= u).sum(axis=-1)          # broadcasts the batch over the samples
+            idx = np.asarray((cdf <= u).sum(axis=-1))   # broadcasts the batch over the samples
             np.minimum(idx, self._num_events - 1, out=idx)
-            return fastnn.from_numpy(np.ascontiguousarray(idx, dtype=np.int64))
+            # (not ascontiguousarray: it turns the 0-d index of an unbatched draw into 1-d)
+            return fastnn.from_numpy(idx.astype(np.int64, copy=False))
 
     def log_prob(self, value):
         if self._validate_args:

@@ -1,6 +1,6 @@
 """KL(p || q) for the distributions added with Gamma: Gamma, Beta, Dirichlet,
 Poisson, Binomial (p's total_count >= q's), Geometric, Gumbel, HalfNormal,
-Cauchy, two ``TransformedDistribution`` s with equal transforms (so
+Cauchy, Pareto, two ``TransformedDistribution`` s with equal transforms (so
 LogNormal-LogNormal), and two members of one ``ExponentialFamily`` (the
 Bregman divergence of the log normaliser) - registered in the registry of
 ``kl.py`` on import, with PyTorch's formulas."""
@@ -19,6 +19,7 @@ from .geometric import Geometric
 from .gumbel import Gumbel
 from .half_normal import HalfNormal
 from .kl import _kl_normal_normal, kl_divergence, register_kl
+from .pareto import Pareto
 from .poisson import Poisson
 from .transformed_distribution import TransformedDistribution
 from .utils import sum_rightmost
@@ -125,3 +126,11 @@ def _kl_transformed_transformed(p, q):
         raise NotImplementedError("KL(TransformedDistribution || TransformedDistribution) "
                                   "needs equal event shapes")
     return kl_divergence(p.base_dist, q.base_dist)
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p, q):
+    scale_ratio = p.scale / q.scale
+    alpha_ratio = q.alpha / p.alpha
+    result = q.alpha * scale_ratio.log() - alpha_ratio.log() + alpha_ratio - 1
+    return fastnn.where(p.support.lower_bound < q.support.lower_bound, math.inf, result)

@@ -131,6 +131,29 @@ SPECS = {
     "InverseGamma": (lambda r: dict(c=r.uniform(1.5, 3.0, size=BATCH),
                                     r=r.uniform(0.5, 2.0, size=BATCH), e=np.array(1.0)),
                      _inverse_gamma, lambda r, P: r.uniform(0.2, 3.0, size=(2,) + BATCH)),
+    "Pareto": (lambda r: dict(scale=r.uniform(0.5, 2.0, size=BATCH),
+                              alpha=r.uniform(0.5, 5.0, size=(4,))),
+               lambda M, P: M.Pareto(P["scale"], P["alpha"]),
+               lambda r, P: P["scale"] * (1 + r.exponential(size=(2,) + BATCH))),
+    "Weibull": (lambda r: dict(scale=r.uniform(0.5, 2.0, size=(3, 1)),
+                               concentration=r.uniform(0.5, 3.0, size=(4,))),
+                lambda M, P: M.Weibull(P["scale"], P["concentration"]),
+                lambda r, P: r.gamma(2.0, size=(2,) + BATCH)),
+    "InverseGammaD": (lambda r: dict(concentration=r.uniform(0.5, 4.0, size=BATCH),
+                                     rate=r.uniform(0.5, 2.0, size=(4,))),
+                      lambda M, P: M.InverseGamma(P["concentration"], P["rate"]),
+                      lambda r, P: r.uniform(0.2, 3.0, size=(2,) + BATCH)),
+    "FisherSnedecor": (lambda r: dict(df1=r.uniform(1.0, 6.0, size=BATCH),
+                                      df2=np.array([1.5, 3.0, 5.0, 9.0])),
+                       lambda M, P: M.FisherSnedecor(P["df1"], P["df2"]),
+                       lambda r, P: r.gamma(2.0, size=(2,) + BATCH)),
+    "Multinomial": (lambda r: dict(logits=r.normal(size=BATCH + (5,))),
+                    lambda M, P: M.Multinomial(6, logits=P["logits"]),
+                    lambda r, P: r.multinomial(6, np.ones(5) / 5, size=(2,) + BATCH)
+                    .astype(float)),
+    "OneHotST": (lambda r: dict(logits=r.normal(size=BATCH + (5,))),
+                 lambda M, P: M.OneHotCategoricalStraightThrough(logits=P["logits"]),
+                 lambda r, P: np.eye(5)[r.integers(0, 5, size=(2,) + BATCH)]),
 }
 # parameters that must not take part in gradient checks
 CONST = {"t", "n", "e"}
@@ -185,7 +208,8 @@ def test_values_match_torch(name, dtype):
                  lambda d: d.stddev, lambda d: d.mode):
         a, b = _both(f, t, call)
         if b is not None:
-            _close(a, b, dtype)
+            # PyTorch's Multinomial entropy takes lgamma(n + 1) in float32
+            _close(a, b, dtype, **({"rtol": 1e-7} if name == "Multinomial" else {}))
     a, b = _both(f, t, lambda d: d.cdf(m["fv"] if d is f else m["tv"]))
     if b is not None:
         _close(a, b, dtype, rtol=1e-5 if dtype == np.float32 else 1e-8)
@@ -200,6 +224,8 @@ def test_values_match_torch(name, dtype):
         _close(f.enumerate_support(False), t.enumerate_support(False), dtype)
     if name.startswith("Binomial"):       # bounds are tensors; their printing differs
         assert repr(f.support).startswith("IntegerInterval(lower_bound=0, upper_bound=")
+    elif name == "Pareto":
+        assert repr(f.support).startswith("GreaterThanEq(lower_bound=tensor(")
     elif name != "AffineSigmoid":
         assert repr(f.support) == repr(t.support)
     if not name.startswith(("Binomial", "NegBinomial", "Gamma", "Beta")):
@@ -324,7 +350,7 @@ def test_gradcheck_log_prob(name):
         out = d.log_prob(value).sum()
         if name not in ("Poisson", "VonMises", "LogisticNormal", "RelaxedBernoulli",
                         "RelaxedOneHot", "NegBinomialProbs", "NegBinomialLogits",
-                        "TanhNormal", "AffineSigmoid", "InverseGamma"):
+                        "TanhNormal", "AffineSigmoid", "InverseGamma", "FisherSnedecor"):
             out = out + d.entropy().sum()
         return out
     assert fastnn.gradcheck(fn, tuple(m["fP"][k] for k in keys))
@@ -343,7 +369,7 @@ def test_gradcheck_mixture():
 # ------------------------------------------------------------------------ KL
 KL_PAIRS = ["Gamma", "Chi2", "Beta", "Dirichlet", "Poisson", "BinomialProbs", "BinomialLogits",
             "GeometricProbs", "GeometricLogits", "LogNormal", "HalfNormal", "Gumbel", "Cauchy",
-            "TanhNormal"]
+            "TanhNormal", "Pareto", "OneHotST", "InverseGammaD"]
 
 
 @pytest.mark.parametrize("name", KL_PAIRS)
@@ -354,9 +380,16 @@ def test_kl_matches_torch(name):
     kf = D.kl_divergence(p["f"], q["f"])
     kt = torch.distributions.kl_divergence(p["t"], q["t"])
     _close(kf, kt, np.float64)
-    assert np.isfinite(kf.detach().numpy()).all() and kf.shape == tuple(p["f"].batch_shape)
+    assert kf.shape == tuple(p["f"].batch_shape)
+    if name == "Pareto":        # infinite where p's support reaches below q's
+        assert np.isinf(kf.detach().numpy()).any() and np.isfinite(kf.detach().numpy()).any()
+    else:
+        assert np.isfinite(kf.detach().numpy()).all()
     _close(D.kl_divergence(p["f"], p["f"]), np.zeros(kf.shape), np.float64, atol=1e-12)
     w = np.random.default_rng(2).normal(size=tuple(kt.shape))
+    finite = np.isfinite(kt.detach().numpy())
+    kt = torch.where(torch.tensor(finite), kt, 0.0)
+    kf = fastnn.where(fastnn.tensor(finite), kf, 0.0)
     (kf * _ft(w, np.float64)).sum().backward()
     keys = [k for k in p["tP"] if k not in CONST]
     tparams = [p["tP"][k] for k in keys] + [q["tP"][k] for k in keys]
@@ -434,7 +467,9 @@ N = 20000
 
 @pytest.mark.parametrize("name", ["Gamma", "Chi2", "Beta", "Dirichlet", "Poisson",
                                   "BinomialProbs", "GeometricProbs", "NegBinomialProbs",
-                                  "LogNormal", "HalfNormal", "Gumbel", "Mixture", "StudentT"])
+                                  "LogNormal", "HalfNormal", "Gumbel", "Mixture", "StudentT",
+                                  "Weibull", "Multinomial", "Pareto", "InverseGammaD",
+                                  "FisherSnedecor"])
 def test_sample_moments(name):
     m = _make(None, name, np.float64)
     f = m["f"]
@@ -442,6 +477,13 @@ def test_sample_moments(name):
         f = D.LogNormal(m["fP"]["loc"] * 0.3, m["fP"]["scale"] * 0.3)
     if name == "StudentT":                       # df > 4: a finite fourth moment
         f = D.StudentT(fastnn.tensor([5.0, 8.0, 12.0], dtype=fastnn.float64), 1.0, 2.0)
+    f64 = dict(dtype=fastnn.float64)
+    if name == "Pareto":
+        f = D.Pareto(fastnn.tensor([0.5, 2.0], **f64), fastnn.tensor([5.0, 9.0], **f64))
+    if name == "InverseGammaD":
+        f = D.InverseGamma(fastnn.tensor([5.0, 9.0], **f64), fastnn.tensor([0.5, 2.0], **f64))
+    if name == "FisherSnedecor":
+        f = D.FisherSnedecor(fastnn.tensor([3.0, 9.0], **f64), fastnn.tensor([10.0, 20.0], **f64))
     fastnn.manual_seed(0)
     x = f.sample((N,)).numpy()
     mean, var = f.mean.numpy(), f.variance.numpy()
@@ -453,7 +495,8 @@ def test_sample_moments(name):
 
 
 @pytest.mark.parametrize("name", ["Gamma", "Cauchy", "HalfCauchy", "HalfNormal", "Gumbel",
-                                  "LogNormal", "Chi2", "InverseGamma"])
+                                  "LogNormal", "Chi2", "InverseGamma", "Pareto", "Weibull",
+                                  "InverseGammaD"])
 def test_sample_cdf_at_quantiles(name):
     """The share of draws below a few of the distribution's quantiles is within
     binomial standard errors (via cdf or icdf): checks the whole law."""
@@ -552,9 +595,27 @@ def test_chi2_beta_dirichlet_studentt_rsample_gradient_statistics():
     _assert_mean(gs, 2 * 1.5 * 9.0 / 7.0)
 
 
+def test_inverse_gamma_fisher_snedecor_straight_through_rsample_gradients():
+    c, rate = 3.5, 2.0                     # E[x] = rate / (c - 1)
+    x, (gc, gr) = _per_sample_grads(D.InverseGamma, (c, rate))
+    _assert_mean(gc, -rate / (c - 1) ** 2)
+    _assert_mean(gr, 1 / (c - 1))
+    _, (g1, g2) = _per_sample_grads(D.FisherSnedecor, (4.0, 12.0))
+    _assert_mean(g1, 0.0)                  # E[x] = df2 / (df2 - 2): free of df1
+    _assert_mean(g2, -2 / 10.0 ** 2)
+    logits = fastnn.tensor([0.2, -0.5, 1.0], dtype=fastnn.float64, requires_grad=True)
+    w = fastnn.tensor([1.0, 2.0, -3.0], dtype=fastnn.float64)
+    fastnn.manual_seed(0)
+    x = D.OneHotCategoricalStraightThrough(logits=logits).rsample()
+    assert x.shape == (3,) and sorted(x.detach().numpy().tolist()) == [0.0, 0.0, 1.0]
+    (x * w).sum().backward()               # the gradient of E[x . w] = probs . w
+    (want,) = fastnn.autograd.grad((logits.softmax(-1) * w).sum(), [logits])
+    np.testing.assert_allclose(logits.grad.numpy(), want.numpy(), rtol=1e-12)
+
+
 @pytest.mark.parametrize("name", ["LogNormal", "Cauchy", "HalfNormal", "HalfCauchy", "Gumbel",
                                   "LogisticNormal", "RelaxedBernoulli", "RelaxedOneHot",
-                                  "TanhNormal", "AffineSigmoid"])
+                                  "TanhNormal", "AffineSigmoid", "Pareto", "Weibull"])
 def test_rsample_gradcheck_fixed_noise(name):
     """Location-scale style draws are smooth in the parameters for fixed noise."""
     m = _make(None, name, np.float64, grad=True)
@@ -628,6 +689,11 @@ def test_expand(name):
     (lambda: D.VonMises(0.0, -1.0), "concentration"),
     (lambda: D.LogisticNormal(fastnn.zeros(2), -fastnn.ones(2)), "scale"),
     (lambda: D.RelaxedBernoulli(fastnn.tensor(1.0), probs=2.0), "probs"),
+    (lambda: D.Pareto(1.0, 0.0), "rate"),          # the base Exponential's, as PyTorch
+    (lambda: D.Weibull(-1.0, 1.0), "scale"),
+    (lambda: D.InverseGamma(1.0, -1.0), "rate"),
+    (lambda: D.FisherSnedecor(1.0, 0.0), "concentration"),   # its Gamma's, as PyTorch
+    (lambda: D.Multinomial(3, probs=fastnn.tensor([-0.5, 1.5])), "probs"),
 ])
 def test_bad_parameters_raise(make, param):
     with pytest.raises(ValueError, match=f"parameter {param}"):
@@ -663,6 +729,9 @@ def test_bad_parameter_messages_like_torch():
     (lambda: D.LogisticNormal(fastnn.zeros(2), fastnn.ones(2)), [0.5, 0.6, 0.1]),
     (lambda: D.MixtureSameFamily(D.Categorical(logits=fastnn.zeros(2)),
                                  D.Gamma(fastnn.ones(2), 1.0)), -1.0),
+    (lambda: D.Pareto(2.0, 1.0), 1.5),
+    (lambda: D.Multinomial(3, logits=fastnn.zeros(2)), [3.0, 1.0]),
+    (lambda: D.Multinomial(3, logits=fastnn.zeros(2)), [-1.0, 1.0]),
 ])
 def test_out_of_support_log_prob_raises(make, value):
     with pytest.raises(ValueError, match="support"):
@@ -699,6 +768,11 @@ def test_argument_errors():
         D.Binomial(fastnn.tensor([2.0, 3.0]), probs=0.5).enumerate_support()
     with pytest.raises(NotImplementedError):
         D.Poisson(1.0).entropy()
+    # an unbatched Categorical draws a 0-d index (a regression test)
+    assert D.Categorical(logits=fastnn.zeros(3)).sample().shape == ()
+    assert D.OneHotCategorical(logits=fastnn.zeros(3)).sample().shape == (3,)
+    with pytest.raises(NotImplementedError, match="inhomogeneous total_count"):
+        D.Multinomial(fastnn.tensor(3), probs=fastnn.ones(2))
     # validate_args=False lets bad values through, as in PyTorch
     D.Gamma(-1.0, 1.0, validate_args=False)
     assert D.Gamma(1.0, 1.0, validate_args=False).log_prob(fastnn.tensor(-1.0)).item() == 1.0
