@@ -369,7 +369,22 @@ def test_gradcheck_mixture():
 # ------------------------------------------------------------------------ KL
 KL_PAIRS = ["Gamma", "Chi2", "Beta", "Dirichlet", "Poisson", "BinomialProbs", "BinomialLogits",
             "GeometricProbs", "GeometricLogits", "LogNormal", "HalfNormal", "Gumbel", "Cauchy",
-            "TanhNormal", "Pareto", "OneHotST", "InverseGammaD"]
+            "TanhNormal", "Pareto", "OneHotST", "InverseGammaD", "HalfCauchy", "LogisticNormal",
+            "InverseGamma"]
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_kl_pairs_supported_where_torch_has_them(name):
+    torch = requires_torch()
+    p, q = _make(torch, name, np.float64, seed=0), _make(torch, name, np.float64, seed=1)
+    try:
+        torch.distributions.kl_divergence(p["t"], q["t"])
+    except NotImplementedError:
+        with pytest.raises(NotImplementedError):
+            D.kl_divergence(p["f"], q["f"])
+    else:
+        assert name in KL_PAIRS
+        D.kl_divergence(p["f"], q["f"])
 
 
 @pytest.mark.parametrize("name", KL_PAIRS)
