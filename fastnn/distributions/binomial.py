@@ -40,9 +40,9 @@ class Binomial(Distribution):
     >>> from fastnn.distributions import Binomial
     >>> d = Binomial(10, probs=fastnn.tensor([0.5, 0.2]))
     >>> d.mean, d.variance
-    (tensor([5., 2.]), tensor([2.5, 1.6]))
+    (tensor([5., 2.]), tensor([2.5..., 1.6...]))
     >>> d.log_prob(fastnn.tensor([5.0, 0.0]))
-    tensor([-1.4020424, -2.2314358])
+    tensor([-1.4020..., -2.2314...])
     """
     arg_constraints = {"total_count": constraints.nonnegative_integer,
                        "probs": constraints.unit_interval, "logits": constraints.real}

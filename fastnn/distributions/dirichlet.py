@@ -37,9 +37,9 @@ class Dirichlet(ExponentialFamily):
     >>> from fastnn.distributions import Dirichlet
     >>> d = Dirichlet(fastnn.tensor([1.0, 2.0, 1.0]))
     >>> d.mean, d.batch_shape, d.event_shape
-    (tensor([0.25, 0.5 , 0.25]), fastnn.Size([]), fastnn.Size([3]))
+    (tensor([0.25..., 0.5..., 0.25...]), fastnn.Size([]), fastnn.Size([3]))
     >>> d.log_prob(fastnn.tensor([0.25, 0.5, 0.25]))
-    tensor(1.0986123)
+    tensor(1.0986...)
     """
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex

@@ -26,7 +26,7 @@ class FisherSnedecor(Distribution):
     >>> from fastnn.distributions import FisherSnedecor
     >>> d = FisherSnedecor(fastnn.tensor([4.0]), fastnn.tensor([6.0]))
     >>> d.mean, d.mode
-    (tensor([1.5]), tensor([0.375]))
+    (tensor([1.5...]), tensor([0.375...]))
     """
     arg_constraints = {"df1": constraints.positive, "df2": constraints.positive}
     support = constraints.positive

@@ -37,9 +37,9 @@ class Gamma(ExponentialFamily):
     >>> from fastnn.distributions import Gamma
     >>> d = Gamma(fastnn.tensor([2.0, 3.0]), fastnn.tensor([1.0, 2.0]))
     >>> d.mean, d.variance
-    (tensor([2. , 1.5]), tensor([2.  , 0.75]))
+    (tensor([2..., 1.5...]), tensor([2..., 0.75...]))
     >>> d.log_prob(fastnn.tensor([1.0, 1.0]))
-    tensor([-1.        , -0.61370564])
+    tensor([-1..., -0.6137...])
     """
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative

@@ -28,7 +28,7 @@ class Geometric(Distribution):
     >>> d.mean, d.variance
     (tensor([3.]), tensor([12.]))
     >>> d.log_prob(fastnn.tensor([2.0]))
-    tensor([-1.9616585])
+    tensor([-1.961...])
     """
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.nonnegative_integer

@@ -17,7 +17,7 @@ class LogNormal(TransformedDistribution):
     >>> from fastnn.distributions import LogNormal
     >>> d = LogNormal(0.0, 1.0)
     >>> d.log_prob(fastnn.tensor(1.0)), d.mode
-    (tensor(-0.9189385), tensor(0.36787942))
+    (tensor(-0.9189...), tensor(0.367...))
     """
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.positive

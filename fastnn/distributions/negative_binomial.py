@@ -28,7 +28,7 @@ class NegativeBinomial(Distribution):
     >>> d.mean, d.variance
     (tensor([3.]), tensor([6.]))
     >>> d.log_prob(fastnn.tensor([2.0]))
-    tensor([-1.6739764])
+    tensor([-1.67...])
     """
     arg_constraints = {"total_count": constraints.greater_than_eq(0),
                        "probs": constraints.half_open_interval(0.0, 1.0),

@@ -24,7 +24,7 @@ class TransformedDistribution(Distribution):
     >>> from fastnn.distributions.transforms import ExpTransform
     >>> d = TransformedDistribution(Normal(0.0, 1.0), [ExpTransform()])   # a log-normal
     >>> d.log_prob(fastnn.tensor(1.0)), d.cdf(fastnn.tensor(1.0))
-    (tensor(-0.9189385), tensor(0.5))
+    (tensor(-0.9189...), tensor(0.5...))
     """
     arg_constraints = {}
 

@@ -22,7 +22,7 @@ class Weibull(TransformedDistribution):
     >>> from fastnn.distributions import Weibull
     >>> d = Weibull(2.0, 1.0)                 # Exponential with mean 2
     >>> d.mean, d.log_prob(fastnn.tensor(2.0))
-    (tensor(2.), tensor(-1.6931472))
+    (tensor(2.), tensor(-1.693...))
     """
     arg_constraints = {"scale": constraints.positive, "concentration": constraints.positive}
     support = constraints.positive
