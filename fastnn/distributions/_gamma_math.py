@@ -115,10 +115,15 @@ def standard_gamma(alpha, generator=None):
     """Gamma(alpha, 1) draws in alpha's dtype, at least the dtype's smallest
     normal number (so logs and ratios of draws stay finite)."""
     a = np.asarray(alpha)
+    a64 = np.asarray(a, np.float64)
+    bad = ~(a64 >= 0)                         # negative or NaN (unvalidated): NaN draws
     rng = _numpy_generator(generator)
     with np.errstate(all="ignore"):
-        x = rng.standard_gamma(np.asarray(a, np.float64)).astype(a.dtype, copy=False)
-    return np.maximum(x, np.finfo(a.dtype).tiny)
+        x = rng.standard_gamma(np.where(bad, 1.0, a64)).astype(a.dtype, copy=False)
+    x = np.maximum(x, np.finfo(a.dtype).tiny)
+    if bad.any():
+        x = np.where(bad, np.nan, x).astype(a.dtype, copy=False)
+    return x
 
 
 class StandardGammaFn(Function):

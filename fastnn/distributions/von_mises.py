@@ -44,14 +44,17 @@ def _log_bessel(x, order):
 
 
 def _rejection_sample(loc, kappa, shape, rng):
-    """Best & Fisher (1979), in float64, redrawing only the rejected entries."""
+    """Best & Fisher (1979), in float64, redrawing only the rejected entries.
+    An infinite concentration is a point mass at loc; a concentration that is
+    not positive (unvalidated) gives NaN - neither enters the loop, which
+    would never accept them."""
     kappa = np.broadcast_to(kappa, shape).reshape(-1)
     tau = 1 + np.sqrt(1 + 4 * kappa ** 2)
     with np.errstate(all="ignore"):
         rho = (tau - np.sqrt(2 * tau)) / (2 * kappa)
         r = np.where(kappa < 1e-5, 1 / kappa + kappa, (1 + rho ** 2) / (2 * rho))
-    x = np.zeros(kappa.shape)
-    todo = np.arange(kappa.size)
+    x = np.where(kappa > 0, 0.0, np.nan)
+    todo = np.flatnonzero((kappa > 0) & np.isfinite(kappa))
     while todo.size:
         u1, u2, u3 = rng.random((3, todo.size))
         z = np.cos(math.pi * u1)

@@ -543,6 +543,20 @@ def test_von_mises_samples():
     np.testing.assert_allclose(np.hypot(c, s), 1 - d.variance.numpy(), atol=0.02)
 
 
+def test_unvalidated_bad_parameters_never_hang():
+    """validate_args=False with out-of-range parameters: NaN draws, not a
+    rejection loop that never accepts (PyTorch's VonMises hangs on an infinite
+    concentration) and not a NumPy error."""
+    v = D.VonMises(fastnn.tensor([0.5, 0.5, 0.5, 0.5]),
+                   fastnn.tensor([float("inf"), 0.0, -1.0, float("nan")]), validate_args=False)
+    x = v.sample((3,)).numpy()
+    np.testing.assert_allclose(x[:, 0], 0.5, rtol=1e-6)
+    assert np.isnan(x[:, 1:]).all()
+    g = D.Gamma(fastnn.tensor([-1.0, float("nan"), 0.0, 2.0]), 1.0, validate_args=False)
+    y = g.sample((3,)).numpy()
+    assert np.isnan(y[:, :2]).all() and (y[:, 2:] > 0).all()
+
+
 def test_categorical_like_frequencies():
     """Binomial and Geometric pmfs against sample frequencies."""
     for d in (D.Binomial(6, probs=fastnn.tensor([0.2, 0.7], dtype=fastnn.float64)),
