@@ -1,0 +1,57 @@
+/* ctc.c -- descriptor checks of the CTC loss; instantiates ctc.inc for float
+ * and double (see ctc.h). */
+#include <math.h>
+#include <string.h>
+#include "ctc.h"
+#include "fnn_tmath.h"     /* VEXP, LOG */
+
+/* The log of a sum of up to three exps each <= 1 with one of them 1 (the
+ * largest term taken out): the argument is in [1, 3], or 0 (every term
+ * -inf: the log is -inf), NaN or +inf (NaN or +inf inputs), which pass
+ * through.  For float the polynomial log of fnn_vexp.h, so the loops over s
+ * vectorise; libm's for double. */
+static inline float ctc_log_f32(float x) {
+    float r = fnn_logf_pos(x > 0.0f && x < INFINITY ? x : 1.0f);
+    return x > 0.0f && x < INFINITY ? r : (x == 0.0f ? -INFINITY : x);
+}
+#define ctc_log_f64 log
+#define CTC_LOG FN(ctc_log)
+
+int fnn_ctc_init(fnn_ctc_desc *d, int64_t T, int64_t N, int64_t C, int64_t blank,
+                 int64_t n_targets, const int64_t *targets, const int64_t *offsets,
+                 const int64_t *il, const int64_t *tl) {
+    if (T < 0 || N < 0 || C < 1 || n_targets < 0 || blank < 0 || blank >= C)
+        return FNN_EINVAL;
+    int64_t S = 0;
+    for (int64_t b = 0; b < N; b++) {
+        if (il[b] < 0 || il[b] > T || tl[b] < 0 || tl[b] > n_targets) return FNN_EINVAL;
+        if (offsets[b] < 0 || offsets[b] > n_targets - tl[b]) return FNN_EINVAL;
+        S = tl[b] > S ? tl[b] : S;
+    }
+    const int64_t W = 2 * S + 1;   /* S <= n_targets, an array's size: no overflow */
+    if (N > 0 && W > INT64_MAX / 4 / N) return FNN_EINVAL;
+    if (N > 0 && T > 0 && W > INT64_MAX / T / N) return FNN_EINVAL;
+    for (int64_t b = 0; b < N; b++) {
+        const int64_t *lab = targets + offsets[b];
+        for (int64_t k = 0; k < tl[b]; k++)
+            if (lab[k] < 0 || lab[k] >= C) return FNN_EINDEX;
+    }
+    d->steps = T;
+    d->batch = N;
+    d->classes = C;
+    d->blank = blank;
+    d->n_targets = n_targets;
+    d->S = S;
+    d->targets = targets;
+    d->offsets = offsets;
+    d->il = il;
+    d->tl = tl;
+    return FNN_OK;
+}
+
+int64_t fnn_ctc_alpha_len(const fnn_ctc_desc *d) { return d->batch * d->steps * (2 * d->S + 1); }
+
+int64_t fnn_ctc_workspace_len(const fnn_ctc_desc *d) { return d->batch * 4 * (2 * d->S + 1); }
+
+#define FNN_BODY "ctc.inc"
+#include "fnn_instantiate.inc"
