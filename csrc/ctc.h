@@ -26,6 +26,8 @@
  * The backward sums each time step's posteriors per class after dividing
  * out the emission (log posterior - nll shifted by its maximum over s), so
  * a class's posterior keeps its relative accuracy whatever its log-prob.
+ * A log-prob of -inf (a masked class) has posterior 0 and gradient 0 (where
+ * PyTorch's kernel computes -inf + inf and gives NaN).
  *
  * alpha is saved by the forward for the backward: (N, T, W), W = 2S + 1
  * with S the longest target (row t of sample b holds s < W_b, t < il[b]).
