@@ -73,3 +73,6 @@ from .pooling import LPPool1d, LPPool2d  # noqa: E402
 from .loss import MultiLabelMarginLoss, TripletMarginWithDistanceLoss  # noqa: E402
 __all__ += ["RReLU", "LPPool1d", "LPPool2d", "MultiLabelMarginLoss",
             "TripletMarginWithDistanceLoss"]
+# connectionist temporal classification loss, adaptive softmax (branch ctc)
+from .loss import CTCLoss  # noqa: E402
+__all__ += ["CTCLoss"]
