@@ -28,9 +28,10 @@ int fnn_ctc_init(fnn_ctc_desc *d, int64_t T, int64_t N, int64_t C, int64_t blank
         if (offsets[b] < 0 || offsets[b] > n_targets - tl[b]) return FNN_EINVAL;
         S = tl[b] > S ? tl[b] : S;
     }
-    const int64_t W = 2 * S + 1;   /* S <= n_targets, an array's size: no overflow */
-    if (N > 0 && W > INT64_MAX / 4 / N) return FNN_EINVAL;
-    if (N > 0 && T > 0 && W > INT64_MAX / T / N) return FNN_EINVAL;
+    /* S <= n_targets, an array's size: no overflow */
+    const int64_t L = FNN_CTC_LANES, R = 2 + (2 * S + 1 + L - 1) / L * L;
+    if (N > 0 && R > INT64_MAX / 5 / N) return FNN_EINVAL;
+    if (N > 0 && T > 0 && R > INT64_MAX / T / N) return FNN_EINVAL;
     for (int64_t b = 0; b < N; b++) {
         const int64_t *lab = targets + offsets[b];
         for (int64_t k = 0; k < tl[b]; k++)
@@ -42,6 +43,7 @@ int fnn_ctc_init(fnn_ctc_desc *d, int64_t T, int64_t N, int64_t C, int64_t blank
     d->blank = blank;
     d->n_targets = n_targets;
     d->S = S;
+    d->row = R;
     d->targets = targets;
     d->offsets = offsets;
     d->il = il;
@@ -49,9 +51,9 @@ int fnn_ctc_init(fnn_ctc_desc *d, int64_t T, int64_t N, int64_t C, int64_t blank
     return FNN_OK;
 }
 
-int64_t fnn_ctc_alpha_len(const fnn_ctc_desc *d) { return d->batch * d->steps * (2 * d->S + 1); }
+int64_t fnn_ctc_alpha_len(const fnn_ctc_desc *d) { return d->batch * d->steps * d->row; }
 
-int64_t fnn_ctc_workspace_len(const fnn_ctc_desc *d) { return d->batch * 4 * (2 * d->S + 1); }
+int64_t fnn_ctc_workspace_len(const fnn_ctc_desc *d) { return d->batch * 5 * d->row; }
 
 #define FNN_BODY "ctc.inc"
 #include "fnn_instantiate.inc"

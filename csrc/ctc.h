@@ -23,16 +23,20 @@
  * lse(x, y, z) = m + log(e^(x-m) + e^(y-m) + e^(z-m)), m the largest (0 when
  * all are -inf), as PyTorch's kernel.  An impossible alignment gives nll =
  * +inf and (without zero_infinity) NaN gradients for t < il, as PyTorch.
- * The backward sums each time step's posteriors per class after dividing
- * out the emission (log posterior - nll shifted by its maximum over s), so
- * a class's posterior keeps its relative accuracy whatever its log-prob.
- * A log-prob of -inf (a masked class) has posterior 0 and gradient 0 (where
- * PyTorch's kernel computes -inf + inf and gives NaN).
+ * The backward computes each state's posterior (the emission divided out
+ * before the exp, as PyTorch's kernel) and sums them per class.  A log-prob
+ * of -inf (a masked class) has posterior 0 and gradient 0 (where PyTorch's
+ * kernel computes -inf + inf and gives NaN).
  *
- * alpha is saved by the forward for the backward: (N, T, W), W = 2S + 1
- * with S the longest target (row t of sample b holds s < W_b, t < il[b]).
- * The workspace (fnn_ctc_workspace_len elements) holds, per sample, the
- * emission row, the skip mask and two beta rows.
+ * Layout: the recursions run over whole blocks of FNN_CTC_LANES states
+ * (a constant trip count the compiler vectorises), with no edge cases: a
+ * state row has R = 2 + roundup(2S + 1, FNN_CTC_LANES) cells (d->row, S the
+ * longest target), state s in cell 2 + s, and the two cells before it and
+ * the cells past W_b hold -inf (emissions -inf there, so they stay -inf).
+ * alpha is saved by the forward for the backward: (N, T, R) (rows t < il[b]
+ * written).  The workspace (fnn_ctc_workspace_len elements) holds, per
+ * sample, five rows: the emissions, the skip mask, two beta rows and the
+ * posteriors of a step.
  *
  * Threads: samples are shared out (dynamically, lengths differ); each
  * sample's numbers come from one thread, so the results do not depend on
@@ -42,12 +46,15 @@
 #define FNN_CTC_H
 #include "fnn_common.h"
 
+#define FNN_CTC_LANES 16
+
 typedef struct {
     int64_t steps, batch;     /* T, N of log_probs (T, N, C) */
     int64_t classes;          /* C */
     int64_t blank;            /* in [0, C) */
     int64_t n_targets;        /* elements of targets */
-    int64_t S;                /* longest target length; W = 2S + 1 */
+    int64_t S;                /* longest target length */
+    int64_t row;              /* R, the cells of a state row (see Layout) */
     const int64_t *targets;   /* (n_targets) labels in [0, C); kept by pointer */
     const int64_t *offsets;   /* (N) first label of each sample in targets */
     const int64_t *il;        /* (N) input lengths in [0, T] */
@@ -56,25 +63,25 @@ typedef struct {
 
 /* Fills and validates d: sizes >= 0, C >= 1, blank in [0, C), lengths in
  * range, every sample's labels inside targets (offsets[b] >= 0,
- * offsets[b] + tl[b] <= n_targets) and N * T * W representable.
+ * offsets[b] + tl[b] <= n_targets) and N * T * R representable.
  * FNN_OK, FNN_EINVAL, or FNN_EINDEX for a label of a sample outside [0, C). */
 int fnn_ctc_init(fnn_ctc_desc *d, int64_t T, int64_t N, int64_t C, int64_t blank,
                  int64_t n_targets, const int64_t *targets, const int64_t *offsets,
                  const int64_t *il, const int64_t *tl);
 
-/* Elements of alpha: N * T * (2S + 1). */
+/* Elements of alpha: N * T * R. */
 int64_t fnn_ctc_alpha_len(const fnn_ctc_desc *d);
 
-/* Elements of the workspace of fwd and bwd: N * 4 * (2S + 1). */
+/* Elements of the workspace of fwd and bwd: N * 5 * R. */
 int64_t fnn_ctc_workspace_len(const fnn_ctc_desc *d);
 
-/* lp (T, N, C); nll (N); alpha (N, T, 2S + 1); ws (fnn_ctc_workspace_len) */
+/* lp (T, N, C); nll (N); alpha (N, T, R); ws (fnn_ctc_workspace_len) */
 int fnn_ctc_fwd_f32(const fnn_ctc_desc *d, const float *lp, float *nll, float *alpha,
                     float *ws, int n_threads);
 int fnn_ctc_fwd_f64(const fnn_ctc_desc *d, const double *lp, double *nll, double *alpha,
                     double *ws, int n_threads);
 
-/* lp (T, N, C); nll (N) and alpha (N, T, 2S + 1) from fwd; g (N) the
+/* lp (T, N, C); nll (N) and alpha (N, T, R) from fwd; g (N) the
  * upstream gradient of each sample's nll (reduction scale included);
  * gx (T, N, C), overwritten; ws (fnn_ctc_workspace_len) */
 int fnn_ctc_bwd_f32(const fnn_ctc_desc *d, const float *lp, const float *nll,

@@ -2,7 +2,7 @@
 
 cdef extern from "ctc.h":
     ctypedef struct fnn_ctc_desc:
-        int64_t steps, batch, classes, blank, n_targets, S
+        int64_t steps, batch, classes, blank, n_targets, S, row
     int fnn_ctc_init(fnn_ctc_desc *d, int64_t T, int64_t N, int64_t C, int64_t blank,
                      int64_t n_targets, const int64_t *targets, const int64_t *offsets,
                      const int64_t *il, const int64_t *tl)
@@ -46,15 +46,15 @@ cdef int _ctc_desc(fnn_ctc_desc *d, str op, lp, targets, offsets, il, tl,
 def ctc_fwd(lp, targets, offsets, il, tl, int64_t blank, int n_threads=1):
     """CTC negative log-likelihood of each sample: log_probs lp (T, N, C),
     sample b's labels targets[offsets[b] : offsets[b] + tl[b]] (int64), input
-    lengths il (N).  Returns (nll (N,), alpha) with alpha the (N, T, 2S + 1)
-    log-alphas the backward takes."""
+    lengths il (N).  Returns (nll (N,), alpha) with alpha the (N, T, R)
+    log-alphas the backward takes (R: csrc/ctc.h)."""
     cdef str op = "ctc_loss"
     cdef int kind = _kind(lp, op, "log_probs")
     cdef fnn_ctc_desc d
     _ctc_desc(&d, op, lp, targets, offsets, il, tl, blank)
     cdef object dt = lp.dtype
     nll = np.empty(d.batch, dtype=dt)
-    alpha = np.empty((d.batch, d.steps, 2 * d.S + 1), dtype=dt)
+    alpha = np.empty((d.batch, d.steps, d.row), dtype=dt)
     cdef int64_t nws = fnn_ctc_workspace_len(&d)
     ws = _ws_take("ctc", kind, nws)
     cdef void *pl = _ptr(lp)
