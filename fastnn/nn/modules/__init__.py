@@ -75,4 +75,5 @@ __all__ += ["RReLU", "LPPool1d", "LPPool2d", "MultiLabelMarginLoss",
             "TripletMarginWithDistanceLoss"]
 # connectionist temporal classification loss, adaptive softmax (branch ctc)
 from .loss import CTCLoss  # noqa: E402
-__all__ += ["CTCLoss"]
+from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402
+__all__ += ["CTCLoss", "AdaptiveLogSoftmaxWithLoss"]
