@@ -247,3 +247,13 @@ def test_ctc_target_longer_than_input_is_inf():
     lp, tg, il, _ = _args()
     out = F.ctc_loss(fastnn.tensor(lp), tg, [2, 5], [3, 2], reduction="none").numpy()
     assert out[0] == np.inf and np.isfinite(out[1])
+
+
+def test_torch_namespace_ctc_loss_takes_the_reduction_enum():
+    lp, tg, il, tl = _case(11)
+    x = fastnn.tensor(lp)
+    for enum, name in [(0, "none"), (1, "mean"), (2, "sum")]:
+        np.testing.assert_array_equal(fastnn.ctc_loss(x, tg, il, tl, 0, enum).numpy(),
+                                      F.ctc_loss(x, tg, il, tl, reduction=name).numpy())
+    with pytest.raises(ValueError, match="reduction"):
+        fastnn.ctc_loss(x, tg, il, tl, 0, 3)
