@@ -257,3 +257,15 @@ def test_torch_namespace_ctc_loss_takes_the_reduction_enum():
                                       F.ctc_loss(x, tg, il, tl, reduction=name).numpy())
     with pytest.raises(ValueError, match="reduction"):
         fastnn.ctc_loss(x, tg, il, tl, 0, 3)
+
+
+def test_ctc_non_contiguous_log_probs():
+    """A batch-first array transposed to (T, N, C): same values and gradient."""
+    lp, tg, il, tl = _case(12)
+    want = _both(fastnn, lp, tg, il, tl, np.float64, reduction="none")
+    x = fastnn.tensor(np.ascontiguousarray(lp.transpose(1, 0, 2)), requires_grad=True)
+    xt = x.transpose(0, 1)
+    out = F.ctc_loss(xt, tg, il, tl, reduction="none")
+    out.backward(fastnn.tensor(want[2]))
+    np.testing.assert_array_equal(out.detach().numpy(), want[0])
+    np.testing.assert_array_equal(x.grad.numpy().transpose(1, 0, 2), want[1])
