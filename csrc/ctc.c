@@ -17,6 +17,13 @@ static inline float ctc_log_f32(float x) {
 #define ctc_log_f64 log
 #define CTC_LOG FN(ctc_log)
 
+/* The weight of a cell of the recursions in fnn_threads_for's count of
+ * element-wise operations.  A cell (three exps and a log, vectorised) takes
+ * about 3 ns at one thread here, some 25 element-wise operations; counted
+ * as 8, a team is forked from about 8,000 cells (some 25 us of work at one
+ * thread, ctc_small's forward halves at two threads). */
+#define CTC_CELL_COST 8
+
 int fnn_ctc_init(fnn_ctc_desc *d, int64_t T, int64_t N, int64_t C, int64_t blank,
                  int64_t n_targets, const int64_t *targets, const int64_t *offsets,
                  const int64_t *il, const int64_t *tl) {
