@@ -5,23 +5,19 @@
 #include "ctc.h"
 #include "fnn_tmath.h"     /* VEXP, LOG */
 
-/* The log of a sum of up to three exps each <= 1 with one of them 1 (the
- * largest term taken out): the argument is in [1, 3], or 0 (every term
- * -inf: the log is -inf), NaN or +inf (NaN or +inf inputs), which pass
- * through.  For float the polynomial log of fnn_vexp.h, so the loops over s
- * vectorise; libm's for double. */
-static inline float ctc_log_f32(float x) {
-    float r = fnn_logf_pos(x > 0.0f && x < INFINITY ? x : 1.0f);
-    return x > 0.0f && x < INFINITY ? r : (x == 0.0f ? -INFINITY : x);
-}
+/* The log of ctc_lse3's sum 1 + e1 + e2 (e1, e2 in [0, 1]): an argument
+ * in [1, 3] whenever its result is used (ctc_lse3 selects -inf or NaN
+ * itself otherwise).  For float the polynomial log of fnn_vexp.h, so the
+ * loops over the states vectorise; libm's for double. */
+#define ctc_log_f32 fnn_logf_pos
 #define ctc_log_f64 log
 #define CTC_LOG FN(ctc_log)
 
 /* The weight of a cell of the recursions in fnn_threads_for's count of
- * element-wise operations.  A cell (three exps and a log, vectorised) takes
- * about 3 ns at one thread here, some 25 element-wise operations; counted
- * as 8, a team is forked from about 8,000 cells (some 25 us of work at one
- * thread, ctc_small's forward halves at two threads). */
+ * element-wise operations.  A cell (two exps and a log, vectorised) takes
+ * about 2.5 ns at one thread here, some 20 element-wise operations;
+ * counted as 8, a team is forked from about 8,000 cells (some 20 us of work
+ * at one thread; ctc_small's forward halves at two threads). */
 #define CTC_CELL_COST 8
 
 int fnn_ctc_init(fnn_ctc_desc *d, int64_t T, int64_t N, int64_t C, int64_t blank,

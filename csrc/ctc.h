@@ -20,8 +20,9 @@
  *   at t is exp(a + b - lp[t, l'(s)] + nll), and for t < il
  *   gx[t, b, c] = (exp(lp[t, b, c]) - sum_{s: l'(s) = c} posterior) * g[b],
  *   0 for t >= il, and 0 everywhere when zero_infinity and nll = +inf.
- * lse(x, y, z) = m + log(e^(x-m) + e^(y-m) + e^(z-m)), m the largest (0 when
- * all are -inf), as PyTorch's kernel.  An impossible alignment gives nll =
+ * lse(x, y, z) = m + log(1 + e^(lo-m) + e^(mid-m)), m the largest (-inf
+ * when all are -inf, NaN when one is): PyTorch's log-sum-exp with the exp
+ * of the largest term, 1, not computed.  An impossible alignment gives nll =
  * +inf and (without zero_infinity) NaN gradients for t < il, as PyTorch.
  * The backward computes each state's posterior (the emission divided out
  * before the exp, as PyTorch's kernel) and sums them per class.  A log-prob

@@ -137,6 +137,28 @@ def test_ctc_masked_class_has_zero_gradient(dtype):
 
 
 @pytest.mark.parametrize("dtype", DT)
+def test_ctc_nan_and_inf_log_probs(dtype):
+    """A NaN on a path makes the loss NaN (as PyTorch); a NaN on a class no
+    path uses leaves the loss and the other gradients alone; -inf
+    everywhere for a label makes the loss +inf."""
+    rng = np.random.default_rng(6)
+    lp = _log_probs(rng, 6, 3, 4, dtype)
+    lp[2, 0, 1] = np.nan                      # label 1 of sample 0
+    lp[3, 1, 3] = np.nan                      # class 3: not in sample 1's target
+    lp[:, 2, 2] = -np.inf                     # sample 2's label never emitted
+    tg = np.array([[1, 2], [1, 2], [2, 1]], np.int64)
+    il, tl = np.array([6, 6, 6], np.int64), np.array([2, 2, 2], np.int64)
+    nll, gx = _run(lp, tg.reshape(-1), np.array([0, 2, 4], np.int64), il, tl, 0,
+                   np.ones(3, dtype))
+    assert np.isnan(nll[0]) and np.isfinite(nll[1]) and nll[2] == np.inf
+    np.testing.assert_allclose(nll[1], R.ctc_nll(lp[:, 1:2], [tg[1]], [6])[0], **TOL[dtype])
+    ref = R.ctc_nll_grad(lp[:, 1:2], [tg[1]], [6], [1.0])[:, 0]
+    ok = ~np.isnan(lp[:, 1])
+    assert np.isnan(gx[3, 1, 3]) and ok.sum() == ok.size - 1
+    np.testing.assert_allclose(gx[:, 1][ok], ref[ok], **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DT)
 def test_ctc_peaked_log_probs(dtype):
     """A confident model (log-probs near -100 for the wrong classes: exp
     underflows in float32) keeps the loss and its gradient."""
