@@ -2,8 +2,8 @@
  * 2006), forward and backward, in log space, with PyTorch's formulas.
  *
  * log_probs lp (T, N, C) time-major (lp[t, b, c]); sample b has input length
- * il[b] <= T and the labels targets[offsets[b] .. offsets[b] + tl[b]), none
- * of them the blank.  The extended label sequence l' of length W_b = 2 tl + 1
+ * il[b] <= T and the labels targets[offsets[b] .. offsets[b] + tl[b]) (the
+ * op rejects the blank among them).  The extended label sequence l' of length W_b = 2 tl + 1
  * puts a blank before, between and after the labels: l'(s) = blank for even
  * s, label (s - 1) / 2 for odd s.  A skip s - 2 -> s is allowed when
  * l'(s) != l'(s - 2) (never onto a blank, nor between repeated labels).
