@@ -213,3 +213,12 @@ CONV_SWEEP = {
 WORKLOADS.update({
     k: "Conv2d({1}, {4}, {5}, stride={6}, padding={7}, groups={8}) on ({0}, {1}, {2}, {3})"
        .format(*v) for k, v in CONV_SWEEP.items()})
+
+# CTC loss (branch ctc): name -> log_probs (T, N, C), padded targets of at
+# most S labels (lengths S/2..S), every input length T; fwd and fwd+bwd
+CTC = {
+    "ctc_small": dict(T=50, N=16, C=20, S=15),
+    "ctc_speech": dict(T=200, N=32, C=29, S=60),
+}
+WORKLOADS.update({k: "CTC loss, log_probs ({T}, {N}, {C}), targets up to {S} labels, "
+                     "reduction mean".format(**v) for k, v in CTC.items()})

@@ -11,7 +11,7 @@ __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "layer_no
            "threshold_", "prelu", "rrelu", "rrelu_", "pixel_shuffle", "pixel_unshuffle",
            "cosine_similarity", "max_pool1d", "max_pool2d", "max_pool1d_with_indices",
            "avg_pool1d", "adaptive_avg_pool1d", "channel_shuffle", "hardshrink",
-           "constant_pad_nd"]
+           "constant_pad_nd", "ctc_loss"]
 
 conv1d, conv2d = _F.conv1d, _F.conv2d
 conv_transpose1d, conv_transpose2d = _F.conv_transpose1d, _F.conv_transpose2d
@@ -240,3 +240,13 @@ def feature_alpha_dropout_(input, p, train):
 def addmv_(input, mat, vec, *, beta=1, alpha=1):
     """``input.addmv_(mat, vec, beta=beta, alpha=alpha)``."""
     return input.addmv_(mat, vec, beta=beta, alpha=alpha)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=1,
+             zero_infinity=False):
+    """``torch.ctc_loss``: ``F.ctc_loss`` with the reduction as PyTorch's enum
+    (0 'none', 1 'mean', 2 'sum') or its name."""
+    if not isinstance(reduction, str):
+        reduction = {0: "none", 1: "mean", 2: "sum"}.get(reduction, reduction)
+    return _F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction,
+                       zero_infinity)

@@ -125,3 +125,5 @@ from ..ops.rrelu import rrelu, rrelu_  # noqa: E402
 from ..ops.lp_pool import lp_pool1d, lp_pool2d  # noqa: E402
 from ..ops.loss_margin import (multilabel_margin_loss,  # noqa: E402
                                triplet_margin_with_distance_loss)
+# connectionist temporal classification loss (branch ctc)
+from ..ops.loss_ctc import ctc_loss  # noqa: E402

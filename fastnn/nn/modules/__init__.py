@@ -84,3 +84,7 @@ __all__ += ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d",
             "LazyConvTranspose2d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyInstanceNorm1d",
             "LazyInstanceNorm2d"]
 from . import batchnorm, instancenorm  # noqa: E402,F401  (PyTorch's module paths)
+# connectionist temporal classification loss, adaptive softmax (branch ctc)
+from .loss import CTCLoss  # noqa: E402
+from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402
+__all__ += ["CTCLoss", "AdaptiveLogSoftmaxWithLoss"]

@@ -9,7 +9,7 @@ __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWi
            "SmoothL1Loss", "HuberLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
            "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss",
            "MultiMarginLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
-           "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss"]
+           "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss", "CTCLoss"]
 
 
 class _Loss(Module):
@@ -445,3 +445,42 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
     def forward(self, input, target):
         return F.multilabel_soft_margin_loss(input, target, weight=self.weight,
                                              reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification loss (``F.ctc_loss``): the
+    negative log-probability of each target summed over its alignments to
+    the input sequence.
+
+    Parameters
+    ----------
+    blank : int
+        The blank label.
+    reduction : {'mean', 'sum', 'none'}
+        'mean' divides each loss by its target length, then averages.
+    zero_infinity : bool
+        Replace infinite losses (inputs too short to align) and their
+        gradients by zeros.
+
+    Shape
+    -----
+    log_probs (T, N, C) or (T, C); targets (N, S) or concatenated
+    (sum(target_lengths),); input_lengths and target_lengths (N,) (Tensors,
+    lists or tuples); output a scalar, or (N,) with ``reduction='none'``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastnn
+    >>> lp = fastnn.tensor(np.log(np.full((3, 1, 2), 0.5)))
+    >>> round(fastnn.nn.CTCLoss()(lp, np.array([[1]]), [3], [1]).item(), 4)
+    0.2877
+    """
+
+    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
+        super().__init__(reduction=reduction)
+        self.blank = blank
+        self.zero_infinity = zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)
