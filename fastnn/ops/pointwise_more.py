@@ -173,7 +173,7 @@ def nextafter(input, other, *, out=None):
 
 # --------------------------------------------------------------- heaviside
 class HeavisideFn(Function):
-    """0 where x < 0, ``values`` where x == 0, 1 where x > 0 (NaN stays NaN);
+    """0 where x < 0, ``values`` where x == 0, 1 where x > 0 (0 for NaN, as PyTorch);
     PyTorch has no derivative for it, so its backward raises."""
     raw = True
 
@@ -186,8 +186,6 @@ class HeavisideFn(Function):
                                "dtypes.")
         with np.errstate(all="ignore"):
             out = np.where(x > 0, 1, np.where(x == 0, _astype(v, x.dtype), 0))
-            if x.dtype.kind == "f":
-                out = np.where(np.isnan(x), x, out)
         return np.asarray(out).astype(x.dtype, copy=False)
 
     @staticmethod
