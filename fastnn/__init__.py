@@ -274,4 +274,22 @@ def _inplace_fn(name):
  clamp_max_, clamp_min_, i0_, logit_, sinc_, xlogy_) = (_inplace_fn(n) for n in (
      "ldexp_", "gcd_", "lcm_", "deg2rad_", "rad2deg_", "as_strided_", "resize_as_",
      "conj_physical_", "clamp_", "clamp_max_", "clamp_min_", "i0_", "logit_", "sinc_", "xlogy_"))
+from .ops.stats_more import (dist, embedding_renorm_, histogramdd,  # noqa: E402
+                             norm_except_dim)
+from .ops.strided import (as_strided_scatter, empty_permuted, from_dlpack,  # noqa: E402
+                          from_file)
+from .ops.arrange import (alias_copy, as_strided_copy, detach_copy,  # noqa: E402
+                          diagonal_copy, expand_copy, permute_copy, select_copy, slice_copy,
+                          split_copy, split_with_sizes_copy, squeeze_copy, t_copy,
+                          transpose_copy, unbind_copy, unfold_copy, unsqueeze_copy, view_copy)
+(detach, detach_, is_same_size, is_signed, is_conj, is_neg, is_inference) = (
+    _inplace_fn(n) for n in ("detach", "detach_", "is_same_size", "is_signed", "is_conj",
+                             "is_neg", "is_inference"))
+pdist = nn.functional.pdist
+pairwise_distance = nn.functional.pairwise_distance
+binary_cross_entropy_with_logits = nn.functional.binary_cross_entropy_with_logits
+
+
+def init_num_threads():
+    """Accepted: fastnn passes its thread count to every kernel call."""
 # --- end of torch.* maths gaps

@@ -1904,6 +1904,53 @@ class Tensor(TensorBase):
                           requires_grad=False):
         return Sd.empty_strided(size, stride, dtype=dtype or self._array.dtype, device=device,
                                 requires_grad=requires_grad)
+    dist = Sm.dist
+    as_strided_scatter = Sd.as_strided_scatter
+
+    def is_same_size(self, other):
+        return self._array.shape == other._array.shape
+
+    def is_signed(self):
+        return self._array.dtype.kind in "fi"
+
+    def is_conj(self):
+        return False
+
+    def is_neg(self):
+        return False
+
+    def is_inference(self):
+        return False
+
+    def const_data_ptr(self):
+        return self._array.ctypes.data
+
+    def dim_order(self, *, ambiguity_check=False):
+        """The dims from outermost to innermost in memory (by stride, ties in order)."""
+        st = self._array.strides
+        return tuple(sorted(range(self._array.ndim), key=lambda d: -st[d]))
+
+    def resize(self, *sizes):
+        """Deprecated in PyTorch (its warning): ``reshape`` keeping the element count."""
+        import warnings
+        warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        n = int(np.prod(sizes, dtype=np.int64))
+        if n != self._array.size:
+            raise RuntimeError(f"requested resize to {'x'.join(map(str, sizes))} ({n} elements "
+                               f"in total), but the given tensor has a size of "
+                               f"{'x'.join(map(str, self._array.shape))} ({self._array.size} "
+                               "elements). autograd's resize can only change the shape of a "
+                               "given tensor, while preserving the number of elements. ")
+        return self.reshape(sizes)
+
+    def resize_as(self, tensor):
+        return self.resize(tuple(tensor._array.shape))
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return self._inplace_op(L.baddbmm, batch1, batch2, beta=beta, alpha=alpha,
+                                snapshot=False)
     # --- end of torch.* maths gaps
 
 

@@ -1295,3 +1295,88 @@ def _bilinear(node, g):
         return y if B is None else y + B
 
     return composite(node, (g,), forward, (x1, x2, w, b))
+
+
+# ------------------------------------------------ torch.* maths gaps (mathgaps)
+from ..ops import pointwise_more, scan, stats_more, strided  # noqa: E402
+
+
+@formula(pointwise_more.LogAddExpFn, pointwise_more.LogAddExp2Fn, pointwise_more.HypotFn)
+def _logaddexp_hypot(node, g):
+    a, b, out = node.saved_tensors
+    na, nb = _needs(node)[:2]
+    A, B, OUT = inp(node, 0, a), inp(node, 1, b), outp(node, 0, out)
+    if issubclass(node._fn, pointwise_more.HypotFn):
+        da, db = (A / OUT if na else None), (B / OUT if nb else None)
+    elif issubclass(node._fn, pointwise_more.LogAddExpFn):
+        da, db = ((A - OUT).exp() if na else None), ((B - OUT).exp() if nb else None)
+    else:
+        da, db = ((A - OUT).exp2() if na else None), ((B - OUT).exp2() if nb else None)
+    sa, sb = node.shapes
+    return (sum_to(g * da, sa) if na else None), (sum_to(g * db, sb) if nb else None)
+
+
+@formula(pointwise_more.CopysignFn, pointwise_more.NextafterFn)
+def _copysign_nextafter(node, g):
+    a, b, out = node.saved_tensors
+    na, nb = _needs(node)[:2]
+    sa, sb = node.shapes
+    if issubclass(node._fn, pointwise_more.CopysignFn):
+        d = pointwise_more._copysign_ratio(np.asarray(a), np.asarray(out))
+    else:
+        d = np.asarray(a) != np.asarray(b)
+    return (sum_to(g * _mask(d, g._array.dtype), sa) if na else None,
+            sum_to(g * 0.0, sb) if nb else None)
+
+
+@formula(pointwise_more.FrexpFn)
+def _frexp(node, g, *unused):
+    (e,) = node.saved_tensors
+    return g * const(np.ldexp(np.ones((), g._array.dtype), -e).astype(g._array.dtype))
+
+
+@formula(pointwise_more.AngleFn)
+def _angle(node, g):
+    return g * 0.0
+
+
+@formula(scan.LogCumSumExpFn)
+def _logcumsumexp(node, g):
+    x, out = node.saved_tensors
+    if x.ndim == 0 or x.size == 0:
+        return g
+    d = node.dim
+    ga = g._array
+    X, OUT = inp(node, 0, x), outp(node, 0, out)
+    low = const(np.asarray(np.finfo(ga.dtype).min, ga.dtype))
+    lg = fastnn.where(const(ga == 0), const(np.ones((), ga.dtype)), g).abs().log()
+
+    def rev(v):
+        return fastnn.logcumsumexp(v.flip(d), d).flip(d)
+
+    pos = fastnn.where(const(ga > 0), lg, low)
+    neg = fastnn.where(const(ga < 0), lg, low)
+    return (rev(pos - OUT) + X).exp() - (rev(neg - OUT) + X).exp()
+
+
+@formula(scan._CumExtremeFn, stats_more.ModeFn)
+def _scatter_back(node, g, *unused):
+    (idx,) = node.saved_tensors
+    shape_, d = node.meta[:2]
+    if idx is None:
+        return g
+    if issubclass(node._fn, stats_more.ModeFn) and not node.meta[2]:
+        g = g.unsqueeze(d)
+    return fastnn.zeros(shape_, dtype=g.dtype).scatter_add(d, const(idx), g)
+
+
+@formula(strided.AsStridedFn)
+def _as_strided(node, g):
+    opos, xpos = node.saved_tensors
+    count = np.maximum(np.bincount(xpos.reshape(-1), minlength=node.n)[xpos], 1)
+    gs = fastnn.zeros(node.n, dtype=g.dtype).index_add(0, const(opos.reshape(-1)),
+                                                        g.reshape(-1))
+    return gs[const(xpos)] / const(count.astype(g._array.dtype))
+
+
+formula(strided.UnfoldDimFn)(_linear_op)

@@ -358,3 +358,42 @@ def nonzero_static(input, *, size, fill_value=-1):
     k = min(int(size), nz.shape[0])
     res[:k] = nz[:k]
     return _wrap(res)
+
+
+# ------------------------------------------------ the *_copy functions
+def _copy_of(name, fn):
+    def f(*args, out=None, **kwargs):
+        res = fn(*args, **kwargs)
+        if isinstance(res, (tuple, list)):
+            return tuple(r.clone() for r in res)
+        return into(out, res.clone())
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"A copy of the result of ``{name[:-5]}`` (``torch.{name}``)."
+    return f
+
+
+def _method(name):
+    def f(input, *args, **kwargs):
+        return getattr(tensor(input), name)(*args, **kwargs)
+    return f
+
+
+def _slice(input, dim=0, start=None, end=None, step=1):
+    x = tensor(input)
+    d = normalize_dim("slice", dim, x._array.ndim)
+    return x[(slice(None),) * d + (slice(start, end, step),)]
+
+
+_COPIES = {n: _copy_of(n + "_copy", _method(n)) for n in (
+    "as_strided", "diagonal", "expand", "permute", "select", "split", "split_with_sizes",
+    "squeeze", "t", "transpose", "unbind", "unfold", "unsqueeze", "view", "detach")}
+alias_copy = _copy_of("alias_copy", tensor)
+slice_copy = _copy_of("slice_copy", _slice)
+as_strided_copy, diagonal_copy, expand_copy = (_COPIES[n] for n in ("as_strided", "diagonal",
+                                                                    "expand"))
+permute_copy, select_copy, split_copy = (_COPIES[n] for n in ("permute", "select", "split"))
+split_with_sizes_copy, squeeze_copy, t_copy = (_COPIES[n] for n in ("split_with_sizes",
+                                                                    "squeeze", "t"))
+transpose_copy, unbind_copy, unfold_copy = (_COPIES[n] for n in ("transpose", "unbind",
+                                                                 "unfold"))
+unsqueeze_copy, view_copy, detach_copy = (_COPIES[n] for n in ("unsqueeze", "view", "detach"))

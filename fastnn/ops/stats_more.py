@@ -25,6 +25,7 @@ tensor([[ 1., -1.],
 from collections import namedtuple
 import numbers
 import warnings
+from builtins import range as _range
 
 import numpy as np
 
@@ -330,3 +331,72 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     if beta != 0:
         res = res + (x if beta == 1 else x * beta)
     return into(out, res)
+
+
+# ----------------------------------------------- distances, histograms, norms
+def dist(input, other, p=2):
+    """The p-norm of ``input - other`` (broadcast) as a 0-d tensor."""
+    from .reduction import norm
+    x = tensor(input)
+    return norm(x - tensor(other), p)
+
+
+histogramdd_result = namedtuple("histogramdd", ["hist", "bin_edges"])
+
+
+def histogramdd(input, bins, *, range=None, weight=None, density=False):
+    """The D-dimensional histogram of the points in the last dim of
+    ``input`` (``bins``: an int, one int per dim, or one edge tensor per
+    dim; ``range``: [min0, max0, min1, max1, ...]); no gradient."""
+    from .._core import wrap
+    x = tensor(input)._array
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have the "
+                           f"same dtype, but got input {_name(x.dtype)}")
+    if x.ndim < 1:
+        raise RuntimeError("torch.histogramdd: input tensor should have at least 1 dimension")
+    d = x.shape[-1]
+    pts = x.reshape(-1, d)
+    if isinstance(bins, TensorBase) or isinstance(bins, numbers.Integral):
+        bins = [bins] * d if isinstance(bins, numbers.Integral) else [bins]
+    bins = [b._array if isinstance(b, TensorBase) else int(b) for b in bins]
+    if len(bins) != d:
+        raise RuntimeError(f"torch.histogramdd: expected {d} sequences of bin edges for each of "
+                           f"the {d} dimensions of input but got {len(bins)}")
+    rng = None
+    if range is not None:
+        r = [float(v) for v in range]
+        if len(r) != 2 * d:
+            raise RuntimeError(f"torch.histogramdd: for a {d}-dimensional histogram range "
+                               f"should have {2 * d} elements, but got {len(r)}")
+        rng = [(r[2 * k], r[2 * k + 1]) for k in _range(d)]
+    w = None if weight is None else tensor(weight)._array.reshape(-1)
+    hist, edges = np.histogramdd(pts, bins=bins, range=rng, weights=w, density=density)
+    return histogramdd_result(wrap(hist.astype(x.dtype)),
+                              tuple(wrap(np.asarray(e, x.dtype)) for e in edges))
+
+
+def norm_except_dim(v, pow=2, dim=0):
+    """The ``pow``-norm of ``v`` over every dim except ``dim`` (kept with
+    size 1 elsewhere); ``dim=-1``: the norm of all elements."""
+    from .reduction import norm
+    x = tensor(v)
+    if dim == -1:
+        return norm(x, pow)
+    d = normalize_dim("norm_except_dim", dim, x._array.ndim)
+    return norm(x, pow, tuple(k for k in _range(x._array.ndim) if k != d), True)
+
+
+def embedding_renorm_(input, indices, max_norm, norm_type):
+    """In place, without gradient: the rows of ``input`` at ``indices``
+    whose ``norm_type``-norm exceeds ``max_norm`` scaled down to it."""
+    w = tensor(input)
+    a = w._array
+    rows = np.unique(tensor(indices)._array.reshape(-1))
+    sub = a[rows]
+    n = np.linalg.norm(sub.reshape(len(rows), -1), ord=norm_type, axis=1) if rows.size else \
+        np.zeros(0)
+    scale = np.where(n > max_norm, max_norm / (n + 1e-7), 1.0).astype(a.dtype)
+    a[rows] = sub * scale.reshape((-1,) + (1,) * (a.ndim - 1))
+    w._bump()
+    return w

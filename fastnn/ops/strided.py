@@ -395,3 +395,76 @@ def can_cast(from_, to):
     output: never to a lower category (float -> integer, integer -> bool)."""
     a, b = _dtype_arg("can_cast", from_), _dtype_arg("can_cast", to)
     return _CAT[a.kind] <= _CAT[b.kind]
+
+
+def as_strided_scatter(input, src, size, stride, storage_offset=None):
+    """A copy of ``input`` with ``src`` written into the view
+    ``as_strided(input, size, stride, storage_offset)`` (differentiable;
+    the view must lie on input's own elements and not overlap itself)."""
+    x, s = tensor(input), tensor(src)
+    size = _int_list("as_strided_scatter", "size", size)
+    stride = _int_list("as_strided_scatter", "stride", stride)
+    a = x._array
+    flat, xoff, n = _storage(a)
+    off = xoff if storage_offset is None else int(storage_offset)
+    _check_bounds(size, stride, off, n, a.dtype.itemsize)
+    if tuple(s._array.shape) != size:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(s._array.shape)}, slice size = {list(size)}")
+    isz = a.dtype.itemsize
+    xpos = _positions(a.shape, tuple(st // isz for st in a.strides), xoff).reshape(-1)
+    inv = np.full(n, -1, np.int64)
+    inv[xpos] = np.arange(xpos.size)
+    k = inv[_positions(size, stride, off).reshape(-1)]
+    if (k < 0).any() or np.unique(k).size != k.size:
+        raise RuntimeError("as_strided_scatter: the view must cover distinct elements of input")
+    from .shape import IndexPutFn
+    if s._array.dtype != a.dtype:
+        s = s.to(a.dtype)
+    out = IndexPutFn.apply(x.reshape(-1), s.reshape(-1), k, False)
+    return out.reshape(a.shape)
+
+
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None,
+                   requires_grad=False, pin_memory=False):
+    """A zeroed tensor of ``size`` whose dims lie in memory in the order
+    ``physical_layout`` (outermost first)."""
+    from .._tensor import _resolve_dtype
+    from .factories import _finish
+    size = _int_list("empty_permuted", "size", size)
+    perm = _int_list("empty_permuted", "physical_layout", physical_layout)
+    if sorted(perm) != list(range(len(size))):
+        raise RuntimeError(f"Number of dimensions in size does not match the length of the "
+                           f"physical_layout; or physical_layout {list(perm)} is not a "
+                           f"permutation")
+    dt = _resolve_dtype(dtype) if dtype is not None else F32
+    phys = np.zeros([size[p] for p in perm], dt)
+    return _finish(np.transpose(phys, np.argsort(perm)), requires_grad, device)
+
+
+def from_dlpack(ext_tensor):
+    """A tensor sharing memory with an object of the DLPack protocol
+    (a NumPy array, a PyTorch CPU tensor, ...)."""
+    if isinstance(ext_tensor, TensorBase):
+        return ext_tensor
+    return asarray(np.from_dlpack(ext_tensor))
+
+
+def from_file(filename, shared=None, size=0, *, dtype=None, layout=None, device=None,
+              pin_memory=False):
+    """``size`` elements of a binary file: memory-mapped (writes reach the
+    file) with ``shared=True``, else read into memory."""
+    from .._tensor import _resolve_dtype
+    from .factories import _finish
+    dt = _resolve_dtype(dtype) if dtype is not None else F32
+    import os
+    nbytes = os.path.getsize(filename)
+    if size * dt.itemsize > nbytes:
+        raise RuntimeError(f"from_file: trying to read {size * dt.itemsize} bytes from "
+                           f"{filename!r} of {nbytes} bytes")
+    if shared:
+        arr = np.memmap(filename, dtype=dt, mode="r+", shape=(int(size),)) if size else \
+            np.zeros(0, dt)
+    else:
+        arr = np.fromfile(filename, dtype=dt, count=int(size))
+    return _finish(np.asarray(arr) if not shared else arr, False, device)

@@ -688,3 +688,143 @@ def test_errors_like_torch(k):
         (issubclass(fe.type, (RuntimeError, ValueError)) and te.type in (RuntimeError,
                                                                           ValueError))
     assert ok, (fe.type, te.type, str(fe.value), str(te.value))
+
+
+# ------------------------------------------------ the smaller torch.* names
+COPIES = [
+    lambda M, x: M.permute_copy(x, (1, 0, 2)), lambda M, x: M.slice_copy(x, 1, 1, 3),
+    lambda M, x: M.slice_copy(x, 2, None, None, 2), lambda M, x: M.select_copy(x, 0, -1),
+    lambda M, x: M.diagonal_copy(x, 1, 0, 2), lambda M, x: M.expand_copy(x[:, :1], (3, 4, 2)),
+    lambda M, x: M.squeeze_copy(x[:, :1]), lambda M, x: M.unsqueeze_copy(x, 1),
+    lambda M, x: M.t_copy(x[0]), lambda M, x: M.transpose_copy(x, 0, 2),
+    lambda M, x: M.view_copy(x, (4, 6)), lambda M, x: M.unfold_copy(x, 1, 2, 1),
+    lambda M, x: M.as_strided_copy(x, (2, 2), (3, 1), 1), lambda M, x: M.alias_copy(x),
+    lambda M, x: M.detach_copy(x), lambda M, x: M.split_copy(x, 2, 1),
+    lambda M, x: M.split_with_sizes_copy(x, [1, 3], 1), lambda M, x: M.unbind_copy(x, 2),
+    lambda M, x: M.dist(x, x[0]) + M.dist(x, x * 2, 1) + M.dist(x, x.flip(0), float("inf"))
+    + x.dist(-x, 3.5),
+    lambda M, x: (M.norm_except_dim(x, 2, 0), M.norm_except_dim(x, 3, 2),
+                  M.norm_except_dim(x, 2, -1)),
+    lambda M, x: M.pdist(x[0]) + M.pairwise_distance(x[0], x[1]).sum(),
+    lambda M, x: M.binary_cross_entropy_with_logits(x, x.sigmoid(), None, None, 1),
+    lambda M, x: M.detach(x) + M.empty_permuted((3, 4, 2), (2, 0, 1)) * 0,
+]
+
+
+@pytest.mark.parametrize("k", range(len(COPIES)))
+def test_copy_functions_and_small_names_match_torch(k):
+    torch = requires_torch()
+    a = _r(3, 4, 2)
+    fx = fastnn.tensor(a, requires_grad=True)
+    tx = torch.tensor(a, requires_grad=True)
+    fo, to = _outs(COPIES[k](fastnn, fx)), _outs(COPIES[k](torch, tx))
+    assert len(fo) == len(to)
+    for f, t in zip(fo, to):
+        assert tuple(f.shape) == tuple(t.shape)
+        np.testing.assert_allclose(f.detach().numpy(), t.detach().numpy(), rtol=1e-12,
+                                   atol=1e-12)
+        assert f.requires_grad == t.requires_grad or "detach_copy" in COPIES[k].__code__.co_names
+    ks = [i for i, t in enumerate(to) if t.requires_grad]
+    if ks and "detach_copy" not in COPIES[k].__code__.co_names:
+        gs = [RNG.standard_normal(tuple(to[i].shape)) for i in ks]
+        sum((fo[i] * fastnn.tensor(g)).sum() for i, g in zip(ks, gs)).backward()
+        sum((to[i] * torch.tensor(g)).sum() for i, g in zip(ks, gs)).backward()
+        np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_as_strided_scatter_and_dist_p0():
+    """(PyTorch 2.13's backward of as_strided_scatter passes the gradient to the
+    overwritten elements instead of the kept ones, and its dist backward fails
+    for p=0: the forward is compared with PyTorch, the gradient checked by
+    finite differences)"""
+    torch = requires_torch()
+    a = _r(3, 4, 2)
+    for f in (lambda M, x: M.as_strided_scatter(x, x[0, :2] * 3, (2, 2), (3, 1), 1),
+              lambda M, x: x.as_strided_scatter(x[0, 0] * 2, (2,), (8,), 2),
+              lambda M, x: M.as_strided_scatter(x.transpose(0, 1), x[0, :3, 0] ** 2, (3,),
+                                                (4,))):
+        fo, to = f(fastnn, fastnn.tensor(a)), f(torch, torch.tensor(a))
+        np.testing.assert_allclose(fo.numpy(), to.numpy(), rtol=1e-12)
+        g = fastnn.tensor(RNG.standard_normal(tuple(to.shape)))
+        assert fastnn.gradcheck(lambda x: (f(fastnn, x) * g).sum(),
+                                [fastnn.tensor(a, requires_grad=True)])
+    x = _r(3, 4)
+    assert fastnn.dist(fastnn.tensor(x), fastnn.tensor(x[:, :1]), 0).item() == \
+        torch.dist(torch.tensor(x), torch.tensor(x[:, :1]), 0).item()
+    with pytest.raises(RuntimeError, match="distinct elements"):
+        fastnn.as_strided_scatter(fastnn.zeros(4), fastnn.zeros(2), (2,), (0,))
+
+
+def test_copies_do_not_share_memory():
+    x = fastnn.arange(6.0).reshape(2, 3)
+    for y in (fastnn.permute_copy(x, (1, 0)), fastnn.slice_copy(x, 1, 0, 2),
+              fastnn.view_copy(x, (3, 2)), fastnn.detach_copy(x), fastnn.alias_copy(x)):
+        assert not np.shares_memory(y.numpy(), x.numpy())
+
+
+def test_histogramdd_embedding_renorm_queries():
+    torch = requires_torch()
+    pts = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.5, 1.5]])
+    w = np.array([1.0, 2.0, 4.0, 8.0, 0.5])
+    for kw in ({"bins": [3, 2]}, {"bins": 2, "range": [0.0, 1.0, 0.0, 1.0], "density": True},
+               {"bins": [3, 3], "weight": w}):
+        f = fastnn.histogramdd(fastnn.tensor(pts), **{k: fastnn.tensor(v) if k == "weight" else
+                                                       v for k, v in kw.items()})
+        t = torch.histogramdd(torch.tensor(pts), **{k: torch.tensor(v) if k == "weight" else
+                                                     v for k, v in kw.items()})
+        np.testing.assert_allclose(f.hist.numpy(), t.hist.numpy(), rtol=1e-12)
+        for a, b in zip(f.bin_edges, t.bin_edges):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+    edges = [fastnn.tensor(np.array([0.0, 1.0, 2.5])), fastnn.tensor(np.array([0.0, 2.0]))]
+    t_edges = [torch.tensor([0.0, 1.0, 2.5], dtype=torch.float64),
+               torch.tensor([0.0, 2.0], dtype=torch.float64)]
+    np.testing.assert_allclose(fastnn.histogramdd(fastnn.tensor(pts), edges).hist.numpy(),
+                               torch.histogramdd(torch.tensor(pts), t_edges).hist.numpy())
+    a = _r(6, 3) * 3
+    fw, tw = fastnn.tensor(a), torch.tensor(a)
+    assert fastnn.embedding_renorm_(fw, fastnn.tensor([0, 2, 2, 5]), 1.0, 2.0) is fw
+    torch.embedding_renorm_(tw, torch.tensor([0, 2, 2, 5]), 1.0, 2.0)
+    np.testing.assert_allclose(fw.numpy(), tw.numpy(), rtol=1e-12)
+    x = fastnn.tensor(_r(2, 3))
+    tx = torch.tensor(x.numpy())
+    for q in ("is_signed", "is_conj", "is_neg", "is_inference"):
+        assert getattr(x, q)() == getattr(tx, q)() and getattr(fastnn, q)(x) == getattr(
+            torch, q)(tx)
+    assert fastnn.tensor([1], dtype=fastnn.uint8).is_signed() is False
+    assert fastnn.tensor([True]).is_signed() is False
+    assert fastnn.is_same_size(x, x.t()) is False and x.is_same_size(x * 2)
+    assert x.dim_order() == tx.dim_order() and x.t().dim_order() == tx.t().dim_order()
+    assert x.const_data_ptr() == x.data_ptr()
+    with pytest.warns(UserWarning, match="non-inplace resize"):
+        assert x.resize(3, 2).shape == (3, 2) and x.resize_as(x.t()).shape == (3, 2)
+    with pytest.raises(RuntimeError), pytest.warns(UserWarning):
+        x.resize(4)
+    d = fastnn.tensor([1.0, 2.0], requires_grad=True) * 2
+    fastnn.detach_(d)
+    assert not d.requires_grad and d.grad_fn is None
+    fastnn.init_num_threads()
+
+
+def test_baddbmm_inplace_dlpack_file(tmp_path):
+    torch = requires_torch()
+    m, a, b = _r(2, 3, 4), _r(2, 3, 5), _r(2, 5, 4)
+    f = fastnn.tensor(m)
+    t = torch.tensor(m)
+    f.baddbmm_(fastnn.tensor(a), fastnn.tensor(b), beta=0.5, alpha=2)
+    t.baddbmm_(torch.tensor(a), torch.tensor(b), beta=0.5, alpha=2)
+    np.testing.assert_allclose(f.numpy(), t.numpy(), rtol=1e-12)
+    n = np.arange(4.0)
+    d = fastnn.from_dlpack(n)
+    assert d.data_ptr() == n.ctypes.data and d.dtype == fastnn.float64
+    td = fastnn.from_dlpack(torch.arange(3.0))
+    assert td.tolist() == [0.0, 1.0, 2.0]
+    path = tmp_path / "data.bin"
+    np.arange(10, dtype=np.float32).tofile(path)
+    r = fastnn.from_file(str(path), size=4)
+    assert r.tolist() == [0, 1, 2, 3] and r.dtype == fastnn.float32
+    s = fastnn.from_file(str(path), shared=True, size=10)
+    s[0] = 42.0
+    assert np.fromfile(path, np.float32)[0] == 42.0
+    assert fastnn.from_file(str(path), size=5, dtype=fastnn.int32).shape == (5,)
+    with pytest.raises(RuntimeError):
+        fastnn.from_file(str(path), size=11)
