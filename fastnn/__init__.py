@@ -287,7 +287,15 @@ from .ops.arrange import (alias_copy, as_strided_copy, detach_copy,  # noqa: E40
                              "is_neg", "is_inference"))
 pdist = nn.functional.pdist
 pairwise_distance = nn.functional.pairwise_distance
-binary_cross_entropy_with_logits = nn.functional.binary_cross_entropy_with_logits
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=0):
+    """``F.binary_cross_entropy_with_logits`` in ``torch.*``'s argument order,
+    with PyTorch's integer ``reduction`` (0 'none' by default here, 1 'mean', 2 'sum')."""
+    from ._torch_aliases import _reduction
+    return nn.functional.binary_cross_entropy_with_logits(
+        input, target, weight, reduction=_reduction(reduction, "binary_cross_entropy_with_logits"),
+        pos_weight=pos_weight)
 
 
 def init_num_threads():
