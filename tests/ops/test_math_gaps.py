@@ -707,7 +707,8 @@ COPIES = [
                   M.norm_except_dim(x, 2, -1)),
     lambda M, x: M.pdist(x[0]) + M.pairwise_distance(x[0], x[1]).sum(),
     lambda M, x: (M.binary_cross_entropy_with_logits(x, x.sigmoid() * 0.5, None, None, 1),
-                  M.binary_cross_entropy_with_logits(x, x.sin() ** 2, x[1] ** 2, x[2] + 2),
+                  M.binary_cross_entropy_with_logits(x, x.sin() ** 2, x[1].detach() ** 2,
+                                                     x[2].detach() + 2),
                   M.binary_cross_entropy_with_logits(x, x.cos() ** 2, reduction=2)),
     lambda M, x: M.detach(x) + M.empty_permuted((3, 4, 2), (2, 0, 1)) * 0,
 ]
