@@ -1298,7 +1298,7 @@ def _bilinear(node, g):
 
 
 # ------------------------------------------------ torch.* maths gaps (mathgaps)
-from ..ops import pointwise_more, scan, stats_more, strided  # noqa: E402
+from ..ops import misc as misc_ops, pointwise_more, scan, stats_more, strided  # noqa: E402
 
 
 @formula(pointwise_more.LogAddExpFn, pointwise_more.LogAddExp2Fn, pointwise_more.HypotFn)
@@ -1380,3 +1380,63 @@ def _as_strided(node, g):
 
 
 formula(strided.UnfoldDimFn)(_linear_op)
+
+
+@formula(misc_ops.ScatterReduceFn)
+def _scatter_reduce(node, g):
+    """(scatter_reduce / index_reduce) gx and gsrc as Tensor ops: linear in
+    g with constant factors for 'sum', 'mean', 'amax', 'amin'; through the
+    output (and so differentiable again) for 'prod'."""
+    d, shape_, sshape, reduce, include_self, empty = node.meta
+    nx, ns = _needs(node)[0], _needs(node)[3]
+    if empty:
+        return (g if nx else None, None, None,
+                fastnn.zeros(sshape, dtype=g.dtype) if ns else None, None, None)
+    x, index, vals, out, cnt = node.saved_tensors
+    dt = g._array.dtype
+    g1 = g.reshape(-1) if g.ndim == 0 else g
+    fi = indexing._fancy(indexing._as_1d(index), d)
+    hit = cnt > 0
+    gx = gs = None
+    if reduce == "prod":
+        X = inp(node, 0, x.reshape(shape_))
+        X1 = X.reshape(-1) if X.ndim == 0 else X
+        O1 = outp(node, 0, out.reshape(shape_))
+        O1 = O1.reshape(-1) if O1.ndim == 0 else O1
+        if nx:
+            safe = fastnn.where(const(hit), X1, const(np.ones((), dt)))
+            gx = fastnn.where(const(hit), g1 * O1 / safe if include_self else g1 * 0.0, g1)
+        if ns:
+            S = inp(node, 3, None)
+            Sp = S.reshape(-1) if S is not None and S.ndim == 0 else S
+            part = vals if Sp is None else Sp[tuple(slice(0, s) for s in vals.shape)]
+            gs = (g1 * O1)[fi] / (const(part) if Sp is None else part)
+    else:
+        if reduce in ("sum", "mean"):
+            n = np.maximum(cnt + (1 if include_self else 0), 1) if reduce == "mean" else \
+                np.ones_like(cnt)
+            fx = np.where(hit, (1.0 / n) if include_self else 0.0, 1.0)
+            fs = (1.0 / n)[fi] * np.ones(vals.shape)
+        else:
+            self_is = x == out
+            src_is = vals == out[fi]
+            nn_ = self_is.astype(dt)
+            np.add.at(nn_, fi, src_is.astype(dt))
+            with np.errstate(all="ignore"):
+                share = np.where(nn_ > 0, 1.0 / nn_, 0.0)
+            fx = np.where(hit, self_is * share if include_self else 0.0, 1.0)
+            fs = src_is * share[fi]
+        if nx:
+            gx = g1 * const(fx.astype(dt))
+        if ns:
+            gs = g1[fi] * const(fs.astype(dt))
+    if gx is not None:
+        gx = gx.reshape(shape_)
+    if gs is not None:
+        pads = []
+        for n_s, n_i in zip(reversed(sshape if sshape else (1,)), reversed(gs.shape)):
+            pads += [0, n_s - n_i]
+        if any(pads):
+            gs = F.pad(gs, tuple(pads))
+        gs = gs.reshape(sshape)
+    return gx, None, None, gs, None, None

@@ -83,7 +83,8 @@ def rot90(input, k=1, dims=(0, 1)):
 # ---------------------------------------------------------------- vander
 def vander(x, N=None, increasing=False):
     """The Vandermonde matrix of a 1-D tensor: columns x**(N-1), ..., x**0
-    (``increasing``: the other order); bool and integers give int64."""
+    (``increasing``: the other order); bool and integers give int64.  (Powers,
+    not PyTorch's running product, so the gradient is differentiable again.)"""
     v = tensor(x)
     if v._array.ndim != 1:
         raise RuntimeError("x must be a one-dimensional tensor.")
@@ -92,14 +93,9 @@ def vander(x, N=None, increasing=False):
         raise RuntimeError("N must be non-negative.")
     if v._array.dtype.kind in "bu" or (v._array.dtype.kind == "i" and v._array.dtype != I64):
         v = v.to(I64)
-    from .factories import ones
-    if n == 0:
-        return ones(v._array.shape[0], 0, dtype=v._array.dtype)
-    cols = [ones(v._array.shape[0], 1, dtype=v._array.dtype)]
-    if n > 1:
-        cols.append(v.reshape(-1, 1).expand(v._array.shape[0], n - 1).cumprod(1))
-    out = _cat(cols, 1)
-    return out if increasing else out.flip([1])
+    from .factories import arange
+    p = arange(n) if increasing else arange(n - 1, -1, -1)
+    return v.reshape(-1, 1) ** p.reshape(1, -1)
 
 
 # --------------------------------------------------------- index builders

@@ -198,6 +198,13 @@ CASES = {
                    + (M.masked_scatter(x, x > 0, s.repeat(4) ** 2) ** 3).sum()
                    + (M.put(x, i, s[:2] ** 2, accumulate=True) ** 3).sum(),
                    [_r(3, 4), _r(3)], [np.array([3, 0])]),
+    "gaps_index_reduce": (lambda M, F, x, s, i: sum(
+        (M.index_reduce(x * x, 0, i, s ** 3, r, include_self=inc) ** 2).sum()
+        for r in ("prod", "mean", "amax", "amin") for inc in (True, False))
+        + (x.scatter_reduce(1, i.reshape(2, 2), s[:2, :2] ** 2, "sum") ** 3).sum()
+        + (x.scatter_reduce(0, i.reshape(4, 1) % 3, s[:, :1] ** 2, "mean",
+                            include_self=False) ** 3).sum(),
+        [_r(3, 4, lo=0.5, hi=1.5), _r(4, 4, lo=0.5, hi=1.5)], [np.array([0, 2, 0, 1])]),
 }
 
 
@@ -231,7 +238,7 @@ FD_ONLY = {
 
 @pytest.mark.parametrize("case", ["arith", "activations", "conv2d", "layer_norm",
                                   "cross_entropy", "scatter_big_source", "cdist",
-                                  "gaps_scans", "gaps_views"])
+                                  "gaps_scans", "gaps_views", "gaps_index_reduce"])
 def test_hessian_vector_product_matches_finite_differences(case):
     """H v by central differences of fastnn's own first-order gradients."""
     f, arrays, *ints = {**CASES, **FD_ONLY}[case]

@@ -710,7 +710,7 @@ COPIES = [
                   M.binary_cross_entropy_with_logits(x, x.sin() ** 2, x[1].detach() ** 2,
                                                      x[2].detach() + 2),
                   M.binary_cross_entropy_with_logits(x, x.cos() ** 2, reduction=2)),
-    lambda M, x: M.detach(x) + M.empty_permuted((3, 4, 2), (2, 0, 1)) * 0,
+    lambda M, x: M.detach(x) + M.zeros(M.empty_permuted((3, 4, 2), (2, 0, 1)).shape),
 ]
 
 
@@ -806,6 +806,9 @@ def test_histogramdd_embedding_renorm_queries():
     fastnn.detach_(d)
     assert not d.requires_grad and d.grad_fn is None
     fastnn.init_num_threads()
+    for size, perm in (((2, 3, 4), (0, 2, 1)), ((2, 3, 4), (2, 0, 1)), ((5,), (0,))):
+        assert fastnn.empty_permuted(size, perm).stride() == \
+            torch.empty_permuted(size, perm).stride()
 
 
 def test_baddbmm_inplace_dlpack_file(tmp_path):
