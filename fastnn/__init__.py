@@ -274,6 +274,7 @@ def _inplace_fn(name):
  clamp_max_, clamp_min_, i0_, logit_, sinc_, xlogy_) = (_inplace_fn(n) for n in (
      "ldexp_", "gcd_", "lcm_", "deg2rad_", "rad2deg_", "as_strided_", "resize_as_",
      "conj_physical_", "clamp_", "clamp_max_", "clamp_min_", "i0_", "logit_", "sinc_", "xlogy_"))
+from .ops.pointwise_more import igamma, igammac  # noqa: E402
 from .ops.stats_more import (dist, embedding_renorm_, histogramdd,  # noqa: E402
                              norm_except_dim)
 from .ops.strided import (as_strided_scatter, empty_permuted, from_dlpack,  # noqa: E402

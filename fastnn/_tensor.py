@@ -1905,6 +1905,15 @@ class Tensor(TensorBase):
         return Sd.empty_strided(size, stride, dtype=dtype or self._array.dtype, device=device,
                                 requires_grad=requires_grad)
     dist = Sm.dist
+    igamma = Pm.igamma
+    igammac = Pm.igammac
+
+    def igamma_(self, other):
+        return self._inplace_op(Pm.igamma, _operand(other))
+
+    def igammac_(self, other):
+        return self._inplace_op(Pm.igammac, _operand(other))
+
     as_strided_scatter = Sd.as_strided_scatter
 
     def is_same_size(self, other):

@@ -1335,6 +1335,16 @@ def _frexp(node, g, *unused):
     return g * const(np.ldexp(np.ones((), g._array.dtype), -e).astype(g._array.dtype))
 
 
+@formula(pointwise_more.IgammaFn)
+def _igamma(node, g):
+    a, x = node.saved_tensors
+    X = inp(node, 1, x)
+    lg = pointwise_more._lgamma(np.asarray(a, np.float64)).astype(np.float64)
+    A = const(np.asarray(a, g._array.dtype))
+    d = ((A - 1.0) * X.log() - X - const(lg.astype(g._array.dtype))).exp()
+    return None, sum_to(g * (-d if node.upper else d), node.shapes[1]), None
+
+
 @formula(pointwise_more.AngleFn)
 def _angle(node, g):
     return g * 0.0

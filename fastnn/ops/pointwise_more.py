@@ -376,3 +376,120 @@ class AngleFn(Function):
 def angle(input, *, out=None):
     """pi for negative elements, 0 otherwise (as for real numbers)."""
     return into(out, AngleFn.apply(tensor(input)))
+
+
+# ---------------------------------------------------- incomplete gamma
+_lgamma = np.frompyfunc(math.lgamma, 1, 1)
+_EPS = np.finfo(np.float64).eps
+_TINY = 1e-300
+
+
+def _log_prefactor(a, x):
+    """log(x**a exp(-x) / Gamma(a))."""
+    return a * np.log(x) - x - _lgamma(a).astype(np.float64)
+
+
+def _gamma_series(a, x):
+    """P(a, x) by its power series (x < a + 1)."""
+    s = term = 1.0 / a
+    n = np.zeros_like(a)
+    act = np.ones(a.shape, bool)
+    for _ in range(20000):
+        n = n + 1
+        term = np.where(act, term * x / (a + n), term)
+        s = np.where(act, s + term, s)
+        act &= np.abs(term) > np.abs(s) * _EPS
+        if not act.any():
+            break
+    return s * np.exp(_log_prefactor(a, x))
+
+
+def _gamma_cf(a, x):
+    """Q(a, x) by its continued fraction (modified Lentz; x >= a + 1)."""
+    b = x + 1.0 - a
+    c = np.full(a.shape, 1.0 / _TINY)
+    d = 1.0 / b
+    h = d.copy()
+    act = np.ones(a.shape, bool)
+    for i in range(1, 20000):
+        an = -i * (i - a)
+        b = b + 2.0
+        d = an * d + b
+        d = np.where(np.abs(d) < _TINY, _TINY, d)
+        c = b + an / c
+        c = np.where(np.abs(c) < _TINY, _TINY, c)
+        d = 1.0 / d
+        delta = d * c
+        h = np.where(act, h * delta, h)
+        act &= np.abs(delta - 1.0) > _EPS
+        if not act.any():
+            break
+    return h * np.exp(_log_prefactor(a, x))
+
+
+def _igamma_np(a, x, upper):
+    """The regularised incomplete gamma P(a, x) (Q = 1 - P with ``upper``),
+    with PyTorch's values at the edges (NaN for a < 0 or x < 0 or
+    a = x = 0; P(0, x > 0) = 1, P(a > 0, 0) = 0, P(a, inf) = 1, P(inf, x) = 0)."""
+    a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
+    p = np.full(a.shape, np.nan)
+    with np.errstate(all="ignore"):
+        bad = (a < 0) | (x < 0) | ((a == 0) & (x == 0)) | np.isnan(a) | np.isnan(x)
+        one = ~bad & (((a == 0) & (x > 0)) | (np.isinf(x) & ~np.isinf(a)))
+        zero = ~bad & ~one & ((x == 0) | np.isinf(a))
+        reg = ~bad & ~one & ~zero
+        ser = reg & (x < a + 1)
+        cf = reg & ~ser
+        q = np.full(a.shape, np.nan)
+        p[one], q[one] = 1.0, 0.0
+        p[zero], q[zero] = 0.0, 1.0
+        if ser.any():
+            p[ser] = _gamma_series(a[ser], x[ser])
+            q[ser] = 1.0 - p[ser]
+        if cf.any():
+            q[cf] = _gamma_cf(a[cf], x[cf])
+            p[cf] = 1.0 - q[cf]
+    return q if upper else p
+
+
+def _igamma_dx(a, x):
+    """d P(a, x) / dx = x**(a-1) exp(-x) / Gamma(a)."""
+    with np.errstate(all="ignore"):
+        return np.exp((a - 1.0) * np.log(x) - x - _lgamma(a).astype(np.float64))
+
+
+class IgammaFn(Function):
+    """The regularised lower (``upper``: upper) incomplete gamma function of
+    (input, other); PyTorch differentiates it only in ``other``."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, a, x, upper):
+        dt = result_type(a, x)
+        if dt.kind != "f":
+            raise _not_impl("igammac" if upper else "igamma", dt)
+        ctx.shapes = (_shape(a), _shape(x))
+        ctx.upper = upper
+        if any(ctx.needs_input_grad):
+            ctx.save_for_backward(a, x)
+        return np.asarray(_igamma_np(a, x, upper), dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.needs_input_grad[0]:
+            raise RuntimeError(f"the derivative for '{'igammac' if ctx.upper else 'igamma'}: "
+                               "input' is not implemented.")
+        a, x = ctx.saved_tensors
+        d = _igamma_dx(np.asarray(a, np.float64), np.asarray(x, np.float64))
+        gx = g * (-d if ctx.upper else d).astype(g.dtype)
+        return None, unbroadcast(np.asarray(gx, g.dtype), ctx.shapes[1]), None
+
+
+def igamma(input, other, *, out=None):
+    """The regularised lower incomplete gamma function P(input, other)."""
+    return into(out, IgammaFn.apply(tensor(input), operand(other), False))
+
+
+def igammac(input, other, *, out=None):
+    """The regularised upper incomplete gamma function Q(input, other) = 1 - P."""
+    return into(out, IgammaFn.apply(tensor(input), operand(other), True))

@@ -834,3 +834,46 @@ def test_baddbmm_inplace_dlpack_file(tmp_path):
     assert fastnn.from_file(str(path), size=5, dtype=fastnn.int32).shape == (5,)
     with pytest.raises(RuntimeError):
         fastnn.from_file(str(path), size=11)
+
+
+def test_igamma_igammac():
+    torch = requires_torch()
+    a = np.array([0.0, 0.0, 1.0, 2.5, -1.0, 3.0, np.inf, 2.0, 1e-3, 50.0, 0.5, 7.0])
+    x = np.array([0.0, 1.0, 0.0, 3.0, 1.0, -1.0, 2.0, np.inf, 1e-3, 48.0, 1e-8, 30.0])
+    for f, t in ((fastnn.igamma, torch.igamma), (fastnn.igammac, torch.igammac),
+                 (fastnn.special.gammainc, torch.special.gammainc),
+                 (fastnn.special.gammaincc, torch.special.gammaincc)):
+        np.testing.assert_allclose(f(fastnn.tensor(a), fastnn.tensor(x)).numpy(),
+                                   t(torch.tensor(a), torch.tensor(x)).numpy(), rtol=1e-8,
+                                   atol=1e-9, equal_nan=True)
+        r = f(fastnn.tensor(a, dtype=fastnn.float32), fastnn.tensor(x, dtype=fastnn.float32))
+        assert r.dtype == fastnn.float32
+    sp = pytest.importorskip("scipy.special")
+    A = RNG.uniform(0.01, 300, 400)
+    X = A * RNG.uniform(0.1, 2.5, 400)
+    np.testing.assert_allclose(fastnn.igamma(fastnn.tensor(A), fastnn.tensor(X)).numpy(),
+                               sp.gammainc(A, X), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(fastnn.tensor(A).igammac(fastnn.tensor(X)).numpy(),
+                               sp.gammaincc(A, X), rtol=1e-11, atol=1e-13)
+    # the gradient (in other only, as PyTorch)
+    av, xv, g = _r(3, 4, lo=0.3, hi=4), _r(4, lo=0.2, hi=5), _r(3, 4)
+    fx = fastnn.tensor(xv, requires_grad=True)
+    tx = torch.tensor(xv, requires_grad=True)
+    ((fastnn.igamma(fastnn.tensor(av), fx) - fastnn.igammac(fastnn.tensor(av), fx) * 2)
+     * fastnn.tensor(g)).sum().backward()
+    ((torch.igamma(torch.tensor(av), tx) - torch.igammac(torch.tensor(av), tx) * 2)
+     * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-10)
+    assert fastnn.gradcheck(lambda t: (fastnn.igamma(fastnn.tensor(av), t) * fastnn.tensor(g))
+                            .sum(), [fastnn.tensor(xv, requires_grad=True)])
+    with pytest.raises(RuntimeError, match="derivative for 'igamma: input'"):
+        fastnn.igamma(fastnn.tensor(av, requires_grad=True), fastnn.tensor(xv)).sum().backward()
+    with pytest.raises(NotImplementedError):
+        fastnn.igamma(fastnn.tensor([1, 2]), fastnn.tensor([1, 2]))
+    y = fastnn.tensor([2.0, 3.0])
+    assert y.igamma_(fastnn.tensor([1.5, 1.0])) is y
+    np.testing.assert_allclose(y.numpy(), torch.tensor([2.0, 3.0]).igamma_(
+        torch.tensor([1.5, 1.0])).numpy(), rtol=1e-6)
+    z = fastnn.tensor([2.0, 3.0])
+    np.testing.assert_allclose(z.igammac_(fastnn.tensor([1.5, 1.0])).numpy(),
+                               1 - y.numpy(), rtol=1e-6)
