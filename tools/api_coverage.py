@@ -78,8 +78,11 @@ NOT_API = {"Any", "Callable", "Optional", "DType", "SupportsFloat", "partial", "
 
 def public(obj, skip=()):
     return {n for n in dir(obj) if not n.startswith("_") and n not in skip and n not in NOT_API
-            and n not in OUT_OF_SCOPE_NAMES and (n in IN_SCOPE or not any(n.startswith(p) or p in n.lower() and len(p) > 3
-                                          for p in OUT_OF_SCOPE))}
+            and n not in OUT_OF_SCOPE_NAMES and (n in IN_SCOPE or not _family(n))}
+
+
+def _family(n):
+    return any(n.startswith(p) or p in n.lower() and len(p) > 3 for p in OUT_OF_SCOPE)
 
 
 def row(title, t, obj):

@@ -331,7 +331,8 @@ def _self(name):
     def f(input):
         return tensor(input)
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"``torch.{name}`` of a real tensor: the tensor itself (fastnn has no complex dtypes)."
+    f.__doc__ = (f"``torch.{name}`` of a real tensor: the tensor itself (fastnn has no "
+                 "complex dtypes).")
     return f
 
 
