@@ -250,3 +250,73 @@ def index_put_(input, indices, values, accumulate=False):
 
 _LAZY_MODULES = _LAZY_MODULES + ("special", "func")
 # --- end of torch.* maths
+
+
+# --- torch.* maths gaps (branch mathgaps): more pointwise maths, scans and
+# --- finite differences, statistics, rearranging, scatters, strided views,
+# --- tensors from memory and dtype queries (ops/pointwise_more.py, scan.py,
+# --- stats_more.py, arrange.py, scatter_more.py, strided.py).
+from .ops.pointwise_more import (angle, bitwise_left_shift,  # noqa: E402
+                                 bitwise_right_shift, conj, conj_physical, copysign, deg2rad,
+                                 float_power, frexp, gcd, heaviside, hypot, imag, isreal, lcm,
+                                 ldexp, logaddexp, logaddexp2, nextafter, positive, rad2deg,
+                                 real, resolve_conj, resolve_neg)
+from .ops.scan import (cummax, cummin, cumulative_trapezoid, diff, gradient,  # noqa: E402
+                       logcumsumexp, trapezoid, trapz)
+from .ops.stats_more import (addbmm, addr, aminmax, corrcoef, cov, mode,  # noqa: E402
+                             nanmean, nansum, renorm)
+from .ops.arrange import (adjoint, atleast_1d, atleast_2d, atleast_3d,  # noqa: E402
+                          block_diag, cartesian_prod, column_stack, combinations, dsplit, dstack,
+                          hsplit, narrow_copy, nonzero_static, ravel, rot90, row_stack,
+                          tril_indices, triu_indices, unflatten, unravel_index, vander, vsplit)
+from .ops.scatter_more import (diagonal_scatter, index_copy, index_fill,  # noqa: E402
+                               index_reduce, masked_scatter, put, select_scatter, slice_scatter)
+from .ops.strided import (as_strided, asarray, can_cast, empty_strided,  # noqa: E402
+                          frombuffer, promote_types, result_type)
+
+
+def get_device(input):
+    """-1: fastnn's tensors live on the CPU (``torch.get_device``)."""
+    return input.get_device()
+
+
+def _inplace_fn(name):
+    def f(input, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"``input.{name}(...)`` (``torch.{name}``)."
+    return f
+
+
+(ldexp_, gcd_, lcm_, deg2rad_, rad2deg_, as_strided_, resize_as_, conj_physical_, clamp_,
+ clamp_max_, clamp_min_, i0_, logit_, sinc_, xlogy_) = (_inplace_fn(n) for n in (
+     "ldexp_", "gcd_", "lcm_", "deg2rad_", "rad2deg_", "as_strided_", "resize_as_",
+     "conj_physical_", "clamp_", "clamp_max_", "clamp_min_", "i0_", "logit_", "sinc_", "xlogy_"))
+from .ops.pointwise_more import igamma, igammac  # noqa: E402
+from .ops.stats_more import (dist, embedding_renorm_, histogramdd,  # noqa: E402
+                             norm_except_dim)
+from .ops.strided import (as_strided_scatter, empty_permuted, from_dlpack,  # noqa: E402
+                          from_file)
+from .ops.arrange import (alias_copy, as_strided_copy, detach_copy,  # noqa: E402
+                          diagonal_copy, expand_copy, permute_copy, select_copy, slice_copy,
+                          split_copy, split_with_sizes_copy, squeeze_copy, t_copy,
+                          transpose_copy, unbind_copy, unfold_copy, unsqueeze_copy, view_copy)
+(detach, detach_, is_same_size, is_signed, is_conj, is_neg, is_inference) = (
+    _inplace_fn(n) for n in ("detach", "detach_", "is_same_size", "is_signed", "is_conj",
+                             "is_neg", "is_inference"))
+pdist = nn.functional.pdist
+pairwise_distance = nn.functional.pairwise_distance
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=0):
+    """``F.binary_cross_entropy_with_logits`` in ``torch.*``'s argument order,
+    with PyTorch's integer ``reduction`` (0 'none' by default here, 1 'mean', 2 'sum')."""
+    from ._torch_aliases import _reduction
+    return nn.functional.binary_cross_entropy_with_logits(
+        input, target, weight, reduction=_reduction(reduction, "binary_cross_entropy_with_logits"),
+        pos_weight=pos_weight)
+
+
+def init_num_threads():
+    """Accepted: fastnn passes its thread count to every kernel call."""
+# --- end of torch.* maths gaps

@@ -39,6 +39,12 @@ from .ops import sorting as So
 from .ops import misc as Mi            # torch.* maths (apimath): misc, stats, special
 from .ops import special_math as Sp
 from .ops import stats as St
+from .ops import arrange as Ar         # torch.* maths gaps (mathgaps): rearranging, scans,
+from .ops import pointwise_more as Pm  # more pointwise maths, statistics, scatters,
+from .ops import scan as Sc            # strided views and memory
+from .ops import scatter_more as Sx
+from .ops import stats_more as Sm
+from .ops import strided as Sd
 from .ops._util import normalize_dim as _normalize_dim
 from ._settings_api import format_body as _format_body   # set_printoptions
 from .autograd import anomaly_mode as _anomaly
@@ -926,11 +932,6 @@ class Tensor(TensorBase):
         s = _operand(source)
         return self._inplace(lambda t: I.index_add(t, dim, index, s, alpha=alpha), None, (s,))
 
-    def index_fill_(self, dim, index, value):
-        v = _operand(value)
-        idx = (slice(None),) * (dim % _bmax(self._array.ndim, 1)) + (_arr(index).reshape(-1),)
-        return self._inplace(lambda t: S.IndexPutFn.apply(t, v, idx), None, (v,))
-
     def index_put_(self, indices, values, accumulate=False):
         idx = _index(tuple(indices))
         v = _operand(values)
@@ -1405,7 +1406,6 @@ class Tensor(TensorBase):
     tile = S.tile
     repeat_interleave = S.repeat_interleave
     diagonal = S.diagonal
-    unfold = S.unfold
     diag = S.diag
     trace = S.trace
     movedim = moveaxis = S.movedim
@@ -1425,12 +1425,6 @@ class Tensor(TensorBase):
 
     def triu_(self, diagonal=0):
         return self._inplace(lambda t: S.triu(t, diagonal))
-
-    def unflatten(self, dim, sizes):
-        nd = self._array.ndim
-        d = dim % _bmax(nd, 1)
-        shp = self._array.shape
-        return self.reshape(shp[:d] + tuple(sizes) + shp[d + 1:])
 
     # ------------------------------------------------------- new tensors
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
@@ -1756,6 +1750,260 @@ class Tensor(TensorBase):
         return _factories.zeros(*(args or (0,)), dtype=self._array.dtype)
     # --- end of torch.* maths
 
+    # ------------------------------------------------------------------
+    # torch.* maths gaps (ops/pointwise_more.py, scan.py, stats_more.py,
+    # arrange.py, scatter_more.py, strided.py)
+    logaddexp = Pm.logaddexp
+    logaddexp2 = Pm.logaddexp2
+    hypot = Pm.hypot
+    copysign = Pm.copysign
+    nextafter = Pm.nextafter
+    heaviside = Pm.heaviside
+    frexp = Pm.frexp
+    ldexp = Pm.ldexp
+    float_power = Pm.float_power
+    gcd = Pm.gcd
+    lcm = Pm.lcm
+    bitwise_left_shift = Pm.bitwise_left_shift
+    bitwise_right_shift = Pm.bitwise_right_shift
+    deg2rad = Pm.deg2rad
+    rad2deg = Pm.rad2deg
+    positive = Pm.positive
+    conj = resolve_conj = resolve_neg = Pm.conj
+    conj_physical = Pm.conj_physical
+    isreal = Pm.isreal
+    angle = Pm.angle
+    logcumsumexp = Sc.logcumsumexp
+    cummax = Sc.cummax
+    cummin = Sc.cummin
+    diff = Sc.diff
+    nansum = Sm.nansum
+    nanmean = Sm.nanmean
+    aminmax = Sm.aminmax
+    mode = Sm.mode
+    cov = Sm.cov
+    corrcoef = Sm.corrcoef
+    renorm = Sm.renorm
+    addr = Sm.addr
+    addbmm = Sm.addbmm
+    rot90 = Ar.rot90
+    hsplit = Ar.hsplit
+    vsplit = Ar.vsplit
+    dsplit = Ar.dsplit
+    ravel = Ar.ravel
+    narrow_copy = Ar.narrow_copy
+    adjoint = Ar.adjoint
+    nonzero_static = Ar.nonzero_static
+    select_scatter = Sx.select_scatter
+    slice_scatter = Sx.slice_scatter
+    diagonal_scatter = Sx.diagonal_scatter
+    index_fill = Sx.index_fill
+    index_copy = Sx.index_copy
+    index_reduce = Sx.index_reduce
+    masked_scatter = Sx.masked_scatter
+    put = Sx.put
+    as_strided = Sd.as_strided
+    unfold = Sd.unfold
+
+    @property
+    def real(self):
+        return self
+
+    @property
+    def imag(self):
+        return Pm.imag(self)
+
+    def unflatten(self, dim, sizes):
+        return Ar.unflatten(self, dim, sizes)
+
+    def _inplace_op(self, fn, *args, snapshot=True, **kwargs):
+        """``self = fn(self, *args)`` in place (the Tensor operands recorded)."""
+        ops = tuple(a for a in args if isinstance(a, TensorBase))
+        return self._inplace(lambda t: fn(t, *args, **kwargs), None, ops, snapshot)
+
+    def hypot_(self, other):
+        return self._inplace_op(Pm.hypot, _operand(other))
+
+    def copysign_(self, other):
+        return self._inplace_op(Pm.copysign, _operand(other))
+
+    def nextafter_(self, other):
+        return self._inplace_op(Pm.nextafter, _operand(other))
+
+    def heaviside_(self, values):
+        return self._inplace_op(Pm.heaviside, _operand(values))
+
+    def ldexp_(self, other):
+        return self._inplace_op(Pm.ldexp, _operand(other))
+
+    def float_power_(self, exponent):
+        if self._array.dtype != float64:
+            raise RuntimeError(f"the base given to float_power_ has dtype "
+                               f"{_torch_name(self._array.dtype)} but the operation's result "
+                               f"requires dtype Double")
+        return self._inplace_op(Pm.float_power, _operand(exponent))
+
+    def gcd_(self, other):
+        return self._inplace_op(Pm.gcd, _operand(other))
+
+    def lcm_(self, other):
+        return self._inplace_op(Pm.lcm, _operand(other))
+
+    def bitwise_left_shift_(self, other):
+        return self._inplace_op(Pm.bitwise_left_shift, _operand(other))
+
+    def bitwise_right_shift_(self, other):
+        return self._inplace_op(Pm.bitwise_right_shift, _operand(other))
+
+    def __lshift__(self, o):
+        return Pm.bitwise_left_shift(self, _operand(o))
+
+    def __rshift__(self, o):
+        return Pm.bitwise_right_shift(self, _operand(o))
+
+    def __rlshift__(self, o):
+        return Pm.bitwise_left_shift(_operand(o), self)
+
+    def __rrshift__(self, o):
+        return Pm.bitwise_right_shift(_operand(o), self)
+
+    def __ilshift__(self, o):
+        return self.bitwise_left_shift_(o)
+
+    def __irshift__(self, o):
+        return self.bitwise_right_shift_(o)
+
+    def deg2rad_(self):
+        return self._inplace_op(Pm.deg2rad)
+
+    def rad2deg_(self):
+        return self._inplace_op(Pm.rad2deg)
+
+    def conj_physical_(self):
+        return self
+
+    def renorm_(self, p, dim, maxnorm):
+        return self._inplace_op(Sm.renorm, p, dim, maxnorm)
+
+    def addr_(self, vec1, vec2, *, beta=1, alpha=1):
+        return self._inplace_op(Sm.addr, vec1, vec2, beta=beta, alpha=alpha, snapshot=False)
+
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return self._inplace_op(Sm.addbmm, batch1, batch2, beta=beta, alpha=alpha,
+                                snapshot=False)
+
+    def index_fill_(self, dim, index, value):
+        return self._inplace_op(Sx.index_fill, dim, index, _operand(value), snapshot=False)
+
+    def index_copy_(self, dim, index, source):
+        return self._inplace_op(Sx.index_copy, dim, index, _operand(source), snapshot=False)
+
+    def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
+        return self._inplace_op(Sx.index_reduce, dim, index, _operand(source), reduce,
+                                include_self=include_self)
+
+    def masked_scatter_(self, mask, source):
+        m = _operand(mask)
+        if isinstance(m, TensorBase) and m._array.shape != self._array.shape:
+            try:
+                np.broadcast_to(m._array, self._array.shape)
+            except ValueError:
+                raise RuntimeError(f"masked_scatter_: expected mask of shape "
+                                   f"{list(m._array.shape)} to be broadcastable to self's "
+                                   f"shape {list(self._array.shape)}") from None
+        return self._inplace_op(Sx.masked_scatter, m, _operand(source), snapshot=False)
+
+    def put_(self, index, source, accumulate=False):
+        return self._inplace_op(Sx.put, index, _operand(source), accumulate, snapshot=False)
+
+    def as_strided_(self, size, stride, storage_offset=None):
+        return self._view_inplace(lambda t: Sd.as_strided(t, size, stride, storage_offset))
+
+    def is_nonzero(self):
+        n = self._array.size
+        if n != 1:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if n == 0
+                               else "Boolean value of Tensor with more than one value is "
+                               "ambiguous")
+        return bool(self._array.reshape(-1)[0])
+
+    def get_device(self):
+        """-1: fastnn's tensors live on the CPU."""
+        return -1
+
+    def storage_offset(self):
+        return Sd.storage_offset(self)
+
+    def resize_(self, *sizes, memory_format=None):
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        return Sd.resize_(self, sizes)
+
+    def resize_as_(self, the_template, memory_format=None):
+        return Sd.resize_(self, tuple(the_template._array.shape))
+
+    def new_empty_strided(self, size, stride, *, dtype=None, device=None,
+                          requires_grad=False):
+        return Sd.empty_strided(size, stride, dtype=dtype or self._array.dtype, device=device,
+                                requires_grad=requires_grad)
+    dist = Sm.dist
+    igamma = Pm.igamma
+    igammac = Pm.igammac
+
+    def igamma_(self, other):
+        return self._inplace_op(Pm.igamma, _operand(other))
+
+    def igammac_(self, other):
+        return self._inplace_op(Pm.igammac, _operand(other))
+
+    as_strided_scatter = Sd.as_strided_scatter
+
+    def is_same_size(self, other):
+        return self._array.shape == other._array.shape
+
+    def is_signed(self):
+        return self._array.dtype.kind in "fi"
+
+    def is_conj(self):
+        return False
+
+    def is_neg(self):
+        return False
+
+    def is_inference(self):
+        return False
+
+    def const_data_ptr(self):
+        return self._array.ctypes.data
+
+    def dim_order(self, *, ambiguity_check=False):
+        """The dims from outermost to innermost in memory (by stride, ties in order)."""
+        st = self._array.strides
+        return tuple(sorted(range(self._array.ndim), key=lambda d: -st[d]))
+
+    def resize(self, *sizes):
+        """Deprecated in PyTorch (its warning): ``reshape`` keeping the element count."""
+        import warnings
+        warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        n = int(np.prod(sizes, dtype=np.int64))
+        if n != self._array.size:
+            raise RuntimeError(f"requested resize to {'x'.join(map(str, sizes))} ({n} elements "
+                               f"in total), but the given tensor has a size of "
+                               f"{'x'.join(map(str, self._array.shape))} ({self._array.size} "
+                               "elements). autograd's resize can only change the shape of a "
+                               "given tensor, while preserving the number of elements. ")
+        return self.reshape(sizes)
+
+    def resize_as(self, tensor):
+        return self.resize(tuple(tensor._array.shape))
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return self._inplace_op(L.baddbmm, batch1, batch2, beta=beta, alpha=alpha,
+                                snapshot=False)
+    # --- end of torch.* maths gaps
+
 
 _UFUNC_OPS = {
     "add": lambda a, b: a + b, "subtract": lambda a, b: a - b,
@@ -2015,7 +2263,9 @@ def is_floating_point(input):
 
 
 def is_nonzero(input):
-    return bool(input)
+    """True if the single element of ``input`` is not zero (PyTorch's errors
+    for several or no elements)."""
+    return _operand(input).is_nonzero()
 
 
 def is_complex(input):

@@ -21,7 +21,7 @@ from .ops._common import tensor as _tensor
 __all__ = ["erf", "erfc", "erfinv", "expit", "logit", "xlogy", "xlog1py", "log1p",
            "expm1", "exp2", "logsumexp", "softmax", "log_softmax", "gammaln", "digamma",
            "psi", "polygamma", "multigammaln", "i0", "i0e", "i1", "i1e", "sinc", "entr",
-           "ndtr", "ndtri", "log_ndtr", "round", "zeta"]
+           "ndtr", "ndtri", "log_ndtr", "round", "zeta", "gammainc", "gammaincc"]
 
 erf, erfc, erfinv = _P.erf, _P.erfc, _P.erfinv
 log1p, expm1, exp2, round = _P.log1p, _P.expm1, _P.exp2, _P.round
@@ -30,6 +30,7 @@ gammaln, digamma, psi, polygamma = _S.lgamma, _S.digamma, _S.digamma, _S.polygam
 multigammaln, zeta = _S.mvlgamma, _S.zeta
 i0, i0e, i1, i1e = _S.i0, _S.i0e, _S.i1, _S.i1e
 ndtr, ndtri, log_ndtr = _S.ndtr, _S.ndtri, _S.log_ndtr
+from .ops.pointwise_more import igamma as gammainc, igammac as gammaincc  # noqa: E402
 
 
 def expit(input, *, out=None):

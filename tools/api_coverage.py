@@ -26,35 +26,45 @@ import torch.optim.lr_scheduler
 import torch.utils.data
 
 # whole families outside fastnn's scope (GPU, distributed internals,
-# quantisation, sparse/complex/float16 types, JIT/compile, FFT ...)
+# quantisation, sparse/complex/float16 types, JIT/compile, FFT, storage and
+# other internals ...) and the LU factorisations of torch.linalg
 OUT_OF_SCOPE = ("cuda", "mps", "xpu", "quant", "qint", "sparse", "complex", "fft", "jit",
                 "compile", "_foreach", "fbgemm", "mkldnn", "miopen", "cudnn", "nested",
                 "bfloat16", "half", "float16", "float8", "vmap", "func", "onnx", "export",
-                "fx", "hub", "library", "profiler", "distributed", "masked", "nested",
-                "special", "backends", "storage", "Storage", "Tensor", "dynamo", "inductor",
-                "_", "lstm_cell", "gru_cell", "rnn_", "quantized", "fake_", "native_",
+                "fx", "hub", "library", "profiler", "distributed", "masked", "special",
+                "backends", "storage", "Storage", "Tensor", "dynamo", "inductor", "_",
+                "lstm_cell", "gru_cell", "rnn_", "quantized", "fake_", "native_",
                 "segment_reduce", "sym_", "is_", "set_", "get_", "use_", "align", "rename",
-                "refine_names", "named", "pin_memory", "share_memory", "is_pinned", "resize",
-                "untyped", "storage", "cpu", "to_", "stft", "istft", "histogram", "bucketize",
-                "searchsorted", "polygamma", "digamma", "lgamma", "mvlgamma", "igamma", "i0",
-                "sinc", "xlogy", "hypot", "ldexp", "frexp", "copysign", "nextafter", "gcd",
-                "lcm", "bitwise_left", "bitwise_right", "logit", "logaddexp", "deg2rad",
-                "rad2deg", "angle", "conj", "real", "imag", "view_as_", "positive",
-                "float_power", "true_divide_", "heaviside", "kron", "cartesian_prod",
-                "combinations", "block_diag", "cdist", "corrcoef", "cov", "renorm", "dist",
-                "diff", "gradient", "trapz", "trapezoid", "cumulative", "logcumsumexp",
-                "cummax", "cummin", "nanmean", "nanmedian", "nansum", "nanquantile",
-                "quantile", "median", "mode", "aminmax", "histc", "bincount", "rot90",
-                "vander", "tril_indices", "triu_indices", "column_stack", "row_stack",
-                "dstack", "hsplit", "vsplit", "dsplit", "atleast", "result_type",
-                "can_cast", "promote_types", "empty_strided", "as_strided", "from_file",
-                "frombuffer", "asarray", "ravel", "index_reduce", "index_fill",
-                "index_copy", "diagonal_scatter", "select_scatter", "slice_scatter",
-                "masked_scatter", "put", "take", "clamp_", "resolve", "dsmm", "hsmm",
-                "smm", "sspaddmm", "addbmm",
-                "addr", "ger", "unravel_index", "swapdims", "moveaxis",
-                "argwhere", "nonzero_static", "squeeze_copy", "unsqueeze_copy",
-                "_copy", "unflatten", "unfold", "fold", "pdist", "embedding_renorm")
+                "refine_names", "named", "pin_memory", "share_memory", "is_pinned", "untyped",
+                "to_", "stft", "istft", "view_as_", "dsmm", "hsmm", "smm", "sspaddmm",
+                "indices_copy", "values_copy",
+                "lu")
+
+# single names outside the scope: sparse-tensor accessors, quantised and
+# complex tensors, other devices, TorchScript and control-flow internals,
+# the batch-norm kernels behind SyncBatchNorm, low-rank linear algebra
+OUT_OF_SCOPE_NAMES = {"indices", "values", "ccol_indices", "col_indices", "crow_indices",
+                      "row_indices", "coalesce", "dense_dim", "hspmm", "saddmm", "spmm",
+                      "int_repr", "q_per_channel_axis", "q_per_channel_scales",
+                      "q_per_channel_zero_points", "q_scale", "q_zero_point", "qscheme",
+                      "choose_qparams_optimized", "cdouble", "cfloat", "polar", "ipu", "mtia",
+                      "record_stream", "module_load", "reinforce", "cond", "while_loop",
+                      "fork", "wait", "import_ir_module", "import_ir_module_from_buffer",
+                      "parse_ir", "parse_schema", "parse_type_comment",
+                      "merge_type_from_type_comment", "unify_type_list",
+                      "prepare_multiprocessing_environment", "autocast_decrement_nesting",
+                      "autocast_increment_nesting", "clear_autocast_cache",
+                      "batch_norm_backward_elemt", "batch_norm_backward_reduce",
+                      "batch_norm_elemt", "batch_norm_gather_stats",
+                      "batch_norm_gather_stats_with_counts", "batch_norm_stats",
+                      "batch_norm_update_stats", "lobpcg", "pca_lowrank", "matrix_rank",
+                      "symeig"}
+
+# ordinary dense ops whose names a family above would catch
+IN_SCOPE = {"masked_fill", "masked_fill_", "masked_scatter", "masked_scatter_", "masked_select",
+            "resolve_conj", "resolve_neg", "detach", "detach_", "detach_copy", "storage_offset",
+            "is_nonzero", "is_floating_point", "is_tensor", "is_same_size", "is_signed",
+            "is_conj", "is_neg", "is_inference", "get_device"}
 
 
 # names PyTorch keeps only to raise "deprecated since 1.9 and now removed"
@@ -74,8 +84,11 @@ NOT_API = {"Any", "Callable", "Optional", "DType", "SupportsFloat", "partial", "
 
 def public(obj, skip=REMOVED):
     return {n for n in dir(obj) if not n.startswith("_") and n not in skip and n not in NOT_API
-            and not any(n.startswith(p) or p in n.lower() and len(p) > 3
-                        for p in OUT_OF_SCOPE)}
+            and n not in OUT_OF_SCOPE_NAMES and (n in IN_SCOPE or not _family(n))}
+
+
+def _family(n):
+    return any(n.startswith(p) or p in n.lower() and len(p) > 3 for p in OUT_OF_SCOPE)
 
 
 def row(title, t, obj):

@@ -932,7 +932,7 @@ def _linear_op(node, g):
 for _c in (conv_pad.PadNdFn, resample.PixelShuffleFn, resample.UpsampleFn, fold.FoldFn,
            fold.UnfoldFn, shape.DiagonalFn, shape.DiagEmbedFn, shape.RepeatInterleaveFn,
            indexing.TakeFn, indexing.TakeAlongDimFn, indexing.MaskedSelectFn,
-           pooling.MaxUnpool2dFn, shape.UnfoldFn):
+           pooling.MaxUnpool2dFn):
     formula(_c)(_linear_op)
 
 
@@ -1441,3 +1441,158 @@ def _rnn_formulas():
 
 
 _rnn_formulas()
+
+
+# ------------------------------------------------ torch.* maths gaps (mathgaps)
+from ..ops import misc as misc_ops, pointwise_more, scan, stats_more, strided  # noqa: E402
+
+
+@formula(pointwise_more.LogAddExpFn, pointwise_more.LogAddExp2Fn, pointwise_more.HypotFn)
+def _logaddexp_hypot(node, g):
+    a, b, out = node.saved_tensors
+    na, nb = _needs(node)[:2]
+    A, B, OUT = inp(node, 0, a), inp(node, 1, b), outp(node, 0, out)
+    if issubclass(node._fn, pointwise_more.HypotFn):
+        da, db = (A / OUT if na else None), (B / OUT if nb else None)
+    elif issubclass(node._fn, pointwise_more.LogAddExpFn):
+        da, db = ((A - OUT).exp() if na else None), ((B - OUT).exp() if nb else None)
+    else:
+        da, db = ((A - OUT).exp2() if na else None), ((B - OUT).exp2() if nb else None)
+    sa, sb = node.shapes
+    return (sum_to(g * da, sa) if na else None), (sum_to(g * db, sb) if nb else None)
+
+
+@formula(pointwise_more.CopysignFn, pointwise_more.NextafterFn)
+def _copysign_nextafter(node, g):
+    a, b, out = node.saved_tensors
+    na, nb = _needs(node)[:2]
+    sa, sb = node.shapes
+    if issubclass(node._fn, pointwise_more.CopysignFn):
+        d = pointwise_more._copysign_ratio(np.asarray(a), np.asarray(out))
+    else:
+        d = np.asarray(a) != np.asarray(b)
+    return (sum_to(g * _mask(d, g._array.dtype), sa) if na else None,
+            sum_to(g * 0.0, sb) if nb else None)
+
+
+@formula(pointwise_more.FrexpFn)
+def _frexp(node, g, *unused):
+    (e,) = node.saved_tensors
+    return g * const(np.ldexp(np.ones((), g._array.dtype), -e).astype(g._array.dtype))
+
+
+@formula(pointwise_more.IgammaFn)
+def _igamma(node, g):
+    a, x = node.saved_tensors
+    X = inp(node, 1, x)
+    lg = pointwise_more._lgamma(np.asarray(a, np.float64)).astype(np.float64)
+    A = const(np.asarray(a, g._array.dtype))
+    d = ((A - 1.0) * X.log() - X - const(lg.astype(g._array.dtype))).exp()
+    return None, sum_to(g * (-d if node.upper else d), node.shapes[1]), None
+
+
+@formula(pointwise_more.AngleFn)
+def _angle(node, g):
+    return g * 0.0
+
+
+@formula(scan.LogCumSumExpFn)
+def _logcumsumexp(node, g):
+    x, out = node.saved_tensors
+    if x.ndim == 0 or x.size == 0:
+        return g
+    d = node.dim
+    ga = g._array
+    X, OUT = inp(node, 0, x), outp(node, 0, out)
+    low = const(np.asarray(np.finfo(ga.dtype).min, ga.dtype))
+    lg = fastnn.where(const(ga == 0), const(np.ones((), ga.dtype)), g).abs().log()
+
+    def rev(v):
+        return fastnn.logcumsumexp(v.flip(d), d).flip(d)
+
+    pos = fastnn.where(const(ga > 0), lg, low)
+    neg = fastnn.where(const(ga < 0), lg, low)
+    return (rev(pos - OUT) + X).exp() - (rev(neg - OUT) + X).exp()
+
+
+@formula(scan._CumExtremeFn, stats_more.ModeFn)
+def _scatter_back(node, g, *unused):
+    (idx,) = node.saved_tensors
+    shape_, d = node.meta[:2]
+    if idx is None:
+        return g
+    if issubclass(node._fn, stats_more.ModeFn) and not node.meta[2]:
+        g = g.unsqueeze(d)
+    return fastnn.zeros(shape_, dtype=g.dtype).scatter_add(d, const(idx), g)
+
+
+@formula(strided.AsStridedFn)
+def _as_strided(node, g):
+    opos, xpos = node.saved_tensors
+    count = np.maximum(np.bincount(xpos.reshape(-1), minlength=node.n)[xpos], 1)
+    gs = fastnn.zeros(node.n, dtype=g.dtype).index_add(0, const(opos.reshape(-1)),
+                                                        g.reshape(-1))
+    return gs[const(xpos)] / const(count.astype(g._array.dtype))
+
+
+formula(strided.UnfoldDimFn)(_linear_op)
+
+
+@formula(misc_ops.ScatterReduceFn)
+def _scatter_reduce(node, g):
+    """(scatter_reduce / index_reduce) gx and gsrc as Tensor ops: linear in
+    g with constant factors for 'sum', 'mean', 'amax', 'amin'; through the
+    output (and so differentiable again) for 'prod'."""
+    d, shape_, sshape, reduce, include_self, empty = node.meta
+    nx, ns = _needs(node)[0], _needs(node)[3]
+    if empty:
+        return (g if nx else None, None, None,
+                fastnn.zeros(sshape, dtype=g.dtype) if ns else None, None, None)
+    x, index, vals, out, cnt = node.saved_tensors
+    dt = g._array.dtype
+    g1 = g.reshape(-1) if g.ndim == 0 else g
+    fi = indexing._fancy(indexing._as_1d(index), d)
+    hit = cnt > 0
+    gx = gs = None
+    if reduce == "prod":
+        X = inp(node, 0, x.reshape(shape_))
+        X1 = X.reshape(-1) if X.ndim == 0 else X
+        O1 = outp(node, 0, out.reshape(shape_))
+        O1 = O1.reshape(-1) if O1.ndim == 0 else O1
+        if nx:
+            safe = fastnn.where(const(hit), X1, const(np.ones((), dt)))
+            gx = fastnn.where(const(hit), g1 * O1 / safe if include_self else g1 * 0.0, g1)
+        if ns:
+            S = inp(node, 3, None)
+            Sp = S.reshape(-1) if S is not None and S.ndim == 0 else S
+            part = vals if Sp is None else Sp[tuple(slice(0, s) for s in vals.shape)]
+            gs = (g1 * O1)[fi] / (const(part) if Sp is None else part)
+    else:
+        if reduce in ("sum", "mean"):
+            n = np.maximum(cnt + (1 if include_self else 0), 1) if reduce == "mean" else \
+                np.ones_like(cnt)
+            fx = np.where(hit, (1.0 / n) if include_self else 0.0, 1.0)
+            fs = (1.0 / n)[fi] * np.ones(vals.shape)
+        else:
+            self_is = x == out
+            src_is = vals == out[fi]
+            nn_ = self_is.astype(dt)
+            np.add.at(nn_, fi, src_is.astype(dt))
+            with np.errstate(all="ignore"):
+                share = np.where(nn_ > 0, 1.0 / nn_, 0.0)
+            fx = np.where(hit, self_is * share if include_self else 0.0, 1.0)
+            fs = src_is * share[fi]
+        if nx:
+            gx = g1 * const(fx.astype(dt))
+        if ns:
+            gs = g1[fi] * const(fs.astype(dt))
+    if gx is not None:
+        gx = gx.reshape(shape_)
+    if gs is not None:
+        pads = []
+        for n_s, n_i in zip(reversed(sshape if sshape else (1,)), reversed(gs.shape)):
+            pads += [0, n_s - n_i]
+        if any(pads):
+            gs = F.pad(gs, tuple(pads))
+        gs = gs.reshape(sshape)
+    return gx, None, None, gs, None, None

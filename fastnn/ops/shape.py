@@ -667,47 +667,6 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     return DiagonalFn.apply(x, int(offset), d1, d2)
 
 
-class UnfoldFn(Function):
-    """``Tensor.unfold(dimension, size, step)``: every window of ``size``
-    elements along ``dimension``, ``step`` apart, as a new last dim (a
-    read-only view); the backward adds each window's gradient back."""
-    raw = True
-    _view = True
-    _keep_args = True     # linear in x: differentiable backward by its adjoint
-
-    @staticmethod
-    def forward(ctx, x, dim, size, step):
-        ctx.meta = (x.shape, dim, size, step)
-        w = np.lib.stride_tricks.sliding_window_view(x, size, axis=dim)
-        return w[(slice(None),) * dim + (slice(None, None, step),)]
-
-    @staticmethod
-    def backward(ctx, g):
-        shape, dim, size, step = ctx.meta
-        gx = np.zeros(shape, g.dtype)
-        n = g.shape[dim]
-        for k in range(size):        # window offset k: positions k, k + step, ... (distinct)
-            gx[(slice(None),) * dim + (slice(k, k + step * (n - 1) + 1, step),)] += g[..., k]
-        return gx
-
-
-def unfold(input, dimension, size, step):
-    """The windows of ``size`` elements along ``dimension``, ``step`` apart,
-    as a new last dim: ``x.unfold(0, 3, 1)`` of a length-5 tensor is 3x3."""
-    x = tensor(input)
-    nd = x._array.ndim
-    if nd == 0:
-        x = x.reshape(1)
-    d = normalize_dim("unfold", dimension, max(nd, 1))
-    n = x._array.shape[d]
-    if step <= 0:
-        raise RuntimeError(f"step is {step} but must be > 0")
-    if size < 0 or size > n:
-        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
-    out = UnfoldFn.apply(x, d, int(size), int(step))
-    return out.reshape(-1) if nd == 0 else out        # a 0-d input: one window, 1-D
-
-
 class DiagEmbedFn(Function):
     """(*, k) -> (*, n, n): square matrices with the last dim of x on their
     ``offset`` diagonal (n = k + |offset|)."""

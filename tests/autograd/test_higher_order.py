@@ -38,6 +38,17 @@ def _r(*shape, lo=-1.0, hi=1.0):
 
 
 _SPD = _r(4, 5, lo=0.5, hi=2.0)
+# (the maths-gaps cases draw from their own generator, so the other cases
+# keep their data)
+_GAPS_RNG = np.random.default_rng(1)
+
+
+def _rg(*shape, lo=-1.0, hi=1.0):
+    return _GAPS_RNG.uniform(lo, hi, shape)
+
+
+def _rng_for(case):
+    return _GAPS_RNG if case.startswith("gaps_") else RNG
 CASES = {
     "arith": (lambda M, F, x, y: (x * y + x / y - x ** 3 + y ** 2.5 + (x - y) ** 2).sum(),
               [_r(3, 4), _r(3, 4, lo=0.5, hi=2)]),
@@ -172,6 +183,46 @@ CASES = {
                    + (F.batch_norm(x, M.zeros(3, dtype=M.float64) + 0.1,
                                    M.ones(3, dtype=M.float64) * 2, w, b) ** 3).sum(),
                    [_r(4, 3, 2, 2), _r(3), _r(3)]),
+    # the torch.* maths gaps (ops/pointwise_more.py, scan.py, stats_more.py, arrange.py,
+    # scatter_more.py, strided.py)
+    "gaps_pointwise": (lambda M, F, x, y: (M.logaddexp(x * x, y) ** 2).sum()
+                       + (M.logaddexp2(x, y * y) ** 2).sum() + (M.hypot(x, y + 2) ** 3).sum()
+                       + (M.copysign(x * x, y) ** 3).sum() + (M.frexp(x * 5)[0] ** 3).sum()
+                       + (M.ldexp(x, y) ** 2).sum() + (M.float_power(y + 2, x) ** 2).sum()
+                       + (M.deg2rad(x) ** 3).sum() + (M.angle(x) * x).sum(),
+                       [_rg(3, 4), _rg(3, 4)]),
+    "gaps_scans": (lambda M, F, x: (M.logcumsumexp(x * 3, 1) ** 2).sum()
+                   + (M.cummax(x * x, 0)[0] ** 3).sum() + (M.cummin(x, 1)[0] ** 3).sum()
+                   + (M.diff(x * x, 2, 1) ** 2).sum() + (M.gradient(x ** 3)[1] ** 2).sum()
+                   + (M.trapezoid(x * x) ** 2).sum()
+                   + (M.cumulative_trapezoid(x ** 3, dim=0) ** 2).sum(), [_rg(4, 5)]),
+    "gaps_stats": (lambda M, F, x, m, a, b: (M.nansum(x * x, 1) ** 2).sum()
+                   + (M.nanmean(x ** 3, 0) ** 2).sum() + (M.aminmax(x * x, dim=1)[1] ** 3).sum()
+                   + (M.mode(x, 1)[0] ** 3).sum() + (M.cov(x) ** 2).sum()
+                   + (M.corrcoef(x * 2) ** 2).sum() + (M.renorm(x, 2, 0, 0.8) ** 3).sum()
+                   + (M.addr(m, a, b * b, beta=0.5) ** 2).sum()
+                   + (M.addbmm(m[:, :3], x.t().reshape(1, 3, 4), x.reshape(1, 4, 3) ** 2) ** 2)
+                   .sum(), [_rg(4, 3) + np.arange(3), _rg(3, 4), _rg(3), _rg(4)]),
+    "gaps_views": (lambda M, F, x, s, i: (M.as_strided(x, (2, 3), (1, 2), 1) ** 3).sum()
+                   + (x.unfold(1, 2, 1) ** 3).sum() + (M.rot90(x * x) ** 2).sum()
+                   + (M.block_diag(x, s) ** 3).sum() + (M.combinations(s) ** 3).sum()
+                   + (M.select_scatter(x, s * s, 1, 1) ** 3).sum()
+                   + (M.slice_scatter(x, x[:, :2] ** 2, 1, 2) ** 3).sum()
+                   + (M.diagonal_scatter(x, s[:3] ** 2, 1) ** 3).sum()
+                   + (M.index_fill(x, 1, i, s[0] * 2) ** 3).sum()
+                   + (M.index_copy(x, 1, i, x[:, :2] ** 2) ** 3).sum()
+                   + (M.masked_scatter(x, x > 0, s.repeat(4) ** 2) ** 3).sum()
+                   + (M.put(x, i, s[:2] ** 2, accumulate=True) ** 3).sum(),
+                   [_rg(3, 4), _rg(3)], [np.array([3, 0])]),
+    "gaps_index_reduce": (lambda M, F, x, s, i: sum(
+        (M.index_reduce(x * x, 0, i, s ** 3, r, include_self=inc) ** 2).sum()
+        for r in ("prod", "mean", "amax", "amin") for inc in (True, False))
+        + (x.scatter_reduce(1, i.reshape(2, 2), s[:2, :2] ** 2, "sum") ** 3).sum()
+        + (x.scatter_reduce(0, i.reshape(4, 1) % 3, s[:, :1] ** 2, "mean",
+                            include_self=False) ** 3).sum(),
+        [_rg(3, 4, lo=0.5, hi=1.5), _rg(4, 4, lo=0.5, hi=1.5)], [np.array([0, 2, 0, 1])]),
+    "gaps_igamma": (lambda M, F, x, a: (M.igamma(a, x * x + 0.5) ** 2).sum()
+                    + (M.igammac(a, x.exp()) ** 3).sum(), [_rg(5)], [_rg(5, lo=0.5, hi=4)]),
 }
 
 
@@ -179,7 +230,7 @@ CASES = {
 def test_hessian_vector_product_matches_torch(case):
     f, arrays, *ints = CASES[case]
     ints = ints[0] if ints else ()
-    vs = [RNG.uniform(-1, 1, a.shape) for a in arrays]
+    vs = [_rng_for(case).uniform(-1, 1, a.shape) for a in arrays]
     y, gs, hs = _hvp("fastnn", f, arrays, vs, ints)
     ty, tgs, ths = _hvp("torch", f, arrays, vs, ints)
     k = 1e3 if case == "special" else 1.0      # (series approximations, ~1e-10 relative)
@@ -204,12 +255,13 @@ FD_ONLY = {
 
 
 @pytest.mark.parametrize("case", ["arith", "activations", "conv2d", "layer_norm",
-                                  "cross_entropy", "scatter_big_source", "cdist"])
+                                  "cross_entropy", "scatter_big_source", "cdist",
+                                  "gaps_scans", "gaps_views", "gaps_index_reduce"])
 def test_hessian_vector_product_matches_finite_differences(case):
     """H v by central differences of fastnn's own first-order gradients."""
     f, arrays, *ints = {**CASES, **FD_ONLY}[case]
     ints = ints[0] if ints else ()
-    vs = [RNG.uniform(-1, 1, a.shape) for a in arrays]
+    vs = [_rng_for(case).uniform(-1, 1, a.shape) for a in arrays]
     _, _, hs = _hvp("fastnn", f, arrays, vs, ints)
     eps = 1e-6
 
