@@ -940,7 +940,6 @@ for _c in (conv_pad.PadNdFn, resample.PixelShuffleFn, resample.UpsampleFn, fold.
 @formula(activation.PReLUFn)
 def _prelu(node, g):
     x, w = node.saved_tensors
-    X, W = inp(node, 0, x), inp(node, 1, w)
 
     def forward(X, W):
         Wb = W.reshape(-1)

@@ -8,9 +8,9 @@ import fastnn
 
 from .._core import Size
 from . import constraints
-from ._common import checked_instance
+from ._common import checked_instance, expand_count_probs, init_count_probs
 from .distribution import Distribution
-from .utils import broadcast_all, logits_to_probs, probs_to_logits
+from .utils import logits_to_probs, probs_to_logits
 from ..random import _numpy_generator
 
 __all__ = ["Binomial"]
@@ -49,30 +49,12 @@ class Binomial(Distribution):
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
-        self._param = self.probs if probs is not None else self.logits
-        super().__init__(self._param.shape, validate_args=validate_args)
+        super().__init__(init_count_probs(self, total_count, probs, logits),
+                         validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = checked_instance(self, Binomial, _instance)
-        batch_shape = Size(tuple(batch_shape))
-        new.total_count = self.total_count.expand(tuple(batch_shape))
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(tuple(batch_shape))
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(tuple(batch_shape))
-            new._param = new.logits
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return expand_count_probs(self, new, Size(tuple(batch_shape)))
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):

@@ -6,10 +6,10 @@ import fastnn.nn.functional as F
 
 from .._core import Size
 from . import constraints
-from ._common import checked_instance
+from ._common import checked_instance, expand_count_probs, init_count_probs
 from .distribution import Distribution
 from .gamma import Gamma
-from .utils import broadcast_all, logits_to_probs, probs_to_logits
+from .utils import logits_to_probs, probs_to_logits
 
 __all__ = ["NegativeBinomial"]
 
@@ -36,30 +36,12 @@ class NegativeBinomial(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
-        self._param = self.probs if probs is not None else self.logits
-        super().__init__(self._param.shape, validate_args=validate_args)
+        super().__init__(init_count_probs(self, total_count, probs, logits),
+                         validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = checked_instance(self, NegativeBinomial, _instance)
-        batch_shape = Size(tuple(batch_shape))
-        new.total_count = self.total_count.expand(tuple(batch_shape))
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(tuple(batch_shape))
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(tuple(batch_shape))
-            new._param = new.logits
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return expand_count_probs(self, new, Size(tuple(batch_shape)))
 
     @property
     def mean(self):

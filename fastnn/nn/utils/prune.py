@@ -17,7 +17,6 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...random import _numpy_generator
-from ..parameter import Parameter
 
 __all__ = ["BasePruningMethod", "PruningContainer", "Identity", "RandomUnstructured",
            "L1Unstructured", "RandomStructured", "LnStructured", "CustomFromMask",
@@ -198,6 +197,26 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
+def _drop_lowest(scores, amount, default_mask):
+    """default_mask with the entries of the ``amount`` lowest scores zeroed."""
+    _validate_vs_size(amount, scores.size)
+    k = _count(amount, scores.size)
+    mask = np.array(default_mask, copy=True)
+    if k:
+        mask.reshape(-1)[np.argsort(scores, kind="stable")[:k]] = 0
+    return mask
+
+
+def _slices(t, dim, amount):
+    """(dim normalised, the number of slices along it to prune)."""
+    if t.ndim < 1:
+        raise ValueError("Structured pruning can only be applied to multidimensional "
+                         "tensors.")
+    d = dim % t.ndim
+    _validate_vs_size(amount, t.shape[d])
+    return d, _count(amount, t.shape[d])
+
+
 class RandomUnstructured(BasePruningMethod):
     """Prunes ``amount`` entries at random."""
     PRUNING_TYPE = "unstructured"
@@ -207,14 +226,7 @@ class RandomUnstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t, default_mask):
-        n = t.size
-        _validate_vs_size(self.amount, n)
-        k = _count(self.amount, n)
-        mask = np.array(default_mask, copy=True)
-        if k:
-            idx = np.argsort(_numpy_generator(None).random(n), kind="stable")[:k]
-            mask.reshape(-1)[idx] = 0
-        return mask
+        return _drop_lowest(_numpy_generator(None).random(t.size), self.amount, default_mask)
 
     @classmethod
     def apply(cls, module, name, amount):
@@ -230,14 +242,7 @@ class L1Unstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t, default_mask):
-        n = t.size
-        _validate_vs_size(self.amount, n)
-        k = _count(self.amount, n)
-        mask = np.array(default_mask, copy=True)
-        if k:
-            idx = np.argsort(np.abs(t).reshape(-1), kind="stable")[:k]
-            mask.reshape(-1)[idx] = 0
-        return mask
+        return _drop_lowest(np.abs(t).reshape(-1), self.amount, default_mask)
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
@@ -262,14 +267,8 @@ class RandomStructured(BasePruningMethod):
         self.dim = dim
 
     def compute_mask(self, t, default_mask):
-        if t.ndim < 1:
-            raise ValueError("Structured pruning can only be applied to multidimensional "
-                             "tensors.")
-        d = self.dim % t.ndim
-        n = t.shape[d]
-        _validate_vs_size(self.amount, n)
-        k = _count(self.amount, n)
-        drop = np.argsort(_numpy_generator(None).random(n), kind="stable")[:k]
+        d, k = _slices(t, self.dim, self.amount)
+        drop = np.argsort(_numpy_generator(None).random(t.shape[d]), kind="stable")[:k]
         return _channel_mask(t, d, drop) * default_mask
 
     @classmethod
@@ -288,13 +287,7 @@ class LnStructured(BasePruningMethod):
         self.dim = dim
 
     def compute_mask(self, t, default_mask):
-        if t.ndim < 1:
-            raise ValueError("Structured pruning can only be applied to multidimensional "
-                             "tensors.")
-        d = self.dim % t.ndim
-        size = t.shape[d]
-        _validate_vs_size(self.amount, size)
-        k = _count(self.amount, size)
+        d, k = _slices(t, self.dim, self.amount)
         axes = tuple(i for i in range(t.ndim) if i != d)
         a = np.abs(t.astype(np.float64))
         p = self.n
