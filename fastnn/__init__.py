@@ -87,7 +87,6 @@ from .ops.linalg_func import (chain_matmul, frobenius_norm, geqrf, matrix_power,
                               nuclear_norm, ormqr, pinverse, triangular_solve)
 from .ops.linalg_func import householder_product as orgqr  # noqa: E402
 from .ops.linalg_func import torch_qr as qr, torch_svd as svd  # noqa: E402
-from .ops.linalg_func import torch_vander as vander  # noqa: E402
 from .ops.linalg import tensor_mm as spmm  # noqa: E402  (dense: no sparse tensors)
 from . import nn, optim, data, train  # noqa: E402
 from ._torch_aliases import *  # noqa: E402,F401,F403
@@ -113,7 +112,6 @@ from ._memory_format import finfo, iinfo  # noqa: E402  (torch's: Python numbers
 moveaxis = movedim
 swapaxes = swapdims = transpose
 t = Tensor.t
-adjoint = Tensor.adjoint
 detach = Tensor.detach
 detach_ = Tensor.detach_
 

@@ -228,9 +228,6 @@ class Tensor(TensorBase):
                                f"{self._array.ndim}-D tensor.")
         return self.T
 
-    def adjoint(self):
-        return self.transpose(-2, -1)
-
     @property
     def nbytes(self):
         return self._array.nbytes
@@ -1957,12 +1954,6 @@ class Tensor(TensorBase):
         return self._inplace_op(Pm.igammac, _operand(other))
 
     as_strided_scatter = Sd.as_strided_scatter
-
-    def is_same_size(self, other):
-        return self._array.shape == other._array.shape
-
-    def is_signed(self):
-        return self._array.dtype.kind in "fi"
 
     def is_conj(self):
         return False

@@ -29,6 +29,7 @@ import numbers
 import numpy as np
 
 from .._core import TensorBase
+from .._errors import ShapeError
 from .._core import wrap as _wrap
 from ._common import I64, promote_types, tensor
 from ._util import normalize_dim
@@ -87,7 +88,7 @@ def vander(x, N=None, increasing=False):
     not PyTorch's running product, so the gradient is differentiable again.)"""
     v = tensor(x)
     if v._array.ndim != 1:
-        raise RuntimeError("x must be a one-dimensional tensor.")
+        raise ShapeError("x must be a one-dimensional tensor.")
     n = v._array.shape[0] if N is None else int(N)
     if n < 0:
         raise RuntimeError("N must be non-negative.")

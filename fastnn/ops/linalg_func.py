@@ -19,7 +19,7 @@ from .linalg_decomp import pinv, qr, svd, svdvals
 from .linalg_solve import inv, inv_ex, solve, solve_triangular
 
 __all__ = ["matrix_power", "multi_dot", "chain_matmul", "vecdot", "cond", "spectral_norm",
-           "tensorinv", "tensorsolve", "vander", "torch_vander", "householder_product",
+           "tensorinv", "tensorsolve", "vander", "householder_product",
            "torch_qr", "torch_svd", "pinverse", "triangular_solve", "nuclear_norm",
            "frobenius_norm", "geqrf", "ormqr"]
 
@@ -223,18 +223,6 @@ def vander(x, *, N=None):
     if n <= 1:
         raise ValueError("N must be greater than 1.")
     return _powers(t, n)
-
-
-def torch_vander(x, N=None, increasing=False):
-    """``torch.vander``: a 1-D x -> (n, N), decreasing powers by default."""
-    t = _t(x)
-    if t._array.ndim != 1:
-        raise ShapeError("x must be a one-dimensional tensor.")
-    n = t._array.shape[0] if N is None else int(N)
-    if n < 0:
-        raise ValueError("N must be non-negative.")
-    out = _powers(t, n)
-    return out if increasing else out.flip(-1)
 
 
 def householder_product(A, tau):
