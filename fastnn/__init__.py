@@ -83,7 +83,7 @@ from .ops.linalg_solve import (cholesky_inverse, cholesky_solve, det, logdet,  #
                                torch_cholesky as cholesky, torch_slogdet as slogdet)
 from .ops.linalg_solve import inv as inverse  # noqa: E402
 from .ops.linalg_expm import matrix_exp  # noqa: E402
-from .ops.linalg_func import (chain_matmul, frobenius_norm, geqrf, matrix_power,  # noqa: E402
+from .ops.linalg_func import (chain_matmul, geqrf, matrix_power,  # noqa: E402
                               nuclear_norm, ormqr, pinverse, triangular_solve)
 from .ops.linalg_func import householder_product as orgqr  # noqa: E402
 from .ops.linalg_func import torch_qr as qr, torch_svd as svd  # noqa: E402
@@ -299,9 +299,8 @@ from .ops.arrange import (alias_copy, as_strided_copy, detach_copy,  # noqa: E40
                           diagonal_copy, expand_copy, permute_copy, select_copy, slice_copy,
                           split_copy, split_with_sizes_copy, squeeze_copy, t_copy,
                           transpose_copy, unbind_copy, unfold_copy, unsqueeze_copy, view_copy)
-(detach, detach_, is_same_size, is_signed, is_conj, is_neg, is_inference) = (
-    _inplace_fn(n) for n in ("detach", "detach_", "is_same_size", "is_signed", "is_conj",
-                             "is_neg", "is_inference"))
+(is_conj, is_neg, is_inference) = (
+    _inplace_fn(n) for n in ("is_conj", "is_neg", "is_inference"))
 pdist = nn.functional.pdist
 pairwise_distance = nn.functional.pairwise_distance
 

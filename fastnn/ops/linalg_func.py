@@ -21,7 +21,7 @@ from .linalg_solve import inv, inv_ex, solve, solve_triangular
 __all__ = ["matrix_power", "multi_dot", "chain_matmul", "vecdot", "cond", "spectral_norm",
            "tensorinv", "tensorsolve", "vander", "householder_product",
            "torch_qr", "torch_svd", "pinverse", "triangular_solve", "nuclear_norm",
-           "frobenius_norm", "geqrf", "ormqr"]
+           "geqrf", "ormqr"]
 
 _INF = float("inf")
 
@@ -328,11 +328,3 @@ def nuclear_norm(input, dim=None, keepdim=False):
         dim, keepdim = None, dim
     from .. import linalg
     return linalg.matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)
-
-
-def frobenius_norm(input, dim=(-2, -1), keepdim=False):
-    """The 2-norm of the entries over ``dim``."""
-    from .reduction import vector_norm
-    if isinstance(dim, numbers.Integral):
-        dim = (dim,)
-    return vector_norm(input, 2, tuple(dim), keepdim)
