@@ -8,23 +8,30 @@ import fastnn
 from fastnn.testing import requires_torch
 
 
-def _square(i, q):
+_WORKERS = """
+def square(i, q):
     q.put((i, i * i))
 
 
-def test_multiprocessing_spawn_and_errors():
+def fail(i):
+    1 / 0
+"""
+
+
+def test_multiprocessing_spawn_and_errors(tmp_path, monkeypatch):
+    # the workers live in a module of their own: spawned children import it by
+    # name (sys.path travels with the spawn), whatever the test runner's layout
+    (tmp_path / "fnn_mp_workers.py").write_text(_WORKERS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import fnn_mp_workers as w
     mp = fastnn.multiprocessing
     ctx = mp.get_context("spawn")
     q = ctx.SimpleQueue()
-    mp.spawn(_square, args=(q,), nprocs=2)
+    mp.spawn(w.square, args=(q,), nprocs=2)
     got = sorted(q.get() for _ in range(2))
     assert got == [(0, 0), (1, 1)]
     with pytest.raises(mp.ProcessRaisedException, match="ZeroDivisionError"):
-        mp.spawn(_fail, nprocs=1)
-
-
-def _fail(i):
-    1 / 0
+        mp.spawn(w.fail, nprocs=1)
 
 
 def test_process_group_api_in_one_process():
