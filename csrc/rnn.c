@@ -8,6 +8,9 @@
 #include "gemm_kernels.h"
 #include "fnn_generic.h"
 #include "fnn_tmath.h"     /* SIGM, TANH */
+#if defined(__SSE__)
+#include <xmmintrin.h>   /* pack_wp's float transposes (rnn_fwd.inc) */
+#endif
 
 /* Products below this many multiply-adds run on one thread.  Lower than
  * fastnn.ops.linalg.mm's 2^19: the step loop calls the GEMM back to back,
