@@ -170,6 +170,9 @@ def test_avx512_assembly_equals_its_emulation(packed_only, dtype):
     shapes = [(mr, nr, 1), (mr, nr, 7), (mr - 1, nr, 33), (mr, nr - 3, 65),
               (3 * mr + 5, 2 * nr + 1, kc + 9), (100, 70, 2 * kc + 1), (mr, nr, 0),
               (20, 2 * nr + 5, 5000), (2 * mr, 3 * nr, 4100)]
+    # every bottom-edge row count (each has a kernel of its own), full and
+    # narrow right-edge tiles
+    shapes += [(mr + r, nr - 3 * (r % 2), 17 + r) for r in range(1, mr)]
     try:
         for idx, (M, N, K) in enumerate(shapes):
             for ta, tb in [(False, False), (True, True)]:
