@@ -164,7 +164,10 @@ XI = [
     (3, 70, 5, 5, 20, 3, 1, 1, 1),     # CRS = 630: several k blocks
     (2, 4, 11, 11, 48, 5, 1, 0, 1),    # 7x7 output of a 5x5 kernel
     (40, 16, 4, 4, 24, 3, 1, 1, 1),    # 640 columns: several blocks; above the cut-off
+    (3, 5, 4, 4, 16, 7, 1, 3, 1),      # 7x7 kernel: more taps than the offset table holds
 ]
+# (the same, dilated: N, C, H, W, K, kernel, padding, dilation)
+XI_DIL = [(4, 6, 4, 4, 16, 3, 2, 2), (4, 6, 6, 6, 16, 3, 1, 2), (3, 4, 9, 7, 8, 3, 1, (2, 3))]
 
 
 @pytest.mark.parametrize("case", XI)
@@ -187,5 +190,29 @@ def test_cross_image_matches_reference(case, dtype, rng):
             if not relu:
                 ys.append(y)
         assert np.array_equal(ys[0], ys[1])
+    finally:
+        _core.conv2d_set_winograd(before)
+
+
+@pytest.mark.parametrize("case", XI_DIL)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_image_dilated_matches_reference(case, dtype, rng):
+    N, C, H, W, K, k, p, d = case
+    dh, dw = d if isinstance(d, tuple) else (d, d)
+    before = _core.conv2d_set_winograd(False)
+    try:
+        assert _core.conv2d_algorithm((N, C, H, W), (K, C, k, k), (1, 1), (p, p),
+                                      (dh, dw)) == "packed-batch"
+        x = rng.standard_normal((N, C, H, W)).astype(dtype)
+        w = rng.standard_normal((K, C, k, k)).astype(dtype)
+        b = rng.standard_normal(K).astype(dtype)
+        yr = R.conv2d(x, w, b, 1, p, (dh, dw))
+        outs = []
+        for nt in (1, 2):
+            y = np.empty(yr.shape, dtype)
+            _core.conv2d_fwd(x, w, b, y, 1, 1, p, p, nt, dil_h=dh, dil_w=dw)
+            _close(y, yr)
+            outs.append(y)
+        assert np.array_equal(outs[0], outs[1])
     finally:
         _core.conv2d_set_winograd(before)
