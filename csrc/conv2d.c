@@ -3,6 +3,9 @@
  * (conv_wgrad.inc) and the drivers (conv2d.inc); see conv2d.h for the
  * maths and the threading plan. */
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>   /* the row path's AVX-512 write-out (conv_rows.inc) */
+#endif
 #include "conv2d.h"
 #include "conv_internal.h"
 #include "dwconv2d.h"
@@ -79,5 +82,6 @@ int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass) {
                                 : FNN_CONV_ALGO_PACKED;
     if (pass == 1 && !conv_dx_as_conv(d, &g)) return FNN_CONV_ALGO_COL2IM;
     if (pass == 0 && conv_s2d_f32(d, 0, &g)) return FNN_CONV_ALGO_S2D;
-    return fnn_conv_wino(&g) ? FNN_CONV_ALGO_WINOGRAD : ig_algorithm_f32(&g);
+    if (fnn_conv_wino(&g)) return FNN_CONV_ALGO_WINOGRAD;
+    return rd_ok_f32(&g, pass) ? FNN_CONV_ALGO_ROWS : ig_algorithm_f32(&g);
 }

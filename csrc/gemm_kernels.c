@@ -176,18 +176,41 @@ static const fnn_gemm_desc_f64 desc_avx2_f64 = {
 #undef A5_BCS
 #undef A5_ES
 
+/* The pixel-row kernels' emulation (fnn_ukrr; the assembly ones are in
+ * gemm_ukr_avx512.inc): the same fused multiply-add chains, one element
+ * at a time (testing only, as the AVX512SIM path). */
+#define FNN_ROWS_SIM(SFXN, TT, NRR, FMA)                                        \
+    __attribute__((target("avx2,fma"))) static void fnn_ukr_avx512sim_rows_##SFXN(   \
+        int n, int sw, int64_t kc, const int64_t *koff, const TT *a, const TT *b, TT *c) { \
+        if (n < 1 || n > 14 || (sw != 1 && sw != 2)) return;                   \
+        for (int i = 0; i < n; i++)                                            \
+            for (int j = 0; j < NRR; j++) {                                    \
+                TT acc = 0;                                                    \
+                for (int64_t p = 0; p < kc; p++)                               \
+                    acc = FMA(a[koff[p] + (int64_t)i * sw], b[p * NRR + j], acc); \
+                c[i * NRR + j] = acc;                                          \
+            }                                                                  \
+    }
+FNN_ROWS_SIM(f32, float, 32, __builtin_fmaf)
+FNN_ROWS_SIM(f64, double, 16, __builtin_fma)
+#undef FNN_ROWS_SIM
+
 /* the AVX-512 blocking of the convolution's descriptors, shared by its
  * emulation */
 #define AVX512_F32 .mr = 8, .nr = 32, .mc = 240, .kc = 192, .nc = 4096
 #define AVX512_F64 .mr = 8, .nr = 16, .mc = 240, .kc = 192, .nc = 2048
 static const fnn_gemm_desc_f32 desc_avx512_f32 = {
-    AVX512_F32, .ukr = fnn_ukr_avx512_f32, .ukri = fnn_ukr_avx512_f32_ib};
+    AVX512_F32, .ukr = fnn_ukr_avx512_f32, .ukri = fnn_ukr_avx512_f32_ib,
+    .ukrr = fnn_ukr_avx512asm_f32_rows};
 static const fnn_gemm_desc_f64 desc_avx512_f64 = {
-    AVX512_F64, .ukr = fnn_ukr_avx512_f64, .ukri = fnn_ukr_avx512_f64_ib};
+    AVX512_F64, .ukr = fnn_ukr_avx512_f64, .ukri = fnn_ukr_avx512_f64_ib,
+    .ukrr = fnn_ukr_avx512asm_f64_rows};
 static const fnn_gemm_desc_f32 desc_avx512sim_f32 = {
-    AVX512_F32, .ukr = fnn_ukr_avx512sim_f32, .ukri = fnn_ukr_avx512sim_f32_ib};
+    AVX512_F32, .ukr = fnn_ukr_avx512sim_f32, .ukri = fnn_ukr_avx512sim_f32_ib,
+    .ukrr = fnn_ukr_avx512sim_rows_f32};
 static const fnn_gemm_desc_f64 desc_avx512sim_f64 = {
-    AVX512_F64, .ukr = fnn_ukr_avx512sim_f64, .ukri = fnn_ukr_avx512sim_f64_ib};
+    AVX512_F64, .ukr = fnn_ukr_avx512sim_f64, .ukri = fnn_ukr_avx512sim_f64_ib,
+    .ukrr = fnn_ukr_avx512sim_rows_f64};
 #undef AVX512_F32
 #undef AVX512_F64
 #endif

@@ -39,6 +39,17 @@ typedef void (*fnn_ukrs_f64)(int64_t kc, const double *a, const double *b, int64
                              double *C, int64_t ldc, int mr, int nr, double alpha,
                              double beta);
 
+/* The pixel-row kernels of the convolution's row path (conv_rows.inc):
+ * c[i*NR + j] = sum over p < kc, in order, of a[koff[p] + i*sw] * b[p*NR + j]
+ * for i < n (1..14 output pixels of one output row, sw = 1 or 2 apart in
+ * the input) and j < NR (output channels: the packed weight panel b, NR
+ * per row), one fused multiply-add chain from zero per element; c holds n
+ * rows of NR. */
+typedef void (*fnn_ukrr_f32)(int n, int sw, int64_t kc, const int64_t *koff, const float *a,
+                             const float *b, float *c);
+typedef void (*fnn_ukrr_f64)(int n, int sw, int64_t kc, const int64_t *koff, const double *a,
+                             const double *b, double *c);
+
 /* mr, nr: register block.  mc (multiple of mr): rows of the packed A block
  * (mc x kc, kept in L2).  kc: the K step (a kc x nr B micro-panel and a
  * mr x kc A micro-panel stay in L1).  nc (multiple of nr): columns of the
@@ -58,6 +69,9 @@ typedef struct {
     /* 1: the packed path prefetches the next A block's rows (unpacked)
      * between micro-kernel calls (gemm.inc, gemm_ic_block) */
     int pf_a;
+    /* optional (NULL when absent): the convolution's pixel-row kernel
+     * (fnn_ukrr_f32), on the AVX-512 path and its emulation */
+    fnn_ukrr_f32 ukrr;
 } fnn_gemm_desc_f32;
 typedef struct {
     int mr, nr, mc, kc, nc;
@@ -67,6 +81,7 @@ typedef struct {
     fnn_ukri_f64 ukri_s;
     fnn_ukrs_f64 ukrs;
     int pf_a;
+    fnn_ukrr_f64 ukrr;
 } fnn_gemm_desc_f64;
 
 /* The GEMM's micro-kernels and blocking on kernel path isa

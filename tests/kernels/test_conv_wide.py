@@ -21,7 +21,8 @@ def _close(a, want):
 
 # (N, C, H, W, K, R, S, ph, pw, dil, groups)
 WIDE = [
-    (3, 16, 14, 14, 32, 5, 5, 2, 2, 1, 1),   # LeNet-style 5x5, OW = 14
+    (3, 16, 14, 14, 40, 5, 5, 2, 2, 1, 1),   # LeNet-style 5x5, OW = 14 (40 outputs: not
+                                             # whole 32-channel panels, so not 'rows')
     (2, 4, 20, 20, 8, 5, 5, 0, 0, 1, 1),     # no padding, OW = 16 < W
     (2, 24, 9, 17, 10, 3, 2, 1, 0, 1, 2),    # groups, non-square kernel, odd sizes
     (2, 4, 11, 13, 7, 3, 3, 2, 2, 2, 1),     # dilation 2
@@ -114,6 +115,12 @@ def test_algorithm_names_every_method():
     assert a((2, 4, 8, 64), (8, 4, 3, 3), (1, 1), (1, 1)) == "direct"
     assert a((2, 64, 32, 32), (64, 64, 3, 3), (2, 2), (1, 1)) == "packed"
     assert a((2, 64, 16, 16), (64, 64, 3, 3), (2, 2), (1, 1), grad_input=1) == "col2im"
+    before = _core.gemm_isa()
+    try:   # (on the AVX-512 path and its emulation; 'wide' elsewhere)
+        _core.gemm_set_isa("avx512sim")
+        assert a((2, 16, 14, 14), (32, 16, 5, 5), (1, 1), (2, 2)) == "rows"
+    finally:
+        _core.gemm_set_isa(before)
     with pytest.raises(ValueError):
         a((2, 3, 8, 8), (8, 4, 3, 3))
 
@@ -158,7 +165,7 @@ def test_s2d_not_for_odd_kernels_or_groups():
 # Small outputs: packed blocks running across the images ('packed-batch')
 # (N, C, H, W, K, kernel, stride, padding, groups)
 XI = [
-    (5, 16, 4, 4, 32, 3, 1, 1, 1),     # 4x4 images, 16 per block
+    (5, 16, 4, 4, 40, 3, 1, 1, 1),     # 4x4 images, 16 per block (40 outputs: not "rows")
     (3, 3, 7, 7, 12, 3, 1, 1, 1),      # 49 columns: images straddle panels
     (4, 6, 8, 8, 10, 3, 2, 1, 2),      # stride 2, groups
     (3, 70, 5, 5, 20, 3, 1, 1, 1),     # CRS = 630: several k blocks

@@ -1,0 +1,129 @@
+"""The convolution's row path (csrc/conv_rows.inc, algorithm 'rows'): output
+channels in the vectors, a row of output pixels broadcast from the padded
+image.  Taken on the AVX-512 path and its emulation where the implicit GEMM
+would run over the padded width ('wide') and the output channels of a group
+are whole 32-channel panels (16 for double).  Checked against the NumPy
+reference, across thread counts (bitwise), with the fused ReLU, and the
+assembly kernels against their emulation bit for bit."""
+import numpy as np
+import pytest
+
+from fastnn import _core
+from fastnn.testing import reference as R
+
+ROW_PATHS = ["avx512sim"] + (["avx512"] if _core.cpu_best_isa() == "avx512" else [])
+
+# (N, C, H, W, K, kernel, stride, padding, dilation, groups)
+CASES = [
+    (3, 16, 14, 14, 32, 5, 1, 2, 1, 1),    # LeNet-style 5x5 on 14x14: one 14-pixel tile a row
+    (2, 32, 16, 16, 32, 7, 1, 3, 1, 1),    # 7x7 on 16x16: two 8-pixel tiles a row
+    (2, 16, 12, 12, 32, 5, 1, 0, 1, 1),    # no padding, 8x8 output
+    (2, 8, 15, 13, 64, 3, 1, 2, 2, 1),     # dilated, odd sizes, two channel panels
+    (2, 24, 9, 31, 64, 5, 1, 2, 1, 2),     # groups of 32 channels; 31 = 11 + 10 + 10 pixels
+    (1, 4, 5, 3, 32, 3, 1, 1, 1, 1),       # 3-pixel rows, batch 1 (row blocks)
+    (3, 16, 4, 4, 32, 3, 1, 1, 1, 1),      # 4x4 planes (instead of packing across images)
+    (2, 3, 21, 20, 64, 7, 2, 3, 1, 1),     # stride 2 (ResNet stem style)
+]
+
+
+def _algo(case, pass_=0):
+    N, C, H, W, K, k, st, p, d, g = case
+    return _core.conv2d_algorithm((N, C, H, W), (K, C // g, k, k), (st, st), (p, p), (d, d), g,
+                                  grad_input=pass_)
+
+
+@pytest.fixture
+def path(request):
+    before = _core.gemm_isa()
+    _core.gemm_set_isa(request.param)
+    wino = _core.conv2d_set_winograd(False)
+    yield request.param
+    _core.conv2d_set_winograd(wino)
+    _core.gemm_set_isa(before)
+
+
+@pytest.mark.parametrize("path", ROW_PATHS, indirect=True)
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_forward_matches_reference(path, case, dtype, rng):
+    N, C, H, W, K, k, st, p, d, g = case
+    assert _algo(case) == "rows"
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C // g, k, k)).astype(dtype)
+    b = rng.standard_normal(K).astype(dtype)
+    yr = R.conv2d(x, w, b, st, p, d, g)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    outs = []
+    for nt, bias, relu in ((1, b, False), (2, b, False), (3, b, False), (2, None, True)):
+        y = np.full(yr.shape, np.nan, dtype)
+        _core.conv2d_fwd(x, w, bias, y, st, st, p, p, nt, relu=relu, dil_h=d, dil_w=d, groups=g)
+        want = yr if bias is not None else yr - b[:, None, None]
+        want = np.maximum(want, 0) if relu else want
+        np.testing.assert_allclose(y, want, rtol=tol, atol=tol * np.abs(yr).max())
+        if relu:   # the fused ReLU is the op's: -0 made +0, everything else kept
+            assert not np.signbit(y[y == 0]).any()
+        else:
+            outs.append(y)
+    assert all(np.array_equal(outs[0], o) for o in outs[1:]), "thread count changed the result"
+
+
+@pytest.mark.parametrize("path", ROW_PATHS, indirect=True)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_input_gradient_matches_reference(path, dtype, rng):
+    """The input gradient of a 5x5 layer with 32 input channels runs as a
+    stride-1 convolution of dy with the flipped kernel on the row path."""
+    N, C, H, W, K, k, p = 2, 32, 14, 14, 48, 5, 2
+    assert _core.conv2d_algorithm((N, C, H, W), (K, C, k, k), (1, 1), (p, p),
+                                  grad_input=1) == "rows"
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C, k, k)).astype(dtype)
+    dy = rng.standard_normal((N, K, H, W)).astype(dtype)
+    want = R.conv2d_backward(x, w, dy, 1, p)[0]
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    outs = []
+    for nt in (1, 2):
+        dx = np.empty_like(x)
+        _core.conv2d_bwd_data(w, dy, None, dx, 1, 1, p, p, nt)
+        np.testing.assert_allclose(dx, want, rtol=tol, atol=tol * np.abs(want).max())
+        outs.append(dx)
+    assert np.array_equal(outs[0], outs[1])
+
+
+@pytest.mark.skipif("avx512" not in ROW_PATHS, reason="the CPU has no AVX-512")
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_assembly_equals_emulation(case, dtype, rng):
+    N, C, H, W, K, k, st, p, d, g = case
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C // g, k, k)).astype(dtype)
+    b = rng.standard_normal(K).astype(dtype)
+    before, wino = _core.gemm_isa(), _core.conv2d_set_winograd(False)
+    outs = []
+    try:
+        for isa in ("avx512", "avx512sim"):
+            _core.gemm_set_isa(isa)
+            assert _algo(case) == "rows"
+            y = np.empty(R.conv2d(x[:1], w, b, st, p, d, g).shape[1:], dtype)
+            y = np.empty((N,) + y.shape, dtype)
+            _core.conv2d_fwd(x, w, b, y, st, st, p, p, 2, relu=True, dil_h=d, dil_w=d, groups=g)
+            outs.append(y)
+    finally:
+        _core.gemm_set_isa(before)
+        _core.conv2d_set_winograd(wino)
+    assert np.array_equal(outs[0], outs[1])
+
+
+def test_rows_not_taken_elsewhere():
+    """Not where a group's outputs are not whole panels, nor on the paths
+    without the kernel."""
+    a = _core.conv2d_algorithm
+    before = _core.gemm_isa()
+    try:
+        _core.gemm_set_isa("avx512sim")
+        assert a((2, 3, 32, 32), (10, 3, 5, 5), (1, 1), (0, 0)) != "rows"   # 10 outputs
+        assert a((2, 16, 14, 14), (32, 16, 5, 5), (1, 1), (2, 2)) == "rows"
+        for isa in ("portable", "avx2"):
+            _core.gemm_set_isa(isa)
+            assert a((2, 16, 14, 14), (32, 16, 5, 5), (1, 1), (2, 2)) != "rows"
+    finally:
+        _core.gemm_set_isa(before)
