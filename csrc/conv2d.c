@@ -77,9 +77,10 @@ int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass) {
     if (fnn_conv_depthwise(d))
         return fnn_dwconv2d_channels_last(d) ? FNN_CONV_ALGO_DEPTHWISE_CL : FNN_CONV_ALGO_DEPTHWISE;
     if (pass == 2)
-        return fnn_conv_wino(d) ? FNN_CONV_ALGO_WINOGRAD
-               : wd_ok_f32(d)   ? FNN_CONV_ALGO_DOT
-                                : FNN_CONV_ALGO_PACKED;
+        return fnn_conv_wino(d)  ? FNN_CONV_ALGO_WINOGRAD
+               : wd_ok_f32(d)    ? FNN_CONV_ALGO_DOT
+               : rd_dw_ok_f32(d) ? FNN_CONV_ALGO_ROWS
+                                 : FNN_CONV_ALGO_PACKED;
     if (pass == 1 && !conv_dx_as_conv(d, &g)) return FNN_CONV_ALGO_COL2IM;
     if (pass == 0 && conv_s2d_f32(d, 0, &g)) return FNN_CONV_ALGO_S2D;
     if (fnn_conv_wino(&g)) return FNN_CONV_ALGO_WINOGRAD;

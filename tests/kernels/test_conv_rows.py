@@ -127,3 +127,72 @@ def test_rows_not_taken_elsewhere():
             assert a((2, 16, 14, 14), (32, 16, 5, 5), (1, 1), (2, 2)) != "rows"
     finally:
         _core.gemm_set_isa(before)
+
+
+# weight gradients on rows: 5x5 and 7x7 kernels (N, C, H, W, K, kernel, stride,
+# padding, dilation, groups); batches below, at and above the 8 fixed chunks
+DW_CASES = [
+    (4, 16, 14, 14, 32, 5, 1, 2, 1, 1),
+    (11, 8, 10, 9, 32, 5, 1, 2, 1, 1),      # 11 images: chunks of 1 and 2
+    (2, 32, 16, 16, 32, 7, 1, 3, 1, 1),
+    (2, 8, 15, 13, 64, 5, 1, 2, 2, 1),      # dilated, two channel panels
+    (2, 16, 20, 19, 64, 5, 2, 2, 1, 2),     # stride 2, groups
+    (1, 3, 24, 24, 64, 7, 2, 3, 1, 1),      # ResNet stem style, one image, 12 x 12 out
+]
+
+
+def _dw(x, w, dy, case, nt, with_db=True):
+    N, C, H, W, K, k, st, p, d, g = case
+    dw = np.full(w.shape, np.nan, w.dtype)
+    db = np.full(K, np.nan, w.dtype) if with_db else None
+    _core.conv2d_bwd(x, w, dy, None, dw, db, st, st, p, p, nt, dil_h=d, dil_w=d, groups=g)
+    return dw, db
+
+
+@pytest.mark.parametrize("path", ROW_PATHS, indirect=True)
+@pytest.mark.parametrize("case", DW_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_weight_gradient_matches_reference(path, case, dtype, rng):
+    N, C, H, W, K, k, st, p, d, g = case
+    assert _algo(case, 2) == "rows"
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C // g, k, k)).astype(dtype)
+    dy = rng.standard_normal(R.conv2d(x, w, None, st, p, d, g).shape).astype(dtype)
+    _, dwr, dbr = R.conv2d_backward(x, w, dy, st, p, d, g)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    outs = [_dw(x, w, dy, case, nt) for nt in (1, 2, 3)]
+    np.testing.assert_allclose(outs[0][0], dwr, rtol=tol, atol=tol * np.abs(dwr).max())
+    np.testing.assert_allclose(outs[0][1], dbr, rtol=tol, atol=tol * np.abs(dbr).max())
+    for dw, db in outs[1:]:
+        assert np.array_equal(dw, outs[0][0]) and np.array_equal(db, outs[0][1])
+    assert np.array_equal(_dw(x, w, dy, case, 2, with_db=False)[0], outs[0][0])
+
+
+@pytest.mark.skipif("avx512" not in ROW_PATHS, reason="the CPU has no AVX-512")
+@pytest.mark.parametrize("case", DW_CASES)
+def test_rows_weight_gradient_assembly_equals_emulation(case, rng):
+    N, C, H, W, K, k, st, p, d, g = case
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    w = rng.standard_normal((K, C // g, k, k)).astype(np.float32)
+    dy = rng.standard_normal(R.conv2d(x, w, None, st, p, d, g).shape).astype(np.float32)
+    before = _core.gemm_isa()
+    outs = []
+    try:
+        for isa in ("avx512", "avx512sim"):
+            _core.gemm_set_isa(isa)
+            outs.append(_dw(x, w, dy, case, 2)[0])
+    finally:
+        _core.gemm_set_isa(before)
+    assert np.array_equal(outs[0], outs[1])
+
+
+def test_rows_weight_gradient_not_on_large_outputs():
+    """dy transposed must stay in L1: not for 32 x 32 outputs (the stem)."""
+    before = _core.gemm_isa()
+    try:
+        _core.gemm_set_isa("avx512sim")
+        a = _core.conv2d_algorithm
+        assert a((16, 3, 64, 64), (64, 3, 7, 7), (2, 2), (3, 3), grad_input=2) != "rows"
+        assert a((2, 3, 24, 24), (64, 3, 7, 7), (2, 2), (3, 3), grad_input=2) == "rows"
+    finally:
+        _core.gemm_set_isa(before)
