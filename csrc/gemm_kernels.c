@@ -193,6 +193,8 @@ static const fnn_gemm_desc_f64 desc_avx2_f64 = {
     }
 FNN_ROWS_SIM(f32, float, 32, __builtin_fmaf)
 FNN_ROWS_SIM(f64, double, 16, __builtin_fma)
+FNN_ROWS_SIM(h_f32, float, 16, __builtin_fmaf)   /* the half panels (ukrr_h) */
+FNN_ROWS_SIM(h_f64, double, 8, __builtin_fma)
 #undef FNN_ROWS_SIM
 
 /* the AVX-512 blocking of the convolution's descriptors, shared by its
@@ -201,16 +203,16 @@ FNN_ROWS_SIM(f64, double, 16, __builtin_fma)
 #define AVX512_F64 .mr = 8, .nr = 16, .mc = 240, .kc = 192, .nc = 2048
 static const fnn_gemm_desc_f32 desc_avx512_f32 = {
     AVX512_F32, .ukr = fnn_ukr_avx512_f32, .ukri = fnn_ukr_avx512_f32_ib,
-    .ukrr = fnn_ukr_avx512asm_f32_rows};
+    .ukrr = fnn_ukr_avx512asm_f32_rows, .ukrr_h = fnn_ukr_avx512asm_f32_rowsh};
 static const fnn_gemm_desc_f64 desc_avx512_f64 = {
     AVX512_F64, .ukr = fnn_ukr_avx512_f64, .ukri = fnn_ukr_avx512_f64_ib,
-    .ukrr = fnn_ukr_avx512asm_f64_rows};
+    .ukrr = fnn_ukr_avx512asm_f64_rows, .ukrr_h = fnn_ukr_avx512asm_f64_rowsh};
 static const fnn_gemm_desc_f32 desc_avx512sim_f32 = {
     AVX512_F32, .ukr = fnn_ukr_avx512sim_f32, .ukri = fnn_ukr_avx512sim_f32_ib,
-    .ukrr = fnn_ukr_avx512sim_rows_f32};
+    .ukrr = fnn_ukr_avx512sim_rows_f32, .ukrr_h = fnn_ukr_avx512sim_rows_h_f32};
 static const fnn_gemm_desc_f64 desc_avx512sim_f64 = {
     AVX512_F64, .ukr = fnn_ukr_avx512sim_f64, .ukri = fnn_ukr_avx512sim_f64_ib,
-    .ukrr = fnn_ukr_avx512sim_rows_f64};
+    .ukrr = fnn_ukr_avx512sim_rows_f64, .ukrr_h = fnn_ukr_avx512sim_rows_h_f64};
 #undef AVX512_F32
 #undef AVX512_F64
 #endif

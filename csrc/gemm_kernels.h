@@ -70,8 +70,9 @@ typedef struct {
      * between micro-kernel calls (gemm.inc, gemm_ic_block) */
     int pf_a;
     /* optional (NULL when absent): the convolution's pixel-row kernel
-     * (fnn_ukrr_f32), on the AVX-512 path and its emulation */
-    fnn_ukrr_f32 ukrr;
+     * (fnn_ukrr_f32), on the AVX-512 path and its emulation; ukrr_h: the
+     * same for half panels (NR / 2 channels, rows of NR / 2 in c) */
+    fnn_ukrr_f32 ukrr, ukrr_h;
 } fnn_gemm_desc_f32;
 typedef struct {
     int mr, nr, mc, kc, nc;
@@ -81,7 +82,7 @@ typedef struct {
     fnn_ukri_f64 ukri_s;
     fnn_ukrs_f64 ukrs;
     int pf_a;
-    fnn_ukrr_f64 ukrr;
+    fnn_ukrr_f64 ukrr, ukrr_h;
 } fnn_gemm_desc_f64;
 
 /* The GEMM's micro-kernels and blocking on kernel path isa

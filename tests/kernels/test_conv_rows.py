@@ -23,6 +23,8 @@ CASES = [
     (1, 4, 5, 3, 32, 3, 1, 1, 1, 1),       # 3-pixel rows, batch 1 (row blocks)
     (3, 16, 4, 4, 32, 3, 1, 1, 1, 1),      # 4x4 planes (instead of packing across images)
     (2, 3, 21, 20, 64, 7, 2, 3, 1, 1),     # stride 2 (ResNet stem style)
+    (3, 8, 14, 14, 16, 5, 1, 2, 1, 1),     # 16 outputs: one half panel (one vector)
+    (2, 16, 11, 16, 48, 5, 1, 2, 1, 1),    # 48 = a whole panel and a half one
 ]
 
 
@@ -121,6 +123,7 @@ def test_rows_not_taken_elsewhere():
     try:
         _core.gemm_set_isa("avx512sim")
         assert a((2, 3, 32, 32), (10, 3, 5, 5), (1, 1), (0, 0)) != "rows"   # 10 outputs
+        assert a((2, 16, 14, 14), (24, 16, 5, 5), (1, 1), (2, 2)) != "rows"  # 24: not halves
         assert a((2, 16, 14, 14), (32, 16, 5, 5), (1, 1), (2, 2)) == "rows"
         for isa in ("portable", "avx2"):
             _core.gemm_set_isa(isa)
