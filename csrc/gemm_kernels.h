@@ -50,6 +50,14 @@ typedef void (*fnn_ukrr_f32)(int n, int sw, int64_t kc, const int64_t *koff, con
 typedef void (*fnn_ukrr_f64)(int n, int sw, int64_t kc, const int64_t *koff, const double *a,
                              const double *b, double *c);
 
+/* Two kernel rows at once (the weight gradient's row path): for S = 3, 5
+ * or 7, rows i < S of c as fnn_ukrr's with n = S, rows S + i the same from
+ * a + rstride. */
+typedef void (*fnn_ukrr2_f32)(int S, int sw, int64_t kc, const int64_t *koff, const float *a,
+                              int64_t rstride, const float *b, float *c);
+typedef void (*fnn_ukrr2_f64)(int S, int sw, int64_t kc, const int64_t *koff, const double *a,
+                              int64_t rstride, const double *b, double *c);
+
 /* mr, nr: register block.  mc (multiple of mr): rows of the packed A block
  * (mc x kc, kept in L2).  kc: the K step (a kc x nr B micro-panel and a
  * mr x kc A micro-panel stay in L1).  nc (multiple of nr): columns of the
@@ -73,6 +81,7 @@ typedef struct {
      * (fnn_ukrr_f32), on the AVX-512 path and its emulation; ukrr_h: the
      * same for half panels (NR / 2 channels, rows of NR / 2 in c) */
     fnn_ukrr_f32 ukrr, ukrr_h;
+    fnn_ukrr2_f32 ukrr2;   /* optional: two kernel rows (fnn_ukrr2_f32) */
 } fnn_gemm_desc_f32;
 typedef struct {
     int mr, nr, mc, kc, nc;
@@ -83,6 +92,7 @@ typedef struct {
     fnn_ukrs_f64 ukrs;
     int pf_a;
     fnn_ukrr_f64 ukrr, ukrr_h;
+    fnn_ukrr2_f64 ukrr2;
 } fnn_gemm_desc_f64;
 
 /* The GEMM's micro-kernels and blocking on kernel path isa
