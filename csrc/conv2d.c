@@ -40,6 +40,8 @@ static int conv_check(const fnn_conv2d_desc *d) {
  * is the stride-1 convolution of dy (channels K) with the kernel flipped
  * in space and transposed per group to (C, K/G, R, S), padding
  * dil*(R-1) - ph, the same dilation and groups: fills g with that pass. */
+static int rd_ok_f32(const fnn_conv2d_desc *g, int mode);          /* conv_rows.inc */
+static int rd_over_wino_f32(const fnn_conv2d_desc *g, int mode);
 static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
     if (d->sh != 1 || d->sw != 1 || d->ph > d->dil_h * (d->R - 1) ||
         d->pw > d->dil_w * (d->S - 1))
@@ -51,16 +53,20 @@ static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
      * 2.9 -> 0.9 ms, LeNet 16->32 5x5 on 12x12 3.3 -> 1.6 ms; but 512
      * channels on 4x4 images 30 -> 12 ms the other way.) */
     const int64_t cg = d->C / d->G;
-    if (cg <= FNN_CONV_DX_COL2IM_MAX_C ||
-        (d->OH * d->OW <= FNN_CONV_DX_COL2IM_MAX_P && cg < FNN_CONV_DX_COL2IM_WIDE_C))
-        return 0;
+    const int col2im = cg <= FNN_CONV_DX_COL2IM_MAX_C ||
+        (d->OH * d->OW <= FNN_CONV_DX_COL2IM_MAX_P && cg < FNN_CONV_DX_COL2IM_WIDE_C);
     *g = (fnn_conv2d_desc){.N = d->N, .C = d->K, .H = d->OH, .W = d->OW,
                            .K = d->C, .R = d->R, .S = d->S, .sh = 1, .sw = 1,
                            .ph = d->dil_h * (d->R - 1) - d->ph,
                            .pw = d->dil_w * (d->S - 1) - d->pw,
                            .dil_h = d->dil_h, .dil_w = d->dil_w, .G = d->G,
                            .winograd = d->winograd};
-    return fnn_conv2d_init(g) == FNN_OK && g->OH == d->H && g->OW == d->W;
+    if (fnn_conv2d_init(g) != FNN_OK || g->OH != d->H || g->OW != d->W) return 0;
+    /* ... unless the row path runs the pass and its padding is no more than
+     * the forward's ("same" convolutions: no multiply-adds with zeros that
+     * col2im would not do; 3 x 3 32 -> 64 on 8 x 8: 1.75 -> 0.82 ms) */
+    return !col2im || (g->ph <= d->ph && g->pw <= d->pw &&
+                       (fnn_conv_wino(g) ? rd_over_wino_f32(g, 1) : rd_ok_f32(g, 1)));
 }
 
 #define GDESC FN(fnn_gemm_desc)
@@ -83,6 +89,7 @@ int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass) {
                                  : FNN_CONV_ALGO_PACKED;
     if (pass == 1 && !conv_dx_as_conv(d, &g)) return FNN_CONV_ALGO_COL2IM;
     if (pass == 0 && conv_s2d_f32(d, 0, &g)) return FNN_CONV_ALGO_S2D;
-    if (fnn_conv_wino(&g)) return FNN_CONV_ALGO_WINOGRAD;
+    if (fnn_conv_wino(&g))
+        return rd_over_wino_f32(&g, pass) ? FNN_CONV_ALGO_ROWS : FNN_CONV_ALGO_WINOGRAD;
     return rd_ok_f32(&g, pass) ? FNN_CONV_ALGO_ROWS : ig_algorithm_f32(&g);
 }
