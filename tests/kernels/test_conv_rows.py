@@ -199,3 +199,38 @@ def test_rows_weight_gradient_not_on_large_outputs():
         assert a((2, 3, 24, 24), (64, 3, 7, 7), (2, 2), (3, 3), grad_input=2) == "rows"
     finally:
         _core.gemm_set_isa(before)
+
+
+@pytest.mark.parametrize("isa", ROW_PATHS)
+def test_rows_instead_of_winograd_and_col2im_on_small_planes(isa, rng):
+    """3x3 on 8x8 from 4 images: the forward on rows rather than Winograd, the
+    input gradient as a convolution on rows rather than col2im ('same'
+    padding); one image keeps Winograd.  Values against the reference."""
+    before = _core.gemm_isa()
+    try:
+        _core.gemm_set_isa(isa)
+        a = _core.conv2d_algorithm
+        assert a((6, 32, 8, 8), (64, 32, 3, 3), (1, 1), (1, 1)) == "rows"
+        assert a((6, 32, 8, 8), (64, 32, 3, 3), (1, 1), (1, 1), grad_input=1) == "rows"
+        assert a((1, 32, 8, 8), (64, 32, 3, 3), (1, 1), (1, 1)) == "winograd"
+        assert a((6, 32, 16, 16), (64, 32, 3, 3), (1, 1), (1, 1)) == "winograd"
+        for dtype in (np.float32, np.float64):
+            x = rng.standard_normal((6, 32, 8, 8)).astype(dtype)
+            w = rng.standard_normal((64, 32, 3, 3)).astype(dtype)
+            b = rng.standard_normal(64).astype(dtype)
+            yr = R.conv2d(x, w, b, 1, 1)
+            dy = rng.standard_normal(yr.shape).astype(dtype)
+            dxr = R.conv2d_backward(x, w, dy, 1, 1)[0]
+            tol = 1e-4 if dtype == np.float32 else 1e-10
+            outs = []
+            for nt in (1, 2):
+                y = np.empty_like(yr)
+                _core.conv2d_fwd(x, w, b, y, 1, 1, 1, 1, nt)
+                dx = np.empty_like(x)
+                _core.conv2d_bwd(x, w, dy, dx, None, None, 1, 1, 1, 1, nt)
+                np.testing.assert_allclose(y, yr, rtol=tol, atol=tol * np.abs(yr).max())
+                np.testing.assert_allclose(dx, dxr, rtol=tol, atol=tol * np.abs(dxr).max())
+                outs.append((y, dx))
+            assert np.array_equal(outs[0][0], outs[1][0]) and np.array_equal(outs[0][1], outs[1][1])
+    finally:
+        _core.gemm_set_isa(before)
