@@ -146,6 +146,20 @@ def _torch(use_torch, threads):
     return torch
 
 
+def measure_apart(fns, min_time=0.2, rounds=ROUNDS, pause=0.3):
+    """As ``measure``, but each callable's rounds on their own, in order, with
+    a pause after each: the thread pools of NumPy's BLAS (OpenBLAS) and of
+    PyTorch spin for a while after a call and hold the cores the next
+    library's team runs on (a 256^3 product at two threads right after a
+    NumPy one ran at a tenth of its speed)."""
+    r = {}
+    for k, f in fns.items():
+        r.update(measure({k: f}, min_time, rounds))
+        if f is not None:
+            time.sleep(pause)
+    return r
+
+
 def _blas_limits(threads):
     """threadpoolctl's limit on NumPy's BLAS (a no-op without it)."""
     try:
@@ -245,15 +259,8 @@ def run_bench(min_time=0.2, out_stream=None, small=False, use_torch=True, rounds
     rows = []
 
     def add(name, f_fn, np_fn, t_fn):
-        # each library's rounds on their own, fastnn first, then a pause: the
-        # thread pools of NumPy's BLAS and of PyTorch spin for a while after
-        # each call and would hold the cores fastnn's team runs on (as in
-        # _peak_row)
-        r = {}
-        for k, fn in (("f", f_fn), ("n", np_fn), ("t", t_fn if torch is not None else None)):
-            r.update(measure({k: fn}, min_time, rounds))
-            if fn is not None:
-                time.sleep(0.3)
+        r = measure_apart({"f": f_fn, "n": np_fn, "t": t_fn if torch is not None else None},
+                          min_time, rounds)
         sp = max(v[1] for v in r.values() if v is not None)
         rows.append((name, r["f"][0], r["n"][0] if r["n"] else None,
                      r["t"][0] if r["t"] else None, sp))
@@ -381,16 +388,9 @@ def _peak_row(name, M, N, K, ta_, tb_, nt, peak, rng, min_time, rounds, torch_ti
     b = rng.standard_normal((N, K) if tb_ else (K, N), dtype=np.float32)
     c = np.empty((M, N), np.float32)
     A, B = (a.T if ta_ else a), (b.T if tb_ else b)
-    # fastnn, then NumPy, not alternated: after each call OpenBLAS's pool
-    # threads spin for a while (about 2^28 cycles by default) and hold the
-    # other core, and a team of two that has to wait for a core in every
-    # call ran a 256^3 product at a tenth of its speed.  The pause lets them
-    # go to sleep before the next row's fastnn rounds.
-    with _blas_limits(nt):
-        r = measure({"fastnn": lambda: _core.gemm(a, b, c, ta_, tb_, 1.0, 0.0, nt)},
-                    min_time, rounds)
-        r.update(measure({"numpy": lambda: np.matmul(A, B, out=c)}, min_time, rounds))
-    time.sleep(0.3)
+    with _blas_limits(nt):   # (fastnn, then NumPy: not alternated)
+        r = measure_apart({"fastnn": lambda: _core.gemm(a, b, c, ta_, tb_, 1.0, 0.0, nt),
+                           "numpy": lambda: np.matmul(A, B, out=c)}, min_time, rounds)
     r["torch"] = torch_times.get(name) if torch_times else None
     flops = 2.0 * M * N * K
     row = {"name": name, "M": M, "N": N, "K": K, "threads": nt, "peak": peak,
