@@ -143,6 +143,9 @@ def main(out):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1].startswith("-")):
+        sys.exit("usage: python tools/api_coverage.py [OUTPUT.md]  "
+                 "(default docs/api-coverage.md)")
     main(sys.argv[1] if len(sys.argv) > 1 else
          os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
                       "api-coverage.md"))
