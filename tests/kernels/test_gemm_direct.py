@@ -27,6 +27,11 @@ def _shapes(dtype):
             shapes += [(m, n, k), (n + 5, m, k)]
     for m in (5, 12, 16):                  # up to 16 rows / columns: dot products
         shapes += [(m, 2 * L + 1, 3 * L + 5), (2 * L + 3, m, 2 * L - 1)]
+    # the dot kernel's k blocks (32 or 16 lane groups) and the copied B
+    # block (8 rows of A and more): one block, two, a block and a tail
+    kb = L * (32 if L == 16 else 16)
+    for m, k in ((3, kb + L), (8, kb), (9, 2 * kb + 3), (16, kb + 1), (13, 3 * kb - L)):
+        shapes += [(m, 10, k), (10, m, k)]
     for k in (1, 3, 16):                   # few terms, many rows and columns
         shapes += [(17, 4 * L + 5, k), (40, 2 * L, k)]
     return shapes

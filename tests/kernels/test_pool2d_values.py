@@ -29,6 +29,26 @@ def test_values_only_matches_argmax_path(dtype, geom):
             np.testing.assert_array_equal(y, y_ref)   # NaNs in the same places
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_2x2_every_row_width(dtype):
+    """2x2 / stride 2 over output rows of 1 to 40 (the vector kernels' full
+    and masked widths), odd input sizes (the last row and column left out),
+    NaN and infinities: the argmax path's values."""
+    rng = np.random.default_rng(5)
+    for W in list(range(2, 82, 3)) + [32, 33, 64]:
+        x = rng.standard_normal((2, 3, 7, W)).astype(dtype)
+        x.flat[rng.integers(0, x.size, 5)] = np.nan
+        x.flat[rng.integers(0, x.size, 5)] = -np.inf
+        y_ref = np.empty((2, 3, 3, W // 2), dtype)
+        core.max_pool2d_fwd(x, y_ref, np.empty(y_ref.shape, np.int64), 2, 2, 2, 2, 0, 0, 1)
+        y = np.full_like(y_ref, 7.0)
+        core.max_pool2d_fwd(x, y, None, 2, 2, 2, 2, 0, 0, 1)
+        np.testing.assert_array_equal(y, y_ref)
+        # NumPy's max: NaN when the window holds one, as PyTorch
+        ref = x[:, :, :6, :W // 2 * 2].reshape(2, 3, 3, 2, W // 2, 2).max(axis=(3, 5))
+        np.testing.assert_array_equal(y, ref)
+
+
 def test_2x2_nan_propagates():
     x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
     x[0, 0, 1, 1] = np.nan

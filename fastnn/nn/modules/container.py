@@ -2,6 +2,7 @@
 ``ParameterList``, ``ParameterDict``."""
 from collections import OrderedDict
 
+from ..._core import TensorBase, is_grad_enabled
 from ..._tensor import Tensor
 from ..parameter import Parameter
 from .module import Module, _addindent
@@ -36,7 +37,7 @@ class Sequential(_ModuleSequence, Module):
     """
 
     # the fusion plan cache is rebuilt on the next call (fastnn.save skips it)
-    _transient_attrs = ("_fusion_plan",)
+    _transient_attrs = ("_fusion_plan", "_infer_plan")
 
     def __init__(self, *args):
         super().__init__()
@@ -66,12 +67,17 @@ class Sequential(_ModuleSequence, Module):
         """Each module in turn, through the fusion pass of ``fastnn.nn.fusion``:
         an ``nn.Conv2d`` or batch norm directly followed by ``nn.ReLU`` runs as
         one fused op (bitwise the same results, one pass less over the data)
-        unless either module has hooks or a replaced forward."""
+        unless either module has hooks or a replaced forward.  Under no_grad
+        the layers it knows run as inference programs (``fusion.infer``)."""
         if not _FUSION:
             from .. import fusion
             _FUSION.append(fusion)
         fusion = _FUSION[0]
         mods = tuple(self._modules.values())
+        if fusion._INFER["enabled"] and not is_grad_enabled() and isinstance(x, TensorBase):
+            y = fusion.infer(self, mods, x)   # inference programs (fusion.py)
+            if y is not None:
+                return y
         cached = self.__dict__.get("_fusion_plan")
         if cached is None or cached[0] != mods:
             cached = (mods, fusion.plan(mods))
