@@ -163,14 +163,48 @@ cdef class InferProgram:
         """Images per chunk a batch of N runs in (csrc/infer.c)."""
         return fnn_infer_chunk(self.ops, self.n_ops, N, 4 if self.kind == 0 else 8)
 
+    def run_sources(self, TensorBase x, list srcs, int n_threads, tuple after):
+        """``run`` for the inference plan (fastnn/nn/fusion.py): x a Tensor,
+        ``srcs[i]`` the op's arrays as six sources, each None or a pair
+        (registry dict, name) naming the Tensor that holds the array (None
+        when the registry holds None under the name); returns the output as
+        a Tensor of shape (N, *after)."""
+        cdef object a = x._array
+        if not cnp.PyArray_Check(a):
+            raise InferMismatch("x")
+        if not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+            a = np.ascontiguousarray(a)
+        cdef list arrays = []
+        cdef object t
+        for op_src in srcs:
+            if op_src is None:
+                arrays.append(None)
+                continue
+            tup = []
+            for src in <tuple>op_src:
+                if src is None:
+                    tup.append(None)
+                    continue
+                t = (<dict>(<tuple>src)[0]).get((<tuple>src)[1])
+                if t is None:
+                    tup.append(None)
+                elif isinstance(t, TensorBase):
+                    tup.append((<TensorBase>t)._array)
+                else:
+                    raise InferMismatch("a parameter is not a Tensor")
+            arrays.append(tuple(tup))
+        y = self.run(a, arrays, n_threads)
+        return _e_wrap(y.reshape((y.shape[0],) + after))
+
     def run(self, x, list arrays, int n_threads=1):
         if self.n_ops == 0:
             raise ValueError("InferProgram: no ops")
         if len(arrays) != self.n_ops:
             raise InferMismatch("wrong number of array tuples")
         cdef int kind = self.kind
-        cdef object dt = np.float32 if kind == 0 else np.float64
-        if not isinstance(x, np.ndarray) or x.dtype != dt or not x.flags.c_contiguous:
+        cdef int tn = cnp.NPY_FLOAT32 if kind == 0 else cnp.NPY_FLOAT64
+        if (not cnp.PyArray_Check(x) or cnp.PyArray_TYPE(<cnp.ndarray>x) != tn
+                or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x)):
             raise InferMismatch("x")
         cdef int64_t per = self.in_shape[0] * self.in_shape[1] * self.in_shape[2]
         cdef int64_t N = x.shape[0] if x.ndim else 0
@@ -189,6 +223,7 @@ cdef class InferProgram:
     cdef object _run(self, x, list arrays, int n_threads, int64_t N, fnn_infer_op *ops):
         cdef int kind = self.kind
         cdef object dt = np.float32 if kind == 0 else np.float64
+        cdef int tn = cnp.NPY_FLOAT32 if kind == 0 else cnp.NPY_FLOAT64
         cdef int i, j
         cdef fnn_infer_op *op
         cdef const void **slots[6]
@@ -207,8 +242,9 @@ cdef class InferProgram:
                         raise InferMismatch(f"op {i} array {j}: not expected")
                     slots[j][0] = NULL
                     continue
-                if (a is None or not isinstance(a, np.ndarray) or a.dtype != dt
-                        or not a.flags.c_contiguous or _size(a) != n):
+                if (a is None or not cnp.PyArray_Check(a)
+                        or cnp.PyArray_TYPE(<cnp.ndarray>a) != tn
+                        or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a) or _size(a) != n):
                     raise InferMismatch(f"op {i} array {j}")
                 slots[j][0] = _ptr(a)
         so = self.shape

@@ -97,8 +97,6 @@ def run(steps, x):
 # parameters and buffers afresh on every call.  A layer it does not know (or
 # one in training mode, a pooling that returns indices, a padding mode other
 # than zeros, ...) runs as called, between two programs.
-import numpy as np  # noqa: E402
-
 from .modules.dropout import _DropoutNd  # noqa: E402
 from .modules.container import Identity  # noqa: E402
 from .modules.flatten import Flatten  # noqa: E402
@@ -194,45 +192,36 @@ def _units(mods):
     return out
 
 
-def _arr(reg, name):
-    t = reg.get(name)
-    return None if t is None else t._array
-
-
 def _spec(kind, ms, shape):
-    """(spec for InferProgram.append, arrays getter, per-image shape after)
-    of a unit on per-image ``shape`` (a tuple, the logical one: (F,) when
-    flat), or None when the unit does not apply (it then runs as called)."""
+    """(spec for InferProgram.append, the op's array sources, per-image
+    shape after) of a unit on per-image ``shape`` (a tuple, the logical
+    one: (F,) when flat), or None when the unit does not apply (it then
+    runs as called).  A source is (registry dict, name): the program reads
+    the Tensor there on every call (``InferProgram.run_sources``)."""
     m = ms[0]
     relu = len(ms) > 1 and type(ms[-1]) is ReLU
     if kind == "conv":
         if len(shape) != 3:
             return None
-        w = m._parameters.get("weight")
+        cp = m._parameters
+        w = cp.get("weight")
         if w is None:
             return None
         K, Cg, R, S = w._array.shape
         (sh, sw), (ph, pw), (dh, dw) = _pair(m.stride), _pair(m.padding), _pair(m.dilation)
         bn = ms[1] if len(ms) > 1 and type(ms[1]) is BatchNorm2d else None
-        cp = m._parameters
         has_b = cp.get("bias") is not None
         if bn is None:
             spec = ("conv", K, Cg, R, S, sh, sw, ph, pw, dh, dw, m.groups, has_b, None, relu)
-
-            def get(cp=cp):
-                return (cp["weight"]._array, _arr(cp, "bias"), None, None, None, None)
-        else:
-            bp, bb = bn._parameters, bn._buffers
-            affine = bp.get("weight") is not None
-            if affine != (bp.get("bias") is not None):
-                return None
-            spec = ("conv", K, Cg, R, S, sh, sw, ph, pw, dh, dw, m.groups, has_b,
-                    (bn.eps, affine), relu)
-
-            def get(cp=cp, bp=bp, bb=bb):
-                return (cp["weight"]._array, _arr(cp, "bias"), bb["running_mean"]._array,
-                        bb["running_var"]._array, _arr(bp, "weight"), _arr(bp, "bias"))
-        return spec, get, None
+            return spec, ((cp, "weight"), (cp, "bias"), None, None, None, None), None
+        bp, bb = bn._parameters, bn._buffers
+        affine = bp.get("weight") is not None
+        if affine != (bp.get("bias") is not None):
+            return None
+        spec = ("conv", K, Cg, R, S, sh, sw, ph, pw, dh, dw, m.groups, has_b,
+                (bn.eps, affine), relu)
+        return spec, ((cp, "weight"), (cp, "bias"), (bb, "running_mean"),
+                      (bb, "running_var"), (bp, "weight"), (bp, "bias")), None
     if kind == "bnorm":
         if (type(m) is BatchNorm2d) != (len(shape) == 3):
             return None
@@ -240,11 +229,9 @@ def _spec(kind, ms, shape):
         affine = bp.get("weight") is not None
         if affine != (bp.get("bias") is not None):
             return None
-
-        def get(bp=bp, bb=bb):
-            return (None, None, bb["running_mean"]._array, bb["running_var"]._array,
-                    _arr(bp, "weight"), _arr(bp, "bias"))
-        return ("bnorm", m.eps, affine, relu), get, shape
+        return (("bnorm", m.eps, affine, relu),
+                (None, None, (bb, "running_mean"), (bb, "running_var"), (bp, "weight"),
+                 (bp, "bias")), shape)
     if kind == "relu":
         return ("relu",), None, shape
     if kind in ("maxpool", "avgpool"):
@@ -275,23 +262,22 @@ def _spec(kind, ms, shape):
             return None
         O, F = w._array.shape
 
-        def get(lp=lp):
-            return (lp["weight"]._array, _arr(lp, "bias"), None, None, None, None)
-        return ("linear", F, O, lp.get("bias") is not None, relu), get, (O,)
+        return (("linear", F, O, lp.get("bias") is not None, relu),
+                ((lp, "weight"), (lp, "bias"), None, None, None, None), (O,))
     if kind == "skip":
         return "skip", None, shape
     return None
 
 
 def _compile(units, shape, dtype):
-    """Steps for per-image ``shape``: ``(program, getters, shape after,
+    """Steps for per-image ``shape``: ``(program, array sources, shape after,
     modules)`` for a run of units the program takes (modules: all of them,
     to run as called should the program refuse its arrays), ``(None,
     module, None, None)`` for a module run as called.  The shape after a
     module run as called is unknown: the units after it compile when they
     run (a step ``("later", units, None, None)``)."""
     steps = []
-    prog, gets, cur, covered = None, [], shape, []
+    prog, srcs, cur, covered = None, [], shape, []
     for i, (kind, ms) in enumerate(units):
         sp = _spec(kind, ms, cur) if kind is not None else None
         if sp is not None and kind == "relu" and ms[0].inplace and prog is None:
@@ -301,13 +287,13 @@ def _compile(units, shape, dtype):
         if sp is not None and sp[0] not in ("flatten", "skip"):
             if prog is None:
                 prog = _core.InferProgram(cur, dtype)
-                gets, covered = [], []
+                srcs, covered = [], []
             try:
                 out = prog.append(sp[0])
             except ValueError:
                 sp = None
             else:
-                gets.append(sp[1])
+                srcs.append(sp[1])
                 covered.extend(ms)
                 cur = sp[2] if sp[2] is not None else tuple(out)
                 continue
@@ -317,7 +303,7 @@ def _compile(units, shape, dtype):
             continue
         # a unit run as called: close the program, then the rest later
         if prog is not None and len(prog):
-            steps.append((prog, tuple(gets), cur, tuple(covered)))
+            steps.append((prog, list(srcs), cur, tuple(covered)))
         elif covered:   # only flatten / skip units so far: run them as called
             steps.extend((None, m, None, None) for m in covered)
         steps.extend((None, m, None, None) for m in ms)
@@ -325,7 +311,7 @@ def _compile(units, shape, dtype):
             steps.append(("later", tuple(units[i + 1:]), None, None))
         return steps
     if prog is not None and len(prog):
-        steps.append((prog, tuple(gets), cur, tuple(covered)))
+        steps.append((prog, list(srcs), cur, tuple(covered)))
     else:
         steps.extend((None, m, None, None) for m in covered)
     return steps
@@ -387,16 +373,11 @@ def _run_units(units, cache, x):
             sub = cache.setdefault(("later", item), {})
             return _run_units(item, sub, x)
         else:
-            a = x._array
-            if not a.flags.c_contiguous:
-                a = np.ascontiguousarray(a)
             try:
-                y = prog.run(a, [g() if g is not None else None for g in item], _state.threads)
+                x = prog.run_sources(x, item, _state.threads, after)
             except _core.InferMismatch:
                 # a parameter changed shape, dtype or presence: these layers
                 # as called this time, the plan rebuilt on the next call
                 cache.clear()
                 x = run(plan(covered), x)
-                continue
-            x = _core.wrap(y.reshape((y.shape[0],) + after))
     return x
