@@ -302,3 +302,41 @@ def same_attrs(tuple mods, tuple snaps):
                 return False
             j += 1
     return True
+
+
+def infer_fast(plan, modules, TensorBase x, int fold, int n_threads):
+    """The common case of fastnn.nn.fusion.infer in one call: ``plan`` (a
+    fusion._Plan) still describes the Sequential (its modules, in order, and
+    every module's attributes as snapshot; the same fold setting), the
+    input's per-image shape and dtype are those of the plan's last call
+    (``plan.last``), and that call ran one program over all the layers.
+    Returns the output Tensor, or None for the general path to decide."""
+    cdef tuple mods = plan.mods
+    cdef Py_ssize_t i = 0
+    if plan.fold != fold or len(modules) != len(mods):
+        return None
+    for v in modules.values():   # (an OrderedDict: its own order)
+        if v is not mods[i]:
+            return None
+        i += 1
+    if not same_attrs(mods, plan.snap):
+        return None
+    last = plan.last
+    if last is None:
+        return None
+    a = x._array
+    if not cnp.PyArray_Check(a):
+        return None
+    cdef tuple shape = (<tuple>last)[0]
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    cdef int nd = cnp.PyArray_NDIM(arr)
+    if nd != len(shape) + 1 or cnp.PyArray_TYPE(arr) != <int>(<tuple>last)[1]:
+        return None
+    for i in range(1, nd):
+        if cnp.PyArray_DIM(arr, i) != <cnp.npy_intp>shape[i - 1]:
+            return None
+    step = (<tuple>last)[2]
+    try:
+        return (<InferProgram>step[0]).run_sources(x, step[1], n_threads, step[2])
+    except InferMismatch:
+        return None

@@ -329,11 +329,14 @@ class _Plan:
     """A Sequential's inference plan (kept in its ``_infer_plan``).  A copy
     of the Sequential (``copy.deepcopy``, pickling) gets none: it builds its
     own (the compiled programs are not copyable)."""
-    __slots__ = ("mods", "snap", "units", "cache", "fold")
+    __slots__ = ("mods", "snap", "units", "cache", "fold", "last")
 
     def __init__(self, mods):
         self.mods, self.snap = mods, _snapshot(mods)
         self.units, self.cache, self.fold = tuple(_units(mods)), {}, _INFER["fold"]
+        # (per-image shape, dtype number, the step) when the last call ran
+        # one program over every layer: _core.infer_fast's case
+        self.last = None
 
     def __reduce__(self):
         return (_none, ())
@@ -345,19 +348,30 @@ class _Plan:
         return None
 
 
-def infer(seq, mods, x):
-    """``seq(x)`` (an nn.Sequential with modules ``mods``) through inference
-    programs, or None when x is not a float Tensor the programs take (the
-    caller runs the usual path)."""
+def infer(seq, x):
+    """``seq(x)`` (an nn.Sequential) through inference programs, or None
+    when x is not a float Tensor the programs take (the caller runs the
+    usual path)."""
+    plan = seq.__dict__.get("_infer_plan")
+    fold = _INFER["fold"]
+    if plan is not None:   # the plan's last case again: one call into C
+        y = _core.infer_fast(plan, seq._modules, x, fold, _state.threads)
+        if y is not None:
+            return y
     a = x._array
     if a.ndim < 2 or a.dtype.kind != "f" or a.dtype.itemsize not in (4, 8):
         return None
-    plan = seq.__dict__.get("_infer_plan")
-    if (plan is None or plan.mods != mods or plan.fold != _INFER["fold"]
+    mods = tuple(seq._modules.values())
+    if (plan is None or plan.mods != mods or plan.fold != fold
             or not _core.same_attrs(mods, plan.snap)):
         plan = _Plan(mods)
         object.__setattr__(seq, "_infer_plan", plan)
-    return _run_units(plan.units, plan.cache, x)
+    y = _run_units(plan.units, plan.cache, x)
+    steps = plan.cache.get((a.shape[1:], a.dtype))
+    plan.last = None
+    if steps is not None and len(steps) == 1 and isinstance(steps[0][0], _core.InferProgram):
+        plan.last = (a.shape[1:], a.dtype.num, steps[0])
+    return y
 
 
 def _run_units(units, cache, x):

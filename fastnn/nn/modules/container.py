@@ -73,11 +73,11 @@ class Sequential(_ModuleSequence, Module):
             from .. import fusion
             _FUSION.append(fusion)
         fusion = _FUSION[0]
-        mods = tuple(self._modules.values())
         if fusion._INFER["enabled"] and not is_grad_enabled() and isinstance(x, TensorBase):
-            y = fusion.infer(self, mods, x)   # inference programs (fusion.py)
+            y = fusion.infer(self, x)   # inference programs (fusion.py)
             if y is not None:
                 return y
+        mods = tuple(self._modules.values())
         cached = self.__dict__.get("_fusion_plan")
         if cached is None or cached[0] != mods:
             cached = (mods, fusion.plan(mods))
