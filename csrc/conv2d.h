@@ -91,6 +91,9 @@ int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass);
  * thread count (the same n_threads must be passed to them). */
 int64_t fnn_conv2d_workspace_len_f32(const fnn_conv2d_desc *d, int n_threads);
 int64_t fnn_conv2d_workspace_len_f64(const fnn_conv2d_desc *d, int n_threads);
+/* ... of the forward entry points alone (fnn_conv2d_fwd, _relu_fwd) */
+int64_t fnn_conv2d_fwd_workspace_len_f32(const fnn_conv2d_desc *d, int n_threads);
+int64_t fnn_conv2d_fwd_workspace_len_f64(const fnn_conv2d_desc *d, int n_threads);
 
 int fnn_conv2d_fwd_f32(const fnn_conv2d_desc *d,
                        const float *x,   /* (N, C, H, W) */
