@@ -342,3 +342,34 @@ def test_one_program_in_several_threads_at_once():
     for t in threads:
         t.join()
     assert not errors, errors
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("relu", [True, False])
+def test_batchnorm_and_pooling_in_chunks(dtype, relu):
+    """In chunks, an eval batch norm (+ ReLU) followed by 2x2 max pooling
+    (the values-only pooling kernel on the chunk's buffers): the values of
+    the layers one by one, NaN and infinities included, odd sizes (the last
+    row and column dropped), with and without affine parameters."""
+    rng = np.random.default_rng(6)
+    for affine, W in ((True, 9), (False, 16)):
+        fastnn.manual_seed(5)
+        layers = [nn.BatchNorm2d(5, affine=affine)] + ([nn.ReLU()] if relu else []) + [
+            nn.MaxPool2d(2), nn.Conv2d(5, 4, 1), nn.BatchNorm2d(4), nn.MaxPool2d(2)]
+        m = nn.Sequential(*layers)
+        m[0].running_mean.data[...] = rng.standard_normal(5)
+        m[0].running_var.data[...] = rng.uniform(0.2, 3.0, 5)
+        if affine:
+            m[0].weight.data[...] = rng.standard_normal(5)
+        if dtype == np.float64:
+            m.double()
+        m.eval()
+        a = rng.standard_normal((24, 5, 11, W)).astype(dtype)
+        a.flat[rng.integers(0, a.size, 40)] = np.nan
+        a.flat[rng.integers(0, a.size, 40)] = np.inf
+        a.flat[rng.integers(0, a.size, 40)] = -np.inf
+        got, want = _both(m, fastnn.tensor(a))
+        P = m.__dict__["_infer_plan"].cache[((5, 11, W), np.dtype(dtype))][0][0]
+        assert P.chunk(24) < 24                      # chunked
+        np.testing.assert_array_equal(got, want)     # NaN where the layers give NaN
+        assert np.isnan(got).any() and np.isfinite(got).any()
