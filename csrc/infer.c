@@ -127,9 +127,5 @@ int64_t fnn_infer_chunk(const fnn_infer_op *ops, int n_ops, int64_t N, int elem_
     return c < 4 ? 4 : c;
 }
 
-static int64_t inf_chunk(const fnn_infer_op *ops, int n_ops, int64_t N, int elem_bytes) {
-    return fnn_infer_chunk(ops, n_ops, N, elem_bytes);
-}
-
 #define FNN_BODY "infer.inc"
 #include "fnn_instantiate.inc"

@@ -2,7 +2,7 @@
 # of forward layers run in one C call over cache-sized chunks of the batch).
 # fastnn/nn/fusion.py builds one for an eval-mode nn.Sequential.
 
-from libc.stdlib cimport calloc, free, malloc
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memset
 
 cdef extern from "infer.h":
@@ -56,21 +56,19 @@ cdef class InferProgram:
     flattened).
 
     ``run(x, arrays, n_threads)`` returns y (N, C, H, W) (a flat result is
-    (N, F, 1, 1)) for x (N, *in_shape), C-contiguous, the program's dtype; ``arrays[i]`` the op's arrays (w, b, mean, var, gamma,
-    beta), None where it has none (the op's arrays, in that order, None for
-    an absent one).  Raises ``InferMismatch`` when an array
-    is missing, of another size, dtype or layout."""
+    (N, F, 1, 1)) for x (N, *in_shape), C-contiguous, the program's dtype;
+    ``arrays[i]`` is op i's (w, b, mean, var, gamma, beta), None for an
+    array it has not (or None for all six).  Raises ``InferMismatch`` when
+    an array is missing, unexpected, or of another size, dtype or layout."""
     cdef fnn_infer_op *ops
-    cdef int n_ops
+    cdef int n_ops, cap
     cdef int kind
     cdef readonly tuple in_shape, shape
     cdef list sizes       # per op: the expected element counts of its six arrays
 
     def __cinit__(self, in_shape, dtype):
-        self.ops = <fnn_infer_op *>calloc(_INFER_MAX_OPS, sizeof(fnn_infer_op))
-        if self.ops == NULL:
-            raise MemoryError()
-        self.n_ops = 0
+        self.ops = NULL
+        self.n_ops = self.cap = 0
         self.sizes = []
 
     def __init__(self, in_shape, dtype):
@@ -96,6 +94,14 @@ cdef class InferProgram:
         ValueError when the op does not apply to the current shape."""
         if self.n_ops >= _INFER_MAX_OPS:
             raise ValueError("InferProgram: too many ops")
+        cdef int cap
+        cdef fnn_infer_op *grown
+        if self.n_ops == self.cap:   # (grown by doubling: most programs have a few ops)
+            cap = 8 if self.cap == 0 else min(2 * self.cap, _INFER_MAX_OPS)
+            grown = <fnn_infer_op *>realloc(self.ops, cap * sizeof(fnn_infer_op))
+            if grown == NULL:
+                raise MemoryError()
+            self.ops, self.cap = grown, cap
         cdef fnn_infer_op *op = &self.ops[self.n_ops]
         cdef fnn_pool2d_desc *p = &op.pool
         memset(op, 0, sizeof(fnn_infer_op))

@@ -86,11 +86,10 @@ def run(steps, x):
 # runs as one inference program (fastnn._core.InferProgram, csrc/infer.h):
 # the layers back to back in C over cache-sized chunks of the batch, ReLUs
 # fused, each layer the kernel its module runs (and, when switched on, a
-# batch norm after a convolution folded into its weights).  The output
-# equals the layer-by-layer forward's (bitwise for a batch of one chunk;
-# across chunks a convolution may pick another method for the chunk's
-# images than for the whole batch: rounding only;
-# tests/nn/test_infer_program.py).  The plan is rebuilt whenever a
+# batch norm after a convolution folded into its weights).  The output is
+# bitwise the layer-by-layer forward's (chunks of at least 4 images get the
+# convolution methods the whole batch gets, linear layers run over the
+# whole batch; folding changes the rounding; tests/nn/test_infer_program.py).  The plan is rebuilt whenever a
 # module's attributes change (each call compares every module's attribute
 # values, by identity, against the plan's snapshot: a changed stride,
 # eps, training flag, hook or replaced forward all show), and it reads the
