@@ -118,6 +118,19 @@ int fnn_conv2d_relu_fwd_f64(const fnn_conv2d_desc *d, const double *x,
                             const double *w, const double *b, double *y,
                             double *ws, int n_threads);
 
+/* y = relu?(conv2d(x, w) + b) followed per output channel k by the affine
+ * map v * sc[k] + sh[k] (before the ReLU): an eval-mode batch norm's
+ * (batchnorm.h: sc = gamma / sqrt(var + eps), sh = beta - mean * sc), in
+ * the convolution's epilogue where its method has one (else one pass over
+ * y), bitwise the convolution followed by fnn_batchnorm[_relu]_fwd_eval.
+ * sc and sh both given (K each); workspace as fnn_conv2d_fwd. */
+int fnn_conv2d_affine_fwd_f32(const fnn_conv2d_desc *d, const float *x, const float *w,
+                              const float *b, const float *sc, const float *sh, int relu,
+                              float *y, float *ws, int n_threads);
+int fnn_conv2d_affine_fwd_f64(const fnn_conv2d_desc *d, const double *x, const double *w,
+                              const double *b, const double *sc, const double *sh, int relu,
+                              double *y, double *ws, int n_threads);
+
 int fnn_conv2d_bwd_f32(const fnn_conv2d_desc *d,
                        const float *x,   /* (N, C, H, W) */
                        const float *w,   /* (K, C/G, R, S) */

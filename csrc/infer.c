@@ -91,6 +91,15 @@ static int inf_check(const fnn_infer_op *ops, int n_ops, int64_t N) {
     return FNN_OK;
 }
 
+/* Whether op i is a CONV (no batch norm folded in, no ReLU) that a BNORM
+ * follows: the pair runs as one call, the batch norm's scale and shift in
+ * the convolution's epilogue (fnn_conv2d_affine_fwd), bitwise the two ops
+ * in turn, and the activation between them never written */
+static int inf_conv_bn(const fnn_infer_op *ops, int n_ops, int i) {
+    return ops[i].kind == FNN_INFER_CONV && !ops[i].mean && !ops[i].relu && i + 1 < n_ops &&
+           ops[i + 1].kind == FNN_INFER_BNORM;
+}
+
 /* The ops before the first LINEAR: the part of the program that runs in
  * chunks (a GEMM's method, hence its rounding, depends on its row count,
  * so the linear ops and those after them run over the whole batch, as the

@@ -26,12 +26,15 @@ int fnn_winograd_fwd_f32(const fnn_conv2d_desc *g, int mode,
                          const float *w,    /* (K, C/G, 3, 3), mode 1: (C, K/G, 3, 3) */
                          const float *in,   /* (N, C, H, W) */
                          const float *bias, /* (K) or NULL */
+                         /* per output channel, after the bias: v * sc + sh
+                          * (both NULL: none) */
+                         const float *sc, const float *sh,
                          int relu,
                          float *out,        /* (N, K, OH, OW) out */
                          float *ws, int n_threads);
 int fnn_winograd_fwd_f64(const fnn_conv2d_desc *g, int mode, const double *w,
-                         const double *in, const double *bias, int relu, double *out,
-                         double *ws, int n_threads);
+                         const double *in, const double *bias, const double *sc,
+                         const double *sh, int relu, double *out, double *ws, int n_threads);
 
 /* Scratch of the weight gradient of d, in elements. */
 int64_t fnn_winograd_bwd_weight_workspace_len_f32(const fnn_conv2d_desc *d, int n_threads);
