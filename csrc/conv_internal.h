@@ -3,6 +3,7 @@
 #ifndef FNN_CONV_INTERNAL_H
 #define FNN_CONV_INTERNAL_H
 #include "conv2d.h"
+#include "gemm_kernels.h"   /* FNN_GEMM_MR_MAX */
 
 /* The SSE2 paths of the float weight-gradient packing (conv_wgrad.inc,
  * winograd_wgrad.inc): taken where the target has SSE2, in the float
@@ -55,6 +56,11 @@ static inline int fnn_conv_threads(int64_t macs, int n_threads) {
     if (n_threads < 1) n_threads = 1;
     return macs < FNN_CONV_SERIAL_MACS ? 1 : n_threads;
 }
+
+/* An upper bound of M rounded up to a multiple of any register block MR
+ * <= FNN_GEMM_MR_MAX (workspace sizing: rounding up to MR_MAX itself is
+ * not one -- 10 rounds to 12, and to 16 at MR 8). */
+static inline int64_t fnn_conv_mr_bound(int64_t M) { return M + FNN_GEMM_MR_MAX - 1; }
 
 /* k blocks: nk near-equal blocks of at most kc of a sum of K terms; block
  * q starts at q*kb + min(q, krem) and has kb + (q < krem) terms. */

@@ -373,3 +373,56 @@ def test_batchnorm_and_pooling_in_chunks(dtype, relu):
         assert P.chunk(24) < 24                      # chunked
         np.testing.assert_array_equal(got, want)     # NaN where the layers give NaN
         assert np.isnan(got).any() and np.isfinite(got).any()
+
+
+# (in, out, kernel, stride, padding, dilation, groups, H, W): the methods a
+# convolution can take -- Winograd (3 x 3 stride 1 on a larger plane), the
+# rows (small planes), the direct and packed implicit GEMMs, space to
+# depth (stride 2), 1 x 1, 5 x 5, a 7 x 7 stem, grouped, dilated and
+# depthwise -- each followed by an eval batch norm in the same call
+_CONV_BN_CASES = [
+    (3, 16, 3, 1, 1, 1, 1, 20, 20), (13, 21, 3, 1, 1, 1, 1, 16, 16),
+    (8, 16, 3, 1, 1, 1, 1, 6, 6), (3, 16, 3, 1, 1, 1, 1, 32, 32),
+    (16, 32, 3, 2, 1, 1, 1, 15, 15), (16, 32, 1, 1, 0, 1, 1, 9, 9),
+    (6, 24, 5, 1, 2, 1, 1, 14, 14), (3, 10, 7, 2, 3, 1, 1, 23, 23),
+    (8, 12, 3, 1, 2, 2, 4, 12, 12), (8, 8, 3, 1, 1, 1, 8, 10, 10),
+    (4, 6, 2, 2, 0, 1, 1, 12, 12), (9, 40, 3, 1, 0, 1, 1, 11, 7),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", range(len(_CONV_BN_CASES)))
+def test_convolution_and_batchnorm_in_one_call(dtype, case):
+    """A Conv2d followed by an eval BatchNorm2d (+ ReLU) runs as one call,
+    the batch norm's scale and shift in the convolution's epilogue: bitwise
+    the layers one by one, for every method a convolution can take, with
+    and without bias, affine parameters and ReLU, NaN and infinities in the
+    input, at 1, 2 and 3 threads and at batches that run whole or in
+    chunks."""
+    C, K, k, s, p, d, g, H, W = _CONV_BN_CASES[case]
+    rng = np.random.default_rng(case)
+    for variant, (bias, affine, relu) in enumerate(
+            ((True, True, True), (False, True, False), (True, False, True))):
+        fastnn.manual_seed(case)
+        layers = [nn.Conv2d(C, K, k, stride=s, padding=p, dilation=d, groups=g, bias=bias),
+                  nn.BatchNorm2d(K, affine=affine)] + ([nn.ReLU()] if relu else [])
+        m = nn.Sequential(*(layers + [nn.MaxPool2d(2, ceil_mode=True)]))
+        bn = m[1]
+        bn.running_mean.data[...] = rng.standard_normal(K)
+        bn.running_var.data[...] = rng.uniform(0.2, 3.0, K)
+        if affine:
+            bn.weight.data[...] = rng.standard_normal(K)
+            bn.bias.data[...] = rng.standard_normal(K)
+        if dtype == np.float64:
+            m.double()
+        m.eval()
+        for N in (1, 5, 24):
+            a = rng.standard_normal((N, C, H, W)).astype(dtype)
+            a.flat[rng.integers(0, a.size, 3)] = np.nan
+            a.flat[rng.integers(0, a.size, 3)] = np.inf
+            for nt in (1, 2, 3):
+                fastnn.set_num_threads(nt)
+                got, want = _both(m, fastnn.tensor(a))
+                assert _program_ran(m)
+                np.testing.assert_array_equal(got, want, err_msg=f"{variant} N={N} nt={nt}")
+            assert np.isfinite(got).any()
