@@ -118,18 +118,25 @@ int fnn_conv2d_relu_fwd_f64(const fnn_conv2d_desc *d, const double *x,
                             const double *w, const double *b, double *y,
                             double *ws, int n_threads);
 
-/* y = relu?(conv2d(x, w) + b) followed per output channel k by the affine
- * map v * sc[k] + sh[k] (before the ReLU): an eval-mode batch norm's
- * (batchnorm.h: sc = gamma / sqrt(var + eps), sh = beta - mean * sc), in
- * the convolution's epilogue where its method has one (else one pass over
- * y), bitwise the convolution followed by fnn_batchnorm[_relu]_fwd_eval.
- * sc and sh both given (K each); workspace as fnn_conv2d_fwd. */
-int fnn_conv2d_affine_fwd_f32(const fnn_conv2d_desc *d, const float *x, const float *w,
-                              const float *b, const float *sc, const float *sh, int relu,
-                              float *y, float *ws, int n_threads);
-int fnn_conv2d_affine_fwd_f64(const fnn_conv2d_desc *d, const double *x, const double *w,
-                              const double *b, const double *sc, const double *sh, int relu,
-                              double *y, double *ws, int n_threads);
+/* y = conv2d(x, w) + b, then per output channel k the affine map
+ * v * sc[k] + sh[k] (sc, sh: K each, or both NULL; an eval-mode batch
+ * norm's, batchnorm.h: sc = gamma / sqrt(var + eps), sh = beta - mean *
+ * sc), then the ReLU (relu), then (pool) 2 x 2 / stride 2 max pooling,
+ * y (N, K, OH / 2, OW / 2).  Bitwise the layers in turn
+ * (fnn_conv2d_fwd, fnn_batchnorm[_relu]_fwd_eval, fnn_relu_fwd,
+ * fnn_max_pool2d_fwd): each step in the convolution's epilogue where its
+ * method has one (else the map and ReLU in one pass over y), the
+ * activations between them never written.  pool only where
+ * fnn_conv2d_fused_pool_ok (Winograd's 2 x 2 output tiles are the
+ * windows), else FNN_EINVAL.  Workspace as fnn_conv2d_fwd. */
+int fnn_conv2d_fused_fwd_f32(const fnn_conv2d_desc *d, const float *x, const float *w,
+                             const float *b, const float *sc, const float *sh, int relu,
+                             int pool, float *y, float *ws, int n_threads);
+int fnn_conv2d_fused_fwd_f64(const fnn_conv2d_desc *d, const double *x, const double *w,
+                             const double *b, const double *sc, const double *sh, int relu,
+                             int pool, double *y, double *ws, int n_threads);
+int fnn_conv2d_fused_pool_ok_f32(const fnn_conv2d_desc *d);
+int fnn_conv2d_fused_pool_ok_f64(const fnn_conv2d_desc *d);
 
 int fnn_conv2d_bwd_f32(const fnn_conv2d_desc *d,
                        const float *x,   /* (N, C, H, W) */

@@ -93,11 +93,22 @@ static int inf_check(const fnn_infer_op *ops, int n_ops, int64_t N) {
 
 /* Whether op i is a CONV (no batch norm folded in, no ReLU) that a BNORM
  * follows: the pair runs as one call, the batch norm's scale and shift in
- * the convolution's epilogue (fnn_conv2d_affine_fwd), bitwise the two ops
+ * the convolution's epilogue (fnn_conv2d_fused_fwd), bitwise the two ops
  * in turn, and the activation between them never written */
 static int inf_conv_bn(const fnn_infer_op *ops, int n_ops, int i) {
     return ops[i].kind == FNN_INFER_CONV && !ops[i].mean && !ops[i].relu && i + 1 < n_ops &&
            ops[i + 1].kind == FNN_INFER_BNORM;
+}
+
+/* Whether op i is a 2 x 2 / stride 2 max pooling without padding (its
+ * output the input's size halved, rounded down): a CONV (+ BNORM) before it
+ * may pool in its epilogue (fnn_conv2d_fused_pool_ok) */
+static int inf_pool2(const fnn_infer_op *ops, int n_ops, int i) {
+    if (i >= n_ops || ops[i].kind != FNN_INFER_MAXPOOL) return 0;
+    const fnn_pool2d_desc *d = &ops[i].pool;
+    return d->R == 2 && d->S == 2 && d->sh == 2 && d->sw == 2 && d->ph == 0 && d->pw == 0 &&
+           d->dh == 1 && d->dw == 1 && ops[i].out[1] == ops[i].in[1] / 2 &&
+           ops[i].out[2] == ops[i].in[2] / 2;
 }
 
 /* The ops before the first LINEAR: the part of the program that runs in

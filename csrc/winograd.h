@@ -30,11 +30,13 @@ int fnn_winograd_fwd_f32(const fnn_conv2d_desc *g, int mode,
                           * (both NULL: none) */
                          const float *sc, const float *sh,
                          int relu,
-                         float *out,        /* (N, K, OH, OW) out */
+                         int pool,          /* then 2 x 2 / 2 max pooling */
+                         float *out,        /* (N, K, OH, OW) out; pool: (N, K, OH/2, OW/2) */
                          float *ws, int n_threads);
 int fnn_winograd_fwd_f64(const fnn_conv2d_desc *g, int mode, const double *w,
                          const double *in, const double *bias, const double *sc,
-                         const double *sh, int relu, double *out, double *ws, int n_threads);
+                         const double *sh, int relu, int pool, double *out, double *ws,
+                         int n_threads);
 
 /* Scratch of the weight gradient of d, in elements. */
 int64_t fnn_winograd_bwd_weight_workspace_len_f32(const fnn_conv2d_desc *d, int n_threads);
