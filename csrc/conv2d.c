@@ -12,6 +12,7 @@
 #include "gemm.h"
 #include "gemm_kernels.h"
 #include "im2col.h"
+#include "pool2d.h"   /* fnn_max_pool2x2_values: the fused pooling */
 #include "winograd.h"
 #include "fnn_generic.h"   /* FN */
 
@@ -68,6 +69,9 @@ static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
     return !col2im || (g->ph <= d->ph && g->pw <= d->pw &&
                        (fnn_conv_wino(g) ? rd_over_wino_f32(g, 1) : rd_ok_f32(g, 1)));
 }
+
+/* the methods of a forward-style pass (conv2d.inc: conv_method) */
+enum { CONV_ROWS, CONV_WINO, CONV_S2D, CONV_IG };
 
 #define GDESC FN(fnn_gemm_desc)
 #define GACTIVE FN(fnn_gemm_active_desc)

@@ -94,4 +94,11 @@ int fnn_max_unpool2d_bwd_f32(int64_t P, int64_t n_in, int64_t n_out, const float
 int fnn_max_unpool2d_bwd_f64(int64_t P, int64_t n_in, int64_t n_out, const double *dy,
                              const int64_t *idx, double *dx, int n_threads);
 
+/* 2 x 2 / stride 2 max pooling, values only, of OH row pairs (row 2i at
+ * x + 2i*W, row 2i + 1 right after it) into y (OH x OW): the kernel
+ * fnn_max_pool2d_fwd runs for such a window without indices (the
+ * convolution's fused pooling calls it on its output tiles). */
+void fnn_max_pool2x2_values_f32(const float *x, int64_t W, int64_t OH, int64_t OW, float *y);
+void fnn_max_pool2x2_values_f64(const double *x, int64_t W, int64_t OH, int64_t OW, double *y);
+
 #endif

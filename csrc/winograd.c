@@ -80,7 +80,10 @@ __attribute__((target("avx512f"))) static void wg_row_avx512_f32(
             lo = lo < 0 ? 0 : lo > 16 ? 16 : lo;
             hi = hi < 0 ? 0 : hi > 16 ? 16 : hi;
             const __mmask16 m = (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
-            L[i] = _mm512_maskz_loadu_ps(m, src + b);
+            /* (no load at all for no column: a masked load whose lanes
+             * are all off still costs an access, outside the row) */
+            L[i] = m == 0 ? _mm512_setzero_ps()
+                   : m == 0xFFFF ? _mm512_loadu_ps(src + b) : _mm512_maskz_loadu_ps(m, src + b);
         }
         const __m512 s0 = _mm512_castsi512_ps(
             _mm512_alignr_epi32(_mm512_castps_si512(L[1]), _mm512_castps_si512(L[0]), 2));

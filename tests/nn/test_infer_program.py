@@ -387,18 +387,20 @@ _CONV_BN_CASES = [
     (6, 24, 5, 1, 2, 1, 1, 14, 14), (3, 10, 7, 2, 3, 1, 1, 23, 23),
     (8, 12, 3, 1, 2, 2, 4, 12, 12), (8, 8, 3, 1, 1, 1, 8, 10, 10),
     (4, 6, 2, 2, 0, 1, 1, 12, 12), (9, 40, 3, 1, 0, 1, 1, 11, 7),
+    (3, 20, 3, 1, 1, 1, 1, 33, 64), (2, 7, 5, 1, 2, 1, 1, 9, 32),
 ]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", range(len(_CONV_BN_CASES)))
 def test_convolution_and_batchnorm_in_one_call(dtype, case):
-    """A Conv2d followed by an eval BatchNorm2d (+ ReLU) runs as one call,
-    the batch norm's scale and shift in the convolution's epilogue: bitwise
-    the layers one by one, for every method a convolution can take, with
-    and without bias, affine parameters and ReLU, NaN and infinities in the
-    input, at 1, 2 and 3 threads and at batches that run whole or in
-    chunks."""
+    """A Conv2d followed by an eval BatchNorm2d (+ ReLU) and a 2 x 2 max
+    pooling runs as one call, the batch norm's scale and shift (and the
+    pooling, where the method can) in the convolution's epilogue: bitwise
+    the layers one by one, for every method a convolution can take, odd
+    sizes, with and without bias, affine parameters and ReLU, NaN and
+    infinities in the input, at 1, 2 and 3 threads and at batches that run
+    whole or in chunks."""
     C, K, k, s, p, d, g, H, W = _CONV_BN_CASES[case]
     rng = np.random.default_rng(case)
     for variant, (bias, affine, relu) in enumerate(
@@ -406,7 +408,9 @@ def test_convolution_and_batchnorm_in_one_call(dtype, case):
         fastnn.manual_seed(case)
         layers = [nn.Conv2d(C, K, k, stride=s, padding=p, dilation=d, groups=g, bias=bias),
                   nn.BatchNorm2d(K, affine=affine)] + ([nn.ReLU()] if relu else [])
-        m = nn.Sequential(*(layers + [nn.MaxPool2d(2, ceil_mode=True)]))
+        # (2 x 2 pooling after it: pooled in the convolution's epilogue
+        # where its method can, else as called)
+        m = nn.Sequential(*(layers + [nn.MaxPool2d(2, ceil_mode=variant == 1)]))
         bn = m[1]
         bn.running_mean.data[...] = rng.standard_normal(K)
         bn.running_var.data[...] = rng.uniform(0.2, 3.0, K)
