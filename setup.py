@@ -190,6 +190,11 @@ elif not os.environ.get("FASTNN_DEBUG"):
     cflags += ["-fno-asynchronous-unwind-tables", "-fno-unwind-tables",
                "-ffunction-sections", "-fdata-sections"]
     ldflags += ["-Wl,--gc-sections"]
+    # no symbol table either (about 40 kB of the wheel; the exported entry
+    # point stays): FASTNN_KEEP_SYMBOLS=1 keeps it, for a profiler to name
+    # the kernels (docs/performance.md)
+    if not os.environ.get("FASTNN_KEEP_SYMBOLS"):
+        ldflags.append("-Wl,--strip-all")
 if sys.platform == "win32":
     cflags, PER_FILE_CFLAGS, ldflags = ["/O2"], {}, []
 

@@ -430,3 +430,31 @@ def test_convolution_and_batchnorm_in_one_call(dtype, case):
                 assert _program_ran(m)
                 np.testing.assert_array_equal(got, want, err_msg=f"{variant} N={N} nt={nt}")
             assert np.isfinite(got).any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_convolution_batchnorm_pass_in_threads(dtype):
+    """A convolution whose method has no epilogue for the batch norm
+    (depthwise; space to depth) applies it in a pass over its output, in
+    threads above the serial cut-off: bitwise the layers at 1 and 2
+    threads."""
+    rng = np.random.default_rng(8)
+    for conv, H in ((nn.Conv2d(16, 16, 3, padding=1, groups=16), 72),
+                    (nn.Conv2d(4, 24, 3, stride=2, padding=1), 130)):
+        fastnn.manual_seed(9)
+        m = nn.Sequential(conv, nn.BatchNorm2d(conv.out_channels), nn.ReLU())
+        m[1].running_mean.data[...] = rng.standard_normal(conv.out_channels)
+        m[1].running_var.data[...] = rng.uniform(0.2, 3.0, conv.out_channels)
+        if dtype == np.float64:
+            m.double()
+        m.eval()
+        a = rng.standard_normal((1, conv.in_channels, H, H)).astype(dtype)
+        outs = []
+        for nt in (1, 2):
+            fastnn.set_num_threads(nt)
+            got, want = _both(m, fastnn.tensor(a))
+            assert _program_ran(m)
+            np.testing.assert_array_equal(got, want)
+            outs.append(got)
+        np.testing.assert_array_equal(outs[0], outs[1])
+        assert (outs[0] == 0).any() and (outs[0] > 0).any()
