@@ -458,3 +458,32 @@ def test_convolution_batchnorm_pass_in_threads(dtype):
             outs.append(got)
         np.testing.assert_array_equal(outs[0], outs[1])
         assert (outs[0] == 0).any() and (outs[0] > 0).any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_convolution_relu_pooling_without_batchnorm(dtype):
+    """Conv2d + ReLU + 2 x 2 max pooling, no batch norm between (the digits
+    CNN, and the same on 16 x 16 and 32 x 32 planes: rows, Winograd and the
+    direct implicit GEMM): pooled in the convolution's epilogue where the
+    method can, bitwise the layers at every thread count."""
+    from fastnn.cli import build_digits_cnn
+    rng = np.random.default_rng(11)
+    for H, make in ((8, build_digits_cnn),
+                    (16, lambda: nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
+                                               nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1),
+                                               nn.ReLU(), nn.MaxPool2d(2))),
+                    (32, lambda: nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(),
+                                               nn.MaxPool2d(2)))):
+        fastnn.manual_seed(3)
+        m = make()
+        if dtype == np.float64:
+            m.double()
+        m.eval()
+        for N in (1, 5, 64):
+            a = rng.standard_normal((N, 1, H, H)).astype(dtype)
+            a.flat[rng.integers(0, a.size, 2)] = np.nan
+            for nt in (1, 2):
+                fastnn.set_num_threads(nt)
+                got, want = _both(m, fastnn.tensor(a))
+                assert _program_ran(m)
+                np.testing.assert_array_equal(got, want)
