@@ -177,3 +177,22 @@ def test_conv2d_every_kernel_path(isa, case, dtype, rng):
             np.testing.assert_allclose(db, dbr, **t)
     finally:
         _core.gemm_set_isa(before)
+
+
+def test_cross_image_path_shares_out_channels_in_threads(rng):
+    """Deep layers on small planes (the cross-image path: every image's
+    pixels are GEMM columns) with fewer column blocks than threads (one
+    block: 96 -> 100 on 4 x 4 at batch 2; 5 x 5 planes at batch 9, two
+    blocks at three threads) cut the output channels into parts for the
+    threads: the reference's values, bitwise the same at 1, 2 and 3
+    threads."""
+    for N, C, K, H in ((2, 64, 100, 4), (9, 48, 40, 5)):
+        x = rng.standard_normal((N, C, H, H)).astype(np.float32)
+        w = rng.standard_normal((K, C, 3, 3)).astype(np.float32)
+        b = rng.standard_normal(K).astype(np.float32)
+        dy = rng.standard_normal((N, K, H, H)).astype(np.float32)
+        runs = [_run(x, w, b, dy, (1, 1, 1, 1), nt) for nt in (1, 2, 3)]
+        np.testing.assert_allclose(runs[0][0], R.conv2d(x, w, b, 1, 1), rtol=1e-4, atol=1e-3)
+        for r in runs[1:]:
+            for a, c in zip(runs[0], r):
+                assert np.array_equal(a, c)
