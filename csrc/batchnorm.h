@@ -83,6 +83,18 @@ int fnn_batchnorm_relu_fwd_eval_f64(const fnn_batchnorm_desc *d, const double *x
                                     const double *running_mean, const double *running_var,
                                     const double *gamma, const double *beta, double *y,
                                     double *invstd, int n_threads);
+
+/* The eval batch norm as a per-channel affine map y = x * sc + sh, the
+ * scale and shift fnn_batchnorm[_relu]_fwd_eval compute (sc = gamma /
+ * sqrt(var + eps), sh = beta - mean * sc; gamma, beta may be NULL): for the
+ * ops that apply it themselves (the inference programs' fused convolution
+ * epilogue and folding), so their values are the layer's. */
+void fnn_batchnorm_eval_affine_f32(int64_t C, const float *mean, const float *var,
+                                   const float *gamma, const float *beta, double eps,
+                                   float *sc, float *sh);
+void fnn_batchnorm_eval_affine_f64(int64_t C, const double *mean, const double *var,
+                                   const double *gamma, const double *beta, double eps,
+                                   double *sc, double *sh);
 /* y: the fused forward's output (N, C, HW), for the ReLU mask */
 int fnn_batchnorm_relu_bwd_f32(const fnn_batchnorm_desc *d, const float *x, const float *y,
                                const float *gy, const float *mean, const float *invstd,

@@ -1,6 +1,5 @@
 /* infer.c -- the inference program (see infer.h): validation, the chunk
  * size, and the float/double instantiations of infer.inc. */
-#include <math.h>
 #include <string.h>
 #include "infer.h"
 #include "batchnorm.h"
