@@ -120,6 +120,8 @@ int fnn_gemm_set_isa(int isa) {
     return g_conv_isa;
 }
 
+int fnn_gemm_active_isa(void) { return fnn_gemm_resolve_isa(g_conv_isa); }
+
 const fnn_gemm_desc_f32 *fnn_gemm_active_desc_f32(void) {
     return fnn_gemm_conv_kernels_f32(fnn_gemm_resolve_isa(g_conv_isa));
 }

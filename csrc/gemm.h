@@ -128,6 +128,7 @@ int fnn_gemm_ksplit_chunks(int64_t M, int64_t N, int64_t K);
  * well as passing it to fnn_gemm_ex.  Delete these three and the global
  * behind them once conv2d takes the path from its binding. */
 int fnn_gemm_set_isa(int isa);   /* returns the path now in force (resolved) */
+int fnn_gemm_active_isa(void);   /* the path in force (resolved); also rnn_fwd.inc's GEMV */
 int fnn_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                  float *C, int64_t ldc, float *ws, int n_threads);

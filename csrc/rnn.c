@@ -11,6 +11,9 @@
 #if defined(__SSE__)
 #include <xmmintrin.h>   /* pack_wp's float transposes (rnn_fwd.inc) */
 #endif
+#if defined(FNN_HAVE_X86_KERNELS)
+#include <immintrin.h>   /* the GEMV's FMA forms (rnn_fwd.inc) */
+#endif
 
 /* Products below this many multiply-adds run on one thread.  Lower than
  * fastnn.ops.linalg.mm's 2^19: the step loop calls the GEMM back to back,
