@@ -26,16 +26,16 @@ int fnn_gemm_ksplit_chunks(int64_t M, int64_t N, int64_t K) {
 }
 
 /* Packing helpers with SSE (part of the x86-64 baseline): the first columns
- * of an MR-row micro-panel (MR = 6, 12 or 14) from MR rows of a row-major
+ * of an MR-row micro-panel (MR = 4q or 4q + 2: 6, 8, 12 and 14 are used) from MR rows of a row-major
  * A, four k steps at a time by 4x4 transposes.  Return how many k steps they did (the generic
  * loop in gemm.inc does the rest). */
 #if defined(__SSE2__)
 #include <emmintrin.h>
 static int64_t pack_rows_simd_f32(int MR, const float *s, int64_t lda, int64_t kc,
                                   float *RESTRICT d) {
-    /* MR = 4q or 4q + 2 rows (6, 12 and 14 are used): q groups of four
-     * rows by 4x4 transposes, then a pair by unpacks */
-    if (MR != 6 && MR != 12 && MR != 14) return 0;
+    /* MR = 4q or 4q + 2 rows: q groups of four rows by 4x4 transposes,
+     * then a pair by unpacks */
+    if (MR < 4 || (MR % 4 != 0 && MR % 4 != 2)) return 0;
     const int q = MR / 4, pair = MR % 4 == 2;
     int64_t p = 0;
     for (; p + 4 <= kc; p += 4, d += 4 * MR) {
@@ -104,6 +104,13 @@ static int64_t pack_rows_simd_f64(int MR, const double *s, int64_t lda, int64_t 
                                   double *RESTRICT d) {
     (void)MR; (void)s; (void)lda; (void)kc; (void)d;
     return 0;
+}
+
+int64_t fnn_gemm_pack_rows_f32(int MR, const float *s, int64_t lda, int64_t kc, float *d) {
+    return pack_rows_simd_f32(MR, s, lda, kc, d);
+}
+int64_t fnn_gemm_pack_rows_f64(int MR, const double *s, int64_t lda, int64_t kc, double *d) {
+    return pack_rows_simd_f64(MR, s, lda, kc, d);
 }
 
 #define DESC FN(fnn_gemm_desc)

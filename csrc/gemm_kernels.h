@@ -120,6 +120,14 @@ const fnn_gemm_desc_f64 *fnn_gemm_conv_kernels_f64(int isa);
 const fnn_gemm_desc_f32 *fnn_gemm_active_desc_f32(void);
 const fnn_gemm_desc_f64 *fnn_gemm_active_desc_f64(void);
 
+/* The first k steps of an MR-row micro-panel of A (d[k*MR + i] = row i of s,
+ * lda apart, at column k; MR = 4q or 4q + 2) by SSE transposes; returns how
+ * many k steps it did (a multiple of 4; 0 where it has no form), the caller
+ * packs the rest.  The GEMM's own packing, shared with the recurrent layers'
+ * step products (rnn.inc). */
+int64_t fnn_gemm_pack_rows_f32(int MR, const float *s, int64_t lda, int64_t kc, float *d);
+int64_t fnn_gemm_pack_rows_f64(int MR, const double *s, int64_t lda, int64_t kc, double *d);
+
 /* Upper bounds of MR and NR over the convolution's descriptors, and of KC
  * over every descriptor (workspace sizing; the GEMM's own MR may be
  * larger: gemm.inc sizes its buffers from its descriptors). */
