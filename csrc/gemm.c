@@ -26,9 +26,10 @@ int fnn_gemm_ksplit_chunks(int64_t M, int64_t N, int64_t K) {
 }
 
 /* Packing helpers with SSE (part of the x86-64 baseline): the first columns
- * of an MR-row micro-panel (MR = 4q or 4q + 2: 6, 8, 12 and 14 are used) from MR rows of a row-major
- * A, four k steps at a time by 4x4 transposes.  Return how many k steps they did (the generic
- * loop in gemm.inc does the rest). */
+ * of an MR-row micro-panel (MR = 4q or 4q + 2: 6, 8, 12 and 14 are used)
+ * from MR rows of a row-major A, four k steps at a time by 4x4 transposes.
+ * Return how many k steps they did (the generic loop in gemm.inc, or the
+ * caller of fnn_gemm_pack_rows, does the rest). */
 #if defined(__SSE2__)
 #include <emmintrin.h>
 static int64_t pack_rows_simd_f32(int MR, const float *s, int64_t lda, int64_t kc,
