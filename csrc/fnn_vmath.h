@@ -44,6 +44,7 @@ static inline float fnn_normal_tail_f(float x, float *e) {
     float al = a - ah;
     al = al == al ? al : 0.0f;                               /* |x| = inf: e = 0 */
     float hi = -0.5f * (ah * ah), lo = -0.5f * (al * (a + ah));
+    lo = lo == lo ? lo : 0.0f;                               /* (0 * inf: e = 0, not NaN) */
     float ac = a < 14.0f ? a : 14.0f;                        /* e is 0 beyond */
     float t = 1.0f / (1.0f + ac * 0.35355339059327373f);          /* z/2 = a/(2 sqrt 2) */
     float r = 0.018057959154248238f;
