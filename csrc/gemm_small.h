@@ -12,10 +12,16 @@
  * FNN_GEMM_SMALL_DOT_MN with N <= FNN_GEMM_SMALL_DOT_OTHER (or the same
  * with M and N swapped, A not transposed: there the packed path wastes
  * most of its tiles; with more columns it is faster); or when K <=
- * FNN_GEMM_SMALL_K. */
+ * FNN_GEMM_SMALL_K.  With M and N swapped (a few output columns: a
+ * classifier's Linear, x W^T with W of 10 rows) any M takes the dot
+ * products once K >= FNN_GEMM_SMALL_DOT_LONGK: the packed path's 32-column
+ * tiles then cost 2-4x (measured at 2 threads, AVX-512: 128 x 10 x 256
+ * 22 -> 12 us, 1024 x 10 x 512 165 -> 85 us, 4096 x 16 x 256 316 -> 300;
+ * at K = 128, 16 columns, the packed path stays faster). */
 #define FNN_GEMM_SMALL_MN 4
 #define FNN_GEMM_SMALL_DOT_MN 16
 #define FNN_GEMM_SMALL_DOT_OTHER 64
+#define FNN_GEMM_SMALL_DOT_LONGK 256
 #define FNN_GEMM_SMALL_K 16
 
 /* The arguments of fnn_gemm_ex_* with the kernel path (isa, resolved by

@@ -32,6 +32,9 @@ def _shapes(dtype):
     kb = L * (32 if L == 16 else 16)
     for m, k in ((3, kb + L), (8, kb), (9, 2 * kb + 3), (16, kb + 1), (13, 3 * kb - L)):
         shapes += [(m, 10, k), (10, m, k)]
+    # a few output columns of many rows over K >= 256 terms (a classifier's
+    # Linear, x W^T): the dot products of the transposed problem at any M
+    shapes += [(300, 10, 256), (130, 16, 300), (1000, 7, 2 * kb + 5)]
     for k in (1, 3, 16):                   # few terms, many rows and columns
         shapes += [(17, 4 * L + 5, k), (40, 2 * L, k)]
     return shapes
@@ -57,7 +60,8 @@ def test_direct_shapes(isa, dtype):
     (1, 4099, 70, COMBOS), (3, 2001, 131, COMBOS), (2301, 2, 150, COMBOS),
     (50, 2085, 9, COMBOS),
     (12, 60, 3001, [(False, True), (True, True)]),      # dot products: B transposed
-    (61, 14, 3001, [(False, False), (False, True)])])   # the same, transposed problem
+    (61, 14, 3001, [(False, False), (False, True)]),    # the same, transposed problem
+    (2301, 10, 300, [(False, False), (False, True)])])  # the same at many rows, K >= 256
 def test_thread_invariance_large(dtype, M, N, K, combos):
     """Big enough for the direct path to use several threads: bitwise the
     same at 1, 2 and 3 threads."""
