@@ -63,11 +63,17 @@ static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
                            .dil_h = d->dil_h, .dil_w = d->dil_w, .G = d->G,
                            .winograd = d->winograd};
     if (fnn_conv2d_init(g) != FNN_OK || g->OH != d->H || g->OW != d->W) return 0;
-    /* ... unless the row path runs the pass and its padding is no more than
-     * the forward's ("same" convolutions: no multiply-adds with zeros that
-     * col2im would not do; 3 x 3 32 -> 64 on 8 x 8: 1.75 -> 0.82 ms) */
+    /* ... unless its padding is no more than the forward's ("same"
+     * convolutions: no multiply-adds with zeros that col2im would not do)
+     * and either there are more than FNN_CONV_DX_COL2IM_MAX_C channels or
+     * the row path runs the pass (3 x 3 32 -> 64 on 8 x 8: 1.75 -> 0.82 ms;
+     * any method on small planes, measured at 2 threads on AVX-512, batch 64,
+     * forward + dx: 3 x 3 16 -> 32 on 4 x 4 253 -> 143 us, 96 -> 48 1626 ->
+     * 704 us, 5 x 5 32 -> 16 on 4 x 4 1309 -> 359 us, 5 x 5 64 -> 64 on 8 x 8
+     * 7632 -> 6539 us; no small-plane shape slower) */
     return !col2im || (g->ph <= d->ph && g->pw <= d->pw &&
-                       (fnn_conv_wino(g) ? rd_over_wino_f32(g, 1) : rd_ok_f32(g, 1)));
+                       (cg > FNN_CONV_DX_COL2IM_MAX_C ||
+                        (fnn_conv_wino(g) ? rd_over_wino_f32(g, 1) : rd_ok_f32(g, 1))));
 }
 
 /* the methods of a forward-style pass (conv2d.inc: conv_method) */
