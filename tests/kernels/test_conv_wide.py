@@ -223,3 +223,29 @@ def test_cross_image_dilated_matches_reference(case, dtype, rng):
         assert np.array_equal(outs[0], outs[1])
     finally:
         _core.conv2d_set_winograd(before)
+
+
+# "same" convolutions on small planes (dy of at most 64 pixels) with more
+# than 4 input channels: the input gradient runs as the flipped-kernel
+# convolution (conv2d.c, conv_dx_as_conv), whatever method that pass takes
+SMALL_SAME = [(6, 16, 4, 4, 32, 3, 1), (3, 32, 4, 4, 16, 5, 2), (4, 8, 6, 6, 16, 3, 1),
+              (2, 96, 8, 8, 48, 5, 2), (3, 12, 5, 7, 20, 3, 1)]
+
+
+@pytest.mark.parametrize("case", SMALL_SAME)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_plane_dx_as_convolution(case, dtype, rng):
+    N, C, H, W, K, k, p = case
+    assert _core.conv2d_algorithm((N, C, H, W), (K, C, k, k), (1, 1), (p, p), (1, 1), 1,
+                                  1) != "col2im"
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C, k, k)).astype(dtype)
+    dy = rng.standard_normal((N, K, H, W)).astype(dtype)
+    want = R.conv2d_backward(x, w, dy, 1, p)[0]
+    outs = []
+    for nt in (1, 2):
+        dx = np.empty(x.shape, dtype)
+        _core.conv2d_bwd_data(w, dy, None, dx, 1, 1, p, p, nt)
+        _close(dx, want)
+        outs.append(dx)
+    assert np.array_equal(outs[0], outs[1])
