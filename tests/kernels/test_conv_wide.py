@@ -249,3 +249,68 @@ def test_small_plane_dx_as_convolution(case, dtype, rng):
         _close(dx, want)
         outs.append(dx)
     assert np.array_equal(outs[0], outs[1])
+
+
+# the col2im input gradient at stride 1 (padding past the flipped kernel's,
+# or few channels): on the AVX-512 path a destination row of up to 64 values
+# is summed in registers (im2col.inc, col2im_plane_avx512) in the scatter's
+# order -- the same bits as the other paths
+COL2IM = [(4, 16, 12, 12, 32, 5, 0, 1), (3, 3, 20, 64, 8, 3, 0, 1), (2, 4, 9, 17, 4, 3, 1, 2),
+          (2, 2, 7, 70, 5, 5, 0, 1), (3, 4, 11, 33, 6, 7, 1, 1)]
+
+
+@pytest.mark.parametrize("case", COL2IM)
+def test_col2im_dx_every_path_same_bits(case, rng):
+    N, C, H, W, K, k, p, dil = case
+    assert _core.conv2d_algorithm((N, C, H, W), (K, C, k, k), (1, 1), (p, p), (dil, dil), 1,
+                                  1) == "col2im"
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    w = rng.standard_normal((K, C, k, k)).astype(np.float32)
+    b = rng.standard_normal(C).astype(np.float32)
+    OH, OW = H + 2 * p - dil * (k - 1), W + 2 * p - dil * (k - 1)
+    dy = rng.standard_normal((N, K, OH, OW)).astype(np.float32)
+    want = (R.conv2d_backward(x, w, dy, 1, p, dil)[0] + b[None, :, None, None]).astype(np.float32)
+    isas = ["portable", "avx2"] + (["avx512"] if _core.cpu_best_isa() == "avx512" else [])
+    outs = []
+    try:
+        for isa in isas:
+            _core.gemm_set_isa(isa)
+            for nt in (1, 2):
+                dx = np.empty(x.shape, np.float32)
+                _core.conv2d_bwd_data(w, dy, b, dx, 1, 1, p, p, nt, dil_h=dil, dil_w=dil)
+                _close(dx, want)
+                outs.append(dx)
+    finally:
+        _core.gemm_set_isa("auto")
+    # the paths' GEMMs may round differently: same bits across thread counts
+    # on each path (the col2im alone: test_col2im_rows_same_bits_every_path)
+    for i in range(0, len(outs), 2):
+        assert np.array_equal(outs[i], outs[i + 1])
+
+
+@pytest.mark.parametrize("case", COL2IM + [(2, 3, 5, 5, 1, 3, 2, 2), (1, 2, 4, 80, 1, 3, 1, 1)])
+def test_col2im_rows_same_bits_every_path(case, rng):
+    # the scatter-add alone (F.fold's kernel), stride 1: the AVX-512 form's
+    # register rows give the other paths' bits, with a reference check
+    N, C, H, W, _, k, p, dil = case
+    OH, OW = H + 2 * p - dil * (k - 1), W + 2 * p - dil * (k - 1)
+    col = rng.standard_normal((N, C * k * k, OH * OW)).astype(np.float32)
+    ref = np.zeros((N, C, H + 2 * p, W + 2 * p))
+    c6 = col.reshape(N, C, k, k, OH, OW).astype(np.float64)
+    for r in range(k):
+        for s in range(k):
+            ref[:, :, r * dil:r * dil + OH, s * dil:s * dil + OW] += c6[:, :, r, s]
+    ref = ref[:, :, p:p + H, p:p + W].astype(np.float32)
+    isas = ["portable", "avx2"] + (["avx512"] if _core.cpu_best_isa() == "avx512" else [])
+    outs = []
+    try:
+        for isa in isas:
+            _core.gemm_set_isa(isa)
+            out = np.empty((N, C, H, W), np.float32)
+            _core.fold_fwd(col, out, (k, k), (dil, dil), (p, p), (1, 1), 2)
+            _close(out, ref)
+            outs.append(out)
+    finally:
+        _core.gemm_set_isa("auto")
+    for o in outs[1:]:
+        assert np.array_equal(o, outs[0])
