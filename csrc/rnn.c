@@ -78,6 +78,16 @@ int64_t fnn_rnn_saved_len(const fnn_rnn_desc *d) { return rnn_saved_layout(d).to
 
 static inline int64_t rnn_round16(int64_t n) { return (n + 15) / 16 * 16; }
 
+/* bytes [p, p + n) toward L2 (a step's saved rows for the next step, read
+ * in L3 since the forward; write: they are about to be written) */
+static inline void rnn_prefetch_l2(const void *p, int64_t n, const int write) {
+    const char *c = (const char *)p;
+    for (int64_t j = 0; j < n; j += 64) {
+        if (write) __builtin_prefetch(c + j, 1, 2);
+        else __builtin_prefetch(c + j, 0, 2);
+    }
+}
+
 static inline int rnn_gemm_threads(int64_t M, int64_t N, int64_t K, int n_threads) {
     return (double)M * N * K >= RNN_GEMM_SERIAL_MACS ? n_threads : 1;
 }
