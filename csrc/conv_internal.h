@@ -29,10 +29,20 @@
 /* Winograd F(2x2, 3x3) needs at least this many channels in and out. */
 #define FNN_WINO_MIN_C 16
 #define FNN_WINO_MIN_K 16
-/* ... and outputs of at least this many pixels: on smaller ones (7x7,
- * 4x4) the implicit GEMM with blocks across the images is faster (a
- * 512-channel layer on 4x4 images 41 -> 11 ms at one thread). */
+/* ... and outputs of at least FNN_WINO_MIN_OHW pixels an image; or, with
+ * FNN_WINO_SMALL_C channels on both sides of a group, of
+ * FNN_WINO_SMALL_OHW (7 x 7, 4 x 4) when the batch has FNN_WINO_SMALL_TILES
+ * tiles in all: an item then holds several images' tiles side by side
+ * (winograd.inc), a product's panels full (a 512-channel layer on 4 x 4
+ * images, batch 16, 4.1 -> 3.4 ms; on 7 x 7, batch 8, 6.7 -> 5.6 ms).
+ * With one image an item such planes left most of each 32-lane panel zero
+ * and the implicit GEMM with blocks across the images was faster (41
+ * against 11 ms at one thread); with few channels it still is (16 -> 32
+ * on 4 x 4: the weight gradient on Winograd twice the time). */
 #define FNN_WINO_MIN_OHW 64
+#define FNN_WINO_SMALL_C 128
+#define FNN_WINO_SMALL_OHW 16
+#define FNN_WINO_SMALL_TILES 64
 
 static inline int64_t fnn_conv_round16(int64_t n) { return (n + 15) / 16 * 16; }
 
@@ -86,12 +96,16 @@ static inline int64_t fnn_conv_kc(const fnn_conv_kblocks *k, int64_t q) {
 /* Pass g runs on Winograd F(2x2, 3x3): switched on, 3 x 3, stride 1,
  * undilated, enough channels on both sides of every group and at least
  * 2 x 2 outputs (below that most of each 2 x 2 tile is wasted), and
- * FNN_WINO_MIN_OHW outputs per image. */
+ * FNN_WINO_MIN_OHW outputs per image (or fewer, with tiles enough in the
+ * batch). */
 static inline int fnn_conv_wino(const fnn_conv2d_desc *g) {
     return g->winograd && g->R == 3 && g->S == 3 && g->sh == 1 && g->sw == 1 &&
            g->dil_h == 1 && g->dil_w == 1 && g->C / g->G >= FNN_WINO_MIN_C &&
-           g->K / g->G >= FNN_WINO_MIN_K && g->OH * g->OW >= FNN_WINO_MIN_OHW && g->OH >= 2 &&
-           g->OW >= 2;
+           g->K / g->G >= FNN_WINO_MIN_K && g->OH >= 2 && g->OW >= 2 &&
+           (g->OH * g->OW >= FNN_WINO_MIN_OHW ||
+            (g->OH * g->OW >= FNN_WINO_SMALL_OHW && g->C / g->G >= FNN_WINO_SMALL_C &&
+             g->K / g->G >= FNN_WINO_SMALL_C &&
+             g->N * ((g->OH + 1) / 2) * ((g->OW + 1) / 2) >= FNN_WINO_SMALL_TILES));
 }
 
 /* One group of g as a pass of its own: C/G input and K/G output channels

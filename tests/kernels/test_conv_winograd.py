@@ -23,6 +23,8 @@ SHAPES = [
     (2, 16, 2, 41, 16, 1),     # one tile row, odd width
     (2, 16, 1, 1, 16, 1),      # one output pixel (not taken: the direct method)
     (2, 16, 4, 4, 16, 1),      # 16 outputs: below FNN_WINO_MIN_OHW (not taken)
+    (9, 80, 8, 8, 40, 1),      # 16 tiles an image: several images an item, the last short
+    (7, 16, 9, 8, 16, 1),      # 20 tiles an image: images cut across panels
 ]
 IDS = [f"N{s[0]}C{s[1]}H{s[2]}W{s[3]}K{s[4]}p{s[5]}" for s in SHAPES]
 TOL = {np.float32: 2e-5, np.float64: 1e-12}
@@ -115,6 +117,85 @@ def test_bitwise_across_threads_and_fused_relu(dtype):
         assert np.array_equal(dw, dw1) and np.array_equal(db, db1)
     yr, _ = _run(x, w, b, dy, p, 2, relu=True)
     assert np.array_equal(yr, np.maximum(y1, 0))
+
+
+# (N, C, H, W, K, padding, groups): small planes, whose items hold the
+# tiles of several images side by side (winograd.inc, ipi)
+SIDE_BY_SIDE = [(9, 80, 8, 8, 40, 1, 1), (7, 16, 9, 8, 16, 1, 1), (6, 160, 10, 10, 64, 0, 2),
+                (16, 256, 8, 8, 256, 1, 1)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SIDE_BY_SIDE, ids=[f"N{s[0]}C{s[1]}H{s[2]}W{s[3]}K{s[4]}G{s[6]}"
+                                                     for s in SIDE_BY_SIDE])
+def test_images_side_by_side_are_each_image_alone(shape, dtype):
+    """An item holding several images' tiles gives every image's forward
+    bitwise what that image alone gives (one image an item), at every
+    thread count; the input gradient (the same pass on flipped weights) is
+    the same at every thread count; both match the float64 reference."""
+    N, C, H, W, K, p, G = shape
+    r = np.random.default_rng(7)
+    x = r.standard_normal((N, C, H, W)).astype(dtype)
+    w = (r.standard_normal((K, C // G, 3, 3)) / np.sqrt(9 * C // G)).astype(dtype)
+    b = r.standard_normal(K).astype(dtype)
+    OH, OW = H + 2 * p - 2, W + 2 * p - 2
+    dy = r.standard_normal((N, K, OH, OW)).astype(dtype)
+    for n in (N, 1):
+        geom = ((n, C, H, W), w.shape, (1, 1), (p, p), (1, 1), G)
+        assert _core.conv2d_algorithm(*geom, grad_input=0) == "winograd"
+
+    def run(xs, dys, nt):
+        y = np.empty((xs.shape[0], K, OH, OW), dtype)
+        _core.conv2d_fwd(xs, w, b, y, 1, 1, p, p, n_threads=nt, groups=G)
+        if dys is None:
+            return y, None
+        dx = np.empty_like(xs)
+        _core.conv2d_bwd(xs, w, dys, dx, None, None, 1, 1, p, p, n_threads=nt, groups=G)
+        return y, dx
+
+    y1 = np.concatenate([run(x[i:i + 1], None, 1)[0] for i in range(N)])
+    dx1 = run(x, dy, 1)[1]
+    for nt in (1, 2, 3):
+        y, dx = run(x, dy, nt)
+        np.testing.assert_array_equal(y, y1, err_msg=f"nt={nt}")
+        np.testing.assert_array_equal(dx, dx1, err_msg=f"nt={nt}")
+    x64, w64, b64, dy64 = (a.astype(np.float64) for a in (x, w, b, dy))
+    cg, kg = C // G, K // G
+    for gi in range(G):
+        xs, ws = x64[:, gi * cg:(gi + 1) * cg], w64[gi * kg:(gi + 1) * kg]
+        _close(y[:, gi * kg:(gi + 1) * kg], ref.conv2d(xs, ws, b64[gi * kg:(gi + 1) * kg], 1, p),
+               TOL[dtype])
+        dx_ref = ref.conv2d_backward(xs, ws, dy64[:, gi * kg:(gi + 1) * kg], 1, p)[0]
+        _close(dx[:, gi * cg:(gi + 1) * cg], dx_ref, TOL[dtype])
+
+
+def test_small_planes_with_many_channels_take_winograd_by_the_batch():
+    """7 x 7 and 4 x 4 outputs take Winograd only with 128 channels or more
+    on both sides and 64 tiles in the batch (FNN_WINO_SMALL_*: several
+    images an item); the values then match the float64 reference, the
+    same at every thread count."""
+    def algo(n, c, h, k):
+        return _core.conv2d_algorithm((n, c, h, h), (k, c, 3, 3), (1, 1), (1, 1), (1, 1), 1,
+                                      grad_input=0)
+    assert algo(8, 128, 7, 128) == "winograd"      # 8 x 16 tiles
+    assert algo(16, 512, 4, 512) == "winograd"     # 16 x 4 tiles
+    assert algo(1, 128, 7, 128) != "winograd"      # one image: 16 tiles
+    assert algo(15, 512, 4, 512) != "winograd"     # 60 tiles
+    assert algo(16, 64, 4, 512) != "winograd"      # few input channels
+    assert algo(64, 512, 3, 512) != "winograd"     # 9 outputs an image
+    r = np.random.default_rng(9)
+    for N, C, H, K in ((8, 128, 7, 136), (17, 128, 4, 128)):
+        x = r.standard_normal((N, C, H, H)).astype(np.float32)
+        w = (r.standard_normal((K, C, 3, 3)) / np.sqrt(9 * C)).astype(np.float32)
+        b = r.standard_normal(K).astype(np.float32)
+        outs = []
+        for nt in (1, 2, 3):
+            y = np.empty((N, K, H, H), np.float32)
+            _core.conv2d_fwd(x, w, b, y, 1, 1, 1, 1, n_threads=nt)
+            outs.append(y)
+        assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
+        want = ref.conv2d(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), 1, 1)
+        _close(outs[0], want, TOL[np.float32])
 
 
 def test_nan_and_inf_propagate():
