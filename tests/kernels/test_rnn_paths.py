@@ -3,8 +3,8 @@ against a NumPy reference written here: batches above 8, where each step's
 recurrent product runs on W_hh packed once per call (csrc/rnn.inc, pb_*),
 with row tiles and column panels cut at their edges and (backward) K cut
 into several blocks; batches up to 8, where the forward's products are the
-GEMV panels of unit blocks (rnn_fwd.inc, rnn_gemv; three blocks, panels and
-K chunks with edges); sequences of unequal lengths (packed batch sizes)."""
+GEMV panels of unit blocks (rnn_fwd.inc, rnn_gemv; three blocks on one
+thread, two on two, panels and K chunks with edges); sequences of unequal lengths (packed batch sizes)."""
 import numpy as np
 import pytest
 
@@ -88,7 +88,7 @@ def _reference(mode, x, w_ih, w_hh, b_ih, b_hh, h0, c0, bs, dy, dhn, dcn):
 @pytest.mark.parametrize("mode", [LSTM, GRU, TANH])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("B,H", [(40, 100),     # 40 rows: MR tiles with an edge; K blocks
-                                 (5, 200)])     # GEMV: 3 unit blocks, K = 200
+                                 (5, 200)])     # GEMV: 3 (2 on two threads) unit blocks, K = 200
 def test_rnn_layer_every_path_matches_numpy(isa, mode, dtype, B, H):
     r = np.random.default_rng(mode)
     I = 20
