@@ -196,3 +196,52 @@ def test_cross_image_path_shares_out_channels_in_threads(rng):
         for r in runs[1:]:
             for a, c in zip(runs[0], r):
                 assert np.array_equal(a, c)
+
+
+# (N, C, H, W, K, R, stride, padding, dilation, groups): weight gradients of
+# small planes, whose k blocks of the product hold several whole images
+# (conv_wgrad.inc, dw_images_per_block): 4 x 4 1x1 (16 pixels: 16 images a
+# block, the last block short), strided 3x3 with padding, dilated, grouped,
+# 7 x 7 (49 pixels: 5 images a block)
+SMALL_DW = [
+    (37, 64, 4, 4, 48, 1, 1, 0, 1, 1),
+    (9, 12, 8, 7, 20, 3, 2, 1, 1, 1),
+    (7, 16, 9, 9, 32, 3, 1, 2, 2, 1),
+    (11, 16, 6, 6, 24, 3, 1, 1, 1, 2),
+    (6, 24, 7, 7, 40, 1, 1, 0, 1, 1),
+]
+
+
+@pytest.mark.parametrize("case", SMALL_DW)
+@pytest.mark.parametrize("isa", ["auto", "avx2", "avx512sim", "portable"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weight_gradient_images_share_k_blocks(case, isa, dtype, rng):
+    """The reference's dw and db, bitwise the same at 1, 2 and 3 threads,
+    on every kernel path, when a k block of the weight gradient's product
+    holds the pixels of several images."""
+    N, C, H, W, K, Rk, s, p, d, G = case
+    before = _core.gemm_isa()
+    if isa != "auto" and _core.gemm_set_isa(isa) != isa:
+        _core.gemm_set_isa(before)
+        pytest.skip(f"{isa} path not available on this CPU")
+    try:
+        x = rng.standard_normal((N, C, H, W)).astype(dtype)
+        w = rng.standard_normal((K, C // G, Rk, Rk)).astype(dtype)
+        geom = dict(stride=(s, s), padding=(p, p), dilation=(d, d), groups=G)
+        assert _core.conv2d_algorithm(x.shape, w.shape, (s, s), (p, p), (d, d), G,
+                                      grad_input=2) == "packed"
+        yr = R.conv2d(x, w, None, **geom)
+        dy = rng.standard_normal(yr.shape).astype(dtype)
+        _, dwr, dbr = R.conv2d_backward(x, w, dy, **geom)
+        outs = []
+        for nt in (1, 2, 3):
+            dw, db = np.empty_like(w), np.empty(K, dtype)
+            _core.conv2d_bwd(x, w, dy, None, dw, db, s, s, p, p, nt, dil_h=d, dil_w=d,
+                             groups=G)
+            outs.append((dw, db))
+        np.testing.assert_allclose(outs[0][0], dwr, **TOL[dtype])
+        np.testing.assert_allclose(outs[0][1], dbr, **TOL[dtype])
+        for dw, db in outs[1:]:
+            assert np.array_equal(dw, outs[0][0]) and np.array_equal(db, outs[0][1])
+    finally:
+        _core.gemm_set_isa(before)
