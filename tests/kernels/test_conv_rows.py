@@ -203,21 +203,25 @@ def test_rows_weight_gradient_not_on_large_outputs():
 
 @pytest.mark.parametrize("isa", ROW_PATHS)
 def test_rows_instead_of_winograd_and_col2im_on_small_planes(isa, rng):
-    """3x3 on 8x8 from 4 images: the forward on rows rather than Winograd, the
-    input gradient as a convolution on rows rather than col2im ('same'
-    padding); one image keeps Winograd.  Values against the reference."""
+    """3x3 on 8x8 from 4 images with 16 channels on one side: the forward on
+    rows rather than Winograd, the input gradient as a convolution on rows
+    rather than col2im ('same' padding); one image, or more channels on
+    both sides, keeps Winograd.  Values against the reference."""
     before = _core.gemm_isa()
     try:
         _core.gemm_set_isa(isa)
         a = _core.conv2d_algorithm
-        assert a((6, 32, 8, 8), (64, 32, 3, 3), (1, 1), (1, 1)) == "rows"
-        assert a((6, 32, 8, 8), (64, 32, 3, 3), (1, 1), (1, 1), grad_input=1) == "rows"
-        assert a((1, 32, 8, 8), (64, 32, 3, 3), (1, 1), (1, 1)) == "winograd"
-        assert a((6, 32, 16, 16), (64, 32, 3, 3), (1, 1), (1, 1)) == "winograd"
+        assert a((6, 16, 8, 8), (32, 16, 3, 3), (1, 1), (1, 1)) == "rows"
+        assert a((6, 16, 8, 8), (32, 16, 3, 3), (1, 1), (1, 1), grad_input=1) == "rows"
+        assert a((6, 32, 8, 8), (16, 32, 3, 3), (1, 1), (1, 1)) == "rows"
+        assert a((1, 16, 8, 8), (32, 16, 3, 3), (1, 1), (1, 1)) == "winograd"
+        assert a((6, 32, 8, 8), (64, 32, 3, 3), (1, 1), (1, 1)) == "winograd"
+        assert a((6, 32, 8, 8), (64, 32, 3, 3), (1, 1), (1, 1), grad_input=1) == "winograd"
+        assert a((6, 16, 16, 16), (32, 16, 3, 3), (1, 1), (1, 1)) == "winograd"
         for dtype in (np.float32, np.float64):
-            x = rng.standard_normal((6, 32, 8, 8)).astype(dtype)
-            w = rng.standard_normal((64, 32, 3, 3)).astype(dtype)
-            b = rng.standard_normal(64).astype(dtype)
+            x = rng.standard_normal((6, 16, 8, 8)).astype(dtype)
+            w = rng.standard_normal((32, 16, 3, 3)).astype(dtype)
+            b = rng.standard_normal(32).astype(dtype)
             yr = R.conv2d(x, w, b, 1, 1)
             dy = rng.standard_normal(yr.shape).astype(dtype)
             dxr = R.conv2d_backward(x, w, dy, 1, 1)[0]
