@@ -288,7 +288,11 @@ def test_col2im_dx_every_path_same_bits(case, rng):
         assert np.array_equal(outs[i], outs[i + 1])
 
 
-@pytest.mark.parametrize("case", COL2IM + [(2, 3, 5, 5, 1, 3, 2, 2), (1, 2, 4, 80, 1, 3, 1, 1)])
+@pytest.mark.parametrize("case", COL2IM + [(2, 3, 5, 5, 1, 3, 2, 2), (1, 2, 4, 80, 1, 3, 1, 1),
+                                   # blocks of 8 / 4 register rows: a short last block,
+                                   # fewer rows than a block, padding past the kernel
+                                   (2, 3, 13, 16, 4, 5, 2, 1), (1, 2, 3, 30, 2, 3, 1, 1),
+                                   (2, 2, 19, 9, 3, 3, 3, 2)])
 def test_col2im_rows_same_bits_every_path(case, rng):
     # the scatter-add alone (F.fold's kernel), stride 1: the AVX-512 form's
     # register rows give the other paths' bits, with a reference check
