@@ -34,6 +34,13 @@ void fnn_col2im_f32(const fnn_im2col_geom *g, const float *RESTRICT col,
 void fnn_col2im_f64(const fnn_im2col_geom *g, const double *RESTRICT col,
                     const double *bias, double *RESTRICT dx, int64_t c0, int64_t c1);
 
+/* The same with col's rows ld elements apart (ld >= OH*OW: the columns of
+ * one image among several side by side). */
+void fnn_col2im_ld_f32(const fnn_im2col_geom *g, const float *RESTRICT col, int64_t ld,
+                       const float *bias, float *RESTRICT dx, int64_t c0, int64_t c1);
+void fnn_col2im_ld_f64(const fnn_im2col_geom *g, const double *RESTRICT col, int64_t ld,
+                       const double *bias, double *RESTRICT dx, int64_t c0, int64_t c1);
+
 /* PyTorch's fold (batched col2im): col (N, C*R*S, OH*OW) -> out (N, C, H,
  * W), overwritten.  The N*C output planes are shared out over threads (each
  * plane written by one thread, so the result does not depend on the count). */

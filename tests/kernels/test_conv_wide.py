@@ -318,3 +318,36 @@ def test_col2im_rows_same_bits_every_path(case, rng):
         _core.gemm_set_isa("auto")
     for o in outs[1:]:
         assert np.array_equal(o, outs[0])
+
+
+# the col2im input gradient on small outputs runs blocks of several images
+# side by side (conv2d.inc, dxf_make: at least 256 columns a GEMM): each
+# image gets the bits it gets alone, at every thread count, with a short
+# last block and with groups
+BLOCKS = [(10, 16, 12, 12, 32, 5, 1),    # LeNet's second layer: 64 columns, blocks 4 4 2
+          (7, 4, 6, 6, 8, 3, 2),         # 16 columns: one block of 7, groups
+          (9, 6, 9, 7, 6, 3, 3)]         # 35 columns: blocks of 8 and 1, groups
+
+
+@pytest.mark.parametrize("case", BLOCKS)
+def test_col2im_dx_image_blocks(case, rng):
+    N, C, H, W, K, k, G = case
+    assert _core.conv2d_algorithm((N, C, H, W), (K, C // G, k, k), (1, 1), (0, 0), (1, 1), G,
+                                  1) == "col2im"
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    w = rng.standard_normal((K, C // G, k, k)).astype(np.float32)
+    dy = rng.standard_normal((N, K, H - k + 1, W - k + 1)).astype(np.float32)
+    want = R.conv2d_backward(x, w, dy, 1, 0, 1, groups=G)[0]
+    outs = []
+    for nt in (1, 2, 3):
+        dx = np.empty_like(x)
+        _core.conv2d_bwd(x, w, dy, dx, None, None, 1, 1, 0, 0, nt, 1, 1, G)
+        _close(dx, want)
+        outs.append(dx)
+    for o in outs[1:]:
+        assert np.array_equal(o, outs[0])
+    if K // G > 16 and (H - k + 1) * (W - k + 1) > 16:   # (the same GEMM path alone)
+        for n in range(N):
+            one = np.empty_like(x[n:n + 1])
+            _core.conv2d_bwd(x[n:n + 1], w, dy[n:n + 1], one, None, None, 1, 1, 0, 0, 2, 1, 1, G)
+            assert np.array_equal(one[0], outs[0][n])
