@@ -351,3 +351,43 @@ def test_col2im_dx_image_blocks(case, rng):
             one = np.empty_like(x[n:n + 1])
             _core.conv2d_bwd(x[n:n + 1], w, dy[n:n + 1], one, None, None, 1, 1, 0, 0, 2, 1, 1, G)
             assert np.array_equal(one[0], outs[0][n])
+
+
+# the scatter at a column stride of 2 or more on the AVX-512 path: each
+# destination register filled by masked expanding loads, in the scatter's
+# (r, s) order -- the other paths' bits (F.fold's kernel; a transposed
+# convolution's forward)
+STRIDED = [(2, 3, 32, 32, 4, 1, 1, 2, 2),    # ConvTranspose2d(., ., 4, 2, 1)'s output
+           (1, 2, 15, 17, 3, 0, 1, 2, 2),    # odd sizes
+           (2, 2, 20, 64, 5, 2, 1, 1, 3),    # four registers, row stride 1
+           (1, 3, 11, 40, 3, 1, 2, 3, 2),    # dilation, row stride 3
+           (1, 1, 9, 9, 7, 3, 1, 2, 4),      # padding past the kernel's reach
+           (1, 2, 8, 70, 3, 1, 1, 2, 2)]     # wider than 64: the scatter
+
+
+@pytest.mark.parametrize("case", STRIDED)
+def test_col2im_strided_same_bits_every_path(case, rng):
+    N, C, H, W, k, p, dil, sh, sw = case
+    OH = (H + 2 * p - dil * (k - 1) - 1) // sh + 1
+    OW = (W + 2 * p - dil * (k - 1) - 1) // sw + 1
+    col = rng.standard_normal((N, C * k * k, OH * OW)).astype(np.float32)
+    ref = np.zeros((N, C, H + 2 * p + sh * k, W + 2 * p + sw * k))
+    c6 = col.reshape(N, C, k, k, OH, OW).astype(np.float64)
+    for r in range(k):
+        for s in range(k):
+            ref[:, :, r * dil:r * dil + sh * OH:sh, s * dil:s * dil + sw * OW:sw] += c6[:, :, r, s]
+    ref = ref[:, :, p:p + H, p:p + W].astype(np.float32)
+    isas = ["portable", "avx2"] + (["avx512"] if _core.cpu_best_isa() == "avx512" else [])
+    outs = []
+    try:
+        for isa in isas:
+            _core.gemm_set_isa(isa)
+            for nt in (1, 2):
+                out = np.empty((N, C, H, W), np.float32)
+                _core.fold_fwd(col, out, (k, k), (dil, dil), (p, p), (sh, sw), nt)
+                _close(out, ref)
+                outs.append(out)
+    finally:
+        _core.gemm_set_isa("auto")
+    for o in outs[1:]:
+        assert np.array_equal(o, outs[0])
