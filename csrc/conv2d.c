@@ -93,7 +93,7 @@ int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass) {
     if (fnn_conv_depthwise(d))
         return fnn_dwconv2d_channels_last(d) ? FNN_CONV_ALGO_DEPTHWISE_CL : FNN_CONV_ALGO_DEPTHWISE;
     if (pass == 2)
-        return fnn_conv_wino(d)  ? FNN_CONV_ALGO_WINOGRAD
+        return fnn_conv_wino_dw(d) ? FNN_CONV_ALGO_WINOGRAD
                : wd_ok_f32(d)    ? FNN_CONV_ALGO_DOT
                : rd_dw_ok_f32(d) ? FNN_CONV_ALGO_ROWS
                                  : FNN_CONV_ALGO_PACKED;

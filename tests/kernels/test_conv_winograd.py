@@ -198,6 +198,39 @@ def test_small_planes_with_many_channels_take_winograd_by_the_batch():
         _close(outs[0], want, TOL[np.float32])
 
 
+def test_weight_gradient_of_small_planes_by_the_tiles():
+    """On small planes the weight gradient stays on Winograd only from 512
+    tiles in the batch (FNN_WINO_DW_SMALL_TILES); below, the implicit GEMM
+    runs it while the forward and input gradient keep Winograd; planes of
+    64 outputs keep it throughout.  Either way dW and db match the float64
+    reference, the same at every thread count."""
+    def algo(n, c, h, k, q):
+        return _core.conv2d_algorithm((n, c, h, h), (k, c, 3, 3), (1, 1), (1, 1), (1, 1), 1,
+                                      grad_input=q)
+    assert algo(16, 512, 4, 512, 0) == algo(16, 512, 4, 512, 1) == "winograd"
+    assert algo(16, 512, 4, 512, 2) != "winograd"     # 64 tiles
+    assert algo(8, 512, 7, 512, 2) != "winograd"      # 128 tiles
+    assert algo(32, 128, 7, 128, 2) == "winograd"     # 512 tiles
+    assert algo(31, 128, 7, 128, 2) != "winograd"     # 496 tiles
+    assert algo(4, 256, 8, 256, 2) == "winograd"      # 64 outputs an image
+    r = np.random.default_rng(11)
+    for N, C, H, K in ((17, 128, 4, 128), (32, 128, 7, 136)):
+        x = r.standard_normal((N, C, H, H)).astype(np.float32)
+        w = (r.standard_normal((K, C, 3, 3)) / np.sqrt(9 * C)).astype(np.float32)
+        dy = r.standard_normal((N, K, H, H)).astype(np.float32)
+        outs = []
+        for nt in (1, 2, 3):
+            dw, db = np.empty_like(w), np.empty(K, np.float32)
+            _core.conv2d_bwd(x, w, dy, None, dw, db, 1, 1, 1, 1, n_threads=nt)
+            outs.append((dw, db))
+        for dw, db in outs[1:]:
+            assert np.array_equal(dw, outs[0][0]) and np.array_equal(db, outs[0][1])
+        want = ref.conv2d_backward(x.astype(np.float64), w.astype(np.float64),
+                                   dy.astype(np.float64), 1, 1)
+        _close(outs[0][0], want[1], TOL[np.float32])
+        _close(outs[0][1], dy.astype(np.float64).sum(axis=(0, 2, 3)), TOL[np.float32])
+
+
 def test_nan_and_inf_propagate():
     x, w, b, dy, p = _data(SHAPES[0], np.float32, seed=3)
     x[0, 3, 2, 5] = np.nan
