@@ -297,23 +297,31 @@ def test_col2im_rows_same_bits_every_path(case, rng):
     # the scatter-add alone (F.fold's kernel), stride 1: the AVX-512 form's
     # register rows give the other paths' bits, with a reference check
     N, C, H, W, _, k, p, dil = case
-    OH, OW = H + 2 * p - dil * (k - 1), W + 2 * p - dil * (k - 1)
+    _fold_every_path(rng, N, C, H, W, k, p, dil, 1, 1, (2,))
+
+
+def _fold_every_path(rng, N, C, H, W, k, p, dil, sh, sw, threads):
+    """fold_fwd of random columns on every kernel path and thread count:
+    the float64 scatter's values, the same bits everywhere."""
+    OH = (H + 2 * p - dil * (k - 1) - 1) // sh + 1
+    OW = (W + 2 * p - dil * (k - 1) - 1) // sw + 1
     col = rng.standard_normal((N, C * k * k, OH * OW)).astype(np.float32)
-    ref = np.zeros((N, C, H + 2 * p, W + 2 * p))
+    ref = np.zeros((N, C, H + 2 * p + sh * k, W + 2 * p + sw * k))
     c6 = col.reshape(N, C, k, k, OH, OW).astype(np.float64)
     for r in range(k):
         for s in range(k):
-            ref[:, :, r * dil:r * dil + OH, s * dil:s * dil + OW] += c6[:, :, r, s]
+            ref[:, :, r * dil:r * dil + sh * OH:sh, s * dil:s * dil + sw * OW:sw] += c6[:, :, r, s]
     ref = ref[:, :, p:p + H, p:p + W].astype(np.float32)
     isas = ["portable", "avx2"] + (["avx512"] if _core.cpu_best_isa() == "avx512" else [])
     outs = []
     try:
         for isa in isas:
             _core.gemm_set_isa(isa)
-            out = np.empty((N, C, H, W), np.float32)
-            _core.fold_fwd(col, out, (k, k), (dil, dil), (p, p), (1, 1), 2)
-            _close(out, ref)
-            outs.append(out)
+            for nt in threads:
+                out = np.empty((N, C, H, W), np.float32)
+                _core.fold_fwd(col, out, (k, k), (dil, dil), (p, p), (sh, sw), nt)
+                _close(out, ref)
+                outs.append(out)
     finally:
         _core.gemm_set_isa("auto")
     for o in outs[1:]:
@@ -368,26 +376,4 @@ STRIDED = [(2, 3, 32, 32, 4, 1, 1, 2, 2),    # ConvTranspose2d(., ., 4, 2, 1)'s 
 @pytest.mark.parametrize("case", STRIDED)
 def test_col2im_strided_same_bits_every_path(case, rng):
     N, C, H, W, k, p, dil, sh, sw = case
-    OH = (H + 2 * p - dil * (k - 1) - 1) // sh + 1
-    OW = (W + 2 * p - dil * (k - 1) - 1) // sw + 1
-    col = rng.standard_normal((N, C * k * k, OH * OW)).astype(np.float32)
-    ref = np.zeros((N, C, H + 2 * p + sh * k, W + 2 * p + sw * k))
-    c6 = col.reshape(N, C, k, k, OH, OW).astype(np.float64)
-    for r in range(k):
-        for s in range(k):
-            ref[:, :, r * dil:r * dil + sh * OH:sh, s * dil:s * dil + sw * OW:sw] += c6[:, :, r, s]
-    ref = ref[:, :, p:p + H, p:p + W].astype(np.float32)
-    isas = ["portable", "avx2"] + (["avx512"] if _core.cpu_best_isa() == "avx512" else [])
-    outs = []
-    try:
-        for isa in isas:
-            _core.gemm_set_isa(isa)
-            for nt in (1, 2):
-                out = np.empty((N, C, H, W), np.float32)
-                _core.fold_fwd(col, out, (k, k), (dil, dil), (p, p), (sh, sw), nt)
-                _close(out, ref)
-                outs.append(out)
-    finally:
-        _core.gemm_set_isa("auto")
-    for o in outs[1:]:
-        assert np.array_equal(o, outs[0])
+    _fold_every_path(rng, N, C, H, W, k, p, dil, sh, sw, (1, 2))
