@@ -99,12 +99,24 @@ def test_thread_count_does_not_change_the_result(dtype):
 
 
 def test_chunks_are_fixed_by_the_batch_not_the_threads():
-    P = core.InferProgram((3, 32, 32), np.float32)
-    P.append(("conv", 32, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, True, None, True))
+    # (activations of 16 KiB an image: a chunk of 4 fits in any L2 of
+    # 256 KiB or more, whatever the machine's)
+    P = core.InferProgram((3, 16, 16), np.float32)
+    P.append(("conv", 16, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, True, None, True))
     P.append(("maxpool", 2, 2, 2, 2, 0, 0, 1, 1, False))
-    sizes = [P.chunk(n) for n in (0, 1, 2, 4, 5, 64, 1000)]
+    batches = (0, 1, 2, 4, 5, 64, 1000)
+    before = fastnn.get_num_threads()
+    try:
+        per_threads = []
+        for t in (1, 2, 3):
+            fastnn.set_num_threads(t)
+            per_threads.append([P.chunk(n) for n in batches])
+    finally:
+        fastnn.set_num_threads(before)
+    sizes = per_threads[0]
+    assert per_threads[1] == sizes and per_threads[2] == sizes
     assert sizes[:3] == [0, 1, 2]                       # small batches: one chunk
-    assert all(1 <= c <= n for c, n in zip(sizes[1:], (1, 2, 4, 5, 64, 1000)))
+    assert all(1 <= c <= n for c, n in zip(sizes[1:], batches[1:]))
     assert sizes[-1] < 1000                              # a big batch is chunked
 
 
