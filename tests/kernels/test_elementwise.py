@@ -34,6 +34,11 @@ def test_sigmoid_stable_at_extremes(dt):
     y = _core.sigmoid_fwd(x, np.empty_like(x), 1)
     assert np.all(np.isfinite(y))
     assert y[0] == 0 and y[-1] == 1 and y[3] == 0.5
+    if dt == np.float32:   # exp's underflow end, as expf: 0 below -87.34, normal above
+        x = np.array([-87.4, -87.3, -80.0], dt)
+        y = _core.sigmoid_fwd(x, np.empty_like(x), 1)
+        assert y[0] == 0
+        np.testing.assert_allclose(y[1:], np.exp(x[1:].astype(np.float64)), rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "tanh"])
