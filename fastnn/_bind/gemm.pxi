@@ -205,19 +205,69 @@ def gemm(A, B, C, bint trans_a=False, bint trans_b=False, double alpha=1.0,
          double beta=0.0, int n_threads=1):
     """C = alpha * op(A) @ op(B) + beta * C, in place in C (all C-contiguous 2-D,
     one dtype).  op(X) is X.T when trans_x.  Returns C."""
+    return _gemm_checked(A, B, C, trans_a, trans_b, alpha, beta, n_threads)
+
+
+def mm2d(a, b, out=None, bint trans_a=False, bint trans_b=False, double beta=0.0,
+         int n_threads=1, int64_t serial_macs=0):
+    """op(a) @ op(b) for 2-D arrays of one float dtype, through gemm: into a
+    new C-contiguous array, or accumulated into ``out`` (C-contiguous) as
+    out = product + beta * out.  An operand that is not C-contiguous goes in
+    transposed (its flag flipped) when it is F-contiguous, else copied; a
+    product of fewer than serial_macs multiply-adds runs on one thread.
+    (The ndarray-level product of fastnn.ops.linalg.mm, in C: a tiny
+    product's call costs about what NumPy's matmul does.)"""
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+        raise TypeError(f"mm2d: a and b must be numpy.ndarray, got {type(a).__name__} and "
+                        f"{type(b).__name__}")
+    cdef cnp.ndarray A = <cnp.ndarray>a, B = <cnp.ndarray>b
+    if cnp.PyArray_NDIM(A) != 2 or cnp.PyArray_NDIM(B) != 2:
+        from fastnn._errors import ShapeError
+        raise ShapeError(f"mm2d: a and b must be 2-D, got {a.ndim}-D and {b.ndim}-D")
+    cdef bint ta = trans_a, tb = trans_b
+    cdef int64_t M = cnp.PyArray_DIM(A, 1 if trans_a else 0)
+    cdef int64_t K = cnp.PyArray_DIM(A, 0 if trans_a else 1)
+    cdef int64_t N = cnp.PyArray_DIM(B, 0 if trans_b else 1)
+    if not cnp.PyArray_IS_C_CONTIGUOUS(A):
+        if cnp.PyArray_IS_F_CONTIGUOUS(A):
+            A, ta = A.T, not ta
+        else:
+            A = np.ascontiguousarray(A)
+    if not cnp.PyArray_IS_C_CONTIGUOUS(B):
+        if cnp.PyArray_IS_F_CONTIGUOUS(B):
+            B, tb = B.T, not tb
+        else:
+            B = np.ascontiguousarray(B)
+    cdef cnp.npy_intp dims[2]
+    if out is None:
+        dims[0] = M
+        dims[1] = N
+        out = cnp.PyArray_EMPTY(2, dims, cnp.PyArray_TYPE(<cnp.ndarray>a), 0)
+        beta = 0.0
+    return _gemm_checked(A, B, out, ta, tb, 1.0, beta,
+                         n_threads if M * N * K >= serial_macs else 1)
+
+
+cdef object _gemm_checked(A, B, C, bint trans_a, bint trans_b, double alpha, double beta,
+                          int n_threads):
     cdef int kind = _kind(A, "gemm", "A")
     _same(B, kind, "gemm", "B")
     _same(C, kind, "gemm", "out C")
-    if A.ndim != 2 or B.ndim != 2 or C.ndim != 2:
+    # (checked arrays: their dimensions read in C, not as Python tuples --
+    # a tenth of a tiny product's call)
+    cdef cnp.ndarray a = <cnp.ndarray>A, b = <cnp.ndarray>B, c = <cnp.ndarray>C
+    if cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_NDIM(b) != 2 or cnp.PyArray_NDIM(c) != 2:
         from fastnn._errors import ShapeError
         raise ShapeError(f"gemm: A, B and C must be 2-D, got {A.ndim}-D, {B.ndim}-D, {C.ndim}-D")
-    cdef int64_t M = A.shape[1] if trans_a else A.shape[0]
-    cdef int64_t K = A.shape[0] if trans_a else A.shape[1]
-    cdef int64_t KB = B.shape[1] if trans_b else B.shape[0]
-    cdef int64_t N = B.shape[0] if trans_b else B.shape[1]
-    if K != KB or C.shape[0] != M or C.shape[1] != N:
+    cdef int64_t a0 = cnp.PyArray_DIM(a, 0), a1 = cnp.PyArray_DIM(a, 1)
+    cdef int64_t b0 = cnp.PyArray_DIM(b, 0), b1 = cnp.PyArray_DIM(b, 1)
+    cdef int64_t M = a1 if trans_a else a0
+    cdef int64_t K = a0 if trans_a else a1
+    cdef int64_t KB = b1 if trans_b else b0
+    cdef int64_t N = b0 if trans_b else b1
+    if K != KB or cnp.PyArray_DIM(c, 0) != M or cnp.PyArray_DIM(c, 1) != N:
         from fastnn._errors import ShapeError
         raise ShapeError(f"gemm: shapes do not agree: op(A) {M}x{K}, op(B) {KB}x{N}, C {tuple(C.shape)}")
-    _gemm_raw(kind, trans_a, trans_b, M, N, K, alpha, _ptr(A), A.shape[1],
-              _ptr(B), B.shape[1], beta, _ptr(C), C.shape[1], n_threads)
+    _gemm_raw(kind, trans_a, trans_b, M, N, K, alpha, _ptr(A), a1, _ptr(B), b1, beta, _ptr(C),
+              N, n_threads)
     return C

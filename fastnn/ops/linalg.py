@@ -10,34 +10,17 @@ from ._common import tensor as _t
 from ._util import is_float, rows, unbroadcast, untracked
 
 
-def _operand(a, trans):
-    """(C-contiguous array, transpose flag) giving op(a), copying only if needed."""
-    if a.flags.c_contiguous:
-        return a, trans
-    if a.flags.f_contiguous:
-        return a.T, not trans
-    return np.ascontiguousarray(a), trans
-
-
 def mm(a, b, out=None, trans_a=False, trans_b=False, beta=0.0):
     """2-D product ``op(a) @ op(b)`` through fnn_gemm (float32/float64 only).
 
     ``out`` (C-contiguous) receives the result, accumulated as
-    ``out = product + beta * out``."""
-    A, ta = _operand(a, trans_a)
-    B, tb = _operand(b, trans_b)
-    M = a.shape[1] if trans_a else a.shape[0]
-    K = a.shape[0] if trans_a else a.shape[1]
-    N = b.shape[0] if trans_b else b.shape[1]
-    if out is None:
-        out = np.empty((M, N), dtype=a.dtype)
-        beta = 0.0
-    # a small product runs on one thread (the GEMM's result does not depend
-    # on the thread count): a team saves a few microseconds at best there,
-    # and on a busy machine can wait a scheduler slice for its second thread
-    nt = _state.threads if M * N * K >= _GEMM_SERIAL_MACS else 1
-    _core.gemm(A, B, out, ta, tb, 1.0, beta, nt)
-    return out
+    ``out = product + beta * out``.  A transposed view goes in as a
+    transpose flag, any other non-contiguous operand as a copy
+    (``_core.mm2d``, which does this in C).  A small product runs on one
+    thread (the GEMM's result does not depend on the thread count): a team
+    saves a few microseconds at best there, and on a busy machine can wait
+    a scheduler slice for its second thread."""
+    return _core.mm2d(a, b, out, trans_a, trans_b, beta, _state.threads, _GEMM_SERIAL_MACS)
 
 
 # Products below this many multiply-adds run serially (the convolution's

@@ -209,3 +209,60 @@ print("ok")
     r = run_python(code)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("layout", ["c", "f", "strided"])
+def test_mm2d_operands_of_every_layout(dtype, ta, tb, layout):
+    # op(a) @ op(b) for C-contiguous, F-contiguous (passed as a transpose
+    # flag) and strided (copied) operands, into a new array or accumulated
+    # into out; the same bits as gemm on contiguous copies, at 1 and 2 threads
+    rng = np.random.default_rng(3)
+    M, N, K = 19, 37, 23
+
+    def lay(x):
+        if layout == "f":
+            return np.asfortranarray(x)
+        if layout == "strided":
+            big = np.zeros((x.shape[0], 2 * x.shape[1]), x.dtype)
+            big[:, ::2] = x
+            return big[:, ::2]
+        return x
+    a0 = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
+    b0 = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
+    a, b = lay(a0), lay(b0)
+    want = core.gemm(a0, b0, np.empty((M, N), dtype), ta, tb, 1.0, 0.0, 1)
+    for nt in (1, 2):
+        got = core.mm2d(a, b, None, ta, tb, 0.0, nt, 0)
+        assert got.dtype == dtype and got.shape == (M, N) and got.flags.c_contiguous
+        assert np.array_equal(got, want)
+    np.testing.assert_allclose(want, (a0.T if ta else a0) @ (b0.T if tb else b0),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-4)
+    c0 = rng.standard_normal((M, N)).astype(dtype)
+    out = c0.copy()
+    assert core.mm2d(a, b, out, ta, tb, 0.5, 2, 0) is out
+    assert np.array_equal(out, core.gemm(a0, b0, c0.copy(), ta, tb, 1.0, 0.5, 1))
+    # the same through the op layer's mm (its serial cut-off and threads)
+    from fastnn.ops.linalg import mm
+    assert np.array_equal(mm(a, b, trans_a=ta, trans_b=tb), want)
+
+
+def test_mm2d_bad_input_raises():
+    from fastnn import ShapeError
+    f32 = np.float32
+    A, B = np.ones((3, 4), f32), np.ones((4, 5), f32)
+    with pytest.raises(TypeError):
+        core.mm2d([[1.0]], B)
+    with pytest.raises(ShapeError):
+        core.mm2d(np.ones(4, f32), B)
+    with pytest.raises(ShapeError):
+        core.mm2d(A, np.ones((3, 5), f32))                     # K mismatch
+    with pytest.raises(TypeError):
+        core.mm2d(A, B.astype(np.float64))                      # mixed dtypes
+    with pytest.raises(TypeError):
+        core.mm2d(A.astype(np.int64), B.astype(np.int64))       # not float
+    with pytest.raises(ValueError):
+        core.mm2d(A, B, np.zeros((3, 4), f32))                  # out shape
+    with pytest.raises(ValueError):
+        core.mm2d(A, B, np.zeros((5, 3), f32).T)                # out not contiguous
