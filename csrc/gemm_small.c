@@ -29,6 +29,8 @@
 /* an unaligned load of a vector of type VT_ */
 #define fnn_sl_load(VT_, p) ({ VT_ v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define FNN_SL_FOR8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define FNN_SL_FOR4(X) X(0) X(1) X(2) X(3)
+#define FNN_SL_FOR2(X) X(0) X(1)
 
 typedef float fnn_sv16_f32 __attribute__((vector_size(16)));
 typedef double fnn_sv16_f64 __attribute__((vector_size(16)));
