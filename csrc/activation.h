@@ -152,4 +152,8 @@ int fnn_prelu_bwd_f32(int64_t outer, int64_t C, int64_t inner, const float *x, c
 int fnn_prelu_bwd_f64(int64_t outer, int64_t C, int64_t inner, const double *x,
                       const double *w, const double *gy, double *gx, double *gw, double *ws,
                       int n_threads);
+/* The float sigmoid by table on the AVX-512 path (act_table.inc): 1 when
+ * done, 0 on the paths without it (the caller runs its own loop). */
+int fnn_act_sigmoid_table_f32(int64_t n, const float *x, float *y, int n_threads);
+
 #endif

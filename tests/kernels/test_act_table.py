@@ -1,4 +1,4 @@
-"""GELU and SiLU in float by piecewise polynomials (csrc/act_table.inc), the
+"""GELU, SiLU (and the float sigmoid) by piecewise polynomials (csrc/act_table.inc), the
 AVX-512 path and its emulation: against the float64 reference (a few ulp
 forward, 3e-7 of the gradient's scale backward), the vector kernel bit for bit
 against the emulation, values outside the tables' range, NaN and infinities,
@@ -140,3 +140,59 @@ def test_a_value_does_not_depend_on_its_neighbours(path, isa):
         keep[::16] = False
         np.testing.assert_array_equal(ym[keep], y0[keep])
         np.testing.assert_array_equal(dm[keep], d0[keep])
+
+
+def _sigmoid_inputs(n, seed):
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([rng.uniform(-8, 8, n // 2), rng.standard_normal(n // 4) * 3,
+                        np.linspace(-30, 30, n - n // 2 - n // 4)]).astype(np.float32)
+    x[:16] = [8.0, -8.0, 7.9999995, -8.000001, -7.9999995, 0.0, -0.0, np.nan, np.inf,
+              -np.inf, 1e-38, -1e-45, 88.0, -88.0, -87.4, 1e30]
+    return x
+
+
+@pytest.mark.parametrize("isa", ALL_PATHS)
+def test_sigmoid_on_every_path(path, isa):
+    # the float sigmoid forward takes SiLU's sigmoid table on the table paths
+    # (|x| < 8; the generic form outside, lane by lane): within 3 ulp of the
+    # float64 value everywhere, exact at 0 and at the ends, in place too
+    path(isa)
+    x = _sigmoid_inputs(20000, 4)
+    y = _core.sigmoid_fwd(x, np.empty_like(x), 2)
+    v = x.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):   # (np.where runs both forms)
+        ref = np.where(v >= 0, 1 / (1 + np.exp(-v)), np.exp(v) / (1 + np.exp(v)))
+    ok = np.isfinite(v) & (ref > 1e-37)
+    assert (np.abs(y[ok] - ref[ok]) / _ulp(ref[ok])).max() <= 3.0
+    assert y[5] == 0.5 and y[6] == 0.5 and np.isnan(y[7]) and y[8] == 1 and y[9] == 0
+    assert y[12] == 1 and y[14] == 0
+    x2 = x.copy()
+    _core.sigmoid_fwd(x2, x2, 2)
+    np.testing.assert_array_equal(x2, y)
+
+
+def test_sigmoid_vector_kernel_bitwise_equal_to_its_emulation(path):
+    if "avx512" not in TABLE_PATHS:
+        pytest.skip("the CPU has no AVX-512: the emulation is checked against the reference")
+    x = _sigmoid_inputs(30011, 5)
+    out = {}
+    for isa in ("avx512", "avx512sim"):
+        path(isa)
+        out[isa] = [_core.sigmoid_fwd(x[o:], np.empty_like(x[o:]), nt)
+                    for o in (0, 5) for nt in (1, 2)]
+    for a, b in zip(out["avx512"], out["avx512sim"]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("isa", TABLE_PATHS)
+def test_sigmoid_value_does_not_depend_on_its_neighbours(path, isa):
+    path(isa)
+    x = np.clip(np.random.default_rng(6).standard_normal(4096), -7.9, 7.9).astype(np.float32)
+    y0 = _core.sigmoid_fwd(x, np.empty_like(x), 1)
+    xm = x.copy()
+    xm[::16] = 50.0                     # one value of the tails in every vector
+    ym = _core.sigmoid_fwd(xm, np.empty_like(xm), 2)
+    keep = np.ones(x.size, bool)
+    keep[::16] = False
+    np.testing.assert_array_equal(ym[keep], y0[keep])
+    assert np.all(ym[::16] == 1.0)
