@@ -137,6 +137,11 @@ def _sources():
 #   clones in the last bit, which their tests allow.  Turning contraction off
 #   elsewhere (batch norm, the Winograd transforms) made no difference
 #   beyond noise, so those files follow the rule.
+# * Two functions carry their own contraction setting, each beside a
+#   comment: conv_wdot.inc's wd_tile turns it on (its sums are specified
+#   with fused multiply-adds), act_table.inc's at_sigmoid16 turns it off in
+#   activation.c (the table sigmoid's tails must give the generic loops'
+#   bits).
 # * conv2d.c (the implicit GEMM's packing, padding and copy-out) is compiled
 #   without loop-to-library-call distribution: on small planes a packed
 #   piece or padding run is 1 to 8 values, and the memset / memmove calls
