@@ -25,6 +25,11 @@ CASES = [
     (2, 3, 21, 20, 64, 7, 2, 3, 1, 1),     # stride 2 (ResNet stem style)
     (3, 8, 14, 14, 16, 5, 1, 2, 1, 1),     # 16 outputs: one half panel (one vector)
     (2, 16, 11, 16, 48, 5, 1, 2, 1, 1),    # 48 = a whole panel and a half one
+    # kernel rows in the padding left out (rd_krange): output rows that read
+    # only zeros (padding 5 > 4), dilated rows past both edges
+    (2, 16, 3, 14, 32, 5, 1, 5, 1, 1),
+    (2, 16, 3, 14, 32, 5, 1, 4, 1, 1),
+    (1, 8, 2, 9, 32, 3, 1, 3, 2, 1),
 ]
 
 
