@@ -30,6 +30,9 @@ CASES = [
     (2, 16, 3, 14, 32, 5, 1, 5, 1, 1),
     (2, 16, 3, 14, 32, 5, 1, 4, 1, 1),
     (1, 8, 2, 9, 32, 3, 1, 3, 2, 1),
+    # rows wider than the 64-pixel row buffer (RD_ROWBUF): written out in parts
+    (1, 3, 9, 150, 32, 7, 2, 3, 1, 1),     # 75 outputs a row, stride 2
+    (1, 8, 5, 140, 48, 5, 1, 2, 1, 1),     # 140 a row, and a half panel
 ]
 
 
