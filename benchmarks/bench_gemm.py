@@ -87,7 +87,11 @@ def test_gemm(benchmark, name, lib, nt):
     fn = runner(lib, w, a, b, c, nt)
     with _limits(nt):
         fn()
-        check(w, a, b, c)                      # outside the timed region
+    # outside the timed region, on one BLAS thread (a threaded check would
+    # leave OpenBLAS's workers spinning through the timing: conftest.py)
+    with _limits(1):
+        check(w, a, b, c)
+    with _limits(nt):
         benchmark.group = f"{name} {nt}t"
         benchmark.extra_info.update(
             threads=nt, isa=core.gemm_isa() if lib == "fastnn" else blas_info())
