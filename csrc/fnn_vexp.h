@@ -158,9 +158,10 @@ static inline double fnn_tanh(double x) {
 
 /* tanh for float, branch-free: an odd polynomial x + x z P(z), z = x^2, on
  * |x| < 0.625 (the Cephes tanhf minimax coefficients; no cancellation near
- * 0), and 1 - 2 / (exp(2|x|) + 1) with the sign of x elsewhere (saturates to
- * +-1 for large |x|, exp overflowing to inf gives exactly 1).  NaN
- * propagates through both branches. */
+ * 0), and (1 - e) / (1 + e), e = exp(-2|x|) <= 0.29, with the sign of x
+ * elsewhere.  |x| is capped at 10 (tanh is 1 in float from 9.1 on), so the
+ * exp needs no clamps (fnn_expf_inrange); NaN propagates through both
+ * branches. */
 static inline float fnn_tanhf(float x) {
     float a = x < 0.0f ? -x : x;
     float z = x * x;
@@ -170,7 +171,8 @@ static inline float fnn_tanhf(float x) {
     p = p * z + 1.33314422036e-1f;
     p = p * z - 3.33332819422e-1f;
     float small = p * z * x + x;
-    float big = 1.0f - 2.0f / (fnn_expf(2.0f * a) + 1.0f);
+    float e = fnn_expf_inrange(-2.0f * (a > 10.0f ? 10.0f : a));
+    float big = (1.0f - e) / (1.0f + e);
     big = x < 0.0f ? -big : big;
     return a < 0.625f ? small : big;
 }
