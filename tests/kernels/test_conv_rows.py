@@ -149,6 +149,10 @@ DW_CASES = [
     (2, 8, 15, 13, 64, 5, 1, 2, 2, 1),      # dilated, two channel panels
     (2, 16, 20, 19, 64, 5, 2, 2, 1, 2),     # stride 2, groups
     (1, 3, 24, 24, 64, 7, 2, 3, 1, 1),      # ResNet stem style, one image, 12 x 12 out
+    # kernel rows that no output row reads inside the image (padding past
+    # the kernel): their sums are over no pixel (rd_dw_oh_lo / _hi)
+    (2, 8, 3, 14, 32, 5, 1, 5, 1, 1),
+    (2, 8, 4, 9, 32, 5, 2, 6, 1, 1),       # and stride 2
 ]
 
 
