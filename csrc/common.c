@@ -150,6 +150,16 @@ static void caches_detect(fnn_cache_info *ci) {
 }
 
 /* The answer of the first call, kept: 0 not yet, 1 being filled, 2 ready. */
+int fnn_cpu_amd(void) {
+#ifdef FNN_HAVE_CPUID
+    unsigned a, b, c, d;
+    /* vendor string, EBX first: "Auth" (AuthenticAMD) or "Hygo" (HygonGenuine) */
+    return __get_cpuid(0, &a, &b, &c, &d) && (b == 0x68747541u || b == 0x6f677948u);
+#else
+    return 0;
+#endif
+}
+
 static fnn_cache_info g_caches;
 static int g_caches_state = 0;
 

@@ -33,6 +33,11 @@ enum {
  * call returns the same).  Returns FNN_OK. */
 int fnn_cpu_caches(fnn_cache_info *out);
 
+/* 1 on an AMD (or Hygon) CPU, by cpuid's vendor string; 0 elsewhere or
+ * without cpuid.  (For what the caches' figures do not tell: the GEMM's
+ * A prefetch stream, gemm_kernels.c.) */
+int fnn_cpu_amd(void);
+
 /* The figures assumed when the CPU reports nothing: a 32 KiB 8-way L1d,
  * a 256 KiB 4-way L2 and a 2 MiB 16-way L3 per core: the smallest of
  * the x86-64 cores in use, so that blocks chosen from them fit anywhere. */
