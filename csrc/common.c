@@ -92,13 +92,17 @@ static int caches_from_leaf(unsigned leaf, fnn_cache_info *ci) {
     return found;
 }
 
+/* cpuid(0)'s EBX, the vendor string's first four bytes: "Auth"
+ * (AuthenticAMD) or "Hygo" (HygonGenuine) */
+static int vendor_amd(unsigned ebx) { return ebx == 0x68747541u || ebx == 0x6f677948u; }
+
 static int caches_cpuid(fnn_cache_info *ci) {
     unsigned a, b, c, d;
     if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
     const unsigned max_leaf = a;
-    /* vendor string (EBX first): "AuthenticAMD", "HygonGenuine"; the others
-     * (Intel, Zhaoxin, ...) describe their caches in leaf 4 */
-    if (b == 0x68747541u || b == 0x6f677948u) {
+    /* AMD and Hygon describe their caches in leaf 0x8000001D; the others
+     * (Intel, Zhaoxin, ...) in leaf 4 */
+    if (vendor_amd(b)) {
         if (__get_cpuid(0x80000000u, &a, &b, &c, &d) && a >= 0x8000001Du &&
             __get_cpuid(0x80000001u, &a, &b, &c, &d) && (c >> 22 & 1))
             return caches_from_leaf(0x8000001Du, ci);
@@ -153,8 +157,7 @@ static void caches_detect(fnn_cache_info *ci) {
 int fnn_cpu_amd(void) {
 #ifdef FNN_HAVE_CPUID
     unsigned a, b, c, d;
-    /* vendor string, EBX first: "Auth" (AuthenticAMD) or "Hygo" (HygonGenuine) */
-    return __get_cpuid(0, &a, &b, &c, &d) && (b == 0x68747541u || b == 0x6f677948u);
+    return __get_cpuid(0, &a, &b, &c, &d) && vendor_amd(b);
 #else
     return 0;
 #endif
