@@ -151,9 +151,9 @@ static void caches_detect(fnn_cache_info *ci) {
         if (l->size <= 0) *l = (fnn_cache_level){.size = dsize[i], .ways = dways[i]};
         if (l->line <= 0) l->line = 64;
     }
+    ci->amd = fnn_cpu_amd();
 }
 
-/* The answer of the first call, kept: 0 not yet, 1 being filled, 2 ready. */
 int fnn_cpu_amd(void) {
 #ifdef FNN_HAVE_CPUID
     unsigned a, b, c, d;
@@ -163,6 +163,7 @@ int fnn_cpu_amd(void) {
 #endif
 }
 
+/* The answer of the first call, kept: 0 not yet, 1 being filled, 2 ready. */
 static fnn_cache_info g_caches;
 static int g_caches_state = 0;
 

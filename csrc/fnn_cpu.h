@@ -15,10 +15,13 @@ typedef struct {
 } fnn_cache_level;
 
 /* The data-cache hierarchy: l[0] L1d, l[1] L2, l[2] L3; source says where
- * the figures came from (FNN_CACHE_SRC_*). */
+ * the figures came from (FNN_CACHE_SRC_*); amd: 1 on an AMD (or Hygon)
+ * core (fnn_cpu_amd), whose caches the GEMM's block model uses differently
+ * (gemm_kernels.c: a B micro-panel may fill its L1d). */
 typedef struct {
     fnn_cache_level l[3];
     int source;
+    int amd;
 } fnn_cache_info;
 
 enum {

@@ -282,9 +282,18 @@ const fnn_gemm_desc_f64 *fnn_gemm_conv_kernels_f64(int isa) {
  *   but two: one for the A stream, one for the C tile and the stack (a
  *   resident block in a set-associative cache keeps its lines only if the
  *   streams have a way of each set to themselves); half of L1d when the
- *   ways are not known.  Rounded down to a multiple of 16, within
- *   [64, FNN_GEMM_KC_MAX].  A larger kc updates C less often (once per kc
- *   steps of a tile).
+ *   ways are not known.  On AMD cores (ci->amd) it may take the whole of
+ *   L1d: Zen 4 runs a 512-bit FMA as two 256-bit halves, one FMA a cycle,
+ *   so the 14 x 32 kernel reads 128 bytes of B per 28 cycles, which L2
+ *   supplies when a line of the panel has been evicted; what costs there is
+ *   C's update at the end of each k block.  Measured on Zen 4 (32 KiB 8-way
+ *   L1d, 1 MiB L2; f32, medians of 15 alternating rounds), kc 256 against
+ *   192: 2048 x 256 x 1024 (K in one block instead of two of 128) 78 -> 85%
+ *   of the FMA probe at 1 thread and 76 -> 85% at 2, 256^3 82 -> 87% and
+ *   73 -> 79%, 1024^3 and 2048^3 +3-4 points, the conv-shaped products and
+ *   K >= 576 the same within the noise.  Rounded down to a multiple of 16,
+ *   within [64, FNN_GEMM_KC_MAX].  A larger kc updates C less often (once
+ *   per kc steps of a tile).
  * MC: the packed A block (mc * kc * elem) takes a quarter of one thread's
  *   share of L2 (L2 / logical CPUs sharing it).  The rest is not idle: the
  *   B panels stream through from L3, and every B panel's pass touches an
@@ -328,7 +337,8 @@ int fnn_gemm_blocking_model(const fnn_cache_info *ci, int mr, int nr, int elem,
     const fnn_cache_level *l1 = &ci->l[0], *l2 = &ci->l[1], *l3 = &ci->l[2];
     /* KC from L1 */
     const int64_t l1size = l1->size > 0 ? l1->size : FNN_CACHE_DEFAULT_L1;
-    const int64_t l1b = l1->ways > 2 ? l1size / l1->ways * (l1->ways - 2) : l1size / 2;
+    const int64_t l1b = ci->amd ? l1size
+                        : l1->ways > 2 ? l1size / l1->ways * (l1->ways - 2) : l1size / 2;
     const int64_t kc = clamp64(round_down(l1b / ((int64_t)nr * elem), 16), 64, FNN_GEMM_KC_MAX);
     /* MC from the thread's share of L2 */
     const int64_t l2s = (l2->size > 0 ? l2->size : FNN_CACHE_DEFAULT_L2) /

@@ -478,7 +478,7 @@ def gemm_info():
     out["cpu_caches"] = ", ".join(
         f"{lv} {size(ci[lv]['size'])}" + (f" {ci[lv]['ways']}-way" if ci[lv]["ways"] else "") +
         (f" shared by {ci[lv]['shared_by']}" if ci[lv]["shared_by"] > 1 else "")
-        for lv in ("L1", "L2", "L3")) + f" ({ci['source']})"
+        for lv in ("L1", "L2", "L3")) + f" ({ci['source']}" + (", AMD" if ci.get("amd") else "") + ")"
     return out
 
 

@@ -9,6 +9,7 @@ cdef extern from "fnn_cpu.h":
     ctypedef struct fnn_cache_info:
         fnn_cache_level l[3]
         int source
+        int amd
     int fnn_cpu_caches(fnn_cache_info *out)
 
 cdef extern from "gemm.h":
@@ -109,11 +110,13 @@ _CACHE_SOURCES = ("default", "cpuid", "sysconf")
 
 def cpu_caches():
     """The data caches this CPU reports (cpuid leaf 4 / 0x8000001D, else
-    sysconf, else assumed figures): dict with source and L1/L2/L3, each a
-    dict of size (bytes), ways, line (bytes), shared_by (logical CPUs)."""
+    sysconf, else assumed figures): dict with source, amd (an AMD or Hygon
+    core, by cpuid's vendor string) and L1/L2/L3, each a dict of size
+    (bytes), ways, line (bytes), shared_by (logical CPUs)."""
     cdef fnn_cache_info ci
     fnn_cpu_caches(&ci)
-    out = {"source": _CACHE_SOURCES[ci.source] if 0 <= ci.source < 3 else "unknown"}
+    out = {"source": _CACHE_SOURCES[ci.source] if 0 <= ci.source < 3 else "unknown",
+           "amd": bool(ci.amd)}
     for i in range(3):
         out[f"L{i + 1}"] = {"size": ci.l[i].size, "ways": ci.l[i].ways,
                             "line": ci.l[i].line, "shared_by": ci.l[i].shared_by}
@@ -123,11 +126,13 @@ def cpu_caches():
 def gemm_blocking_model(caches, int mr, int nr, int elem=4):
     """The GEMM's cache-block model (csrc/gemm_kernels.c) for made-up caches:
     caches maps "L1", "L2", "L3" to dicts with size, ways, line, shared_by
-    (missing keys: 0, unknown); returns dict mc, kc, nc for an mr x nr
+    (missing keys: 0, unknown) and optionally "amd" to True (an AMD core:
+    the B micro-panel may fill L1d); returns dict mc, kc, nc for an mr x nr
     register block of elem-byte (4 or 8) elements."""
     cdef fnn_cache_info ci
     cdef int64_t out[3]
     ci.source = 0
+    ci.amd = 1 if caches.get("amd") else 0
     for i in range(3):
         lv = caches.get(f"L{i + 1}") or {}
         ci.l[i].size = int(lv.get("size", 0))

@@ -13,10 +13,10 @@ KC_MAX, NC_MAX_BYTES, A_MAX_BYTES = 256, 3 * MiB, 1 * MiB
 PATHS = kernel_paths()
 
 
-def caches(l1, l1w, l2, l2w=16, l3=0, l3_shared=0, l2_shared=1):
+def caches(l1, l1w, l2, l2w=16, l3=0, l3_shared=0, l2_shared=1, amd=False):
     return {"L1": {"size": l1, "ways": l1w, "line": 64, "shared_by": 1},
             "L2": {"size": l2, "ways": l2w, "line": 64, "shared_by": l2_shared},
-            "L3": {"size": l3, "ways": 16, "line": 64, "shared_by": l3_shared}}
+            "L3": {"size": l3, "ways": 16, "line": 64, "shared_by": l3_shared}, "amd": amd}
 
 
 def test_cpu_caches_are_sane():
@@ -26,6 +26,7 @@ def test_cpu_caches_are_sane():
     assert all(s > 0 for s in sizes)
     assert 4 * KiB <= sizes[0] <= sizes[1]
     assert all(ci[lv]["line"] >= 16 for lv in ("L1", "L2", "L3"))
+    assert isinstance(ci["amd"], bool)
 
 
 @pytest.mark.parametrize("ci,mr,nr,elem,want", [
@@ -34,7 +35,12 @@ def test_cpu_caches_are_sane():
     # SkylakeX-like: 32 KiB 8-way, 1 MiB L2, 1.375 MiB of L3 per core
     (caches(32 * KiB, 8, 1 * MiB, 16, 38_5 * 1024 * KiB // 10, 56), 14, 32, 4, (336, 192, None)),
     # AMD EPYC with AVX2: 32 KiB 8-way, 512 KiB L2, 32 MiB L3 per 16 threads
-    (caches(32 * KiB, 8, 512 * KiB, 8, 32 * MiB, 16), 6, 16, 4, (126, 256, 2048)),
+    (caches(32 * KiB, 8, 512 * KiB, 8, 32 * MiB, 16, amd=True), 6, 16, 4, (126, 256, 2048)),
+    # AMD EPYC Zen 4 (AVX-512): the same L1d as SkylakeX, but the B micro-panel
+    # may fill it (one 512-bit FMA a cycle): kc 256, not 192; float64 likewise
+    (caches(32 * KiB, 8, 1 * MiB, 8, 32 * MiB, 2, amd=True), 14, 32, 4, (252, 256, 3072)),
+    (caches(32 * KiB, 8, 1 * MiB, 8, 32 * MiB, 2, amd=True), 14, 16, 8, (126, 256, 1536)),
+    (caches(32 * KiB, 8, 1 * MiB, 8, 32 * MiB, 2), 14, 32, 4, (336, 192, 4096)),
     # nothing reported: the defaults (32 KiB L1 halved, 256 KiB L2, 2 MiB L3)
     (caches(0, 0, 0, 0, 0, 0), 14, 32, 4, (126, 128, 2048)),
     # float64 on the Xeon: 14 x 16 doubles, the same bytes per B row
@@ -60,7 +66,8 @@ def test_model_invariants_over_many_caches():
         l1w = int(rng.choice([0, 2, 4, 8, 12, 16]))
         l2 = int(rng.choice([0, 128, 256, 512, 1024, 1280, 2048, 4096])) * KiB
         l3 = int(rng.choice([0, 1, 8, 32, 256, 1024])) * MiB
-        ci = caches(l1, l1w, l2, 16, l3, int(rng.integers(0, 64)), int(rng.integers(0, 3)))
+        ci = caches(l1, l1w, l2, 16, l3, int(rng.integers(0, 64)), int(rng.integers(0, 3)),
+                    bool(rng.integers(0, 2)))
         for mr, nr, elem in [(6, 16, 4), (6, 8, 8), (14, 32, 4), (14, 16, 8), (1, 1, 4)]:
             b = core.gemm_blocking_model(ci, mr, nr, elem)
             mc, kc, nc = b["mc"], b["kc"], b["nc"]
