@@ -1999,6 +1999,8 @@ class Tensor(TensorBase):
 _UFUNC_OPS = {
     "add": lambda a, b: a + b, "subtract": lambda a, b: a - b,
     "multiply": lambda a, b: a * b, "true_divide": lambda a, b: a / b,
+    "divide": lambda a, b: a / b, "floor_divide": lambda a, b: a // b,
+    "remainder": lambda a, b: a % b,
     "power": lambda a, b: a ** b, "matmul": lambda a, b: a @ b,
     "negative": lambda a: -a, "exp": lambda a: a.exp(), "log": lambda a: a.log(),
     "sqrt": lambda a: a.sqrt(), "absolute": lambda a: a.abs(), "tanh": lambda a: a.tanh(),
@@ -2094,12 +2096,15 @@ def _fast_addc(ufunc, t1, t2, value):
 
 
 def _operand(o):
+    # (a NumPy scalar first: it is also a numbers.Number, and left as one its
+    # own operator would hand the Tensor back to __array_ufunc__ for ever;
+    # as a Python scalar it promotes the way PyTorch's scalars do)
+    if isinstance(o, np.generic):
+        return o.item()
     if isinstance(o, (TensorBase, numbers.Number)):
         return o
     if isinstance(o, np.ndarray):
         return _core.wrap(o)
-    if isinstance(o, np.generic):
-        return o.item()
     return Tensor(o)
 
 
