@@ -21,7 +21,7 @@ from ..ops import (activation, bilinear, conv, conv_pad, conv_transpose, distanc
                    elementwise as ew, embedding, fold, indexing, linalg, loss, loss_pointwise,
                    normalization, pointwise as pw, pooling, reduction, resample, rrelu, shape,
                    sorting, special_math)
-from ._higher import composite, const, formula, inp, outp, sum_to
+from ._higher import attach, composite, const, formula, inp, outp, sum_to
 
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -45,7 +45,7 @@ def _diag(node, g, n_args):
     ones = np.ones(g._array.shape, g._array.dtype)
     d = node._fn.backward(node, ones)
     d = d[0] if isinstance(d, tuple) else d
-    return (g * const(d),) + (None,) * (n_args - 1)
+    return (attach(g * const(d), inp(node, 0)),) + (None,) * (n_args - 1)
 
 
 # ------------------------------------------------------------- arithmetic
@@ -122,7 +122,7 @@ def _log(node, g):
 @formula(ew.AbsFn)
 def _abs(node, g):
     (a,) = node.saved_tensors
-    return g * const(np.sign(a))
+    return attach(g * const(np.sign(a)), inp(node, 0))
 
 
 @formula(ew.SqrtFn)

@@ -119,6 +119,45 @@ def _identity(t):
     return _ID[0].apply(t)
 
 
+def _attach_cls():
+    from .function import Function
+
+    class AttachFn(Function):
+        """t, recorded as depending on x with a zero derivative."""
+        raw = True
+
+        @staticmethod
+        def forward(ctx, t, x):
+            ctx.x_shape, ctx.x_dtype = x.shape, x.dtype
+            return t
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, np.zeros(ctx.x_shape, ctx.x_dtype)
+
+    @formula(AttachFn)
+    def _attach_formula(node, g):
+        return g, const(np.zeros(node.x_shape, node.x_dtype))
+
+    return AttachFn
+
+
+_ATTACH = []
+
+
+def attach(t, x):
+    """t (a gradient built from constants: a ReLU's mask, the sign of |x|)
+    made to depend on the graph Tensor x with a zero derivative, as PyTorch
+    records such a gradient: it then requires grad when x does, and a
+    second backward gives x (and what x came from) zeros, not None -- an
+    optimiser treats a zero gradient and a missing one differently."""
+    if x is None or not x.requires_grad:
+        return t
+    if not _ATTACH:
+        _ATTACH.append(_attach_cls())
+    return _ATTACH[0].apply(t, x)
+
+
 def composite(node, grads, forward, arrays):
     """The gradients of ``node`` computed by differentiating ``forward`` (a
     function of one Tensor per entry of ``arrays``, the node's forward

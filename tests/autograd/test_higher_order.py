@@ -351,6 +351,41 @@ def test_wgan_gp_gradient_penalty_matches_torch(dtype):
         np.testing.assert_allclose(a, b, rtol=tol * 10, atol=tol)
 
 
+@pytest.mark.parametrize("act", ["relu", "leaky_relu", "abs", "hardtanh"])
+def test_penalty_alone_gives_masked_parameters_zero_grads_like_torch(act):
+    """A penalty on the input gradient alone: the first layer's bias reaches
+    that gradient only through the activation's mask (zero derivative), so
+    PyTorch gives it a zero gradient, not None -- and an optimiser steps a
+    zero gradient (Adam's moments decay), while it skips a missing one."""
+    torch = requires_torch()
+    x0 = _r(5, 3)
+    out = {}
+    for M in (torch, fastnn):
+        M.manual_seed(0)
+        lin1, lin2 = M.nn.Linear(3, 4), M.nn.Linear(4, 1)
+        if M is fastnn:
+            for a, b in zip((lin1, lin2), out["torch"][2]):
+                a.load_state_dict({k: fastnn.tensor(v) for k, v in b.items()})
+        f = {"relu": M.nn.functional.relu, "abs": M.abs,
+             "leaky_relu": lambda v: M.nn.functional.leaky_relu(v, 0.1),
+             "hardtanh": M.nn.functional.hardtanh}[act]
+        x = M.tensor(x0, dtype=M.float32, requires_grad=True)
+        g, = M.autograd.grad(lin2(f(lin1(x))).sum(), x, create_graph=True)
+        assert g.requires_grad
+        (g ** 2).sum().backward()
+        grads = [None if p.grad is None else p.grad.numpy().copy()
+                 for p in (*lin1.parameters(), *lin2.parameters())]
+        out[M.__name__] = (x.grad.numpy().copy(), grads,
+                           [{k: v.detach().numpy() for k, v in m.state_dict().items()}
+                            for m in (lin1, lin2)])
+    np.testing.assert_allclose(out["fastnn"][0], out["torch"][0], rtol=1e-5, atol=1e-6)
+    for a, b in zip(out["fastnn"][1], out["torch"][1]):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert out["fastnn"][1][1] is not None and not out["fastnn"][1][1].any()   # lin1's bias
+
+
 def test_physics_informed_second_derivative_matches_torch():
     """u'' of an MLP by two create_graph grads, and the parameters' gradient
     of a loss on it (a PINN for u'' = -sin x)."""
