@@ -117,7 +117,16 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     return _act(input, inplace, lambda t: LeakyReLUFn.apply(t, float(negative_slope)))
 
 
-def softmax(input, dim=None, dtype=None):
+def _stacklevel_or_dtype(stacklevel, dtype):
+    """The dtype of a call made as ``F.softmax(x, dim, _stacklevel, dtype)``
+    or as ``torch.softmax(x, dim, dtype)`` (one function serves both: a third
+    positional argument that is not an int is the dtype)."""
+    if dtype is None and stacklevel is not None and not isinstance(stacklevel, int):
+        return stacklevel
+    return dtype
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """Softmax along ``dim``: ``exp(x - max) / sum(exp(x - max))``.
 
     Parameters
@@ -141,6 +150,7 @@ def softmax(input, dim=None, dtype=None):
     array([[0.5, 0.5]], dtype=float32)
     """
     x = _t(input)
+    dtype = _stacklevel_or_dtype(_stacklevel, dtype)
     if dtype is not None:
         x = x.to(dtype)
     if dim is None:
@@ -148,7 +158,7 @@ def softmax(input, dim=None, dtype=None):
     return SoftmaxFn.apply(x, dim)
 
 
-def log_softmax(input, dim=None, dtype=None):
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """Logarithm of softmax along ``dim``: ``x - max - log(sum(exp(x - max)))``.
 
     More accurate than ``log(softmax(x))`` for very negative values.
@@ -171,6 +181,7 @@ def log_softmax(input, dim=None, dtype=None):
     array([-0.6931472, -0.6931472], dtype=float32)
     """
     x = _t(input)
+    dtype = _stacklevel_or_dtype(_stacklevel, dtype)
     if dtype is not None:
         x = x.to(dtype)
     if dim is None:
@@ -383,6 +394,7 @@ def threshold(input, threshold, value, inplace=False):
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     """``softmax(-x)`` along ``dim`` (PyTorch's legacy rule when omitted)."""
     x = _t(input)
+    dtype = _stacklevel_or_dtype(_stacklevel, dtype)
     if dtype is not None:
         x = x.to(dtype)
     if dim is None:

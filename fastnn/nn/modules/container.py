@@ -24,6 +24,50 @@ class _ModuleSequence:
         self.add_module(str(len(self)), module)
         return self
 
+    def _renumber(self, mods):
+        """The modules in ``mods`` as "0", "1", ... (PyTorch renumbers on
+        insert and delete)."""
+        self._modules.clear()
+        for m in mods:
+            self.append(m)
+
+    def insert(self, index, module):
+        mods = list(self._modules.values())
+        n = len(mods)
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.insert: {type(module).__name__} is not a "
+                            "Module")
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        mods.insert(index if index >= 0 else index + n, module)
+        self._renumber(mods)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def __delitem__(self, idx):
+        mods = list(self._modules.values())
+        del mods[idx]
+        self._renumber(mods)
+
+    def pop(self, idx=-1):
+        m = self[idx]
+        del self[idx]
+        return m
+
+    def __add__(self, other):
+        if not isinstance(other, type(self)):
+            raise ValueError(f"add operator supports only objects of {type(self).__name__} "
+                             f"class, but {type(other)} is given.")
+        return type(self)(*self, *other) if isinstance(self, Sequential) else \
+            type(self)([*self, *other])
+
+    def __iadd__(self, other):
+        return self.extend(other)
+
 
 class Sequential(_ModuleSequence, Module):
     """Modules applied in order; indexable, iterable, ``len``.
@@ -63,6 +107,18 @@ class Sequential(_ModuleSequence, Module):
         key = list(self._modules)[idx]
         self.add_module(key, module)
 
+    def __mul__(self, other):
+        if isinstance(other, bool) or not isinstance(other, int) or other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other!r} for Sequential")
+        return Sequential(*(list(self) * other))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, other):
+        prod = self * other
+        self._renumber(list(prod))
+        return self
+
     def forward(self, x):
         """Each module in turn, through the fusion pass of ``fastnn.nn.fusion``:
         an ``nn.Conv2d`` or batch norm directly followed by ``nn.ReLU`` runs as
@@ -98,10 +154,8 @@ class ModuleList(_ModuleSequence, Module):
             return ModuleList(list(self._modules.values())[idx])
         return list(self._modules.values())[idx]
 
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
+    def __setitem__(self, idx, module):
+        self.add_module(list(self._modules)[idx], module)
 
     def __repr__(self):
         """PyTorch's: runs of modules with the same repr are shown once,
@@ -150,6 +204,25 @@ class ModuleDict(Module):
 
     def items(self):
         return self._modules.items()
+
+    def __delitem__(self, key):
+        del self._modules[key]
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def pop(self, key):
+        m = self._modules[key]
+        del self._modules[key]
+        return m
+
+    def clear(self):
+        self._modules.clear()
+
+    def update(self, modules):
+        items = modules.items() if hasattr(modules, "items") else modules
+        for k, m in items:
+            self.add_module(k, m)
 
 
 class Identity(Module):

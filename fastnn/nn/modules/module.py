@@ -6,10 +6,12 @@ running statistics) and child Modules, registered by attribute assignment.
 them, so weights move between the two.
 
 Hooks (``register_forward_pre_hook``, ``register_forward_hook``,
-``register_full_backward_hook``, ``register_full_backward_pre_hook``) run as
-in PyTorch.  Their dicts exist only on modules that have had a hook, and a
-per-instance flag ``_call_hooks`` sends ``__call__`` to the hook-aware path:
-a module without hooks costs one attribute test per call.
+``register_full_backward_hook``, ``register_full_backward_pre_hook``, and
+the global ``register_module_*`` forms for every module) run as in PyTorch.
+Their dicts exist only on modules that have had a hook, and a per-instance
+flag ``_call_hooks`` (whose class default is True only while a global hook
+is registered) sends ``__call__`` to the hook-aware path: a module without
+hooks costs one attribute test per call.
 
 ``load_state_dict`` checks every key and shape before it copies anything, so
 a failed load leaves the module as it was (PyTorch copies the matching
@@ -23,11 +25,13 @@ from types import MappingProxyType
 import numpy as np
 
 from ..._errors import ShapeError
-from ..._tensor import Tensor, from_numpy
+from ..._tensor import Tensor, _wrap_data, from_numpy
 from ...utils.hooks import BackwardHook, RemovableHandle, _hook_dict
 from ..parameter import _SHAPE_ERROR, Parameter, UninitializedTensorMixin
 
-__all__ = ["Module", "StateDictError"]
+__all__ = ["Module", "StateDictError", "register_module_forward_pre_hook",
+           "register_module_forward_hook", "register_module_full_backward_hook",
+           "register_module_full_backward_pre_hook"]
 
 # Hook dicts (created on a module's first hook; see container._HOOK_ATTRS).
 _HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
@@ -42,6 +46,64 @@ _MAIN_HOOK_DICTS = ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks",
 _INTERNAL_ATTRS = frozenset(("_parameters", "_buffers", "_non_persistent", "_modules",
                              "training", "_call_hooks") + _HOOK_DICTS)
 _EMPTY = MappingProxyType({})
+
+# Global hooks (``register_module_*``): they run for every module's call,
+# before the module's own hooks.  While one is registered the class default
+# of the per-instance flag, ``Module._call_hooks``, is True, so every module
+# takes the hook-aware path; with none, ``__call__`` costs what it did.
+_global_forward_pre_hooks = OrderedDict()
+_global_forward_hooks = OrderedDict()
+_global_forward_hooks_with_kwargs = OrderedDict()
+_global_forward_hooks_always_called = OrderedDict()
+_global_backward_hooks = OrderedDict()
+_global_backward_pre_hooks = OrderedDict()
+_GLOBAL_MAIN = (_global_forward_pre_hooks, _global_forward_hooks, _global_backward_hooks,
+                _global_backward_pre_hooks)
+
+
+def _update_global_flag():
+    Module._call_hooks = any(_GLOBAL_MAIN)
+
+
+def _add_global_hook(hooks, hook, flags=()):
+    if not callable(hook):
+        raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+    handle = RemovableHandle(hooks, extra_dict=[d for d, _ in flags],
+                             on_remove=_update_global_flag)
+    hooks[handle.id] = hook
+    for d, on in flags:
+        if on:
+            d[handle.id] = True
+    Module._call_hooks = True
+    return handle
+
+
+def register_module_forward_pre_hook(hook):
+    """``hook(module, args)`` before every module's ``forward`` (all modules,
+    before their own pre-hooks); a returned value replaces the arguments.
+    Returns a handle whose ``remove()`` deletes the hook."""
+    return _add_global_hook(_global_forward_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
+    """``hook(module, args, output)`` (or ``hook(module, args, kwargs,
+    output)``) after every module's ``forward``; a returned value replaces the
+    output.  With ``always_call`` it also runs when ``forward`` raises."""
+    return _add_global_hook(_global_forward_hooks, hook,
+                            ((_global_forward_hooks_with_kwargs, with_kwargs),
+                             (_global_forward_hooks_always_called, always_call)))
+
+
+def register_module_full_backward_hook(hook):
+    """``hook(module, grad_input, grad_output)`` for every module, before the
+    module's own full backward hooks."""
+    return _add_global_hook(_global_backward_hooks, hook)
+
+
+def register_module_full_backward_pre_hook(hook):
+    """``hook(module, grad_output)`` for every module, before the module's own
+    backward pre-hooks."""
+    return _add_global_hook(_global_backward_pre_hooks, hook)
 _DEVICE_NAMES = frozenset(("cpu", "cuda", "mps", "xpu", "meta", "hpu", "xla", "ipu", "mtia"))
 
 
@@ -167,6 +229,30 @@ def _check_device(device, who):
                            "the CPU only")
 
 
+def _py_scalars(v):
+    """v with NumPy scalars (also inside tuples and lists) as Python ones."""
+    if isinstance(v, np.generic) and not isinstance(v, np.ndarray):
+        return v.item()
+    if type(v) in (tuple, list):
+        return type(v)(_py_scalars(e) for e in v)
+    return v
+
+
+def _numpy_scalar_args(init):
+    """A layer's __init__ that takes NumPy scalars for its sizes and rates as
+    PyTorch's layers do (``nn.Linear(np.prod(shape), 512)``,
+    ``nn.Dropout(np.float32(0.5))``): they are made Python scalars first, so
+    the argument checks and everything stored see ints and floats."""
+    @functools.wraps(init)
+    def wrapped(self, *args, **kwargs):
+        if any(isinstance(a, (np.generic, tuple, list)) for a in args) or \
+                any(isinstance(a, (np.generic, tuple, list)) for a in kwargs.values()):
+            args = tuple(_py_scalars(a) for a in args)
+            kwargs = {k: _py_scalars(a) for k, a in kwargs.items()}
+        return init(self, *args, **kwargs)
+    return wrapped
+
+
 class Module:
     """Base class of every layer and model.
 
@@ -196,6 +282,12 @@ class Module:
     # (each class lists its own; the lists of its bases count too).
     _transient_attrs = ()
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # fastnn's own layers only: a user's __init__ gets its arguments as given
+        if cls.__module__.startswith("fastnn.") and "__init__" in cls.__dict__:
+            cls.__init__ = _numpy_scalar_args(cls.__dict__["__init__"])
+
     def __init__(self, *args, **kwargs):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
@@ -215,6 +307,8 @@ class Module:
     def _call_impl(self, args, kwargs):
         d = self.__dict__
         pre = d.get("_forward_pre_hooks")
+        if _global_forward_pre_hooks:           # (the global hooks first, as PyTorch)
+            pre = OrderedDict((*_global_forward_pre_hooks.items(), *(pre or _EMPTY).items()))
         if pre:
             with_kw = d.get("_forward_pre_hooks_with_kwargs") or _EMPTY
             for hid, hook in tuple(pre.items()):
@@ -230,14 +324,25 @@ class Module:
                     if res is not None:
                         args = res if isinstance(res, tuple) else (res,)
         bw_hooks, bw_pre = d.get("_backward_hooks"), d.get("_backward_pre_hooks")
+        if _global_backward_hooks:
+            bw_hooks = (*_global_backward_hooks.values(), *(bw_hooks or _EMPTY).values())
+        elif bw_hooks:
+            bw_hooks = tuple(bw_hooks.values())
+        if _global_backward_pre_hooks:
+            bw_pre = (*_global_backward_pre_hooks.values(), *(bw_pre or _EMPTY).values())
+        elif bw_pre:
+            bw_pre = tuple(bw_pre.values())
         bw = None
         if bw_hooks or bw_pre:
-            bw = BackwardHook(self, tuple((bw_hooks or _EMPTY).values()),
-                              tuple((bw_pre or _EMPTY).values()))
+            bw = BackwardHook(self, bw_hooks or (), bw_pre or ())
             args = bw.setup_input_hook(args)
         fwd = d.get("_forward_hooks")
         with_kw = d.get("_forward_hooks_with_kwargs") or _EMPTY
         always = d.get("_forward_hooks_always_called") or _EMPTY
+        if _global_forward_hooks:
+            fwd = OrderedDict((*_global_forward_hooks.items(), *(fwd or _EMPTY).items()))
+            with_kw = {**_global_forward_hooks_with_kwargs, **with_kw}
+            always = {**_global_forward_hooks_always_called, **always}
         called = set()
         result = None
         try:
@@ -270,7 +375,10 @@ class Module:
     # --------------------------------------------------------------- hooks
     def _update_call_hooks(self):
         d = self.__dict__
-        object.__setattr__(self, "_call_hooks", any(d.get(n) for n in _MAIN_HOOK_DICTS))
+        if any(d.get(n) for n in _MAIN_HOOK_DICTS):
+            object.__setattr__(self, "_call_hooks", True)
+        else:           # the class default again (True while a global hook is registered)
+            d.pop("_call_hooks", None)
 
     def _add_hook(self, name, hook, prepend, flags=()):
         if not callable(hook):
@@ -346,7 +454,7 @@ class Module:
                 self.register_buffer(name, value, bool(getattr(value, "persistent", True)))
             else:
                 bufs[name] = (value if (value is None or isinstance(value, Tensor))
-                              else Tensor(value))
+                              else _wrap_data(value))
         elif name in mods:
             if value is not None:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
@@ -409,7 +517,7 @@ class Module:
             if not isinstance(tensor, np.ndarray):
                 raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
                                 f"'{name}' (fastnn Tensor or None required)")
-            tensor = Tensor(tensor)
+            tensor = _wrap_data(tensor)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent.discard(name)
