@@ -15,8 +15,11 @@ The JSON header is ``{"format": "fastnn", "version": 1, "size": <file size>,
 "root": <node>}``.  A node is a JSON ``null``/bool/number/string for Python
 scalars, or an object tagged by ``"t"``:
 
-* ``dict`` (``k`` keys, ``v`` values, so int keys and order survive; ``o``
-  for an OrderedDict), ``list``, ``tuple``;
+* ``dict`` (``k`` keys, ``v`` values, so non-str keys and order survive;
+  ``o`` for an OrderedDict; a key is a str, int, float, bool, null or a
+  ``tuple`` node of keys), ``list``, ``tuple``, ``set``, ``frozenset``;
+* ``bytes`` / ``bytearray`` (stored as a uint8 array), ``device`` (``v``:
+  ``"cpu"``);
 * ``nd`` (ndarray) / ``tensor`` / ``npscalar`` (``dtype``, ``shape``,
   ``off``, ``len``; a tensor also ``rg`` for requires_grad, ``param`` for a
   Parameter and ``id``);
@@ -41,8 +44,9 @@ a ``Module`` subclass of a module the program has already imported (looked up
 in ``sys.modules``, never imported); nothing is ever unpickled.
 
 On save, a module's attributes must be data: numbers, strings, None, bools,
-tuples, lists, dicts (str or int keys), arrays, Tensors, dtypes, modules and
-fastnn's own functions.  Anything else (a lambda, an open file, an arbitrary
+tuples, lists, sets, bytes, dicts (keys: str, int, float, bool, None or
+tuples of them), arrays, Tensors, dtypes, devices, modules and fastnn's own
+functions.  Anything else (a lambda, an open file, an arbitrary
 object) is an error naming the attribute and the module.  Hooks are code,
 so a module with hooks registered cannot be saved either.
 
@@ -337,10 +341,7 @@ class _Encoder:
         if isinstance(obj, dict):
             keys, vals = [], []
             for k, v in obj.items():
-                if isinstance(k, bool) or not isinstance(k, (str, numbers.Integral)):
-                    raise TypeError(f"fastnn.save: dict key {k!r} at {path} is a "
-                                    f"{type(k).__name__}; only str and int keys are supported")
-                keys.append(k if isinstance(k, str) else int(k))
+                keys.append(self._key(k, path))
                 vals.append(self.encode(v, f"{path}[{k!r}]", depth + 1, owner))
             node = {"t": "dict", "k": keys, "v": vals}
             if isinstance(obj, OrderedDict):
@@ -350,6 +351,15 @@ class _Encoder:
             return {"t": "list" if isinstance(obj, list) else "tuple",
                     "v": [self.encode(v, f"{path}[{i}]", depth + 1, owner)
                           for i, v in enumerate(obj)]}
+        if isinstance(obj, (set, frozenset)):
+            return {"t": "set" if isinstance(obj, set) else "frozenset",
+                    "v": [self.encode(v, f"{path}{{{i}}}", depth + 1, owner)
+                          for i, v in enumerate(obj)]}
+        if isinstance(obj, (bytes, bytearray)):
+            return self._array(np.frombuffer(bytes(obj), np.uint8),
+                               "bytes" if isinstance(obj, bytes) else "bytearray")
+        if isinstance(obj, _device_cls()):
+            return {"t": "device", "v": str(obj)}
         if isinstance(obj, _module_base()):
             return self._module(obj, path, depth)
         name = _functions()[1].get(id(obj))
@@ -357,12 +367,27 @@ class _Encoder:
             return {"t": "fn", "v": name}
         raise self._unsupported(obj, path, owner)
 
+    def _key(self, k, path):
+        """A dict key as a header node: str, int, float, bool and None as
+        themselves (JSON keeps them apart), a tuple of keys as a tuple node."""
+        if k is None or isinstance(k, (str, bool, float)):
+            return k
+        if isinstance(k, numbers.Integral):
+            return int(k)
+        if isinstance(k, np.floating):
+            return float(k)
+        if isinstance(k, tuple):
+            return {"t": "tuple", "v": [self._key(e, path) for e in k]}
+        raise TypeError(f"fastnn.save: dict key {k!r} at {path} is a {type(k).__name__}; "
+                        "keys may be str, int, float, bool, None or tuples of them")
+
     def _unsupported(self, obj, path, owner):
         what = f"a {type(obj).__name__} ({_describe(obj)})"
         if owner is None:
             return TypeError(f"fastnn.save: cannot save {path}: {what} (supported: dict, list, "
-                             "tuple, str, int, float, bool, None, ndarray, Tensor, dtype, "
-                             "nn.Module, fastnn's functions; fastnn never pickles)")
+                             "tuple, set, str, bytes, int, float, bool, None, ndarray, Tensor, "
+                             "dtype, device, nn.Module, fastnn's functions; fastnn never "
+                             "pickles)")
         modpath, cls, attr = owner
         return TypeError(
             f"fastnn.save: cannot save {path}: attribute {attr!r} of module "
@@ -512,6 +537,11 @@ def _no_duplicates(pairs):
     return d
 
 
+def _device_cls():
+    from .device import device
+    return device
+
+
 def _parse_json(text):
     """json.loads refusing duplicate keys (which one would win is a guess);
     RecursionError (deep nesting) becomes a ValueError."""
@@ -547,14 +577,29 @@ class _Decoder:
         t = node["t"]
         if t == "dict":
             k, v = node.get("k"), node.get("v")
-            if not isinstance(k, list) or not isinstance(v, list) or len(k) != len(v) \
-                    or not all(isinstance(key, (str, int)) and not isinstance(key, bool)
-                               for key in k):
+            if not isinstance(k, list) or not isinstance(v, list) or len(k) != len(v):
                 raise _bad(src, "malformed dict node")
             out = OrderedDict() if node.get("o") else {}
             for key, val in zip(k, v):
-                out[key] = self.decode(val, depth + 1)
+                out[self._key(key, depth + 1)] = self.decode(val, depth + 1)
             return out
+        if t in ("set", "frozenset"):
+            if not isinstance(node.get("v"), list):
+                raise _bad(src, f"malformed {t} node")
+            items = [self.decode(val, depth + 1) for val in node["v"]]
+            try:
+                return set(items) if t == "set" else frozenset(items)
+            except TypeError:
+                raise _bad(src, f"unhashable element in a {t}") from None
+        if t in ("bytes", "bytearray"):
+            arr = self._array(node)
+            if arr.dtype != np.uint8 or arr.ndim != 1:
+                raise _bad(src, f"malformed {t} node")
+            return bytes(arr) if t == "bytes" else bytearray(arr.tobytes())
+        if t == "device":
+            if node.get("v") not in ("cpu", "cpu:0"):
+                raise _bad(src, f"device {str(node.get('v'))[:40]!r} (fastnn runs on the CPU)")
+            return _device_cls()(node["v"])
         if t in ("list", "tuple"):
             if not isinstance(node.get("v"), list):
                 raise _bad(src, f"malformed {t} node")
@@ -584,6 +629,15 @@ class _Decoder:
         if t == "module":
             return self._module(node, depth)
         raise _bad(src, f"unknown node type {str(t)[:40]!r}")
+
+    def _key(self, node, depth):
+        """A dict key from its header node (see _Encoder._key)."""
+        if node is None or isinstance(node, (str, bool, int, float)):
+            return node
+        if isinstance(node, dict) and node.get("t") == "tuple" and isinstance(node.get("v"), list) \
+                and depth <= _MAX_DEPTH:
+            return tuple(self._key(e, depth + 1) for e in node["v"])
+        raise _bad(self.src, "malformed dict key")
 
     def _remember(self, node, obj):
         nid = node.get("id")

@@ -96,10 +96,40 @@ def test_unsupported_objects(tmp_path):
     with pytest.raises(TypeError):
         fastnn.save({"f": lambda: 0}, tmp_path / "x")
     with pytest.raises(TypeError):
-        fastnn.save({(1, 2): 3}, tmp_path / "x")
+        fastnn.save({frozenset({1}): 3}, tmp_path / "x")       # (a key that is not plain)
+    with pytest.raises(TypeError):
+        fastnn.save({(1, object()): 3}, tmp_path / "x")
     with pytest.raises(TypeError):
         fastnn.save(np.array(["a"], dtype=object), tmp_path / "x")
     assert not os.listdir(tmp_path)
+
+
+def test_keys_and_values_pytorch_checkpoints_hold(tmp_path):
+    """Dict keys of every plain kind (tuple, float, bool, None, NumPy
+    scalars), sets, bytes and the device come back as saved, as torch.load
+    gives them back."""
+    obj = {(1, "a"): 1, 2.5: "f", None: [1], True: "b", 3: {(): 0}, "x": {1, 2, (3, 4)},
+           "fs": frozenset({"a"}), "b": b"\x00\x01abc", "ba": bytearray(b"zz"),
+           "dev": fastnn.device("cpu"), "np": {np.int64(4): 1, np.float32(0.5): 2}}
+    fastnn.save(obj, tmp_path / "c")
+    back = fastnn.load(tmp_path / "c")
+    want = dict(obj, np={4: 1, 0.5: 2})
+    assert back == want
+    assert [type(k) for k in back] == [type(k) for k in want]
+    assert type(back["ba"]) is bytearray and type(back["fs"]) is frozenset
+    assert type(back[3]) is dict and list(back[3]) == [()]
+
+
+def test_malformed_keys_and_sets_in_a_file_are_refused(tmp_path):
+    fastnn.save({(1, 2): {3}}, tmp_path / "c")
+    raw = (tmp_path / "c").read_bytes()
+    for old, new in ((b'"k":[{"t":"tuple"', b'"k":[{"t":"dict!"'),
+                     (b'{"t":"set","v":[3]}', b'{"t":"set","v":3 }')):
+        assert old in raw, raw[:200]
+        bad = tmp_path / "bad"
+        bad.write_bytes(raw.replace(old, new))
+        with pytest.raises(ValueError):
+            fastnn.load(bad)
 
 
 def test_killed_save_leaves_previous_file(tmp_path, monkeypatch):
