@@ -37,7 +37,7 @@ except ImportError:
         f"fastnn is not built: its compiled core (fastnn._core) is missing from {_here}. "
         "Install fastnn with `pip install .` from the source tree, or build it in place "
         "with `python setup.py build_ext --inplace`.") from None
-from ._config import get_num_threads, manual_seed, set_num_threads  # noqa: E402
+from ._config import get_num_threads, set_num_threads  # noqa: E402
 from ._core import Size  # noqa: E402
 from ._errors import GradcheckError, ShapeError  # noqa: E402
 from . import autograd  # noqa: E402
@@ -99,7 +99,7 @@ from .ops.shape import (split_with_sizes, unsafe_chunk, unsafe_split,  # noqa: E
                         unsafe_split_with_sizes)
 from ._tensor import broadcast_shapes  # noqa: E402
 from .random import (Generator, default_generator, get_rng_state, initial_seed,  # noqa: E402
-                     seed, set_rng_state)
+                     manual_seed, seed, set_rng_state)
 
 float = float32
 double = float64
@@ -110,8 +110,6 @@ bool = bool_
 dtype = _np.dtype
 from ._memory_format import finfo, iinfo  # noqa: E402  (torch's: Python numbers)
 moveaxis = movedim
-swapaxes = swapdims = transpose
-t = Tensor.t
 detach = Tensor.detach
 detach_ = Tensor.detach_
 
@@ -180,10 +178,6 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def numel(t):
-    return t.numel()
-
-
 def use_deterministic_algorithms(mode, *, warn_only=False):
     """Accepted: fastnn's kernels are deterministic for a given thread count."""
 
@@ -217,6 +211,9 @@ def __getattr__(name):
     if name == "summary":
         from .summary import summary
         return summary
+    if name == "vmap":                   # torch.vmap is torch.func.vmap
+        from .func import vmap
+        return vmap
     if name in _LAZY_MODULES or name in _LAZY_EXTRA:
         import importlib
         return importlib.import_module(f"fastnn.{name}")
@@ -233,7 +230,6 @@ from .ops.misc import (cross, diagflat, fill, kron, rsub,  # noqa: E402
                        scatter_reduce)
 from .ops.special_math import (digamma, i0, lgamma, logit, mvlgamma,  # noqa: E402
                                polygamma, sinc, xlogy)
-absolute = abs
 
 
 def index_put(input, indices, values, accumulate=False):

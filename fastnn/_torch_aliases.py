@@ -250,3 +250,257 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         reduction = {0: "none", 1: "mean", 2: "sum"}.get(reduction, reduction)
     return _F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction,
                        zero_infinity)
+
+
+# --- torch.<op>(input, ...) forms of the Tensor methods: the first argument
+# --- also as ``input=`` (PyTorch's keyword), ``out=`` writing into a given
+# --- tensor.  The positional call is one method lookup, as before.
+from numbers import Number as _Number  # noqa: E402
+
+from ._tensor import _operand, matmul as _matmul  # noqa: E402
+from .ops import linalg_func as _lf, linalg_solve as _ls  # noqa: E402
+from .ops.reduction import into as _into  # noqa: E402
+
+
+def _method_fn(method, name=None):
+    name = name or method
+
+    def f(input, *args, out=None, **kwargs):
+        r = getattr(_operand(input), method)(*args, **kwargs)
+        return r if out is None else _into(out, r, name)
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"``input.{method}(...)`` (``torch.{name}``; ``out=`` writes into a tensor)."
+    return f
+
+
+def _binary_fn(method, name=None):
+    name = name or method
+
+    def f(input, other, *, out=None):
+        r = getattr(_operand(input), method)(other)
+        return r if out is None else _into(out, r, name)
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"``input.{method}(other)`` (``torch.{name}``)."
+    return f
+
+
+_METHOD_FNS = ("neg", "negative", "exp", "log", "abs", "absolute", "sqrt", "relu", "sigmoid",
+               "tanh", "sum", "mean", "max", "min", "argmax", "argmin", "flatten", "transpose",
+               "swapdims", "unsqueeze", "squeeze", "clone", "softmax", "log_softmax")
+for _n in _METHOD_FNS:
+    globals()[_n] = _method_fn({"negative": "neg", "absolute": "abs",
+                                "swapdims": "transpose"}.get(_n, _n), _n)
+sgn = _method_fn("sign", "sgn")
+for _n in ("mul", "multiply", "true_divide", "eq", "ne", "not_equal", "gt", "greater", "lt",
+           "less", "ge", "greater_equal", "le", "less_equal"):
+    globals()[_n] = _binary_fn({"multiply": "mul", "not_equal": "ne", "greater": "gt",
+                                "less": "lt", "greater_equal": "ge",
+                                "less_equal": "le"}.get(_n, _n), _n)
+
+
+def add(input, other, *, alpha=1, out=None):
+    """input + alpha * other (``torch.add``)."""
+    r = _operand(input).add(other, alpha=alpha)
+    return r if out is None else _into(out, r, "add")
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """input - alpha * other (``torch.sub``)."""
+    r = _operand(input).sub(other, alpha=alpha)
+    return r if out is None else _into(out, r, "sub")
+
+
+subtract = sub
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """input / other, ``rounding_mode`` None, 'trunc' or 'floor' (``torch.div``)."""
+    r = _operand(input).div(other, rounding_mode=rounding_mode)
+    return r if out is None else _into(out, r, "div")
+
+
+divide = div
+
+
+def pow(input, exponent, *, out=None):
+    """input ** exponent; ``input`` may be a number with a Tensor exponent
+    (``torch.pow(2, t)``)."""
+    if isinstance(input, _Number) and not isinstance(exponent, _Number):
+        r = _operand(exponent).__rpow__(input)
+    else:
+        r = _operand(input).pow(exponent)
+    return r if out is None else _into(out, r, "pow")
+
+
+def matmul(input, other, *, out=None):
+    """Matrix product with broadcasting (``torch.matmul``)."""
+    r = _matmul(input, other)
+    return r if out is None else _into(out, r, "matmul")
+
+
+def reshape(input, shape):
+    return _operand(input).reshape(shape)
+
+
+def permute(input, dims):
+    return _operand(input).permute(dims)
+
+
+def swapaxes(input, axis0, axis1):
+    return _operand(input).transpose(axis0, axis1)
+
+
+def t(input):
+    """The transpose of a tensor of at most 2 dims (``torch.t``)."""
+    return _operand(input).t()
+
+
+def numel(input):
+    """The number of elements (``torch.numel``)."""
+    return input.numel()
+
+
+def det(input):
+    """``linalg.det`` (``torch.det``)."""
+    return _ls.det(input)
+
+
+def logdet(input):
+    """log det of a square matrix (NaN for a negative determinant; ``torch.logdet``)."""
+    return _ls.logdet(input)
+
+
+def inverse(input, *, out=None):
+    """``linalg.inv`` (``torch.inverse``)."""
+    r = _ls.inv(input)
+    return r if out is None else _into(out, r, "inverse")
+
+
+def matrix_power(input, n, *, out=None):
+    """``linalg.matrix_power`` (``torch.matrix_power``)."""
+    r = _lf.matrix_power(input, n)
+    return r if out is None else _into(out, r, "matrix_power")
+
+
+def orgqr(input, input2):
+    """``linalg.householder_product(input, tau=input2)`` (``torch.orgqr``)."""
+    return _lf.householder_product(input, input2)
+
+
+__all__ += list(_METHOD_FNS) + [
+    "sgn", "mul", "multiply", "true_divide", "eq", "ne", "not_equal", "gt", "greater", "lt",
+    "less", "ge", "greater_equal", "le", "less_equal", "add", "sub", "subtract", "div",
+    "divide", "pow", "matmul", "reshape", "permute", "swapaxes", "t", "numel", "det", "logdet",
+    "inverse", "matrix_power", "orgqr"]
+
+
+# --- torch._foreach_*: the list forms EMA and optimiser code call, as loops
+# --- over the tensors (the in-place ones change and return the given list).
+def _per_tensor(op, tensors, other):
+    """``other`` for each of ``tensors``: a list or tuple gives one each (its
+    length checked); a number or a Tensor is shared by all."""
+    if isinstance(other, (list, tuple)):
+        if len(other) != len(tensors):
+            raise RuntimeError(f"{op}: Tensor lists must have the same number of tensors, got "
+                               f"{len(tensors)} and {len(other)}")
+        return other
+    from ._tensor import Tensor
+    if isinstance(other, Tensor) and other.ndim == 1 and op.startswith("_foreach_addc") \
+            and other.numel() == len(tensors):
+        return other.tolist()           # (addcmul/addcdiv: a 1-D tensor of scalars)
+    return (other,) * len(tensors)
+
+
+def _foreach_add_(self, other, *, alpha=1):
+    for t, o in zip(self, _per_tensor("_foreach_add_", self, other)):
+        t.add_(o, alpha=alpha)
+    return self
+
+
+def _foreach_sub_(self, other, *, alpha=1):
+    for t, o in zip(self, _per_tensor("_foreach_sub_", self, other)):
+        t.sub_(o, alpha=alpha)
+    return self
+
+
+def _foreach_mul_(self, other):
+    for t, o in zip(self, _per_tensor("_foreach_mul_", self, other)):
+        t.mul_(o)
+    return self
+
+
+def _foreach_div_(self, other):
+    for t, o in zip(self, _per_tensor("_foreach_div_", self, other)):
+        t.div_(o)
+    return self
+
+
+def _foreach_lerp_(self, tensors1, weight):
+    for t, e, w in zip(self, _per_tensor("_foreach_lerp_", self, tensors1),
+                       _per_tensor("_foreach_lerp_", self, weight)):
+        t.lerp_(e, w)
+    return self
+
+
+def _foreach_addcmul_(self, tensor1, tensor2, value=1):
+    for t, a, b, v in zip(self, _per_tensor("_foreach_addcmul_", self, tensor1),
+                          _per_tensor("_foreach_addcmul_", self, tensor2),
+                          _per_tensor("_foreach_addcmul_", self, value)):
+        t.addcmul_(a, b, value=v)
+    return self
+
+
+def _foreach_addcdiv_(self, tensor1, tensor2, value=1):
+    for t, a, b, v in zip(self, _per_tensor("_foreach_addcdiv_", self, tensor1),
+                          _per_tensor("_foreach_addcdiv_", self, tensor2),
+                          _per_tensor("_foreach_addcdiv_", self, value)):
+        t.addcdiv_(a, b, value=v)
+    return self
+
+
+def _foreach_copy_(self, src, non_blocking=False):
+    for t, s in zip(self, _per_tensor("_foreach_copy_", self, src)):
+        t.copy_(s)
+    return self
+
+
+def _foreach_zero_(self):
+    for t in self:
+        t.zero_()
+    return self
+
+
+def _foreach_norm(self, ord=2, dtype=None):
+    """The vector norm of each tensor (a tuple of 0-d tensors)."""
+    from .ops.reduction import vector_norm
+    return tuple(vector_norm(t, ord, dtype=dtype) for t in self)
+
+
+def _foreach_add(self, other, *, alpha=1):
+    return tuple(t.add(o, alpha=alpha) for t, o in zip(self, _per_tensor("_foreach_add", self,
+                                                                          other)))
+
+
+def _foreach_sub(self, other, *, alpha=1):
+    return tuple(t.sub(o, alpha=alpha) for t, o in zip(self, _per_tensor("_foreach_sub", self,
+                                                                          other)))
+
+
+def _foreach_mul(self, other):
+    return tuple(t.mul(o) for t, o in zip(self, _per_tensor("_foreach_mul", self, other)))
+
+
+def _foreach_div(self, other):
+    return tuple(t.div(o) for t, o in zip(self, _per_tensor("_foreach_div", self, other)))
+
+
+def _foreach_lerp(self, tensors1, weight):
+    return tuple(t.lerp(e, w) for t, e, w in zip(self, _per_tensor("_foreach_lerp", self,
+                                                                   tensors1),
+                                                  _per_tensor("_foreach_lerp", self, weight)))
+
+
+__all__ += ["_foreach_add_", "_foreach_sub_", "_foreach_mul_", "_foreach_div_",
+            "_foreach_lerp_", "_foreach_addcmul_", "_foreach_addcdiv_", "_foreach_copy_",
+            "_foreach_zero_", "_foreach_norm", "_foreach_add", "_foreach_sub", "_foreach_mul",
+            "_foreach_div", "_foreach_lerp"]

@@ -25,6 +25,7 @@ Examples
 >>> bool((g._np.integers(0, 100, 3) == a).all())
 True
 """
+import contextlib
 import os
 
 import numpy as np
@@ -32,7 +33,7 @@ import numpy as np
 from . import _config
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed",
-           "get_rng_state", "set_rng_state"]
+           "get_rng_state", "set_rng_state", "fork_rng"]
 
 _MASK64 = (1 << 64) - 1
 _DEFAULT_SEED = 67280421310721          # torch.Generator().initial_seed()
@@ -217,8 +218,10 @@ def _numpy_generator(generator=None):
 
 
 def manual_seed(seed):
-    """Seeds the global random state; returns ``default_generator``."""
-    return default_generator.manual_seed(seed)
+    """Seeds the global random state; returns ``default_generator`` (as
+    ``torch.manual_seed``, which takes anything ``int()`` takes: a 0-d
+    tensor, a float, a numeric string)."""
+    return default_generator.manual_seed(int(seed))
 
 
 def seed():
@@ -241,3 +244,22 @@ def get_rng_state():
 def set_rng_state(new_state):
     """Restores the global random state from ``get_rng_state``."""
     default_generator.set_state(new_state)
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="devices",
+             device_type="cuda"):
+    """Forks the random state (``torch.random.fork_rng``): on leaving the
+    block (or the decorated function) the global random state and the
+    dropout stream are what they were on entering it.  ``devices`` and
+    ``device_type`` name accelerators, which fastnn has none of; with
+    ``enabled=False`` it does nothing."""
+    if not enabled:
+        yield
+        return
+    saved, counter = get_rng_state(), _config.state.dropout_counter
+    try:
+        yield
+    finally:
+        set_rng_state(saved)
+        _config.state.dropout_counter = counter

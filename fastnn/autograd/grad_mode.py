@@ -6,6 +6,9 @@ grad mode): ``no_grad`` in one Python thread does not stop another thread's
 training from recording.
 """
 import functools
+import inspect
+import sys
+import warnings
 
 from .._core import is_grad_enabled, set_grad_enabled_flag as _set_flag
 
@@ -13,9 +16,38 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "is_inference_mode_enabled"]
 
 
+def _wrap_generator(make_ctx, gen_fn):
+    """A generator function running ``gen_fn``'s body under a fresh context
+    each time it resumes, and the caller's grad mode between yields (as
+    PyTorch's decorated generators)."""
+    @functools.wraps(gen_fn)
+    def wrapper(*args, **kwargs):
+        gen = gen_fn(*args, **kwargs)
+        try:
+            with make_ctx():
+                value = gen.send(None)
+            while True:
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    with make_ctx():
+                        gen.close()
+                    raise
+                except BaseException:
+                    with make_ctx():
+                        value = gen.throw(*sys.exc_info())
+                else:
+                    with make_ctx():
+                        value = gen.send(sent)
+        except StopIteration as stop:
+            return stop.value
+    return wrapper
+
+
 class _GradModeContext:
     """Sets grad mode to ``_value`` inside a ``with`` block or a decorated
-    function, and restores the previous mode on the way out."""
+    function (or generator function), and restores the previous mode on the
+    way out."""
     _value = True
 
     def __enter__(self):
@@ -27,6 +59,15 @@ class _GradModeContext:
         return False
 
     def __call__(self, fn):
+        if inspect.isclass(fn):
+            warnings.warn("Decorating classes is deprecated and will be disabled in future "
+                          "versions. You should only decorate functions or methods. To "
+                          "preserve the current behavior of class decoration, you can directly "
+                          "decorate the `__init__` method and nothing else.", FutureWarning,
+                          stacklevel=2)
+        if inspect.isgeneratorfunction(fn):
+            return _wrap_generator(self.clone, fn)
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with self.clone():
@@ -37,7 +78,17 @@ class _GradModeContext:
         return self.__class__()
 
 
-class no_grad(_GradModeContext):
+class _NoParamContext(_GradModeContext):
+    """A context that is also a decorator without parentheses:
+    ``@no_grad`` is ``@no_grad()`` (``no_grad(fn)`` returns the decorated fn)."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamContext):
     """Context manager and decorator: operations inside record nothing.
 
     Examples
@@ -52,7 +103,7 @@ class no_grad(_GradModeContext):
     _value = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_NoParamContext):
     """Context manager and decorator: turns recording back on."""
     _value = True
 
@@ -61,9 +112,12 @@ class inference_mode(_GradModeContext):
     """``torch.inference_mode(mode=True)``: no recording (fastnn's no-grad
     path is already its leanest), as a context manager or decorator."""
 
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, bool):
+            return cls()(mode)              # bare @inference_mode on a function
+        return super().__new__(cls)
+
     def __init__(self, mode=True):
-        if callable(mode) and not isinstance(mode, bool):   # bare @inference_mode
-            raise TypeError("use @fastnn.inference_mode() with parentheses")
         self._mode = bool(mode)
         self._value = not self._mode
 

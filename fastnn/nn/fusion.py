@@ -54,7 +54,7 @@ def plan(modules):
 def _plain(m, d):
     """m (instance dict d) runs its class's forward through Module.__call__
     with no hooks."""
-    return ("forward" not in d and "__call__" not in d and not d.get("_call_hooks")
+    return ("forward" not in d and "__call__" not in d and not m._call_hooks
             and type(m).__call__ is Module.__call__)
 
 
@@ -134,7 +134,8 @@ def _ints(*vs):
 
 def _plain_mod(m):
     d = m.__dict__
-    return "forward" not in d and "__call__" not in d and not d.get("_call_hooks")
+    # (m._call_hooks: the instance's flag, or the class's while a global hook is set)
+    return "forward" not in d and "__call__" not in d and not m._call_hooks
 
 
 def _bn_ok(m, cls):
@@ -351,6 +352,8 @@ def infer(seq, x):
     """``seq(x)`` (an nn.Sequential) through inference programs, or None
     when x is not a float Tensor the programs take (the caller runs the
     usual path)."""
+    if Module._call_hooks:   # a global module hook: every layer runs through __call__
+        return None
     plan = seq.__dict__.get("_infer_plan")
     fold = _INFER["fold"]
     if plan is not None:   # the plan's last case again: one call into C

@@ -114,14 +114,15 @@ def _fn(name, f, save=None, df=_zero_grad, keeps_int=False):
 
 
 #        class           f                          saved  gradient(g, saved)
-SignFn = _fn("SignFn", np.sign, keeps_int=True)
+SignFn = _fn("SignFn", lambda x: x.copy() if x.dtype == bool else np.sign(x), keeps_int=True)
 FloorFn = _fn("FloorFn", np.floor, keeps_int=True)
 CeilFn = _fn("CeilFn", np.ceil, keeps_int=True)
 TruncFn = _fn("TruncFn", np.trunc, keeps_int=True)
 FracFn = _fn("FracFn", lambda x: x - np.trunc(x), None, _pass_grad)
 RsqrtFn = _fn("RsqrtFn", lambda x: 1.0 / np.sqrt(x), "out", lambda g, y: -0.5 * g * y * y * y)
 ReciprocalFn = _fn("ReciprocalFn", lambda x: 1.0 / x, "out", lambda g, y: -g * y * y)
-SquareFn = _fn("SquareFn", np.square, "x", lambda g, x: 2.0 * g * x, keeps_int=True)
+SquareFn = _fn("SquareFn", lambda x: np.square(x.astype(np.int64) if x.dtype == bool else x),
+              "x", lambda g, x: 2.0 * g * x, keeps_int=True)    # (bool: int64, as PyTorch)
 Log1pFn = _fn("Log1pFn", np.log1p, "x", lambda g, x: g / (1.0 + x))
 Expm1Fn = _fn("Expm1Fn", np.expm1, "out", lambda g, y: g * (y + 1.0))
 Log2Fn = _fn("Log2Fn", np.log2, "x", lambda g, x: g / (x * _LN2))
@@ -431,8 +432,33 @@ def minimum(input, other):
     return MinimumFn.apply(*_tensor_pair("minimum", input, other))
 
 
-fmax = maximum
-fmin = minimum
+def _nan_ignoring(op, input, other, bigger, out):
+    """fmax/fmin: the pair's max/min where neither is NaN, the non-NaN one
+    where one is (NaN where both are).  ``input`` is taken where it wins or
+    ties, or where ``other`` is NaN, else ``other``, and the gradient goes to
+    the one taken (PyTorch's rule), so it is ``where`` on that mask."""
+    a, b = _tensor_pair(op, input, other)
+    av, bv = a._array, b._array
+    try:
+        with np.errstate(invalid="ignore"):
+            take_a = (av >= bv) if bigger else (av <= bv)
+            if bv.dtype.kind == "f":
+                take_a |= np.isnan(bv)
+    except ValueError:
+        broadcast_shape(op, av, bv)
+        raise
+    return into(out, WhereFn.apply(_wrap(np.asarray(take_a)), a, b), op)
+
+
+def fmax(input, other, *, out=None):
+    """Elementwise maximum that ignores NaN (``torch.fmax``): NaN only where
+    both are NaN."""
+    return _nan_ignoring("fmax", input, other, True, out)
+
+
+def fmin(input, other, *, out=None):
+    """Elementwise minimum that ignores NaN (``torch.fmin``)."""
+    return _nan_ignoring("fmin", input, other, False, out)
 
 
 # -------------------------------------------------------- remainder, fmod
@@ -446,6 +472,8 @@ class RemainderFn(Function):
     @classmethod
     def forward(cls, ctx, a, b):
         dt = result_type(a, b)
+        if dt.kind in "iu" and np.any(np.asarray(b) == 0):
+            raise RuntimeError("ZeroDivisionError")       # (PyTorch's, for integers)
         with np.errstate(all="ignore"):
             out = cls.f(_astype(a, dt), _astype(b, dt))
         if ctx.needs_input_grad[1]:

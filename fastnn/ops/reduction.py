@@ -145,17 +145,54 @@ def np_args(dim, keepdim, axis, keepdims):
     return (dim if axis is None else axis), (keepdim if keepdims is None else keepdims)
 
 
-def into(out, res):
-    """``out=``: writes the result into the given tensor (no graph)."""
+_TORCH_NAMES = {"f4": "Float", "f8": "Double", "f2": "Half", "i8": "Long", "i4": "Int",
+                "i2": "Short", "i1": "Char", "u1": "Byte", "b1": "Bool"}
+
+
+def _torch_name(dt):
+    return _TORCH_NAMES.get(dt.str[1:], str(dt))
+
+
+def into(out, res, op=None):
+    """``out=``: writes the result into the given tensor (no graph) and
+    returns it, as PyTorch's: an ``out`` of another shape is resized (with
+    PyTorch's warning unless it was empty), the result must cast to its dtype
+    ('same_kind'), and nothing may require grad.  A tuple result (values,
+    indices) goes into a tuple of tensors."""
     if out is None:
         return res
-    if isinstance(out, tuple) or isinstance(res, tuple):
-        raise TypeError("out= is supported only for single-tensor results")
+    if isinstance(out, (tuple, list)) or isinstance(res, tuple):
+        if not (isinstance(out, (tuple, list)) and isinstance(res, tuple)
+                and len(out) == len(res)):
+            raise TypeError(f"{op or 'out='}: out= must be a tuple of {len(res)} tensors"
+                            if isinstance(res, tuple) else
+                            f"{op or 'out='}: out= must be a Tensor, not a tuple")
+        outs = [into(o, r, op) for o, r in zip(out, res)]
+        return type(res)(*outs) if hasattr(res, "_fields") else tuple(outs)
+    if not isinstance(out, TensorBase):
+        raise TypeError(f"{op or 'out='}: argument 'out' must be Tensor, not "
+                        f"{type(out).__name__}")
+    if _core.is_grad_enabled() and (out.requires_grad or getattr(res, "requires_grad", False)):
+        raise RuntimeError(f"{op or 'out='}(): functions with out=... arguments don't support "
+                           "automatic differentiation, but one of the arguments requires grad.")
+    r = res._array if isinstance(res, TensorBase) else np.asarray(res)
     a = out._array
-    if a.shape != res._array.shape:
-        raise RuntimeError(f"out= tensor has shape {list(a.shape)}, expected "
-                           f"{list(res._array.shape)}")
-    a[...] = res._array
+    if not np.can_cast(r.dtype, a.dtype, "same_kind"):
+        raise RuntimeError(f"result type {_torch_name(r.dtype)} can't be cast to the desired "
+                           f"output type {_torch_name(a.dtype)}")
+    if a.shape != r.shape:
+        if a.size:
+            import warnings
+            warnings.warn(f"An output with one or more elements was resized since it had shape "
+                          f"{list(a.shape)}, which does not match the required output shape "
+                          f"{list(r.shape)}. This behavior is deprecated, and in a future "
+                          "PyTorch release outputs will not be resized unless they have zero "
+                          "elements. You can explicitly reuse an out tensor t by resizing it, "
+                          "inplace, to zero elements with t.resize_(0).", UserWarning,
+                          stacklevel=3)
+        out.resize_(r.shape)
+        a = out._array
+    a[...] = r
     out._bump()
     return out
 
@@ -174,18 +211,24 @@ def _extreme(fn, pair, input, dim, keepdim):
     return out if dim is None else values_indices(*out)
 
 
-def max(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
+def max(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None, other=None):
     """Maximum of all elements; ``(values, indices)`` along ``dim``; or the
     elementwise maximum when the second argument is a Tensor."""
+    if other is not None:                   # torch.max(input, other=...): the maximum
+        from .pointwise import maximum
+        return into(out, maximum(input, other), "max")
     dim, keepdim = np_args(dim, keepdim, axis, keepdims)
-    return into(out, _extreme(MaxFn, "maximum", input, dim, keepdim))
+    return into(out, _extreme(MaxFn, "maximum", input, dim, keepdim), "max")
 
 
-def min(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
+def min(input, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None, other=None):
     """Minimum of all elements; ``(values, indices)`` along ``dim``; or the
     elementwise minimum when the second argument is a Tensor."""
+    if other is not None:                   # torch.min(input, other=...): the minimum
+        from .pointwise import minimum
+        return into(out, minimum(input, other), "min")
     dim, keepdim = np_args(dim, keepdim, axis, keepdims)
-    return into(out, _extreme(MinFn, "minimum", input, dim, keepdim))
+    return into(out, _extreme(MinFn, "minimum", input, dim, keepdim), "min")
 
 
 def _count(shape, dims):
@@ -565,7 +608,12 @@ def _cumulative(fn, input, dim, dtype, axis, out):
     x = tensor(input)
     if dtype is not None:
         x = x.type(dtype)
-    return into(out, fn.apply(x, normalize_dim(op, dim, x._array.ndim)))
+    res = fn.apply(x, normalize_dim(op, dim, x._array.ndim))
+    # Integer and bool input accumulates in int64 (PyTorch's promotion); an
+    # explicit integer ``dtype`` is the result's dtype (the same values mod 2**bits).
+    if dtype is not None and res._array.dtype != x._array.dtype:
+        res = _wrap(res._array.astype(x._array.dtype))
+    return into(out, res, op)
 
 
 def cumsum(input, dim=None, *, dtype=None, axis=None, out=None):

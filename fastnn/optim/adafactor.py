@@ -7,7 +7,8 @@ kernel yet, and the update is memory-bound NumPy arithmetic over each
 parameter a few times."""
 import numpy as np
 
-from .optimizer import Optimizer, _load_value, check_hparam, compat_flags
+from .optimizer import (Optimizer, _load_value, _wrap, bump_scalar, check_hparam,
+                        compat_flags, scalar)
 
 __all__ = ["Adafactor"]
 
@@ -104,12 +105,20 @@ class Adafactor(Optimizer):
                      f"weight_decay should be >= 0 but is: {g['weight_decay']}")
 
     def _init_state(self, st, g):
-        st["step"] = 0.0
+        st["step"] = scalar(0.0)
         if g.ndim > 1:
-            st["row_var"] = np.zeros(g.shape[:-1] + (1,), g.dtype)
-            st["col_var"] = np.zeros(g.shape[:-2] + (1,) + g.shape[-1:], g.dtype)
+            st["row_var"] = _wrap(np.zeros(g.shape[:-1] + (1,), g.dtype))
+            st["col_var"] = _wrap(np.zeros(g.shape[:-2] + (1,) + g.shape[-1:], g.dtype))
         else:
-            st["variance"] = np.zeros_like(g)
+            st["variance"] = _wrap(np.zeros_like(g))
+
+    @staticmethod
+    def _arr(st, key):
+        """The array of a state Tensor (an array put there by hand becomes one)."""
+        v = st[key]
+        if not hasattr(v, "_array"):
+            v = st[key] = _wrap(np.ascontiguousarray(v))
+        return v._array
 
     def _update(self, group, params, datas, grads, n_threads):
         lr, d = float(group["lr"]), float(group["d"])
@@ -123,22 +132,23 @@ class Adafactor(Optimizer):
                 self._init_state(st, g)
             if eps1 is None:         # (as PyTorch: the first parameter's dtype sets it)
                 eps1 = float(np.finfo(x.dtype).eps)
-            st["step"] = t = float(st["step"]) + 1.0
+            t = bump_scalar(self._step_tensor(st))
             beta2 = t ** beta2_decay
             rho = min(lr, 1 / t ** 0.5)
             alpha = max(eps2, _norm(x) / x.size ** 0.5) * rho
             if wd != 0:
                 x *= 1 - lr * wd
             if g.ndim > 1:
-                row, col = st["row_var"], st["col_var"]
+                row, col = self._arr(st, "row_var"), self._arr(st, "col_var")
                 gg = g * g
                 _lerp_(row, np.square(np.sqrt(gg.sum(-1, keepdims=True))) / g.shape[-1], beta2)
                 _lerp_(col, np.square(np.sqrt(gg.sum(-2, keepdims=True))) / g.shape[-2], beta2)
                 var = np.matmul(row, col)
                 var /= np.maximum(row.mean(-2, keepdims=True), eps1)
             else:
-                _lerp_(st["variance"], g * g, beta2)
-                var = st["variance"].copy()
+                variance = self._arr(st, "variance")
+                _lerp_(variance, g * g, beta2)
+                var = variance.copy()
             upd = 1 / np.sqrt(np.maximum(var, eps1 * eps1))
             upd *= g
             denom = max(1.0, _norm(upd) / (upd.size ** 0.5 * d))
@@ -148,5 +158,5 @@ class Adafactor(Optimizer):
         if key in ("row_var", "col_var"):   # (the factors' own shapes, p's dtype)
             v = value._array if hasattr(value, "_array") else value
             v = v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
-            return np.array(v, dtype=p._array.dtype, copy=True, order="C")
+            return _wrap(np.array(v, dtype=p._array.dtype, copy=True, order="C"))
         return _load_value(key, value, p, "Adafactor")

@@ -1,9 +1,7 @@
 """``Adagrad``: per-coordinate learning rates from the sum of squared
 gradients (torch.optim.Adagrad's rule)."""
-import numpy as np
-
 from .. import _core
-from .optimizer import Optimizer, check_lr, check_nonneg
+from .optimizer import Optimizer, check_lr, check_nonneg, scalar
 
 __all__ = ["Adagrad"]
 
@@ -58,10 +56,8 @@ class Adagrad(Optimizer):
     def _init_state(self, p, group):
         st = self.state[p]
         if "sum" not in st:
-            st["step"] = 0.0
-            d = p._array
-            st["sum"] = np.full(d.shape, float(group["initial_accumulator_value"]),
-                                dtype=d.dtype)
+            st["step"] = scalar(0.0)
+            self._buffer(p, "sum", float(group["initial_accumulator_value"]))
 
     def _validate_group(self, g):
         check_lr("Adagrad", g["lr"])
@@ -80,14 +76,20 @@ class Adagrad(Optimizer):
     def _update(self, group, params, datas, grads, n_threads):
         lr, lr_decay = float(group["lr"]), float(group["lr_decay"])
         buckets = {}
+        state = self.state
         for p, d, g in zip(params, datas, grads):
-            self._init_state(p, group)
-            st = self.state[p]
-            st["step"] = float(st["step"]) + 1.0
-            b = buckets.setdefault(st["step"], ([], [], []))
+            st = state[p]
+            try:
+                s, acc = st["step"]._array, st["sum"]._array
+            except (KeyError, AttributeError):      # new, or state set by hand
+                self._init_state(p, group)
+                s, acc = self._step_tensor(st)._array, self._buffer(p, "sum")
+            t = float(s) + 1.0
+            s[()] = t
+            b = buckets.setdefault(t, ([], [], []))
             b[0].append(d)
             b[1].append(g)
-            b[2].append(st["sum"])
+            b[2].append(acc)
         for step, (ds, gs, ss) in buckets.items():
             clr = lr / (1 + (step - 1) * lr_decay)
             _core.adagrad_step(ds, gs, ss, clr, weight_decay=float(group["weight_decay"]),

@@ -1,6 +1,8 @@
 """``ASGD`` (torch.optim.ASGD's rule): SGD with a decaying rate and an
 averaged copy of the parameters (``ax``) after ``t0`` steps.  A NumPy update."""
-from .optimizer import Optimizer, _load_value, check_lr, check_nonneg, compat_flags
+from .._tensor import Tensor
+from .optimizer import (Optimizer, as_scalar, bump_scalar, check_lr, check_nonneg,
+                        compat_flags, scalar)
 
 __all__ = ["ASGD"]
 
@@ -60,25 +62,24 @@ class ASGD(Optimizer):
         t0, wd = float(group["t0"]), float(group["weight_decay"])
         for p, d, g in zip(params, datas, grads):
             st = self.state[p]
-            if "step" not in st:
-                st["step"], st["eta"], st["mu"] = 0.0, lr, 1.0
+            if "step" not in st:        # (0-d float32 tensors, as torch's)
+                st["step"], st["eta"], st["mu"] = scalar(0.0), scalar(lr), scalar(1.0)
                 self._buffer(p, "ax")
-            st["step"] = t = float(st["step"]) + 1.0
+            t = bump_scalar(self._step_tensor(st))
             g = -g if group.get("maximize") else g
             if wd != 0:
                 g = g + wd * d
-            eta, mu = float(st["eta"]), float(st["mu"])
+            for k in ("eta", "mu"):
+                if not isinstance(st[k], Tensor):      # (a number put there by hand)
+                    st[k] = as_scalar(st[k])
+            eta_t, mu_t = st["eta"], st["mu"]
+            eta, mu = float(eta_t._array), float(mu_t._array)
             d *= 1 - lambd * eta
             d -= (eta * g).astype(d.dtype, copy=False)
-            ax = st["ax"]
+            ax = self._buffer(p, "ax")
             if mu != 1:
                 ax += (d - ax) * mu
             else:
                 ax[...] = d
-            st["eta"] = lr / ((1 + lambd * lr * t) ** alpha)
-            st["mu"] = 1 / max(1.0, t - t0)
-
-    def _load_state_value(self, key, value, p):
-        if key in ("eta", "mu"):        # scalars (torch keeps 0-d tensors)
-            return _load_value("step", value, p, "ASGD")
-        return super()._load_state_value(key, value, p)
+            eta_t._array[()] = lr / ((1 + lambd * lr * t) ** alpha)
+            mu_t._array[()] = 1 / max(1.0, t - t0)

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..autograd import grad_mode
-from .optimizer import Optimizer, _arr, check_hparam, check_lr
+from .optimizer import Optimizer, _arr, _wrap, check_hparam, check_lr
 
 __all__ = ["LBFGS"]
 
@@ -240,8 +240,54 @@ class LBFGS(Optimizer):
         if closure is None or not callable(closure):
             raise TypeError("LBFGS.step() requires a closure that reevaluates the model and "
                             "returns the loss")
-        with grad_mode.no_grad():
-            return self._run(closure)
+        state = self.state[self._params[0]]
+        self._unpack(state)
+        try:
+            with grad_mode.no_grad():
+                return self._run(closure)
+        finally:
+            self._pack(state)
+
+    # The state holds Tensors, as torch's: the flat vectors and the (y, s)
+    # history as 1-d Tensors, ``ro``, ``al`` and ``H_diag`` as 0-d ones (of the
+    # parameters' dtype).  A step works on their arrays and Python floats.
+    _VECTORS = ("d", "prev_flat_grad")
+    _VECTOR_LISTS = ("old_dirs", "old_stps")
+    _NUMBER_LISTS = ("ro", "al")
+
+    @staticmethod
+    def _num(v):
+        return None if v is None else float(_arr(v))
+
+    def _unpack(self, state):
+        for k in self._VECTORS:
+            if k in state:
+                state[k] = _arr(state[k])
+        for k in self._VECTOR_LISTS:
+            if k in state:
+                state[k] = [_arr(v) for v in state[k]]
+        for k in self._NUMBER_LISTS:
+            if k in state:
+                state[k] = [self._num(v) for v in state[k]]
+        if "H_diag" in state:
+            state["H_diag"] = self._num(state["H_diag"])
+
+    def _pack(self, state):
+        dt = self._dtype()
+
+        def num(v):
+            return None if v is None else _wrap(np.array(v, dtype=dt))
+        for k in self._VECTORS:
+            if isinstance(state.get(k), np.ndarray):
+                state[k] = _wrap(state[k])
+        for k in self._VECTOR_LISTS:
+            if k in state:
+                state[k] = [_wrap(v) if isinstance(v, np.ndarray) else v for v in state[k]]
+        for k in self._NUMBER_LISTS:
+            if k in state:
+                state[k] = [v if hasattr(v, "_array") else num(v) for v in state[k]]
+        if "H_diag" in state and not hasattr(state["H_diag"], "_array"):
+            state["H_diag"] = num(state["H_diag"])
 
     def _run(self, closure):
         group = self.param_groups[0]
@@ -335,9 +381,6 @@ class LBFGS(Optimizer):
         return r
 
     # ---------------------------------------------------------- state dict
-    _FLAT = ("d", "prev_flat_grad")
-    _FLAT_LISTS = ("old_dirs", "old_stps")
-
     def _load_state_value(self, key, v, p):
         dt = self._dtype()
 
@@ -345,7 +388,7 @@ class LBFGS(Optimizer):
             a = _arr(a)
             if not isinstance(a, np.ndarray) and hasattr(a, "detach"):
                 a = a.detach().cpu().numpy()
-            return np.array(a, dtype=dt).reshape(-1)
+            return _wrap(np.array(a, dtype=dt).reshape(-1))
 
         def num(a):
             a = _arr(a)
@@ -354,14 +397,20 @@ class LBFGS(Optimizer):
             if not isinstance(a, (np.ndarray, int, float)) and hasattr(a, "item"):
                 return a.item()
             return float(np.asarray(a))
-        if key in self._FLAT:
+
+        def tensor0(a):
+            a = num(a)
+            return None if a is None else _wrap(np.array(a, dtype=dt))
+        if key in self._VECTORS:
             return None if v is None else flat(v)
-        if key in self._FLAT_LISTS:
+        if key in self._VECTOR_LISTS:
             return [flat(a) for a in v]
-        if key in ("ro", "al"):
-            return [num(a) for a in v]
+        if key in self._NUMBER_LISTS:
+            return [tensor0(a) for a in v]
         if key in ("func_evals", "n_iter"):
             return int(num(v))
-        if key in ("t", "H_diag", "prev_loss"):
+        if key == "H_diag":
+            return tensor0(v)
+        if key in ("t", "prev_loss"):
             return num(v)
         return super()._load_state_value(key, v, p)

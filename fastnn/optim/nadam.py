@@ -2,7 +2,9 @@
 import numpy as np
 
 from .. import _core
-from .optimizer import Optimizer, adam_kw, betas_tuple, check_adam_family, check_nonneg
+from .._tensor import Tensor
+from .optimizer import (Optimizer, adam_kw, as_scalar, betas_tuple, check_adam_family,
+                        check_nonneg, scalar)
 
 __all__ = ["NAdam"]
 
@@ -64,21 +66,35 @@ class NAdam(Optimizer):
         check_adam_family("NAdam", g)
         check_nonneg("NAdam", "momentum_decay", g["momentum_decay"])
 
+    def _state_arrays(self, p, st):
+        """(step, mu_product, exp_avg, exp_avg_sq) as arrays, the state
+        created in torch's order if new (0-d float32 Tensors for the scalars)."""
+        if "step" not in st:
+            st["step"], st["mu_product"] = scalar(0.0), scalar(1.0)
+        s = self._step_tensor(st)._array
+        mp = st.get("mu_product")
+        if not isinstance(mp, Tensor):
+            mp = st["mu_product"] = scalar(1.0) if mp is None else as_scalar(mp)
+        return s, mp._array, self._buffer(p, "exp_avg"), self._buffer(p, "exp_avg_sq")
+
     def _update(self, group, params, datas, grads, n_threads):
         kw = adam_kw(group)
         lr, beta1, beta2 = kw["lr"], kw["beta1"], kw["beta2"]
         psi = float(group["momentum_decay"])
         buckets = {}
+        state = self.state
         for p, d, g in zip(params, datas, grads):
-            st = self.state[p]
-            if "step" not in st:
-                st["step"] = 0.0
-                st["mu_product"] = 1.0
-            m, v = self._buffer(p, "exp_avg"), self._buffer(p, "exp_avg_sq")
-            step = st["step"] = float(st["step"]) + 1.0
+            st = state[p]
+            try:
+                s, mp = st["step"]._array, st["mu_product"]._array
+                m, v = st["exp_avg"]._array, st["exp_avg_sq"]._array
+            except (KeyError, AttributeError):      # the first step, or state set by hand
+                s, mp, m, v = self._state_arrays(p, st)
+            step = float(s) + 1.0
+            s[()] = step
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
-            st["mu_product"] = float(_F32(st["mu_product"]) * _F32(mu))
-            b = buckets.setdefault((step, st["mu_product"]), ([], [], [], []))
+            mp[()] = _F32(float(mp)) * _F32(mu)     # (a float32 product, as torch's)
+            b = buckets.setdefault((step, float(mp)), ([], [], [], []))
             for lst, a in zip(b, (d, g, m, v)):
                 lst.append(a)
         for (step, mu_prod), (ds, gs, ms, vs) in buckets.items():

@@ -1,20 +1,25 @@
 """``Optimizer``: the base class of every fastnn optimiser (torch.optim's design).
 
 An optimiser holds ``param_groups`` (a list of dicts: ``'params'`` plus that
-group's hyper-parameters, filled from ``defaults``) and ``state`` (a dict
-keyed by parameter holding that parameter's buffers: numpy arrays of the
-parameter's dtype and shape, and ``'step'`` counts as Python floats).
-``step()`` updates every parameter that has a gradient, in place, with one
-compiled call per group (one parallel region over all the group's elements).
+group's hyper-parameters, filled from ``defaults``; ``'param_names'`` too when
+it was given ``named_parameters()``) and ``state`` (a dict keyed by parameter
+holding that parameter's buffers as torch.optim does: Tensors of the
+parameter's dtype and shape, and ``'step'`` as a 0-d float32 Tensor).  The
+buffer Tensors share their arrays with the compiled kernels, which update
+them in place; ``step()`` updates every parameter that has a gradient with
+one compiled call per group (one parallel region over all the group's
+elements).
 
 ``state_dict()`` has torch's layout: ``{'state': {index: {...}},
 'param_groups': [{..., 'params': [index, ...]}]}`` where the indices number
-the parameters in group order.  The arrays in it are copies (torch returns
+the parameters in group order.  The Tensors in it are copies (torch returns
 references; a copy cannot be changed behind the caller's back by later
 steps), so a checkpoint taken mid-run and loaded into a fresh optimiser
-continues the run bit for bit.
+continues the run bit for bit.  ``load_state_dict`` takes Tensors, NumPy
+arrays (fastnn's older checkpoints) and torch tensors.
 """
 import functools
+import warnings
 from collections import OrderedDict, defaultdict
 
 import numpy as np
@@ -115,6 +120,64 @@ def check_nonneg(opt, name, value, what=None):
 def _arr(a):
     """The ndarray behind a Tensor (an ndarray passes through)."""
     return a._array if isinstance(a, Tensor) else a
+
+
+_wrap = _core.wrap
+
+
+def scalar(v):
+    """A 0-d float32 Tensor holding v: torch's per-parameter scalars
+    (``'step'``, NAdam's ``'mu_product'``, ASGD's ``'eta'`` and ``'mu'``)."""
+    return _wrap(np.array(v, dtype=np.float32))
+
+
+def as_scalar(v):
+    """A state scalar (a Python number, ndarray, Tensor or torch tensor) as a
+    fresh 0-d float32 Tensor."""
+    if isinstance(v, Tensor):
+        v = v._array
+    elif not isinstance(v, np.ndarray) and hasattr(v, "detach"):     # a torch tensor
+        v = v.detach().cpu().numpy()
+    return scalar(float(np.asarray(v)))
+
+
+def bump_scalar(t, by=1.0):
+    """Adds ``by`` to a 0-d state Tensor in place; returns the new value as a
+    Python float (the value the tensor holds, e.g. float32's rounding)."""
+    a = t._array
+    a[()] = float(a) + by
+    return float(a)
+
+
+def state_array(st, key, like, fill=0.0):
+    """The array of the state Tensor st[key], created like the parameter
+    array ``like`` (filled with ``fill``) if missing; an ndarray or torch
+    tensor put there by hand becomes a Tensor of the parameter's dtype."""
+    b = st.get(key)
+    if b is None:
+        a = np.full(like.shape, fill, dtype=like.dtype)
+    elif isinstance(b, Tensor):
+        return b._array
+    else:
+        if not isinstance(b, np.ndarray) and hasattr(b, "detach"):
+            b = b.detach().cpu().numpy()
+        a = np.ascontiguousarray(b, dtype=like.dtype)
+        if a.shape != like.shape and a.size == like.size:
+            a = a.reshape(like.shape)
+    st[key] = _wrap(a)
+    return a
+
+
+def _copy_value(v):
+    """One state value as state_dict() gives it: Tensors (and ndarrays) as
+    Tensors holding a copy, lists and tuples of them likewise."""
+    if isinstance(v, Tensor):
+        return _wrap(v._array.copy())
+    if isinstance(v, np.ndarray):
+        return _wrap(v.copy())
+    if isinstance(v, (list, tuple)):
+        return type(v)(_copy_value(x) for x in v)
+    return v
 
 
 def compat_flags(foreach=None, maximize=False, capturable=False, differentiable=False,
@@ -237,8 +300,10 @@ class Optimizer:
         """Hook: subclasses check a group's hyper-parameters (ValueError)."""
 
     def add_param_group(self, param_group):
-        """Adds a group of parameters (a dict with ``'params'`` and optional
-        hyper-parameters; the others come from ``defaults``)."""
+        """Adds a group of parameters (a dict with ``'params'`` -- Tensors, or
+        ``(name, Tensor)`` pairs as ``named_parameters()`` gives, whose names
+        go to the group's ``'param_names'`` -- and optional hyper-parameters;
+        the others come from ``defaults``)."""
         name = type(self).__name__
         if not isinstance(param_group, dict):
             raise TypeError(f"{name}: param_group must be a dict, got "
@@ -255,6 +320,13 @@ class Optimizer:
             params = list(params) if params is not None else []
         if len(params) == 0:
             raise ValueError(f"{name}: optimizer got an empty parameter list (params)")
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        if names:
+            if len(names) != len(params):
+                raise ValueError(f"{name}: all optimizer params should be with/without names. "
+                                 "Some param names are missing")
+            params = [p[1] for p in params]
+            group["param_names"] = names
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: optimizer can only optimize Tensors, but params[{i}] "
@@ -265,14 +337,23 @@ class Optimizer:
                 raise TypeError(f"{name}: params[{i}] has dtype {p._array.dtype}; only float32 "
                                 "and float64 parameters can be optimized")
         if len({id(p) for p in params}) != len(params):
-            raise ValueError(f"{name}: a parameter appears more than once in a parameter "
-                             "group")
+            # (torch warns; each listing of the parameter is updated in turn, as in torch)
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in "
+                          "future, this will cause an error; see "
+                          "github.com/pytorch/pytorch/issues/40967 for more information",
+                          UserWarning, stacklevel=3)
         group["params"] = params
         for k, v in self.defaults.items():
             if v is required and k not in group:
                 raise ValueError(f"{name}: parameter group didn't specify a value of required "
                                  f"optimization parameter {k}")
             group.setdefault(k, v)
+        for g in self.param_groups:
+            if ("param_names" in g) != ("param_names" in group):
+                raise ValueError(f"{name}: all optimizer param groups should be with/without "
+                                 "names. cannot add param group "
+                                 f"{'with' if 'param_names' in group else 'without'} names to "
+                                 "the optimizer")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError(f"{name}: some parameters appear in more than one parameter group")
@@ -301,13 +382,18 @@ class Optimizer:
         return _core.params_with_grad(group["params"], type(self).__name__)
 
     def _buffer(self, p, key, fill=0.0):
-        """state[p][key], created (filled with ``fill``) if missing."""
-        st = self.state[p]
-        b = st.get(key)
-        if b is None:
-            b = np.full(p._array.shape, fill, dtype=p._array.dtype)
-            st[key] = b
-        return b
+        """The array of state[p][key], created (filled with ``fill``) if
+        missing; the state holds it as a Tensor sharing that array (an
+        ndarray put there by hand is converted once)."""
+        return state_array(self.state[p], key, p._array, fill)
+
+    def _step_tensor(self, st):
+        """st['step'] as a 0-d float32 Tensor (created at 0, or converted from
+        a number put there by hand)."""
+        s = st.get("step")
+        if not isinstance(s, Tensor):
+            s = st["step"] = scalar(0.0) if s is None else as_scalar(s)
+        return s
 
     def _stepped_buckets(self, params, datas, grads, names):
         """Advances each parameter's ``'step'`` (creating ``'step'`` and the
@@ -315,21 +401,39 @@ class Optimizer:
         groups the parameters by step count, since the hyper-parameters of one
         compiled call are shared: ``{step: (datas, grads, [buffers of names[0]],
         ...)}``."""
-        buckets = {}
-        for p, d, g in zip(params, datas, grads):
-            st = self.state[p]
-            if "step" not in st:
-                st["step"] = 0.0
-            for k in names:
-                self._buffer(p, k)
-            st["step"] = float(st["step"]) + 1.0
-            b = buckets.get(st["step"])
+        by_step = {}
+        state = self.state
+        sts = [state[p] for p in params]
+        try:
+            steps = [st["step"]._array for st in sts]
+        except (KeyError, AttributeError):          # a first step, or state set by hand
+            steps = []
+            for p, st in zip(params, sts):
+                if not isinstance(st.get("step"), Tensor):
+                    self._step_tensor(st)
+                    for k in names:
+                        self._buffer(p, k)
+                steps.append(st["step"]._array)
+        for s, d, g, st in zip(steps, datas, grads, sts):
+            t = float(s) + 1.0
+            s[()] = t
+            b = by_step.get(t)
             if b is None:
-                b = buckets[st["step"]] = tuple([] for _ in range(2 + len(names)))
+                b = by_step[t] = ([], [], [])
             b[0].append(d)
             b[1].append(g)
-            for i, k in enumerate(names):
-                b[2 + i].append(st[k])
+            b[2].append(st)
+        # the buffers' arrays, a list per name (one pass per name is cheaper
+        # than a loop over the names for each parameter)
+        buckets = {}
+        for t, (ds, gs, sts) in by_step.items():
+            lists = [ds, gs]
+            for k in names:
+                try:
+                    lists.append([st[k]._array for st in sts])
+                except (KeyError, AttributeError):  # a buffer missing or set by hand
+                    lists.append([state_array(st, k, d) for st, d in zip(sts, ds)])
+            buckets[t] = tuple(lists)
         return buckets
 
     # ---------------------------------------------------------------- step
@@ -354,17 +458,52 @@ class Optimizer:
         for group in self.param_groups:
             ps, ds, gs = self._params_with_grad(group)
             if ps:
-                self._update(group, ps, ds, gs, n_threads)
+                if self._has_duplicates(group):
+                    self._update_rounds(group, ps, ds, gs, n_threads)
+                else:
+                    self._update(group, ps, ds, gs, n_threads)
                 # changed in place: as PyTorch's, a backward that saved p now raises
                 _core.bump_versions(ps)
         return loss
+
+    def _has_duplicates(self, group):
+        """Whether the group lists a parameter twice (cached per params list
+        and length, so a step pays a dict lookup, not a set of ids)."""
+        ps = group["params"]
+        cache = self.__dict__.setdefault("_dups", {})
+        c = cache.get(id(group))
+        if c is None or c[0] is not ps or c[1] != len(ps):
+            c = cache[id(group)] = (ps, len(ps), len({id(p) for p in ps}) != len(ps))
+        return c[2]
+
+    @staticmethod
+    def _rounds(params, datas, grads):
+        """(params, datas, grads) of the first listings of the parameters, then
+        of the second ones, ..."""
+        rounds, seen = [], {}
+        for p, d, g in zip(params, datas, grads):
+            k = seen.get(id(p), 0)
+            seen[id(p)] = k + 1
+            if k == len(rounds):
+                rounds.append(([], [], []))
+            for lst, v in zip(rounds[k], (p, d, g)):
+                lst.append(v)
+        return rounds
+
+    def _update_rounds(self, group, params, datas, grads, n_threads):
+        """A group listing a parameter more than once (torch warns, then
+        updates it once per listing, in order): the k-th listings of the
+        parameters are updated together, round after round, so no compiled
+        call sees one array twice."""
+        for ps, ds, gs in self._rounds(params, datas, grads):
+            self._update(group, ps, ds, gs, n_threads)
 
     def _update(self, group, params, datas, grads, n_threads):
         raise NotImplementedError
 
     # ---------------------------------------------------------- state dict
     def state_dict(self):
-        """The optimiser's state in torch.optim's layout (arrays copied)."""
+        """The optimiser's state in torch.optim's layout (its Tensors copied)."""
         index = {}
         groups = []
         for g in self.param_groups:
@@ -379,13 +518,13 @@ class Optimizer:
         state = {}
         for p, st in self.state.items():
             if id(p) in index:
-                state[index[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
-                                       for k, v in st.items()}
+                state[index[id(p)]] = {k: _copy_value(v) for k, v in st.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Loads a ``state_dict()`` (arrays are copied and cast to each
-        parameter's dtype; the groups' hyper-parameters are taken from it)."""
+        """Loads a ``state_dict()`` (Tensors or arrays, copied and cast to each
+        parameter's dtype; the step counts as 0-d float32 Tensors; the groups'
+        hyper-parameters are taken from it)."""
         name = type(self).__name__
         if not isinstance(state_dict, dict) or "param_groups" not in state_dict:
             raise ValueError(f"{name}: state_dict must be a dict with 'state' and "
@@ -414,13 +553,16 @@ class Optimizer:
             ng = {k: (tuple(v) if isinstance(v, list) and k == "betas" else v)
                   for k, v in s.items() if k != "params"}
             ng["params"] = g["params"]
+            if "param_names" in g and "param_names" not in ng:
+                ng["param_names"] = g["param_names"]
             new_groups.append(ng)
         self.state = new_state
         self.param_groups = new_groups
 
     def _load_state_value(self, key, value, p):
         """One entry of a loaded per-parameter state, converted for ``p``
-        (arrays copied and cast to its dtype and shape, step counts as floats)."""
+        (a Tensor holding a copy cast to its dtype and shape; the scalars as
+        0-d float32 Tensors)."""
         return _load_value(key, value, p, type(self).__name__)
 
     def __getstate__(self):
@@ -443,9 +585,12 @@ class Optimizer:
 Optimizer.step = _with_step_hooks(Optimizer.step)
 
 
+_SCALARS = ("step", "mu_product", "eta", "mu")     # 0-d float32 tensors in torch
+
+
 def _load_value(key, v, p, name):
-    if key in ("step", "mu_product"):       # scalars (torch keeps 0-d tensors)
-        return float(np.asarray(_arr(v) if not hasattr(v, "detach") else v.detach().numpy()))
+    if key in _SCALARS:
+        return as_scalar(v)
     if v is None or isinstance(v, (int, float, str, bool)):
         return v
     if isinstance(v, Tensor):
@@ -460,4 +605,4 @@ def _load_value(key, v, p, name):
     if a.ndim and a.shape != d.shape:
         raise ValueError(f"{name}: state {key!r} of shape {a.shape} does not match its "
                          f"parameter of shape {d.shape}")
-    return a              # (a C-contiguous copy; 0-d stays 0-d)
+    return _wrap(a)       # (a C-contiguous copy; 0-d stays 0-d)

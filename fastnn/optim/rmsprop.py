@@ -1,7 +1,7 @@
 """``RMSprop``: gradients scaled by a running RMS of their history
 (torch.optim.RMSprop's rule)."""
 from .. import _core
-from .optimizer import Optimizer, check_lr, check_nonneg
+from .optimizer import Optimizer, check_lr, check_nonneg, scalar
 
 __all__ = ["RMSprop"]
 
@@ -62,26 +62,40 @@ class RMSprop(Optimizer):
         check_nonneg("RMSprop", "weight_decay", g["weight_decay"])
         check_nonneg("RMSprop", "alpha", g["alpha"])
 
+    def _state_arrays(self, p, st, momentum, centered):
+        """(step, square_avg, momentum_buffer or None, grad_avg or None) as
+        arrays, the state created in torch's order if new."""
+        if "square_avg" not in st:
+            st["step"] = scalar(0.0)
+        s = self._step_tensor(st)._array
+        v = self._buffer(p, "square_avg")
+        m = self._buffer(p, "momentum_buffer") if momentum > 0 else None
+        a = self._buffer(p, "grad_avg") if centered else None
+        return s, v, m, a
+
     def _update(self, group, params, datas, grads, n_threads):
         momentum, centered = float(group["momentum"]), bool(group["centered"])
-        sq, bufs, avgs = [], [], []
+        sq = []
+        bufs = [] if momentum > 0 else None
+        avgs = [] if centered else None
+        state = self.state
         for p in params:
-            st = self.state[p]
-            if "square_avg" not in st:
-                st["step"] = 0.0
-                st["square_avg"] = self._buffer(p, "square_avg")
-                if momentum > 0:
-                    self._buffer(p, "momentum_buffer")
-                if centered:
-                    self._buffer(p, "grad_avg")
-            st["step"] = float(st["step"]) + 1.0
-            sq.append(st["square_avg"])
-            if momentum > 0:
-                bufs.append(self._buffer(p, "momentum_buffer"))
-            if centered:
-                avgs.append(self._buffer(p, "grad_avg"))
-        _core.rmsprop_step(datas, grads, sq, bufs if momentum > 0 else None,
-                           avgs if centered else None, float(group["lr"]),
+            st = state[p]
+            try:
+                s, v = st["step"]._array, st["square_avg"]._array
+                if bufs is not None:
+                    bufs.append(st["momentum_buffer"]._array)
+                if avgs is not None:
+                    avgs.append(st["grad_avg"]._array)
+            except (KeyError, AttributeError):      # a first step, or state set by hand
+                s, v, m, a = self._state_arrays(p, st, momentum, centered)
+                for lst, x in ((bufs, m), (avgs, a)):
+                    if lst is not None:
+                        del lst[len(sq):]           # (p's own, if it went in)
+                        lst.append(x)
+            s[()] = float(s) + 1.0
+            sq.append(v)
+        _core.rmsprop_step(datas, grads, sq, bufs, avgs, float(group["lr"]),
                            alpha=float(group["alpha"]), eps=float(group["eps"]),
                            weight_decay=float(group["weight_decay"]), momentum=momentum,
                            centered=centered, maximize=bool(group.get("maximize", False)),

@@ -2,7 +2,7 @@
 shrunk by the sign agreement of successive gradients.  A NumPy update."""
 import numpy as np
 
-from .optimizer import Optimizer, check_hparam, check_lr, compat_flags
+from .optimizer import Optimizer, bump_scalar, check_hparam, check_lr, compat_flags, scalar
 
 __all__ = ["Rprop"]
 
@@ -62,12 +62,12 @@ class Rprop(Optimizer):
         for p, d, g in zip(params, datas, grads):
             st = self.state[p]
             if "step" not in st:
-                st["step"] = 0.0
+                st["step"] = scalar(0.0)
                 self._buffer(p, "prev")
                 self._buffer(p, "step_size", float(group["lr"]))
-            st["step"] = float(st["step"]) + 1.0
+            bump_scalar(self._step_tensor(st))
             g = -g if group.get("maximize") else g
-            prev, size = st["prev"], st["step_size"]
+            prev, size = self._buffer(p, "prev"), self._buffer(p, "step_size")
             s = np.sign(g * prev)
             s = np.where(s > 0, ep, np.where(s < 0, em, 1.0)).astype(d.dtype)
             np.clip(size * s, lo, hi, out=size)

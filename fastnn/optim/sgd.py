@@ -69,6 +69,17 @@ class SGD(Optimizer):
                          f"(nesterov=True with momentum={g['momentum']}, "
                          f"dampening={g['dampening']})")
 
+    def _update_rounds(self, group, params, datas, grads, n_threads):
+        # A parameter listed twice: torch reads every listing's momentum buffer
+        # as the step begins, so one without a buffer starts from its gradient
+        # at each listing (and keeps the last listing's buffer).
+        fresh = {id(p) for p in params if self.state[p].get("momentum_buffer") is None}
+        for ps, ds, gs in self._rounds(params, datas, grads):
+            for p in ps:
+                if id(p) in fresh:
+                    self.state[p].pop("momentum_buffer", None)
+            self._update(group, ps, ds, gs, n_threads)
+
     def _update(self, group, params, datas, grads, n_threads):
         momentum = float(group["momentum"])
         kw = dict(lr=float(group["lr"]), momentum=momentum,
@@ -79,14 +90,25 @@ class SGD(Optimizer):
         if momentum == 0:
             _core.sgd_step(datas, grads, None, **kw)
             return
+        state = self.state
+        sts = [state[p] for p in params]
+        try:                    # the common case: every buffer exists, one call
+            bufs = [st["momentum_buffer"]._array for st in sts]
+        except (KeyError, AttributeError):
+            bufs = None
+        if bufs is not None:
+            _core.sgd_step(datas, grads, bufs, init_buf=False, **kw)
+            return
         # Tensors whose buffer is new take torch's first step (buffer = gradient).
         split = {True: ([], [], []), False: ([], [], [])}
-        for p, d, g in zip(params, datas, grads):
-            st = self.state[p]
+        for p, st, d, g in zip(params, sts, datas, grads):
             buf = st.get("momentum_buffer")
             new = buf is None
-            if new:
-                buf = st["momentum_buffer"] = np.empty_like(d)
+            if new:                     # (state holds a Tensor on the kernel's buffer)
+                buf = np.empty_like(d)
+                st["momentum_buffer"] = _core.wrap(buf)
+            else:
+                buf = self._buffer(p, "momentum_buffer")
             lists = split[new]
             lists[0].append(d)
             lists[1].append(g)

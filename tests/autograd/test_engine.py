@@ -65,6 +65,66 @@ def test_no_grad_records_nothing():
     assert fastnn.is_grad_enabled()
 
 
+def test_grad_mode_decorators_without_parentheses_as_torch():
+    torch = fastnn.testing.requires_torch()
+    for M in (fastnn, torch):
+        @M.no_grad
+        def off(t):
+            return M.is_grad_enabled(), t * 2
+
+        @M.inference_mode
+        def inf(t):
+            return M.is_grad_enabled(), t * 2
+        x = M.ones(2, requires_grad=True)
+        for f, name in ((off, "off"), (inf, "inf")):
+            enabled, y = f(x)
+            assert not enabled and not y.requires_grad and f.__name__ == name
+        assert M.is_grad_enabled()
+        with M.no_grad():
+            @M.enable_grad
+            def on():
+                return M.is_grad_enabled()
+            assert on() and not M.is_grad_enabled()
+        assert isinstance(M.no_grad(), M.no_grad) and isinstance(M.enable_grad(), M.enable_grad)
+        with M.inference_mode(False):
+            assert M.is_grad_enabled()
+
+
+def test_grad_mode_decorated_generator_runs_its_body_in_the_mode():
+    torch = fastnn.testing.requires_torch()
+    for M in (fastnn, torch):
+        @M.no_grad()
+        def gen(x):
+            sent = yield M.is_grad_enabled(), (x * 2).requires_grad
+            yield sent, M.is_grad_enabled()
+            return "done"
+        x = M.ones(2, requires_grad=True)
+        it = gen(x)
+        assert next(it) == (False, False)
+        assert M.is_grad_enabled()                  # the caller's mode between yields
+        assert it.send(7) == (7, False)
+        with pytest.raises(StopIteration) as stop:
+            next(it)
+        assert stop.value.value == "done"
+
+        @M.enable_grad()
+        def gen2():
+            yield M.is_grad_enabled()
+        with M.no_grad():
+            assert list(gen2()) == [True] and not M.is_grad_enabled()
+
+        @M.no_grad
+        def gen3():
+            try:
+                yield 1
+            except ValueError:
+                yield M.is_grad_enabled()
+        it = gen3()
+        next(it)
+        assert it.throw(ValueError) is False and M.is_grad_enabled()
+        it.close()
+
+
 def test_detach_shares_data_without_graph():
     x = fastnn.ones(3, requires_grad=True)
     d = (x * 2).detach()

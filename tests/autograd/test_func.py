@@ -153,3 +153,11 @@ def test_vmap_dims_and_errors():
     np.testing.assert_allclose(r2.numpy(), x.numpy().sum(1))
     with pytest.raises(ValueError, match="same size"):
         fastnn.func.vmap(lambda a, b: a + b)(x, fastnn.ones(2, 4))
+
+
+def test_toplevel_vmap_is_func_vmap_as_torch():
+    torch = fastnn.testing.requires_torch()
+    for M in (fastnn, torch):
+        assert M.vmap is M.func.vmap
+        y = M.vmap(lambda r: (r * r).sum())(M.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        assert y.tolist() == [5.0, 25.0]

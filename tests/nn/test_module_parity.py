@@ -446,3 +446,75 @@ def test_constructor_signatures_match_torch():
                               (torch.nn.init, nn.init, False)):
         bad += _signature_mismatches(tns, fns, classes)
     assert not bad, "\n".join(bad)
+
+
+def test_global_module_hooks_match_torch():
+    """register_module_forward_pre_hook / _forward_hook / _full_backward_hook(s)
+    run for every module, before the module's own hooks, in torch's order."""
+    torch = _torch()
+    logs, grads = [], []
+    for nn_mod in (nn, torch.nn):
+        M = nn_mod.modules.module
+        log = []
+        m = nn_mod.Sequential(nn_mod.Linear(3, 4), nn_mod.Tanh(), nn_mod.Linear(4, 2)).double()
+        m[0].register_forward_hook(lambda mod, a, o: log.append("own-fwd0"))
+        m[2].register_forward_pre_hook(lambda mod, a: (log.append("own-pre2"), (a[0] * 2,))[1])
+        hs = [M.register_module_forward_pre_hook(
+                  lambda mod, a: log.append(("pre", type(mod).__name__))),
+              M.register_module_forward_hook(
+                  lambda mod, a, o: (log.append(("fwd", type(mod).__name__)),
+                                     o * 2 if isinstance(mod, nn_mod.Tanh) else None)[1]),
+              M.register_module_forward_hook(
+                  lambda mod, a, kw, o: log.append(("kw", kw)), with_kwargs=True),
+              M.register_module_full_backward_hook(
+                  lambda mod, gi, go: log.append(("bw", type(mod).__name__))),
+              M.register_module_full_backward_pre_hook(
+                  lambda mod, go: log.append(("bwpre", type(mod).__name__)))]
+        try:
+            for p in m.parameters():
+                with (fastnn if nn_mod is nn else torch).no_grad():
+                    p.copy_(p.new_tensor(np.linspace(-1, 1, p.numel()).reshape(p.shape)))
+            x = np.linspace(-1, 1, 6).reshape(2, 3)
+            xt = (fastnn if nn_mod is nn else torch).tensor(x, requires_grad=True)
+            m(xt).sum().backward()
+            grads.append(xt.grad.numpy().copy())
+        finally:
+            for h in hs:
+                h.remove()
+        m(xt)                                   # removed: only the modules' own hooks
+        logs.append(log)
+    assert logs[0] == logs[1]
+    assert logs[0][0] == ("pre", "Sequential") and logs[0][-2:] == ["own-fwd0", "own-pre2"]
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+    assert not nn.Module._call_hooks and not nn.Linear(2, 2)._call_hooks
+
+
+def test_global_hooks_leave_the_call_path_alone_when_none_is_registered():
+    m = nn.Linear(2, 2)
+    h = nn.modules.module.register_module_forward_hook(lambda *a: None)
+    assert m._call_hooks and "_call_hooks" not in m.__dict__
+    h.remove()
+    assert not m._call_hooks
+    with m.register_forward_hook(lambda *a: None):
+        pass
+    assert "_call_hooks" not in m.__dict__ and not m._call_hooks
+
+
+def test_global_hooks_see_the_layers_sequential_fuses():
+    """Conv2d + ReLU in a Sequential run fused (and under no_grad as an
+    inference program) unless hooks are set: a global hook counts too."""
+    seen = []
+    h = nn.modules.module.register_module_forward_hook(
+        lambda m, i, o: seen.append(type(m).__name__))
+    try:
+        s = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2))
+        x = fastnn.ones(1, 1, 6, 6)
+        s(x)
+        with fastnn.no_grad():
+            s(x)
+    finally:
+        h.remove()
+    assert seen == ["Conv2d", "ReLU", "MaxPool2d", "Sequential"] * 2
+    seen.clear()
+    s(x)
+    assert seen == []

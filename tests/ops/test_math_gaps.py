@@ -877,3 +877,50 @@ def test_igamma_igammac():
     z = fastnn.tensor([2.0, 3.0])
     np.testing.assert_allclose(z.igammac_(fastnn.tensor([1.5, 1.0])).numpy(),
                                1 - y.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn", ["fmax", "fmin"])
+def test_fmax_fmin_ignore_nan_with_torchs_gradients(fn):
+    torch = requires_torch()
+    n = float("nan")
+    a = np.array([[1.0, n, 2.0, n, 3.0, 1.0]])
+    b = np.array([[1.0, 0.0, n, n, 1.0, 3.0], [2.0, 2.0, 2.0, 2.0, 2.0, 2.0]])
+    g = np.arange(1.0, 13.0).reshape(2, 6)
+    got = []
+    for M in (fastnn, torch):
+        x = M.tensor(a, requires_grad=True)
+        y = M.tensor(b, requires_grad=True)
+        z = getattr(M, fn)(x, y)
+        z.backward(M.tensor(g))
+        got.append([z.detach().numpy(), x.grad.numpy(), y.grad.numpy()])
+        w = getattr(M.tensor(a), fn)(M.tensor(b))       # (the method too)
+        np.testing.assert_array_equal(w.numpy(), got[-1][0])
+    for f, t in zip(*got):
+        np.testing.assert_array_equal(f, t)
+    for M in (fastnn, torch):                            # dtype promotion as torch
+        assert getattr(M, fn)(M.tensor([1, 5]), M.tensor([3, 2])).dtype == M.int64
+        assert getattr(M, fn)(M.tensor([1, 5]), M.tensor([3.0, 2.0])).dtype == M.float32
+        with pytest.raises(TypeError):
+            getattr(M, fn)(M.tensor([1.0]), 2.0)
+    x = fastnn.tensor([1.0, 2.0], dtype=fastnn.float64, requires_grad=True)
+    y = fastnn.tensor([[0.5, 3.0], [1.5, 1.0]], dtype=fastnn.float64, requires_grad=True)
+    assert fastnn.gradcheck(lambda p, q: getattr(fastnn, fn)(p, q), [x, y])
+
+
+def test_cumsum_cumprod_dtype_as_torch():
+    torch = requires_torch()
+    for name in ("int32", "int16", "uint8", "int64", "float64", "float32"):
+        for op in ("cumsum", "cumprod"):
+            for dt in (None, name, "float64"):
+                r = []
+                for M in (fastnn, torch):
+                    x = M.tensor([1, 2, 100, 3]).to(getattr(M, name))
+                    kw = {} if dt is None else {"dtype": getattr(M, dt)}
+                    y = getattr(x, op)(0, **kw)
+                    z = getattr(M, op)(x, 0, **kw)
+                    assert y.dtype == z.dtype
+                    r.append((_names(y.dtype), y.tolist()))
+                assert r[0] == r[1], (name, op, dt)
+    x = fastnn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x.cumsum(0, dtype=fastnn.float64).sum().backward()
+    assert x.grad.dtype == fastnn.float32 and x.grad.tolist() == [3.0, 2.0, 1.0]

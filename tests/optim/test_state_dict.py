@@ -86,9 +86,9 @@ def test_state_dict_layout_is_torchs():
     assert set(sd["state"][0]) == {"step", "exp_avg", "exp_avg_sq"}
     assert sd["state"][0]["step"] == 1
     # the checkpoint does not change when training goes on
-    saved = sd["state"][0]["exp_avg"].copy()
+    saved = sd["state"][0]["exp_avg"].clone()
     opt.step()
-    np.testing.assert_array_equal(sd["state"][0]["exp_avg"], saved)
+    np.testing.assert_array_equal(sd["state"][0]["exp_avg"].numpy(), saved.numpy())
 
 
 def test_state_dict_matches_torch_layout_and_values():
@@ -141,7 +141,7 @@ def test_load_state_dict_checks_sizes_and_copies():
     fresh.load_state_dict(copy.deepcopy(sd))
     assert fresh.param_groups[0]["lr"] == 0.1 and fresh.param_groups[0]["params"][0] is b
     buf = fresh.state[b]["momentum_buffer"]
-    assert not np.shares_memory(buf, sd["state"][0]["momentum_buffer"])
+    assert not np.shares_memory(buf.numpy(), sd["state"][0]["momentum_buffer"].numpy())
     # float64 state loaded into a float32 parameter is cast
     c = fastnn.nn.Parameter(np.ones(2, np.float32))
     f32 = fastnn.optim.SGD([c], lr=0.1, momentum=0.9)
@@ -178,3 +178,176 @@ def test_checkpoint_through_fastnn_save(tmp_path):
     for a, p in zip(want, ps2):
         np.testing.assert_array_equal(a, p.detach().numpy())
     assert sched2.get_last_lr() == sched.get_last_lr()
+
+
+ALL_RULES = [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(amsgrad=True)), ("AdamW", {}),
+             ("RMSprop", dict(momentum=0.9, centered=True)), ("Adagrad", {}), ("Adadelta", {}),
+             ("Adamax", {}), ("NAdam", {}), ("RAdam", {}), ("ASGD", {}), ("Rprop", {}),
+             ("Adafactor", {}), ("LBFGS", {})]
+
+
+def _two_steps(lib, name, kw):
+    w = lib.nn.Parameter(lib.ones(2, 3))
+    b = lib.nn.Parameter(lib.ones(3))
+    opt = getattr(lib.optim, name)([w, b], **kw)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum() + (b * b * 2).sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+    opt.step(closure)
+    return w, opt
+
+
+def _kinds(lib, st):
+    """Each state entry as (type, shape, dtype) -- lists entry by entry."""
+    def kind(v):
+        if isinstance(v, lib.Tensor):
+            return ("Tensor", tuple(v.shape), str(v.dtype).split(".")[-1])
+        if isinstance(v, list):
+            return ("list", len(v), kind(v[0]) if v else None)
+        return (type(v).__name__,)
+    return {k: kind(v) for k, v in st.items()}
+
+
+@pytest.mark.parametrize("name,kw", ALL_RULES, ids=[c[0] for c in ALL_RULES])
+def test_state_holds_tensors_as_torch(name, kw):
+    """opt.state and state_dict()['state'] hold Tensors of torch's dtypes and
+    shapes ('step' a 0-d float32 Tensor) wherever torch.optim's do."""
+    torch = fastnn.testing.requires_torch()
+    w, opt = _two_steps(fastnn, name, kw)
+    tw, topt = _two_steps(torch, name, kw)
+    got, want = _kinds(fastnn, opt.state[w]), _kinds(torch, topt.state[tw])
+    if name == "LBFGS":       # torch keeps t as the Python number its arithmetic gives
+        got.pop("t"), want.pop("t")
+    assert got == want
+    sd = opt.state_dict()["state"][0]
+    assert _kinds(fastnn, sd) == _kinds(fastnn, opt.state[w])
+    rtol = 1e-4 if name == "LBFGS" else 1e-6      # (torch's LBFGS scalars are float32 sums)
+    for k, v in opt.state[w].items():     # the values are torch's (and a copy in the dict)
+        tv = topt.state[tw][k]
+        if isinstance(v, fastnn.Tensor):
+            np.testing.assert_allclose(v.numpy(), tv.numpy(), rtol=rtol, atol=1e-7)
+            assert not np.shares_memory(v.numpy(), sd[k].numpy())
+
+
+@pytest.mark.parametrize("name,kw", [c for c in ALL_RULES if c[0] not in ("LBFGS", "SGD")],
+                         ids=[c[0] for c in ALL_RULES if c[0] not in ("LBFGS", "SGD")])
+def test_state_tensors_share_the_updated_buffers(name, kw):
+    """The state Tensors are the arrays the steps update in place: a
+    reference taken earlier sees later steps."""
+    w, opt = _two_steps(fastnn, name, kw)
+    st = opt.state[w]
+    held = dict(st)
+    before = {k: v.numpy().copy() for k, v in held.items()}
+    w.grad = fastnn.ones(2, 3)
+    opt.step(lambda: 0.0)
+    assert all(st[k] is held[k] for k in held)
+    assert held["step"].item() == 3.0 and held["step"].dtype == fastnn.float32
+    assert any(not np.array_equal(before[k], v.numpy()) for k, v in held.items()
+               if k != "step")
+
+
+def test_sgd_momentum_buffer_is_a_tensor_updated_in_place():
+    torch = fastnn.testing.requires_torch()
+    w, opt = _two_steps(fastnn, "SGD", dict(lr=0.1, momentum=0.9))
+    tw, topt = _two_steps(torch, "SGD", dict(lr=0.1, momentum=0.9))
+    buf = opt.state[w]["momentum_buffer"]
+    assert isinstance(buf, fastnn.Tensor)
+    np.testing.assert_allclose(buf.numpy(), topt.state[tw]["momentum_buffer"].numpy(),
+                               rtol=1e-6)
+    held = buf.numpy().copy()
+    w.grad = fastnn.ones(2, 3)
+    opt.step()
+    assert opt.state[w]["momentum_buffer"] is buf
+    np.testing.assert_allclose(buf.numpy(), 0.9 * held + 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name,kw", ALL_RULES, ids=[c[0] for c in ALL_RULES])
+def test_state_dict_round_trips_save_load_and_old_ndarray_form(tmp_path, name, kw):
+    """A state_dict goes through fastnn.save / fastnn.load with its Tensors, and
+    a checkpoint of the older form (ndarrays, 'step' a float) still loads;
+    both resume the run exactly."""
+    w, opt = _two_steps(fastnn, name, kw)
+    sd = opt.state_dict()
+    path = str(tmp_path / "opt.fnn")
+    fastnn.save(sd, path)
+    back = fastnn.load(path)
+    assert _kinds(fastnn, back["state"][0]) == _kinds(fastnn, sd["state"][0])
+
+    def old(v):
+        if isinstance(v, fastnn.Tensor):
+            return float(v) if v.ndim == 0 else v.numpy().copy()
+        return [old(x) for x in v] if isinstance(v, list) else v
+    old_sd = {"state": {i: {k: old(v) for k, v in s.items()} for i, s in sd["state"].items()},
+              "param_groups": copy.deepcopy(sd["param_groups"])}
+    results = []
+    for ck in (sd, back, old_sd):
+        w2, opt2 = _two_steps(fastnn, name, kw)
+        opt2.load_state_dict(ck)
+        assert _kinds(fastnn, opt2.state[w2]) == _kinds(fastnn, opt.state[w])
+        w2.data = w.detach().numpy().copy()
+        for p2, p in zip(opt2.param_groups[0]["params"], opt.param_groups[0]["params"]):
+            p2.data = p.detach().numpy().copy()
+
+        def closure():
+            opt2.zero_grad()
+            loss = (w2 * w2).sum() + (opt2.param_groups[0]["params"][1] ** 2 * 2).sum()
+            loss.backward()
+            return loss
+        opt2.step(closure)
+        results.append(w2.detach().numpy().copy())
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])
+
+
+def test_named_parameters_and_duplicates_as_torch():
+    torch = fastnn.testing.requires_torch()
+    m, tm = fastnn.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    opt = fastnn.optim.Adam(m.named_parameters(), lr=0.1)
+    topt = torch.optim.Adam(tm.named_parameters(), lr=0.1)
+    g = opt.param_groups[0]
+    assert g["param_names"] == topt.param_groups[0]["param_names"] == ["weight", "bias"]
+    assert g["params"][0] is m.weight and g["params"][1] is m.bias
+    sd = opt.state_dict()
+    assert sd["param_groups"][0]["param_names"] == ["weight", "bias"]
+    assert sd["param_groups"][0]["params"] == [0, 1]
+    # groups of (name, param) pairs, and the mix rules
+    opt = fastnn.optim.SGD([{"params": [("w", m.weight)]}, {"params": [("b", m.bias)],
+                                                           "lr": 0.5}], lr=0.1)
+    assert [g["param_names"] for g in opt.param_groups] == [["w"], ["b"]]
+    with pytest.raises(ValueError, match="Some param names are missing"):
+        fastnn.optim.SGD([("w", m.weight), m.bias], lr=0.1)
+    with pytest.raises(ValueError, match="with/without names"):
+        fastnn.optim.SGD([{"params": [("w", m.weight)]}, {"params": [m.bias]}], lr=0.1)
+    # a parameter listed twice in a group: torch's warning, and each listing is one update
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        fastnn.optim.SGD([m.weight, m.bias, m.weight], lr=0.1)
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        torch.optim.SGD([tm.weight, tm.bias, tm.weight], lr=0.1)
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        fastnn.optim.SGD([{"params": [m.weight]}, {"params": [m.weight]}], lr=0.1)
+
+
+@pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9)),
+                                     ("Adam", dict(lr=0.1)), ("RMSprop", dict(lr=0.1)),
+                                     ("Rprop", dict(lr=0.1))])
+def test_duplicate_parameters_update_like_torch(name, kw):
+    torch = fastnn.testing.requires_torch()
+    import warnings
+    res = []
+    for lib in (fastnn, torch):
+        w = lib.nn.Parameter(lib.tensor([1.0, -2.0, 3.0]))
+        b = lib.nn.Parameter(lib.tensor([0.5]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opt = getattr(lib.optim, name)([w, b, w], **kw)
+        for _ in range(3):
+            opt.zero_grad()
+            ((w * w).sum() + (b * w[0]).sum()).backward()
+            opt.step()
+        res.append((w.detach().numpy().copy(), b.detach().numpy().copy()))
+    for a, t in zip(*res):
+        np.testing.assert_allclose(a, t, rtol=1e-6)

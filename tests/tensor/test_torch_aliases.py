@@ -235,3 +235,165 @@ def test_unfold_errors_and_zero_dim_match_torch():
     x = fastnn.arange(6.0)
     w = x.unfold(0, 2, 2)
     assert w._base is x or np.shares_memory(w._array, x._array)      # a view, as torch's
+
+
+# --- the first argument as input=, scalar-base pow, max(other=), out= ---------
+INPUT_KW = {
+    "sum": {}, "exp": {}, "abs": {}, "mean": {}, "max": {}, "min": {}, "argmax": {},
+    "argmin": {}, "flatten": {}, "squeeze": {}, "clone": {}, "t": {}, "numel": {},
+    "neg": {}, "sqrt": {}, "sigmoid": {}, "tanh": {}, "relu": {}, "sgn": {},
+    "absolute": {}, "negative": {}, "log": {},
+    "add": dict(other=2.0), "sub": dict(other=1.0, alpha=2), "mul": dict(other=3.0),
+    "div": dict(other=2.0, rounding_mode="floor"), "true_divide": dict(other=2.0),
+    "pow": dict(exponent=2), "matmul": dict(other="x"), "softmax": dict(dim=0),
+    "log_softmax": dict(dim=1), "eq": dict(other=1.0), "gt": dict(other=1.0),
+    "le": dict(other=1.0), "not_equal": dict(other=1.0), "greater_equal": dict(other=1.0),
+    "reshape": dict(shape=(4,)), "permute": dict(dims=(1, 0)), "unsqueeze": dict(dim=0),
+    "transpose": dict(dim0=0, dim1=1), "swapdims": dict(dim0=0, dim1=1),
+    "swapaxes": dict(axis0=0, axis1=1), "det": {}, "logdet": {}, "inverse": {},
+    "matrix_power": dict(n=2), "sum_dim": dict(dim=1, keepdim=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPUT_KW))
+def test_first_argument_as_input_keyword_matches_torch(name):
+    torch = requires_torch()
+    a = np.array([[2.0, 0.5], [1.0, 3.0]])
+    out = []
+    for M in (fastnn, torch):
+        x = M.tensor(a)
+        kw = {k: (x if v == "x" else v) for k, v in INPUT_KW[name].items()}
+        r = getattr(M, name.replace("_dim", ""))(input=x, **kw)
+        out.append(r)
+    f, t = out
+    if isinstance(t, int):
+        assert f == t
+    else:
+        np.testing.assert_allclose(np.asarray(f.numpy()), t.numpy(), rtol=1e-12)
+        assert str(f.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
+
+
+def test_scalar_base_pow_and_max_other_match_torch():
+    torch = requires_torch()
+    for M in (fastnn, torch):
+        e = M.tensor([1.0, 2.0])
+        assert M.pow(2, e).tolist() == [2.0, 4.0]
+        assert M.pow(2, M.tensor([1, 3])).tolist() == [2, 8]
+        assert M.pow(2, M.tensor([1, 3])).dtype == M.int64
+    x = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    fastnn.pow(3, x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.log(3) * 3 ** np.array([1.0, 2.0]), rtol=1e-6)
+    a, b = np.array([1.0, 5.0, -2.0]), np.array([3.0, 2.0, -1.0])
+    for fn in ("max", "min"):
+        want = getattr(torch, fn)(torch.tensor(a), other=torch.tensor(b)).numpy()
+        np.testing.assert_array_equal(getattr(fastnn, fn)(fastnn.tensor(a),
+                                                          other=fastnn.tensor(b)).numpy(), want)
+        np.testing.assert_array_equal(getattr(fastnn.tensor(a), fn)(
+            other=fastnn.tensor(b)).numpy(), want)
+    with pytest.raises(TypeError):
+        fastnn.max(fastnn.tensor(a), other=1.0)
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "matmul", "pow", "exp", "sum"])
+def test_out_writes_into_the_given_tensor(name):
+    torch = requires_torch()
+    a = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    res = []
+    for M in (fastnn, torch):
+        x, y = M.tensor(a), M.tensor(a[::-1].copy())
+        args = {"exp": (x,), "sum": (x, 0), "pow": (x, 2)}.get(name, (x, y))
+        o = M.empty(0) if name == "sum" else M.zeros(2, 2)
+        r = getattr(M, name)(*args, out=o)
+        assert r is o
+        res.append(o.numpy().copy())
+    np.testing.assert_allclose(res[0], res[1], rtol=1e-6)
+
+
+def test_out_rules_match_torch():
+    torch = requires_torch()
+    for M in (fastnn, torch):
+        a, b = M.tensor([1.0, 2.0]), M.tensor([3.0, 4.0])
+        o = M.empty(0)                                     # an empty out is resized
+        assert M.add(a, b, out=o) is o and o.tolist() == [4.0, 6.0]
+        o = M.empty(2, dtype=M.float64)                    # a wider dtype takes it
+        M.mul(a, b, out=o)
+        assert o.dtype == M.float64 and o.tolist() == [3.0, 8.0]
+        with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+            M.add(a, b, out=M.empty(2, dtype=M.int64))
+        w = M.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+            M.add(w, b, out=M.empty(2))
+        with M.no_grad():
+            M.add(w, b, alpha=2, out=o)
+        assert o.tolist() == [7.0, 9.0]
+        with pytest.warns(UserWarning, match="was resized"):
+            M.sub(a, b, out=M.empty(3))
+        v = M.empty(2)
+        i = M.empty(2, dtype=M.int64)
+        r = M.max(M.tensor([[1.0, 5.0], [4.0, 2.0]]), 1, out=(v, i))
+        assert r.values is v and r.indices is i and v.tolist() == [5.0, 4.0]
+
+
+def test_torch_level_wrappers_keep_the_positional_path_fast():
+    """The torch.<op> forms stay one frame over the method: the positional call
+    costs about what the method call does."""
+    import timeit
+    x = fastnn.ones(4)
+    f = min(timeit.repeat(lambda: fastnn.sum(x), number=2000, repeat=5))
+    m = min(timeit.repeat(lambda: x.sum(), number=2000, repeat=5))
+    assert f < 2 * m + 1e-3
+
+
+def _foreach_script(M):
+    """The _foreach_* calls EMA and optimiser code make, in place and out of place."""
+    xs = [M.ones(2), M.ones(3) * 2]
+    ys = [M.ones(2) * 3, M.tensor([1.0, -2.0, 0.5])]
+    log = [[float(v) for v in M._foreach_norm(xs)], [float(v) for v in M._foreach_norm(xs, 1)]]
+    assert M._foreach_add_(xs, ys, alpha=2) is not None
+    M._foreach_add_(xs, 1)
+    M._foreach_add_(xs, [1, 2])
+    M._foreach_add_(xs, M.tensor(1.0), alpha=2)
+    log.append([x.tolist() for x in xs])
+    M._foreach_sub_(xs, ys, alpha=2)
+    M._foreach_sub_(xs, 0.5)
+    M._foreach_mul_(xs, 2)
+    M._foreach_mul_(xs, [1, 2])
+    M._foreach_mul_(xs, ys)
+    M._foreach_mul_(xs, M.tensor(0.5))
+    log.append([x.tolist() for x in xs])
+    M._foreach_lerp_(xs, ys, 0.25)
+    M._foreach_lerp_(xs, ys, [M.tensor(0.5), M.ones(3)])
+    log.append([x.tolist() for x in xs])
+    M._foreach_addcmul_(xs, ys, ys, value=2)
+    M._foreach_addcmul_(xs, ys, ys, [1, 2])
+    M._foreach_addcmul_(xs, ys, ys, M.tensor([1.0, 3.0]))
+    M._foreach_div_(xs, 2)
+    log.append([x.tolist() for x in xs])
+    log.append([x.tolist() for x in M._foreach_add(xs, 1)] + [x.tolist() for x in
+                                                              M._foreach_mul(ys, 2)])
+    log.append([x.tolist() for x in M._foreach_lerp(xs, ys, 0.5)])
+    M._foreach_copy_(xs, ys)
+    log.append([x.tolist() for x in xs])
+    M._foreach_zero_(xs)
+    log.append([x.tolist() for x in xs])
+    return log
+
+
+def test_foreach_functions_match_torch():
+    torch = requires_torch()
+    assert _foreach_script(fastnn) == _foreach_script(torch)
+    with pytest.raises(RuntimeError, match="same number of tensors"):
+        fastnn._foreach_add_([fastnn.ones(2)], [fastnn.ones(2)] * 2)
+
+
+def test_foreach_ema_update_under_no_grad():
+    """The EMA idiom: lerp the averaged copies towards the model's parameters."""
+    m = fastnn.nn.Linear(3, 2)
+    ema = [p.detach().clone() for p in m.parameters()]
+    with fastnn.no_grad():
+        fastnn._foreach_mul_(list(m.parameters()), 0.0)
+        fastnn._foreach_lerp_(ema, list(m.parameters()), 0.5)
+    for e, p in zip(ema, m.parameters()):
+        assert p.abs().sum().item() == 0.0 and not e.requires_grad
+    norms = fastnn._foreach_norm(ema)
+    assert isinstance(norms, tuple) and all(n.ndim == 0 for n in norms)

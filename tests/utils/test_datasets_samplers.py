@@ -162,3 +162,13 @@ def test_batch_sampler_index_batches_match_iteration():
             lists = list(BatchSampler(sampler_fn(), 3, drop))
             arrays = [a.tolist() for a in BatchSampler(sampler_fn(), 3, drop)._index_batches()]
             assert lists == arrays
+
+
+def test_utils_data_distributed_is_an_attribute_as_torch():
+    import fastnn.utils.data as data
+    from fastnn.distributed.sampler import DistributedSampler
+    assert data.distributed.DistributedSampler is DistributedSampler
+    assert data.DistributedSampler is DistributedSampler
+    s = data.distributed.DistributedSampler(list(range(5)), num_replicas=1, rank=0,
+                                            shuffle=False)
+    assert list(s) == [0, 1, 2, 3, 4]

@@ -79,3 +79,48 @@ def test_default_generator_is_the_global_state():
     np.testing.assert_array_equal(fastnn.randn(4).numpy(), a)
     s = fastnn.random.seed()
     assert fastnn.random.initial_seed() == s
+
+
+def test_toplevel_manual_seed_returns_the_default_generator_as_torch():
+    torch = fastnn.testing.requires_torch()
+    for M in (fastnn, torch):
+        g = M.manual_seed(3)
+        assert g is M.default_generator and isinstance(g, M.Generator)
+        assert g.initial_seed() == 3 and M.initial_seed() == 3
+        assert M.manual_seed(M.tensor(5)).initial_seed() == 5        # anything int() takes
+        assert M.manual_seed(-1).initial_seed() == (1 << 64) - 1
+    fastnn.manual_seed(0)
+    a = fastnn.randn(4)
+    assert fastnn.manual_seed(0) is default_generator
+    np.testing.assert_array_equal(fastnn.randn(4).numpy(), a.numpy())
+
+
+def test_fork_rng_restores_the_random_state_as_torch():
+    torch = fastnn.testing.requires_torch()
+    for M in (fastnn, torch):
+        M.manual_seed(7)
+        want = M.rand(3).tolist()
+        M.manual_seed(7)
+        with M.random.fork_rng():
+            M.rand(5)
+            M.nn.functional.dropout(M.ones(8), 0.5)
+        assert M.rand(3).tolist() == want
+        M.manual_seed(7)
+        with M.random.fork_rng(enabled=False):
+            M.rand(5)
+        assert M.rand(3).tolist() != want
+        M.manual_seed(7)
+
+        @M.random.fork_rng(devices=[])
+        def draw():
+            return M.rand(2)
+        draw()
+        assert M.rand(3).tolist() == want
+    # dropout masks are part of what a fork restores
+    fastnn.manual_seed(1)
+    m1 = fastnn.nn.functional.dropout(fastnn.ones(64), 0.5)
+    fastnn.manual_seed(1)
+    with fastnn.random.fork_rng():
+        fastnn.nn.functional.dropout(fastnn.ones(64), 0.5)
+    np.testing.assert_array_equal(fastnn.nn.functional.dropout(fastnn.ones(64), 0.5).numpy(),
+                                  m1.numpy())

@@ -31,4 +31,7 @@ def __getattr__(name):
     if name == "DistributedSampler":     # (fastnn.distributed loads on first use)
         from ...distributed.sampler import DistributedSampler
         return DistributedSampler
+    if name == "distributed":            # torch.utils.data.distributed, on first use
+        import importlib
+        return importlib.import_module(f"{__name__}.distributed")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
