@@ -103,7 +103,7 @@ class _ShardLoader:
         idx = np.fromiter(iter(self.sampler), np.int64)
         for i in range(0, len(idx), self.batch_size):
             j = idx[i:i + self.batch_size]
-            yield fastnn.Tensor(self.x[j]), fastnn.Tensor(self.y[j])
+            yield fastnn.Tensor(self.x[j]), fastnn.from_numpy(self.y[j])
 
 
 def make_loader(x, y, batch_size, sampler):
@@ -120,7 +120,7 @@ def evaluate(model, x, y, rank, world):
     lo, hi = len(x) * rank // world, len(x) * (rank + 1) // world
     with fastnn.no_grad():
         logits = model(fastnn.Tensor(x[lo:hi]))
-        loss = float(cross_entropy(logits, fastnn.Tensor(y[lo:hi])).item())
+        loss = float(cross_entropy(logits, fastnn.from_numpy(y[lo:hi])).item())
     acc = float((logits.detach().numpy().argmax(1) == y[lo:hi]).mean())
     return dist.reduce_metrics({"val_loss": loss, "val_acc": acc}, weight=hi - lo)
 

@@ -26,8 +26,8 @@ True
 """
 import numpy as np
 
-from ._core import Size, TensorBase
-from ._tensor import (Tensor, _to_array, bool_, float32, float64, int8, int16, int32, int64,
+from ._core import TensorBase
+from ._tensor import (Tensor, _legacy_array, bool_, float32, float64, int8, int16, int32, int64,
                       uint8)
 
 __all__ = ["FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "ShortTensor",
@@ -50,27 +50,13 @@ class _LegacyTensorType(type):
             from .device import device as _device
             _device(device)                         # the CPU only
         dt = cls._fnn_legacy_dtype
-        if not args:
-            return Tensor._wrap(np.empty(0, dt))
-        if len(args) == 1:
+        if len(args) == 1 and isinstance(args[0], TensorBase):
             a = args[0]
-            if isinstance(a, TensorBase):
-                if a._array.dtype != dt:
-                    raise TypeError(f"expected {cls.__name__} (dtype {dt}), got a tensor of "
-                                    f"dtype {a._array.dtype}")
-                return a
-            if isinstance(a, Size):
-                return Tensor._wrap(np.zeros(tuple(a), dt))
-        if all(isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_))
-               for a in args):
-            if any(a < 0 for a in args):
-                raise RuntimeError(f"Trying to create tensor with negative dimension: "
-                                   f"{list(args)}")
-            return Tensor._wrap(np.zeros(tuple(int(a) for a in args), dt))
-        if len(args) != 1:
-            raise TypeError(f"{cls.__name__}(): expected a sequence of ints (a shape) or one "
-                            f"data argument, got {tuple(type(a).__name__ for a in args)}")
-        return Tensor._wrap(_to_array(args[0], dt))
+            if a._array.dtype != dt:
+                raise TypeError(f"expected {cls.__name__} (dtype {dt}), got a tensor of "
+                                f"dtype {a._array.dtype}")
+            return a
+        return Tensor._wrap(_legacy_array(args, dt))     # (shared with Tensor(...))
 
     def __repr__(cls):
         return f"<class 'fastnn.{cls.__name__}'>"

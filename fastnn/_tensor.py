@@ -17,7 +17,9 @@ backward that needs an array changed since it was saved raises PyTorch's
 error instead of returning a wrong gradient.
 """
 import builtins
+import itertools
 import numbers
+import warnings
 
 import numpy as np
 
@@ -140,7 +142,157 @@ def _to_array(data, dtype=None, copy=False, keep_ints=False):
     return arr
 
 
+def _wrap_data(data, requires_grad=False):
+    """A new Tensor of ``data`` with fastnn's own dtype rules (``_to_array``:
+    a float64 or int64 ndarray keeps its dtype, without a copy).  Library
+    code uses it where it once called ``Tensor(data)``, which now follows
+    PyTorch's legacy constructor (always float32)."""
+    t = _core.wrap(_to_array(data))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+_PY_DTYPES = {float: float32, int: int64, bool: bool_}
+_PY_TYPES = frozenset(_PY_DTYPES)
+_SEQS = (list, tuple, range)
+_SEQ_TYPES = frozenset(_SEQS)
+
+
+def _fastnn_dtype(dt):
+    """A dtype of data as the fastnn dtype that holds it: a supported one
+    itself, other floats (float16) float32, other integers (uint16/32/64)
+    int64; complex, string and object data raise TypeError."""
+    if dt in _SUPPORTED:
+        return dt
+    if dt.kind == "f":
+        return float32
+    if dt.kind in "iu":
+        return int64
+    raise TypeError(f"tensor: unsupported data of dtype {dt}; fastnn holds float, integer or "
+                    "bool data")
+
+
+def _walk(data):
+    """``(dtype, data)`` for the data of ``tensor(...)``: the dtype PyTorch
+    infers (a Python float is float32, an int int64, a bool bool; a NumPy
+    scalar, an ndarray or a Tensor has its own dtype; a sequence promotes
+    its elements' dtypes; None for an empty sequence), and the data with each
+    Tensor element replaced by its one value (as PyTorch, which reads a
+    Tensor inside a sequence as a scalar)."""
+    t = type(data)
+    if t in _PY_DTYPES:
+        return _PY_DTYPES[t], data
+    if isinstance(data, TensorBase):
+        a = data._array
+        if a.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return a.dtype, a.reshape(())
+    if isinstance(data, (np.ndarray, np.generic)):
+        return data.dtype, data
+    if isinstance(data, _SEQS):
+        kinds = set(map(type, data))
+        level = data
+        while kinds and kinds <= _SEQ_TYPES:    # nested lists: one flat pass per level
+            level = list(itertools.chain.from_iterable(level))
+            kinds = set(map(type, level))
+        if kinds <= _PY_TYPES:      # plain Python numbers (the common case): no loop
+            dt = None
+            for k in kinds:
+                dt = _PY_DTYPES[k] if dt is None else _promote.promote_types(dt, _PY_DTYPES[k])
+            return dt, data
+        dt, out, changed = None, [], False
+        for d in data:
+            e, c = _walk(d)
+            if e is not None:
+                dt = e if dt is None else _promote.promote_types(dt, e)
+            out.append(c)
+            changed = changed or c is not d
+        return dt, (out if changed else data)
+    if isinstance(data, numbers.Integral):          # int-like (an IntEnum, ...)
+        return (bool_ if isinstance(data, bool) else int64), data
+    if isinstance(data, numbers.Real):
+        return float32, data
+    return _fastnn_dtype(np.asarray(data).dtype), data
+
+
+def _data_array(data, dtype=None):
+    """A new ndarray holding ``data`` (``fastnn.tensor``): in ``dtype``, or
+    in the dtype PyTorch infers from it (see ``_walk``)."""
+    dt = _resolve_dtype(dtype)
+    if isinstance(data, TensorBase):
+        data = data._array
+    if isinstance(data, (np.ndarray, np.generic)):
+        inferred = data.dtype
+    else:
+        inferred, data = _walk(data)
+    if dt is None:
+        dt = float32 if inferred is None else _fastnn_dtype(inferred)
+    if isinstance(data, np.ndarray) and data.dtype.kind in "cUSOVMm":
+        _fastnn_dtype(data.dtype)           # (raises)
+    return np.array(data, dtype=dt)
+
+
+def _legacy_array(args, dt):
+    """The array of PyTorch's legacy constructors, ``Tensor(*args)`` and
+    ``FloatTensor(*args)`` ..., in dtype ``dt``: no argument, an empty 1-D
+    array; ints or a Size, a new array of that shape (uninitialised in
+    PyTorch, zeros here); one sequence, ndarray or Tensor, its data cast to
+    ``dt`` (an ndarray already of ``dt`` is used without a copy, as PyTorch
+    shares its memory)."""
+    if not args:
+        return np.empty(0, dt)
+    if len(args) == 1:
+        a = args[0]
+        if isinstance(a, Size):
+            args = tuple(a)
+        elif isinstance(a, (bool, np.bool_, float, np.floating)) or a is None or \
+                (isinstance(a, numbers.Number) and not isinstance(a, numbers.Integral)):
+            raise TypeError(f"new(): data must be a sequence (got {type(a).__name__})")
+        elif not isinstance(a, (int, np.integer)):
+            if isinstance(a, TensorBase):
+                a = a._array
+            if isinstance(a, np.ndarray):
+                _fastnn_dtype(a.dtype)                      # (unsupported data raises)
+                return np.asarray(a, dt) if _bmin(a.strides, default=0) >= 0 else \
+                    np.array(a, dt)
+            return np.array(_walk(a)[1], dtype=dt)
+    sizes = [int(s) if isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_))
+             else None for s in args]
+    if None in sizes:
+        raise TypeError(f"new() received an invalid combination of arguments - got "
+                        f"({', '.join(type(s).__name__ for s in args)}), but expected one of: "
+                        "(*, device), (Tensor other), (tuple of ints size, *, device), "
+                        "(object data, *, device)")
+    for s in sizes:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {sizes}")
+    return np.zeros(tuple(sizes), dt)
+
+
 _bmax = builtins.max
+_bmin = builtins.min
+
+
+# ``Size + tuple``, ``tuple + Size``, ``Size * n`` and ``n * Size`` are Sizes,
+# as torch.Size's (a tuple's operators would give a plain tuple).  Size is
+# defined in the compiled _core; its arithmetic is added here.
+def _size_add(self, other):
+    return Size(tuple.__add__(self, other)) if isinstance(other, tuple) else NotImplemented
+
+
+def _size_radd(self, other):
+    return Size(tuple.__add__(other, self)) if isinstance(other, tuple) else NotImplemented
+
+
+def _size_mul(self, n):
+    r = tuple.__mul__(self, n)
+    return r if r is NotImplemented else Size(r)
+
+
+Size.__add__, Size.__radd__ = _size_add, _size_radd
+Size.__mul__ = Size.__rmul__ = _size_mul
+
 _grad_enabled = _core.is_grad_enabled
 
 
@@ -155,30 +307,44 @@ def _inplace_unary(fn, fast=None, snapshot=False):
 class Tensor(TensorBase):
     """A multi-dimensional array with reverse-mode autograd.
 
-    Parameters
-    ----------
-    data : array_like
-        Floating data becomes float32 unless it is a float64 ndarray; integer
-        data becomes int64.  An ndarray of the right dtype is used without a
-        copy.
-    requires_grad : bool
-        Record operations on this tensor for ``backward``.
+    ``Tensor(...)`` is PyTorch's legacy constructor: the data of a sequence
+    or ndarray in float32 whatever its own dtype (a float32 ndarray is used
+    without a copy); ``Tensor(2, 3)`` or ``Tensor(fastnn.Size([2, 3]))`` a
+    new tensor of that shape (uninitialised in PyTorch, zeros here);
+    ``Tensor()`` an empty 1-D tensor; ``Tensor(t)`` for a Tensor ``t`` an
+    alias of ``t`` (its dtype, memory and graph).  ``fastnn.tensor(data)``
+    infers the dtype from the data instead.  fastnn also takes
+    ``requires_grad=`` and ``dtype=`` (PyTorch's constructor takes neither).
 
     Examples
     --------
     >>> import fastnn
-    >>> x = fastnn.Tensor([[1.0, 2.0]], requires_grad=True)
+    >>> x = fastnn.Tensor([[1, 2]], requires_grad=True)
     >>> (x * x).sum().backward()
     >>> x.grad
     tensor([[2., 4.]])
+    >>> fastnn.Tensor(2, 3).shape
+    fastnn.Size([2, 3])
     """
 
     __array_priority__ = 1000
 
-    def __init__(self, data=None, requires_grad=False, dtype=None):
-        if data is None:
-            data = np.empty(0, np.float32)
-        self._array = _to_array(data, dtype)
+    def __init__(self, *args, data=None, requires_grad=False, dtype=None, device=None):
+        if data is not None:
+            args = (data,) + args
+        if device is not None:
+            from .device import device as _device
+            _device(device)                         # the CPU only
+        if dtype is None and len(args) == 1 and isinstance(args[0], TensorBase):
+            # an alias: a view sharing the array, version counter and graph
+            t = args[0]
+            r = S.ReshapeFn.apply(t, t._array.shape)
+            self._array, self._vc, self._base = r._array, r._vc, r._base
+            if r._requires_grad:
+                self._adopt(r)
+        else:
+            self._array = _legacy_array(args, float32 if dtype is None else
+                                        _resolve_dtype(dtype))
         if requires_grad:
             self.requires_grad_(True)
 
@@ -594,7 +760,7 @@ class Tensor(TensorBase):
         a = self._array
         if not a.flags.writeable:
             raise RuntimeError("in-place operation on a read-only tensor (for example an "
-                               "expand()ed one or a diagonal(); clone() it first)")
+                               "expand()ed one; clone() it first)")
         rec = False
         if _grad_enabled():
             rec = self._requires_grad
@@ -776,8 +942,10 @@ class Tensor(TensorBase):
         return self._inplace(lambda t: P.FillFn.apply(t, v), lambda a: a.fill(v))
 
     def copy_(self, src, non_blocking=False):
-        """Copies ``src`` (broadcast, cast) into this tensor; under autograd
-        the gradient flows to ``src``."""
+        """Copies ``src`` (broadcast, cast to this tensor's dtype whatever the
+        two dtypes: float to integer truncates toward zero, nonzero to bool is
+        True, as PyTorch) into this tensor; under autograd the gradient flows
+        to ``src``."""
         s = _operand(src)
         if isinstance(s, numbers.Number):
             return self.fill_(s)
@@ -787,7 +955,14 @@ class Tensor(TensorBase):
             v = S.ExpandFn.apply(v, t._array.shape)         # the identity at equal shapes
             return v + P.FillFn.apply(t, 0) if t._requires_grad else v
 
-        return self._inplace(compute, lambda a: self._assign(s._array), (s,))
+        def fast(a):
+            try:
+                np.copyto(a, s._array, casting="unsafe")    # (no _assign: any cast goes)
+            except ValueError:
+                raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the "
+                                   f"broadcast shape {list(s._array.shape)}") from None
+
+        return self._inplace(compute, fast, (s,))
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         rng = _numpy_generator(generator)
@@ -1020,10 +1195,16 @@ class Tensor(TensorBase):
         return self.abs()
 
     def __matmul__(self, o):
-        return L.MatMulFn.apply(self, _operand(o))
+        if not isinstance(o, TensorBase):
+            o = _operand(o)
+        if o._array.dtype is not self._array.dtype:      # (the same dtype: one test)
+            _matmul_dtypes(self, o)
+        return L.MatMulFn.apply(self, o)
 
     def __rmatmul__(self, o):
-        return L.MatMulFn.apply(_operand(o), self)
+        o = _operand(o)
+        _matmul_dtypes(o, self)
+        return L.MatMulFn.apply(o, self)
 
     def add(self, other, *, alpha=1):
         return self + (other if alpha == 1 else _operand(other) * alpha)
@@ -1041,6 +1222,12 @@ class Tensor(TensorBase):
     def div(self, o, *, rounding_mode=None):
         if rounding_mode is None:
             return self / o
+        ints = self._array.dtype.kind in "iu" and not (isinstance(o, TensorBase) and
+                                                       o._array.dtype.kind == "f") \
+            and not isinstance(o, builtins.float)
+        if ints and rounding_mode in ("trunc", "floor") and \
+                np.any(np.asarray(o._array if isinstance(o, TensorBase) else o) == 0):
+            raise RuntimeError("ZeroDivisionError")       # (PyTorch's, for integers)
         q = self / o
         if rounding_mode == "trunc":
             q = _core.wrap(np.trunc(q._array))
@@ -1049,9 +1236,7 @@ class Tensor(TensorBase):
         else:
             raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or "
                              f"'floor' but found {rounding_mode!r}")
-        if self._array.dtype.kind in "iu" and not (isinstance(o, TensorBase) and
-                                                    o._array.dtype.kind == "f") \
-                and not isinstance(o, builtins.float):
+        if ints:
             q = q.type(self._array.dtype)
         return q
 
@@ -1217,7 +1402,7 @@ class Tensor(TensorBase):
         """``fastnn.where(condition, self, y)``."""
         return P.where(condition, self, y)
 
-    sign_ = _inplace_unary(P.sign, lambda a: np.sign(a, out=a))
+    sign_ = _inplace_unary(P.sign, lambda a: a.dtype == bool_ or np.sign(a, out=a))
     floor_ = _inplace_unary(P.floor, lambda a: np.floor(a, out=a))
     ceil_ = _inplace_unary(P.ceil, lambda a: np.ceil(a, out=a))
     trunc_ = fix_ = _inplace_unary(P.trunc, lambda a: np.trunc(a, out=a))
@@ -1245,7 +1430,7 @@ class Tensor(TensorBase):
     erfc_ = _inplace_unary(P.erfc, snapshot=True)
     exp2_ = _inplace_unary(P.exp2)
     erfinv_ = _inplace_unary(P.erfinv)
-    sgn_ = _inplace_unary(P.sign, lambda a: np.sign(a, out=a))
+    sgn_ = _inplace_unary(P.sign, lambda a: a.dtype == bool_ or np.sign(a, out=a))
     asinh = arcsinh = P.asinh
     acosh = arccosh = P.acosh
     atanh = arctanh = P.atanh
@@ -1450,9 +1635,13 @@ class Tensor(TensorBase):
                                            else o)))
 
     def __eq__(self, o):
+        if o is None:                 # (PyTorch: a plain False, not a tensor)
+            return False
         return self._cmp(np.equal, o)
 
     def __ne__(self, o):
+        if o is None:
+            return True
         return self._cmp(np.not_equal, o)
 
     def __lt__(self, o):
@@ -1493,6 +1682,8 @@ class Tensor(TensorBase):
             dim, keepdim = R.np_args(dim, keepdim, axis, keepdims)
             return R.into(out, self.sum(dim, keepdim, dtype))
         x = self if dtype is None else self.type(dtype)
+        if type(dim) in (tuple, list) and not dim:
+            dim = None                # (an empty dim list is every dim, as PyTorch)
         return R.SumFn.apply(x, dim=dim, keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False, dtype=None, *, axis=None, out=None, keepdims=None):
@@ -1504,6 +1695,8 @@ class Tensor(TensorBase):
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
                                f"either a floating point or complex dtype. Got: "
                                f"{x._array.dtype}")
+        if type(dim) in (tuple, list) and not dim:
+            dim = None
         return R.MeanFn.apply(x, dim=dim, keepdim=keepdim)
 
     max = R.max
@@ -1531,19 +1724,57 @@ class Tensor(TensorBase):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         for s in shape:
-            if type(s) is not int:
-                shape = tuple([int(s) for s in shape])
+            if type(s) is not int or s < 0:
+                shape = _shape_arg(shape)
                 break
         return S.ReshapeFn.apply(self, shape)
 
     def view(self, *shape):
         if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)) and \
                 not isinstance(shape[0], np.integer):
-            return self.type(shape[0])        # view(dtype): a reinterpretation in PyTorch
+            return self._view_dtype(shape[0])
+        if not self._array.flags.c_contiguous:      # (a contiguous tensor always views)
+            _check_view(self._array, shape)
         return self.reshape(*shape)
 
+    def _view_dtype(self, dtype):
+        """``view(dtype)``: the same memory read as ``dtype`` (the last dim
+        rescaled when the element sizes differ), PyTorch's checks; a view
+        sharing the version counter, outside the graph as in PyTorch."""
+        dt = _resolve_dtype(dtype)
+        a = self._array
+        if dt.itemsize != a.itemsize:
+            why = (f" to view {_torch_name(a.dtype)} as {_torch_name(dt)} (different element "
+                   "sizes)")
+            if a.ndim == 0:
+                raise RuntimeError(f"self.dim() cannot be 0{why}")
+            if a.strides[-1] != a.itemsize and a.shape[-1] > 1:   # (NumPy: any stride at 0/1)
+                raise RuntimeError(f"self.stride(-1) must be 1{why}, but got "
+                                   f"{a.strides[-1] // a.itemsize}")
+            r = dt.itemsize // a.itemsize
+            if r > 1:
+                if a.shape[-1] % r:
+                    raise RuntimeError(f"self.size(-1) must be divisible by {r}{why}, but got "
+                                       f"{a.shape[-1]}")
+                off = Sd.storage_offset(self)
+                if off % r:
+                    raise RuntimeError(f"self.storage_offset() must be divisible by {r}{why}, "
+                                       f"but got {off}")
+                for i in range(a.ndim - 1):
+                    st = a.strides[i] // a.itemsize
+                    if st % r:
+                        raise RuntimeError(f"self.stride({i}) must be divisible by {r}{why}, "
+                                           f"but got {st}")
+        try:
+            out = _core.wrap(a.view(dt))
+        except ValueError as e:
+            raise RuntimeError(f"view(dtype): {e}") from None
+        out._vc = self._vc_shared()
+        out._base = self if self._base is None else self._base
+        return out
+
     def view_as(self, other):
-        return self.reshape(other.shape)
+        return self.view(other.shape)
 
     def reshape_as(self, other):
         return self.reshape(other.shape)
@@ -2041,11 +2272,54 @@ _TORCH_NAMES = {float32: "Float", float64: "Double", int64: "Long", int32: "Int"
 
 
 _C_NAMES = {int64: "long int", int32: "int", int16: "short int", int8: "signed char",
-            uint8: "unsigned char", bool_: "bool"}    # (PyTorch's messages name C types)
+            uint8: "unsigned char", bool_: "bool", float32: "float",
+            float64: "double"}          # (PyTorch's messages name C types)
 
 
 def _torch_name(dt):
     return _TORCH_NAMES.get(dt, str(dt))
+
+
+def _shape_arg(shape):
+    """A reshape/view shape as ints, with PyTorch's checks on negative sizes
+    (NumPy takes any negative size as the inferred one)."""
+    shape = tuple([int(s) for s in shape])
+    inferred = False
+    for i, s in enumerate(shape):
+        if s == -1:
+            if inferred:
+                raise RuntimeError("only one dimension can be inferred")
+            inferred = True
+        elif s < 0:
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape "
+                               f"{list(shape)}")
+    return shape
+
+
+def _check_view(a, shape):
+    """Raises PyTorch's error when ``view(shape)`` of the non-contiguous
+    array ``a`` cannot share its memory (a dim to be merged spans two runs
+    of memory); sizes that do not fit are left to reshape's own error."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    try:
+        shape = tuple([int(s) for s in shape])
+    except TypeError:
+        return
+    try:
+        try:
+            np.reshape(a, shape, copy=False)
+        except TypeError:                       # (NumPy < 2.1: no copy=)
+            v = a.view()
+            v.shape = shape
+    except (ValueError, AttributeError):
+        try:
+            a.reshape(shape)
+        except ValueError:
+            return                              # a size mismatch: reshape says so
+        raise RuntimeError("view size is not compatible with input tensor's size and stride "
+                           "(at least one dimension spans across two contiguous subspaces). "
+                           "Use .reshape(...) instead.") from None
 
 
 def _check_cast(src, dst):
@@ -2105,16 +2379,67 @@ def _operand(o):
         return o
     if isinstance(o, np.ndarray):
         return _core.wrap(o)
-    return Tensor(o)
+    return _wrap_data(o)
 
 
 def _index(index):
+    """A Tensor index as NumPy's, with PyTorch's rules: Tensors become their
+    arrays (a uint8 one a bool mask, with PyTorch's deprecation warning), a
+    negative slice step raises, and a short list holding a sequence, Tensor,
+    slice, None or Ellipsis is a tuple of indices (``x[[i, j]]`` is
+    ``x[i, j]`` when i, j are lists or Tensors; a list of ints stays one
+    index on dim 0)."""
+    t = type(index)
+    if t is tuple:
+        for i in index:                      # (ints and slices: no new tuple)
+            ti = type(i)
+            if ti is not int and (ti is not slice or i.step is not None):
+                return _index_items(index)
+        return index
+    if t is int:
+        return index
+    if t is slice:
+        if index.step is not None and index.step < 0:
+            raise ValueError("step must be greater than zero")
+        return index
     if isinstance(index, TensorBase):
-        return index._array
-    if isinstance(index, tuple):
-        return tuple(i._array if isinstance(i, TensorBase) else i for i in index)
-    if isinstance(index, list) and any(isinstance(i, TensorBase) for i in index):
-        return [i._array if isinstance(i, TensorBase) else i for i in index]
+        a = index._array
+        return _u8_mask(a) if a.dtype == uint8 else a
+    if t is list:
+        return _index_list(index)
+    return index
+
+
+def _index_items(index):
+    out = []
+    for i in index:
+        if isinstance(i, TensorBase):
+            i = _u8_mask(i._array) if i._array.dtype == uint8 else i._array
+        elif type(i) is slice and i.step is not None and i.step < 0:
+            raise ValueError("step must be greater than zero")
+        out.append(i)
+    return tuple(out)
+
+
+def _u8_mask(a):
+    warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                  "torch.bool instead.", UserWarning, stacklevel=4)
+    return a.astype(bool)
+
+
+def _index_list(index):
+    """A list index: PyTorch's (and NumPy's old) rule for reading a short
+    list as a tuple of indices."""
+    if len(index) < 32:
+        for i in index:
+            if isinstance(i, (TensorBase, list, tuple, slice, np.ndarray)) or i is None or \
+                    i is Ellipsis:
+                warnings.warn("Using a non-tuple sequence for multidimensional indexing is "
+                              "deprecated and will be changed in pytorch 2.9; use x[tuple(seq)] "
+                              "instead of x[seq]. In pytorch 2.9 this will be interpreted as "
+                              "tensor index, x[torch.tensor(seq)], which will result either in "
+                              "an error or a different result", UserWarning, stacklevel=4)
+                return _index_items(index)
     return index
 
 
@@ -2122,9 +2447,23 @@ def _arr(t):
     return t._array if isinstance(t, TensorBase) else np.asarray(t)
 
 
+def _matmul_dtypes(a, b):
+    """PyTorch's refusal of a matrix product of two dtypes (it never promotes)."""
+    if isinstance(a, TensorBase) and isinstance(b, TensorBase):
+        da, db = a._array.dtype, b._array.dtype
+        if da != db:
+            if a._array.ndim == 1 and b._array.ndim == 1:
+                raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                                   f"{_torch_name(da)} and {_torch_name(db)}")
+            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                               f"{_C_NAMES.get(da, da)} != {_C_NAMES.get(db, db)}")
+
+
 def matmul(a, b):
     """Matrix product with NumPy/PyTorch ``matmul`` semantics through fnn_gemm."""
-    return L.MatMulFn.apply(_operand(a), _operand(b))
+    a, b = _operand(a), _operand(b)
+    _matmul_dtypes(a, b)
+    return L.MatMulFn.apply(a, b)
 
 
 def cat(tensors, dim=0, *, out=None):

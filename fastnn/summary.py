@@ -11,7 +11,7 @@ import types
 import numpy as np
 
 from .autograd import no_grad
-from ._tensor import Tensor
+from ._tensor import Tensor, _wrap_data
 
 __all__ = ["summary"]
 
@@ -82,7 +82,7 @@ def summary(model, input_shape, batch_size=1, dtype=np.float32, print_fn=print):
     model.eval()
     try:
         with no_grad():
-            out = model(Tensor(np.zeros((batch_size,) + input_shape, dtype=dtype)))
+            out = model(_wrap_data(np.zeros((batch_size,) + input_shape, dtype=dtype)))
     finally:
         for m in wrapped:
             m.__dict__.pop("forward", None)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..ops import elementwise as _E
 from ..ops import linalg as _L
-from .._tensor import Tensor
+from .._tensor import Tensor, _wrap_data
 
 
 def _t(x):
@@ -17,7 +17,7 @@ def _t(x):
         return x
     if isinstance(x, np.ndarray):
         return Tensor._wrap(x)
-    return Tensor(x)
+    return _wrap_data(x)
 
 
 def linear(input, weight, bias=None):

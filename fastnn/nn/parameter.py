@@ -31,7 +31,8 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = np.empty(0, np.float32)
-        super().__init__(_to_array(data), requires_grad=requires_grad)
+        arr = _to_array(data)       # (fastnn's dtype rules; Tensor(...) is PyTorch's float32)
+        super().__init__(arr, requires_grad=requires_grad, dtype=arr.dtype)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
@@ -70,7 +71,7 @@ class Buffer(Tensor, metaclass=_BufferMeta):
         if data is None:
             data = Tensor(np.empty(0, np.float32))
         elif not isinstance(data, Tensor):
-            data = Tensor(data)
+            data = Tensor._wrap(_to_array(data))
         t = data.detach()
         t._requires_grad = data.requires_grad
         t.persistent = persistent
@@ -151,6 +152,7 @@ class UninitializedBuffer(UninitializedTensorMixin, Tensor):
     cls_to_become = Tensor
 
     def __init__(self, requires_grad=False, device=None, dtype=None, persistent=True):
-        Tensor.__init__(self, _empty(dtype, device), requires_grad)
+        arr = _empty(dtype, device)
+        Tensor.__init__(self, arr, requires_grad=requires_grad, dtype=arr.dtype)
         self.persistent = persistent
         self._is_buffer = True

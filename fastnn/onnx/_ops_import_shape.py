@@ -9,6 +9,7 @@ import numpy as np
 import fastnn
 from .._tensor import Tensor
 from ..nn import functional as F
+from ..ops.shape import GetItemFn
 from ._ops_import import _norm_axes, arr, attr, bound, ints, unsupported
 from ._registry import imports
 from .errors import OnnxImportError
@@ -139,7 +140,8 @@ def _slice(m, node, x, starts, ends, axes=None, steps=None):
         if k == 0:
             raise OnnxImportError("fastnn.onnx: Slice with step 0")
         idx[a % x.ndim] = slice(s, e, k)
-    return x[tuple(idx)]
+    # (the op itself, not x[...]: ONNX steps may be negative, PyTorch's indexing refuses them)
+    return GetItemFn.apply(x, tuple(idx))
 
 
 @imports("Gather")

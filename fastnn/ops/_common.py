@@ -102,8 +102,8 @@ def tensor(x):
         return x
     if isinstance(x, _nd):
         return _wrap(x)
-    from .._tensor import Tensor
-    return Tensor(x)
+    from .._tensor import _wrap_data
+    return _wrap_data(x)
 
 
 def operand(x):

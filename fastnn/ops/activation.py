@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import _core
 from ..autograd.function import Function, _tensor_cls
+from ._common import tensor as _data_tensor
 from .._errors import ShapeError
 from ._util import c_contig, check_float, normalize_dim, nthreads
 
@@ -27,7 +28,7 @@ def _t(x):
         return x
     if isinstance(x, np.ndarray):
         return T._wrap(x)
-    return T(x)
+    return _data_tensor(x)       # (lists: fastnn's dtypes, not Tensor(...)'s float32)
 
 
 class LeakyReLUFn(Function):

@@ -192,6 +192,25 @@ class DivFn(Function):
         return ga, gb
 
 
+def _int_pow(a, b, dt):
+    """PyTorch's integer and bool powers that NumPy does not give: a negative
+    exponent from a tensor is 1 for base 1, +-1 for base -1 and 0 otherwise
+    (the true value truncated); a negative Python exponent raises.  bool **
+    bool is x (True) or all True (False) for a Python exponent, and raises
+    for a tensor one."""
+    if dt.kind == "b":
+        if isinstance(b, _nd):
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+        return a.copy() if b else np.ones(a.shape, dt)
+    if not isinstance(b, _nd):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    neg = b < 0
+    with np.errstate(over="ignore"):
+        out = np.asarray(np.power(a, np.where(neg, 0, b)), dt)
+    inv = np.where(a == 1, 1, np.where(a == -1, np.where(b % 2 == 0, 1, -1), 0)).astype(dt)
+    return np.where(neg, inv, out)
+
+
 class PowFn(Function):
     raw = True
 
@@ -202,10 +221,11 @@ class PowFn(Function):
             a = a.astype(dt)
         if type(b) is _nd and b.dtype is not dt:
             b = b.astype(dt)
-        if dt.kind in "iu" and np.any(np.asarray(b) < 0):
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = np.asarray(_ufunc("pow", np.power, a, b))
+        if dt.kind in "iub" and (dt.kind == "b" or np.any(np.asarray(b) < 0)):
+            out = _int_pow(a, b, dt)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                out = np.asarray(_ufunc("pow", np.power, a, b))
         na, nb = ctx.needs_input_grad
         if na or nb:
             ctx.save_for_backward(a, b, out if nb else None)

@@ -34,7 +34,8 @@ import numpy as np
 from ..random import _numpy_generator
 from .._core import TensorBase
 from .._core import wrap as _wrap
-from .._tensor import (_SUPPORTED, _resolve_dtype, _to_array, bool_, float32, float64, int64)
+from .._tensor import (_SUPPORTED, _data_array, _resolve_dtype, _to_array, bool_, float32,
+                       float64, int64)
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "scalar_tensor", "zeros", "ones", "full",
            "empty", "eye", "arange", "range", "linspace", "logspace", "zeros_like",
@@ -89,30 +90,39 @@ def _rng(generator):
 
 # ----------------------------------------------------------------- from data
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    """A new Tensor holding a copy of ``data`` (float32 for Python floats,
-    int64 for Python ints; an ndarray keeps its dtype where fastnn supports
-    it, as ``torch.tensor`` does)."""
-    return _finish(_to_array(data, dtype, copy=True, keep_ints=True), requires_grad, device)
+    """A new Tensor holding a copy of ``data``, with ``torch.tensor``'s dtype
+    inference: a Python float is float32, an int int64, a bool bool; a NumPy
+    scalar, an ndarray or a Tensor keeps its own dtype (fastnn has no
+    float16 or uint16/32/64: those become float32 and int64); a sequence
+    promotes its elements' dtypes (``[1, np.float64(2)]`` is float64), and a
+    Tensor inside a sequence is read as its one value."""
+    return _finish(_data_array(data, dtype), requires_grad, device)
 
 
 def as_tensor(data, dtype=None, device=None):
     """A Tensor sharing memory with ``data`` when it already is an ndarray
-    or Tensor of the right dtype."""
+    or Tensor of the right dtype (other data: as ``tensor``)."""
     _device(device)
     if isinstance(data, TensorBase) and (dtype is None or
                                          _resolve_dtype(dtype) == data._array.dtype):
         return data
-    return _wrap(_to_array(data, dtype, keep_ints=True))
+    if isinstance(data, (TensorBase, np.ndarray)):
+        return _wrap(_to_array(data, dtype, keep_ints=True))
+    return _wrap(_data_array(data, dtype))
 
 
 def from_numpy(a):
     """A Tensor sharing memory with ndarray ``a`` (its dtype is kept when fastnn
-    supports it)."""
+    supports it; negative strides raise, as PyTorch)."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
     if a.dtype not in _SUPPORTED:
         raise TypeError(f"can't convert np.ndarray of type {a.dtype}. The only supported "
                         "types are: float64, float32, int64, int32, int16, int8, uint8, and bool.")
+    if a.ndim and min(a.strides) < 0:
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors "
+                         "with negative strides are not currently supported. (You can probably "
+                         "work around this by making a copy of your array  with array.copy().) ")
     return _wrap(a)
 
 
@@ -154,9 +164,12 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          requires_grad=False):
     """A tensor filled with ``fill_value``; its dtype follows the value as
     PyTorch's does (bool, int64 or float32) unless ``dtype`` is given."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{type(size).__name__}")
     dt, v = _fill_dtype(fill_value)
     dt = _resolve_dtype(dtype) or dt
-    shape = _shape_args(size if isinstance(size, (tuple, list)) else (size,))
+    shape = _shape_args((size,))
     return _finish(np.full(shape, v, dt), requires_grad, device)
 
 

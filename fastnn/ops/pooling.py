@@ -25,6 +25,7 @@ import numpy as np
 from .. import _core
 from .._errors import ShapeError
 from ..autograd.function import _TENSOR, Function, _tensor_cls
+from ._common import tensor as _data_tensor
 from .._core import is_grad_enabled as _grad_enabled
 from ._util import check_float, nthreads
 
@@ -46,7 +47,7 @@ def _t(x):
         return x
     if isinstance(x, np.ndarray):
         return T._wrap(x)
-    return T(x)
+    return _data_tensor(x)       # (lists: fastnn's dtypes, not Tensor(...)'s float32)
 
 
 def _ints(op, name, v, n):

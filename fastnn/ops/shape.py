@@ -27,7 +27,7 @@ import numpy as np
 from .._core import TensorBase
 from .._errors import ShapeError
 from ..autograd.function import Function
-from ._common import dims_arg, tensor
+from ._common import dims_arg, result_type, tensor
 from ._util import normalize_dim, unbroadcast
 
 _BASIC = (int, slice, type(None), type(Ellipsis))
@@ -163,25 +163,61 @@ class IndexPutFn(Function):
         return gx, gv, None, None, None
 
 
+def _common_dtype(xs):
+    """The dtype of cat/stack of arrays xs: PyTorch's promotion (int64 with
+    float32 is float32, not NumPy's float64)."""
+    dt = xs[0].dtype
+    for x in xs:
+        if x.dtype != dt:
+            return result_type(*xs)
+    return dt
+
+
 class CatFn(Function):
+    """Concatenation along ``dim``, in the promoted dtype.  As PyTorch's
+    (a legacy rule), 1-D empty inputs are skipped when others are not, so
+    ``cat([zeros(0), ones(2, 2)])`` is ``ones(2, 2)``; they still take part
+    in the dtype."""
     raw = True
 
     @staticmethod
     def forward(ctx, *xs, dim=0):
         if not xs:
             raise ValueError("cat: expected a non-empty sequence of tensors")
-        d = normalize_dim("cat", dim, xs[0].ndim)
+        for i, x in enumerate(xs):
+            if x.ndim == 0:
+                raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                                   "concatenated")
+        dt = _common_dtype(xs)
+        ctx.dtypes = [x.dtype for x in xs]
+        skipped = [x.shape == (0,) for x in xs]
+        keep = [x for x, sk in zip(xs, skipped) if not sk]
+        ctx.skipped = skipped if keep and len(keep) < len(xs) else None
+        if not keep:                    # all 1-D empty: empty, whatever dim (as PyTorch)
+            ctx.skipped, ctx.dim, ctx.sizes = skipped, 0, [0] * len(xs)
+            return np.empty(0, dt)
+        d = normalize_dim("cat", dim, keep[0].ndim)
         ctx.dim = d
-        ctx.sizes = [x.shape[d] for x in xs]
+        ctx.sizes = [0 if sk else x.shape[d] for x, sk in zip(xs, skipped)]   # (per input)
         try:
-            return np.concatenate(xs, axis=d)
+            return np.concatenate(keep, axis=d, dtype=dt, casting="unsafe")
         except ValueError as e:
             raise ShapeError(f"cat: {e}; shapes {[tuple(x.shape) for x in xs]}") from None
 
     @staticmethod
     def backward(ctx, g):
-        cuts = np.cumsum(ctx.sizes)[:-1]
-        return tuple(np.split(g, cuts, axis=ctx.dim))
+        if ctx.skipped is None:
+            gs = np.split(g, np.cumsum(ctx.sizes)[:-1], axis=ctx.dim)
+        else:                            # the skipped inputs get empty gradients
+            gs, k = [], 0
+            for sk, s in zip(ctx.skipped, ctx.sizes):
+                if sk:
+                    gs.append(np.zeros(0, g.dtype))
+                else:
+                    gs.append(np.take(g, np.arange(k, k + s), axis=ctx.dim))
+                    k += s
+        return tuple(gi if gi.dtype == dt or dt.kind != "f" else gi.astype(dt)
+                     for gi, dt in zip(gs, ctx.dtypes))
 
 
 class StackFn(Function):
@@ -194,7 +230,7 @@ class StackFn(Function):
         d = normalize_dim("stack", dim, xs[0].ndim + 1)
         ctx.dim = d
         try:
-            return np.stack(xs, axis=d)
+            return np.stack(xs, axis=d, dtype=_common_dtype(xs), casting="unsafe")
         except ValueError as e:
             raise ShapeError(f"stack: {e}; shapes {[tuple(x.shape) for x in xs]}") from None
 
@@ -633,8 +669,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 
 
 class DiagonalFn(Function):
-    """The diagonal of dims (dim1, dim2) at ``offset``, as the last dim
-    (a read-only view)."""
+    """The diagonal of dims (dim1, dim2) at ``offset``, as the last dim: a
+    view that writes through to x, as PyTorch's (NumPy's own is read-only)."""
     raw = True
     _keep_args = True     # linear in x: differentiable backward by its adjoint
     _view = True
@@ -642,7 +678,13 @@ class DiagonalFn(Function):
     @staticmethod
     def forward(ctx, x, offset, dim1, dim2):
         ctx.meta = (x.shape, offset, dim1, dim2)
-        return np.diagonal(x, offset, dim1, dim2)
+        m = np.moveaxis(x, (dim1, dim2), (-2, -1))
+        m = m[..., :, offset:] if offset >= 0 else m[..., -offset:, :]
+        n = min(m.shape[-2], m.shape[-1])
+        # one step along the diagonal is one step along each of the two dims
+        # (as_strided keeps x's writeability: an expand()ed x stays read-only)
+        return np.lib.stride_tricks.as_strided(
+            m, m.shape[:-2] + (n,), m.strides[:-2] + (m.strides[-2] + m.strides[-1],))
 
     @staticmethod
     def backward(ctx, g):
@@ -664,7 +706,17 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     d1, d2 = normalize_dim("diagonal", dim1, nd), normalize_dim("diagonal", dim2, nd)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    return DiagonalFn.apply(x, int(offset), d1, d2)
+    offset = int(offset)
+    out = DiagonalFn.apply(x, offset, d1, d2)
+    if {d1, d2} == {nd - 2, nd - 1}:
+        # the same elements as an index of x in the same order (the last two
+        # dims indexed by arrays), so an in-place change of the diagonal under
+        # autograd is replayed on x as an index assignment (Tensor._inplace)
+        i = np.arange(out._array.shape[-1])
+        idx = [slice(None)] * nd
+        idx[d1], idx[d2] = i + max(-offset, 0), i + max(offset, 0)
+        out._view_of = (x, tuple(idx))
+    return out
 
 
 class DiagEmbedFn(Function):

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _config
 from ..autograd import no_grad
-from .._tensor import Tensor
+from .._tensor import Tensor, _wrap_data
 from .callbacks import Callback
 from .history import History
 from .metrics import get_metric
@@ -32,7 +32,7 @@ __all__ = ["Trainer"]
 def _tensor(x):
     if isinstance(x, Tensor):
         return x
-    return Tensor(x)
+    return _wrap_data(x)
 
 
 def _split_batch(batch):
@@ -419,7 +419,7 @@ class Trainer:
             model.train(was_training)
         if not outs:
             raise ValueError("Trainer.predict: no input samples")
-        return Tensor(np.concatenate(outs))
+        return Tensor._wrap(np.concatenate(outs))
 
     # -------------------------------------------------------- checkpoints
     def state_dict(self):

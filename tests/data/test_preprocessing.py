@@ -21,7 +21,7 @@ def test_standardize_2d_per_feature():
 def test_standardize_nchw_per_channel_and_tensor_input():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(10, 3, 4, 5)) * np.array([1, 2, 3]).reshape(1, 3, 1, 1) + 7
-    z = Standardize().fit_transform(fastnn.Tensor(x))
+    z = Standardize().fit_transform(fastnn.from_numpy(x))
     assert z.shape == x.shape and z.dtype == np.float64
     np.testing.assert_allclose(z.mean(axis=(0, 2, 3)), 0, atol=1e-10)
     np.testing.assert_allclose(z.std(axis=(0, 2, 3)), 1, atol=1e-10)

@@ -110,14 +110,15 @@ def test_equivalence_with_fastnn_optimizers_cnn_and_cross_entropy(run_mpi):
         opt = mk(ref.parameters())
         for s in range(20):
             opt.zero_grad()
-            F.cross_entropy(ref(fastnn.Tensor(X[s])), fastnn.Tensor(Y[s])).backward()
+            F.cross_entropy(ref(fastnn.Tensor(X[s])), fastnn.from_numpy(Y[s])).backward()
             opt.step()
         model = make()
         dopt = dist.DistributedOptimizer(mk(model.parameters()), bucket_size_mb=0.0001)
         sl = slice(4 * rank, 4 * rank + 4)
         for s in range(20):
             dopt.zero_grad()
-            F.cross_entropy(model(fastnn.Tensor(X[s, sl])), fastnn.Tensor(Y[s, sl])).backward()
+            F.cross_entropy(model(fastnn.Tensor(X[s, sl])),
+                                fastnn.from_numpy(Y[s, sl])).backward()
             dopt.step()
         diff = np.abs(flat(model) - flat(ref)).max()
         assert diff < 2e-5, (name, diff)

@@ -53,7 +53,7 @@ def test_integer_data_tensors(dt):
     with pytest.raises(RuntimeError, match="floating point"):
         a.requires_grad_()
     x = fastnn.randn(3, 5, requires_grad=True)
-    if dt != "bool":
+    if dt not in ("bool", "uint8"):        # (a uint8 index is a mask, as a bool one)
         idx = fastnn.tensor([2, 0], dtype=getattr(fastnn, dt))
         y = x[idx]
         y.sum().backward()
@@ -249,3 +249,199 @@ def test_default_device_and_dtype_settings():
     assert fastnn.get_default_dtype() == fastnn.float32
     with pytest.raises(TypeError, match="float32"):
         fastnn.set_default_dtype(fastnn.float64)
+
+
+# ---------------------------------------- PyTorch parity: views, cat, indexing, ...
+def _same(make):
+    """make(fastnn) and make(torch) agree: equal values, dtypes and shapes, or
+    both raise the same exception type."""
+    torch = requires_torch()
+    import warnings
+    res = []
+    for m in (fastnn, torch):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res.append(make(m))
+        except Exception as e:      # noqa: BLE001 - the type is compared below
+            res.append(e)
+    ours, theirs = res
+    if isinstance(theirs, Exception):
+        assert isinstance(ours, type(theirs)), (ours, theirs)
+        return
+    assert not isinstance(ours, Exception), ours
+    if isinstance(theirs, torch.Tensor):
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+        assert tuple(ours.shape) == tuple(theirs.shape)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    else:
+        assert type(ours).__name__ == type(theirs).__name__ and ours == theirs
+
+
+PARITY = {
+    # view(dtype) reinterprets the bits
+    "view_f32_as_i32": lambda m: m.tensor([1.0, -2.5]).view(m.int32),
+    "view_f32_as_f64": lambda m: m.ones(4).view(m.float64),
+    "view_f32_as_f64_odd": lambda m: m.ones(3).view(m.float64),
+    "view_f64_as_f32": lambda m: m.ones(2, dtype=m.float64).view(m.float32),
+    "view_f32_as_u8": lambda m: m.ones(2, 3).view(m.uint8),
+    "view_i16_as_i8": lambda m: m.ones(3, dtype=m.int16).view(m.int8),
+    "view_t_as_i32": lambda m: m.ones(2, 3).t().view(m.int32),
+    "view_t_as_f64": lambda m: m.ones(2, 3).t().view(m.float64),
+    "view_0d_as_f64": lambda m: m.tensor(1.0).view(m.float64),
+    "view_offset_as_f64": lambda m: m.ones(4)[1:3].view(m.float64),
+    "view_u8_as_f32": lambda m: m.ones(4, dtype=m.uint8).view(m.float32),
+    # view(shape) of a non-contiguous tensor
+    "view_t_flat": lambda m: m.arange(6.0).view(2, 3).t().view(-1),
+    "view_t_split": lambda m: m.arange(6.0).view(2, 3).t().view(3, 1, 2),
+    "view_slice_flat": lambda m: m.arange(6.0).view(2, 3)[:, :2].view(4),
+    "view_permute_split": lambda m: m.arange(24.0).view(2, 3, 4).permute(0, 2, 1).view(
+        2, 2, 2, 3),
+    "view_as_t": lambda m: m.arange(6.0).view(2, 3).t().view_as(m.ones(6)),
+    "reshape_t_flat": lambda m: m.arange(6.0).view(2, 3).t().reshape(-1),
+    "reshape_minus2": lambda m: m.zeros(4).reshape(-2, 2),
+    "view_minus2": lambda m: m.zeros(4).view(-2, 2),
+    "reshape_two_inferred": lambda m: m.zeros(4).reshape(-1, -1),
+    # cat / stack promote as PyTorch, and skip 1-D empty inputs
+    "cat_int_float": lambda m: m.cat([m.tensor([1]), m.tensor([2.5])]),
+    "stack_int_float": lambda m: m.stack([m.tensor([1]), m.tensor([2.5])]),
+    "stack_0d": lambda m: m.stack([m.tensor(1, dtype=m.int32), m.tensor(2.0)]),
+    "cat_u8_i8": lambda m: m.cat([m.tensor([1], dtype=m.uint8), m.tensor([2], dtype=m.int8)]),
+    "hstack_int_float": lambda m: m.hstack([m.tensor([1]), m.tensor([2.5])]),
+    "cat_skip_empty": lambda m: m.cat([m.zeros(0), m.ones(2, 2)]),
+    "cat_skip_empty_last": lambda m: m.cat([m.ones(2, 2), m.zeros(0, dtype=m.float64)]),
+    "cat_skip_empty_dim1": lambda m: m.cat([m.zeros(0), m.ones(2, 2), m.zeros(0)], 1),
+    "cat_all_empty": lambda m: m.cat([m.zeros(0)], 1),
+    "cat_0d": lambda m: m.cat([m.tensor(1.0), m.tensor(1.0)]),
+    # indexing: a list holding sequences / Tensors / slices is a tuple
+    "list_of_tensors": lambda m: m.arange(6).view(2, 3)[[m.tensor([0, 1]), m.tensor([2, 0])]],
+    "list_of_lists": lambda m: m.arange(12).view(3, 4)[[[0, 1], [1, 2]]],
+    "list_of_ints": lambda m: m.arange(12).view(3, 4)[[0, 2]],
+    "list_int_slice": lambda m: m.arange(12).view(3, 4)[[0, slice(None)]],
+    "list_none": lambda m: m.arange(12).view(3, 4)[[None, 1]],
+    "list_0d_tensor": lambda m: m.arange(12).view(3, 4)[[m.tensor(1), 2]],
+    "list_ellipsis": lambda m: m.arange(12).view(3, 4)[[..., 1]],
+    "list_bools": lambda m: m.arange(12).view(3, 4)[[True, False, True]],
+    "long_list": lambda m: m.arange(40)[list(range(32))],
+    "uint8_mask": lambda m: m.arange(3)[m.tensor([1, 0, 1], dtype=m.uint8)],
+    "uint8_mask_2d": lambda m: m.arange(6).view(2, 3)[m.tensor([[1, 0, 1], [0, 0, 1]],
+                                                               dtype=m.uint8)],
+    "negative_step": lambda m: m.arange(4)[::-1],
+    "negative_step_2d": lambda m: m.arange(12).view(3, 4)[:, ::-2],
+    "positive_step": lambda m: m.arange(12).view(3, 4)[1:, ::2],
+    # reductions over an empty dim list reduce everything
+    "sum_empty_dims": lambda m: m.ones(2, 3).sum(dim=()),
+    "sum_empty_dims_keepdim": lambda m: m.ones(2, 3).sum(dim=[], keepdim=True),
+    "mean_empty_dims": lambda m: m.mean(m.ones(2, 3), ()),
+    # integer powers, integer division by zero, bool maths
+    "int_pow_negative_tensor": lambda m: m.tensor([0, 1, -1, 2, -2, 3]) ** m.tensor(
+        [-1, -1, -1, -1, -1, -2]),
+    "scalar_pow_negative_tensor": lambda m: 2 ** m.tensor([-1, -2, 0, 1]),
+    "minus1_pow": lambda m: (-1) ** m.tensor([-3, -2]),
+    "pow_fn_scalar_base": lambda m: m.pow(2, m.tensor([-1])),
+    "int8_pow": lambda m: m.tensor([2], dtype=m.int8) ** m.tensor([-1], dtype=m.int8),
+    "int_pow_negative_scalar": lambda m: m.tensor([2]) ** -1,
+    "bool_pow_true": lambda m: m.tensor([True, False]) ** True,
+    "bool_pow_false": lambda m: m.tensor([True, False]).pow(False),
+    "bool_pow_bool_tensor": lambda m: m.tensor([True, False]) ** m.tensor(True),
+    "bool_pow_2": lambda m: m.tensor([True, False]) ** 2,
+    "remainder_by_zero": lambda m: m.tensor([5]) % m.tensor([0]),
+    "remainder_by_zero_scalar": lambda m: m.tensor([5]) % 0,
+    "rremainder_by_zero": lambda m: 5 % m.tensor([0]),
+    "fmod_by_zero": lambda m: m.fmod(m.tensor([5], dtype=m.int8), 0),
+    "float_remainder_by_zero": lambda m: m.tensor([5.0]) % m.tensor([0.0]),
+    "div_floor_by_zero": lambda m: m.tensor([5]).div(0, rounding_mode="floor"),
+    "bool_sign": lambda m: m.tensor([True, False]).sign(),
+    "bool_sign_inplace": lambda m: m.tensor([True, False]).sign_(),
+    "bool_square": lambda m: m.square(m.tensor([True, False])),
+    # comparisons with None, Size arithmetic
+    "eq_none": lambda m: m.ones(2) == None,      # noqa: E711
+    "ne_none": lambda m: m.ones(2) != None,      # noqa: E711
+    "size_plus_tuple": lambda m: tuple(m.Size([2]) + (3,)),
+    # matrix products of two dtypes raise
+    "matmul_long_float": lambda m: m.ones(1, 2, dtype=m.long) @ m.ones(2, 1),
+    "matmul_float_double": lambda m: m.ones(1, 2) @ m.ones(2, 1, dtype=m.float64),
+    "matmul_fn": lambda m: m.matmul(m.ones(2, 1, 2), m.ones(2, dtype=m.float64)),
+    "dot_dtypes": lambda m: m.ones(2, dtype=m.int32) @ m.ones(2, dtype=m.int64),
+    "matmul_same": lambda m: m.ones(1, 2, dtype=m.long) @ m.ones(2, 1, dtype=m.long),
+}
+
+
+@pytest.mark.parametrize("name", list(PARITY))
+def test_parity_with_torch(name):
+    _same(PARITY[name])
+
+
+def test_views_hard_expectations():
+    assert fastnn.tensor([1.0]).view(fastnn.int32).tolist() == [1065353216]
+    with pytest.raises(RuntimeError, match="divisible by 2"):
+        fastnn.ones(3).view(fastnn.float64)
+    x = fastnn.ones(3)
+    v = x.view(fastnn.int32)
+    v[0] = 0
+    assert x[0].item() == 0 and x._version == v._version == 1
+    with pytest.raises(RuntimeError, match="Use .reshape"):
+        fastnn.arange(6.0).view(2, 3).t().view(-1)
+    x = fastnn.arange(6.0).view(2, 3)
+    y = x.t().view(3, 1, 2)                 # splitting a dim: still a view
+    y[0, 0, 0] = 100
+    assert x[0, 0].item() == 100
+    with pytest.raises(RuntimeError, match="invalid shape dimension -2"):
+        fastnn.zeros(4).reshape(-2, 2)
+
+
+def test_cat_and_indexing_hard_expectations():
+    assert fastnn.cat([fastnn.tensor([1]), fastnn.tensor([2.5])]).dtype == np.float32
+    assert fastnn.cat([fastnn.zeros(0), fastnn.ones(2, 2)]).shape == (2, 2)
+    a, b = fastnn.ones(2, 2, requires_grad=True), fastnn.zeros(0, requires_grad=True)
+    fastnn.cat([b, a]).sum().backward()
+    assert a.grad.tolist() == [[1.0, 1.0]] * 2 and b.grad.shape == (0,)
+    x = fastnn.arange(6).view(2, 3)
+    with pytest.warns(UserWarning, match="non-tuple sequence"):
+        assert x[[fastnn.tensor([0, 1]), fastnn.tensor([2, 0])]].tolist() == [2, 3]
+    assert fastnn.arange(12).view(3, 4)[[0, 2]].shape == (2, 4)
+    with pytest.warns(UserWarning, match="uint8"):
+        assert fastnn.arange(3)[fastnn.tensor([1, 0, 1], dtype=fastnn.uint8)].tolist() == [0, 2]
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        fastnn.arange(4)[::-1]
+    y = fastnn.arange(12).view(3, 4)
+    with pytest.warns(UserWarning):
+        y[[[0, 1], [1, 2]]] = -1
+    assert y[0, 1].item() == -1 and y[1, 2].item() == -1 and y[0, 0].item() == 0
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        y[::-1] = 0
+
+
+def test_maths_hard_expectations():
+    assert (2 ** fastnn.tensor([-1])).tolist() == [0]
+    assert (fastnn.tensor([1, -1, -1]) ** fastnn.tensor([-1, -1, -2])).tolist() == [1, -1, 1]
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        fastnn.tensor([5]) % fastnn.tensor([0])
+    s = fastnn.tensor([True]).sign()
+    assert s.dtype == np.bool_ and s.tolist() == [True]
+    assert fastnn.tensor([True, False]).square().dtype == np.int64
+    assert (fastnn.tensor([True, False]) ** True).dtype == np.bool_
+    assert fastnn.ones(2, 3).sum(dim=()).item() == 6.0
+    assert (fastnn.ones(2) == None) is False and (fastnn.ones(2) != None) is True  # noqa: E711
+
+
+def test_size_arithmetic_keeps_size():
+    torch = requires_torch()
+    for ours, theirs in [(fastnn.Size([2]) + (3,), torch.Size([2]) + (3,)),
+                         (fastnn.Size([2]) + fastnn.Size([3]), None),
+                         ((3,) + fastnn.Size([2]), (3,) + torch.Size([2])),
+                         (fastnn.Size([2]) * 2, torch.Size([2]) * 2),
+                         (2 * fastnn.Size([2]), 2 * torch.Size([2]))]:
+        assert type(ours) is fastnn.Size
+        if theirs is not None:
+            assert isinstance(theirs, torch.Size) and tuple(ours) == tuple(theirs)
+    with pytest.raises(TypeError):
+        fastnn.Size([2]) + [3]
+
+
+def test_matmul_dtype_mismatch_message():
+    with pytest.raises(RuntimeError, match="expected m1 and m2 to have the same dtype, but "
+                                           "got: long int != float"):
+        fastnn.ones(1, 2, dtype=fastnn.long) @ fastnn.ones(2, 1)
+    with pytest.raises(RuntimeError, match="float != double"):
+        fastnn.ones(1, 2) @ fastnn.ones(2, 1, dtype=fastnn.float64)

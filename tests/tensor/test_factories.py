@@ -179,3 +179,69 @@ def test_arange_errors():
         fastnn.arange(0, 5, -1)
     with pytest.raises(RuntimeError, match="non-negative"):
         fastnn.linspace(0, 1, -1)
+
+
+# ------------------------------------------------ tensor(): dtype inference
+INFER = [
+    ("np_f64_items", lambda m: m.tensor([np.float64(1.0), np.float64(2.0)])),
+    ("f64_0d_tensors", lambda m: m.tensor([m.tensor(1.0, dtype=m.float64),
+                                           m.tensor(2.0, dtype=m.float64)])),
+    ("np_int32", lambda m: m.tensor([np.int32(1)])),
+    ("np_int16_pair", lambda m: m.tensor([np.int16(1), np.int16(2)])),
+    ("np_int16_and_int", lambda m: m.tensor([np.int16(1), 2])),
+    ("int_and_np_f64", lambda m: m.tensor([1, np.float64(2.0)])),
+    ("np_f32_and_float", lambda m: m.tensor([np.float32(1.0), 2.0])),
+    ("f64_arrays", lambda m: m.tensor([np.array([1.0, 2.0]), np.array([3.0, 4.0])])),
+    ("u8_and_i8", lambda m: m.tensor([np.uint8(1), np.int8(1)])),
+    ("bool_and_int", lambda m: m.tensor([True, 2])),
+    ("int32_tensors", lambda m: m.tensor([m.tensor(1, dtype=m.int32),
+                                          m.tensor(2, dtype=m.int32)])),
+    ("one_element_tensors", lambda m: m.tensor([m.ones(1), m.ones(1)])),
+    ("f64_1elem_tensor", lambda m: m.tensor([m.tensor([1.0], dtype=m.float64)])),
+    ("nested_empty", lambda m: m.tensor([[], []])),
+    ("range", lambda m: m.tensor(range(3))),
+    ("float_to_int", lambda m: m.tensor([1.7, -2.2], dtype=m.int64)),
+    ("as_tensor_list", lambda m: m.as_tensor([np.float64(1.0)])),
+]
+
+
+@pytest.mark.parametrize("name,make", INFER, ids=[c[0] for c in INFER])
+def test_tensor_dtype_inference_matches_torch(name, make):
+    torch = requires_torch()
+    ours, theirs = make(fastnn), make(torch)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_tensor_dtype_inference_hard_expectations():
+    assert fastnn.tensor([np.float64(1.0), np.float64(2.0)]).dtype == np.float64
+    assert fastnn.tensor([np.int32(1)]).dtype == np.int32
+    assert fastnn.tensor([np.array([1.0, 2.0])]).dtype == np.float64
+    assert fastnn.tensor([1.0, 2.0]).dtype == np.float32 and fastnn.tensor([1]).dtype == np.int64
+    # a Tensor inside a list is read as one value (PyTorch's rule)
+    assert fastnn.tensor([fastnn.ones(1), fastnn.ones(1)]).shape == (2,)
+    with pytest.raises(ValueError, match="only one element tensors"):
+        fastnn.tensor([fastnn.ones(2), fastnn.ones(2)])
+    # the unsigned types fastnn lacks hold their values as int64
+    assert fastnn.tensor(np.array([7], np.uint32)).tolist() == [7]
+
+
+@pytest.mark.parametrize("make", [lambda m: m.full(3, 1.0),
+                                  lambda m: m.from_numpy(np.arange(3.0)[::-1]),
+                                  lambda m: m.tensor([m.ones(2), m.ones(2)])])
+def test_factories_reject_as_torch(make):
+    torch = requires_torch()
+    with pytest.raises(Exception) as theirs:
+        make(torch)
+    with pytest.raises(type(theirs.value)):
+        make(fastnn)
+
+
+def test_factories_reject_hard_expectations():
+    with pytest.raises(TypeError, match="must be tuple of ints"):
+        fastnn.full(3, 1.0)
+    assert fastnn.full((3,), 1.0).shape == (3,) and fastnn.full([2], 1).shape == (2,)
+    with pytest.raises(ValueError, match="negative"):
+        fastnn.from_numpy(np.arange(3.0)[::-1])
+    assert fastnn.from_numpy(np.arange(6.0).reshape(2, 3)[:, ::2]).shape == (2, 2)

@@ -423,3 +423,75 @@ def test_rnn_reading_the_output_it_writes_matches_torch():
             out.sum().backward()
 
 
+
+
+# ------------------------------------------------ copy_ across dtypes
+COPY_CASES = [("int64", [1.7, -2.3], "float32"), ("bool", [0, 2, -1], "int64"),
+              ("uint8", [1.7, 2.9, 255.0], "float32"), ("int32", [3.9, -0.5], "float64"),
+              ("bool", [0.0, 0.5], "float32"), ("float32", [1, 2], "int64"),
+              ("int8", [True, False], "bool")]
+
+
+@pytest.mark.parametrize("dst,values,src", COPY_CASES)
+def test_copy_casts_across_dtypes_as_torch(dst, values, src):
+    torch = requires_torch()
+    outs = []
+    for m in (fastnn, torch):
+        x = m.zeros(len(values), dtype=getattr(m, dst))
+        r = x.copy_(m.tensor(values, dtype=getattr(m, src)))
+        assert r is x
+        outs.append(x.numpy())
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert outs[0].dtype == outs[1].dtype
+
+
+def test_copy_cast_hard_expectations():
+    x = fastnn.zeros(2, dtype=fastnn.long)
+    assert x.copy_(fastnn.tensor([1.7, -2.3])).tolist() == [1, -2]
+    b = fastnn.zeros(3, dtype=fastnn.bool).copy_(fastnn.tensor([0, 2, -1]))
+    assert b.tolist() == [False, True, True]
+    y = fastnn.zeros(2, 3, dtype=fastnn.uint8).copy_(fastnn.tensor([1.5, 2.5, 3.5]))
+    assert y.tolist() == [[1, 2, 3]] * 2
+    with pytest.raises(RuntimeError):
+        fastnn.zeros(2, 3).copy_(fastnn.ones(4))
+
+
+# ------------------------------------------------ writes through diagonal()
+DIAG_CASES = [((2, 2), dict()), ((2, 3), dict(offset=1)), ((3, 2), dict(offset=-1)),
+              ((2, 3, 3), dict(dim1=1, dim2=2)), ((2, 3, 3), dict(dim1=0, dim2=2)),
+              ((3, 3), dict(offset=5))]
+
+
+@pytest.mark.parametrize("shape,kw", DIAG_CASES)
+def test_diagonal_is_a_writable_view_as_torch(shape, kw):
+    torch = requires_torch()
+    outs = []
+    for m in (fastnn, torch):
+        x = m.ones(*shape)
+        x.diagonal(**kw).fill_(0)
+        m.diagonal(x, **kw).add_(5)
+        outs.append(x.numpy())
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_diagonal_write_hard_expectations():
+    x = fastnn.ones(2, 2)
+    x.diagonal().fill_(0)
+    assert x.tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    x = fastnn.ones(2, 3)
+    fastnn.diagonal(x, offset=1).zero_()
+    assert x.tolist() == [[1.0, 0.0, 1.0], [1.0, 1.0, 0.0]]
+    assert x.diagonal()._version == x._version
+
+
+def test_diagonal_inplace_under_autograd_as_torch():
+    torch = requires_torch()
+    grads = []
+    for m in (fastnn, torch):
+        w = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        y = w * 2
+        y.diagonal().mul_(3)
+        (y * m.arange(4.0).reshape(2, 2)).sum().backward()
+        grads.append((y.detach().numpy(), w.grad.numpy()))
+    np.testing.assert_allclose(grads[0][0], grads[1][0])
+    np.testing.assert_allclose(grads[0][1], grads[1][1])

@@ -317,3 +317,103 @@ def test_float32_matmul_precision():
             fastnn.set_float32_matmul_precision(3)
     finally:
         fastnn.set_float32_matmul_precision("highest")
+
+
+# ------------------------------------------------- the Tensor(...) constructor
+TENSOR_CTOR = [
+    ("list", lambda m: m.Tensor([1, 2])),
+    ("nested", lambda m: m.Tensor([[1, 2], [3, 4]])),
+    ("tuple", lambda m: m.Tensor((2, 3))),
+    ("bools", lambda m: m.Tensor([True, False])),
+    ("f64_array", lambda m: m.Tensor(np.array([1.0, 2.0]))),
+    ("i64_array", lambda m: m.Tensor(np.array([1, 2]))),
+    ("0d_array", lambda m: m.Tensor(np.array(3.0))),
+    ("empty", lambda m: m.Tensor()),
+    ("empty_list", lambda m: m.Tensor([])),
+    ("tensor_items", lambda m: m.Tensor([m.tensor(1), m.tensor(2.5)])),
+    ("keyword", lambda m: m.Tensor(data=[1, 2])),
+    ("device", lambda m: m.Tensor([1, 2], device="cpu")),
+]
+TENSOR_SHAPES = [
+    ("sizes", lambda m: m.Tensor(2, 3)),
+    ("one_size", lambda m: m.Tensor(3)),
+    ("zero", lambda m: m.Tensor(0)),
+    ("np_int", lambda m: m.Tensor(np.int64(2))),
+    ("Size", lambda m: m.Tensor(m.Size([2, 3]))),
+]
+TENSOR_BAD = [
+    ("float", lambda m: m.Tensor(2.5)),
+    ("np_float", lambda m: m.Tensor(np.float64(2.0))),
+    ("bool", lambda m: m.Tensor(True)),
+    ("negative", lambda m: m.Tensor(-1)),
+    ("negative2", lambda m: m.Tensor(2, -1)),
+    ("mixed", lambda m: m.Tensor(2, 2.0)),
+]
+
+
+@pytest.mark.parametrize("name,make", TENSOR_CTOR, ids=[c[0] for c in TENSOR_CTOR])
+def test_tensor_constructor_data_is_float32_as_torch(name, make):
+    torch = requires_torch()
+    ours, theirs = make(fastnn), make(torch)
+    assert ours.dtype == fastnn.float32 == np.float32
+    assert str(theirs.dtype) == "torch.float32"
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("name,make", TENSOR_SHAPES, ids=[c[0] for c in TENSOR_SHAPES])
+def test_tensor_constructor_sizes_as_torch(name, make):
+    torch = requires_torch()
+    ours, theirs = make(fastnn), make(torch)
+    assert ours.dtype == np.float32 and ours.shape == tuple(theirs.shape)
+    assert not ours.requires_grad and ours.is_leaf
+
+
+@pytest.mark.parametrize("name,make", TENSOR_BAD, ids=[c[0] for c in TENSOR_BAD])
+def test_tensor_constructor_rejects_as_torch(name, make):
+    torch = requires_torch()
+    with pytest.raises(Exception) as theirs:
+        make(torch)
+    with pytest.raises(type(theirs.value)):
+        make(fastnn)
+
+
+def test_tensor_constructor_hard_expectations():
+    assert fastnn.Tensor([1, 2]).dtype == np.float32
+    assert fastnn.Tensor(2, 3).shape == (2, 3) and fastnn.Tensor(3).shape == (3,)
+    assert fastnn.Tensor(np.array([1.0, 2.0])).dtype == np.float32
+    e = fastnn.Tensor()
+    assert e.shape == (0,) and e.dtype == np.float32
+    # a float32 ndarray is shared (PyTorch too); another dtype is converted
+    a = np.ones(2, np.float32)
+    fastnn.Tensor(a)[0] = 5
+    assert a[0] == 5
+    # Tensor(t) is an alias of t: its dtype, memory and graph
+    t = fastnn.tensor([1, 2])
+    u = fastnn.Tensor(t)
+    assert u.dtype == np.int64 and u is not t
+    u[0] = 7
+    assert t.tolist() == [7, 2] and t._version == u._version
+    w = fastnn.ones(2, requires_grad=True)
+    v = fastnn.Tensor(w)
+    assert v.requires_grad and v.grad_fn is not None
+    (v * 3).sum().backward()
+    assert w.grad.tolist() == [3.0, 3.0]
+    # fastnn's own keywords still work
+    assert fastnn.Tensor([1.0], requires_grad=True).requires_grad
+    assert fastnn.Tensor([1.0], dtype=fastnn.float64).dtype == np.float64
+
+
+def test_library_keeps_dtypes_without_the_constructor():
+    # what fastnn made with Tensor(array) keeps its dtype: parameters, buffers
+    p = fastnn.nn.Parameter(fastnn.ones(2, dtype=fastnn.float64))
+    assert p.dtype == np.float64 and p.requires_grad
+    bn = fastnn.nn.BatchNorm1d(3)
+    assert bn.num_batches_tracked.dtype == np.int64
+    m = fastnn.nn.Module()
+    m.register_buffer("idx", np.arange(3))
+    assert m.idx.dtype == np.int64
+    assert fastnn.nn.utils.parameters_to_vector(
+        [fastnn.nn.Parameter(fastnn.ones(2, dtype=fastnn.float64))]).dtype == np.float64
+    assert (fastnn.ones(2) + [1, 2]).dtype == np.float32
+    assert fastnn.nn.UninitializedBuffer(dtype=fastnn.float64).dtype == np.float64

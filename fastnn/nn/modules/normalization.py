@@ -67,7 +67,7 @@ class _BatchNorm(Module):
         if self.track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(num_features, np.float32)))
             self.register_buffer("running_var", Tensor(np.ones(num_features, np.float32)))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
+            self.register_buffer("num_batches_tracked", Tensor._wrap(np.array(0, dtype=np.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -392,7 +392,7 @@ class _LazyNormBase(LazyModuleMixin, _BatchNorm):
         if self.track_running_stats:
             self.running_mean = UninitializedBuffer(device=device, dtype=dtype)
             self.running_var = UninitializedBuffer(device=device, dtype=dtype)
-            self.num_batches_tracked = Tensor(np.array(0, dtype=np.int64))
+            self.num_batches_tracked = Tensor._wrap(np.array(0, dtype=np.int64))
 
     def reset_parameters(self):
         """The ordinary layer's initialisation, once the shapes are known."""

@@ -105,7 +105,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
                            "`parameters` is non-finite, so it cannot be clipped. To disable "
                            "this error and scale the gradients by the non-finite norm anyway, "
                            "set `error_if_nonfinite=False`")
-    return Tensor(total)
+    return Tensor._wrap(total)
 
 
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
@@ -304,7 +304,7 @@ def parameters_to_vector(parameters):
     ps = _param_list(parameters, "parameters_to_vector")
     if not ps:
         return Tensor(np.zeros(0, np.float32))
-    return Tensor(np.concatenate([p._array.ravel() for p in ps]))
+    return Tensor._wrap(np.concatenate([p._array.ravel() for p in ps]))
 
 
 def vector_to_parameters(vec, parameters):

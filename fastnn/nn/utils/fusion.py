@@ -30,8 +30,8 @@ def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b, trans
     shape[1 if transpose else 0] = -1
     fw = (w * scale.reshape(shape)).astype(w.dtype)
     fb = ((b - rm) * scale + beta).astype(w.dtype)
-    return Parameter(Tensor(fw), requires_grad=conv_w.requires_grad), \
-        Parameter(Tensor(fb), requires_grad=conv_w.requires_grad if conv_b is None
+    return Parameter(Tensor._wrap(fw), requires_grad=conv_w.requires_grad), \
+        Parameter(Tensor._wrap(fb), requires_grad=conv_w.requires_grad if conv_b is None
                   else conv_b.requires_grad)
 
 

@@ -103,7 +103,8 @@ class BasePruningMethod(ABC):
         else:
             default = _arr(getattr(module, name + "_mask")).copy()
         mask = method.compute_mask(_arr(scores), default_mask=default)
-        module.register_buffer(name + "_mask", Tensor(np.asarray(_arr(mask), _arr(orig).dtype)))
+        module.register_buffer(name + "_mask",
+                               Tensor._wrap(np.asarray(_arr(mask), _arr(orig).dtype)))
         object.__setattr__(module, name, method.apply_mask(module))
         module.register_forward_pre_hook(method)
         return method
@@ -113,7 +114,7 @@ class BasePruningMethod(ABC):
         a = _arr(t)
         scores = a if importance_scores is None else _arr(importance_scores)
         dm = np.ones(a.shape, a.dtype) if default_mask is None else _arr(default_mask)
-        return t * Tensor(np.asarray(_arr(self.compute_mask(scores, dm)), a.dtype))
+        return t * Tensor._wrap(np.asarray(_arr(self.compute_mask(scores, dm)), a.dtype))
 
     def remove(self, module):
         """Makes the pruning permanent: ``name`` becomes a parameter holding
@@ -388,7 +389,7 @@ def global_unstructured(parameters, pruning_method, importance_scores=None, **kw
     start = 0
     for (module, name), s in zip(params, scores):
         n = s.size
-        custom_from_mask(module, name, mask=Tensor(final[start:start + n].reshape(
+        custom_from_mask(module, name, mask=Tensor._wrap(final[start:start + n].reshape(
             _arr(getattr(module, name)).shape)))
         start += n
 
