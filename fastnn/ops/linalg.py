@@ -8,6 +8,7 @@ from ..autograd.function import Function
 from .._config import state as _state
 from ._common import tensor as _t
 from ._util import is_float, rows, unbroadcast, untracked
+from .reduction import _sum_f
 
 
 def mm(a, b, out=None, trans_a=False, trans_b=False, beta=0.0):
@@ -154,8 +155,8 @@ class LinearFn(Function):
             gx = mm(g2, w).reshape(x.shape)
         if nw:
             gw = mm(g2, rows(x), trans_a=True)
-        if nb:
-            gb = g2.sum(axis=0)
+        if nb:   # (float32 over many rows: blocked, as torch's cascade)
+            gb = _sum_f(np.ascontiguousarray(g2), (0,), False)
         return gx, gw, gb
 
 

@@ -47,6 +47,51 @@ def _expand(g, shape, dims, keepdim):
     return np.ascontiguousarray(np.broadcast_to(g, shape))
 
 
+# float32 sums of at least this many terms an output are blocked (_fsum):
+# NumPy adds the terms of a sum along any axis but the contiguous last one
+# one by one into float32, an error that grows with n (1e6 terms of 1.1: 1%
+# off; a column mean of 60000 values near 100 off by as much as their spread),
+# where PyTorch's cascade stays near float32's rounding.
+_CASCADE = 2048
+
+
+def _cascade_rows(a):
+    """Column sums of the C-contiguous float32 (n, m) array a, as sums of
+    blocks of 512 rows, then of the blocks' sums the same way: the error of
+    about 512 + n/512 roundings instead of n, at the speed of a.sum(0)."""
+    n = a.shape[0]
+    if n <= 1024:
+        return a.sum(axis=0)
+    q = n // 512
+    r = _cascade_rows(np.ascontiguousarray(a[:q * 512].reshape(q, 512, -1).sum(axis=1)))
+    return r + a[q * 512:].sum(axis=0) if q * 512 < n else r
+
+
+def _fsum(x, dims, keepdims):
+    """sum(x, dims) for float32 x, accurate however many terms it has:
+    NumPy's (pairwise) along the contiguous last axis, blocked rows
+    (_cascade_rows) over leading axes of a contiguous array, float64
+    accumulation otherwise (2-6x slower: only past _CASCADE terms)."""
+    shape = x.shape
+    rd = range(x.ndim) if dims is None else dims
+    n = int(np.prod([shape[d] for d in rd])) if x.ndim else 1
+    if n < _CASCADE or (x.flags.c_contiguous and tuple(rd) == (x.ndim - 1,)) or \
+            (dims is None and x.flags.c_contiguous):
+        return np.sum(x, axis=dims, keepdims=keepdims)
+    k = len(rd)
+    if x.flags.c_contiguous and tuple(rd) == tuple(range(k)):
+        out = _cascade_rows(x.reshape(n, -1)).reshape(shape[k:])
+        return out.reshape((1,) * k + shape[k:]) if keepdims else out
+    return np.sum(x, axis=dims, keepdims=keepdims, dtype=np.float64).astype(np.float32)
+
+
+def _sum_f(x, dims, keepdims):
+    """np.sum for a float array, float32 through _fsum."""
+    if x.dtype == np.float32:
+        return _fsum(x, dims, keepdims)
+    return np.sum(x, axis=dims, keepdims=keepdims)
+
+
 class SumFn(Function):
     raw = True
 
@@ -58,8 +103,9 @@ class SumFn(Function):
             s = _core.sum_all(c_contig(x), nthreads())
             out = np.asarray(s, dtype=x.dtype)
             return out.reshape((1,) * x.ndim) if keepdim else out
-        dt = None if x.dtype.kind == "f" else I64      # PyTorch sums integers in int64
-        return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=dt))
+        if x.dtype.kind == "f":
+            return np.asarray(_sum_f(x, dims, keepdim))
+        return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=I64))  # (as PyTorch)
 
     @staticmethod
     def backward(ctx, g):
@@ -75,6 +121,8 @@ class MeanFn(Function):
         dims = _dims("mean", dim, x.ndim)
         n = x.size if dims is None else int(np.prod([x.shape[d] for d in dims]))
         ctx.meta = (x.shape, dims, keepdim, n)
+        if x.dtype == np.float32 and n >= _CASCADE:
+            return np.asarray(_fsum(x, dims, keepdim) / np.float32(n))
         return np.asarray(np.mean(x, axis=dims, keepdims=keepdim))
 
     @staticmethod
@@ -300,6 +348,14 @@ def amin(input, dim=(), keepdim=False, *, axis=None, out=None, keepdims=None):
 
 
 # ---------------------------------------------------------------- std / var
+def _mean_f(x, dims):
+    """The mean over dims, kept as size-1 dims (float32: through _fsum)."""
+    n = x.size if dims is None else int(np.prod([x.shape[d] for d in dims]))
+    if x.dtype == np.float32 and n >= _CASCADE:
+        return _fsum(x, dims, True) / np.float32(n)
+    return np.mean(x, axis=dims, keepdims=True)
+
+
 class VarFn(Function):
     """Variance (``std=True``: standard deviation) over dims, divided by
     max(0, N - correction)."""
@@ -313,8 +369,8 @@ class VarFn(Function):
         dof = _count(x.shape, dims) - correction
         dof = dof if dof > 0 else 0
         with np.errstate(all="ignore"):
-            d = x - np.mean(x, axis=dims, keepdims=True)
-            out = np.asarray(np.sum(d * d, axis=dims, keepdims=keepdim) / x.dtype.type(dof))
+            d = x - _mean_f(x, dims)
+            out = np.asarray(_sum_f(d * d, dims, keepdim) / x.dtype.type(dof))
             if std:
                 out = np.sqrt(out)
         if ctx.needs_input_grad[0]:
@@ -327,7 +383,7 @@ class VarFn(Function):
         x, out = ctx.saved_tensors
         dims, keepdim, dof, op = ctx.meta
         with np.errstate(all="ignore"):
-            d = x - np.mean(x, axis=dims, keepdims=True)
+            d = x - _mean_f(x, dims)
             gg = _bcast_back(g, x.shape, dims, keepdim)
             if out is None:
                 gx = gg * (2.0 / dof) * d if dof else gg * d / x.dtype.type(0)
@@ -547,15 +603,23 @@ class CumsumFn(Function):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        dt = None if x.dtype.kind == "f" else I64
-        return np.cumsum(x, axis=dim, dtype=dt).reshape(x.shape)
+        return _cumsum(x, dim).reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
         d = ctx.dim
         if g.ndim == 0:
             return g
-        return np.flip(np.cumsum(np.flip(g, d), axis=d), d)
+        return np.flip(_cumsum(np.flip(g, d), d), d)
+
+
+def _cumsum(x, dim):
+    """np.cumsum with PyTorch's accumulators: float32 running sums in double
+    (in float32 the millionth partial sum of 1.1 is 1% off), integers in
+    int64."""
+    if x.dtype == np.float32 and x.ndim and x.shape[dim] > 64:
+        return np.cumsum(x, axis=dim, dtype=np.float64).astype(np.float32)
+    return np.cumsum(x, axis=dim, dtype=None if x.dtype.kind == "f" else I64)
 
 
 class CumprodFn(Function):
