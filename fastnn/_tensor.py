@@ -847,13 +847,17 @@ class Tensor(TensorBase):
         _check_cast(value.dtype, a.dtype)
         np.copyto(a, value, casting="unsafe")
 
-    def add_(self, other, *, alpha=1):
+    def add_(self, other, *args, alpha=1):
+        if args:
+            other, alpha = _deprecated_alpha("add_", other, args)
         o = _operand(other)
         if alpha != 1:
             o = o * alpha
         return self._inplace(lambda t: t + o, _ufunc_into(np.add, o), (o,))
 
-    def sub_(self, other, *, alpha=1):
+    def sub_(self, other, *args, alpha=1):
+        if args:
+            other, alpha = _deprecated_alpha("sub_", other, args)
         o = _operand(other)
         if alpha != 1:
             o = o * alpha
@@ -1206,10 +1210,14 @@ class Tensor(TensorBase):
         _matmul_dtypes(o, self)
         return L.MatMulFn.apply(o, self)
 
-    def add(self, other, *, alpha=1):
+    def add(self, other, *args, alpha=1):
+        if args:
+            other, alpha = _deprecated_alpha("add", other, args)
         return self + (other if alpha == 1 else _operand(other) * alpha)
 
-    def sub(self, other, *, alpha=1):
+    def sub(self, other, *args, alpha=1):
+        if args:
+            other, alpha = _deprecated_alpha("sub", other, args)
         return self - (other if alpha == 1 else _operand(other) * alpha)
 
     subtract = sub
@@ -2369,6 +2377,19 @@ def _fast_addc(ufunc, t1, t2, value):
     return run
 
 
+def _deprecated_alpha(op, first, rest):
+    """(other, alpha) of the old call form ``t.add_(alpha, other)`` (the
+    word-language-model example's ``p.data.add_(-lr, p.grad)``), which
+    PyTorch still takes with a warning."""
+    if len(rest) != 1 or not isinstance(first, numbers.Number) or \
+            not isinstance(rest[0], TensorBase):
+        raise TypeError(f"{op}() takes other and the keyword alpha; the deprecated form is "
+                        f"{op}(Number alpha, Tensor other)")
+    warnings.warn(f"This overload of {op} is deprecated: {op}(Number alpha, Tensor other); "
+                  f"use {op}(Tensor other, *, Number alpha) instead", UserWarning, stacklevel=3)
+    return rest[0], first
+
+
 def _operand(o):
     # (a NumPy scalar first: it is also a numbers.Number, and left as one its
     # own operator would hand the Tensor back to __array_ufunc__ for ever;
@@ -2466,9 +2487,15 @@ def matmul(a, b):
     return L.MatMulFn.apply(a, b)
 
 
+def _into(out, res, op):
+    from .ops.reduction import into
+    return into(out, res, op)
+
+
 def cat(tensors, dim=0, *, out=None):
     """Concatenates tensors along an existing dim."""
-    return S.CatFn.apply(*[_operand(t) for t in tensors], dim=dim)
+    res = S.CatFn.apply(*[_operand(t) for t in tensors], dim=dim)
+    return res if out is None else _into(out, res, "cat")
 
 
 concat = cat
@@ -2477,7 +2504,8 @@ concatenate = cat
 
 def stack(tensors, dim=0, *, out=None):
     """Stacks tensors along a new dim."""
-    return S.StackFn.apply(*[_operand(t) for t in tensors], dim=dim)
+    res = S.StackFn.apply(*[_operand(t) for t in tensors], dim=dim)
+    return res if out is None else _into(out, res, "stack")
 
 
 def _unary(method):

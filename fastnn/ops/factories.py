@@ -26,6 +26,7 @@ tensor([[1., 0., 0.],
         [0., 1., 0.]], dtype=fastnn.float64)
 """
 import builtins
+import functools
 import math
 import warnings
 
@@ -50,6 +51,21 @@ def _device(device):
     if device is not None:
         from ..device import device as _dev
         _dev(device)
+
+
+def _takes_out(f):
+    """The factory with ``out=`` as PyTorch's: the values are written into
+    ``out`` (resized if need be) and ``out`` is returned; without a dtype
+    the result takes ``out``'s."""
+    @functools.wraps(f)
+    def g(*args, out=None, **kwargs):
+        if out is None:
+            return f(*args, **kwargs)
+        from .reduction import into
+        if kwargs.get("dtype") is None and isinstance(out, TensorBase):
+            kwargs["dtype"] = out.dtype
+        return into(out, f(*args, **kwargs), f.__name__)
+    return g
 
 
 def _finish(arr, requires_grad, device=None):
@@ -132,18 +148,21 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
 
 
 # -------------------------------------------------------------- filled
+@_takes_out
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """A tensor of zeros (float32 unless ``dtype``)."""
     return _finish(np.zeros(_shape_args(size), _resolve_dtype(dtype) or float32),
                    requires_grad, device)
 
 
+@_takes_out
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """A tensor of ones (float32 unless ``dtype``)."""
     return _finish(np.ones(_shape_args(size), _resolve_dtype(dtype) or float32),
                    requires_grad, device)
 
 
+@_takes_out
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False, memory_format=None):
     """An uninitialised tensor (float32 unless ``dtype``)."""
@@ -160,6 +179,7 @@ def _fill_dtype(fill_value):
     return float32, v
 
 
+@_takes_out
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          requires_grad=False):
     """A tensor filled with ``fill_value``; its dtype follows the value as
@@ -173,6 +193,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     return _finish(np.full(shape, v, dt), requires_grad, device)
 
 
+@_takes_out
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """The n x m identity matrix (m = n by default)."""
     n, = _shape_args((n,))
@@ -191,6 +212,7 @@ def _num(v, name):
     return v
 
 
+@_takes_out
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
            requires_grad=False):
     """Values from ``start`` to ``end`` (exclusive) by ``step``: int64 when
@@ -220,6 +242,7 @@ _RANGE_WARNING = ("torch.range is deprecated and will be removed in a future rel
                   "torch.arange, which produces values in [start, end).")
 
 
+@_takes_out
 def range(start, end, step=1, *, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     """Deprecated (PyTorch's warning): values from ``start`` to ``end``
@@ -257,6 +280,7 @@ def _steps(steps):
     return int(steps)
 
 
+@_takes_out
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
     """``steps`` evenly spaced values from ``start`` to ``end`` (both included)."""
@@ -286,6 +310,7 @@ def _linspace(s, e, n, dt):
     return out.astype(ct).astype(dt)
 
 
+@_takes_out
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
     """``base ** linspace(start, end, steps)``."""
@@ -327,6 +352,7 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None,
 
 
 # ------------------------------------------------------------------- random
+@_takes_out
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     """Uniform samples in [0, 1)."""
@@ -335,6 +361,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     return _finish(arr, requires_grad, device)
 
 
+@_takes_out
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     """Standard normal samples."""
@@ -343,6 +370,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     return _finish(arr, requires_grad, device)
 
 
+@_takes_out
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
             device=None, requires_grad=False):
     """Integers in [low, high) (``randint(high, size)`` also works), int64."""
@@ -362,6 +390,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     return _finish(arr, requires_grad, device)
 
 
+@_takes_out
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
     """A random permutation of 0..n-1 (int64)."""
