@@ -186,3 +186,15 @@ def compare(op, arrays, makers, dtype, grad=True, noncontig=False):
         if b is None:
             b = np.zeros_like(a)
         assert_close(a, b, dtype, op.tol, f"{op.name} grad of input {i}")
+
+
+def raises_like_torch(make):
+    """make(torch) raises; make(fastnn) raises the same exception type."""
+    import pytest
+
+    from fastnn.testing import requires_torch
+    torch = requires_torch()
+    with pytest.raises(Exception) as theirs:
+        make(torch)
+    with pytest.raises(type(theirs.value)):
+        make(fastnn)
