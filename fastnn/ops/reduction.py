@@ -20,6 +20,7 @@ tensor([3.4080, 3.0990])
 >>> x.norm(p=1)
 tensor(12.)
 """
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -73,11 +74,17 @@ def _fsum(x, dims, keepdims):
     (_cascade_rows) over leading axes of a contiguous array, float64
     accumulation otherwise (2-6x slower: only past _CASCADE terms)."""
     shape = x.shape
+    if dims is None:
+        n = x.size
+    else:
+        n = 1
+        for d in dims:
+            n *= shape[d]
+    if n < _CASCADE:   # (the common case: a batch's sums; method call, no wrappers)
+        return x.sum(axis=dims, keepdims=keepdims)
     rd = range(x.ndim) if dims is None else dims
-    n = int(np.prod([shape[d] for d in rd])) if x.ndim else 1
-    if n < _CASCADE or (x.flags.c_contiguous and tuple(rd) == (x.ndim - 1,)) or \
-            (dims is None and x.flags.c_contiguous):
-        return np.sum(x, axis=dims, keepdims=keepdims)
+    if x.flags.c_contiguous and (dims is None or tuple(rd) == (x.ndim - 1,)):
+        return x.sum(axis=dims, keepdims=keepdims)
     k = len(rd)
     if x.flags.c_contiguous and tuple(rd) == tuple(range(k)):
         out = _cascade_rows(x.reshape(n, -1)).reshape(shape[k:])
@@ -350,7 +357,7 @@ def amin(input, dim=(), keepdim=False, *, axis=None, out=None, keepdims=None):
 # ---------------------------------------------------------------- std / var
 def _mean_f(x, dims):
     """The mean over dims, kept as size-1 dims (float32: through _fsum)."""
-    n = x.size if dims is None else int(np.prod([x.shape[d] for d in dims]))
+    n = x.size if dims is None else math.prod(x.shape[d] for d in dims)
     if x.dtype == np.float32 and n >= _CASCADE:
         return _fsum(x, dims, True) / np.float32(n)
     return np.mean(x, axis=dims, keepdims=True)
