@@ -15,6 +15,9 @@ import zlib
 
 import numpy as np
 
+from .._core import TensorBase
+from .._core import wrap as _wrap
+
 # Environment variables that MPI launchers set in every rank they start
 # (MPICH/Hydra and Intel MPI: PMI_*; Open MPI: OMPI_COMM_WORLD_*; PMIx: PMIX_RANK).
 _LAUNCHER_SIZE_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS")
@@ -315,11 +318,12 @@ def _encode(obj, arrays):
         return {"d": [[_encode(k, arrays), _encode(v, arrays)] for k, v in obj.items()]}
     if isinstance(obj, (list, tuple)):
         return {"l" if isinstance(obj, list) else "t": [_encode(v, arrays) for v in obj]}
-    data = getattr(obj, "data", None)
-    if isinstance(data, np.ndarray) and not isinstance(obj, np.ndarray):   # a Tensor
-        obj = data
+    if isinstance(obj, TensorBase):       # (an optimiser's state: comes back a Tensor)
+        a = obj._array
+        arrays.append(a if a.flags.c_contiguous else np.ascontiguousarray(a))   # (0-d stays 0-d)
+        return {"T": [len(arrays) - 1, a.dtype.str, list(a.shape)]}
     if isinstance(obj, np.ndarray):
-        arrays.append(np.ascontiguousarray(obj))
+        arrays.append(obj if obj.flags.c_contiguous else np.ascontiguousarray(obj))
         return {"a": [len(arrays) - 1, obj.dtype.str, list(obj.shape)]}
     if isinstance(obj, np.generic):
         obj = obj.item()
@@ -339,6 +343,8 @@ def _decode(node, arrays):
         return tuple(_decode(v, arrays) for v in val)
     if kind == "a":
         return arrays[val[0]]
+    if kind == "T":
+        return _wrap(arrays[val[0]])
     return val
 
 
@@ -387,7 +393,7 @@ def _collect_specs(node, out):
     elif kind in ("l", "t"):
         for v in val:
             _collect_specs(v, out)
-    elif kind == "a":
+    elif kind in ("a", "T"):
         out.append(tuple(val))
 
 

@@ -231,3 +231,24 @@ def test_sampler_drives_dataloader():
         seen.append(got)
     assert steps[0] == steps[1] == 2
     assert set(np.concatenate(seen).tolist()) == set(range(11))
+
+
+def test_object_description_keeps_tensors_and_0d_arrays():
+    """An optimiser's state_dict (Tensors, a 0-d step) goes through the
+    broadcast's description and comes back with its types and shapes."""
+    import json
+
+    from fastnn.distributed import _comm
+    sd = {"state": {0: {"step": fastnn.tensor(3.0), "exp_avg": fastnn.ones(2)}},
+          "param_groups": [{"lr": 0.1, "params": [0]}], "nd": np.ones(()), "t": (1, "a")}
+    arrays = []
+    tree = json.loads(json.dumps(_comm._encode(sd, arrays)))
+    specs = []
+    _comm._collect_specs(tree, specs)
+    assert [tuple(s[2]) for s in specs] == [(), (2,), ()]
+    back = _comm._decode(tree, arrays)
+    st = back["state"][0]
+    assert isinstance(st["step"], fastnn.Tensor) and st["step"].shape == () and float(st["step"]) == 3
+    assert isinstance(st["exp_avg"], fastnn.Tensor) and st["exp_avg"].tolist() == [1.0, 1.0]
+    assert isinstance(back["nd"], np.ndarray) and back["nd"].shape == ()
+    assert back["param_groups"] == [{"lr": 0.1, "params": [0]}] and back["t"] == (1, "a")
