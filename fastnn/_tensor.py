@@ -510,7 +510,9 @@ class Tensor(TensorBase):
         return int(self._array.reshape(-1)[0])
 
     def __format__(self, spec):
-        if self._array.size == 1 and spec:
+        # (a 0-d tensor formats as its number, spec or not: f"{loss}" is
+        # "3.125", as PyTorch's)
+        if self._array.ndim == 0 or (self._array.size == 1 and spec):
             return format(self.item(), spec)
         return format(repr(self), spec)
 

@@ -7,13 +7,13 @@ from .. import _core
 from .function import Context, Function, once_differentiable
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                         is_inference_mode_enabled, no_grad, set_grad_enabled)
-from .gradcheck import gradcheck
+from .gradcheck import gradcheck, gradgradcheck
 from . import anomaly_mode
 from .anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: F401
 
 __all__ = ["Function", "Context", "once_differentiable", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "is_grad_enabled",
-           "is_inference_mode_enabled", "gradcheck", "backward", "grad", "Variable",
+           "is_inference_mode_enabled", "gradcheck", "gradgradcheck", "backward", "grad", "Variable",
            "detect_anomaly", "set_detect_anomaly"]
 
 

@@ -22,6 +22,8 @@ permute, indexing with slices) sets ``_view = True``: the output then shares
 its base's version counter, so an in-place change through either is seen by
 the backward of whoever saved the other.
 """
+import functools
+
 from .._core import Context, FunctionBase
 from .._errors import ShapeError  # noqa: F401  (re-exported for ops)
 
@@ -51,6 +53,22 @@ class Function(FunctionBase):
 
     raw = False
     _view = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # PyTorch's second style: forward(*args) without ctx, and
+        # setup_context(ctx, inputs, output) saving what backward needs
+        setup = cls.__dict__.get("setup_context")
+        fwd = cls.__dict__.get("forward")
+        if setup is not None and fwd is not None:
+            setup_fn = setup.__func__ if isinstance(setup, staticmethod) else setup
+            fwd_fn = fwd.__func__ if isinstance(fwd, staticmethod) else fwd
+
+            def forward(ctx, *args, **kwargs):
+                out = fwd_fn(*args, **kwargs)
+                setup_fn(ctx, args, out)
+                return out
+            cls.forward = staticmethod(forward)
     _keep_args = False    # linear ops: the node keeps its other arguments (ctx._args)
 
     @staticmethod
@@ -63,9 +81,16 @@ class Function(FunctionBase):
 
 
 def once_differentiable(fn):
-    """PyTorch-compatible decorator for a backward: fastnn never builds a
-    graph through a backward, so it returns ``fn`` unchanged."""
-    return fn
+    """PyTorch's decorator for a backward that is not itself differentiable:
+    it runs without recording a graph, so a second derivative through it
+    fails ("does not require grad") instead of silently coming out of the
+    Tensor ops the backward happens to use."""
+    @functools.wraps(fn)
+    def wrapped(ctx, *grads):
+        from .grad_mode import no_grad
+        with no_grad():
+            return fn(ctx, *grads)
+    return wrapped
 
 
 _TENSOR = []

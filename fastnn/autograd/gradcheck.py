@@ -106,3 +106,47 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     for i in checked:
         inputs[i].grad = None
     return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  raise_exception=True, **unused):
+    """Checks second derivatives: ``gradcheck`` of the function that returns
+    the gradients of ``func(*inputs)`` (``autograd.grad`` with
+    ``create_graph=True``) with respect to the inputs that require grad,
+    the grad_outputs (random when not given, as PyTorch's) taken as inputs
+    too.  Returns True, or False when ``raise_exception=False`` and the
+    check fails."""
+    from .._tensor import Tensor
+    from . import grad as _grad
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    n = len(inputs)
+    diff = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+
+    def _outs(o):
+        o = o if isinstance(o, (tuple, list)) else (o,)
+        return [x for x in o if isinstance(x, Tensor) and x.requires_grad]
+
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        with grad_mode.enable_grad():
+            outs = _outs(func(*inputs))
+        grad_outputs = tuple(Tensor._wrap(rng.standard_normal(o.shape).astype(o._array.dtype))
+                             .requires_grad_() for o in outs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,)
+
+    def first(*args):
+        ins, gos = args[:n], args[n:]
+        with grad_mode.enable_grad():   # (gradcheck evaluates its differences without)
+            gs = _grad(_outs(func(*ins)), [ins[i] for i in diff], list(gos), create_graph=True,
+                       allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+
+    try:
+        return gradcheck(first, inputs + tuple(grad_outputs), eps, atol, rtol)
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False

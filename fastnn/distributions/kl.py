@@ -93,6 +93,15 @@ def _kl_normal_normal(p, q):
     return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
 
 
+@register_kl(Uniform, Normal)
+def _kl_uniform_normal(p, q):
+    # -log(b - a) - E_p[log q]: E_p[(x - mu)^2] = (b - a)^2 / 12 + (mid - mu)^2
+    w = p.high - p.low
+    mid = (p.high + p.low) / 2
+    t = (w.pow(2) / 12 + (mid - q.loc).pow(2)) / (2 * q.scale.pow(2))
+    return -w.log() + q.scale.log() + 0.5 * math.log(2 * math.pi) + t
+
+
 @register_kl(Categorical, Categorical)
 def _kl_categorical_categorical(p, q):
     t = p.probs * (p.logits - q.logits)

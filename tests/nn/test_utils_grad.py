@@ -68,7 +68,8 @@ def test_vector_round_trip_equals_torch():
         tm.bias.copy_(torch.tensor(m.bias.detach().numpy()))
     v = U.parameters_to_vector(m.parameters())
     tv = torch.nn.utils.parameters_to_vector(tm.parameters())
-    np.testing.assert_array_equal(v.numpy(), tv.detach().numpy())
+    assert v.requires_grad == tv.requires_grad
+    np.testing.assert_array_equal(v.detach().numpy(), tv.detach().numpy())
     new = np.arange(8, dtype=np.float32)
     U.vector_to_parameters(fastnn.tensor(new), m.parameters())
     torch.nn.utils.vector_to_parameters(torch.tensor(new), tm.parameters())

@@ -303,8 +303,11 @@ def parameters_to_vector(parameters):
     """
     ps = _param_list(parameters, "parameters_to_vector")
     if not ps:
-        return Tensor(np.zeros(0, np.float32))
-    return Tensor._wrap(np.concatenate([p._array.ravel() for p in ps]))
+        return Tensor._wrap(np.zeros(0, np.float32))
+    # (through the graph, as PyTorch's torch.cat of p.view(-1): a loss on
+    # the vector reaches the parameters)
+    from ...ops.shape import CatFn
+    return CatFn.apply(*[p.reshape(-1) for p in ps], dim=0)
 
 
 def vector_to_parameters(vec, parameters):
