@@ -8,6 +8,23 @@ import fastnn
 from fastnn.testing import requires_torch
 
 
+def _square(L):
+    """x * x with a once_differentiable backward, as a Function of library L."""
+    class Sq(L.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        @L.autograd.function.once_differentiable
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return 2 * x * g
+
+    return Sq
+
+
 def _script(L):
     res = []
 
@@ -30,20 +47,8 @@ def _script(L):
     y.backward()
     res += [y.tolist(), x.grad.tolist()]
 
-    class Sq(L.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        @L.autograd.function.once_differentiable
-        def backward(ctx, g):
-            x, = ctx.saved_tensors
-            return 2 * x * g
-
     x = L.tensor([3.0], requires_grad=True)
-    g, = L.autograd.grad(Sq.apply(x).sum(), x, create_graph=True)
+    g, = L.autograd.grad(_square(L).apply(x).sum(), x, create_graph=True)
     res += [g.tolist(), g.requires_grad]
     m = L.nn.Linear(2, 2)
     v = L.nn.utils.parameters_to_vector(m.parameters())
@@ -67,20 +72,8 @@ def test_styles_match_torch():
 
 
 def test_once_differentiable_refuses_a_second_derivative():
-    class Sq(fastnn.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        @fastnn.autograd.function.once_differentiable
-        def backward(ctx, g):
-            x, = ctx.saved_tensors
-            return 2 * x * g
-
     x = fastnn.tensor([3.0], requires_grad=True)
-    g, = fastnn.autograd.grad(Sq.apply(x).sum(), x, create_graph=True)
+    g, = fastnn.autograd.grad(_square(fastnn).apply(x).sum(), x, create_graph=True)
     assert not g.requires_grad
     with pytest.raises(RuntimeError):
         g.sum().backward()
