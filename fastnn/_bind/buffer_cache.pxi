@@ -20,7 +20,24 @@ cdef extern from *:
     #ifdef __linux__
     #include <sys/mman.h>
     #endif
-    #define FNN_POOL_HDR 64
+    /* A block from malloc is [slack][n][h][data...]: data 64-byte aligned
+       (a cache line: glibc's large blocks start 16 bytes into a page, and
+       every 64-byte vector store into such an array straddled two lines;
+       the GEMM's output stores ran up to a third slower for it), the
+       usable size n and the block's start h in the 16 bytes before it.
+       FNN_POOL_HDR bytes of slack cover the header and the alignment. */
+    #define FNN_POOL_HDR 128
+    static inline char *fnn_pool_data(void *h) {
+        return (char *)(((uintptr_t)h + 16 + 63) & ~(uintptr_t)63);
+    }
+    static inline void *fnn_pool_block(void *p) { return ((void **)p)[-1]; }
+    static inline size_t fnn_pool_size(void *p) { return ((size_t *)p)[-2]; }
+    static inline void *fnn_pool_mark(void *h, size_t n) {
+        char *p = fnn_pool_data(h);
+        ((void **)p)[-1] = h;
+        ((size_t *)p)[-2] = n;
+        return p;
+    }
     #define FNN_POOL_SLOTS 64
     static size_t fnn_pool_min = 256 * 1024;
     static size_t fnn_pool_cap = (size_t)512 << 20;
@@ -45,7 +62,7 @@ cdef extern from *:
     #endif
     }
 
-    /* A block is [header: usable size][data...]; returns a header or NULL. */
+    /* A cached block of at least n bytes (its start), or NULL. */
     static void *fnn_pool_take(size_t n) {
         void *h = NULL;
         int bi = -1;
@@ -78,10 +95,10 @@ cdef extern from *:
             if (n > (size_t)-1 - FNN_POOL_HDR) return NULL;
             h = malloc(n + FNN_POOL_HDR);
             if (h == NULL) return NULL;
-            *(size_t *)h = n;
             fnn_pool_hugepages(h, n);
+            return fnn_pool_mark(h, n);
         }
-        return (char *)h + FNN_POOL_HDR;
+        return fnn_pool_data(h);   /* a cached block keeps its size */
     }
 
     static void *fnn_pool_calloc(void *ctx, size_t nelem, size_t elsize) {
@@ -93,27 +110,30 @@ cdef extern from *:
         if (n == 0) n = 1;
         if (n >= fnn_pool_min) h = fnn_pool_take(n);
         if (h != NULL) {
-            memset((char *)h + FNN_POOL_HDR, 0, n);
-        } else {
-            h = calloc(1, n + FNN_POOL_HDR);
-            if (h == NULL) return NULL;
-            *(size_t *)h = n;
-            fnn_pool_hugepages(h, n);
+            memset(fnn_pool_data(h), 0, n);
+            return fnn_pool_data(h);
         }
-        return (char *)h + FNN_POOL_HDR;
+        h = calloc(1, n + FNN_POOL_HDR);
+        if (h == NULL) return NULL;
+        fnn_pool_hugepages(h, n);
+        return fnn_pool_mark(h, n);
     }
 
     static void *fnn_pool_realloc(void *ctx, void *p, size_t n) {
         void *h;
         if (p == NULL) return fnn_pool_malloc(ctx, n);
         if (n == 0) n = 1;
-        h = (char *)p - FNN_POOL_HDR;
-        if (n <= *(size_t *)h) return p;
+        size_t old = fnn_pool_size(p);
+        if (n <= old) return p;
         if (n > (size_t)-1 - FNN_POOL_HDR) return NULL;
+        h = fnn_pool_block(p);
+        size_t off = (size_t)((char *)p - (char *)h);
         h = realloc(h, n + FNN_POOL_HDR);
         if (h == NULL) return NULL;
-        *(size_t *)h = n;
-        return (char *)h + FNN_POOL_HDR;
+        /* the moved block may start at another offset from a line */
+        if (fnn_pool_data(h) != (char *)h + off)
+            memmove(fnn_pool_data(h), (char *)h + off, old);
+        return fnn_pool_mark(h, n);
     }
 
     static void fnn_pool_free(void *ctx, void *p, size_t size) {
@@ -122,8 +142,8 @@ cdef extern from *:
         size_t s;
         (void)ctx; (void)size;
         if (p == NULL) return;
-        h = (char *)p - FNN_POOL_HDR;
-        s = *(size_t *)h;
+        h = fnn_pool_block(p);
+        s = fnn_pool_size(p);
         if (s < fnn_pool_min || s > fnn_pool_cap) { free(h); return; }
         pthread_mutex_lock(&fnn_pool_mu);
         while (fnn_pool_n > 0 && (fnn_pool_n == FNN_POOL_SLOTS || fnn_pool_bytes + s > fnn_pool_cap)) {

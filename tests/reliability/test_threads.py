@@ -252,3 +252,27 @@ def test_buffer_and_workspace_caches_under_concurrent_threads(cache):
     assert info["hits"] > info0["hits"]          # the cache was used concurrently
     assert 0 <= info["bytes"] <= info["max_bytes"]
     assert 0 <= info["blocks"] <= 64
+
+
+def test_buffer_cache_blocks_are_cache_line_aligned(cache):
+    """Every array the cache hands out starts on a 64-byte line (fresh,
+    zeroed, reused and grown blocks alike), keeps its contents when NumPy
+    grows it in place, and a reused block still comes back zeroed from
+    np.zeros.  (glibc's large blocks start 16 bytes into a page: every
+    vector store of a kernel's output then straddled two lines.)"""
+    _core.buffer_cache(True)
+    sizes = [1, 10, 1000, 70_000, 300_000, 1 << 20, 5 << 20]
+    for n in sizes:
+        for make in (np.empty, np.zeros):
+            a = make(n, np.float32)
+            assert a.ctypes.data % 64 == 0, (n, make)
+        big = np.full(n, 3.0, np.float32)
+        del big
+        again = np.zeros(n, np.float32)          # may reuse the block just freed
+        assert again.ctypes.data % 64 == 0 and not again.any()
+    r = np.arange(1000, dtype=np.float64)
+    r.resize(400_000, refcheck=False)            # the allocator's realloc
+    assert r.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(r[:1000], np.arange(1000, dtype=np.float64))
+    y = fastnn.randn(300, 500) @ fastnn.randn(500, 200)   # a kernel's output
+    assert y.numpy().ctypes.data % 64 == 0
