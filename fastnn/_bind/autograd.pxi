@@ -262,6 +262,9 @@ cdef class Context:
     cdef public dict _hooks       # output index -> [hook(grad) ...]
     cdef public dict _retained    # output index -> the Tensor keeping its .grad
     cdef public tuple _args       # a linear op's forward arguments (see _apply)
+    cdef public tuple _non_diff   # what mark_non_differentiable named (None: nothing)
+    cdef public tuple _dirty      # what mark_dirty named (None: nothing)
+    cdef public bint _no_materialize   # set_materialize_grads(False)
     cdef dict __dict__
     cdef object __weakref__
 
@@ -286,16 +289,22 @@ cdef class Context:
         return self._saved
 
     def mark_non_differentiable(self, *tensors):
-        """Accepted for PyTorch compatibility; integer outputs never get gradients."""
+        """Outputs of this forward that have no gradient (indices, masks): they
+        come back not requiring grad, and backward receives zeros for them
+        (None after ``set_materialize_grads(False)``), as in PyTorch."""
         self._non_diff = tensors
 
     def mark_dirty(self, *tensors):
-        """Accepted for PyTorch compatibility (fastnn's in-place ops rebind
-        their result themselves)."""
+        """Inputs this forward changed in place.  Each must be returned too:
+        ``apply`` hands back that same Tensor, its version bumped and, when
+        the graph is recorded, re-bound to this node, so later uses of it
+        differentiate through this Function's backward (PyTorch's rule)."""
+        self._dirty = tensors
 
     def set_materialize_grads(self, value):
-        """Accepted for PyTorch compatibility: missing output gradients are
-        always passed as zeros."""
+        """With False, backward receives None instead of zeros for the
+        outputs that no gradient reached (a backward can then skip work)."""
+        self._no_materialize = not value
 
     @property
     def name(self):
@@ -397,6 +406,8 @@ cdef object _apply(object cls, tuple args, dict kwargs):
     cdef list meta = []
     cdef TensorBase t
     cdef TensorBase src = None
+    cdef tuple dirty = ctx._dirty
+    cdef tuple nondiff = ctx._non_diff
     if cls._view and n and isinstance(args[0], TensorBase):
         src = <TensorBase>args[0]
     for o in outs_in:
@@ -404,12 +415,23 @@ cdef object _apply(object cls, tuple args, dict kwargs):
             outs.append(None)
             meta.append(None)
             continue
-        t = _e_wrap((<TensorBase>o)._array if isinstance(o, TensorBase) else o)
-        if src is not None and t._array.base is not None:
-            t._vc = _vc(src)                       # a view shares its base's counter
-            t._base = src if src._base is None else src._base
+        if not raw and not isinstance(o, TensorBase):
+            # a user forward's other outputs (ints, strings, arrays) come back
+            # as they are and have no gradient: backward receives None for them
+            outs.append(o)
+            meta.append(None)
+            continue
+        if dirty is not None and _holds(dirty, o):
+            t = <TensorBase>o                      # changed in place: the Tensor itself
+        else:
+            t = _e_wrap((<TensorBase>o)._array if isinstance(o, TensorBase) else o)
+            if src is not None and t._array.base is not None:
+                t._vc = _vc(src)                   # a view shares its base's counter
+                t._base = src if src._base is None else src._base
         outs.append(t)
         meta.append((t._array.shape, t._array.dtype))
+    if dirty is not None:
+        _dirty_outputs(dirty, args, outs_in, outs, any_grad)
     if any_grad:
         ctx._fn = cls
         ctx._parents = _edges(args, needs, n)
@@ -419,17 +441,90 @@ cdef object _apply(object cls, tuple args, dict kwargs):
             ctx._args = tuple([None if needs[i] else fargs[i] for i in range(n)])
         ctx._out_meta = tuple(meta)
         for i in range(len(outs)):
-            if outs[i] is not None:
-                t = <TensorBase>outs[i]
-                if t._array.dtype.kind == "f":
-                    t._requires_grad = True
-                    t._grad_fn = ctx
-                    t._out_idx = i
+            o = outs[i]
+            if not isinstance(o, TensorBase):
+                continue
+            if nondiff is not None and _holds(nondiff, outs_in[i]):
+                continue                           # stays outside the graph
+            t = <TensorBase>o
+            if dirty is not None and t is outs_in[i]:      # an input changed in place
+                _rebind_dirty(ctx, t, i)
+            elif t._array.dtype.kind == "f":
+                t._requires_grad = True
+                t._grad_fn = ctx
+                t._out_idx = i
         if ctx._saved:
             _record_versions(ctx, args, fargs, outs, raw)
     if single:
         return outs[0]
     return tuple(outs)
+
+
+cdef inline bint _holds(tuple items, object o):
+    """Whether ``o`` itself (not an equal value) is one of ``items``."""
+    for x in items:
+        if x is o:
+            return True
+    return False
+
+
+cdef _dirty_outputs(tuple dirty, tuple args, tuple outs_in, list outs, bint any_grad):
+    """Checks what ``mark_dirty`` named and bumps the version of each (PyTorch
+    counts the Function's in-place change once more on top of the forward's
+    own ops, so a backward that saved the old value raises).  Without a
+    graph, a dirty Tensor that requires grad comes back as a detached alias
+    (grad mode is off: the result must not require grad), as in PyTorch."""
+    cdef TensorBase d, a
+    cdef _Version vc
+    cdef Py_ssize_t j
+    for x in dirty:
+        if not _holds(outs_in, x):
+            raise RuntimeError("Some elements marked as dirty during the forward method were "
+                               "not returned as output. The inputs that are modified inplace "
+                               "must all be outputs of the Function.")
+        if not _holds(args, x):
+            import warnings
+            warnings.warn("ctx.mark_dirty() received a tensor that was not an input: only "
+                          "the inputs that forward changed in place belong there",
+                          UserWarning)     # (apply adds no frame: the caller's line)
+        if not isinstance(x, TensorBase):
+            continue
+        d = <TensorBase>x
+        vc = _vc(d)
+        vc.v += 1
+        if not any_grad and d._requires_grad:
+            a = _e_wrap(d._array)
+            a._vc = d._vc
+            a._base = d._base
+            for j in range(len(outs)):
+                if outs[j] is d:
+                    outs[j] = a
+
+
+cdef _rebind_dirty(Context ctx, TensorBase t, Py_ssize_t i):
+    """Makes input ``t``, changed in place by the forward, output ``i`` of
+    ``ctx`` (its edge in ``ctx._parents`` already points at what it was
+    before).  A leaf that requires grad cannot take a node (its ``.grad``
+    would describe a value that no longer exists): PyTorch's error.  A view
+    is re-bound the way fastnn's own in-place ops re-bind one
+    (``Tensor._inplace_view``): its base records the new values as an index
+    assignment, so the base's later uses see this node too."""
+    if t._requires_grad and t._grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad has been used in an in-place "
+                           "operation.")
+    if t._array.dtype.kind != "f":
+        return                                     # (integer outputs have no gradient)
+    if t._base is None:
+        t._requires_grad = True
+        t._grad_fn = ctx
+        t._out_idx = i
+        return
+    cdef TensorBase new = _e_wrap(t._array)
+    new._vc = t._vc
+    new._requires_grad = True
+    new._grad_fn = ctx
+    new._out_idx = i
+    t._inplace_view(lambda cur: new, False)
 
 
 cdef list _edges(tuple args, list needs, Py_ssize_t n):
@@ -544,7 +639,8 @@ cdef object _run_hooks(list hooks, object g):
     replacement; returns the (possibly new) ndarray."""
     g = _e_writeable(g)      # a hook may write into it (a root's gradient is read-only)
     for hook in tuple(hooks):
-        r = hook(_e_wrap(g))
+        # (None: an output no gradient reached, under set_materialize_grads(False))
+        r = hook(None if g is None else _e_wrap(g))
         if r is not None:
             g = (<TensorBase>r)._array if isinstance(r, TensorBase) else _E_asarray(r)
     return g
@@ -654,20 +750,24 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
         raise RuntimeError(_E_FREED)
     cdef tuple meta = node._out_meta
     cdef Py_ssize_t i, nparents, nres
-    for i in range(len(gouts)):
-        if gouts[i] is None and meta[i] is not None:
-            shape, dtype = meta[i]
-            gouts[i] = _E_zeros(shape, dtype)
+    if not node._no_materialize:
+        # a Tensor output no gradient reached gets zeros; a non-Tensor
+        # output (meta None) keeps None
+        for i in range(len(gouts)):
+            if gouts[i] is None and meta[i] is not None:
+                shape, dtype = meta[i]
+                gouts[i] = _E_zeros(shape, dtype)
     if node._hooks is not None:
         for i2, hooks in node._hooks.items():
             gouts[i2] = _run_hooks(hooks, gouts[i2])
     if node._retained is not None:
         for i2, t in node._retained.items():
-            (<TensorBase>t)._grad = _e_wrap(_E_array(gouts[i2], copy=True))
+            if gouts[i2] is not None:
+                (<TensorBase>t)._grad = _e_wrap(_E_array(gouts[i2], copy=True))
     if cap is not None and cap.inner:
         for i in range(len(gouts)):
             kk = cap.inner.get((node, i))
-            if kk is not None:
+            if kk is not None and gouts[i] is not None:
                 _capture_add(cap, kk, gouts[i])
     fn = node._fn
     cdef bint raw = fn.raw
@@ -676,7 +776,8 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
     else:
         # a user's backward may write into its gradient Tensors: a root's
         # gradient (the caller's array, read-only) is copied for it
-        r = fn.backward(node, *[_e_wrap(_e_writeable(g)) for g in gouts])
+        r = fn.backward(node, *[None if g is None else _e_wrap(_e_writeable(g))
+                                for g in gouts])
     gouts = None
     cdef tuple res
     if type(r) is tuple:

@@ -284,9 +284,10 @@ def _node_grads(node, gouts):
     if node._freed:
         raise RuntimeError("Trying to backward through the graph a second time; specify "
                            "retain_graph=True on the first backward")
-    for i, m in enumerate(node._out_meta):
-        if gouts[i] is None and m is not None:
-            gouts[i] = const(np.zeros(m[0], m[1]))
+    if not node._no_materialize:
+        for i, m in enumerate(node._out_meta):
+            if gouts[i] is None and m is not None:
+                gouts[i] = const(np.zeros(m[0], m[1]))
     if node._hooks is not None:
         for i, hooks in node._hooks.items():
             for hook in tuple(hooks):
@@ -295,7 +296,8 @@ def _node_grads(node, gouts):
                     gouts[i] = r if isinstance(r, Tensor) else const(r)
     if node._retained is not None:
         for i, t in node._retained.items():
-            t._grad = gouts[i]
+            if gouts[i] is not None:
+                t._grad = gouts[i]
     fn = node._fn
     if not fn.raw:
         r = fn.backward(node, *gouts)

@@ -37,7 +37,7 @@ def _call_backward(node, grads):
     if fn.raw:
         res = fn.backward(node, *grads)
     else:
-        res = fn.backward(node, *[Tensor._wrap(g) for g in grads])
+        res = fn.backward(node, *[None if g is None else Tensor._wrap(g) for g in grads])
     if not isinstance(res, (tuple, list)):
         res = (res,)
     res = tuple(r._array if isinstance(r, Tensor) else r for r in res)
@@ -69,8 +69,9 @@ def gradients(outputs, grad_outputs, inputs):
         gouts = pending.pop(node, None)
         if gouts is None:
             continue
-        gouts = [np.zeros(m[0], m[1]) if g is None and m is not None else g
-                 for g, m in zip(gouts, node._out_meta)]
+        if not node._no_materialize:
+            gouts = [np.zeros(m[0], m[1]) if g is None and m is not None else g
+                     for g, m in zip(gouts, node._out_meta)]
         for parent, g in zip(node._parents, _call_backward(node, gouts)):
             if parent is None or g is None:
                 continue
