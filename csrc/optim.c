@@ -21,5 +21,22 @@
 #define fnn_sqrt_f64 sqrt
 #define FNN_SQRT FN(fnn_sqrt)
 
-#define FNN_BODY "optim.inc"
-#include "fnn_instantiate.inc"
+/* The float updates get the AVX2 clone; the double ones only the baseline
+ * (float64 training is rare, and its clone cost ~50 kB of code against the
+ * wheel's 2 MB), so the two instantiations are written out here rather
+ * than through fnn_instantiate.inc. */
+#define T float
+#define SFX f32
+#define FNN_T_F32 1
+#include "optim.inc"
+#undef FNN_T_F32
+#undef T
+#undef SFX
+
+#undef FNN_CLONES
+#define FNN_CLONES
+#define T double
+#define SFX f64
+#include "optim.inc"
+#undef T
+#undef SFX
