@@ -19,7 +19,9 @@ def test_names_importable():
     for n in _rnn_utils.__all__:
         assert getattr(rnn, n) is getattr(_rnn_utils, n)
     assert nn.utils.clip_grad_norm_ is clip_grad_norm_
-    assert nn.utils.parametrizations.weight_norm is nn.utils.weight_norm
+    # parametrizations.weight_norm is the parametrize form (PyTorch's keys),
+    # not the legacy hook form
+    assert nn.utils.parametrizations.weight_norm is not nn.utils.weight_norm
     assert nn.utils.convert_parameters.parameters_to_vector is parameters_to_vector
     p = nn.Parameter(fastnn.ones(4))
     (p * 3).sum().backward()
@@ -66,7 +68,7 @@ def test_remove_weight_norm_and_errors():
         m.weight_g.mul_(3.0)
     w = m.weight_v.detach().numpy() * 3
     nn.utils.remove_weight_norm(m)
-    assert list(m.state_dict()) == ["weight", "bias"] or list(m.state_dict()) == ["bias", "weight"]
+    assert list(m.state_dict()) == ["bias", "weight"]  # as PyTorch: re-registered last or list(m.state_dict()) == ["bias", "weight"]
     assert isinstance(m.weight, nn.Parameter)
     np.testing.assert_allclose(m.weight.detach().numpy(), w, rtol=1e-6)
     y = m(fastnn.ones(1, 4))
@@ -157,3 +159,46 @@ def test_fuse_conv_bn_weights_match_torch(rng):
                                                         1e-5, *[torch.tensor(a) for a in arrs[4:]])
     np.testing.assert_allclose(fw.detach().numpy(), tw.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(fb.detach().numpy(), tb.detach().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_parametrizations_weight_norm_matches_torch(dim):
+    """parametrizations.weight_norm keeps PyTorch's state-dict keys
+    (parametrizations.weight.original0 / original1), so a checkpoint saved
+    by PyTorch loads, and gives PyTorch's outputs and gradients."""
+    torch = pytest.importorskip("torch")
+    rs = np.random.RandomState(0)
+    w = rs.randn(5, 3).astype(np.float32)
+    b = rs.randn(5).astype(np.float32)
+    x = rs.randn(4, 3).astype(np.float32)
+    tm = torch.nn.Linear(3, 5)
+    with torch.no_grad():
+        tm.weight.copy_(torch.from_numpy(w))
+        tm.bias.copy_(torch.from_numpy(b))
+    tm = torch.nn.utils.parametrizations.weight_norm(tm, dim=dim)
+    fm = nn.utils.parametrizations.weight_norm(nn.Linear(3, 5), dim=dim)
+    assert list(fm.state_dict()) == list(tm.state_dict()) == [
+        "bias", "parametrizations.weight.original0", "parametrizations.weight.original1"]
+    fm.load_state_dict({k: fastnn.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    ty = tm(torch.from_numpy(x))
+    fy = fm(fastnn.tensor(x))
+    np.testing.assert_allclose(fy.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    ty.pow(2).sum().backward()
+    fy.pow(2).sum().backward()
+    for i in (0, 1):
+        tg = getattr(tm.parametrizations.weight, f"original{i}").grad.numpy()
+        fg = getattr(fm.parametrizations.weight, f"original{i}").grad.numpy()
+        np.testing.assert_allclose(fg, tg, rtol=1e-4, atol=1e-6)
+
+
+def test_parametrizations_weight_norm_loads_legacy_keys():
+    """A state dict of the hook-style weight_norm (weight_g / weight_v)
+    loads into the parametrized form (renamed, as PyTorch does)."""
+    legacy = nn.utils.weight_norm(nn.Linear(3, 5))
+    m = nn.utils.parametrizations.weight_norm(nn.Linear(3, 5))
+    r = m.load_state_dict(legacy.state_dict())
+    assert r.missing_keys == [] and r.unexpected_keys == []
+    np.testing.assert_allclose(m.weight.detach().numpy(), legacy.weight.detach().numpy(),
+                               rtol=1e-6)
+    nn.utils.parametrize.remove_parametrizations(m, "weight")
+    assert list(m.state_dict()) == ["bias", "weight"]  # as PyTorch: re-registered last
