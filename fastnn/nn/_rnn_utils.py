@@ -131,7 +131,9 @@ def _lengths(lengths):
     if isinstance(lengths, TensorBase):
         lengths = lengths._array
     a = np.asarray(lengths)
-    if a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
+    # float lengths (e.g. a float mask's ``mask.sum(1)``) are accepted and
+    # truncated, as PyTorch's ``torch.as_tensor(lengths, dtype=torch.int64)``
+    if a.ndim != 1 or (a.size and a.dtype.kind not in "iuf"):
         raise TypeError(f"pack_padded_sequence: lengths must be a 1-D sequence of ints, got "
                         f"{a.dtype} of shape {a.shape}")
     return a.astype(np.int64)

@@ -122,3 +122,20 @@ def test_packing_errors():
         U.pad_packed_sequence(p, total_length=3)
     with pytest.raises(ValueError, match="padding_side"):
         U.pad_sequence([x[0]], padding_side="middle")
+
+
+def test_pack_padded_float_lengths_as_torch():
+    """Lengths from a float mask (``mask.sum(1)``) are accepted, as PyTorch
+    converts them to int64; the packing equals the integer-lengths one."""
+    torch = pytest.importorskip("torch")
+    x = np.arange(24, dtype=np.float32).reshape(3, 4, 2)        # (B, T, F)
+    mask = np.array([[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]], np.float32)
+    tp = torch.nn.utils.rnn.pack_padded_sequence(
+        torch.tensor(x), torch.tensor(mask).sum(1), batch_first=True, enforce_sorted=False)
+    fp = U.pack_padded_sequence(
+        fastnn.tensor(x), fastnn.tensor(mask).sum(1), batch_first=True, enforce_sorted=False)
+    assert fp.batch_sizes.tolist() == tp.batch_sizes.tolist() == [3, 2, 1, 1]
+    assert fp.sorted_indices.tolist() == tp.sorted_indices.tolist()
+    np.testing.assert_array_equal(fp.data.numpy(), tp.data.numpy())
+    out, lens = U.pad_packed_sequence(fp, batch_first=True)
+    assert lens.tolist() == [2, 4, 1]
