@@ -86,3 +86,22 @@ def test_clip_grad_value_with_tensor_grads():
     torch.nn.utils.clip_grad_value_(tps, 0.7)
     for p, q in zip(ps, tps):
         np.testing.assert_array_equal(np.asarray(p.grad), q.grad.numpy())
+
+
+def test_clip_grad_norm_infinite_grad_silent_as_torch():
+    """An infinite gradient: total norm inf, the gradients scaled by 0 (the
+    inf entry NaN) as PyTorch, without a NumPy RuntimeWarning (a program run
+    with -W error must not fail where PyTorch's does not)."""
+    import warnings
+    torch = pytest.importorskip("torch")
+    g = np.array([np.inf, 1.0, -2.0])
+    tp = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+    tp.grad = torch.tensor(g)
+    tn = torch.nn.utils.clip_grad_norm_([tp], 1.0)
+    fp = fastnn.nn.Parameter(fastnn.ones(3, dtype=fastnn.float64))
+    fp.grad = fastnn.tensor(g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fn = U.clip_grad_norm_([fp], 1.0)
+    assert float(fn) == float(tn) == math.inf
+    np.testing.assert_array_equal(fp.grad.numpy(), tp.grad.numpy())

@@ -137,8 +137,11 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     with np.errstate(divide="ignore", invalid="ignore"):
         coef = dtype.type(float(max_norm)) / (total.astype(dtype) + dtype.type(1e-6))
     coef = coef if np.isnan(coef) else min(coef, dtype.type(1.0))
-    for g in grads:
-        np.multiply(g, g.dtype.type(coef), out=g)
+    # an infinite gradient times a zero coefficient is NaN, silently as in
+    # PyTorch (no RuntimeWarning from NumPy, which -W error would raise)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for g in grads:
+            np.multiply(g, g.dtype.type(coef), out=g)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
