@@ -144,7 +144,7 @@ def test_subset_random_and_weighted_samplers():
     no = list(WeightedRandomSampler([1.0, 1.0, 1.0], 3, replacement=False, generator=g))
     assert sorted(no) == [0, 1, 2]
     with pytest.raises(RuntimeError, match="cannot sample n_sample > prob_dist"):
-        WeightedRandomSampler([1.0, 0.0], 2, replacement=False)
+        WeightedRandomSampler([1.0, 0.0], 3, replacement=False)
     with pytest.raises(ValueError, match="weights should be a 1d sequence"):
         WeightedRandomSampler([[1.0]], 1)
     with pytest.raises(ValueError, match="num_samples should be a positive integer"):
@@ -172,3 +172,23 @@ def test_utils_data_distributed_is_an_attribute_as_torch():
     s = data.distributed.DistributedSampler(list(range(5)), num_replicas=1, rank=0,
                                             shuffle=False)
     assert list(s) == [0, 1, 2, 3, 4]
+
+
+def test_weighted_sampler_without_replacement_past_positive_weights_as_torch():
+    """Without replacement, more draws than positive weights (but not more
+    than weights) is allowed, as PyTorch: the positive-weight indices come
+    first, then the zero-weight ones (torch.multinomial's order)."""
+    torch = pytest.importorskip("torch")
+    w = [0.0, 2.0, 0.0, 1.0, 0.0]
+    tdraws = list(torch.utils.data.WeightedRandomSampler(w, 4, replacement=False))
+    g = fastnn.random.Generator().manual_seed(0)
+    fs = WeightedRandomSampler(w, 4, replacement=False, generator=g)
+    for _ in range(5):
+        draws = list(fs)
+        assert len(draws) == len(tdraws) == 4 and len(set(draws)) == 4
+        assert sorted(draws[:2]) == sorted(tdraws[:2]) == [1, 3]
+        assert set(draws[2:]) <= {0, 2, 4} and set(tdraws[2:]) <= {0, 2, 4}
+    loader = fastnn.utils.data.DataLoader(TensorDataset(np.arange(5)), batch_size=2,
+                                          sampler=fs)
+    got = sum((b[0].tolist() for b in loader), [])
+    assert len(got) == 4 and sorted(got[:2]) == [1, 3]

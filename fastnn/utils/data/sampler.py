@@ -155,7 +155,10 @@ class WeightedRandomSampler(Sampler):
         if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0, "
                                "or a negative, inf or nan weight)")
-        if not replacement and num_samples > np.count_nonzero(w):
+        # PyTorch allows more draws than positive weights without replacement
+        # (torch.multinomial then returns zero-weight indices last); only
+        # more draws than weights is an error
+        if not replacement and num_samples > len(w):
             raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                                "replacement")
         from ..._tensor import from_numpy
@@ -167,6 +170,11 @@ class WeightedRandomSampler(Sampler):
     def _epoch_array(self):
         w = self.weights._array
         rng = _epoch_rng(self.generator)
+        if not self.replacement and self.num_samples > np.count_nonzero(w):
+            # the positive weights first, then zero-weight indices, as
+            # torch.multinomial (fastnn.multinomial's exponential race)
+            from ...ops.sampling import _without_replacement
+            return _without_replacement(w[None], self.num_samples, rng)[0].astype(np.int64)
         return rng.choice(len(w), size=self.num_samples, replace=self.replacement,
                           p=w / w.sum()).astype(np.int64)
 
