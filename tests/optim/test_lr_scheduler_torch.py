@@ -328,3 +328,53 @@ def test_state_dict_survives_fastnn_save(tmp_path):
         s.step(5)
         s2.step(5)
     assert s2.get_last_lr() == s.get_last_lr()
+
+
+def _poly_scheduler_class(lr_scheduler_module, warnings_list):
+    """A user's scheduler written after PyTorch's own source: get_lr reads
+    ``self._get_lr_called_within_step`` to warn when called outside step."""
+
+    class Poly(lr_scheduler_module.LRScheduler):
+        def __init__(self, optimizer, total, last_epoch=-1):
+            self.total = total
+            super().__init__(optimizer, last_epoch)
+
+        def get_lr(self):
+            if not self._get_lr_called_within_step:
+                warnings_list.append("outside step")
+            f = 1 - min(self.last_epoch, self.total) / self.total
+            return [b * f for b in self.base_lrs]
+
+    return Poly
+
+
+def test_get_lr_called_within_step_flag_as_torch():
+    """``_get_lr_called_within_step`` exists (False) on every scheduler and
+    is True only while step() calls get_lr, as PyTorch: the custom
+    scheduler gives PyTorch's lrs and warns only on an outside get_lr()
+    call; the key is in the state_dict, as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    runs = {}
+    for name, lib, lrs_mod in (("torch", torch, torch.optim.lr_scheduler),
+                               ("fastnn", fastnn, S)):
+        notes = []
+        p = lib.nn.Parameter(lib.ones(1))
+        opt = lib.optim.SGD([p], lr=0.1)
+        sched = _poly_scheduler_class(lrs_mod, notes)(opt, 5)
+        lrs = []
+        for _ in range(6):
+            opt.step()
+            sched.step()
+            lrs.append(sched.get_last_lr()[0])
+        assert notes == []
+        sched.get_lr()
+        assert notes == ["outside step"]
+        assert sched._get_lr_called_within_step is False
+        runs[name] = (lrs, sorted(sched.state_dict()))
+    np.testing.assert_allclose(runs["fastnn"][0], runs["torch"][0], rtol=1e-12)
+    assert runs["fastnn"][1] == runs["torch"][1]
+    assert "_get_lr_called_within_step" in runs["fastnn"][1]
+    p = fastnn.nn.Parameter(fastnn.ones(1))
+    cawr = S.CosineAnnealingWarmRestarts(fastnn.optim.SGD([p], lr=0.1), T_0=2)
+    assert cawr._get_lr_called_within_step is False
+    assert "_get_lr_called_within_step" in cawr.state_dict()
