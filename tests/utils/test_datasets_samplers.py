@@ -192,3 +192,52 @@ def test_weighted_sampler_without_replacement_past_positive_weights_as_torch():
                                           sampler=fs)
     got = sum((b[0].tolist() for b in loader), [])
     assert len(got) == 4 and sorted(got[:2]) == [1, 3]
+
+
+class _TypedDS(Dataset[tuple]):
+    """A dataset declared generic, as typed PyTorch code does (at module
+    level so worker processes can import it)."""
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return np.full(2, float(i), np.float32), i
+
+
+def test_dataset_sampler_dataloader_are_generic_as_torch():
+    """``Dataset[T]``, ``IterableDataset[T]``, ``Sampler[T]`` and
+    ``DataLoader[T]`` subscript (PyTorch's classes are Generic); subclasses
+    of the subscripted forms are plain subclasses and load as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    from typing import Iterator, List
+    from fastnn.utils.data import DataLoader, Sampler
+
+    class _Rev(Sampler[int]):
+        def __iter__(self) -> Iterator[int]:
+            return iter([4, 2, 0, 1, 3])
+
+        def __len__(self):
+            return 5
+
+    class _Batches(Sampler[List[int]]):
+        def __iter__(self):
+            return iter([[0, 1], [4]])
+
+        def __len__(self):
+            return 2
+
+    class _It(IterableDataset[int]):
+        def __iter__(self):
+            return iter(range(3))
+
+    assert _TypedDS.__mro__[1] is Dataset and issubclass(_Rev, Sampler)
+    assert DataLoader[int].__origin__ is DataLoader
+    got = [b[1].tolist() for b in DataLoader(_TypedDS(), batch_size=2, sampler=_Rev())]
+    tdl = torch.utils.data.DataLoader(_TypedDS(), batch_size=2, sampler=[4, 2, 0, 1, 3])
+    assert got == [b[1].tolist() for b in tdl] == [[4, 2], [0, 1], [3]]
+    assert [b[1].tolist() for b in DataLoader(_TypedDS(), batch_sampler=_Batches())] == \
+        [[0, 1], [4]]
+    assert [b.tolist() for b in DataLoader(_It(), batch_size=2)] == [[0, 1], [2]]
+    workers = [b[1].tolist() for b in DataLoader(_TypedDS(), batch_size=2, num_workers=2)]
+    assert workers == [[0, 1], [2, 3], [4]]

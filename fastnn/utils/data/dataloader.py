@@ -35,6 +35,7 @@ import os
 import pickle
 import sys
 import time
+import types
 
 import numpy as np
 
@@ -247,6 +248,10 @@ class DataLoader:
     >>> [len(y) for x, y in dl]
     [4, 4, 2]
     """
+
+    # generic as PyTorch's (``class D(Dataset[Tuple[Tensor, int]])``,
+    # ``DataLoader[T]`` annotations): X[T] is a types.GenericAlias of X
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     _FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset",
                "persistent_workers")

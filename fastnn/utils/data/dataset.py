@@ -12,6 +12,7 @@ with one index array per batch, so no Python work is done per sample.
 import bisect
 import math
 import numbers
+import types
 import warnings
 
 import numpy as np
@@ -26,6 +27,10 @@ __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Conca
 class Dataset:
     """Base class of map-style datasets: ``__getitem__`` (and usually
     ``__len__``); ``a + b`` concatenates two datasets."""
+
+    # generic as PyTorch's (``class D(Dataset[Tuple[Tensor, int]])``,
+    # ``DataLoader[T]`` annotations): X[T] is a types.GenericAlias of X
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     def __getitem__(self, index):
         raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")

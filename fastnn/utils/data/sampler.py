@@ -14,6 +14,7 @@ Python work off the hot path.  Iterating a sampler yields Python ints and
 lists, as in PyTorch.
 """
 import numbers
+import types
 
 import numpy as np
 
@@ -44,6 +45,10 @@ def _epoch_rng(generator):
 class Sampler:
     """Base class: ``__iter__`` yields indices (or lists of them);
     ``__len__`` is optional."""
+
+    # generic as PyTorch's (``class D(Dataset[Tuple[Tensor, int]])``,
+    # ``DataLoader[T]`` annotations): X[T] is a types.GenericAlias of X
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     def __init__(self, data_source=None):
         pass
