@@ -1,4 +1,6 @@
 """``DistributedSampler``: each rank's disjoint shard of every epoch."""
+import types
+
 import numpy as np
 
 from . import _comm
@@ -43,6 +45,9 @@ class DistributedSampler:
     >>> list(DistributedSampler(5, num_replicas=2, rank=1, shuffle=False, drop_last=True))
     [1, 3]
     """
+
+    # generic as PyTorch's (``DistributedSampler[int]`` in annotations)
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
                  drop_last=False):

@@ -233,6 +233,11 @@ def test_dataset_sampler_dataloader_are_generic_as_torch():
 
     assert _TypedDS.__mro__[1] is Dataset and issubclass(_Rev, Sampler)
     assert DataLoader[int].__origin__ is DataLoader
+    from fastnn.utils.data.distributed import DistributedSampler
+    assert DistributedSampler[int].__origin__ is DistributedSampler
+    assert list(DistributedSampler(_TypedDS(), num_replicas=2, rank=1, shuffle=False)) == \
+        list(torch.utils.data.DistributedSampler(_TypedDS(), num_replicas=2, rank=1,
+                                                 shuffle=False)) == [1, 3, 0]
     got = [b[1].tolist() for b in DataLoader(_TypedDS(), batch_size=2, sampler=_Rev())]
     tdl = torch.utils.data.DataLoader(_TypedDS(), batch_size=2, sampler=[4, 2, 0, 1, 3])
     assert got == [b[1].tolist() for b in tdl] == [[4, 2], [0, 1], [3]]
