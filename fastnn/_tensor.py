@@ -1146,6 +1146,13 @@ class Tensor(TensorBase):
         v = _operand(value)
         if isinstance(v, TensorBase) and v._array.dtype != self._array.dtype:
             v = v.type(self._array.dtype)
+        if type(idx) is tuple and isinstance(v, TensorBase) and v._array.ndim:
+            mv = _int_adv_move(idx, self._array.ndim)
+            if mv is not None:              # the value is in PyTorch's layout: to NumPy's
+                nb, p = mv
+                shape = self._array[idx].shape
+                tshape = shape[nb:nb + p] + shape[:nb] + shape[nb + p:]
+                v = v.expand(tshape).movedim(tuple(range(p, p + nb)), tuple(range(nb)))
 
         def fast(a):
             a[idx] = v._array if isinstance(v, TensorBase) else v
@@ -1595,7 +1602,6 @@ class Tensor(TensorBase):
     roll = S.roll
     tril = S.tril
     triu = S.triu
-    tile = S.tile
     repeat_interleave = S.repeat_interleave
     diagonal = S.diagonal
     diag = S.diag
@@ -1611,6 +1617,12 @@ class Tensor(TensorBase):
         if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
             sizes = tuple(sizes[0])
         return S.RepeatFn.apply(self, tuple(int(s) for s in sizes))
+
+    def tile(self, *dims):
+        # Tensor.tile takes its dims as varargs too (x.tile(2, 2)), as repeat does.
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return S.tile(self, dims)
 
     def tril_(self, diagonal=0):
         return self._inplace(lambda t: S.tril(t, diagonal))
@@ -1872,6 +1884,10 @@ class Tensor(TensorBase):
         out = S.GetItemFn.apply(self, idx)
         if out._base is not None:
             out._view_of = (self, idx)      # where an in-place change through it goes
+        elif type(idx) is tuple:
+            mv = _int_adv_move(idx, self._array.ndim)
+            if mv is not None:              # PyTorch's placement of the indexed dims
+                out = out.movedim(tuple(range(mv[0])), tuple(range(mv[1], mv[1] + mv[0])))
         return out
 
     def __iter__(self):
@@ -2431,6 +2447,55 @@ def _index(index):
     if t is list:
         return _index_list(index)
     return index
+
+
+def _int_adv_move(idx, ndim):
+    """PyTorch applies the ints of an index before its advanced indices
+    (``x[0, :, [1, 2]]`` is ``x[0][:, [1, 2]]``, shape (3, 2) for x of shape
+    (2, 3, 4)); NumPy counts them as advanced, so an int apart from the array
+    indices sends the indexed dims to the front (shape (2, 3)).  Returns
+    (nb, p): move NumPy's leading nb dims to position p, or None when both
+    agree."""
+    kinds = []                               # 'i' int, 'a' array, 'b' basic
+    for i in idx:
+        if type(i) is int or isinstance(i, np.integer):
+            kinds.append('i')
+        elif isinstance(i, (np.ndarray, list)) or type(i) is bool:
+            kinds.append('a')
+        else:
+            kinds.append('b')
+    if 'i' not in kinds or 'a' not in kinds:
+        return None
+    adv = [k for k, c in enumerate(kinds) if c != 'b']
+    if adv[-1] - adv[0] + 1 == len(adv):     # NumPy's block is contiguous: same result
+        return None
+    noint = [c for c in kinds if c != 'i']
+    arr = [k for k, c in enumerate(noint) if c == 'a']
+    if arr[-1] - arr[0] + 1 != len(arr):     # apart even without the ints: front in both
+        return None
+    used = 0
+    for i in idx:
+        if i is None or i is Ellipsis:
+            continue
+        used += np.asarray(i).ndim if isinstance(i, (np.ndarray, list)) and \
+            np.asarray(i).dtype == bool else 1
+    p, first = 0, kinds.index('a')
+    for k in range(first):
+        i = idx[k]
+        if i is Ellipsis:
+            p += ndim - used
+        elif kinds[k] == 'b':
+            p += 1
+    if p == 0:
+        return None
+    shapes = []
+    for i in idx:
+        if type(i) is int or isinstance(i, np.integer):
+            shapes.append(())
+        elif isinstance(i, (np.ndarray, list)) or type(i) is bool:
+            a = np.asarray(i)
+            shapes.append((int(a.sum()),) if a.dtype == bool else a.shape)
+    return len(np.broadcast_shapes(*shapes)), p
 
 
 def _index_items(index):

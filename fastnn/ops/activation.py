@@ -12,6 +12,8 @@ works along any ``dim`` without moving data: the C kernel views the array as
 give finite results.  ``inplace=True``, where PyTorch has it, writes the
 result into the input and returns the input, as PyTorch's.
 """
+import warnings
+
 import numpy as np
 
 from .. import _core
@@ -85,8 +87,11 @@ class LogSoftmaxFn(_SoftmaxBase):
     name = "log_softmax"
 
 
-def _implicit_dim(ndim):
-    """PyTorch's legacy choice when dim is omitted: 0 for 0-, 1- and 3-D input, else 1."""
+def _implicit_dim(ndim, name):
+    """PyTorch's legacy choice when dim is omitted: 0 for 0-, 1- and 3-D input, else 1
+    (with PyTorch's deprecation warning, so code run under ``-W error`` fails alike)."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the "
+                  "call to include dim=X as an argument.", UserWarning, stacklevel=3)
     return 0 if ndim in (0, 1, 3) else 1
 
 
@@ -155,7 +160,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dtype is not None:
         x = x.to(dtype)
     if dim is None:
-        dim = _implicit_dim(x.ndim)
+        dim = _implicit_dim(x.ndim, "softmax")
     return SoftmaxFn.apply(x, dim)
 
 
@@ -186,7 +191,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dtype is not None:
         x = x.to(dtype)
     if dim is None:
-        dim = _implicit_dim(x.ndim)
+        dim = _implicit_dim(x.ndim, "log_softmax")
     return LogSoftmaxFn.apply(x, dim)
 
 
@@ -399,7 +404,7 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     if dtype is not None:
         x = x.to(dtype)
     if dim is None:
-        dim = _implicit_dim(x.ndim)
+        dim = _implicit_dim(x.ndim, "softmin")
     return SoftmaxFn.apply(-x, dim)
 
 

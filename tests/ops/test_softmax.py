@@ -36,8 +36,25 @@ def test_noncontiguous_input_and_modules():
                                **TOL[np.float32])
     np.testing.assert_allclose(fastnn.nn.LogSoftmax(dim=1)(x).numpy(), R.log_softmax(x, 1),
                                **TOL[np.float32])
-    # PyTorch's legacy implicit dim: 1 for 2-D input
-    np.testing.assert_allclose(fastnn.nn.Softmax()(x).numpy(), R.softmax(x, 1), **TOL[np.float32])
+    # PyTorch's legacy implicit dim: 1 for 2-D input (with its deprecation warning)
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        y = fastnn.nn.Softmax()(x)
+    np.testing.assert_allclose(y.numpy(), R.softmax(x, 1), **TOL[np.float32])
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize("shape", [(4,), (2, 3), (2, 3, 4), (2, 3, 4, 5)])
+def test_implicit_dim_warns_and_matches_torch(name, shape):
+    # PyTorch warns when dim is omitted (a program under -W error fails there);
+    # fastnn picked the same legacy dim but said nothing.
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name} has been "
+                                         "deprecated"):
+        y = getattr(F, name)(fastnn.tensor(x))
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        yt = getattr(torch.nn.functional, name)(torch.tensor(x))
+    np.testing.assert_allclose(y.numpy(), yt.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_torch_parity():
