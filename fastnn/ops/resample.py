@@ -1,5 +1,6 @@
 """Resampling and channel/space rearrangement: ``interpolate`` (modes
-'nearest', 'nearest-exact', 'linear', 'bilinear'), ``pixel_shuffle``,
+'nearest', 'nearest-exact', 'linear', 'bilinear'; 'bicubic' and 'area' in
+Python, by matmul and adaptive pooling), ``pixel_shuffle``,
 ``pixel_unshuffle``.
 
 ``interpolate`` runs in C (``csrc/resample.c``, forward and backward); the
@@ -163,6 +164,70 @@ class UpsampleFn(Function):
         return gx.reshape(shape), None, None, None, None, None
 
 
+def _cubic_matrix(n_in, n_out, sf, align_corners, dtype):
+    """(n_out, n_in) weights of PyTorch's bicubic resampling along one axis:
+    the cubic convolution kernel with A = -0.75 over the 4 taps floor(src) - 1
+    .. floor(src) + 2, taps past an edge clamped onto it; ``src`` as for
+    'linear' but not clamped at 0."""
+    T = dtype.type
+    i = np.arange(n_out)
+    if align_corners:
+        s = T(n_in - 1) / T(n_out - 1) if n_out > 1 else T(0)
+        src = s * i.astype(dtype)
+    else:
+        s = T(1.0 / sf) if sf is not None and sf > 0 else T(n_in) / T(n_out)
+        src = s * (i.astype(dtype) + T(0.5)) - T(0.5)
+    i0 = np.floor(src).astype(np.int64)
+    t = (src - i0).astype(dtype)
+    A = T(-0.75)
+
+    def near(x):                      # |x| <= 1
+        return ((A + 2) * x - (A + 3)) * x * x + 1
+
+    def far(x):                       # 1 < |x| < 2
+        return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+
+    w = np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], 1)
+    mat = np.zeros((n_out, n_in), dtype)
+    for k in range(4):
+        np.add.at(mat, (i, np.clip(i0 - 1 + k, 0, n_in - 1)), w[:, k])
+    return mat
+
+
+def _bicubic(x, size, scale_factor, align_corners, recompute):
+    """mode='bicubic' (4-D input): separable, as two matrix products (autograd
+    through matmul)."""
+    if x.ndim != 4:
+        raise ShapeError(f"interpolate: Got {x.ndim}D input, but bicubic mode needs 4D input")
+    check_float("interpolate", "input", x)
+    sizes, sfs = _sizes("interpolate", x, size, scale_factor, bool(recompute))
+    if min(sizes) <= 0 or min(x.shape[2:]) <= 0:
+        raise ShapeError(f"interpolate: Input and output sizes should be greater than 0, but "
+                         f"got input {tuple(x.shape[2:])} output {tuple(sizes)}")
+    ac = bool(align_corners)
+    my = _cubic_matrix(x.shape[2], sizes[0], sfs[0], ac, x.dtype)
+    mx = _cubic_matrix(x.shape[3], sizes[1], sfs[1], ac, x.dtype)
+    return x.new_tensor(my) @ x @ x.new_tensor(mx.T)
+
+
+def _area(x, size, scale_factor, align_corners):
+    """mode='area' is adaptive average pooling to the output size."""
+    from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+    if align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if x.ndim not in (3, 4):
+        raise ShapeError(f"interpolate: Input Error: Only 3D and 4D input Tensors supported "
+                         f"(got {x.ndim}D) for the modes: nearest | area")
+    sizes, _ = _sizes("interpolate", x, size, scale_factor, False)
+    if min(sizes) == 0:                 # PyTorch gives an empty result (pooling refuses 0)
+        dims = tuple(range(2, x.ndim))
+        return x.sum(dims, keepdim=True).expand(*x.shape[:2], *sizes) * 0
+    if x.ndim == 3:
+        return adaptive_avg_pool1d(x, sizes[0])
+    return adaptive_avg_pool2d(x, tuple(sizes))
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resamples the spatial dimensions to ``size`` or by ``scale_factor``.
@@ -174,8 +239,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         Output spatial size.
     scale_factor : float or tuple of float, optional
         Multiplier of the spatial size (output ``floor(in * scale_factor)``).
-    mode : {'nearest', 'nearest-exact', 'linear', 'bilinear'}
-        'linear' for 3-D input, 'bilinear' for 4-D.
+    mode : {'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'area'}
+        'linear' for 3-D input, 'bilinear' and 'bicubic' for 4-D.
     align_corners : bool, optional
         Linear modes only: map the corner pixels' centres onto each other
         (default False).
@@ -198,12 +263,18 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     >>> F.interpolate(x, size=(1, 3), mode="bilinear", align_corners=True).numpy()
     array([[[[1. , 1.5, 2. ]]]], dtype=float32)
     """
-    if mode not in ("nearest", "nearest-exact") and align_corners is None:
-        align_corners = False
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported")
     size = tuple(size) if isinstance(size, list) else size
     scale_factor = tuple(scale_factor) if isinstance(scale_factor, list) else scale_factor
+    # 'area' and 'bicubic' are common in real models (pos-embedding resizing,
+    # image resizing); built here from pooling and matmul
+    if mode == "area":
+        return _area(_t(input), size, scale_factor, align_corners)
+    if mode not in ("nearest", "nearest-exact") and align_corners is None:
+        align_corners = False
+    if mode == "bicubic":
+        return _bicubic(_t(input), size, scale_factor, align_corners, recompute_scale_factor)
     return UpsampleFn.apply(_t(input), size, scale_factor, mode, align_corners,
                             recompute_scale_factor)
 

@@ -967,9 +967,7 @@ def _(d):
         kw["scale_factor"] = g.pick([2.0, 0.5, 1.5, (2.0, 0.5)])
     if mode in ("bilinear", "bicubic"):
         kw["align_corners"] = g.bool()
-    # 'bicubic' and 'area' are not implemented in fastnn (a NotImplementedError)
-    return Case(lambda L, x, **kw: L.F.interpolate(x, **kw), [g.x(shape)], kw, tol=30,
-                refuse_ok=mode in ("bicubic", "area"))
+    return Case(lambda L, x, **kw: L.F.interpolate(x, **kw), [g.x(shape)], kw, tol=30)
 
 
 @case("max_unpool")

@@ -112,8 +112,10 @@ def test_interpolate_errors():
         F.interpolate(fastnn.zeros(1, 1, 4), scale_factor=2, mode="bilinear")
     with pytest.raises(fastnn.ShapeError, match="linear mode needs 3D"):
         F.interpolate(x, scale_factor=2, mode="linear")
-    with pytest.raises(NotImplementedError, match="bicubic"):
-        F.interpolate(x, scale_factor=2, mode="bicubic")
+    with pytest.raises(fastnn.ShapeError, match="bicubic mode needs 4D"):
+        F.interpolate(fastnn.zeros(1, 1, 4), scale_factor=2, mode="bicubic")
+    with pytest.raises(ValueError, match="align_corners option can only be set"):
+        F.interpolate(x, scale_factor=2, mode="area", align_corners=False)
     with pytest.raises(ValueError, match="same number of spatial dimensions"):
         F.interpolate(x, size=(2, 2, 2))
     with pytest.raises(fastnn.ShapeError, match="greater than 0"):
@@ -279,3 +281,65 @@ def test_warnings_are_quiet_for_plain_calls():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         F.interpolate(fastnn.zeros(1, 1, 2, 2), scale_factor=2, mode="bilinear")
+
+
+_BICUBIC_KW = [dict(size=(14, 5)), dict(scale_factor=2), dict(scale_factor=(0.6, 1.3)),
+               dict(size=(1, 1)), dict(size=(7, 9)), dict(size=(3, 20)),
+               dict(scale_factor=1.7, recompute_scale_factor=True)]
+
+
+@pytest.mark.parametrize("kw", _BICUBIC_KW)
+@pytest.mark.parametrize("ac", [False, True])
+def test_bicubic_matches_torch(kw, ac):
+    # mode='bicubic' raised NotImplementedError (used for resizing images and
+    # ViT position embeddings); now PyTorch's A = -0.75 kernel with clamped taps
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 7, 9)).astype(np.float32)
+    gy = None
+    outs = []
+    for m in (torch, fastnn):
+        xt = m.tensor(x, requires_grad=True)
+        y = m.nn.functional.interpolate(xt, mode="bicubic", align_corners=ac, **kw)
+        if gy is None:
+            gy = rng.standard_normal(tuple(y.shape)).astype(np.float32)
+        (y * m.tensor(gy)).sum().backward()
+        outs.append((y.detach().numpy(), xt.grad.numpy()))
+    (yt, gt), (yf, gf) = outs
+    assert yf.shape == yt.shape and yf.dtype == yt.dtype
+    np.testing.assert_allclose(yf, yt, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gf, gt, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape,kw", [((2, 3, 7, 9), dict(size=(3, 4))),
+                                      ((2, 3, 7, 9), dict(scale_factor=0.5)),
+                                      ((2, 3, 7, 9), dict(size=(14, 18))),
+                                      ((2, 3, 7, 9), dict(scale_factor=(0.3, 1.5))),
+                                      ((2, 3, 10), dict(size=4)),
+                                      ((1, 2, 6, 5), dict(size=(4, 3)))])
+def test_area_matches_torch(shape, kw):
+    # mode='area' (adaptive average pooling to the output size) raised
+    # NotImplementedError
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(shape).astype(np.float32)
+    outs, gy = [], None
+    for m in (torch, fastnn):
+        xt = m.tensor(x, requires_grad=True)
+        y = m.nn.functional.interpolate(xt, mode="area", **kw)
+        if gy is None:
+            gy = rng.standard_normal(tuple(y.shape)).astype(np.float32)
+        (y * m.tensor(gy)).sum().backward()
+        outs.append((y.detach().numpy(), xt.grad.numpy()))
+    (yt, gt), (yf, gf) = outs
+    assert yf.shape == yt.shape
+    np.testing.assert_allclose(yf, yt, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gf, gt, rtol=1e-5, atol=1e-6)
+
+
+def test_area_empty_output_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.ones((1, 1, 1, 1), np.float32)
+    want = torch.nn.functional.interpolate(torch.tensor(x), scale_factor=(2.0, 0.5), mode="area")
+    got = F.interpolate(fastnn.tensor(x), scale_factor=(2.0, 0.5), mode="area")
+    assert tuple(got.shape) == tuple(want.shape) == (1, 1, 2, 0)
