@@ -106,3 +106,32 @@ def test_set_submodule_to_empty_apply_compile():
         net.to_empty(device="cpu")
         assert net[0].weight.shape == (2, 2)
         assert net.compile() is None
+
+
+def test_batchnorm_checkpoint_without_num_batches_tracked_matches_torch():
+    # PyTorch fills num_batches_tracked missing from a state_dict without
+    # version metadata (old checkpoints, dicts rebuilt by a comprehension)
+    # with the module's count; fastnn reported it missing, so strict loading
+    # raised where PyTorch loads.
+    torch = pytest.importorskip("torch")
+    res = []
+    for m in (torch, fastnn):
+        net = m.nn.Sequential(m.nn.Conv2d(1, 2, 3), m.nn.BatchNorm2d(2))
+        net(m.ones(2, 1, 4, 4))                              # count 1
+        sd = {k: v for k, v in net.state_dict().items() if "num_batches" not in k}
+        r = net.load_state_dict(sd)                          # strict: must not raise
+        res.append((list(r.missing_keys), list(r.unexpected_keys),
+                    int(net[1].num_batches_tracked)))
+    assert res[1] == res[0] == ([], [], 1)
+
+
+def test_load_state_dict_honours_torch_metadata_version():
+    # with PyTorch's _metadata (version 2) the key is reported missing, as in PyTorch
+    torch = pytest.importorskip("torch")
+    ts = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2)).state_dict()
+    del ts["1.num_batches_tracked"]
+    want = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3),
+                               torch.nn.BatchNorm2d(2)).load_state_dict(ts, strict=False)
+    got = fastnn.nn.Sequential(fastnn.nn.Conv2d(1, 2, 3),
+                               fastnn.nn.BatchNorm2d(2)).load_state_dict(ts, strict=False)
+    assert list(got.missing_keys) == list(want.missing_keys) == ["1.num_batches_tracked"]

@@ -935,12 +935,14 @@ class Module:
         PyTorch (on a copy of ``state_dict``)."""
         if not hasattr(state_dict, "items") or not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        # (a PyTorch state_dict's per-module versions, as PyTorch passes them on)
+        metadata = getattr(state_dict, "_metadata", None)
         state_dict = OrderedDict(state_dict)
         missing, unexpected, errors = [], [], []
         ctx = _LoadContext(assign)
         _LOADING.append(ctx)
         try:
-            self._load_tree(state_dict, "", missing, unexpected, errors, strict)
+            self._load_tree(state_dict, "", missing, unexpected, errors, strict, metadata)
         finally:
             _LOADING.pop()
         unexpected.extend(k for k in state_dict.keys() if k not in ctx.expected)
@@ -964,16 +966,19 @@ class Module:
         ctx.apply()
         return result
 
-    def _load_tree(self, state_dict, prefix, missing, unexpected, errors, strict):
+    def _load_tree(self, state_dict, prefix, missing, unexpected, errors, strict,
+                   metadata=None):
+        local = dict(metadata.get(prefix[:-1], {})) if metadata is not None else {}
         for hook, with_module in tuple((self.__dict__.get("_load_state_dict_pre_hooks") or
                                         _EMPTY).values()):
-            args = (state_dict, prefix, {}, strict, missing, unexpected, errors)
+            args = (state_dict, prefix, local, strict, missing, unexpected, errors)
             hook(self, *args) if with_module else hook(*args)
-        self._load_from_state_dict(state_dict, prefix, {}, True, missing, unexpected, errors)
+        self._load_from_state_dict(state_dict, prefix, local, True, missing, unexpected,
+                                   errors)
         for name, m in self._modules.items():
             if m is not None:
                 m._load_tree(state_dict, prefix + name + ".", missing, unexpected, errors,
-                             strict)
+                             strict, metadata)
 
     # ------------------------------------------------------------------ repr
     def _get_name(self):

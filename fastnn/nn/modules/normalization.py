@@ -74,6 +74,23 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", None)
         self.reset_parameters()
 
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        # As PyTorch: a checkpoint without version metadata (saved before
+        # num_batches_tracked existed, or a dict rebuilt from a state_dict)
+        # may lack num_batches_tracked; the module's own count is kept rather
+        # than the key reported missing (strict loading would raise).
+        version = local_metadata.get("version", None)
+        if (version is None or version < 2) and self.track_running_stats:
+            key = prefix + "num_batches_tracked"
+            if key not in state_dict:
+                nbt = self.num_batches_tracked
+                state_dict[key] = (nbt if isinstance(nbt, Tensor) and
+                                   not isinstance(nbt, UninitializedBuffer)
+                                   else Tensor._wrap(np.array(0, dtype=np.int64)))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
+
     def reset_running_stats(self):
         if self.track_running_stats:
             self.running_mean._array[...] = 0
