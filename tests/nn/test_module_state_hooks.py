@@ -135,3 +135,21 @@ def test_load_state_dict_honours_torch_metadata_version():
     got = fastnn.nn.Sequential(fastnn.nn.Conv2d(1, 2, 3),
                                fastnn.nn.BatchNorm2d(2)).load_state_dict(ts, strict=False)
     assert list(got.missing_keys) == list(want.missing_keys) == ["1.num_batches_tracked"]
+
+
+def test_non_persistent_buffers_set_matches_torch():
+    # PyTorch code reads and edits module._non_persistent_buffers_set (e.g.
+    # checkpoint loaders); fastnn had no such attribute
+    torch = pytest.importorskip("torch")
+    res = []
+    for m in (torch, fastnn):
+        mod = m.nn.Module()
+        mod.register_buffer("pe", m.ones(3), persistent=False)
+        mod.register_buffer("keep", m.zeros(2))
+        before = set(mod._non_persistent_buffers_set)
+        mod._non_persistent_buffers_set.add("keep")        # edits take effect
+        keys = list(mod.state_dict().keys())
+        mod._non_persistent_buffers_set.discard("keep")
+        mod._non_persistent_buffers_set.discard("pe")
+        res.append((before, keys, list(mod.state_dict().keys())))
+    assert res[1] == res[0] == ({"pe"}, [], ["pe", "keep"])

@@ -466,6 +466,17 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
+    @property
+    def _non_persistent_buffers_set(self):
+        """PyTorch's name for the set of non-persistent buffer names: code
+        written for PyTorch (checkpoint loaders, Hugging Face's) reads and
+        edits it, so it is the registry itself."""
+        return self.__dict__["_non_persistent"]
+
+    @_non_persistent_buffers_set.setter
+    def _non_persistent_buffers_set(self, value):
+        self.__dict__["_non_persistent"] = value
+
     def __getattr__(self, name):
         d = self.__dict__
         for key in ("_parameters", "_buffers", "_modules"):
