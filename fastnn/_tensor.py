@@ -2458,8 +2458,9 @@ def _int_adv_move(idx, ndim):
     agree."""
     kinds = []                               # 'i' int, 'a' array, 'b' basic
     for i in idx:
-        if type(i) is int or isinstance(i, np.integer):
-            kinds.append('i')
+        if type(i) is int or isinstance(i, np.integer) or (
+                isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu"):
+            kinds.append('i')                # (a 0-d integer Tensor indexes as an int)
         elif isinstance(i, (np.ndarray, list)) or type(i) is bool:
             kinds.append('a')
         else:
@@ -2489,8 +2490,8 @@ def _int_adv_move(idx, ndim):
     if p == 0:
         return None
     shapes = []
-    for i in idx:
-        if type(i) is int or isinstance(i, np.integer):
+    for i, c in zip(idx, kinds):
+        if c == 'i':
             shapes.append(())
         elif isinstance(i, (np.ndarray, list)) or type(i) is bool:
             a = np.asarray(i)

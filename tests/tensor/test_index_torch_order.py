@@ -19,6 +19,8 @@ CASES = [
     lambda m, x: x[0, 1:, [1, 2], :2],
     lambda m, x: x[1, :, [1, 2], [0, 4]],
     lambda m, x: x[0, :, [1, 2], 0],
+    lambda m, x: x[m.tensor(0), :, [1, 2]],     # a 0-d integer Tensor indexes as an int
+    lambda m, x: x[np.int64(1), :, [1, 2]],
     lambda m, x: x[[0, 1], :, [1, 2]],          # no int: arrays apart, front in both
 ]
 
