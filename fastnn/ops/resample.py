@@ -1,6 +1,7 @@
 """Resampling and channel/space rearrangement: ``interpolate`` (modes
-'nearest', 'nearest-exact', 'linear', 'bilinear'; 'bicubic' and 'area' in
-Python, by matmul and adaptive pooling), ``pixel_shuffle``,
+'nearest', 'nearest-exact', 'linear', 'bilinear'; 'bicubic', 'area' and 5-D
+input ('trilinear') in Python, by matmul, adaptive pooling and
+index_select), ``pixel_shuffle``,
 ``pixel_unshuffle``.
 
 ``interpolate`` runs in C (``csrc/resample.c``, forward and backward); the
@@ -228,19 +229,48 @@ def _area(x, size, scale_factor, align_corners):
     return adaptive_avg_pool2d(x, tuple(sizes))
 
 
+def _volumetric(x, size, scale_factor, mode, align_corners, recompute):
+    """5-D input ('nearest', 'nearest-exact', 'trilinear'; 3-D models use
+    them): one axis at a time with the same tables as the C path, by
+    index_select (autograd follows)."""
+    from ._common import tensor
+    from .indexing import index_select
+    op = "interpolate"
+    check_float(op, "input", x)
+    if mode in ("nearest", "nearest-exact") and align_corners is not None:
+        raise ValueError(f"{op}: align_corners option can only be set with the interpolating "
+                         "modes: linear | bilinear | bicubic | trilinear")
+    sizes, sfs = _sizes(op, x, size, scale_factor, bool(recompute))
+    if min(sizes) <= 0 or min(x.shape[2:]) <= 0:
+        raise ShapeError(f"{op}: Input and output sizes should be greater than 0, but got "
+                         f"input {tuple(x.shape[2:])} output {tuple(sizes)}")
+    for d, (n_out, sf) in enumerate(zip(sizes, sfs)):
+        n_in, ax = x.shape[2 + d], 2 + d
+        if mode == "trilinear":
+            i0, i1, w0, w1 = _linear_table(n_in, n_out, sf, bool(align_corners), x.dtype)
+            wshape = [1] * x.ndim
+            wshape[ax] = n_out
+            x = (index_select(x, ax, tensor(i0)) * tensor(w0.reshape(wshape)) +
+                 index_select(x, ax, tensor(i1)) * tensor(w1.reshape(wshape)))
+        else:
+            t = _nearest_table(n_in, n_out, sf, mode == "nearest-exact")
+            x = index_select(x, ax, tensor(t))
+    return x
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resamples the spatial dimensions to ``size`` or by ``scale_factor``.
 
     Parameters
     ----------
-    input : Tensor (N, C, L) or (N, C, H, W)
+    input : Tensor (N, C, L), (N, C, H, W) or (N, C, D, H, W)
     size : int or tuple of int, optional
         Output spatial size.
     scale_factor : float or tuple of float, optional
         Multiplier of the spatial size (output ``floor(in * scale_factor)``).
-    mode : {'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'area'}
-        'linear' for 3-D input, 'bilinear' and 'bicubic' for 4-D.
+    mode : {'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area'}
+        'linear' for 3-D input, 'bilinear' and 'bicubic' for 4-D, 'trilinear' for 5-D.
     align_corners : bool, optional
         Linear modes only: map the corner pixels' centres onto each other
         (default False).
@@ -275,7 +305,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         align_corners = False
     if mode == "bicubic":
         return _bicubic(_t(input), size, scale_factor, align_corners, recompute_scale_factor)
-    return UpsampleFn.apply(_t(input), size, scale_factor, mode, align_corners,
+    x = _t(input)
+    if x.ndim == 5 and mode in ("nearest", "nearest-exact", "trilinear"):
+        return _volumetric(x, size, scale_factor, mode, align_corners, recompute_scale_factor)
+    if mode == "trilinear":
+        raise ShapeError(f"interpolate: Got {x.ndim}D input, but trilinear mode needs 5D input")
+    return UpsampleFn.apply(x, size, scale_factor, mode, align_corners,
                             recompute_scale_factor)
 
 

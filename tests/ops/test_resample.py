@@ -343,3 +343,32 @@ def test_area_empty_output_matches_torch():
     want = torch.nn.functional.interpolate(torch.tensor(x), scale_factor=(2.0, 0.5), mode="area")
     got = F.interpolate(fastnn.tensor(x), scale_factor=(2.0, 0.5), mode="area")
     assert tuple(got.shape) == tuple(want.shape) == (1, 1, 2, 0)
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=2), dict(size=(4, 5, 6)), dict(size=(2, 3, 3)),
+                                dict(scale_factor=(1.5, 0.5, 2.3)),
+                                dict(scale_factor=1.7, recompute_scale_factor=True)])
+@pytest.mark.parametrize("mode,ac", [("nearest", None), ("nearest-exact", None),
+                                     ("trilinear", False), ("trilinear", True)])
+def test_5d_matches_torch(kw, mode, ac):
+    # 5-D input (3-D models: video, volumes) raised ShapeError for every mode
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 2, 3, 4, 5)).astype(np.float32)
+    outs, gy = [], None
+    for m in (torch, fastnn):
+        xt = m.tensor(x, requires_grad=True)
+        y = m.nn.functional.interpolate(xt, mode=mode, align_corners=ac, **kw)
+        if gy is None:
+            gy = rng.standard_normal(tuple(y.shape)).astype(np.float32)
+        (y * m.tensor(gy)).sum().backward()
+        outs.append((y.detach().numpy(), xt.grad.numpy()))
+    (yt, gt), (yf, gf) = outs
+    assert yf.shape == yt.shape
+    np.testing.assert_allclose(yf, yt, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gf, gt, rtol=1e-5, atol=1e-5)
+
+
+def test_trilinear_needs_5d():
+    with pytest.raises(fastnn.ShapeError, match="trilinear mode needs 5D"):
+        F.interpolate(fastnn.ones(1, 1, 2, 2), scale_factor=2, mode="trilinear")
