@@ -414,6 +414,14 @@ def tensor_split(input, indices_or_sections, dim=0):
     d = normalize_dim("tensor_split", dim, x._array.ndim)
     n = x._array.shape[d]
     s = indices_or_sections
+    if isinstance(s, TensorBase):
+        # PyTorch: a 1-D integer Tensor holds indices, a 0-d one the number of sections
+        if s._array.dtype.kind not in "iu" or s._array.ndim > 1:
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to be a "
+                               "zero-dimensional or one-dimensional tensor of dtype long, but "
+                               f"got a {s._array.ndim}-dimensional tensor of dtype "
+                               f"{s._array.dtype}")
+        s = s._array.tolist()
     if isinstance(s, (list, tuple)):
         cuts = [min(max(int(c), 0), n) for c in s]
         bounds = [0] + cuts + [n]

@@ -175,6 +175,10 @@ OPS = [
     Op("split_partial_use", lambda m, x: x.split(2)[1] * 3, [F(5, 3)]),
     Op("tensor_split", lambda m, x: m.tensor_split(x, 3, dim=1), [F(3, 7)]),
     Op("tensor_split_idx", lambda m, x: x.tensor_split([1, 4]), [F(6, 2)]),
+    # a 1-D Tensor of indices / a 0-d Tensor of sections (raised TypeError)
+    Op("tensor_split_tensor_idx", lambda m, x: x.tensor_split(m.tensor([1, 3]), dim=1),
+       [F(3, 4)]),
+    Op("tensor_split_tensor_n", lambda m, x: m.tensor_split(x, m.tensor(3)), [F(7, 2)]),
     Op("unbind", lambda m, x: x.unbind(1), [F(3, 4)]),
     Op("narrow", lambda m, x: x.narrow(1, 1, 2), [F(3, 4)]),
     Op("narrow_neg", lambda m, x: m.narrow(x, 0, -2, 2), [F(3, 4)]),
