@@ -49,18 +49,26 @@ def _nearest_table(n_in, n_out, sf, exact):
     return np.minimum(src.astype(np.int64), n_in - 1)
 
 
+def _source(n_in, n_out, sf, align_corners, dtype):
+    """The source coordinate of every output position along one axis, in
+    dtype (PyTorch's formulas; not clamped: 'linear' clamps it at 0,
+    'cubic' does not)."""
+    T = dtype.type
+    i = np.arange(n_out).astype(dtype)
+    if align_corners:
+        return (T(n_in - 1) / T(n_out - 1) if n_out > 1 else T(0)) * i
+    s = T(1.0 / sf) if sf is not None and sf > 0 else T(n_in) / T(n_out)
+    return s * (i + T(0.5)) - T(0.5)
+
+
 def _linear_table(n_in, n_out, sf, align_corners, dtype):
     """(i0, i1, w0, w1) of every output position (PyTorch's formulas in dtype)."""
     T = dtype.type
     i = np.arange(n_out, dtype=np.int64)
     if n_out == n_in:
         return i, i.copy(), np.ones(n_out, dtype), np.zeros(n_out, dtype)
-    if align_corners:
-        s = T(n_in - 1) / T(n_out - 1) if n_out > 1 else T(0)
-        src = s * i.astype(dtype)
-    else:
-        s = T(1.0 / sf) if sf is not None and sf > 0 else T(n_in) / T(n_out)
-        src = s * (i.astype(dtype) + T(0.5)) - T(0.5)
+    src = _source(n_in, n_out, sf, align_corners, dtype)
+    if not align_corners:
         src = np.where(src < 0, T(0), src)
     i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
     w1 = np.clip(src - i0.astype(dtype), T(0), T(1)).astype(dtype)
@@ -171,13 +179,7 @@ def _cubic_matrix(n_in, n_out, sf, align_corners, dtype):
     .. floor(src) + 2, taps past an edge clamped onto it; ``src`` as for
     'linear' but not clamped at 0."""
     T = dtype.type
-    i = np.arange(n_out)
-    if align_corners:
-        s = T(n_in - 1) / T(n_out - 1) if n_out > 1 else T(0)
-        src = s * i.astype(dtype)
-    else:
-        s = T(1.0 / sf) if sf is not None and sf > 0 else T(n_in) / T(n_out)
-        src = s * (i.astype(dtype) + T(0.5)) - T(0.5)
+    src = _source(n_in, n_out, sf, align_corners, dtype)
     i0 = np.floor(src).astype(np.int64)
     t = (src - i0).astype(dtype)
     A = T(-0.75)
@@ -190,8 +192,9 @@ def _cubic_matrix(n_in, n_out, sf, align_corners, dtype):
 
     w = np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], 1)
     mat = np.zeros((n_out, n_in), dtype)
+    rows = np.arange(n_out)
     for k in range(4):
-        np.add.at(mat, (i, np.clip(i0 - 1 + k, 0, n_in - 1)), w[:, k])
+        np.add.at(mat, (rows, np.clip(i0 - 1 + k, 0, n_in - 1)), w[:, k])
     return mat
 
 

@@ -283,6 +283,22 @@ def test_warnings_are_quiet_for_plain_calls():
         F.interpolate(fastnn.zeros(1, 1, 2, 2), scale_factor=2, mode="bilinear")
 
 
+def _interpolate_both(x, rng, **kw):
+    """``interpolate(x, **kw)`` and its input gradient (for the same random
+    output gradient) under torch and under fastnn: ((y, dx) torch, (y, dx)
+    fastnn)."""
+    torch = pytest.importorskip("torch")
+    outs, gy = [], None
+    for m in (torch, fastnn):
+        xt = m.tensor(x, requires_grad=True)
+        y = m.nn.functional.interpolate(xt, **kw)
+        if gy is None:
+            gy = rng.standard_normal(tuple(y.shape)).astype(np.float32)
+        (y * m.tensor(gy)).sum().backward()
+        outs.append((y.detach().numpy(), xt.grad.numpy()))
+    return outs
+
+
 _BICUBIC_KW = [dict(size=(14, 5)), dict(scale_factor=2), dict(scale_factor=(0.6, 1.3)),
                dict(size=(1, 1)), dict(size=(7, 9)), dict(size=(3, 20)),
                dict(scale_factor=1.7, recompute_scale_factor=True)]
@@ -293,19 +309,9 @@ _BICUBIC_KW = [dict(size=(14, 5)), dict(scale_factor=2), dict(scale_factor=(0.6,
 def test_bicubic_matches_torch(kw, ac):
     # mode='bicubic' raised NotImplementedError (used for resizing images and
     # ViT position embeddings); now PyTorch's A = -0.75 kernel with clamped taps
-    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(7)
     x = rng.standard_normal((2, 3, 7, 9)).astype(np.float32)
-    gy = None
-    outs = []
-    for m in (torch, fastnn):
-        xt = m.tensor(x, requires_grad=True)
-        y = m.nn.functional.interpolate(xt, mode="bicubic", align_corners=ac, **kw)
-        if gy is None:
-            gy = rng.standard_normal(tuple(y.shape)).astype(np.float32)
-        (y * m.tensor(gy)).sum().backward()
-        outs.append((y.detach().numpy(), xt.grad.numpy()))
-    (yt, gt), (yf, gf) = outs
+    (yt, gt), (yf, gf) = _interpolate_both(x, rng, mode="bicubic", align_corners=ac, **kw)
     assert yf.shape == yt.shape and yf.dtype == yt.dtype
     np.testing.assert_allclose(yf, yt, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(gf, gt, rtol=1e-5, atol=1e-5)
@@ -320,18 +326,9 @@ def test_bicubic_matches_torch(kw, ac):
 def test_area_matches_torch(shape, kw):
     # mode='area' (adaptive average pooling to the output size) raised
     # NotImplementedError
-    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(8)
     x = rng.standard_normal(shape).astype(np.float32)
-    outs, gy = [], None
-    for m in (torch, fastnn):
-        xt = m.tensor(x, requires_grad=True)
-        y = m.nn.functional.interpolate(xt, mode="area", **kw)
-        if gy is None:
-            gy = rng.standard_normal(tuple(y.shape)).astype(np.float32)
-        (y * m.tensor(gy)).sum().backward()
-        outs.append((y.detach().numpy(), xt.grad.numpy()))
-    (yt, gt), (yf, gf) = outs
+    (yt, gt), (yf, gf) = _interpolate_both(x, rng, mode="area", **kw)
     assert yf.shape == yt.shape
     np.testing.assert_allclose(yf, yt, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(gf, gt, rtol=1e-5, atol=1e-6)
@@ -352,18 +349,9 @@ def test_area_empty_output_matches_torch():
                                      ("trilinear", False), ("trilinear", True)])
 def test_5d_matches_torch(kw, mode, ac):
     # 5-D input (3-D models: video, volumes) raised ShapeError for every mode
-    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(9)
     x = rng.standard_normal((2, 2, 3, 4, 5)).astype(np.float32)
-    outs, gy = [], None
-    for m in (torch, fastnn):
-        xt = m.tensor(x, requires_grad=True)
-        y = m.nn.functional.interpolate(xt, mode=mode, align_corners=ac, **kw)
-        if gy is None:
-            gy = rng.standard_normal(tuple(y.shape)).astype(np.float32)
-        (y * m.tensor(gy)).sum().backward()
-        outs.append((y.detach().numpy(), xt.grad.numpy()))
-    (yt, gt), (yf, gf) = outs
+    (yt, gt), (yf, gf) = _interpolate_both(x, rng, mode=mode, align_corners=ac, **kw)
     assert yf.shape == yt.shape
     np.testing.assert_allclose(yf, yt, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(gf, gt, rtol=1e-5, atol=1e-5)
