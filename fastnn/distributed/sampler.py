@@ -1,12 +1,11 @@
 """``DistributedSampler``: each rank's disjoint shard of every epoch."""
-import types
-
 import numpy as np
 
+from ..utils.data.sampler import Sampler
 from . import _comm
 
 
-class DistributedSampler:
+class DistributedSampler(Sampler):
     """Indices of one rank's shard of a dataset, reshuffled every epoch.
 
     Every rank builds the same permutation of ``range(len(dataset))`` (a
@@ -46,8 +45,8 @@ class DistributedSampler:
     [1, 3]
     """
 
-    # generic as PyTorch's (``DistributedSampler[int]`` in annotations)
-    __class_getitem__ = classmethod(types.GenericAlias)
+    # (a Sampler, as PyTorch's: isinstance checks hold, and
+    # ``DistributedSampler[int]`` works through Sampler's __class_getitem__)
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
                  drop_last=False):

@@ -245,7 +245,8 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
         sequences = list(sequences)
     seqs = [_t(s) for s in sequences]
     if not seqs:
-        raise ValueError("pad_sequence: received an empty list of sequences")
+        # (a RuntimeError in PyTorch; ShapeError is a ValueError and a RuntimeError)
+        raise ShapeError("pad_sequence: received an empty list of sequences")
     if any(s.ndim == 0 for s in seqs):
         raise ShapeError("pad_sequence: every sequence needs at least 1 dimension")
     return _PadFn.apply(*seqs, batch_first=batch_first, value=padding_value,

@@ -71,8 +71,11 @@ def test_clip_grad_value():
     U.clip_grad_value_(ps, 0.5)
     for p, w in zip(ps, want):
         np.testing.assert_array_equal(p.grad, w)
-    with pytest.raises(ValueError, match="clip_value"):
-        U.clip_grad_value_(ps, -1.0)
+    # a negative clip_value clamps with min > max: every gradient becomes it
+    # (PyTorch's clamp(min=-v, max=v); this raised ValueError)
+    U.clip_grad_value_(ps, -1.0)
+    for p in ps:
+        assert np.all(np.asarray(p.grad) == -1.0)
 
 
 @pytest.mark.parametrize("dim", [0, 1, -1])

@@ -246,3 +246,26 @@ def test_dataset_sampler_dataloader_are_generic_as_torch():
     assert [b.tolist() for b in DataLoader(_It(), batch_size=2)] == [[0, 1], [2]]
     workers = [b[1].tolist() for b in DataLoader(_TypedDS(), batch_size=2, num_workers=2)]
     assert workers == [[0, 1], [2, 3], [4]]
+
+
+def test_error_types_and_sampler_base_as_torch():
+    """What code written for PyTorch catches or checks: TensorDataset's size
+    mismatch is an AssertionError (and still a ValueError), pad_sequence of
+    nothing a RuntimeError, DistributedSampler a Sampler, and a negative
+    clip_grad_value_ clamps every gradient to it -- as under torch."""
+    torch = pytest.importorskip("torch")
+    for m in (torch, fastnn):
+        with pytest.raises(AssertionError):
+            m.utils.data.TensorDataset(m.zeros(3), m.zeros(4))
+        with pytest.raises(RuntimeError):
+            m.nn.utils.rnn.pad_sequence([])
+        assert issubclass(m.utils.data.distributed.DistributedSampler, m.utils.data.Sampler)
+    got = []
+    for m in (torch, fastnn):
+        p = m.nn.Parameter(m.tensor([1.0, -3.0, 0.25]))
+        p.grad = m.tensor([0.5, -2.0, 0.0])
+        m.nn.utils.clip_grad_value_([p], -1.0)
+        got.append(np.asarray(p.grad.detach().numpy()))
+    np.testing.assert_array_equal(got[1], got[0])
+    with pytest.raises(ValueError, match="size mismatch"):
+        fastnn.utils.data.TensorDataset(fastnn.zeros(3), fastnn.zeros(4))

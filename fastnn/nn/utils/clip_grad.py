@@ -216,9 +216,9 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     >>> fastnn.tensor(w.grad).numpy()
     array([-1. ,  0.5,  1. ], dtype=float32)
     """
+    # a negative clip_value is PyTorch's clamp(min=-v, max=v) with min > max:
+    # every gradient becomes v (np.clip gives a_max there as well)
     clip_value = float(clip_value)
-    if not clip_value >= 0:
-        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
     for p in _param_list(parameters, "clip_grad_value_"):
         if p.grad is not None:
             g = _writable_grad(p)

@@ -24,6 +24,11 @@ __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Conca
            "ChainDataset", "Subset", "random_split"]
 
 
+
+class _SizeMismatch(ValueError, AssertionError):
+    """TensorDataset's tensors differ in length: PyTorch asserts this (an
+    AssertionError); a ValueError too, as fastnn raised before."""
+
 class Dataset:
     """Base class of map-style datasets: ``__getitem__`` (and usually
     ``__len__``); ``a + b`` concatenates two datasets."""
@@ -111,7 +116,7 @@ class TensorDataset(Dataset):
         n = len(arrs[0])
         for i, a in enumerate(arrs[1:], 1):
             if len(a) != n:
-                raise ValueError("TensorDataset: size mismatch between tensors: tensor 0 has "
+                raise _SizeMismatch("TensorDataset: size mismatch between tensors: tensor 0 has "
                                  f"{n} samples, tensor {i} has {len(a)}")
         self.arrays = tuple(arrs)
         self.tensors = tuple(t if isinstance(t, Tensor) else _batch_tensor(a)
