@@ -158,6 +158,24 @@ static const fnn_gemm_desc_f64 desc_avx2_f64 = {
 #include "fnn_instantiate.inc"
 #include "gemm_ukr_path_end.inc"
 
+/* The in-place-A kernel's emulation (the descriptor's ukra on the
+ * AVX512SIM path): the tile's rows of A copied as a packed micro-panel,
+ * then the packed kernel, so the same chains as the assembly one. */
+#define FNN_UKRA_SIM(SFXN, TT)                                                   \
+    static void fnn_ukra_avx512sim14_##SFXN(int64_t kc, const TT *a, int64_t lda,  \
+                                            const TT *b, TT *C, int64_t ldc, int mr, \
+                                            int nr, TT alpha, TT beta) {           \
+        TT ap[14 * FNN_GEMM_KC_MAX];                                             \
+        if (kc > FNN_GEMM_KC_MAX || mr > 14) return;                             \
+        for (int64_t p = 0; p < kc; p++)                                         \
+            for (int i = 0; i < 14; i++)                                         \
+                ap[p * 14 + i] = i < mr ? a[i * lda + p] : (TT)0;                \
+        fnn_ukr_avx512sim14_##SFXN(kc, ap, b, C, ldc, mr, nr, alpha, beta);      \
+    }
+FNN_UKRA_SIM(f32, float)
+FNN_UKRA_SIM(f64, double)
+#undef FNN_UKRA_SIM
+
 /* The GEMM's AVX-512 kernels: 14 x 2 zmm, k loop and epilogue in assembly
  * (gemm_ukr_avx512.inc); the 14-row AVX512SIM kernels above are their
  * exact emulation. */
@@ -404,11 +422,15 @@ static void gemm_descs_fill(void) {
             *f = (fnn_gemm_desc_f32){
                 .mr = 14, .nr = 32, .ukr = sim ? fnn_ukr_avx512sim14_f32 : fnn_ukr_avx512asm_f32,
                 .ukri = sim ? fnn_ukr_avx512sim14_f32_ib : NULL,
-                .ukrs = sim ? NULL : fnn_ukr_avx512asm_f32_s, .pf_a = fnn_cpu_amd()};
+                .ukrs = sim ? NULL : fnn_ukr_avx512asm_f32_s,
+                .ukra = sim ? fnn_ukra_avx512sim14_f32 : fnn_ukr_avx512asm_f32_a,
+                .pf_a = fnn_cpu_amd()};
             *g = (fnn_gemm_desc_f64){
                 .mr = 14, .nr = 16, .ukr = sim ? fnn_ukr_avx512sim14_f64 : fnn_ukr_avx512asm_f64,
                 .ukri = sim ? fnn_ukr_avx512sim14_f64_ib : NULL,
-                .ukrs = sim ? NULL : fnn_ukr_avx512asm_f64_s, .pf_a = fnn_cpu_amd()};
+                .ukrs = sim ? NULL : fnn_ukr_avx512asm_f64_s,
+                .ukra = sim ? fnn_ukra_avx512sim14_f64 : fnn_ukr_avx512asm_f64_a,
+                .pf_a = fnn_cpu_amd()};
         }
 #endif
         gemm_desc_blocks(&ci, f->mr, f->nr, 4, &f->mc, &f->kc, &f->nc);

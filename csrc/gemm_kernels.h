@@ -39,6 +39,14 @@ typedef void (*fnn_ukrs_f64)(int64_t kc, const double *a, const double *b, int64
                              double *C, int64_t ldc, int mr, int nr, double alpha,
                              double beta);
 
+/* The packed-B kernels with A read in place instead: row i of the tile at
+ * a + i * lda, its kc elements contiguous (op(A) not transposed). */
+typedef void (*fnn_ukra_f32)(int64_t kc, const float *a, int64_t lda, const float *b,
+                             float *C, int64_t ldc, int mr, int nr, float alpha, float beta);
+typedef void (*fnn_ukra_f64)(int64_t kc, const double *a, int64_t lda, const double *b,
+                             double *C, int64_t ldc, int mr, int nr, double alpha,
+                             double beta);
+
 /* The pixel-row kernels of the convolution's row path (conv_rows.inc):
  * c[i*NR + j] = sum over p < kc, in order, of a[koff[p] + i*sw] * b[p*NR + j]
  * for i < n (1..14 output pixels of one output row, sw = 1 or 2 apart in
@@ -74,6 +82,10 @@ typedef struct {
     /* optional (NULL when absent): the kernel reading B in place, for
      * products with too few rows to pay for packing B (gemm.inc) */
     fnn_ukrs_f32 ukrs;
+    /* optional (NULL when absent): the kernel reading A in place, for
+     * products with few column panels, where packing A does not pay
+     * (gemm.inc, gemm_direct_a) */
+    fnn_ukra_f32 ukra;
     /* 1: the packed path prefetches the next A block's rows (unpacked)
      * between micro-kernel calls (gemm.inc, gemm_ic_block) */
     int pf_a;
@@ -90,6 +102,7 @@ typedef struct {
     int mr_s, nr_s;
     fnn_ukri_f64 ukri_s;
     fnn_ukrs_f64 ukrs;
+    fnn_ukra_f64 ukra;
     int pf_a;
     fnn_ukrr_f64 ukrr, ukrr_h;
     fnn_ukrr2_f64 ukrr2;

@@ -72,10 +72,11 @@ def gemm_set_isa(name):
 
 
 def gemm_set_direct(on=None):
-    """Switches the direct (unpacked) path for products with very few rows,
-    columns or terms on (True, the default) or off (False: every product
-    runs the packed path; for testing it).  Returns the previous setting;
-    with on=None only reports it."""
+    """Switches the direct (unpacked) paths on (True, the default) or off
+    (False: every product runs the packed path, A and B packed; for testing
+    and timing it): the path for products with very few rows, columns or
+    terms, and the packed path's A read in place when there are few column
+    panels.  Returns the previous setting; with on=None only reports it."""
     old = bool(_gemm_opts.direct)
     if on is not None:
         _gemm_opts.direct = 1 if on else 0

@@ -196,6 +196,55 @@ def test_avx512_assembly_equals_its_emulation(packed_only, dtype):
         core.gemm_set_isa("auto")
 
 
+@pytest.mark.skipif("avx512sim" not in PATHS, reason="the CPU has no AVX2")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_read_in_place_equals_packed(dtype):
+    """With few column panels the packed path reads A in place (gemm.inc,
+    gemm_direct_a; the assembly kernel on AVX-512, a packing wrapper of the
+    emulation on AVX512SIM).  The same multiply-adds in the same order as
+    with A packed: op(A) given as A (read in place) and as a transposed
+    copy (always packed) give bitwise the same C, on both paths, full and
+    edge tiles, several k blocks, 1, 2 and 3 threads; against the oracle;
+    and equal to the run with the direct paths switched off."""
+    rng = np.random.default_rng(8)
+    paths = [p for p in ("avx512", "avx512sim") if p in PATHS]
+    bl = core.gemm_blocking(dtype, "avx512sim")
+    mr, nr, kc = bl["mr"], bl["nr"], bl["kc"]
+    # N up to 4 panels (read in place), then 5 and 9 (packed at 1 thread);
+    # row counts crossing every bottom-edge kernel; K past one and two k
+    # blocks; M, N and K over 16 (fewer take the direct small-product path)
+    shapes = [(17, 2 * nr, 17), (3 * mr + 5, 2 * nr + 1, kc + 9), (40, 4 * nr, 2 * kc + 1),
+              (mr * 5 + 11, nr + 5, 100), (64, 5 * nr, 70), (29, 9 * nr + 1, 33),
+              (500, 2 * nr, 3 * kc), (2 * mr + 2, 3 * nr, 40)]
+    shapes += [(mr + r, 2 * nr - 7 * (r % 2), 19 + r) for r in range(3, mr)]
+    outs = {}
+    try:
+        for path in paths:
+            core.gemm_set_isa(path)
+            for idx, (M, N, K) in enumerate(shapes):
+                alpha, beta = [(1.0, 0.0), (0.75, 1.0), (-1.5, 0.25)][idx % 3]
+                a, b, c0 = _operands(np.random.default_rng(idx), M, N, K, False, idx % 2 == 1,
+                                     dtype)
+                tb = idx % 2 == 1
+                at = np.ascontiguousarray(a.T)
+                got = _run(a, b, c0, False, tb, alpha, beta, 1)
+                _check(a, b, c0, got, False, tb, alpha, beta)
+                assert np.array_equal(got, _run(at, b, c0, True, tb, alpha, beta, 1)), (M, N, K)
+                for nt in (2, 3):
+                    assert np.array_equal(got, _run(a, b, c0, False, tb, alpha, beta, nt)), \
+                        (M, N, K, nt)
+                old = core.gemm_set_direct(False)
+                try:
+                    assert np.array_equal(got, _run(a, b, c0, False, tb, alpha, beta, 1))
+                finally:
+                    core.gemm_set_direct(old)
+                outs.setdefault((M, N, K), []).append(got)
+    finally:
+        core.gemm_set_isa("auto")
+    for key, got in outs.items():   # the assembly kernel and its emulation
+        assert all(np.array_equal(got[0], g) for g in got[1:]), key
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_fma_probe(path):
     flops, secs, rate = core.fma_probe(1000, 1, path)
