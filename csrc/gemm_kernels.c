@@ -136,14 +136,17 @@ static const fnn_gemm_desc_f64 desc_avx2_f64 = {
 #include "gemm_ukr_path_end.inc"
 
 /* The AVX-512 body compiled for AVX2 (testing only): each 512-bit vector
- * is two 256-bit ones, the operations named as the intrinsics (sim_*). */
-#define SIM_FN static inline __attribute__((target("avx2,fma"), always_inline))
+ * is two 256-bit ones, the operations named as the intrinsics (sim_*).
+ * Optimised for size: their speed does not matter, and unrolled they were
+ * 84 KB of the wheel's library (the same operations in the same order
+ * either way, so still bitwise the assembly kernels' results). */
+#define SIM_FN static inline __attribute__((target("avx2,fma"), optimize("Os"), always_inline))
 #define VS FN(fnn_vs)
 #define FNN_BODY "gemm_sim.inc"
 #include "fnn_instantiate.inc"
 #undef VS
 
-#define UKR_ATTR __attribute__((target("avx2,fma")))
+#define UKR_ATTR __attribute__((target("avx2,fma"), optimize("Os")))
 #define VP sim
 #define V FNN_CAT(fnn_sim, VS)
 #define VS FN(fnn_vs)
