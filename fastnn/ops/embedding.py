@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _core
 from .._core import TensorBase
-from .._errors import ShapeError
+from .._errors import DTypeError, ShapeError
 from ..autograd.function import Function
 from ._util import c_contig, nthreads
 from .activation import _t
@@ -20,8 +20,8 @@ def _indices(op, input):
     """The int64 array of indices (int tensors of any width accepted)."""
     a = input._array if isinstance(input, TensorBase) else np.asarray(input)
     if a.dtype.kind not in "iu":
-        raise TypeError(f"{op}: Expected tensor for argument #1 'indices' to have one of the "
-                        f"following scalar types: Long, Int; but got {a.dtype} instead")
+        raise DTypeError(f"{op}: Expected tensor for argument #1 'indices' to have one of the "
+                         f"following scalar types: Long, Int; but got {a.dtype} instead")
     return np.asarray(a, dtype=np.int64, order="C")  # (ascontiguousarray makes 0-d 1-d)
 
 

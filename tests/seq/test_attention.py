@@ -246,3 +246,41 @@ def test_attention_kernel_threads_bitwise(dtype):
         res.append((o, p, dq, dk, dv))
     for a, b in zip(*res):
         assert np.array_equal(a, b)
+
+
+def _raises_as_torch(torch, make):
+    """make(library) raises in PyTorch; fastnn raises an exception of that type."""
+    with pytest.raises(Exception) as theirs:
+        make(torch)
+    with pytest.raises(type(theirs.value)):
+        make(fastnn)
+
+
+@pytest.mark.parametrize("case", ["embed_dim", "kpm_shape", "kv_shapes", "query_4d", "kv_ndim",
+                                  "int_mask", "int_kpm", "am2_shape", "am3_shape"])
+def test_mha_error_types_as_torch(torch, case):
+    # PyTorch's multi_head_attention_forward asserts on shapes (AssertionError)
+    # and raises RuntimeError for the attn_mask shape; code catching either works
+    def make(lib):
+        lib.manual_seed(0)
+        m = lib.nn.MultiheadAttention(8, 2, batch_first=True)
+        x = lib.zeros(3, 5, 8)
+        args = {"embed_dim": ((lib.zeros(3, 5, 6),) * 3, {}),
+                "kpm_shape": ((x, x, x), {"key_padding_mask": lib.zeros(3, 4, dtype=lib.bool)}),
+                "kv_shapes": ((x, x, x[:, :4]), {}),
+                "query_4d": ((x[None], x[None], x[None]), {}),
+                "kv_ndim": ((x, x[0], x), {}),
+                "int_mask": ((x, x, x), {"attn_mask": lib.zeros(5, 5, dtype=lib.long)}),
+                "int_kpm": ((x, x, x), {"key_padding_mask": lib.zeros(3, 5, dtype=lib.long)}),
+                "am2_shape": ((x, x, x), {"attn_mask": lib.zeros(4, 5)}),
+                "am3_shape": ((x, x, x), {"attn_mask": lib.zeros(3, 5, 5)})}[case]
+        m(*args[0], **args[1])
+    _raises_as_torch(torch, make)
+
+
+def test_mha_warns_on_mismatched_mask_types(torch):
+    m = fnn.MultiheadAttention(8, 2)
+    x = fastnn.randn(5, 3, 8)
+    kpm = fastnn.zeros(3, 5, dtype=fastnn.bool)
+    with pytest.warns(UserWarning, match="mismatched key_padding_mask and attn_mask"):
+        m(x, x, x, key_padding_mask=kpm, attn_mask=fnn.Transformer.generate_square_subsequent_mask(5))

@@ -166,3 +166,25 @@ def test_shipped_corpus_is_the_grammar_output():
     assert 250_000 < len(text) < 400_000
     assert text == make_tiny_tales()
     assert text.startswith("The ") and "\" said " in text
+
+
+@pytest.mark.parametrize("case", ["embedding", "embedding_bag", "module", "one_hot",
+                                  "cross_entropy", "nll_loss"])
+def test_float_indices_raise_runtime_error_as_torch(torch, case):
+    # PyTorch raises RuntimeError for float indices and float class targets
+    # (fastnn's error is a TypeError too): `except RuntimeError` catches both
+    def make(lib):
+        Fl = lib.nn.functional
+        w, i = lib.zeros(5, 3), lib.zeros(2, 3)
+        {"embedding": lambda: Fl.embedding(i, w),
+         "embedding_bag": lambda: Fl.embedding_bag(i, w),
+         "module": lambda: lib.nn.Embedding(5, 3)(i),
+         "one_hot": lambda: Fl.one_hot(lib.zeros(3)),
+         "cross_entropy": lambda: Fl.cross_entropy(lib.zeros(3, 4), lib.zeros(3)),
+         "nll_loss": lambda: Fl.nll_loss(lib.zeros(3, 4), lib.zeros(3))}[case]()
+    with pytest.raises(RuntimeError):
+        make(torch)
+    with pytest.raises(RuntimeError):
+        make(fastnn)
+    with pytest.raises(TypeError):
+        make(fastnn)
