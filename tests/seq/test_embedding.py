@@ -188,3 +188,28 @@ def test_float_indices_raise_runtime_error_as_torch(torch, case):
         make(fastnn)
     with pytest.raises(TypeError):
         make(fastnn)
+
+
+@pytest.mark.parametrize("case", ["first_offset", "out_of_range", "negative"])
+def test_embedding_bag_bad_indices_raise_runtime_error_as_torch(torch, case):
+    def make(lib):
+        w = lib.zeros(5, 3)
+        idx, offs = {"first_offset": ([1, 2], [1]), "out_of_range": ([1, 9], [0]),
+                     "negative": ([1, -1], [0])}[case]
+        lib.nn.functional.embedding_bag(lib.tensor(idx), w, lib.tensor(offs))
+    with pytest.raises(RuntimeError):
+        make(torch)
+    with pytest.raises(RuntimeError, match="offsets\\[0\\]|valid range"):
+        make(fastnn)
+
+
+def test_embedding_bag_include_last_offset_must_end_at_the_indices():
+    # PyTorch's result is undefined when the last offset is not the number of
+    # indices; fastnn says why instead of a status code from the core
+    w = fastnn.randn(5, 3)
+    with pytest.raises(ValueError, match="last offset .* must equal the number of indices"):
+        F.embedding_bag(fastnn.tensor([1, 2, 3]), w, fastnn.tensor([0, 1, 2]),
+                        include_last_offset=True)
+    out = F.embedding_bag(fastnn.tensor([1, 2, 3]), w, fastnn.tensor([0, 1, 3]),
+                          include_last_offset=True)
+    assert out.shape == (2, 3)
