@@ -251,3 +251,13 @@ def test_blocked_forward_matches_torch(torch, H, kind, kw, nt, batch):
     ((yt ** 2).sum() + (st[0] ** 2).sum()).backward()
     ((yf ** 2).sum() + (sf[0] ** 2).sum()).backward()
     H.grads(tm, fm, np.float64)
+
+
+@pytest.mark.parametrize("name", ["GRU", "RNN"])
+def test_proj_size_keyword_of_gru_and_rnn_as_torch(torch, name):
+    # PyTorch's GRU and RNN refuse a proj_size keyword with a ValueError
+    # (fastnn raised TypeError for the unknown keyword)
+    for lib in (torch, fastnn):
+        for size in (0, 2):
+            with pytest.raises(ValueError, match="only supported for LSTM"):
+                getattr(lib.nn, name)(4, 5, proj_size=size)
