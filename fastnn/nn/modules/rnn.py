@@ -113,9 +113,11 @@ class RNNBase(Module):
     def _weights(self):
         """[w_ih, w_hh, b_ih, b_hh, w_hr] per layer and direction (None where absent)."""
         out = []
-        p = self._parameters
+        # read as attributes, not from _parameters: a weight replaced by a
+        # plain tensor (AWD-LSTM's WeightDrop) or computed by a
+        # parametrization (weight_norm) is used, as PyTorch's _flat_weights do
         for names in self._all_weights:
-            byk = {n.split("_l")[0]: p[n] for n in names}
+            byk = {n.split("_l")[0]: getattr(self, n) for n in names}
             out.append([byk["weight_ih"], byk["weight_hh"], byk.get("bias_ih"),
                         byk.get("bias_hh"), byk.get("weight_hr")])
         return out
@@ -277,9 +279,8 @@ class RNNCellBase(Module):
 
     def _step(self, input, hx):
         """One step through the layer node: (h', c') (c' None unless LSTM)."""
-        p = self._parameters
-        return _R.cell(self._mode, input, hx, [p["weight_ih"], p["weight_hh"], p["bias_ih"],
-                                               p["bias_hh"], None], type(self).__name__)
+        return _R.cell(self._mode, input, hx, [self.weight_ih, self.weight_hh, self.bias_ih,
+                                               self.bias_hh, None], type(self).__name__)
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
