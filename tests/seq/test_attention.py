@@ -284,3 +284,20 @@ def test_mha_warns_on_mismatched_mask_types(torch):
     kpm = fastnn.zeros(3, 5, dtype=fastnn.bool)
     with pytest.warns(UserWarning, match="mismatched key_padding_mask and attn_mask"):
         m(x, x, x, key_padding_mask=kpm, attn_mask=fnn.Transformer.generate_square_subsequent_mask(5))
+
+
+def test_mha_parametrized_in_proj_weight_is_used(torch, H):
+    # weight_norm (a parametrization) on in_proj_weight: PyTorch reads the
+    # computed weight; fastnn raised KeyError: 'in_proj_weight'
+    tm = torch.nn.MultiheadAttention(8, 2)
+    fm = H.load(tm, fnn.MultiheadAttention(8, 2), np.float32)
+    x = np.random.default_rng(0).standard_normal((4, 2, 8)).astype(np.float32)
+    outs = []
+    for lib, m in ((torch, tm), (fastnn, fm)):
+        m = lib.nn.utils.parametrizations.weight_norm(m, name="in_proj_weight")
+        xt = lib.tensor(x)
+        y = m(xt, xt, xt)[0]
+        y.sum().backward()
+        outs.append((y, m.parametrizations.in_proj_weight.original1.grad))
+    H.close(outs[0][0], outs[1][0], np.float32)
+    H.close(outs[0][1], outs[1][1], np.float32)
