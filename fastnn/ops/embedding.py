@@ -180,6 +180,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     op = "embedding_bag"
     w = _weight(op, weight)
     idx = _indices(op, input)
+    in_shape = tuple(idx.shape)
     if mode not in _BAG_MODES:
         raise ValueError(f"{op}: mode has to be one of sum, mean or max, got {mode!r}")
     if scale_grad_by_freq:
@@ -224,9 +225,11 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                          f"{idx.ndim}")
     if per_sample_weights is not None:
         psw = _t(per_sample_weights)
-        if tuple(psw.shape) != (idx.shape[0],):
-            raise ShapeError(f"{op}: per_sample_weights must have the shape of input, got "
-                             f"{tuple(psw.shape)}")
+        if tuple(psw.shape) != in_shape:
+            raise ShapeError(f"{op}: If per_sample_weights ({tuple(psw.shape)}) is not None, "
+                             f"then it must have the same shape as the input ({in_shape})")
+        if psw.ndim == 2:           # fixed-size bags: flattened with the input
+            psw = psw.reshape(-1)
         if psw._array.dtype != w._array.dtype:
             raise TypeError(f"{op}: per_sample_weights dtype {psw._array.dtype} must match "
                             f"weight dtype {w._array.dtype}")

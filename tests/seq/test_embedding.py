@@ -213,3 +213,22 @@ def test_embedding_bag_include_last_offset_must_end_at_the_indices():
     out = F.embedding_bag(fastnn.tensor([1, 2, 3]), w, fastnn.tensor([0, 1, 3]),
                           include_last_offset=True)
     assert out.shape == (2, 3)
+
+
+def test_embedding_bag_2d_input_with_2d_per_sample_weights(torch, H):
+    # fixed-size bags (2-D input) take per_sample_weights of the input's
+    # shape, as PyTorch (fastnn demanded a 1-D (B*L,) tensor)
+    w = np.random.default_rng(0).standard_normal((6, 3))
+    idx = np.array([[0, 1, 5], [1, 3, 3]])
+    ps = np.array([[1.0, 2.0, -1.0], [3.0, 0.5, 4.0]])
+    outs = []
+    for lib in (torch, fastnn):
+        tw, tp = lib.tensor(w, requires_grad=True), lib.tensor(ps, requires_grad=True)
+        o = lib.nn.functional.embedding_bag(lib.tensor(idx), tw, mode="sum", per_sample_weights=tp)
+        (o * o).sum().backward()
+        outs.append((o, tw.grad, tp.grad))
+    for a, b in zip(*outs):
+        H.close(a, b, np.float64)
+    with pytest.raises(ValueError, match="same shape as the input"):
+        F.embedding_bag(fastnn.tensor(idx), fastnn.tensor(w), mode="sum",
+                        per_sample_weights=fastnn.ones(6, dtype=fastnn.float64))
