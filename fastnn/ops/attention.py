@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _core
 from .._core import TensorBase
-from .._errors import ShapeError
+from .._errors import DTypeError, ShapeError
 from ..autograd.function import Function
 from ._util import c_contig, nthreads, unbroadcast
 from .activation import _t
@@ -220,11 +220,11 @@ def _sdpa_geometry(op, q, k, v, enable_gqa):
             raise ShapeError(f"{op}: {name} must have at least 2 dimensions, got shape "
                              f"{tuple(t.shape)}")
     if not (q._array.dtype == k._array.dtype == v._array.dtype):
-        raise TypeError(f"{op}: Expected query, key, and value to have the same dtype, but got "
-                        f"query.dtype: {q._array.dtype} key.dtype: {k._array.dtype} and "
-                        f"value.dtype: {v._array.dtype} instead.")
+        raise DTypeError(f"{op}: Expected query, key, and value to have the same dtype, but "
+                         f"got query.dtype: {q._array.dtype} key.dtype: {k._array.dtype} and "
+                         f"value.dtype: {v._array.dtype} instead.")
     if q._array.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{op}: query must be float32 or float64, got {q._array.dtype}")
+        raise DTypeError(f"{op}: query must be float32 or float64, got {q._array.dtype}")
     if q.ndim != k.ndim or k.ndim != v.ndim:
         raise ShapeError(f"{op}: query, key and value must have the same number of dimensions, "
                          f"got {q.ndim}, {k.ndim} and {v.ndim}")

@@ -139,3 +139,44 @@ def test_pack_padded_float_lengths_as_torch():
     np.testing.assert_array_equal(fp.data.numpy(), tp.data.numpy())
     out, lens = U.pad_packed_sequence(fp, batch_first=True)
     assert lens.tolist() == [2, 4, 1]
+
+
+@pytest.mark.parametrize("case", ["lengths_2d", "not_packed", "not_iterable", "bad_side"])
+def test_rnn_utils_bad_arguments_raise_as_torch(case):
+    # the exception types PyTorch raises (fastnn's: also the TypeError /
+    # ValueError it raised before), with a message instead of an unpacking
+    # error for a Tensor given to pad_packed_sequence
+    from fastnn.testing import requires_torch
+    torch = requires_torch()
+
+    def make(lib):
+        import importlib
+        R = importlib.import_module(lib.__name__ + ".nn.utils.rnn")
+        x = lib.zeros(3, 4, 2)
+        {"lengths_2d": lambda: R.pack_padded_sequence(x, lib.tensor([[4, 3, 2]]),
+                                                      batch_first=True),
+         "not_packed": lambda: R.pad_packed_sequence(x),
+         "not_iterable": lambda: R.pad_sequence(5),
+         "bad_side": lambda: R.pad_sequence([lib.ones(2)], padding_side="middle")}[case]()
+    with pytest.raises(Exception) as theirs:
+        make(torch)
+    with pytest.raises(type(theirs.value)):
+        make(fastnn)
+    if case == "not_packed":
+        with pytest.raises(TypeError, match="expected a PackedSequence"):
+            make(fastnn)
+
+
+def test_sdpa_dtype_errors_and_embedding_bag_repr_as_torch():
+    from fastnn.testing import requires_torch
+    torch = requires_torch()
+    for make in (lambda lib: lib.nn.functional.scaled_dot_product_attention(
+                     lib.zeros(2, 3), lib.zeros(2, 3, dtype=lib.float64), lib.zeros(2, 3)),
+                 lambda lib: lib.nn.functional.scaled_dot_product_attention(
+                     lib.tensor([[1, 2]]), lib.tensor([[1, 2]]), lib.tensor([[1, 2]]))):
+        with pytest.raises(RuntimeError):
+            make(torch)
+        with pytest.raises(RuntimeError):
+            make(fastnn)
+    for kw in ({}, {"mode": "sum", "padding_idx": 1, "max_norm": 1.0}):
+        assert repr(fastnn.nn.EmbeddingBag(3, 2, **kw)) == repr(torch.nn.EmbeddingBag(3, 2, **kw))
