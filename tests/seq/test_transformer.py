@@ -211,3 +211,22 @@ def test_encoder_warns_when_nested_tensor_cannot_be_used(torch):
         fm = fnn.TransformerEncoder(fnn.TransformerEncoderLayer(16, 4, 32, batch_first=True), 1)
         assert fm.use_nested_tensor is True
         assert fm.layers[0].activation_relu_or_gelu == 1
+
+
+def test_private_helpers_other_code_imports(torch):
+    # DETR-style and conformer code imports these from PyTorch's module
+    from fastnn.nn.modules.transformer import (LayerNorm, MultiheadAttention, _get_activation_fn,
+                                               _get_clones, _get_seq_len)
+    layers = _get_clones(fnn.Linear(3, 3), 2)
+    assert isinstance(layers, fnn.ModuleList) and len(layers) == 2
+    assert layers[0].weight is not layers[1].weight
+    np.testing.assert_array_equal(layers[0].weight.detach().numpy(),
+                                  layers[1].weight.detach().numpy())
+    assert _get_activation_fn("gelu") is fastnn.nn.functional.gelu
+    with pytest.raises(RuntimeError, match="relu/gelu"):
+        _get_activation_fn("tanh")
+    with pytest.raises(RuntimeError):
+        torch.nn.modules.transformer._get_activation_fn("tanh")
+    assert _get_seq_len(fastnn.zeros(2, 5, 4), True) == 5
+    assert _get_seq_len(fastnn.zeros(5, 2, 4), False) == 5
+    assert LayerNorm is fnn.LayerNorm and MultiheadAttention is fnn.MultiheadAttention

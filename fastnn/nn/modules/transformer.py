@@ -120,6 +120,27 @@ def _clones(module, n):
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
 
+# PyTorch's private helpers of this module, which code outside PyTorch
+# imports (``from torch.nn.modules.transformer import _get_clones``)
+_get_clones = _clones
+
+
+def _get_activation_fn(activation):
+    """'relu' -> F.relu, 'gelu' -> F.gelu (a RuntimeError otherwise)."""
+    if activation == "relu":
+        return F.relu
+    if activation == "gelu":
+        return F.gelu
+    raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+
+
+def _get_seq_len(src, batch_first):
+    """The sequence length of (S, E), (S, N, E) or (N, S, E) input."""
+    if src.ndim == 2:
+        return src.shape[0]
+    return src.shape[1 if batch_first else 0]
+
+
 def _generate_square_subsequent_mask(sz, dtype=np.float32):
     """(sz, sz) float mask: -inf above the diagonal, 0 elsewhere."""
     from ..._tensor import Tensor
