@@ -1442,6 +1442,74 @@ def _rnn_formulas():
 _rnn_formulas()
 
 
+def _head_index(view, nb, h, rows, d):
+    """Flat indices (nb, h, rows, d) of the heads a (offset, batch stride,
+    head stride, row stride) view addresses (the attention geometry)."""
+    off, nbs, hs, rs = view
+    return (off + np.arange(nb)[:, None, None, None] * nbs
+            + np.arange(h)[None, :, None, None] * hs
+            + np.arange(rows)[None, None, :, None] * rs + np.arange(d)[None, None, None, :])
+
+
+def _attention_formulas():
+    from ..ops import attention as A
+
+    @formula(A.AttentionFn)
+    def _attention(node, go, gw):
+        geo = node.geo
+        if geo.get("p", 0.0) > 0:
+            raise NotImplementedError("create_graph=True: attention with dropout has no double "
+                                      "backward in fastnn")
+        ps, kept = node._parents, node._args
+
+        def arg(i):
+            return ps[i]._array if i < len(ps) and ps[i] is not None else kept[i]
+
+        nb, hq, hkv, L, S = geo["nb"], geo["hq"], geo["hkv"], geo["L"], geo["S"]
+        E, Ev = geo["E"], geo["Ev"]
+        mask_off, o_shape, want_w = kept[5], kept[6], kept[7]
+
+        def forward(Q, K, V, M, *_):
+            K = Q if K is None else K
+            V = Q if V is None else V
+            qh = Q.reshape(-1)[const(_head_index(geo["q"], nb, hq, L, E))]
+            kh = K.reshape(-1)[const(_head_index(geo["k"], nb, hkv, S, E))]
+            vh = V.reshape(-1)[const(_head_index(geo["v"], nb, hkv, S, Ev))]
+            if hkv != hq:                       # grouped-query heads
+                g = const(np.arange(hq) // (hq // hkv))
+                kh, vh = kh[:, g], vh[:, g]
+            sc = (qh @ kh.transpose(-2, -1)) * geo["scale"]
+            blocked = np.zeros((nb * hq, L, S), bool)
+            if M is not None:
+                mi = (np.asarray(mask_off)[:, None, None] + np.arange(L)[None, :, None]
+                      * geo.get("m_ld", 0) + np.arange(S)[None, None, :])
+                madd = M.reshape(-1)[const(mi)]
+                sc = sc + madd.reshape(nb, hq, L, S)
+                blocked |= np.isneginf(arg(3).reshape(-1)[mi])
+            if geo.get("causal"):
+                cz = np.triu(np.ones((L, S), bool), 1)
+                sc = sc.masked_fill(const(cz), float("-inf"))
+                blocked |= cz
+            dead = blocked.all(-1).reshape(nb, hq, L, 1)
+            if geo.get("safe") and dead.any():     # a fully masked row gives zeros
+                sc = sc.masked_fill(const(np.broadcast_to(dead, sc.shape)), 0.0)
+                pr = F.softmax(sc, -1).masked_fill(const(np.broadcast_to(dead, sc.shape)), 0.0)
+            else:
+                pr = F.softmax(sc, -1)
+            oh = pr @ vh                                        # (nb, hq, L, Ev)
+            oi = _head_index(geo["o"], nb, hq, L, Ev).reshape(-1)
+            inv = np.empty(int(np.prod(o_shape)), np.int64)
+            inv[oi] = np.arange(oi.size)
+            o = oh.reshape(-1)[const(inv)].reshape(*o_shape)
+            return o, (pr.reshape(nb * hq, L, S) if want_w else None)
+
+        return composite(node, (go, gw), forward,
+                         (arg(0), arg(1), arg(2), arg(3), None, None, None, None, None))
+
+
+_attention_formulas()
+
+
 # ------------------------------------------------ torch.* maths gaps (mathgaps)
 from ..ops import misc as misc_ops, pointwise_more, scan, stats_more, strided  # noqa: E402
 

@@ -56,6 +56,7 @@ class AttentionFn(Function):
     output shape, whether to return the weights and the mask's broadcast
     shape (for its gradient).  Outputs: o and the weights (N*H, L, S) or None."""
     raw = True
+    _keep_args = True     # (the mask, for the differentiable backward)
 
     @staticmethod
     def forward(ctx, q, k, v, mask, geo, mask_off, o_shape, want_w, mshape):
