@@ -1378,9 +1378,9 @@ def _rnn_formulas():
     def _rnn_layer(node, gy, ghn, gcn):
         _, *w = node.saved_tensors
         geo = node.geo
-        if geo.packed or geo.sorted is not None or geo.HO != geo.H:
-            raise NotImplementedError("create_graph=True: packed sequences and proj_size have "
-                                      "no double backward in fastnn's recurrent layers")
+        if geo.packed or geo.sorted is not None:
+            raise NotImplementedError("create_graph=True: packed sequences have no double "
+                                      "backward in fastnn's recurrent layers")
         T, B, D, H = geo.T, geo.B, geo.D, geo.H
         ps, kept = node._parents, node._args
 
@@ -1391,9 +1391,9 @@ def _rnn_formulas():
             xs = X.transpose(0, 1) if geo.bf_in else X
             ys, hns, cns = [], [], []
             for d in range(D):
-                wi, wh, bi, bh = W[5 * d:5 * d + 4]
+                wi, wh, bi, bh, whr = W[5 * d:5 * d + 5]
                 row = geo.layer * D + d
-                h = H0[row] if H0 is not None else fastnn.zeros(B, H, dtype=xs.dtype)
+                h = H0[row] if H0 is not None else fastnn.zeros(B, geo.HO, dtype=xs.dtype)
                 c = C0[row] if C0 is not None else fastnn.zeros(B, H, dtype=xs.dtype)
                 gi_all = xs @ wi.t()
                 if bi is not None:
@@ -1401,6 +1401,8 @@ def _rnn_formulas():
                 outs = [None] * T
                 for t in (range(T - 1, -1, -1) if d == 1 else range(T)):
                     h, c2 = _cell_step(geo.code, gi_all[t], h, c, wh, bh)
+                    if whr is not None:          # LSTM's projection (proj_size)
+                        h = h @ whr.t()
                     c = c2 if c2 is not None else c
                     outs[t] = h
                 ys.append(fastnn.stack(outs, 0))

@@ -301,3 +301,27 @@ def test_weights_replaced_by_tensors_or_parametrized_are_used(torch, H, kind):
     H.grads(mods[0], mods[1], np.float32)
     if kind != "weight_norm":
         assert np.abs(getattr(mods[1], name + "_raw").grad.numpy()).sum() > 0
+
+
+@pytest.mark.parametrize("kw", [{"proj_size": 2},
+                                {"proj_size": 2, "bidirectional": True, "num_layers": 2,
+                                 "batch_first": True}])
+def test_lstm_proj_size_double_backward_matches_torch(torch, H, kw):
+    # a gradient penalty through an LSTM with proj_size (NotImplementedError before)
+    tm = torch.nn.LSTM(3, 4, **kw).double()
+    fm = H.load(tm, fnn.LSTM(3, 4, **kw), np.float64)
+    D = 2 if kw.get("bidirectional") else 1
+    r = np.random.default_rng(4)
+    x = r.standard_normal((2, 5, 3))
+    B = 2 if kw.get("batch_first") else 5
+    h0 = r.standard_normal((kw.get("num_layers", 1) * D, B, 2))
+    grads = []
+    for lib, m in ((torch, tm), (fastnn, fm)):
+        xt, ht = lib.tensor(x, requires_grad=True), lib.tensor(h0, requires_grad=True)
+        y, (h, c) = m(xt, (ht, lib.zeros(h0.shape[0], B, 4, dtype=lib.float64)))
+        g = lib.autograd.grad(y.pow(2).sum() + h.sum() + c.pow(2).sum(), (xt, ht),
+                              create_graph=True)
+        sum(gi.pow(2).sum() for gi in g).backward()
+        grads.append([xt.grad, ht.grad] + [p.grad for p in m.parameters()])
+    for a, b in zip(*grads):
+        H.close(a, b, np.float64)
