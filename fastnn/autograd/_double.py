@@ -1378,9 +1378,6 @@ def _rnn_formulas():
     def _rnn_layer(node, gy, ghn, gcn):
         _, *w = node.saved_tensors
         geo = node.geo
-        if geo.packed or geo.sorted is not None:
-            raise NotImplementedError("create_graph=True: packed sequences have no double "
-                                      "backward in fastnn's recurrent layers")
         T, B, D, H = geo.T, geo.B, geo.D, geo.H
         ps, kept = node._parents, node._args
 
@@ -1413,7 +1410,48 @@ def _rnn_formulas():
                 y = y.transpose(0, 1)
             return y, fastnn.stack(hns, 0), (fastnn.stack(cns, 0) if geo.code == 2 else None)
 
-        return composite(node, (gy, ghn, gcn), forward,
+        def forward_packed(X, H0, C0, *W):
+            # X: the packed (N, I) rows, time-major, batch in sorted order;
+            # at step t only the first batch_sizes[t] sequences advance
+            bs = [int(b) for b in geo.batch_sizes]
+            offs = np.concatenate([[0], np.cumsum(bs)]).astype(int)
+            srt = None if geo.sorted is None else const(geo.sorted)
+            ys, hns, cns = [], [], []
+            for d in range(D):
+                wi, wh, bi, bh, whr = W[5 * d:5 * d + 5]
+                row = geo.layer * D + d
+                h = H0[row] if H0 is not None else fastnn.zeros(B, geo.HO, dtype=X.dtype)
+                c = C0[row] if C0 is not None else fastnn.zeros(B, H, dtype=X.dtype)
+                if srt is not None:
+                    h = h[srt] if H0 is not None else h
+                    c = c[srt] if C0 is not None else c
+                gi_all = X @ wi.t()
+                if bi is not None:
+                    gi_all = gi_all + bi
+                outs = [None] * T
+                for t in (range(T - 1, -1, -1) if d == 1 else range(T)):
+                    b = bs[t]
+                    hb, cb = _cell_step(geo.code, gi_all[offs[t]:offs[t + 1]], h[:b], c[:b],
+                                        wh, bh)
+                    if whr is not None:
+                        hb = hb @ whr.t()
+                    outs[t] = hb
+                    h = hb if b == B else fastnn.cat([hb, h[b:]], 0)
+                    if cb is not None:
+                        c = cb if b == B else fastnn.cat([cb, c[b:]], 0)
+                ys.append(fastnn.cat(outs, 0))
+                hns.append(h)
+                cns.append(c)
+            y = ys[0] if D == 1 else fastnn.cat(ys, -1)
+            hn = fastnn.stack(hns, 0)
+            cn = fastnn.stack(cns, 0) if geo.code == 2 else None
+            if geo.unsorted is not None:
+                us = const(geo.unsorted)
+                hn = hn[:, us]
+                cn = cn[:, us] if cn is not None else None
+            return y, hn, cn
+
+        return composite(node, (gy, ghn, gcn), forward_packed if geo.packed else forward,
                          (arg(0), arg(1), arg(2), *w, None))
 
 
@@ -1510,6 +1548,31 @@ def _attention_formulas():
 
 
 _attention_formulas()
+
+
+def _packing_formulas():
+    """pack_padded_sequence / pad_packed_sequence / pad_sequence: row moves."""
+    from ..nn import _rnn_utils as U
+
+    @formula(U._GatherRowsFn)
+    def _gather_rows(node, g):
+        shape = node.shape
+        z = fastnn.zeros((shape[0] * shape[1],) + tuple(g.shape[1:]), dtype=g.dtype)
+        return z.index_add(0, const(np.asarray(node.idx)), g).reshape(*shape), None, None
+
+    @formula(U._ScatterRowsFn)
+    def _scatter_rows(node, g):
+        return g.reshape(-1, *g.shape[2:])[const(np.asarray(node.idx))], None, None, None
+
+    @formula(U._PadFn)
+    def _pad(node, g):
+        if not node.bf:
+            g = g.transpose(0, 1)
+        L = g.shape[1]
+        return tuple(g[i, L - n:] if node.left else g[i, :n] for i, n in enumerate(node.lens))
+
+
+_packing_formulas()
 
 
 # ------------------------------------------------ torch.* maths gaps (mathgaps)
