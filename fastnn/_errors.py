@@ -8,6 +8,14 @@ class ShapeError(ValueError, RuntimeError):
     (which raises RuntimeError for shape mismatches) catches it too."""
 
 
+class DTypeError(TypeError, RuntimeError):
+    """An argument has a dtype an op does not take (float indices for an
+    embedding, float class targets for a loss).
+
+    A TypeError, and a RuntimeError as PyTorch raises for these, so code
+    written for either catches it."""
+
+
 class GradcheckError(RuntimeError):
     """The analytic gradient disagrees with the numerical one."""
 

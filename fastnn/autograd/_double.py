@@ -1378,9 +1378,6 @@ def _rnn_formulas():
     def _rnn_layer(node, gy, ghn, gcn):
         _, *w = node.saved_tensors
         geo = node.geo
-        if geo.packed or geo.sorted is not None or geo.HO != geo.H:
-            raise NotImplementedError("create_graph=True: packed sequences and proj_size have "
-                                      "no double backward in fastnn's recurrent layers")
         T, B, D, H = geo.T, geo.B, geo.D, geo.H
         ps, kept = node._parents, node._args
 
@@ -1391,9 +1388,9 @@ def _rnn_formulas():
             xs = X.transpose(0, 1) if geo.bf_in else X
             ys, hns, cns = [], [], []
             for d in range(D):
-                wi, wh, bi, bh = W[5 * d:5 * d + 4]
+                wi, wh, bi, bh, whr = W[5 * d:5 * d + 5]
                 row = geo.layer * D + d
-                h = H0[row] if H0 is not None else fastnn.zeros(B, H, dtype=xs.dtype)
+                h = H0[row] if H0 is not None else fastnn.zeros(B, geo.HO, dtype=xs.dtype)
                 c = C0[row] if C0 is not None else fastnn.zeros(B, H, dtype=xs.dtype)
                 gi_all = xs @ wi.t()
                 if bi is not None:
@@ -1401,6 +1398,8 @@ def _rnn_formulas():
                 outs = [None] * T
                 for t in (range(T - 1, -1, -1) if d == 1 else range(T)):
                     h, c2 = _cell_step(geo.code, gi_all[t], h, c, wh, bh)
+                    if whr is not None:          # LSTM's projection (proj_size)
+                        h = h @ whr.t()
                     c = c2 if c2 is not None else c
                     outs[t] = h
                 ys.append(fastnn.stack(outs, 0))
@@ -1411,7 +1410,48 @@ def _rnn_formulas():
                 y = y.transpose(0, 1)
             return y, fastnn.stack(hns, 0), (fastnn.stack(cns, 0) if geo.code == 2 else None)
 
-        return composite(node, (gy, ghn, gcn), forward,
+        def forward_packed(X, H0, C0, *W):
+            # X: the packed (N, I) rows, time-major, batch in sorted order;
+            # at step t only the first batch_sizes[t] sequences advance
+            bs = [int(b) for b in geo.batch_sizes]
+            offs = np.concatenate([[0], np.cumsum(bs)]).astype(int)
+            srt = None if geo.sorted is None else const(geo.sorted)
+            ys, hns, cns = [], [], []
+            for d in range(D):
+                wi, wh, bi, bh, whr = W[5 * d:5 * d + 5]
+                row = geo.layer * D + d
+                h = H0[row] if H0 is not None else fastnn.zeros(B, geo.HO, dtype=X.dtype)
+                c = C0[row] if C0 is not None else fastnn.zeros(B, H, dtype=X.dtype)
+                if srt is not None:
+                    h = h[srt] if H0 is not None else h
+                    c = c[srt] if C0 is not None else c
+                gi_all = X @ wi.t()
+                if bi is not None:
+                    gi_all = gi_all + bi
+                outs = [None] * T
+                for t in (range(T - 1, -1, -1) if d == 1 else range(T)):
+                    b = bs[t]
+                    hb, cb = _cell_step(geo.code, gi_all[offs[t]:offs[t + 1]], h[:b], c[:b],
+                                        wh, bh)
+                    if whr is not None:
+                        hb = hb @ whr.t()
+                    outs[t] = hb
+                    h = hb if b == B else fastnn.cat([hb, h[b:]], 0)
+                    if cb is not None:
+                        c = cb if b == B else fastnn.cat([cb, c[b:]], 0)
+                ys.append(fastnn.cat(outs, 0))
+                hns.append(h)
+                cns.append(c)
+            y = ys[0] if D == 1 else fastnn.cat(ys, -1)
+            hn = fastnn.stack(hns, 0)
+            cn = fastnn.stack(cns, 0) if geo.code == 2 else None
+            if geo.unsorted is not None:
+                us = const(geo.unsorted)
+                hn = hn[:, us]
+                cn = cn[:, us] if cn is not None else None
+            return y, hn, cn
+
+        return composite(node, (gy, ghn, gcn), forward_packed if geo.packed else forward,
                          (arg(0), arg(1), arg(2), *w, None))
 
 
@@ -1440,6 +1480,99 @@ def _rnn_formulas():
 
 
 _rnn_formulas()
+
+
+def _head_index(view, nb, h, rows, d):
+    """Flat indices (nb, h, rows, d) of the heads a (offset, batch stride,
+    head stride, row stride) view addresses (the attention geometry)."""
+    off, nbs, hs, rs = view
+    return (off + np.arange(nb)[:, None, None, None] * nbs
+            + np.arange(h)[None, :, None, None] * hs
+            + np.arange(rows)[None, None, :, None] * rs + np.arange(d)[None, None, None, :])
+
+
+def _attention_formulas():
+    from ..ops import attention as A
+
+    @formula(A.AttentionFn)
+    def _attention(node, go, gw):
+        geo = node.geo
+        if geo.get("p", 0.0) > 0:
+            raise NotImplementedError("create_graph=True: attention with dropout has no double "
+                                      "backward in fastnn")
+        ps, kept = node._parents, node._args
+
+        def arg(i):
+            return ps[i]._array if i < len(ps) and ps[i] is not None else kept[i]
+
+        nb, hq, hkv, L, S = geo["nb"], geo["hq"], geo["hkv"], geo["L"], geo["S"]
+        E, Ev = geo["E"], geo["Ev"]
+        mask_off, o_shape, want_w = kept[5], kept[6], kept[7]
+
+        def forward(Q, K, V, M, *_):
+            K = Q if K is None else K
+            V = Q if V is None else V
+            qh = Q.reshape(-1)[const(_head_index(geo["q"], nb, hq, L, E))]
+            kh = K.reshape(-1)[const(_head_index(geo["k"], nb, hkv, S, E))]
+            vh = V.reshape(-1)[const(_head_index(geo["v"], nb, hkv, S, Ev))]
+            if hkv != hq:                       # grouped-query heads
+                g = const(np.arange(hq) // (hq // hkv))
+                kh, vh = kh[:, g], vh[:, g]
+            sc = (qh @ kh.transpose(-2, -1)) * geo["scale"]
+            blocked = np.zeros((nb * hq, L, S), bool)
+            if M is not None:
+                mi = (np.asarray(mask_off)[:, None, None] + np.arange(L)[None, :, None]
+                      * geo.get("m_ld", 0) + np.arange(S)[None, None, :])
+                madd = M.reshape(-1)[const(mi)]
+                sc = sc + madd.reshape(nb, hq, L, S)
+                blocked |= np.isneginf(arg(3).reshape(-1)[mi])
+            if geo.get("causal"):
+                cz = np.triu(np.ones((L, S), bool), 1)
+                sc = sc.masked_fill(const(cz), float("-inf"))
+                blocked |= cz
+            dead = blocked.all(-1).reshape(nb, hq, L, 1)
+            if geo.get("safe") and dead.any():     # a fully masked row gives zeros
+                sc = sc.masked_fill(const(np.broadcast_to(dead, sc.shape)), 0.0)
+                pr = F.softmax(sc, -1).masked_fill(const(np.broadcast_to(dead, sc.shape)), 0.0)
+            else:
+                pr = F.softmax(sc, -1)
+            oh = pr @ vh                                        # (nb, hq, L, Ev)
+            oi = _head_index(geo["o"], nb, hq, L, Ev).reshape(-1)
+            inv = np.empty(int(np.prod(o_shape)), np.int64)
+            inv[oi] = np.arange(oi.size)
+            o = oh.reshape(-1)[const(inv)].reshape(*o_shape)
+            return o, (pr.reshape(nb * hq, L, S) if want_w else None)
+
+        return composite(node, (go, gw), forward,
+                         (arg(0), arg(1), arg(2), arg(3), None, None, None, None, None))
+
+
+_attention_formulas()
+
+
+def _packing_formulas():
+    """pack_padded_sequence / pad_packed_sequence / pad_sequence: row moves."""
+    from ..nn import _rnn_utils as U
+
+    @formula(U._GatherRowsFn)
+    def _gather_rows(node, g):
+        shape = node.shape
+        z = fastnn.zeros((shape[0] * shape[1],) + tuple(g.shape[1:]), dtype=g.dtype)
+        return z.index_add(0, const(np.asarray(node.idx)), g).reshape(*shape), None, None
+
+    @formula(U._ScatterRowsFn)
+    def _scatter_rows(node, g):
+        return g.reshape(-1, *g.shape[2:])[const(np.asarray(node.idx))], None, None, None
+
+    @formula(U._PadFn)
+    def _pad(node, g):
+        if not node.bf:
+            g = g.transpose(0, 1)
+        L = g.shape[1]
+        return tuple(g[i, L - n:] if node.left else g[i, :n] for i, n in enumerate(node.lens))
+
+
+_packing_formulas()
 
 
 # ------------------------------------------------ torch.* maths gaps (mathgaps)

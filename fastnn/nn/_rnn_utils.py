@@ -11,7 +11,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._core import TensorBase
-from .._errors import ShapeError
+from .._errors import DTypeError, ShapeError
 from ..autograd.function import Function
 from .._tensor import Tensor
 
@@ -127,6 +127,16 @@ def _row_index(batch_sizes, order, T, B, batch_first):
     return b * T + t if batch_first else t * B + b
 
 
+class _NotPackedError(TypeError, AttributeError):
+    """pad_packed_sequence given something else than a PackedSequence (an
+    AttributeError in PyTorch, which reads its fields)."""
+
+
+class _PadArgError(ValueError, TypeError, RuntimeError):
+    """pad_sequence's bad padding_side or non-iterable input: RuntimeErrors
+    in PyTorch."""
+
+
 def _lengths(lengths):
     if isinstance(lengths, TensorBase):
         lengths = lengths._array
@@ -134,8 +144,9 @@ def _lengths(lengths):
     # float lengths (e.g. a float mask's ``mask.sum(1)``) are accepted and
     # truncated, as PyTorch's ``torch.as_tensor(lengths, dtype=torch.int64)``
     if a.ndim != 1 or (a.size and a.dtype.kind not in "iuf"):
-        raise TypeError(f"pack_padded_sequence: lengths must be a 1-D sequence of ints, got "
-                        f"{a.dtype} of shape {a.shape}")
+        # (a RuntimeError in PyTorch; DTypeError is a TypeError and a RuntimeError)
+        raise DTypeError(f"pack_padded_sequence: lengths must be a 1-D sequence of ints, got "
+                         f"{a.dtype} of shape {a.shape}")
     return a.astype(np.int64)
 
 
@@ -184,6 +195,9 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     """Inverse of ``pack_padded_sequence``: returns (padded, lengths), the
     batch in its original order, padded with ``padding_value`` up to the
     longest sequence (or ``total_length``)."""
+    if not isinstance(sequence, PackedSequence):
+        raise _NotPackedError(f"pad_packed_sequence: expected a PackedSequence, got "
+                              f"{type(sequence).__name__}")
     data, batch_sizes, sorted_indices, unsorted_indices = sequence
     bs = _arr(batch_sizes).astype(np.int64)
     B, T = int(bs[0]), len(bs)
@@ -239,10 +253,13 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     ``batch_first``), with ``padding_value`` after (``'right'``) or before
     (``'left'``) each sequence."""
     if padding_side not in ("right", "left"):
-        raise ValueError(f"Expected padding_side to be one of left or right, but got "
-                         f"{padding_side}.")
+        raise _PadArgError(f"Expected padding_side to be one of left or right, but got "
+                           f"{padding_side}.")
     if isinstance(sequences, TensorBase):
         sequences = list(sequences)
+    elif not hasattr(sequences, "__iter__"):
+        raise _PadArgError(f"pad_sequence: Expected iterable for input sequences, but got arg "
+                           f"of type: {type(sequences).__name__}")
     seqs = [_t(s) for s in sequences]
     if not seqs:
         # (a RuntimeError in PyTorch; ShapeError is a ValueError and a RuntimeError)

@@ -11,17 +11,27 @@ the output in the ``(L, N, E)`` layout that ``out_proj`` consumes: no head
 split or merge copies.
 """
 import math
+import warnings
 
 import numpy as np
 
 from .. import _core
 from .._core import TensorBase
-from .._errors import ShapeError
+from .._errors import DTypeError, ShapeError
 from ..autograd.function import Function
 from ._util import c_contig, nthreads, unbroadcast
 from .activation import _t
 from .dropout import next_stream
 from .linalg import LinearFn
+
+
+class MHAShapeError(ShapeError, AssertionError):
+    """A shape multi-head attention asserts on: an AssertionError, as
+    PyTorch's ``multi_head_attention_forward`` raises, and a ShapeError."""
+
+
+class MaskTypeError(TypeError, AssertionError):
+    """An attention mask neither bool nor floating: PyTorch asserts."""
 
 
 class EmptyAttentionFn(Function):
@@ -46,6 +56,7 @@ class AttentionFn(Function):
     output shape, whether to return the weights and the mask's broadcast
     shape (for its gradient).  Outputs: o and the weights (N*H, L, S) or None."""
     raw = True
+    _keep_args = True     # (the mask, for the differentiable backward)
 
     @staticmethod
     def forward(ctx, q, k, v, mask, geo, mask_off, o_shape, want_w, mshape):
@@ -210,11 +221,11 @@ def _sdpa_geometry(op, q, k, v, enable_gqa):
             raise ShapeError(f"{op}: {name} must have at least 2 dimensions, got shape "
                              f"{tuple(t.shape)}")
     if not (q._array.dtype == k._array.dtype == v._array.dtype):
-        raise TypeError(f"{op}: Expected query, key, and value to have the same dtype, but got "
-                        f"query.dtype: {q._array.dtype} key.dtype: {k._array.dtype} and "
-                        f"value.dtype: {v._array.dtype} instead.")
+        raise DTypeError(f"{op}: Expected query, key, and value to have the same dtype, but "
+                         f"got query.dtype: {q._array.dtype} key.dtype: {k._array.dtype} and "
+                         f"value.dtype: {v._array.dtype} instead.")
     if q._array.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{op}: query must be float32 or float64, got {q._array.dtype}")
+        raise DTypeError(f"{op}: query must be float32 or float64, got {q._array.dtype}")
     if q.ndim != k.ndim or k.ndim != v.ndim:
         raise ShapeError(f"{op}: query, key and value must have the same number of dimensions, "
                          f"got {q.ndim}, {k.ndim} and {v.ndim}")
@@ -250,6 +261,10 @@ def _linear(x, w, b):
     return LinearFn.apply(x, w, b)
 
 
+def _mask_dtype(m):
+    return m._array.dtype if isinstance(m, TensorBase) else np.asarray(m).dtype
+
+
 def _canonical(op, m, name, dt):
     """A bool mask (True = masked, the MHA convention) as 0 / -inf, or a float mask."""
     if m is None:
@@ -258,7 +273,7 @@ def _canonical(op, m, name, dt):
     if a.dtype == np.bool_:
         return np.where(a, -np.inf, 0.0).astype(dt)
     if a.dtype.kind != "f":
-        raise TypeError(f"{op}: only bool and floating types of {name} are supported")
+        raise MaskTypeError(f"{op}: only bool and floating types of {name} are supported")
     return a.astype(dt, copy=False)
 
 
@@ -283,25 +298,25 @@ def _mha_validate(op, q_in, k_in, v_in, embed_dim, num_heads, batch_first):
     """Checks the shapes of multi-head attention's inputs; returns
     (batch_first in force, batched, L, S, N, E)."""
     if q_in.ndim not in (2, 3):
-        raise ShapeError(f"{op}: query should be unbatched 2D or batched 3D tensor but "
-                         f"received {q_in.ndim}-D query tensor")
+        raise MHAShapeError(f"{op}: query should be unbatched 2D or batched 3D tensor but "
+                            f"received {q_in.ndim}-D query tensor")
     batched = q_in.ndim == 3
     if k_in.ndim != q_in.ndim or v_in.ndim != q_in.ndim:
-        raise ShapeError(f"{op}: For {'batched (3-D)' if batched else 'unbatched (2-D)'} "
-                         f"`query`, expected `key` and `value` to be {q_in.ndim}-D but found "
-                         f"{k_in.ndim}-D and {v_in.ndim}-D tensors respectively")
+        raise MHAShapeError(f"{op}: For {'batched (3-D)' if batched else 'unbatched (2-D)'} "
+                            f"`query`, expected `key` and `value` to be {q_in.ndim}-D but found "
+                            f"{k_in.ndim}-D and {v_in.ndim}-D tensors respectively")
     bf = batch_first and batched
     L = q_in.shape[1] if bf else q_in.shape[0]
     S = k_in.shape[1] if bf else k_in.shape[0]
     N = (q_in.shape[0] if bf else q_in.shape[1]) if batched else 1
     E = q_in.shape[-1]
     if E != embed_dim:
-        raise ShapeError(f"{op}: was expecting embedding dimension of {embed_dim}, but got {E}")
+        raise MHAShapeError(f"{op}: was expecting embedding dimension of {embed_dim}, but got {E}")
     if E % num_heads:
-        raise ShapeError(f"{op}: embed_dim {E} not divisible by num_heads {num_heads}")
+        raise MHAShapeError(f"{op}: embed_dim {E} not divisible by num_heads {num_heads}")
     if tuple(k_in.shape[:-1]) != tuple(v_in.shape[:-1]):
-        raise ShapeError(f"{op}: key shape {tuple(k_in.shape)} does not match value shape "
-                         f"{tuple(v_in.shape)}")
+        raise MHAShapeError(f"{op}: key shape {tuple(k_in.shape)} does not match value shape "
+                            f"{tuple(v_in.shape)}")
     kb = (k_in.shape[0] if bf else k_in.shape[1]) if batched else 1
     if kb != N:
         raise ShapeError(f"{op}: key batch size {kb} does not match query batch size {N}")
@@ -324,6 +339,10 @@ def mha(query, key, value, embed_dim, num_heads, in_proj_weight, in_proj_bias, b
                                             batch_first)
     H, D = num_heads, E // num_heads
     dt = q_in._array.dtype
+    if key_padding_mask is not None and attn_mask is not None and \
+            _mask_dtype(key_padding_mask) != _mask_dtype(attn_mask):
+        warnings.warn("Support for mismatched key_padding_mask and attn_mask is deprecated. "
+                      "Use same type for both instead.", stacklevel=4)
     kpm = _canonical(op, key_padding_mask, "key_padding_mask", dt)
     am = _canonical(op, attn_mask, "attn_mask", dt)
     if is_causal and am is None:
@@ -433,8 +452,8 @@ def _mha_mask(op, am, kpm, N, H, L, S, batched):
     if kpm is not None:
         want = (N, S) if batched else (S,)
         if tuple(kpm.shape) != want:
-            raise ShapeError(f"{op}: expecting key_padding_mask shape of {want}, but got "
-                             f"{tuple(kpm.shape)}")
+            raise MHAShapeError(f"{op}: expecting key_padding_mask shape of {want}, but got "
+                                f"{tuple(kpm.shape)}")
         kpm4 = kpm.reshape(N, 1, 1, S)
     if am is None and kpm is None:
         return None, None, 0

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _core
 from .._core import TensorBase
-from .._errors import ShapeError
+from .._errors import DTypeError, ShapeError
 from ..autograd.function import Function
 from ._util import c_contig, nthreads
 from .activation import _t
@@ -16,12 +16,22 @@ from .activation import _t
 _BAG_MODES = {"sum": 0, "mean": 1, "max": 2}
 
 
+class BagIndexError(IndexError, RuntimeError):
+    """An index of ``embedding_bag`` outside the table: a RuntimeError as
+    PyTorch raises for bags (an IndexError as for ``embedding``)."""
+
+
+class BagOffsetsError(ValueError, RuntimeError):
+    """``embedding_bag`` offsets not starting at 0: a RuntimeError as in
+    PyTorch, and a ValueError."""
+
+
 def _indices(op, input):
     """The int64 array of indices (int tensors of any width accepted)."""
     a = input._array if isinstance(input, TensorBase) else np.asarray(input)
     if a.dtype.kind not in "iu":
-        raise TypeError(f"{op}: Expected tensor for argument #1 'indices' to have one of the "
-                        f"following scalar types: Long, Int; but got {a.dtype} instead")
+        raise DTypeError(f"{op}: Expected tensor for argument #1 'indices' to have one of the "
+                         f"following scalar types: Long, Int; but got {a.dtype} instead")
     return np.asarray(a, dtype=np.int64, order="C")  # (ascontiguousarray makes 0-d 1-d)
 
 
@@ -170,6 +180,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     op = "embedding_bag"
     w = _weight(op, weight)
     idx = _indices(op, input)
+    in_shape = tuple(idx.shape)
     if mode not in _BAG_MODES:
         raise ValueError(f"{op}: mode has to be one of sum, mean or max, got {mode!r}")
     if scale_grad_by_freq:
@@ -195,11 +206,17 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         if offs.ndim != 1:
             raise ValueError("offsets has to be a 1D Tensor")
         if offs.size and offs[0] != 0:
-            raise ValueError(f"offsets[0] has to be 0, i.e., the first sequence in the "
-                             f"mini-batch has to start from position 0. However, got "
-                             f"{int(offs[0])}")
+            raise BagOffsetsError(f"offsets[0] has to be 0, i.e., the first sequence in the "
+                                  f"mini-batch has to start from position 0. However, "
+                                  f"got {int(offs[0])}")
         if not include_last_offset:
             offs = np.append(offs, np.int64(idx.shape[0]))
+        elif offs.size and offs[-1] != idx.shape[0]:
+            # PyTorch's result is undefined here (its last bag and gradient
+            # read past the offsets): refused, with the reason
+            raise ValueError(f"{op}: with include_last_offset=True the last offset ends the "
+                             f"last bag and must equal the number of indices "
+                             f"({idx.shape[0]}), got {int(offs[-1])}")
         if offs.size and (offs[-1] > idx.shape[0] or np.any(np.diff(offs) < 0)):
             raise ValueError(f"{op}: offsets must be non-decreasing and at most the number of "
                              f"indices ({idx.shape[0]})")
@@ -208,14 +225,21 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                          f"{idx.ndim}")
     if per_sample_weights is not None:
         psw = _t(per_sample_weights)
-        if tuple(psw.shape) != (idx.shape[0],):
-            raise ShapeError(f"{op}: per_sample_weights must have the shape of input, got "
-                             f"{tuple(psw.shape)}")
+        if tuple(psw.shape) != in_shape:
+            raise ShapeError(f"{op}: If per_sample_weights ({tuple(psw.shape)}) is not None, "
+                             f"then it must have the same shape as the input ({in_shape})")
+        if psw.ndim == 2:           # fixed-size bags: flattened with the input
+            psw = psw.reshape(-1)
         if psw._array.dtype != w._array.dtype:
             raise TypeError(f"{op}: per_sample_weights dtype {psw._array.dtype} must match "
                             f"weight dtype {w._array.dtype}")
     else:
         psw = None
+    bad = np.flatnonzero((idx < 0) | (idx >= w.shape[0])) if idx.size else idx
+    if bad.size:
+        raise BagIndexError(f"{op}: Index {int(bad[0])} of input takes value "
+                            f"{int(idx[bad[0]])} which is not in the valid range "
+                            f"[0, {w.shape[0]})")
     pad = _padding(op, padding_idx, w.shape[0])
     if max_norm is not None:
         _renorm(w, idx, float(max_norm), float(norm_type))

@@ -1,7 +1,7 @@
 """``one_hot``: class indices to one-hot int64 rows (no gradient)."""
 import numpy as np
 
-from .._errors import ShapeError
+from .._errors import DTypeError, ShapeError
 from ..autograd.function import _tensor_cls
 
 __all__ = ["one_hot"]
@@ -31,8 +31,8 @@ def one_hot(tensor, num_classes=-1):
     T = _tensor_cls()
     a = tensor._array if isinstance(tensor, T) else np.asarray(tensor)
     if a.dtype.kind not in "iu":
-        raise TypeError("one_hot is only applicable to index tensor of type LongTensor, got "
-                        f"dtype {a.dtype}")
+        raise DTypeError("one_hot is only applicable to index tensor of type LongTensor, got "
+                         f"dtype {a.dtype}")
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
         raise TypeError(f"one_hot: num_classes must be an int, got {type(num_classes).__name__}")
     if a.size and a.min() < 0:

@@ -20,7 +20,7 @@ weights of the non-ignored targets (all ignored: 0/0, NaN, as PyTorch).
 import numpy as np
 
 from .. import _core
-from .._errors import ShapeError
+from .._errors import DTypeError, ShapeError
 from ..autograd.function import Function
 from ._reduction import (as_float, check_input, check_reduction, grad_scale,
                          reduce as _reduce, reduction_arg)
@@ -52,9 +52,9 @@ def _class_layout(op, x, target, check_range=True, prob=False):
         y2 = _rows(np.asarray(target, dtype=x.dtype))
         return c_contig(_rows(x)), np.ascontiguousarray(y2), _sample_shape(x)
     if target.dtype.kind not in "iu":
-        raise TypeError(f"{op}: expected target dtype to be int64 class indices (or "
-                        f"probabilities of the input's shape {tuple(x.shape)}), got dtype "
-                        f"{target.dtype} and shape {tuple(target.shape)}")
+        raise DTypeError(f"{op}: expected target dtype to be int64 class indices (or "
+                         f"probabilities of the input's shape {tuple(x.shape)}), got dtype "
+                         f"{target.dtype} and shape {tuple(target.shape)}")
     exp_t = _sample_shape(x)
     if x.ndim == 1:
         if target.ndim != 0:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _core
 from .._core import TensorBase
-from .._errors import ShapeError
+from .._errors import DTypeError, ShapeError
 from ..autograd.function import Function
 from ._reduction import check_input, check_reduction
 from ._util import c_contig, nthreads
@@ -31,6 +31,11 @@ __all__ = ["ctc_loss"]
 _OP = "ctc_loss"
 
 
+class CTCValueError(ValueError, RuntimeError):
+    """A length or the blank out of its range: a RuntimeError as PyTorch's
+    ``ctc_loss`` raises, and a ValueError."""
+
+
 def _array(v):
     return v._array if isinstance(v, TensorBase) else np.asarray(v)
 
@@ -39,8 +44,8 @@ def _lengths(name, v, N):
     """A length argument (Tensor, ndarray, list, tuple or int) as N int64 values."""
     a = _array(v)
     if a.dtype.kind not in "iu":
-        raise TypeError(f"{_OP}: {name} must be integral (an int64 tensor, list or tuple), "
-                        f"got dtype {a.dtype}")
+        raise DTypeError(f"{_OP}: {name} must be integral (an int64 tensor, list or tuple), "
+                         f"got dtype {a.dtype}")
     if a.size != N:
         raise ShapeError(f"{_OP}: {name} must be of size batch_size ({N}), got {a.size} "
                          f"value(s) (shape {tuple(a.shape)})")
@@ -68,11 +73,11 @@ def _targets(v):
 def _check_range(name, a, lo, hi=None):
     """PyTorch's wording for a length below lo or above hi."""
     if a.size and a.min() < lo:
-        raise ValueError(f"{_OP}: Expected {name} to have value at least {lo}, but got value "
-                         f"{int(a.min())}")
+        raise CTCValueError(f"{_OP}: Expected {name} to have value at least {lo}, but got "
+                            f"value {int(a.min())}")
     if hi is not None and a.size and a.max() > hi:
-        raise ValueError(f"{_OP}: Expected {name} to have value at most {hi}, but got value "
-                         f"{int(a.max())}")
+        raise CTCValueError(f"{_OP}: Expected {name} to have value at most {hi}, but got "
+                            f"value {int(a.max())}")
 
 
 def _layout(tg, tl, N):
@@ -119,7 +124,7 @@ def _validate(log_probs, targets, input_lengths, target_lengths, blank):
     if isinstance(blank, bool) or not isinstance(blank, (int, np.integer)):
         raise TypeError(f"{_OP}: blank must be an int, got {type(blank).__name__}")
     if not 0 <= blank < C:
-        raise ValueError(f"{_OP}: blank must be in label range [0, {C}), got blank={blank}")
+        raise CTCValueError(f"{_OP}: blank must be in label range [0, {C}), got blank={blank}")
     il = _lengths("input_lengths", input_lengths, N)
     tl = _lengths("target_lengths", target_lengths, N)
     _check_range("input_lengths", il, 0, T)

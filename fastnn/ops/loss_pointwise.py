@@ -195,12 +195,13 @@ class _KlDiv(_Rule):
         self.log_target = log_target
 
     def forward(self, x, y):
-        if self.log_target:
-            e = np.exp(y)
-            return e * (y - x), (x, y, e)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # (0 * -inf is NaN, as in PyTorch, which says nothing: neither does NumPy here)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if self.log_target:
+                e = np.exp(y)
+                return e * (y - x), (x, y, e)
             xlogy = np.where(y == 0, y.dtype.type(0), y * np.log(y))
-        return xlogy - y * x, (x, y, None)
+            return xlogy - y * x, (x, y, None)
 
     def backward(self, c, g, nx, ny):
         x, y, e = c

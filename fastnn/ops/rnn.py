@@ -17,7 +17,7 @@ way in (and its gradient on the way out) by the node itself.
 import numpy as np
 
 from .. import _core
-from .._errors import ShapeError
+from .._errors import DTypeError, ShapeError
 from ..autograd.function import Function
 from ._util import c_contig, nthreads, rows
 from .activation import _t
@@ -146,8 +146,13 @@ def _put_state(full, part, geo, d):
         row[...] = part
 
 
+class RNNInputDTypeError(TypeError, ValueError):
+    """A recurrent stack's input of another dtype than its weights: a
+    ValueError as PyTorch raises, and a TypeError."""
+
+
 def _validate(mode, x, hx, input_size, hidden_size, num_layers, D, proj_size, batch_first,
-              batch_sizes):
+              batch_sizes, w_dtype=None):
     """Checks the input and states of a stack; returns (T, B, unbatched)."""
     name = _NAMES[mode]
     HO = proj_size if proj_size > 0 else hidden_size
@@ -168,6 +173,10 @@ def _validate(mode, x, hx, input_size, hidden_size, num_layers, D, proj_size, ba
     if x.shape[-1] != input_size:
         raise ShapeError(f"{name}: input.size(-1) must be equal to input_size. Expected "
                          f"{input_size}, got {x.shape[-1]}")
+    if w_dtype is not None and x.dtype != w_dtype:
+        raise RNNInputDTypeError(f"{name}: RNN input dtype ({x.dtype}) does not match weight "
+                                 f"dtype ({w_dtype}). Convert input: input.to({w_dtype}), or "
+                                 f"convert the model: model.to({x.dtype})")
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name}: input must be float32 or float64, got {x.dtype}")
     if T == 0:
@@ -186,8 +195,8 @@ def _validate(mode, x, hx, input_size, hidden_size, num_layers, D, proj_size, ba
         if tuple(s.shape) != want:
             raise ShapeError(f"{name}: Expected hidden size {want}, got {list(s.shape)}")
         if s.dtype != x.dtype:
-            raise TypeError(f"{name}: hidden state dtype {s.dtype} must match the input "
-                            f"dtype {x.dtype}")
+            raise DTypeError(f"{name}: hidden state dtype {s.dtype} must match the input "
+                             f"dtype {x.dtype}")
     return T, B, unbatched
 
 
@@ -222,7 +231,7 @@ def rnn(mode, input, hx, weights, num_layers, dropout_p=0.0, training=False,
     packed = batch_sizes is not None
     T, B, unbatched = _validate(mode, x, [h if h is None else h._array for h in hx],
                                 w_ih0.shape[1], hidden, num_layers, D, proj_size, batch_first,
-                                batch_sizes)
+                                batch_sizes, _t(w_ih0)._array.dtype)
     h0, c0 = hx
     if unbatched:
         x = x.reshape(T, 1, x.shape[-1])
@@ -369,6 +378,11 @@ def cell(mode, input, hx, weights, name):
     if x.shape[-1] != n_in:
         raise ShapeError(f"{name}: input has inconsistent input_size: got {x.shape[-1]} "
                          f"expected {n_in}")
+    w_dt = _t(weights[0])._array.dtype
+    if x._array.dtype != w_dt:
+        # PyTorch: "mat1 and mat2 must have the same dtype" (a RuntimeError)
+        raise DTypeError(f"{name}: input dtype {x._array.dtype} must match the weight dtype "
+                         f"{w_dt}")
     unbatched = x.ndim == 1
     B = 1 if unbatched else x.shape[0]
     states = []
@@ -387,8 +401,8 @@ def cell(mode, input, hx, weights, name):
             raise ShapeError(f"{name}: hidden{i} has inconsistent hidden_size: got "
                              f"{h.shape[-1]}, expected {H}")
         if h._array.dtype != x._array.dtype:
-            raise TypeError(f"{name}: hidden state dtype {h._array.dtype} must match the input "
-                            f"dtype {x._array.dtype}")
+            raise DTypeError(f"{name}: hidden state dtype {h._array.dtype} must match the "
+                             f"input dtype {x._array.dtype}")
         states.append(h)
     states += [None] * (2 - len(states))
     if B == 0:

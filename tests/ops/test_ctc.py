@@ -269,3 +269,23 @@ def test_ctc_non_contiguous_log_probs():
     out.backward(fastnn.tensor(want[2]))
     np.testing.assert_array_equal(out.detach().numpy(), want[0])
     np.testing.assert_array_equal(x.grad.numpy().transpose(1, 0, 2), want[1])
+
+
+@pytest.mark.parametrize("kw", [dict(input_lengths=[7, 5]), dict(input_lengths=[-1, 5]),
+                                dict(target_lengths=[-1, 2]), dict(blank=4),
+                                dict(input_lengths=[6.0, 5.0]), dict(target_lengths=[3.0, 2.0]),
+                                dict(target_lengths=[4, 2]), dict(input_lengths=[6, 5, 4])],
+                         ids=lambda kw: "-".join(f"{k}={v}" for k, v in kw.items()))
+def test_ctc_bad_lengths_and_blank_raise_runtime_error_as_torch(kw):
+    # PyTorch raises RuntimeError for each of these; so does fastnn (its
+    # errors stay ValueError / TypeError as well)
+    torch = requires_torch()
+    args = dict(zip(["log_probs", "targets", "input_lengths", "target_lengths"], _args()))
+    args.update(kw)
+    lp = args.pop("log_probs")
+    conv = {k: (torch.tensor(v) if isinstance(v, (list, np.ndarray)) else v)
+            for k, v in args.items()}
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.ctc_loss(torch.tensor(lp), **conv)
+    with pytest.raises(RuntimeError):
+        F.ctc_loss(fastnn.tensor(lp), **args)

@@ -318,3 +318,16 @@ def test_errors():
         F.huber_loss(x, x, delta=0.0)
     with pytest.warns(UserWarning, match="batchmean"):
         F.kl_div(x, np.abs(x), reduction="mean")
+
+
+def test_kl_div_log_zero_input_is_nan_silently_as_torch():
+    # the Annotated Transformer's label smoothing: log(0) = -inf inputs where
+    # the target is 0 give NaN (0 * -inf) in PyTorch, with no warning
+    torch = pytest.importorskip("torch")
+    p = np.array([[0, 0.2, 0.7, 0.1, 0]], np.float32)
+    t = np.array([[0, 0.1, 0.8, 0.1, 0]], np.float32)
+    want = torch.nn.KLDivLoss(reduction="sum")(torch.tensor(p).log(), torch.tensor(t))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = fastnn.nn.KLDivLoss(reduction="sum")(fastnn.tensor(p).log(), fastnn.tensor(t))
+    assert np.isnan(want.item()) and np.isnan(got.item())

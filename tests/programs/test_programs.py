@@ -116,6 +116,9 @@ TUTORIALS = {
     "dqn": (40, 1e-4, None),               # exploration from Python's random
     "actor_critic": (20, 1e-4, 7),         # same actions: Categorical draws shared
     "gcn": (71, 1e-4, None),               # the whole log: GCN epochs, then the autoencoder
+    "chatbot_seq2seq": (24, 1e-4, None),   # the training steps (teacher forcing from
+                                           # Python's random); greedy replies not compared
+    "char_gpt": (28, 1e-4, None),          # all but the generated text (top-1 sampling)
 }
 # a GAN's discriminator loss and a policy-gradient loss need not fall
 _LOSS_NEED_NOT_FALL = ("dcgan", "actor_critic")

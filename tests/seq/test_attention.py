@@ -246,3 +246,183 @@ def test_attention_kernel_threads_bitwise(dtype):
         res.append((o, p, dq, dk, dv))
     for a, b in zip(*res):
         assert np.array_equal(a, b)
+
+
+def _raises_as_torch(torch, make):
+    """make(library) raises in PyTorch; fastnn raises an exception of that type."""
+    with pytest.raises(Exception) as theirs:
+        make(torch)
+    with pytest.raises(type(theirs.value)):
+        make(fastnn)
+
+
+@pytest.mark.parametrize("case", ["embed_dim", "kpm_shape", "kv_shapes", "query_4d", "kv_ndim",
+                                  "int_mask", "int_kpm", "am2_shape", "am3_shape"])
+def test_mha_error_types_as_torch(torch, case):
+    # PyTorch's multi_head_attention_forward asserts on shapes (AssertionError)
+    # and raises RuntimeError for the attn_mask shape; code catching either works
+    def make(lib):
+        lib.manual_seed(0)
+        m = lib.nn.MultiheadAttention(8, 2, batch_first=True)
+        x = lib.zeros(3, 5, 8)
+        args = {"embed_dim": ((lib.zeros(3, 5, 6),) * 3, {}),
+                "kpm_shape": ((x, x, x), {"key_padding_mask": lib.zeros(3, 4, dtype=lib.bool)}),
+                "kv_shapes": ((x, x, x[:, :4]), {}),
+                "query_4d": ((x[None], x[None], x[None]), {}),
+                "kv_ndim": ((x, x[0], x), {}),
+                "int_mask": ((x, x, x), {"attn_mask": lib.zeros(5, 5, dtype=lib.long)}),
+                "int_kpm": ((x, x, x), {"key_padding_mask": lib.zeros(3, 5, dtype=lib.long)}),
+                "am2_shape": ((x, x, x), {"attn_mask": lib.zeros(4, 5)}),
+                "am3_shape": ((x, x, x), {"attn_mask": lib.zeros(3, 5, 5)})}[case]
+        m(*args[0], **args[1])
+    _raises_as_torch(torch, make)
+
+
+def test_mha_warns_on_mismatched_mask_types(torch):
+    m = fnn.MultiheadAttention(8, 2)
+    x = fastnn.randn(5, 3, 8)
+    kpm = fastnn.zeros(3, 5, dtype=fastnn.bool)
+    with pytest.warns(UserWarning, match="mismatched key_padding_mask and attn_mask"):
+        m(x, x, x, key_padding_mask=kpm,
+          attn_mask=fnn.Transformer.generate_square_subsequent_mask(5))
+
+
+def test_mha_parametrized_in_proj_weight_is_used(torch, H):
+    # weight_norm (a parametrization) on in_proj_weight: PyTorch reads the
+    # computed weight; fastnn raised KeyError: 'in_proj_weight'
+    tm = torch.nn.MultiheadAttention(8, 2)
+    fm = H.load(tm, fnn.MultiheadAttention(8, 2), np.float32)
+    x = np.random.default_rng(0).standard_normal((4, 2, 8)).astype(np.float32)
+    outs = []
+    for lib, m in ((torch, tm), (fastnn, fm)):
+        m = lib.nn.utils.parametrizations.weight_norm(m, name="in_proj_weight")
+        xt = lib.tensor(x)
+        y = m(xt, xt, xt)[0]
+        y.sum().backward()
+        outs.append((y, m.parametrizations.in_proj_weight.original1.grad))
+    H.close(outs[0][0], outs[1][0], np.float32)
+    H.close(outs[0][1], outs[1][1], np.float32)
+
+
+def _manual_sdpa(lib, q, k, v, mask=None, causal=False, scale=None, gqa=False):
+    """softmax(q k^T * scale + mask) v with plain ops: PyTorch differentiates
+    it twice (its fused CPU kernels have no double backward)."""
+    if gqa:
+        rep = q.shape[-3] // k.shape[-3]
+        k, v = k.repeat_interleave(rep, dim=-3), v.repeat_interleave(rep, dim=-3)
+    s = (q @ k.transpose(-2, -1)) * (scale if scale is not None else q.shape[-1] ** -0.5)
+    if mask is not None:
+        s = s.masked_fill(~mask, float("-inf")) if mask.dtype == lib.bool else s + mask
+    if causal:
+        L, S = s.shape[-2:]
+        s = s.masked_fill(lib.ones(L, S, dtype=lib.bool).triu(1), float("-inf"))
+    return lib.softmax(s, -1) @ v
+
+
+def _penalty_grads(lib, fn, arrays, r):
+    """d/d(inputs) of sum(r * d(sum(out^2))/d(inputs)^2): a double backward."""
+    xs = [lib.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(lib, *xs)
+    gs = lib.autograd.grad(out.pow(2).sum(), xs, create_graph=True)
+    pen = sum((g.pow(2) * lib.tensor(ri)).sum() for g, ri in zip(gs, r))
+    pen.backward()
+    return [x.grad for x in xs]
+
+
+SDPA2 = {
+    "plain": ((2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 6, 4), {}),
+    "causal_scale": ((2, 2, 4, 3), (2, 2, 4, 3), (2, 2, 4, 3), {"causal": True, "scale": 0.7}),
+    "gqa": ((1, 4, 3, 2), (1, 2, 5, 2), (1, 2, 5, 3), {"gqa": True}),
+    "3d": ((3, 4, 5), (3, 6, 5), (3, 6, 2), {}),
+    "float_mask": ((2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 4), {"mask": "float"}),
+    "bool_mask": ((2, 2, 3, 4), (2, 2, 5, 4), (2, 2, 5, 4), {"mask": "bool"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SDPA2))
+def test_sdpa_double_backward_matches_torch(torch, H, case):
+    # create_graph=True through scaled_dot_product_attention (a gradient
+    # penalty): fastnn raised NotImplementedError for AttentionFn
+    qs, ks, vs, kw = SDPA2[case]
+    r = np.random.default_rng(1)
+    arrays = [r.standard_normal(s) for s in (qs, ks, vs)]
+    mask = kw.pop("mask", None)
+    if mask == "float":
+        arrays.append(r.standard_normal((qs[-2], ks[-2])))
+    rw = [r.standard_normal(a.shape) for a in arrays]
+    bm = r.random((qs[-2], ks[-2])) > 0.3
+    bm[:, 0] = True
+
+    def f_fast(lib, q, k, v, m=None):
+        am = m if m is not None else (lib.tensor(bm) if mask == "bool" else None)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=am,
+                                              is_causal=kw.get("causal", False),
+                                              scale=kw.get("scale"),
+                                              enable_gqa=kw.get("gqa", False))
+
+    def f_torch(lib, q, k, v, m=None):
+        am = m if m is not None else (lib.tensor(bm) if mask == "bool" else None)
+        return _manual_sdpa(lib, q, k, v, am, kw.get("causal", False), kw.get("scale"),
+                            kw.get("gqa", False))
+    want = _penalty_grads(torch, f_torch, arrays, rw)
+    got = _penalty_grads(fastnn, f_fast, arrays, rw)
+    for a, b in zip(want, got):
+        H.close(a, b, np.float64, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("kw", [{"batch_first": True}, {}, {"kdim": 3, "vdim": 2},
+                                {"add_bias_kv": True, "add_zero_attn": True}])
+@pytest.mark.parametrize("weights", [False, True])
+def test_mha_double_backward_matches_torch(torch, H, kw, weights):
+    # a gradient penalty through nn.MultiheadAttention (masks, weights in the
+    # loss) matches PyTorch's (whose MHA path differentiates twice)
+    tm = torch.nn.MultiheadAttention(4, 2, **kw).double()
+    fm = H.load(tm, fnn.MultiheadAttention(4, 2, **kw), np.float64)
+    bf = kw.get("batch_first", False)
+    r = np.random.default_rng(2)
+    q = r.standard_normal((2, 3, 4))
+    kv = r.standard_normal((2, 5, kw.get("kdim", 4)))
+    vv = r.standard_normal((2, 5, kw.get("vdim", 4)))
+    if not bf:
+        q, kv, vv = (a.transpose(1, 0, 2).copy() for a in (q, kv, vv))
+    kpm = np.zeros((2, 5), bool)
+    kpm[1, 3:] = True
+    am = np.triu(np.full((3, 5), -np.inf), 2)
+    rw = [r.standard_normal(a.shape) for a in (q, kv, vv)]
+    grads = []
+    for lib, m in ((torch, tm), (fastnn, fm)):
+        xs = [lib.tensor(a, requires_grad=True) for a in (q, kv, vv)]
+        # (PyTorch's need_weights=False path is a fused kernel without a
+        # double backward: its weights path is the reference for both)
+        o, w = m(*xs, key_padding_mask=lib.tensor(kpm), attn_mask=lib.tensor(am),
+                 need_weights=weights or lib is torch)
+        loss = o.pow(2).sum() + (w.pow(2).sum() if weights else 0)
+        gs = lib.autograd.grad(loss, xs, create_graph=True)
+        pen = sum((g.pow(2) * lib.tensor(ri)).sum() for g, ri in zip(gs, rw))
+        pen.backward()
+        grads.append([x.grad for x in xs] + [p.grad for p in m.parameters()])
+    for a, b in zip(*grads):
+        H.close(a, b, np.float64, rtol=1e-7, atol=1e-9)
+
+
+def test_attention_double_backward_with_dropout_says_so():
+    q = fastnn.randn(1, 2, 3, 4, requires_grad=True)
+    y = F.scaled_dot_product_attention(q, q, q, dropout_p=0.5)
+    with pytest.raises(NotImplementedError, match="dropout"):
+        fastnn.autograd.grad(y.sum(), q, create_graph=True)
+
+
+def test_sdpa_double_backward_fully_masked_row_stays_zero():
+    # a row with every key masked gives zeros (PyTorch's SDPA), and its
+    # second-order gradients are finite zeros, not NaN
+    r = np.random.default_rng(3)
+    q = fastnn.tensor(r.standard_normal((1, 2, 3, 4)), requires_grad=True)
+    m = np.ones((3, 5), bool)
+    m[1] = False
+    y = F.scaled_dot_product_attention(q, fastnn.tensor(r.standard_normal((1, 2, 5, 4))),
+                                       fastnn.tensor(r.standard_normal((1, 2, 5, 4))),
+                                       attn_mask=fastnn.tensor(m))
+    assert np.all(y.detach().numpy()[:, :, 1] == 0)
+    g, = fastnn.autograd.grad(y.pow(2).sum(), q, create_graph=True)
+    g.pow(2).sum().backward()
+    assert np.isfinite(q.grad.numpy()).all() and np.all(q.grad.numpy()[:, :, 1] == 0)

@@ -166,3 +166,69 @@ def test_shipped_corpus_is_the_grammar_output():
     assert 250_000 < len(text) < 400_000
     assert text == make_tiny_tales()
     assert text.startswith("The ") and "\" said " in text
+
+
+@pytest.mark.parametrize("case", ["embedding", "embedding_bag", "module", "one_hot",
+                                  "cross_entropy", "nll_loss"])
+def test_float_indices_raise_runtime_error_as_torch(torch, case):
+    # PyTorch raises RuntimeError for float indices and float class targets
+    # (fastnn's error is a TypeError too): `except RuntimeError` catches both
+    def make(lib):
+        Fl = lib.nn.functional
+        w, i = lib.zeros(5, 3), lib.zeros(2, 3)
+        {"embedding": lambda: Fl.embedding(i, w),
+         "embedding_bag": lambda: Fl.embedding_bag(i, w),
+         "module": lambda: lib.nn.Embedding(5, 3)(i),
+         "one_hot": lambda: Fl.one_hot(lib.zeros(3)),
+         "cross_entropy": lambda: Fl.cross_entropy(lib.zeros(3, 4), lib.zeros(3)),
+         "nll_loss": lambda: Fl.nll_loss(lib.zeros(3, 4), lib.zeros(3))}[case]()
+    with pytest.raises(RuntimeError):
+        make(torch)
+    with pytest.raises(RuntimeError):
+        make(fastnn)
+    with pytest.raises(TypeError):
+        make(fastnn)
+
+
+@pytest.mark.parametrize("case", ["first_offset", "out_of_range", "negative"])
+def test_embedding_bag_bad_indices_raise_runtime_error_as_torch(torch, case):
+    def make(lib):
+        w = lib.zeros(5, 3)
+        idx, offs = {"first_offset": ([1, 2], [1]), "out_of_range": ([1, 9], [0]),
+                     "negative": ([1, -1], [0])}[case]
+        lib.nn.functional.embedding_bag(lib.tensor(idx), w, lib.tensor(offs))
+    with pytest.raises(RuntimeError):
+        make(torch)
+    with pytest.raises(RuntimeError, match="offsets\\[0\\]|valid range"):
+        make(fastnn)
+
+
+def test_embedding_bag_include_last_offset_must_end_at_the_indices():
+    # PyTorch's result is undefined when the last offset is not the number of
+    # indices; fastnn says why instead of a status code from the core
+    w = fastnn.randn(5, 3)
+    with pytest.raises(ValueError, match="last offset .* must equal the number of indices"):
+        F.embedding_bag(fastnn.tensor([1, 2, 3]), w, fastnn.tensor([0, 1, 2]),
+                        include_last_offset=True)
+    out = F.embedding_bag(fastnn.tensor([1, 2, 3]), w, fastnn.tensor([0, 1, 3]),
+                          include_last_offset=True)
+    assert out.shape == (2, 3)
+
+
+def test_embedding_bag_2d_input_with_2d_per_sample_weights(torch, H):
+    # fixed-size bags (2-D input) take per_sample_weights of the input's
+    # shape, as PyTorch (fastnn demanded a 1-D (B*L,) tensor)
+    w = np.random.default_rng(0).standard_normal((6, 3))
+    idx = np.array([[0, 1, 5], [1, 3, 3]])
+    ps = np.array([[1.0, 2.0, -1.0], [3.0, 0.5, 4.0]])
+    outs = []
+    for lib in (torch, fastnn):
+        tw, tp = lib.tensor(w, requires_grad=True), lib.tensor(ps, requires_grad=True)
+        o = lib.nn.functional.embedding_bag(lib.tensor(idx), tw, mode="sum", per_sample_weights=tp)
+        (o * o).sum().backward()
+        outs.append((o, tw.grad, tp.grad))
+    for a, b in zip(*outs):
+        H.close(a, b, np.float64)
+    with pytest.raises(ValueError, match="same shape as the input"):
+        F.embedding_bag(fastnn.tensor(idx), fastnn.tensor(w), mode="sum",
+                        per_sample_weights=fastnn.ones(6, dtype=fastnn.float64))

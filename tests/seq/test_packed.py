@@ -139,3 +139,81 @@ def test_pack_padded_float_lengths_as_torch():
     np.testing.assert_array_equal(fp.data.numpy(), tp.data.numpy())
     out, lens = U.pad_packed_sequence(fp, batch_first=True)
     assert lens.tolist() == [2, 4, 1]
+
+
+@pytest.mark.parametrize("case", ["lengths_2d", "not_packed", "not_iterable", "bad_side"])
+def test_rnn_utils_bad_arguments_raise_as_torch(case):
+    # the exception types PyTorch raises (fastnn's: also the TypeError /
+    # ValueError it raised before), with a message instead of an unpacking
+    # error for a Tensor given to pad_packed_sequence
+    from fastnn.testing import requires_torch
+    torch = requires_torch()
+
+    def make(lib):
+        import importlib
+        R = importlib.import_module(lib.__name__ + ".nn.utils.rnn")
+        x = lib.zeros(3, 4, 2)
+        {"lengths_2d": lambda: R.pack_padded_sequence(x, lib.tensor([[4, 3, 2]]),
+                                                      batch_first=True),
+         "not_packed": lambda: R.pad_packed_sequence(x),
+         "not_iterable": lambda: R.pad_sequence(5),
+         "bad_side": lambda: R.pad_sequence([lib.ones(2)], padding_side="middle")}[case]()
+    with pytest.raises(Exception) as theirs:
+        make(torch)
+    with pytest.raises(type(theirs.value)):
+        make(fastnn)
+    if case == "not_packed":
+        with pytest.raises(TypeError, match="expected a PackedSequence"):
+            make(fastnn)
+
+
+def test_sdpa_dtype_errors_and_embedding_bag_repr_as_torch():
+    from fastnn.testing import requires_torch
+    torch = requires_torch()
+    for make in (lambda lib: lib.nn.functional.scaled_dot_product_attention(
+                     lib.zeros(2, 3), lib.zeros(2, 3, dtype=lib.float64), lib.zeros(2, 3)),
+                 lambda lib: lib.nn.functional.scaled_dot_product_attention(
+                     lib.tensor([[1, 2]]), lib.tensor([[1, 2]]), lib.tensor([[1, 2]]))):
+        with pytest.raises(RuntimeError):
+            make(torch)
+        with pytest.raises(RuntimeError):
+            make(fastnn)
+    for kw in ({}, {"mode": "sum", "padding_idx": 1, "max_norm": 1.0}):
+        assert repr(fastnn.nn.EmbeddingBag(3, 2, **kw)) == repr(torch.nn.EmbeddingBag(3, 2, **kw))
+
+
+@pytest.mark.parametrize("mode,kw,sort", [("LSTM", {}, True),
+                                          ("GRU", {"bidirectional": True, "num_layers": 2}, False),
+                                          ("LSTM", {"bidirectional": True, "proj_size": 2}, False),
+                                          ("RNN", {}, False)])
+def test_packed_double_backward_matches_torch(mode, kw, sort):
+    # a gradient penalty through pack_padded_sequence -> RNN -> pad_packed_sequence
+    # (and pad_sequence): NotImplementedError before
+    from fastnn.testing import requires_torch
+    torch = requires_torch()
+    import importlib
+    tm = getattr(torch.nn, mode)(3, 4, **kw).double()
+    fm = getattr(fnn, mode)(3, 4, **kw)
+    fm.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    fm = fm.double()
+    r = np.random.default_rng(5)
+    seqs = [r.standard_normal((n, 3)) for n in ((5, 3, 2) if sort else (3, 5, 2))]
+    D, HO = (2 if kw.get("bidirectional") else 1), kw.get("proj_size", 4)
+    h0 = r.standard_normal((kw.get("num_layers", 1) * D, 3, HO))
+    grads = []
+    for lib, m in ((torch, tm), (fastnn, fm)):
+        R = importlib.import_module(lib.__name__ + ".nn.utils.rnn")
+        xs = [lib.tensor(s, requires_grad=True) for s in seqs]
+        ht = lib.tensor(h0, requires_grad=True)
+        x = R.pad_sequence(xs, batch_first=True)
+        pk = R.pack_padded_sequence(x, [len(s) for s in seqs], batch_first=True,
+                                    enforce_sorted=sort)
+        hx = (ht, lib.zeros(h0.shape[0], 3, 4, dtype=lib.float64)) if mode == "LSTM" else ht
+        out, h = m(pk, hx)
+        h = h[0] if mode == "LSTM" else h
+        y, _ = R.pad_packed_sequence(out, batch_first=True)
+        g = lib.autograd.grad(y.pow(2).sum() + (h * h).sum(), xs + [ht], create_graph=True)
+        sum(gi.pow(2).sum() for gi in g).backward()
+        grads.append([t.grad for t in xs + [ht]] + [p.grad for p in m.parameters()])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-9, atol=1e-10)

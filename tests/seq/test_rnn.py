@@ -251,3 +251,77 @@ def test_blocked_forward_matches_torch(torch, H, kind, kw, nt, batch):
     ((yt ** 2).sum() + (st[0] ** 2).sum()).backward()
     ((yf ** 2).sum() + (sf[0] ** 2).sum()).backward()
     H.grads(tm, fm, np.float64)
+
+
+@pytest.mark.parametrize("name", ["GRU", "RNN"])
+def test_proj_size_keyword_of_gru_and_rnn_as_torch(torch, name):
+    # PyTorch's GRU and RNN refuse a proj_size keyword with a ValueError
+    # (fastnn raised TypeError for the unknown keyword)
+    for lib in (torch, fastnn):
+        for size in (0, 2):
+            with pytest.raises(ValueError, match="only supported for LSTM"):
+                getattr(lib.nn, name)(4, 5, proj_size=size)
+
+
+def _weight_drop(lib, module, name, scale):
+    """AWD-LSTM's WeightDrop: the Parameter removed, a _raw copy registered
+    and a plain tensor computed from it set before each forward."""
+    w = getattr(module, name)
+    del module._parameters[name]
+    module.register_parameter(name + "_raw", lib.nn.Parameter(w.data))
+    setattr(module, name, getattr(module, name + "_raw") * scale)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRUCell", "weight_norm"])
+def test_weights_replaced_by_tensors_or_parametrized_are_used(torch, H, kind):
+    # PyTorch's recurrent layers read their weights as attributes at each
+    # call, so a weight set as a plain tensor (WeightDrop) or computed by a
+    # parametrization is the one used (fastnn raised KeyError: 'weight_hh_l0')
+    name = "weight_hh" if kind == "GRUCell" else "weight_hh_l0"
+    tm = torch.nn.GRUCell(3, 4) if kind == "GRUCell" else torch.nn.LSTM(3, 4, 1)
+    fm = H.load(tm, (fnn.GRUCell(3, 4) if kind == "GRUCell" else fnn.LSTM(3, 4, 1)), np.float32)
+    mods = []
+    for lib, m in ((torch, tm), (fastnn, fm)):
+        if kind == "weight_norm":
+            m = lib.nn.utils.parametrizations.weight_norm(m, name=name)
+        else:
+            _weight_drop(lib, m, name, 0.5)
+        mods.append(m)
+    x = np.random.default_rng(0).standard_normal((2, 3) if kind == "GRUCell" else (5, 2, 3))
+    x = x.astype(np.float32)
+    outs = []
+    for lib, m in zip((torch, fastnn), mods):
+        if kind == "GRUCell":
+            y = m(lib.tensor(x), lib.full((2, 4), 0.5))
+        else:
+            y = m(lib.tensor(x))[0]
+        y.pow(2).sum().backward()
+        outs.append(y)
+    H.close(outs[0], outs[1], np.float32)
+    H.grads(mods[0], mods[1], np.float32)
+    if kind != "weight_norm":
+        assert np.abs(getattr(mods[1], name + "_raw").grad.numpy()).sum() > 0
+
+
+@pytest.mark.parametrize("kw", [{"proj_size": 2},
+                                {"proj_size": 2, "bidirectional": True, "num_layers": 2,
+                                 "batch_first": True}])
+def test_lstm_proj_size_double_backward_matches_torch(torch, H, kw):
+    # a gradient penalty through an LSTM with proj_size (NotImplementedError before)
+    tm = torch.nn.LSTM(3, 4, **kw).double()
+    fm = H.load(tm, fnn.LSTM(3, 4, **kw), np.float64)
+    D = 2 if kw.get("bidirectional") else 1
+    r = np.random.default_rng(4)
+    x = r.standard_normal((2, 5, 3))
+    B = 2 if kw.get("batch_first") else 5
+    h0 = r.standard_normal((kw.get("num_layers", 1) * D, B, 2))
+    grads = []
+    for lib, m in ((torch, tm), (fastnn, fm)):
+        xt, ht = lib.tensor(x, requires_grad=True), lib.tensor(h0, requires_grad=True)
+        y, (h, c) = m(xt, (ht, lib.zeros(h0.shape[0], B, 4, dtype=lib.float64)))
+        g = lib.autograd.grad(y.pow(2).sum() + h.sum() + c.pow(2).sum(), (xt, ht),
+                              create_graph=True)
+        sum(gi.pow(2).sum() for gi in g).backward()
+        grads.append([xt.grad, ht.grad] + [p.grad for p in m.parameters()])
+    for a, b in zip(*grads):
+        H.close(a, b, np.float64)

@@ -168,3 +168,31 @@ def test_fuzzed_shapes_never_crash():
             F.embedding(fastnn.tensor(r.integers(-3, 12, shape)), fastnn.randn(10, 3))
         except ERRORS:
             pass
+
+
+@pytest.mark.parametrize("case", ["stack_input_f64", "stack_input_int", "double_model",
+                                  "stack_h_f64", "cell_input_f64", "cell_input_int",
+                                  "cell_h_f64"])
+def test_rnn_dtype_mismatches_raise_as_torch(case):
+    # PyTorch: a stack's input of another dtype than its weights is a
+    # ValueError; a hidden state's or a cell's mismatch a RuntimeError.
+    # fastnn's errors are those and TypeErrors
+    from fastnn.testing import requires_torch
+    torch = requires_torch()
+
+    def make(lib):
+        f64, i64 = lib.float64, lib.long
+        {"stack_input_f64": lambda: lib.nn.LSTM(2, 3)(lib.zeros(5, 4, 2, dtype=f64)),
+         "stack_input_int": lambda: lib.nn.GRU(2, 3)(lib.zeros(5, 4, 2, dtype=i64)),
+         "double_model": lambda: lib.nn.GRU(2, 3).double()(lib.zeros(5, 4, 2)),
+         "stack_h_f64": lambda: lib.nn.GRU(2, 3)(lib.zeros(5, 4, 2), lib.zeros(1, 4, 3, dtype=f64)),
+         "cell_input_f64": lambda: lib.nn.GRUCell(2, 3)(lib.zeros(4, 2, dtype=f64)),
+         "cell_input_int": lambda: lib.nn.LSTMCell(2, 3)(lib.zeros(4, 2, dtype=i64)),
+         "cell_h_f64": lambda: lib.nn.RNNCell(2, 3)(lib.zeros(4, 2), lib.zeros(4, 3, dtype=f64)),
+         }[case]()
+    with pytest.raises(Exception) as theirs:
+        make(torch)
+    with pytest.raises(type(theirs.value)):
+        make(fastnn)
+    with pytest.raises(TypeError):
+        make(fastnn)

@@ -103,9 +103,12 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
-        p = self._parameters
+        # the weights read as attributes (a parametrization or a tensor set
+        # in place of a Parameter is used, as in PyTorch)
+        p = {n: getattr(self, n) for n in ("in_proj_weight", "in_proj_bias", "bias_k", "bias_v",
+                                           "q_proj_weight", "k_proj_weight", "v_proj_weight")}
         return _A.mha(query, key, value, self.embed_dim, self.num_heads, p["in_proj_weight"],
-                      p["in_proj_bias"], p.get("bias_k"), p.get("bias_v"), self.add_zero_attn,
+                      p["in_proj_bias"], p["bias_k"], p["bias_v"], self.add_zero_attn,
                       self.dropout, self.out_proj.weight, self.out_proj.bias,
                       training=self.training, key_padding_mask=key_padding_mask,
                       need_weights=need_weights, attn_mask=attn_mask,

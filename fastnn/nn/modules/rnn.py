@@ -113,9 +113,11 @@ class RNNBase(Module):
     def _weights(self):
         """[w_ih, w_hh, b_ih, b_hh, w_hr] per layer and direction (None where absent)."""
         out = []
-        p = self._parameters
+        # read as attributes, not from _parameters: a weight replaced by a
+        # plain tensor (AWD-LSTM's WeightDrop) or computed by a
+        # parametrization (weight_norm) is used, as PyTorch's _flat_weights do
         for names in self._all_weights:
-            byk = {n.split("_l")[0]: p[n] for n in names}
+            byk = {n.split("_l")[0]: getattr(self, n) for n in names}
             out.append([byk["weight_ih"], byk["weight_hh"], byk.get("bias_ih"),
                         byk.get("bias_hh"), byk.get("weight_hr")])
         return out
@@ -141,6 +143,12 @@ class RNNBase(Module):
                                   ("batch_first", False), ("dropout", 0),
                                   ("bidirectional", False)))
         return s
+
+
+def _no_proj_size(proj_size):
+    """PyTorch's RNN and GRU refuse a proj_size keyword (any value) with a ValueError."""
+    if proj_size is not None:
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
 
 
 class RNN(RNNBase):
@@ -169,7 +177,9 @@ class RNN(RNNBase):
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
+                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None,
+                 *, proj_size=None):
+        _no_proj_size(proj_size)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
                              "'relu'.")
@@ -230,7 +240,8 @@ class GRU(RNNBase):
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+                 dropout=0.0, bidirectional=False, device=None, dtype=None, *, proj_size=None):
+        _no_proj_size(proj_size)
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, device=device, dtype=dtype)
 
@@ -268,9 +279,8 @@ class RNNCellBase(Module):
 
     def _step(self, input, hx):
         """One step through the layer node: (h', c') (c' None unless LSTM)."""
-        p = self._parameters
-        return _R.cell(self._mode, input, hx, [p["weight_ih"], p["weight_hh"], p["bias_ih"],
-                                               p["bias_hh"], None], type(self).__name__)
+        return _R.cell(self._mode, input, hx, [self.weight_ih, self.weight_hh, self.bias_ih,
+                                               self.bias_hh, None], type(self).__name__)
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"

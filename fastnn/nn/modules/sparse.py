@@ -149,7 +149,7 @@ class EmbeddingBag(_EmbeddingTable, Module):
 
     def extra_repr(self):
         s = f"{self.num_embeddings}, {self.embedding_dim}" + _norm_repr(self)
-        s += f", mode={self.mode}"
+        s += f", mode={self.mode!r}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
         return s

@@ -5,6 +5,7 @@
 dicts move both ways.
 """
 import copy
+import warnings
 
 import numpy as np
 
@@ -48,6 +49,12 @@ def _build_layer(layer, attns, n, d_model, nhead, dim_feedforward, dropout, acti
     for i in range(1, n + 1):
         setattr(layer, f"dropout{i}", Dropout(dropout))
     layer.activation = _activation(activation)
+    # PyTorch's record of the activation (1 relu, 2 gelu, 0 another), which
+    # decides whether the encoder's inference fast path applies
+    from .activation import GELU, ReLU
+    act = layer.activation
+    layer.activation_relu_or_gelu = (1 if act is F.relu or isinstance(act, ReLU) else
+                                     2 if act is F.gelu or isinstance(act, GELU) else 0)
     layer.batch_first = batch_first
 
 
@@ -113,6 +120,27 @@ def _clones(module, n):
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
 
+# PyTorch's private helpers of this module, which code outside PyTorch
+# imports (``from torch.nn.modules.transformer import _get_clones``)
+_get_clones = _clones
+
+
+def _get_activation_fn(activation):
+    """'relu' -> F.relu, 'gelu' -> F.gelu (a RuntimeError otherwise)."""
+    if activation == "relu":
+        return F.relu
+    if activation == "gelu":
+        return F.gelu
+    raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+
+
+def _get_seq_len(src, batch_first):
+    """The sequence length of (S, E), (S, N, E) or (N, S, E) input."""
+    if src.ndim == 2:
+        return src.shape[0]
+    return src.shape[1 if batch_first else 0]
+
+
 def _generate_square_subsequent_mask(sz, dtype=np.float32):
     """(sz, sz) float mask: -inf above the diagonal, 0 elsewhere."""
     from ..._tensor import Tensor
@@ -129,6 +157,30 @@ def _detect_is_causal_mask(mask, is_causal=None, size=None):
     if m.shape != (sz, sz) or m.dtype.kind != "f":
         return False
     return bool(np.array_equal(m, np.triu(np.full((sz, sz), -np.inf, m.dtype), 1)))
+
+
+def _why_no_nested_tensor(layer):
+    """Why PyTorch's encoder cannot use nested tensors with ``layer`` ('' if
+    it can); PyTorch's wording."""
+    name = "encoder_layer"
+    if not isinstance(layer, TransformerEncoderLayer):
+        return f"{name} was not TransformerEncoderLayer"
+    if layer.norm_first:
+        return f"{name}.norm_first was True"
+    if not layer.self_attn.batch_first:
+        return (f"{name}.self_attn.batch_first was not True"
+                "(use batch_first for better inference performance)")
+    if not layer.self_attn._qkv_same_embed_dim:
+        return f"{name}.self_attn._qkv_same_embed_dim was not True"
+    if layer.self_attn.in_proj_bias is None:
+        return f"{name}.self_attn was passed bias=False"
+    if not getattr(layer, "activation_relu_or_gelu", 0):
+        return f"{name}.activation_relu_or_gelu was not True"
+    if layer.norm1.eps != layer.norm2.eps:
+        return f"{name}.norm1.eps was not equal to {name}.norm2.eps"
+    if layer.self_attn.num_heads % 2 == 1:
+        return f"{name}.self_attn.num_heads is odd"
+    return ""
 
 
 class TransformerEncoder(Module):
@@ -150,18 +202,62 @@ class TransformerEncoder(Module):
         self.num_layers = num_layers
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
+        self.use_nested_tensor = enable_nested_tensor
         self.mask_check = mask_check
+        why_not = _why_no_nested_tensor(encoder_layer)
+        if enable_nested_tensor and why_not:
+            warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False "
+                          f"because {why_not}", stacklevel=3)
+            self.use_nested_tensor = False
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         seq_dim = 1 if getattr(self.layers[0], "batch_first", False) and src.ndim == 3 else 0
         is_causal = _detect_is_causal_mask(mask, is_causal, src.shape[seq_dim])
+        pad = self._nested_padding(src, mask, src_key_padding_mask)
+        if pad is not None:
+            src_key_padding_mask = pad
         out = src
         for mod in self.layers:
             out = mod(out, src_mask=mask, is_causal=is_causal,
                       src_key_padding_mask=src_key_padding_mask)
+        if pad is not None:
+            out = out.masked_fill(pad.unsqueeze(-1), 0.0)
         if self.norm is not None:
             out = self.norm(out)
         return out
+
+    def _nested_padding(self, src, mask, key_padding_mask):
+        """PyTorch's inference fast path: in eval mode, with no graph to
+        record, a batch-first padded batch (padding only at the ends, unless
+        ``mask_check=False``) and no attention mask, PyTorch runs each
+        sequence alone as a nested tensor and pads the result with zeros.
+        Returns the padding (N, S) bool mask of that path (a sequence's first
+        ``count of unpadded`` positions kept), or None when it does not apply."""
+        from ...backends import mha
+        from ..._tensor import Tensor
+        from ...autograd import is_grad_enabled
+        first = self.layers[0]
+        if (not mha.get_fastpath_enabled() or not getattr(self, "use_nested_tensor", False)
+                or first.training or src.ndim != 3 or key_padding_mask is None
+                or mask is not None):
+            return None
+        kpm = key_padding_mask
+        a = kpm._array if hasattr(kpm, "_array") else np.asarray(kpm)
+        if a.shape != (src.shape[0], src.shape[1]) or a.dtype.kind not in "bf":
+            return None                 # the layers report the bad mask
+        keep = a == 0 if a.dtype.kind == "f" else ~a
+        lengths = keep.sum(axis=1)
+        left = np.arange(a.shape[1])[None, :] < lengths[:, None]
+        if getattr(self, "mask_check", True) and not np.array_equal(left, keep):
+            return None
+        attn = first.self_attn
+        args = (src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
+                attn.out_proj.bias, first.norm1.weight, first.norm1.bias, first.norm2.weight,
+                first.norm2.bias, first.linear1.weight, first.linear1.bias,
+                first.linear2.weight, first.linear2.bias)
+        if is_grad_enabled() and any(getattr(t, "requires_grad", False) for t in args):
+            return None
+        return Tensor._wrap(~left)
 
 
 # ---------------------------------------------------------------- decoder
