@@ -7,9 +7,10 @@ window over D.  So the depth axis is first folded into the channels and
 the 2-D op pools every slice, (N, C, D, H, W) -> (N, C*D, OH, OW); then a
 reduction over the depth windows finishes the job:
 
-- max pooling: the kD slices of each depth window (padding as -inf) are
-  stacked and reduced by ``max`` over the new axis (first maximum on ties,
-  so the winner is the first in (d, h, w) order, as PyTorch's kernel); the
+- max pooling: the kD slices of each depth window (padding excluded) are
+  stacked and the winner of each window gathered (the first maximum on
+  ties, the last NaN if any: the element PyTorch's kernel picks scanning
+  d, h, w, since the 2-D op picks the same way within a slice); the
   index is ``d * H * W + (h * W + w)``, PyTorch's flat index in the D*H*W
   volume, from the 2-D op's in-plane index of the winning slice;
 - average pooling: the 2-D op sums (``divisor_override=1``), the depth
@@ -87,6 +88,35 @@ def _depth_windows(t, k, s, p, d, od, fill):
     return [t[:, :, j * d: j * d + (od - 1) * s + 1: s] for j in range(k)]
 
 
+def _argmax(a):
+    """PyTorch's max-pooling winner along axis 2: the first maximum, or the
+    last NaN when there is one (its kernels take an element when it is
+    greater or NaN)."""
+    am = np.argmax(a, axis=2)
+    nan = np.isnan(a)
+    if nan.any():
+        last = a.shape[2] - 1 - np.argmax(nan[:, :, ::-1], axis=2)
+        am = np.where(nan.any(axis=2), last, am)
+    return am
+
+
+def _depth_argmax(a, k, s, p, d, D):
+    """The winning tap of each depth window of the stacked taps a
+    (N, C, k, OD, ...), among the taps inside the input; in a window whose
+    real taps are all -inf, its first real tap (PyTorch's kernel starts
+    from the first element it sees)."""
+    OD = a.shape[3]
+    pos = np.arange(OD)[None, :] * s - p + np.arange(k)[:, None] * d
+    valid = (pos >= 0) & (pos < D)                                   # (k, OD)
+    if valid.all():
+        return _argmax(a)
+    vb = valid.reshape(valid.shape + (1,) * (a.ndim - 4))
+    am = _argmax(np.where(vb, a, -np.inf))
+    od = np.arange(OD).reshape((1, 1, OD) + (1,) * (a.ndim - 4))
+    first = np.argmax(valid, axis=0).reshape(od.shape)
+    return np.where(valid[am, od], am, first)
+
+
 def _max_pool3d(op, input, kernel_size, stride, padding, dilation, ceil_mode):
     """(output, flat D*H*W indices as an int64 ndarray) of max pooling."""
     from .._tensor import stack
@@ -101,9 +131,9 @@ def _max_pool3d(op, input, kernel_size, stride, padding, dilation, ceil_mode):
         y, dpos = y2, np.arange(D).reshape(1, 1, D, 1, 1)
         idx = i2
     else:
-        taps = _depth_windows(y2, k[0], s[0], p[0], d[0], OD, float("-inf"))
-        y, am = stack(taps, 2).max(2)
-        am = am._array
+        taps = stack(_depth_windows(y2, k[0], s[0], p[0], d[0], OD, 0.0), 2)
+        am = _depth_argmax(taps._array, k[0], s[0], p[0], d[0], D)
+        y = taps.gather(2, type(taps)._wrap(am[:, :, None])).squeeze(2)
         itaps = np.stack(_depth_windows(i2, k[0], s[0], p[0], d[0], OD, 0), 2)
         idx = np.take_along_axis(itaps, am[:, :, None], 2)[:, :, 0]
         dpos = np.arange(OD).reshape(1, 1, OD, 1, 1) * s[0] - p[0] + am * d[0]
@@ -286,9 +316,9 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     lo, hi = _bounds(D, OD)
     ys, idx = [], []
     for o in range(OD):
-        v, am = y2[:, :, lo[o]:hi[o]].max(2)
-        am = am._array
-        ys.append(v)
+        seg = y2[:, :, lo[o]:hi[o]]
+        am = _argmax(seg._array)
+        ys.append(seg.gather(2, type(seg)._wrap(am[:, :, None])).squeeze(2))
         idx.append((lo[o] + am) * (H * W) +
                    np.take_along_axis(i2[:, :, lo[o]:hi[o]], am[:, :, None], 2)[:, :, 0])
     y, idx = stack(ys, 2), np.stack(idx, 2)

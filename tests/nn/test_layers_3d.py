@@ -219,6 +219,45 @@ def test_max_pool3d_ties_pick_torchs_index():
     np.testing.assert_array_equal(yf[1].numpy(), yt[1].numpy())
 
 
+@pytest.mark.parametrize("fn,args", [("max_pool3d", (2,)), ("max_pool3d", (3, 2, 1)),
+                                     ("adaptive_max_pool3d", (2,)),
+                                     ("adaptive_max_pool3d", (3,))])
+def test_max_pool3d_nan_and_inf_pick_torchs_element(fn, args):
+    x = _r(1, 2, 4, 4, 4)
+    x[0, 0, 1, 2, 3] = x[0, 0, 0, 2, 2] = x[0, 0, 1, 0, 0] = np.nan
+    x[0, 1, 3, 0, 0] = -np.inf
+    x[0, 1, :2] = -np.inf       # windows whose real elements are all -inf
+    fx, tx = fastnn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (yf, i_f), (yt, it) = (getattr(F, fn)(fx, *args, return_indices=True),
+                           getattr(TF, fn)(tx, *args, return_indices=True))
+    np.testing.assert_array_equal(yf.detach().numpy(), yt.detach().numpy())
+    np.testing.assert_array_equal(i_f.numpy(), it.numpy())
+    yf.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_array_equal(fx.grad.numpy(), tx.grad.numpy())
+
+
+@pytest.mark.parametrize("name", ["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d",
+                                  "adaptive_max_pool3d"])
+def test_3d_double_backward_matches_torch(name):
+    calls = {"conv3d": lambda M, x, w: M.conv3d(x, w, stride=(2, 1, 1), padding=1),
+             "conv_transpose3d": lambda M, x, w: M.conv_transpose3d(
+                 x, w.permute(1, 0, 2, 3, 4), stride=2, padding=1, output_padding=1),
+             "max_pool3d": lambda M, x, w: M.max_pool3d(x * x.sum(), 2, 1, 1),
+             "avg_pool3d": lambda M, x, w: M.avg_pool3d(x, 3, 2, 1, True, False) ** 2,
+             "adaptive_max_pool3d": lambda M, x, w: M.adaptive_max_pool3d(x * x.sum(),
+                                                                          (3, 2, 3))}
+    x, w, v = _r(1, 2, 4, 5, 4), _r(3, 2, 2, 3, 2, seed=1), _r(1, 2, 4, 5, 4, seed=2)
+    grads = []
+    for lib, M in ((fastnn, F), (torch, TF)):
+        tx, tw = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        loss = (calls[name](M, tx, tw) ** 2).sum()
+        (gx,) = lib.autograd.grad(loss, [tx], create_graph=True)
+        (gx * lib.tensor(v)).sum().backward()
+        grads.append(tx.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-9, atol=1e-9)
+
+
 AVGPOOL_CASES = [
     ((2, 3, 7, 6, 9), 3, dict(stride=2, padding=1)),
     ((2, 3, 7, 6, 9), (2, 3, 4), dict(stride=(3, 2, 3), padding=(1, 1, 2))),
