@@ -237,6 +237,22 @@ def test_max_pool3d_nan_and_inf_pick_torchs_element(fn, args):
     np.testing.assert_array_equal(fx.grad.numpy(), tx.grad.numpy())
 
 
+def test_max_pool3d_window_missing_the_input():
+    # dilation 2 and padding 1 over a depth of 1: the first depth window's
+    # taps are at depths -1 and 1, both outside; PyTorch gives -inf and the
+    # window's clipped start as the index (its backward then writes into the
+    # next plane, a PyTorch bug not reproduced: no gradient flows here)
+    x = _r(1, 2, 1, 3, 6)
+    kw = dict(kernel_size=(2, 3, 1), stride=(3, 2, 3), padding=(1, 1, 0), dilation=(2, 2, 1))
+    fx = fastnn.tensor(x, requires_grad=True)
+    yf, i_f = F.max_pool3d(fx, return_indices=True, **kw)
+    yt, it = TF.max_pool3d(torch.tensor(x), return_indices=True, **kw)
+    np.testing.assert_array_equal(yf.detach().numpy(), yt.numpy())
+    np.testing.assert_array_equal(i_f.numpy(), it.numpy())
+    yf.sum().backward()
+    np.testing.assert_array_equal(fx.grad.numpy(), np.zeros_like(x))
+
+
 @pytest.mark.parametrize("name", ["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d",
                                   "adaptive_max_pool3d"])
 def test_3d_double_backward_matches_torch(name):
@@ -338,6 +354,8 @@ def test_pool3d_bad_arguments():
         F.max_pool3d(fastnn.ones(1, 1, 3, 3, 3), 4)
     with pytest.raises(ShapeError, match="5-D"):
         F.avg_pool3d(fastnn.ones(2, 3, 4), 2)
+    with pytest.raises(ShapeError, match="smaller than kernel"):   # padding not counted
+        F.avg_pool3d(fastnn.ones(1, 1, 4, 2, 6), 3, padding=1)
     with pytest.raises(ShapeError, match="5-D"):
         F.adaptive_max_pool3d(fastnn.ones(2, 3, 4), 2)
     with pytest.raises(ValueError, match="half"):
