@@ -117,33 +117,11 @@ def _depth_argmax(a, k, s, p, d, D):
     return np.where(valid[am, od], am, first)
 
 
-def _first_in(n, o, s, p, d):
-    """The first position >= 0 of each of the o windows along an axis
-    (the window's start moved on by the dilation, as PyTorch's kernel)."""
-    start = np.arange(o) * s - p
-    return np.where(start < 0, start + (-start + d - 1) // d * d, start)
-
-
 def _empty_windows(n, k, s, p, d, o):
     """Which of the o windows along an axis of size n hold no input element
     (possible with a dilation: every tap in the padding)."""
     pos = np.arange(o)[:, None] * s - p + np.arange(k)[None, :] * d
     return ~((pos >= 0) & (pos < n)).any(axis=1)
-
-
-def _empty_depth(y, dpos, idx, empty, dhw, OH, OW, s, p, d):
-    """Depth windows with no input element give what PyTorch's kernel
-    gives: -inf (no gradient), and the index of the window's clipped start
-    (d, h, w) (which may lie outside the input)."""
-    D, H, W = dhw
-    OD = empty.shape[0]
-    mask = np.where(empty, -np.inf, 0.0).astype(y.dtype).reshape(OD, 1, 1)
-    y = y + type(y)._wrap(mask)
-    e = empty.reshape(1, 1, OD, 1, 1)
-    d0 = _first_in(D, OD, s[0], p[0], d[0]).reshape(1, 1, OD, 1, 1)
-    hw = (_first_in(H, OH, s[1], p[1], d[1])[:, None] * W +
-          _first_in(W, OW, s[2], p[2], d[2])[None, :])
-    return y, np.where(e, d0, dpos), np.where(e, hw, idx)
 
 
 def _max_pool3d(op, input, kernel_size, stride, padding, dilation, ceil_mode):
@@ -153,6 +131,12 @@ def _max_pool3d(op, input, kernel_size, stride, padding, dilation, ceil_mode):
     k, s, p, d, (OD, OH, OW) = _geometry(op, x, kernel_size, stride, padding, dilation,
                                          ceil_mode)
     N, C, D, H, W = x.shape
+    if any(_empty_windows(n, *a).any() for n, *a in zip((D, H, W), k, s, p, d, (OD, OH, OW))):
+        # (PyTorch gives -inf and an index outside the volume, whose backward
+        # writes into the next plane; fastnn's max_pool2d refuses such windows)
+        raise ShapeError(f"{op}: given input size {tuple(x.shape[1:])}, a window would hold "
+                         f"no input (kernel_size={k}, stride={s}, padding={p}, dilation={d}, "
+                         f"ceil_mode={bool(ceil_mode)})")
     y2, i2 = max_pool2d(x.reshape(N, C * D, H, W), k[1:], s[1:], p[1:], d[1:], ceil_mode,
                         True)
     y2, i2 = y2.reshape(N, C, D, OH, OW), i2._array.reshape(N, C, D, OH, OW)
@@ -166,9 +150,6 @@ def _max_pool3d(op, input, kernel_size, stride, padding, dilation, ceil_mode):
         itaps = np.stack(_depth_windows(i2, k[0], s[0], p[0], d[0], OD, 0), 2)
         idx = np.take_along_axis(itaps, am[:, :, None], 2)[:, :, 0]
         dpos = np.arange(OD).reshape(1, 1, OD, 1, 1) * s[0] - p[0] + am * d[0]
-        empty = _empty_windows(D, k[0], s[0], p[0], d[0], OD)
-        if empty.any():
-            y, dpos, idx = _empty_depth(y, dpos, idx, empty, (D, H, W), OH, OW, s, p, d)
     idx = dpos * (H * W) + idx
     return (y.squeeze(0), idx[0]) if unbatched else (y, idx)
 

@@ -237,20 +237,15 @@ def test_max_pool3d_nan_and_inf_pick_torchs_element(fn, args):
     np.testing.assert_array_equal(fx.grad.numpy(), tx.grad.numpy())
 
 
-def test_max_pool3d_window_missing_the_input():
-    # dilation 2 and padding 1 over a depth of 1: the first depth window's
-    # taps are at depths -1 and 1, both outside; PyTorch gives -inf and the
-    # window's clipped start as the index (its backward then writes into the
-    # next plane, a PyTorch bug not reproduced: no gradient flows here)
-    x = _r(1, 2, 1, 3, 6)
-    kw = dict(kernel_size=(2, 3, 1), stride=(3, 2, 3), padding=(1, 1, 0), dilation=(2, 2, 1))
-    fx = fastnn.tensor(x, requires_grad=True)
-    yf, i_f = F.max_pool3d(fx, return_indices=True, **kw)
-    yt, it = TF.max_pool3d(torch.tensor(x), return_indices=True, **kw)
-    np.testing.assert_array_equal(yf.detach().numpy(), yt.numpy())
-    np.testing.assert_array_equal(i_f.numpy(), it.numpy())
-    yf.sum().backward()
-    np.testing.assert_array_equal(fx.grad.numpy(), np.zeros_like(x))
+def test_max_pool3d_window_missing_the_input_raises():
+    # dilation 2 and padding 1 over a size of 1: a window's taps are at -1
+    # and 1, both outside.  PyTorch gives -inf and an index outside the
+    # volume (its backward then writes into the next plane); fastnn refuses
+    # such windows, as its max_pool2d does
+    for shape in ((1, 2, 1, 3, 6), (1, 2, 3, 1, 6), (1, 2, 3, 6, 1)):
+        with pytest.raises(ShapeError, match="max_pool3d: .*hold no input"):
+            F.max_pool3d(fastnn.ones(*shape), 2, stride=2, padding=1, dilation=2)
+    assert tuple(F.max_pool3d(fastnn.ones(1, 2, 3, 3, 3), 2, 2, 1, 2).shape) == (1, 2, 2, 2, 2)
 
 
 @pytest.mark.parametrize("name", ["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d",
