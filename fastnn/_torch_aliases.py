@@ -11,7 +11,7 @@ __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "layer_no
            "threshold_", "prelu", "rrelu", "rrelu_", "pixel_shuffle", "pixel_unshuffle",
            "cosine_similarity", "max_pool1d", "max_pool2d", "max_pool1d_with_indices",
            "avg_pool1d", "adaptive_avg_pool1d", "channel_shuffle", "hardshrink",
-           "constant_pad_nd", "ctc_loss"]
+           "constant_pad_nd", "ctc_loss", "conv3d", "conv_transpose3d", "max_pool3d"]
 
 conv1d, conv2d = _F.conv1d, _F.conv2d
 conv_transpose1d, conv_transpose2d = _F.conv_transpose1d, _F.conv_transpose2d
@@ -20,6 +20,7 @@ relu_, selu, selu_, celu_, threshold_ = _F.relu_, _F.selu, _F.selu_, _F.celu_, _
 prelu, pixel_shuffle, pixel_unshuffle = _F.prelu, _F.pixel_shuffle, _F.pixel_unshuffle
 cosine_similarity, max_pool1d_with_indices = _F.cosine_similarity, _F.max_pool1d_with_indices
 avg_pool1d, adaptive_avg_pool1d = _F.avg_pool1d, _F.adaptive_avg_pool1d
+conv3d, conv_transpose3d = _F.conv3d, _F.conv_transpose3d
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5,
@@ -82,6 +83,11 @@ def max_pool1d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=F
 def max_pool2d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
     """``torch.max_pool2d`` (``stride`` empty: the kernel size)."""
     return _F.max_pool2d(input, kernel_size, stride or None, padding, dilation, ceil_mode)
+
+
+def max_pool3d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """``torch.max_pool3d`` (``stride`` empty: the kernel size)."""
+    return _F.max_pool3d(input, kernel_size, stride or None, padding, dilation, ceil_mode)
 
 
 def constant_pad_nd(input, pad, value=0):

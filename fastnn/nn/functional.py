@@ -127,3 +127,9 @@ from ..ops.loss_margin import (multilabel_margin_loss,  # noqa: E402
                                triplet_margin_with_distance_loss)
 # connectionist temporal classification loss (branch ctc)
 from ..ops.loss_ctc import ctc_loss  # noqa: E402
+# 3-D convolution and pooling, composed of the 2-D ops (branch layers-3d)
+from ..ops.conv3d import conv3d, conv_transpose3d  # noqa: E402
+from ..ops.pooling3d import (adaptive_avg_pool3d, adaptive_max_pool3d,  # noqa: E402
+                             adaptive_max_pool3d_with_indices, avg_pool3d, max_pool3d,
+                             max_pool3d_with_indices, max_unpool3d)
+from ..ops.lp_pool import lp_pool3d  # noqa: E402

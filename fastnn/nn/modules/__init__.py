@@ -88,3 +88,12 @@ from . import batchnorm, instancenorm  # noqa: E402,F401  (PyTorch's module path
 from .loss import CTCLoss  # noqa: E402
 from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402
 __all__ += ["CTCLoss", "AdaptiveLogSoftmaxWithLoss"]
+# 3-D layers, composed of the 2-D ops (branch layers-3d)
+from .conv import Conv3d, ConvTranspose3d, LazyConv3d, LazyConvTranspose3d  # noqa: E402
+from .pooling import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, LPPool3d,  # noqa: E402
+                      MaxPool3d, MaxUnpool3d)
+from .normalization import (BatchNorm3d, InstanceNorm3d, LazyBatchNorm3d,  # noqa: E402
+                            LazyInstanceNorm3d)
+__all__ += ["Conv3d", "ConvTranspose3d", "LazyConv3d", "LazyConvTranspose3d", "MaxPool3d",
+            "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "MaxUnpool3d", "LPPool3d",
+            "BatchNorm3d", "InstanceNorm3d", "LazyBatchNorm3d", "LazyInstanceNorm3d"]

@@ -1,5 +1,5 @@
-"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``,
-``ConvTranspose2d`` (PyTorch's names, arguments, defaults, state-dict keys
+"""Convolution layers: ``Conv1d``, ``Conv2d``, ``Conv3d``, ``ConvTranspose1d``,
+``ConvTranspose2d``, ``ConvTranspose3d`` (PyTorch's names, arguments, defaults, state-dict keys
 and initialisation), and their ``Lazy*`` forms (``in_channels`` from the
 first input, see ``lazy.py``).  The modules check their hyper-parameters, hold the
 Parameters and call the functional ops, which check everything else."""
@@ -8,6 +8,7 @@ import math
 from ...ops.conv import conv1d, conv2d, conv2d_relu, pair_arg
 from ...ops.conv_pad import pad_nd
 from ...ops.conv_transpose import conv_transpose1d, conv_transpose2d, output_padding_for
+from ...ops.conv3d import _triple, conv3d, conv_transpose3d
 from ..._tensor import empty
 from .. import init
 from ..._errors import ShapeError
@@ -15,8 +16,9 @@ from ..parameter import Parameter, UninitializedParameter
 from .lazy import LazyModuleMixin
 from .module import Module, _changed_repr, _size_str
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "LazyConv1d", "LazyConv2d",
-           "LazyConvTranspose1d", "LazyConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+           "LazyConvTranspose2d", "LazyConvTranspose3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -31,6 +33,8 @@ def _tuple(cls, name, v, nd):
     """An int or an nd-tuple of ints as an nd-tuple (PyTorch's _single/_pair)."""
     if nd == 2:
         return pair_arg(cls, name, v)
+    if nd == 3:
+        return _triple(cls, name, v)
     if isinstance(v, (tuple, list)):
         if len(v) != 1:
             raise ValueError(f"{cls}: {name} must be an int or a 1-tuple, got {v!r}")
@@ -426,6 +430,97 @@ class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
     """
 
     cls_to_become = ConvTranspose2d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                 dtype=None):
+        super().__init__(0, out_channels, kernel_size, stride, padding, output_padding, groups,
+                         False, dilation, padding_mode, device, dtype)
+        self._lazy_init(bias, device, dtype)
+
+
+class Conv3d(_Conv):
+    """3-D convolution layer over (N, C, D, H, W) or unbatched (C, D, H, W)
+    input; arguments as :class:`Conv2d` with ints or triples (padding also
+    'valid' or 'same'; padding_mode 'zeros', 'reflect', 'replicate' or
+    'circular').  weight (out_channels, in_channels/groups, kD, kH, kW),
+    initialised as PyTorch's (fan_in = in_channels/groups * kD * kH * kW).
+    Computed by ``F.conv3d``: the 2-D convolution kernels with the depth
+    taps folded into the channels.
+
+    Shape
+    -----
+    (N, C_in, D, H, W) -> (N, C_out, OD, OH, OW),
+    OD = (D + 2*padding - dilation*(kD - 1) - 1) // stride + 1 (OH, OW likewise)
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.Conv3d(2, 4, 3, padding=1)(fastnn.ones(1, 2, 5, 6, 6)).shape
+    fastnn.Size([1, 4, 5, 6, 6])
+    """
+    _nd = 3
+
+    def forward(self, input):
+        if self.padding_mode != "zeros":
+            return conv3d(self._mode_pad(input), self.weight, self.bias, self.stride, 0,
+                          self.dilation, self.groups)
+        return conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                      self.groups)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution layer; arguments as
+    :class:`ConvTranspose2d` with ints or triples.  weight (in_channels,
+    out_channels/groups, kD, kH, kW); ``forward(input, output_size)`` picks
+    the output_padding giving that size.
+
+    Shape
+    -----
+    (N, C_in, D, H, W) -> (N, C_out, OD, OH, OW),
+    OD = (D - 1)*stride - 2*padding + dilation*(kD - 1) + output_padding + 1
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.ConvTranspose3d(4, 2, 2, stride=2)(fastnn.ones(1, 4, 2, 3, 3)).shape
+    fastnn.Size([1, 2, 4, 6, 6])
+    """
+    _nd = 3
+
+    def forward(self, input, output_size=None):
+        return conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(input, output_size), self.groups,
+                                self.dilation)
+
+
+class LazyConv3d(_LazyConvXdMixin, Conv3d):
+    """A ``Conv3d`` whose ``in_channels`` comes from its first input
+    (``input.size(1)``, or ``size(0)`` unbatched); becomes a ``Conv3d`` on
+    that call.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> m = fastnn.nn.LazyConv3d(4, 3)
+    >>> m(fastnn.ones(1, 2, 5, 5, 5)).shape, tuple(m.weight.shape)
+    (fastnn.Size([1, 4, 3, 3, 3]), (4, 2, 3, 3, 3))
+    """
+
+    cls_to_become = Conv3d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, device, dtype)
+        self._lazy_init(bias, device, dtype)
+
+
+class LazyConvTranspose3d(_LazyConvXdMixin, ConvTranspose3d):
+    """A ``ConvTranspose3d`` whose ``in_channels`` comes from its first
+    input; becomes a ``ConvTranspose3d`` on that call."""
+
+    cls_to_become = ConvTranspose3d
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,

@@ -191,6 +191,25 @@ class BatchNorm2d(_BatchNorm):
     _rank_text = "4-D (N, C, H, W)"
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) input over N, D, H and W.
+
+    Parameters as ``BatchNorm1d``.
+
+    Shape
+    -----
+    (N, C, D, H, W) -> same.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.BatchNorm3d(4)(fastnn.randn(2, 4, 3, 3, 3)).shape
+    fastnn.Size([2, 4, 3, 3, 3])
+    """
+    _ranks = (5,)
+    _rank_text = "5-D (N, C, D, H, W)"
+
+
 class SyncBatchNorm(_BatchNorm):
     """``torch.nn.SyncBatchNorm``: batch normalisation whose statistics
     PyTorch gathers over every process of a data-parallel job.  fastnn's
@@ -389,6 +408,20 @@ class InstanceNorm2d(_InstanceNorm):
     _batched = 4
 
 
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or unbatched (C, D, H, W) input.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.InstanceNorm3d(3)(fastnn.randn(2, 3, 4, 4, 4)).shape
+    fastnn.Size([2, 3, 4, 4, 4])
+    """
+    _ranks = (4, 5)
+    _rank_text = "4-D (C, D, H, W) or 5-D (N, C, D, H, W)"
+    _batched = 5
+
+
 class _LazyNormBase(LazyModuleMixin, _BatchNorm):
     """What the lazy batch and instance norms share: num_features from the
     input's dim 1; weight, bias, running_mean and running_var materialised
@@ -470,6 +503,20 @@ class LazyInstanceNorm2d(_LazyNormBase, InstanceNorm2d):
     size at dim 1; becomes an ``InstanceNorm2d`` on that call."""
 
     cls_to_become = InstanceNorm2d
+
+
+class LazyBatchNorm3d(_LazyNormBase, BatchNorm3d):
+    """A ``BatchNorm3d`` whose ``num_features`` is its first input's size at
+    dim 1; becomes a ``BatchNorm3d`` on that call."""
+
+    cls_to_become = BatchNorm3d
+
+
+class LazyInstanceNorm3d(_LazyNormBase, InstanceNorm3d):
+    """An ``InstanceNorm3d`` whose ``num_features`` is its first input's
+    size at dim 1; becomes an ``InstanceNorm3d`` on that call."""
+
+    cls_to_become = InstanceNorm3d
 
 
 class LocalResponseNorm(Module):

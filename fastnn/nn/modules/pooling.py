@@ -1,5 +1,6 @@
-"""Pooling layers, as PyTorch's: MaxPool1d/2d, AvgPool1d/2d,
-AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d, MaxUnpool1d/2d, LPPool1d/2d.
+"""Pooling layers, as PyTorch's: MaxPool1d/2d/3d, AvgPool1d/2d/3d,
+AdaptiveAvgPool1d/2d/3d, AdaptiveMaxPool1d/2d/3d, MaxUnpool1d/2d/3d,
+LPPool1d/2d/3d.
 
 The modules store their hyper-parameters as PyTorch does (and check them at
 construction through the same function the ops use) and call the
@@ -20,6 +21,10 @@ def _single(v):
 
 def _pair(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def _triple(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v, v)
 
 
 class _MaxPoolNd(Module):
@@ -294,3 +299,112 @@ class LPPool2d(_LPPoolNd):
     array([[[4.]]], dtype=float32)
     """
     _fn = staticmethod(F.lp_pool2d)
+
+
+class MaxPool3d(_MaxPoolNd):
+    """3-D max pooling of (N, C, D, H, W) or (C, D, H, W) input (padding
+    acts as -inf); arguments as ``MaxPool2d`` with ints or triples;
+    ``return_indices`` gives PyTorch's flat D*H*W indices (for
+    ``MaxUnpool3d``).
+
+    Shape
+    -----
+    (N, C, D, H, W) -> (N, C, OD, OH, OW),
+    OD = (D + 2*padding - dilation*(kD-1) - 1) // stride + 1 (rounded up with ceil_mode)
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.MaxPool3d(2)(fastnn.ones(1, 3, 4, 8, 8)).shape
+    fastnn.Size([1, 3, 2, 4, 4])
+    """
+    _n = 3
+
+    def forward(self, input):
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+
+class AvgPool3d(Module):
+    """3-D average pooling of (N, C, D, H, W) or (C, D, H, W) input; zero
+    padding is counted in the divisor unless ``count_include_pad=False``;
+    ``divisor_override`` replaces the divisor.  Arguments as ``AvgPool2d``
+    with ints or triples.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.AvgPool3d(2)(fastnn.ones(1, 3, 4, 8, 8)).shape
+    fastnn.Size([1, 3, 2, 4, 4])
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+        super().__init__()
+        _checked("AvgPool3d", 3, kernel_size, stride, padding)
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input):
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool3d(_AdaptivePool):
+    """Adaptive 3-D average pooling to ``output_size`` (an int or a triple;
+    None keeps the input's size).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.AdaptiveAvgPool3d(1)(fastnn.ones(2, 3, 5, 7, 7)).shape
+    fastnn.Size([2, 3, 1, 1, 1])
+    """
+    _fn = staticmethod(F.adaptive_avg_pool3d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """Adaptive 3-D max pooling (``return_indices``: also the flat argmax).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.AdaptiveMaxPool3d((2, 3, None))(fastnn.ones(1, 3, 5, 7, 6)).shape
+    fastnn.Size([1, 3, 2, 3, 6])
+    """
+    _fn = staticmethod(F.adaptive_max_pool3d)
+
+
+class MaxUnpool3d(_MaxUnpool):
+    """Partial inverse of ``MaxPool3d``: ``forward(input, indices,
+    output_size=None)`` puts each value back at its flat index.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> y, i = fastnn.nn.MaxPool3d(2, return_indices=True)(fastnn.randn(1, 1, 4, 4, 4))
+    >>> fastnn.nn.MaxUnpool3d(2)(y, i).shape
+    fastnn.Size([1, 1, 4, 4, 4])
+    """
+    _fn = staticmethod(F.max_unpool3d)
+    _norm = staticmethod(_triple)
+
+
+class LPPool3d(_LPPoolNd):
+    """3-D power-average pooling ``(sum_window x^p)^(1/p)`` of
+    (N, C, D, H, W) or (C, D, H, W) input (``F.lp_pool3d``).
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.nn.LPPool3d(1, 2)(fastnn.ones(1, 2, 2, 2)).numpy()
+    array([[[[8.]]]], dtype=float32)
+    """
+    _fn = staticmethod(F.lp_pool3d)
