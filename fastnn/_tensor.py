@@ -458,7 +458,7 @@ class Tensor(TensorBase):
         if a.dtype != float32 and not (a.dtype == int64 and a.size > 0) and a.dtype != bool_:
             extra += f", dtype=fastnn.{a.dtype}"
         if self._grad_fn is not None:
-            extra += f", grad_fn={self._grad_fn!r}"
+            extra += f", grad_fn=<{self._grad_fn.name()}>"
         elif self._requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
