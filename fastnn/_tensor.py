@@ -925,6 +925,7 @@ class Tensor(TensorBase):
         hi = None if max is None else _operand(max)
         if lo is None and hi is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        P.check_clamp_bounds("clamp_", lo, hi)
         return self._inplace(lambda t: P.clamp(t, lo, hi), None, (lo, hi))
 
     clip_ = clamp_
