@@ -1,7 +1,8 @@
 """Ordering: sort, argsort, topk, kthvalue, unique.
 
-Sorting is always stable (equal elements keep their order, ascending or
-descending), NaN sorts above every number as in PyTorch, and the index
+``stable=True`` keeps equal elements in order (ascending or descending);
+otherwise equal elements come out where PyTorch's CPU kernels put them
+(``_tie_order``). NaN sorts above every number as in PyTorch, and the index
 outputs are int64.  ``sort``, ``topk`` and ``kthvalue`` return named tuples
 ``(values, indices)``; the gradient of the values goes back to the
 positions they came from.
@@ -23,6 +24,7 @@ import numpy as np
 
 from .._core import wrap as _wrap
 from ..autograd.function import Function
+from . import _tie_order
 from ._common import tensor
 from ._util import normalize_dim
 
@@ -38,6 +40,65 @@ def _argsort(x, d, descending):
     n = x.shape[d]
     rev = np.argsort(np.flip(x, d), axis=d, kind="stable")
     return (n - 1) - np.flip(rev, d)
+
+
+def _rows(x, d):
+    """x with dim d last, as (rows, n), and the function putting it back."""
+    m = np.moveaxis(x, d, -1)
+    shape = m.shape
+
+    def back(r):
+        return np.moveaxis(np.asarray(r, np.int64).reshape(shape[:-1] + (-1,)), -1, d)
+    return m.reshape(-1, shape[-1]), back
+
+
+def _tied_rows(s):
+    """Which rows of the sorted (rows, n) values hold two equal elements."""
+    eq = s[:, 1:] == s[:, :-1]
+    if s.dtype.kind == "f":
+        nan = np.isnan(s)
+        eq |= nan[:, 1:] & nan[:, :-1]
+    return eq.any(axis=1)
+
+
+def _torch_argsort(x, d, descending):
+    """argsort along d with PyTorch's order for equal elements (stable=False):
+    its std::sort only reorders ties in runs longer than 16, and a 1-D
+    integer ascending sort of 32768 or more is its (stable) radix sort."""
+    idx = _argsort(x, d, descending)
+    n = x.shape[d]
+    if n <= 16 or (x.ndim == 1 and x.dtype.kind in "iu" and n >= 32768 and not descending):
+        return idx
+    rows, back = _rows(x, d)
+    order, _ = _rows(idx, d)
+    tied = np.flatnonzero(_tied_rows(np.take_along_axis(rows, order, axis=1)))
+    if not tied.size or tied.size * n > _tie_order.BUDGET:
+        return idx
+    order = order.copy()
+    for r in tied:
+        order[r] = _tie_order.sort_order(rows[r], descending)
+    return back(order)
+
+
+def _topk_indices(x, k, d, largest, sorted_):
+    """The k indices PyTorch's topk picks, in its order."""
+    idx = np.take(_argsort(x, d, largest), np.arange(k), axis=d)
+    n = x.shape[d]
+    if k == 0 or n < 2:
+        return idx
+    rows, back = _rows(x, d)
+    full = np.sort(rows, axis=1)
+    need = _tied_rows(full)
+    if not sorted_ and k * 64 > n and k > 1:
+        need[:] = True                         # nth_element's order, not sorted
+    need = np.flatnonzero(need)
+    if not need.size or need.size * n > _tie_order.BUDGET:
+        return idx
+    order, _ = _rows(idx, d)
+    order = order.copy()
+    for r in need:
+        order[r] = _tie_order.topk_order(rows[r], k, largest, sorted_)
+    return back(order)
 
 
 class _TakeIndicesFn(Function):
@@ -58,20 +119,20 @@ class _TakeIndicesFn(Function):
 
 class SortFn(_TakeIndicesFn):
     @staticmethod
-    def forward(ctx, x, dim, descending):
+    def forward(ctx, x, dim, descending, stable=True):
         d = normalize_dim("sort", dim, x.ndim)
         ctx.meta = (x.shape, d)
         if x.ndim == 0:
             ctx.save_for_backward(None)
             return x.copy(), np.zeros((), np.int64)
-        idx = _argsort(x, d, descending)
+        idx = (_argsort if stable else _torch_argsort)(x, d, descending)
         ctx.save_for_backward(idx)
         return np.take_along_axis(x, idx, axis=d), idx.astype(np.int64, copy=False)
 
 
 def sort(input, dim=-1, descending=False, stable=False):
     """Sorted values and their original indices along ``dim``."""
-    return sort_result(*SortFn.apply(tensor(input), dim, bool(descending)))
+    return sort_result(*SortFn.apply(tensor(input), dim, bool(descending), bool(stable)))
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -80,7 +141,8 @@ def argsort(input, dim=-1, descending=False, stable=False):
     d = normalize_dim("argsort", dim, a.ndim)
     if a.ndim == 0:
         return _wrap(np.zeros((), np.int64))
-    return _wrap(_argsort(a, d, descending).astype(np.int64, copy=False))
+    order = _argsort if stable else _torch_argsort
+    return _wrap(order(a, d, descending).astype(np.int64, copy=False))
 
 
 def msort(input):
@@ -100,8 +162,7 @@ class TopkFn(_TakeIndicesFn):
             raise RuntimeError("selected index k out of range")
         ctx.meta = (x.shape, d)
         xx = x if x.ndim else x.reshape(1)
-        idx = _argsort(xx, d, largest)
-        idx = np.take(idx, np.arange(k), axis=d)
+        idx = _topk_indices(xx, k, d, largest, sorted_)
         vals = np.take_along_axis(xx, idx, axis=d)
         if x.ndim == 0:
             vals, idx = vals.reshape(()), idx.reshape(())
@@ -124,6 +185,15 @@ class KthvalueFn(_TakeIndicesFn):
         ctx.meta = (x.shape, d)
         xx = x if x.ndim else x.reshape(1)
         idx = np.take(_argsort(xx, d, False), [k - 1], axis=d)
+        rows, back = _rows(xx, d)
+        tied = np.flatnonzero(_tied_rows(np.sort(rows, axis=1)))
+        if tied.size and tied.size * rows.shape[1] <= _tie_order.BUDGET:
+            # PyTorch's quickselect picks among equal elements its own way
+            flat, _ = _rows(idx, d)
+            flat = flat.copy()
+            for r in tied:
+                flat[r, 0] = _tie_order.kth_index(rows[r], k)
+            idx = back(flat)
         vals = np.take_along_axis(xx, idx, axis=d)
         ctx.save_for_backward(idx)
         if not keepdim or x.ndim == 0:
