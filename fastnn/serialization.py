@@ -75,6 +75,8 @@ from collections import OrderedDict
 import numpy as np
 
 from ._core import Size
+from ._dtype import dtype as _FnnDtype
+from ._dtype import of as _dtype_of
 from ._tensor import Tensor, from_numpy
 
 __all__ = ["save", "load", "save_safetensors", "load_safetensors", "safe_globals",
@@ -341,8 +343,8 @@ class _Encoder:
             return {"t": "complex", "v": [obj.real, obj.imag]}
         if isinstance(obj, Size):
             return {"t": "size", "v": [int(n) for n in obj]}
-        if isinstance(obj, np.dtype):
-            return {"t": "dtype", "v": obj.str}
+        if isinstance(obj, (np.dtype, _FnnDtype)):
+            return {"t": "dtype", "v": np.dtype(obj).str}
         if hasattr(obj, "detach") and hasattr(obj, "numpy") and not isinstance(obj, type):
             return self._array(obj.detach().cpu().numpy(), "nd")        # a torch.Tensor
         if isinstance(obj, dict):
@@ -630,7 +632,7 @@ class _Decoder:
         if t == "tensor":
             return self._remember(node, self._tensor(node))
         if t == "dtype":
-            return _file_dtype(node.get("v"), src)
+            return _dtype_of(_file_dtype(node.get("v"), src))
         if t == "fn":
             fn = _function_named(str(node.get("v")))
             if fn is None:

@@ -24,6 +24,8 @@ import warnings
 
 import numpy as np
 
+from .._dtype import dtype as _FnnDtype
+
 __all__ = ["autocast", "is_autocast_enabled", "is_autocast_available", "get_autocast_dtype",
            "custom_fwd", "custom_bwd", "bfloat16", "float16"]
 
@@ -37,7 +39,7 @@ class _LowPrecisionDtype:
         self.is_floating_point, self.is_complex, self.is_signed = True, False, True
 
     def __repr__(self):
-        return f"fastnn.{self._name}"
+        return f"torch.{self._name}"                  # (PyTorch's text)
 
     def __reduce__(self):
         return (_by_name, (self._name,))
@@ -65,7 +67,7 @@ def _state():
 
 
 def _is_low(dtype):
-    return dtype is bfloat16 or (isinstance(dtype, np.dtype) and dtype == float16) \
+    return dtype is bfloat16 or (isinstance(dtype, (np.dtype, _FnnDtype)) and dtype == float16) \
         or str(dtype) in ("torch.bfloat16", "torch.float16", "torch.half")
 
 

@@ -303,7 +303,7 @@ def _bcast_back(g, shape, dims, keepdim):
 def _require_float(op, x):
     if x.dtype.kind != "f":
         raise RuntimeError(f"{op}(): input dtype should be floating point, got "
-                           f"fastnn.{x.dtype}")
+                           f"fastnn.{np.dtype(x.dtype)}")
 
 
 # ------------------------------------------------------------ amax / amin
