@@ -75,6 +75,13 @@ class MatMulFn(Function):
     raw = True
 
     @staticmethod
+    def _torch_name(ctx):
+        """PyTorch's node for the product's ranks (mm, dot, mv, ...)."""
+        na, nb = ctx._saved[0].ndim, ctx._saved[1].ndim
+        return {(2, 2): "MmBackward0", (1, 1): "DotBackward0", (2, 1): "MvBackward0",
+                (1, 2): "SqueezeBackward4"}.get((na, nb), "UnsafeViewBackward0")
+
+    @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         if (a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and is_float(a)
@@ -138,6 +145,10 @@ class LinearFn(Function):
     broadcast-added.  Backward: dx = g W, dW = g^T x (both fnn_gemm, the
     transposes as flags), db = sum of g over the batch."""
     raw = True
+
+    @staticmethod
+    def _torch_name(ctx):           # (PyTorch's addmm on 2-D input, a view of it else)
+        return "AddmmBackward0" if ctx._saved[0].ndim == 2 else "ViewBackward0"
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):

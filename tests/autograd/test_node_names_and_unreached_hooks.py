@@ -26,7 +26,8 @@ def _names(L):
             x.sigmoid(), x.tanh(), x.log1p(), F.gelu(x), F.leaky_relu(x), F.silu(x),
             F.cross_entropy(x, L.tensor([0, 2])), F.mse_loss(x, w),
             F.smooth_l1_loss(x, w), F.pad(x, (1, 1)), x.tril(), x.triu(), x.logsumexp(1),
-            x.norm(), F.layer_norm(x, (3,)), x.square(), x.max(1)[0]]
+            x.norm(), F.layer_norm(x, (3,)), x.square(), x.max(1)[0], x.max(), x.min(0)[0],
+            x.sum(0), x.mean(1), x.std(), x.var(0), x[0] @ w[0], x @ w[0], F.linear(x, w, w[0, :2])]
 
     class Twice(L.autograd.Function):
         @staticmethod
