@@ -76,7 +76,7 @@ def _partition_pivot(a, first, last):
 def _linear_insert(a, last):
     val = a[last]
     nxt = last - 1
-    while val[0] < a[nxt][0]:
+    while nxt >= 0 and val[0] < a[nxt][0]:       # (the bound only matters for NaN keys)
         a[last] = a[nxt]
         last = nxt
         nxt -= 1
@@ -211,6 +211,23 @@ def topk_order(row, k, largest, sorted_):
         if sorted_:
             std_sort(a, 0, k - 1)
     return [i for _, i in a[:k]]
+
+
+def mode_pick(row):
+    """(value, index) PyTorch's ``mode`` gives for one row: (value, index)
+    pairs through std::sort by value with C's '<' (so NaN is unordered),
+    then the first longest run of equal values (NaN equals nothing) and the
+    index of the run's last element in that order."""
+    a = list(zip(row.tolist(), range(len(row))))
+    std_sort(a, 0, len(a))
+    best_len, best, run = 0, 0, 0
+    for i in range(len(a)):
+        run += 1
+        if i == len(a) - 1 or a[i][0] != a[i + 1][0]:
+            if run > best_len:
+                best_len, best = run, i
+            run = 0
+    return a[best]
 
 
 def kth_index(row, k):

@@ -83,3 +83,20 @@ def test_reductions_with_ties_match_torch():
         assert g.indices.tolist() == w.indices.tolist(), f
     assert x.argmax(1).tolist() == t.argmax(1).tolist()
     assert x.argmin(1).tolist() == t.argmin(1).tolist()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_mode_index_with_ties_and_nan_matches_torch(seed):
+    """mode's index (PyTorch sorts with std::sort, NaN unordered): long
+    rows of few values, with NaN in some, float and int64."""
+    a = _data(seed, (3, 20 + 13 * seed), 1 + seed % 4, nan=seed % 3 == 0)
+    if seed % 4 == 1:
+        a = a.astype(np.int64)
+    x, t = fastnn.tensor(a), torch.from_numpy(a)
+    for dim in (1, 0):
+        got, want = x.mode(dim), t.mode(dim)
+        assert got.indices.tolist() == want.indices.tolist()
+        np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
+    small = np.array([[1.0, np.nan, np.nan, 1.0]], np.float32)
+    assert fastnn.tensor(small).mode(1).indices.tolist() == \
+        torch.from_numpy(small).mode(1).indices.tolist()
