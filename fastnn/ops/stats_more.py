@@ -103,8 +103,9 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
 
 # ------------------------------------------------------------------- mode
 class ModeFn(Function):
-    """The most frequent value along dim (smallest on ties) and the last
-    position holding it; the gradient goes to that position."""
+    """The most frequent value along dim (smallest on ties) and the position
+    PyTorch's kernel reports (the run's last element in its sort order; see
+    ``_mode_rows``); the gradient goes to that position."""
     raw = True
 
     @staticmethod
