@@ -116,3 +116,14 @@ def test_create_graph_backward_hook_of_an_unreached_output_sees_none():
         (a ** 2).sum().backward(create_graph=True)
         res.append((calls, _lst(b.grad), _lst(x.grad.detach())))
     assert res[0] == res[1]
+
+
+def test_names_survive_the_backward_that_frees_the_graph():
+    names = []
+    for L in LIBS:
+        x = L.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        outs = [x ** 2, 2 ** x, x @ x, x[0] @ x[1], L.nn.functional.linear(x, x), x.sum(0),
+                x.clamp(0, 1), x[1:], x.max()]
+        sum(o.sum() for o in outs).backward()
+        names.append([o.grad_fn.name() for o in outs])
+    assert names[0] == names[1]
