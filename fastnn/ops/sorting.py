@@ -52,53 +52,66 @@ def _rows(x, d):
     return m.reshape(-1, shape[-1]), back
 
 
-def _tied_rows(s):
-    """Which rows of the sorted (rows, n) values hold two equal elements."""
-    eq = s[:, 1:] == s[:, :-1]
+def _tied_along(s, d):
+    """Whether each line along d of the sorted values s holds two equal
+    elements (NaN equal to NaN); the shape of s without d."""
+    lo, hi = [slice(None)] * s.ndim, [slice(None)] * s.ndim
+    lo[d], hi[d] = slice(None, -1), slice(1, None)
+    a, b = s[tuple(lo)], s[tuple(hi)]
+    eq = a == b
     if s.dtype.kind == "f":
         nan = np.isnan(s)
-        eq |= nan[:, 1:] & nan[:, :-1]
-    return eq.any(axis=1)
+        if nan.any():
+            eq |= nan[tuple(lo)] & nan[tuple(hi)]
+    return eq.any(axis=d)
 
 
-def _torch_argsort(x, d, descending):
-    """argsort along d with PyTorch's order for equal elements (stable=False):
-    its std::sort only reorders ties in runs longer than 16, and a 1-D
-    integer ascending sort of 32768 or more is its (stable) radix sort."""
-    idx = _argsort(x, d, descending)
+def _replay(x, d, idx, rows_needed, one_row):
+    """idx with the rows (of x's lines along d) flagged in rows_needed
+    replaced by one_row(line); unchanged when none is flagged or they hold
+    more than the budget."""
+    need = np.flatnonzero(rows_needed.reshape(-1))
     n = x.shape[d]
-    if n <= 16 or (x.ndim == 1 and x.dtype.kind in "iu" and n >= 32768 and not descending):
+    if not need.size or need.size * n > _tie_order.BUDGET:
         return idx
     rows, back = _rows(x, d)
     order, _ = _rows(idx, d)
-    tied = np.flatnonzero(_tied_rows(np.take_along_axis(rows, order, axis=1)))
-    if not tied.size or tied.size * n > _tie_order.BUDGET:
-        return idx
     order = order.copy()
-    for r in tied:
-        order[r] = _tie_order.sort_order(rows[r], descending)
+    for r in need:
+        order[r] = one_row(rows[r])
     return back(order)
+
+
+def _torch_argsort(x, d, descending):
+    """(indices, sorted values) along d with PyTorch's order for equal
+    elements (stable=False): its std::sort only reorders ties in runs longer
+    than 16, and a 1-D integer ascending sort of 32768 or more is its
+    (stable) radix sort."""
+    idx = _argsort(x, d, descending)
+    vals = np.take_along_axis(x, idx, axis=d)
+    n = x.shape[d]
+    if n <= 16 or (x.ndim == 1 and x.dtype.kind in "iu" and n >= 32768 and not descending):
+        return idx, vals
+    new = _replay(x, d, idx, _tied_along(vals, d),
+                  lambda row: _tie_order.sort_order(row, descending))
+    if new is idx:
+        return idx, vals
+    return new, np.take_along_axis(x, new, axis=d)
 
 
 def _topk_indices(x, k, d, largest, sorted_):
     """The k indices PyTorch's topk picks, in its order."""
-    idx = np.take(_argsort(x, d, largest), np.arange(k), axis=d)
+    full = _argsort(x, d, largest)
+    idx = np.take(full, np.arange(k), axis=d)
     n = x.shape[d]
     if k == 0 or n < 2:
         return idx
-    rows, back = _rows(x, d)
-    full = np.sort(rows, axis=1)
-    need = _tied_rows(full)
     if not sorted_ and k * 64 > n and k > 1:
-        need[:] = True                         # nth_element's order, not sorted
-    need = np.flatnonzero(need)
-    if not need.size or need.size * n > _tie_order.BUDGET:
-        return idx
-    order, _ = _rows(idx, d)
-    order = order.copy()
-    for r in need:
-        order[r] = _tie_order.topk_order(rows[r], k, largest, sorted_)
-    return back(order)
+        need = np.ones(x.shape[:d] + x.shape[d + 1:], bool)   # nth_element's order
+    else:
+        need = _tied_along(np.take_along_axis(x, full, axis=d), d)
+    return _replay(x, d, idx, need,
+                   lambda row: _tie_order.topk_order(row, k, largest, sorted_))
 
 
 class _TakeIndicesFn(Function):
@@ -125,9 +138,13 @@ class SortFn(_TakeIndicesFn):
         if x.ndim == 0:
             ctx.save_for_backward(None)
             return x.copy(), np.zeros((), np.int64)
-        idx = (_argsort if stable else _torch_argsort)(x, d, descending)
+        if stable:
+            idx = _argsort(x, d, descending)
+            vals = np.take_along_axis(x, idx, axis=d)
+        else:
+            idx, vals = _torch_argsort(x, d, descending)
         ctx.save_for_backward(idx)
-        return np.take_along_axis(x, idx, axis=d), idx.astype(np.int64, copy=False)
+        return vals, idx.astype(np.int64, copy=False)
 
 
 def sort(input, dim=-1, descending=False, stable=False):
@@ -141,8 +158,8 @@ def argsort(input, dim=-1, descending=False, stable=False):
     d = normalize_dim("argsort", dim, a.ndim)
     if a.ndim == 0:
         return _wrap(np.zeros((), np.int64))
-    order = _argsort if stable else _torch_argsort
-    return _wrap(order(a, d, descending).astype(np.int64, copy=False))
+    idx = _argsort(a, d, descending) if stable else _torch_argsort(a, d, descending)[0]
+    return _wrap(idx.astype(np.int64, copy=False))
 
 
 def msort(input):
@@ -185,15 +202,9 @@ class KthvalueFn(_TakeIndicesFn):
         ctx.meta = (x.shape, d)
         xx = x if x.ndim else x.reshape(1)
         idx = np.take(_argsort(xx, d, False), [k - 1], axis=d)
-        rows, back = _rows(xx, d)
-        tied = np.flatnonzero(_tied_rows(np.sort(rows, axis=1)))
-        if tied.size and tied.size * rows.shape[1] <= _tie_order.BUDGET:
-            # PyTorch's quickselect picks among equal elements its own way
-            flat, _ = _rows(idx, d)
-            flat = flat.copy()
-            for r in tied:
-                flat[r, 0] = _tie_order.kth_index(rows[r], k)
-            idx = back(flat)
+        # PyTorch's quickselect picks among equal elements its own way
+        idx = _replay(xx, d, idx, _tied_along(np.sort(xx, axis=d), d),
+                      lambda row: [_tie_order.kth_index(row, k)])
         vals = np.take_along_axis(xx, idx, axis=d)
         ctx.save_for_backward(idx)
         if not keepdim or x.ndim == 0:
