@@ -33,8 +33,8 @@ class dtype:
     __str__ = __repr__
 
     def __eq__(self, other):
-        if isinstance(other, dtype):
-            return self._np == other._np
+        if isinstance(other, dtype):     # (bfloat16 is a dtype without a NumPy one)
+            return type(other) is dtype and self._np == other._np
         if not isinstance(other, (np.dtype, type, str)):
             return NotImplemented         # (None, a Tensor, ... are not dtypes)
         try:

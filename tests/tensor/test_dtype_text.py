@@ -57,3 +57,14 @@ def test_saved_dtype_comes_back_a_fastnn_dtype(tmp_path):
 def test_parameter_list_repr_names_the_dtype_as_torch():
     assert "[torch.float64 of size 2]" in repr(
         fastnn.nn.ParameterList([fastnn.nn.Parameter(fastnn.zeros(2, dtype=fastnn.float64))]))
+
+
+def test_bfloat16_is_a_dtype_for_autocast_only():
+    assert isinstance(fastnn.bfloat16, fastnn.dtype) and isinstance(torch.bfloat16, torch.dtype)
+    assert str(fastnn.bfloat16) == str(torch.bfloat16)
+    assert fastnn.bfloat16 != fastnn.float16 and fastnn.float32 != fastnn.bfloat16
+    assert pickle.loads(pickle.dumps(fastnn.bfloat16)) is fastnn.bfloat16
+    with fastnn.autocast("cpu", dtype=fastnn.bfloat16):
+        assert fastnn.get_autocast_dtype("cpu") is fastnn.bfloat16
+    with pytest.raises(TypeError):
+        fastnn.zeros(2, dtype=fastnn.bfloat16)
