@@ -101,13 +101,16 @@ from ._tensor import broadcast_shapes  # noqa: E402
 from .random import (Generator, default_generator, get_rng_state, initial_seed,  # noqa: E402
                      manual_seed, seed, set_rng_state)
 
+from . import _dtype as _dtypes  # noqa: E402  (PyTorch's dtype objects over NumPy's)
+float32, float64, int64, int32, int16, int8, uint8, bool_ = (
+    _dtypes.of(_d) for _d in (float32, float64, int64, int32, int16, int8, uint8, bool_))
 float = float32
 double = float64
 long = int64
 int = int32
 short = int16
 bool = bool_
-dtype = _np.dtype
+dtype = _dtypes.dtype
 from ._memory_format import finfo, iinfo  # noqa: E402  (torch's: Python numbers)
 moveaxis = movedim
 detach = Tensor.detach
@@ -124,6 +127,7 @@ from . import amp, cpu  # noqa: E402
 from .amp import (autocast, get_autocast_dtype, is_autocast_available,  # noqa: E402
                   is_autocast_enabled)
 from .amp.autocast_mode import bfloat16, float16  # noqa: E402
+float16 = _dtypes.of(float16)
 half = float16
 inf = _np.inf
 nan = _np.nan

@@ -50,6 +50,7 @@ from .ops import strided as Sd
 from .ops._util import normalize_dim as _normalize_dim
 from ._settings_api import format_body as _format_body   # set_printoptions
 from .autograd import anomaly_mode as _anomaly
+from ._dtype import of as _dtype_of
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -67,6 +68,7 @@ _DTYPE_ALIASES = {"float": float32, "float32": float32, "float64": float64, "dou
                   "IntTensor": int32, "ShortTensor": int16, "CharTensor": int8,
                   "ByteTensor": uint8, "BoolTensor": bool_}
 _SUPPORTED = frozenset([float32, float64, int64, int32, int16, int8, uint8, bool_])
+_DTYPES = {d: _dtype_of(d) for d in _SUPPORTED}      # NumPy dtype -> fastnn.dtype
 
 
 def _resolve_dtype(dtype):
@@ -353,7 +355,13 @@ class Tensor(TensorBase):
     # ----------------------------------------------------------- attributes
     @property
     def dtype(self):
-        return self._array.dtype
+        """The element type, a ``fastnn.dtype`` (prints as ``torch.float32``;
+        equal to the NumPy dtype)."""
+        a = self._array.dtype
+        try:
+            return _DTYPES[a]
+        except KeyError:
+            return _dtype_of(a)
 
     @property
     def device(self):
@@ -456,9 +464,9 @@ class Tensor(TensorBase):
         body = _format_body(a)
         extra = ""
         if a.dtype != float32 and not (a.dtype == int64 and a.size > 0) and a.dtype != bool_:
-            extra += f", dtype=fastnn.{a.dtype}"
+            extra += f", dtype={_dtype_of(a.dtype)}"
         if self._grad_fn is not None:
-            extra += f", grad_fn={self._grad_fn!r}"
+            extra += f", grad_fn=<{self._grad_fn.name()}>"
         elif self._requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
@@ -925,6 +933,7 @@ class Tensor(TensorBase):
         hi = None if max is None else _operand(max)
         if lo is None and hi is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        P.check_clamp_bounds("clamp_", lo, hi)
         return self._inplace(lambda t: P.clamp(t, lo, hi), None, (lo, hi))
 
     clip_ = clamp_

@@ -19,7 +19,9 @@ scalars, or an object tagged by ``"t"``:
   ``o`` for an OrderedDict; a key is a str, int, float, bool, null or a
   ``tuple`` node of keys), ``list``, ``tuple``, ``set``, ``frozenset``;
 * ``bytes`` / ``bytearray`` (stored as a uint8 array), ``device`` (``v``:
-  ``"cpu"``);
+  ``"cpu"``), ``complex`` (``v``: ``[real, imag]``), ``size`` (a
+  ``fastnn.Size``, ``v`` its ints) -- the plain values PyTorch's
+  ``weights_only`` loader also restores;
 * ``nd`` (ndarray) / ``tensor`` / ``npscalar`` (``dtype``, ``shape``,
   ``off``, ``len``; a tensor also ``rg`` for requires_grad, ``param`` for a
   Parameter and ``id``);
@@ -72,6 +74,9 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ._core import Size
+from ._dtype import dtype as _FnnDtype
+from ._dtype import of as _dtype_of
 from ._tensor import Tensor, from_numpy
 
 __all__ = ["save", "load", "save_safetensors", "load_safetensors", "safe_globals",
@@ -334,8 +339,12 @@ class _Encoder:
             return int(obj)
         if isinstance(obj, float):
             return obj
-        if isinstance(obj, np.dtype):
-            return {"t": "dtype", "v": obj.str}
+        if isinstance(obj, complex):
+            return {"t": "complex", "v": [obj.real, obj.imag]}
+        if isinstance(obj, Size):
+            return {"t": "size", "v": [int(n) for n in obj]}
+        if isinstance(obj, (np.dtype, _FnnDtype)):
+            return {"t": "dtype", "v": np.dtype(obj).str}
         if hasattr(obj, "detach") and hasattr(obj, "numpy") and not isinstance(obj, type):
             return self._array(obj.detach().cpu().numpy(), "nd")        # a torch.Tensor
         if isinstance(obj, dict):
@@ -385,7 +394,7 @@ class _Encoder:
         what = f"a {type(obj).__name__} ({_describe(obj)})"
         if owner is None:
             return TypeError(f"fastnn.save: cannot save {path}: {what} (supported: dict, list, "
-                             "tuple, set, str, bytes, int, float, bool, None, ndarray, Tensor, "
+                             "tuple, set, str, bytes, int, float, complex, bool, None, ndarray, Tensor, "
                              "dtype, device, nn.Module, fastnn's functions; fastnn never "
                              "pickles)")
         modpath, cls, attr = owner
@@ -600,6 +609,18 @@ class _Decoder:
             if node.get("v") not in ("cpu", "cpu:0"):
                 raise _bad(src, f"device {str(node.get('v'))[:40]!r} (fastnn runs on the CPU)")
             return _device_cls()(node["v"])
+        if t == "complex":
+            v = node.get("v")
+            if not (isinstance(v, list) and len(v) == 2
+                    and all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in v)):
+                raise _bad(src, "malformed complex node")
+            return complex(v[0], v[1])
+        if t == "size":
+            v = node.get("v")
+            if not (isinstance(v, list) and all(isinstance(e, int) and not isinstance(e, bool)
+                                                for e in v)):
+                raise _bad(src, "malformed size node")
+            return Size(v)
         if t in ("list", "tuple"):
             if not isinstance(node.get("v"), list):
                 raise _bad(src, f"malformed {t} node")
@@ -611,7 +632,7 @@ class _Decoder:
         if t == "tensor":
             return self._remember(node, self._tensor(node))
         if t == "dtype":
-            return _file_dtype(node.get("v"), src)
+            return _dtype_of(_file_dtype(node.get("v"), src))
         if t == "fn":
             fn = _function_named(str(node.get("v")))
             if fn is None:

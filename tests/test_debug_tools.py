@@ -18,7 +18,7 @@ def test_detect_anomaly_names_the_node_returning_nan():
         ctx = fastnn.autograd.detect_anomaly()
     with ctx:
         assert fastnn.autograd.anomaly_mode.is_anomaly_enabled()
-        with pytest.raises(RuntimeError, match="SqrtFnBackward' returned nan values in its "
+        with pytest.raises(RuntimeError, match="SqrtBackward0' returned nan values in its "
                                                "0th output"):
             (x.sqrt() * 0).sum().backward()
     assert not fastnn.autograd.anomaly_mode.is_anomaly_enabled()

@@ -329,3 +329,41 @@ def test_safetensors_library_output_all_dtypes(tmp_path):
                                    tmp_path / "f.safetensors")
     back = st.load_file(str(tmp_path / "f.safetensors"))
     np.testing.assert_array_equal(back["w"].numpy(), np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
+def _plain_checkpoint(L):
+    """The plain Python values a checkpoint holds, built from library L."""
+    return {"c": 1 + 2j, "cl": [1j, complex(2.5, -1.0), complex(float("inf"), 0.0)],
+            "size": L.Size([2, 3]), "empty_size": L.Size([]),
+            "opt": {"state": {0: {"step": L.tensor(3.0), "exp_avg": L.ones(2)}},
+                    "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0],
+                                      "amsgrad": False, "foreach": None}]},
+            "od": __import__("collections").OrderedDict([("b", 1), ("a", [L.zeros(1)])]),
+            "misc": {(1, 2): {3, 4}, None: True, 2.5: "x", "big": 2 ** 70}}
+
+
+def _plain(o):
+    """Tensors as lists (and their dtype's name), the rest as it is, with types."""
+    if hasattr(o, "tolist") and hasattr(o, "dtype") and not isinstance(o, (int, float)):
+        return ("tensor", str(o.dtype).split(".")[-1], o.tolist())
+    if isinstance(o, dict):
+        return (type(o).__name__, [(k, _plain(v)) for k, v in o.items()])
+    if isinstance(o, (list, tuple)):
+        return (type(o).__name__, [_plain(v) for v in o])
+    return (type(o).__name__, o)
+
+
+def test_complex_size_and_optimizer_values_round_trip_as_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+    fastnn.save(_plain_checkpoint(fastnn), tmp_path / "f")
+    torch.save(_plain_checkpoint(torch), tmp_path / "t")
+    got = fastnn.load(tmp_path / "f")
+    want = torch.load(tmp_path / "t", weights_only=True)
+    assert _plain(got) == _plain(want)
+    assert type(got["c"]) is complex and isinstance(got["size"], fastnn.Size)
+    raw = (tmp_path / "f").read_bytes()
+    assert b"pickle" not in raw and raw.startswith(b"FASTNN")
+    bad = tmp_path / "bad"
+    bad.write_bytes(raw.replace(b'{"t":"complex","v":[1.0,2.0]}', b'{"t":"complex","v":[1.0,"a"]}'))
+    with pytest.raises(ValueError, match="malformed complex"):
+        fastnn.load(bad)

@@ -306,19 +306,64 @@ cdef class Context:
         outputs that no gradient reached (a backward can then skip work)."""
         self._no_materialize = not value
 
-    @property
     def name(self):
-        return self._fn.__name__ if self._fn is not None else "Function"
+        """The node's name, as PyTorch's ``grad_fn.name()``: a built-in op's
+        PyTorch node name ('MulBackward0', 'MmBackward0', ...), a user
+        Function's class name with 'Backward' ('MyFnBackward')."""
+        return _node_name(self)
 
     def name_(self):
-        return self.name
+        return _node_name(self)
 
     def __repr__(self):
-        return f"<{self.name}Backward>"
+        return f"<{_node_name(self)} object at {id(self):#x}>"
 
     def register_hook(self, hook):
         raise NotImplementedError("hooks on graph nodes are not supported; use "
                                   "Tensor.register_hook")
+
+
+# fastnn's op classes whose PyTorch node is spelled otherwise than
+# '<class name without Fn>Backward0'; an op class may instead define
+# ``_torch_name(ctx)`` when the name depends on the call (indexing, losses)
+_TORCH_NODE_NAMES = {
+    "MatMulFn": "MmBackward0", "LinearFn": "AddmmBackward0", "ReshapeFn": "ViewBackward0",
+    "CastFn": "ToCopyBackward0", "CrossEntropyFn": "NllLossBackward0",
+    "GELUFn": "GeluBackward0", "LeakyReLUFn": "LeakyReluBackward0", "SiLUFn": "SiluBackward0",
+    "ELUFn": "EluBackward0", "SELUFn": "EluBackward0", "CELUFn": "EluBackward0",
+    "PReLUFn": "PreluKernelBackward0", "RReLUFn": "RreluWithNoiseBackward0",
+    "NormFn": "LinalgVectorNormBackward0", "LogSumExpFn": "LogsumexpBackward0",
+    "PadNdFn": "ConstantPadNdBackward0", "Log1pFn": "Log1PBackward0",
+    "BceWithLogitsFn": "BinaryCrossEntropyWithLogitsBackward0",
+    "BatchNormFn": "NativeBatchNormBackward0", "LayerNormFn": "NativeLayerNormBackward0",
+    "GroupNormFn": "NativeGroupNormBackward0", "Conv1dFn": "ConvolutionBackward0",
+    "Conv2dFn": "ConvolutionBackward0", "ConvTranspose1dFn": "ConvolutionBackward0",
+    "ConvTranspose2dFn": "ConvolutionBackward0", "MaxPool2dFn": "MaxPool2DWithIndicesBackward0",
+    "AvgPool2dFn": "AvgPool2DBackward0", "SquareFn": "PowBackward0",
+    "EinsumFn": "ViewBackward0", "LogCumSumExpFn": "LogcumsumexpBackward0",
+}
+_node_names = {}
+
+
+cdef str _node_name(Context ctx):
+    cls = ctx._fn
+    if cls is None:
+        return "Function"
+    custom = getattr(cls, "_torch_name", None)
+    if custom is not None:
+        return custom(ctx)
+    name = _node_names.get(cls)
+    if name is None:
+        base = cls.__name__
+        if not (cls.__module__ or "").startswith("fastnn."):
+            name = base + "Backward"               # a user Function, as PyTorch
+        else:
+            name = _TORCH_NODE_NAMES.get(base)
+            if name is None:
+                stem = base.lstrip("_")
+                name = (stem[:-2] if stem.endswith("Fn") else stem) + "Backward0"
+        _node_names[cls] = name
+    return name
 
 
 cdef int _check_versions(Context ctx) except -1:
@@ -330,7 +375,7 @@ cdef int _check_versions(Context ctx) except -1:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified "
                 f"by an inplace operation: [Tensor {list(shape)}], which is input or output "
-                f"of {ctx.name}, is at version {vc.v}; expected version {item[1]} instead. "
+                f"of {_node_name(ctx)}, is at version {vc.v}; expected version {item[1]} instead. "
                 "Hint: the operation that failed was simply the first one to use the "
                 "modified tensor; replace the in-place operation (x.add_(...), x += ..., "
                 "inplace=True) with its out-of-place form.")
@@ -750,13 +795,9 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
         raise RuntimeError(_E_FREED)
     cdef tuple meta = node._out_meta
     cdef Py_ssize_t i, nparents, nres
-    if not node._no_materialize:
-        # a Tensor output no gradient reached gets zeros; a non-Tensor
-        # output (meta None) keeps None
-        for i in range(len(gouts)):
-            if gouts[i] is None and meta[i] is not None:
-                shape, dtype = meta[i]
-                gouts[i] = _E_zeros(shape, dtype)
+    # hooks, retain_grad and autograd.grad see what reached each output: None
+    # for an output no gradient reached (its hooks are called with None and
+    # its .grad stays None, as PyTorch's)
     if node._hooks is not None:
         for i2, hooks in node._hooks.items():
             gouts[i2] = _run_hooks(hooks, gouts[i2])
@@ -769,6 +810,13 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
             kk = cap.inner.get((node, i))
             if kk is not None and gouts[i] is not None:
                 _capture_add(cap, kk, gouts[i])
+    if not node._no_materialize:
+        # then the backward gets zeros for a Tensor output no gradient
+        # reached; a non-Tensor output (meta None) keeps None
+        for i in range(len(gouts)):
+            if gouts[i] is None and meta[i] is not None:
+                shape, dtype = meta[i]
+                gouts[i] = _E_zeros(shape, dtype)
     fn = node._fn
     cdef bint raw = fn.raw
     if raw:
@@ -840,7 +888,7 @@ cdef _e_send(Context node, TensorBase parent, tuple res, Py_ssize_t i, bint raw,
         _e_accumulate(parent, g, steal)
         return
     if g.shape != pdata.shape:
-        raise RuntimeError(f"{node.name}.backward returned a gradient of shape {g.shape} "
+        raise RuntimeError(f"{node.name()} returned a gradient of shape {g.shape} "
                            f"for an input of shape {pdata.shape}")
     cdef list slots = pending.get(pnode)
     if slots is None:

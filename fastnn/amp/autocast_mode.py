@@ -24,20 +24,40 @@ import warnings
 
 import numpy as np
 
+from .._dtype import dtype as _FnnDtype
+
 __all__ = ["autocast", "is_autocast_enabled", "is_autocast_available", "get_autocast_dtype",
            "custom_fwd", "custom_bwd", "bfloat16", "float16"]
 
 
-class _LowPrecisionDtype:
-    """A dtype name fastnn accepts only as autocast's ``dtype=`` (there are
-    no tensors of it)."""
+class _LowPrecisionDtype(_FnnDtype):
+    """A dtype fastnn accepts only as autocast's ``dtype=`` (there are no
+    tensors of it, and no NumPy dtype behind it): a ``fastnn.dtype`` by
+    type, equal only to itself."""
+
+    is_floating_point, is_complex, is_signed = True, False, True
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
 
     def __init__(self, name, itemsize):
-        self._name, self.itemsize = name, itemsize
-        self.is_floating_point, self.is_complex, self.is_signed = True, False, True
+        self._name, self._itemsize = name, itemsize
+
+    @property
+    def itemsize(self):
+        return self._itemsize
+
+    @property
+    def dtype(self):
+        raise AttributeError(f"torch.{self._name} has no NumPy dtype (fastnn computes in float32)")
+
+    def __getattr__(self, name):
+        raise AttributeError(name)
 
     def __repr__(self):
-        return f"fastnn.{self._name}"
+        return f"torch.{self._name}"                  # (PyTorch's text)
+
+    __str__ = __repr__
 
     def __reduce__(self):
         return (_by_name, (self._name,))
@@ -65,7 +85,7 @@ def _state():
 
 
 def _is_low(dtype):
-    return dtype is bfloat16 or (isinstance(dtype, np.dtype) and dtype == float16) \
+    return dtype is bfloat16 or (isinstance(dtype, (np.dtype, _FnnDtype)) and dtype == float16) \
         or str(dtype) in ("torch.bfloat16", "torch.float16", "torch.half")
 
 

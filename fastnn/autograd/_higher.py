@@ -284,10 +284,7 @@ def _node_grads(node, gouts):
     if node._freed:
         raise RuntimeError("Trying to backward through the graph a second time; specify "
                            "retain_graph=True on the first backward")
-    if not node._no_materialize:
-        for i, m in enumerate(node._out_meta):
-            if gouts[i] is None and m is not None:
-                gouts[i] = const(np.zeros(m[0], m[1]))
+    # hooks and retain_grad first: an output no gradient reached shows None
     if node._hooks is not None:
         for i, hooks in node._hooks.items():
             for hook in tuple(hooks):
@@ -298,6 +295,10 @@ def _node_grads(node, gouts):
         for i, t in node._retained.items():
             if gouts[i] is not None:
                 t._grad = gouts[i]
+    if not node._no_materialize:
+        for i, m in enumerate(node._out_meta):
+            if gouts[i] is None and m is not None:
+                gouts[i] = const(np.zeros(m[0], m[1]))
     fn = node._fn
     if not fn.raw:
         r = fn.backward(node, *gouts)
@@ -343,7 +344,7 @@ def run(roots, grads, inputs=None, stop=frozenset()):
             res = _node_grads(node, gouts)
             parents = node._parents
             if len(res) < len(parents) and any(p is not None for p in parents[len(res):]):
-                raise RuntimeError(f"function {node.name}.backward returned {len(res)} "
+                raise RuntimeError(f"function {node.name()} returned {len(res)} "
                                    f"gradients, expected {len(parents)}")
             for p, g in zip(parents, res):
                 if p is not None and g is not None:

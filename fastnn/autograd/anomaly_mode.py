@@ -81,7 +81,7 @@ def _checked(fn):
         for i, g in enumerate(items):
             a = getattr(g, "_array", g)
             if isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isnan(a).any():
-                raise RuntimeError(f"Function '{fn.__name__}Backward' returned nan values in "
+                raise RuntimeError(f"Function '{ctx.name()}' returned nan values in "
                                    f"its {i}th output.")
         return res
 

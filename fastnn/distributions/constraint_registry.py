@@ -15,7 +15,7 @@ Examples
 >>> from fastnn.distributions import constraints, transform_to
 >>> t = transform_to(constraints.positive)
 >>> t(fastnn.tensor([0.0, 1.0], dtype=fastnn.float64))
-tensor([1..., 2.718...], dtype=fastnn.float64)
+tensor([1..., 2.718...], dtype=torch.float64)
 """
 from . import constraints, transforms
 

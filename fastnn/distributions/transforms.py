@@ -18,11 +18,11 @@ Examples
 >>> x = fastnn.tensor([0.0, 0.5], dtype=fastnn.float64)
 >>> y = t(x)
 >>> y
-tensor([2.718..., 7.389...], dtype=fastnn.float64)
+tensor([2.718..., 7.389...], dtype=torch.float64)
 >>> t.inv(y)
-tensor([0..., 0.5...], dtype=fastnn.float64)
+tensor([0..., 0.5...], dtype=torch.float64)
 >>> t.log_abs_det_jacobian(x, y)
-tensor([1.6931..., 2.6931...], dtype=fastnn.float64)
+tensor([1.6931..., 2.6931...], dtype=torch.float64)
 """
 import math
 from functools import cached_property

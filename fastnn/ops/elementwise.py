@@ -215,6 +215,10 @@ class PowFn(Function):
     raw = True
 
     @staticmethod
+    def _torch_name(ctx):           # PyTorch's overloads: x ** 2, x ** y, 2 ** x
+        return ("PowBackward1", "PowBackward0", "PowBackward2")[ctx.scalar]
+
+    @staticmethod
     def forward(ctx, a, b):
         dt = result_type(a, b)
         if type(a) is _nd and a.dtype is not dt:
@@ -229,6 +233,7 @@ class PowFn(Function):
         na, nb = ctx.needs_input_grad
         if na or nb:
             ctx.save_for_backward(a, b, out if nb else None)
+            ctx.scalar = 1 if type(b) is not _nd else 2 if type(a) is not _nd else 0
         return out
 
     @staticmethod

@@ -23,7 +23,7 @@ tensor([[7, 7],
         [7, 7]])
 >>> fastnn.eye(2, 3, dtype=fastnn.float64)
 tensor([[1., 0., 0.],
-        [0., 1., 0.]], dtype=fastnn.float64)
+        [0., 1., 0.]], dtype=torch.float64)
 """
 import builtins
 import functools

@@ -35,7 +35,7 @@ _nd = np.ndarray
 
 
 def _dtname(dt):
-    return f"fastnn.{dt}"
+    return f"fastnn.{np.dtype(dt)}"
 
 
 def _check_bounds(op, index, size, dim, allow_negative=False):

@@ -75,8 +75,15 @@ class MatMulFn(Function):
     raw = True
 
     @staticmethod
+    def _torch_name(ctx):
+        """PyTorch's node for the product's ranks (mm, dot, mv, ...)."""
+        return {(2, 2): "MmBackward0", (1, 1): "DotBackward0", (2, 1): "MvBackward0",
+                (1, 2): "SqueezeBackward4"}.get(ctx.ranks, "UnsafeViewBackward0")
+
+    @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        ctx.ranks = (a.ndim, b.ndim)
         if (a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and is_float(a)
                 and a.shape[1] == b.shape[0]):
             return mm(a, b)
@@ -138,6 +145,15 @@ class LinearFn(Function):
     broadcast-added.  Backward: dx = g W, dW = g^T x (both fnn_gemm, the
     transposes as flags), db = sum of g over the batch."""
     raw = True
+
+    @staticmethod
+    def _torch_name(ctx):
+        """PyTorch's addmm (mm without a bias) on 2-D input, a view of it else
+        (a bias that needs no gradient is taken for no bias)."""
+        bias = len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]
+        if len(ctx._out_meta[0][0]) != 2:
+            return "ViewBackward0" if bias else "UnsafeViewBackward0"
+        return "AddmmBackward0" if bias else "MmBackward0"
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):

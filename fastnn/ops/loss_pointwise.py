@@ -278,6 +278,11 @@ class PointwiseLossFn(Function):
     raw = True
 
     @staticmethod
+    def _torch_name(ctx):
+        """The loss's own node name ('MseLossBackward0', ...), as PyTorch's."""
+        return "".join(p.capitalize() for p in ctx.info[0].op.split("_")) + "Backward0"
+
+    @staticmethod
     def forward(ctx, x, y, w, rule, reduction, mean_by="count"):
         op = rule.op
         check_input(op, x)

@@ -19,7 +19,7 @@ Examples
 >>> x = fastnn.tensor([-1.5, 0.25, 2.0], requires_grad=True)
 >>> y = x.clamp(-1, 1)
 >>> y
-tensor([-1.0000,  0.2500,  1.0000], grad_fn=<ClampFnBackward>)
+tensor([-1.0000,  0.2500,  1.0000], grad_fn=<ClampBackward1>)
 >>> y.sum().backward()
 >>> x.grad
 tensor([0., 1., 0.])
@@ -266,7 +266,12 @@ class ClampFn(Function):
     raw = True
 
     @staticmethod
+    def _torch_name(ctx):
+        return "ClampBackward0" if ctx.tensor_bounds else "ClampBackward1"
+
+    @staticmethod
     def forward(ctx, x, lo, hi):
+        ctx.tensor_bounds = isinstance(lo, np.ndarray) or isinstance(hi, np.ndarray)
         dt = result_type(x, lo, hi)
         xx = _astype(x, dt)
         out = xx
@@ -311,7 +316,26 @@ def clamp(input, min=None, max=None, *, out=None):
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     lo = None if min is None else operand(min)
     hi = None if max is None else operand(max)
+    check_clamp_bounds("clamp", lo, hi)
     return into(out, ClampFn.apply(tensor(input), lo, hi))
+
+
+def check_clamp_bounds(name, lo, hi):
+    """PyTorch's clamp takes two Tensor bounds or two number bounds (a 0-d
+    Tensor counts as a number): a Tensor with dims next to a number is the
+    TypeError of an argument combination no overload has."""
+    kinds = []
+    for b in (lo, hi):
+        if isinstance(b, TensorBase):
+            kinds.append("Tensor" if b.ndim else "number")
+        else:
+            kinds.append(None if b is None else type(b).__name__)
+    if "Tensor" in kinds and any(k not in (None, "Tensor", "number") for k in kinds):
+        got = ", ".join(["Tensor"] + [k for k in kinds if k is not None])
+        raise TypeError(
+            f"{name}() received an invalid combination of arguments - got ({got}), but "
+            "expected one of:\n * (Tensor input, Tensor min = None, Tensor max = None)\n"
+            " * (Tensor input, Number min = None, Number max = None)")
 
 
 clip = clamp

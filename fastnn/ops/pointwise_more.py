@@ -24,7 +24,7 @@ tensor([0.6931, 1.1269])
 >>> fastnn.gcd(fastnn.tensor([12, 18]), fastnn.tensor([8, 27]))
 tensor([4, 9])
 >>> fastnn.frexp(fastnn.tensor([8.0, 0.75]))
-frexp(mantissa=tensor([0.5000, 0.7500]), exponent=tensor([4, 0], dtype=fastnn.int32))
+frexp(mantissa=tensor([0.5000, 0.7500]), exponent=tensor([4, 0], dtype=torch.int32))
 """
 import math
 from collections import namedtuple

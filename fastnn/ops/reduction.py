@@ -103,6 +103,10 @@ class SumFn(Function):
     raw = True
 
     @staticmethod
+    def _torch_name(ctx):           # (PyTorch's overloads: all elements 0, dims 1)
+        return "SumBackward0" if ctx.meta[1] is None else "SumBackward1"
+
+    @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         dims = _dims("sum", dim, x.ndim)
         ctx.meta = (x.shape, dims, keepdim)
@@ -122,6 +126,10 @@ class SumFn(Function):
 
 class MeanFn(Function):
     raw = True
+
+    @staticmethod
+    def _torch_name(ctx):
+        return "MeanBackward0" if ctx.meta[1] is None else "MeanBackward1"
 
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
@@ -145,6 +153,10 @@ class _Extreme(Function):
     raw = True
     _fn = None
     _arg = None
+
+    @classmethod
+    def _torch_name(cls, ctx):      # (max()/min() of all elements: PyTorch's overload 1)
+        return cls.__name__[:-2] + ("Backward1" if ctx.dim is None else "Backward0")
 
     @classmethod
     def forward(cls, ctx, x, dim=None, keepdim=False):
@@ -303,7 +315,7 @@ def _bcast_back(g, shape, dims, keepdim):
 def _require_float(op, x):
     if x.dtype.kind != "f":
         raise RuntimeError(f"{op}(): input dtype should be floating point, got "
-                           f"fastnn.{x.dtype}")
+                           f"fastnn.{np.dtype(x.dtype)}")
 
 
 # ------------------------------------------------------------ amax / amin
@@ -367,6 +379,10 @@ class VarFn(Function):
     """Variance (``std=True``: standard deviation) over dims, divided by
     max(0, N - correction)."""
     raw = True
+
+    @staticmethod
+    def _torch_name(ctx):
+        return "StdBackward0" if ctx.meta[3] == "std" else "VarBackward0"
 
     @staticmethod
     def forward(ctx, x, dims, correction, keepdim, std):

@@ -246,7 +246,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     >>> fastnn.normal(fastnn.zeros(2, 1), fastnn.ones(3)).shape
     fastnn.Size([2, 3])
     >>> fastnn.normal(0.0, 1.0, (2, 3)).dtype
-    dtype('float32')
+    torch.float32
     """
     from .factories import _float_dtype, _finish, _shape_args
     rng = _numpy_generator(generator)

@@ -85,6 +85,18 @@ class GetItemFn(Function):
     _view = True          # basic indexing gives a view; advanced, a copy (no base)
 
     @staticmethod
+    def _torch_name(ctx):
+        """PyTorch's node for the indexing done: an array index, an int, or slices."""
+        idx = ctx.index if isinstance(ctx.index, tuple) else (ctx.index,)
+        if not _is_basic(ctx.index):
+            return "IndexBackward0"
+        if any(isinstance(i, (int, np.integer)) for i in idx):
+            return "SelectBackward0"
+        if any(isinstance(i, slice) for i in idx):
+            return "SliceBackward0"
+        return "UnsqueezeBackward0" if any(i is None for i in idx) else "AliasBackward0"
+
+    @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
         try:
@@ -569,6 +581,10 @@ def roll(input, shifts, dims=None):
 class TriFn(Function):
     """Lower (tril) or upper (triu) triangle of the last two dims."""
     raw = True
+
+    @staticmethod
+    def _torch_name(ctx):
+        return "TriuBackward0" if ctx.upper else "TrilBackward0"
 
     @staticmethod
     def forward(ctx, x, diagonal, upper):

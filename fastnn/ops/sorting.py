@@ -1,7 +1,8 @@
 """Ordering: sort, argsort, topk, kthvalue, unique.
 
-Sorting is always stable (equal elements keep their order, ascending or
-descending), NaN sorts above every number as in PyTorch, and the index
+``stable=True`` keeps equal elements in order (ascending or descending);
+otherwise equal elements come out where PyTorch's CPU kernels put them
+(``_tie_order``). NaN sorts above every number as in PyTorch, and the index
 outputs are int64.  ``sort``, ``topk`` and ``kthvalue`` return named tuples
 ``(values, indices)``; the gradient of the values goes back to the
 positions they came from.
@@ -23,6 +24,7 @@ import numpy as np
 
 from .._core import wrap as _wrap
 from ..autograd.function import Function
+from . import _tie_order
 from ._common import tensor
 from ._util import normalize_dim
 
@@ -38,6 +40,78 @@ def _argsort(x, d, descending):
     n = x.shape[d]
     rev = np.argsort(np.flip(x, d), axis=d, kind="stable")
     return (n - 1) - np.flip(rev, d)
+
+
+def _rows(x, d):
+    """x with dim d last, as (rows, n), and the function putting it back."""
+    m = np.moveaxis(x, d, -1)
+    shape = m.shape
+
+    def back(r):
+        return np.moveaxis(np.asarray(r, np.int64).reshape(shape[:-1] + (-1,)), -1, d)
+    return m.reshape(-1, shape[-1]), back
+
+
+def _tied_along(s, d):
+    """Whether each line along d of the sorted values s holds two equal
+    elements (NaN equal to NaN); the shape of s without d."""
+    lo, hi = [slice(None)] * s.ndim, [slice(None)] * s.ndim
+    lo[d], hi[d] = slice(None, -1), slice(1, None)
+    a, b = s[tuple(lo)], s[tuple(hi)]
+    eq = a == b
+    if s.dtype.kind == "f":
+        nan = np.isnan(s)
+        if nan.any():
+            eq |= nan[tuple(lo)] & nan[tuple(hi)]
+    return eq.any(axis=d)
+
+
+def _replay(x, d, idx, rows_needed, one_row):
+    """idx with the rows (of x's lines along d) flagged in rows_needed
+    replaced by one_row(line); unchanged when none is flagged or they hold
+    more than the budget."""
+    need = np.flatnonzero(rows_needed.reshape(-1))
+    n = x.shape[d]
+    if not need.size or need.size * n > _tie_order.BUDGET:
+        return idx
+    rows, back = _rows(x, d)
+    order, _ = _rows(idx, d)
+    order = order.copy()
+    for r in need:
+        order[r] = one_row(rows[r])
+    return back(order)
+
+
+def _torch_argsort(x, d, descending):
+    """(indices, sorted values) along d with PyTorch's order for equal
+    elements (stable=False): its std::sort only reorders ties in runs longer
+    than 16, and a 1-D integer ascending sort of 32768 or more is its
+    (stable) radix sort."""
+    idx = _argsort(x, d, descending)
+    vals = np.take_along_axis(x, idx, axis=d)
+    n = x.shape[d]
+    if n <= 16 or (x.ndim == 1 and x.dtype.kind in "iu" and n >= 32768 and not descending):
+        return idx, vals
+    new = _replay(x, d, idx, _tied_along(vals, d),
+                  lambda row: _tie_order.sort_order(row, descending))
+    if new is idx:
+        return idx, vals
+    return new, np.take_along_axis(x, new, axis=d)
+
+
+def _topk_indices(x, k, d, largest, sorted_):
+    """The k indices PyTorch's topk picks, in its order."""
+    full = _argsort(x, d, largest)
+    idx = np.take(full, np.arange(k), axis=d)
+    n = x.shape[d]
+    if k == 0 or n < 2:
+        return idx
+    if not sorted_ and k * 64 > n and k > 1:
+        need = np.ones(x.shape[:d] + x.shape[d + 1:], bool)   # nth_element's order
+    else:
+        need = _tied_along(np.take_along_axis(x, full, axis=d), d)
+    return _replay(x, d, idx, need,
+                   lambda row: _tie_order.topk_order(row, k, largest, sorted_))
 
 
 class _TakeIndicesFn(Function):
@@ -58,20 +132,24 @@ class _TakeIndicesFn(Function):
 
 class SortFn(_TakeIndicesFn):
     @staticmethod
-    def forward(ctx, x, dim, descending):
+    def forward(ctx, x, dim, descending, stable=True):
         d = normalize_dim("sort", dim, x.ndim)
         ctx.meta = (x.shape, d)
         if x.ndim == 0:
             ctx.save_for_backward(None)
             return x.copy(), np.zeros((), np.int64)
-        idx = _argsort(x, d, descending)
+        if stable:
+            idx = _argsort(x, d, descending)
+            vals = np.take_along_axis(x, idx, axis=d)
+        else:
+            idx, vals = _torch_argsort(x, d, descending)
         ctx.save_for_backward(idx)
-        return np.take_along_axis(x, idx, axis=d), idx.astype(np.int64, copy=False)
+        return vals, idx.astype(np.int64, copy=False)
 
 
 def sort(input, dim=-1, descending=False, stable=False):
     """Sorted values and their original indices along ``dim``."""
-    return sort_result(*SortFn.apply(tensor(input), dim, bool(descending)))
+    return sort_result(*SortFn.apply(tensor(input), dim, bool(descending), bool(stable)))
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -80,7 +158,8 @@ def argsort(input, dim=-1, descending=False, stable=False):
     d = normalize_dim("argsort", dim, a.ndim)
     if a.ndim == 0:
         return _wrap(np.zeros((), np.int64))
-    return _wrap(_argsort(a, d, descending).astype(np.int64, copy=False))
+    idx = _argsort(a, d, descending) if stable else _torch_argsort(a, d, descending)[0]
+    return _wrap(idx.astype(np.int64, copy=False))
 
 
 def msort(input):
@@ -100,8 +179,7 @@ class TopkFn(_TakeIndicesFn):
             raise RuntimeError("selected index k out of range")
         ctx.meta = (x.shape, d)
         xx = x if x.ndim else x.reshape(1)
-        idx = _argsort(xx, d, largest)
-        idx = np.take(idx, np.arange(k), axis=d)
+        idx = _topk_indices(xx, k, d, largest, sorted_)
         vals = np.take_along_axis(xx, idx, axis=d)
         if x.ndim == 0:
             vals, idx = vals.reshape(()), idx.reshape(())
@@ -124,6 +202,9 @@ class KthvalueFn(_TakeIndicesFn):
         ctx.meta = (x.shape, d)
         xx = x if x.ndim else x.reshape(1)
         idx = np.take(_argsort(xx, d, False), [k - 1], axis=d)
+        # PyTorch's quickselect picks among equal elements its own way
+        idx = _replay(xx, d, idx, _tied_along(np.sort(xx, axis=d), d),
+                      lambda row: [_tie_order.kth_index(row, k)])
         vals = np.take_along_axis(xx, idx, axis=d)
         ctx.save_for_backward(idx)
         if not keepdim or x.ndim == 0:

@@ -27,7 +27,7 @@ Examples
 --------
 >>> import fastnn
 >>> fastnn.lgamma(fastnn.tensor([0.5, 1.0, 10.0], dtype=fastnn.float64))
-tensor([ 0.5724,  0.0000, 12.8018], dtype=fastnn.float64)
+tensor([ 0.5724,  0.0000, 12.8018], dtype=torch.float64)
 >>> fastnn.special.ndtr(fastnn.tensor([0.0]))
 tensor([0.5000])
 """

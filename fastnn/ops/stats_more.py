@@ -31,6 +31,7 @@ import numpy as np
 
 from .._core import TensorBase
 from ..autograd.function import Function
+from . import _tie_order
 from ._common import tensor
 from ._util import normalize_dim
 from .reduction import amax, amin, into
@@ -102,8 +103,9 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
 
 # ------------------------------------------------------------------- mode
 class ModeFn(Function):
-    """The most frequent value along dim (smallest on ties) and the last
-    position holding it; the gradient goes to that position."""
+    """The most frequent value along dim (smallest on ties) and the position
+    PyTorch's kernel reports (the run's last element in its sort order; see
+    ``_mode_rows``); the gradient goes to that position."""
     raw = True
 
     @staticmethod
@@ -158,7 +160,19 @@ def _mode_rows(rows):
     r = np.arange(m)
     members = (run_id == run_id[r, best][:, None])
     last_idx = np.max(np.where(members, order, -1), axis=1)
-    return s[r, best], last_idx.astype(np.int64)
+    vals, idx = s[r, best], last_idx.astype(np.int64)
+    # PyTorch's kernel sorts with std::sort, which reorders equal values in
+    # runs longer than 16 and treats NaN as unordered: its index (and, with
+    # NaN, its value) replayed for those rows
+    redo = np.isnan(rows).any(axis=1) if rows.dtype.kind == "f" else np.zeros(m, bool)
+    if n > 16:
+        redo |= same.any(axis=1)
+    redo = np.flatnonzero(redo)
+    if redo.size and redo.size * n <= _tie_order.BUDGET:
+        for i in redo:
+            v, j = _tie_order.mode_pick(rows[i])
+            vals[i], idx[i] = v, j
+    return vals, idx
 
 
 def mode(input, dim=-1, keepdim=False, *, out=None):

@@ -44,8 +44,8 @@ def test_parameter_list_repr():
     pl = nn.ParameterList([nn.Parameter(fastnn.zeros(3, 4)),
                            fastnn.zeros(5, dtype=fastnn.float64)])
     assert repr(pl) == ("ParameterList(\n"
-                        "    (0): Parameter containing: [fastnn.float32 of size 3x4]\n"
-                        "    (1): Parameter containing: [fastnn.float64 of size 5]\n)")
+                        "    (0): Parameter containing: [torch.float32 of size 3x4]\n"
+                        "    (1): Parameter containing: [torch.float64 of size 5]\n)")
     assert repr(nn.ParameterList()) == "ParameterList()"
 
 
@@ -79,8 +79,8 @@ def test_parameter_dict_protocol():
 def test_parameter_dict_repr():
     pd = nn.ParameterDict({"b": fastnn.zeros(2), "a": fastnn.zeros(1, 3)})
     assert repr(pd) == ("ParameterDict(\n"
-                        "    (a): Parameter containing: [fastnn.float32 of size 1x3]\n"
-                        "    (b): Parameter containing: [fastnn.float32 of size 2]\n)")
+                        "    (a): Parameter containing: [torch.float32 of size 1x3]\n"
+                        "    (b): Parameter containing: [torch.float32 of size 2]\n)")
 
 
 def test_nested_keys_load_and_optimise():

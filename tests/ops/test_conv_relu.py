@@ -47,7 +47,7 @@ def _same_bits(a, b, name=""):
 
 def _kind(t):
     """The name of the autograd node that made t ('' for none)."""
-    return "" if t.grad_fn is None else repr(t.grad_fn).strip("<>")
+    return "" if t.grad_fn is None else t.grad_fn._fn.__name__
 
 
 def _isa(name):
@@ -97,7 +97,7 @@ def test_bitwise_as_unfused_every_path(case, dtype, isa):
             R = rng.standard_normal(ref[0].shape).astype(dtype)
             ref, _ = _run(False, x, w, b, stride, padding, R)
             got, y = _run(True, x, w, b, stride, padding, R)
-            assert _kind(y) == "Conv2dReLUFnBackward"
+            assert _kind(y) == "Conv2dReLUFn"
             for a, c, name in zip(ref, got, ("y", "dx", "dw", "db")):
                 if a is None:
                     assert c is None

@@ -54,7 +54,7 @@ def _to_torch(x, torch):
 def _same(ours, theirs, torch, where):
     if isinstance(theirs, torch.Tensor):
         assert isinstance(ours, fastnn.Tensor), where
-        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), where
+        assert str(ours.dtype) == str(theirs.dtype), where
         assert tuple(ours.shape) == tuple(theirs.shape), where
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=where)
         return

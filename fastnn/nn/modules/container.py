@@ -247,7 +247,7 @@ def _param_line(p):
     if not isinstance(p, Tensor):
         return f"Object of type: {type(p).__name__}"
     size = "x".join(str(s) for s in p.shape)
-    return f"Parameter containing: [fastnn.{p.dtype} of size {size}]"
+    return f"Parameter containing: [{p.dtype} of size {size}]"     # (torch.float32, as PyTorch)
 
 
 def _param_repr(name, items):

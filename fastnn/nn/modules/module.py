@@ -24,6 +24,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ..._dtype import dtype as _FnnDtype
 from ..._errors import ShapeError
 from ..._tensor import Tensor, _wrap_data, from_numpy
 from ...utils.hooks import BackwardHook, RemovableHandle, _hook_dict
@@ -725,7 +726,7 @@ class Module:
                 dtype = a.dtype
             elif isinstance(a, bool):
                 continue                       # non_blocking given positionally
-            elif isinstance(a, (np.dtype, type)):
+            elif isinstance(a, (np.dtype, type, _FnnDtype)):
                 dtype = a
             elif isinstance(a, str):
                 if a.split(":")[0] in _DEVICE_NAMES:
