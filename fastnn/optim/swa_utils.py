@@ -23,7 +23,7 @@ from .. import int64, no_grad, tensor
 from .._tensor import Tensor
 from ..nn.modules.module import Module
 from ..nn.modules.normalization import _BatchNorm
-from .lr_scheduler import LRScheduler
+from .lr_scheduler import LRScheduler, _warn_get_lr_outside_step
 
 __all__ = ["AveragedModel", "update_bn", "SWALR", "get_ema_multi_avg_fn",
            "get_swa_multi_avg_fn", "get_ema_avg_fn", "get_swa_avg_fn"]
@@ -220,6 +220,7 @@ class SWALR(LRScheduler):
         self._set_anneal_func(sd.get("_anneal_strategy", strategy or self._anneal_strategy))
 
     def get_lr(self):
+        _warn_get_lr_outside_step(self)
         step = self._step_count - 1
         if self.anneal_epochs == 0:
             step = max(1, step)
