@@ -19,6 +19,8 @@ import copy
 import itertools
 import math
 
+import numpy as np
+
 from .. import int64, no_grad, tensor
 from .._tensor import Tensor
 from ..nn.modules.module import Module
@@ -144,7 +146,8 @@ class AveragedModel(Module):
 def update_bn(loader, model, device=None):
     """Recomputes the running statistics of ``model``'s batch-norm layers by
     one pass over ``loader`` (a batch, or the first item of a tuple/list
-    batch, goes to ``model``), as a cumulative average; the layers' momenta
+    batch, goes to ``model`` as it is -- a dict batch too; an ndarray becomes
+    a Tensor), as a cumulative average; the layers' momenta
     and the model's train/eval mode are restored afterwards."""
     momenta = {}
     for m in model.modules():
@@ -160,7 +163,11 @@ def update_bn(loader, model, device=None):
     for batch in loader:
         if isinstance(batch, (list, tuple)):
             batch = batch[0]
-        model(batch if isinstance(batch, Tensor) else tensor(batch))
+        if isinstance(batch, np.ndarray):
+            batch = tensor(batch)
+        elif device is not None and isinstance(batch, Tensor):
+            batch = batch.to(device)
+        model(batch)          # anything else (a dict of tensors, ...) as it is, as PyTorch
     for m, mom in momenta.items():
         m.momentum = mom
     model.train(was_training)

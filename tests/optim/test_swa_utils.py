@@ -155,3 +155,26 @@ def test_swalr_state_dict_keys_and_round_trip_match_torch():
     sched = S.SWALR(opt, swa_lr=0.05, anneal_epochs=3)          # cos
     sched.load_state_dict(sds[0])
     assert sched.anneal_func(0.5) == 0.5                        # linear again
+
+
+def test_update_bn_passes_dict_batches_to_the_model_as_torch():
+    """A loader of dict batches (Hugging Face style): PyTorch hands each
+    batch to the model as it is; so does fastnn (it used to try to make a
+    tensor of the dict)."""
+    torch = requires_torch()
+    rng = np.random.default_rng(2)
+    xs = [rng.standard_normal((5, 3)).astype(np.float32) for _ in range(3)]
+    stats = []
+    for lib in (fastnn, torch):
+        class DictNet(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.bn = lib.nn.BatchNorm1d(3)
+
+            def forward(self, batch):
+                return self.bn(batch["x"] * 2)
+        m = DictNet()
+        lib.optim.swa_utils.update_bn([{"x": lib.tensor(x), "n": 1} for x in xs], m)
+        stats.append([m.bn.running_mean.numpy().copy(), m.bn.running_var.numpy().copy()])
+    for a, b in zip(*stats):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
