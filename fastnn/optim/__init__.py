@@ -25,8 +25,9 @@ from .rmsprop import RMSprop
 from .rprop import Rprop
 from .search import RandomLocalSearch, RandomSearch
 from .sgd import SGD
+from .sparse_adam import SparseAdam
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
-           "NAdam", "RAdam", "LBFGS", "Rprop", "ASGD", "Adafactor", "Muon", "RandomSearch",
+           "NAdam", "RAdam", "LBFGS", "Rprop", "ASGD", "Adafactor", "Muon", "SparseAdam", "RandomSearch",
            "RandomLocalSearch",
            "lr_scheduler"]
