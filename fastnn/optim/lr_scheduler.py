@@ -21,6 +21,7 @@ import weakref
 from bisect import bisect_right
 from collections import Counter
 
+from .._tensor import Tensor
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
@@ -83,6 +84,21 @@ def _check_step_order(sched):
             warnings.warn(_ORDER_WARNING, UserWarning, stacklevel=3)
 
 
+def _set_group_lr(group, lr):
+    """group['lr'] = lr, or, for a Tensor lr (``Adam(lr=torch.tensor(...))``),
+    filled in place as PyTorch does, so the group keeps its tensor."""
+    cur = group["lr"]
+    if isinstance(cur, Tensor):
+        cur.fill_(float(lr))
+    else:
+        group["lr"] = lr
+
+
+def _lr_copy(lr):
+    """A group's lr as a scheduler records it: a Tensor lr cloned."""
+    return lr.clone() if isinstance(lr, Tensor) else lr
+
+
 def _check_optimizer(sched, optimizer):
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{sched}: {type(optimizer).__name__} is not an Optimizer")
@@ -135,7 +151,7 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                group.setdefault("initial_lr", _lr_copy(group["lr"]))
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -184,11 +200,11 @@ class LRScheduler:
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
+            _set_group_lr(group, lr)
         self._last_lr = self._group_lrs()
 
     def _group_lrs(self):
-        return [group["lr"] for group in self.optimizer.param_groups]
+        return [_lr_copy(group["lr"]) for group in self.optimizer.param_groups]
 
     def state_dict(self):
         """Every attribute but the optimiser."""
@@ -751,7 +767,7 @@ class ReduceLROnPlateau(LRScheduler):
             old = float(group["lr"])
             new = max(old * self.factor, self.min_lrs[i])
             if old - new > self.eps:
-                group["lr"] = new
+                _set_group_lr(group, new)
 
     @property
     def in_cooldown(self):
@@ -855,7 +871,7 @@ class SequentialLR(_Composite):
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            _set_group_lr(group, group["initial_lr"])
         self._undo(self)
         idx = bisect_right(self._milestones, 0)
         self._schedulers[idx]._initial_step()
@@ -912,12 +928,12 @@ class ChainedScheduler(_Composite):
         _check_members("ChainedScheduler", optimizer, schedulers)
         self._schedulers = list(schedulers)
         self.optimizer = optimizer
-        self._last_lr = [g["lr"] for g in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = [_lr_copy(g["lr"]) for g in self._schedulers[-1].optimizer.param_groups]
 
     def step(self):
         for s in self._schedulers:
             s.step()
-        self._last_lr = [g["lr"] for g in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = [_lr_copy(g["lr"]) for g in self._schedulers[-1].optimizer.param_groups]
 
 
 def _set_momentum(group, value, use_beta1):
@@ -992,7 +1008,7 @@ class CyclicLR(LRScheduler):
         base_lrs = _per_group("CyclicLR", "base_lr", optimizer, base_lr)
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
-                group["lr"] = lr
+                _set_group_lr(group, lr)
         self.max_lrs = _per_group("CyclicLR", "max_lr", optimizer, max_lr)
         up = float(step_size_up)
         down = float(step_size_down) if step_size_down is not None else up
@@ -1149,7 +1165,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
+            _set_group_lr(group, lr)
         self._last_lr = self._group_lrs()
 
 

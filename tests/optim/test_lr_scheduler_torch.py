@@ -447,3 +447,43 @@ def test_step_tracking_keeps_no_reference_and_survives_state_dict():
     del opt, sched
     gc.collect()
     assert r() is None
+
+
+_TENSOR_LR_CASES = {
+    "ReduceLROnPlateau": lambda L, o: L.ReduceLROnPlateau(o, patience=0),
+    "OneCycleLR": lambda L, o: L.OneCycleLR(o, 0.1, total_steps=6),
+    "CyclicLR": lambda L, o: L.CyclicLR(o, 0.01, 0.1, 2, cycle_momentum=False),
+    "CosineAnnealingWarmRestarts": lambda L, o: L.CosineAnnealingWarmRestarts(o, 2),
+    "LambdaLR": lambda L, o: L.LambdaLR(o, lambda e: 0.5 ** e),
+    "SequentialLR": lambda L, o: L.SequentialLR(o, [L.LinearLR(o, 0.5, total_iters=2),
+                                                    L.ExponentialLR(o, 0.9)], [2]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_TENSOR_LR_CASES))
+def test_tensor_lr_is_filled_in_place_as_torch(name):
+    """``Adam(lr=torch.tensor(0.01))``: PyTorch's schedules write the new lr
+    into that tensor (the group keeps its tensor; initial_lr and the
+    recorded last lrs are clones), with the same values."""
+    torch = requires_torch()
+    seen = {}
+    for lib, L in ((torch, torch.optim.lr_scheduler), (fastnn, S)):
+        p = lib.nn.Parameter(lib.zeros(2))
+        lr = lib.tensor(0.01)
+        opt = lib.optim.Adam([p], lr=lr)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sched = _TENSOR_LR_CASES[name](L, opt)
+            out = []
+            for _ in range(5):
+                opt.step()
+                sched.step(1.0) if name == "ReduceLROnPlateau" else sched.step()
+                g = opt.param_groups[0]
+                last = sched.get_last_lr()[0]
+                out.append((float(g["lr"]), g["lr"] is lr, isinstance(last, lib.Tensor),
+                            last is not lr, g.get("initial_lr") is not lr))
+        seen[lib.__name__] = out
+    assert [o[1:] for o in seen["fastnn"]] == [o[1:] for o in seen["torch"]]
+    np.testing.assert_allclose([o[0] for o in seen["fastnn"]], [o[0] for o in seen["torch"]],
+                               rtol=1e-6)
+    assert seen["torch"][0][1] is True
