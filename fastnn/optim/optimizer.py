@@ -396,6 +396,7 @@ class Optimizer:
                 g = p.grad
                 if g is None:
                     continue
+                p.__dict__.pop("_sparse_rows", None)    # (an Embedding(sparse=True)'s rows)
                 ga = _arr(g)
                 if set_to_none:
                     p.grad = None

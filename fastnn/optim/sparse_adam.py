@@ -97,12 +97,6 @@ class SparseAdam(Optimizer):
             step_size = lr * math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
             xr[rows] = xr[rows] + x.dtype.type(-step_size) * (numer / denom)
 
-    def zero_grad(self, set_to_none=True):
-        for group in self.param_groups:
-            for p in group["params"]:
-                p.__dict__.pop("_sparse_rows", None)
-        super().zero_grad(set_to_none)
-
     def _load_state_value(self, key, value, p):
         if key == "step":                  # a Python int, as PyTorch's SparseAdam keeps it
             return int(float(value))

@@ -90,3 +90,22 @@ def test_sparse_adam_argument_errors():
                      (dict(betas=(1.0, 0.9)), "index 0"), (dict(betas=(0.9, -0.1)), "index 1")):
         with pytest.raises(ValueError, match=msg):
             fastnn.optim.SparseAdam(params(), **bad)
+
+
+@pytest.mark.parametrize("how", ["optimizer", "module", "module_zeros"])
+def test_zero_grad_forgets_the_looked_up_rows(how):
+    """A backward whose gradient is then dropped (``zero_grad``) leaves no
+    rows behind: PyTorch's sparse gradient (and its indices) is gone, so the
+    next step touches only the rows of the next backward."""
+    emb = fastnn.nn.Embedding(6, 2, sparse=True)
+    opt = fastnn.optim.SparseAdam(emb.parameters(), lr=0.1)
+    emb(fastnn.tensor([1, 2])).sum().backward()
+    opt.step()                                    # rows 1, 2 now have moments
+    emb(fastnn.tensor([1])).sum().backward()
+    {"optimizer": opt.zero_grad, "module": emb.zero_grad,
+     "module_zeros": lambda: emb.zero_grad(set_to_none=False)}[how]()
+    before = emb.weight.detach().numpy().copy()
+    emb(fastnn.tensor([3])).sum().backward()
+    opt.step()
+    moved = np.any(emb.weight.detach().numpy() != before, axis=1)
+    assert moved.tolist() == [False, False, False, True, False, False]
