@@ -190,13 +190,28 @@ def are_deterministic_algorithms_enabled():
     return True
 
 
-_LAZY_EXTRA = ("compiler",)             # torch.compiler stand-ins (fastnn/compiler.py)
+_LAZY_EXTRA = ("compiler", "_dynamo")  # torch.compiler / torch._dynamo stand-ins
 
 
 def compile(model=None, **kwargs):
-    """``torch.compile`` stand-in: returns the model (or a decorator) unchanged."""
+    """``torch.compile`` stand-in: fastnn runs eagerly, so nothing is compiled.
+    A module comes back wrapped as PyTorch wraps it (an
+    ``fastnn._dynamo.OptimizedModule`` holding it as ``_orig_mod``, so the
+    state_dict keys carry PyTorch's ``_orig_mod.`` prefix); a function comes
+    back unchanged; without ``model``, a decorator."""
     if model is None:
-        return lambda m: m
+        def decorate(m):
+            if m is None:
+                raise RuntimeError("Model can't be None")
+            return compile(m, **kwargs)
+        return decorate
+    if kwargs.get("mode") is not None and kwargs.get("options") is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be "
+                           "specified at the same time.")
+    from .nn.modules.module import Module
+    if isinstance(model, Module):
+        from ._dynamo import OptimizedModule
+        return OptimizedModule(model)
     return model
 
 

@@ -1,5 +1,6 @@
-"""``torch.compiler`` stand-ins: ``fastnn.compile`` returns the model
-unchanged, so nothing is ever being compiled."""
+"""``torch.compiler`` stand-ins: ``fastnn.compile`` compiles nothing (a
+module comes back wrapped as PyTorch's ``OptimizedModule``, run as it is),
+so nothing is ever being compiled."""
 
 __all__ = ["is_compiling", "is_dynamo_compiling", "disable", "reset"]
 

@@ -192,7 +192,7 @@ def test_checkpoint_values_and_gradients():
     gx, gw = x.grad.numpy().copy(), lin.weight.grad.numpy().copy()
     x.grad = None
     lin.zero_grad()
-    for kw in ({"use_reentrant": False}, {"preserve_rng_state": False},
+    for kw in ({"use_reentrant": False}, {"use_reentrant": False, "preserve_rng_state": False},
                {"use_reentrant": False, "determinism_check": "none", "debug": False}):
         out = checkpoint(f, x, scale=2.0, **kw)
         assert out.item() == ref.item()
@@ -220,6 +220,34 @@ def test_checkpoint_sequential_matches_torch_signature():
     x.grad = None
     ref.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), g)
-    out2 = checkpoint_sequential(list(seq), 3, x)
+    with pytest.warns(UserWarning, match="use_reentrant"):
+        out2 = checkpoint_sequential(list(seq), 3, x)
     np.testing.assert_array_equal(out2.detach().numpy(), ref.detach().numpy())
     assert fastnn.utils.checkpoint.checkpoint is checkpoint
+
+
+@pytest.mark.parametrize("reentrant", [None, True, False])
+def test_checkpoint_reentrant_rule_matches_torch(reentrant):
+    """PyTorch's default (``use_reentrant`` left out: a warning, then True)
+    and the reentrant form record no graph when no tensor argument requires
+    grad, so a block checkpointed on the raw input gets no gradients and
+    trains differently; the non-reentrant form records as usual.  The same
+    parameters get gradients in fastnn, with the same warnings."""
+    torch = pytest.importorskip("torch")
+    seen = {}
+    for lib in (torch, fastnn):
+        from importlib import import_module
+        ck = import_module(lib.__name__ + ".utils.checkpoint")
+        seq = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.ReLU(), lib.nn.Linear(4, 4),
+                                lib.nn.ReLU(), lib.nn.Linear(4, 2))
+        x = lib.ones(2, 3)
+        kw = {} if reentrant is None else {"use_reentrant": reentrant}
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            h = ck.checkpoint(seq[0], x, **kw)
+            out = ck.checkpoint_sequential(list(seq[1:]), 2, h, **kw)
+        out.sum().backward()
+        seen[lib.__name__] = ([p.grad is None for p in seq.parameters()], h.requires_grad,
+                              sorted({str(m.message)[:25] for m in w}))
+    assert seen["fastnn"] == seen["torch"]
+    assert seen["torch"][0][0] is (reentrant is not False)

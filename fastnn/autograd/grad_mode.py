@@ -8,6 +8,7 @@ training from recording.
 import functools
 import inspect
 import sys
+import threading
 import warnings
 
 from .._core import is_grad_enabled, set_grad_enabled_flag as _set_flag
@@ -121,6 +122,15 @@ class inference_mode(_GradModeContext):
         self._mode = bool(mode)
         self._value = not self._mode
 
+    def __enter__(self):
+        self._prev_inference = is_inference_mode_enabled()
+        _inference.enabled = self._mode
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        _inference.enabled = self._prev_inference
+        return super().__exit__(*exc)
+
     def clone(self):
         return self.__class__(self._mode)
 
@@ -149,6 +159,10 @@ class _Restoring(_GradModeContext):
         self._value = value
 
 
+_inference = threading.local()      # inside an inference_mode block (per thread)
+
+
 def is_inference_mode_enabled():
-    """False: fastnn has no separate inference-mode tensors."""
-    return False
+    """Whether this thread is inside ``inference_mode()`` (fastnn has no
+    separate inference tensors: there it is no-grad mode)."""
+    return getattr(_inference, "enabled", False)

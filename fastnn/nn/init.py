@@ -265,3 +265,32 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
         vals[g.permutation(rows)[:nz], c] = 0
     a[...] = vals
     return tensor
+
+
+def _make_deprecated(fn):
+    """The pre-0.4 name of an initialiser (``xavier_uniform`` for
+    ``xavier_uniform_``), still found in old tutorials: it warns as PyTorch's
+    (FutureWarning) and initialises in place."""
+    new_name = fn.__name__
+    old_name = new_name[:-1]
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old_name}` is now deprecated in favor of "
+                      f"`nn.init.{new_name}`.", FutureWarning, stacklevel=2)
+        return fn(*args, **kwargs)
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old_name
+    deprecated_init.__doc__ = f"{old_name}(...): deprecated, use ``{new_name}``."
+    return deprecated_init
+
+
+uniform = _make_deprecated(uniform_)
+normal = _make_deprecated(normal_)
+constant = _make_deprecated(constant_)
+eye = _make_deprecated(eye_)
+dirac = _make_deprecated(dirac_)
+xavier_uniform = _make_deprecated(xavier_uniform_)
+xavier_normal = _make_deprecated(xavier_normal_)
+kaiming_uniform = _make_deprecated(kaiming_uniform_)
+kaiming_normal = _make_deprecated(kaiming_normal_)
+orthogonal = _make_deprecated(orthogonal_)
+sparse = _make_deprecated(sparse_)

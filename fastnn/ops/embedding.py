@@ -111,7 +111,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     scale_grad_by_freq : bool
         Scale each row's gradient by 1 / its frequency in the batch.
     sparse : bool
-        Accepted; the gradient is always dense.
+        The gradient is always dense; the rows it touches are noted for
+        ``optim.SparseAdam`` (see ``_record_sparse_rows``).
 
     Shape
     -----
@@ -128,7 +129,22 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     pad = _padding("embedding", padding_idx, w.shape[0])
     if max_norm is not None:
         _renorm(w, idx, float(max_norm), float(norm_type))
-    return EmbeddingFn.apply(w, idx, pad, bool(scale_grad_by_freq))
+    out = EmbeddingFn.apply(w, idx, pad, bool(scale_grad_by_freq))
+    if sparse and out.requires_grad:
+        _record_sparse_rows(out, w, idx)
+    return out
+
+
+def _record_sparse_rows(out, weight, idx):
+    """``sparse=True``: the gradient stays dense, but the rows a backward
+    reaches are noted on the weight (``weight._sparse_rows``, a list of index
+    arrays), which are the indices PyTorch's sparse gradient would list;
+    ``optim.SparseAdam`` updates exactly those rows and clears the list."""
+    rows = idx.ravel().copy()
+
+    def note(grad):
+        weight.__dict__.setdefault("_sparse_rows", []).append(rows)
+    out.register_hook(note)
 
 
 class EmbeddingBagFn(Function):

@@ -13,12 +13,15 @@ the closed form.  ``state_dict()`` is every attribute but the optimiser
 (plain numbers and lists), as in PyTorch; user functions (``lr_lambda``,
 ``scale_fn``) are not stored, only a callable object's ``__dict__``.
 """
+import functools
 import math
 import types
 import warnings
+import weakref
 from bisect import bisect_right
 from collections import Counter
 
+from .._tensor import Tensor
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
@@ -28,6 +31,72 @@ __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR
 
 _EPOCH_WARNING = ("passing epoch to scheduler.step() is deprecated; call step() once per "
                   "epoch")
+
+
+_GET_LR_WARNING = ("To get the last learning rate computed by the scheduler, please use "
+                   "`get_last_lr()`.")
+_ORDER_WARNING = ("Detected call of `lr_scheduler.step()` before `optimizer.step()`. In "
+                  "PyTorch 1.1.0 and later, you should call them in the opposite order: "
+                  "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this will "
+                  "result in skipping the first value of the learning rate schedule.")
+_OVERRIDDEN_WARNING = ("Seems like `optimizer.step()` has been overridden after learning rate "
+                       "scheduler initialization. Please, make sure to call `optimizer.step()` "
+                       "before `lr_scheduler.step()`.")
+
+
+def _warn_get_lr_outside_step(sched):
+    """PyTorch's warning when a built-in schedule's ``get_lr()`` is called by
+    hand (its value is the next step's rule applied again, not the lr)."""
+    if not sched._get_lr_called_within_step:
+        warnings.warn(_GET_LR_WARNING, UserWarning, stacklevel=3)
+
+
+def _track_optimizer_step(optimizer):
+    """Wraps ``optimizer.step`` (once, on the instance, as PyTorch does) so it
+    records ``optimizer._opt_called``: the first ``scheduler.step()`` can then
+    warn when it comes before any ``optimizer.step()``.  The wrapper holds a
+    weak reference, so the optimiser does not keep itself alive."""
+    if getattr(optimizer.step, "_wrapped_by_lr_sched", False):
+        return
+    bound = optimizer.step
+    func = getattr(bound, "__func__", None)
+    if func is None:                    # not a method: leave a user's callable alone
+        return
+    ref = weakref.ref(optimizer)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        opt = ref()
+        opt._opt_called = True
+        return func.__get__(opt, type(opt))(*args, **kwargs)
+    wrapper._wrapped_by_lr_sched = True
+    optimizer.step = wrapper
+
+
+def _check_step_order(sched):
+    """At the first ``step()`` after construction, PyTorch's warnings for a
+    scheduler stepped before its optimiser (or an optimiser whose ``step``
+    was replaced after the scheduler was made)."""
+    if sched._step_count == 1:
+        if not getattr(sched.optimizer.step, "_wrapped_by_lr_sched", False):
+            warnings.warn(_OVERRIDDEN_WARNING, UserWarning, stacklevel=3)
+        elif not getattr(sched.optimizer, "_opt_called", False):
+            warnings.warn(_ORDER_WARNING, UserWarning, stacklevel=3)
+
+
+def _set_group_lr(group, lr):
+    """group['lr'] = lr, or, for a Tensor lr (``Adam(lr=torch.tensor(...))``),
+    filled in place as PyTorch does, so the group keeps its tensor."""
+    cur = group["lr"]
+    if isinstance(cur, Tensor):
+        cur.fill_(float(lr))
+    else:
+        group["lr"] = lr
+
+
+def _lr_copy(lr):
+    """A group's lr as a scheduler records it: a Tensor lr cloned."""
+    return lr.clone() if isinstance(lr, Tensor) else lr
 
 
 def _check_optimizer(sched, optimizer):
@@ -82,7 +151,7 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                group.setdefault("initial_lr", _lr_copy(group["lr"]))
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -90,6 +159,7 @@ class LRScheduler:
                                    "when resuming a scheduler with last_epoch >= 0")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        _track_optimizer_step(optimizer)
         self._initial_step()
 
     def _initial_step(self):
@@ -111,6 +181,7 @@ class LRScheduler:
 
     def step(self, epoch=None):
         """Advances one epoch (or jumps to ``epoch``, closed form) and sets the lrs."""
+        _check_step_order(self)
         self._step_count += 1
         if epoch is not None:
             warnings.warn(_EPOCH_WARNING, UserWarning, stacklevel=2)
@@ -129,11 +200,11 @@ class LRScheduler:
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
+            _set_group_lr(group, lr)
         self._last_lr = self._group_lrs()
 
     def _group_lrs(self):
-        return [group["lr"] for group in self.optimizer.param_groups]
+        return [_lr_copy(group["lr"]) for group in self.optimizer.param_groups]
 
     def state_dict(self):
         """Every attribute but the optimiser."""
@@ -207,6 +278,7 @@ class LambdaLR(_LambdaBase):
         super().__init__(optimizer, lr_lambda, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_outside_step(self)
         return [b * fn(self.last_epoch) for fn, b in zip(self.lr_lambdas, self.base_lrs)]
 
 
@@ -232,6 +304,7 @@ class MultiplicativeLR(_LambdaBase):
         super().__init__(optimizer, lr_lambda, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_outside_step(self)
         if self._is_initial:
             return self._group_lrs()
         return [g["lr"] * fn(self.last_epoch)
@@ -272,6 +345,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_outside_step(self)
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._group_lrs()
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
@@ -303,6 +377,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_outside_step(self)
         if self._is_initial:
             return self._group_lrs()
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
@@ -341,6 +416,7 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_outside_step(self)
         if self.last_epoch not in self.milestones:
             return self._group_lrs()
         k = self.milestones[self.last_epoch]
@@ -387,6 +463,7 @@ class ConstantLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_outside_step(self)
         groups = self.optimizer.param_groups
         if self.last_epoch == 0:
             return [g["lr"] * self.factor for g in groups]
@@ -440,6 +517,7 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_outside_step(self)
         groups = self.optimizer.param_groups
         a, b, n, t = self.start_factor, self.end_factor, self.total_iters, self.last_epoch
         if t == 0:
@@ -481,6 +559,7 @@ class PolynomialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_outside_step(self)
         n, t = self.total_iters, self.last_epoch
         if self._is_initial or t > n:
             return self._group_lrs()
@@ -521,6 +600,7 @@ class InverseTimeLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_outside_step(self)
         if self._is_initial:
             return self._group_lrs()
         t, k = self.last_epoch, self.k
@@ -563,6 +643,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_outside_step(self)
         groups = self.optimizer.param_groups
         t, T, eta = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
@@ -686,7 +767,7 @@ class ReduceLROnPlateau(LRScheduler):
             old = float(group["lr"])
             new = max(old * self.factor, self.min_lrs[i])
             if old - new > self.eps:
-                group["lr"] = new
+                _set_group_lr(group, new)
 
     @property
     def in_cooldown(self):
@@ -790,7 +871,7 @@ class SequentialLR(_Composite):
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            _set_group_lr(group, group["initial_lr"])
         self._undo(self)
         idx = bisect_right(self._milestones, 0)
         self._schedulers[idx]._initial_step()
@@ -847,12 +928,12 @@ class ChainedScheduler(_Composite):
         _check_members("ChainedScheduler", optimizer, schedulers)
         self._schedulers = list(schedulers)
         self.optimizer = optimizer
-        self._last_lr = [g["lr"] for g in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = [_lr_copy(g["lr"]) for g in self._schedulers[-1].optimizer.param_groups]
 
     def step(self):
         for s in self._schedulers:
             s.step()
-        self._last_lr = [g["lr"] for g in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = [_lr_copy(g["lr"]) for g in self._schedulers[-1].optimizer.param_groups]
 
 
 def _set_momentum(group, value, use_beta1):
@@ -927,7 +1008,7 @@ class CyclicLR(LRScheduler):
         base_lrs = _per_group("CyclicLR", "base_lr", optimizer, base_lr)
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
-                group["lr"] = lr
+                _set_group_lr(group, lr)
         self.max_lrs = _per_group("CyclicLR", "max_lr", optimizer, max_lr)
         up = float(step_size_up)
         down = float(step_size_down) if step_size_down is not None else up
@@ -968,6 +1049,7 @@ class CyclicLR(LRScheduler):
         return self.gamma ** x
 
     def get_lr(self):
+        _warn_get_lr_outside_step(self)
         t = self.last_epoch
         cycle = math.floor(1 + t / self.total_size)
         x = 1.0 + t / self.total_size - cycle
@@ -1048,6 +1130,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        _warn_get_lr_outside_step(self)
         c = (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
         return [self.eta_min + (b - self.eta_min) * c for b in self.base_lrs]
 
@@ -1082,7 +1165,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
+            _set_group_lr(group, lr)
         self._last_lr = self._group_lrs()
 
 
@@ -1182,6 +1265,7 @@ class OneCycleLR(LRScheduler):
         return (end - start) * pct + start
 
     def get_lr(self):
+        _warn_get_lr_outside_step(self)
         t = self.last_epoch
         if t > self.total_steps:
             raise ValueError(f"OneCycleLR: Tried to step {t} times. The specified number of "

@@ -267,6 +267,34 @@ class Optimizer:
         """``hook(optimizer, args, kwargs)`` after each ``step``."""
         return _handle(self.__dict__.setdefault("_step_post_hooks", OrderedDict()), hook)
 
+    def _add_hook(self, attr, hook, prepend):
+        d = self.__dict__.setdefault(attr, OrderedDict())
+        h = _handle(d, hook)
+        if prepend:
+            d.move_to_end(h.id, last=False)
+        return h
+
+    def _hooks(self, attr):
+        return tuple(self.__dict__.get(attr, {}).values())
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer)`` before ``state_dict()`` builds the dict."""
+        return self._add_hook("_optimizer_state_dict_pre_hooks", hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict)`` after ``state_dict()``; a dict it
+        returns is returned instead."""
+        return self._add_hook("_optimizer_state_dict_post_hooks", hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict)`` before ``load_state_dict`` (given a
+        shallow copy); a dict it returns is loaded instead."""
+        return self._add_hook("_optimizer_load_state_dict_pre_hooks", hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer)`` after ``load_state_dict``."""
+        return self._add_hook("_optimizer_load_state_dict_post_hooks", hook, prepend)
+
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self.state = defaultdict(dict)
@@ -368,6 +396,7 @@ class Optimizer:
                 g = p.grad
                 if g is None:
                     continue
+                p.__dict__.pop("_sparse_rows", None)    # (an Embedding(sparse=True)'s rows)
                 ga = _arr(g)
                 if set_to_none:
                     p.grad = None
@@ -503,7 +532,18 @@ class Optimizer:
 
     # ---------------------------------------------------------- state dict
     def state_dict(self):
-        """The optimiser's state in torch.optim's layout (its Tensors copied)."""
+        """The optimiser's state in torch.optim's layout (its Tensors copied),
+        through the state-dict hooks."""
+        for hook in self._hooks("_optimizer_state_dict_pre_hooks"):
+            hook(self)
+        sd = self._state_dict()
+        for hook in self._hooks("_optimizer_state_dict_post_hooks"):
+            r = hook(self, sd)
+            if r is not None:
+                sd = r
+        return sd
+
+    def _state_dict(self):
         index = {}
         groups = []
         for g in self.param_groups:
@@ -524,7 +564,18 @@ class Optimizer:
     def load_state_dict(self, state_dict):
         """Loads a ``state_dict()`` (Tensors or arrays, copied and cast to each
         parameter's dtype; the step counts as 0-d float32 Tensors; the groups'
-        hyper-parameters are taken from it)."""
+        hyper-parameters are taken from it), through the load hooks."""
+        if isinstance(state_dict, dict):
+            state_dict = state_dict.copy()      # shallow, as PyTorch's, for the hooks
+        for hook in self._hooks("_optimizer_load_state_dict_pre_hooks"):
+            r = hook(self, state_dict)
+            if r is not None:
+                state_dict = r
+        self._load_state_dict(state_dict)
+        for hook in self._hooks("_optimizer_load_state_dict_post_hooks"):
+            hook(self)
+
+    def _load_state_dict(self, state_dict):
         name = type(self).__name__
         if not isinstance(state_dict, dict) or "param_groups" not in state_dict:
             raise ValueError(f"{name}: state_dict must be a dict with 'state' and "

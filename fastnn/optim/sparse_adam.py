@@ -1,85 +1,103 @@
-"""``SparseAdam`` (torch.optim.SparseAdam's rule): the lazy Adam of sparse
-embedding gradients.  A NumPy update of the touched rows only.
+"""``SparseAdam`` (torch.optim.SparseAdam's rule): the lazy Adam that
+``nn.Embedding(..., sparse=True)`` tables are trained with -- only the rows
+a step's gradient touches have their moments and values updated, with
+Adam's bias corrections taken from the parameter's step count.
 
-fastnn's gradients are dense (``nn.Embedding(sparse=True)`` gives a dense
-gradient), so the rows of a parameter (along its first dimension) whose
-gradient is not all zero stand for the indices of PyTorch's sparse
-gradient: only they move and only their moments decay.  A row looked up
-but with an exactly zero gradient is left as it is (PyTorch would decay
-its moments and move it)."""
+fastnn's gradients are dense.  An ``Embedding`` (or ``F.embedding``) with
+``sparse=True`` notes on its weight the rows each backward reaches -- the
+indices PyTorch's sparse gradient lists, a looked-up row whose gradient is
+exactly zero included -- and a step updates those rows (then forgets them,
+as ``zero_grad`` does).  For a parameter without such notes the rows of
+the gradient with a nonzero element are updated.  A NumPy update (one
+parameter at a time, in place).
+"""
 import math
 
 import numpy as np
 
-from .optimizer import Optimizer, betas_tuple, check_betas, check_hparam, check_lr
+from .optimizer import Optimizer, _load_value, _wrap, betas_tuple
 
 __all__ = ["SparseAdam"]
 
 
 class SparseAdam(Optimizer):
-    r"""Lazy Adam, torch.optim.SparseAdam's update.
+    r"""Lazy Adam for embedding tables, torch.optim.SparseAdam's update.
 
-    For each parameter p, at step t (1, 2, ...), on the rows R whose
-    gradient g is non-zero (all other rows, and their moments, unchanged)::
+    For the rows R whose gradient g is not all zero (see the module
+    docstring), with t the parameter's step count::
 
-        g = -g                                              if maximize
-        m[R] = m[R] + (1 - beta1) * (g[R] - m[R])           (exp_avg)
-        v[R] = v[R] + (1 - beta2) * (g[R]**2 - v[R])        (exp_avg_sq)
-        p[R] = p[R] - lr * sqrt(1 - beta2**t) / (1 - beta1**t)
-                        * m[R] / (sqrt(v[R]) + eps)
+        m[R] = m[R] + (g[R] - m[R]) * (1 - beta1)
+        v[R] = v[R] + (g[R]**2 - v[R]) * (1 - beta2)
+        p[R] = p[R] - lr * sqrt(1 - beta2**t) / (1 - beta1**t) * m[R] / (sqrt(v[R]) + eps)
 
     Parameters
     ----------
     params : iterable of Tensor or dict
-        Typically the weights of ``nn.Embedding(..., sparse=True)``.
-    lr : float (default 1e-3)
-    betas : (float, float)
-    eps : float (default 1e-8)
+    lr : float (default 1e-3, > 0)
+    betas : (float, float) (default (0.9, 0.999))
+    eps : float (default 1e-8, > 0)
     maximize : bool
 
     Examples
     --------
     >>> import fastnn
-    >>> emb = fastnn.nn.Embedding(4, 2, sparse=True)
-    >>> opt = fastnn.optim.SparseAdam(list(emb.parameters()), lr=0.1)
+    >>> emb = fastnn.nn.Embedding(5, 2, sparse=True)
+    >>> opt = fastnn.optim.SparseAdam(emb.parameters(), lr=0.1)
     >>> before = emb.weight.detach().numpy().copy()
-    >>> emb(fastnn.tensor([1])).sum().backward(); opt.step()
-    >>> (emb.weight.detach().numpy() != before).any(axis=1).tolist()
-    [False, True, False, False]
+    >>> emb(fastnn.tensor([1, 3])).sum().backward(); opt.step()
+    >>> [bool((emb.weight.detach().numpy()[i] != before[i]).any()) for i in range(5)]
+    [False, True, False, True, False]
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, maximize=False):
-        defaults = dict(lr=lr, betas=betas_tuple(betas), eps=eps, maximize=bool(maximize))
-        self._validate_group(defaults)
-        super().__init__(params, defaults)
-
-    def _validate_group(self, g):
-        check_lr("SparseAdam", g["lr"])
-        check_hparam(float(g["lr"]) > 0.0, "SparseAdam", f"Invalid learning rate: {g['lr']}")
-        check_hparam(float(g["eps"]) > 0.0, "SparseAdam", f"Invalid epsilon value: {g['eps']}")
-        check_betas("SparseAdam", g["betas"])
+        if hasattr(lr, "numel") and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 < float(lr):
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 < eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, maximize=maximize))
 
     def _update(self, group, params, datas, grads, n_threads):
-        lr, eps = float(group["lr"]), float(group["eps"])
-        beta1, beta2 = (float(b) for b in group["betas"])
-        for p, d, g in zip(params, datas, grads):
+        beta1, beta2 = betas_tuple(group["betas"])
+        eps, lr = group["eps"], float(group["lr"])
+        for p, x, g in zip(params, datas, grads):
             st = self.state[p]
-            if len(st) == 0:                 # torch's: an int step, zero moments
+            if not st:
                 st["step"] = 0
-            m = self._buffer(p, "exp_avg")
-            v = self._buffer(p, "exp_avg_sq")
-            st["step"] = int(st["step"]) + 1
-            t = st["step"]
-            g = -g if group.get("maximize") else g
-            # (a 0-d parameter as one row: reshape(1) of a 0-d array is a view)
-            gd, md, vd, dd = (a if a.ndim else a.reshape(1) for a in (g, m, v, d))
-            rows = np.flatnonzero(gd.reshape(gd.shape[0], -1).any(axis=1))
+                st["exp_avg"] = _wrap(np.zeros_like(x))
+                st["exp_avg_sq"] = _wrap(np.zeros_like(x))
+            st["step"] += 1
+            step = st["step"]
+            if group.get("maximize", False):
+                g = -g
+            lead = x.shape[0] if x.ndim else 1          # the rows: slices along dim 0
+            gr, xr = g.reshape(lead, -1), x.reshape(lead, -1)
+            noted = p.__dict__.pop("_sparse_rows", None)
+            if noted:
+                rows = np.unique(np.concatenate(noted))
+            else:
+                rows = np.flatnonzero(np.any(gr != 0, axis=1))
             if rows.size == 0:
                 continue
-            gr, mo, vo = gd[rows], md[rows], vd[rows]
-            dt = dd.dtype.type
-            m_new = mo + (gr - mo) * dt(1 - beta1)
-            v_new = vo + (gr * gr - vo) * dt(1 - beta2)
-            md[rows], vd[rows] = m_new, v_new
-            step_size = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
-            dd[rows] = dd[rows] + (m_new / (np.sqrt(v_new) + dt(eps))) * dt(-step_size)
+            m = st["exp_avg"]._array.reshape(xr.shape)
+            v = st["exp_avg_sq"]._array.reshape(xr.shape)
+            gv = gr[rows]
+            m_old, v_old = m[rows], v[rows]
+            dm = (gv - m_old) * x.dtype.type(1 - beta1)
+            dv = (gv * gv - v_old) * x.dtype.type(1 - beta2)
+            m[rows] = m_old + dm
+            v[rows] = v_old + dv
+            numer = dm + m_old
+            denom = np.sqrt(dv + v_old) + x.dtype.type(eps)
+            step_size = lr * math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
+            xr[rows] = xr[rows] + x.dtype.type(-step_size) * (numer / denom)
+
+    def _load_state_value(self, key, value, p):
+        if key == "step":                  # a Python int, as PyTorch's SparseAdam keeps it
+            return int(float(value))
+        return _load_value(key, value, p, "SparseAdam")

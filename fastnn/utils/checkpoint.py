@@ -10,6 +10,13 @@ fastnn keeps the activations.  PyTorch's keyword arguments
 ``use_reentrant=True`` other keyword arguments raise ValueError, as in
 PyTorch.
 
+``use_reentrant`` left out warns and means True, as in PyTorch 2.x; and the
+reentrant form keeps PyTorch's rule that its output records a graph only
+when a tensor argument requires grad.  So a first block checkpointed on a
+plain input (``checkpoint(self.block, x)``) gets no gradients, as in
+PyTorch (with its warning "None of the inputs have requires_grad=True").
+``checkpoint_sequential`` checkpoints its segments the same way.
+
 Examples
 --------
 >>> import fastnn
@@ -19,6 +26,11 @@ Examples
 >>> x.grad
 tensor([3., 3.])
 """
+
+import warnings
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import no_grad
 
 __all__ = ["checkpoint", "checkpoint_sequential", "noop_context_fn"]
 
@@ -32,6 +44,12 @@ def noop_context_fn():
 def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
                determinism_check="default", debug=False, early_stop=True, **kwargs):
     """``function(*args, **kwargs)``, recorded as usual (see the module docstring)."""
+    if use_reentrant is None:
+        warnings.warn("torch.utils.checkpoint: the use_reentrant parameter should be passed "
+                      "explicitly. use_reentrant=False is recommended, but if you need to "
+                      "preserve the current default behavior, you can pass "
+                      "use_reentrant=True.", stacklevel=2)
+        use_reentrant = True
     preserve_rng_state = kwargs.pop("preserve_rng_state", True)   # noqa: F841 (accepted)
     if determinism_check not in ("default", "none"):
         raise ValueError(f"determinism_check should be one of ['default', 'none'], but got "
@@ -42,6 +60,13 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
                              "use_reentrant=False.")
         if kwargs:
             raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))
+        if not any(a.requires_grad for a in args if isinstance(a, Tensor)):
+            # PyTorch's reentrant checkpoint is a Function run under no_grad:
+            # with no input requiring grad its output records nothing
+            warnings.warn("None of the inputs have requires_grad=True. Gradients will be None",
+                          stacklevel=2)
+            with no_grad():
+                return function(*args)
         return function(*args)
     fwd_ctx, _ = context_fn()
     with fwd_ctx:
@@ -50,9 +75,16 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
 
 def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):
     """Runs ``functions`` (a ``Sequential``, or a list of callables) in order
-    on ``input``, as PyTorch's ``checkpoint_sequential`` computes it
-    (``segments`` only decides what PyTorch would recompute)."""
-    kwargs.pop("preserve_rng_state", None)
+    on ``input`` as PyTorch's ``checkpoint_sequential``: the first
+    ``segments - 1`` chunks of ``len(functions) // segments`` through
+    :func:`checkpoint`, the rest directly."""
+    if use_reentrant is None:
+        warnings.warn("torch.utils.checkpoint.checkpoint_sequential: the use_reentrant "
+                      "parameter should be passed explicitly. use_reentrant=False is "
+                      "recommended, but if you need to preserve the current default "
+                      "behavior, you can pass use_reentrant=True.", stacklevel=2)
+        use_reentrant = True
+    preserve = kwargs.pop("preserve_rng_state", True)
     if kwargs:
         raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))
     if hasattr(functions, "children") and not isinstance(functions, (list, tuple)):
@@ -61,6 +93,18 @@ def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwar
     if not isinstance(segments, int) or segments <= 0:
         raise ValueError(f"checkpoint_sequential: segments must be a positive int, got "
                          f"{segments!r}")
-    for f in functions:
-        input = f(input)
-    return input
+
+    def run(start, end):
+        def forward(x):
+            for j in range(start, end + 1):
+                x = functions[j](x)
+            return x
+        return forward
+
+    size = len(functions) // segments
+    end = -1
+    for start in range(0, size * (segments - 1), size):
+        end = start + size - 1
+        input = checkpoint(run(start, end), input, use_reentrant=use_reentrant,
+                           preserve_rng_state=preserve)
+    return run(end + 1, len(functions) - 1)(input)

@@ -308,3 +308,36 @@ def test_user_backward_and_hooks_may_write_into_a_root_gradient():
     y.backward(g)
     np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 8.0))
     np.testing.assert_array_equal(g, np.full((2, 3), 3.0))
+
+
+def test_is_inference_mode_enabled_as_torch():
+    """``torch.is_inference_mode_enabled()`` is True inside ``inference_mode()``
+    (context, decorator, nested ``inference_mode(False)``), False outside and
+    after an exception, as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    seen = {}
+    for lib in (torch, fastnn):
+        out = [lib.is_inference_mode_enabled()]
+        with lib.inference_mode():
+            out.append(lib.is_inference_mode_enabled())
+            with lib.inference_mode(False):
+                out.append(lib.is_inference_mode_enabled())
+                out.append(lib.is_grad_enabled())
+            out.append(lib.is_inference_mode_enabled())
+        out.append(lib.is_inference_mode_enabled())
+
+        @lib.inference_mode()
+        def f():
+            return lib.is_inference_mode_enabled(), lib.is_grad_enabled()
+        out.extend(f())
+        try:
+            with lib.inference_mode():
+                raise KeyError
+        except KeyError:
+            pass
+        out.append(lib.is_inference_mode_enabled())
+        with lib.no_grad():
+            out.append(lib.is_inference_mode_enabled())
+        seen[lib.__name__] = out
+    assert seen["fastnn"] == seen["torch"]
+    assert seen["torch"][1] is True

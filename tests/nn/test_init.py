@@ -166,3 +166,33 @@ def test_no_warnings_on_module_construction():
         warnings.simplefilter("error")
         fastnn.nn.Linear(3, 4)
         fastnn.nn.Conv2d(3, 4, 3)
+
+
+@pytest.mark.parametrize("name,args", [("xavier_uniform", ()), ("xavier_normal", (2.0,)),
+                                       ("kaiming_uniform", ()), ("kaiming_normal", ()),
+                                       ("normal", (0.0, 0.02)), ("uniform", (-0.1, 0.1)),
+                                       ("constant", (0.3,)), ("orthogonal", ()),
+                                       ("eye", ()), ("sparse", (0.5,))])
+def test_deprecated_init_names_warn_and_initialise_as_torch(name, args):
+    """Old tutorials call ``nn.init.xavier_uniform(w)`` (no underscore):
+    PyTorch still has those names, warning with a FutureWarning, and they
+    initialise in place like the ``_`` forms."""
+    torch = pytest.importorskip("torch")
+    msgs = []
+    for lib in (torch, fastnn):
+        w = lib.empty(40, 30)
+        with pytest.warns(FutureWarning) as rec:
+            out = getattr(lib.nn.init, name)(w, *args)
+        assert out is w
+        msgs.append(str(rec[0].message))
+        if name == "constant":
+            assert float(w.min()) == float(w.max()) == pytest.approx(0.3)
+        elif name == "eye":
+            np.testing.assert_array_equal(w.numpy(), np.eye(40, 30, dtype=np.float32))
+        else:
+            assert float(w.std()) > 0
+    assert msgs[0] == msgs[1]
+    c = fastnn.empty(3, 4, 3)
+    with pytest.warns(FutureWarning):
+        fastnn.nn.init.dirac(c)
+    assert float(c.sum()) == 3.0

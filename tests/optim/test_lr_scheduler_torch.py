@@ -378,3 +378,112 @@ def test_get_lr_called_within_step_flag_as_torch():
     cawr = S.CosineAnnealingWarmRestarts(fastnn.optim.SGD([p], lr=0.1), T_0=2)
     assert cawr._get_lr_called_within_step is False
     assert "_get_lr_called_within_step" in cawr.state_dict()
+
+
+_WARN_CASES = {
+    "StepLR": lambda L, o: L.StepLR(o, 2),
+    "CosineAnnealingLR": lambda L, o: L.CosineAnnealingLR(o, 3),
+    "LambdaLR": lambda L, o: L.LambdaLR(o, lambda e: 1.0),
+    "CyclicLR": lambda L, o: L.CyclicLR(o, 0.01, 0.1),
+    "OneCycleLR": lambda L, o: L.OneCycleLR(o, 0.1, total_steps=5),
+    "CosineAnnealingWarmRestarts": lambda L, o: L.CosineAnnealingWarmRestarts(o, 2),
+    "SequentialLR": lambda L, o: L.SequentialLR(o, [L.StepLR(o, 2), L.ExponentialLR(o, 0.9)],
+                                                [2]),
+    "ChainedScheduler": lambda L, o: L.ChainedScheduler([L.StepLR(o, 2),
+                                                         L.ExponentialLR(o, 0.9)]),
+}
+
+
+def _warnings_of(fn):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        fn()
+    return [str(x.message).split(".")[0] for x in w]
+
+
+@pytest.mark.parametrize("name", sorted(_WARN_CASES))
+def test_step_order_and_get_lr_warnings_as_torch(name):
+    """PyTorch warns when the first ``scheduler.step()`` comes before any
+    ``optimizer.step()`` (the schedule then skips its first value), when
+    ``optimizer.step`` was replaced after the scheduler was made, and when a
+    built-in schedule's ``get_lr()`` is called by hand; the right order is
+    silent.  fastnn gives the same warnings in the same places."""
+    torch = requires_torch()
+    make = _WARN_CASES[name]
+    seen = {}
+    for lib, L in ((torch, torch.optim.lr_scheduler), (fastnn, S)):
+        def opt():
+            return lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=0.1, momentum=0.9)
+        runs = []
+        o = opt()
+        s = make(L, o)
+        runs.append(_warnings_of(lambda: (s.step(), s.step())))        # wrong order
+        o = opt()
+        s = make(L, o)
+        runs.append(_warnings_of(lambda: [(o.step(), s.step()) for _ in range(3)]))
+        o = opt()
+        s = make(L, o)
+        o.step = lambda closure=None: None
+        runs.append(_warnings_of(lambda: (o.step(), s.step())))        # replaced step
+        if hasattr(s, "get_lr") and name not in ("SequentialLR", "ChainedScheduler"):
+            runs.append(_warnings_of(s.get_lr))
+        seen[lib.__name__] = runs
+    assert seen["fastnn"] == seen["torch"]
+    assert seen["torch"][1] == []
+    if name != "CosineAnnealingWarmRestarts":      # (its own step() does not check)
+        assert seen["torch"][0]
+
+
+def test_step_tracking_keeps_no_reference_and_survives_state_dict():
+    import gc
+    import weakref
+    opt = fastnn.optim.SGD([fastnn.nn.Parameter(fastnn.zeros(2))], lr=0.1)
+    sched = S.StepLR(opt, 2)
+    assert sorted(opt.state_dict()) == ["param_groups", "state"]
+    opt.step()
+    sched.step()
+    assert opt._opt_called is True
+    r = weakref.ref(opt)
+    del opt, sched
+    gc.collect()
+    assert r() is None
+
+
+_TENSOR_LR_CASES = {
+    "ReduceLROnPlateau": lambda L, o: L.ReduceLROnPlateau(o, patience=0),
+    "OneCycleLR": lambda L, o: L.OneCycleLR(o, 0.1, total_steps=6),
+    "CyclicLR": lambda L, o: L.CyclicLR(o, 0.01, 0.1, 2, cycle_momentum=False),
+    "CosineAnnealingWarmRestarts": lambda L, o: L.CosineAnnealingWarmRestarts(o, 2),
+    "LambdaLR": lambda L, o: L.LambdaLR(o, lambda e: 0.5 ** e),
+    "SequentialLR": lambda L, o: L.SequentialLR(o, [L.LinearLR(o, 0.5, total_iters=2),
+                                                    L.ExponentialLR(o, 0.9)], [2]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_TENSOR_LR_CASES))
+def test_tensor_lr_is_filled_in_place_as_torch(name):
+    """``Adam(lr=torch.tensor(0.01))``: PyTorch's schedules write the new lr
+    into that tensor (the group keeps its tensor; initial_lr and the
+    recorded last lrs are clones), with the same values."""
+    torch = requires_torch()
+    seen = {}
+    for lib, L in ((torch, torch.optim.lr_scheduler), (fastnn, S)):
+        p = lib.nn.Parameter(lib.zeros(2))
+        lr = lib.tensor(0.01)
+        opt = lib.optim.Adam([p], lr=lr)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sched = _TENSOR_LR_CASES[name](L, opt)
+            out = []
+            for _ in range(5):
+                opt.step()
+                sched.step(1.0) if name == "ReduceLROnPlateau" else sched.step()
+                g = opt.param_groups[0]
+                last = sched.get_last_lr()[0]
+                out.append((float(g["lr"]), g["lr"] is lr, isinstance(last, lib.Tensor),
+                            last is not lr, g.get("initial_lr") is not lr))
+        seen[lib.__name__] = out
+    assert [o[1:] for o in seen["fastnn"]] == [o[1:] for o in seen["torch"]]
+    np.testing.assert_allclose([o[0] for o in seen["fastnn"]], [o[0] for o in seen["torch"]],
+                               rtol=1e-6)
+    assert seen["torch"][0][1] is True

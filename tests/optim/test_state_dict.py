@@ -351,3 +351,34 @@ def test_duplicate_parameters_update_like_torch(name, kw):
         res.append((w.detach().numpy().copy(), b.detach().numpy().copy()))
     for a, t in zip(*res):
         np.testing.assert_allclose(a, t, rtol=1e-6)
+
+
+def test_optimizer_state_dict_hooks_as_torch():
+    """``register_state_dict_pre_hook`` / ``_post_hook`` and the
+    ``load_state_dict`` pre/post hooks run in PyTorch's order (``prepend``
+    puts one first), a post hook's dict replaces the state_dict, a load pre
+    hook's dict is loaded instead, and the handles remove them."""
+    torch = pytest.importorskip("torch")
+    seen = {}
+    for lib in (torch, fastnn):
+        p = lib.nn.Parameter(lib.ones(2))
+        opt = lib.optim.Adam([p], lr=0.1)
+        calls = []
+        hs = [opt.register_state_dict_pre_hook(lambda o: calls.append("pre")),
+              opt.register_state_dict_pre_hook(lambda o: calls.append("pre0"), prepend=True),
+              opt.register_state_dict_post_hook(
+                  lambda o, sd: calls.append("post") or {**sd, "extra": 1})]
+        sd = opt.state_dict()
+        hs.append(opt.register_load_state_dict_pre_hook(
+            lambda o, sd: calls.append(("lpre", sorted(sd))) or
+            {k: v for k, v in sd.items() if k != "extra"}))
+        hs.append(opt.register_load_state_dict_post_hook(lambda o: calls.append("lpost")))
+        sd["param_groups"][0]["lr"] = 0.5
+        opt.load_state_dict(sd)
+        lr = opt.param_groups[0]["lr"]
+        for h in hs:
+            h.remove()
+        opt.load_state_dict(opt.state_dict())
+        seen[lib.__name__] = (calls, sorted(sd), lr)
+    assert seen["fastnn"] == seen["torch"]
+    assert seen["torch"][0][:3] == ["pre0", "pre", "post"]

@@ -11,7 +11,7 @@ from fastnn.testing import requires_torch
 
 def _net(lib, bn=True):
     lib.manual_seed(0)
-    if not bn:   # a float buffer only (PyTorch cannot average BN's int64 counter)
+    if not bn:   # a float buffer only
         m = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.ReLU(), lib.nn.Linear(4, 2))
         m.register_buffer("scale", lib.ones(4))
         return m
@@ -105,3 +105,76 @@ def test_swa_argument_errors():
         S.SWALR(opt, 0.05, anneal_epochs=-1)
     with pytest.raises(ValueError, match="same length"):
         S.SWALR(opt, [0.05, 0.01])
+
+
+@pytest.mark.parametrize("kind", ["ema", "swa", "ema_avg"])
+def test_averaged_model_with_batchnorm_buffers_matches_torch(kind):
+    """The tutorial's EMA of a model with batch norm, ``use_buffers=True``:
+    the int64 ``num_batches_tracked`` is averaged as PyTorch averages it (a
+    float result truncated back; the float function never sees it)."""
+    torch = requires_torch()
+    fm, tm = _net(fastnn), _net(torch)
+    fm.load_state_dict({k: fastnn.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+
+    def make(lib_utils, model):
+        kw = {"ema": dict(multi_avg_fn=lib_utils.get_ema_multi_avg_fn(0.7)), "swa": {},
+              "ema_avg": dict(avg_fn=lib_utils.get_ema_avg_fn(0.7))}[kind]
+        return lib_utils.AveragedModel(model, use_buffers=True, **kw)
+    fa, ta = make(S, fm), make(torch.optim.swa_utils, tm)
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        x = rng.standard_normal((8, 3)).astype(np.float32)
+        for lib, m, avg in ((fastnn, fm, fa), (torch, tm, ta)):
+            m.train()
+            m(lib.tensor(x))          # moves the running stats and the counter
+            with lib.no_grad():
+                for p in m.parameters():
+                    p.add_(0.1)
+            avg.update_parameters(m)
+    fs, ts = fa.state_dict(), ta.state_dict()
+    assert list(fs) == list(ts)
+    for k in ts:
+        assert fs[k].numpy().dtype == ts[k].numpy().dtype, k
+        np.testing.assert_allclose(fs[k].numpy(), ts[k].numpy(), rtol=1e-6, atol=1e-7,
+                                   err_msg=k)
+
+
+def test_swalr_state_dict_keys_and_round_trip_match_torch():
+    torch = requires_torch()
+    sds = []
+    for lib in (fastnn, torch):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=0.1)
+        sched = lib.optim.swa_utils.SWALR(opt, swa_lr=0.05, anneal_epochs=3,
+                                          anneal_strategy="linear")
+        opt.step()
+        sched.step()
+        sds.append(sched.state_dict())
+    assert sorted(sds[0]) == sorted(sds[1])
+    assert sds[0]["_anneal_strategy"] == "linear"
+    opt = fastnn.optim.SGD([fastnn.nn.Parameter(fastnn.zeros(2))], lr=0.1)
+    sched = S.SWALR(opt, swa_lr=0.05, anneal_epochs=3)          # cos
+    sched.load_state_dict(sds[0])
+    assert sched.anneal_func(0.5) == 0.5                        # linear again
+
+
+def test_update_bn_passes_dict_batches_to_the_model_as_torch():
+    """A loader of dict batches (Hugging Face style): PyTorch hands each
+    batch to the model as it is; so does fastnn (it used to try to make a
+    tensor of the dict)."""
+    torch = requires_torch()
+    rng = np.random.default_rng(2)
+    xs = [rng.standard_normal((5, 3)).astype(np.float32) for _ in range(3)]
+    stats = []
+    for lib in (fastnn, torch):
+        class DictNet(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.bn = lib.nn.BatchNorm1d(3)
+
+            def forward(self, batch):
+                return self.bn(batch["x"] * 2)
+        m = DictNet()
+        lib.optim.swa_utils.update_bn([{"x": lib.tensor(x), "n": 1} for x in xs], m)
+        stats.append([m.bn.running_mean.numpy().copy(), m.bn.running_var.numpy().copy()])
+    for a, b in zip(*stats):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -657,6 +657,7 @@ class Module:
     def zero_grad(self, set_to_none=True):
         """Drops (or, with ``set_to_none=False``, zeroes) every parameter's gradient."""
         for p in self.parameters():
+            p.__dict__.pop("_sparse_rows", None)        # (an Embedding(sparse=True)'s rows)
             if set_to_none:
                 p.grad = None
             else:

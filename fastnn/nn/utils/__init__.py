@@ -23,6 +23,9 @@ __all__ = list(_clip_all) + ["clip_grad_norm", "convert_parameters", "rnn", "fus
 
 
 def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
-    """Deprecated PyTorch spelling of :func:`clip_grad_norm_`."""
+    """Deprecated PyTorch spelling of :func:`clip_grad_norm_` (warns as PyTorch's)."""
+    import warnings
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite,  # noqa: F405
                            foreach)
