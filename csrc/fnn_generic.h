@@ -22,9 +22,18 @@
     !defined(FNN_NO_CLONES)
 #if __has_attribute(target_clones)
 #define FNN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+/* the double instantiations (fnn_instantiate.inc): AVX2 and the baseline
+ * only.  Float64 is for gradient checks and the odd scientific model, not
+ * for speed; its AVX-512 clones were 196 KB of the library, and the wheel
+ * has a 2 MB budget.  The clones give the same bits (no contraction, no
+ * reassociation: each clone does the same operations in the same order). */
+#define FNN_CLONES_F64 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 #endif
 #ifndef FNN_CLONES
 #define FNN_CLONES
+#endif
+#ifndef FNN_CLONES_F64
+#define FNN_CLONES_F64
 #endif
 #endif
