@@ -19,3 +19,24 @@ class LinAlgError(RuntimeError):
 
     ``torch.linalg.LinAlgError`` is a RuntimeError too, so code written for
     PyTorch catches it either way."""
+
+
+class OutOfRangeError(IndexError, RuntimeError):
+    """An index out of bounds, or a reduction over an empty dim.
+
+    PyTorch raises IndexError for some of these (``index_select``, ``take``,
+    ``max(dim=...)`` of an empty dim) and RuntimeError for others
+    (``gather``, ``scatter``, ``amax()`` of an empty tensor); this subclasses
+    both, so code written for either catches it."""
+
+
+class DTypeError(TypeError, RuntimeError):
+    """An op got a tensor of a dtype it does not support (an integer matrix
+    for ``linalg.inv``). PyTorch raises RuntimeError; fastnn's convention is
+    TypeError; this is both."""
+
+
+class ValueRangeError(ValueError, RuntimeError):
+    """A tensor holds a value the op cannot take (a class index past
+    ``num_classes`` for ``one_hot``). PyTorch raises RuntimeError; this is a
+    ValueError too."""

@@ -499,10 +499,16 @@ class Tensor(TensorBase):
         return bool(self._array)
 
     def __float__(self):
-        return float(self._array.reshape(-1)[0]) if self._array.size == 1 else float(self._array)
+        if self._array.size != 1:
+            raise _ScalarConversionError(
+                "only one element tensors can be converted to Python scalars")
+        return float(self._array.reshape(-1)[0])
 
     def __int__(self):
-        return int(self._array.reshape(-1)[0]) if self._array.size == 1 else int(self._array)
+        if self._array.size != 1:
+            raise _ScalarConversionError(
+                "only one element tensors can be converted to Python scalars")
+        return int(self._array.reshape(-1)[0])
 
     def __index__(self):
         if self._array.dtype.kind not in "iu" or self._array.size != 1:
@@ -890,7 +896,10 @@ class Tensor(TensorBase):
 
     def pow_(self, exponent):
         o = _operand(exponent)
-        return self._inplace(lambda t: t ** o, _ufunc_into(np.power, o), (o,), True)
+        # NumPy refuses integers to negative integer powers; the out-of-place
+        # op gives PyTorch's values (and its error for a negative Python int).
+        fast = _ufunc_into(np.power, o) if self._array.dtype.kind == "f" else None
+        return self._inplace(lambda t: t ** o, fast, (o,), True)
 
     def neg_(self):
         return self._inplace(lambda t: -t, lambda a: np.negative(a, out=a))
@@ -1155,7 +1164,10 @@ class Tensor(TensorBase):
                 v = v.expand(tshape).movedim(tuple(range(p, p + nb)), tuple(range(nb)))
 
         def fast(a):
-            a[idx] = v._array if isinstance(v, TensorBase) else v
+            try:
+                a[idx] = v._array if isinstance(v, TensorBase) else v
+            except ValueError as e:         # (PyTorch: a RuntimeError)
+                raise ShapeError(f"setitem: {e}") from None
 
         self._inplace(lambda t: S.IndexPutFn.apply(t, v, idx, False, True), fast, (v,))
 
@@ -1209,13 +1221,13 @@ class Tensor(TensorBase):
 
     def __matmul__(self, o):
         if not isinstance(o, TensorBase):
-            o = _operand(o)
+            o = _matmul_operand(o)
         if o._array.dtype is not self._array.dtype:      # (the same dtype: one test)
             _matmul_dtypes(self, o)
         return L.MatMulFn.apply(self, o)
 
     def __rmatmul__(self, o):
-        o = _operand(o)
+        o = _matmul_operand(o)
         _matmul_dtypes(o, self)
         return L.MatMulFn.apply(o, self)
 
@@ -1803,12 +1815,13 @@ class Tensor(TensorBase):
 
     def flatten(self, start_dim=0, end_dim=-1):
         nd = self._array.ndim
+        s = _normalize_dim("flatten", start_dim, nd)    # (IndexError out of range)
+        e = _normalize_dim("flatten", end_dim, nd)
         if nd == 0:
             return self.reshape(1)
-        s = start_dim % nd
-        e = end_dim % nd
         if s > e:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+            raise ShapeError(f"flatten() has invalid args: start_dim {start_dim} cannot come "
+                             f"after end_dim {end_dim}")
         shp = self._array.shape
         n = 1
         for d in shp[s:e + 1]:
@@ -2355,6 +2368,20 @@ def _check_cast(src, dst):
     if src != dst and _promote._CAT[src.kind] > _promote._CAT[dst.kind]:
         raise RuntimeError(f"result type {_torch_name(src)} can't be cast to the desired output "
                            f"type {_torch_name(dst)}")
+
+
+class _ScalarConversionError(ValueError, TypeError):
+    """int()/float() of a tensor of several elements: PyTorch's ValueError
+    (a TypeError too, which NumPy raises for the same call)."""
+
+
+def _matmul_operand(o):
+    """The other operand of ``@`` as a Tensor; a number is a TypeError, as in PyTorch."""
+    o = _operand(o)
+    if not isinstance(o, TensorBase):
+        raise TypeError(f"matmul(): argument 'other' (position 1) must be Tensor, not "
+                        f"{type(o).__name__}")
+    return o
 
 
 def _ufunc_into(ufunc, o):

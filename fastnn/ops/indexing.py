@@ -26,7 +26,7 @@ import numpy as np
 
 from .._core import TensorBase
 from .._core import wrap as _wrap
-from .._errors import ShapeError
+from .._errors import OutOfRangeError, ShapeError
 from ..autograd.function import Function
 from ._common import check_index, operand, tensor
 from ._util import normalize_dim, unbroadcast
@@ -45,8 +45,8 @@ def _check_bounds(op, index, size, dim, allow_negative=False):
     low = -size if allow_negative else 0
     if lo < low or hi >= size:
         bad = lo if lo < low else hi
-        raise RuntimeError(f"{op}(): index {bad} is out of bounds for dimension {dim} with "
-                           f"size {size}")
+        raise OutOfRangeError(f"{op}(): index {bad} is out of bounds for dimension {dim} "
+                           f"with size {size}")
 
 
 def _fancy(index, dim):

@@ -107,6 +107,13 @@ def _libm(fn):
     return f
 
 
+def _sign(x):
+    """(x > 0) - (x < 0), as PyTorch: NaN gives 0 and -0.0 gives +0.0."""
+    if x.dtype.kind != "f":
+        return np.sign(x)
+    return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+
+
 def _fn(name, f, save=None, df=_zero_grad, keeps_int=False):
     """A ``_UnaryFn`` subclass: y = f(x), dy/dx from ``df(g, saved)``."""
     return type(name, (_UnaryFn,), {"f": staticmethod(f), "save": save, "df": staticmethod(df),
@@ -114,7 +121,7 @@ def _fn(name, f, save=None, df=_zero_grad, keeps_int=False):
 
 
 #        class           f                          saved  gradient(g, saved)
-SignFn = _fn("SignFn", lambda x: x.copy() if x.dtype == bool else np.sign(x), keeps_int=True)
+SignFn = _fn("SignFn", lambda x: x.copy() if x.dtype == bool else _sign(x), keeps_int=True)
 FloorFn = _fn("FloorFn", np.floor, keeps_int=True)
 CeilFn = _fn("CeilFn", np.ceil, keeps_int=True)
 TruncFn = _fn("TruncFn", np.trunc, keeps_int=True)
@@ -333,6 +340,12 @@ class WhereFn(Function):
 
     @staticmethod
     def forward(ctx, cond, x, y):
+        if cond.dtype == np.uint8:          # accepted with PyTorch's deprecation warning
+            import warnings
+            warnings.warn("where received a uint8 condition tensor. This behavior is "
+                          "deprecated and will be removed in a future version of PyTorch. "
+                          "Use a boolean condition instead.", UserWarning, stacklevel=3)
+            cond = cond.astype(bool)
         if cond.dtype.kind != "b":
             raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                                f"tensor with dtype fastnn.{cond.dtype}")

@@ -28,7 +28,7 @@ import numpy as np
 from .. import _core
 from .._core import TensorBase
 from .._core import wrap as _wrap
-from .._errors import ShapeError
+from .._errors import OutOfRangeError, ShapeError
 from ..autograd.function import Function
 from ._common import I64, dims_arg, tensor
 from ._util import c_contig, is_float, normalize_dim, nthreads
@@ -158,8 +158,8 @@ class _Extreme(Function):
             return out
         d = normalize_dim(op, dim, x.ndim)
         if x.ndim and x.shape[d] == 0:  # (other dims may be empty: an empty result)
-            raise RuntimeError(f"{op}(): expected reduction dim {d} to have non-zero size, "
-                               f"got shape {tuple(x.shape)}")
+            raise OutOfRangeError(f"{op}(): expected reduction dim {d} to have non-zero "
+                                  f"size, got shape {tuple(x.shape)}")
         xx = x if x.ndim else x.reshape(1)
         idx = np.expand_dims(cls._arg(xx, axis=d), d)
         vals = np.take_along_axis(xx, idx, axis=d)
@@ -318,7 +318,7 @@ class _AExtremeFn(Function):
         op = cls.__name__[:4].lower()
         dims = None if dim in ((), [], None) else dims_arg(op, dim, x.ndim)
         if x.size == 0 and (dims is None or 0 in [x.shape[d] for d in dims]):
-            raise IndexError(f"{op}(): Expected reduction dim to have non-zero size.")
+            raise OutOfRangeError(f"{op}(): Expected reduction dim to have non-zero size.")
         out = np.asarray(cls.f(x, axis=dims, keepdims=keepdim))
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(x, out)
@@ -794,5 +794,5 @@ def _arg_extreme(op, fn, input, dim, keepdim):
     if a.ndim == 0:
         return _wrap(np.asarray(0, dtype=np.int64))
     if a.shape[d] == 0:
-        raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+        raise OutOfRangeError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
     return _wrap(np.asarray(fn(a, axis=d, keepdims=keepdim), dtype=np.int64))

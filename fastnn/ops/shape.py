@@ -25,7 +25,7 @@ tensor([[0., 1., 2., 0., 1., 2.],
 import numpy as np
 
 from .._core import TensorBase
-from .._errors import ShapeError
+from .._errors import OutOfRangeError, ShapeError
 from ..autograd.function import Function
 from ._common import dims_arg, result_type, tensor
 from ._util import normalize_dim, unbroadcast
@@ -139,7 +139,9 @@ class IndexPutFn(Function):
                 np.add.at(out, index, value)
             else:
                 out[index] = value
-        except (ValueError, IndexError) as e:
+        except IndexError as e:             # an index out of bounds (PyTorch: IndexError)
+            raise OutOfRangeError(f"index_put: {e}") from None
+        except ValueError as e:             # values of a shape that does not broadcast
             raise ShapeError(f"index_put: {e}") from None
         ctx.index = index
         ctx.accumulate = accumulate

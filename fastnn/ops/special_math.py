@@ -103,7 +103,7 @@ def digamma_np(x):
         r = x - np.floor(x)
         y = np.where(small, y - math.pi / np.tan(math.pi * np.where(r == 0, 0.5, x)), y)
         y = np.where(small & (r == 0), np.nan, y)
-        y = np.where(x == 0, -np.inf, y)
+        y = np.where(x == 0, np.where(np.signbit(x), np.inf, -np.inf), y)   # (-0.0: +inf)
         y = np.where(x == np.inf, np.inf, y)
     return y
 
@@ -280,6 +280,10 @@ def _entr(x):
 
 
 def _logit(x, eps):
+    if eps is not None and x.dtype.kind == "f":
+        # clamped in the input's dtype, as PyTorch (float32: 1 - 1e-6 rounds)
+        lo = x.dtype.type(eps)
+        x = np.clip(x, lo, x.dtype.type(1) - lo)
     x = _f64(x)
     if eps is not None:
         x = np.clip(x, eps, 1.0 - eps)
@@ -359,8 +363,6 @@ def mvlgamma(input, p, *, out=None):
     x = tensor(input)
     if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1:
         raise RuntimeError(f"p has to be greater than or equal to 1, got {p}")
-    if x._array.size and not (x._array > (p - 1) / 2).all():
-        raise RuntimeError(f"All elements must be greater than (p-1)/2 = {(p - 1) / 2}")
     res = lgamma(x)
     for j in range(2, p + 1):
         res = res + lgamma(x + (1 - j) / 2)

@@ -31,6 +31,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from .._errors import OutOfRangeError as _OutOfRange
+
 from .._core import TensorBase
 from .._core import wrap as _wrap
 from ..autograd.function import Function
@@ -90,7 +92,7 @@ class MedianDimFn(Function):
         xx = x if x.ndim else x.reshape(1)
         n = xx.shape[d]
         if n == 0:
-            raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+            raise _OutOfRange(f"{op}(): Expected reduction dim {d} to have non-zero size.")
         xs = np.moveaxis(xx, d, -1)
         idx, sv = _sorted_last(xs)
         if x.dtype.kind == "f":
@@ -190,7 +192,10 @@ class QuantileFn(Function):
         svb = np.broadcast_to(sv, (qv.size,) + sv.shape)
         below = np.take_along_axis(svb, lo[..., None], axis=-1)[..., 0]
         above = np.take_along_axis(svb, hi[..., None], axis=-1)[..., 0]
-        out = np.asarray(_lerp(below, above, w), sv.dtype)
+        if interpolation in ("lower", "higher", "nearest"):
+            out = np.asarray(below, sv.dtype)     # the element itself (an inf stays inf)
+        else:
+            out = np.asarray(_lerp(below, above, w), sv.dtype)
         ctx.meta = (x.shape, dim, keepdim, q.ndim)
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(idx, lo, hi, w)
