@@ -616,16 +616,35 @@ def lerp(input, end, weight):
     return x + w * (e - x)
 
 
+def _addc_operands(input, tensor1, tensor2, value):
+    """The three tensors in PyTorch's common dtype of all of them (and the
+    value): a float64 input makes the product float64 too."""
+    ts = [tensor(input), tensor(tensor1), tensor(tensor2)]
+    dt = result_type(*ts, value)
+    return [t if t._array.dtype == dt else t.type(dt) for t in ts]
+
+
 def addcmul(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 * tensor2."""
-    p = tensor(tensor1) * tensor(tensor2)
-    return tensor(input) + (p if value == 1 else p * value)
+    x, t1, t2 = _addc_operands(input, tensor1, tensor2, value)
+    p = t1 * t2
+    return x + (p if value == 1 else p * value)
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 / tensor2."""
-    q = tensor(tensor1) / tensor(tensor2)
-    return tensor(input) + (q if value == 1 else q * value)
+    x, t1, t2 = _addc_operands(input, tensor1, tensor2, value)
+    if all(tensor(t)._array.dtype.kind in "biu" for t in (tensor1, tensor2)):
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a "
+                           "future release addcdiv will perform a true division of tensor1 "
+                           "and tensor2. The historic addcdiv behavior can be implemented as "
+                           "(input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) "
+                           "for integer inputs and as (input + value * tensor1 / tensor2) for "
+                           "float inputs. The future addcdiv behavior is just the latter "
+                           "implementation: (input + value * tensor1 / tensor2), for all "
+                           "dtypes.")
+    q = t1 / t2
+    return x + (q if value == 1 else q * value)
 
 
 class FillFn(Function):

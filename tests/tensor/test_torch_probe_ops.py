@@ -31,7 +31,8 @@ def _same(a, b):
             _same(u, v)
         return
     assert a.shape == b.shape and a.dtype == b.dtype, (a, b)
-    np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6, equal_nan=True)
+    tol = 1e-12 if a.dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(b, a, rtol=tol, atol=tol, equal_nan=True)
 
 
 NANV = [3.0, float("nan"), -float("inf"), float("inf"), -1.0, 2.0, float("nan"), 0.5]
@@ -86,6 +87,13 @@ VALUE_CASES = {
     "torch_cosine_embedding_default": lambda L: L.cosine_embedding_loss(
         L.tensor([[0.3, -0.2], [1.0, 2.0]]), L.tensor([[0.1, 0.5], [0.0, 1.0]]),
         L.tensor([1.0, -1.0])),
+    # addcmul/addcdiv compute in the common dtype of all three tensors
+    "addcmul_f64_input_f32_factors": lambda L: L.addcmul(
+        L.tensor([0.1, 0.2, 0.3], dtype=L.float64), L.tensor([1.1, 2.3, -3.7]),
+        L.tensor([0.7, -1.9, 2.2]), value=0.3),
+    "addcdiv_f64_input_f32_factors": lambda L: L.addcdiv(
+        L.tensor([0.1, 0.2, 0.3], dtype=L.float64), L.tensor([1.1, 2.3, -3.7]),
+        L.tensor([0.7, -1.9, 2.2]), value=2),
     "torch_kl_div_mean": lambda L: L.kl_div(L.tensor([[0.1, -0.3]]), L.tensor([[0.5, 0.5]]), 1),
 }
 
@@ -144,6 +152,9 @@ ERROR_CASES = {
     # int()/float() of a tensor of several elements: ValueError
     "int_multi": lambda L: int(L.zeros(3)),
     "float_multi": lambda L: float(L.zeros(2, 2)),
+    # addcdiv of two integer tensors (whatever the input): RuntimeError
+    "addcdiv_int_factors": lambda L: L.addcdiv(L.tensor([1.0, 2.0]), L.tensor([1, 2]),
+                                               L.tensor([3, 4])),
     # matmul with a number: TypeError
     "matmul_number": lambda L: L.zeros(3, 4) @ 2,
     "rmatmul_number": lambda L: 2 @ L.zeros(3, 4),
