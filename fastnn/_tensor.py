@@ -1599,7 +1599,8 @@ class Tensor(TensorBase):
     ormqr = Lf.ormqr
 
     # ----------------------------------------------------- split / arrange
-    split = S.split
+    def split(self, split_size, dim=0):
+        return S.split(self, split_size, dim)
     chunk = S.chunk
     tensor_split = S.tensor_split
     split_with_sizes = S.split_with_sizes
@@ -1620,12 +1621,16 @@ class Tensor(TensorBase):
     trace = S.trace
     movedim = moveaxis = S.movedim
 
-    def flip(self, *dims):
+    def flip(self, *dims, **kw):
+        if kw:
+            dims = _sizes_kw("flip", "dims", dims, kw)
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         return S.flip(self, dims)
 
-    def repeat(self, *sizes):
+    def repeat(self, *sizes, **kw):
+        if kw:
+            sizes = _sizes_kw("repeat", "repeats", sizes, kw)
         if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
             sizes = tuple(sizes[0])
         return S.RepeatFn.apply(self, tuple(int(s) for s in sizes))
@@ -1754,7 +1759,9 @@ class Tensor(TensorBase):
         return self._inplace(lambda t: R.cumsum(t, dim, dtype=dtype))
 
     # ---------------------------------------------------------------- shape
-    def reshape(self, *shape):
+    def reshape(self, *shape, **kw):
+        if kw:
+            shape = _sizes_kw("reshape", "shape", shape, kw)
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         for s in shape:
@@ -1763,7 +1770,9 @@ class Tensor(TensorBase):
                 break
         return S.ReshapeFn.apply(self, shape)
 
-    def view(self, *shape):
+    def view(self, *shape, **kw):
+        if kw:
+            shape = _sizes_kw("view", "size", shape, kw, alt="dtype")
         if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)) and \
                 not isinstance(shape[0], np.integer):
             return self._view_dtype(shape[0])
@@ -1847,7 +1856,9 @@ class Tensor(TensorBase):
                                f"{self._array.ndim}D")
         return self.transpose(0, 1) if self._array.ndim == 2 else self
 
-    def permute(self, *dims):
+    def permute(self, *dims, **kw):
+        if kw:
+            dims = _sizes_kw("permute", "dims", dims, kw)
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         return S.PermuteFn.apply(self, dims)
@@ -1872,7 +1883,9 @@ class Tensor(TensorBase):
             return self
         return self.reshape(tuple(s for i, s in enumerate(shp) if i not in drop))
 
-    def expand(self, *shape):
+    def expand(self, *shape, **kw):
+        if kw:
+            shape = _sizes_kw("expand", "size", shape, kw, ignore="implicit")
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         nd = self._array.ndim
@@ -2368,6 +2381,20 @@ def _check_cast(src, dst):
     if src != dst and _promote._CAT[src.kind] > _promote._CAT[dst.kind]:
         raise RuntimeError(f"result type {_torch_name(src)} can't be cast to the desired output "
                            f"type {_torch_name(dst)}")
+
+
+def _sizes_kw(op, name, args, kw, alt=None, ignore=None):
+    """The sizes of a varargs method given by keyword, as PyTorch allows
+    (``x.permute(dims=(1, 0))``, ``x.view(size=(4, 3))``, ``x.view(dtype=...)``)."""
+    kw = {k: v for k, v in kw.items() if k != ignore}
+    if not kw:
+        return args
+    keys = [k for k in kw if k in (name, alt)]
+    if args or len(kw) != 1 or not keys:
+        bad = next((k for k in kw if k not in (name, alt)), next(iter(kw)))
+        raise TypeError(f"{op}() got an unexpected keyword argument {bad!r}" if bad not in
+                        (name, alt) else f"{op}() got multiple values for argument {bad!r}")
+    return (kw[keys[0]],)
 
 
 class _ScalarConversionError(ValueError, TypeError):

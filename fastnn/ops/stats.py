@@ -286,12 +286,14 @@ def _index_dtype(out_int32):
     return np.int32 if out_int32 else np.int64
 
 
-def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=None,
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
                  sorter=None, out=None):
-    """Indices where ``values`` would be inserted into ``sorted_sequence``
-    (its last dim; the leading dims of an N-D sequence match ``values``'),
-    the first such place, or the last with ``right=True``/``side='right'``."""
+    """Indices where the values ``input`` would be inserted into
+    ``sorted_sequence`` (its last dim; the leading dims of an N-D sequence
+    match ``input``'s), the first such place, or the last with
+    ``right=True``/``side='right'``."""
     from .reduction import into
+    values = input
     seq = tensor(sorted_sequence)._array
     scalar = not isinstance(values, (TensorBase, np.ndarray, list, tuple))
     v = np.asarray(values) if scalar else tensor(values)._array

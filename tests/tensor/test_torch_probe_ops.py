@@ -94,6 +94,17 @@ VALUE_CASES = {
     "addcdiv_f64_input_f32_factors": lambda L: L.addcdiv(
         L.tensor([0.1, 0.2, 0.3], dtype=L.float64), L.tensor([1.1, 2.3, -3.7]),
         L.tensor([0.7, -1.9, 2.2]), value=2),
+    # the size/dims arguments of the varargs methods given by keyword
+    "permute_dims_kw": lambda L: L.arange(6.0).reshape(2, 3).permute(dims=(1, 0)),
+    "flip_dims_kw": lambda L: L.arange(6.0).reshape(2, 3).flip(dims=[1]),
+    "reshape_shape_kw": lambda L: L.arange(6.0).reshape(shape=(3, 2)),
+    "view_size_kw": lambda L: L.arange(6.0).view(size=(3, 2)),
+    "view_dtype_kw": lambda L: L.arange(6.0).view(dtype=L.int32),
+    "repeat_repeats_kw": lambda L: L.arange(3.0).repeat(repeats=(2, 1)),
+    "expand_size_kw": lambda L: L.arange(3.0).expand(size=(2, 3)),
+    "split_split_size_kw": lambda L: L.arange(6.0).reshape(2, 3).split(split_size=[1, 2], dim=1),
+    "searchsorted_input_kw": lambda L: L.searchsorted(
+        sorted_sequence=L.tensor([1.0, 2.0, 3.0]), input=L.tensor([2.5, 0.0]), right=True),
     "torch_kl_div_mean": lambda L: L.kl_div(L.tensor([[0.1, -0.3]]), L.tensor([[0.5, 0.5]]), 1),
 }
 
