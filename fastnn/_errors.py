@@ -40,3 +40,9 @@ class ValueRangeError(ValueError, RuntimeError):
     """A tensor holds a value the op cannot take (a class index past
     ``num_classes`` for ``one_hot``). PyTorch raises RuntimeError; this is a
     ValueError too."""
+
+
+class DTypeNotImplementedError(NotImplementedError, TypeError):
+    """An op has no kernel for a dtype (``bitwise_and`` of floats, ``~`` of a
+    float tensor). PyTorch raises NotImplementedError (a RuntimeError) for
+    the one and TypeError for the other; this is both."""

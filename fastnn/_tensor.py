@@ -902,7 +902,8 @@ class Tensor(TensorBase):
         return self._inplace(lambda t: t ** o, fast, (o,), True)
 
     def neg_(self):
-        return self._inplace(lambda t: -t, lambda a: np.negative(a, out=a))
+        fast = None if self._array.dtype == np.bool_ else (lambda a: np.negative(a, out=a))
+        return self._inplace(lambda t: -t, fast)       # (bool: the out-of-place op's error)
 
     negative_ = neg_
 

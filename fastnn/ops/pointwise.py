@@ -567,7 +567,9 @@ def _bitwise(name, fn):
                                            else other)
         for v in args:
             if np.asarray(v).dtype.kind == "f":
-                raise RuntimeError(f'"{name}_cpu" not implemented for \'Float\'')
+                from .._errors import DTypeNotImplementedError
+                tn = "Double" if np.asarray(v).dtype == np.float64 else "Float"
+                raise DTypeNotImplementedError(f'"{name}_cpu" not implemented for \'{tn}\'')
         dt = result_type(*args)
         return _wrap(np.asarray(fn(*[_astype(v, dt) for v in args])).astype(dt, copy=False))
     op.__name__ = op.__qualname__ = name

@@ -166,6 +166,14 @@ ERROR_CASES = {
     # addcdiv of two integer tensors (whatever the input): RuntimeError
     "addcdiv_int_factors": lambda L: L.addcdiv(L.tensor([1.0, 2.0]), L.tensor([1, 2]),
                                                L.tensor([3, 4])),
+    # no kernel for the dtype: ~ of floats TypeError, bitwise ops NotImplementedError,
+    # negating a bool tensor RuntimeError
+    "invert_float": lambda L: ~L.ones(2),
+    "bitwise_and_float": lambda L: L.ones(2) & L.ones(2),
+    "bitwise_or_double": lambda L: L.bitwise_or(L.ones(2, dtype=L.float64), 1),
+    "neg_bool": lambda L: -L.ones(2, dtype=L.bool),
+    "neg_bool_method": lambda L: L.ones(2, dtype=L.bool).neg(),
+    "neg_bool_inplace": lambda L: L.ones(2, dtype=L.bool).neg_(),
     # matmul with a number: TypeError
     "matmul_number": lambda L: L.zeros(3, 4) @ 2,
     "rmatmul_number": lambda L: 2 @ L.zeros(3, 4),
