@@ -76,7 +76,9 @@ def lgamma_np(x):
     with np.errstate(all="ignore"):
         small = x < 0.5
         pos = _lgamma_pos(np.where(small, 1.0 - x, x))
-        s = np.abs(np.sin(math.pi * np.where(small, x - np.floor(x), 0.5)))
+        # sin(pi x) through x - rint(x), exact in [-1/2, 1/2] (x - floor(x) rounds a tiny
+        # negative x to 1, and lgamma(-1e-30) came out 37.8 instead of 69.1)
+        s = np.abs(np.sin(math.pi * np.where(small, x - np.rint(x), 0.5)))
         refl = math.log(math.pi) - np.log(s) - pos
         y = np.where(small, refl, pos)
         y = np.where(small & (x == np.floor(x)), np.inf, y)

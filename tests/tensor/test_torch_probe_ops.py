@@ -105,6 +105,14 @@ VALUE_CASES = {
     "split_split_size_kw": lambda L: L.arange(6.0).reshape(2, 3).split(split_size=[1, 2], dim=1),
     "searchsorted_input_kw": lambda L: L.searchsorted(
         sorted_sequence=L.tensor([1.0, 2.0, 3.0]), input=L.tensor([2.5, 0.0]), right=True),
+    # lgamma of a tiny negative number is -log|x| (its reflection lost it)
+    "lgamma_tiny_negative_f64": lambda L: L.lgamma(L.tensor([-1e-30, -1e-300, -1e-20, -2.5,
+                                                             -100.5, 0.3], dtype=L.float64)),
+    "lgamma_tiny_negative_f32": lambda L: L.lgamma(L.tensor([-1e-30, -1e-20, -1e-38, -1e-40])),
+    # shrinkage passes NaN through; hardshrink takes a negative lambd (keeps everything)
+    "softshrink_nan": lambda L: L.nn.functional.softshrink(L.tensor([float("nan"), 0.2, -1.0])),
+    "hardshrink_nan": lambda L: L.nn.functional.hardshrink(L.tensor([float("nan"), 0.2, -1.0])),
+    "hardshrink_negative_lambd": lambda L: L.nn.functional.hardshrink(L.tensor([-1.0, 0.2]), -1),
     "torch_kl_div_mean": lambda L: L.kl_div(L.tensor([[0.1, -0.3]]), L.tensor([[0.5, 0.5]]), 1),
 }
 
@@ -174,6 +182,7 @@ ERROR_CASES = {
     "neg_bool": lambda L: -L.ones(2, dtype=L.bool),
     "neg_bool_method": lambda L: L.ones(2, dtype=L.bool).neg(),
     "neg_bool_inplace": lambda L: L.ones(2, dtype=L.bool).neg_(),
+    "softshrink_negative_lambd": lambda L: L.nn.functional.softshrink(L.tensor([1.0]), -1),
     # matmul with a number: TypeError
     "matmul_number": lambda L: L.zeros(3, 4) @ 2,
     "rmatmul_number": lambda L: 2 @ L.zeros(3, 4),
