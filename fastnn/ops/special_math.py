@@ -114,8 +114,9 @@ def zeta_np(s, q):
     """The Hurwitz zeta function sum_k (q + k)^-s (s > 1), by Euler-Maclaurin."""
     s, q = np.broadcast_arrays(_f64(s), _f64(q))
     with np.errstate(all="ignore"):
-        qmin = np.nanmin(q) if q.size else 0.0
-        n = int(max(9, math.ceil(9 - qmin))) if np.isfinite(qmin) else 9
+        qf = q[np.isfinite(q)]                 # (an inf elsewhere must not stop the shift)
+        qmin = qf.min() if qf.size else 0.0
+        n = int(max(9, math.ceil(9 - qmin)))
         n = min(n, 100000)
         tot = np.zeros(s.shape)
         for k in range(n):
