@@ -215,3 +215,15 @@ def test_max_min_empty_dim_still_runtime_errors():
         fastnn.zeros(2, 0).max(dim=1)
     with pytest.raises(IndexError):
         fastnn.zeros(2, 0).max(dim=1)
+
+
+def test_error_classes_are_exported():
+    # (both of PyTorch's classes, so code written for either catches them)
+    assert issubclass(fastnn.OutOfRangeError, IndexError)
+    assert issubclass(fastnn.OutOfRangeError, RuntimeError)
+    assert issubclass(fastnn.DTypeError, TypeError) and issubclass(fastnn.DTypeError, RuntimeError)
+    assert issubclass(fastnn.DTypeNotImplementedError, NotImplementedError)
+    assert issubclass(fastnn.ValueRangeError, ValueError)
+    with pytest.raises(fastnn.OutOfRangeError):
+        fastnn.zeros(3).index_select(0, fastnn.tensor([3]))
+
