@@ -2615,8 +2615,11 @@ def _into(out, res, op):
     return into(out, res, op)
 
 
-def cat(tensors, dim=0, *, out=None):
-    """Concatenates tensors along an existing dim."""
+def cat(tensors, dim=0, *, axis=None, out=None):
+    """Concatenates tensors along an existing dim (``axis``: NumPy's name, as
+    PyTorch accepts)."""
+    if axis is not None:
+        dim = axis
     res = S.CatFn.apply(*[_operand(t) for t in tensors], dim=dim)
     return res if out is None else _into(out, res, "cat")
 

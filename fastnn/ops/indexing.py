@@ -219,7 +219,7 @@ def scatter_add(input, dim, index, src):
 def _check_index_1d(op, x, dim, index):
     check_index(op, index)
     if index.ndim > 1:
-        raise RuntimeError(f"{op}(): Index is supposed to be a vector")
+        raise OutOfRangeError(f"{op}(): Index is supposed to be a vector")   # (IndexError)
     d = normalize_dim(op, dim, x.ndim)
     _check_bounds(op, index, _as_1d(x).shape[d], d)
     return d

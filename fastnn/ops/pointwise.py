@@ -166,10 +166,10 @@ def _erfinv(x):
                      0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682], wl)
     y = np.where(small, ps, pl) * x64
     for _ in range(3):
-        err = _erf(y).astype(np.float64) - x64
+        err = np.asarray(_erf(y), np.float64) - x64       # (a 0-d input: a Python float)
         y = y - err / (_TWO_OVER_SQRT_PI * np.exp(-y * y))
     y = np.where(np.abs(x64) == 1.0, np.copysign(np.inf, x64), y)
-    return y.astype(x.dtype)
+    return np.asarray(y).astype(x.dtype)
 
 
 ErfinvFn = _fn("ErfinvFn", lambda x: _erfinv(np.asarray(x)), "out",

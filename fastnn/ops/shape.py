@@ -228,7 +228,7 @@ class StackFn(Function):
     @staticmethod
     def forward(ctx, *xs, dim=0):
         if not xs:
-            raise ValueError("stack: expected a non-empty sequence of tensors")
+            raise ShapeError("stack: expected a non-empty sequence of tensors")  # RuntimeError
         d = normalize_dim("stack", dim, xs[0].ndim + 1)
         ctx.dim = d
         try:

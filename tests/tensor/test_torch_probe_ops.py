@@ -121,6 +121,12 @@ VALUE_CASES = {
     "zeta_negative_q_with_inf": lambda L: L.special.zeta(
         L.tensor([2.0, 3.0, 4.0], dtype=L.float64),
         L.tensor([-3.3, -7.5, -float("inf")], dtype=L.float64))[:2],
+    # erfinv of a 0-d tensor (its Newton step met a Python float)
+    "erfinv_0d": lambda L: L.erfinv(L.tensor(0.5)),
+    "erfinv_0d_f64": lambda L: L.tensor(-0.3, dtype=L.float64).erfinv(),
+    # cat / concat / concatenate take NumPy's axis= as PyTorch does
+    "cat_axis_kw": lambda L: L.cat([L.zeros(2, 1), L.ones(2, 2)], axis=1),
+    "concatenate_axis_kw": lambda L: L.concatenate([L.zeros(1, 2), L.ones(2, 2)], axis=0),
     "torch_kl_div_mean": lambda L: L.kl_div(L.tensor([[0.1, -0.3]]), L.tensor([[0.5, 0.5]]), 1),
 }
 
@@ -192,6 +198,8 @@ ERROR_CASES = {
     "neg_bool_method": lambda L: L.ones(2, dtype=L.bool).neg(),
     "neg_bool_inplace": lambda L: L.ones(2, dtype=L.bool).neg_(),
     "softshrink_negative_lambd": lambda L: L.nn.functional.softshrink(L.tensor([1.0]), -1),
+    "stack_empty": lambda L: L.stack([]),
+    "index_select_2d_index": lambda L: L.zeros(3, 4).index_select(0, L.tensor([[1]])),
     # matmul with a number: TypeError
     "matmul_number": lambda L: L.zeros(3, 4) @ 2,
     "rmatmul_number": lambda L: 2 @ L.zeros(3, 4),
