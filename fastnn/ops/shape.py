@@ -712,7 +712,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     x = tensor(input)
     nd = x._array.ndim
     if nd < 2:
-        raise RuntimeError(f"diagonal(): input must have at least 2 dimensions, got {nd}")
+        raise OutOfRangeError(f"diagonal(): input must have at least 2 dimensions, got {nd}")
     d1, d2 = normalize_dim("diagonal", dim1, nd), normalize_dim("diagonal", dim2, nd)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")

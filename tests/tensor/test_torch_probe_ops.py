@@ -200,6 +200,8 @@ ERROR_CASES = {
     "softshrink_negative_lambd": lambda L: L.nn.functional.softshrink(L.tensor([1.0]), -1),
     "stack_empty": lambda L: L.stack([]),
     "index_select_2d_index": lambda L: L.zeros(3, 4).index_select(0, L.tensor([[1]])),
+    "diagonal_1d": lambda L: L.zeros(3).diagonal(),
+    "diagonal_0d": lambda L: L.diagonal(L.tensor(1.0)),
     # matmul with a number: TypeError
     "matmul_number": lambda L: L.zeros(3, 4) @ 2,
     "rmatmul_number": lambda L: 2 @ L.zeros(3, 4),
