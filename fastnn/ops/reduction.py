@@ -525,7 +525,19 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if isinstance(dim, (tuple, list)) and len(dim) == 0:
         dim = None
     dims = dims_arg("norm", dim, x._array.ndim)
-    return NormFn.apply(x, _norm_p(ord), dims, keepdim)
+    p = _norm_p(ord)
+    if (p < 0 or p == math.inf) and x._array.size == 0:
+        # (max and the negative powers have no identity: PyTorch refuses an empty reduction)
+        shape = x._array.shape
+        empty = [d for d in (range(len(shape)) if dims is None else dims) if shape[d] == 0]
+        if dims is None:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty "
+                               "tensor because the operation does not have an identity")
+        if empty:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on the "
+                               f"dimension {empty[0]} because this dimension is empty and the "
+                               "operation does not have an identity")
+    return NormFn.apply(x, p, dims, keepdim)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):

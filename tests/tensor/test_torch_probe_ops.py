@@ -127,6 +127,9 @@ VALUE_CASES = {
     # cat / concat / concatenate take NumPy's axis= as PyTorch does
     "cat_axis_kw": lambda L: L.cat([L.zeros(2, 1), L.ones(2, 2)], axis=1),
     "concatenate_axis_kw": lambda L: L.concatenate([L.zeros(1, 2), L.ones(2, 2)], axis=0),
+    "vector_norm_inf_empty_output": lambda L: L.linalg.vector_norm(L.zeros(0, 3), float("inf"),
+                                                                   dim=1),
+    "vector_norm_2_empty": lambda L: L.linalg.vector_norm(L.zeros(2, 0), dim=1),
     "torch_kl_div_mean": lambda L: L.kl_div(L.tensor([[0.1, -0.3]]), L.tensor([[0.5, 0.5]]), 1),
 }
 
@@ -202,6 +205,10 @@ ERROR_CASES = {
     "index_select_2d_index": lambda L: L.zeros(3, 4).index_select(0, L.tensor([[1]])),
     "diagonal_1d": lambda L: L.zeros(3).diagonal(),
     "diagonal_0d": lambda L: L.diagonal(L.tensor(1.0)),
+    # the inf and negative norms of an empty reduction have no identity
+    "vector_norm_inf_empty": lambda L: L.linalg.vector_norm(L.zeros(0), float("inf")),
+    "vector_norm_neg_empty_dim": lambda L: L.linalg.vector_norm(L.zeros(2, 0), -1, dim=1),
+    "norm_inf_empty": lambda L: L.zeros(0, 3).norm(float("inf"), dim=0),
     # matmul with a number: TypeError
     "matmul_number": lambda L: L.zeros(3, 4) @ 2,
     "rmatmul_number": lambda L: 2 @ L.zeros(3, 4),
