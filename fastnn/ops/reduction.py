@@ -551,6 +551,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         if dim is None and x._array.ndim != 2:
             raise ShapeError(f"norm: the nuclear norm needs a 2-D input or a pair of dims, got "
                              f"{x._array.ndim} dims")
+        if dim is not None and (not isinstance(dim, (tuple, list)) or len(dim) != 2):
+            got = " ".join(str(d) for d in dim) if isinstance(dim, (tuple, list)) else dim
+            raise ShapeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {got}")
         return nuclear_norm(x, (-2, -1) if dim is None else tuple(dim), keepdim)
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 

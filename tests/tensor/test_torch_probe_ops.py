@@ -130,6 +130,7 @@ VALUE_CASES = {
     "vector_norm_inf_empty_output": lambda L: L.linalg.vector_norm(L.zeros(0, 3), float("inf"),
                                                                    dim=1),
     "vector_norm_2_empty": lambda L: L.linalg.vector_norm(L.zeros(2, 0), dim=1),
+    "norm_nuc_two_dims": lambda L: L.norm(L.tensor([[1.0, 2.0], [3.0, 5.0]]), "nuc", dim=[0, 1]),
     "torch_kl_div_mean": lambda L: L.kl_div(L.tensor([[0.1, -0.3]]), L.tensor([[0.5, 0.5]]), 1),
 }
 
@@ -209,6 +210,8 @@ ERROR_CASES = {
     "vector_norm_inf_empty": lambda L: L.linalg.vector_norm(L.zeros(0), float("inf")),
     "vector_norm_neg_empty_dim": lambda L: L.linalg.vector_norm(L.zeros(2, 0), -1, dim=1),
     "norm_inf_empty": lambda L: L.zeros(0, 3).norm(float("inf"), dim=0),
+    "norm_nuc_int_dim": lambda L: L.ones(3, 4).norm("nuc", dim=1),
+    "norm_nuc_one_dim": lambda L: L.norm(L.ones(3, 4), "nuc", dim=(0,)),
     # matmul with a number: TypeError
     "matmul_number": lambda L: L.zeros(3, 4) @ 2,
     "rmatmul_number": lambda L: 2 @ L.zeros(3, 4),
