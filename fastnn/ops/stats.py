@@ -391,13 +391,16 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
             raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins}")
         if range is not None:
             lo, hi = (a.dtype.type(r) for r in range)
-        else:
-            lo, hi = (a.min(), a.max()) if a.size else (a.dtype.type(0), a.dtype.type(0))
+        else:        # (an empty input without a range: PyTorch's [0, 1])
+            lo, hi = (a.min(), a.max()) if a.size else (a.dtype.type(0), a.dtype.type(1))
         if lo > hi:
             raise RuntimeError("torch.histogram(): max must be larger than min")
         if lo == hi:
             lo, hi = lo - a.dtype.type(0.5), hi + a.dtype.type(0.5)   # NumPy's rule
-        edges = np.linspace(lo, hi, int(bins) + 1).astype(a.dtype)
+        # the edges bit for bit as torch.linspace makes them (data that falls
+        # on an edge, say values rounded to 0.1, lands in PyTorch's bin)
+        from .factories import _linspace
+        edges = _linspace(float(lo), float(hi), int(bins) + 1, a.dtype)
     hist, _ = np.histogram(a.reshape(-1), bins=edges.astype(np.float64),
                            weights=None if w is None else w.reshape(-1), density=density)
     return histogram_result(_wrap(hist.astype(a.dtype)), _wrap(np.array(edges, a.dtype)))

@@ -131,6 +131,15 @@ VALUE_CASES = {
                                                                    dim=1),
     "vector_norm_2_empty": lambda L: L.linalg.vector_norm(L.zeros(2, 0), dim=1),
     "norm_nuc_two_dims": lambda L: L.norm(L.tensor([[1.0, 2.0], [3.0, 5.0]]), "nuc", dim=[0, 1]),
+    # histogram's edges as torch.linspace's (values on an edge land in PyTorch's bin)
+    "histogram_point": lambda L: L.histogram(L.tensor(0.7), bins=4),
+    "histogram_tenths_f32": lambda L: L.histogram(L.tensor(
+        np.round(np.random.RandomState(0).randn(500), 1).astype(np.float32)), bins=10),
+    "histogram_tenths_f64": lambda L: L.histogram(L.tensor(
+        np.round(np.random.RandomState(0).randn(500), 1)), bins=5),
+    "histogram_tenths_range": lambda L: L.histogram(L.tensor(
+        np.round(np.random.RandomState(1).randn(300), 1)), bins=4, range=(-0.3, 2.1)),
+    "histogram_empty": lambda L: L.histogram(L.tensor([]), bins=2),
     "torch_kl_div_mean": lambda L: L.kl_div(L.tensor([[0.1, -0.3]]), L.tensor([[0.5, 0.5]]), 1),
 }
 
