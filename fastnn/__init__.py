@@ -39,7 +39,8 @@ except ImportError:
         "with `python setup.py build_ext --inplace`.") from None
 from ._config import get_num_threads, set_num_threads  # noqa: E402
 from ._core import Size  # noqa: E402
-from ._errors import GradcheckError, ShapeError  # noqa: E402
+from ._errors import (DTypeError, DTypeNotImplementedError, GradcheckError,  # noqa: E402
+                      OutOfRangeError, ShapeError, ValueRangeError)
 from . import autograd  # noqa: E402
 from .autograd import (Function, enable_grad, gradcheck, inference_mode,  # noqa: E402
                        is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled)

@@ -507,10 +507,16 @@ class Tensor(TensorBase):
         return bool(self._array)
 
     def __float__(self):
-        return float(self._array.reshape(-1)[0]) if self._array.size == 1 else float(self._array)
+        if self._array.size != 1:
+            raise _ScalarConversionError(
+                "only one element tensors can be converted to Python scalars")
+        return float(self._array.reshape(-1)[0])
 
     def __int__(self):
-        return int(self._array.reshape(-1)[0]) if self._array.size == 1 else int(self._array)
+        if self._array.size != 1:
+            raise _ScalarConversionError(
+                "only one element tensors can be converted to Python scalars")
+        return int(self._array.reshape(-1)[0])
 
     def __index__(self):
         if self._array.dtype.kind not in "iu" or self._array.size != 1:
@@ -898,10 +904,14 @@ class Tensor(TensorBase):
 
     def pow_(self, exponent):
         o = _operand(exponent)
-        return self._inplace(lambda t: t ** o, _ufunc_into(np.power, o), (o,), True)
+        # NumPy refuses integers to negative integer powers; the out-of-place
+        # op gives PyTorch's values (and its error for a negative Python int).
+        fast = _ufunc_into(np.power, o) if self._array.dtype.kind == "f" else None
+        return self._inplace(lambda t: t ** o, fast, (o,), True)
 
     def neg_(self):
-        return self._inplace(lambda t: -t, lambda a: np.negative(a, out=a))
+        fast = None if self._array.dtype == np.bool_ else (lambda a: np.negative(a, out=a))
+        return self._inplace(lambda t: -t, fast)       # (bool: the out-of-place op's error)
 
     negative_ = neg_
 
@@ -1164,7 +1174,10 @@ class Tensor(TensorBase):
                 v = v.expand(tshape).movedim(tuple(range(p, p + nb)), tuple(range(nb)))
 
         def fast(a):
-            a[idx] = v._array if isinstance(v, TensorBase) else v
+            try:
+                a[idx] = v._array if isinstance(v, TensorBase) else v
+            except ValueError as e:         # (PyTorch: a RuntimeError)
+                raise ShapeError(f"setitem: {e}") from None
 
         self._inplace(lambda t: S.IndexPutFn.apply(t, v, idx, False, True), fast, (v,))
 
@@ -1218,13 +1231,13 @@ class Tensor(TensorBase):
 
     def __matmul__(self, o):
         if not isinstance(o, TensorBase):
-            o = _operand(o)
+            o = _matmul_operand(o)
         if o._array.dtype is not self._array.dtype:      # (the same dtype: one test)
             _matmul_dtypes(self, o)
         return L.MatMulFn.apply(self, o)
 
     def __rmatmul__(self, o):
-        o = _operand(o)
+        o = _matmul_operand(o)
         _matmul_dtypes(o, self)
         return L.MatMulFn.apply(o, self)
 
@@ -1596,7 +1609,8 @@ class Tensor(TensorBase):
     ormqr = Lf.ormqr
 
     # ----------------------------------------------------- split / arrange
-    split = S.split
+    def split(self, split_size, dim=0):
+        return S.split(self, split_size, dim)
     chunk = S.chunk
     tensor_split = S.tensor_split
     split_with_sizes = S.split_with_sizes
@@ -1617,12 +1631,16 @@ class Tensor(TensorBase):
     trace = S.trace
     movedim = moveaxis = S.movedim
 
-    def flip(self, *dims):
+    def flip(self, *dims, **kw):
+        if kw:
+            dims = _sizes_kw("flip", "dims", dims, kw)
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         return S.flip(self, dims)
 
-    def repeat(self, *sizes):
+    def repeat(self, *sizes, **kw):
+        if kw:
+            sizes = _sizes_kw("repeat", "repeats", sizes, kw)
         if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
             sizes = tuple(sizes[0])
         return S.RepeatFn.apply(self, tuple(int(s) for s in sizes))
@@ -1751,7 +1769,9 @@ class Tensor(TensorBase):
         return self._inplace(lambda t: R.cumsum(t, dim, dtype=dtype))
 
     # ---------------------------------------------------------------- shape
-    def reshape(self, *shape):
+    def reshape(self, *shape, **kw):
+        if kw:
+            shape = _sizes_kw("reshape", "shape", shape, kw)
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         for s in shape:
@@ -1760,7 +1780,9 @@ class Tensor(TensorBase):
                 break
         return S.ReshapeFn.apply(self, shape)
 
-    def view(self, *shape):
+    def view(self, *shape, **kw):
+        if kw:
+            shape = _sizes_kw("view", "size", shape, kw, alt="dtype")
         if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)) and \
                 not isinstance(shape[0], np.integer):
             return self._view_dtype(shape[0])
@@ -1812,12 +1834,13 @@ class Tensor(TensorBase):
 
     def flatten(self, start_dim=0, end_dim=-1):
         nd = self._array.ndim
+        s = _normalize_dim("flatten", start_dim, nd)    # (IndexError out of range)
+        e = _normalize_dim("flatten", end_dim, nd)
         if nd == 0:
             return self.reshape(1)
-        s = start_dim % nd
-        e = end_dim % nd
         if s > e:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+            raise ShapeError(f"flatten() has invalid args: start_dim {start_dim} cannot come "
+                             f"after end_dim {end_dim}")
         shp = self._array.shape
         n = 1
         for d in shp[s:e + 1]:
@@ -1843,7 +1866,9 @@ class Tensor(TensorBase):
                                f"{self._array.ndim}D")
         return self.transpose(0, 1) if self._array.ndim == 2 else self
 
-    def permute(self, *dims):
+    def permute(self, *dims, **kw):
+        if kw:
+            dims = _sizes_kw("permute", "dims", dims, kw)
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         return S.PermuteFn.apply(self, dims)
@@ -1868,7 +1893,9 @@ class Tensor(TensorBase):
             return self
         return self.reshape(tuple(s for i, s in enumerate(shp) if i not in drop))
 
-    def expand(self, *shape):
+    def expand(self, *shape, **kw):
+        if kw:
+            shape = _sizes_kw("expand", "size", shape, kw, ignore="implicit")
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         nd = self._array.ndim
@@ -2366,6 +2393,34 @@ def _check_cast(src, dst):
                            f"type {_torch_name(dst)}")
 
 
+def _sizes_kw(op, name, args, kw, alt=None, ignore=None):
+    """The sizes of a varargs method given by keyword, as PyTorch allows
+    (``x.permute(dims=(1, 0))``, ``x.view(size=(4, 3))``, ``x.view(dtype=...)``)."""
+    kw = {k: v for k, v in kw.items() if k != ignore}
+    if not kw:
+        return args
+    keys = [k for k in kw if k in (name, alt)]
+    if args or len(kw) != 1 or not keys:
+        bad = next((k for k in kw if k not in (name, alt)), next(iter(kw)))
+        raise TypeError(f"{op}() got an unexpected keyword argument {bad!r}" if bad not in
+                        (name, alt) else f"{op}() got multiple values for argument {bad!r}")
+    return (kw[keys[0]],)
+
+
+class _ScalarConversionError(ValueError, TypeError):
+    """int()/float() of a tensor of several elements: PyTorch's ValueError
+    (a TypeError too, which NumPy raises for the same call)."""
+
+
+def _matmul_operand(o):
+    """The other operand of ``@`` as a Tensor; a number is a TypeError, as in PyTorch."""
+    o = _operand(o)
+    if not isinstance(o, TensorBase):
+        raise TypeError(f"matmul(): argument 'other' (position 1) must be Tensor, not "
+                        f"{type(o).__name__}")
+    return o
+
+
 def _ufunc_into(ufunc, o):
     """``a = ufunc(a, o)`` in place on ndarray a (o a number or a Tensor)."""
     ov = o._array if isinstance(o, TensorBase) else o
@@ -2569,8 +2624,11 @@ def _into(out, res, op):
     return into(out, res, op)
 
 
-def cat(tensors, dim=0, *, out=None):
-    """Concatenates tensors along an existing dim."""
+def cat(tensors, dim=0, *, axis=None, out=None):
+    """Concatenates tensors along an existing dim (``axis``: NumPy's name, as
+    PyTorch accepts)."""
+    if axis is not None:
+        dim = axis
     res = S.CatFn.apply(*[_operand(t) for t in tensors], dim=dim)
     return res if out is None else _into(out, res, "cat")
 

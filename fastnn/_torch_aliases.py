@@ -116,7 +116,8 @@ __all__ += list(_INPLACE)
 
 # --- more torch.* spellings of the functional layer (branch lazy): the
 # --- normalisations, embedding, bilinear, the losses (PyTorch's int
-# --- ``reduction``: 0 'none', 1 'mean', 2 'sum'), feature dropout, typename.
+# --- ``reduction``: 0 'none', 1 'mean', 2 'sum'; omitted, it is 0 in torch.*'s
+# --- spellings, unlike F's 'mean'), feature dropout, typename.
 from .ops import dropout as _dropout  # noqa: E402
 from .ops import loss_pointwise as _lp  # noqa: E402
 
@@ -176,17 +177,17 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
                         scale_grad_by_freq, sparse)
 
 
-def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=1):
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=0):
     return _F.cosine_embedding_loss(input1, input2, target, margin,
                                     reduction=_reduction(reduction, "cosine_embedding_loss"))
 
 
-def hinge_embedding_loss(input, target, margin=1.0, reduction=1):
+def hinge_embedding_loss(input, target, margin=1.0, reduction=0):
     return _F.hinge_embedding_loss(input, target, margin,
                                    reduction=_reduction(reduction, "hinge_embedding_loss"))
 
 
-def kl_div(input, target, reduction=1, *, log_target=False):
+def kl_div(input, target, reduction=0, *, log_target=False):
     """``F.kl_div``; reduction 1 is the element mean, without F's warning."""
     r = _reduction(reduction, "kl_div")
     if r == "mean":
@@ -194,7 +195,7 @@ def kl_div(input, target, reduction=1, *, log_target=False):
     return _F.kl_div(input, target, reduction=r, log_target=log_target)
 
 
-def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=1):
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=0):
     return _F.margin_ranking_loss(input1, input2, target, margin,
                                   reduction=_reduction(reduction, "margin_ranking_loss"))
 
@@ -205,7 +206,7 @@ def poisson_nll_loss(input, target, log_input, full, eps, reduction):
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False,
-                        reduction=1):
+                        reduction=0):
     return _F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
                                   reduction=_reduction(reduction, "triplet_margin_loss"))
 

@@ -19,7 +19,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._errors import LinAlgError, ShapeError
+from .._errors import DTypeError, LinAlgError, ShapeError
 from ._util import FLOAT_KINDS
 
 _TORCH_DTYPE = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
@@ -33,9 +33,10 @@ def torch_dtype(dt):
 
 
 def check_float(op, a, name="A"):
-    """TypeError unless ``a`` is float32/float64 (PyTorch's wording)."""
+    """DTypeError (a TypeError and, as PyTorch's, a RuntimeError) unless
+    ``a`` is float32/float64 (PyTorch's wording)."""
     if a.dtype not in FLOAT_KINDS:
-        raise TypeError(f"{op}: Expected a floating point tensor as input. Got "
+        raise DTypeError(f"{op}: Expected a floating point tensor as input. Got "
                         f"{torch_dtype(a.dtype)}")
 
 

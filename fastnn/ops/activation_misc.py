@@ -5,7 +5,7 @@ functional forms ``relu_``, ``elu_``, ``selu_``, ``celu_``, ``leaky_relu_``,
 ``x.relu_()``)."""
 import numpy as np
 
-from .._errors import ShapeError
+from .._errors import ShapeError, ValueRangeError
 from ..autograd.function import Function
 from . import activation as A
 from ._util import normalize_dim
@@ -21,7 +21,7 @@ class _ShrinkFn(Function):
 
     @staticmethod
     def forward(ctx, x, lambd, soft):
-        keep = np.abs(x) > lambd
+        keep = ~(np.abs(x) <= lambd)        # (NaN kept: it passes through, as in PyTorch)
         ctx.keep = keep
         if soft:
             return np.where(keep, x - np.copysign(np.asarray(lambd, x.dtype), x), 0).astype(
@@ -33,10 +33,11 @@ class _ShrinkFn(Function):
         return np.where(ctx.keep, g, 0).astype(g.dtype, copy=False), None, None
 
 
-def _lambd(op, lambd):
+def _lambd(op, lambd, negative_ok=False):
     lambd = A._number(op, "lambd", lambd)
-    if lambd < 0:
-        raise ValueError(f"{op}: lambda must be greater or equal to 0, but found to be {lambd}.")
+    if lambd < 0 and not negative_ok:      # (hardshrink takes one: every element is kept)
+        raise ValueRangeError(f"{op}: lambda must be greater or equal to 0, but found to be "
+                              f"{lambd}.")
     return lambd
 
 
@@ -47,7 +48,7 @@ def softshrink(input, lambd=0.5):
 
 def hardshrink(input, lambd=0.5):
     """``x`` where ``|x| > lambd``, else 0."""
-    return _ShrinkFn.apply(A._t(input), _lambd("hardshrink", lambd), False)
+    return _ShrinkFn.apply(A._t(input), _lambd("hardshrink", lambd, True), False)
 
 
 def tanhshrink(input):

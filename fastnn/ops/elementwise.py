@@ -258,6 +258,11 @@ class NegFn(Function):
 
     @staticmethod
     def forward(ctx, a):
+        if a.dtype == np.bool_:
+            from .._errors import DTypeError
+            raise DTypeError("Negation, the `-` operator, on a bool tensor is not supported. If "
+                             "you are trying to invert a mask, use the `~` or `logical_not()` "
+                             "operator instead.")
         return np.negative(a)
 
     @staticmethod

@@ -1,7 +1,7 @@
 """``one_hot``: class indices to one-hot int64 rows (no gradient)."""
 import numpy as np
 
-from .._errors import DTypeError, ShapeError
+from .._errors import DTypeError, ShapeError, ValueRangeError
 from ..autograd.function import _tensor_cls
 
 __all__ = ["one_hot"]
@@ -36,7 +36,7 @@ def one_hot(tensor, num_classes=-1):
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
         raise TypeError(f"one_hot: num_classes must be an int, got {type(num_classes).__name__}")
     if a.size and a.min() < 0:
-        raise ValueError("one_hot: Class values must be non-negative.")
+        raise ValueRangeError("one_hot: Class values must be non-negative.")
     if num_classes == -1:
         if a.size == 0:
             raise ShapeError("one_hot: Can not infer total number of classes from empty tensor.")
@@ -44,7 +44,7 @@ def one_hot(tensor, num_classes=-1):
     elif num_classes < 0:
         raise ValueError(f"one_hot: num_classes must be -1 or >= 0, got {num_classes}")
     elif a.size and a.max() >= num_classes:
-        raise ValueError("one_hot: Class values must be smaller than num_classes.")
+        raise ValueRangeError("one_hot: Class values must be smaller than num_classes.")
     out = np.zeros(a.shape + (int(num_classes),), dtype=np.int64)
     np.put_along_axis(out, a.astype(np.int64)[..., None], 1, axis=-1)
     return T._wrap(out)

@@ -53,6 +53,18 @@ def _device(device):
         _dev(device)
 
 
+def _size_kw(f):
+    """``f(*size)`` also callable as ``f(size=shape)``, as PyTorch's factories."""
+    @functools.wraps(f)
+    def g(*args, **kwargs):
+        if "size" in kwargs:
+            if args:
+                raise TypeError(f"{f.__name__}() got multiple values for argument 'size'")
+            args = (kwargs.pop("size"),)
+        return f(*args, **kwargs)
+    return g
+
+
 def _takes_out(f):
     """The factory with ``out=`` as PyTorch's: the values are written into
     ``out`` (resized if need be) and ``out`` is returned; without a dtype
@@ -148,6 +160,7 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
 
 
 # -------------------------------------------------------------- filled
+@_size_kw
 @_takes_out
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """A tensor of zeros (float32 unless ``dtype``)."""
@@ -155,6 +168,7 @@ def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
                    requires_grad, device)
 
 
+@_size_kw
 @_takes_out
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """A tensor of ones (float32 unless ``dtype``)."""
@@ -162,6 +176,7 @@ def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=Fa
                    requires_grad, device)
 
 
+@_size_kw
 @_takes_out
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False, memory_format=None):
@@ -352,6 +367,7 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None,
 
 
 # ------------------------------------------------------------------- random
+@_size_kw
 @_takes_out
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
@@ -361,6 +377,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     return _finish(arr, requires_grad, device)
 
 
+@_size_kw
 @_takes_out
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):

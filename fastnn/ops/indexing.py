@@ -26,7 +26,7 @@ import numpy as np
 
 from .._core import TensorBase
 from .._core import wrap as _wrap
-from .._errors import ShapeError
+from .._errors import OutOfRangeError, ShapeError
 from ..autograd.function import Function
 from ._common import check_index, operand, tensor
 from ._util import normalize_dim, unbroadcast
@@ -45,8 +45,8 @@ def _check_bounds(op, index, size, dim, allow_negative=False):
     low = -size if allow_negative else 0
     if lo < low or hi >= size:
         bad = lo if lo < low else hi
-        raise RuntimeError(f"{op}(): index {bad} is out of bounds for dimension {dim} with "
-                           f"size {size}")
+        raise OutOfRangeError(f"{op}(): index {bad} is out of bounds for dimension {dim} "
+                           f"with size {size}")
 
 
 def _fancy(index, dim):
@@ -219,7 +219,7 @@ def scatter_add(input, dim, index, src):
 def _check_index_1d(op, x, dim, index):
     check_index(op, index)
     if index.ndim > 1:
-        raise RuntimeError(f"{op}(): Index is supposed to be a vector")
+        raise OutOfRangeError(f"{op}(): Index is supposed to be a vector")   # (IndexError)
     d = normalize_dim(op, dim, x.ndim)
     _check_bounds(op, index, _as_1d(x).shape[d], d)
     return d

@@ -107,6 +107,13 @@ def _libm(fn):
     return f
 
 
+def _sign(x):
+    """(x > 0) - (x < 0), as PyTorch: NaN gives 0 and -0.0 gives +0.0."""
+    if x.dtype.kind != "f":
+        return np.sign(x)
+    return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+
+
 def _fn(name, f, save=None, df=_zero_grad, keeps_int=False):
     """A ``_UnaryFn`` subclass: y = f(x), dy/dx from ``df(g, saved)``."""
     return type(name, (_UnaryFn,), {"f": staticmethod(f), "save": save, "df": staticmethod(df),
@@ -114,7 +121,7 @@ def _fn(name, f, save=None, df=_zero_grad, keeps_int=False):
 
 
 #        class           f                          saved  gradient(g, saved)
-SignFn = _fn("SignFn", lambda x: x.copy() if x.dtype == bool else np.sign(x), keeps_int=True)
+SignFn = _fn("SignFn", lambda x: x.copy() if x.dtype == bool else _sign(x), keeps_int=True)
 FloorFn = _fn("FloorFn", np.floor, keeps_int=True)
 CeilFn = _fn("CeilFn", np.ceil, keeps_int=True)
 TruncFn = _fn("TruncFn", np.trunc, keeps_int=True)
@@ -159,10 +166,10 @@ def _erfinv(x):
                      0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682], wl)
     y = np.where(small, ps, pl) * x64
     for _ in range(3):
-        err = _erf(y).astype(np.float64) - x64
+        err = np.asarray(_erf(y), np.float64) - x64       # (a 0-d input: a Python float)
         y = y - err / (_TWO_OVER_SQRT_PI * np.exp(-y * y))
     y = np.where(np.abs(x64) == 1.0, np.copysign(np.inf, x64), y)
-    return y.astype(x.dtype)
+    return np.asarray(y).astype(x.dtype)
 
 
 ErfinvFn = _fn("ErfinvFn", lambda x: _erfinv(np.asarray(x)), "out",
@@ -357,6 +364,12 @@ class WhereFn(Function):
 
     @staticmethod
     def forward(ctx, cond, x, y):
+        if cond.dtype == np.uint8:          # accepted with PyTorch's deprecation warning
+            import warnings
+            warnings.warn("where received a uint8 condition tensor. This behavior is "
+                          "deprecated and will be removed in a future version of PyTorch. "
+                          "Use a boolean condition instead.", UserWarning, stacklevel=3)
+            cond = cond.astype(bool)
         if cond.dtype.kind != "b":
             raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                                f"tensor with dtype fastnn.{cond.dtype}")
@@ -578,7 +591,9 @@ def _bitwise(name, fn):
                                            else other)
         for v in args:
             if np.asarray(v).dtype.kind == "f":
-                raise RuntimeError(f'"{name}_cpu" not implemented for \'Float\'')
+                from .._errors import DTypeNotImplementedError
+                tn = "Double" if np.asarray(v).dtype == np.float64 else "Float"
+                raise DTypeNotImplementedError(f'"{name}_cpu" not implemented for \'{tn}\'')
         dt = result_type(*args)
         return _wrap(np.asarray(fn(*[_astype(v, dt) for v in args])).astype(dt, copy=False))
     op.__name__ = op.__qualname__ = name
@@ -627,16 +642,35 @@ def lerp(input, end, weight):
     return x + w * (e - x)
 
 
+def _addc_operands(input, tensor1, tensor2, value):
+    """The three tensors in PyTorch's common dtype of all of them (and the
+    value): a float64 input makes the product float64 too."""
+    ts = [tensor(input), tensor(tensor1), tensor(tensor2)]
+    dt = result_type(*ts, value)
+    return [t if t._array.dtype == dt else t.type(dt) for t in ts]
+
+
 def addcmul(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 * tensor2."""
-    p = tensor(tensor1) * tensor(tensor2)
-    return tensor(input) + (p if value == 1 else p * value)
+    x, t1, t2 = _addc_operands(input, tensor1, tensor2, value)
+    p = t1 * t2
+    return x + (p if value == 1 else p * value)
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 / tensor2."""
-    q = tensor(tensor1) / tensor(tensor2)
-    return tensor(input) + (q if value == 1 else q * value)
+    x, t1, t2 = _addc_operands(input, tensor1, tensor2, value)
+    if all(tensor(t)._array.dtype.kind in "biu" for t in (tensor1, tensor2)):
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a "
+                           "future release addcdiv will perform a true division of tensor1 "
+                           "and tensor2. The historic addcdiv behavior can be implemented as "
+                           "(input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) "
+                           "for integer inputs and as (input + value * tensor1 / tensor2) for "
+                           "float inputs. The future addcdiv behavior is just the latter "
+                           "implementation: (input + value * tensor1 / tensor2), for all "
+                           "dtypes.")
+    q = t1 / t2
+    return x + (q if value == 1 else q * value)
 
 
 class FillFn(Function):

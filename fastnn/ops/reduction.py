@@ -28,7 +28,7 @@ import numpy as np
 from .. import _core
 from .._core import TensorBase
 from .._core import wrap as _wrap
-from .._errors import ShapeError
+from .._errors import OutOfRangeError, ShapeError
 from ..autograd.function import Function
 from ._common import I64, dims_arg, tensor
 from ._util import c_contig, is_float, normalize_dim, nthreads
@@ -170,8 +170,8 @@ class _Extreme(Function):
             return out
         d = normalize_dim(op, dim, x.ndim)
         if x.ndim and x.shape[d] == 0:  # (other dims may be empty: an empty result)
-            raise RuntimeError(f"{op}(): expected reduction dim {d} to have non-zero size, "
-                               f"got shape {tuple(x.shape)}")
+            raise OutOfRangeError(f"{op}(): expected reduction dim {d} to have non-zero "
+                                  f"size, got shape {tuple(x.shape)}")
         xx = x if x.ndim else x.reshape(1)
         idx = np.expand_dims(cls._arg(xx, axis=d), d)
         vals = np.take_along_axis(xx, idx, axis=d)
@@ -330,7 +330,7 @@ class _AExtremeFn(Function):
         op = cls.__name__[:4].lower()
         dims = None if dim in ((), [], None) else dims_arg(op, dim, x.ndim)
         if x.size == 0 and (dims is None or 0 in [x.shape[d] for d in dims]):
-            raise IndexError(f"{op}(): Expected reduction dim to have non-zero size.")
+            raise OutOfRangeError(f"{op}(): Expected reduction dim to have non-zero size.")
         out = np.asarray(cls.f(x, axis=dims, keepdims=keepdim))
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(x, out)
@@ -541,7 +541,19 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if isinstance(dim, (tuple, list)) and len(dim) == 0:
         dim = None
     dims = dims_arg("norm", dim, x._array.ndim)
-    return NormFn.apply(x, _norm_p(ord), dims, keepdim)
+    p = _norm_p(ord)
+    if (p < 0 or p == math.inf) and x._array.size == 0:
+        # (max and the negative powers have no identity: PyTorch refuses an empty reduction)
+        shape = x._array.shape
+        empty = [d for d in (range(len(shape)) if dims is None else dims) if shape[d] == 0]
+        if dims is None:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty "
+                               "tensor because the operation does not have an identity")
+        if empty:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on the "
+                               f"dimension {empty[0]} because this dimension is empty and the "
+                               "operation does not have an identity")
+    return NormFn.apply(x, p, dims, keepdim)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
@@ -555,6 +567,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         if dim is None and x._array.ndim != 2:
             raise ShapeError(f"norm: the nuclear norm needs a 2-D input or a pair of dims, got "
                              f"{x._array.ndim} dims")
+        if dim is not None and (not isinstance(dim, (tuple, list)) or len(dim) != 2):
+            got = " ".join(str(d) for d in dim) if isinstance(dim, (tuple, list)) else dim
+            raise ShapeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {got}")
         return nuclear_norm(x, (-2, -1) if dim is None else tuple(dim), keepdim)
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
@@ -810,5 +825,5 @@ def _arg_extreme(op, fn, input, dim, keepdim):
     if a.ndim == 0:
         return _wrap(np.asarray(0, dtype=np.int64))
     if a.shape[d] == 0:
-        raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+        raise OutOfRangeError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
     return _wrap(np.asarray(fn(a, axis=d, keepdims=keepdim), dtype=np.int64))

@@ -25,7 +25,7 @@ tensor([[0., 1., 2., 0., 1., 2.],
 import numpy as np
 
 from .._core import TensorBase
-from .._errors import ShapeError
+from .._errors import OutOfRangeError, ShapeError
 from ..autograd.function import Function
 from ._common import dims_arg, result_type, tensor
 from ._util import normalize_dim, unbroadcast
@@ -151,7 +151,9 @@ class IndexPutFn(Function):
                 np.add.at(out, index, value)
             else:
                 out[index] = value
-        except (ValueError, IndexError) as e:
+        except IndexError as e:             # an index out of bounds (PyTorch: IndexError)
+            raise OutOfRangeError(f"index_put: {e}") from None
+        except ValueError as e:             # values of a shape that does not broadcast
             raise ShapeError(f"index_put: {e}") from None
         ctx.index = index
         ctx.accumulate = accumulate
@@ -238,7 +240,7 @@ class StackFn(Function):
     @staticmethod
     def forward(ctx, *xs, dim=0):
         if not xs:
-            raise ValueError("stack: expected a non-empty sequence of tensors")
+            raise ShapeError("stack: expected a non-empty sequence of tensors")  # RuntimeError
         d = normalize_dim("stack", dim, xs[0].ndim + 1)
         ctx.dim = d
         try:
@@ -726,7 +728,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     x = tensor(input)
     nd = x._array.ndim
     if nd < 2:
-        raise RuntimeError(f"diagonal(): input must have at least 2 dimensions, got {nd}")
+        raise OutOfRangeError(f"diagonal(): input must have at least 2 dimensions, got {nd}")
     d1, d2 = normalize_dim("diagonal", dim1, nd), normalize_dim("diagonal", dim2, nd)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")

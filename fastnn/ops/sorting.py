@@ -229,7 +229,8 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         d = normalize_dim("unique", dim, a.ndim)
         res = np.unique(a, return_inverse=True, return_counts=True, axis=d)
     else:
-        res = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
+        res = np.unique(a.reshape(-1), return_inverse=True, return_counts=True,
+                        equal_nan=False)   # each NaN is its own value, as in PyTorch
     vals, inv, counts = res
     out = [_wrap(vals)]
     if return_inverse:

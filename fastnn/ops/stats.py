@@ -31,6 +31,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from .._errors import OutOfRangeError as _OutOfRange
+
 from .._core import TensorBase
 from .._core import wrap as _wrap
 from ..autograd.function import Function
@@ -90,7 +92,7 @@ class MedianDimFn(Function):
         xx = x if x.ndim else x.reshape(1)
         n = xx.shape[d]
         if n == 0:
-            raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+            raise _OutOfRange(f"{op}(): Expected reduction dim {d} to have non-zero size.")
         xs = np.moveaxis(xx, d, -1)
         idx, sv = _sorted_last(xs)
         if x.dtype.kind == "f":
@@ -190,7 +192,10 @@ class QuantileFn(Function):
         svb = np.broadcast_to(sv, (qv.size,) + sv.shape)
         below = np.take_along_axis(svb, lo[..., None], axis=-1)[..., 0]
         above = np.take_along_axis(svb, hi[..., None], axis=-1)[..., 0]
-        out = np.asarray(_lerp(below, above, w), sv.dtype)
+        if interpolation in ("lower", "higher", "nearest"):
+            out = np.asarray(below, sv.dtype)     # the element itself (an inf stays inf)
+        else:
+            out = np.asarray(_lerp(below, above, w), sv.dtype)
         ctx.meta = (x.shape, dim, keepdim, q.ndim)
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(idx, lo, hi, w)
@@ -281,12 +286,14 @@ def _index_dtype(out_int32):
     return np.int32 if out_int32 else np.int64
 
 
-def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=None,
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
                  sorter=None, out=None):
-    """Indices where ``values`` would be inserted into ``sorted_sequence``
-    (its last dim; the leading dims of an N-D sequence match ``values``'),
-    the first such place, or the last with ``right=True``/``side='right'``."""
+    """Indices where the values ``input`` would be inserted into
+    ``sorted_sequence`` (its last dim; the leading dims of an N-D sequence
+    match ``input``'s), the first such place, or the last with
+    ``right=True``/``side='right'``."""
     from .reduction import into
+    values = input
     seq = tensor(sorted_sequence)._array
     scalar = not isinstance(values, (TensorBase, np.ndarray, list, tuple))
     v = np.asarray(values) if scalar else tensor(values)._array
@@ -384,13 +391,16 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
             raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins}")
         if range is not None:
             lo, hi = (a.dtype.type(r) for r in range)
-        else:
-            lo, hi = (a.min(), a.max()) if a.size else (a.dtype.type(0), a.dtype.type(0))
+        else:        # (an empty input without a range: PyTorch's [0, 1])
+            lo, hi = (a.min(), a.max()) if a.size else (a.dtype.type(0), a.dtype.type(1))
         if lo > hi:
             raise RuntimeError("torch.histogram(): max must be larger than min")
         if lo == hi:
             lo, hi = lo - a.dtype.type(0.5), hi + a.dtype.type(0.5)   # NumPy's rule
-        edges = np.linspace(lo, hi, int(bins) + 1).astype(a.dtype)
+        # the edges bit for bit as torch.linspace makes them (data that falls
+        # on an edge, say values rounded to 0.1, lands in PyTorch's bin)
+        from .factories import _linspace
+        edges = _linspace(float(lo), float(hi), int(bins) + 1, a.dtype)
     hist, _ = np.histogram(a.reshape(-1), bins=edges.astype(np.float64),
                            weights=None if w is None else w.reshape(-1), density=density)
     return histogram_result(_wrap(hist.astype(a.dtype)), _wrap(np.array(edges, a.dtype)))

@@ -29,6 +29,8 @@ from builtins import range as _range
 
 import numpy as np
 
+from .._errors import OutOfRangeError as _OutOfRange
+
 from .._core import TensorBase
 from ..autograd.function import Function
 from . import _tie_order
@@ -90,7 +92,7 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
     else:
         d = normalize_dim("aminmax", dim, a.ndim)
         if a.ndim and a.shape[d] == 0:
-            raise IndexError(f"aminmax(): Expected reduction dim {d} to have non-zero size.")
+            raise _OutOfRange(f"aminmax(): Expected reduction dim {d} to have non-zero size.")
         dims = (d,) if a.ndim else ()
     if not dims:
         res = aminmax_result(x.clone(), x.clone())
@@ -117,7 +119,7 @@ class ModeFn(Function):
             return x.copy(), np.zeros((), np.int64)
         n = x.shape[d]
         if n == 0:
-            raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+            raise _OutOfRange(f"mode(): Expected reduction dim {d} to have non-zero size.")
         xm = np.moveaxis(x, d, -1)
         rows = xm.reshape(-1, n)
         vals, idx = _mode_rows(rows)

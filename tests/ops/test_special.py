@@ -80,8 +80,10 @@ def test_polygamma_zeta_mvlgamma(n):
                                torch.mvlgamma(torch.tensor(a), n + 1).numpy(), rtol=1e-10)
     assert fastnn.polygamma(0, fastnn.tensor([2.0])).item() == \
         pytest.approx(torch.digamma(torch.tensor([2.0])).item())
-    with pytest.raises(RuntimeError):
-        fastnn.mvlgamma(fastnn.tensor([0.1]), 3)
+    # torch 2.13 computes elements <= (p - 1) / 2 (lgamma of a negative) instead of raising
+    np.testing.assert_allclose(fastnn.mvlgamma(fastnn.tensor([0.1, 0.4, -1.0]), 3).numpy(),
+                               torch.mvlgamma(torch.tensor([0.1, 0.4, -1.0]), 3).numpy(),
+                               rtol=1e-5)
     with pytest.raises(RuntimeError):
         fastnn.polygamma(-1, fastnn.tensor([1.0]))
 
