@@ -7,9 +7,9 @@ fastnn's gradients are dense.  An ``Embedding`` (or ``F.embedding``) with
 ``sparse=True`` notes on its weight the rows each backward reaches -- the
 indices PyTorch's sparse gradient lists, a looked-up row whose gradient is
 exactly zero included -- and a step updates those rows (then forgets them,
-as ``zero_grad`` does).  For a parameter without such notes the rows of
-the gradient with a nonzero element are updated.  A NumPy update (one
-parameter at a time, in place).
+as ``zero_grad`` does).  A parameter whose gradient came from anything
+else has what PyTorch calls a dense gradient: a step raises PyTorch's
+RuntimeError.  A NumPy update (one parameter at a time, in place).
 """
 import math
 
@@ -23,8 +23,8 @@ __all__ = ["SparseAdam"]
 class SparseAdam(Optimizer):
     r"""Lazy Adam for embedding tables, torch.optim.SparseAdam's update.
 
-    For the rows R whose gradient g is not all zero (see the module
-    docstring), with t the parameter's step count::
+    For the rows R the step's lookups reached (see the module docstring),
+    with t the parameter's step count::
 
         m[R] = m[R] + (g[R] - m[R]) * (1 - beta1)
         v[R] = v[R] + (g[R]**2 - v[R]) * (1 - beta2)
@@ -66,6 +66,10 @@ class SparseAdam(Optimizer):
         beta1, beta2 = betas_tuple(group["betas"])
         eps, lr = group["eps"], float(group["lr"])
         for p, x, g in zip(params, datas, grads):
+            noted = p.__dict__.pop("_sparse_rows", None)
+            if noted is None:     # (a gradient not from a sparse=True lookup)
+                raise RuntimeError("SparseAdam does not support dense gradients, please "
+                                   "consider Adam instead")
             st = self.state[p]
             if not st:
                 st["step"] = 0
@@ -77,11 +81,7 @@ class SparseAdam(Optimizer):
                 g = -g
             lead = x.shape[0] if x.ndim else 1          # the rows: slices along dim 0
             gr, xr = g.reshape(lead, -1), x.reshape(lead, -1)
-            noted = p.__dict__.pop("_sparse_rows", None)
-            if noted:
-                rows = np.unique(np.concatenate(noted))
-            else:
-                rows = np.flatnonzero(np.any(gr != 0, axis=1))
+            rows = np.unique(np.concatenate(noted)) if noted else np.zeros(0, np.int64)
             if rows.size == 0:
                 continue
             m = st["exp_avg"]._array.reshape(xr.shape)

@@ -109,3 +109,22 @@ def test_zero_grad_forgets_the_looked_up_rows(how):
     opt.step()
     moved = np.any(emb.weight.detach().numpy() != before, axis=1)
     assert moved.tolist() == [False, False, False, True, False, False]
+
+
+def test_dense_gradient_is_refused_as_torch():
+    """A gradient that no sparse=True lookup made is what PyTorch calls a
+    dense gradient: SparseAdam's step raises its RuntimeError (and leaves
+    the parameter alone)."""
+    lin = fastnn.nn.Linear(3, 2)
+    before = lin.weight.detach().numpy().copy()
+    opt = fastnn.optim.SparseAdam([lin.weight])
+    lin(fastnn.ones(4, 3)).sum().backward()
+    with pytest.raises(RuntimeError, match="dense gradients"):
+        opt.step()
+    np.testing.assert_array_equal(lin.weight.detach().numpy(), before)
+    torch = pytest.importorskip("torch")
+    tl = torch.nn.Linear(3, 2)
+    topt = torch.optim.SparseAdam([tl.weight])
+    tl(torch.ones(4, 3)).sum().backward()
+    with pytest.raises(RuntimeError, match="dense gradients"):
+        topt.step()
