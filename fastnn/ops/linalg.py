@@ -431,12 +431,44 @@ def _einsum_grad(k, g, arrays, subs, out, sizes):
 
 def einsum(equation, *operands):
     """Einstein summation over the operands (``'ij,jk->ik'``, ``'bi,bi->b'``,
-    ``'ii->i'``, ellipses, implicit output), with gradients for every operand."""
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
-        operands = tuple(operands[0])
+    ``'ii->i'``, ellipses, implicit output), with gradients for every operand.
+    Also PyTorch's sublist form, ``einsum(a, [0, 1], b, [1, 2], [0, 2])``
+    (subscripts 0-51, ``...`` as Ellipsis)."""
     if not isinstance(equation, str):
-        raise TypeError("einsum(): the equation must be a string")
+        equation, operands = _einsum_sublists((equation,) + tuple(operands))
+    elif len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
     return EinsumFn.apply(equation, *[_t(o) for o in operands])
+
+
+def _einsum_sublists(args):
+    """(equation, operands) of einsum's sublist form: operand, sublist,
+    operand, sublist, ..., [output sublist]."""
+    def letters(sub):
+        if not isinstance(sub, (list, tuple)):
+            raise TypeError("einsum(): the equation must be a string, or each operand "
+                            "followed by a list of its subscripts")
+        out = []
+        for v in sub:
+            if v is Ellipsis:
+                out.append("...")
+            elif isinstance(v, (int, np.integer)) and not isinstance(v, bool) \
+                    and 0 <= v < len(_LETTERS):
+                out.append(_LETTERS[int(v)])
+            else:
+                raise ValueError(f"einsum(): subscript in subscript list is not within the "
+                                 f"valid range [0, {len(_LETTERS)}), got {v!r}")
+        return "".join(out)
+    ops, subs = list(args[0::2]), list(args[1::2])
+    out = None
+    if len(ops) > len(subs):          # an odd count: the last is the output sublist
+        out = ops.pop()
+    if not ops:
+        raise ValueError("einsum(): must provide at least one operand")
+    eq = ",".join(letters(s) for s in subs)
+    if out is not None:
+        eq += "->" + letters(out)
+    return eq, ops
 
 
 def tensordot(a, b, dims=2):
