@@ -306,6 +306,11 @@ def _inplace_unary(fn, fast=None, snapshot=False):
     return method
 
 
+
+# what == and != leave to Python (a plain False / True, as PyTorch): strings
+# and containers, which PyTorch's comparison does not take
+_NOT_COMPARED = (str, bytes, list, tuple, dict, set, frozenset)
+
 class Tensor(TensorBase):
     """A multi-dimensional array with reverse-mode autograd.
 
@@ -1686,11 +1691,15 @@ class Tensor(TensorBase):
     def __eq__(self, o):
         if o is None:                 # (PyTorch: a plain False, not a tensor)
             return False
+        if isinstance(o, _NOT_COMPARED):   # (PyTorch: Python's own ==, so False)
+            return NotImplemented
         return self._cmp(np.equal, o)
 
     def __ne__(self, o):
         if o is None:
             return True
+        if isinstance(o, _NOT_COMPARED):
+            return NotImplemented
         return self._cmp(np.not_equal, o)
 
     def __lt__(self, o):

@@ -256,3 +256,12 @@ def test_error_classes_are_exported():
     with pytest.raises(fastnn.OutOfRangeError):
         fastnn.zeros(3).index_select(0, fastnn.tensor([3]))
 
+
+
+def test_eq_with_a_string_or_container_is_pythons_as_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (fastnn, torch):
+        x = lib.ones(2)
+        assert (x == "a") is False and (x != "a") is True
+        assert (x == [1, 1]) is False and (x != (1, 1)) is True
+    assert bool((fastnn.ones(2) == 1).all())
