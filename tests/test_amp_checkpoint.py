@@ -251,3 +251,20 @@ def test_checkpoint_reentrant_rule_matches_torch(reentrant):
                               sorted({str(m.message)[:25] for m in w}))
     assert seen["fastnn"] == seen["torch"]
     assert seen["torch"][0][0] is (reentrant is not False)
+
+
+def test_device_amp_classes_warn_deprecated_as_torch():
+    """torch.cuda.amp / torch.cpu.amp's autocast and GradScaler are
+    deprecated spellings: PyTorch's FutureWarning, same text."""
+    import fastnn.cpu.amp
+    import fastnn.cuda.amp
+    torch = pytest.importorskip("torch")
+    for dev in ("cpu", "cuda"):
+        for name in ("GradScaler", "autocast"):
+            msgs = []
+            for mod in (getattr(fastnn, dev).amp, getattr(torch, dev).amp):
+                with warnings.catch_warnings(record=True) as w:
+                    warnings.simplefilter("always")
+                    getattr(mod, name)(enabled=False)
+                msgs.append([str(x.message) for x in w if x.category is FutureWarning])
+            assert msgs[0] == msgs[1] and len(msgs[0]) == 1, msgs
