@@ -361,7 +361,30 @@ class _LazyConvXdMixin(LazyModuleMixin):
         return int(shape[1] if len(shape) == unbatched + 1 else shape[0])
 
 
-class LazyConv1d(_LazyConvXdMixin, Conv1d):
+
+class _LazyConvNd(_LazyConvXdMixin):
+    """The lazy convolutions' constructor: the layer's, without in_channels."""
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, device, dtype)
+        self._lazy_init(bias, device, dtype)
+
+
+class _LazyConvTransposeNd(_LazyConvXdMixin):
+    """The lazy transposed convolutions' constructor: the layer's, without
+    in_channels."""
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                 dtype=None):
+        super().__init__(0, out_channels, kernel_size, stride, padding, output_padding, groups,
+                         False, dilation, padding_mode, device, dtype)
+        self._lazy_init(bias, device, dtype)
+
+
+class LazyConv1d(_LazyConvNd, Conv1d):
     """A ``Conv1d`` whose ``in_channels`` comes from its first input
     (``input.size(1)``); becomes a ``Conv1d`` on that call.
 
@@ -375,14 +398,8 @@ class LazyConv1d(_LazyConvXdMixin, Conv1d):
 
     cls_to_become = Conv1d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups, False,
-                         padding_mode, device, dtype)
-        self._lazy_init(bias, device, dtype)
 
-
-class LazyConv2d(_LazyConvXdMixin, Conv2d):
+class LazyConv2d(_LazyConvNd, Conv2d):
     """A ``Conv2d`` whose ``in_channels`` comes from its first input
     (``input.size(1)``); becomes a ``Conv2d`` on that call.
 
@@ -396,28 +413,15 @@ class LazyConv2d(_LazyConvXdMixin, Conv2d):
 
     cls_to_become = Conv2d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups, False,
-                         padding_mode, device, dtype)
-        self._lazy_init(bias, device, dtype)
 
-
-class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):
+class LazyConvTranspose1d(_LazyConvTransposeNd, ConvTranspose1d):
     """A ``ConvTranspose1d`` whose ``in_channels`` comes from its first
     input; becomes a ``ConvTranspose1d`` on that call."""
 
     cls_to_become = ConvTranspose1d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
-                 dtype=None):
-        super().__init__(0, out_channels, kernel_size, stride, padding, output_padding, groups,
-                         False, dilation, padding_mode, device, dtype)
-        self._lazy_init(bias, device, dtype)
 
-
-class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
+class LazyConvTranspose2d(_LazyConvTransposeNd, ConvTranspose2d):
     """A ``ConvTranspose2d`` whose ``in_channels`` comes from its first
     input; becomes a ``ConvTranspose2d`` on that call.
 
@@ -430,13 +434,6 @@ class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
     """
 
     cls_to_become = ConvTranspose2d
-
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
-                 dtype=None):
-        super().__init__(0, out_channels, kernel_size, stride, padding, output_padding, groups,
-                         False, dilation, padding_mode, device, dtype)
-        self._lazy_init(bias, device, dtype)
 
 
 class Conv3d(_Conv):
@@ -494,7 +491,7 @@ class ConvTranspose3d(_ConvTransposeNd):
                                 self.dilation)
 
 
-class LazyConv3d(_LazyConvXdMixin, Conv3d):
+class LazyConv3d(_LazyConvNd, Conv3d):
     """A ``Conv3d`` whose ``in_channels`` comes from its first input
     (``input.size(1)``, or ``size(0)`` unbatched); becomes a ``Conv3d`` on
     that call.
@@ -509,22 +506,9 @@ class LazyConv3d(_LazyConvXdMixin, Conv3d):
 
     cls_to_become = Conv3d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups, False,
-                         padding_mode, device, dtype)
-        self._lazy_init(bias, device, dtype)
 
-
-class LazyConvTranspose3d(_LazyConvXdMixin, ConvTranspose3d):
+class LazyConvTranspose3d(_LazyConvTransposeNd, ConvTranspose3d):
     """A ``ConvTranspose3d`` whose ``in_channels`` comes from its first
     input; becomes a ``ConvTranspose3d`` on that call."""
 
     cls_to_become = ConvTranspose3d
-
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
-                 dtype=None):
-        super().__init__(0, out_channels, kernel_size, stride, padding, output_padding, groups,
-                         False, dilation, padding_mode, device, dtype)
-        self._lazy_init(bias, device, dtype)

@@ -92,7 +92,30 @@ class MaxPool1d(_MaxPoolNd):
                             self.ceil_mode, self.return_indices)
 
 
-class AvgPool2d(Module):
+class _AvgPoolNd(Module):
+    """What AvgPool2d and AvgPool3d share (_n: their spatial dims)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+        super().__init__()
+        _checked(f"AvgPool{self._n}d", self._n, kernel_size, stride, padding)
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input):
+        return getattr(F, f"avg_pool{self._n}d")(
+            input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+            self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
     """2-D average pooling; zero padding is counted in the divisor unless
     ``count_include_pad=False``; ``divisor_override`` replaces the divisor.
 
@@ -114,23 +137,7 @@ class AvgPool2d(Module):
     fastnn.Size([1, 3, 4, 4])
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
-        super().__init__()
-        _checked("AvgPool2d", 2, kernel_size, stride, padding)
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
-        self.divisor_override = divisor_override
-
-    def forward(self, input):
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+    _n = 2
 
 
 class AvgPool1d(Module):
@@ -325,7 +332,7 @@ class MaxPool3d(_MaxPoolNd):
                             self.ceil_mode, self.return_indices)
 
 
-class AvgPool3d(Module):
+class AvgPool3d(_AvgPoolNd):
     """3-D average pooling of (N, C, D, H, W) or (C, D, H, W) input; zero
     padding is counted in the divisor unless ``count_include_pad=False``;
     ``divisor_override`` replaces the divisor.  Arguments as ``AvgPool2d``
@@ -338,23 +345,7 @@ class AvgPool3d(Module):
     fastnn.Size([1, 3, 2, 4, 4])
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
-        super().__init__()
-        _checked("AvgPool3d", 3, kernel_size, stride, padding)
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
-        self.divisor_override = divisor_override
-
-    def forward(self, input):
-        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+    _n = 3
 
 
 class AdaptiveAvgPool3d(_AdaptivePool):
