@@ -1384,14 +1384,19 @@ def _rnn_formulas():
         def arg(i):       # the forward's i-th argument (its array)
             return ps[i]._array if i < len(ps) and ps[i] is not None else kept[i]
 
+        def start(d, W, H0, C0, dtype):
+            """Direction d's weights (w_ih, w_hh, b_ih, b_hh, w_hr) and
+            initial h and c."""
+            row = geo.layer * D + d
+            h = H0[row] if H0 is not None else fastnn.zeros(B, geo.HO, dtype=dtype)
+            c = C0[row] if C0 is not None else fastnn.zeros(B, H, dtype=dtype)
+            return W[5 * d:5 * d + 5], h, c
+
         def forward(X, H0, C0, *W):
             xs = X.transpose(0, 1) if geo.bf_in else X
             ys, hns, cns = [], [], []
             for d in range(D):
-                wi, wh, bi, bh, whr = W[5 * d:5 * d + 5]
-                row = geo.layer * D + d
-                h = H0[row] if H0 is not None else fastnn.zeros(B, geo.HO, dtype=xs.dtype)
-                c = C0[row] if C0 is not None else fastnn.zeros(B, H, dtype=xs.dtype)
+                (wi, wh, bi, bh, whr), h, c = start(d, W, H0, C0, xs.dtype)
                 gi_all = xs @ wi.t()
                 if bi is not None:
                     gi_all = gi_all + bi
@@ -1418,10 +1423,7 @@ def _rnn_formulas():
             srt = None if geo.sorted is None else const(geo.sorted)
             ys, hns, cns = [], [], []
             for d in range(D):
-                wi, wh, bi, bh, whr = W[5 * d:5 * d + 5]
-                row = geo.layer * D + d
-                h = H0[row] if H0 is not None else fastnn.zeros(B, geo.HO, dtype=X.dtype)
-                c = C0[row] if C0 is not None else fastnn.zeros(B, H, dtype=X.dtype)
+                (wi, wh, bi, bh, whr), h, c = start(d, W, H0, C0, X.dtype)
                 if srt is not None:
                     h = h[srt] if H0 is not None else h
                     c = c[srt] if C0 is not None else c

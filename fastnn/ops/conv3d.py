@@ -26,7 +26,7 @@ import numpy as np
 from .._errors import ShapeError
 from .conv import _check_dtypes, _check_groups, _t, conv2d
 from .conv_pad import pad_nd
-from .conv_transpose import conv_transpose2d
+from .conv_transpose import _check_pads_t, conv_transpose2d
 from .fold import fold, unfold
 
 __all__ = ["conv3d", "conv_transpose3d"]
@@ -204,13 +204,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     _positive(op, stride, dilation)
     pad = _triple(op, "padding", padding)
     opad = _triple(op, "output_padding", output_padding)
-    if min(pad) < 0 or min(opad) < 0:
-        raise ValueError(f"{op}: negative padding is not supported, got padding={pad}, "
-                         f"output_padding={opad}")
-    if any(o >= max(s, d) for o, s, d in zip(opad, stride, dilation)):
-        raise ValueError(f"{op}: output padding must be smaller than either stride or "
-                         f"dilation, but got output_padding={opad}, stride={stride}, "
-                         f"dilation={dilation}")
+    _check_pads_t(op, pad, opad, stride, dilation)
     unbatched = x.ndim == 4
     if unbatched:
         x = x.unsqueeze(0)

@@ -36,6 +36,19 @@ def _check_channels(op, x, w, b, groups, nd):
                          f"{list(w.shape)} and groups={groups}, got shape {tuple(b.shape)}")
 
 
+def _check_pads_t(op, pad, opad, stride, dilation, lead=0):
+    """A transposed convolution's padding and output padding: not negative,
+    output padding below stride or dilation (the per-dim tuples; the first
+    ``lead`` entries, added for a 1-D layer, left out of the message)."""
+    if min(pad) < 0 or min(opad) < 0:
+        raise ValueError(f"{op}: negative padding is not supported, got padding="
+                         f"{pad[lead:]}, output_padding={opad[lead:]}")
+    if any(o >= max(s, d) for o, s, d in zip(opad, stride, dilation)):
+        raise ValueError(f"{op}: output padding must be smaller than either stride or "
+                         f"dilation, but got output_padding={opad[lead:]}, stride="
+                         f"{stride[lead:]}, dilation={dilation[lead:]}")
+
+
 def _validate_t(op, x, w, b, stride, padding, output_padding, groups, dilation, nd=2):
     """Ranks, channels, bias, dtypes and geometry of conv_transpose{nd}d;
     returns the :class:`ConvGeometry` of the convolution whose input
@@ -52,13 +65,7 @@ def _validate_t(op, x, w, b, stride, padding, output_padding, groups, dilation, 
     _check_positive(op, stride, dilation)
     pad = _spatial(op, "padding", padding, nd, 0)
     opad = _spatial(op, "output_padding", output_padding, nd, 0)
-    if min(pad) < 0 or min(opad) < 0:
-        raise ValueError(f"{op}: negative padding is not supported, got padding="
-                         f"{pad[2 - nd:]}, output_padding={opad[2 - nd:]}")
-    if any(o >= max(s, d) for o, s, d in zip(opad, stride, dilation)):
-        raise ValueError(f"{op}: output padding must be smaller than either stride or "
-                         f"dilation, but got output_padding={opad[2 - nd:]}, stride="
-                         f"{stride[2 - nd:]}, dilation={dilation[2 - nd:]}")
+    _check_pads_t(op, pad, opad, stride, dilation, 2 - nd)
     kernel = (w.shape[2], w.shape[3]) if nd == 2 else (1, w.shape[2])
     ih, iw = (x.shape[-2] if nd == 2 else 1), x.shape[-1]
     no_batch = x.ndim == nd + 2 and x.shape[0] == 0   # PyTorch accepts any size then

@@ -89,6 +89,13 @@ def _args(op, n, kernel_size, stride, padding, dilation):
     return k, s, p, d
 
 
+def _check_divisor(op, divisor):
+    """An average pool's divisor_override: None or a positive int."""
+    if divisor is not None and (isinstance(divisor, bool) or not isinstance(
+            divisor, (int, np.integer)) or divisor <= 0):
+        raise ValueError(f"{op}: divisor_override must be a positive int, got {divisor!r}")
+
+
 @functools.lru_cache(maxsize=512)
 def _geom(op, n, shape, kernel_size, stride, padding, dilation, ceil_mode, include_pad,
           divisor):
@@ -112,9 +119,7 @@ def _geom(op, n, shape, kernel_size, stride, padding, dilation, ceil_mode, inclu
         raise ShapeError(f"{op}: given input size {shape}, the output size would be too small "
                          f"or a window would hold no input (kernel_size={k}, stride={s}, "
                          f"padding={p}, dilation={d}, ceil_mode={bool(ceil_mode)})")
-    if divisor is not None and (isinstance(divisor, bool) or not isinstance(
-            divisor, (int, np.integer)) or divisor <= 0):
-        raise ValueError(f"{op}: divisor_override must be a positive int, got {divisor!r}")
+    _check_divisor(op, divisor)
     out_shape = shape[:-n] + out[2 - n:]
     return PoolGeom(shape, lead + sp, out_shape, k2, s2, p2, d2, bool(ceil_mode),
                     bool(include_pad), int(divisor or 0))

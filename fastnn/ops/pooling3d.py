@@ -32,8 +32,8 @@ import numpy as np
 from .._errors import ShapeError
 from ._util import check_float
 from .conv_pad import pad_nd
-from .pooling import (MaxUnpool2dFn, _args, _key, _t, _unpool_geom, adaptive_avg_pool2d,
-                      adaptive_max_pool2d, avg_pool2d, max_pool2d)
+from .pooling import (MaxUnpool2dFn, _args, _check_divisor, _key, _t, _unpool_geom,
+                      adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d)
 
 __all__ = ["max_pool3d", "max_pool3d_with_indices", "avg_pool3d", "adaptive_avg_pool3d",
            "adaptive_max_pool3d", "adaptive_max_pool3d_with_indices", "max_unpool3d"]
@@ -231,11 +231,7 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     fastnn.Size([1, 2, 2, 2, 2])
     """
     op = "avg_pool3d"
-    if divisor_override is not None and (
-            isinstance(divisor_override, bool) or
-            not isinstance(divisor_override, (int, np.integer)) or divisor_override <= 0):
-        raise ValueError(f"{op}: divisor must be not zero, got divisor_override="
-                         f"{divisor_override!r}")
+    _check_divisor(op, divisor_override)
     x, unbatched = _batched(op, _t(input))
     k, s, p, _, out = _geometry(op, x, kernel_size, stride, padding, 1, ceil_mode)
     N, C, D, H, W = x.shape
