@@ -186,9 +186,12 @@ FNN_UKRA_SIM(f64, double)
 #define fnn_a5_bcs_f64 "sd"
 #define fnn_a5_es_f32 "4"
 #define fnn_a5_es_f64 "8"
+#define fnn_a5_bto_f32 "%{1to16%}"
+#define fnn_a5_bto_f64 "%{1to8%}"
 #define A5_SFX FNN_STR(FN(fnn_vs))
 #define A5_BCS FN(fnn_a5_bcs)
 #define A5_ES FN(fnn_a5_es)
+#define A5_BTO FN(fnn_a5_bto)
 #define UKR_NAME FN(fnn_ukr_avx512asm)
 #define FNN_BODY "gemm_ukr_avx512.inc"
 #include "fnn_instantiate.inc"
@@ -196,6 +199,7 @@ FNN_UKRA_SIM(f64, double)
 #undef A5_SFX
 #undef A5_BCS
 #undef A5_ES
+#undef A5_BTO
 
 /* The pixel-row kernels' emulation (fnn_ukrr; the assembly ones are in
  * gemm_ukr_avx512.inc): the same fused multiply-add chains, one element
