@@ -210,12 +210,13 @@ def test_a_read_in_place_equals_packed(dtype):
     paths = [p for p in ("avx512", "avx512sim") if p in PATHS]
     bl = core.gemm_blocking(dtype, "avx512sim")
     mr, nr, kc = bl["mr"], bl["nr"], bl["kc"]
-    # N up to 4 panels (read in place), then 5 and 9 (packed at 1 thread);
+    # N up to 8 panels (read in place), then 9 and 10 (packed at 1 thread);
     # row counts crossing every bottom-edge kernel; K past one and two k
     # blocks; M, N and K over 16 (fewer take the direct small-product path)
     shapes = [(17, 2 * nr, 17), (3 * mr + 5, 2 * nr + 1, kc + 9), (40, 4 * nr, 2 * kc + 1),
               (mr * 5 + 11, nr + 5, 100), (64, 5 * nr, 70), (29, 9 * nr + 1, 33),
-              (500, 2 * nr, 3 * kc), (2 * mr + 2, 3 * nr, 40)]
+              (500, 2 * nr, 3 * kc), (2 * mr + 2, 3 * nr, 40), (30, 8 * nr, 50),
+              (mr + 3, 9 * nr, kc + 1)]
     shapes += [(mr + r, 2 * nr - 7 * (r % 2), 19 + r) for r in range(3, mr)]
     outs = {}
     try:
