@@ -127,6 +127,19 @@ def test_run_peak_rows():
         assert row["fastnn"] > 0 and row["numpy"] > 0 and row["torch"] is None
 
 
+def test_peak_arrays_on_cache_lines():
+    """bench --peak feeds fastnn and NumPy arrays on 64-byte lines, as
+    fastnn's tensors are, whatever the size (NumPy alone puts large ones 16
+    bytes into a page)."""
+    rng = np.random.default_rng(0)
+    for shape in [(1,), (3, 5), (128, 784), (256, 256)]:
+        a = cli._on_lines(shape, rng)
+        assert a.shape == shape and a.dtype == np.float32 and a.ctypes.data % 64 == 0
+        assert a.flags.c_contiguous and np.isfinite(a).all() and a.std() > 0 or a.size < 2
+    c = cli._on_lines((7, 9))
+    assert c.ctypes.data % 64 == 0 and c.shape == (7, 9)
+
+
 def test_bench_bad_arguments(tmp_path):
     assert _run(["bench", "--rounds", "0"], tmp_path).returncode != 0
     assert _run(["bench", "--min-time", "-1"], tmp_path).returncode != 0
