@@ -147,3 +147,31 @@ def test_packed_private_panels_no_race(packed_only, dtype):
         for _ in range(25):
             for nt in (2, 3):
                 assert np.array_equal(_run(a, b, c0, False, False, 1.0, 0.0, nt), want)
+
+
+@pytest.mark.skipif(core.cpu_best_isa() != "avx512", reason="the CPU has no AVX-512")
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dot_row_blocks_same_bits_as_avx2(dtype):
+    """On AVX-512 the dot kernel runs the rows of A in fours (groups of at
+    most 4 vector slots), pairs, then singly, sharing each B vector among
+    them; every element keeps the sums of its own K order, so the result is
+    bitwise the AVX2 kernel's (one row at a time): row counts 1-16 cross
+    every split, 10 and 3 output columns a short last group, K several k
+    blocks and a tail."""
+    L = 64 // np.dtype(dtype).itemsize
+    kb = L * (32 if L == 16 else 16)
+    rng = np.random.default_rng(21)
+    try:
+        for m in list(range(1, 17)):
+            for n, k in ((10, 2 * kb + L + 3), (3, 300), (16, kb - 1), (9, 4 * L)):
+                for shape, tb in (((m, n, k), True), ((n, m, k), False)):
+                    M, N, K = shape
+                    a, b, c0 = _operands(rng, M, N, K, False, tb, dtype)
+                    outs = []
+                    for path in ("avx2", "avx512"):
+                        core.gemm_set_isa(path)
+                        outs.append(_run(a, b, c0, False, tb, 1.0, 0.5, 1))
+                    _check(a, b, c0, outs[1], False, tb, 1.0, 0.5)
+                    assert np.array_equal(outs[0], outs[1]), (shape, tb)
+    finally:
+        core.gemm_set_isa("auto")
