@@ -221,6 +221,23 @@ FNN_ROWS_SIM(f64, double, 16, __builtin_fma)
 FNN_ROWS_SIM(h_f32, float, 16, __builtin_fmaf)   /* the half panels (ukrr_h) */
 FNN_ROWS_SIM(h_f64, double, 8, __builtin_fma)
 #undef FNN_ROWS_SIM
+#define FNN_ROWSA_SIM(SFXN, TT, NRR, FMA)                                       \
+    __attribute__((target("avx2,fma"))) static void fnn_ukr_avx512sim_rowsa_##SFXN(  \
+        int n, int sw, int64_t kc, const int64_t *koff, const TT *a, const TT *b, TT *c) { \
+        if (n < 1 || n > 14 || sw != 1) return;                                \
+        for (int i = 0; i < n; i++)                                            \
+            for (int j = 0; j < NRR; j++) {                                    \
+                TT acc = c[i * NRR + j];                                       \
+                for (int64_t p = 0; p < kc; p++)                               \
+                    acc = FMA(a[koff[p] + i], b[p * NRR + j], acc);            \
+                c[i * NRR + j] = acc;                                          \
+            }                                                                  \
+    }
+FNN_ROWSA_SIM(f32, float, 32, __builtin_fmaf)
+FNN_ROWSA_SIM(f64, double, 16, __builtin_fma)
+FNN_ROWSA_SIM(h_f32, float, 16, __builtin_fmaf)
+FNN_ROWSA_SIM(h_f64, double, 8, __builtin_fma)
+#undef FNN_ROWSA_SIM
 #define FNN_ROWS2_SIM(SFXN, TT, NRR, FMA)                                       \
     __attribute__((target("avx2,fma"))) static void fnn_ukr_avx512sim_rows2_##SFXN(  \
         int S, int sw, int64_t kc, const int64_t *koff, const TT *a, int64_t rstride, \
@@ -245,19 +262,23 @@ FNN_ROWS2_SIM(f64, double, 16, __builtin_fma)
 static const fnn_gemm_desc_f32 desc_avx512_f32 = {
     AVX512_F32, .ukr = fnn_ukr_avx512_f32, .ukri = fnn_ukr_avx512_f32_ib,
     .ukrr = fnn_ukr_avx512asm_f32_rows, .ukrr_h = fnn_ukr_avx512asm_f32_rowsh,
-    .ukrr2 = fnn_ukr_avx512asm_f32_rows2};
+    .ukrr2 = fnn_ukr_avx512asm_f32_rows2, .ukrra = fnn_ukr_avx512asm_f32_rowsa,
+    .ukrra_h = fnn_ukr_avx512asm_f32_rowsah};
 static const fnn_gemm_desc_f64 desc_avx512_f64 = {
     AVX512_F64, .ukr = fnn_ukr_avx512_f64, .ukri = fnn_ukr_avx512_f64_ib,
     .ukrr = fnn_ukr_avx512asm_f64_rows, .ukrr_h = fnn_ukr_avx512asm_f64_rowsh,
-    .ukrr2 = fnn_ukr_avx512asm_f64_rows2};
+    .ukrr2 = fnn_ukr_avx512asm_f64_rows2, .ukrra = fnn_ukr_avx512asm_f64_rowsa,
+    .ukrra_h = fnn_ukr_avx512asm_f64_rowsah};
 static const fnn_gemm_desc_f32 desc_avx512sim_f32 = {
     AVX512_F32, .ukr = fnn_ukr_avx512sim_f32, .ukri = fnn_ukr_avx512sim_f32_ib,
     .ukrr = fnn_ukr_avx512sim_rows_f32, .ukrr_h = fnn_ukr_avx512sim_rows_h_f32,
-    .ukrr2 = fnn_ukr_avx512sim_rows2_f32};
+    .ukrr2 = fnn_ukr_avx512sim_rows2_f32, .ukrra = fnn_ukr_avx512sim_rowsa_f32,
+    .ukrra_h = fnn_ukr_avx512sim_rowsa_h_f32};
 static const fnn_gemm_desc_f64 desc_avx512sim_f64 = {
     AVX512_F64, .ukr = fnn_ukr_avx512sim_f64, .ukri = fnn_ukr_avx512sim_f64_ib,
     .ukrr = fnn_ukr_avx512sim_rows_f64, .ukrr_h = fnn_ukr_avx512sim_rows_h_f64,
-    .ukrr2 = fnn_ukr_avx512sim_rows2_f64};
+    .ukrr2 = fnn_ukr_avx512sim_rows2_f64, .ukrra = fnn_ukr_avx512sim_rowsa_f64,
+    .ukrra_h = fnn_ukr_avx512sim_rowsa_h_f64};
 #undef AVX512_F32
 #undef AVX512_F64
 #endif

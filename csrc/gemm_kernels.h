@@ -94,6 +94,9 @@ typedef struct {
      * same for half panels (NR / 2 channels, rows of NR / 2 in c) */
     fnn_ukrr_f32 ukrr, ukrr_h;
     fnn_ukrr2_f32 ukrr2;   /* optional: two kernel rows (fnn_ukrr2_f32) */
+    /* optional: ukrr / ukrr_h at stride 1 continuing the sums already in
+     * c (its rows the accumulators' starting values) */
+    fnn_ukrr_f32 ukrra, ukrra_h;
 } fnn_gemm_desc_f32;
 typedef struct {
     int mr, nr, mc, kc, nc;
@@ -106,6 +109,7 @@ typedef struct {
     int pf_a;
     fnn_ukrr_f64 ukrr, ukrr_h;
     fnn_ukrr2_f64 ukrr2;
+    fnn_ukrr_f64 ukrra, ukrra_h;
 } fnn_gemm_desc_f64;
 
 /* The GEMM's micro-kernels and blocking on kernel path isa

@@ -8,6 +8,8 @@ assembly kernels against their emulation bit for bit."""
 import numpy as np
 import pytest
 
+import fastnn
+import fastnn.nn.functional as F
 from fastnn import _core
 from fastnn.testing import reference as R
 
@@ -33,6 +35,11 @@ CASES = [
     # rows wider than the 64-pixel row buffer (RD_ROWBUF): written out in parts
     (1, 3, 9, 150, 32, 7, 2, 3, 1, 1),     # 75 outputs a row, stride 2
     (1, 8, 5, 140, 48, 5, 1, 2, 1, 1),     # 140 a row, and a half panel
+    # the taps in the padded columns left out, one kernel call per column
+    # (rd_tile_cols): dilated, padding wider than a tile's reach, a 2-pixel row
+    (2, 16, 15, 13, 32, 3, 1, 2, 2, 1),
+    (1, 16, 6, 7, 32, 5, 1, 4, 1, 1),
+    (1, 16, 5, 2, 16, 3, 1, 1, 1, 1),
 ]
 
 
@@ -250,3 +257,47 @@ def test_rows_instead_of_winograd_and_col2im_on_small_planes(isa, rng):
             assert np.array_equal(outs[0][0], outs[1][0]) and np.array_equal(outs[0][1], outs[1][1])
     finally:
         _core.gemm_set_isa(before)
+
+
+@pytest.mark.parametrize("path", ROW_PATHS, indirect=True)
+@pytest.mark.parametrize("shape", [
+    (2, 32, 16, 16, 32, 7, 3),     # 7 x 7 on 16 x 16: 8 + 8 pixel tiles
+    (3, 16, 14, 14, 32, 5, 2),     # 5 x 5 on 14 x 14: one tile touching both ends
+    (2, 32, 12, 12, 16, 5, 2)])    # 16 outputs: the half-panel kernel
+def test_padding_columns_left_out(path, shape):
+    """The row path leaves out the taps that read a row's zero padding at
+    its left and right ends, as it leaves out whole kernel rows in the
+    padding (and as PyTorch's oneDNN kernels do): an infinite weight in a
+    kernel column makes no NaN at the output columns where that column
+    lies in the padding, in the forward and in the input gradient."""
+    n, c, h, w_, k, r, p = shape
+    geom = ((n, c, h, w_), (k, c, r, r), (1, 1), (p, p), (1, 1), 1)
+    assert [_core.conv2d_algorithm(*geom, grad_input=q) for q in (0, 1)] == ["rows", "rows"]
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, c, h, w_)).astype(np.float32)
+    w = (0.1 * rng.standard_normal((k, c, r, r))).astype(np.float32)
+    w[:, :, r // 2, 0] = np.inf            # kernel column 0: padding for the first p columns
+    y = F.conv2d(fastnn.tensor(x), fastnn.tensor(w), padding=p).numpy()
+    assert np.isfinite(y[..., :p]).all()
+    assert not np.isfinite(y[..., p:]).any()
+    w2 = (0.1 * rng.standard_normal((k, c, r, r))).astype(np.float32)
+    ok = np.isfinite(y)
+    w2[:, :, r // 2, r - 1] = np.inf        # the last column: padding for the last p columns
+    y2 = F.conv2d(fastnn.tensor(x), fastnn.tensor(w2), padding=p).numpy()
+    assert np.isfinite(y2[..., -p:]).all() and not np.isfinite(y2[..., :-p]).any()
+    torch = pytest.importorskip("torch")
+    want = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=p).numpy()
+    assert np.array_equal(ok, np.isfinite(want))
+    np.testing.assert_allclose(y[ok], want[ok], rtol=1e-4, atol=1e-4)
+    # the input gradient (a convolution with the flipped kernel): the same
+    # finite pattern as PyTorch's
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    xt = fastnn.tensor(x, requires_grad=True)
+    dx, = fastnn.autograd.grad(F.conv2d(xt, fastnn.tensor(w), padding=p), xt, fastnn.tensor(dy))
+    tx = torch.from_numpy(x).requires_grad_()
+    tdx, = torch.autograd.grad(torch.nn.functional.conv2d(tx, torch.from_numpy(w), padding=p),
+                               tx, torch.from_numpy(dy))
+    okx = np.isfinite(tdx.numpy())
+    assert okx.any() and not okx.all()
+    assert np.array_equal(np.isfinite(dx.numpy()), okx)
+    np.testing.assert_allclose(dx.numpy()[okx], tdx.numpy()[okx], rtol=1e-4, atol=1e-4)
