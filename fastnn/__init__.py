@@ -103,6 +103,7 @@ from .random import (Generator, default_generator, get_rng_state, initial_seed, 
                      manual_seed, seed, set_rng_state)
 
 from . import _dtype as _dtypes  # noqa: E402  (PyTorch's dtype objects over NumPy's)
+from . import _defaults  # noqa: E402  (the default float dtype)
 float32, float64, int64, int32, int16, int8, uint8, bool_ = (
     _dtypes.of(_d) for _d in (float32, float64, int64, int32, int16, int8, uint8, bool_))
 float = float32
@@ -157,14 +158,28 @@ def info():
 
 
 def get_default_dtype():
-    """float32, fastnn's working dtype."""
-    return float32
+    """The default floating dtype (``float32`` unless ``set_default_dtype``
+    changed it): what factories, ``tensor(1.5)``, layers' parameters and
+    integer-by-float arithmetic give when no dtype is named."""
+    return _dtypes.of(_defaults.FLOAT)
 
 
 def set_default_dtype(d):
-    """Only float32 is supported as the default dtype (a clear error otherwise)."""
-    if tensor([0.0], dtype=d).dtype != float32:
-        raise TypeError("fastnn: the default dtype is always float32")
+    """Makes ``d`` the default floating dtype, as ``torch.set_default_dtype``:
+    ``float32`` (the default) or ``float64``.  Non-floating dtypes raise
+    PyTorch's TypeError; float16 / bfloat16, which PyTorch accepts, raise a
+    TypeError too, fastnn holding no tensors of those dtypes.  See
+    ``fastnn._defaults``."""
+    if not isinstance(d, (_dtypes.dtype, _np.dtype, type(bfloat16))):
+        raise TypeError("invalid dtype object: only floating-point types are supported as "
+                        "the default type")
+    if d is bfloat16 or d == float16:
+        raise TypeError(f"fastnn: set_default_dtype({d}) is not supported: fastnn's tensors "
+                        "are float32 or float64 (PyTorch also allows float16 and bfloat16)")
+    nd = _np.dtype(d)
+    if nd.kind != "f":
+        raise TypeError("only floating-point types are supported as the default type")
+    _defaults.set_float(nd)
 
 
 def get_default_device():
