@@ -119,7 +119,8 @@ def _root_grad(g, a):
 
 def _to_array(data, dtype=None, copy=False, keep_ints=False):
     """The ndarray behind new Tensor data, with fastnn's dtype rules: floats
-    become float32 unless they are a float64 ndarray, Python ints int64,
+    become the default dtype unless they are a float32/float64 ndarray or
+    NumPy scalar, Python ints int64,
     integer ndarrays int64 (or their own supported dtype with keep_ints)."""
     if isinstance(data, TensorBase):
         data = data._array
@@ -179,7 +180,7 @@ def _fastnn_dtype(dt):
 
 def _walk(data):
     """``(dtype, data)`` for the data of ``tensor(...)``: the dtype PyTorch
-    infers (a Python float is float32, an int int64, a bool bool; a NumPy
+    infers (a Python float is the default dtype, an int int64, a bool bool; a NumPy
     scalar, an ndarray or a Tensor has its own dtype; a sequence promotes
     its elements' dtypes; None for an empty sequence), and the data with each
     Tensor element replaced by its one value (as PyTorch, which reads a
