@@ -80,8 +80,8 @@ def _resolve_dtype(dtype):
         key = dtype[6:] if dtype.startswith("torch.") else dtype
         if key in _DTYPE_ALIASES:
             return _DTYPE_ALIASES[key]
-    if dtype is builtins.float:
-        return float32
+    if dtype is builtins.float:          # (Python's float is torch.float64, whatever the default)
+        return float64
     if dtype is builtins.int:
         return int64
     if dtype is builtins.bool:

@@ -113,7 +113,16 @@ _FACTORIES = [
     ("ones_like", lambda m: m.ones_like(m.ones(2))),
     ("new_zeros", lambda m: m.ones(2, dtype=m.float32).new_zeros(3)),
     ("float()", lambda m: m.tensor([1, 2]).float()),
+    ("dtype=float", lambda m: m.zeros(2, dtype=float)),
+    ("to(float)", lambda m: m.ones(2, dtype=m.float32).to(float)),
+    ("dtype=int", lambda m: m.zeros(2, dtype=int)),
 ]
+
+
+@pytest.mark.parametrize("name,make", [f for f in _FACTORIES if "float" in f[0]],
+                         ids=[n for n, _ in _FACTORIES if "float" in n])
+def test_float_cases_at_the_float32_default_as_torch(name, make):
+    _same_dtype(make(fastnn), make(torch))
 
 
 @pytest.mark.parametrize("name,make", _FACTORIES, ids=[n for n, _ in _FACTORIES])
