@@ -121,6 +121,7 @@ detach_ = Tensor.detach_
 # --- random sampling, legacy tensor types, print/matmul settings, constants, mixed
 # precision (autocast, GradScaler) ---
 from .ops.sampling import bernoulli, binomial, multinomial, normal, poisson  # noqa: E402
+from . import _legacy  # noqa: E402
 from ._legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor,  # noqa: E402
                       FloatTensor, IntTensor, LongTensor, ShortTensor)
 from ._settings_api import (get_float32_matmul_precision,  # noqa: E402
@@ -180,6 +181,28 @@ def set_default_dtype(d):
     if nd.kind != "f":
         raise TypeError("only floating-point types are supported as the default type")
     _defaults.set_float(nd)
+
+
+def set_default_tensor_type(t):
+    """Deprecated (PyTorch's warning): the default dtype from a legacy tensor
+    type, ``fastnn.DoubleTensor`` / ``FloatTensor`` or its name
+    (``"torch.DoubleTensor"``); see ``set_default_dtype``."""
+    import warnings
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.",
+                  UserWarning, stacklevel=2)
+    from ._legacy import _LegacyTensorType
+    if isinstance(t, str):
+        name = t[6:] if t.startswith("torch.") else t
+        t = getattr(_legacy, name, None) if name.endswith("Tensor") else None
+        if not isinstance(t, _LegacyTensorType):
+            raise TypeError(f"invalid type: '{name}'")
+    if not isinstance(t, _LegacyTensorType):
+        raise TypeError("invalid type object: only floating-point types are supported as the "
+                        "default type")
+    if t.dtype.kind != "f":
+        raise TypeError("only floating-point types are supported as the default type")
+    _defaults.set_float(t.dtype)
 
 
 def get_default_device():

@@ -3,6 +3,8 @@
 Every test that changes the default restores float32 in a fixture's
 finally (tests of one worker share the process), for fastnn and torch both.
 """
+import warnings
+
 import numpy as np
 import pytest
 
@@ -181,3 +183,32 @@ def test_autograd_in_float64_default(f64):
     (tx.exp() * tx).sum().backward()
     _same_dtype(x.grad, tx.grad)
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-14)
+
+
+@pytest.mark.parametrize("arg", ["DoubleTensor", "torch.DoubleTensor", "FloatTensor",
+                                 "LongTensor", "torch.float64"])
+def test_set_default_tensor_type_as_torch(arg):
+    def run(m):
+        a = arg if arg.startswith("torch.") else getattr(m, arg)
+        if arg == "torch.float64":
+            a = m.float64
+        try:
+            with warnings.catch_warnings():         # (torch warns once per process)
+                warnings.simplefilter("ignore")
+                m.set_default_tensor_type(a)
+            return str(m.get_default_dtype()), str(m.zeros(1).dtype)
+        except TypeError as e:
+            return str(e)
+        finally:
+            m.set_default_dtype(m.float32)
+    assert run(fastnn) == run(torch)
+    assert fastnn.get_default_dtype() is fastnn.float32
+
+
+def test_set_default_tensor_type_warns_deprecated():
+    try:
+        with pytest.warns(UserWarning, match="set_default_tensor_type.* is deprecated"):
+            fastnn.set_default_tensor_type(fastnn.DoubleTensor)
+        assert fastnn.get_default_dtype() is fastnn.float64
+    finally:
+        fastnn.set_default_dtype(fastnn.float32)
