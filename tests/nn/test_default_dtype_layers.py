@@ -198,3 +198,34 @@ def test_misc_module_defaults_as_torch(f64):
     fn_ = nn.utils.clip_grad_norm_([fp], 1.0)
     assert str(fn_.dtype) == str(tn.dtype)
     np.testing.assert_allclose(fn_.item(), tn.item(), **TOL)
+
+
+_F32_UNDER_F64 = [
+    ("Linear", lambda m: m.Linear(4, 3, dtype=fastnn.float32 if m is nn else torch.float32),
+     (2, 4)),
+    ("Conv2d.float()", lambda m: m.Conv2d(2, 3, 3).float(), (1, 2, 5, 5)),
+    ("BatchNorm2d.float()", lambda m: m.BatchNorm2d(2).float(), (2, 2, 3, 3)),
+    ("LSTM.float()", lambda m: m.LSTM(4, 5).float(), (3, 2, 4)),
+    ("TransformerEncoderLayer.float()",
+     lambda m: m.TransformerEncoderLayer(4, 2, 8, dropout=0.0).float(), (3, 2, 4)),
+]
+
+
+@pytest.mark.parametrize("name,make,shape", _F32_UNDER_F64, ids=[n for n, _, _ in _F32_UNDER_F64])
+def test_float32_modules_stay_float32_under_float64_default(f64, name, make, shape):
+    tm, fm = make(torch.nn), make(nn)
+    _copy(fm, tm)
+    a = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    tx, fx = torch.tensor(a, requires_grad=True), fastnn.tensor(a, requires_grad=True)
+    tout, fout = tm(tx), fm(fx)
+    if isinstance(tout, tuple):
+        tout, fout = tout[0], fout[0]
+    assert str(fout.dtype) == str(tout.dtype) == "torch.float32"
+    # (a Python float in the graph must not promote float32 to the float64 default)
+    (tout * 0.5).sum().backward()
+    (fout * 0.5).sum().backward()
+    assert fx.grad.dtype == fastnn.float32
+    np.testing.assert_allclose(fout.detach().numpy(), tout.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for (n, p), (_, tp) in zip(fm.named_parameters(), tm.named_parameters()):
+        assert p.grad.dtype == fastnn.float32, n

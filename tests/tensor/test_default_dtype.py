@@ -212,3 +212,8 @@ def test_set_default_tensor_type_warns_deprecated():
         assert fastnn.get_default_dtype() is fastnn.float64
     finally:
         fastnn.set_default_dtype(fastnn.float32)
+
+
+def test_finfo_without_argument_is_the_default_dtype(f64):
+    assert fastnn.finfo().eps == torch.finfo().eps == np.finfo(np.float64).eps
+    assert fastnn.finfo().dtype == torch.finfo().dtype
