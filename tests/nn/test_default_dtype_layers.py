@@ -229,3 +229,10 @@ def test_float32_modules_stay_float32_under_float64_default(f64, name, make, sha
     np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
     for (n, p), (_, tp) in zip(fm.named_parameters(), tm.named_parameters()):
         assert p.grad.dtype == fastnn.float32, n
+
+
+def test_summary_runs_a_float64_model(f64):
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 2))
+    lines = []
+    assert fastnn.summary(model, (1, 4, 4), print_fn=lines.append) == 20 + 18
+    assert any("Linear" in s for s in lines)
