@@ -236,3 +236,24 @@ def test_summary_runs_a_float64_model(f64):
     lines = []
     assert fastnn.summary(model, (1, 4, 4), print_fn=lines.append) == 20 + 18
     assert any("Linear" in s for s in lines)
+
+
+@pytest.mark.parametrize("opt,kw", [
+    ("RMSprop", dict(lr=1e-2, momentum=0.5)), ("Adagrad", dict(lr=0.1)),
+    ("Adadelta", dict(lr=1.0)), ("Adamax", dict(lr=1e-2)), ("NAdam", dict(lr=1e-2)),
+    ("RAdam", dict(lr=1e-2)), ("ASGD", dict(lr=1e-2)), ("Rprop", dict(lr=1e-2)),
+    ("Adam", dict(lr=1e-2, amsgrad=True, weight_decay=1e-3)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+])
+def test_optimizers_float64_default_match_torch(f64, opt, kw):
+    torch.manual_seed(1)
+    tm, fm = _mlp(torch.nn), _mlp(nn)
+    _copy(fm, tm)
+    rng = np.random.default_rng(3)
+    xa, ya = rng.standard_normal((16, 6)), rng.integers(0, 3, 16)
+    tl = _train(tm, torch.nn, torch, opt, torch.tensor(xa), torch.tensor(ya), 6, **kw)
+    fl = _train(fm, nn, fastnn, opt, fastnn.tensor(xa), fastnn.tensor(ya), 6, **kw)
+    np.testing.assert_allclose(fl, tl, **TOL)
+    for (n, p), (_, tp) in zip(fm.named_parameters(), tm.named_parameters()):
+        assert p.dtype == fastnn.float64
+        np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), err_msg=n, **TOL)
