@@ -216,7 +216,8 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
     """The n x m identity matrix (m = n by default)."""
     n, = _shape_args((n,))
     m = n if m is None else _shape_args((m,))[0]
-    return _finish(np.eye(n, m, dtype=_resolve_dtype(dtype) or _defaults.FLOAT), requires_grad, device)
+    dt = _resolve_dtype(dtype) or _defaults.FLOAT
+    return _finish(np.eye(n, m, dtype=dt), requires_grad, device)
 
 
 # ------------------------------------------------------------------ ranges

@@ -637,7 +637,7 @@ class Optimizer:
 Optimizer.step = _with_step_hooks(Optimizer.step)
 
 
-_SCALARS = ("step", "mu_product", "eta", "mu")     # 0-d tensors in torch (float32, or the float64 default)
+_SCALARS = ("step", "mu_product", "eta", "mu")     # 0-d tensors in torch (``scalar``)
 
 
 def _load_value(key, v, p, name):

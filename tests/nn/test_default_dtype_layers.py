@@ -136,7 +136,8 @@ def _mlp(mod):
 def _cnn(mod):
     # (no bias before the batch norm: its gradient is rounding noise, which
     # Adam's normalisation would amplify into different-but-valid steps)
-    return mod.Sequential(mod.Conv2d(1, 4, 3, padding=1, bias=False), mod.BatchNorm2d(4), mod.ReLU(),
+    return mod.Sequential(mod.Conv2d(1, 4, 3, padding=1, bias=False), mod.BatchNorm2d(4),
+                          mod.ReLU(),
                           mod.MaxPool2d(2), mod.Conv2d(4, 6, 3), mod.ReLU(), mod.Flatten(),
                           mod.Linear(6 * 2 * 2, 3))
 

@@ -249,7 +249,7 @@ def test_default_device_and_dtype_settings():
     assert fastnn.get_default_dtype() == fastnn.float32
     with pytest.raises(TypeError, match="floating-point"):
         fastnn.set_default_dtype(fastnn.int64)
-    fastnn.set_default_dtype(fastnn.float64)        # as PyTorch (tests/tensor/test_default_dtype.py)
+    fastnn.set_default_dtype(fastnn.float64)   # as PyTorch (see tests/tensor/test_default_dtype.py)
     try:
         assert fastnn.get_default_dtype() == fastnn.float64
     finally:
