@@ -103,6 +103,7 @@ from .random import (Generator, default_generator, get_rng_state, initial_seed, 
                      manual_seed, seed, set_rng_state)
 
 from . import _dtype as _dtypes  # noqa: E402  (PyTorch's dtype objects over NumPy's)
+from . import _defaults  # noqa: E402  (the default float dtype)
 float32, float64, int64, int32, int16, int8, uint8, bool_ = (
     _dtypes.of(_d) for _d in (float32, float64, int64, int32, int16, int8, uint8, bool_))
 float = float32
@@ -120,6 +121,7 @@ detach_ = Tensor.detach_
 # --- random sampling, legacy tensor types, print/matmul settings, constants, mixed
 # precision (autocast, GradScaler) ---
 from .ops.sampling import bernoulli, binomial, multinomial, normal, poisson  # noqa: E402
+from . import _legacy  # noqa: E402
 from ._legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor,  # noqa: E402
                       FloatTensor, IntTensor, LongTensor, ShortTensor)
 from ._settings_api import (get_float32_matmul_precision,  # noqa: E402
@@ -157,14 +159,50 @@ def info():
 
 
 def get_default_dtype():
-    """float32, fastnn's working dtype."""
-    return float32
+    """The default floating dtype (``float32`` unless ``set_default_dtype``
+    changed it): what factories, ``tensor(1.5)``, layers' parameters and
+    integer-by-float arithmetic give when no dtype is named."""
+    return _dtypes.of(_defaults.FLOAT)
 
 
 def set_default_dtype(d):
-    """Only float32 is supported as the default dtype (a clear error otherwise)."""
-    if tensor([0.0], dtype=d).dtype != float32:
-        raise TypeError("fastnn: the default dtype is always float32")
+    """Makes ``d`` the default floating dtype, as ``torch.set_default_dtype``:
+    ``float32`` (the default) or ``float64``.  Non-floating dtypes raise
+    PyTorch's TypeError; float16 / bfloat16, which PyTorch accepts, raise a
+    TypeError too, fastnn holding no tensors of those dtypes.  See
+    ``fastnn._defaults``."""
+    if not isinstance(d, (_dtypes.dtype, _np.dtype, type(bfloat16))):
+        raise TypeError("invalid dtype object: only floating-point types are supported as "
+                        "the default type")
+    if d is bfloat16 or d == float16:
+        raise TypeError(f"fastnn: set_default_dtype({d}) is not supported: fastnn's tensors "
+                        "are float32 or float64 (PyTorch also allows float16 and bfloat16)")
+    nd = _np.dtype(d)
+    if nd.kind != "f":
+        raise TypeError("only floating-point types are supported as the default type")
+    _defaults.set_float(nd)
+
+
+def set_default_tensor_type(t):
+    """Deprecated (PyTorch's warning): the default dtype from a legacy tensor
+    type, ``fastnn.DoubleTensor`` / ``FloatTensor`` or its name
+    (``"torch.DoubleTensor"``); see ``set_default_dtype``."""
+    import warnings
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.",
+                  UserWarning, stacklevel=2)
+    from ._legacy import _LegacyTensorType
+    if isinstance(t, str):
+        name = t[6:] if t.startswith("torch.") else t
+        t = getattr(_legacy, name, None) if name.endswith("Tensor") else None
+        if not isinstance(t, _LegacyTensorType):
+            raise TypeError(f"invalid type: '{name}'")
+    if not isinstance(t, _LegacyTensorType):
+        raise TypeError("invalid type object: only floating-point types are supported as the "
+                        "default type")
+    if t.dtype.kind != "f":
+        raise TypeError("only floating-point types are supported as the default type")
+    _defaults.set_float(t.dtype)
 
 
 def get_default_device():

@@ -27,6 +27,7 @@ True
 import numpy as np
 
 from ._core import TensorBase
+from . import _defaults
 from ._tensor import (Tensor, _legacy_array, bool_, float32, float64, int8, int16, int32, int64,
                       uint8)
 
@@ -87,7 +88,7 @@ class _VariableType(type):
 
     def __call__(cls, data=None, requires_grad=False, volatile=False):
         if data is None:
-            return Tensor._wrap(np.empty(0, float32))
+            return Tensor._wrap(np.empty(0, _defaults.FLOAT))
         if not isinstance(data, TensorBase):
             raise TypeError(f"Variable data has to be a tensor, but got "
                             f"{type(data).__name__}")

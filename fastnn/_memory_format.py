@@ -38,11 +38,13 @@ def is_contiguous_as(a, fmt):
 
 
 class finfo:
-    """``torch.finfo``: a float dtype's limits as Python floats."""
+    """``torch.finfo``: a float dtype's limits as Python floats (without an
+    argument, the default dtype's)."""
 
     def __init__(self, type=None):
         import numpy as np
-        dt = np.dtype(np.float32 if type is None else type)
+        from . import _defaults
+        dt = _defaults.FLOAT if type is None else np.dtype(type)
         if dt.kind != "f":
             raise TypeError(f"torch.finfo() requires a floating point input type. Use "
                             f"torch.iinfo to handle '{type}'")

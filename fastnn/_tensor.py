@@ -51,6 +51,7 @@ from .ops._util import normalize_dim as _normalize_dim
 from ._settings_api import format_body as _format_body   # set_printoptions
 from .autograd import anomaly_mode as _anomaly
 from ._dtype import of as _dtype_of
+from . import _defaults
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -79,8 +80,8 @@ def _resolve_dtype(dtype):
         key = dtype[6:] if dtype.startswith("torch.") else dtype
         if key in _DTYPE_ALIASES:
             return _DTYPE_ALIASES[key]
-    if dtype is builtins.float:
-        return float32
+    if dtype is builtins.float:          # (Python's float is torch.float64, whatever the default)
+        return float64
     if dtype is builtins.int:
         return int64
     if dtype is builtins.bool:
@@ -118,7 +119,8 @@ def _root_grad(g, a):
 
 def _to_array(data, dtype=None, copy=False, keep_ints=False):
     """The ndarray behind new Tensor data, with fastnn's dtype rules: floats
-    become float32 unless they are a float64 ndarray, Python ints int64,
+    become the default dtype unless they are a float32/float64 ndarray or
+    NumPy scalar, Python ints int64,
     integer ndarrays int64 (or their own supported dtype with keep_ints)."""
     if isinstance(data, TensorBase):
         data = data._array
@@ -134,7 +136,8 @@ def _to_array(data, dtype=None, copy=False, keep_ints=False):
                         f"({type(data).__name__}); fastnn holds float, integer or bool data")
     if dt is None:
         if k == "f":
-            dt = arr.dtype if (is_nd and arr.dtype == float64) else float32
+            dt = arr.dtype if (is_nd and (arr.dtype == float64 or arr.dtype == float32)) \
+                else _defaults.FLOAT
         elif k in "iu":
             dt = arr.dtype if (keep_ints and is_nd and arr.dtype in _SUPPORTED) else int64
         else:
@@ -155,7 +158,7 @@ def _wrap_data(data, requires_grad=False):
     return t
 
 
-_PY_DTYPES = {float: float32, int: int64, bool: bool_}
+_PY_DTYPES = _defaults.PY      # {float: the default dtype, int: int64, bool: bool}
 _PY_TYPES = frozenset(_PY_DTYPES)
 _SEQS = (list, tuple, range)
 _SEQ_TYPES = frozenset(_SEQS)
@@ -177,7 +180,7 @@ def _fastnn_dtype(dt):
 
 def _walk(data):
     """``(dtype, data)`` for the data of ``tensor(...)``: the dtype PyTorch
-    infers (a Python float is float32, an int int64, a bool bool; a NumPy
+    infers (a Python float is the default dtype, an int int64, a bool bool; a NumPy
     scalar, an ndarray or a Tensor has its own dtype; a sequence promotes
     its elements' dtypes; None for an empty sequence), and the data with each
     Tensor element replaced by its one value (as PyTorch, which reads a
@@ -214,7 +217,7 @@ def _walk(data):
     if isinstance(data, numbers.Integral):          # int-like (an IntEnum, ...)
         return (bool_ if isinstance(data, bool) else int64), data
     if isinstance(data, numbers.Real):
-        return float32, data
+        return _defaults.FLOAT, data
     return _fastnn_dtype(np.asarray(data).dtype), data
 
 
@@ -229,7 +232,7 @@ def _data_array(data, dtype=None):
     else:
         inferred, data = _walk(data)
     if dt is None:
-        dt = float32 if inferred is None else _fastnn_dtype(inferred)
+        dt = _defaults.FLOAT if inferred is None else _fastnn_dtype(inferred)
     if isinstance(data, np.ndarray) and data.dtype.kind in "cUSOVMm":
         _fastnn_dtype(data.dtype)           # (raises)
     return np.array(data, dtype=dt)
@@ -350,7 +353,7 @@ class Tensor(TensorBase):
             if r._requires_grad:
                 self._adopt(r)
         else:
-            self._array = _legacy_array(args, float32 if dtype is None else
+            self._array = _legacy_array(args, _defaults.FLOAT if dtype is None else
                                         _resolve_dtype(dtype))
         if requires_grad:
             self.requires_grad_(True)
@@ -468,7 +471,8 @@ class Tensor(TensorBase):
         a = self._array
         body = _format_body(a)
         extra = ""
-        if a.dtype != float32 and not (a.dtype == int64 and a.size > 0) and a.dtype != bool_:
+        if a.dtype != _defaults.FLOAT and not (a.dtype == int64 and a.size > 0) and \
+                a.dtype != bool_:
             extra += f", dtype={_dtype_of(a.dtype)}"
         if self._grad_fn is not None:
             extra += f", grad_fn=<{self._grad_fn.name()}>"

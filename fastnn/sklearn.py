@@ -42,7 +42,7 @@ except ImportError:  # pragma: no cover - older scikit-learn
     _sk_validate_data = None
 
 import fastnn
-from fastnn import nn
+from fastnn import _defaults, nn
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 
@@ -233,7 +233,9 @@ class _NeuralNet(BaseEstimator):
 
     def _forward(self, X):
         check_is_fitted(self, "module_")
-        X = _validate(self, X, reset=False, dtype=np.float32, order="C")
+        dt = next((p._array.dtype for p in self.module_.parameters()
+                   if p._array.dtype.kind == "f"), _defaults.FLOAT)     # (the module's dtype)
+        X = _validate(self, X, reset=False, dtype=dt, order="C")
         self.module_.eval()
         outs = []
         with fastnn.no_grad():
@@ -289,7 +291,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
 
     def fit(self, X, y):
         """Trains a fresh network on X, y; returns self."""
-        X, y = _validate(self, X, y, dtype=np.float32, order="C", y_numeric=False,
+        X, y = _validate(self, X, y, dtype=_defaults.FLOAT, order="C", y_numeric=False,
                          multi_output=False)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -331,9 +333,9 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
 
     def fit(self, X, y):
         """Trains a fresh network on X, y; returns self."""
-        X, y = _validate(self, X, y, dtype=np.float32, order="C", y_numeric=True,
-                         multi_output=True)
-        y = np.asarray(y, dtype=np.float32)
+        X, y = _validate(self, X, y, dtype=_defaults.FLOAT, order="C", y_numeric=True,
+                         multi_output=True)          # (float32, or the float64 default)
+        y = np.asarray(y, dtype=_defaults.FLOAT)
         self._y_ndim = y.ndim
         target = np.ascontiguousarray(y.reshape(len(y), -1))
         return self._fit_arrays(X, target, target.shape[1])

@@ -10,6 +10,7 @@ import types
 
 import numpy as np
 
+from . import _defaults
 from .autograd import no_grad
 from ._tensor import Tensor, _wrap_data
 
@@ -30,7 +31,7 @@ def _count(params):
     return sum(int(p._array.size) for p in params)
 
 
-def summary(model, input_shape, batch_size=1, dtype=np.float32, print_fn=print):
+def summary(model, input_shape, batch_size=1, dtype=None, print_fn=print):
     """Prints each layer's output shape and parameter count; returns the total.
 
     Parameters
@@ -40,6 +41,8 @@ def summary(model, input_shape, batch_size=1, dtype=np.float32, print_fn=print):
         One sample's shape, without the batch axis (e.g. ``(3, 32, 32)``).
     batch_size : int
         Rows of the zero batch used for the forward pass (shown as ``-1``).
+    dtype : dtype, optional
+        The batch's dtype (the default dtype, ``get_default_dtype()``, if None).
     print_fn : callable
         Receives each line of the table (``print`` by default).
 
@@ -82,7 +85,8 @@ def summary(model, input_shape, batch_size=1, dtype=np.float32, print_fn=print):
     model.eval()
     try:
         with no_grad():
-            out = model(_wrap_data(np.zeros((batch_size,) + input_shape, dtype=dtype)))
+            out = model(_wrap_data(np.zeros((batch_size,) + input_shape,
+                                            dtype=_defaults.FLOAT if dtype is None else dtype)))
     finally:
         for m in wrapped:
             m.__dict__.pop("forward", None)

@@ -394,7 +394,10 @@ def saliency(model, image, target):
     if a.ndim != 4 or a.shape[0] != 1:
         raise ValueError(f"saliency: expected one image (C, H, W) or (1, C, H, W), got shape "
                          f"{tuple(a.shape)}")
-    x = tensor(np.ascontiguousarray(a, dtype=np.float32), requires_grad=True)
+    from . import _defaults
+    dt = next((p._array.dtype for p in model.parameters() if p._array.dtype.kind == "f"),
+              _defaults.FLOAT)                # (the model's dtype: float32, or float64)
+    x = tensor(np.ascontiguousarray(a, dtype=dt), requires_grad=True)
     with enable_grad():
         scores = model(x)
         if not 0 <= int(target) < scores.shape[1]:

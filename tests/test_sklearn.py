@@ -188,3 +188,16 @@ def test_import_fastnn_does_not_import_sklearn():
                                   "print('ok')")
     assert r.returncode == 0, r.stderr
     assert "ok" in r.stdout
+
+
+def test_estimators_train_in_float64_under_a_float64_default():
+    X, y = make_regression(n_samples=60, n_features=4, noise=0.1, random_state=0)
+    fastnn.set_default_dtype(fastnn.float64)
+    try:
+        reg = NeuralNetRegressor(lr=0.05, max_epochs=5, seed=0).fit(X, y / y.std())
+        assert all(p.dtype == fastnn.float64 for p in reg.module_.parameters())
+        clf = NeuralNetClassifier(lr=0.1, max_epochs=3, seed=0).fit(X, (y > 0).astype(int))
+    finally:
+        fastnn.set_default_dtype(fastnn.float32)
+    # (predictions after the default is restored use the fitted module's dtype)
+    assert reg.predict(X).shape == (60,) and clf.predict(X).shape == (60,)

@@ -167,3 +167,12 @@ def test_demo_writes_the_plots(tmp_path):
                  "--plots", str(tmp_path)]) == 0
     for name in ("curves.png", "filters.png", "saliency.png"):
         assert open(tmp_path / name, "rb").read(4) == b"\x89PNG"
+
+
+def test_saliency_of_a_float64_model():
+    pytest.importorskip("matplotlib")
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3)).double()
+    img = np.random.default_rng(1).standard_normal((3, 2, 2)).astype(np.float32)
+    fig = viz.saliency(model, img, target=1)       # (the image in the model's dtype)
+    w = model[1].weight.detach().numpy()[1].reshape(3, 2, 2)
+    np.testing.assert_allclose(fig.saliency, np.abs(w).max(axis=0), rtol=1e-12)

@@ -5,6 +5,7 @@ object, ``transform`` returns an ndarray.  Tensors are accepted everywhere.
 """
 import numpy as np
 
+from .. import _defaults
 from .._tensor import Tensor
 
 __all__ = ["Standardize", "PCA"]
@@ -20,7 +21,7 @@ def _arr(x, who):
 
 
 def _float_dtype(x):
-    return x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
+    return x.dtype if x.dtype.kind == "f" else _defaults.FLOAT
 
 
 class Standardize:

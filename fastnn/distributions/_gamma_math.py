@@ -26,6 +26,7 @@ Vectorised NumPy in float64, results cast to the parameter's dtype.
 """
 import numpy as np
 
+from .. import _defaults
 from ..autograd.function import Function
 from ..ops._util import unbroadcast
 from ..ops.special_math import digamma_np, lgamma_np
@@ -225,7 +226,7 @@ class GammaincFn(Function):
     @staticmethod
     def forward(ctx, a, x):
         dt = np.result_type(a, x)
-        dt = dt if dt.kind == "f" else np.dtype(np.float32)
+        dt = dt if dt.kind == "f" else _defaults.FLOAT
         ctx.shapes = (np.shape(a), np.shape(x))
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(a, x)

@@ -21,7 +21,7 @@ def as_size(shape):
 
 def broadcast_all(*values):
     """Tensors broadcast to one shape.  Python numbers become Tensors of the
-    first Tensor argument's dtype (float32 when all are numbers), as in PyTorch."""
+    first Tensor argument's dtype (the default dtype when all are numbers), as in PyTorch."""
     import fastnn
     dtype = None
     for v in values:
@@ -31,7 +31,7 @@ def broadcast_all(*values):
         elif not isinstance(v, Number):
             raise ValueError("Input arguments must all be instances of numbers.Number or "
                              f"fastnn.Tensor, got {type(v).__name__}")
-    dtype = fastnn.float32 if dtype is None else dtype
+    dtype = fastnn.get_default_dtype() if dtype is None else dtype
     tensors = [v if isinstance(v, Tensor) else fastnn.tensor(float(v), dtype=dtype)
                for v in values]
     if all(t.shape == tensors[0].shape for t in tensors):

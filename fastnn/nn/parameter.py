@@ -11,6 +11,7 @@ with ``keep_vars``) sees the materialised tensor.
 """
 import numpy as np
 
+from .. import _defaults
 from .._tensor import Tensor, _resolve_dtype, _to_array
 
 __all__ = ["Parameter", "UninitializedParameter", "is_lazy", "Buffer", "UninitializedBuffer",
@@ -30,7 +31,7 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad=True):
         if data is None:
-            data = np.empty(0, np.float32)
+            data = np.empty(0, _defaults.FLOAT)
         arr = _to_array(data)       # (fastnn's dtype rules; Tensor(...) is PyTorch's float32)
         super().__init__(arr, requires_grad=requires_grad, dtype=arr.dtype)
 
@@ -69,7 +70,7 @@ class Buffer(Tensor, metaclass=_BufferMeta):
 
     def __new__(cls, data=None, *, persistent=True):
         if data is None:
-            data = Tensor(np.empty(0, np.float32))
+            data = Tensor._wrap(np.empty(0, _defaults.FLOAT))
         elif not isinstance(data, Tensor):
             data = Tensor._wrap(_to_array(data))
         t = data.detach()
@@ -124,7 +125,7 @@ def _empty(dtype, device):
     if device is not None:
         from ..device import device as _device
         _device(device)
-    return np.empty(0, _resolve_dtype(dtype) or np.float32)
+    return np.empty(0, _resolve_dtype(dtype) or _defaults.FLOAT)
 
 
 class UninitializedParameter(UninitializedTensorMixin, Parameter):

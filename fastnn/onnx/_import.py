@@ -344,7 +344,8 @@ class OnnxModule(nn.Module):
             if name not in given:
                 raise TypeError(f"the imported model's input {name!r} is missing")
             v = given[name]
-            env[name] = v if isinstance(v, Tensor) else Tensor(np.asarray(v))
+            env[name] = v if isinstance(v, Tensor) else \
+                Tensor(np.asarray(v), dtype=np.float32)    # (whatever the default dtype)
         for node in self._onnx_nodes:
             ins = [env[i] if i else None for i in node.inputs]
             try:

@@ -5,7 +5,8 @@ PyTorch promotes by *category* (bool < integer < floating) and by *kind of
 operand*: a dimensioned tensor outranks a zero-dimensional tensor, which
 outranks a Python number.  A lower-ranked operand changes the result's dtype
 only when its category is higher, and then a Python number gives the default
-dtype of its category (int64, float32).  NumPy's rules differ (int64 array +
+dtype of its category (int64, the default float dtype: float32 unless
+``set_default_dtype`` changed it).  NumPy's rules differ (int64 array +
 1.5 is float64 there, float32 in PyTorch), so ops that mix dtypes ask
 ``result_type`` here rather than NumPy.
 """
@@ -16,6 +17,7 @@ import numpy as np
 from .._core import TensorBase
 from .._core import wrap as _wrap
 from ._util import normalize_dim
+from .. import _defaults
 
 F32 = np.dtype(np.float32)
 F64 = np.dtype(np.float64)
@@ -23,7 +25,7 @@ I64 = np.dtype(np.int64)
 BOOL = np.dtype(np.bool_)
 _nd = np.ndarray
 _CAT = {"b": 0, "u": 1, "i": 1, "f": 2}
-_DEFAULT = (BOOL, I64, F32)
+_DEFAULT = _defaults.SCALAR      # [bool, int64, the default float] (shared, kept current)
 
 
 def _category(dt):
@@ -84,15 +86,15 @@ def result_type(*operands):
 
 
 def float_dtype(*operands):
-    """``result_type``, raised to float32 when it is not floating (the
-    dtype of exp, sqrt, mean, division, ... on integer input)."""
+    """``result_type``, raised to the default float dtype when it is not
+    floating (the dtype of exp, sqrt, mean, division, ... on integer input)."""
     dt = result_type(*operands)
-    return dt if dt.kind == "f" else F32
+    return dt if dt.kind == "f" else _defaults.FLOAT
 
 
 def to_float(x):
-    """ndarray x as float (float32 from integer/bool input, as PyTorch)."""
-    return x if x.dtype.kind == "f" else x.astype(F32)
+    """ndarray x as float (the default dtype from integer/bool input, as PyTorch)."""
+    return x if x.dtype.kind == "f" else x.astype(_defaults.FLOAT)
 
 
 def tensor(x):

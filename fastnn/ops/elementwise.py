@@ -13,7 +13,7 @@ check is two identity comparisons when the dtypes agree (the hot path).
 """
 import numpy as np
 
-from .. import _core
+from .. import _core, _defaults
 from .._config import state as _state
 from ..autograd.function import Function
 from ._common import float_dtype, result_type
@@ -91,8 +91,8 @@ def _binary(ufunc, a, b, retype):
 
 
 def _as_float(x):
-    """Integer/bool input of a float function (exp, sqrt, ...) as float32."""
-    return x.astype(_F32)
+    """Integer/bool input of a float function (exp, sqrt, ...) in the default dtype."""
+    return x.astype(_defaults.FLOAT)
 
 
 class AddFn(Function):

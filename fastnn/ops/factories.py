@@ -5,7 +5,8 @@ the random ones (``rand``, ``randn``, ``randint``, ``randperm``).
 As PyTorch's: every one takes ``dtype=``, ``device=`` (validated by
 ``fastnn.device``: the CPU only) and ``requires_grad=``; the random ones
 take ``generator=`` (a ``fastnn.Generator``) and otherwise draw from the generator that
-``fastnn.manual_seed`` seeds.  Floating results are float32 unless a dtype
+``fastnn.manual_seed`` seeds.  Floating results are in the default dtype
+(``get_default_dtype()``, float32 unless set) unless a dtype
 is given; ``arange`` of ints and ``randint``/``randperm`` are int64.
 ``arange`` and ``linspace`` compute their values as PyTorch's CPU kernels
 do (``start + i * step`` in double for arange; linspace from both ends with
@@ -32,6 +33,7 @@ import warnings
 
 import numpy as np
 
+from .. import _defaults
 from ..random import _numpy_generator
 from .._core import TensorBase
 from .._core import wrap as _wrap
@@ -106,7 +108,7 @@ def _shape_args(shape):
 
 
 def _float_dtype(op, dtype):
-    dt = _resolve_dtype(dtype) or float32
+    dt = _resolve_dtype(dtype) or _defaults.FLOAT
     if dt.kind != "f":
         raise RuntimeError(f'"{op}" not implemented for \'{dt}\'; use a floating dtype')
     return dt
@@ -119,7 +121,8 @@ def _rng(generator):
 # ----------------------------------------------------------------- from data
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new Tensor holding a copy of ``data``, with ``torch.tensor``'s dtype
-    inference: a Python float is float32, an int int64, a bool bool; a NumPy
+    inference: a Python float is the default dtype (float32 unless
+    ``set_default_dtype`` changed it), an int int64, a bool bool; a NumPy
     scalar, an ndarray or a Tensor keeps its own dtype (fastnn has no
     float16 or uint16/32/64: those become float32 and int64); a sequence
     promotes its elements' dtypes (``[1, np.float64(2)]`` is float64), and a
@@ -155,24 +158,24 @@ def from_numpy(a):
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
-    """A 0-d tensor holding ``s`` (float32 unless ``dtype``)."""
-    return _finish(np.asarray(s, _resolve_dtype(dtype) or float32), requires_grad, device)
+    """A 0-d tensor holding ``s`` (the default dtype, float32 unless set, unless ``dtype``)."""
+    return _finish(np.asarray(s, _resolve_dtype(dtype) or _defaults.FLOAT), requires_grad, device)
 
 
 # -------------------------------------------------------------- filled
 @_size_kw
 @_takes_out
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    """A tensor of zeros (float32 unless ``dtype``)."""
-    return _finish(np.zeros(_shape_args(size), _resolve_dtype(dtype) or float32),
+    """A tensor of zeros (the default dtype, float32 unless set, unless ``dtype``)."""
+    return _finish(np.zeros(_shape_args(size), _resolve_dtype(dtype) or _defaults.FLOAT),
                    requires_grad, device)
 
 
 @_size_kw
 @_takes_out
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    """A tensor of ones (float32 unless ``dtype``)."""
-    return _finish(np.ones(_shape_args(size), _resolve_dtype(dtype) or float32),
+    """A tensor of ones (the default dtype, float32 unless set, unless ``dtype``)."""
+    return _finish(np.ones(_shape_args(size), _resolve_dtype(dtype) or _defaults.FLOAT),
                    requires_grad, device)
 
 
@@ -180,8 +183,8 @@ def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=Fa
 @_takes_out
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False, memory_format=None):
-    """An uninitialised tensor (float32 unless ``dtype``)."""
-    return _finish(np.empty(_shape_args(size), _resolve_dtype(dtype) or float32),
+    """An uninitialised tensor (the default dtype, float32 unless set, unless ``dtype``)."""
+    return _finish(np.empty(_shape_args(size), _resolve_dtype(dtype) or _defaults.FLOAT),
                    requires_grad, device)
 
 
@@ -191,14 +194,14 @@ def _fill_dtype(fill_value):
         return bool_, v
     if isinstance(v, (int, np.integer)):
         return int64, v
-    return float32, v
+    return _defaults.FLOAT, v
 
 
 @_takes_out
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          requires_grad=False):
     """A tensor filled with ``fill_value``; its dtype follows the value as
-    PyTorch's does (bool, int64 or float32) unless ``dtype`` is given."""
+    PyTorch's does (bool, int64 or the default float dtype) unless ``dtype`` is given."""
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{type(size).__name__}")
@@ -213,7 +216,8 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
     """The n x m identity matrix (m = n by default)."""
     n, = _shape_args((n,))
     m = n if m is None else _shape_args((m,))[0]
-    return _finish(np.eye(n, m, dtype=_resolve_dtype(dtype) or float32), requires_grad, device)
+    dt = _resolve_dtype(dtype) or _defaults.FLOAT
+    return _finish(np.eye(n, m, dtype=dt), requires_grad, device)
 
 
 # ------------------------------------------------------------------ ranges
@@ -231,13 +235,13 @@ def _num(v, name):
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
            requires_grad=False):
     """Values from ``start`` to ``end`` (exclusive) by ``step``: int64 when
-    every bound is an int, else float32; ``ceil((end - start) / step)``
+    every bound is an int, else the default float dtype; ``ceil((end - start) / step)``
     values ``start + i * step`` computed in double, as PyTorch."""
     if end is None:
         start, end = 0, start
     s, e, st = _num(start, "start"), _num(end, "end"), _num(step, "step")
     ints = all(isinstance(v, int) for v in (s, e, st))
-    dt = _resolve_dtype(dtype) or (int64 if ints else float32)
+    dt = _resolve_dtype(dtype) or (int64 if ints else _defaults.FLOAT)
     if st == 0:
         raise RuntimeError("step must be nonzero")
     if not all(math.isfinite(v) for v in (s, e, st)):
@@ -266,7 +270,7 @@ def range(start, end, step=1, *, out=None, dtype=None, layout=None, device=None,
     first cast to an integer dtype, as PyTorch does)."""
     warnings.warn(_RANGE_WARNING, UserWarning, stacklevel=2)
     s, e, st = _num(start, "start"), _num(end, "end"), _num(step, "step")
-    dt = _resolve_dtype(dtype) or float32
+    dt = _resolve_dtype(dtype) or _defaults.FLOAT
     if dt.kind in "iub":
         if not all(math.isfinite(v) for v in (s, e, st)):
             raise RuntimeError(f"unsupported range: {s} -> {e}")
@@ -300,7 +304,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
              requires_grad=False):
     """``steps`` evenly spaced values from ``start`` to ``end`` (both included)."""
     s, e, n = _num(start, "start"), _num(end, "end"), _steps(steps)
-    dt = _resolve_dtype(dtype) or float32
+    dt = _resolve_dtype(dtype) or _defaults.FLOAT
     return _finish(_linspace(s, e, n, dt), requires_grad, device)
 
 
@@ -330,7 +334,7 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
              requires_grad=False):
     """``base ** linspace(start, end, steps)``."""
     s, e, n = _num(start, "start"), _num(end, "end"), _steps(steps)
-    dt = _resolve_dtype(dtype) or float32
+    dt = _resolve_dtype(dtype) or _defaults.FLOAT
     exps = _linspace(s, e, n, float64)
     return _finish(np.power(float(base), exps).astype(dt), requires_grad, device)
 

@@ -34,7 +34,8 @@ from .._core import TensorBase
 from .._errors import ShapeError
 from .._core import wrap as _wrap
 from ..autograd.function import Function
-from ._common import F32, operand, result_type, tensor
+from .. import _defaults
+from ._common import operand, result_type, tensor
 from .reduction import into
 from ._util import broadcast_shape, unbroadcast
 
@@ -69,7 +70,7 @@ class _UnaryFn(Function):
     @classmethod
     def forward(cls, ctx, x):
         if x.dtype.kind not in "f" and not cls.keeps_int:
-            x = x.astype(F32)
+            x = x.astype(_defaults.FLOAT)
         with np.errstate(all="ignore"):
             out = cls.f(x)
         if not isinstance(out, _nd):
@@ -185,7 +186,7 @@ class Atan2Fn(Function):
     def forward(ctx, a, b):
         dt = result_type(a, b)
         if dt.kind != "f":
-            dt = np.dtype(F32)
+            dt = _defaults.FLOAT
         a, b = _astype(a, dt), _astype(b, dt)
         ctx.save_for_backward(a, b)
         ctx.shapes = (_shape(a), _shape(b))

@@ -34,7 +34,8 @@ import numpy as np
 from .._core import TensorBase
 from .._core import wrap as _wrap
 from ..autograd.function import Function
-from ._common import F32, F64, float_dtype, operand, result_type, tensor
+from .. import _defaults
+from ._common import F64, float_dtype, operand, result_type, tensor
 from ._util import unbroadcast
 from .pointwise import _astype, _shape
 from .reduction import into
@@ -67,7 +68,7 @@ class _BinaryFn(Function):
         if dt.kind != "f":
             if not cls.int_ok:
                 raise _not_impl(cls.name, dt)
-            dt = F32
+            dt = _defaults.FLOAT
         a, b = _astype(a, dt), _astype(b, dt)
         with np.errstate(all="ignore"):
             out = np.asarray(cls.f(a, b), dt)
@@ -305,7 +306,7 @@ def bitwise_right_shift(input, other, *, out=None):
 
 # --------------------------------------------------------------- degrees
 def _to_float(x):
-    return x if x._array.dtype.kind == "f" else x.to(F32)
+    return x if x._array.dtype.kind == "f" else x.to(_defaults.FLOAT)
 
 
 def deg2rad(input, *, out=None):
@@ -365,7 +366,7 @@ class AngleFn(Function):
 
     @staticmethod
     def forward(ctx, x):
-        dt = x.dtype if x.dtype.kind == "f" else F32
+        dt = x.dtype if x.dtype.kind == "f" else _defaults.FLOAT
         xf = x.astype(dt, copy=False)
         return np.asarray(np.where(xf < 0, np.pi, np.where(np.isnan(xf), xf, 0)), dt)
 

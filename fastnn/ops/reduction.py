@@ -25,7 +25,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .. import _core
+from .. import _core, _defaults
 from .._core import TensorBase
 from .._core import wrap as _wrap
 from .._errors import OutOfRangeError, ShapeError
@@ -746,7 +746,7 @@ class LogSumExpFn(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         if x.dtype.kind != "f":
-            x = x.astype(np.float32)
+            x = x.astype(_defaults.FLOAT)
         with np.errstate(all="ignore"):
             if x.size == 0:
                 m = np.zeros([1 if (dims is None or i in dims) else s

@@ -27,7 +27,8 @@ import numpy as np
 
 from .._core import TensorBase
 from ..autograd.function import Function
-from ._common import F32, promote_types, tensor
+from .. import _defaults
+from ._common import promote_types, tensor
 from ._util import normalize_dim
 from .reduction import into
 
@@ -310,7 +311,7 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
                                "edge_order+1")
     sp = _spacing_list("gradient", spacing, dims, shape)
     if x._array.dtype.kind != "f":
-        x = x.to(F32)
+        x = x.to(_defaults.FLOAT)
     out = []
     for d, s in zip(dims, sp):
         if isinstance(s, TensorBase):

@@ -37,7 +37,8 @@ import numpy as np
 
 from .._core import TensorBase
 from ..autograd.function import Function
-from ._common import F32, operand, result_type, tensor
+from .. import _defaults
+from ._common import operand, result_type, tensor
 from ._util import unbroadcast
 
 _nd = np.ndarray
@@ -234,7 +235,7 @@ def bessel_np(x, nu, scaled):
 
 # --------------------------------------------------------- autograd ops
 def _fdt(x):
-    return x.dtype if x.dtype.kind == "f" else np.dtype(F32)
+    return x.dtype if x.dtype.kind == "f" else _defaults.FLOAT
 
 
 class _SpecialFn(Function):
@@ -380,7 +381,7 @@ def zeta(input, other, *, out=None):
     av = a._array if isinstance(a, TensorBase) else np.asarray(a)
     bv = b._array if isinstance(b, TensorBase) else np.asarray(b)
     dt = result_type(a, b)
-    dt = dt if dt.kind == "f" else np.dtype(F32)
+    dt = dt if dt.kind == "f" else _defaults.FLOAT
     return into(out, wrap(_out(zeta_np(av, bv), dt)))
 
 
@@ -393,7 +394,7 @@ class XlogyFn(Function):
     @staticmethod
     def forward(ctx, x, y, log1p):
         dt = result_type(x, y)
-        dt = dt if dt.kind == "f" else np.dtype(F32)
+        dt = dt if dt.kind == "f" else _defaults.FLOAT
         xs, ys = np.shape(x), np.shape(y)
         xa, ya = _f64(x), _f64(y)
         with np.errstate(all="ignore"):

@@ -31,6 +31,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import _defaults
 from .._errors import OutOfRangeError as _OutOfRange
 
 from .._core import TensorBase
@@ -66,7 +67,7 @@ class MedianAllFn(Function):
         elif x.dtype.kind == "f" and np.isnan(flat).any():
             flat = flat[:0]
         if flat.size == 0:
-            out = np.array(np.nan, x.dtype if x.dtype.kind == "f" else np.float32)
+            out = np.array(np.nan, x.dtype if x.dtype.kind == "f" else _defaults.FLOAT)
         else:
             out = np.asarray(np.partition(flat, (flat.size - 1) // 2)[(flat.size - 1) // 2])
         if ctx.needs_input_grad[0]:

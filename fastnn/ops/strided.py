@@ -35,7 +35,8 @@ import numpy as np
 from .._core import TensorBase
 from .._core import wrap as _wrap
 from ..autograd.function import Function
-from ._common import F32, promote_types as _promote, result_type as _result_type, tensor
+from .. import _defaults
+from ._common import promote_types as _promote, result_type as _result_type, tensor
 from ._util import normalize_dim
 
 try:
@@ -220,7 +221,7 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     from .factories import _finish
     size = _int_list("empty_strided", "size", size)
     stride = _int_list("empty_strided", "stride", stride)
-    dt = _resolve_dtype(dtype) if dtype is not None else F32
+    dt = _resolve_dtype(dtype) if dtype is not None else _defaults.FLOAT
     n = 0 if any(s == 0 for s in size) else 1 + sum((a - 1) * b for a, b in zip(size, stride))
     _check_bounds(size, stride, 0, n, dt.itemsize)
     flat = np.zeros(n, dt)
@@ -328,7 +329,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
             out.requires_grad_(True)
         return out
     if isinstance(obj, (bytes, bytearray, memoryview)):
-        out = frombuffer(obj, dtype=dt or F32)
+        out = frombuffer(obj, dtype=dt or _defaults.FLOAT)
         if copy:
             out = _wrap(out._array.copy())
         return out.requires_grad_(True) if requires_grad else out
@@ -437,7 +438,7 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
         raise RuntimeError(f"Number of dimensions in size does not match the length of the "
                            f"physical_layout; or physical_layout {list(perm)} is not a "
                            f"permutation")
-    dt = _resolve_dtype(dtype) if dtype is not None else F32
+    dt = _resolve_dtype(dtype) if dtype is not None else _defaults.FLOAT
     phys = np.zeros([size[p] for p in perm], dt)
     return _finish(np.transpose(phys, np.argsort(perm)), requires_grad, device)
 
@@ -456,7 +457,7 @@ def from_file(filename, shared=None, size=0, *, dtype=None, layout=None, device=
     file) with ``shared=True``, else read into memory."""
     from .._tensor import _resolve_dtype
     from .factories import _finish
-    dt = _resolve_dtype(dtype) if dtype is not None else F32
+    dt = _resolve_dtype(dtype) if dtype is not None else _defaults.FLOAT
     import os
     nbytes = os.path.getsize(filename)
     if size * dt.itemsize > nbytes:

@@ -8,8 +8,6 @@ from .optimizer import (Optimizer, adam_kw, as_scalar, betas_tuple, check_adam_f
 
 __all__ = ["NAdam"]
 
-_F32 = np.float32
-
 
 class NAdam(Optimizer):
     r"""NAdam, exactly torch.optim.NAdam's update.
@@ -24,8 +22,8 @@ class NAdam(Optimizer):
         d = sqrt(v / (1 - beta2**t)) + eps
         p = p - lr (1 - mu_t) / (1 - P_t) * g / d - lr mu_{t+1} / (1 - P_t mu_{t+1}) * m / d
 
-    ``mu_product`` is kept in float32, as torch keeps it in a float32 scalar
-    tensor, so the step sizes are torch's to the last bit.
+    ``mu_product`` is kept in a 0-d tensor of torch's scalar dtype (float32,
+    float64 under a float64 default dtype), so the step sizes are torch's to the last bit.
 
     Parameters
     ----------
@@ -68,7 +66,7 @@ class NAdam(Optimizer):
 
     def _state_arrays(self, p, st):
         """(step, mu_product, exp_avg, exp_avg_sq) as arrays, the state
-        created in torch's order if new (0-d float32 Tensors for the scalars)."""
+        created in torch's order if new (0-d scalar-dtype Tensors for the scalars)."""
         if "step" not in st:
             st["step"], st["mu_product"] = scalar(0.0), scalar(1.0)
         s = self._step_tensor(st)._array
@@ -93,7 +91,8 @@ class NAdam(Optimizer):
             step = float(s) + 1.0
             s[()] = step
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
-            mp[()] = _F32(float(mp)) * _F32(mu)     # (a float32 product, as torch's)
+            t = mp.dtype.type
+            mp[()] = t(float(mp)) * t(mu)     # (a product in mu_product's dtype, as torch's)
             b = buckets.setdefault((step, float(mp)), ([], [], [], []))
             for lst, a in zip(b, (d, g, m, v)):
                 lst.append(a)

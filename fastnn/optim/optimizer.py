@@ -24,7 +24,7 @@ from collections import OrderedDict, defaultdict
 
 import numpy as np
 
-from .. import _core
+from .. import _core, _defaults
 from ..autograd import grad_mode
 from .._tensor import Tensor
 from ..ops._util import nthreads
@@ -126,14 +126,15 @@ _wrap = _core.wrap
 
 
 def scalar(v):
-    """A 0-d float32 Tensor holding v: torch's per-parameter scalars
-    (``'step'``, NAdam's ``'mu_product'``, ASGD's ``'eta'`` and ``'mu'``)."""
-    return _wrap(np.array(v, dtype=np.float32))
+    """A 0-d Tensor holding v: torch's per-parameter scalars (``'step'``,
+    NAdam's ``'mu_product'``, ASGD's ``'eta'`` and ``'mu'``), float32, or
+    float64 when that is the default dtype (torch's ``_get_scalar_dtype``)."""
+    return _wrap(np.array(v, dtype=_defaults.FLOAT))
 
 
 def as_scalar(v):
     """A state scalar (a Python number, ndarray, Tensor or torch tensor) as a
-    fresh 0-d float32 Tensor."""
+    fresh 0-d Tensor (float32; float64 under a float64 default dtype)."""
     if isinstance(v, Tensor):
         v = v._array
     elif not isinstance(v, np.ndarray) and hasattr(v, "detach"):     # a torch tensor
@@ -417,7 +418,7 @@ class Optimizer:
         return state_array(self.state[p], key, p._array, fill)
 
     def _step_tensor(self, st):
-        """st['step'] as a 0-d float32 Tensor (created at 0, or converted from
+        """st['step'] as a 0-d Tensor (see ``scalar``) (created at 0, or converted from
         a number put there by hand)."""
         s = st.get("step")
         if not isinstance(s, Tensor):
@@ -636,7 +637,7 @@ class Optimizer:
 Optimizer.step = _with_step_hooks(Optimizer.step)
 
 
-_SCALARS = ("step", "mu_product", "eta", "mu")     # 0-d float32 tensors in torch
+_SCALARS = ("step", "mu_product", "eta", "mu")     # 0-d tensors in torch (``scalar``)
 
 
 def _load_value(key, v, p, name):

@@ -247,8 +247,13 @@ def test_default_device_and_dtype_settings():
         fastnn.set_default_device("cuda")
     fastnn.set_default_dtype(fastnn.float32)
     assert fastnn.get_default_dtype() == fastnn.float32
-    with pytest.raises(TypeError, match="float32"):
-        fastnn.set_default_dtype(fastnn.float64)
+    with pytest.raises(TypeError, match="floating-point"):
+        fastnn.set_default_dtype(fastnn.int64)
+    fastnn.set_default_dtype(fastnn.float64)   # as PyTorch (see tests/tensor/test_default_dtype.py)
+    try:
+        assert fastnn.get_default_dtype() == fastnn.float64
+    finally:
+        fastnn.set_default_dtype(fastnn.float32)
 
 
 # ---------------------------------------- PyTorch parity: views, cat, indexing, ...

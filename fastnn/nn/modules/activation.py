@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from ... import _defaults
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -332,7 +333,7 @@ class PReLU(Module):
                              f"{num_parameters!r}")
         self.num_parameters = num_parameters
         self.init = init
-        self.weight = Parameter(np.empty(num_parameters, dtype=np.float32))
+        self.weight = Parameter(np.empty(num_parameters, dtype=_defaults.FLOAT))
         self.reset_parameters()
 
     def reset_parameters(self):

@@ -17,6 +17,7 @@ import numpy as np
 from ..._errors import ShapeError
 from ...ops.normalization import batch_norm_relu
 from ..._tensor import Tensor
+from ... import _defaults
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter, UninitializedBuffer, UninitializedParameter
@@ -27,8 +28,9 @@ from .module import Module
 def _make_affine(m, affine, bias, shape):
     """Registers m.weight (ones) and m.bias (zeros; None without bias) of
     this shape, or both None without affine (PyTorch's keys either way)."""
-    m.register_parameter("weight", Parameter(np.ones(shape, np.float32)) if affine else None)
-    m.register_parameter("bias", Parameter(np.zeros(shape, np.float32)) if affine and bias
+    dt = _defaults.FLOAT
+    m.register_parameter("weight", Parameter(np.ones(shape, dt)) if affine else None)
+    m.register_parameter("bias", Parameter(np.zeros(shape, dt)) if affine and bias
                          else None)
 
 
@@ -65,8 +67,9 @@ class _BatchNorm(Module):
         self.track_running_stats = bool(track_running_stats)
         _make_affine(self, self.affine, bias, (num_features,))
         if self.track_running_stats:
-            self.register_buffer("running_mean", Tensor(np.zeros(num_features, np.float32)))
-            self.register_buffer("running_var", Tensor(np.ones(num_features, np.float32)))
+            dt = _defaults.FLOAT
+            self.register_buffer("running_mean", Tensor._wrap(np.zeros(num_features, dt)))
+            self.register_buffer("running_var", Tensor._wrap(np.ones(num_features, dt)))
             self.register_buffer("num_batches_tracked", Tensor._wrap(np.array(0, dtype=np.int64)))
         else:
             self.register_buffer("running_mean", None)

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from ... import _defaults
 from .. import functional as F
 from .. import init
 from .normalization import LayerNorm
@@ -141,10 +142,11 @@ def _get_seq_len(src, batch_first):
     return src.shape[1 if batch_first else 0]
 
 
-def _generate_square_subsequent_mask(sz, dtype=np.float32):
+def _generate_square_subsequent_mask(sz, dtype=None):
     """(sz, sz) float mask: -inf above the diagonal, 0 elsewhere."""
     from ..._tensor import Tensor
-    return Tensor._wrap(np.triu(np.full((sz, sz), -np.inf, dtype=dtype), 1))
+    dt = _defaults.FLOAT if dtype is None else dtype
+    return Tensor._wrap(np.triu(np.full((sz, sz), -np.inf, dtype=dt), 1))
 
 
 def _detect_is_causal_mask(mask, is_causal=None, size=None):
@@ -376,4 +378,4 @@ class Transformer(Module):
     @staticmethod
     def generate_square_subsequent_mask(sz, device=None, dtype=None):
         """(sz, sz) float mask: -inf above the diagonal, 0 elsewhere."""
-        return _generate_square_subsequent_mask(sz, np.float32 if dtype is None else dtype)
+        return _generate_square_subsequent_mask(sz, dtype)

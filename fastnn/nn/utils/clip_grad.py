@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ... import _defaults
 from ..._tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
@@ -94,10 +95,10 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
         tensors = [tensors]
     arrs = [np.asarray(_arr(t)) for t in tensors if t is not None]
     if not arrs:
-        return Tensor(np.zeros((), np.float32))
+        return Tensor._wrap(np.zeros((), _defaults.FLOAT))
     dtype = np.result_type(*arrs)
     if dtype.kind != "f":
-        dtype = np.dtype(np.float32)
+        dtype = _defaults.FLOAT
     norms = np.array([_vector_norm(a, norm_type) for a in arrs], dtype=dtype)
     total = np.asarray(_vector_norm(norms, norm_type), dtype=dtype)
     if error_if_nonfinite and not np.isfinite(total):
@@ -133,7 +134,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     if not grads:
         return
     total = np.asarray(_arr(total_norm))
-    dtype = total.dtype if total.dtype.kind == "f" else np.dtype(np.float32)
+    dtype = total.dtype if total.dtype.kind == "f" else _defaults.FLOAT
     with np.errstate(divide="ignore", invalid="ignore"):
         coef = dtype.type(float(max_norm)) / (total.astype(dtype) + dtype.type(1e-6))
     coef = coef if np.isnan(coef) else min(coef, dtype.type(1.0))
@@ -187,7 +188,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     ps = _param_list(parameters, "clip_grad_norm_")
     grads = [_writable_grad(p) for p in ps if p.grad is not None]
     if not grads:
-        return Tensor(np.zeros((), np.float32))
+        return Tensor._wrap(np.zeros((), _defaults.FLOAT))
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
     clip_grads_with_norm_(ps, max_norm, total)
     return total
@@ -306,7 +307,7 @@ def parameters_to_vector(parameters):
     """
     ps = _param_list(parameters, "parameters_to_vector")
     if not ps:
-        return Tensor._wrap(np.zeros(0, np.float32))
+        return Tensor._wrap(np.zeros(0, _defaults.FLOAT))
     # (through the graph, as PyTorch's torch.cat of p.view(-1): a loss on
     # the vector reaches the parameters)
     from ...ops.shape import CatFn

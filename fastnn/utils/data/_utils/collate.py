@@ -31,6 +31,7 @@ import copy
 
 import numpy as np
 
+from .... import _defaults
 from ...._tensor import Tensor, from_numpy
 
 __all__ = ["collate", "default_collate", "default_convert", "default_collate_fn_map",
@@ -95,8 +96,8 @@ def collate_float_fn(batch, *, collate_fn_map=None):
 
 def collate_int_fn(batch, *, collate_fn_map=None):
     arr = np.asarray(batch)
-    if arr.dtype.kind == "f":                 # ints mixed with floats: torch's float32
-        arr = arr.astype(np.float32)
+    if arr.dtype.kind == "f":                 # ints mixed with floats: the default dtype
+        arr = arr.astype(_defaults.FLOAT)
     elif arr.dtype.kind in "iu":
         arr = arr.astype(np.int64, copy=False)
     return as_batch_tensor(arr)
