@@ -23,6 +23,25 @@ def _threads():
     fastnn.set_num_threads(before)
 
 
+@pytest.fixture
+def f64():
+    """The default dtype float64 for one test, in fastnn and (when it is
+    installed) torch; float32 restored whatever happens, since the tests of
+    a worker share the process."""
+    torch = None
+    if HAVE_TORCH:
+        import torch
+    fastnn.set_default_dtype(fastnn.float64)
+    if torch is not None:
+        torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        fastnn.set_default_dtype(fastnn.float32)
+        if torch is not None:
+            torch.set_default_dtype(torch.float32)
+
+
 def tol(dtype):
     return TOL[np.dtype(dtype).type]
 

@@ -16,17 +16,6 @@ torch = pytest.importorskip("torch")
 TOL = dict(rtol=1e-10, atol=1e-12)
 
 
-@pytest.fixture
-def f64():
-    fastnn.set_default_dtype(fastnn.float64)
-    torch.set_default_dtype(torch.float64)
-    try:
-        yield
-    finally:
-        fastnn.set_default_dtype(fastnn.float32)
-        torch.set_default_dtype(torch.float32)
-
-
 def _copy(ours, theirs):
     """theirs' state dict into ours (as fastnn tensors of the same dtypes)."""
     sd = {k: fastnn.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()}

@@ -13,18 +13,6 @@ import fastnn
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture
-def f64():
-    """The default dtype float64 in fastnn and torch for one test."""
-    fastnn.set_default_dtype(fastnn.float64)
-    torch.set_default_dtype(torch.float64)
-    try:
-        yield
-    finally:
-        fastnn.set_default_dtype(fastnn.float32)
-        torch.set_default_dtype(torch.float32)
-
-
 def _same_dtype(a, b):
     assert str(a.dtype) == str(b.dtype), (a.dtype, b.dtype)
 
