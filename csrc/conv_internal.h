@@ -26,6 +26,10 @@
 #define FNN_CONV_DX_COL2IM_MAX_P 64
 #define FNN_CONV_DX_COL2IM_WIDE_C 128
 
+/* The row path leaves out the taps in padded columns where a kernel
+ * column's run of taps (R x C/G) is at least this long (conv_rows.inc) */
+#define FNN_RD_COLS_MIN_K 32
+
 /* Winograd F(2x2, 3x3) needs at least this many channels in and out. */
 #define FNN_WINO_MIN_C 16
 #define FNN_WINO_MIN_K 16

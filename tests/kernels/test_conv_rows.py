@@ -301,3 +301,30 @@ def test_padding_columns_left_out(path, shape):
     assert okx.any() and not okx.all()
     assert np.array_equal(np.isfinite(dx.numpy()), okx)
     np.testing.assert_allclose(dx.numpy()[okx], tdx.numpy()[okx], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("path", ROW_PATHS, indirect=True)
+@pytest.mark.parametrize("case", [(5, 16, 12, 12, 32, 5), (3, 32, 8, 8, 16, 5),
+                                  (2, 16, 10, 9, 32, 7)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_valid_conv_dx_on_rows(path, case, dtype, rng):
+    """The input gradient of an unpadded 5 x 5 (or wider) layer on a small
+    plane (LeNet's second layer) runs as the flipped-kernel convolution on
+    the row path, whose padding (the kernel's width less one) costs nothing
+    there: every padding tap is left out (conv2d.c, conv_dx_as_conv).
+    Against the reference, the same bits at 1, 2 and 3 threads."""
+    N, C, H, W, K, k = case
+    assert _core.conv2d_algorithm((N, C, H, W), (K, C, k, k), (1, 1), (0, 0), (1, 1), 1,
+                                  grad_input=1) == "rows"
+    w = rng.standard_normal((K, C, k, k)).astype(dtype)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    dy = rng.standard_normal((N, K, H - k + 1, W - k + 1)).astype(dtype)
+    want = R.conv2d_backward(x, w, dy, 1, 0)[0]
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    outs = []
+    for nt in (1, 2, 3):
+        dx = np.empty(x.shape, dtype)
+        _core.conv2d_bwd_data(w, dy, None, dx, 1, 1, 0, 0, nt)
+        np.testing.assert_allclose(dx, want, rtol=tol, atol=tol * np.abs(want).max())
+        outs.append(dx)
+    assert all(np.array_equal(outs[0], o) for o in outs[1:])
