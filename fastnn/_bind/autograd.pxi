@@ -136,7 +136,10 @@ cdef class TensorBase:
 
     @property
     def grad_fn(self):
-        return self._grad_fn
+        g = self._grad_fn
+        if g is not None and type(g) is _E_pending:
+            _named_node(g)
+        return g
 
     @property
     def _version(self):
@@ -318,6 +321,22 @@ cdef class Context:
     def __repr__(self):
         return f"<{_node_name(self)} object at {id(self):#x}>"
 
+    @property
+    def next_functions(self):
+        """One ``(node, output index)`` pair per input of the op, as
+        PyTorch's: the producing node of a computed input, an
+        ``AccumulateGrad`` node for a leaf that requires grad, ``(None, 0)``
+        for an input that needs no gradient."""
+        out = []
+        for p in self._parents:
+            if p is None:
+                out.append((None, 0))
+            elif (<TensorBase>p)._grad_fn is None:
+                out.append((_accumulate_node(<TensorBase>p), 0))
+            else:
+                out.append((_named_node((<TensorBase>p)._grad_fn), (<TensorBase>p)._out_idx))
+        return tuple(out)
+
     def register_hook(self, hook):
         raise NotImplementedError("hooks on graph nodes are not supported; use "
                                   "Tensor.register_hook")
@@ -343,6 +362,62 @@ _TORCH_NODE_NAMES = {
     "EinsumFn": "ViewBackward0", "LogCumSumExpFn": "LogcumsumexpBackward0",
 }
 _node_names = {}
+
+
+# ``type(y.grad_fn).__name__`` is the node name, as in PyTorch: each name has
+# its own (empty) subclass of Context, made on first use.  A node is made as
+# a ``_PendingNode`` (the name of some ops depends on what their forward saw)
+# and takes its named class only when Python code reaches it (``.grad_fn``,
+# ``next_functions``), so the per-op cost is nothing beyond allocating a
+# heap-type instance.
+class _PendingNode(Context):
+    __slots__ = ()
+
+
+_PendingNode.__name__ = _PendingNode.__qualname__ = "Context"
+cdef object _E_pending = _PendingNode
+cdef dict _node_types = {}
+
+
+cdef object _named_node(object node):
+    """``node``, its class switched from the pending one to its name's."""
+    if type(node) is _E_pending:
+        name = _node_name(<Context>node)
+        cls = _node_types.get(name)
+        if cls is None:
+            cls = type(name, (Context,), {"__slots__": (), "__module__": "builtins"})
+            _node_types[name] = cls
+        node.__class__ = cls
+    return node
+
+
+class AccumulateGrad:
+    """The node that accumulates a leaf's gradient into its ``.grad``, as
+    PyTorch's (it appears in ``next_functions``); ``variable`` is the leaf."""
+    __slots__ = ("variable", "__weakref__")
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    @property
+    def next_functions(self):
+        return ()
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+cdef object _accumulate_node(TensorBase leaf):
+    """The leaf's AccumulateGrad node (the same object while the leaf lives)."""
+    d = getattr(leaf, "__dict__")
+    node = d.get("_acc_node")
+    if node is None:
+        node = AccumulateGrad(leaf)
+        d["_acc_node"] = node
+    return node
 
 
 cdef str _node_name(Context ctx):
@@ -426,7 +501,7 @@ cdef object _apply(object cls, tuple args, dict kwargs):
     cdef bint raw = cls.raw
     cdef list needs = [False] * n
     cdef list fargs = list(args)
-    cdef Context ctx = Context.__new__(Context)
+    cdef Context ctx
     for i in range(n):
         a = args[i]
         if isinstance(a, TensorBase):
@@ -435,6 +510,7 @@ cdef object _apply(object cls, tuple args, dict kwargs):
             if record and (<TensorBase>a)._requires_grad:
                 needs[i] = True
                 any_grad = True
+    ctx = Context.__new__(_E_pending if any_grad else Context)
     if raw:
         ctx.needs_input_grad = needs
         out = cls.forward(ctx, *fargs, **kwargs)
