@@ -352,6 +352,8 @@ class Tensor(TensorBase):
         else:
             self._array = _legacy_array(args, float32 if dtype is None else
                                         _resolve_dtype(dtype))
+        if _core.is_inference_mode_enabled():
+            self._inference = True
         if requires_grad:
             self.requires_grad_(True)
 
@@ -1201,7 +1203,8 @@ class Tensor(TensorBase):
         return E.SubFn.apply(self, o)
 
     def __rsub__(self, o):
-        return E.SubFn.apply(o if type(o) is float else _operand(o), self)
+        return _core.name_node(E.SubFn.apply(o if type(o) is float else _operand(o), self),
+                               self, "RsubBackward1")
 
     def __mul__(self, o):
         if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
@@ -1862,9 +1865,10 @@ class Tensor(TensorBase):
         d0 = _normalize_dim("transpose", dim0, nd)
         d1 = _normalize_dim("transpose", dim1, nd)
         if nd == 0:
-            return self
-        perm[d0], perm[d1] = perm[d1], perm[d0]
-        return self.permute(*perm)
+            perm = [0, 0][:0]
+        else:
+            perm[d0], perm[d1] = perm[d1], perm[d0]
+        return _core.name_node(S.PermuteFn.apply(self, perm), self, "TransposeBackward0")
 
     swapaxes = transpose
     swapdims = transpose
@@ -1873,7 +1877,8 @@ class Tensor(TensorBase):
         if self._array.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{self._array.ndim}D")
-        return self.transpose(0, 1) if self._array.ndim == 2 else self
+        perm = (1, 0) if self._array.ndim == 2 else tuple(range(self._array.ndim))
+        return _core.name_node(S.PermuteFn.apply(self, perm), self, "TBackward0")
 
     def permute(self, *dims, **kw):
         if kw:
@@ -1889,18 +1894,22 @@ class Tensor(TensorBase):
             raise IndexError(f"Dimension out of range (expected to be in range of "
                              f"[{-nd - 1}, {nd}], but got {dim})")
         shp = self._array.shape
-        return self.reshape(shp[:d] + (1,) + shp[d:])
+        return _core.name_node(S.ReshapeFn.apply(self, shp[:d] + (1,) + shp[d:]), self,
+                               "UnsqueezeBackward0")
 
     def squeeze(self, dim=None):
         shp = self._array.shape
         if dim is None:
-            return self.reshape(tuple(s for s in shp if s != 1))
-        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+            return _core.name_node(S.ReshapeFn.apply(self, tuple(s for s in shp if s != 1)),
+                                   self, "SqueezeBackward0")
+        many = isinstance(dim, (tuple, list))
+        dims = dim if many else (dim,)
         dims = [_normalize_dim("squeeze", d, len(shp)) for d in dims]   # (range checked)
         drop = {d for d in dims if len(shp) and shp[d] == 1}
-        if not drop:
-            return self
-        return self.reshape(tuple(s for i, s in enumerate(shp) if i not in drop))
+        # (a view even when nothing is dropped, as PyTorch's)
+        return _core.name_node(
+            S.ReshapeFn.apply(self, tuple(s for i, s in enumerate(shp) if i not in drop)),
+            self, "SqueezeBackward2" if many else "SqueezeBackward1")
 
     def expand(self, *shape, **kw):
         if kw:
@@ -2261,9 +2270,6 @@ class Tensor(TensorBase):
         return False
 
     def is_neg(self):
-        return False
-
-    def is_inference(self):
         return False
 
     def const_data_ptr(self):

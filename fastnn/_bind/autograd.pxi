@@ -28,6 +28,10 @@ cdef extern from *:
     static _Thread_local int fnn_grad_mode = 1;
     static int fnn_grad_get(void) { return fnn_grad_mode; }
     static void fnn_grad_set(int v) { fnn_grad_mode = v; }
+    /* inside inference_mode(): the tensors made are inference tensors */
+    static _Thread_local int fnn_inference_mode = 0;
+    static int fnn_inference_get(void) { return fnn_inference_mode; }
+    static void fnn_inference_set(int v) { fnn_inference_mode = v; }
     /* Reference counts say who holds an object only on CPython with the GIL;
        on free-threaded builds and other interpreters the engine copies. */
     #if defined(Py_GIL_DISABLED) || defined(PYPY_VERSION)
@@ -38,6 +42,8 @@ cdef extern from *:
     """
     int fnn_grad_get()
     void fnn_grad_set(int v)
+    int fnn_inference_get()
+    void fnn_inference_set(int v)
     int FNN_REFCOUNT_TRUSTED
 
 cdef object _E_out_cls = None          # the Python Tensor class (see _out_cls)
@@ -63,6 +69,18 @@ def set_grad_enabled_flag(bint enabled):
     """Sets this thread's grad mode; returns the previous one."""
     cdef int prev = fnn_grad_get()
     fnn_grad_set(1 if enabled else 0)
+    return prev != 0
+
+
+def is_inference_mode_enabled():
+    """True inside ``inference_mode()`` (in this thread)."""
+    return fnn_inference_get() != 0
+
+
+def set_inference_flag(bint enabled):
+    """Sets this thread's inference mode; returns the previous one."""
+    cdef int prev = fnn_inference_get()
+    fnn_inference_set(1 if enabled else 0)
     return prev != 0
 
 
@@ -105,6 +123,7 @@ cdef class TensorBase:
     cdef public object _base
     cdef public list _hooks
     cdef public list _post_accumulate_grad_hooks
+    cdef public bint _inference         # made inside inference_mode()
     cdef dict __dict__
     cdef object __weakref__
 
@@ -129,6 +148,10 @@ cdef class TensorBase:
                                "doesn't require differentiation use var_no_grad = var.detach().")
         self._requires_grad = r
         return self
+
+    def is_inference(self):
+        """Whether this tensor was made inside ``inference_mode()``."""
+        return self._inference
 
     @property
     def is_leaf(self):
@@ -240,6 +263,8 @@ cdef inline TensorBase _e_wrap(object arr):
     cdef object cls = _E_out_cls if _E_out_cls is not None else _out_cls()
     cdef TensorBase t = TensorBase.__new__(cls)
     t._array = arr if cnp.PyArray_CheckExact(arr) else _E_asarray(arr)
+    if fnn_inference_get():
+        t._inference = True
     return t
 
 
@@ -268,6 +293,7 @@ cdef class Context:
     cdef public tuple _non_diff   # what mark_non_differentiable named (None: nothing)
     cdef public tuple _dirty      # what mark_dirty named (None: nothing)
     cdef public bint _no_materialize   # set_materialize_grads(False)
+    cdef public str _name         # the node's name when the caller's API decides it
     cdef dict __dict__
     cdef object __weakref__
 
@@ -360,7 +386,21 @@ _TORCH_NODE_NAMES = {
     "ConvTranspose2dFn": "ConvolutionBackward0", "MaxPool2dFn": "MaxPool2DWithIndicesBackward0",
     "AvgPool2dFn": "AvgPool2DBackward0", "SquareFn": "PowBackward0",
     "EinsumFn": "ViewBackward0", "LogCumSumExpFn": "LogcumsumexpBackward0",
+    "UnfoldDimFn": "UnfoldBackward0", "LogAddExpFn": "LogaddexpBackward0",
+    "LogAddExp2Fn": "Logaddexp2Backward0",
 }
+
+
+def name_node(out, src, str name):
+    """Names the node that made ``out`` from ``src`` after the API that was
+    called (``x.t()`` is PyTorch's 'TBackward0' where fastnn permutes);
+    ``out`` is returned.  Nothing happens when no graph was recorded or when
+    ``out`` is ``src`` itself."""
+    if out is not src and isinstance(out, TensorBase):
+        g = (<TensorBase>out)._grad_fn
+        if g is not None and (src is None or g is not (<TensorBase>src)._grad_fn):
+            (<Context>g)._name = name
+    return out
 _node_names = {}
 
 
@@ -421,6 +461,8 @@ cdef object _accumulate_node(TensorBase leaf):
 
 
 cdef str _node_name(Context ctx):
+    if ctx._name is not None:
+        return ctx._name
     cls = ctx._fn
     if cls is None:
         return "Function"

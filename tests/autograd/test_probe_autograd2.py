@@ -47,3 +47,83 @@ def test_next_functions_match_torch():
     acc = y.grad_fn.next_functions[0][0]
     assert type(acc).__name__ == "AccumulateGrad" and acc.variable is x
     assert y.grad_fn.next_functions[1][0] is acc
+
+
+_NAMED = {
+    "t": lambda m, a, b: a.t(),
+    "t1d": lambda m, a, b: a[0].t(),
+    "transpose": lambda m, a, b: a.transpose(0, 1),
+    "swapaxes": lambda m, a, b: a.swapaxes(0, 1),
+    "torch.transpose": lambda m, a, b: m.transpose(a, 0, 1),
+    "unsqueeze": lambda m, a, b: a.unsqueeze(0),
+    "squeeze": lambda m, a, b: a[None].squeeze(),
+    "squeeze_dim": lambda m, a, b: a[None].squeeze(0),
+    "squeeze_dims": lambda m, a, b: a[None].squeeze((0, 1)),
+    "squeeze_noop": lambda m, a, b: a.squeeze(0),
+    "rsub": lambda m, a, b: 1 - a,
+    "rsub_fn": lambda m, a, b: m.rsub(a, 1),
+    "bmm": lambda m, a, b: m.bmm(a[None], b.t()[None]),
+    "prod_dim": lambda m, a, b: a.prod(1),
+    "median": lambda m, a, b: a.median(),
+    "median_dim": lambda m, a, b: a.median(1)[0],
+    "nanmedian": lambda m, a, b: a.nanmedian(),
+    "scatter_value": lambda m, a, b: a.scatter(1, m.tensor([[0], [1], [2]]), 1.0),
+    "scatter_src": lambda m, a, b: a.scatter(1, m.tensor([[0], [1], [2]]), b),
+    "scatter_add": lambda m, a, b: a.scatter_add(1, m.tensor([[0], [1], [2]]), b),
+    "unfold": lambda m, a, b: a.unfold(1, 2, 1),
+    "logaddexp": lambda m, a, b: m.logaddexp(a, b),
+    "logaddexp2": lambda m, a, b: m.logaddexp2(a, b),
+    "linear_bias_no_grad": lambda m, a, b: m.nn.functional.linear(a, b.detach(), m.ones(3)),
+    "linear": lambda m, a, b: m.nn.functional.linear(a, b.detach()),
+    "upsample_bilinear": lambda m, a, b: m.nn.functional.interpolate(
+        a[None, None], scale_factor=2, mode="bilinear"),
+    "upsample_linear1d": lambda m, a, b: m.nn.functional.interpolate(
+        a[None], scale_factor=2, mode="linear"),
+    "upsample_nearest": lambda m, a, b: m.nn.functional.interpolate(a[None], scale_factor=2),
+}
+_INDEX = ["a[:]", "a[:, None]", "a[None, :]", "a[0, None]", "a[None, 0]", "a[1:, 0]",
+          "a[0, 1:]", "a[:, :]", "a[0:3, None]", "a[...]", "a[:, 0:4]", "a[..., None]",
+          "a[1:, ...]", "a[:, 1:]", "a[0]", "a[None]"]
+
+
+@pytest.mark.parametrize("op", sorted(_NAMED))
+def test_node_names_match_torch(op):
+    ty, fy = _pair(_NAMED[op])
+    assert fy.grad_fn.name() == ty.grad_fn.name()
+    assert type(fy.grad_fn).__name__ == type(ty.grad_fn).__name__
+    np.testing.assert_allclose(fy.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("expr", _INDEX)
+def test_indexing_node_names_match_torch(expr):
+    ty, fy = _pair(lambda m, a, b: eval(expr))
+    assert fy.grad_fn.name() == ty.grad_fn.name()
+
+
+def test_squeeze_without_a_unit_dim_is_a_new_view():
+    a = fastnn.ones(2, 3, requires_grad=True)
+    s = a.squeeze(0)
+    assert s is not a and s.grad_fn.name() == "SqueezeBackward1"
+    s.sum().backward()
+    assert a.grad.shape == a.shape
+
+
+def test_is_inference_matches_torch():
+    def probe(m):
+        x = m.ones(2, requires_grad=True)
+        seen = []
+        with m.inference_mode():
+            seen.append(m.is_inference_mode_enabled())
+            a = m.ones(3)
+            b = x * 2
+            c = m.tensor([1.0, 2.0])
+            with m.inference_mode(False):
+                seen.append(m.is_inference_mode_enabled())
+                d = m.ones(1)
+        seen.append(m.is_inference_mode_enabled())
+        e = m.ones(1)
+        with m.no_grad():
+            f = m.ones(1)
+        return seen + [t.is_inference() for t in (x, a, b, c, d, e, f)] + [b.requires_grad]
+
+    assert probe(fastnn) == probe(torch)
