@@ -898,6 +898,10 @@ def run_backward(roots, grads, bint retain_graph=False, inputs=None):
     try:
         for k in range(len(order) - 1, -1, -1):
             _e_node(<Context>order[k], pending, retain_graph, cap)
+        leaves = pending.pop(None, None)
+        if leaves is not None:
+            for item in (<dict>leaves).values():
+                _e_accumulate(<TensorBase>(<list>item)[0], (<list>item)[1], False)
     finally:
         fnn_grad_set(prev)
     return None if cap is None else cap.grads
@@ -999,6 +1003,22 @@ cdef _e_send(Context node, TensorBase parent, tuple res, Py_ssize_t i, bint raw,
                     raise RuntimeError(f"backward: gradient of shape {g.shape} does not "
                                        f"match the tensor's shape {pdata.shape}")
                 _capture_add(cap, k, g)
+            return
+        if parent._hooks or parent._post_accumulate_grad_hooks:
+            # a leaf with hooks: its contributions are summed first and the
+            # hooks run once on the total at the end (PyTorch's AccumulateGrad
+            # node), not once per use of the leaf
+            leaves = pending.get(None)
+            if leaves is None:
+                leaves = pending[None] = {}
+            cur = leaves.get(id(parent))
+            if cur is None:
+                leaves[id(parent)] = [parent, g]
+            else:
+                if (<list>cur)[1].shape != g.shape:
+                    raise RuntimeError(f"backward: gradient of shape {g.shape} does not "
+                                       f"match the tensor's shape {pdata.shape}")
+                (<list>cur)[1] = (<list>cur)[1] + g
             return
         # references to g: this local, plus res's slot if g is still that object
         if steal:

@@ -127,3 +127,36 @@ def test_is_inference_matches_torch():
         return seen + [t.is_inference() for t in (x, a, b, c, d, e, f)] + [b.requires_grad]
 
     assert probe(fastnn) == probe(torch)
+
+
+def test_dtype_is_not_equal_to_a_string():
+    for name in ("float32", "float64", "int64", "bool"):
+        for text in (name, "torch." + name):
+            assert (getattr(fastnn, name) == text) == (getattr(torch, name) == text)
+            assert (getattr(fastnn, name) != text) == (getattr(torch, name) != text)
+            assert (text == getattr(fastnn, name)) == (text == getattr(torch, name))
+    assert fastnn.float32 == np.float32 and fastnn.ones(1).dtype == np.dtype("float32")
+    assert fastnn.float32 == fastnn.ones(1).dtype
+
+
+def test_leaf_hook_runs_once_on_the_summed_gradient():
+    def probe(m):
+        x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        seen, post = [], []
+        h = x.register_hook(lambda g: seen.append(g.tolist()) or g.clamp(max=3.0))
+        x.register_post_accumulate_grad_hook(lambda t: post.append(t.grad.tolist()))
+        (x * x + x).sum().backward()
+        first = x.grad.tolist()
+        h.remove()
+        x.grad = None
+        (x * x).sum().backward()
+        return seen, post, first, x.grad.tolist()
+
+    assert probe(fastnn) == probe(torch)
+
+
+def test_anomaly_flags_at_top_level():
+    assert fastnn.is_anomaly_enabled() == torch.is_anomaly_enabled() is False
+    with fastnn.autograd.detect_anomaly(), torch.autograd.detect_anomaly():
+        assert fastnn.is_anomaly_enabled() and torch.is_anomaly_enabled()
+    assert fastnn.is_anomaly_check_nan_enabled() == torch.is_anomaly_check_nan_enabled()
