@@ -294,6 +294,8 @@ cdef class Context:
     cdef public tuple _dirty      # what mark_dirty named (None: nothing)
     cdef public bint _no_materialize   # set_materialize_grads(False)
     cdef public str _name         # the node's name when the caller's API decides it
+    cdef public list _pre_hooks   # register_prehook: hook(grad_outputs)
+    cdef public list _post_hooks  # register_hook: hook(grad_inputs, grad_outputs)
     cdef dict __dict__
     cdef object __weakref__
 
@@ -364,8 +366,66 @@ cdef class Context:
         return tuple(out)
 
     def register_hook(self, hook):
-        raise NotImplementedError("hooks on graph nodes are not supported; use "
-                                  "Tensor.register_hook")
+        """``hook(grad_inputs, grad_outputs)`` after this node's backward
+        (tuples of Tensors or None, one per forward input / output); a
+        returned tuple replaces ``grad_inputs``.  Returns a handle with
+        ``remove()``, as PyTorch's."""
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return _NodeHookHandle(self._post_hooks, hook)
+
+    def register_prehook(self, hook):
+        """``hook(grad_outputs)`` before this node's backward; a returned
+        tuple replaces ``grad_outputs``.  Returns a handle with ``remove()``."""
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        self._pre_hooks.append(hook)
+        return _NodeHookHandle(self._pre_hooks, hook)
+
+    @property
+    def metadata(self):
+        """A dict for the user's own annotations of this node (PyTorch's)."""
+        d = getattr(self, "__dict__")
+        m = d.get("_metadata")
+        if m is None:
+            m = d["_metadata"] = {}
+        return m
+
+
+class _NodeHookHandle:
+    """``remove()`` takes a node hook out again."""
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        try:
+            self._hooks.remove(self._hook)
+        except ValueError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+cdef tuple _as_tensors(seq):
+    return tuple([None if g is None else (g if isinstance(g, TensorBase) else _e_wrap(g))
+                  for g in seq])
+
+
+cdef list _hook_grads(object r, Py_ssize_t n, str what):
+    """A node hook's replacement gradients, checked: a tuple or list of n."""
+    if not isinstance(r, (tuple, list)) or len(r) != n:
+        raise RuntimeError(f"hook '{what}' has returned an incorrect number of values "
+                           f"(got {len(r) if isinstance(r, (tuple, list)) else 1}, "
+                           f"but expected {n})")
+    return [None if g is None else ((<TensorBase>g)._array if isinstance(g, TensorBase)
+                                    else _E_asarray(g)) for g in r]
 
 
 # fastnn's op classes whose PyTorch node is spelled otherwise than
@@ -927,6 +987,11 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
         for i2, t in node._retained.items():
             if gouts[i2] is not None:
                 (<TensorBase>t)._grad = _e_wrap(_E_array(gouts[i2], copy=True))
+    if node._pre_hooks:
+        for hook in tuple(node._pre_hooks):
+            r = hook(_as_tensors(gouts))
+            if r is not None:
+                gouts = _hook_grads(r, len(gouts), getattr(hook, "__name__", "hook"))
     if cap is not None and cap.inner:
         for i in range(len(gouts)):
             kk = cap.inner.get((node, i))
@@ -941,6 +1006,7 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
                 gouts[i] = _E_zeros(shape, dtype)
     fn = node._fn
     cdef bint raw = fn.raw
+    gouts_seen = tuple(gouts) if node._post_hooks else None
     if raw:
         r = fn.backward(node, *gouts)
     else:
@@ -959,6 +1025,9 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
     r = None
     cdef list parents = node._parents
     nparents = len(parents)
+    if node._post_hooks:
+        res = _node_post_hooks(node, res, nparents, gouts_seen)
+    gouts_seen = None
     nres = PyTuple_GET_SIZE(res)
     if nres < nparents:
         for i in range(nres, nparents):
@@ -975,6 +1044,20 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
     if not retain_graph:
         node._freed = True
         node._saved = ()
+
+
+cdef tuple _node_post_hooks(Context node, tuple res, Py_ssize_t nparents, tuple gouts):
+    """Runs ``register_hook`` hooks: each sees (grad_inputs, grad_outputs) as
+    Tensors, one grad_input per forward input (None where none flows), and
+    may return replacement grad_inputs."""
+    cdef list gin = [res[i] if i < PyTuple_GET_SIZE(res) and node._parents[i] is not None
+                     else None for i in range(nparents)]
+    gout = _as_tensors(gouts)
+    for hook in tuple(node._post_hooks):
+        r = hook(_as_tensors(gin), gout)
+        if r is not None:
+            gin = _hook_grads(r, nparents, getattr(hook, "__name__", "hook"))
+    return tuple(gin)
 
 
 cdef _e_send(Context node, TensorBase parent, tuple res, Py_ssize_t i, bint raw,

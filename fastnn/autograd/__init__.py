@@ -21,7 +21,7 @@ def __getattr__(name):
     if name == "Variable":           # legacy; defined with the Tensor (fastnn._legacy)
         from .._legacy import Variable
         return Variable
-    if name in ("functional", "profiler"):
+    if name in ("functional", "profiler", "graph"):
         import importlib
         return importlib.import_module(__name__ + "." + name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

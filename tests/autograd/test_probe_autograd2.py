@@ -160,3 +160,52 @@ def test_anomaly_flags_at_top_level():
     with fastnn.autograd.detect_anomaly(), torch.autograd.detect_anomaly():
         assert fastnn.is_anomaly_enabled() and torch.is_anomaly_enabled()
     assert fastnn.is_anomaly_check_nan_enabled() == torch.is_anomaly_check_nan_enabled()
+
+
+def _node_hook_probe(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    w = m.tensor([3.0, 4.0], requires_grad=True)
+    y = x * w
+    z = (y * 2).sum()
+    seen = []
+
+    def post(gi, go):
+        seen.append(("post", [None if g is None else g.tolist() for g in gi],
+                     [None if g is None else g.tolist() for g in go]))
+        return (gi[0] * 10, gi[1])
+
+    def pre(go):
+        seen.append(("pre", [g.tolist() for g in go]))
+        return (go[0] + 1,)
+
+    h1 = y.grad_fn.register_hook(post)
+    y.grad_fn.register_prehook(pre)
+    (y * 2).grad_fn.metadata["tag"] = 1
+    z.backward(retain_graph=True)
+    first = (x.grad.tolist(), w.grad.tolist())
+    h1.remove()
+    x.grad = w.grad = None
+    z.backward()
+    return seen, first, x.grad.tolist(), w.grad.tolist(), y.grad_fn.metadata
+
+
+def test_node_hooks_match_torch():
+    assert _node_hook_probe(fastnn) == _node_hook_probe(torch)
+
+
+def test_autograd_graph_node_and_increment_version():
+    x = fastnn.ones(2, requires_grad=True)
+    tx = torch.ones(2, requires_grad=True)
+    for m, a in ((fastnn, x), (torch, tx)):
+        y = (a * 2).sum()
+        assert isinstance(y.grad_fn, m.autograd.graph.Node)
+        assert isinstance(y.grad_fn.next_functions[0][0], m.autograd.graph.Node)
+        assert not isinstance(a, m.autograd.graph.Node)
+    b, tb = fastnn.ones(2), torch.ones(2)
+    fastnn.autograd.graph.increment_version(b)
+    torch.autograd.graph.increment_version(tb)
+    assert b._version == tb._version
+    s = x.exp()
+    fastnn.autograd.graph.increment_version(s)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        s.sum().backward()
