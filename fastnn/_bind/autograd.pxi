@@ -170,7 +170,20 @@ cdef class TensorBase:
 
     @property
     def grad(self):
-        """The accumulated gradient: a Tensor of this tensor's shape, or None."""
+        """The accumulated gradient: a Tensor of this tensor's shape, or None.
+        Read on a non-leaf that does not retain its gradient, it warns (as
+        PyTorch does): backward never fills it."""
+        if self._grad is None and self._grad_fn is not None:
+            ret = (<Context>self._grad_fn)._retained
+            if not ret or ret.get(self._out_idx) is not self:
+                import warnings
+                warnings.warn(
+                    "The .grad attribute of a Tensor that is not a leaf Tensor is being "
+                    "accessed. Its .grad attribute won't be populated during "
+                    "autograd.backward(). If you indeed want the .grad field to be populated "
+                    "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+                    "access the non-leaf Tensor by mistake, make sure you access the leaf "
+                    "Tensor instead.", UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -962,6 +975,12 @@ def run_backward(roots, grads, bint retain_graph=False, inputs=None):
         if leaves is not None:
             for item in (<dict>leaves).values():
                 _e_accumulate(<TensorBase>(<list>item)[0], (<list>item)[1], False)
+        if cap is not None:
+            # a captured leaf's hooks see (and may replace) its summed gradient
+            for k in range(len(inputs)):
+                rt = <TensorBase>inputs[k]
+                if rt._grad_fn is None and rt._hooks and cap.grads[k] is not None:
+                    cap.grads[k] = _run_hooks(rt._hooks, cap.grads[k])
     finally:
         fnn_grad_set(prev)
     return None if cap is None else cap.grads
@@ -986,7 +1005,11 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
     if node._retained is not None:
         for i2, t in node._retained.items():
             if gouts[i2] is not None:
-                (<TensorBase>t)._grad = _e_wrap(_E_array(gouts[i2], copy=True))
+                # (summed over backward calls, as a leaf's .grad is)
+                cur = (<TensorBase>t)._grad
+                (<TensorBase>t)._grad = _e_wrap(
+                    _E_array(gouts[i2], copy=True) if cur is None
+                    else (<TensorBase>cur)._array + gouts[i2])
     if node._pre_hooks:
         for hook in tuple(node._pre_hooks):
             r = hook(_as_tensors(gouts))
@@ -1033,8 +1056,8 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
         for i in range(nres, nparents):
             if parents[i] is not None:
                 raise RuntimeError(
-                    f"function {fn.__name__}.backward returned {nres} gradients, "
-                    f"expected {nparents} (one per forward input)")
+                    f"function {_node_name(node)} returned an incorrect number of gradients "
+                    f"(expected {nparents}, got {nres})")
         nparents = nres
     for i in range(nparents):
         parent = parents[i]

@@ -209,3 +209,61 @@ def test_autograd_graph_node_and_increment_version():
     fastnn.autograd.graph.increment_version(s)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         s.sum().backward()
+
+
+def _captured_hook_probe(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.tolist()) or g * 2)
+    (g,) = m.autograd.grad((x * x).sum(), x)
+    (x * x).sum().backward(inputs=[x])
+    return g.tolist(), x.grad.tolist(), seen
+
+
+def test_leaf_hooks_run_for_autograd_grad_and_backward_inputs():
+    assert _captured_hook_probe(fastnn) == _captured_hook_probe(torch)
+
+
+def test_retained_grad_accumulates_over_backward_calls():
+    def probe(m):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 3
+        y.retain_grad()
+        (y * y).sum().backward(retain_graph=True)
+        first = y.grad.tolist()
+        (y * y).sum().backward()
+        return first, y.grad.tolist(), x.grad.tolist()
+
+    assert probe(fastnn) == probe(torch)
+
+
+def test_non_leaf_grad_read_warns_like_torch():
+    import warnings
+
+    def probe(m):
+        x = m.ones(2, requires_grad=True)
+        y = x * 3
+        z = x * 2
+        z.retain_grad()
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            got = (y.grad, x.grad, z.grad)
+        return got, [str(r.message)[:40] for r in w]
+
+    assert probe(fastnn) == probe(torch)
+
+
+def test_wrong_number_of_gradients_message():
+    class F(fastnn.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    a, b = fastnn.ones(2, requires_grad=True), fastnn.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"FBackward returned an incorrect number of "
+                                           r"gradients \(expected 2, got 1\)"):
+        F.apply(a, b).sum().backward()
