@@ -780,6 +780,8 @@ class Tensor(TensorBase):
         the backward raise instead of using the overwritten values.  An
         in-place change through a view (``x[0].add_(y)``, ``x.narrow(...)``)
         is replayed on the viewed tensor as an index assignment."""
+        if self._inference:
+            _check_inference_inplace()
         a = self._array
         if not a.flags.writeable:
             raise RuntimeError("in-place operation on a read-only tensor (for example an "
@@ -1168,6 +1170,8 @@ class Tensor(TensorBase):
         return self.div_(o)
 
     def __setitem__(self, index, value):
+        if self._inference:
+            _check_inference_inplace()
         idx = _index(index)
         v = _operand(value)
         if isinstance(v, TensorBase) and v._array.dtype != self._array.dtype:
@@ -2323,6 +2327,16 @@ def _rebuild(cls, array, requires_grad):
     t.__class__ = cls
     t._requires_grad = requires_grad
     return t
+
+
+def _check_inference_inplace():
+    """PyTorch's error for changing an inference tensor in place outside
+    ``inference_mode()``."""
+    if not _core.is_inference_mode_enabled():
+        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not "
+                           "allowed.You can make a clone to get a normal tensor before doing "
+                           "inplace update.See https://github.com/pytorch/rfcs/pull/17 for "
+                           "more details.")
 
 
 class _HookHandle:

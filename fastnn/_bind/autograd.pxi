@@ -664,6 +664,8 @@ cdef object _apply(object cls, tuple args, dict kwargs):
             if src is not None and t._array.base is not None:
                 t._vc = _vc(src)                   # a view shares its base's counter
                 t._base = src if src._base is None else src._base
+                if src._inference:
+                    t._inference = True            # a view of an inference tensor is one
         outs.append(t)
         meta.append((t._array.shape, t._array.dtype))
     if dirty is not None:

@@ -267,3 +267,31 @@ def test_wrong_number_of_gradients_message():
     with pytest.raises(RuntimeError, match=r"FBackward returned an incorrect number of "
                                            r"gradients \(expected 2, got 1\)"):
         F.apply(a, b).sum().backward()
+
+
+def test_inference_tensor_views_and_in_place_outside():
+    def probe(m):
+        with m.inference_mode():
+            a = m.ones(2, 2)
+            inside = a.add_(1).is_inference()
+        out = [inside, a[0].is_inference(), a.view(4).is_inference(), a.t().is_inference(),
+               a.clone().is_inference()]
+        for change in (lambda: a.add_(1), lambda: a.__setitem__(0, 5.0)):
+            try:
+                change()
+                out.append("ok")
+            except RuntimeError as e:
+                out.append(str(e)[:60])
+        return out     # (PyTorch raises after writing; fastnn before)
+
+    assert probe(fastnn) == probe(torch)
+
+
+def test_promote_types_and_result_type_give_dtypes():
+    for a, b in (("int64", "float32"), ("int8", "uint8"), ("bool", "int32"), ("float32", "float64")):
+        got = fastnn.promote_types(getattr(fastnn, a), getattr(fastnn, b))
+        want = torch.promote_types(getattr(torch, a), getattr(torch, b))
+        assert isinstance(got, fastnn.dtype) and str(got) == str(want)
+    got = fastnn.result_type(fastnn.ones(1, dtype=fastnn.int64), 1.0)
+    assert isinstance(got, fastnn.dtype)
+    assert str(got) == str(torch.result_type(torch.ones(1, dtype=torch.int64), 1.0))
