@@ -1199,7 +1199,8 @@ class Tensor(TensorBase):
         return E.AddFn.apply(self, o)
 
     def __radd__(self, o):
-        return E.AddFn.apply(o if type(o) is float else _operand(o), self)
+        # (self first, as PyTorch's: its node's edges come in that order)
+        return E.AddFn.apply(self, o if type(o) is float else _operand(o))
 
     def __sub__(self, o):
         if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
@@ -1216,7 +1217,7 @@ class Tensor(TensorBase):
         return E.MulFn.apply(self, o)
 
     def __rmul__(self, o):
-        return E.MulFn.apply(o if type(o) is float else _operand(o), self)
+        return E.MulFn.apply(self, o if type(o) is float else _operand(o))
 
     def __truediv__(self, o):
         if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)

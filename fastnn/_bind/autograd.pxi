@@ -309,6 +309,7 @@ cdef class Context:
     cdef public str _name         # the node's name when the caller's API decides it
     cdef public list _pre_hooks   # register_prehook: hook(grad_outputs)
     cdef public list _post_hooks  # register_hook: hook(grad_inputs, grad_outputs)
+    cdef public unsigned long long _tmask   # bit i: argument i was a floating Tensor (0: unknown)
     cdef dict __dict__
     cdef object __weakref__
 
@@ -369,7 +370,15 @@ cdef class Context:
         ``AccumulateGrad`` node for a leaf that requires grad, ``(None, 0)``
         for an input that needs no gradient."""
         out = []
-        for p in self._parents:
+        cdef Py_ssize_t i
+        # PyTorch's arithmetic takes a Python number as a (wrapped) Tensor
+        # argument, with its (None, 0) edge; other ops have none for it
+        cdef bint numbers = self._name is None and getattr(self._fn, "_number_edges", False)
+        for i in range(len(self._parents)):
+            p = self._parents[i]
+            if (p is None and self._tmask and not numbers and i < 64
+                    and not (self._tmask >> i) & 1):
+                continue                           # (not a Tensor argument: no edge)
             if p is None:
                 out.append((None, 0))
             elif (<TensorBase>p)._grad_fn is None:
@@ -613,6 +622,7 @@ cdef object _apply(object cls, tuple args, dict kwargs):
     cdef bint record = fnn_grad_get() != 0
     cdef Py_ssize_t n = PyTuple_GET_SIZE(args), i
     cdef bint any_grad = False
+    cdef unsigned long long tmask = 0
     cdef bint raw = cls.raw
     cdef list needs = [False] * n
     cdef list fargs = list(args)
@@ -620,6 +630,11 @@ cdef object _apply(object cls, tuple args, dict kwargs):
     for i in range(n):
         a = args[i]
         if isinstance(a, TensorBase):
+            arr = (<TensorBase>a)._array
+            if i < 64 and (not cnp.PyArray_Check(arr) or cnp.PyArray_ISFLOAT(<cnp.ndarray>arr)
+                           or cnp.PyArray_ISCOMPLEX(<cnp.ndarray>arr)):
+                # (an integer or bool Tensor, an index or mask, is no edge)
+                tmask |= (<unsigned long long>1) << i
             if raw:
                 fargs[i] = (<TensorBase>a)._array
             if record and (<TensorBase>a)._requires_grad:
@@ -672,6 +687,7 @@ cdef object _apply(object cls, tuple args, dict kwargs):
         _dirty_outputs(dirty, args, outs_in, outs, any_grad)
     if any_grad:
         ctx._fn = cls
+        ctx._tmask = tmask
         ctx._parents = _edges(args, needs, n)
         if cls._keep_args:
             # a linear op's other arguments, for its differentiable backward

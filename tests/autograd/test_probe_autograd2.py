@@ -295,3 +295,49 @@ def test_promote_types_and_result_type_give_dtypes():
     got = fastnn.result_type(fastnn.ones(1, dtype=fastnn.int64), 1.0)
     assert isinstance(got, fastnn.dtype)
     assert str(got) == str(torch.result_type(torch.ones(1, dtype=torch.int64), 1.0))
+
+
+_EDGES = {
+    "add_number": lambda m, a, b: a + 1,
+    "mul_number": lambda m, a, b: 2 * a,
+    "div_number": lambda m, a, b: a / 2,
+    "rsub": lambda m, a, b: 1 - a,
+    "pow": lambda m, a, b: a ** 2,
+    "sum_dim": lambda m, a, b: a.sum(0),
+    "view": lambda m, a, b: a.view(12),
+    "gather": lambda m, a, b: a.gather(1, m.tensor([[0], [1], [2]])),
+    "where": lambda m, a, b: m.where(a > 1, a, b),
+    "masked_fill": lambda m, a, b: a.masked_fill(a > 1, 0.0),
+    "index_select": lambda m, a, b: a.index_select(0, m.tensor([0, 2])),
+    "nll_loss": lambda m, a, b: m.nn.functional.nll_loss(a, m.tensor([0, 1, 2])),
+    "radd": lambda m, a, b: 1 + a,
+    "mse_target": lambda m, a, b: m.nn.functional.mse_loss(a, b.detach()),
+    "conv_bias": lambda m, a, b: m.nn.functional.conv2d(
+        a[None, None], b.detach()[None, None, :2, :2], m.ones(1)),
+    "scatter_add": lambda m, a, b: a.scatter_add(1, m.tensor([[0], [1], [2]]), b),
+}
+
+
+@pytest.mark.parametrize("op", sorted(_EDGES))
+def test_next_functions_have_torchs_edges(op):
+    def edges(y):
+        return [(None if n is None else type(n).__name__, i) for n, i in y.grad_fn.next_functions]
+
+    ty, fy = _pair(_EDGES[op])
+    assert fy.grad_fn.name() == ty.grad_fn.name()
+    assert edges(fy) == edges(ty)
+
+
+def test_anomaly_warns_naming_the_node():
+    import warnings
+
+    def probe(m):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            with m.autograd.detect_anomaly():
+                x = m.tensor([-1.0], requires_grad=True)
+                with pytest.raises(RuntimeError, match="returned nan values"):
+                    x.sqrt().sum().backward()
+        return [str(r.message).split(".")[0] for r in w if "Error detected" in str(r.message)]
+
+    assert probe(fastnn) == probe(torch) == ["Error detected in SqrtBackward0"]
