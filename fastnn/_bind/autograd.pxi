@@ -807,8 +807,10 @@ cdef list _edges(tuple args, list needs, Py_ssize_t n):
 
 
 # ------------------------------------------------------------------ backward
-cdef list _e_toposort(list roots):
-    """Nodes reachable from the roots, parents before children (post-order)."""
+cdef list _e_toposort(list roots, dict leaf_uses=None):
+    """Nodes reachable from the roots, parents before children (post-order).
+    With ``leaf_uses``, also counts the edges into each leaf that has hooks:
+    ``{id(leaf): [leaf, None, edges]}``."""
     cdef list order = []
     cdef set seen = set()
     cdef list stack
@@ -833,6 +835,14 @@ cdef list _e_toposort(list roots):
                 i += 1
                 if p is not None:
                     g = (<TensorBase>p)._grad_fn
+                    if (g is None and leaf_uses is not None and
+                            ((<TensorBase>p)._hooks or
+                             (<TensorBase>p)._post_accumulate_grad_hooks)):
+                        u = leaf_uses.get(id(p))
+                        if u is None:
+                            leaf_uses[id(p)] = [p, None, 1]
+                        else:
+                            (<list>u)[2] += 1
                     if g is not None and g not in seen:
                         seen.add(g)
                         idx[top] = i
@@ -983,7 +993,10 @@ def run_backward(roots, grads, bint retain_graph=False, inputs=None):
     root_list = grad_list = None
     if not nodes:
         return None if cap is None else cap.grads
-    cdef list order = _e_toposort(nodes)
+    cdef dict leaf_uses = {} if cap is None else None
+    cdef list order = _e_toposort(nodes, leaf_uses)
+    if leaf_uses:
+        pending[None] = leaf_uses
     cdef int prev = fnn_grad_get()
     fnn_grad_set(0)
     try:
@@ -991,8 +1004,9 @@ def run_backward(roots, grads, bint retain_graph=False, inputs=None):
             _e_node(<Context>order[k], pending, retain_graph, cap)
         leaves = pending.pop(None, None)
         if leaves is not None:
-            for item in (<dict>leaves).values():
-                _e_accumulate(<TensorBase>(<list>item)[0], (<list>item)[1], False)
+            for item in (<dict>leaves).values():      # (edges no gradient came along)
+                if (<list>item)[1] is not None:
+                    _e_accumulate(<TensorBase>(<list>item)[0], (<list>item)[1], False)
         if cap is not None:
             # a captured leaf's hooks see (and may replace) its summed gradient
             for k in range(len(inputs)):
@@ -1130,19 +1144,27 @@ cdef _e_send(Context node, TensorBase parent, tuple res, Py_ssize_t i, bint raw,
             return
         if parent._hooks or parent._post_accumulate_grad_hooks:
             # a leaf with hooks: its contributions are summed first and the
-            # hooks run once on the total at the end (PyTorch's AccumulateGrad
-            # node), not once per use of the leaf
+            # hooks run once on the total (PyTorch's AccumulateGrad node), as
+            # soon as the last edge into it has delivered (so that hooks
+            # such as DDP's all-reduce overlap the rest of the backward)
             leaves = pending.get(None)
             if leaves is None:
                 leaves = pending[None] = {}
             cur = leaves.get(id(parent))
             if cur is None:
-                leaves[id(parent)] = [parent, g]
+                cur = leaves[id(parent)] = [parent, None, 0]     # (uncounted: at the end)
+            if (<list>cur)[1] is None:
+                (<list>cur)[1] = g
             else:
                 if (<list>cur)[1].shape != g.shape:
                     raise RuntimeError(f"backward: gradient of shape {g.shape} does not "
                                        f"match the tensor's shape {pdata.shape}")
                 (<list>cur)[1] = (<list>cur)[1] + g
+            (<list>cur)[2] -= 1
+            if (<list>cur)[2] == 0:
+                g = (<list>cur)[1]
+                (<list>cur)[1] = None
+                _e_accumulate(parent, g, False)
             return
         # references to g: this local, plus res's slot if g is still that object
         if steal:

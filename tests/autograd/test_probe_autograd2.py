@@ -341,3 +341,28 @@ def test_anomaly_warns_naming_the_node():
         return [str(r.message).split(".")[0] for r in w if "Error detected" in str(r.message)]
 
     assert probe(fastnn) == probe(torch) == ["Error detected in SqrtBackward0"]
+
+
+def test_leaf_hook_fires_when_its_last_edge_delivers():
+    """The hook runs as soon as the leaf's gradient is complete, before the
+    rest of the backward (what lets DDP's all-reduce overlap it)."""
+    order = []
+
+    class Mark(fastnn.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            order.append("early-node")
+            return g
+
+    w = fastnn.ones(2, requires_grad=True)
+    x = fastnn.ones(2, requires_grad=True)
+    w.register_post_accumulate_grad_hook(lambda t: order.append("w-hook"))
+    y = Mark.apply(x) * 1.0 + (w * 2.0)        # w's edge is near the output
+    z = Mark.apply(Mark.apply(y.sum() * x))    # x's chain runs after w's
+    z.sum().backward()
+    assert order.index("w-hook") < len(order) - 1
+    assert w.grad.tolist() == [4.0, 4.0]
