@@ -366,3 +366,24 @@ def test_leaf_hook_fires_when_its_last_edge_delivers():
     z.sum().backward()
     assert order.index("w-hook") < len(order) - 1
     assert w.grad.tolist() == [4.0, 4.0]
+
+
+def test_leaf_hooks_once_with_create_graph():
+    import warnings
+
+    def probe(m):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        seen, post = [], []
+        x.register_hook(lambda g: seen.append(g.tolist()))
+        x.register_post_accumulate_grad_hook(lambda t: post.append(t.grad.tolist()))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            (x * x + x).sum().backward(create_graph=True)
+        (g,) = m.autograd.grad((x * x + x).sum(), x, create_graph=True)
+        y = x * 3
+        y.retain_grad()
+        (y * y).sum().backward(create_graph=True, retain_graph=True)
+        (y * y).sum().backward(create_graph=True)
+        return seen, post, g.tolist(), y.grad.tolist()
+
+    assert probe(fastnn) == probe(torch)
