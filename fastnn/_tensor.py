@@ -1225,7 +1225,13 @@ class Tensor(TensorBase):
         return E.DivFn.apply(self, o)
 
     def __rtruediv__(self, o):
-        return E.DivFn.apply(o if type(o) is float else _operand(o), self)
+        if type(o) is float or type(o) is int:
+            # PyTorch computes number / x as x.reciprocal() * number (its
+            # values, rounded twice, and its graph: MulBackward0 over
+            # ReciprocalBackward0)
+            with np.errstate(invalid="ignore"):      # (0 / 0: NaN, silently, as PyTorch)
+                return E.MulFn.apply(self.reciprocal(), float(o))
+        return E.DivFn.apply(_operand(o), self)
 
     def __pow__(self, o):
         return E.PowFn.apply(self, _operand(o))

@@ -387,3 +387,22 @@ def test_leaf_hooks_once_with_create_graph():
         return seen, post, g.tolist(), y.grad.tolist()
 
     assert probe(fastnn) == probe(torch)
+
+
+def test_number_divided_by_tensor_is_torchs_reciprocal_product():
+    rng = np.random.default_rng(1)
+    a = (rng.random(10000) + 0.1).astype(np.float32)
+    for num in (3, 2.5, 1, 7.0):
+        got = (num / fastnn.tensor(a)).numpy()
+        want = (num / torch.tensor(a)).numpy()
+        np.testing.assert_array_equal(got, want)       # bitwise: rounded twice, as torch
+    ty, fy = _pair(lambda m, a, b: 2 / a)
+    assert fy.grad_fn.name() == ty.grad_fn.name() == "MulBackward0"
+    assert [type(n).__name__ for n, _ in fy.grad_fn.next_functions] == \
+        [type(n).__name__ for n, _ in ty.grad_fn.next_functions]
+    fy.sum().backward()
+    ty.sum().backward()
+    fa = fy.grad_fn.next_functions[0][0].next_functions[0][0].variable
+    ta = ty.grad_fn.next_functions[0][0].next_functions[0][0].variable
+    np.testing.assert_allclose(fa.grad.numpy(), ta.grad.numpy(), rtol=1e-6)
+    assert (3 / fastnn.arange(1, 5)).tolist() == (3 / torch.arange(1, 5)).tolist()
