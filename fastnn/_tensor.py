@@ -381,7 +381,18 @@ class Tensor(TensorBase):
 
     @property
     def layout(self):
-        return "strided"
+        """``fastnn.strided`` (PyTorch's ``torch.strided``): tensors are dense."""
+        from ._layout import strided
+        return strided
+
+    @property
+    def output_nr(self):
+        """Which output of its node this tensor is (0 for a leaf), as PyTorch's."""
+        return self._out_idx if self._grad_fn is not None else 0
+
+    def _is_view(self):
+        """Whether this tensor is a view of another (PyTorch's ``_is_view``)."""
+        return self._base is not None
 
     # fastnn has dense CPU tensors only: the storage-kind flags programs test
     # (``adj.is_sparse``, ``x.is_cpu``) answer as torch's do for such a tensor

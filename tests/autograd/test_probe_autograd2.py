@@ -406,3 +406,14 @@ def test_number_divided_by_tensor_is_torchs_reciprocal_product():
     ta = ty.grad_fn.next_functions[0][0].next_functions[0][0].variable
     np.testing.assert_allclose(fa.grad.numpy(), ta.grad.numpy(), rtol=1e-6)
     assert (3 / fastnn.arange(1, 5)).tolist() == (3 / torch.arange(1, 5)).tolist()
+
+
+def test_layout_output_nr_and_is_view_match_torch():
+    def probe(m):
+        x = m.ones(2, 3, requires_grad=True)
+        a, b = x.split(1)
+        return [repr(x.layout), x.layout == m.strided, m.strided == "strided",
+                isinstance(m.strided, m.layout), x.output_nr, a.output_nr, b.output_nr,
+                x._is_view(), x[0]._is_view(), x.view(6)._is_view(), (x * 2)._is_view()]
+
+    assert probe(fastnn) == probe(torch)
