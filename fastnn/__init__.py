@@ -44,6 +44,10 @@ from ._errors import (DTypeError, DTypeNotImplementedError, GradcheckError,  # n
 from . import autograd  # noqa: E402
 from .autograd import (Function, enable_grad, gradcheck, inference_mode,  # noqa: E402
                        is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled)
+from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled,  # noqa: E402
+                                   is_anomaly_enabled)
+from ._layout import (jagged, layout, sparse_bsc, sparse_bsr, sparse_coo,  # noqa: E402
+                      sparse_csc, sparse_csr, strided)
 from .device import device  # noqa: E402
 from ._tensor import (Tensor, abs, add, argmax, argmin, bool_, cat,  # noqa: E402
                      concat, concatenate, div, divide, exp, flatten, float32, float64, mul,

@@ -7,7 +7,8 @@ so programs that compare or split the text, ``str(x.dtype) ==
 NumPy dtype everywhere NumPy takes one: each carries it as ``.dtype``, which
 ``np.dtype(...)``, ``dtype=`` arguments and ``astype`` read; it compares and
 hashes equal to it (``x.dtype == np.float32`` holds, a dict keyed by NumPy
-dtypes finds it), and NumPy's other attributes (``kind``, ``type``, ``name``,
+dtypes finds it; a string is not a dtype: ``x.dtype == 'float32'`` is False,
+as in PyTorch), and NumPy's other attributes (``kind``, ``type``, ``name``,
 ``char``) pass through.  fastnn's internals keep working on NumPy dtypes;
 only the public names and ``Tensor.dtype`` hand these out.
 """
@@ -35,8 +36,10 @@ class dtype:
     def __eq__(self, other):
         if isinstance(other, dtype):     # (bfloat16 is a dtype without a NumPy one)
             return type(other) is dtype and self._np == other._np
-        if not isinstance(other, (np.dtype, type, str)):
-            return NotImplemented         # (None, a Tensor, ... are not dtypes)
+        if not isinstance(other, (np.dtype, type)):
+            # (None, a Tensor, ... are not dtypes; nor is a string: PyTorch's
+            # ``torch.float32 == 'float32'`` is False, NumPy's own dtypes aside)
+            return NotImplemented
         try:
             return self._np == np.dtype(other)
         except (TypeError, ValueError):

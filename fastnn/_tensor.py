@@ -355,6 +355,8 @@ class Tensor(TensorBase):
         else:
             self._array = _legacy_array(args, _defaults.FLOAT if dtype is None else
                                         _resolve_dtype(dtype))
+        if _core.is_inference_mode_enabled():
+            self._inference = True
         if requires_grad:
             self.requires_grad_(True)
 
@@ -382,7 +384,18 @@ class Tensor(TensorBase):
 
     @property
     def layout(self):
-        return "strided"
+        """``fastnn.strided`` (PyTorch's ``torch.strided``): tensors are dense."""
+        from ._layout import strided
+        return strided
+
+    @property
+    def output_nr(self):
+        """Which output of its node this tensor is (0 for a leaf), as PyTorch's."""
+        return self._out_idx if self._grad_fn is not None else 0
+
+    def _is_view(self):
+        """Whether this tensor is a view of another (PyTorch's ``_is_view``)."""
+        return self._base is not None
 
     # fastnn has dense CPU tensors only: the storage-kind flags programs test
     # (``adj.is_sparse``, ``x.is_cpu``) answer as torch's do for such a tensor
@@ -782,6 +795,8 @@ class Tensor(TensorBase):
         the backward raise instead of using the overwritten values.  An
         in-place change through a view (``x[0].add_(y)``, ``x.narrow(...)``)
         is replayed on the viewed tensor as an index assignment."""
+        if self._inference:
+            _check_inference_inplace()
         a = self._array
         if not a.flags.writeable:
             raise RuntimeError("in-place operation on a read-only tensor (for example an "
@@ -1170,6 +1185,8 @@ class Tensor(TensorBase):
         return self.div_(o)
 
     def __setitem__(self, index, value):
+        if self._inference:
+            _check_inference_inplace()
         idx = _index(index)
         v = _operand(value)
         if isinstance(v, TensorBase) and v._array.dtype != self._array.dtype:
@@ -1197,7 +1214,8 @@ class Tensor(TensorBase):
         return E.AddFn.apply(self, o)
 
     def __radd__(self, o):
-        return E.AddFn.apply(o if type(o) is float else _operand(o), self)
+        # (self first, as PyTorch's: its node's edges come in that order)
+        return E.AddFn.apply(self, o if type(o) is float else _operand(o))
 
     def __sub__(self, o):
         if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
@@ -1205,7 +1223,8 @@ class Tensor(TensorBase):
         return E.SubFn.apply(self, o)
 
     def __rsub__(self, o):
-        return E.SubFn.apply(o if type(o) is float else _operand(o), self)
+        return _core.name_node(E.SubFn.apply(o if type(o) is float else _operand(o), self),
+                               self, "RsubBackward1")
 
     def __mul__(self, o):
         if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
@@ -1213,7 +1232,7 @@ class Tensor(TensorBase):
         return E.MulFn.apply(self, o)
 
     def __rmul__(self, o):
-        return E.MulFn.apply(o if type(o) is float else _operand(o), self)
+        return E.MulFn.apply(self, o if type(o) is float else _operand(o))
 
     def __truediv__(self, o):
         if type(o) is not float and not isinstance(o, TensorBase):   # (floats: the hot path)
@@ -1221,7 +1240,13 @@ class Tensor(TensorBase):
         return E.DivFn.apply(self, o)
 
     def __rtruediv__(self, o):
-        return E.DivFn.apply(o if type(o) is float else _operand(o), self)
+        if type(o) is float or type(o) is int:
+            # PyTorch computes number / x as x.reciprocal() * number (its
+            # values, rounded twice, and its graph: MulBackward0 over
+            # ReciprocalBackward0)
+            with np.errstate(invalid="ignore"):      # (0 / 0: NaN, silently, as PyTorch)
+                return E.MulFn.apply(self.reciprocal(), float(o))
+        return E.DivFn.apply(_operand(o), self)
 
     def __pow__(self, o):
         return E.PowFn.apply(self, _operand(o))
@@ -1866,9 +1891,10 @@ class Tensor(TensorBase):
         d0 = _normalize_dim("transpose", dim0, nd)
         d1 = _normalize_dim("transpose", dim1, nd)
         if nd == 0:
-            return self
-        perm[d0], perm[d1] = perm[d1], perm[d0]
-        return self.permute(*perm)
+            perm = [0, 0][:0]
+        else:
+            perm[d0], perm[d1] = perm[d1], perm[d0]
+        return _core.name_node(S.PermuteFn.apply(self, perm), self, "TransposeBackward0")
 
     swapaxes = transpose
     swapdims = transpose
@@ -1877,7 +1903,8 @@ class Tensor(TensorBase):
         if self._array.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{self._array.ndim}D")
-        return self.transpose(0, 1) if self._array.ndim == 2 else self
+        perm = (1, 0) if self._array.ndim == 2 else tuple(range(self._array.ndim))
+        return _core.name_node(S.PermuteFn.apply(self, perm), self, "TBackward0")
 
     def permute(self, *dims, **kw):
         if kw:
@@ -1893,18 +1920,22 @@ class Tensor(TensorBase):
             raise IndexError(f"Dimension out of range (expected to be in range of "
                              f"[{-nd - 1}, {nd}], but got {dim})")
         shp = self._array.shape
-        return self.reshape(shp[:d] + (1,) + shp[d:])
+        return _core.name_node(S.ReshapeFn.apply(self, shp[:d] + (1,) + shp[d:]), self,
+                               "UnsqueezeBackward0")
 
     def squeeze(self, dim=None):
         shp = self._array.shape
         if dim is None:
-            return self.reshape(tuple(s for s in shp if s != 1))
-        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+            return _core.name_node(S.ReshapeFn.apply(self, tuple(s for s in shp if s != 1)),
+                                   self, "SqueezeBackward0")
+        many = isinstance(dim, (tuple, list))
+        dims = dim if many else (dim,)
         dims = [_normalize_dim("squeeze", d, len(shp)) for d in dims]   # (range checked)
         drop = {d for d in dims if len(shp) and shp[d] == 1}
-        if not drop:
-            return self
-        return self.reshape(tuple(s for i, s in enumerate(shp) if i not in drop))
+        # (a view even when nothing is dropped, as PyTorch's)
+        return _core.name_node(
+            S.ReshapeFn.apply(self, tuple(s for i, s in enumerate(shp) if i not in drop)),
+            self, "SqueezeBackward2" if many else "SqueezeBackward1")
 
     def expand(self, *shape, **kw):
         if kw:
@@ -2267,9 +2298,6 @@ class Tensor(TensorBase):
     def is_neg(self):
         return False
 
-    def is_inference(self):
-        return False
-
     def const_data_ptr(self):
         return self._array.ctypes.data
 
@@ -2321,6 +2349,16 @@ def _rebuild(cls, array, requires_grad):
     t.__class__ = cls
     t._requires_grad = requires_grad
     return t
+
+
+def _check_inference_inplace():
+    """PyTorch's error for changing an inference tensor in place outside
+    ``inference_mode()``."""
+    if not _core.is_inference_mode_enabled():
+        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not "
+                           "allowed.You can make a clone to get a normal tensor before doing "
+                           "inplace update.See https://github.com/pytorch/rfcs/pull/17 for "
+                           "more details.")
 
 
 class _HookHandle:

@@ -28,6 +28,10 @@ cdef extern from *:
     static _Thread_local int fnn_grad_mode = 1;
     static int fnn_grad_get(void) { return fnn_grad_mode; }
     static void fnn_grad_set(int v) { fnn_grad_mode = v; }
+    /* inside inference_mode(): the tensors made are inference tensors */
+    static _Thread_local int fnn_inference_mode = 0;
+    static int fnn_inference_get(void) { return fnn_inference_mode; }
+    static void fnn_inference_set(int v) { fnn_inference_mode = v; }
     /* Reference counts say who holds an object only on CPython with the GIL;
        on free-threaded builds and other interpreters the engine copies. */
     #if defined(Py_GIL_DISABLED) || defined(PYPY_VERSION)
@@ -38,6 +42,8 @@ cdef extern from *:
     """
     int fnn_grad_get()
     void fnn_grad_set(int v)
+    int fnn_inference_get()
+    void fnn_inference_set(int v)
     int FNN_REFCOUNT_TRUSTED
 
 cdef object _E_out_cls = None          # the Python Tensor class (see _out_cls)
@@ -63,6 +69,18 @@ def set_grad_enabled_flag(bint enabled):
     """Sets this thread's grad mode; returns the previous one."""
     cdef int prev = fnn_grad_get()
     fnn_grad_set(1 if enabled else 0)
+    return prev != 0
+
+
+def is_inference_mode_enabled():
+    """True inside ``inference_mode()`` (in this thread)."""
+    return fnn_inference_get() != 0
+
+
+def set_inference_flag(bint enabled):
+    """Sets this thread's inference mode; returns the previous one."""
+    cdef int prev = fnn_inference_get()
+    fnn_inference_set(1 if enabled else 0)
     return prev != 0
 
 
@@ -105,6 +123,7 @@ cdef class TensorBase:
     cdef public object _base
     cdef public list _hooks
     cdef public list _post_accumulate_grad_hooks
+    cdef public bint _inference         # made inside inference_mode()
     cdef dict __dict__
     cdef object __weakref__
 
@@ -130,13 +149,20 @@ cdef class TensorBase:
         self._requires_grad = r
         return self
 
+    def is_inference(self):
+        """Whether this tensor was made inside ``inference_mode()``."""
+        return self._inference
+
     @property
     def is_leaf(self):
         return self._grad_fn is None
 
     @property
     def grad_fn(self):
-        return self._grad_fn
+        g = self._grad_fn
+        if g is not None and type(g) is _E_pending:
+            _named_node(g)
+        return g
 
     @property
     def _version(self):
@@ -144,7 +170,20 @@ cdef class TensorBase:
 
     @property
     def grad(self):
-        """The accumulated gradient: a Tensor of this tensor's shape, or None."""
+        """The accumulated gradient: a Tensor of this tensor's shape, or None.
+        Read on a non-leaf that does not retain its gradient, it warns (as
+        PyTorch does): backward never fills it."""
+        if self._grad is None and self._grad_fn is not None:
+            ret = (<Context>self._grad_fn)._retained
+            if not ret or ret.get(self._out_idx) is not self:
+                import warnings
+                warnings.warn(
+                    "The .grad attribute of a Tensor that is not a leaf Tensor is being "
+                    "accessed. Its .grad attribute won't be populated during "
+                    "autograd.backward(). If you indeed want the .grad field to be populated "
+                    "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+                    "access the non-leaf Tensor by mistake, make sure you access the leaf "
+                    "Tensor instead.", UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -237,6 +276,8 @@ cdef inline TensorBase _e_wrap(object arr):
     cdef object cls = _E_out_cls if _E_out_cls is not None else _out_cls()
     cdef TensorBase t = TensorBase.__new__(cls)
     t._array = arr if cnp.PyArray_CheckExact(arr) else _E_asarray(arr)
+    if fnn_inference_get():
+        t._inference = True
     return t
 
 
@@ -265,6 +306,10 @@ cdef class Context:
     cdef public tuple _non_diff   # what mark_non_differentiable named (None: nothing)
     cdef public tuple _dirty      # what mark_dirty named (None: nothing)
     cdef public bint _no_materialize   # set_materialize_grads(False)
+    cdef public str _name         # the node's name when the caller's API decides it
+    cdef public list _pre_hooks   # register_prehook: hook(grad_outputs)
+    cdef public list _post_hooks  # register_hook: hook(grad_inputs, grad_outputs)
+    cdef public unsigned long long _tmask   # bit i: argument i was a floating Tensor (0: unknown)
     cdef dict __dict__
     cdef object __weakref__
 
@@ -318,9 +363,91 @@ cdef class Context:
     def __repr__(self):
         return f"<{_node_name(self)} object at {id(self):#x}>"
 
+    @property
+    def next_functions(self):
+        """One ``(node, output index)`` pair per input of the op, as
+        PyTorch's: the producing node of a computed input, an
+        ``AccumulateGrad`` node for a leaf that requires grad, ``(None, 0)``
+        for an input that needs no gradient."""
+        out = []
+        cdef Py_ssize_t i
+        # PyTorch's arithmetic takes a Python number as a (wrapped) Tensor
+        # argument, with its (None, 0) edge; other ops have none for it
+        cdef bint numbers = self._name is None and getattr(self._fn, "_number_edges", False)
+        for i in range(len(self._parents)):
+            p = self._parents[i]
+            if (p is None and self._tmask and not numbers and i < 64
+                    and not (self._tmask >> i) & 1):
+                continue                           # (not a Tensor argument: no edge)
+            if p is None:
+                out.append((None, 0))
+            elif (<TensorBase>p)._grad_fn is None:
+                out.append((_accumulate_node(<TensorBase>p), 0))
+            else:
+                out.append((_named_node((<TensorBase>p)._grad_fn), (<TensorBase>p)._out_idx))
+        return tuple(out)
+
     def register_hook(self, hook):
-        raise NotImplementedError("hooks on graph nodes are not supported; use "
-                                  "Tensor.register_hook")
+        """``hook(grad_inputs, grad_outputs)`` after this node's backward
+        (tuples of Tensors or None, one per forward input / output); a
+        returned tuple replaces ``grad_inputs``.  Returns a handle with
+        ``remove()``, as PyTorch's."""
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return _NodeHookHandle(self._post_hooks, hook)
+
+    def register_prehook(self, hook):
+        """``hook(grad_outputs)`` before this node's backward; a returned
+        tuple replaces ``grad_outputs``.  Returns a handle with ``remove()``."""
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        self._pre_hooks.append(hook)
+        return _NodeHookHandle(self._pre_hooks, hook)
+
+    @property
+    def metadata(self):
+        """A dict for the user's own annotations of this node (PyTorch's)."""
+        d = getattr(self, "__dict__")
+        m = d.get("_metadata")
+        if m is None:
+            m = d["_metadata"] = {}
+        return m
+
+
+class _NodeHookHandle:
+    """``remove()`` takes a node hook out again."""
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        try:
+            self._hooks.remove(self._hook)
+        except ValueError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+cdef tuple _as_tensors(seq):
+    return tuple([None if g is None else (g if isinstance(g, TensorBase) else _e_wrap(g))
+                  for g in seq])
+
+
+cdef list _hook_grads(object r, Py_ssize_t n, str what):
+    """A node hook's replacement gradients, checked: a tuple or list of n."""
+    if not isinstance(r, (tuple, list)) or len(r) != n:
+        raise RuntimeError(f"hook '{what}' has returned an incorrect number of values "
+                           f"(got {len(r) if isinstance(r, (tuple, list)) else 1}, "
+                           f"but expected {n})")
+    return [None if g is None else ((<TensorBase>g)._array if isinstance(g, TensorBase)
+                                    else _E_asarray(g)) for g in r]
 
 
 # fastnn's op classes whose PyTorch node is spelled otherwise than
@@ -341,11 +468,83 @@ _TORCH_NODE_NAMES = {
     "ConvTranspose2dFn": "ConvolutionBackward0", "MaxPool2dFn": "MaxPool2DWithIndicesBackward0",
     "AvgPool2dFn": "AvgPool2DBackward0", "SquareFn": "PowBackward0",
     "EinsumFn": "ViewBackward0", "LogCumSumExpFn": "LogcumsumexpBackward0",
+    "UnfoldDimFn": "UnfoldBackward0", "LogAddExpFn": "LogaddexpBackward0",
+    "LogAddExp2Fn": "Logaddexp2Backward0",
 }
+
+
+def name_node(out, src, str name):
+    """Names the node that made ``out`` from ``src`` after the API that was
+    called (``x.t()`` is PyTorch's 'TBackward0' where fastnn permutes);
+    ``out`` is returned.  Nothing happens when no graph was recorded or when
+    ``out`` is ``src`` itself."""
+    if out is not src and isinstance(out, TensorBase):
+        g = (<TensorBase>out)._grad_fn
+        if g is not None and (src is None or g is not (<TensorBase>src)._grad_fn):
+            (<Context>g)._name = name
+    return out
 _node_names = {}
 
 
+# ``type(y.grad_fn).__name__`` is the node name, as in PyTorch: each name has
+# its own (empty) subclass of Context, made on first use.  A node is made as
+# a ``_PendingNode`` (the name of some ops depends on what their forward saw)
+# and takes its named class only when Python code reaches it (``.grad_fn``,
+# ``next_functions``), so the per-op cost is nothing beyond allocating a
+# heap-type instance.
+class _PendingNode(Context):
+    __slots__ = ()
+
+
+_PendingNode.__name__ = _PendingNode.__qualname__ = "Context"
+cdef object _E_pending = _PendingNode
+cdef dict _node_types = {}
+
+
+cdef object _named_node(object node):
+    """``node``, its class switched from the pending one to its name's."""
+    if type(node) is _E_pending:
+        name = _node_name(<Context>node)
+        cls = _node_types.get(name)
+        if cls is None:
+            cls = type(name, (Context,), {"__slots__": (), "__module__": "builtins"})
+            _node_types[name] = cls
+        node.__class__ = cls
+    return node
+
+
+class AccumulateGrad:
+    """The node that accumulates a leaf's gradient into its ``.grad``, as
+    PyTorch's (it appears in ``next_functions``); ``variable`` is the leaf."""
+    __slots__ = ("variable", "__weakref__")
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    @property
+    def next_functions(self):
+        return ()
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+cdef object _accumulate_node(TensorBase leaf):
+    """The leaf's AccumulateGrad node (the same object while the leaf lives)."""
+    d = getattr(leaf, "__dict__")
+    node = d.get("_acc_node")
+    if node is None:
+        node = AccumulateGrad(leaf)
+        d["_acc_node"] = node
+    return node
+
+
 cdef str _node_name(Context ctx):
+    if ctx._name is not None:
+        return ctx._name
     cls = ctx._fn
     if cls is None:
         return "Function"
@@ -423,18 +622,25 @@ cdef object _apply(object cls, tuple args, dict kwargs):
     cdef bint record = fnn_grad_get() != 0
     cdef Py_ssize_t n = PyTuple_GET_SIZE(args), i
     cdef bint any_grad = False
+    cdef unsigned long long tmask = 0
     cdef bint raw = cls.raw
     cdef list needs = [False] * n
     cdef list fargs = list(args)
-    cdef Context ctx = Context.__new__(Context)
+    cdef Context ctx
     for i in range(n):
         a = args[i]
         if isinstance(a, TensorBase):
+            arr = (<TensorBase>a)._array
+            if i < 64 and (not cnp.PyArray_Check(arr) or cnp.PyArray_ISFLOAT(<cnp.ndarray>arr)
+                           or cnp.PyArray_ISCOMPLEX(<cnp.ndarray>arr)):
+                # (an integer or bool Tensor, an index or mask, is no edge)
+                tmask |= (<unsigned long long>1) << i
             if raw:
                 fargs[i] = (<TensorBase>a)._array
             if record and (<TensorBase>a)._requires_grad:
                 needs[i] = True
                 any_grad = True
+    ctx = Context.__new__(_E_pending if any_grad else Context)
     if raw:
         ctx.needs_input_grad = needs
         out = cls.forward(ctx, *fargs, **kwargs)
@@ -473,12 +679,15 @@ cdef object _apply(object cls, tuple args, dict kwargs):
             if src is not None and t._array.base is not None:
                 t._vc = _vc(src)                   # a view shares its base's counter
                 t._base = src if src._base is None else src._base
+                if src._inference:
+                    t._inference = True            # a view of an inference tensor is one
         outs.append(t)
         meta.append((t._array.shape, t._array.dtype))
     if dirty is not None:
         _dirty_outputs(dirty, args, outs_in, outs, any_grad)
     if any_grad:
         ctx._fn = cls
+        ctx._tmask = tmask
         ctx._parents = _edges(args, needs, n)
         if cls._keep_args:
             # a linear op's other arguments, for its differentiable backward
@@ -598,8 +807,10 @@ cdef list _edges(tuple args, list needs, Py_ssize_t n):
 
 
 # ------------------------------------------------------------------ backward
-cdef list _e_toposort(list roots):
-    """Nodes reachable from the roots, parents before children (post-order)."""
+cdef list _e_toposort(list roots, dict leaf_uses=None):
+    """Nodes reachable from the roots, parents before children (post-order).
+    With ``leaf_uses``, also counts the edges into each leaf that has hooks:
+    ``{id(leaf): [leaf, None, edges]}``."""
     cdef list order = []
     cdef set seen = set()
     cdef list stack
@@ -624,6 +835,14 @@ cdef list _e_toposort(list roots):
                 i += 1
                 if p is not None:
                     g = (<TensorBase>p)._grad_fn
+                    if (g is None and leaf_uses is not None and
+                            ((<TensorBase>p)._hooks or
+                             (<TensorBase>p)._post_accumulate_grad_hooks)):
+                        u = leaf_uses.get(id(p))
+                        if u is None:
+                            leaf_uses[id(p)] = [p, None, 1]
+                        else:
+                            (<list>u)[2] += 1
                     if g is not None and g not in seen:
                         seen.add(g)
                         idx[top] = i
@@ -774,12 +993,26 @@ def run_backward(roots, grads, bint retain_graph=False, inputs=None):
     root_list = grad_list = None
     if not nodes:
         return None if cap is None else cap.grads
-    cdef list order = _e_toposort(nodes)
+    cdef dict leaf_uses = {} if cap is None else None
+    cdef list order = _e_toposort(nodes, leaf_uses)
+    if leaf_uses:
+        pending[None] = leaf_uses
     cdef int prev = fnn_grad_get()
     fnn_grad_set(0)
     try:
         for k in range(len(order) - 1, -1, -1):
             _e_node(<Context>order[k], pending, retain_graph, cap)
+        leaves = pending.pop(None, None)
+        if leaves is not None:
+            for item in (<dict>leaves).values():      # (edges no gradient came along)
+                if (<list>item)[1] is not None:
+                    _e_accumulate(<TensorBase>(<list>item)[0], (<list>item)[1], False)
+        if cap is not None:
+            # a captured leaf's hooks see (and may replace) its summed gradient
+            for k in range(len(inputs)):
+                rt = <TensorBase>inputs[k]
+                if rt._grad_fn is None and rt._hooks and cap.grads[k] is not None:
+                    cap.grads[k] = _run_hooks(rt._hooks, cap.grads[k])
     finally:
         fnn_grad_set(prev)
     return None if cap is None else cap.grads
@@ -804,7 +1037,16 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
     if node._retained is not None:
         for i2, t in node._retained.items():
             if gouts[i2] is not None:
-                (<TensorBase>t)._grad = _e_wrap(_E_array(gouts[i2], copy=True))
+                # (summed over backward calls, as a leaf's .grad is)
+                cur = (<TensorBase>t)._grad
+                (<TensorBase>t)._grad = _e_wrap(
+                    _E_array(gouts[i2], copy=True) if cur is None
+                    else (<TensorBase>cur)._array + gouts[i2])
+    if node._pre_hooks:
+        for hook in tuple(node._pre_hooks):
+            r = hook(_as_tensors(gouts))
+            if r is not None:
+                gouts = _hook_grads(r, len(gouts), getattr(hook, "__name__", "hook"))
     if cap is not None and cap.inner:
         for i in range(len(gouts)):
             kk = cap.inner.get((node, i))
@@ -819,6 +1061,7 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
                 gouts[i] = _E_zeros(shape, dtype)
     fn = node._fn
     cdef bint raw = fn.raw
+    gouts_seen = tuple(gouts) if node._post_hooks else None
     if raw:
         r = fn.backward(node, *gouts)
     else:
@@ -837,13 +1080,16 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
     r = None
     cdef list parents = node._parents
     nparents = len(parents)
+    if node._post_hooks:
+        res = _node_post_hooks(node, res, nparents, gouts_seen)
+    gouts_seen = None
     nres = PyTuple_GET_SIZE(res)
     if nres < nparents:
         for i in range(nres, nparents):
             if parents[i] is not None:
                 raise RuntimeError(
-                    f"function {fn.__name__}.backward returned {nres} gradients, "
-                    f"expected {nparents} (one per forward input)")
+                    f"function {_node_name(node)} returned an incorrect number of gradients "
+                    f"(expected {nparents}, got {nres})")
         nparents = nres
     for i in range(nparents):
         parent = parents[i]
@@ -853,6 +1099,20 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
     if not retain_graph:
         node._freed = True
         node._saved = ()
+
+
+cdef tuple _node_post_hooks(Context node, tuple res, Py_ssize_t nparents, tuple gouts):
+    """Runs ``register_hook`` hooks: each sees (grad_inputs, grad_outputs) as
+    Tensors, one grad_input per forward input (None where none flows), and
+    may return replacement grad_inputs."""
+    cdef list gin = [res[i] if i < PyTuple_GET_SIZE(res) and node._parents[i] is not None
+                     else None for i in range(nparents)]
+    gout = _as_tensors(gouts)
+    for hook in tuple(node._post_hooks):
+        r = hook(_as_tensors(gin), gout)
+        if r is not None:
+            gin = _hook_grads(r, nparents, getattr(hook, "__name__", "hook"))
+    return tuple(gin)
 
 
 cdef _e_send(Context node, TensorBase parent, tuple res, Py_ssize_t i, bint raw,
@@ -881,6 +1141,30 @@ cdef _e_send(Context node, TensorBase parent, tuple res, Py_ssize_t i, bint raw,
                     raise RuntimeError(f"backward: gradient of shape {g.shape} does not "
                                        f"match the tensor's shape {pdata.shape}")
                 _capture_add(cap, k, g)
+            return
+        if parent._hooks or parent._post_accumulate_grad_hooks:
+            # a leaf with hooks: its contributions are summed first and the
+            # hooks run once on the total (PyTorch's AccumulateGrad node), as
+            # soon as the last edge into it has delivered (so that hooks
+            # such as DDP's all-reduce overlap the rest of the backward)
+            leaves = pending.get(None)
+            if leaves is None:
+                leaves = pending[None] = {}
+            cur = leaves.get(id(parent))
+            if cur is None:
+                cur = leaves[id(parent)] = [parent, None, 0]     # (uncounted: at the end)
+            if (<list>cur)[1] is None:
+                (<list>cur)[1] = g
+            else:
+                if (<list>cur)[1].shape != g.shape:
+                    raise RuntimeError(f"backward: gradient of shape {g.shape} does not "
+                                       f"match the tensor's shape {pdata.shape}")
+                (<list>cur)[1] = (<list>cur)[1] + g
+            (<list>cur)[2] -= 1
+            if (<list>cur)[2] == 0:
+                g = (<list>cur)[1]
+                (<list>cur)[1] = None
+                _e_accumulate(parent, g, False)
             return
         # references to g: this local, plus res's slot if g is still that object
         if steal:

@@ -21,7 +21,7 @@ def __getattr__(name):
     if name == "Variable":           # legacy; defined with the Tensor (fastnn._legacy)
         from .._legacy import Variable
         return Variable
-    if name in ("functional", "profiler"):
+    if name in ("functional", "profiler", "graph"):
         import importlib
         return importlib.import_module(__name__ + "." + name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -79,7 +79,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         got = _higher.run(outs, _graph_root_grads(outs, grad_tensors, "backward"), ins)
         for t, g in zip(ins or (), got or ()):
             if g is not None:
-                t.grad = g if t.grad is None else t.grad + g
+                t.grad = g if t._grad is None else t._grad + g
         return
     grads = _root_grads(outs, grad_tensors, "backward")
     if inputs is not None:
@@ -88,7 +88,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         got = _core.run_backward(outs, grads, bool(retain_graph), ins)
         for t, g in zip(ins, got):
             if g is not None:
-                t.grad = _owned(g) if t.grad is None else t.grad._array + g
+                t.grad = _owned(g) if t._grad is None else t._grad._array + g
         return
     anomaly_mode.prepare(outs)
     _core.run_backward(outs, grads, bool(retain_graph))

@@ -235,6 +235,7 @@ def _as_tensor(g, like):
 class _Walk:
     def __init__(self, inputs):
         self.pending = {}
+        self.leaf_sums = {}            # id(leaf) -> (leaf, summed gradient)
         self.leaf, self.inner = {}, {}
         self.got = None
         if inputs is not None:
@@ -260,13 +261,31 @@ class _Walk:
             if k is not None:
                 self.got[k] = _add(self.got[k], g)
             return
-        for hook in tuple(t._hooks or ()):
-            r = hook(g)
-            if r is not None:
-                g = _as_tensor(r, t)
-        t._grad = g if t._grad is None else t._grad + g
-        for hook in tuple(t._post_accumulate_grad_hooks or ()):
-            hook(t)
+        # summed over the leaf's uses; hooks and accumulation once, at the
+        # end (PyTorch's AccumulateGrad: one call with the total)
+        cur = self.leaf_sums.get(id(t))
+        self.leaf_sums[id(t)] = (t, g if cur is None else _add(cur[1], g))
+
+    def finish(self, inputs):
+        """The leaves' hooks and accumulation (or, for captured leaves, their
+        tensor hooks), once each."""
+        for t, g in self.leaf_sums.values():
+            for hook in tuple(t._hooks or ()):
+                r = hook(g)
+                if r is not None:
+                    g = _as_tensor(r, t)
+            t._grad = g if t._grad is None else t._grad + g
+            for hook in tuple(t._post_accumulate_grad_hooks or ()):
+                hook(t)
+        if self.got is not None:
+            for k, t in enumerate(inputs):
+                if t._grad_fn is None and t._hooks and self.got[k] is not None:
+                    g = self.got[k]
+                    for hook in tuple(t._hooks):
+                        r = hook(g)
+                        if r is not None:
+                            g = _as_tensor(r, t)
+                    self.got[k] = g
 
     def send(self, parent, g):
         g = _as_tensor(g, parent)
@@ -293,8 +312,8 @@ def _node_grads(node, gouts):
                     gouts[i] = r if isinstance(r, Tensor) else const(r)
     if node._retained is not None:
         for i, t in node._retained.items():
-            if gouts[i] is not None:
-                t._grad = gouts[i]
+            if gouts[i] is not None:      # (summed over backward calls)
+                t._grad = gouts[i] if t._grad is None else t._grad + gouts[i]
     if not node._no_materialize:
         for i, m in enumerate(node._out_meta):
             if gouts[i] is None and m is not None:
@@ -349,6 +368,7 @@ def run(roots, grads, inputs=None, stop=frozenset()):
             for p, g in zip(parents, res):
                 if p is not None and g is not None:
                     w.send(p, g)
+        w.finish(inputs)
     finally:
         _core.set_grad_enabled_flag(prev)
     return w.got

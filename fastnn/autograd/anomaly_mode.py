@@ -76,13 +76,20 @@ def _checked(fn):
     base = fn.backward
 
     def backward(ctx, *grads):
-        res = base(ctx, *grads)
-        items = res if isinstance(res, (tuple, list)) else (res,)
-        for i, g in enumerate(items):
-            a = getattr(g, "_array", g)
-            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isnan(a).any():
-                raise RuntimeError(f"Function '{ctx.name()}' returned nan values in "
-                                   f"its {i}th output.")
+        try:
+            res = base(ctx, *grads)
+            items = res if isinstance(res, (tuple, list)) else (res,)
+            for i, g in enumerate(items):
+                a = getattr(g, "_array", g)
+                if isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isnan(a).any():
+                    raise RuntimeError(f"Function '{ctx.name()}' returned nan values in "
+                                       f"its {i}th output.")
+        except Exception:
+            # PyTorch's warning naming the node (fastnn keeps no forward traceback)
+            import warnings
+            warnings.warn(f"Error detected in {ctx.name()}. (The traceback of the forward "
+                          "call is not recorded by fastnn.)", UserWarning, stacklevel=2)
+            raise
         return res
 
     c = type(fn.__name__, (fn,), {"backward": staticmethod(backward),

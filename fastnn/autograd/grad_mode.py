@@ -8,10 +8,11 @@ training from recording.
 import functools
 import inspect
 import sys
-import threading
 import warnings
 
-from .._core import is_grad_enabled, set_grad_enabled_flag as _set_flag
+from .. import _core
+from .._core import is_grad_enabled, is_inference_mode_enabled  # noqa: F401
+from .._core import set_grad_enabled_flag as _set_flag
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "is_inference_mode_enabled"]
@@ -123,12 +124,11 @@ class inference_mode(_GradModeContext):
         self._value = not self._mode
 
     def __enter__(self):
-        self._prev_inference = is_inference_mode_enabled()
-        _inference.enabled = self._mode
+        self._prev_inference = _core.set_inference_flag(self._mode)
         return super().__enter__()
 
     def __exit__(self, *exc):
-        _inference.enabled = self._prev_inference
+        _core.set_inference_flag(self._prev_inference)
         return super().__exit__(*exc)
 
     def clone(self):
@@ -158,11 +158,3 @@ class _Restoring(_GradModeContext):
     def __init__(self, value):
         self._value = value
 
-
-_inference = threading.local()      # inside an inference_mode block (per thread)
-
-
-def is_inference_mode_enabled():
-    """Whether this thread is inside ``inference_mode()`` (fastnn has no
-    separate inference tensors: there it is no-grad mode)."""
-    return getattr(_inference, "enabled", False)

@@ -75,8 +75,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
         out.backward()
     for i in checked:
         t = inputs[i]
-        analytic = np.zeros(t._array.shape, np.float64) if t.grad is None else \
-            np.asarray(t.grad._array, np.float64)
+        analytic = np.zeros(t._array.shape, np.float64) if t._grad is None else \
+            np.asarray(t._grad._array, np.float64)
         numeric = np.zeros(t._array.shape, np.float64)
         flat = t._array.reshape(-1)
         if not np.shares_memory(flat, t._array):

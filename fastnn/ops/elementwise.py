@@ -97,6 +97,7 @@ def _as_float(x):
 
 class AddFn(Function):
     raw = True
+    _number_edges = True     # (a number operand is an edge in PyTorch's graph)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -125,6 +126,7 @@ class AddFn(Function):
 
 class SubFn(Function):
     raw = True
+    _number_edges = True     # (a number operand is an edge in PyTorch's graph)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -144,6 +146,7 @@ class SubFn(Function):
 
 class MulFn(Function):
     raw = True
+    _number_edges = True     # (a number operand is an edge in PyTorch's graph)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -174,6 +177,7 @@ class MulFn(Function):
 
 class DivFn(Function):
     raw = True
+    _number_edges = True     # (a number operand is an edge in PyTorch's graph)
 
     @staticmethod
     def forward(ctx, a, b):

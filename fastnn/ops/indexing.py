@@ -24,7 +24,7 @@ tensor([[1., 2., 3.],
 """
 import numpy as np
 
-from .._core import TensorBase
+from .._core import TensorBase, name_node
 from .._core import wrap as _wrap
 from .._errors import OutOfRangeError, ShapeError
 from ..autograd.function import Function
@@ -203,7 +203,10 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     x = tensor(input)
     if isinstance(s, TensorBase) and s._array.dtype != x._array.dtype and s._array.ndim == 0:
         s = s.type(x._array.dtype)
-    return ScatterFn.apply(x, dim, tensor(index), s, False, reduce)
+    out = ScatterFn.apply(x, dim, tensor(index), s, False, reduce)
+    if isinstance(src, TensorBase) or reduce is not None:
+        return out
+    return name_node(out, x, "ScatterBackward1")                # (a number: the value form)
 
 
 def scatter_add(input, dim, index, src):
@@ -212,7 +215,7 @@ def scatter_add(input, dim, index, src):
     x, s = tensor(input), tensor(src)
     if s._array.dtype != x._array.dtype:
         raise RuntimeError("scatter_add(): Expected self.dtype to be equal to src.dtype")
-    return ScatterFn.apply(x, dim, tensor(index), s, True)
+    return name_node(ScatterFn.apply(x, dim, tensor(index), s, True), x, "ScatterAddBackward0")
 
 
 # ------------------------------------------------------ index_select / add

@@ -149,8 +149,8 @@ class LinearFn(Function):
     @staticmethod
     def _torch_name(ctx):
         """PyTorch's addmm (mm without a bias) on 2-D input, a view of it else
-        (a bias that needs no gradient is taken for no bias)."""
-        bias = len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]
+        (whether or not the bias needs a gradient)."""
+        bias = ctx.has_bias
         if len(ctx._out_meta[0][0]) != 2:
             return "ViewBackward0" if bias else "UnsafeViewBackward0"
         return "AddmmBackward0" if bias else "MmBackward0"
@@ -159,6 +159,7 @@ class LinearFn(Function):
     def forward(ctx, x, weight, bias=None):
         out = _linear_fwd(x, weight, bias)
         ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
         return out
 
     @staticmethod
@@ -222,7 +223,7 @@ def bmm(input, mat2):
         raise ShapeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                          f"[{sa[0]}, {sa[2]}] but got: [{sb[0]}, {sb[1]}].")
     _same_dtype("bmm", a, b, ("batch1", "batch2"))
-    return MatMulFn.apply(a, b)
+    return _core.name_node(MatMulFn.apply(a, b), a, "BmmBackward0")
 
 
 def mv(input, vec):

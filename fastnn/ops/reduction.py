@@ -640,7 +640,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, out=None, kee
         d = None
         if keepdim:
             keepdim = False
-    return ProdFn.apply(x, d, keepdim)
+    out = ProdFn.apply(x, d, keepdim)
+    return out if dim is None else _core.name_node(out, x, "ProdBackward1")
 
 
 # ---------------------------------------------------------- cumsum / cumprod

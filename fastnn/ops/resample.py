@@ -147,6 +147,14 @@ class UpsampleFn(Function):
     _keep_args = True     # linear in x: differentiable backward by its adjoint
 
     @staticmethod
+    def _torch_name(ctx):
+        """PyTorch's node: the mode and the number of spatial dims
+        ('UpsampleBilinear2DBackward0')."""
+        stem = {"nearest-exact": "NearestExact", "linear": "Linear", "bilinear": "Bilinear",
+                "bicubic": "Bicubic"}.get(ctx._args[3], "Nearest")
+        return f"Upsample{stem}{len(ctx.info[0]) - 2}DBackward0"
+
+    @staticmethod
     def forward(ctx, x, size, scale_factor, mode, align_corners, recompute):
         sizes, tables, linear = _validate(x, size, scale_factor, mode, align_corners,
                                           recompute, False)

@@ -87,14 +87,30 @@ class GetItemFn(Function):
     @staticmethod
     def _torch_name(ctx):
         """PyTorch's node for the indexing done: an array index, an int, or slices."""
-        idx = ctx.index if isinstance(ctx.index, tuple) else (ctx.index,)
         if not _is_basic(ctx.index):
             return "IndexBackward0"
-        if any(isinstance(i, (int, np.integer)) for i in idx):
-            return "SelectBackward0"
-        if any(isinstance(i, slice) for i in idx):
-            return "SliceBackward0"
-        return "UnsqueezeBackward0" if any(i is None for i in idx) else "AliasBackward0"
+        if isinstance(ctx.index, slice):
+            return "SliceBackward0"          # (one slice, even a full one)
+        idx = ctx.index if isinstance(ctx.index, tuple) else (ctx.index,)
+        # PyTorch indexes one entry at a time, skipping the slices that keep
+        # a whole dim: the last entry that did something names the node
+        name = "AliasBackward0"
+        nd = len(ctx.shape)
+        n_dims = sum(1 for i in idx if i is not None and i is not Ellipsis)
+        d = 0
+        for i in idx:
+            if i is None:
+                name = "UnsqueezeBackward0"
+            elif i is Ellipsis:
+                d += nd - n_dims
+            elif isinstance(i, slice):
+                if i.indices(ctx.shape[d]) != (0, ctx.shape[d], 1):
+                    name = "SliceBackward0"
+                d += 1
+            else:
+                name = "SelectBackward0"
+                d += 1
+        return name
 
     @staticmethod
     def forward(ctx, x, index):

@@ -34,7 +34,7 @@ import numpy as np
 from .. import _defaults
 from .._errors import OutOfRangeError as _OutOfRange
 
-from .._core import TensorBase
+from .._core import TensorBase, name_node
 from .._core import wrap as _wrap
 from ..autograd.function import Function
 from ._common import tensor
@@ -129,9 +129,11 @@ class MedianDimFn(Function):
 
 def _median(op, result, input, dim, keepdim, ignore_nan):
     x = tensor(input)
+    stem = "NanmedianBackward" if ignore_nan else "MedianBackward"
     if dim is None:
-        return MedianAllFn.apply(x, ignore_nan)
-    return result(*MedianDimFn.apply(x, dim, bool(keepdim), ignore_nan, op))
+        return name_node(MedianAllFn.apply(x, ignore_nan), x, stem + "0")
+    vals, idx = MedianDimFn.apply(x, dim, bool(keepdim), ignore_nan, op)
+    return result(name_node(vals, x, stem + "1"), idx)
 
 
 def median(input, dim=None, keepdim=False):

@@ -38,6 +38,7 @@ from ..autograd.function import Function
 from .. import _defaults
 from ._common import promote_types as _promote, result_type as _result_type, tensor
 from ._util import normalize_dim
+from .._dtype import of as _dtype_of
 
 try:
     from numpy.lib.array_utils import byte_bounds as _byte_bounds
@@ -380,12 +381,13 @@ def result_type(tensor1, tensor2):
         if not isinstance(v, (TensorBase, numbers.Number, np.ndarray)):
             raise TypeError(f"result_type(): expected a Tensor or a Number, got "
                             f"{type(v).__name__}")
-    return _result_type(tensor1, tensor2)
+    return _dtype_of(_result_type(tensor1, tensor2))     # (a fastnn.dtype, as torch's)
 
 
 def promote_types(type1, type2):
     """The smallest dtype both ``type1`` and ``type2`` cast into (PyTorch's rule)."""
-    return _promote(_dtype_arg("promote_types", type1), _dtype_arg("promote_types", type2))
+    return _dtype_of(_promote(_dtype_arg("promote_types", type1),
+                              _dtype_arg("promote_types", type2)))
 
 
 _CAT = {"b": 0, "u": 1, "i": 1, "f": 2}

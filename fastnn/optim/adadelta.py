@@ -45,7 +45,7 @@ class Adadelta(Optimizer):
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
         self._init_checked(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay),
-                           dict(foreach=foreach, capturable=capturable, maximize=maximize,
+                           dict(maximize=maximize, capturable=capturable, foreach=foreach,
                                 differentiable=differentiable))
 
     def _validate_group(self, g):

@@ -54,7 +54,7 @@ class Adam(Optimizer):
                  differentiable=False, fused=None, decoupled_weight_decay=False):
         self._init_checked(params, dict(lr=lr, betas=betas_tuple(betas), eps=eps,
                                         weight_decay=weight_decay, amsgrad=bool(amsgrad)),
-                           dict(foreach=foreach, maximize=maximize, capturable=capturable,
+                           dict(maximize=maximize, foreach=foreach, capturable=capturable,
                                 differentiable=differentiable, fused=fused),
                            decoupled_weight_decay=bool(decoupled_weight_decay))
 

@@ -169,18 +169,6 @@ def state_array(st, key, like, fill=0.0):
     return a
 
 
-def _copy_value(v):
-    """One state value as state_dict() gives it: Tensors (and ndarrays) as
-    Tensors holding a copy, lists and tuples of them likewise."""
-    if isinstance(v, Tensor):
-        return _wrap(v._array.copy())
-    if isinstance(v, np.ndarray):
-        return _wrap(v.copy())
-    if isinstance(v, (list, tuple)):
-        return type(v)(_copy_value(x) for x in v)
-    return v
-
-
 def compat_flags(foreach=None, maximize=False, capturable=False, differentiable=False,
                  fused=None, keys=("foreach", "maximize", "capturable", "differentiable",
                                    "fused")):
@@ -533,8 +521,8 @@ class Optimizer:
 
     # ---------------------------------------------------------- state dict
     def state_dict(self):
-        """The optimiser's state in torch.optim's layout (its Tensors copied),
-        through the state-dict hooks."""
+        """The optimiser's state in torch.optim's layout (its Tensors by
+        reference, as PyTorch's), through the state-dict hooks."""
         for hook in self._hooks("_optimizer_state_dict_pre_hooks"):
             hook(self)
         sd = self._state_dict()
@@ -545,6 +533,9 @@ class Optimizer:
         return sd
 
     def _state_dict(self):
+        """torch.optim's layout: each parameter's state is the optimizer's own
+        dict (its Tensors by reference, as PyTorch's: later steps show
+        through), keyed by the parameter's index; the groups are new dicts."""
         index = {}
         groups = []
         for g in self.param_groups:
@@ -559,7 +550,7 @@ class Optimizer:
         state = {}
         for p, st in self.state.items():
             if id(p) in index:
-                state[index[id(p)]] = {k: _copy_value(v) for k, v in st.items()}
+                state[index[id(p)]] = st
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):

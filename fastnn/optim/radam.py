@@ -50,9 +50,9 @@ class RAdam(Optimizer):
                  capturable=False, differentiable=False):
         self._init_checked(params, dict(lr=lr, betas=betas_tuple(betas), eps=eps,
                                         weight_decay=weight_decay),
-                           dict(foreach=foreach, maximize=maximize, capturable=capturable,
-                                differentiable=differentiable),
-                           decoupled_weight_decay=bool(decoupled_weight_decay))
+                           dict(maximize=maximize, foreach=foreach, capturable=capturable),
+                           decoupled_weight_decay=bool(decoupled_weight_decay),
+                           differentiable=bool(differentiable))
 
     def _validate_group(self, g):
         check_adam_family("RAdam", g)

@@ -50,8 +50,8 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
-        self._init_checked(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                        momentum=momentum, centered=bool(centered)),
+        self._init_checked(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps,
+                                        centered=bool(centered), weight_decay=weight_decay),
                            dict(capturable=capturable, foreach=foreach, maximize=maximize,
                                 differentiable=differentiable))
 

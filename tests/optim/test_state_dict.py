@@ -44,6 +44,8 @@ def _as_plain(sd):
             return [conv(x) for x in v]
         if isinstance(v, np.ndarray):
             return np.array(v)
+        if isinstance(v, fastnn.Tensor):     # (state_dict() holds the live Tensors)
+            return v.detach().numpy().copy()
         return v
     return conv(sd)
 
@@ -85,10 +87,15 @@ def test_state_dict_layout_is_torchs():
     assert set(sd["state"]) == {0, 2}              # b had no gradient: no state
     assert set(sd["state"][0]) == {"step", "exp_avg", "exp_avg_sq"}
     assert sd["state"][0]["step"] == 1
-    # the checkpoint does not change when training goes on
+    # as torch.optim's, the state dict holds the live state (by reference):
+    # training on shows through; a deep copy is the snapshot
+    assert sd["state"][0] is opt.state[a]
+    snap = copy.deepcopy(sd)
     saved = sd["state"][0]["exp_avg"].clone()
+    ((a * a).sum() + (c * c).sum()).backward()
     opt.step()
-    np.testing.assert_array_equal(sd["state"][0]["exp_avg"].numpy(), saved.numpy())
+    assert not np.array_equal(sd["state"][0]["exp_avg"].numpy(), saved.numpy())
+    np.testing.assert_array_equal(snap["state"][0]["exp_avg"].numpy(), saved.numpy())
 
 
 def test_state_dict_matches_torch_layout_and_values():
@@ -226,11 +233,12 @@ def test_state_holds_tensors_as_torch(name, kw):
     sd = opt.state_dict()["state"][0]
     assert _kinds(fastnn, sd) == _kinds(fastnn, opt.state[w])
     rtol = 1e-4 if name == "LBFGS" else 1e-6      # (torch's LBFGS scalars are float32 sums)
-    for k, v in opt.state[w].items():     # the values are torch's (and a copy in the dict)
+    tsd = topt.state_dict()["state"][0]
+    for k, v in opt.state[w].items():     # the values are torch's (the same objects in the dict)
         tv = topt.state[tw][k]
+        assert (sd[k] is v) == (tsd[k] is tv)
         if isinstance(v, fastnn.Tensor):
             np.testing.assert_allclose(v.numpy(), tv.numpy(), rtol=rtol, atol=1e-7)
-            assert not np.shares_memory(v.numpy(), sd[k].numpy())
 
 
 @pytest.mark.parametrize("name,kw", [c for c in ALL_RULES if c[0] not in ("LBFGS", "SGD")],

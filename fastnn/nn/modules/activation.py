@@ -23,8 +23,8 @@ class _Pointwise(Module):
     """An activation without hyper-parameters: forward is ``_fn(x)``."""
     _fn = None
 
-    def forward(self, x):
-        return type(self)._fn(x)
+    def forward(self, input):
+        return type(self)._fn(input)
 
 
 class _InplaceAct(_Pointwise):
@@ -36,10 +36,10 @@ class _InplaceAct(_Pointwise):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x):
+    def forward(self, input):
         if self.inplace:
-            return type(self)._fn(x, inplace=True)
-        return type(self)._fn(x)
+            return type(self)._fn(input, inplace=True)
+        return type(self)._fn(input)
 
     def extra_repr(self):
         return _inplace_text(self.inplace, "") if self._show_inplace else ""
@@ -52,11 +52,11 @@ class _ParamAct(Module):
     _fn = None
     _args = ()
 
-    def forward(self, x):
+    def forward(self, input):
         args = [getattr(self, a) for a in self._args]
         if getattr(self, "inplace", False):
-            return type(self)._fn(x, *args, inplace=True)
-        return type(self)._fn(x, *args)
+            return type(self)._fn(input, *args, inplace=True)
+        return type(self)._fn(input, *args)
 
     def extra_repr(self):
         text = ", ".join(f"{a}={getattr(self, a)!r}" for a in self._args)
@@ -131,8 +131,8 @@ class RReLU(_ParamAct):
         super().__init__()
         self.lower, self.upper, self.inplace = lower, upper, inplace
 
-    def forward(self, x):
-        return F.rrelu(x, self.lower, self.upper, self.training, self.inplace)
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
 
 class _DimAct(_ParamAct):
     _args = ("dim",)
@@ -340,8 +340,8 @@ class PReLU(Module):
         """PyTorch's default: every weight ``init``."""
         init.constant_(self.weight, self.init)
 
-    def forward(self, x):
-        return F.prelu(x, self.weight)
+    def forward(self, input):
+        return F.prelu(input, self.weight)
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"

@@ -119,7 +119,7 @@ class Sequential(_ModuleSequence, Module):
         self._renumber(list(prod))
         return self
 
-    def forward(self, x):
+    def forward(self, input):
         """Each module in turn, through the fusion pass of ``fastnn.nn.fusion``:
         an ``nn.Conv2d`` or batch norm directly followed by ``nn.ReLU`` runs as
         one fused op (bitwise the same results, one pass less over the data)
@@ -129,8 +129,8 @@ class Sequential(_ModuleSequence, Module):
             from .. import fusion
             _FUSION.append(fusion)
         fusion = _FUSION[0]
-        if fusion._INFER["enabled"] and not is_grad_enabled() and isinstance(x, TensorBase):
-            y = fusion.infer(self, x)   # inference programs (fusion.py)
+        if fusion._INFER["enabled"] and not is_grad_enabled() and isinstance(input, TensorBase):
+            y = fusion.infer(self, input)   # inference programs (fusion.py)
             if y is not None:
                 return y
         mods = tuple(self._modules.values())
@@ -138,7 +138,7 @@ class Sequential(_ModuleSequence, Module):
         if cached is None or cached[0] != mods:
             cached = (mods, fusion.plan(mods))
             object.__setattr__(self, "_fusion_plan", cached)
-        return fusion.run(cached[1], x)
+        return fusion.run(cached[1], input)
 
 
 class ModuleList(_ModuleSequence, Module):
@@ -231,8 +231,8 @@ class Identity(Module):
     def __init__(self, *args, **kwargs):
         super().__init__()
 
-    def forward(self, x):
-        return x
+    def forward(self, input):
+        return input
 
 
 def _as_parameter(value):

@@ -38,8 +38,8 @@ class Dropout(_DropoutNd):
     array([1., 1., 1.], dtype=float32)
     """
 
-    def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+    def forward(self, input):
+        return F.dropout(input, self.p, self.training)
 
 
 class Dropout1d(_DropoutNd):
@@ -52,8 +52,8 @@ class Dropout1d(_DropoutNd):
     fastnn.Size([4, 8, 16])
     """
 
-    def forward(self, x):
-        return F.dropout1d(x, self.p, self.training)
+    def forward(self, input):
+        return F.dropout1d(input, self.p, self.training)
 
 
 class Dropout2d(_DropoutNd):
@@ -66,15 +66,15 @@ class Dropout2d(_DropoutNd):
     fastnn.Size([4, 8, 5, 5])
     """
 
-    def forward(self, x):
-        return F.dropout2d(x, self.p, self.training)
+    def forward(self, input):
+        return F.dropout2d(input, self.p, self.training)
 
 
 class Dropout3d(_DropoutNd):
     """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) input."""
 
-    def forward(self, x):
-        return F.dropout3d(x, self.p, self.training)
+    def forward(self, input):
+        return F.dropout3d(input, self.p, self.training)
 
 
 class AlphaDropout(_DropoutNd):
@@ -87,12 +87,12 @@ class AlphaDropout(_DropoutNd):
     array([1., 1., 1.], dtype=float32)
     """
 
-    def forward(self, x):
-        return F.alpha_dropout(x, self.p, self.training)
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training)
 
 
 class FeatureAlphaDropout(_DropoutNd):
     """Alpha dropout of whole channels."""
 
-    def forward(self, x):
-        return F.feature_alpha_dropout(x, self.p, self.training)
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)

@@ -13,18 +13,18 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x):
-        if (type(x) is Tensor and not (_grad_enabled() and x.requires_grad)
+    def forward(self, input):
+        if (type(input) is Tensor and not (_grad_enabled() and input.requires_grad)
                 and self.start_dim == 1 and self.end_dim == -1):
             # nothing to record, the default dims: the reshape view directly
             # (as Tensor.flatten computes it)
-            d = x._array
+            d = input._array
             if d.ndim >= 2:
                 n = 1
                 for s in d.shape[1:]:
                     n *= s
                 return Tensor._wrap(d.reshape(d.shape[0], n))
-        return F.flatten(x, self.start_dim, self.end_dim)
+        return F.flatten(input, self.start_dim, self.end_dim)
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -52,15 +52,15 @@ class Linear(Module):
             bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x):
+    def forward(self, input):
         p = self._parameters   # (direct lookups: no __getattr__ fall-back)
         w = p["weight"] if "weight" in p else self.weight
         b = p["bias"] if "bias" in p else self.bias
         # nothing to record (inference): no graph node (None: take the full path)
-        y = linear_infer(x, w, b)
+        y = linear_infer(input, w, b)
         if y is not None:
             return y
-        return F.linear(x, w, b)
+        return F.linear(input, w, b)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

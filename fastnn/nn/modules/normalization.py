@@ -114,8 +114,8 @@ class _BatchNorm(Module):
             raise ShapeError(f"{name}: expected {self._rank_text} input, got {len(shape)}-D "
                              f"input of shape {shape}")
 
-    def forward(self, x):
-        return self._forward(x, False)
+    def forward(self, input):
+        return self._forward(input, False)
 
     def _forward(self, x, relu):
         """The forward; relu: followed by ReLU, fused into one op (used by
@@ -301,8 +301,8 @@ class LayerNorm(Module):
         """PyTorch's default: weight ones, bias zeros."""
         _reset_affine(self)
 
-    def forward(self, x):
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
@@ -343,8 +343,8 @@ class GroupNorm(Module):
         """PyTorch's default: weight ones, bias zeros."""
         _reset_affine(self)
 
-    def forward(self, x):
-        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
@@ -361,23 +361,23 @@ class _InstanceNorm(_BatchNorm):
                  track_running_stats=False, device=None, dtype=None, *, bias=True):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias)
 
-    def forward(self, x):
-        x = F._t(x)
-        self._check_input(x)
-        unbatched = x.ndim == self._batched - 1
-        fdim = x.ndim - self._batched + 1
-        if x.shape[fdim] != self.num_features:
+    def forward(self, input):
+        input = F._t(input)
+        self._check_input(input)
+        unbatched = input.ndim == self._batched - 1
+        fdim = input.ndim - self._batched + 1
+        if input.shape[fdim] != self.num_features:
             if self.affine:
                 raise ShapeError(f"{type(self).__name__}: expected input's size at dim={fdim} "
                                  f"to match num_features ({self.num_features}), but got: "
-                                 f"{x.shape[fdim]}.")
+                                 f"{input.shape[fdim]}.")
             warnings.warn(f"input's size at dim={fdim} does not match num_features. You can "
                           "silence this warning by not passing in num_features, which is not "
                           "used because affine=False", stacklevel=2)
         if unbatched:
-            x = x.unsqueeze(0)
+            input = input.unsqueeze(0)
         use_input = self.training or not self.track_running_stats
-        y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+        y = F.instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
                             use_input, 0.0 if self.momentum is None else self.momentum,
                             self.eps)
         return y.squeeze(0) if unbatched else y
@@ -539,8 +539,8 @@ class LocalResponseNorm(Module):
         self.beta = beta
         self.k = k
 
-    def forward(self, x):
-        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
