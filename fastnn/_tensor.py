@@ -563,6 +563,8 @@ class Tensor(TensorBase):
     def retain_grad(self):
         """Keeps the gradient of a non-leaf tensor in ``.grad`` after backward."""
         if self._grad_fn is None:
+            if not self.requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             return
         if self._grad_fn._retained is None:
             self._grad_fn._retained = {}
