@@ -318,9 +318,47 @@ cdef class Context:
     def __repr__(self):
         return f"<{_node_name(self)} object at {id(self):#x}>"
 
+    @property
+    def next_functions(self):
+        """One ``(node, output index)`` pair per input of the op, as
+        PyTorch's: the node that made a computed input, an
+        ``AccumulateGrad`` holding a leaf (``.variable``), ``(None, 0)`` for
+        an input that needs no gradient."""
+        out = []
+        for p in self._parents:
+            if p is None:
+                out.append((None, 0))
+            elif (<TensorBase>p)._grad_fn is None:
+                out.append((AccumulateGrad(p), 0))
+            else:
+                out.append(((<TensorBase>p)._grad_fn, (<TensorBase>p)._out_idx))
+        return tuple(out)
+
     def register_hook(self, hook):
         raise NotImplementedError("hooks on graph nodes are not supported; use "
                                   "Tensor.register_hook")
+
+
+class AccumulateGrad:
+    """The graph node PyTorch puts behind a leaf tensor in
+    ``grad_fn.next_functions``: it holds the leaf as ``variable``."""
+
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return hash(id(self.variable))
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
 
 
 # fastnn's op classes whose PyTorch node is spelled otherwise than
