@@ -468,7 +468,9 @@ class Tensor(TensorBase):
         a = self._array
         body = _format_body(a)
         extra = ""
-        if a.dtype != float32 and not (a.dtype == int64 and a.size > 0) and a.dtype != bool_:
+        if a.size == 0 and a.ndim != 1:
+            extra += f", size={tuple(a.shape)}"           # tensor([], size=(2, 0)), as PyTorch
+        if a.dtype != float32 and not (a.dtype in (int64, bool_) and a.size > 0):
             extra += f", dtype={_dtype_of(a.dtype)}"
         if self._grad_fn is not None:
             extra += f", grad_fn=<{self._grad_fn.name()}>"
