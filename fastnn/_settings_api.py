@@ -110,6 +110,15 @@ def format_body(a):
     if a.dtype.kind == "f" and a.size:
         fmt = _float_formatter(a if a.size <= _opts["threshold"] else _edges(a))
         kw["formatter"] = {"float_kind": fmt}
+    elif a.dtype.kind == "b" and a.size:
+        # PyTorch pads True to False's width only when a False is shown
+        width = 4 if bool(np.all(a if a.size <= _opts["threshold"] else _edges(a))) else 5
+        kw["formatter"] = {"bool": lambda v: str(bool(v)).rjust(width)}
+    if a.size > _opts["threshold"] and a.ndim and a.shape[-1] > 2 * _opts["edgeitems"]:
+        # PyTorch writes a summarised row as ",  ...," (two spaces before it):
+        # every row is summarised, so each is wrapped one column earlier
+        kw["max_line_width"] -= 1
+        return np.array2string(a, **kw).replace(", ..., ", ",  ..., ")
     return np.array2string(a, **kw)
 
 

@@ -484,8 +484,9 @@ class Tensor(TensorBase):
         a = self._array
         body = _format_body(a)
         extra = ""
-        if a.dtype != _defaults.FLOAT and not (a.dtype == int64 and a.size > 0) and \
-                a.dtype != bool_:
+        if a.size == 0 and a.ndim != 1:
+            extra += f", size={tuple(a.shape)}"           # tensor([], size=(2, 0)), as PyTorch
+        if a.dtype != _defaults.FLOAT and not (a.dtype in (int64, bool_) and a.size > 0):
             extra += f", dtype={_dtype_of(a.dtype)}"
         if self._grad_fn is not None:
             extra += f", grad_fn=<{self._grad_fn.name()}>"
@@ -580,6 +581,8 @@ class Tensor(TensorBase):
     def retain_grad(self):
         """Keeps the gradient of a non-leaf tensor in ``.grad`` after backward."""
         if self._grad_fn is None:
+            if not self.requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             return
         if self._grad_fn._retained is None:
             self._grad_fn._retained = {}

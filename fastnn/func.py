@@ -22,6 +22,20 @@ __all__ = ["functional_call", "stack_module_state", "grad", "grad_and_value", "v
 _LEVEL = [0]       # nesting depth of the gradient transforms
 
 
+@contextlib.contextmanager
+def _level():
+    """One level deeper, with grad mode on: as in PyTorch, a transform
+    ignores an outer ``no_grad`` (a ``no_grad`` inside the function still
+    holds, being entered later)."""
+    from .autograd import enable_grad
+    _LEVEL[0] += 1
+    try:
+        with enable_grad():
+            yield
+    finally:
+        _LEVEL[0] -= 1
+
+
 # ------------------------------------------------------------------ pytrees
 def _flatten(tree):
     """The Tensors of a nested tuple/list/dict, and a function rebuilding
@@ -151,7 +165,9 @@ def _track(x):
     levels' graphs when it already requires grad."""
     if not isinstance(x, Tensor):
         raise TypeError(f"expected Tensor inputs to differentiate, got {type(x).__name__}")
-    return x.view_as(x) if x.requires_grad else x.detach().requires_grad_(True)
+    from .autograd import enable_grad
+    with enable_grad():
+        return x.view_as(x) if x.requires_grad else x.detach().requires_grad_(True)
 
 
 def _finish(t):
@@ -177,8 +193,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
             tracked = [_track(t) for t in leaves]
             flat_in[a] = (tracked, build)
             args[a] = build(tracked)
-        _LEVEL[0] += 1
-        try:
+        with _level():
             out = func(*args, **kwargs)
             aux = None
             if has_aux:
@@ -198,8 +213,6 @@ def grad_and_value(func, argnums=0, has_aux=False):
             else:
                 gs = tuple(Tensor._wrap(np.zeros(t._array.shape, t._array.dtype))
                            for t in inputs)
-        finally:
-            _LEVEL[0] -= 1
         res, k = [], 0
         for a in nums:
             tracked, build = flat_in[a]
@@ -234,11 +247,8 @@ def vjp(func, *primals, has_aux=False):
         tr = [_track(t) for t in leaves]
         tracked.append(tr)
         builds.append(build)
-    _LEVEL[0] += 1
-    try:
+    with _level():
         out = func(*[b(t) for b, t in zip(builds, tracked)])
-    finally:
-        _LEVEL[0] -= 1
     aux = None
     if has_aux:
         out, aux = out
@@ -252,16 +262,13 @@ def vjp(func, *primals, has_aux=False):
                                f"pytree structure of outputs to the function ({len(outs)} "
                                f"Tensors, got {len(cts)})")
         live = [(o, c) for o, c in zip(outs, cts) if o.requires_grad]
-        _LEVEL[0] += 1
-        try:
+        with _level():
             if live:
                 gs = autograd.grad([o for o, _ in live], inputs, [c for _, c in live],
                                    retain_graph=True, create_graph=True, allow_unused=True,
                                    materialize_grads=True)
             else:
                 gs = [Tensor._wrap(np.zeros(t._array.shape, t._array.dtype)) for t in inputs]
-        finally:
-            _LEVEL[0] -= 1
         res, k = [], 0
         for tr, b in zip(tracked, builds):
             res.append(b([_finish(g) for g in gs[k:k + len(tr)]]))
@@ -285,8 +292,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     r = vjp(func, *primals, has_aux=has_aux)
     out = r[0]
     outs, build = _flatten(out)
-    _LEVEL[0] += 1
-    try:
+    with _level():
         us = [Tensor._wrap(np.zeros(o._array.shape, o._array.dtype)).requires_grad_(True)
               for o in outs]
         gs = r[1](build(us))
@@ -298,8 +304,6 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                                create_graph=True, allow_unused=True, materialize_grads=True)
         else:
             jv = [Tensor._wrap(np.zeros(u._array.shape, u._array.dtype)) for u in us]
-    finally:
-        _LEVEL[0] -= 1
     res = build([_finish(j) for j in jv])
     return (out, res, r[2]) if has_aux else (out, res)
 

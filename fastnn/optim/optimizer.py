@@ -335,8 +335,8 @@ class Optimizer:
                             "between runs. Please use a list instead.")
         else:
             params = list(params) if params is not None else []
-        if len(params) == 0:
-            raise ValueError(f"{name}: optimizer got an empty parameter list (params)")
+        # an empty group is allowed, as in PyTorch (a "no weight decay" group
+        # of a model without biases); only an empty params argument is not
         names = [p[0] for p in params if isinstance(p, tuple)]
         if names:
             if len(names) != len(params):
@@ -617,6 +617,8 @@ class Optimizer:
     def __repr__(self):
         lines = [type(self).__name__ + " ("]
         for i, g in enumerate(self.param_groups):
+            if i:
+                lines.append("")        # a blank line between groups, as PyTorch
             lines.append(f"Parameter Group {i}")
             for k in sorted(g):
                 if k != "params":

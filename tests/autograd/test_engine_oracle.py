@@ -355,3 +355,19 @@ def test_grad_mode_is_thread_local():
         assert not (x * 2).requires_grad
     assert seen == {"enabled": True, "records": True}
     assert fastnn.is_grad_enabled()
+
+
+def test_retain_grad_without_requires_grad_raises_as_torch():
+    torch = pytest.importorskip("torch")
+    import fastnn
+    for M in (torch, fastnn):
+        with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has "
+                                               "requires_grad=False"):
+            M.ones(2).retain_grad()
+        with M.no_grad():
+            b = M.ones(2, requires_grad=True) * 3
+            with pytest.raises(RuntimeError, match="requires_grad=False"):
+                b.retain_grad()
+        leaf = M.ones(2, requires_grad=True)
+        leaf.retain_grad()                    # a leaf: nothing to do
+        assert not leaf.retains_grad

@@ -161,3 +161,29 @@ def test_toplevel_vmap_is_func_vmap_as_torch():
         assert M.vmap is M.func.vmap
         y = M.vmap(lambda r: (r * r).sum())(M.tensor([[1.0, 2.0], [3.0, 4.0]]))
         assert y.tolist() == [5.0, 25.0]
+
+
+def test_transforms_ignore_an_outer_no_grad_as_torch():
+    # PyTorch's transforms differentiate inside an outer no_grad (a no_grad
+    # inside the function still holds); fastnn's gave zeros there
+    x0 = np.array([1.0, 2.0], np.float32)
+    got = {}
+    for M in _both():
+        f = lambda v: (v ** 3).sum()                     # noqa: E731
+
+        def inner(v, M=M):
+            with M.no_grad():
+                c = v * 2
+            return (c * v).sum()
+        x = M.tensor(x0)
+        with M.no_grad():
+            got[M.__name__] = [
+                M.func.grad(f)(x), M.func.grad_and_value(f)(x)[0],
+                M.func.jacrev(lambda v: v ** 3)(x), M.func.hessian(f)(x),
+                M.func.vjp(lambda v: v ** 3, x)[1](M.ones(2))[0],
+                M.func.jvp(lambda v: v ** 3, (x,), (M.ones(2),))[1],
+                M.vmap(M.func.grad(f))(M.ones(2, 2)), M.func.grad(inner)(x),
+                M.func.grad(f)(M.tensor(x0, requires_grad=True))]
+    for a, b in zip(got["torch"], got["fastnn"]):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6)
+        assert np.abs(b.numpy()).sum() > 0

@@ -127,3 +127,32 @@ def test_names_survive_the_backward_that_frees_the_graph():
         sum(o.sum() for o in outs).backward()
         names.append([o.grad_fn.name() for o in outs])
     assert names[0] == names[1]
+
+
+def test_grad_fn_next_functions_walk_as_torch():
+    # the autograd tutorials walk loss.grad_fn.next_functions; fastnn's
+    # nodes had no next_functions
+    torch = pytest.importorskip("torch")
+    import fastnn
+
+    def walk(M):
+        out = []
+
+        def rec(n, d):
+            if n is None:
+                out.append((d, None))
+                return
+            out.append((d, n.name(), tuple(n.variable.shape) if hasattr(n, "variable") else None))
+            for f, i in n.next_functions:
+                rec(f, d + 1)
+        w = M.ones(3, requires_grad=True)
+        b = M.zeros(3, requires_grad=True)
+        x = M.ones(3)
+        rec(M.relu(x * w + b).exp().mean().grad_fn, 0)
+        rec(M.cat([w, b * 2]).sigmoid().sum().grad_fn, 0)
+        rec((w @ w.exp()).grad_fn, 0)
+        y = (w * 2).sum()
+        acc = y.grad_fn.next_functions[0][0].next_functions[0][0]
+        out.append((acc.variable is w, acc.next_functions, y.grad_fn.next_functions[0][1]))
+        return out
+    assert walk(fastnn) == walk(torch)

@@ -78,9 +78,10 @@ def test_parameter_dict_protocol():
 
 def test_parameter_dict_repr():
     pd = nn.ParameterDict({"b": fastnn.zeros(2), "a": fastnn.zeros(1, 3)})
+    # PyTorch's ParameterDict names the legacy type (ParameterList the dtype)
     assert repr(pd) == ("ParameterDict(\n"
-                        "    (a): Parameter containing: [torch.float32 of size 1x3]\n"
-                        "    (b): Parameter containing: [torch.float32 of size 2]\n)")
+                        "    (a): Parameter containing: [torch.FloatTensor of size 1x3]\n"
+                        "    (b): Parameter containing: [torch.FloatTensor of size 2]\n)")
 
 
 def test_nested_keys_load_and_optimise():
@@ -105,3 +106,19 @@ def test_keys_match_torch():
     assert list(m.pl.state_dict()) == list(tl.state_dict())
     assert list(m.pd.state_dict()) == list(td.state_dict())
     assert repr(m.pl).replace("fastnn", "torch") == repr(tl)
+
+
+def test_parameter_container_reprs_as_torch():
+    torch = pytest.importorskip("torch")
+    import fastnn
+
+    def reprs(M):
+        nn = M.nn
+        m = nn.Module()
+        m.one = nn.ParameterList([nn.Parameter(M.ones(2))])
+        m.two = nn.ParameterList([nn.Parameter(M.ones(2)), nn.Parameter(M.ones(3, 1))])
+        m.d1 = nn.ParameterDict({"x": nn.Parameter(M.ones(2, 3, dtype=M.float64))})
+        m.d2 = nn.ParameterDict({"a": nn.Parameter(M.ones(1)), "b": nn.Parameter(M.ones(1))})
+        return [repr(m), repr(nn.ParameterList()), repr(nn.ParameterDict()), repr(m.one),
+                repr(m.d1)]
+    assert reprs(fastnn) == reprs(torch)

@@ -127,3 +127,27 @@ print(",".join(errs))
     assert r.returncode == 0, r.stderr
     out = r.stdout.strip().split(",")
     assert len(out) == 12 and "no error" not in out, out
+
+
+def test_empty_param_group_is_allowed_as_torch():
+    # a "no weight decay" group can be empty (a model without biases); PyTorch
+    # accepts it, fastnn raised
+    torch = pytest.importorskip("torch")
+    out = {}
+    for M in (torch, fastnn):
+        w = M.nn.Parameter(M.ones(3))
+        opt = M.optim.AdamW([{"params": [w], "weight_decay": 0.1},
+                             {"params": [], "weight_decay": 0.0}], lr=0.1)
+        opt.add_param_group({"params": []})
+        w.grad = M.ones(3)
+        opt.step()
+        sched = M.optim.lr_scheduler.StepLR(opt, 1, gamma=0.5)
+        sched.step()
+        sd = opt.state_dict()
+        opt2 = M.optim.AdamW([{"params": [M.nn.Parameter(M.ones(3))]}, {"params": []},
+                              {"params": []}], lr=0.1)
+        opt2.load_state_dict(sd)
+        out[M.__name__] = (w.detach().numpy().tolist(), [g["params"] for g in sd["param_groups"]],
+                           sched.get_last_lr(), repr(opt).count("Parameter Group"),
+                           repr(opt).count("\n\n"))
+    assert out["fastnn"] == out["torch"]

@@ -37,3 +37,20 @@ def test_repr_with_grad_and_options():
             torch.set_printoptions(profile="default")
     x = fastnn.tensor([1.5], requires_grad=True)
     assert repr(x) == "tensor([1.5000], requires_grad=True)"
+
+
+def test_bool_empty_and_summarised_reprs_match_torch():
+    # True alone is not padded to False's width; an empty tensor of more than
+    # one dim gives its size; a summarised row has two spaces before "..."
+    torch = requires_torch()
+
+    def reprs(M):
+        return [repr(M.tensor([True])), repr(M.tensor([[True], [True]])),
+                repr(M.tensor([True, False])), repr(M.ones(2000) > 0),
+                repr(M.zeros(2, 0)), repr(M.zeros(0, 3, dtype=M.long)),
+                repr(M.zeros(1, 0, dtype=M.bool)), repr(M.zeros(0, dtype=M.bool)),
+                repr(M.zeros(2, 0, requires_grad=True)), repr(M.zeros(0)),
+                repr(M.arange(3000)), repr(M.arange(3000.0).view(60, 50) / 7),
+                repr(M.arange(1200).view(2, 600)), repr(M.arange(1200.0).view(3, 400) * 1.5),
+                repr(M.arange(1200.0).view(400, 3))]
+    assert reprs(fastnn) == reprs(torch)

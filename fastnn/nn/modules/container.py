@@ -243,16 +243,21 @@ def _as_parameter(value):
     return value
 
 
-def _param_line(p):
+def _param_line(p, legacy_type=False):
     if not isinstance(p, Tensor):
         return f"Object of type: {type(p).__name__}"
     size = "x".join(str(s) for s in p.shape)
-    return f"Parameter containing: [{p.dtype} of size {size}]"     # (torch.float32, as PyTorch)
+    # ParameterList shows torch.float32, ParameterDict torch.FloatTensor, as PyTorch
+    kind = p.type() if legacy_type else p.dtype
+    return f"Parameter containing: [{kind} of size {size}]"
 
 
-def _param_repr(name, items):
-    lines = [f"    ({k}): {_param_line(p)}" for k, p in items]
-    return name + "(\n" + "\n".join(lines) + "\n)" if lines else name + "()"
+def _param_repr(name, items, legacy_type=False):
+    """As PyTorch's: one entry stays on the name's line, more go below it."""
+    lines = [f"  ({k}): {_param_line(p, legacy_type)}" for k, p in items]
+    if len(lines) <= 1:
+        return name + "(" + "".join(lines) + ")"
+    return name + "(\n" + "\n".join("  " + ln for ln in lines) + "\n)"
 
 
 def _set_param_entry(module, key, value):
@@ -450,7 +455,7 @@ class ParameterDict(Module):
         return out
 
     def __repr__(self):
-        return _param_repr(self._get_name(), self.items())
+        return _param_repr(self._get_name(), self.items(), legacy_type=True)
 
     def __call__(self, input):
         raise RuntimeError("ParameterDict should not be called.")
