@@ -11,7 +11,9 @@ process the two builds' ratio held to a few percent.
 example ``git worktree add /tmp/base HEAD~1`` for the base).  Prints, per
 pass (forward, input gradient, weight gradient) at 1 thread (the thread's
 CPU time) and 2 threads (wall time), the median over rounds of each round's
-median, the ratio head / base, and the largest difference of the answers."""
+median, the ratio head / base, and the largest difference of the answers.
+FASTNN_ISA (avx2, avx512, ...) sets both cores' kernel path, as it sets
+fastnn's."""
 import glob
 import importlib.machinery
 import importlib.util
@@ -51,6 +53,8 @@ def main(argv):
     n, c, h, w, k, r, st, p = (int(v) for v in argv[2:10])
     rounds = int(argv[10]) if len(argv) > 10 else 9
     cores = {name: load_core(t) for name, t in trees.items()}
+    for core in cores.values():
+        core.gemm_set_isa(os.environ.get("FASTNN_ISA", "auto"))
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)
     wt = rng.uniform(-0.1, 0.1, (k, c, r, r)).astype(np.float32)

@@ -98,18 +98,25 @@ static const fnn_gemm_desc_f64 desc_portable_f64 = {
 #define UKR_MR2 2
 #define UKR_NV2 4
 #define UKR_IB_ONLY2
+/* the convolution's pixel-row kernels: 6 pixels x 2 ymm of output channels */
+#define ROWS_NAME fnn_ukr_avx2_rows
+#define ROWS_NV 2
+#define ROWS_PIX 6
 #define FNN_BODY "gemm_ukr_path.inc"
+#define FNN_BODY2 "gemm_rows.inc"
 #include "fnn_instantiate.inc"
 #include "gemm_ukr_path_end.inc"
 
 static const fnn_gemm_desc_f32 desc_avx2_f32 = {
     .mr = 6, .nr = 16, .mc = 144, .kc = 256, .nc = 3072,
     .ukr = fnn_ukr_avx2_f32, .ukri = fnn_ukr_avx2_f32_ib,
-    .mr_s = 2, .nr_s = 32, .ukri_s = fnn_ukr_avx2_f32_m2_ib};
+    .mr_s = 2, .nr_s = 32, .ukri_s = fnn_ukr_avx2_f32_m2_ib,
+    .ukrr = fnn_ukr_avx2_rows_f32, .ukrra = fnn_ukr_avx2_rows_a_f32};
 static const fnn_gemm_desc_f64 desc_avx2_f64 = {
     .mr = 6, .nr = 8, .mc = 96, .kc = 256, .nc = 1536,
     .ukr = fnn_ukr_avx2_f64, .ukri = fnn_ukr_avx2_f64_ib,
-    .mr_s = 2, .nr_s = 16, .ukri_s = fnn_ukr_avx2_f64_m2_ib};
+    .mr_s = 2, .nr_s = 16, .ukri_s = fnn_ukr_avx2_f64_m2_ib,
+    .ukrr = fnn_ukr_avx2_rows_f64, .ukrra = fnn_ukr_avx2_rows_a_f64};
 
 /* ------------------------------------------- AVX-512 (zmm), and emulated */
 

@@ -1,10 +1,11 @@
 """The convolution's row path (csrc/conv_rows.inc, algorithm 'rows'): output
 channels in the vectors, a row of output pixels broadcast from the padded
-image.  Taken on the AVX-512 path and its emulation where the implicit GEMM
-would run over the padded width ('wide') and the output channels of a group
-are whole 32-channel panels (16 for double).  Checked against the NumPy
-reference, across thread counts (bitwise), with the fused ReLU, and the
-assembly kernels against their emulation bit for bit."""
+image.  Taken on the AVX-512 path, its emulation and the AVX2 path where the
+implicit GEMM would run over the padded width ('wide') or over padded 5x5 and
+wider kernels ('direct'), and the output channels of a group are whole
+panels (32 floats or 16 doubles on AVX-512, 16 / 8 on AVX2).  Checked against
+the NumPy reference, across thread counts (bitwise), with the fused ReLU, and
+the assembly kernels and the AVX2 ones against the emulation bit for bit."""
 import numpy as np
 import pytest
 
@@ -13,7 +14,8 @@ import fastnn.nn.functional as F
 from fastnn import _core
 from fastnn.testing import reference as R
 
-ROW_PATHS = ["avx512sim"] + (["avx512"] if _core.cpu_best_isa() == "avx512" else [])
+ROW_PATHS = (["avx512sim"] + (["avx2"] if _core.cpu_best_isa() in ("avx2", "avx512") else []) +
+             (["avx512"] if _core.cpu_best_isa() == "avx512" else []))
 
 # (N, C, H, W, K, kernel, stride, padding, dilation, groups)
 CASES = [
@@ -40,6 +42,9 @@ CASES = [
     (2, 16, 15, 13, 32, 3, 1, 2, 2, 1),
     (1, 16, 6, 7, 32, 5, 1, 4, 1, 1),
     (1, 16, 5, 2, 16, 3, 1, 1, 1, 1),
+    # whole 32-pixel rows of a padded 5 x 5 layer: rows rather than the
+    # direct path, which would compute the padding's taps
+    (1, 8, 32, 32, 32, 5, 1, 2, 1, 1),
 ]
 
 
@@ -106,18 +111,27 @@ def test_rows_input_gradient_matches_reference_at_1_2_threads(path, dtype, rng):
     assert np.array_equal(outs[0], outs[1])
 
 
-@pytest.mark.skipif("avx512" not in ROW_PATHS, reason="the CPU has no AVX-512")
+@pytest.mark.parametrize("other", [
+    pytest.param("avx512", marks=pytest.mark.skipif("avx512" not in ROW_PATHS,
+                                                     reason="the CPU has no AVX-512")),
+    pytest.param("avx2", marks=pytest.mark.skipif("avx2" not in ROW_PATHS,
+                                                   reason="the CPU has no AVX2"))])
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_rows_assembly_equals_emulation(case, dtype, rng):
+def test_rows_kernels_equal_emulation(other, case, dtype, rng):
+    """The assembly kernels, and the AVX2 ones with their 6-pixel register
+    blocks and half-width panels, give the emulation's bits: each output
+    is the same chain of fused multiply-adds over the same taps."""
     N, C, H, W, K, k, st, p, d, g = case
+    if other == "avx2" and dtype == np.float64 and case == CASES[2]:
+        pytest.skip("not on rows: its 8 x 8 doubles are whole AVX2 panels (the direct path)")
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     w = rng.standard_normal((K, C // g, k, k)).astype(dtype)
     b = rng.standard_normal(K).astype(dtype)
     before, wino = _core.gemm_isa(), _core.conv2d_set_winograd(False)
     outs = []
     try:
-        for isa in ("avx512", "avx512sim"):
+        for isa in (other, "avx512sim"):
             _core.gemm_set_isa(isa)
             assert _algo(case) == "rows"
             y = np.empty(R.conv2d(x[:1], w, b, st, p, d, g).shape[1:], dtype)
@@ -131,8 +145,8 @@ def test_rows_assembly_equals_emulation(case, dtype, rng):
 
 
 def test_rows_not_taken_elsewhere():
-    """Not where a group's outputs are not whole panels, nor on the paths
-    without the kernel."""
+    """Not where a group's outputs are not whole panels, nor where the
+    packed path is faster, nor on the portable path (no row kernel)."""
     a = _core.conv2d_algorithm
     before = _core.gemm_isa()
     try:
@@ -140,9 +154,19 @@ def test_rows_not_taken_elsewhere():
         assert a((2, 3, 32, 32), (10, 3, 5, 5), (1, 1), (0, 0)) != "rows"   # 10 outputs
         assert a((2, 16, 14, 14), (24, 16, 5, 5), (1, 1), (2, 2)) != "rows"  # 24: not halves
         assert a((2, 16, 14, 14), (32, 16, 5, 5), (1, 1), (2, 2)) == "rows"
-        for isa in ("portable", "avx2"):
-            _core.gemm_set_isa(isa)
-            assert a((2, 16, 14, 14), (32, 16, 5, 5), (1, 1), (2, 2)) != "rows"
+        # MNIST's 3 x 3 1 -> 32 (9 taps a pixel) and a 1 x 1 256 -> 256 on 4 x 4
+        assert a((64, 1, 28, 28), (32, 1, 3, 3), (1, 1), (1, 1)) == "rows"
+        assert a((32, 256, 4, 4), (256, 256, 1, 1), (1, 1), (0, 0)) != "rows"
+        # AVX2 (6-pixel register blocks, 16-float panels): not below 32 taps
+        # a pixel, nor for 24 outputs (no half-panel kernel there)
+        _core.gemm_set_isa("avx2")
+        assert a((2, 16, 14, 14), (32, 16, 5, 5), (1, 1), (2, 2)) == "rows"
+        assert a((2, 16, 14, 14), (24, 16, 5, 5), (1, 1), (2, 2)) != "rows"
+        assert a((64, 1, 28, 28), (32, 1, 3, 3), (1, 1), (1, 1)) != "rows"
+        assert a((32, 256, 4, 4), (256, 256, 1, 1), (1, 1), (0, 0)) != "rows"
+        assert a((8, 256, 28, 28), (512, 256, 1, 1), (2, 2), (0, 0)) != "rows"
+        _core.gemm_set_isa("portable")
+        assert a((2, 16, 14, 14), (32, 16, 5, 5), (1, 1), (2, 2)) != "rows"
     finally:
         _core.gemm_set_isa(before)
 
@@ -190,9 +214,13 @@ def test_rows_weight_gradient_matches_reference_at_1_2_3_threads(path, case, dty
     assert np.array_equal(_dw(x, w, dy, case, 2, with_db=False)[0], outs[0][0])
 
 
-@pytest.mark.skipif("avx512" not in ROW_PATHS, reason="the CPU has no AVX-512")
+@pytest.mark.parametrize("other", [
+    pytest.param("avx512", marks=pytest.mark.skipif("avx512" not in ROW_PATHS,
+                                                     reason="the CPU has no AVX-512")),
+    pytest.param("avx2", marks=pytest.mark.skipif("avx2" not in ROW_PATHS,
+                                                   reason="the CPU has no AVX2"))])
 @pytest.mark.parametrize("case", DW_CASES)
-def test_rows_weight_gradient_assembly_equals_emulation(case, rng):
+def test_rows_weight_gradient_kernels_equal_emulation(other, case, rng):
     N, C, H, W, K, k, st, p, d, g = case
     x = rng.standard_normal((N, C, H, W)).astype(np.float32)
     w = rng.standard_normal((K, C // g, k, k)).astype(np.float32)
@@ -200,8 +228,9 @@ def test_rows_weight_gradient_assembly_equals_emulation(case, rng):
     before = _core.gemm_isa()
     outs = []
     try:
-        for isa in ("avx512", "avx512sim"):
+        for isa in (other, "avx512sim"):
             _core.gemm_set_isa(isa)
+            assert _algo(case, 2) == "rows"
             outs.append(_dw(x, w, dy, case, 2)[0])
     finally:
         _core.gemm_set_isa(before)
