@@ -49,10 +49,10 @@ typedef void (*fnn_ukra_f64)(int64_t kc, const double *a, int64_t lda, const dou
 
 /* The pixel-row kernels of the convolution's row path (conv_rows.inc):
  * c[i*NR + j] = sum over p < kc, in order, of a[koff[p] + i*sw] * b[p*NR + j]
- * for i < n (1..14 output pixels of one output row, sw = 1 or 2 apart in
- * the input) and j < NR (output channels: the packed weight panel b, NR
- * per row), one fused multiply-add chain from zero per element; c holds n
- * rows of NR. */
+ * for i < n (1..14 output pixels of one output row, 1..18 on the AVX2
+ * path; sw = 1 or 2 apart in the input) and j < NR (output channels: the
+ * packed weight panel b, NR per row), one fused multiply-add chain from
+ * zero per element; c holds n rows of NR. */
 typedef void (*fnn_ukrr_f32)(int n, int sw, int64_t kc, const int64_t *koff, const float *a,
                              const float *b, float *c);
 typedef void (*fnn_ukrr_f64)(int n, int sw, int64_t kc, const int64_t *koff, const double *a,
