@@ -5,12 +5,24 @@ node name, ``MulBackward0``...) or, for a leaf, an ``AccumulateGrad``; both
 count as ``Node`` here, as PyTorch's C++ nodes count as
 ``torch.autograd.graph.Node``.  A node offers ``name()``,
 ``next_functions``, ``metadata``, ``register_hook`` and ``register_prehook``.
+
+``saved_tensors_hooks(pack_hook, unpack_hook)`` intercepts what ops save for
+their backward: the engine calls ``pack_hook`` once per saved tensor when an
+op is recorded (with grad mode off) and keeps only its result; the backward
+uses ``unpack_hook(packed)`` instead of the tensor.  ``save_on_cpu`` is the
+PyTorch pair that moves saved tensors to the CPU (fastnn's are already
+there).  What a built-in op keeps as a plain attribute of its node (a mask,
+an index array) rather than through ``save_for_backward`` is not passed to
+the hooks.
 """
 import abc
+import contextlib
 
+from .. import _core
 from .._core import AccumulateGrad, Context
 
-__all__ = ["Node", "increment_version"]
+__all__ = ["Node", "increment_version", "saved_tensors_hooks", "save_on_cpu",
+           "disable_saved_tensors_hooks"]
 
 
 class Node(abc.ABC):
@@ -37,3 +49,65 @@ def increment_version(tensor):
     from .._tensor import Tensor
     for t in ([tensor] if isinstance(tensor, Tensor) else tensor):
         t._bump()
+
+
+_DISABLED = [None]      # the message of an active disable_saved_tensors_hooks
+
+
+class saved_tensors_hooks:
+    """Context manager: while it is active, a tensor saved for backward is
+    replaced by ``pack_hook(tensor)`` and the backward receives
+    ``unpack_hook(packed)`` (which must return a Tensor).  Nested managers:
+    the innermost pair applies.
+
+    Example
+    -------
+    >>> import fastnn as torch
+    >>> x = torch.ones(3, requires_grad=True)
+    >>> with torch.autograd.graph.saved_tensors_hooks(lambda t: t.clone(), lambda t: t):
+    ...     y = (x * x).sum()
+    """
+
+    def __init__(self, pack_hook, unpack_hook):
+        self.pack_hook = pack_hook
+        self.unpack_hook = unpack_hook
+
+    def __enter__(self):
+        if _DISABLED[0] is not None:
+            raise RuntimeError(_DISABLED[0])
+        _core.saved_hooks_push(self.pack_hook, self.unpack_hook)
+        return None
+
+    def __exit__(self, *exc):
+        _core.saved_hooks_pop()
+
+
+class save_on_cpu(saved_tensors_hooks):
+    """Saved tensors are kept on the CPU and brought back to their device
+    for the backward.  fastnn's tensors live on the CPU, so without
+    ``pin_memory`` the tensor itself is kept; with it, a copy (as PyTorch
+    does where pinned memory is unavailable)."""
+
+    def __init__(self, pin_memory=False, device_type="cuda"):
+        def pack_to_cpu(tensor):
+            return (tensor.device, tensor.detach().clone() if pin_memory else tensor.cpu())
+
+        def unpack_from_cpu(packed):
+            device, tensor = packed
+            return tensor.to(device)
+
+        super().__init__(pack_to_cpu, unpack_from_cpu)
+
+
+@contextlib.contextmanager
+def disable_saved_tensors_hooks(error_message):
+    """Within it, entering ``saved_tensors_hooks`` raises RuntimeError with
+    ``error_message``; entering it while hooks are active raises too."""
+    if _core.saved_hooks_top() is not None:
+        raise RuntimeError(error_message)
+    prev = _DISABLED[0]
+    _DISABLED[0] = error_message
+    try:
+        yield
+    finally:
+        _DISABLED[0] = prev
