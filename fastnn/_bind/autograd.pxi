@@ -388,6 +388,11 @@ cdef class Context:
                 out.append((_accumulate_node(<TensorBase>p), 0))
             else:
                 out.append((_named_node((<TensorBase>p)._grad_fn), (<TensorBase>p)._out_idx))
+        # an op that fuses what PyTorch records as several nodes may show
+        # PyTorch's edges (in its order, through its intermediate nodes)
+        shown = getattr(self._fn, "_torch_edges", None) if self._name is None else None
+        if shown is not None:
+            return shown(self, tuple(out))
         return tuple(out)
 
     def register_hook(self, hook):

@@ -111,3 +111,66 @@ def disable_saved_tensors_hooks(error_message):
         yield
     finally:
         _DISABLED[0] = prev
+
+
+# ------------------------------------------------------------ shown nodes
+class _ShownNode:
+    """A node of PyTorch's graph that fastnn computes inside a fused node
+    (the ``TBackward0`` of addmm's weight, l1_loss's ``AbsBackward0``): it
+    appears in ``next_functions`` with PyTorch's name and edges, so graph
+    walks see PyTorch's graph.  Its gradient is computed by the fused node,
+    so hooks belong on that node."""
+    __slots__ = ("_next", "__weakref__")
+
+    def __init__(self, next_functions):
+        self._next = tuple(next_functions)
+
+    def name(self):
+        return type(self).__name__
+
+    @property
+    def next_functions(self):
+        return self._next
+
+    @property
+    def metadata(self):
+        return {}
+
+    def _no_hooks(self, *args, **kwargs):
+        raise RuntimeError(f"fastnn computes {self.name()} inside the node that lists it in "
+                           "next_functions; register the hook on that node instead")
+
+    register_hook = register_prehook = _no_hooks
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+Node.register(_ShownNode)
+_SHOWN_TYPES = {}
+
+
+def _shown(name, next_functions):
+    """A shown node named ``name`` (its own class, as PyTorch's node types)
+    with the given ``(node, index)`` edges."""
+    cls = _SHOWN_TYPES.get(name)
+    if cls is None:
+        cls = _SHOWN_TYPES[name] = type(name, (_ShownNode,),
+                                        {"__slots__": (), "__module__": "builtins"})
+    return cls(next_functions)
+
+
+def _through(name, edge):
+    """PyTorch's one-input node ``name`` over ``edge``; no edge stays none
+    (PyTorch records nothing for an input that needs no gradient)."""
+    return (None, 0) if edge[0] is None else (_shown(name, (edge,)), 0)
+
+
+def _cached_edges(ctx, build, edges):
+    """The shown edges of ``ctx``, built once (the same node objects on
+    every look, as PyTorch's graph)."""
+    d = ctx.__dict__
+    r = d.get("_shown_edges")
+    if r is None:
+        r = d["_shown_edges"] = tuple(build(ctx, edges))
+    return r

@@ -279,8 +279,22 @@ class PointwiseLossFn(Function):
 
     @staticmethod
     def _torch_name(ctx):
-        """The loss's own node name ('MseLossBackward0', ...), as PyTorch's."""
+        """The loss's own node name ('MseLossBackward0', ...), as PyTorch's;
+        for l1_loss, which PyTorch composes as ``(input - target).abs()``
+        then the reduction, the last of those nodes."""
+        if _composed_l1(ctx):
+            return {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(ctx.info[2],
+                                                                        "AbsBackward0")
         return "".join(p.capitalize() for p in ctx.info[0].op.split("_")) + "Backward0"
+
+    @staticmethod
+    def _torch_edges(ctx, edges):
+        """l1_loss: PyTorch's chain (AbsBackward0 then SubBackward0 over the
+        input and target edges) below the reduction node."""
+        if not _composed_l1(ctx):
+            return edges
+        from ..autograd.graph import _cached_edges
+        return _cached_edges(ctx, _l1_edges, edges)
 
     @staticmethod
     def forward(ctx, x, y, w, rule, reduction, mean_by="count"):
@@ -308,6 +322,7 @@ class PointwiseLossFn(Function):
             denom = lw.size
         out = reduce(lw, reduction, x.dtype, denom)
         ctx.save_for_backward(x, y, w, l)
+        ctx.has_weight = w is not None
         # a 'mean' over the weights also depends on the weights through the sum
         ctx.info = (rule, cache, reduction, denom, lw.shape,
                     out if mean_by == "weight" and reduction == "mean" else None)
@@ -331,6 +346,19 @@ class PointwiseLossFn(Function):
             gl_w = l * gl if wmean is None else (l - wmean) * gl
             gw = unbroadcast(np.broadcast_to(gl_w, shape).astype(x.dtype), w.shape)
         return gx, gy, gw, None, None, None
+
+
+def _composed_l1(ctx):
+    """Whether the node is an unweighted l1_loss (PyTorch composes those)."""
+    return type(ctx.info[0]) is _L1 and not ctx.has_weight
+
+
+def _l1_edges(ctx, edges):
+    from ..autograd.graph import _shown
+    sub = (_shown("SubBackward0", edges[:2]), 0)
+    if ctx.info[2] in ("mean", "sum"):
+        return ((_shown("AbsBackward0", (sub,)), 0),)
+    return (sub,)
 
 
 def _apply(rule, input, target, weight, reduction, mean_by="count"):
