@@ -29,6 +29,10 @@ cdef extern from *:
     static int fnn_grad_get(void) { return fnn_grad_mode; }
     static void fnn_grad_set(int v) { fnn_grad_mode = v; }
     /* inside inference_mode(): the tensors made are inference tensors */
+    /* how many saved_tensors_hooks pairs this thread has pushed */
+    static _Thread_local int fnn_saved_hooks_n = 0;
+    static int fnn_saved_hooks_get(void) { return fnn_saved_hooks_n; }
+    static void fnn_saved_hooks_set(int v) { fnn_saved_hooks_n = v; }
     static _Thread_local int fnn_inference_mode = 0;
     static int fnn_inference_get(void) { return fnn_inference_mode; }
     static void fnn_inference_set(int v) { fnn_inference_mode = v; }
@@ -42,6 +46,8 @@ cdef extern from *:
     """
     int fnn_grad_get()
     void fnn_grad_set(int v)
+    int fnn_saved_hooks_get()
+    void fnn_saved_hooks_set(int v)
     int fnn_inference_get()
     void fnn_inference_set(int v)
     int FNN_REFCOUNT_TRUSTED
@@ -616,27 +622,40 @@ cdef void _record_versions(Context ctx, tuple args, list fargs, list outs, bint 
 
 # ------------------------------------------------------ saved tensor hooks
 # ``torch.autograd.graph.saved_tensors_hooks``: while a (pack, unpack) pair is
-# on this stack, every tensor a recorded op saves for its backward goes
-# through pack (once per saved tensor, when the op is recorded), and the
+# on this thread's stack, every tensor a recorded op saves for its backward
+# goes through pack (once per saved tensor, when the op is recorded), and the
 # backward receives unpack(packed) in its place.  This one spot covers every
-# op, built-in or user-defined; with the stack empty ``_apply`` pays one
-# size test.  Like PyTorch, the version check is left to the hooks (what
-# unpack returns is what the backward uses).
-cdef list _E_saved_hooks = []
+# op, built-in or user-defined; with no hooks ``_apply`` reads one C
+# thread-local int.  As in PyTorch, the stack is per thread, and the version
+# check is left to the hooks (what unpack returns is what the backward uses).
+import threading as _threading
+cdef object _E_hooks_tls = _threading.local()
+
+
+cdef list _hooks_stack():
+    st = getattr(_E_hooks_tls, "stack", None)
+    if st is None:
+        st = _E_hooks_tls.stack = []
+    return <list>st
 
 
 def saved_hooks_push(pack_hook, unpack_hook):
-    _E_saved_hooks.append((pack_hook, unpack_hook))
+    cdef list st = _hooks_stack()
+    st.append((pack_hook, unpack_hook))
+    fnn_saved_hooks_set(len(st))
 
 
 def saved_hooks_pop():
-    if _E_saved_hooks:
-        _E_saved_hooks.pop()
+    cdef list st = _hooks_stack()
+    if st:
+        st.pop()
+    fnn_saved_hooks_set(len(st))
 
 
 def saved_hooks_top():
-    """The innermost (pack, unpack) pair, or None."""
-    return _E_saved_hooks[len(_E_saved_hooks) - 1] if _E_saved_hooks else None
+    """This thread's innermost (pack, unpack) pair, or None."""
+    cdef list st = _hooks_stack()
+    return st[len(st) - 1] if st else None
 
 
 cdef object _saved_as_tensor(object s, tuple args, list fargs, tuple outs_in, list outs):
@@ -655,7 +674,8 @@ cdef object _saved_as_tensor(object s, tuple args, list fargs, tuple outs_in, li
 
 cdef int _pack_saved(Context ctx, tuple args, list fargs, tuple outs_in, list outs,
                      bint raw) except -1:
-    pack, unpack = _E_saved_hooks[len(_E_saved_hooks) - 1]
+    cdef list st = _hooks_stack()
+    pack, unpack = st[len(st) - 1]
     cdef list packed = []
     cdef int mode = fnn_grad_get()
     fnn_grad_set(0)                                # (PyTorch packs with grad mode off)
@@ -803,7 +823,7 @@ cdef object _apply(object cls, tuple args, dict kwargs):
                 t._grad_fn = ctx
                 t._out_idx = i
         if ctx._saved:
-            if _E_saved_hooks:                     # (an empty list: one size test)
+            if fnn_saved_hooks_get():              # (one thread-local read)
                 _pack_saved(ctx, args, fargs, outs_in, outs, raw)
             else:
                 _record_versions(ctx, args, fargs, outs, raw)

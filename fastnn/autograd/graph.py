@@ -11,12 +11,13 @@ their backward: the engine calls ``pack_hook`` once per saved tensor when an
 op is recorded (with grad mode off) and keeps only its result; the backward
 uses ``unpack_hook(packed)`` instead of the tensor.  ``save_on_cpu`` is the
 PyTorch pair that moves saved tensors to the CPU (fastnn's are already
-there).  What a built-in op keeps as a plain attribute of its node (a mask,
-an index array) rather than through ``save_for_backward`` is not passed to
-the hooks.
+there).  Hooks are per thread, as PyTorch's.  What a built-in op keeps as
+a plain attribute of its node (a mask, an index array) rather than through
+``save_for_backward`` is not passed to the hooks.
 """
 import abc
 import contextlib
+import threading
 
 from .. import _core
 from .._core import AccumulateGrad, Context
@@ -51,7 +52,7 @@ def increment_version(tensor):
         t._bump()
 
 
-_DISABLED = [None]      # the message of an active disable_saved_tensors_hooks
+_TLS = threading.local()    # .disabled: the message of this thread's disable_saved_tensors_hooks
 
 
 class saved_tensors_hooks:
@@ -73,8 +74,9 @@ class saved_tensors_hooks:
         self.unpack_hook = unpack_hook
 
     def __enter__(self):
-        if _DISABLED[0] is not None:
-            raise RuntimeError(_DISABLED[0])
+        msg = getattr(_TLS, "disabled", None)
+        if msg is not None:
+            raise RuntimeError(msg)
         _core.saved_hooks_push(self.pack_hook, self.unpack_hook)
         return None
 
@@ -105,12 +107,12 @@ def disable_saved_tensors_hooks(error_message):
     ``error_message``; entering it while hooks are active raises too."""
     if _core.saved_hooks_top() is not None:
         raise RuntimeError(error_message)
-    prev = _DISABLED[0]
-    _DISABLED[0] = error_message
+    prev = getattr(_TLS, "disabled", None)
+    _TLS.disabled = error_message
     try:
         yield
     finally:
-        _DISABLED[0] = prev
+        _TLS.disabled = prev
 
 
 # ------------------------------------------------------------ shown nodes

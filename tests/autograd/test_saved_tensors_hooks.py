@@ -214,3 +214,17 @@ def test_second_backward_after_free_still_raises():
     y.backward()
     with pytest.raises(RuntimeError, match="second time"):
         y.backward()
+
+
+@pytest.mark.parametrize("L", LIBS, ids=IDS)
+def test_hooks_are_per_thread(L):
+    import threading
+    n = []
+    x = L.tensor([1.0, 2.0], requires_grad=True)
+    with L.autograd.graph.saved_tensors_hooks(lambda t: n.append(1) or t, lambda t: t):
+        th = threading.Thread(target=lambda: x.exp())
+        th.start()
+        th.join()
+        assert n == []                     # another thread's op: not hooked
+        x.exp()
+    assert n == [1]
