@@ -485,6 +485,13 @@ class Tensor(TensorBase):
         from .storage import UntypedStorage
         return UntypedStorage._of_array(self._array)
 
+    def storage(self):
+        """The storage as elements of this tensor's dtype (PyTorch's
+        deprecated ``TypedStorage``; it warns once, as PyTorch)."""
+        from .storage import TypedStorage, UntypedStorage, _warn_typed
+        _warn_typed()
+        return TypedStorage._of(UntypedStorage._of_array(self._array), self._array.dtype)
+
     def __len__(self):
         if self._array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")

@@ -1,4 +1,5 @@
-"""``torch.UntypedStorage``: the bytes behind a tensor.
+"""``torch.UntypedStorage``: the bytes behind a tensor (and the deprecated
+``TypedStorage`` of ``Tensor.storage()``: the same bytes seen as elements).
 
 A fastnn tensor's storage is the memory of the ndarray at the root of its
 ``.base`` chain (see ``fastnn/ops/strided.py``), so every view of one base
@@ -28,7 +29,7 @@ try:
 except ImportError:                                    # NumPy < 2
     _byte_bounds = np.byte_bounds
 
-__all__ = ["UntypedStorage"]
+__all__ = ["UntypedStorage", "TypedStorage"]
 
 _LIVE = weakref.WeakValueDictionary()    # (id(root array), first, end) -> its storage
 
@@ -186,6 +187,108 @@ class UntypedStorage:
 
     def __deepcopy__(self, memo):
         return self.clone()
+
+    def __reduce__(self):
+        raise TypeError("fastnn does not pickle storages; save tensors with "
+                        "fastnn.save (safetensors) instead")
+
+
+_TYPED_WARNED = [False]
+_TYPED_MSG = ("TypedStorage is deprecated. It will be removed in the future and UntypedStorage "
+              "will be the only storage class. This should only matter to you if you are using "
+              "storages directly.  To access UntypedStorage directly, use "
+              "tensor.untyped_storage() instead of tensor.storage()")
+
+
+def _warn_typed():
+    if not _TYPED_WARNED[0]:
+        _TYPED_WARNED[0] = True
+        import warnings
+        warnings.warn(_TYPED_MSG, UserWarning, stacklevel=3)
+
+
+class TypedStorage:
+    """``Tensor.storage()``: a tensor's storage as elements of its dtype
+    (deprecated in PyTorch, which warns once; so does fastnn)."""
+
+    __slots__ = ("_untyped_storage", "_np_dtype")
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("fastnn.TypedStorage is made by Tensor.storage(); build an "
+                        "UntypedStorage or a tensor instead")
+
+    @classmethod
+    def _of(cls, untyped, np_dtype):
+        s = cls.__new__(cls)
+        s._untyped_storage = untyped
+        s._np_dtype = np.dtype(np_dtype)
+        return s
+
+    def _elements(self):
+        b = self._untyped_storage._bytes
+        n = b.size // self._np_dtype.itemsize
+        return b[:n * self._np_dtype.itemsize].view(self._np_dtype)
+
+    @property
+    def dtype(self):
+        from ._dtype import of
+        return of(self._np_dtype)
+
+    @property
+    def device(self):
+        return self._untyped_storage.device
+
+    def size(self):
+        return self._untyped_storage.nbytes() // self._np_dtype.itemsize
+
+    def __len__(self):
+        return self.size()
+
+    def nbytes(self):
+        return self._untyped_storage.nbytes()
+
+    def element_size(self):
+        return self._np_dtype.itemsize
+
+    def data_ptr(self):
+        return self._untyped_storage.data_ptr()
+
+    def untyped(self):
+        return self._untyped_storage
+
+    def tolist(self):
+        return self._elements().tolist()
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            raise RuntimeError("TypedStorage: slicing is not supported by fastnn; use "
+                               "untyped_storage() or the tensor")
+        return self._elements()[i].item()
+
+    def __setitem__(self, i, value):
+        self._elements()[i] = value
+
+    def fill_(self, value):
+        self._elements()[...] = value
+        return self
+
+    def is_shared(self):
+        return False
+
+    def is_pinned(self, device="cuda"):
+        return False
+
+    def get_device(self):
+        return -1
+
+    def cpu(self):
+        return self
+
+    def __repr__(self):
+        body = "\n".join(f" {v}" for v in self._elements().tolist())
+        head = (f"[torch.storage.TypedStorage(dtype={self.dtype}, device=cpu) of size "
+                f"{self.size()}]")
+        return body + "\n" + head if body else head
 
     def __reduce__(self):
         raise TypeError("fastnn does not pickle storages; save tensors with "

@@ -100,3 +100,26 @@ def test_untyped_storage_constructor():
         fastnn.UntypedStorage(-1)
     with pytest.raises(RuntimeError):
         fastnn.UntypedStorage([256])
+
+
+def _typed(L):
+    import warnings
+    x = L.arange(10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = x.view(2, 5)[1, 2:].storage()
+        i = L.arange(4).storage()
+    return (s.size(), len(s), s.nbytes(), str(s.dtype), s.element_size(),
+            s.data_ptr() == x.data_ptr(), s.tolist(), s[3], s.untyped().nbytes(),
+            i.size(), i.element_size(), repr(L.arange(2.0).storage()))
+
+
+def test_typed_storage_of_tensor_storage_matches_torch():
+    assert _typed(fastnn) == _typed(torch)
+
+
+def test_storage_warns_as_deprecated():
+    import fastnn.storage as st
+    st._TYPED_WARNED[0] = False
+    with pytest.warns(UserWarning, match="TypedStorage is deprecated"):
+        fastnn.ones(2).storage()
