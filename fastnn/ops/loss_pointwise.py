@@ -321,7 +321,9 @@ class PointwiseLossFn(Function):
         else:
             denom = lw.size
         out = reduce(lw, reduction, x.dtype, denom)
-        ctx.save_for_backward(x, y, w, l)
+        # (the unweighted loss only for the weight's gradient: PyTorch's mse,
+        # smooth_l1 and huber nodes save input and target, and so do these)
+        ctx.save_for_backward(x, y, w, l if w is not None else None)
         ctx.has_weight = w is not None
         # a 'mean' over the weights also depends on the weights through the sum
         ctx.info = (rule, cache, reduction, denom, lw.shape,

@@ -43,6 +43,11 @@ CASES = {
     "matmul": lambda L, x, w: x @ w,
     "tanh_chain": lambda L, x, w: (x.tanh() * 3).sigmoid(),
     "x*const": lambda L, x, w: x * L.tensor([1.0, 2.0, 3.0]),
+    "linear": lambda L, x, w: L.nn.functional.linear(x, w.T, w[0]),
+    "relu_softmax": lambda L, x, w: L.relu(x).softmax(1),
+    "mse": lambda L, x, w: L.nn.functional.mse_loss(x, x.detach() * 2),
+    "smooth_l1": lambda L, x, w: L.nn.functional.smooth_l1_loss(x, x.detach() * 2),
+    "huber": lambda L, x, w: L.nn.functional.huber_loss(x, x.detach() * 2),
 }
 
 
