@@ -280,21 +280,21 @@ class PointwiseLossFn(Function):
     @staticmethod
     def _torch_name(ctx):
         """The loss's own node name ('MseLossBackward0', ...), as PyTorch's;
-        for l1_loss, which PyTorch composes as ``(input - target).abs()``
-        then the reduction, the last of those nodes."""
-        if _composed_l1(ctx):
-            return {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(ctx.info[2],
-                                                                        "AbsBackward0")
+        where PyTorch composes the loss (l1_loss, and the weighted l1, mse
+        and huber losses), the name of the last node it records."""
+        top = _composed_top(ctx)
+        if top is not None:
+            return top
         return "".join(p.capitalize() for p in ctx.info[0].op.split("_")) + "Backward0"
 
     @staticmethod
     def _torch_edges(ctx, edges):
-        """l1_loss: PyTorch's chain (AbsBackward0 then SubBackward0 over the
-        input and target edges) below the reduction node."""
-        if not _composed_l1(ctx):
+        """Where PyTorch composes the loss, the nodes it records below the
+        last one (Abs/Pow over Sub, Mul by the weight, Sum, ...)."""
+        if _composed_top(ctx) is None:
             return edges
         from ..autograd.graph import _cached_edges
-        return _cached_edges(ctx, _l1_edges, edges)
+        return _cached_edges(ctx, _composed_edges, edges)
 
     @staticmethod
     def forward(ctx, x, y, w, rule, reduction, mean_by="count"):
@@ -350,17 +350,40 @@ class PointwiseLossFn(Function):
         return gx, gy, gw, None, None, None
 
 
-def _composed_l1(ctx):
-    """Whether the node is an unweighted l1_loss (PyTorch composes those)."""
-    return type(ctx.info[0]) is _L1 and not ctx.has_weight
+def _composed_top(ctx):
+    """The name of PyTorch's last node where it composes this loss from
+    other ops, else None (the loss is one node there too).  PyTorch 2.13:
+    l1_loss is (input - target).abs() then the reduction; with a weight,
+    l1 and mse multiply by it and divide the sum by the weights' sum
+    ('mean'), huber multiplies its own node's result and takes the mean."""
+    kind, red = type(ctx.info[0]), ctx.info[2]
+    if not ctx.has_weight:
+        if kind is _L1:
+            return {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(red, "AbsBackward0")
+        return None
+    if kind is _L1 or kind is _Mse:
+        return {"mean": "DivBackward0", "sum": "SumBackward0"}.get(red, "MulBackward0")
+    if kind is _Huber:
+        return {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(red, "MulBackward0")
+    return None
 
 
-def _l1_edges(ctx, edges):
-    from ..autograd.graph import _shown
-    sub = (_shown("SubBackward0", edges[:2]), 0)
-    if ctx.info[2] in ("mean", "sum"):
-        return ((_shown("AbsBackward0", (sub,)), 0),)
-    return (sub,)
+def _composed_edges(ctx, edges):
+    from ..autograd.graph import _shown, _through
+    kind, red = type(ctx.info[0]), ctx.info[2]
+    if kind is _Huber:
+        core = (_shown("HuberLossBackward0", edges[:2]), 0)
+    else:
+        sub = (_shown("SubBackward0", edges[:2]), 0)
+        core = (_shown("AbsBackward0" if kind is _L1 else "PowBackward0", (sub,)), 0)
+    if not ctx.has_weight:                         # l1_loss
+        return (core,) if red in ("mean", "sum") else core[0].next_functions
+    if red == "none":
+        return (core, edges[2])
+    mul = (_shown("MulBackward0", (core, edges[2])), 0)
+    if red == "sum" or kind is _Huber:
+        return (mul,)
+    return ((_shown("SumBackward0", (mul,)), 0), _through("SumBackward0", edges[2]))
 
 
 def _apply(rule, input, target, weight, reduction, mean_by="count"):

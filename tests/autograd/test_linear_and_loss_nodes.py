@@ -1,8 +1,8 @@
 """The graph PyTorch 2.13 shows for ``F.linear`` (addmm: bias's
 AccumulateGrad, the input's node, TBackward0 before the weight; a view of
 it for other than 2-D input) and for the pointwise losses (``l1_loss`` is
-composed: Mean/Sum over Abs over Sub), walked through ``next_functions``
-on both libraries."""
+composed: Mean/Sum over Abs over Sub; with a weight, l1/mse/huber are
+composed too), walked through ``next_functions`` on both libraries."""
 import pytest
 
 import fastnn
@@ -76,6 +76,12 @@ def _loss_graphs(L):
             out[f"{f}_{red}"] = getattr(F, f)(x, t, reduction=red)
         out[f"{f}_both"] = getattr(F, f)(x, x * 2)
     out["L1Loss"] = L.nn.L1Loss()(x, t)
+    w = L.tensor([[1.0, 2.0, 3.0], [0.5, 0.5, 4.0]], requires_grad=True)
+    for f in ("l1_loss", "mse_loss", "huber_loss"):
+        for red in ("mean", "sum", "none"):
+            out[f"{f}_{red}_weighted"] = getattr(F, f)(x, t, reduction=red, weight=w)
+            out[f"{f}_{red}_const_weight"] = getattr(F, f)(x, t, reduction=red,
+                                                            weight=w.detach())
     return out
 
 
