@@ -119,3 +119,15 @@ def test_detached_without_an_outer_graph_or_under_no_grad():
                 g1.grad_fn is None, g2.grad_fn is None, _np(g2)]
     got = _both(script)
     assert got[:4] == [False] * 4
+
+
+def test_jacrev_and_hessian_stay_attached():
+    def script(L):
+        w = L.tensor(W0, requires_grad=True)
+        x = L.tensor(X0)
+        J = L.func.jacrev(lambda a: L.sin(a * w))(x)
+        H = L.func.hessian(lambda a: L.sin(a * w).sum())(x)
+        J2 = L.func.jacrev(L.sin)(x)
+        return [J.requires_grad, H.requires_grad, J2.requires_grad,
+                _np(L.autograd.grad(J.sum(), w)[0]), _np(L.autograd.grad(H.sum(), w)[0])]
+    _both(script)
