@@ -87,7 +87,10 @@ class UntypedStorage:
                 root.ravel(order="K")
             s._set(root, flat.view(np.uint8), lo)
         else:                            # a strided root: its whole byte span
-            s._set(root, np.frombuffer(_span(lo, hi - lo), np.uint8), lo)
+            span = np.frombuffer(_span(lo, hi - lo), np.uint8)
+            if not root.flags.writeable:
+                span.flags.writeable = False
+            s._set(root, span, lo)
         _LIVE[key] = s
         return s
 
