@@ -334,6 +334,12 @@ class PointwiseLossFn(Function):
     def backward(ctx, g):
         x, y, w, l = ctx.saved_tensors
         rule, cache, reduction, denom, shape, wmean = ctx.info
+        if ctx._packed is not None:
+            # under saved_tensors_hooks the backward uses what unpack gave
+            # for input and target, as PyTorch's: the cache is made again
+            l2, cache = rule.forward(x, y)
+            if l is not None:
+                l = np.asarray(l2, dtype=x.dtype)
         nx, ny, nw = ctx.needs_input_grad[:3]
         gl = upstream(g, reduction, denom, shape, x.dtype)
         glw = gl * w if w is not None else gl

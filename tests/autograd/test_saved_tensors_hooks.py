@@ -233,3 +233,15 @@ def test_hooks_are_per_thread(L):
         assert n == []                     # another thread's op: not hooked
         x.exp()
     assert n == [1]
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "smooth_l1_loss", "huber_loss", "l1_loss"])
+def test_losses_use_what_unpack_returns(loss):
+    def run(L):
+        x = L.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], requires_grad=True)
+        t = L.tensor([[0.0, 1.0, 1.0], [2.0, 0.0, -3.0]])
+        with L.autograd.graph.saved_tensors_hooks(lambda s: s, lambda s: s * 0.5):
+            y = getattr(L.nn.functional, loss)(x, t)
+        y.backward()
+        return x.grad.numpy().copy()
+    np.testing.assert_allclose(run(fastnn), run(torch), rtol=1e-6)
