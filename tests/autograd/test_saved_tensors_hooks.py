@@ -245,3 +245,24 @@ def test_losses_use_what_unpack_returns(loss):
         y.backward()
         return x.grad.numpy().copy()
     np.testing.assert_allclose(run(fastnn), run(torch), rtol=1e-6)
+
+
+def _embedding_run(L, unpack):
+    n = []
+    w = L.tensor([[1.0, 2.0], [0.5, -1.0], [3.0, 0.5]], requires_grad=True)
+    idx = L.tensor([[0, 2], [1, 0]])
+
+    def pack(t):
+        n.append(str(t.dtype))
+        return t
+    with L.autograd.graph.saved_tensors_hooks(pack, unpack):
+        y = L.nn.functional.embedding(idx, w)
+    (y * L.tensor([1.0, 2.0])).sum().backward()
+    return n, w.grad.tolist()
+
+
+@pytest.mark.parametrize("which", ["same", "swapped"])
+def test_embedding_packs_its_indices_and_uses_the_unpacked_ones(which):
+    def unpack(t):
+        return t if which == "same" else t.flip(-1)           # other indices
+    assert _embedding_run(fastnn, unpack) == _embedding_run(torch, unpack)
