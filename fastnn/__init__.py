@@ -39,6 +39,7 @@ except ImportError:
         "with `python setup.py build_ext --inplace`.") from None
 from ._config import get_num_threads, set_num_threads  # noqa: E402
 from ._core import Size  # noqa: E402
+from .storage import TypedStorage, UntypedStorage  # noqa: E402
 from ._errors import (DTypeError, DTypeNotImplementedError, GradcheckError,  # noqa: E402
                       OutOfRangeError, ShapeError, ValueRangeError)
 from . import autograd  # noqa: E402

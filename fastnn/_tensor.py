@@ -473,7 +473,24 @@ class Tensor(TensorBase):
         return self._array.shape == other._array.shape
 
     def data_ptr(self):
-        return self._array.ctypes.data
+        """The address of the first element: ``untyped_storage().data_ptr()``
+        plus ``storage_offset() * element_size()``; 0 for a tensor with no
+        elements, as PyTorch's."""
+        a = self._array
+        return a.ctypes.data if a.size else 0
+
+    def untyped_storage(self):
+        """The bytes this tensor lives in, shared by every view of its base
+        (``fastnn.UntypedStorage``: ``data_ptr()``, ``nbytes()``, ``size()``)."""
+        from .storage import UntypedStorage
+        return UntypedStorage._of_array(self._array)
+
+    def storage(self):
+        """The storage as elements of this tensor's dtype (PyTorch's
+        deprecated ``TypedStorage``; it warns once, as PyTorch)."""
+        from .storage import TypedStorage, UntypedStorage, _warn_typed
+        _warn_typed()
+        return TypedStorage._of(UntypedStorage._of_array(self._array), self._array.dtype)
 
     def __len__(self):
         if self._array.ndim == 0:
@@ -2302,7 +2319,7 @@ class Tensor(TensorBase):
         return False
 
     def const_data_ptr(self):
-        return self._array.ctypes.data
+        return self.data_ptr()
 
     def dim_order(self, *, ambiguity_check=False):
         """The dims from outermost to innermost in memory (by stride, ties in order)."""

@@ -170,13 +170,49 @@ def _track(x):
         return x.view_as(x) if x.requires_grad else x.detach().requires_grad_(True)
 
 
-def _finish(t):
-    return t.detach() if (_LEVEL[0] == 0 and isinstance(t, Tensor)) else t
+def _reaches_outer(t, fresh):
+    """Whether t's graph reaches a tensor requiring grad that the transform
+    did not make itself (a parameter, an input that already required grad):
+    then t belongs to the caller's graph, as PyTorch's transforms leave it."""
+    own = {id(f) for f in fresh}
+    seen = set()
+    todo = [t.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        for p in getattr(node, "_parents", None) or ():
+            if p is None:
+                continue
+            if p._grad_fn is None:
+                if id(p) not in own:
+                    return True
+            else:
+                todo.append(p._grad_fn)
+    return False
 
 
-def _finish_tree(tree):
+def _finish(t, fresh=(), grad_on=False):
+    """A transform's result as the caller sees it: inside another transform,
+    as it is; at the top level, attached to the caller's graph when grad
+    mode is on there and t depends on what requires grad in it (gradient
+    penalties, MAML), else detached."""
+    if _LEVEL[0] != 0 or not isinstance(t, Tensor):
+        return t
+    if grad_on and t.requires_grad and _reaches_outer(t, fresh):
+        return t
+    return t.detach()
+
+
+def _finish_tree(tree, fresh=(), grad_on=False):
     leaves, build = _flatten(tree)
-    return build([_finish(t) for t in leaves])
+    return build([_finish(t, fresh, grad_on) for t in leaves])
+
+
+def _fresh(tracked):
+    """The leaves _track made (inputs that did not require grad)."""
+    return [t for t in tracked if t.grad_fn is None]
 
 
 def grad_and_value(func, argnums=0, has_aux=False):
@@ -185,6 +221,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
     from . import autograd
 
     def wrapper(*args, **kwargs):
+        grad_on = autograd.is_grad_enabled()
         single, nums = _argnums(argnums, len(args))
         args = list(args)
         flat_in = {}
@@ -213,15 +250,16 @@ def grad_and_value(func, argnums=0, has_aux=False):
             else:
                 gs = tuple(Tensor._wrap(np.zeros(t._array.shape, t._array.dtype))
                            for t in inputs)
+        fresh = _fresh(inputs)
         res, k = [], 0
         for a in nums:
             tracked, build = flat_in[a]
-            res.append(build([_finish(g) for g in gs[k:k + len(tracked)]]))
+            res.append(build([_finish(g, fresh, grad_on) for g in gs[k:k + len(tracked)]]))
             k += len(tracked)
         g = res[0] if single else tuple(res)
-        value = _finish(out)
+        value = _finish(out, fresh, grad_on)
         if has_aux:
-            return g, (value, _finish_tree(aux))
+            return g, (value, _finish_tree(aux, fresh, grad_on))
         return g, value
     return wrapper
 
@@ -240,6 +278,7 @@ def vjp(func, *primals, has_aux=False):
     """(func(*primals), vjp_fn): vjp_fn(cotangents) gives the
     vector-Jacobian products with respect to each primal."""
     from . import autograd
+    grad_on = autograd.is_grad_enabled()
     tracked = []
     builds = []
     for p in primals:
@@ -254,8 +293,10 @@ def vjp(func, *primals, has_aux=False):
         out, aux = out
     outs, _ = _flatten(out)
     inputs = [t for tr in tracked for t in tr]
+    fresh = _fresh(inputs)
 
     def vjp_fn(cotangents):
+        fn_grad_on = autograd.is_grad_enabled()
         cts, _ = _flatten(cotangents)
         if len(cts) != len(outs):
             raise RuntimeError(f"Expected pytree structure of cotangents to be the same as "
@@ -271,12 +312,14 @@ def vjp(func, *primals, has_aux=False):
                 gs = [Tensor._wrap(np.zeros(t._array.shape, t._array.dtype)) for t in inputs]
         res, k = [], 0
         for tr, b in zip(tracked, builds):
-            res.append(b([_finish(g) for g in gs[k:k + len(tr)]]))
+            res.append(b([_finish(g, fresh, fn_grad_on) for g in gs[k:k + len(tr)]]))
             k += len(tr)
         return tuple(res)
 
-    value = _finish_tree(out)
-    return (value, vjp_fn, _finish_tree(aux)) if has_aux else (value, vjp_fn)
+    vjp_fn._fresh = fresh
+    value = _finish_tree(out, fresh, grad_on)
+    return ((value, vjp_fn, _finish_tree(aux, fresh, grad_on)) if has_aux
+            else (value, vjp_fn))
 
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
@@ -289,6 +332,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if len(primals) != len(tangents):
         raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have "
                            "the same length")
+    grad_on = autograd.is_grad_enabled()
     r = vjp(func, *primals, has_aux=has_aux)
     out = r[0]
     outs, build = _flatten(out)
@@ -304,7 +348,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                                create_graph=True, allow_unused=True, materialize_grads=True)
         else:
             jv = [Tensor._wrap(np.zeros(u._array.shape, u._array.dtype)) for u in us]
-    res = build([_finish(j) for j in jv])
+    fresh = r[1]._fresh + us
+    res = build([_finish(j, fresh, grad_on) for j in jv])
     return (out, res, r[2]) if has_aux else (out, res)
 
 

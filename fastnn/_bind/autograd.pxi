@@ -29,6 +29,10 @@ cdef extern from *:
     static int fnn_grad_get(void) { return fnn_grad_mode; }
     static void fnn_grad_set(int v) { fnn_grad_mode = v; }
     /* inside inference_mode(): the tensors made are inference tensors */
+    /* how many saved_tensors_hooks pairs this thread has pushed */
+    static _Thread_local int fnn_saved_hooks_n = 0;
+    static int fnn_saved_hooks_get(void) { return fnn_saved_hooks_n; }
+    static void fnn_saved_hooks_set(int v) { fnn_saved_hooks_n = v; }
     static _Thread_local int fnn_inference_mode = 0;
     static int fnn_inference_get(void) { return fnn_inference_mode; }
     static void fnn_inference_set(int v) { fnn_inference_mode = v; }
@@ -42,6 +46,8 @@ cdef extern from *:
     """
     int fnn_grad_get()
     void fnn_grad_set(int v)
+    int fnn_saved_hooks_get()
+    void fnn_saved_hooks_set(int v)
     int fnn_inference_get()
     void fnn_inference_set(int v)
     int FNN_REFCOUNT_TRUSTED
@@ -310,6 +316,7 @@ cdef class Context:
     cdef public list _pre_hooks   # register_prehook: hook(grad_outputs)
     cdef public list _post_hooks  # register_hook: hook(grad_inputs, grad_outputs)
     cdef public unsigned long long _tmask   # bit i: argument i was a floating Tensor (0: unknown)
+    cdef public tuple _packed     # saved_tensors_hooks: (unpack, ((kind, packed) ...)); None: none
     cdef dict __dict__
     cdef object __weakref__
 
@@ -329,6 +336,8 @@ cdef class Context:
         or when one of them was changed in place since it was saved."""
         if self._freed:
             raise RuntimeError(_E_FREED)
+        if self._packed is not None:
+            return _unpack_saved(self)
         if self._saved_versions is not None:
             _check_versions(self)
         return self._saved
@@ -385,6 +394,11 @@ cdef class Context:
                 out.append((_accumulate_node(<TensorBase>p), 0))
             else:
                 out.append((_named_node((<TensorBase>p)._grad_fn), (<TensorBase>p)._out_idx))
+        # an op that fuses what PyTorch records as several nodes may show
+        # PyTorch's edges (in its order, through its intermediate nodes)
+        shown = getattr(self._fn, "_torch_edges", None) if self._name is None else None
+        if shown is not None:
+            return shown(self, tuple(out))
         return tuple(out)
 
     def register_hook(self, hook):
@@ -606,6 +620,107 @@ cdef void _record_versions(Context ctx, tuple args, list fargs, list outs, bint 
     ctx._saved_versions = tuple(rec) if rec else None
 
 
+# ------------------------------------------------------ saved tensor hooks
+# ``torch.autograd.graph.saved_tensors_hooks``: while a (pack, unpack) pair is
+# on this thread's stack, every tensor a recorded op saves for its backward
+# goes through pack (once per saved tensor, when the op is recorded), and the
+# backward receives unpack(packed) in its place.  This one spot covers every
+# op, built-in or user-defined; with no hooks ``_apply`` reads one C
+# thread-local int.  As in PyTorch, the stack is per thread, and the version
+# check is left to the hooks (what unpack returns is what the backward uses).
+import threading as _threading
+cdef object _E_hooks_tls = _threading.local()
+
+
+cdef list _hooks_stack():
+    st = getattr(_E_hooks_tls, "stack", None)
+    if st is None:
+        st = _E_hooks_tls.stack = []
+    return <list>st
+
+
+def saved_hooks_push(pack_hook, unpack_hook):
+    cdef list st = _hooks_stack()
+    st.append((pack_hook, unpack_hook))
+    fnn_saved_hooks_set(len(st))
+
+
+def saved_hooks_pop():
+    cdef list st = _hooks_stack()
+    if st:
+        st.pop()
+    fnn_saved_hooks_set(len(st))
+
+
+def saved_hooks_top():
+    """This thread's innermost (pack, unpack) pair, or None."""
+    cdef list st = _hooks_stack()
+    return st[len(st) - 1] if st else None
+
+
+cdef object _saved_as_tensor(object s, tuple args, list fargs, tuple outs_in, list outs):
+    """The Tensor a raw op's saved ndarray stands for: the argument or output
+    whose array it is, else a new Tensor over it (an intermediate)."""
+    cdef Py_ssize_t i
+    for i in range(len(fargs)):
+        if fargs[i] is s and isinstance(args[i], TensorBase):
+            return args[i]
+    for i in range(len(outs)):
+        o = outs[i]
+        if isinstance(o, TensorBase) and ((<TensorBase>o)._array is s or outs_in[i] is s):
+            return o
+    return _e_wrap(s)
+
+
+cdef int _pack_saved(Context ctx, tuple args, list fargs, tuple outs_in, list outs,
+                     bint raw) except -1:
+    cdef list st = _hooks_stack()
+    pack, unpack = st[len(st) - 1]
+    cdef list packed = []
+    cdef int mode = fnn_grad_get()
+    fnn_grad_set(0)                                # (PyTorch packs with grad mode off)
+    try:
+        _pack_each(ctx, pack, packed, args, fargs, outs_in, outs, raw)
+    finally:
+        fnn_grad_set(mode)
+    ctx._packed = (unpack, tuple(packed))
+    ctx._saved = ()                                # (only the packed values stay alive)
+    return 0
+
+
+cdef int _pack_each(Context ctx, object pack, list packed, tuple args, list fargs,
+                    tuple outs_in, list outs, bint raw) except -1:
+    cdef Py_ssize_t i
+    for s in ctx._saved:
+        if isinstance(s, TensorBase):
+            t = s
+            for i in range(len(outs_in)):
+                if outs_in[i] is s and isinstance(outs[i], TensorBase):
+                    t = outs[i]                    # the output the caller holds
+                    break
+            packed.append((0, pack(t)))
+        elif raw and isinstance(s, _E_ndarray):
+            packed.append((1, pack(_saved_as_tensor(s, args, fargs, outs_in, outs))))
+        else:
+            packed.append((2, s))                  # a shape, a number, None: kept as is
+    return 0
+
+
+cdef tuple _unpack_saved(Context ctx):
+    unpack = ctx._packed[0]
+    cdef list out = []
+    for kind, p in ctx._packed[1]:
+        if kind == 2:
+            out.append(p)
+            continue
+        r = unpack(p)
+        if not isinstance(r, TensorBase):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but "
+                            f"got result of type {type(r).__name__}")
+        out.append((<TensorBase>r)._array if kind == 1 else r)
+    return tuple(out)
+
+
 # ---------------------------------------------------------------- functions
 @cython.auto_pickle(False)
 cdef class FunctionBase:
@@ -708,7 +823,10 @@ cdef object _apply(object cls, tuple args, dict kwargs):
                 t._grad_fn = ctx
                 t._out_idx = i
         if ctx._saved:
-            _record_versions(ctx, args, fargs, outs, raw)
+            if fnn_saved_hooks_get():              # (one thread-local read)
+                _pack_saved(ctx, args, fargs, outs_in, outs, raw)
+            else:
+                _record_versions(ctx, args, fargs, outs, raw)
     if single:
         return outs[0]
     return tuple(outs)
@@ -1099,6 +1217,7 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
     if not retain_graph:
         node._freed = True
         node._saved = ()
+        node._packed = None
 
 
 cdef tuple _node_post_hooks(Context node, tuple res, Py_ssize_t nparents, tuple gouts):

@@ -82,17 +82,22 @@ class EmbeddingFn(Function):
         ctx.idx, ctx.num, ctx.pad, ctx.freq = flat, weight.shape[0], padding_idx, \
             scale_grad_by_freq
         ctx.dim = weight.shape[1]
+        # the indices, as PyTorch's node saves them (saved_tensors_hooks see
+        # them; ctx.idx stays for the double backward and the ONNX export)
+        ctx.save_for_backward(idx)
         return y.reshape(idx.shape + (weight.shape[1],))
 
     @staticmethod
     def backward(ctx, g):
-        g = np.ascontiguousarray(g).reshape(ctx.idx.shape[0], ctx.dim)
+        (idx,) = ctx.saved_tensors
+        flat = np.ascontiguousarray(idx, dtype=np.int64).reshape(-1)
+        g = np.ascontiguousarray(g).reshape(flat.shape[0], ctx.dim)
         scale = None
         if ctx.freq:
-            counts = np.bincount(ctx.idx, minlength=ctx.num)
+            counts = np.bincount(flat, minlength=ctx.num)
             scale = (1.0 / np.maximum(counts, 1)).astype(g.dtype)
         dw = np.empty((ctx.num, g.shape[1]), g.dtype)
-        _core.embedding_bwd(ctx.idx, g, dw, ctx.pad, scale, nthreads())
+        _core.embedding_bwd(flat, g, dw, ctx.pad, scale, nthreads())
         return dw, None, None, None
 
 

@@ -151,9 +151,20 @@ class LinearFn(Function):
         """PyTorch's addmm (mm without a bias) on 2-D input, a view of it else
         (whether or not the bias needs a gradient)."""
         bias = ctx.has_bias
-        if len(ctx._out_meta[0][0]) != 2:
-            return "ViewBackward0" if bias else "UnsafeViewBackward0"
+        nd = len(ctx._out_meta[0][0])
+        if nd != 2:
+            return ("ViewBackward0" if bias else
+                    "SqueezeBackward4" if nd == 1 else "UnsafeViewBackward0")
         return "AddmmBackward0" if bias else "MmBackward0"
+
+    @staticmethod
+    def _torch_edges(ctx, edges):
+        """PyTorch's edges: addmm's (bias, input, weight.t()) order with a
+        TBackward0 node before the weight; on other than 2-D input, one edge
+        to that addmm (mm), whose input edge goes through a ViewBackward0
+        (UnsqueezeBackward0 for 1-D input without bias)."""
+        from ..autograd.graph import _cached_edges
+        return _cached_edges(ctx, _linear_edges, edges)
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
@@ -175,6 +186,20 @@ class LinearFn(Function):
         if nb:   # (float32 over many rows: blocked, as torch's cascade)
             gb = _sum_f(np.ascontiguousarray(g2), (0,), False)
         return gx, gw, gb
+
+
+def _linear_edges(ctx, edges):
+    from ..autograd.graph import _shown, _through
+    ex, ew = edges[0], edges[1]
+    bias = ctx.has_bias
+    tw = _through("TBackward0", ew)
+    nd = len(ctx._out_meta[0][0])
+    if nd == 2:
+        return (edges[2], ex, tw) if bias else (ex, tw)
+    xin = _through("UnsqueezeBackward0" if nd == 1 and not bias else "ViewBackward0", ex)
+    inner = (_shown("AddmmBackward0", (edges[2], xin, tw)) if bias
+             else _shown("MmBackward0", (xin, tw)))
+    return ((inner, 0),)
 
 
 def linear_infer(x, weight, bias):

@@ -279,8 +279,22 @@ class PointwiseLossFn(Function):
 
     @staticmethod
     def _torch_name(ctx):
-        """The loss's own node name ('MseLossBackward0', ...), as PyTorch's."""
+        """The loss's own node name ('MseLossBackward0', ...), as PyTorch's;
+        where PyTorch composes the loss (l1_loss, and the weighted l1, mse
+        and huber losses), the name of the last node it records."""
+        top = _composed_top(ctx)
+        if top is not None:
+            return top
         return "".join(p.capitalize() for p in ctx.info[0].op.split("_")) + "Backward0"
+
+    @staticmethod
+    def _torch_edges(ctx, edges):
+        """Where PyTorch composes the loss, the nodes it records below the
+        last one (Abs/Pow over Sub, Mul by the weight, Sum, ...)."""
+        if _composed_top(ctx) is None:
+            return edges
+        from ..autograd.graph import _cached_edges
+        return _cached_edges(ctx, _composed_edges, edges)
 
     @staticmethod
     def forward(ctx, x, y, w, rule, reduction, mean_by="count"):
@@ -307,7 +321,10 @@ class PointwiseLossFn(Function):
         else:
             denom = lw.size
         out = reduce(lw, reduction, x.dtype, denom)
-        ctx.save_for_backward(x, y, w, l)
+        # (the unweighted loss only for the weight's gradient: PyTorch's mse,
+        # smooth_l1 and huber nodes save input and target, and so do these)
+        ctx.save_for_backward(x, y, w, l if w is not None else None)
+        ctx.has_weight = w is not None
         # a 'mean' over the weights also depends on the weights through the sum
         ctx.info = (rule, cache, reduction, denom, lw.shape,
                     out if mean_by == "weight" and reduction == "mean" else None)
@@ -317,6 +334,12 @@ class PointwiseLossFn(Function):
     def backward(ctx, g):
         x, y, w, l = ctx.saved_tensors
         rule, cache, reduction, denom, shape, wmean = ctx.info
+        if ctx._packed is not None:
+            # under saved_tensors_hooks the backward uses what unpack gave
+            # for input and target, as PyTorch's: the cache is made again
+            l2, cache = rule.forward(x, y)
+            if l is not None:
+                l = np.asarray(l2, dtype=x.dtype)
         nx, ny, nw = ctx.needs_input_grad[:3]
         gl = upstream(g, reduction, denom, shape, x.dtype)
         glw = gl * w if w is not None else gl
@@ -331,6 +354,42 @@ class PointwiseLossFn(Function):
             gl_w = l * gl if wmean is None else (l - wmean) * gl
             gw = unbroadcast(np.broadcast_to(gl_w, shape).astype(x.dtype), w.shape)
         return gx, gy, gw, None, None, None
+
+
+def _composed_top(ctx):
+    """The name of PyTorch's last node where it composes this loss from
+    other ops, else None (the loss is one node there too).  PyTorch 2.13:
+    l1_loss is (input - target).abs() then the reduction; with a weight,
+    l1 and mse multiply by it and divide the sum by the weights' sum
+    ('mean'), huber multiplies its own node's result and takes the mean."""
+    kind, red = type(ctx.info[0]), ctx.info[2]
+    if not ctx.has_weight:
+        if kind is _L1:
+            return {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(red, "AbsBackward0")
+        return None
+    if kind is _L1 or kind is _Mse:
+        return {"mean": "DivBackward0", "sum": "SumBackward0"}.get(red, "MulBackward0")
+    if kind is _Huber:
+        return {"mean": "MeanBackward0", "sum": "SumBackward0"}.get(red, "MulBackward0")
+    return None
+
+
+def _composed_edges(ctx, edges):
+    from ..autograd.graph import _shown, _through
+    kind, red = type(ctx.info[0]), ctx.info[2]
+    if kind is _Huber:
+        core = (_shown("HuberLossBackward0", edges[:2]), 0)
+    else:
+        sub = (_shown("SubBackward0", edges[:2]), 0)
+        core = (_shown("AbsBackward0" if kind is _L1 else "PowBackward0", (sub,)), 0)
+    if not ctx.has_weight:                         # l1_loss
+        return (core,) if red in ("mean", "sum") else core[0].next_functions
+    if red == "none":
+        return (core, edges[2])
+    mul = (_shown("MulBackward0", (core, edges[2])), 0)
+    if red == "sum" or kind is _Huber:
+        return (mul,)
+    return ((_shown("SumBackward0", (mul,)), 0), _through("SumBackward0", edges[2]))
 
 
 def _apply(rule, input, target, weight, reduction, mean_by="count"):

@@ -48,10 +48,16 @@ except ImportError:                                    # NumPy < 2
 
 # ------------------------------------------------------------------ storage
 def _root(a):
+    """The array owning a's memory: up a's ``.base`` chain, also through
+    the holder NumPy's ``as_strided`` puts between a view and its base."""
     r = a
-    while isinstance(r.base, np.ndarray):
-        r = r.base
-    return r
+    while True:
+        b = r.base
+        if not isinstance(b, np.ndarray):
+            b = getattr(b, "base", None)       # (as_strided's DummyArray)
+            if not isinstance(b, np.ndarray):
+                return r
+        r = b
 
 
 def _storage(a):
