@@ -25,6 +25,7 @@ from .._errors import ShapeError
 from ..autograd.function import Function
 from ._util import check_float
 from .activation import _t
+from .factories import _linspace as _linspace_values
 
 __all__ = ["affine_grid", "grid_sample"]
 
@@ -36,8 +37,12 @@ def _linspace(n, align_corners, dtype):
     """Normalised coordinates of n pixel centres (corners with align_corners)."""
     if n <= 1:
         return np.zeros(max(n, 0), dtype)
-    r = np.linspace(-1, 1, n, dtype=dtype)
-    return r if align_corners else r * dtype.type((n - 1) / n)
+    r = _linspace_values(-1.0, 1.0, n, dtype)       # torch.linspace's values, bit for bit
+    if align_corners:
+        return r
+    # PyTorch scales as ``r * (n - 1) / n``: two roundings in the dtype, not
+    # one multiplication by the rounded ratio
+    return (r * dtype.type(n - 1)) / dtype.type(n)
 
 
 def affine_grid(theta, size, align_corners=None):

@@ -142,3 +142,24 @@ def _bad(**kw):
 def test_errors(fn, exc, match):
     with pytest.raises(exc, match=match):
         fn()
+
+
+@pytest.mark.parametrize("align", [False, True])
+def test_affine_grid_identity_is_bitwise_torch_and_theta_grad_at_pixel_centres(align):
+    # the base grid must hold torch.linspace's values scaled as PyTorch scales
+    # them (r * (n - 1) / n, two roundings): at the identity the sample points
+    # then sit exactly on pixel centres, where the bilinear grid gradient takes
+    # one side of its kink, and both libraries must take the same side
+    torch = requires_torch()
+    for size in [(2, 1, 7, 8), (1, 1, 16, 16), (1, 1, 33, 65)]:
+        th = np.tile(np.array([[1, 0, 0], [0, 1, 0]], np.float32), (size[0], 1, 1))
+        x = np.random.default_rng(size[2]).standard_normal(size).astype(np.float32)
+        tf, tt = fastnn.tensor(th, requires_grad=True), torch.tensor(th, requires_grad=True)
+        gf = F.affine_grid(tf, size, align_corners=align)
+        gt = torch.nn.functional.affine_grid(tt, size, align_corners=align)
+        np.testing.assert_array_equal(gf.detach().numpy(), gt.detach().numpy())
+        yf = F.grid_sample(fastnn.tensor(x), gf, align_corners=align)
+        yt = torch.nn.functional.grid_sample(torch.tensor(x), gt, align_corners=align)
+        (yf * yf).sum().backward()
+        (yt * yt).sum().backward()
+        np.testing.assert_allclose(tf.grad.numpy(), tt.grad.numpy(), rtol=1e-4, atol=1e-3)

@@ -140,6 +140,9 @@ TUTORIALS = {
     "pinn_flow": (54, 1e-4, None),
     "tcn_forecast": (65, 1e-4, None),
     "moe_char_rnn": (27, 1e-4, None),
+    "spatial_transformer": (12, 1e-4, None),  # later, sample points near pixel
+                                           # centres flip the bilinear grid
+                                           # gradient's side of its kink on rounding
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
