@@ -143,6 +143,9 @@ TUTORIALS = {
     "spatial_transformer": (12, 1e-4, None),  # later, sample points near pixel
                                            # centres flip the bilinear grid
                                            # gradient's side of its kink on rounding
+    "style_transfer_lbfgs": (6, 1e-4, None),  # LBFGS on the image in float32: from
+                                           # the 5th closure call on, rounding grows
+                                           # (as much in torch, against float64)
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
