@@ -146,6 +146,7 @@ TUTORIALS = {
     "style_transfer_lbfgs": (6, 1e-4, None),  # LBFGS on the image in float32: from
                                            # the 5th closure call on, rounding grows
                                            # (as much in torch, against float64)
+    "swa_ema": (78, 1e-4, None),
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
