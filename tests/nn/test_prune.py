@@ -111,3 +111,39 @@ def test_random_pruning_counts_and_errors():
     with pytest.raises(ValueError, match="has to be pruned"):
         P.remove(fastnn.nn.Linear(2, 2), "weight")
     assert not P.is_pruned(fastnn.nn.Linear(2, 2))
+
+
+def test_custom_method_gets_and_returns_tensors_like_torch():
+    # the tutorial's custom method: compute_mask receives Tensors (t and
+    # default_mask) and returns one, so torch-style tensor code runs
+    # unchanged: directly, inside a PruningContainer (iterative pruning,
+    # where it sees only the entries still kept), through .prune() and as
+    # global_unstructured's method
+    torch = requires_torch()
+    masks = {}
+    for M in (torch, fastnn):
+        P = _prune(M)
+
+        class FooBar(P.BasePruningMethod):
+            PRUNING_TYPE = "unstructured"
+
+            def compute_mask(self, t, default_mask):
+                assert isinstance(t, M.Tensor) and isinstance(default_mask, M.Tensor)
+                mask = default_mask.clone()
+                mask.view(-1)[::2] = 0
+                return mask
+
+        lin = M.nn.Linear(4, 5).double()
+        with M.no_grad():
+            lin.weight.copy_(M.tensor(np.arange(20.0).reshape(5, 4) * 1.1 - 7.3))
+            lin.bias.copy_(M.tensor(np.arange(5.0) - 2))
+        FooBar.apply(lin, "bias")
+        P.l1_unstructured(lin, "weight", amount=0.25)
+        FooBar.apply(lin, "weight")               # in a container: kept entries only
+        other = M.nn.Linear(3, 2).double()
+        P.global_unstructured([(other, "weight"), (other, "bias")], pruning_method=FooBar)
+        direct = FooBar().prune(M.ones(2, 3, dtype=M.float64))
+        masks[M.__name__] = [lin.bias_mask, lin.weight_mask, other.weight_mask,
+                             other.bias_mask, direct]
+    for a, b in zip(masks["fastnn"], masks["torch"]):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -147,6 +147,7 @@ TUTORIALS = {
                                            # the 5th closure call on, rounding grows
                                            # (as much in torch, against float64)
     "swa_ema": (78, 1e-4, None),
+    "pruning_parametrize": (38, 1e-4, None),
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
