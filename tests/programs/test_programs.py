@@ -149,6 +149,7 @@ TUTORIALS = {
     "swa_ema": (78, 1e-4, None),
     "pruning_parametrize": (38, 1e-4, None),
     "checkpoint_accum": (14, 1e-4, None),
+    "maml_functional": (22, 1e-4, None),
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
