@@ -151,6 +151,7 @@ TUTORIALS = {
     "checkpoint_accum": (14, 1e-4, None),
     "maml_functional": (22, 1e-4, None),
     "bilstm_crf": (35, 1e-4, None),
+    "adversarial_fgsm_pgd": (29, 1e-4, None),
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
