@@ -152,6 +152,7 @@ TUTORIALS = {
     "maml_functional": (22, 1e-4, None),
     "bilstm_crf": (35, 1e-4, None),
     "adversarial_fgsm_pgd": (29, 1e-4, None),
+    "simclr_ntxent": (41, 1e-4, None),
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
