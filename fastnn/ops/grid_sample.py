@@ -16,7 +16,9 @@ The chain's derivative (the scale, times 0 where clipped and -1 on a
 reflected stretch) is kept for the grid's gradient, as PyTorch does.
 'bilinear' weights the four taps around the point; 'nearest' reads the tap
 at ``rint`` of the coordinate (ties to even) and gives the grid no
-gradient.  The input gradient scatters ``weight * grad`` onto the taps with
+gradient; 'bicubic' weights the 4x4 taps by the cubic convolution kernel
+(A = -0.75) on the unpadded coordinate, each tap moved inside by the
+padding mode on its own (so the grid's gradient has only the scale).  The input gradient scatters ``weight * grad`` onto the taps with
 one ``np.bincount``.
 """
 import numpy as np
@@ -29,7 +31,8 @@ from .factories import _linspace as _linspace_values
 
 __all__ = ["affine_grid", "grid_sample"]
 
-_MODES = ("bilinear", "nearest")
+_MODES = ("bilinear", "nearest", "bicubic")
+_A = -0.75          # the cubic convolution's parameter (PyTorch's, as in OpenCV)
 _PADS = ("zeros", "border", "reflection")
 
 
@@ -126,6 +129,40 @@ def _source(coord, size, padding, align):
     return c, grad
 
 
+def _cubic(t):
+    """The four cubic-convolution weights of the taps at floor - 1 .. floor + 2
+    for the fractional offset t, and their derivatives in t."""
+    A = t.dtype.type(_A)
+
+    def near(x):          # |x| <= 1
+        return ((A + 2) * x - (A + 3)) * x * x + 1
+
+    def far(x):           # 1 < |x| < 2
+        return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+
+    def dnear(x):
+        return (3 * (A + 2) * x - 2 * (A + 3)) * x
+
+    def dfar(x):
+        return (3 * A * x - 10 * A) * x + 8 * A
+
+    one, two = t.dtype.type(1), t.dtype.type(2)
+    w = (far(t + one), near(t), near(one - t), far(two - t))
+    dw = (dfar(t + one), dnear(t), -dnear(one - t), -dfar(two - t))
+    return w, dw
+
+
+def _pad_tap(c, size, padding, align):
+    """A tap's (integer-valued) pixel coordinate moved inside by the padding
+    mode, as PyTorch reads bicubic taps (each tap padded on its own)."""
+    if padding == "border":
+        c, _ = _clip(c, size)
+    elif padding == "reflection":
+        c, _ = _reflect(c, 0, 2 * (size - 1)) if align else _reflect(c, -1, 2 * size - 1)
+        c, _ = _clip(c, size)
+    return c
+
+
 def _tap(fi, size):
     """Integer taps of float positions (bounded, so inf/nan cannot overflow)
     and whether each lies inside [0, size)."""
@@ -157,6 +194,26 @@ class GridSampleFn(Function):
             taps = [(iy * W + ix).reshape(N, -1)]
             ws = [(okx & oky).astype(x.dtype).reshape(N, -1)]
             vals = None
+        elif mode == "bicubic":
+            # the unpadded coordinates: the padding moves each tap instead,
+            # and the grid gradient has only the unnormalisation's factor
+            gx, dgx = _source(grid[..., 0], W, "zeros", align)
+            gy, dgy = _source(grid[..., 1], H, "zeros", align)
+            fx, fy = np.floor(gx), np.floor(gy)
+            (wx, dwx), (wy, dwy) = _cubic(gx - fx), _cubic(gy - fy)
+            xt = [_tap(_pad_tap(fx + T(k - 1), W, padding, align), W) for k in range(4)]
+            yt = [_tap(_pad_tap(fy + T(k - 1), H, padding, align), H) for k in range(4)]
+            taps, ws, dws = [], [], []
+            for j in range(4):
+                yi, oy = yt[j]
+                for i in range(4):
+                    xi, ox = xt[i]
+                    ok = (ox & oy).astype(x.dtype)
+                    taps.append((yi * W + xi).reshape(N, -1))
+                    ws.append((wx[i] * wy[j] * ok).reshape(N, -1))
+                    dws.append(((dwx[i] * wy[j] * ok).reshape(N, -1),
+                                (wx[i] * dwy[j] * ok).reshape(N, -1)))
+            vals = []
         else:
             fx, fy = np.floor(gx), np.floor(gy)
             ex, ey = gx - fx, gy - fy                            # distances to nw
@@ -210,9 +267,11 @@ class GridSampleFn(Function):
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """Samples input (N, C, H, W) at the normalised (x, y) positions of grid
-    (N, Ho, Wo, 2) -> (N, C, Ho, Wo); modes 'bilinear' and 'nearest',
-    padding modes 'zeros', 'border' and 'reflection'; differentiable with
-    respect to input and (bilinear) grid.
+    (N, Ho, Wo, 2) -> (N, C, Ho, Wo); modes 'bilinear', 'nearest' and
+    'bicubic' (cubic convolution with A = -0.75 over the 4x4 taps around the
+    point, each tap moved inside by the padding mode), padding modes
+    'zeros', 'border' and 'reflection'; differentiable with respect to input
+    and (bilinear, bicubic) grid.
 
     Examples
     --------
@@ -222,8 +281,6 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     tensor([[[[1.5000]]]])
     """
     if mode not in _MODES:
-        if mode == "bicubic":
-            raise NotImplementedError("grid_sample: mode='bicubic' is not supported")
         raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
                          f"'nearest' or 'bicubic', but got: '{mode}'")
     if padding_mode not in _PADS:

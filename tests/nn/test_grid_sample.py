@@ -1,5 +1,5 @@
 """F.affine_grid and F.grid_sample against PyTorch: values and gradients
-(input and grid) for every mode, padding mode and align_corners, float64 and
+(input and grid) for every mode (bicubic included), padding mode and align_corners, float64 and
 float32, grids reaching outside [-1, 1]; gradcheck; a spatial-transformer
 step; errors."""
 import numpy as np
@@ -10,14 +10,14 @@ import fastnn.nn as nn
 import fastnn.nn.functional as F
 from fastnn.testing import requires_torch
 
-_MODES, _PADS = ["bilinear", "nearest"], ["zeros", "border", "reflection"]
+_MODES, _PADS = ["bilinear", "nearest", "bicubic"], ["zeros", "border", "reflection"]
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-4, atol=2e-5)}
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("align", [False, True])
 @pytest.mark.parametrize("pad", ["zeros", "border", "reflection"])
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 def test_grid_sample_matches_torch(mode, pad, align, dtype):
     torch = requires_torch()
     rng = np.random.default_rng([_MODES.index(mode), _PADS.index(pad), int(align)])
@@ -163,3 +163,17 @@ def test_affine_grid_identity_is_bitwise_torch_and_theta_grad_at_pixel_centres(a
         (yf * yf).sum().backward()
         (yt * yt).sum().backward()
         np.testing.assert_allclose(tf.grad.numpy(), tt.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+def test_gradcheck_bicubic_all_paddings():
+    # the bicubic weights are smooth in the grid inside a cell; each tap is
+    # moved inside by the padding on its own, so the grid's gradient keeps
+    # the unnormalisation's scale even out of range (PyTorch's definition)
+    rng = np.random.default_rng(8)
+    x = fastnn.tensor(rng.standard_normal((1, 2, 4, 5)), requires_grad=True)
+    g = rng.uniform(-1.4, 1.4, (1, 3, 3, 2))
+    for pad in ("zeros", "border", "reflection"):
+        for align in (False, True):
+            gg = fastnn.tensor(g, requires_grad=True)
+            assert fastnn.gradcheck(lambda a, b: F.grid_sample(a, b, "bicubic", pad, align),
+                                    (x, gg), eps=1e-7, atol=1e-5)
