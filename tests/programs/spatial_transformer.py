@@ -4,7 +4,7 @@
 # tensor), F.affine_grid + F.grid_sample to resample the input, a classifier
 # after it, SGD, and the digits distorted by random rotations/scalings made
 # with affine_grid / grid_sample themselves (padding_mode="border",
-# align_corners=True, bilinear and nearest).
+# align_corners=True, bilinear, nearest and bicubic).
 import json
 import math
 import os
@@ -84,7 +84,9 @@ def distort(images, rng):
     grid = F.affine_grid(theta, [n, 1, 16, 16], align_corners=True)
     out = F.grid_sample(big, grid, mode="bilinear", padding_mode="border", align_corners=True)
     near = F.grid_sample(big, grid, mode="nearest", padding_mode="zeros", align_corners=False)
-    return out, near
+    cubic = F.grid_sample(big, grid, mode="bicubic", padding_mode="reflection",
+                          align_corners=False)
+    return out, near, cubic
 
 
 def main(workdir):
@@ -93,7 +95,7 @@ def main(workdir):
     d = np.load(os.path.join(workdir, "digits.npz"))
     images = torch.from_numpy(d["images"].astype(np.float32) / 16.0)
     labels = torch.from_numpy(d["labels"].astype(np.int64))
-    x_all, x_near = distort(images, rng)
+    x_all, x_near, x_cubic = distort(images, rng)
     train_x, train_y = x_all[:640], labels[:640]
     test_x, test_y = x_all[1400:], labels[1400:]
 
@@ -101,7 +103,8 @@ def main(workdir):
     model.load_state_dict(torch.load(os.path.join(workdir, "init.pt"), map_location="cpu"))
     optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     log = [{"distorted_sum": x_all.sum().item(), "nearest_sum": x_near.sum().item(),
-            "nearest_max": x_near.max().item()}]
+            "nearest_max": x_near.max().item(), "bicubic_sum": x_cubic.sum().item(),
+            "bicubic_min": x_cubic.min().item()}]
     for epoch in range(3):
         model.train()
         for batch_idx in range(10):
