@@ -100,8 +100,10 @@ def test_random_pruning_counts_and_errors():
     m = fastnn.nn.Linear(10, 10)
     P.random_unstructured(m, "weight", amount=0.25)
     assert int((m.weight_mask.numpy() == 0).sum()) == 25
-    P.random_structured(m, "bias", amount=2, dim=0)
-    assert int((m.bias_mask.numpy() == 0).sum()) == 2
+    m2 = fastnn.nn.Linear(10, 10)          # (a vector cannot be pruned structurally)
+    P.random_structured(m2, "weight", amount=2, dim=0)
+    assert int((m2.weight_mask.numpy() == 0).sum()) == 20
+    assert int((m2.weight_mask.numpy().sum(1) == 0).sum()) == 2
     np.testing.assert_array_equal(m.weight.detach().numpy(),
                                   (m.weight_orig * m.weight_mask).detach().numpy())
     with pytest.raises(ValueError, match="amount"):
@@ -147,3 +149,17 @@ def test_custom_method_gets_and_returns_tensors_like_torch():
                              other.bias_mask, direct]
     for a, b in zip(masks["fastnn"], masks["torch"]):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("how", ["random_structured", "ln_structured"])
+def test_structured_pruning_of_a_vector_raises_and_leaves_the_module_like_torch(how):
+    torch = requires_torch()
+    for M in (torch, fastnn):
+        P = _prune(M)
+        lin = M.nn.Linear(4, 2)
+        kw = dict(amount=1, dim=0) if how == "random_structured" else dict(amount=1, n=2, dim=0)
+        with pytest.raises(ValueError, match="multidimensional tensors. Found tensor of shape"):
+            getattr(P, how)(lin, "bias", **kw)
+        assert [n for n, _ in lin.named_parameters()] == ["weight", "bias"]
+        assert list(lin.named_buffers()) == [] and not P.is_pruned(lin)
+        assert lin(M.ones(3, 4)).shape == (3, 2)

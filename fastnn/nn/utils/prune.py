@@ -110,7 +110,13 @@ class BasePruningMethod(ABC):
             default = np.ones(_arr(orig).shape, _arr(orig).dtype)
         else:
             default = _arr(getattr(module, name + "_mask")).copy()
-        mask = method.compute_mask(_ten(scores), default_mask=_ten(default))
+        try:
+            mask = method.compute_mask(_ten(scores), default_mask=_ten(default))
+        except Exception:
+            if old is None:          # as PyTorch: the parameter goes back unpruned
+                module._parameters.pop(name + "_orig", None)
+                module.register_parameter(name, orig)
+            raise
         module.register_buffer(name + "_mask",
                                Tensor._wrap(np.asarray(_arr(mask), _arr(orig).dtype)))
         object.__setattr__(module, name, method.apply_mask(module))
@@ -220,9 +226,9 @@ def _drop_lowest(scores, amount, default_mask):
 
 def _slices(t, dim, amount):
     """(dim normalised, the number of slices along it to prune)."""
-    if t.ndim < 1:
+    if t.ndim <= 1:
         raise ValueError("Structured pruning can only be applied to multidimensional "
-                         "tensors.")
+                         f"tensors. Found tensor of shape {tuple(t.shape)} with {t.ndim} dims")
     d = dim % t.ndim
     _validate_vs_size(amount, t.shape[d])
     return d, _count(amount, t.shape[d])
