@@ -369,3 +369,26 @@ def test_grad_runs_only_the_graph_above_its_inputs_like_torch(create_graph):
         res[M.__name__] = (n_fired, w.grad.numpy())
     assert res["fastnn"][0] == res["torch"][0] == 2
     np.testing.assert_allclose(res["fastnn"][1], res["torch"][1], rtol=1e-12)
+
+
+def test_grad_is_grads_batched_matches_torch():
+    # a batch of vector-Jacobian products (rows of the Jacobian) at once
+    from fastnn.testing import requires_torch
+    torch = requires_torch()
+    res = {}
+    for M in (torch, fastnn):
+        x = M.tensor(np.linspace(-1, 1, 6).reshape(2, 3), dtype=M.float64, requires_grad=True)
+        w = M.tensor([0.5, -2.0, 1.5], dtype=M.float64, requires_grad=True)
+        y = M.sin(x) * w
+        eye = M.eye(6, dtype=M.float64).view(6, 2, 3)
+        jx, jw = M.autograd.grad(y, (x, w), eye, is_grads_batched=True, create_graph=True)
+        (h,) = M.autograd.grad(jw.sum(), x)             # through the batched graph
+        s = (x ** 2).sum(1)
+        (g,) = M.autograd.grad(s, x, M.tensor([[1.0, 0.0], [1.0, 1.0]], dtype=M.float64),
+                               is_grads_batched=True)
+        with pytest.raises(RuntimeError, match="first dimension of each grad_output"):
+            M.autograd.grad(x * 2, x, M.ones(2, 4, dtype=M.float64), is_grads_batched=True)
+        res[M.__name__] = [jx.detach().numpy(), jw.detach().numpy(), h.numpy(), g.numpy()]
+    for a, b in zip(res["fastnn"], res["torch"]):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
