@@ -1,5 +1,6 @@
 """Spatial transformer ops: ``affine_grid`` and ``grid_sample`` (PyTorch's
-``F.affine_grid`` / ``F.grid_sample``, 2-D sampling of 4-D inputs).
+``F.affine_grid`` / ``F.grid_sample``: 2-D sampling of 4-D inputs, and 3-D
+sampling of 5-D volumes, trilinear or nearest).
 
 ``affine_grid`` is a composition (a constant base grid of normalised
 coordinates times ``theta``'s transpose), so autograd differentiates it.
@@ -265,9 +266,111 @@ class GridSampleFn(Function):
         return gin, ggrid, None, None, None
 
 
+class GridSample3dFn(Function):
+    """Volumetric sampling: x (N, C, D, H, W) at grid (N, Do, Ho, Wo, 3)
+    holding (x, y, z) per point; 'bilinear' is trilinear over the 8 taps
+    around the point, 'nearest' reads the tap at ``rint``."""
+    raw = True
+
+    @staticmethod
+    def forward(ctx, x, grid, mode, padding, align):
+        with np.errstate(invalid="ignore", over="ignore"):
+            return GridSample3dFn._forward(ctx, x, grid, mode, padding, align)
+
+    @staticmethod
+    def _forward(ctx, x, grid, mode, padding, align):
+        N, C = x.shape[:2]
+        sizes = x.shape[2:]                                  # D, H, W
+        T = x.dtype.type
+        P = int(np.prod(grid.shape[1:4]))
+        # per spatial axis (D, H, W): pixel coordinates and d(pixel)/d(grid)
+        src = [_source(grid[..., 2 - a], sizes[a], padding, align) for a in range(3)]
+        strides = (sizes[1] * sizes[2], sizes[2], 1)
+        xs = np.ascontiguousarray(x.reshape(N, C, -1).transpose(0, 2, 1))   # (N, DHW, C)
+        nidx = np.arange(N)[:, None]
+        taps, ws, dws = [], [], None
+        if mode == "nearest":
+            idx = 0
+            ok = True
+            for a in range(3):
+                i, o = _tap(np.rint(src[a][0]), sizes[a])
+                idx = idx + i * strides[a]
+                ok = ok & o
+            taps.append(idx.reshape(N, -1))
+            ws.append(ok.astype(x.dtype).reshape(N, -1))
+        else:
+            axes = []
+            for a in range(3):
+                c = src[a][0]
+                f = np.floor(c)
+                e = c - f
+                axes.append((_tap(f, sizes[a]), _tap(f + T(1), sizes[a]), (T(1) - e, e)))
+            dws = []
+            for corner in range(8):                          # z-major: t/b, n/s, w/e
+                bits = ((corner >> 2) & 1, (corner >> 1) & 1, corner & 1)
+                idx, ok, w = 0, True, T(1)
+                parts = []
+                for a in range(3):
+                    (i, o) = axes[a][bits[a]]
+                    wa = axes[a][2][bits[a]]
+                    idx = idx + i * strides[a]
+                    ok = ok & o
+                    parts.append(wa)
+                    w = w * wa
+                okf = ok.astype(x.dtype)
+                taps.append(idx.reshape(N, -1))
+                ws.append((w * okf).reshape(N, -1))
+                d = []
+                for a in range(3):                           # d weight / d coord_a
+                    g = T(1) if bits[a] else T(-1)
+                    for b in range(3):
+                        if b != a:
+                            g = g * parts[b]
+                    d.append((g * okf).reshape(N, -1))
+                dws.append(d)
+        out = np.zeros((N, P, C), x.dtype)
+        vals = [] if (dws is not None and ctx.needs_input_grad[1]) else None
+        for k in range(len(taps)):
+            v = xs[nidx, taps[k]]
+            out += ws[k][..., None] * v
+            if vals is not None:
+                vals.append(v)
+        ctx.info = (x.shape, taps, ws, dws, vals, [g.reshape(N, -1) for _, g in src])
+        return np.ascontiguousarray(out.transpose(0, 2, 1)).reshape(N, C, *grid.shape[1:4])
+
+    @staticmethod
+    def backward(ctx, g):
+        xshape, taps, ws, dws, vals, dg = ctx.info
+        N, C = xshape[:2]
+        V = int(np.prod(xshape[2:]))
+        gt = np.ascontiguousarray(g.reshape(N, C, -1).transpose(0, 2, 1))    # (N, P, C)
+        gin = ggrid = None
+        if ctx.needs_input_grad[0]:
+            base = (np.arange(N) * V)[:, None]
+            ch = np.arange(C)
+            idx = np.concatenate([((t + base)[..., None] * C + ch).ravel() for t in taps])
+            wts = np.concatenate([(w[..., None] * gt).ravel() for w in ws])
+            flat = np.bincount(idx, weights=wts, minlength=N * V * C)
+            gin = np.ascontiguousarray(flat.reshape(N, V, C).transpose(0, 2, 1))
+            gin = gin.reshape(xshape).astype(g.dtype, copy=False)
+        if ctx.needs_input_grad[1]:
+            ggrid = np.zeros((N, gt.shape[1], 3), g.dtype)
+            if dws is not None:
+                for d, v in zip(dws, vals):
+                    s = (v * gt).sum(-1)
+                    for a in range(3):                       # axis a is grid column 2 - a
+                        ggrid[..., 2 - a] += d[a] * s
+                for a in range(3):
+                    ggrid[..., 2 - a] *= dg[a]
+            ggrid = ggrid.reshape(N, *g.shape[2:], 3)
+        return gin, ggrid, None, None, None
+
+
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """Samples input (N, C, H, W) at the normalised (x, y) positions of grid
-    (N, Ho, Wo, 2) -> (N, C, Ho, Wo); modes 'bilinear', 'nearest' and
+    (N, Ho, Wo, 2) -> (N, C, Ho, Wo) (or a volume (N, C, D, H, W) at grid
+    (N, Do, Ho, Wo, 3) of (x, y, z) -> (N, C, Do, Ho, Wo), trilinear or
+    nearest); modes 'bilinear', 'nearest' and
     'bicubic' (cubic convolution with A = -0.75 over the 4x4 taps around the
     point, each tap moved inside by the padding mode), padding modes
     'zeros', 'border' and 'reflection'; differentiable with respect to input
@@ -293,9 +396,22 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         raise TypeError(f"grid_sampler(): expected input and grid to have same dtype, but "
                         f"input has {x.dtype} and grid has {gr.dtype}")
     xs, gs = list(x.shape), list(gr.shape)
+    if x.dim() == 5 and gr.dim() == 5:
+        if mode == "bicubic":
+            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+        if xs[0] != gs[0]:
+            raise ShapeError(f"grid_sampler(): expected grid and input to have same batch "
+                             f"size, but got input with sizes {xs} and grid with sizes {gs}")
+        if gs[-1] != 3:
+            raise ShapeError(f"grid_sampler(): expected grid to have size 3 in last "
+                             f"dimension, but got grid with sizes {gs}")
+        for d in (2, 3, 4):
+            if xs[d] == 0:
+                raise ShapeError(f"grid_sampler(): expected input to have non-empty spatial "
+                                 f"dimensions, but input has sizes {xs} with dimension {d} "
+                                 f"being empty")
+        return GridSample3dFn.apply(x, gr, mode, padding_mode, bool(align_corners))
     if x.dim() != 4 or gr.dim() != 4:
-        if x.dim() == 5 and gr.dim() == 5:
-            raise NotImplementedError("grid_sample: 5-D (volumetric) inputs are not supported")
         raise ShapeError(f"grid_sampler(): expected 4D input and grid with same number of "
                          f"dimensions, but got input with sizes {xs} and grid with sizes {gs}")
     if xs[0] != gs[0]:

@@ -177,3 +177,50 @@ def test_gradcheck_bicubic_all_paddings():
             gg = fastnn.tensor(g, requires_grad=True)
             assert fastnn.gradcheck(lambda a, b: F.grid_sample(a, b, "bicubic", pad, align),
                                     (x, gg), eps=1e-7, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("align", [False, True])
+@pytest.mark.parametrize("pad", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_grid_sample_5d_matches_torch(mode, pad, align, dtype):
+    # volumetric sampling (VoxelMorph's spatial transformer): grid (x, y, z)
+    # indexes (W, H, D); 'bilinear' is trilinear
+    torch = requires_torch()
+    rng = np.random.default_rng([7, _MODES.index(mode), _PADS.index(pad), int(align)])
+    x = rng.standard_normal((2, 3, 4, 5, 6)).astype(dtype)
+    g = rng.uniform(-1.6, 1.6, (2, 3, 4, 2, 3)).astype(dtype)
+    xf, gf = fastnn.tensor(x, requires_grad=True), fastnn.tensor(g, requires_grad=True)
+    xt, gt = torch.tensor(x, requires_grad=True), torch.tensor(g, requires_grad=True)
+    yf = F.grid_sample(xf, gf, mode, pad, align)
+    yt = torch.nn.functional.grid_sample(xt, gt, mode, pad, align)
+    assert tuple(yf.shape) == tuple(yt.shape) == (2, 3, 3, 4, 2)
+    np.testing.assert_allclose(yf.detach().numpy(), yt.detach().numpy(), **TOL[dtype])
+    up = rng.standard_normal(yt.shape).astype(dtype)
+    yf.backward(fastnn.tensor(up))
+    yt.backward(torch.tensor(up))
+    np.testing.assert_allclose(xf.grad.numpy(), xt.grad.numpy(), **TOL[dtype])
+    np.testing.assert_allclose(gf.grad.numpy(), gt.grad.numpy(), **TOL[dtype])
+
+
+def test_grid_sample_5d_affine_registration_step_and_errors():
+    torch = requires_torch()
+    rng = np.random.default_rng(9)
+    vol = rng.standard_normal((1, 1, 4, 4, 4))
+    th = np.eye(3, 4)[None] + 0.05 * rng.standard_normal((1, 3, 4))
+    grads = []
+    for M in (torch, fastnn):
+        t = M.tensor(th, requires_grad=True)
+        grid = M.nn.functional.affine_grid(t, (1, 1, 4, 4, 4), align_corners=False)
+        out = M.nn.functional.grid_sample(M.tensor(vol), grid, align_corners=False)
+        ((out - M.tensor(vol)) ** 2).mean().backward()
+        grads.append(t.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-10, atol=1e-12)
+    t = fastnn.tensor(th, requires_grad=True)
+    assert fastnn.gradcheck(lambda a: F.grid_sample(
+        fastnn.tensor(vol), F.affine_grid(a, (1, 1, 3, 3, 3), align_corners=True),
+        align_corners=True), (t,), eps=1e-7)
+    with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D input"):
+        F.grid_sample(fastnn.ones(1, 1, 2, 2, 2), fastnn.zeros(1, 1, 1, 1, 3), "bicubic")
+    with pytest.raises(RuntimeError, match="size 3 in last dimension"):
+        F.grid_sample(fastnn.ones(1, 1, 2, 2, 2), fastnn.zeros(1, 1, 1, 1, 2))
