@@ -155,6 +155,7 @@ TUTORIALS = {
     "simclr_ntxent": (41, 1e-4, None),
     "custom_autograd_fn": (28, 1e-4, None),
     "func_ensemble_persample": (26, 1e-4, None),
+    "voxelmorph_3d": (12, 1e-4, None),
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
