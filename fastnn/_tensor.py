@@ -536,8 +536,8 @@ class Tensor(TensorBase):
         if self._array.size != 1:
             raise _ScalarConversionError(
                 "only one element tensors can be converted to Python scalars")
-        if self.requires_grad and not _FLOAT_WARNED:
-            # PyTorch's warning, once per process (TORCH_WARN_ONCE)
+        if self.requires_grad and not _FLOAT_WARNED and _grad_enabled():
+            # PyTorch's warning (with grad mode on), once per process
             _FLOAT_WARNED.append(True)
             warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead "
                           "to unexpected behavior.\nConsider using tensor.detach() first.",

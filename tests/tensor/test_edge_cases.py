@@ -104,8 +104,8 @@ def test_unique_matches_torch():
 
 
 def test_float_of_a_tensor_requiring_grad_warns_once_like_torch():
-    # PyTorch warns (once per process) when float() drops a graph; int(),
-    # .item() and detached tensors do not warn
+    # PyTorch warns (once per process) when float() drops a graph with grad
+    # mode on; int(), .item(), detached tensors and no_grad do not warn
     import subprocess
     import sys
     from fastnn.testing import _PKG_PARENT
@@ -114,7 +114,10 @@ def test_float_of_a_tensor_requiring_grad_warns_once_like_torch():
         "x = M.tensor(1.5, requires_grad=True)\n"
         "with warnings.catch_warnings(record=True) as w:\n"
         "    warnings.simplefilter('always')\n"
-        "    float(x.detach()); int(x); x.item(); float(x); float(x * 2)\n"
+        "    float(x.detach()); int(x); x.item()\n"
+        "    with M.no_grad():\n"
+        "        float(x)\n"
+        "    float(x); float(x * 2)\n"
         "print(len(w), w[0].category.__name__ if w else '', str(w[0].message)[:40] if w else '')\n")
     outs = []
     for m in ("torch", "fastnn"):
