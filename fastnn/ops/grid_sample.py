@@ -396,33 +396,24 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         raise TypeError(f"grid_sampler(): expected input and grid to have same dtype, but "
                         f"input has {x.dtype} and grid has {gr.dtype}")
     xs, gs = list(x.shape), list(gr.shape)
-    if x.dim() == 5 and gr.dim() == 5:
-        if mode == "bicubic":
-            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
-        if xs[0] != gs[0]:
-            raise ShapeError(f"grid_sampler(): expected grid and input to have same batch "
-                             f"size, but got input with sizes {xs} and grid with sizes {gs}")
-        if gs[-1] != 3:
-            raise ShapeError(f"grid_sampler(): expected grid to have size 3 in last "
-                             f"dimension, but got grid with sizes {gs}")
-        for d in (2, 3, 4):
-            if xs[d] == 0:
-                raise ShapeError(f"grid_sampler(): expected input to have non-empty spatial "
-                                 f"dimensions, but input has sizes {xs} with dimension {d} "
-                                 f"being empty")
-        return GridSample3dFn.apply(x, gr, mode, padding_mode, bool(align_corners))
-    if x.dim() != 4 or gr.dim() != 4:
-        raise ShapeError(f"grid_sampler(): expected 4D input and grid with same number of "
-                         f"dimensions, but got input with sizes {xs} and grid with sizes {gs}")
-    if xs[0] != gs[0]:
+    # PyTorch's order: the checks common to 2-D and 3-D first, then the rank
+    if len(xs) < 1 or len(gs) < 1 or xs[0] != gs[0]:
         raise ShapeError(f"grid_sampler(): expected grid and input to have same batch size, but "
                          f"got input with sizes {xs} and grid with sizes {gs}")
-    if gs[-1] != 2:
-        raise ShapeError(f"grid_sampler(): expected grid to have size 2 in last dimension, but "
-                         f"got grid with sizes {gs}")
-    for d in (2, 3):
+    if gs[-1] != x.dim() - 2:
+        raise ShapeError(f"grid_sampler(): expected grid to have size {x.dim() - 2} in last "
+                         f"dimension, but got grid with sizes {gs}")
+    for d in range(2, x.dim()):
         if xs[d] == 0:
             raise ShapeError(f"grid_sampler(): expected input to have non-empty spatial "
                              f"dimensions, but input has sizes {xs} with dimension {d} being "
                              f"empty")
+    if x.dim() == 5 and gr.dim() == 5:
+        if mode == "bicubic":
+            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+        return GridSample3dFn.apply(x, gr, mode, padding_mode, bool(align_corners))
+    if x.dim() != 4 or gr.dim() != 4:
+        rank = 5 if x.dim() == 5 else 4
+        raise ShapeError(f"grid_sampler(): expected {rank}D input and grid with same number of "
+                         f"dimensions, but got input with sizes {xs} and grid with sizes {gs}")
     return GridSampleFn.apply(x, gr, mode, padding_mode, bool(align_corners))

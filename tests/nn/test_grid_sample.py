@@ -130,7 +130,8 @@ def _bad(**kw):
     (_bad(grid=fastnn.zeros(2, 4, 6, 2, dtype=fastnn.float64)), TypeError, "same dtype"),
     (_bad(grid=fastnn.zeros(1, 4, 6, 2)), ValueError, "same batch size"),
     (_bad(grid=fastnn.zeros(2, 4, 6, 1)), ValueError, "size 2 in last dimension"),
-    (_bad(input=fastnn.zeros(3, 5, 5)), ValueError, "4D input"),
+    (_bad(input=fastnn.zeros(3, 5, 5)), ValueError, "same batch size"),   # (torch checks it first)
+    (_bad(input=fastnn.zeros(2, 5, 5), grid=fastnn.zeros(2, 6, 1)), ValueError, "4D input"),
     (_bad(input=fastnn.zeros(2, 3, 0, 5)), ValueError, "non-empty spatial"),
     (_bad(input=fastnn.zeros(2, 3, 5, 5, dtype=fastnn.int64)), TypeError, "float"),
     (lambda: F.affine_grid(fastnn.zeros(2, 2, 3), (2, 3, 4)), NotImplementedError, "4D and 5D"),
@@ -224,3 +225,18 @@ def test_grid_sample_5d_affine_registration_step_and_errors():
         F.grid_sample(fastnn.ones(1, 1, 2, 2, 2), fastnn.zeros(1, 1, 1, 1, 3), "bicubic")
     with pytest.raises(RuntimeError, match="size 3 in last dimension"):
         F.grid_sample(fastnn.ones(1, 1, 2, 2, 2), fastnn.zeros(1, 1, 1, 1, 2))
+
+
+def test_grid_sample_shape_errors_in_torch_order():
+    torch = requires_torch()
+    cases = [((1, 1, 2, 2), (1, 1, 1, 1, 3)), ((1, 1, 2, 2, 2), (1, 1, 1, 1, 2)),
+             ((2, 1, 2, 2), (1, 1, 1, 2)), ((1, 1, 2, 2), (1, 1, 2)),
+             ((1, 1, 0, 2), (1, 1, 1, 2)), ((1, 1, 2, 2, 2), (1, 1, 1, 3)),
+             ((1, 2, 2), (1, 2, 2))]
+    for xs, gs in cases:
+        msgs = []
+        for M in (torch, fastnn):
+            with pytest.raises(RuntimeError) as e:
+                M.nn.functional.grid_sample(M.ones(*xs), M.zeros(*gs), align_corners=False)
+            msgs.append(str(e.value).split(", but")[0])
+        assert msgs[0] == msgs[1], (xs, gs, msgs)
