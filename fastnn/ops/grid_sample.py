@@ -19,8 +19,9 @@ reflected stretch) is kept for the grid's gradient, as PyTorch does.
 at ``rint`` of the coordinate (ties to even) and gives the grid no
 gradient; 'bicubic' weights the 4x4 taps by the cubic convolution kernel
 (A = -0.75) on the unpadded coordinate, each tap moved inside by the
-padding mode on its own (so the grid's gradient has only the scale).  The input gradient scatters ``weight * grad`` onto the taps with
-one ``np.bincount``.
+padding mode on its own (so the grid's gradient has only the scale).
+The input gradient scatters ``weight * grad`` onto the taps with one
+``np.bincount``.
 """
 import numpy as np
 

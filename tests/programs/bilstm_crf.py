@@ -310,7 +310,8 @@ def main(workdir):
     correct = ((paths == tg) & mask).sum().item()
     with torch.no_grad():
         s0, p0 = model(prepare_sequence(training_data[2][0], word_to_ix))
-    log.append({"best_sum": best.sum().item(), "best_min": best.min().item(), "correct": correct, "total": int(mask.sum()),
+    log.append({"best_sum": best.sum().item(), "best_min": best.min().item(),
+                "correct": correct, "total": int(mask.sum()),
                 "tutorial_path": p0, "batched_path": paths[:len(training_data[2][0]), 2].tolist(),
                 "tags": [ix_to_tag[i] for i in p0]})
     print(json.dumps({"log": log}))

@@ -26,7 +26,8 @@ class Net(nn.Module):
         super().__init__()
         self.encoder = nn.Sequential(
             nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True),
-            nn.Conv2d(16, 32, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(32),
+            nn.ReLU(inplace=True),
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, feat_dim))
         self.projector = nn.Sequential(nn.Linear(feat_dim, feat_dim), nn.ReLU(),
                                        nn.Linear(feat_dim, proj_dim))

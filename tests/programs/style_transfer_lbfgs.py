@@ -174,7 +174,8 @@ def main(workdir):
 
     def closure():
         opt.zero_grad()
-        loss = F.mse_loss(cnn[:4](x), target) + 1e-3 * (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean()
+        tv = (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean()
+        loss = F.mse_loss(cnn[:4](x), target) + 1e-3 * tv
         loss.backward()
         return loss
 

@@ -153,7 +153,8 @@ def main(workdir):
     log = [{"grid_keys": "transformer.grid" in model.state_dict(),
             "grid_sum": model.transformer.grid.sum().item()}]
     for step in range(10):
-        src, tgt = moving[(step % 4) * 16:(step % 4 + 1) * 16], fixed[(step % 4) * 16:(step % 4 + 1) * 16]
+        sl = slice((step % 4) * 16, (step % 4 + 1) * 16)
+        src, tgt = moving[sl], fixed[sl]
         y_source, flow = model(src, tgt, diffeomorphic=step >= 6)
         sim = image_loss(y_source, tgt)
         smooth = reg.loss(None, flow)
