@@ -23,6 +23,8 @@ padding mode on its own (so the grid's gradient has only the scale).
 The input gradient scatters ``weight * grad`` onto the taps with one
 ``np.bincount``.
 """
+import warnings
+
 import numpy as np
 
 from .._errors import ShapeError
@@ -36,6 +38,17 @@ __all__ = ["affine_grid", "grid_sample"]
 _MODES = ("bilinear", "nearest", "bicubic")
 _A = -0.75          # the cubic convolution's parameter (PyTorch's, as in OpenCV)
 _PADS = ("zeros", "border", "reflection")
+
+
+def _default_align(align_corners):
+    """align_corners=None means False, with PyTorch's warning (each call)."""
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to "
+                      "align_corners=False since 1.3.0. Please specify align_corners=True if "
+                      "the old behavior is desired. See the documentation of grid_sample for "
+                      "details.", UserWarning, stacklevel=3)
+        return False
+    return bool(align_corners)
 
 
 def _linspace(n, align_corners, dtype):
@@ -63,6 +76,7 @@ def affine_grid(theta, size, align_corners=None):
     tensor([[-1.,  1.],
             [-1.,  1.]])
     """
+    align_corners = _default_align(align_corners)
     theta = _t(theta)
     size = tuple(int(s) for s in size)
     if theta.dtype.kind != "f":
@@ -390,6 +404,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if padding_mode not in _PADS:
         raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
                          f"'border', or 'reflection', but got: '{padding_mode}'")
+    align_corners = _default_align(align_corners)
     x, gr = _t(input), _t(grid)
     check_float("grid_sample", "input", x._array)
     check_float("grid_sample", "grid", gr._array)

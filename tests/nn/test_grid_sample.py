@@ -240,3 +240,18 @@ def test_grid_sample_shape_errors_in_torch_order():
                 M.nn.functional.grid_sample(M.ones(*xs), M.zeros(*gs), align_corners=False)
             msgs.append(str(e.value).split(", but")[0])
         assert msgs[0] == msgs[1], (xs, gs, msgs)
+
+
+def test_align_corners_none_warns_and_means_false_like_torch():
+    torch = requires_torch()
+    for M in (torch, fastnn):
+        th = M.tensor([[[0.9, 0.1, 0.05], [-0.2, 1.1, 0.0]]])
+        x = M.tensor(np.arange(16.0, dtype=np.float32).reshape(1, 1, 4, 4))
+        with pytest.warns(UserWarning, match="changed to align_corners=False since 1.3.0"):
+            g = M.nn.functional.affine_grid(th, [1, 1, 3, 3])
+        with pytest.warns(UserWarning, match="changed to align_corners=False since 1.3.0"):
+            y = M.nn.functional.grid_sample(x, g)
+        ref = M.nn.functional.grid_sample(
+            x, M.nn.functional.affine_grid(th, [1, 1, 3, 3], align_corners=False),
+            align_corners=False)
+        assert bool((y == ref).all())
