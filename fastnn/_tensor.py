@@ -314,6 +314,9 @@ def _inplace_unary(fn, fast=None, snapshot=False):
 # and containers, which PyTorch's comparison does not take
 _NOT_COMPARED = (str, bytes, list, tuple, dict, set, frozenset)
 
+_FLOAT_WARNED = []      # float() of a tensor that requires grad warned already
+
+
 class Tensor(TensorBase):
     """A multi-dimensional array with reverse-mode autograd.
 
@@ -550,6 +553,12 @@ class Tensor(TensorBase):
         if self._array.size != 1:
             raise _ScalarConversionError(
                 "only one element tensors can be converted to Python scalars")
+        if self.requires_grad and not _FLOAT_WARNED and _grad_enabled():
+            # PyTorch's warning (with grad mode on), once per process
+            _FLOAT_WARNED.append(True)
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead "
+                          "to unexpected behavior.\nConsider using tensor.detach() first.",
+                          UserWarning, stacklevel=2)
         return float(self._array.reshape(-1)[0])
 
     def __int__(self):

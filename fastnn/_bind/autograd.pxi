@@ -1113,13 +1113,17 @@ def run_backward(roots, grads, bint retain_graph=False, inputs=None):
         return None if cap is None else cap.grads
     cdef dict leaf_uses = {} if cap is None else None
     cdef list order = _e_toposort(nodes, leaf_uses)
+    cdef set capture_only = None
+    if cap is not None:
+        order, capture_only = _e_needed(order, cap)
     if leaf_uses:
         pending[None] = leaf_uses
     cdef int prev = fnn_grad_get()
     fnn_grad_set(0)
     try:
         for k in range(len(order) - 1, -1, -1):
-            _e_node(<Context>order[k], pending, retain_graph, cap)
+            _e_node(<Context>order[k], pending, retain_graph, cap,
+                    capture_only is not None and order[k] in capture_only)
         leaves = pending.pop(None, None)
         if leaves is not None:
             for item in (<dict>leaves).values():      # (edges no gradient came along)
@@ -1136,13 +1140,41 @@ def run_backward(roots, grads, bint retain_graph=False, inputs=None):
     return None if cap is None else cap.grads
 
 
-cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
+cdef tuple _e_needed(list order, _Capture cap):
+    """For ``autograd.grad``: the nodes of ``order`` (parents first) to
+    visit, and which of them only deliver a captured gradient.  As in
+    PyTorch, only the nodes on a path to an input run (and are freed); the
+    graph below the inputs is left untouched, so it can be backpropagated
+    later (first-order MAML's inner steps, then the meta-loss)."""
+    cdef set needed = set()
+    cdef set captured = {key[0] for key in cap.inner}
+    cdef list keep = []
+    for node in order:
+        for p in (<Context>node)._parents:
+            if p is None:
+                continue
+            g = (<TensorBase>p)._grad_fn
+            if g is None:
+                if id(p) in cap.leaf:
+                    needed.add(node)
+                    break
+            elif g in needed or (g, (<TensorBase>p)._out_idx) in cap.inner:
+                needed.add(node)
+                break
+        if node in needed or node in captured:
+            keep.append(node)
+    return keep, captured - needed
+
+
+cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap,
+             bint capture_only=False):
     """Calls one node's backward with the summed gradients of its outputs
-    and sends the results on to its parents."""
+    and sends the results on to its parents (with ``capture_only``, only
+    hands the gradients of its outputs to ``autograd.grad``)."""
     cdef list gouts = pending.pop(node, None)
     if gouts is None:
         return
-    if node._freed:
+    if node._freed and not capture_only:
         raise RuntimeError(_E_FREED)
     cdef tuple meta = node._out_meta
     cdef Py_ssize_t i, nparents, nres
@@ -1170,6 +1202,8 @@ cdef _e_node(Context node, dict pending, bint retain_graph, _Capture cap):
             kk = cap.inner.get((node, i))
             if kk is not None and gouts[i] is not None:
                 _capture_add(cap, kk, gouts[i])
+    if capture_only:
+        return
     if not node._no_materialize:
         # then the backward gets zeros for a Tensor output no gradient
         # reached; a non-Tensor output (meta None) keeps None

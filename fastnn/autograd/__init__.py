@@ -109,7 +109,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """
     from .._tensor import Tensor
     if is_grads_batched:
-        raise NotImplementedError("autograd.grad: is_grads_batched is not supported")
+        return _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                             allow_unused, materialize_grads)
     outs = _seq(outputs)
     ins = _seq(inputs)
     for i, t in enumerate(ins):
@@ -139,6 +140,54 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             result.append(g)
         else:
             result.append(Tensor._wrap(_owned(np.asarray(g, dtype=t._array.dtype))))
+    return tuple(result)
+
+
+def _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    """``grad(..., is_grads_batched=True)``: the first dimension of each
+    grad_output is a batch; one backward per entry (the graph kept until the
+    last), the gradients stacked along a new first dimension."""
+    from .._tensor import Tensor
+    outs = _seq(outputs)
+    gos = list(_seq(grad_outputs) or [None] * len(outs))
+    if len(gos) != len(outs):
+        raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
+                           f"got {len(gos)} grad_outputs for {len(outs)} outputs")
+    sizes = set()
+    for k, (o, g) in enumerate(zip(outs, gos)):
+        if g is None:
+            continue
+        gshape = tuple(g.shape)
+        if len(gshape) == 0 or gshape[1:] != tuple(o.shape):
+            raise RuntimeError(
+                "If `is_grads_batched=True`, we interpret the first dimension of each "
+                "grad_output as the batch dimension. The sizes of the remaining dimensions "
+                "are expected to match the shape of corresponding output, but a mismatch "
+                f"was detected: grad_output[{k}] has a shape of {gshape[1:]} and output[{k}] "
+                f"has a shape of {tuple(o.shape)}.")
+        sizes.add(gshape[0])
+    if len(sizes) != 1:
+        raise RuntimeError("is_grads_batched=True: the grad_outputs must be given and share "
+                           "their first (batch) dimension")
+    B = sizes.pop()
+    keep = create_graph if retain_graph is None else retain_graph
+    per = []
+    for b in range(B):
+        per.append(grad(outs, inputs, [None if g is None else g[b] for g in gos],
+                        retain_graph=True if b < B - 1 else keep, create_graph=create_graph,
+                        allow_unused=allow_unused, materialize_grads=materialize_grads))
+    ins = _seq(inputs)
+    result = []
+    for k, t in enumerate(ins):
+        col = [p[k] for p in per]
+        if all(c is None for c in col):
+            result.append(None)
+            continue
+        col = [Tensor._wrap(np.zeros(t._array.shape, t._array.dtype)) if c is None else c
+               for c in col]
+        from .._tensor import stack
+        result.append(stack(col, 0))
     return tuple(result)
 
 

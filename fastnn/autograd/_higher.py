@@ -107,6 +107,13 @@ def _identity_cls():
         def backward(ctx, g):
             return g
 
+    # a composite's proxies stay in the graph its gradient records, so a
+    # later create_graph pass (MAML's second inner step, a third-order
+    # derivative) differentiates through them: the identity's gradient
+    @formula(IdentityFn)
+    def _identity_formula(node, g):
+        return (g,)
+
     return IdentityFn
 
 
@@ -335,6 +342,23 @@ def _node_grads(node, gouts):
     return (r,)
 
 
+def _not_needed(order, walk):
+    """The nodes of ``order`` (parents first) on no path to an input of
+    ``autograd.grad``: as in PyTorch, they are not run (the graph below the
+    inputs is neither differentiated again nor touched)."""
+    needed = set()
+    for node in order:
+        for p in node._parents:
+            if p is None:
+                continue
+            gf = p._grad_fn
+            if (id(p) in walk.leaf if gf is None
+                    else gf in needed or (gf, p._out_idx) in walk.inner):
+                needed.add(node)
+                break
+    return set(order) - needed
+
+
 def run(roots, grads, inputs=None, stop=frozenset()):
     """Backpropagates Tensors ``grads`` from Tensors ``roots`` recording the
     backward.  With ``inputs``, returns the gradients reaching them (None
@@ -347,6 +371,7 @@ def run(roots, grads, inputs=None, stop=frozenset()):
         else:
             w.to_node(t._grad_fn, t._out_idx, g)
     order = _toposort(list(w.pending), stop)
+    skip = _not_needed(order, w) if inputs is not None else ()
     prev = _core.set_grad_enabled_flag(True)
     try:
         for node in reversed(order):
@@ -358,7 +383,7 @@ def run(roots, grads, inputs=None, stop=frozenset()):
                     k = w.inner.get((node, i))
                     if k is not None and g is not None:
                         w.got[k] = _add(w.got[k], g)
-            if node in stop:
+            if node in stop or node in skip:
                 continue
             res = _node_grads(node, gouts)
             parents = node._parents

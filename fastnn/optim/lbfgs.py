@@ -291,7 +291,9 @@ class LBFGS(Optimizer):
 
     def _run(self, closure):
         group = self.param_groups[0]
-        lr, max_iter, max_eval = float(group["lr"]), group["max_iter"], group["max_eval"]
+        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
+        if not isinstance(lr, (int, float)):       # (a Tensor or NumPy lr)
+            lr = float(lr)
         tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
         state = self.state[self._params[0]]
         state.setdefault("func_evals", 0)
@@ -412,5 +414,7 @@ class LBFGS(Optimizer):
         if key == "H_diag":
             return tensor0(v)
         if key in ("t", "prev_loss"):
-            return num(v)
+            # a Python number stays what it is (torch's t is the lr itself,
+            # an int for the default lr=1, after the first iteration)
+            return v if type(v) in (int, float) else num(v)
         return super()._load_state_value(key, v, p)

@@ -341,3 +341,54 @@ def test_is_inference_mode_enabled_as_torch():
         seen[lib.__name__] = out
     assert seen["fastnn"] == seen["torch"]
     assert seen["torch"][1] is True
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_grad_runs_only_the_graph_above_its_inputs_like_torch(create_graph):
+    # autograd.grad w.r.t. non-leaf tensors runs only the nodes on a path to
+    # them (PyTorch's engine): the graph below the inputs keeps its saved
+    # tensors (first-order MAML: grads of the inner steps, then the
+    # meta-loss's backward through them) and its hooks do not fire
+    from fastnn.testing import requires_torch
+    torch = requires_torch()
+    res = {}
+    for M in (torch, fastnn):
+        w = M.tensor([[0.5, -1.0], [2.0, 0.25]], dtype=M.float64, requires_grad=True)
+        x = M.tensor([[1.0, 2.0], [-1.0, 0.5], [0.3, 0.1]], dtype=M.float64)
+        fired = []
+        fast = w
+        for _ in range(2):
+            h = M.tanh(x @ fast.T)                  # nodes below the next step's input
+            h.register_hook(lambda g: fired.append(1))
+            loss = (h ** 2).sum()
+            g, = M.autograd.grad(loss, fast, create_graph=create_graph)
+            fast = fast - 0.1 * g
+        n_fired = len(fired)
+        meta = (M.tanh(x @ fast.T) ** 3).sum()
+        meta.backward()
+        res[M.__name__] = (n_fired, w.grad.numpy())
+    assert res["fastnn"][0] == res["torch"][0] == 2
+    np.testing.assert_allclose(res["fastnn"][1], res["torch"][1], rtol=1e-12)
+
+
+def test_grad_is_grads_batched_matches_torch():
+    # a batch of vector-Jacobian products (rows of the Jacobian) at once
+    from fastnn.testing import requires_torch
+    torch = requires_torch()
+    res = {}
+    for M in (torch, fastnn):
+        x = M.tensor(np.linspace(-1, 1, 6).reshape(2, 3), dtype=M.float64, requires_grad=True)
+        w = M.tensor([0.5, -2.0, 1.5], dtype=M.float64, requires_grad=True)
+        y = M.sin(x) * w
+        eye = M.eye(6, dtype=M.float64).view(6, 2, 3)
+        jx, jw = M.autograd.grad(y, (x, w), eye, is_grads_batched=True, create_graph=True)
+        (h,) = M.autograd.grad(jw.sum(), x)             # through the batched graph
+        s = (x ** 2).sum(1)
+        (g,) = M.autograd.grad(s, x, M.tensor([[1.0, 0.0], [1.0, 1.0]], dtype=M.float64),
+                               is_grads_batched=True)
+        with pytest.raises(RuntimeError, match="first dimension of each grad_output"):
+            M.autograd.grad(x * 2, x, M.ones(2, 4, dtype=M.float64), is_grads_batched=True)
+        res[M.__name__] = [jx.detach().numpy(), jw.detach().numpy(), h.numpy(), g.numpy()]
+    for a, b in zip(res["fastnn"], res["torch"]):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)

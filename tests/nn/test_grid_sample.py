@@ -1,5 +1,5 @@
 """F.affine_grid and F.grid_sample against PyTorch: values and gradients
-(input and grid) for every mode, padding mode and align_corners, float64 and
+(input and grid) for every mode (bicubic included), padding mode and align_corners, float64 and
 float32, grids reaching outside [-1, 1]; gradcheck; a spatial-transformer
 step; errors."""
 import numpy as np
@@ -10,14 +10,14 @@ import fastnn.nn as nn
 import fastnn.nn.functional as F
 from fastnn.testing import requires_torch
 
-_MODES, _PADS = ["bilinear", "nearest"], ["zeros", "border", "reflection"]
+_MODES, _PADS = ["bilinear", "nearest", "bicubic"], ["zeros", "border", "reflection"]
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-4, atol=2e-5)}
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("align", [False, True])
 @pytest.mark.parametrize("pad", ["zeros", "border", "reflection"])
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 def test_grid_sample_matches_torch(mode, pad, align, dtype):
     torch = requires_torch()
     rng = np.random.default_rng([_MODES.index(mode), _PADS.index(pad), int(align)])
@@ -130,7 +130,8 @@ def _bad(**kw):
     (_bad(grid=fastnn.zeros(2, 4, 6, 2, dtype=fastnn.float64)), TypeError, "same dtype"),
     (_bad(grid=fastnn.zeros(1, 4, 6, 2)), ValueError, "same batch size"),
     (_bad(grid=fastnn.zeros(2, 4, 6, 1)), ValueError, "size 2 in last dimension"),
-    (_bad(input=fastnn.zeros(3, 5, 5)), ValueError, "4D input"),
+    (_bad(input=fastnn.zeros(3, 5, 5)), ValueError, "same batch size"),   # (torch checks it first)
+    (_bad(input=fastnn.zeros(2, 5, 5), grid=fastnn.zeros(2, 6, 1)), ValueError, "4D input"),
     (_bad(input=fastnn.zeros(2, 3, 0, 5)), ValueError, "non-empty spatial"),
     (_bad(input=fastnn.zeros(2, 3, 5, 5, dtype=fastnn.int64)), TypeError, "float"),
     (lambda: F.affine_grid(fastnn.zeros(2, 2, 3), (2, 3, 4)), NotImplementedError, "4D and 5D"),
@@ -142,3 +143,115 @@ def _bad(**kw):
 def test_errors(fn, exc, match):
     with pytest.raises(exc, match=match):
         fn()
+
+
+@pytest.mark.parametrize("align", [False, True])
+def test_affine_grid_identity_is_bitwise_torch_and_theta_grad_at_pixel_centres(align):
+    # the base grid must hold torch.linspace's values scaled as PyTorch scales
+    # them (r * (n - 1) / n, two roundings): at the identity the sample points
+    # then sit exactly on pixel centres, where the bilinear grid gradient takes
+    # one side of its kink, and both libraries must take the same side
+    torch = requires_torch()
+    for size in [(2, 1, 7, 8), (1, 1, 16, 16), (1, 1, 33, 65)]:
+        th = np.tile(np.array([[1, 0, 0], [0, 1, 0]], np.float32), (size[0], 1, 1))
+        x = np.random.default_rng(size[2]).standard_normal(size).astype(np.float32)
+        tf, tt = fastnn.tensor(th, requires_grad=True), torch.tensor(th, requires_grad=True)
+        gf = F.affine_grid(tf, size, align_corners=align)
+        gt = torch.nn.functional.affine_grid(tt, size, align_corners=align)
+        np.testing.assert_array_equal(gf.detach().numpy(), gt.detach().numpy())
+        yf = F.grid_sample(fastnn.tensor(x), gf, align_corners=align)
+        yt = torch.nn.functional.grid_sample(torch.tensor(x), gt, align_corners=align)
+        (yf * yf).sum().backward()
+        (yt * yt).sum().backward()
+        np.testing.assert_allclose(tf.grad.numpy(), tt.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+def test_gradcheck_bicubic_all_paddings():
+    # the bicubic weights are smooth in the grid inside a cell; each tap is
+    # moved inside by the padding on its own, so the grid's gradient keeps
+    # the unnormalisation's scale even out of range (PyTorch's definition)
+    rng = np.random.default_rng(8)
+    x = fastnn.tensor(rng.standard_normal((1, 2, 4, 5)), requires_grad=True)
+    g = rng.uniform(-1.4, 1.4, (1, 3, 3, 2))
+    for pad in ("zeros", "border", "reflection"):
+        for align in (False, True):
+            gg = fastnn.tensor(g, requires_grad=True)
+            assert fastnn.gradcheck(lambda a, b: F.grid_sample(a, b, "bicubic", pad, align),
+                                    (x, gg), eps=1e-7, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("align", [False, True])
+@pytest.mark.parametrize("pad", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_grid_sample_5d_matches_torch(mode, pad, align, dtype):
+    # volumetric sampling (VoxelMorph's spatial transformer): grid (x, y, z)
+    # indexes (W, H, D); 'bilinear' is trilinear
+    torch = requires_torch()
+    rng = np.random.default_rng([7, _MODES.index(mode), _PADS.index(pad), int(align)])
+    x = rng.standard_normal((2, 3, 4, 5, 6)).astype(dtype)
+    g = rng.uniform(-1.6, 1.6, (2, 3, 4, 2, 3)).astype(dtype)
+    xf, gf = fastnn.tensor(x, requires_grad=True), fastnn.tensor(g, requires_grad=True)
+    xt, gt = torch.tensor(x, requires_grad=True), torch.tensor(g, requires_grad=True)
+    yf = F.grid_sample(xf, gf, mode, pad, align)
+    yt = torch.nn.functional.grid_sample(xt, gt, mode, pad, align)
+    assert tuple(yf.shape) == tuple(yt.shape) == (2, 3, 3, 4, 2)
+    np.testing.assert_allclose(yf.detach().numpy(), yt.detach().numpy(), **TOL[dtype])
+    up = rng.standard_normal(yt.shape).astype(dtype)
+    yf.backward(fastnn.tensor(up))
+    yt.backward(torch.tensor(up))
+    np.testing.assert_allclose(xf.grad.numpy(), xt.grad.numpy(), **TOL[dtype])
+    np.testing.assert_allclose(gf.grad.numpy(), gt.grad.numpy(), **TOL[dtype])
+
+
+def test_grid_sample_5d_affine_registration_step_and_errors():
+    torch = requires_torch()
+    rng = np.random.default_rng(9)
+    vol = rng.standard_normal((1, 1, 4, 4, 4))
+    th = np.eye(3, 4)[None] + 0.05 * rng.standard_normal((1, 3, 4))
+    grads = []
+    for M in (torch, fastnn):
+        t = M.tensor(th, requires_grad=True)
+        grid = M.nn.functional.affine_grid(t, (1, 1, 4, 4, 4), align_corners=False)
+        out = M.nn.functional.grid_sample(M.tensor(vol), grid, align_corners=False)
+        ((out - M.tensor(vol)) ** 2).mean().backward()
+        grads.append(t.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-10, atol=1e-12)
+    t = fastnn.tensor(th, requires_grad=True)
+    assert fastnn.gradcheck(lambda a: F.grid_sample(
+        fastnn.tensor(vol), F.affine_grid(a, (1, 1, 3, 3, 3), align_corners=True),
+        align_corners=True), (t,), eps=1e-7)
+    with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D input"):
+        F.grid_sample(fastnn.ones(1, 1, 2, 2, 2), fastnn.zeros(1, 1, 1, 1, 3), "bicubic")
+    with pytest.raises(RuntimeError, match="size 3 in last dimension"):
+        F.grid_sample(fastnn.ones(1, 1, 2, 2, 2), fastnn.zeros(1, 1, 1, 1, 2))
+
+
+def test_grid_sample_shape_errors_in_torch_order():
+    torch = requires_torch()
+    cases = [((1, 1, 2, 2), (1, 1, 1, 1, 3)), ((1, 1, 2, 2, 2), (1, 1, 1, 1, 2)),
+             ((2, 1, 2, 2), (1, 1, 1, 2)), ((1, 1, 2, 2), (1, 1, 2)),
+             ((1, 1, 0, 2), (1, 1, 1, 2)), ((1, 1, 2, 2, 2), (1, 1, 1, 3)),
+             ((1, 2, 2), (1, 2, 2))]
+    for xs, gs in cases:
+        msgs = []
+        for M in (torch, fastnn):
+            with pytest.raises(RuntimeError) as e:
+                M.nn.functional.grid_sample(M.ones(*xs), M.zeros(*gs), align_corners=False)
+            msgs.append(str(e.value).split(", but")[0])
+        assert msgs[0] == msgs[1], (xs, gs, msgs)
+
+
+def test_align_corners_none_warns_and_means_false_like_torch():
+    torch = requires_torch()
+    for M in (torch, fastnn):
+        th = M.tensor([[[0.9, 0.1, 0.05], [-0.2, 1.1, 0.0]]])
+        x = M.tensor(np.arange(16.0, dtype=np.float32).reshape(1, 1, 4, 4))
+        with pytest.warns(UserWarning, match="changed to align_corners=False since 1.3.0"):
+            g = M.nn.functional.affine_grid(th, [1, 1, 3, 3])
+        with pytest.warns(UserWarning, match="changed to align_corners=False since 1.3.0"):
+            y = M.nn.functional.grid_sample(x, g)
+        ref = M.nn.functional.grid_sample(
+            x, M.nn.functional.affine_grid(th, [1, 1, 3, 3], align_corners=False),
+            align_corners=False)
+        assert bool((y == ref).all())

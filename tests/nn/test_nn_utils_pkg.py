@@ -203,3 +203,12 @@ def test_parametrizations_weight_norm_loads_legacy_keys():
                                rtol=1e-6)
     nn.utils.parametrize.remove_parametrizations(m, "weight")
     assert list(m.state_dict()) == ["bias", "weight"]  # as PyTorch: re-registered last
+
+
+def test_legacy_weight_norm_warns_deprecated_like_torch():
+    from fastnn.testing import requires_torch
+    torch = requires_torch()
+    for M, pkg in ((torch, "torch"), (fastnn, "fastnn")):
+        with pytest.warns(FutureWarning, match=f"`{pkg}.nn.utils.weight_norm` is deprecated in "
+                                               f"favor of `{pkg}.nn.utils.parametrizations"):
+            M.nn.utils.weight_norm(M.nn.Linear(2, 2))

@@ -100,8 +100,10 @@ def test_random_pruning_counts_and_errors():
     m = fastnn.nn.Linear(10, 10)
     P.random_unstructured(m, "weight", amount=0.25)
     assert int((m.weight_mask.numpy() == 0).sum()) == 25
-    P.random_structured(m, "bias", amount=2, dim=0)
-    assert int((m.bias_mask.numpy() == 0).sum()) == 2
+    m2 = fastnn.nn.Linear(10, 10)          # (a vector cannot be pruned structurally)
+    P.random_structured(m2, "weight", amount=2, dim=0)
+    assert int((m2.weight_mask.numpy() == 0).sum()) == 20
+    assert int((m2.weight_mask.numpy().sum(1) == 0).sum()) == 2
     np.testing.assert_array_equal(m.weight.detach().numpy(),
                                   (m.weight_orig * m.weight_mask).detach().numpy())
     with pytest.raises(ValueError, match="amount"):
@@ -111,3 +113,53 @@ def test_random_pruning_counts_and_errors():
     with pytest.raises(ValueError, match="has to be pruned"):
         P.remove(fastnn.nn.Linear(2, 2), "weight")
     assert not P.is_pruned(fastnn.nn.Linear(2, 2))
+
+
+def test_custom_method_gets_and_returns_tensors_like_torch():
+    # the tutorial's custom method: compute_mask receives Tensors (t and
+    # default_mask) and returns one, so torch-style tensor code runs
+    # unchanged: directly, inside a PruningContainer (iterative pruning,
+    # where it sees only the entries still kept), through .prune() and as
+    # global_unstructured's method
+    torch = requires_torch()
+    masks = {}
+    for M in (torch, fastnn):
+        P = _prune(M)
+
+        class FooBar(P.BasePruningMethod):
+            PRUNING_TYPE = "unstructured"
+
+            def compute_mask(self, t, default_mask):
+                assert isinstance(t, M.Tensor) and isinstance(default_mask, M.Tensor)
+                mask = default_mask.clone()
+                mask.view(-1)[::2] = 0
+                return mask
+
+        lin = M.nn.Linear(4, 5).double()
+        with M.no_grad():
+            lin.weight.copy_(M.tensor(np.arange(20.0).reshape(5, 4) * 1.1 - 7.3))
+            lin.bias.copy_(M.tensor(np.arange(5.0) - 2))
+        FooBar.apply(lin, "bias")
+        P.l1_unstructured(lin, "weight", amount=0.25)
+        FooBar.apply(lin, "weight")               # in a container: kept entries only
+        other = M.nn.Linear(3, 2).double()
+        P.global_unstructured([(other, "weight"), (other, "bias")], pruning_method=FooBar)
+        direct = FooBar().prune(M.ones(2, 3, dtype=M.float64))
+        masks[M.__name__] = [lin.bias_mask, lin.weight_mask, other.weight_mask,
+                             other.bias_mask, direct]
+    for a, b in zip(masks["fastnn"], masks["torch"]):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("how", ["random_structured", "ln_structured"])
+def test_structured_pruning_of_a_vector_raises_and_leaves_the_module_like_torch(how):
+    torch = requires_torch()
+    for M in (torch, fastnn):
+        P = _prune(M)
+        lin = M.nn.Linear(4, 2)
+        kw = dict(amount=1, dim=0) if how == "random_structured" else dict(amount=1, n=2, dim=0)
+        with pytest.raises(ValueError, match="multidimensional tensors. Found tensor of shape"):
+            getattr(P, how)(lin, "bias", **kw)
+        assert [n for n, _ in lin.named_parameters()] == ["weight", "bias"]
+        assert list(lin.named_buffers()) == [] and not P.is_pruned(lin)
+        assert lin(M.ones(3, 4)).shape == (3, 2)

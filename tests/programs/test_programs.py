@@ -140,6 +140,22 @@ TUTORIALS = {
     "pinn_flow": (54, 1e-4, None),
     "tcn_forecast": (65, 1e-4, None),
     "moe_char_rnn": (27, 1e-4, None),
+    "spatial_transformer": (12, 1e-4, None),  # later, sample points near pixel
+                                           # centres flip the bilinear grid
+                                           # gradient's side of its kink on rounding
+    "style_transfer_lbfgs": (6, 1e-4, None),  # LBFGS on the image in float32: from
+                                           # the 5th closure call on, rounding grows
+                                           # (as much in torch, against float64)
+    "swa_ema": (78, 1e-4, None),
+    "pruning_parametrize": (38, 1e-4, None),
+    "checkpoint_accum": (14, 1e-4, None),
+    "maml_functional": (22, 1e-4, None),
+    "bilstm_crf": (35, 1e-4, None),
+    "adversarial_fgsm_pgd": (29, 1e-4, None),
+    "simclr_ntxent": (41, 1e-4, None),
+    "custom_autograd_fn": (28, 1e-4, None),
+    "func_ensemble_persample": (26, 1e-4, None),
+    "voxelmorph_3d": (12, 1e-4, None),
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall

@@ -101,3 +101,31 @@ def test_unique_matches_torch():
         np.testing.assert_array_equal(x.numpy(), y.numpy())
     f = fastnn.tensor(a).unique(dim=1)
     np.testing.assert_array_equal(f.numpy(), torch.tensor(a).unique(dim=1).numpy())
+
+
+def test_float_of_a_tensor_requiring_grad_warns_once_like_torch():
+    # PyTorch warns (once per process) when float() drops a graph with grad
+    # mode on; int(), .item(), detached tensors and no_grad do not warn
+    import subprocess
+    import sys
+    from fastnn.testing import _PKG_PARENT
+    code = (
+        "import warnings, {m} as M\n"
+        "x = M.tensor(1.5, requires_grad=True)\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    float(x.detach()); int(x); x.item()\n"
+        "    with M.no_grad():\n"
+        "        float(x)\n"
+        "    float(x); float(x * 2)\n"
+        "print(len(w), w[0].category.__name__ if w else '', str(w[0].message)[:40] if w else '')\n")
+    outs = []
+    for m in ("torch", "fastnn"):
+        if m == "torch":
+            pytest.importorskip("torch")
+        r = subprocess.run([sys.executable, "-c", code.format(m=m)], capture_output=True,
+                           text=True, env={**__import__("os").environ,
+                                           "PYTHONPATH": _PKG_PARENT})
+        assert r.returncode == 0, r.stderr
+        outs.append(r.stdout.strip())
+    assert outs[0] == outs[1] == "1 UserWarning Converting a tensor with requires_grad=T"

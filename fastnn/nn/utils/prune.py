@@ -6,7 +6,10 @@ adds a buffer ``name + "_mask"`` (1 keep, 0 pruned), and sets ``name`` to
 reach the original parameter through the mask, as in PyTorch.  Pruning
 the same parameter again combines the masks (a ``PruningContainer``): the
 new method sees only the entries still kept.  ``remove`` makes the pruning
-permanent.  Random methods use fastnn's generator (``manual_seed``
+permanent.  As in PyTorch, ``compute_mask(t, default_mask)`` receives and
+returns Tensors, so a custom method written for torch (``mask =
+default_mask.clone(); mask.view(-1)[::2] = 0``) runs unchanged; the built-in
+methods compute in NumPy.  Random methods use fastnn's generator (``manual_seed``
 reproduces fastnn runs); ties among equal magnitudes may be broken
 differently from PyTorch.
 """
@@ -50,6 +53,11 @@ def _arr(t):
     return t._array if isinstance(t, Tensor) else np.asarray(t)
 
 
+def _ten(a):
+    """A Tensor for compute_mask's arguments and results (Tensors pass)."""
+    return a if isinstance(a, Tensor) else Tensor._wrap(np.ascontiguousarray(a))
+
+
 class BasePruningMethod(ABC):
     """A way to compute a mask; subclasses set ``PRUNING_TYPE``
     ('unstructured', 'structured' or 'global') and ``compute_mask``."""
@@ -61,8 +69,8 @@ class BasePruningMethod(ABC):
 
     @abstractmethod
     def compute_mask(self, t, default_mask):
-        """The new mask (an array or Tensor of t's shape) given t and the
-        mask already applied."""
+        """The new mask (a Tensor of t's shape) given the importance scores
+        t and the mask already applied (Tensors)."""
 
     def apply_mask(self, module):
         """The pruned tensor: ``name_orig * name_mask`` (with its graph)."""
@@ -102,7 +110,13 @@ class BasePruningMethod(ABC):
             default = np.ones(_arr(orig).shape, _arr(orig).dtype)
         else:
             default = _arr(getattr(module, name + "_mask")).copy()
-        mask = method.compute_mask(_arr(scores), default_mask=default)
+        try:
+            mask = method.compute_mask(_ten(scores), default_mask=_ten(default))
+        except Exception:
+            if old is None:          # as PyTorch: the parameter goes back unpruned
+                module._parameters.pop(name + "_orig", None)
+                module.register_parameter(name, orig)
+            raise
         module.register_buffer(name + "_mask",
                                Tensor._wrap(np.asarray(_arr(mask), _arr(orig).dtype)))
         object.__setattr__(module, name, method.apply_mask(module))
@@ -114,7 +128,8 @@ class BasePruningMethod(ABC):
         a = _arr(t)
         scores = a if importance_scores is None else _arr(importance_scores)
         dm = np.ones(a.shape, a.dtype) if default_mask is None else _arr(default_mask)
-        return t * Tensor._wrap(np.asarray(_arr(self.compute_mask(scores, dm)), a.dtype))
+        mask = self.compute_mask(_ten(scores), default_mask=_ten(dm))
+        return t * Tensor._wrap(np.asarray(_arr(mask), a.dtype))
 
     def remove(self, module):
         """Makes the pruning permanent: ``name`` becomes a parameter holding
@@ -165,10 +180,11 @@ class PruningContainer(BasePruningMethod):
     def compute_mask(self, t, default_mask):
         method = self._pruning_methods[-1]
         kind = method.PRUNING_TYPE
+        t, default_mask = _arr(t), _arr(default_mask)
         new = np.array(default_mask, copy=True)
         if kind == "unstructured":
             keep = default_mask == 1
-            part = method.compute_mask(t[keep], default_mask=default_mask[keep])
+            part = method.compute_mask(_ten(t[keep]), default_mask=_ten(default_mask[keep]))
             new[keep] = _arr(part) * default_mask[keep]
         elif kind == "structured":
             dim = method.dim if method.dim >= 0 else method.dim + t.ndim
@@ -177,13 +193,13 @@ class PruningContainer(BasePruningMethod):
             sl = [slice(None)] * t.ndim
             sl[dim] = alive
             sl = tuple(sl)
-            part = method.compute_mask(t[sl], default_mask=default_mask[sl])
+            part = method.compute_mask(_ten(t[sl]), default_mask=_ten(default_mask[sl]))
             new[sl] = _arr(part) * default_mask[sl]
         elif kind == "global":
-            new = _arr(method.compute_mask(t, default_mask=default_mask)) * default_mask
+            new = _arr(method.compute_mask(_ten(t), default_mask=_ten(default_mask))) * default_mask
         else:
             raise ValueError(f"Unrecognized PRUNING_TYPE {kind}")
-        return new.astype(default_mask.dtype, copy=False)
+        return _ten(new.astype(default_mask.dtype, copy=False))
 
 
 class Identity(BasePruningMethod):
@@ -191,7 +207,7 @@ class Identity(BasePruningMethod):
     PRUNING_TYPE = "unstructured"
 
     def compute_mask(self, t, default_mask):
-        return default_mask
+        return _ten(default_mask)
 
     @classmethod
     def apply(cls, module, name):
@@ -210,9 +226,9 @@ def _drop_lowest(scores, amount, default_mask):
 
 def _slices(t, dim, amount):
     """(dim normalised, the number of slices along it to prune)."""
-    if t.ndim < 1:
+    if t.ndim <= 1:
         raise ValueError("Structured pruning can only be applied to multidimensional "
-                         "tensors.")
+                         f"tensors. Found tensor of shape {tuple(t.shape)} with {t.ndim} dims")
     d = dim % t.ndim
     _validate_vs_size(amount, t.shape[d])
     return d, _count(amount, t.shape[d])
@@ -227,7 +243,9 @@ class RandomUnstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t, default_mask):
-        return _drop_lowest(_numpy_generator(None).random(t.size), self.amount, default_mask)
+        t, default_mask = _arr(t), _arr(default_mask)
+        return _ten(_drop_lowest(_numpy_generator(None).random(t.size), self.amount,
+                                 default_mask))
 
     @classmethod
     def apply(cls, module, name, amount):
@@ -243,7 +261,8 @@ class L1Unstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t, default_mask):
-        return _drop_lowest(np.abs(t).reshape(-1), self.amount, default_mask)
+        t, default_mask = _arr(t), _arr(default_mask)
+        return _ten(_drop_lowest(np.abs(t).reshape(-1), self.amount, default_mask))
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
@@ -268,9 +287,10 @@ class RandomStructured(BasePruningMethod):
         self.dim = dim
 
     def compute_mask(self, t, default_mask):
+        t, default_mask = _arr(t), _arr(default_mask)
         d, k = _slices(t, self.dim, self.amount)
         drop = np.argsort(_numpy_generator(None).random(t.shape[d]), kind="stable")[:k]
-        return _channel_mask(t, d, drop) * default_mask
+        return _ten(_channel_mask(t, d, drop) * default_mask)
 
     @classmethod
     def apply(cls, module, name, amount, dim=-1):
@@ -288,6 +308,7 @@ class LnStructured(BasePruningMethod):
         self.dim = dim
 
     def compute_mask(self, t, default_mask):
+        t, default_mask = _arr(t), _arr(default_mask)
         d, k = _slices(t, self.dim, self.amount)
         axes = tuple(i for i in range(t.ndim) if i != d)
         a = np.abs(t.astype(np.float64))
@@ -303,7 +324,7 @@ class LnStructured(BasePruningMethod):
         else:
             norms = (a ** p).sum(axis=axes) ** (1.0 / p)
         drop = np.argsort(norms, kind="stable")[:k]
-        return _channel_mask(t, d, drop) * default_mask
+        return _ten(_channel_mask(t, d, drop) * default_mask)
 
     @classmethod
     def apply(cls, module, name, amount, n, dim, importance_scores=None):
@@ -319,11 +340,11 @@ class CustomFromMask(BasePruningMethod):
         self.mask = mask
 
     def compute_mask(self, t, default_mask):
-        m = _arr(self.mask)
+        m, default_mask = _arr(self.mask), _arr(default_mask)
         if m.shape != default_mask.shape:
             raise ValueError(f"mask of shape {m.shape} does not match the parameter's "
                              f"{default_mask.shape}")
-        return default_mask * m.astype(default_mask.dtype)
+        return _ten(default_mask * m.astype(default_mask.dtype))
 
     @classmethod
     def apply(cls, module, name, mask):
@@ -385,7 +406,7 @@ def global_unstructured(parameters, pruning_method, importance_scores=None, **kw
     vec, dmask = np.concatenate(scores), np.concatenate(masks)
     keep = dmask == 1
     final = np.array(dmask, copy=True)
-    final[keep] = _arr(method.compute_mask(vec[keep], default_mask=dmask[keep]))
+    final[keep] = _arr(method.compute_mask(_ten(vec[keep]), default_mask=_ten(dmask[keep])))
     start = 0
     for (module, name), s in zip(params, scores):
         n = s.size

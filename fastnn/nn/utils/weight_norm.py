@@ -2,7 +2,10 @@
 ``w = g * v / ||v||`` with the norm over every dim but ``dim``; the module's
 ``<name>`` parameter is replaced by ``<name>_g`` and ``<name>_v`` and the
 weight is recomputed (a differentiable function of both) before each
-forward by a forward pre-hook."""
+forward by a forward pre-hook.  As PyTorch's, it is deprecated in favour of
+``nn.utils.parametrizations.weight_norm`` (a FutureWarning on each call)."""
+import warnings
+
 from ..parameter import Parameter
 
 __all__ = ["weight_norm", "remove_weight_norm"]
@@ -45,6 +48,9 @@ def weight_norm(module, name="weight", dim=0):
     >>> list(m.state_dict())
     ['bias', 'weight_g', 'weight_v']
     """
+    warnings.warn("`fastnn.nn.utils.weight_norm` is deprecated in favor of "
+                  "`fastnn.nn.utils.parametrizations.weight_norm`.", FutureWarning,
+                  stacklevel=2)
     norms = module.__dict__.setdefault("_weight_norm_hooks", {})
     if name in norms:
         raise RuntimeError(f"Cannot register two weight_norm hooks on the same parameter {name}")
