@@ -106,9 +106,9 @@ def test_unique_matches_torch():
 def test_float_of_a_tensor_requiring_grad_warns_once_like_torch():
     # PyTorch warns (once per process) when float() drops a graph with grad
     # mode on; int(), .item(), detached tensors and no_grad do not warn
-    import subprocess
-    import sys
-    from fastnn.testing import _PKG_PARENT
+    # (each run in a fresh interpreter, in a temporary directory: the source
+    # tree, unbuilt when fastnn is installed with pip, must not shadow it)
+    from fastnn.testing import run_python
     code = (
         "import warnings, {m} as M\n"
         "x = M.tensor(1.5, requires_grad=True)\n"
@@ -123,9 +123,7 @@ def test_float_of_a_tensor_requiring_grad_warns_once_like_torch():
     for m in ("torch", "fastnn"):
         if m == "torch":
             pytest.importorskip("torch")
-        r = subprocess.run([sys.executable, "-c", code.format(m=m)], capture_output=True,
-                           text=True, env={**__import__("os").environ,
-                                           "PYTHONPATH": _PKG_PARENT})
+        r = run_python(code.format(m=m))
         assert r.returncode == 0, r.stderr
         outs.append(r.stdout.strip())
     assert outs[0] == outs[1] == "1 UserWarning Converting a tensor with requires_grad=T"
