@@ -44,6 +44,29 @@ static int conv_check(const fnn_conv2d_desc *d) {
 static int rd_ok_f32(const fnn_conv2d_desc *g, int mode);          /* conv_rows.inc */
 static int rd_over_wino_f32(const fnn_conv2d_desc *g, int mode);
 static int rd_skips_padding_f32(const fnn_conv2d_desc *g);
+static int ig_algorithm_f32(const fnn_conv2d_desc *g);             /* conv_igemm.inc */
+
+/* Whether col2im beats the as-convolution pass g of dx (d: the layer) on
+ * the zeros of a padding wider than the forward's (an unpadded 5 x 5
+ * layer's dx pads dy by 4 on each side), where neither the row path nor
+ * Winograd runs g.  The implicit GEMM multiplies ceil(C/MR)*MR rows by its
+ * columns (the wide path's run over the padded width) by K*R*S; col2im
+ * C*R*S rows by OH*OW columns by K, a product whose sums are only K terms
+ * long, then scatters its columns: per multiply-add it took about 1 +
+ * 32/K times as long (1 thread, unpadded 5 x 5, batch 64, as-convolution
+ * -> col2im: AVX-512 path, 6 -> 16 on 14 x 14 1.06 -> 0.67 ms, 12 -> 16
+ * 2.10 -> 1.30, 12 -> 32 4.02 -> 1.73; AVX2 path (6 rows a tile), 8 -> 16
+ * 1.50 -> 1.28, 12 -> 32 3.07 -> 2.15, but 12 -> 16 1.81 -> 2.16 and 6 ->
+ * 16 0.88 -> 1.05, which this leaves as convolutions). */
+static int dx_zeros_col2im(const fnn_conv2d_desc *d, const fnn_conv2d_desc *g) {
+    if ((g->ph <= d->ph && g->pw <= d->pw) || fnn_conv_wino(g) || rd_ok_f32(g, 1)) return 0;
+    const int64_t mr = fnn_gemm_active_desc_f32()->mr, cg = d->C / d->G, kg = d->K / d->G;
+    const int64_t cols = ig_algorithm_f32(g) == FNN_CONV_ALGO_WIDE
+                             ? g->OH * (g->W + 2 * g->pw) : g->OH * g->OW;
+    /* (ceil(C/MR)*MR * cols) / (C * OH*OW) > 1 + 32/K, in integers */
+    return (cg + mr - 1) / mr * mr * cols * kg > cg * d->OH * d->OW * (kg + 32);
+}
+
 static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
     if (d->sh != 1 || d->sw != 1 || d->ph > d->dil_h * (d->R - 1) ||
         d->pw > d->dil_w * (d->S - 1))
@@ -72,7 +95,7 @@ static int conv_dx_as_conv(const fnn_conv2d_desc *d, fnn_conv2d_desc *g) {
      * forward + dx: 3 x 3 16 -> 32 on 4 x 4 253 -> 143 us, 96 -> 48 1626 ->
      * 704 us, 5 x 5 32 -> 16 on 4 x 4 1309 -> 359 us, 5 x 5 64 -> 64 on 8 x 8
      * 7632 -> 6539 us; no small-plane shape slower) */
-    if (!col2im) return 1;
+    if (!col2im) return !dx_zeros_col2im(d, g);
     /* ... or on rows leaving out every padding tap, for 5 x 5 and wider
      * kernels (1 thread, dx as convolution against col2im: LeNet's 5 x 5
      * 16 -> 32 on 12 x 12 at batch 64 1.35 -> 1.03 ms, 32 -> 16 on 8 x 8

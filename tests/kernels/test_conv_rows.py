@@ -157,12 +157,14 @@ def test_rows_not_taken_elsewhere():
         # MNIST's 3 x 3 1 -> 32 (9 taps a pixel) and a 1 x 1 256 -> 256 on 4 x 4
         assert a((64, 1, 28, 28), (32, 1, 3, 3), (1, 1), (1, 1)) == "rows"
         assert a((32, 256, 4, 4), (256, 256, 1, 1), (1, 1), (0, 0)) != "rows"
-        # AVX2 (6-pixel register blocks, 16-float panels): not below 32 taps
-        # a pixel, nor for 24 outputs (no half-panel kernel there)
+        # AVX2 (6-pixel register blocks, 16-float panels): instead of packing
+        # B not below 32 taps a pixel, nor for 24 outputs (no half-panel
+        # kernel there); but instead of the wide path (MNIST's 3 x 3 1 -> 32)
         _core.gemm_set_isa("avx2")
         assert a((2, 16, 14, 14), (32, 16, 5, 5), (1, 1), (2, 2)) == "rows"
         assert a((2, 16, 14, 14), (24, 16, 5, 5), (1, 1), (2, 2)) != "rows"
-        assert a((64, 1, 28, 28), (32, 1, 3, 3), (1, 1), (1, 1)) != "rows"
+        assert a((64, 1, 28, 28), (32, 1, 3, 3), (2, 2), (1, 1)) == "packed"
+        assert a((64, 1, 28, 28), (32, 1, 3, 3), (1, 1), (1, 1)) == "rows"
         assert a((32, 256, 4, 4), (256, 256, 1, 1), (1, 1), (0, 0)) != "rows"
         assert a((8, 256, 28, 28), (512, 256, 1, 1), (2, 2), (0, 0)) != "rows"
         _core.gemm_set_isa("portable")
