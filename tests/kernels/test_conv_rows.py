@@ -45,6 +45,10 @@ CASES = [
     # whole 32-pixel rows of a padded 5 x 5 layer: rows rather than the
     # direct path, which would compute the padding's taps
     (1, 8, 32, 32, 32, 5, 1, 2, 1, 1),
+    # strided 3 x 3 and 5 x 5 layers with more taps than the L1 panel rule
+    # (RD_KERNEL_MAX_CRS): a ResNet downsampling layer, 288 and 400 taps
+    (3, 32, 15, 15, 64, 3, 2, 1, 1, 1),
+    (2, 16, 13, 13, 32, 5, 2, 2, 1, 1),
 ]
 
 

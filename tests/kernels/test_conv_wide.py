@@ -120,7 +120,7 @@ def test_algorithm_names_every_method():
         assert a(xs, (xs[1], 1, 3, 3), st, (1, 1), (1, 1), xs[1], 1) == "depthwise-cl"
     assert a((2, 32, 8, 8), (32, 32, 3, 3), (1, 1), (1, 1)) == "winograd"
     assert a((2, 4, 8, 64), (8, 4, 3, 3), (1, 1), (1, 1)) == "direct"
-    assert a((2, 64, 32, 32), (64, 64, 3, 3), (2, 2), (1, 1)) == "packed"
+    assert a((2, 128, 32, 32), (128, 128, 3, 3), (2, 2), (1, 1)) == "packed"   # 1152 taps
     assert a((2, 64, 16, 16), (64, 64, 3, 3), (2, 2), (1, 1), grad_input=1) == "col2im"
     before = _core.gemm_isa()
     try:   # (on the AVX-512 path and its emulation; 'wide' elsewhere)
@@ -179,7 +179,7 @@ XI = [
     (3, 70, 5, 5, 20, 3, 1, 1, 1),     # CRS = 630: several k blocks
     (2, 4, 11, 11, 44, 5, 1, 0, 1),    # 7x7 output of a 5x5 kernel
     (40, 16, 4, 4, 24, 3, 1, 1, 1),    # 640 columns: several blocks; above the cut-off
-    (3, 5, 4, 4, 16, 7, 1, 3, 1),      # 7x7 kernel: more taps than the offset table holds
+    (3, 5, 4, 4, 20, 7, 1, 3, 1),      # 7x7 kernel: more taps than the offset table holds
 ]
 # (the same, dilated: N, C, H, W, K, kernel, padding, dilation)
 XI_DIL = [(4, 6, 4, 4, 12, 3, 2, 2), (4, 6, 6, 6, 12, 3, 1, 2), (3, 4, 9, 7, 12, 3, 1, (2, 3))]
