@@ -120,7 +120,9 @@ TUTORIALS = {
                                            # Python's random); greedy replies not compared
     "char_gpt": (28, 1e-4, None),          # all but the generated text (top-1 sampling)
     # course-notebook programs: every logged number compared unless noted
-    "resnet8_dataloader": (21, 1e-4, None),
+    "resnet8_dataloader": (3, 1e-4, None),  # BatchNorm over 2 x 2 planes at lr 0.05
+                                           # magnifies rounding: PyTorch's own run
+                                           # without oneDNN differs by 2.7e-4 at step 4
     "unet_segmentation": (5, 1e-4, None),  # RMSprop magnifies rounding later on
     "conv_autoencoder": (27, 1e-4, None),
     "text_embeddingbag": (84, 1e-4, None),
