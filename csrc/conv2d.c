@@ -124,6 +124,7 @@ int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass) {
     if (conv_check(d) != FNN_OK || pass < 0 || pass > 2) return FNN_EINVAL;
     if (fnn_conv_depthwise(d))
         return fnn_dwconv2d_channels_last(d) ? FNN_CONV_ALGO_DEPTHWISE_CL : FNN_CONV_ALGO_DEPTHWISE;
+    if (conv_dense(d)) return FNN_CONV_ALGO_GEMM;
     if (pass == 2)
         return fnn_conv_wino_dw(d) ? FNN_CONV_ALGO_WINOGRAD
                : wd_ok_f32(d)    ? FNN_CONV_ALGO_DOT

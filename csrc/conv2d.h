@@ -83,7 +83,8 @@ enum {
     FNN_CONV_ALGO_S2D = 8,         /* stride 2, even kernel: stride 1 on space-to-depth */
     FNN_CONV_ALGO_XI = 9,          /* implicit GEMM, B packed across images (small outputs) */
     FNN_CONV_ALGO_DEPTHWISE_CL = 10, /* depthwise, channels-last tiles (strided, small planes) */
-    FNN_CONV_ALGO_ROWS = 11         /* channels in the vectors, pixel rows broadcast (conv_rows.inc) */
+    FNN_CONV_ALGO_ROWS = 11,        /* channels in the vectors, pixel rows broadcast (conv_rows.inc) */
+    FNN_CONV_ALGO_GEMM = 12         /* one output pixel a window: the GEMM, images as rows */
 };
 int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass);
 

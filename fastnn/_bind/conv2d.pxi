@@ -257,7 +257,8 @@ def conv2d_bwd_bias(t, db, int n_threads=1):
 
 
 _CONV_ALGOS = {1: "depthwise", 2: "winograd", 3: "direct", 4: "wide", 5: "packed", 6: "col2im",
-               7: "dot", 8: "s2d", 9: "packed-batch", 10: "depthwise-cl", 11: "rows"}
+               7: "dot", 8: "s2d", 9: "packed-batch", 10: "depthwise-cl", 11: "rows",
+               12: "gemm"}
 
 
 def conv2d_algorithm(xshape, wshape, stride=(1, 1), padding=(0, 0), dilation=(1, 1),

@@ -209,7 +209,9 @@ SMALL_DW = [
     (7, 16, 9, 9, 32, 3, 1, 2, 2, 1),
     (11, 16, 6, 6, 24, 3, 1, 1, 1, 2),
     (6, 24, 7, 7, 40, 1, 1, 0, 1, 1),
-    (20, 64, 30, 30, 8, 30, 1, 0, 1, 1),    # one pixel an image: 18 a block (DW_PLANES_MAX)
+    # one pixel an image, images a block capped by DW_PLANES_MAX (stride 2 over a 31 x 31
+    # input: a window that is the whole input runs on the GEMM instead)
+    (20, 64, 31, 31, 8, 30, 2, 0, 1, 1),
 ]
 
 
