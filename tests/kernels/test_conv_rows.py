@@ -49,6 +49,8 @@ CASES = [
     # (RD_KERNEL_MAX_CRS): a ResNet downsampling layer, 288 and 400 taps
     (3, 32, 15, 15, 64, 3, 2, 1, 1, 1),
     (2, 16, 13, 13, 32, 5, 2, 2, 1, 1),
+    # a 5 x 5 layer of 1200 taps a pixel (RD_WIDE_KERNEL_MAX_CRS), 48 outputs
+    (2, 48, 9, 9, 64, 5, 1, 2, 1, 1),
 ]
 
 
