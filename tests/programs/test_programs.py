@@ -156,10 +156,14 @@ TUTORIALS = {
     "custom_autograd_fn": (28, 1e-4, None),
     "func_ensemble_persample": (26, 1e-4, None),
     "voxelmorph_3d": (12, 1e-4, None),
+    # shared draws (noise seed): Categorical / Normal actions, randperm minibatches,
+    # multinomial negatives and top-k samples come from one NumPy generator
+    "ppo_gae": (79, 1e-4, 7),
+    "ppo_continuous": (85, 1e-4, 7),
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
-_LOSS_NEED_NOT_FALL = ("dcgan", "actor_critic", "wgan_gp", "dann_gradreverse")
+_LOSS_NEED_NOT_FALL = ("dcgan", "actor_critic", "wgan_gp", "dann_gradreverse", "ppo_gae")
 
 
 def _torch_state(state):
