@@ -160,6 +160,8 @@ TUTORIALS = {
     # multinomial negatives and top-k samples come from one NumPy generator
     "ppo_gae": (79, 1e-4, 7),
     "ppo_continuous": (85, 1e-4, 7),
+    "word2vec_sgns": (11, 1e-4, 7),
+    "matrix_factorization": (8, 1e-4, None),
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
