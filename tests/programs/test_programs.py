@@ -163,6 +163,7 @@ TUTORIALS = {
     "word2vec_sgns": (11, 1e-4, 7),
     "matrix_factorization": (8, 1e-4, None),
     "data_utilities": (26, 1e-4, None),    # shuffled loaders log only draw-free facts
+    "training_utilities": (63, 1e-4, None),
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
