@@ -164,6 +164,7 @@ TUTORIALS = {
     "matrix_factorization": (8, 1e-4, None),
     "data_utilities": (26, 1e-4, None),    # shuffled loaders log only draw-free facts
     "training_utilities": (63, 1e-4, None),
+    "ctc_speech": (21, 1e-4, None),
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
