@@ -165,6 +165,8 @@ TUTORIALS = {
     "data_utilities": (26, 1e-4, None),    # shuffled loaders log only draw-free facts
     "training_utilities": (63, 1e-4, None),
     "ctc_speech": (21, 1e-4, None),
+    "gpt_topk_sampling": (36, 1e-4, 7),    # randint batches and top-k samples shared
+    "transformer_seq2seq": (31, 1e-4, None),
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall

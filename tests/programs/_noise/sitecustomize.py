@@ -4,7 +4,7 @@ numbers (from one seeded NumPy generator), and so do the samples of
 ``distributions.Categorical`` (each library's own ``sample`` still runs, for
 its shape and dtype; the values are then drawn by inverse CDF from the shared
 generator), ``distributions.Normal.sample`` (loc + scale * a shared normal
-draw), ``randperm`` and ``multinomial`` (inverse CDF with replacement, the
+draw), ``randint``, ``randperm`` and ``multinomial`` (inverse CDF with replacement, the
 exponential race without), so a program that samples noise, actions,
 negatives or minibatch orders computes the same losses under both libraries.  The programs themselves are not changed."""
 import builtins
@@ -93,7 +93,20 @@ if os.environ.get("FASTNN_PROGRAM_NOISE"):
                 out = out[0]
             return mod.from_numpy(out)
 
-        mod.randperm, mod.multinomial = randperm, multinomial
+        def randint(*args, **kw):
+            if inside[0] or "generator" in kw:
+                return own["randint"](*args, **kw)
+            args = list(args)
+            size = kw.pop("size", None)
+            if size is None:
+                size = args.pop()
+            low, high = (0, args[0]) if len(args) == 1 else (args[0], args[1])
+            low, high = kw.get("low", low), kw.get("high", high)
+            a = _rng.integers(int(low), int(high), size=tuple(int(s) for s in size))
+            return mod.from_numpy(a.astype(np.int64)).to(kw.get("dtype") or mod.int64)
+
+        own["randint"] = mod.randint
+        mod.randperm, mod.multinomial, mod.randint = randperm, multinomial, randint
 
     _depth = [0]
 
