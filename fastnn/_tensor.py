@@ -301,6 +301,37 @@ Size.__mul__ = Size.__rmul__ = _size_mul
 _grad_enabled = _core.is_grad_enabled
 
 
+def _view_index(v, b):
+    """The advanced index of ndarray ``b`` whose result holds the elements of
+    ``v`` (a view into ``b``'s memory) in ``v``'s order: a tuple of int64
+    arrays of ``v``'s shape, one per dim of ``b``; None when ``v`` is not made
+    of whole elements of ``b``.  Raises PyTorch's error when elements of ``v``
+    share memory (an expand), since a write through it is ambiguous."""
+    if v.dtype != b.dtype or b.ndim == 0:
+        return None
+
+    def offsets(a, start):
+        off = np.full(a.shape, start, dtype=np.int64)
+        for k, (n, st) in enumerate(zip(a.shape, a.strides)):
+            off += (np.arange(n, dtype=np.int64) * st).reshape((n,) + (1,) * (a.ndim - k - 1))
+        return off.ravel()
+
+    b0 = b.__array_interface__["data"][0]
+    ob = offsets(b, 0)
+    ov = offsets(v, v.__array_interface__["data"][0] - b0)
+    order = np.argsort(ob, kind="stable")
+    sb = ob[order]
+    pos = np.searchsorted(sb, ov)
+    if ov.size and (pos.max() >= sb.size or not np.array_equal(sb[pos], ov)):
+        return None
+    flat = order[pos]
+    if np.unique(flat).size != flat.size:
+        raise RuntimeError("unsupported operation: more than one element of the written-to "
+                           "tensor refers to a single memory location. Please clone() the "
+                           "tensor before performing the operation.")
+    return tuple(np.unravel_index(flat.reshape(v.shape), b.shape))
+
+
 def _inplace_unary(fn, fast=None, snapshot=False):
     """The in-place method ``x.<fn>_()`` (see ``Tensor._inplace``)."""
     def method(self):
@@ -884,10 +915,15 @@ class Tensor(TensorBase):
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
         if view_of is None:
-            raise RuntimeError("an in-place operation under autograd on this kind of view "
-                               "(reshape/permute/expand/diagonal of another tensor) is not "
-                               "supported by fastnn; use the out-of-place form, or index the "
-                               "base tensor (x[i] = ..., x.narrow(...), x.select(...))")
+            # a view made by view/reshape/permute/transpose/expand/unfold/...:
+            # the same elements read as an index of the base, found from the
+            # memory they share (PyTorch's CopySlices, as an index assignment)
+            index = _view_index(self._array, base._array)
+            if index is None:
+                raise RuntimeError("an in-place operation under autograd on this kind of "
+                                   "view is not supported by fastnn; use the out-of-place "
+                                   "form, or clone() the view first")
+            view_of = (base, index)
         parent, index = view_of
         if parent._requires_grad and parent._grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "

@@ -321,11 +321,94 @@ def test_inplace_through_view_pieces_matches_torch(how):
         np.testing.assert_allclose(a, b, rtol=1e-10)
 
 
-def test_inplace_on_reshape_view_under_autograd_is_a_clear_error():
+# views that are not an index of their base: view, reshape, permute, ... (the
+# change is replayed on the base as an index assignment, PyTorch's CopySlices)
+SHAPE_VIEWS = {
+    "view": lambda y: y.view(12),
+    "reshape": lambda y: y.reshape(2, 6),
+    "view_neg": lambda y: y.view(-1, 3),
+    "permute": lambda y: y.permute(1, 0),
+    "transpose": lambda y: y.transpose(0, 1),
+    "t": lambda y: y.t(),
+    "mT": lambda y: y.mT,
+    "unsqueeze": lambda y: y.unsqueeze(1),
+    "flatten": lambda y: y.flatten(),
+    "unflatten": lambda y: y.unflatten(1, (2, 2)),
+    "movedim": lambda y: y.movedim(0, 1),
+    "view_then_slice": lambda y: y.view(4, 3)[1:3],
+    "slice_then_view": lambda y: y[1:].reshape(8),
+    "transpose_then_select": lambda y: y.transpose(0, 1)[2],
+    "strided_then_view": lambda y: y[:, ::2].t(),
+    "unfold": lambda y: y.unfold(1, 2, 2),
+    "view_as": lambda y: y.view_as(y.new_zeros(4, 3)),
+    "squeeze": lambda y: y.view(1, 3, 4).squeeze(0),
+}
+SHAPE_VIEW_OPS = {
+    "mul_grad": lambda lib, v, w: v.mul_(w.sum()),
+    "add_": lambda lib, v, w: v.add_(w[0]),
+    "iadd": lambda lib, v, w: v.__iadd__(3.0),
+    "relu_inplace": lambda lib, v, w: lib.nn.functional.relu(v, inplace=True),
+    "sigmoid_": lambda lib, v, w: v.sigmoid_(),
+    "pow_": lambda lib, v, w: v.abs_().pow_(1.5),
+    "zero_": lambda lib, v, w: v.zero_(),
+    "copy_": lambda lib, v, w: v.copy_(w.sum() * lib.ones_like(v)),
+    "masked_fill_": lambda lib, v, w: v.masked_fill_(v > 0, 0.5),
+    "clamp_": lambda lib, v, w: v.clamp_(min=lib.tensor(-0.3, dtype=lib.float64), max=w.sum()),
+    "setitem": lambda lib, v, w: v.__setitem__(0, w.sum()),
+}
+
+
+@pytest.mark.parametrize("op", sorted(SHAPE_VIEW_OPS))
+@pytest.mark.parametrize("how", sorted(SHAPE_VIEWS))
+def test_inplace_on_shape_views_under_autograd_matches_torch(how, op):
+    torch = requires_torch()
+    res = []
+    for lib in (fastnn, torch):
+        x = lib.tensor(A, requires_grad=True)
+        w = lib.tensor(B[0, :2], requires_grad=True)
+        y = x * 2
+        v = SHAPE_VIEWS[how](y)
+        SHAPE_VIEW_OPS[op](lib, v, w)
+        z = (y * lib.tensor(P)).sum() + (v * v).sum()
+        z.backward()
+        res.append((to_np(y), to_np(v), to_np(x.grad),
+                    None if w.grad is None else to_np(w.grad)))
+    for a, b in zip(*res):
+        if b is None:
+            assert a is None or not a.any()
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_inplace_on_shape_view_uses_the_base_history():
+    """A base changed through its reshape view, then used again: its gradient
+    runs through the change (the ResNet-style ``h.view(...).add_(...)``)."""
+    torch = requires_torch()
+    res = []
+    for lib in (fastnn, torch):
+        x = lib.tensor(A, requires_grad=True)
+        h = x.exp()
+        h2 = h * 1.0
+        flat = h2.view(-1)
+        flat += lib.arange(12, dtype=lib.float64)
+        flat.mul_(lib.linspace(0.5, 2.0, 12, dtype=lib.float64))
+        loss = (h2 ** 2).sum()
+        loss.backward()
+        res.append((loss.item(), to_np(x.grad)))
+    assert res[0][0] == pytest.approx(res[1][0], rel=1e-12)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)
+
+
+def test_inplace_on_shape_view_errors_as_torch():
     x = fastnn.tensor(A, requires_grad=True)
-    y = (x * 2).reshape(12)
-    with pytest.raises(RuntimeError, match="not supported by fastnn"):
-        y.mul_(fastnn.tensor(np.ones(12), requires_grad=True))
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        x.view(12).add_(1)
+    with pytest.raises(RuntimeError):
+        (x * 2)[0].expand(3, 4).add_(1)         # overlapping memory: PyTorch refuses too
+    y = x.exp()
+    y.t().mul_(2)                               # exp saved its output: backward refuses
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
 
 
 def test_inplace_dtype_rules():
