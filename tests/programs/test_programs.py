@@ -167,6 +167,7 @@ TUTORIALS = {
     "ctc_speech": (21, 1e-4, None),
     "gpt_topk_sampling": (36, 1e-4, 7),    # randint batches and top-k samples shared
     "transformer_seq2seq": (31, 1e-4, None),
+    "sac_pendulum": (35, 1e-4, 7),         # Normal.rsample draws shared
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall

@@ -3,10 +3,14 @@
 numbers (from one seeded NumPy generator), and so do the samples of
 ``distributions.Categorical`` (each library's own ``sample`` still runs, for
 its shape and dtype; the values are then drawn by inverse CDF from the shared
-generator), ``distributions.Normal.sample`` (loc + scale * a shared normal
-draw), ``randint``, ``randperm`` and ``multinomial`` (inverse CDF with replacement, the
-exponential race without), so a program that samples noise, actions,
-negatives or minibatch orders computes the same losses under both libraries.  The programs themselves are not changed."""
+generator), ``distributions.Normal.sample`` and ``rsample`` (loc + scale * a
+shared normal draw), ``randint``, ``randperm`` and ``multinomial`` (inverse
+CDF with replacement, the exponential race without), so a program that
+samples noise, actions, negatives or minibatch orders computes the same
+losses under both libraries.  A library's own sampling code called from these
+(its ``sample`` drawing through its ``multinomial``, say) keeps its own
+generator, so the shared sequence is the same for both.  The programs
+themselves are not changed."""
 import builtins
 import os
 
@@ -65,6 +69,13 @@ if os.environ.get("FASTNN_PROGRAM_NOISE"):
                 return (self.loc.detach() + self.scale.detach() * eps).to(out.dtype)
 
         normal.sample = normal_sample
+        own_normal_rsample = normal.rsample
+
+        def normal_rsample(self, sample_shape=()):
+            out = own_call(own_normal_rsample, self, sample_shape)
+            return self.loc + self.scale * randn(*tuple(out.shape)).to(out.dtype)
+
+        normal.rsample = normal_rsample
 
         def randperm(n, *args, **kw):
             if inside[0]:
