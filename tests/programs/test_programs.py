@@ -169,6 +169,7 @@ TUTORIALS = {
     "transformer_seq2seq": (31, 1e-4, None),
     "sac_pendulum": (35, 1e-4, 7),         # Normal.rsample draws shared
     "tabular_entity_embeddings": (46, 1e-4, None),  # logits.view(-1) += ...: in place on a view
+    "bucket_beam_search": (34, 1e-4, None),
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
