@@ -301,12 +301,13 @@ Size.__mul__ = Size.__rmul__ = _size_mul
 _grad_enabled = _core.is_grad_enabled
 
 
-def _view_index(v, b):
+def _view_index(v, b, write=True):
     """The advanced index of ndarray ``b`` whose result holds the elements of
     ``v`` (a view into ``b``'s memory) in ``v``'s order: a tuple of int64
     arrays of ``v``'s shape, one per dim of ``b``; None when ``v`` is not made
-    of whole elements of ``b``.  Raises PyTorch's error when elements of ``v``
-    share memory (an expand), since a write through it is ambiguous."""
+    of whole elements of ``b``.  With ``write``, raises PyTorch's error when
+    elements of ``v`` share memory (an expand): a write through it is
+    ambiguous (a read is not)."""
     if v.dtype != b.dtype or b.ndim == 0:
         return None
 
@@ -325,11 +326,32 @@ def _view_index(v, b):
     if ov.size and (pos.max() >= sb.size or not np.array_equal(sb[pos], ov)):
         return None
     flat = order[pos]
-    if np.unique(flat).size != flat.size:
+    if write and np.unique(flat).size != flat.size:
         raise RuntimeError("unsupported operation: more than one element of the written-to "
                            "tensor refers to a single memory location. Please clone() the "
                            "tensor before performing the operation.")
     return tuple(np.unravel_index(flat.reshape(v.shape), b.shape))
+
+
+def _refresh_view(v):
+    """Called by the engine when view ``v`` (made under autograd) is used
+    after an in-place change of its storage: its node is re-derived from the
+    base as it is now (through the view's index, or the index found from the
+    memory they share), so its gradient flows through the change, as
+    PyTorch's regenerated view nodes do."""
+    view_of = v.__dict__.get("_view_of")
+    if view_of is not None:
+        parent, index = view_of
+    else:
+        parent = v._base
+        if parent is None:
+            return
+        index = _view_index(v._array, parent._array, write=False)
+        if index is None:
+            return
+    r = S.GetItemFn.apply(parent, index)
+    if r._requires_grad:
+        v._grad_fn, v._out_idx, v._requires_grad = r._grad_fn, r._out_idx, True
 
 
 def _inplace_unary(fn, fast=None, snapshot=False):
@@ -937,6 +959,8 @@ class Tensor(TensorBase):
             cur = S.CloneFn.apply(cur)
         parent.__setitem__(index, compute(cur))
         self._adopt(S.GetItemFn.apply(parent, index))
+        if self._vsnap:
+            self._vsnap = self._vc.v + 1
         return self
 
     def _assign(self, value):

@@ -578,3 +578,55 @@ def test_diagonal_inplace_under_autograd_as_torch():
         grads.append((y.detach().numpy(), w.grad.numpy()))
     np.testing.assert_allclose(grads[0][0], grads[1][0])
     np.testing.assert_allclose(grads[0][1], grads[1][1])
+
+
+# A view made before an in-place change of its storage, used after it: its
+# node is re-derived from the base as it is now (PyTorch regenerates it), so
+# the gradient flows through the change instead of the stale history.
+STALE_VIEWS = {
+    "sibling_view": lambda y: y.view(-1),
+    "sibling_slice": lambda y: y[:, 1:],
+    "sibling_t": lambda y: y.t(),
+    "row": lambda y: y[1],
+    "unsqueeze": lambda y: y.unsqueeze(0),
+    "expand": lambda y: y[0].expand(2, 4),
+    "view_of_view": lambda y: y.view(4, 3)[1:],
+}
+STALE_CHANGES = {
+    "through_other_view": lambda lib, y, w: y[0].mul_(w),
+    "base_itself": lambda lib, y, w: y.mul_(w[0] + 1.0),
+    "setitem_on_base": lambda lib, y, w: y.__setitem__((slice(None), 0), w[:3] * 3),
+    "through_shape_view": lambda lib, y, w: y.t()[2].add_(w[:3]),
+}
+
+
+@pytest.mark.parametrize("change", sorted(STALE_CHANGES))
+@pytest.mark.parametrize("how", sorted(STALE_VIEWS))
+def test_view_used_after_inplace_change_of_its_base_matches_torch(how, change):
+    torch = requires_torch()
+    res = []
+    for lib in (fastnn, torch):
+        x = lib.tensor(A, requires_grad=True)
+        w = lib.tensor(B[1], requires_grad=True)
+        y = x * 2
+        v = STALE_VIEWS[how](y)
+        STALE_CHANGES[change](lib, y, w)
+        z = (v * lib.arange(float(v.numel()), dtype=lib.float64).view(v.shape)).sum()
+        z.backward()
+        res.append((to_np(v), to_np(x.grad), to_np(w.grad)))
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_view_of_a_buffer_filled_under_autograd_requires_grad_as_torch():
+    """out = zeros(...); o1 = out[1]; out[1] = h * 2: o1 now carries h's
+    gradient (and requires grad), as in PyTorch; detached aliases do not."""
+    h = fastnn.ones(3, requires_grad=True)
+    out = fastnn.zeros(2, 3)
+    o0, o1 = out[0], out[1]
+    d = out.detach()
+    out[1] = h * 2
+    assert o1.requires_grad and o0.requires_grad and o1.grad_fn is not None
+    assert not d.requires_grad and not (d * 1).requires_grad
+    (o1 * 3).sum().backward()
+    assert h.grad.tolist() == [6.0, 6.0, 6.0]
