@@ -170,10 +170,12 @@ TUTORIALS = {
     "sac_pendulum": (35, 1e-4, 7),         # Normal.rsample draws shared
     "tabular_entity_embeddings": (46, 1e-4, None),  # logits.view(-1) += ...: in place on a view
     "bucket_beam_search": (34, 1e-4, None),
+    "trpo_cg": (4, 1e-4, None),            # actions from NumPy's generator
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
-_LOSS_NEED_NOT_FALL = ("dcgan", "actor_critic", "wgan_gp", "dann_gradreverse", "ppo_gae")
+_LOSS_NEED_NOT_FALL = ("dcgan", "actor_critic", "wgan_gp", "dann_gradreverse", "ppo_gae",
+                       "trpo_cg")
 
 
 def _torch_state(state):
