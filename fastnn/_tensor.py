@@ -918,11 +918,20 @@ class Tensor(TensorBase):
         return self
 
     def _adopt(self, res):
-        """Takes over ``res``'s place in the graph (after an in-place op)."""
+        """Takes over ``res``'s place in the graph (after an in-place op).  A
+        retained gradient moves along: after ``y.retain_grad(); y.mul_(3)``,
+        ``y.grad`` is the gradient of the changed ``y``, as in PyTorch."""
+        old = self._grad_fn
+        kept = old is not None and old._retained is not None and \
+            old._retained.get(self._out_idx) is self
+        if kept:
+            del old._retained[self._out_idx]
         self._grad_fn, self._out_idx = res._grad_fn, res._out_idx
         self._requires_grad = res._requires_grad
         if res._grad_fn is not None and res._grad_fn._retained:
             res._grad_fn._retained.pop(res._out_idx, None)
+        if kept:
+            self.retain_grad()
 
     def _inplace_view(self, compute, snapshot):
         """An in-place change of a view under autograd, replayed on the

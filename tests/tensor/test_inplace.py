@@ -630,3 +630,20 @@ def test_view_of_a_buffer_filled_under_autograd_requires_grad_as_torch():
     assert not d.requires_grad and not (d * 1).requires_grad
     (o1 * 3).sum().backward()
     assert h.grad.tolist() == [6.0, 6.0, 6.0]
+
+
+@pytest.mark.parametrize("how", ["base", "view"])
+def test_retained_grad_follows_an_inplace_change_as_torch(how):
+    torch = requires_torch()
+    res = []
+    for lib in (fastnn, torch):
+        x = lib.tensor(A, requires_grad=True)
+        y = x * 2
+        t = y if how == "base" else y.view(12)
+        t.retain_grad()
+        t.mul_(3)
+        (t * lib.tensor(P).view(t.shape)).sum().backward()
+        res.append((to_np(t.grad), to_np(x.grad), t.retains_grad))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-12)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-12)
+    assert res[0][2] == res[1][2]
