@@ -855,6 +855,13 @@ class Tensor(TensorBase):
     def clone(self, memory_format=None):
         return S.CloneFn.apply(self)
 
+    def to_dense(self, dtype=None, *, masked_grad=None):
+        """A dense tensor is its own dense form (``dtype`` converts), as
+        PyTorch's ``to_dense`` of a strided tensor: code written for sparse
+        gradients (``nn.Embedding(sparse=True)``, whose gradient fastnn keeps
+        dense) runs unchanged."""
+        return self if dtype is None else self.to(dtype)
+
     def contiguous(self, memory_format=None):
         if self._array.flags.c_contiguous:
             return self
