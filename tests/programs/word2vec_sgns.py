@@ -1,10 +1,11 @@
 # word2vec skip-gram with negative sampling, as the blog-post implementations
 # write it: a vocabulary from collections.Counter, (center, context) pairs
 # from a sliding window, a unigram^0.75 noise table drawn by torch.multinomial,
-# two nn.Embedding tables (the output one zero-initialised), scores by
-# torch.bmm, F.logsigmoid of the positive and negated negative scores,
-# SparseAdam-free plain Adam, then nearest neighbours by cosine similarity
-# (F.normalize, mm, topk).
+# two nn.Embedding(sparse=True) tables (the output one zero-initialised),
+# scores by torch.bmm clamped to [-10, 10], F.logsigmoid of the positive and
+# negated negative scores, optim.SparseAdam with CosineAnnealingLR over the
+# batches, then nearest neighbours by cosine similarity (F.normalize, mm,
+# topk).
 import json
 import os
 import sys
@@ -28,8 +29,8 @@ W2I = {w: i for i, w in enumerate(VOCAB)}
 class SkipGramNeg(nn.Module):
     def __init__(self, vocab_size=len(VOCAB), embed_dim=16):
         super().__init__()
-        self.in_embed = nn.Embedding(vocab_size, embed_dim)
-        self.out_embed = nn.Embedding(vocab_size, embed_dim)
+        self.in_embed = nn.Embedding(vocab_size, embed_dim, sparse=True)
+        self.out_embed = nn.Embedding(vocab_size, embed_dim, sparse=True)
         initrange = 0.5 / embed_dim
         self.in_embed.weight.data.uniform_(-initrange, initrange)
         self.out_embed.weight.data.zero_()
@@ -38,8 +39,10 @@ class SkipGramNeg(nn.Module):
         v = self.in_embed(center).unsqueeze(2)            # (B, D, 1)
         u = self.out_embed(context).unsqueeze(1)          # (B, 1, D)
         u_neg = self.out_embed(negatives)                 # (B, K, D)
-        pos = F.logsigmoid(torch.bmm(u, v).squeeze())     # (B,)
-        neg = F.logsigmoid(-torch.bmm(u_neg, v).squeeze(2)).sum(1)
+        score = torch.clamp(torch.bmm(u, v).squeeze(), max=10, min=-10)
+        pos = F.logsigmoid(score)                         # (B,)
+        neg_score = torch.clamp(torch.bmm(u_neg, v).squeeze(2), max=10, min=-10)
+        neg = F.logsigmoid(-neg_score).sum(1)
         return -(pos + neg).mean()
 
 
@@ -57,8 +60,9 @@ def main(workdir):
     noise_dist = freq ** 0.75 / (freq ** 0.75).sum()
     model = SkipGramNeg()
     model.load_state_dict(torch.load(os.path.join(workdir, "init.pt")))
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    optimizer = torch.optim.SparseAdam(list(model.parameters()), lr=0.01)
     pairs_t = torch.tensor(pairs)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 3 * len(pairs_t) // 64 + 3)
     log = [{"vocab": len(VOCAB), "pairs": len(pairs), "noise_max": noise_dist.max().item()}]
     batch_size, n_neg = 64, 5
     for epoch in range(3):
@@ -72,6 +76,7 @@ def main(workdir):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            scheduler.step()
             total += loss.item() * batch.size(0)
             if i % (batch_size * 8) == 0:
                 log.append({"epoch": epoch, "loss": loss.item()})
