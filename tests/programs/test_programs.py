@@ -171,6 +171,7 @@ TUTORIALS = {
     "tabular_entity_embeddings": (46, 1e-4, None),  # logits.view(-1) += ...: in place on a view
     "bucket_beam_search": (34, 1e-4, None),
     "trpo_cg": (4, 1e-4, None),            # actions from NumPy's generator
+    "csv_workers_loader": (28, 1e-4, None),  # worker processes; shuffled order not logged
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
