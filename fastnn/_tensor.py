@@ -892,6 +892,14 @@ class Tensor(TensorBase):
                                "expand()ed one; clone() it first)")
         rec = False
         if _grad_enabled():
+            if self._nograd_view and self._base is not None and self._base._requires_grad:
+                raise RuntimeError(
+                    "A view was created in no_grad mode and is being modified inplace with "
+                    "grad mode enabled. Given that this use case is ambiguous and error-prone, "
+                    "it is forbidden. You can clarify your code by moving both the view and "
+                    "the inplace either both inside the no_grad block (if you don't want the "
+                    "inplace to be tracked) or both outside (if you want the inplace to be "
+                    "tracked).")
             rec = self._requires_grad
             if not rec:
                 for o in operands:

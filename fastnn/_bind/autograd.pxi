@@ -134,6 +134,7 @@ cdef class TensorBase:
     # node was last set (0: not such a view); an in-place change of the
     # storage since then makes _apply re-derive the node from the base
     cdef public unsigned long long _vsnap
+    cdef public bint _nograd_view       # a view made with grad mode off
     cdef dict __dict__
     cdef object __weakref__
 
@@ -821,6 +822,8 @@ cdef object _apply(object cls, tuple args, dict kwargs):
                 t._base = src if src._base is None else src._base
                 if record:
                     t._vsnap = t._vc.v + 1         # a differentiable view (see _apply)
+                else:
+                    t._nograd_view = True          # (Tensor._inplace refuses it under grad)
                 if src._inference:
                     t._inference = True            # a view of an inference tensor is one
         outs.append(t)

@@ -647,3 +647,28 @@ def test_retained_grad_follows_an_inplace_change_as_torch(how):
     np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-12)
     np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-12)
     assert res[0][2] == res[1][2]
+
+
+@pytest.mark.parametrize("how", ["view", "index", "t"])
+def test_inplace_on_a_view_made_under_no_grad_raises_as_torch(how):
+    """Changing such a view with grad mode on would bypass the base's graph
+    (a silently wrong gradient): PyTorch refuses it, and so does fastnn;
+    detach() and .data stay allowed."""
+    torch = requires_torch()
+    for lib in (fastnn, torch):
+        x = lib.ones(2, 3, requires_grad=True)
+        y = x * 2
+        with lib.no_grad():
+            v = {"view": lambda: y.view(6), "index": lambda: y[0], "t": lambda: y.t()}[how]()
+            v.mul_(1.0)                          # inside no_grad: allowed
+        with pytest.raises(RuntimeError, match="created in no_grad mode"):
+            v.mul_(2)
+        y.detach().mul_(2)
+        y.data.add_(1)
+        y.sum().backward()
+        assert x.grad.tolist() == [[2.0] * 3] * 2
+    buf = fastnn.zeros(4)                        # a base that needs no grad: allowed
+    with fastnn.no_grad():
+        bv = buf.view(2, 2)
+    bv.add_(1)
+    assert buf.tolist() == [1.0] * 4
