@@ -318,14 +318,19 @@ def _view_index(v, b, write=True):
         return off.ravel()
 
     b0 = b.__array_interface__["data"][0]
-    ob = offsets(b, 0)
     ov = offsets(v, v.__array_interface__["data"][0] - b0)
-    order = np.argsort(ob, kind="stable")
-    sb = ob[order]
-    pos = np.searchsorted(sb, ov)
-    if ov.size and (pos.max() >= sb.size or not np.array_equal(sb[pos], ov)):
-        return None
-    flat = order[pos]
+    if b.flags.c_contiguous:            # (the usual base: element k at byte k * itemsize)
+        flat, rem = np.divmod(ov, b.itemsize)
+        if ov.size and (rem.any() or flat.min() < 0 or flat.max() >= b.size):
+            return None
+    else:
+        ob = offsets(b, 0)
+        order = np.argsort(ob, kind="stable")
+        sb = ob[order]
+        pos = np.searchsorted(sb, ov)
+        if ov.size and (pos.max() >= sb.size or not np.array_equal(sb[pos], ov)):
+            return None
+        flat = order[pos]
     if write and np.unique(flat).size != flat.size:
         raise RuntimeError("unsupported operation: more than one element of the written-to "
                            "tensor refers to a single memory location. Please clone() the "

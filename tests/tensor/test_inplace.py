@@ -672,3 +672,21 @@ def test_inplace_on_a_view_made_under_no_grad_raises_as_torch(how):
         bv = buf.view(2, 2)
     bv.add_(1)
     assert buf.tolist() == [1.0] * 4
+
+
+def test_view_index_finds_the_elements_of_any_strided_view():
+    """The index that replays an in-place change of a view on its base: the
+    same elements in the view's order, for contiguous and strided bases,
+    reversed strides, and None for memory outside the base."""
+    from fastnn._tensor import _view_index
+    cases = [(np.arange(24.0).reshape(4, 6), lambda b: b.T[1:, ::2]),
+             (np.arange(24.0).reshape(4, 6)[:, ::2], lambda b: b.T[1:]),
+             (np.arange(12.0).reshape(3, 4), lambda b: b.T[::-1]),
+             (np.arange(12.0).reshape(3, 4), lambda b: b.reshape(2, 6)[:, None])]
+    for b, make in cases:
+        v = make(b)
+        np.testing.assert_array_equal(b[_view_index(v, b)], v)
+    assert _view_index(np.arange(3.0), np.arange(12.0).reshape(3, 4)) is None
+    with pytest.raises(RuntimeError, match="single memory location"):
+        b = np.arange(3.0)
+        _view_index(np.broadcast_to(b, (2, 3)), b)
