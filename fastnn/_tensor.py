@@ -354,8 +354,11 @@ def _refresh_view(v):
         index = _view_index(v._array, parent._array, write=False)
         if index is None:
             return
-    r = S.GetItemFn.apply(parent, index)
-    if r._requires_grad:
+    try:
+        r = S.GetItemFn.apply(parent, index)
+    except (IndexError, ValueError, RuntimeError):
+        return                              # (the base was resized: the view keeps its node)
+    if r._requires_grad and r._array.shape == v._array.shape:
         v._grad_fn, v._out_idx, v._requires_grad = r._grad_fn, r._out_idx, True
 
 
