@@ -173,6 +173,7 @@ TUTORIALS = {
     "trpo_cg": (4, 1e-4, None),            # actions from NumPy's generator
     "csv_workers_loader": (28, 1e-4, None),  # worker processes; shuffled order not logged
     "llama_kv_cache": (32, 1e-4, 7),       # RoPE, GQA, sdpa_kernel, KV cache, top-p sample
+    "fairseq_style_attention": (24, 1e-4, None),  # masked_fill_ on .view / .transpose views
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
