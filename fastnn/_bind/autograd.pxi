@@ -141,7 +141,7 @@ cdef class TensorBase:
     # --- autograd state ---------------------------------------------------
     @property
     def requires_grad(self):
-        if self._vsnap != 0 and self._vsnap != self._vc.v + 1 and fnn_grad_get():
+        if self._vsnap != 0 and self._vc is not None and self._vsnap != self._vc.v + 1 and fnn_grad_get():
             _refresh_view(self)                    # (a view: as its base is now)
         return self._requires_grad
 
@@ -172,7 +172,7 @@ cdef class TensorBase:
 
     @property
     def grad_fn(self):
-        if self._vsnap != 0 and self._vsnap != self._vc.v + 1 and fnn_grad_get():
+        if self._vsnap != 0 and self._vc is not None and self._vsnap != self._vc.v + 1 and fnn_grad_get():
             _refresh_view(self)                    # (a view: as its base is now)
         g = self._grad_fn
         if g is not None and type(g) is _E_pending:
@@ -768,7 +768,7 @@ cdef object _apply(object cls, tuple args, dict kwargs):
     for i in range(n):
         a = args[i]
         if isinstance(a, TensorBase):
-            if (record and (<TensorBase>a)._vsnap != 0
+            if (record and (<TensorBase>a)._vsnap != 0 and (<TensorBase>a)._vc is not None
                     and (<TensorBase>a)._vsnap != (<TensorBase>a)._vc.v + 1):
                 _refresh_view(<TensorBase>a)       # its storage changed in place since
             arr = (<TensorBase>a)._array
