@@ -226,12 +226,14 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def use_deterministic_algorithms(mode, *, warn_only=False):
-    """Accepted: fastnn's kernels are deterministic for a given thread count."""
-
-
-def are_deterministic_algorithms_enabled():
-    return True
+from ._runtime_flags import (are_deterministic_algorithms_enabled,  # noqa: E402
+                             get_autocast_cpu_dtype, get_deterministic_debug_mode,
+                             get_num_interop_threads, is_autocast_cpu_enabled,
+                             is_deterministic_algorithms_warn_only_enabled,
+                             is_warn_always_enabled, set_anomaly_enabled,
+                             set_deterministic_debug_mode, set_flush_denormal,
+                             set_num_interop_threads, set_warn_always,
+                             use_deterministic_algorithms)
 
 
 _LAZY_EXTRA = ("compiler", "_dynamo")  # torch.compiler / torch._dynamo stand-ins

@@ -301,6 +301,67 @@ Size.__mul__ = Size.__rmul__ = _size_mul
 _grad_enabled = _core.is_grad_enabled
 
 
+def _view_index(v, b, write=True):
+    """The advanced index of ndarray ``b`` whose result holds the elements of
+    ``v`` (a view into ``b``'s memory) in ``v``'s order: a tuple of int64
+    arrays of ``v``'s shape, one per dim of ``b``; None when ``v`` is not made
+    of whole elements of ``b``.  With ``write``, raises PyTorch's error when
+    elements of ``v`` share memory (an expand): a write through it is
+    ambiguous (a read is not)."""
+    if v.dtype != b.dtype or b.ndim == 0:
+        return None
+
+    def offsets(a, start):
+        off = np.full(a.shape, start, dtype=np.int64)
+        for k, (n, st) in enumerate(zip(a.shape, a.strides)):
+            off += (np.arange(n, dtype=np.int64) * st).reshape((n,) + (1,) * (a.ndim - k - 1))
+        return off.ravel()
+
+    b0 = b.__array_interface__["data"][0]
+    ov = offsets(v, v.__array_interface__["data"][0] - b0)
+    if b.flags.c_contiguous:            # (the usual base: element k at byte k * itemsize)
+        flat, rem = np.divmod(ov, b.itemsize)
+        if ov.size and (rem.any() or flat.min() < 0 or flat.max() >= b.size):
+            return None
+    else:
+        ob = offsets(b, 0)
+        order = np.argsort(ob, kind="stable")
+        sb = ob[order]
+        pos = np.searchsorted(sb, ov)
+        if ov.size and (pos.max() >= sb.size or not np.array_equal(sb[pos], ov)):
+            return None
+        flat = order[pos]
+    if write and np.unique(flat).size != flat.size:
+        raise RuntimeError("unsupported operation: more than one element of the written-to "
+                           "tensor refers to a single memory location. Please clone() the "
+                           "tensor before performing the operation.")
+    return tuple(np.unravel_index(flat.reshape(v.shape), b.shape))
+
+
+def _refresh_view(v):
+    """Called by the engine when view ``v`` (made under autograd) is used
+    after an in-place change of its storage: its node is re-derived from the
+    base as it is now (through the view's index, or the index found from the
+    memory they share), so its gradient flows through the change, as
+    PyTorch's regenerated view nodes do."""
+    view_of = v.__dict__.get("_view_of")
+    if view_of is not None:
+        parent, index = view_of
+    else:
+        parent = v._base
+        if parent is None:
+            return
+        index = _view_index(v._array, parent._array, write=False)
+        if index is None:
+            return
+    try:
+        r = S.GetItemFn.apply(parent, index)
+    except (IndexError, ValueError, RuntimeError):
+        return                              # (the base was resized: the view keeps its node)
+    if r._requires_grad and r._array.shape == v._array.shape:
+        v._grad_fn, v._out_idx, v._requires_grad = r._grad_fn, r._out_idx, True
+
+
 def _inplace_unary(fn, fast=None, snapshot=False):
     """The in-place method ``x.<fn>_()`` (see ``Tensor._inplace``)."""
     def method(self):
@@ -802,6 +863,13 @@ class Tensor(TensorBase):
     def clone(self, memory_format=None):
         return S.CloneFn.apply(self)
 
+    def to_dense(self, dtype=None, *, masked_grad=None):
+        """A dense tensor is its own dense form (``dtype`` converts), as
+        PyTorch's ``to_dense`` of a strided tensor: code written for sparse
+        gradients (``nn.Embedding(sparse=True)``, whose gradient fastnn keeps
+        dense) runs unchanged."""
+        return self if dtype is None else self.to(dtype)
+
     def contiguous(self, memory_format=None):
         if self._array.flags.c_contiguous:
             return self
@@ -832,6 +900,14 @@ class Tensor(TensorBase):
                                "expand()ed one; clone() it first)")
         rec = False
         if _grad_enabled():
+            if self._nograd_view and self._base is not None and self._base._requires_grad:
+                raise RuntimeError(
+                    "A view was created in no_grad mode and is being modified inplace with "
+                    "grad mode enabled. Given that this use case is ambiguous and error-prone, "
+                    "it is forbidden. You can clarify your code by moving both the view and "
+                    "the inplace either both inside the no_grad block (if you don't want the "
+                    "inplace to be tracked) or both outside (if you want the inplace to be "
+                    "tracked).")
             rec = self._requires_grad
             if not rec:
                 for o in operands:
@@ -865,11 +941,20 @@ class Tensor(TensorBase):
         return self
 
     def _adopt(self, res):
-        """Takes over ``res``'s place in the graph (after an in-place op)."""
+        """Takes over ``res``'s place in the graph (after an in-place op).  A
+        retained gradient moves along: after ``y.retain_grad(); y.mul_(3)``,
+        ``y.grad`` is the gradient of the changed ``y``, as in PyTorch."""
+        old = self._grad_fn
+        kept = old is not None and old._retained is not None and \
+            old._retained.get(self._out_idx) is self
+        if kept:
+            del old._retained[self._out_idx]
         self._grad_fn, self._out_idx = res._grad_fn, res._out_idx
         self._requires_grad = res._requires_grad
         if res._grad_fn is not None and res._grad_fn._retained:
             res._grad_fn._retained.pop(res._out_idx, None)
+        if kept:
+            self.retain_grad()
 
     def _inplace_view(self, compute, snapshot):
         """An in-place change of a view under autograd, replayed on the
@@ -884,10 +969,15 @@ class Tensor(TensorBase):
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
         if view_of is None:
-            raise RuntimeError("an in-place operation under autograd on this kind of view "
-                               "(reshape/permute/expand/diagonal of another tensor) is not "
-                               "supported by fastnn; use the out-of-place form, or index the "
-                               "base tensor (x[i] = ..., x.narrow(...), x.select(...))")
+            # a view made by view/reshape/permute/transpose/expand/unfold/...:
+            # the same elements read as an index of the base, found from the
+            # memory they share (PyTorch's CopySlices, as an index assignment)
+            index = _view_index(self._array, base._array)
+            if index is None:
+                raise RuntimeError("an in-place operation under autograd on this kind of "
+                                   "view is not supported by fastnn; use the out-of-place "
+                                   "form, or clone() the view first")
+            view_of = (base, index)
         parent, index = view_of
         if parent._requires_grad and parent._grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
@@ -901,6 +991,8 @@ class Tensor(TensorBase):
             cur = S.CloneFn.apply(cur)
         parent.__setitem__(index, compute(cur))
         self._adopt(S.GetItemFn.apply(parent, index))
+        if self._vsnap:
+            self._vsnap = self._vc.v + 1
         return self
 
     def _assign(self, value):

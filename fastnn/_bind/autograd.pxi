@@ -130,12 +130,19 @@ cdef class TensorBase:
     cdef public list _hooks
     cdef public list _post_accumulate_grad_hooks
     cdef public bint _inference         # made inside inference_mode()
+    # a view made under autograd: 1 + the version of its storage when its
+    # node was last set (0: not such a view); an in-place change of the
+    # storage since then makes _apply re-derive the node from the base
+    cdef public unsigned long long _vsnap
+    cdef public bint _nograd_view       # a view made with grad mode off
     cdef dict __dict__
     cdef object __weakref__
 
     # --- autograd state ---------------------------------------------------
     @property
     def requires_grad(self):
+        if self._vsnap != 0 and self._vc is not None and self._vsnap != self._vc.v + 1 and fnn_grad_get():
+            _refresh_view(self)                    # (a view: as its base is now)
         return self._requires_grad
 
     @requires_grad.setter
@@ -165,6 +172,8 @@ cdef class TensorBase:
 
     @property
     def grad_fn(self):
+        if self._vsnap != 0 and self._vc is not None and self._vsnap != self._vc.v + 1 and fnn_grad_get():
+            _refresh_view(self)                    # (a view: as its base is now)
         g = self._grad_fn
         if g is not None and type(g) is _E_pending:
             _named_node(g)
@@ -267,6 +276,20 @@ class Size(tuple):
 
 cdef str _dtype_name(dt):
     return "fastnn." + str(dt)
+
+
+cdef object _E_refresh_view = None     # fastnn._tensor._refresh_view (see _apply)
+
+
+cdef object _refresh_view(TensorBase t):
+    """Re-derives view ``t``'s node from its base after an in-place change of
+    their storage (PyTorch regenerates a view's grad_fn likewise)."""
+    global _E_refresh_view
+    if _E_refresh_view is None:
+        from fastnn._tensor import _refresh_view as f
+        _E_refresh_view = f
+    t._vsnap = t._vc.v + 1                     # (first: the re-derivation uses t's base)
+    _E_refresh_view(t)
 
 
 cdef object _out_cls():
@@ -745,6 +768,9 @@ cdef object _apply(object cls, tuple args, dict kwargs):
     for i in range(n):
         a = args[i]
         if isinstance(a, TensorBase):
+            if (record and (<TensorBase>a)._vsnap != 0 and (<TensorBase>a)._vc is not None
+                    and (<TensorBase>a)._vsnap != (<TensorBase>a)._vc.v + 1):
+                _refresh_view(<TensorBase>a)       # its storage changed in place since
             arr = (<TensorBase>a)._array
             if i < 64 and (not cnp.PyArray_Check(arr) or cnp.PyArray_ISFLOAT(<cnp.ndarray>arr)
                            or cnp.PyArray_ISCOMPLEX(<cnp.ndarray>arr)):
@@ -794,6 +820,10 @@ cdef object _apply(object cls, tuple args, dict kwargs):
             if src is not None and t._array.base is not None:
                 t._vc = _vc(src)                   # a view shares its base's counter
                 t._base = src if src._base is None else src._base
+                if record:
+                    t._vsnap = t._vc.v + 1         # a differentiable view (see _apply)
+                else:
+                    t._nograd_view = True          # (Tensor._inplace refuses it under grad)
                 if src._inference:
                     t._inference = True            # a view of an inference tensor is one
         outs.append(t)

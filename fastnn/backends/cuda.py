@@ -4,7 +4,10 @@ are accepted with PyTorch's defaults and change nothing."""
 
 __all__ = ["matmul", "is_built", "enable_flash_sdp", "flash_sdp_enabled",
            "enable_mem_efficient_sdp", "mem_efficient_sdp_enabled", "enable_math_sdp",
-           "math_sdp_enabled", "enable_cudnn_sdp", "cudnn_sdp_enabled"]
+           "math_sdp_enabled", "enable_cudnn_sdp", "cudnn_sdp_enabled", "sdp_kernel"]
+
+import contextlib
+import warnings
 
 
 class _CuBLASFlags:
@@ -17,7 +20,7 @@ class _CuBLASFlags:
 
 
 matmul = _CuBLASFlags()
-_sdp = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True}
+_sdp = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True, "overrideable": True}
 
 
 def is_built():
@@ -54,3 +57,29 @@ def enable_cudnn_sdp(enabled):
 
 def cudnn_sdp_enabled():
     return _sdp["cudnn"]
+
+
+def _cpu_sdpa_allowed():
+    """Whether F.scaled_dot_product_attention may run: on the CPU PyTorch has
+    the math and the flash kernels."""
+    return _sdp["math"] or _sdp["flash"]
+
+
+@contextlib.contextmanager
+def sdp_kernel(enable_flash=True, enable_math=True, enable_mem_efficient=True,
+               enable_cudnn=True):
+    """The deprecated form of ``fastnn.nn.attention.sdpa_kernel`` (with its
+    FutureWarning, as PyTorch's)."""
+    warnings.warn("torch.backends.cuda.sdp_kernel() is deprecated. In the future, this context "
+                  "manager will be removed. Please see torch.nn.attention.sdpa_kernel() for "
+                  "the new context manager, with updated signature.", FutureWarning,
+                  stacklevel=3)
+    saved = dict(_sdp)
+    try:
+        _sdp.update(flash=bool(enable_flash), math=bool(enable_math),
+                    mem_efficient=bool(enable_mem_efficient), cudnn=bool(enable_cudnn))
+        yield {}
+    finally:
+        _sdp.clear()
+        _sdp.update(saved)
+

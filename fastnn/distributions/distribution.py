@@ -175,7 +175,10 @@ class Distribution:
         parts = []
         for name in names:
             v = self.__dict__[name]
-            parts.append(f"{name}: {v.item() if v.numel() == 1 else v.shape}")
+            # (PyTorch formats the tensor: a 0-d one as its number, a one-element
+            # one as a tensor, a larger one by its size)
+            shown = (v.item() if v.dim() == 0 else v) if v.numel() == 1 else v.shape
+            parts.append(f"{name}: {shown}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
 

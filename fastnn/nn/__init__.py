@@ -5,6 +5,7 @@ from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedPara
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _mods
 from . import parallel
+from . import attention
 from .parallel import DataParallel
 
 __all__ = ["functional", "init", "utils", "parameter", "Parameter", "Buffer",

@@ -133,3 +133,17 @@ from ..ops.pooling3d import (adaptive_avg_pool3d, adaptive_max_pool3d,  # noqa: 
                              adaptive_max_pool3d_with_indices, avg_pool3d, max_pool3d,
                              max_pool3d_with_indices, max_unpool3d)
 from ..ops.lp_pool import lp_pool3d  # noqa: E402
+
+
+
+def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None,
+                         reduction='mean', ignore_index=None, label_smoothing=0.0,
+                         options=None):
+    """``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)``
+    (PyTorch computes it in chunks when ``options`` asks; the numbers are
+    those of the two ops, which fastnn runs).  ``ignore_index=None`` is
+    cross_entropy's default, -100."""
+    logits = linear(input, linear_weight, linear_bias)
+    return cross_entropy(logits, target, weight=weight, reduction=reduction,
+                         ignore_index=-100 if ignore_index is None else ignore_index,
+                         label_smoothing=label_smoothing)

@@ -23,6 +23,7 @@ from ._util import c_contig, nthreads, unbroadcast
 from .activation import _t
 from .dropout import next_stream
 from .linalg import LinearFn
+from ..backends import cuda as _sdp_switches
 
 
 class MHAShapeError(ShapeError, AssertionError):
@@ -170,6 +171,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     fastnn.Size([2, 4, 5, 8])
     """
     op = "scaled_dot_product_attention"
+    if not _sdp_switches._cpu_sdpa_allowed():
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found. "
+                           "This is likely due to turning off both the math kernel and the "
+                           "fused kernels.")
     q, k, v = _t(query), _t(key), _t(value)
     geo, o_shape = _sdpa_geometry(op, q, k, v, enable_gqa)
     dt = q._array.dtype

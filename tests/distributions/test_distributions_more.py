@@ -822,3 +822,14 @@ def test_gamma_log_prob_accepts_numbers_and_small_alpha_draws_stay_positive():
     dd = D.Dirichlet(fastnn.tensor([0.05, 0.05, 0.05]))
     s = dd.sample((500,)).numpy()
     assert (s > 0).all() and np.allclose(s.sum(-1), 1, atol=1e-5)
+
+
+def test_repr_of_one_element_parameters_as_torch():
+    torch = pytest.importorskip("torch")
+    for build in (lambda M, T: M.Normal(T([[0.5]]), 1.0),
+                  lambda M, T: M.Bernoulli(T([0.3])),
+                  lambda M, T: M.Normal(T(0.5), T(1.0)),
+                  lambda M, T: M.Categorical(probs=T([1.0])),
+                  lambda M, T: M.Normal(T([0.0, 1.0]), 1.0)):
+        f, t = build(D, fastnn.tensor), build(torch.distributions, torch.tensor)
+        assert repr(f).replace("fastnn.", "torch.") == repr(t)

@@ -158,10 +158,29 @@ TUTORIALS = {
     "custom_autograd_fn": (28, 1e-4, None),
     "func_ensemble_persample": (26, 1e-4, None),
     "voxelmorph_3d": (12, 1e-4, None),
+    # shared draws (noise seed): Categorical / Normal actions, randperm minibatches,
+    # multinomial negatives and top-k samples come from one NumPy generator
+    "ppo_gae": (79, 1e-4, 7),
+    "ppo_continuous": (85, 1e-4, 7),
+    "word2vec_sgns": (11, 1e-4, 7),
+    "matrix_factorization": (8, 1e-4, None),
+    "data_utilities": (26, 1e-4, None),    # shuffled loaders log only draw-free facts
+    "training_utilities": (63, 1e-4, None),
+    "ctc_speech": (21, 1e-4, None),
+    "gpt_topk_sampling": (36, 1e-4, 7),    # randint batches and top-k samples shared
+    "transformer_seq2seq": (31, 1e-4, None),
+    "sac_pendulum": (35, 1e-4, 7),         # Normal.rsample draws shared
+    "tabular_entity_embeddings": (46, 1e-4, None),  # logits.view(-1) += ...: in place on a view
+    "bucket_beam_search": (34, 1e-4, None),
+    "trpo_cg": (4, 1e-4, None),            # actions from NumPy's generator
+    "csv_workers_loader": (28, 1e-4, None),  # worker processes; shuffled order not logged
+    "llama_kv_cache": (32, 1e-4, 7),       # RoPE, GQA, sdpa_kernel, KV cache, top-p sample
+    "fairseq_style_attention": (24, 1e-4, None),  # masked_fill_ on .view / .transpose views
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall
-_LOSS_NEED_NOT_FALL = ("dcgan", "actor_critic", "wgan_gp", "dann_gradreverse")
+_LOSS_NEED_NOT_FALL = ("dcgan", "actor_critic", "wgan_gp", "dann_gradreverse", "ppo_gae",
+                       "trpo_cg")
 
 
 def _torch_state(state):

@@ -127,3 +127,19 @@ def test_float_of_a_tensor_requiring_grad_warns_once_like_torch():
         assert r.returncode == 0, r.stderr
         outs.append(r.stdout.strip())
     assert outs[0] == outs[1] == "1 UserWarning Converting a tensor with requires_grad=T"
+
+
+def test_to_dense_of_a_dense_tensor_as_torch():
+    """``p.grad.to_dense()`` (code written for nn.Embedding(sparse=True)): a
+    strided tensor is returned itself, or converted with ``dtype``."""
+    torch = pytest.importorskip("torch")
+    for lib in (fastnn, torch):
+        x = lib.ones(2, 3, requires_grad=True)
+        assert x.to_dense() is x
+        y = (x * 2).to_dense(lib.float64)
+        assert y.dtype == lib.float64 and y.requires_grad
+        y.sum().backward()
+        assert x.grad.tolist() == [[2.0] * 3] * 2
+    emb = fastnn.nn.Embedding(5, 3, sparse=True)
+    emb(fastnn.tensor([1, 1])).sum().backward()
+    assert emb.weight.grad.to_dense().sum().item() == 6.0

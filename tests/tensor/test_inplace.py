@@ -321,11 +321,94 @@ def test_inplace_through_view_pieces_matches_torch(how):
         np.testing.assert_allclose(a, b, rtol=1e-10)
 
 
-def test_inplace_on_reshape_view_under_autograd_is_a_clear_error():
+# views that are not an index of their base: view, reshape, permute, ... (the
+# change is replayed on the base as an index assignment, PyTorch's CopySlices)
+SHAPE_VIEWS = {
+    "view": lambda y: y.view(12),
+    "reshape": lambda y: y.reshape(2, 6),
+    "view_neg": lambda y: y.view(-1, 3),
+    "permute": lambda y: y.permute(1, 0),
+    "transpose": lambda y: y.transpose(0, 1),
+    "t": lambda y: y.t(),
+    "mT": lambda y: y.mT,
+    "unsqueeze": lambda y: y.unsqueeze(1),
+    "flatten": lambda y: y.flatten(),
+    "unflatten": lambda y: y.unflatten(1, (2, 2)),
+    "movedim": lambda y: y.movedim(0, 1),
+    "view_then_slice": lambda y: y.view(4, 3)[1:3],
+    "slice_then_view": lambda y: y[1:].reshape(8),
+    "transpose_then_select": lambda y: y.transpose(0, 1)[2],
+    "strided_then_view": lambda y: y[:, ::2].t(),
+    "unfold": lambda y: y.unfold(1, 2, 2),
+    "view_as": lambda y: y.view_as(y.new_zeros(4, 3)),
+    "squeeze": lambda y: y.view(1, 3, 4).squeeze(0),
+}
+SHAPE_VIEW_OPS = {
+    "mul_grad": lambda lib, v, w: v.mul_(w.sum()),
+    "add_": lambda lib, v, w: v.add_(w[0]),
+    "iadd": lambda lib, v, w: v.__iadd__(3.0),
+    "relu_inplace": lambda lib, v, w: lib.nn.functional.relu(v, inplace=True),
+    "sigmoid_": lambda lib, v, w: v.sigmoid_(),
+    "pow_": lambda lib, v, w: v.abs_().pow_(1.5),
+    "zero_": lambda lib, v, w: v.zero_(),
+    "copy_": lambda lib, v, w: v.copy_(w.sum() * lib.ones_like(v)),
+    "masked_fill_": lambda lib, v, w: v.masked_fill_(v > 0, 0.5),
+    "clamp_": lambda lib, v, w: v.clamp_(min=lib.tensor(-0.3, dtype=lib.float64), max=w.sum()),
+    "setitem": lambda lib, v, w: v.__setitem__(0, w.sum()),
+}
+
+
+@pytest.mark.parametrize("op", sorted(SHAPE_VIEW_OPS))
+@pytest.mark.parametrize("how", sorted(SHAPE_VIEWS))
+def test_inplace_on_shape_views_under_autograd_matches_torch(how, op):
+    torch = requires_torch()
+    res = []
+    for lib in (fastnn, torch):
+        x = lib.tensor(A, requires_grad=True)
+        w = lib.tensor(B[0, :2], requires_grad=True)
+        y = x * 2
+        v = SHAPE_VIEWS[how](y)
+        SHAPE_VIEW_OPS[op](lib, v, w)
+        z = (y * lib.tensor(P)).sum() + (v * v).sum()
+        z.backward()
+        res.append((to_np(y), to_np(v), to_np(x.grad),
+                    None if w.grad is None else to_np(w.grad)))
+    for a, b in zip(*res):
+        if b is None:
+            assert a is None or not a.any()
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_inplace_on_shape_view_uses_the_base_history():
+    """A base changed through its reshape view, then used again: its gradient
+    runs through the change (the ResNet-style ``h.view(...).add_(...)``)."""
+    torch = requires_torch()
+    res = []
+    for lib in (fastnn, torch):
+        x = lib.tensor(A, requires_grad=True)
+        h = x.exp()
+        h2 = h * 1.0
+        flat = h2.view(-1)
+        flat += lib.arange(12, dtype=lib.float64)
+        flat.mul_(lib.linspace(0.5, 2.0, 12, dtype=lib.float64))
+        loss = (h2 ** 2).sum()
+        loss.backward()
+        res.append((loss.item(), to_np(x.grad)))
+    assert res[0][0] == pytest.approx(res[1][0], rel=1e-12)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)
+
+
+def test_inplace_on_shape_view_errors_as_torch():
     x = fastnn.tensor(A, requires_grad=True)
-    y = (x * 2).reshape(12)
-    with pytest.raises(RuntimeError, match="not supported by fastnn"):
-        y.mul_(fastnn.tensor(np.ones(12), requires_grad=True))
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        x.view(12).add_(1)
+    with pytest.raises(RuntimeError):
+        (x * 2)[0].expand(3, 4).add_(1)         # overlapping memory: PyTorch refuses too
+    y = x.exp()
+    y.t().mul_(2)                               # exp saved its output: backward refuses
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
 
 
 def test_inplace_dtype_rules():
@@ -495,3 +578,115 @@ def test_diagonal_inplace_under_autograd_as_torch():
         grads.append((y.detach().numpy(), w.grad.numpy()))
     np.testing.assert_allclose(grads[0][0], grads[1][0])
     np.testing.assert_allclose(grads[0][1], grads[1][1])
+
+
+# A view made before an in-place change of its storage, used after it: its
+# node is re-derived from the base as it is now (PyTorch regenerates it), so
+# the gradient flows through the change instead of the stale history.
+STALE_VIEWS = {
+    "sibling_view": lambda y: y.view(-1),
+    "sibling_slice": lambda y: y[:, 1:],
+    "sibling_t": lambda y: y.t(),
+    "row": lambda y: y[1],
+    "unsqueeze": lambda y: y.unsqueeze(0),
+    "expand": lambda y: y[0].expand(2, 4),
+    "view_of_view": lambda y: y.view(4, 3)[1:],
+}
+STALE_CHANGES = {
+    "through_other_view": lambda lib, y, w: y[0].mul_(w),
+    "base_itself": lambda lib, y, w: y.mul_(w[0] + 1.0),
+    "setitem_on_base": lambda lib, y, w: y.__setitem__((slice(None), 0), w[:3] * 3),
+    "through_shape_view": lambda lib, y, w: y.t()[2].add_(w[:3]),
+}
+
+
+@pytest.mark.parametrize("change", sorted(STALE_CHANGES))
+@pytest.mark.parametrize("how", sorted(STALE_VIEWS))
+def test_view_used_after_inplace_change_of_its_base_matches_torch(how, change):
+    torch = requires_torch()
+    res = []
+    for lib in (fastnn, torch):
+        x = lib.tensor(A, requires_grad=True)
+        w = lib.tensor(B[1], requires_grad=True)
+        y = x * 2
+        v = STALE_VIEWS[how](y)
+        STALE_CHANGES[change](lib, y, w)
+        z = (v * lib.arange(float(v.numel()), dtype=lib.float64).view(v.shape)).sum()
+        z.backward()
+        res.append((to_np(v), to_np(x.grad), to_np(w.grad)))
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_view_of_a_buffer_filled_under_autograd_requires_grad_as_torch():
+    """out = zeros(...); o1 = out[1]; out[1] = h * 2: o1 now carries h's
+    gradient (and requires grad), as in PyTorch; detached aliases do not."""
+    h = fastnn.ones(3, requires_grad=True)
+    out = fastnn.zeros(2, 3)
+    o0, o1 = out[0], out[1]
+    d = out.detach()
+    out[1] = h * 2
+    assert o1.requires_grad and o0.requires_grad and o1.grad_fn is not None
+    assert not d.requires_grad and not (d * 1).requires_grad
+    (o1 * 3).sum().backward()
+    assert h.grad.tolist() == [6.0, 6.0, 6.0]
+
+
+@pytest.mark.parametrize("how", ["base", "view"])
+def test_retained_grad_follows_an_inplace_change_as_torch(how):
+    torch = requires_torch()
+    res = []
+    for lib in (fastnn, torch):
+        x = lib.tensor(A, requires_grad=True)
+        y = x * 2
+        t = y if how == "base" else y.view(12)
+        t.retain_grad()
+        t.mul_(3)
+        (t * lib.tensor(P).view(t.shape)).sum().backward()
+        res.append((to_np(t.grad), to_np(x.grad), t.retains_grad))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-12)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-12)
+    assert res[0][2] == res[1][2]
+
+
+@pytest.mark.parametrize("how", ["view", "index", "t"])
+def test_inplace_on_a_view_made_under_no_grad_raises_as_torch(how):
+    """Changing such a view with grad mode on would bypass the base's graph
+    (a silently wrong gradient): PyTorch refuses it, and so does fastnn;
+    detach() and .data stay allowed."""
+    torch = requires_torch()
+    for lib in (fastnn, torch):
+        x = lib.ones(2, 3, requires_grad=True)
+        y = x * 2
+        with lib.no_grad():
+            v = {"view": lambda: y.view(6), "index": lambda: y[0], "t": lambda: y.t()}[how]()
+            v.mul_(1.0)                          # inside no_grad: allowed
+        with pytest.raises(RuntimeError, match="created in no_grad mode"):
+            v.mul_(2)
+        y.detach().mul_(2)
+        y.data.add_(1)
+        y.sum().backward()
+        assert x.grad.tolist() == [[2.0] * 3] * 2
+    buf = fastnn.zeros(4)                        # a base that needs no grad: allowed
+    with fastnn.no_grad():
+        bv = buf.view(2, 2)
+    bv.add_(1)
+    assert buf.tolist() == [1.0] * 4
+
+
+def test_view_index_finds_the_elements_of_any_strided_view():
+    """The index that replays an in-place change of a view on its base: the
+    same elements in the view's order, for contiguous and strided bases,
+    reversed strides, and None for memory outside the base."""
+    from fastnn._tensor import _view_index
+    cases = [(np.arange(24.0).reshape(4, 6), lambda b: b.T[1:, ::2]),
+             (np.arange(24.0).reshape(4, 6)[:, ::2], lambda b: b.T[1:]),
+             (np.arange(12.0).reshape(3, 4), lambda b: b.T[::-1]),
+             (np.arange(12.0).reshape(3, 4), lambda b: b.reshape(2, 6)[:, None])]
+    for b, make in cases:
+        v = make(b)
+        np.testing.assert_array_equal(b[_view_index(v, b)], v)
+    assert _view_index(np.arange(3.0), np.arange(12.0).reshape(3, 4)) is None
+    with pytest.raises(RuntimeError, match="single memory location"):
+        b = np.arange(3.0)
+        _view_index(np.broadcast_to(b, (2, 3)), b)

@@ -3,8 +3,14 @@
 numbers (from one seeded NumPy generator), and so do the samples of
 ``distributions.Categorical`` (each library's own ``sample`` still runs, for
 its shape and dtype; the values are then drawn by inverse CDF from the shared
-generator), so a program that samples noise or actions computes the same
-losses under both libraries.  The programs themselves are not changed."""
+generator), ``distributions.Normal.sample`` and ``rsample`` (loc + scale * a
+shared normal draw), ``randint``, ``randperm`` and ``multinomial`` (inverse
+CDF with replacement, the exponential race without), so a program that
+samples noise, actions, negatives or minibatch orders computes the same
+losses under both libraries.  A library's own sampling code called from these
+(its ``sample`` drawing through its ``multinomial``, say) keeps its own
+generator, so the shared sequence is the same for both.  The programs
+themselves are not changed."""
 import builtins
 import os
 
@@ -16,7 +22,19 @@ if os.environ.get("FASTNN_PROGRAM_NOISE"):
     _done = set()
 
     def _patch(mod):
+        own = {"randn": mod.randn, "randperm": mod.randperm, "multinomial": mod.multinomial}
+        inside = [0]     # a library's own sample runs on its own generator
+
+        def own_call(fn, *args):
+            inside[0] += 1
+            try:
+                return fn(*args)
+            finally:
+                inside[0] -= 1
+
         def randn(*size, **kw):
+            if inside[0]:
+                return own["randn"](*size, **kw)
             if len(size) == 1 and isinstance(size[0], (tuple, list)):
                 size = tuple(size[0])
             a = _rng.standard_normal(tuple(int(s) for s in size)).astype(np.float32)
@@ -31,7 +49,7 @@ if os.environ.get("FASTNN_PROGRAM_NOISE"):
         own_sample = categorical.sample
 
         def sample(self, sample_shape=()):
-            out = own_sample(self, sample_shape)
+            out = own_call(own_sample, self, sample_shape)
             p = np.asarray(self.probs.detach().numpy(), dtype=np.float64)
             cdf = np.cumsum(p, axis=-1)
             cdf /= cdf[..., -1:]
@@ -40,6 +58,66 @@ if os.environ.get("FASTNN_PROGRAM_NOISE"):
             return mod.from_numpy(np.array(idx, dtype=np.int64).reshape(tuple(out.shape)))
 
         categorical.sample = sample
+
+        normal = mod.distributions.Normal
+        own_normal_sample = normal.sample
+
+        def normal_sample(self, sample_shape=()):
+            out = own_call(own_normal_sample, self, sample_shape)
+            eps = randn(*tuple(out.shape))
+            with mod.no_grad():
+                return (self.loc.detach() + self.scale.detach() * eps).to(out.dtype)
+
+        normal.sample = normal_sample
+        own_normal_rsample = normal.rsample
+
+        def normal_rsample(self, sample_shape=()):
+            out = own_call(own_normal_rsample, self, sample_shape)
+            return self.loc + self.scale * randn(*tuple(out.shape)).to(out.dtype)
+
+        normal.rsample = normal_rsample
+
+        def randperm(n, *args, **kw):
+            if inside[0]:
+                return own["randperm"](n, *args, **kw)
+            dtype = kw.get("dtype") or mod.int64
+            return mod.from_numpy(_rng.permutation(int(n))).to(dtype)
+
+        def multinomial(input, num_samples, replacement=False, **kw):
+            if inside[0]:
+                return own["multinomial"](input, num_samples, replacement, **kw)
+            p = np.asarray(input.detach().double().numpy(), dtype=np.float64)
+            p2 = p.reshape(-1, p.shape[-1])
+            rows = []
+            for w in p2:
+                if replacement:
+                    cdf = np.cumsum(w)
+                    cdf /= cdf[-1]
+                    u = _rng.random(num_samples)
+                    rows.append(np.minimum((cdf[None, :] <= u[:, None]).sum(-1), len(w) - 1))
+                else:
+                    key = _rng.exponential(size=len(w)) / np.where(w > 0, w, np.nan)
+                    key = np.where(np.isnan(key), np.inf, key)
+                    rows.append(np.argsort(key, kind="stable")[:num_samples])
+            out = np.array(rows, dtype=np.int64)
+            if p.ndim == 1:
+                out = out[0]
+            return mod.from_numpy(out)
+
+        def randint(*args, **kw):
+            if inside[0] or "generator" in kw:
+                return own["randint"](*args, **kw)
+            args = list(args)
+            size = kw.pop("size", None)
+            if size is None:
+                size = args.pop()
+            low, high = (0, args[0]) if len(args) == 1 else (args[0], args[1])
+            low, high = kw.get("low", low), kw.get("high", high)
+            a = _rng.integers(int(low), int(high), size=tuple(int(s) for s in size))
+            return mod.from_numpy(a.astype(np.int64)).to(kw.get("dtype") or mod.int64)
+
+        own["randint"] = mod.randint
+        mod.randperm, mod.multinomial, mod.randint = randperm, multinomial, randint
 
     _depth = [0]
 
