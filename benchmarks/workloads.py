@@ -209,6 +209,16 @@ CONV_SWEEP = {
     "mobilenet_dw_3x3s2_128": (32, 128, 16, 16, 128, 3, 2, 1, 128),
     "mobilenet_pw_64to128_16": (32, 64, 16, 16, 128, 1, 1, 0, 1),
     "mobilenet_pw_256to256_4": (32, 256, 4, 4, 256, 1, 1, 0, 1),
+    # tutorial networks (added in the twenty-first session): LeNet-5's C1
+    # (padding 2) and C5 (the window is the whole input), the PyTorch CIFAR
+    # tutorial's unpadded 6 -> 16, a ResNet-20 downsampling layer, DCGAN's
+    # 4x4 stride 2, an AlexNet-style 5x5 on 7x7
+    "lenet5_c1_5x5_1to6": (64, 1, 28, 28, 6, 5, 1, 2, 1),
+    "lenet5_c5_5x5_16to120": (64, 16, 5, 5, 120, 5, 1, 0, 1),
+    "cifar_tut_5x5_6to16": (64, 6, 14, 14, 16, 5, 1, 0, 1),
+    "resnet20_down_3x3s2": (128, 32, 16, 16, 64, 3, 2, 1, 1),
+    "dcgan_4x4s2_64to128": (64, 64, 32, 32, 128, 4, 2, 1, 1),
+    "alexnet_5x5_64to192_7": (32, 64, 7, 7, 192, 5, 1, 2, 1),
 }
 WORKLOADS.update({
     k: "Conv2d({1}, {4}, {5}, stride={6}, padding={7}, groups={8}) on ({0}, {1}, {2}, {3})"
