@@ -161,6 +161,7 @@ TUTORIALS = {
     "neural_ode_rk4": (41, 1e-4, None),
     "capsnet_routing": (25, 1e-4, None),
     "gradcam": (31, 1e-4, None),
+    "espcn_superres": (46, 1e-4, None),
     "pointnet": (8, 1e-4, None),           # later, two points' features within
                                            # float32 rounding of each other swap
                                            # which one torch.max's gradient picks
