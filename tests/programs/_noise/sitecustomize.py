@@ -4,7 +4,9 @@ numbers (from one seeded NumPy generator), and so do the samples of
 ``distributions.Categorical`` (each library's own ``sample`` still runs, for
 its shape and dtype; the values are then drawn by inverse CDF from the shared
 generator), so a program that samples noise or actions computes the same
-losses under both libraries.  The programs themselves are not changed."""
+losses under both libraries.  ``randperm`` and the samples of
+``distributions.Beta`` (MixUp's partners and weights) are drawn from the
+same generator too.  The programs themselves are not changed."""
 import builtins
 import os
 
@@ -40,6 +42,23 @@ if os.environ.get("FASTNN_PROGRAM_NOISE"):
             return mod.from_numpy(np.array(idx, dtype=np.int64).reshape(tuple(out.shape)))
 
         categorical.sample = sample
+
+        def randperm(n, **kw):
+            return mod.from_numpy(_rng.permutation(int(n)).astype(np.int64))
+
+        mod.randperm = randperm
+
+        beta = mod.distributions.Beta
+        own_beta_sample = beta.sample
+
+        def beta_sample(self, sample_shape=()):
+            out = own_beta_sample(self, sample_shape)
+            a = np.asarray(self.concentration1.detach().numpy(), dtype=np.float64)
+            b = np.asarray(self.concentration0.detach().numpy(), dtype=np.float64)
+            v = _rng.beta(np.broadcast_to(a, tuple(out.shape)), np.broadcast_to(b, tuple(out.shape)))
+            return mod.from_numpy(np.array(v, dtype=np.float32).reshape(tuple(out.shape)))
+
+        beta.sample = beta_sample
 
     _depth = [0]
 
