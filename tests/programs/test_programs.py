@@ -163,6 +163,7 @@ TUTORIALS = {
     "gradcam": (31, 1e-4, None),
     "espcn_superres": (46, 1e-4, None),
     "mixup_cutmix": (31, 1e-4, 7),        # randperm and Beta draws shared
+    "ddpm": (22, 1e-4, 7),                 # randint timesteps and randn_like shared
     "pointnet": (8, 1e-4, None),           # later, two points' features within
                                            # float32 rounding of each other swap
                                            # which one torch.max's gradient picks

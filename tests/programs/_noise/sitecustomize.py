@@ -4,9 +4,9 @@ numbers (from one seeded NumPy generator), and so do the samples of
 ``distributions.Categorical`` (each library's own ``sample`` still runs, for
 its shape and dtype; the values are then drawn by inverse CDF from the shared
 generator), so a program that samples noise or actions computes the same
-losses under both libraries.  ``randperm`` and the samples of
-``distributions.Beta`` (MixUp's partners and weights) are drawn from the
-same generator too.  The programs themselves are not changed."""
+losses under both libraries.  ``randperm``, ``randint`` (a diffusion model's
+timesteps) and the samples of ``distributions.Beta`` (MixUp's partners and
+weights) are drawn from the same generator too.  The programs themselves are not changed."""
 import builtins
 import os
 
@@ -47,6 +47,19 @@ if os.environ.get("FASTNN_PROGRAM_NOISE"):
             return mod.from_numpy(_rng.permutation(int(n)).astype(np.int64))
 
         mod.randperm = randperm
+
+        def randint(*args, size=None, dtype=None, **kw):
+            # randint(high, size) or randint(low, high, size)
+            if size is None:
+                *bounds, size = args
+            else:
+                bounds = list(args)
+            low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
+            a = _rng.integers(int(low), int(high), tuple(int(s) for s in size))
+            out = mod.from_numpy(a.astype(np.int64))
+            return out if dtype is None else out.to(dtype)
+
+        mod.randint = randint
 
         beta = mod.distributions.Beta
         own_beta_sample = beta.sample
