@@ -164,6 +164,10 @@ TUTORIALS = {
     "espcn_superres": (46, 1e-4, None),
     "mixup_cutmix": (31, 1e-4, 7),        # randperm and Beta draws shared
     "ddpm": (22, 1e-4, 7),                 # randint timesteps and randn_like shared
+    "glow_lite": (24, 1e-4, None),         # the training steps: ActNorm's loc gradients
+                                           # are rounding noise (zero in exact arithmetic
+                                           # after the data-dependent init) that Adam
+                                           # turns into full steps; samples drift ~2e-4
     "pointnet": (8, 1e-4, None),           # later, two points' features within
                                            # float32 rounding of each other swap
                                            # which one torch.max's gradient picks
