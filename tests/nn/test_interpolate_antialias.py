@@ -1,6 +1,7 @@
-"""F.interpolate(..., antialias=True): bilinear and bicubic on 4-D input,
-the same numbers and gradients as PyTorch's (PIL-style filters widened by
-the scale when shrinking), and PyTorch's error for the other modes."""
+"""F.interpolate(..., antialias=True): bilinear, bicubic and lanczos on 4-D
+input, the same numbers and gradients as PyTorch's (PIL-style filters
+widened by the scale when shrinking), and PyTorch's errors for the other
+modes."""
 import numpy as np
 import pytest
 
@@ -16,11 +17,13 @@ CASES = [((2, 3, 16, 16), dict(size=(8, 8))),
          ((1, 1, 31, 17), dict(size=(6, 5)))]
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "lanczos"])
 @pytest.mark.parametrize("align_corners", [False, True])
 @pytest.mark.parametrize("shape, kw", CASES)
 def test_matches_torch(mode, align_corners, shape, kw):
     torch = pytest.importorskip("torch")
+    if mode == "lanczos" and align_corners:
+        pytest.skip("lanczos refuses align_corners=True (test_lanczos_errors)")
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape).astype(np.float32)
     g = None
@@ -71,3 +74,15 @@ def test_upsample_module_and_bad_size():
         F.interpolate(x, size=(0, 3), mode="bilinear", antialias=True)
     with pytest.raises(ValueError, match="only one of size or scale_factor"):
         F.interpolate(x, size=(3, 3), scale_factor=0.5, mode="bilinear", antialias=True)
+
+
+def test_lanczos_errors_like_torch():
+    x = fastnn.ones(1, 1, 8, 8)
+    with pytest.raises(ValueError, match="Lanczos mode requires antialias=True"):
+        F.interpolate(x, size=(4, 4), mode="lanczos")
+    with pytest.raises(ValueError, match="does not support align_corners=True"):
+        F.interpolate(x, size=(4, 4), mode="lanczos", antialias=True, align_corners=True)
+    with pytest.raises(ValueError, match="Anti-alias option is restricted"):
+        F.interpolate(fastnn.ones(1, 1, 8), size=4, mode="lanczos", antialias=True)
+    out = F.interpolate(x, size=(3, 5), mode="lanczos", antialias=True)
+    np.testing.assert_allclose(out.numpy(), 1.0, rtol=1e-6)     # weights sum to one
