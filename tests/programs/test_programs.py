@@ -169,6 +169,7 @@ TUTORIALS = {
                                            # after the data-dependent init) that Adam
                                            # turns into full steps; samples drift ~2e-4
     "vqvae_ema": (31, 1e-4, None),
+    "hamiltonian_nn": (21, 1e-4, None),
     "pointnet": (8, 1e-4, None),           # later, two points' features within
                                            # float32 rounding of each other swap
                                            # which one torch.max's gradient picks
