@@ -4,7 +4,9 @@
 # buffer, fill_ / copy_ under torch.no_grad), the invertible 1x1 convolution
 # with a random rotation from torch.linalg.qr, its log-determinant from
 # torch.slogdet times the spatial size and its inverse from weight.inverse()
-# for sampling, affine coupling with a zero-initialised last conv and a
+# for sampling, and its LU-decomposed form (torch.linalg.lu_factor +
+# torch.lu_unpack at init; P, masks and signs in buffers; log|det| from
+# the diagonal), affine coupling with a zero-initialised last conv and a
 # sigmoid scale, a Normal prior, bits per dimension with dequantisation
 # noise, Adam, and reconstruction through the reverse pass.
 import json
@@ -66,6 +68,40 @@ class InvConv2d(nn.Module):
         return F.conv2d(output, self.weight.squeeze().inverse().unsqueeze(2).unsqueeze(3))
 
 
+class InvConv2dLU(nn.Module):
+    def __init__(self, in_channel, seed):
+        super().__init__()
+        g = np.random.default_rng(seed).standard_normal((in_channel, in_channel))
+        q, _ = torch.linalg.qr(torch.from_numpy(g.astype(np.float32)))
+        w_p, w_l, w_u = torch.lu_unpack(*torch.linalg.lu_factor(q))
+        w_s = torch.diag(w_u)
+        w_u = torch.triu(w_u, 1)
+        u_mask = torch.triu(torch.ones_like(w_u), 1)
+        l_mask = u_mask.T
+        self.register_buffer("w_p", w_p)
+        self.register_buffer("u_mask", u_mask)
+        self.register_buffer("l_mask", l_mask)
+        self.register_buffer("s_sign", torch.sign(w_s))
+        self.register_buffer("l_eye", torch.eye(l_mask.shape[0]))
+        self.w_l = nn.Parameter(w_l)
+        self.w_s = nn.Parameter(logabs(w_s))
+        self.w_u = nn.Parameter(w_u)
+
+    def calc_weight(self):
+        weight = self.w_p @ (self.w_l * self.l_mask + self.l_eye) @ (
+            (self.w_u * self.u_mask) + torch.diag(self.s_sign * torch.exp(self.w_s)))
+        return weight.unsqueeze(2).unsqueeze(3)
+
+    def forward(self, input):
+        _, _, height, width = input.shape
+        out = F.conv2d(input, self.calc_weight())
+        return out, height * width * torch.sum(self.w_s)
+
+    def reverse(self, output):
+        weight = self.calc_weight()
+        return F.conv2d(output, weight.squeeze().inverse().unsqueeze(2).unsqueeze(3))
+
+
 class AffineCoupling(nn.Module):
     def __init__(self, in_channel, filter_size=32):
         super().__init__()
@@ -101,8 +137,8 @@ class Net(nn.Module):
         squeeze_dim = in_channel * 4
         self.flows = nn.ModuleList()
         for i in range(n_flow):
-            self.flows.extend([ActNorm(squeeze_dim), InvConv2d(squeeze_dim, seed=i),
-                               AffineCoupling(squeeze_dim)])
+            inv = InvConv2dLU(squeeze_dim, seed=i) if i % 2 else InvConv2d(squeeze_dim, seed=i)
+            self.flows.extend([ActNorm(squeeze_dim), inv, AffineCoupling(squeeze_dim)])
 
     @staticmethod
     def squeeze(x):
