@@ -171,6 +171,7 @@ TUTORIALS = {
     "vqvae_ema": (31, 1e-4, None),
     "hamiltonian_nn": (21, 1e-4, None),
     "siren_fourier": (21, 1e-4, None),
+    "cbam_attention": (19, 1e-4, None),
     "pointnet": (8, 1e-4, None),           # later, two points' features within
                                            # float32 rounding of each other swap
                                            # which one torch.max's gradient picks
