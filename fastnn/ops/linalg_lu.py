@@ -100,8 +100,8 @@ class LuFn(Function):
     raw = True
 
     @staticmethod
-    def forward(ctx, a):
-        lu, piv, _ = _getrf(a)
+    def forward(ctx, a, factored=None):
+        lu, piv, _ = _getrf(a) if factored is None else factored
         L, U = _split(lu)
         P = _perm_matrix(_perm(piv, a.shape[-2]), a.dtype)
         ctx.save_for_backward(P, L, U)
@@ -119,7 +119,7 @@ class LuFn(Function):
         M = np.tril(mT(L) @ gL, -1) + np.triu(gU @ mT(U))
         Y = trisolve(mT(L), M, True, True)                 # L^-T M
         Z = mT(trisolve(U, mT(Y), True, False))            # (L^-T M) U^-T
-        return P @ Z
+        return P @ Z, None
 
 
 def _check(op, A):
@@ -146,7 +146,8 @@ def _factor(op, A, pivot):
     a = _check(op, A)
     if not pivot:
         raise RuntimeError(f"{op}: LU without pivoting is not implemented on the CPU")
-    _, L, U = LuFn.apply(a)
+    factored = _getrf(a._array)
+    _, L, U = LuFn.apply(a, factored)
     m, n = a._array.shape[-2:]
     k = min(m, n)
     dt = a._array.dtype
@@ -157,8 +158,7 @@ def _factor(op, A, pivot):
         lower = _cat([lower, _t(np.zeros(L._array.shape[:-1] + (n - k,), dt))], -1)
     if m > k:
         U = _cat([U, _t(np.zeros(U._array.shape[:-2] + (m - k, n), dt))], -2)
-    _, piv, info = _getrf(a._array)
-    return lower + U, _t(piv), _t(info)
+    return lower + U, _t(factored[1]), _t(factored[2])
 
 
 def _cat(tensors, dim):
