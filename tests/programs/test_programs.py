@@ -173,6 +173,7 @@ TUTORIALS = {
     "siren_fourier": (21, 1e-4, None),
     "cbam_attention": (19, 1e-4, None),
     "tiny_detector": (25, 1e-4, None),
+    "mae_masking": (26, 1e-4, None),
     "pointnet": (8, 1e-4, None),           # later, two points' features within
                                            # float32 rounding of each other swap
                                            # which one torch.max's gradient picks
