@@ -40,7 +40,8 @@ def _getrf(a):
     """(packed LU, 1-based int32 pivots, int32 info) of a (..., m, n) batch."""
     m, n = a.shape[-2:]
     k = min(m, n)
-    lu = np.array(a, dtype=a.dtype, order="C").reshape((-1, m, n))
+    batch = int(np.prod(a.shape[:-2], dtype=np.int64))
+    lu = np.array(a, dtype=a.dtype, order="C").reshape((batch, m, n))   # (empty ones too)
     b = np.arange(lu.shape[0])
     piv = np.zeros((lu.shape[0], k), np.int32)
     info = np.zeros(lu.shape[0], np.int32)
@@ -66,7 +67,8 @@ def _getrf(a):
 
 def _perm(piv, m):
     """Row order of P^T A (perm[i] = the row of A in row i) from pivots."""
-    flat = piv.reshape((-1, piv.shape[-1])).astype(np.int64) - 1
+    batch = int(np.prod(piv.shape[:-1], dtype=np.int64))
+    flat = piv.reshape((batch, piv.shape[-1])).astype(np.int64) - 1
     perm = np.tile(np.arange(m), (flat.shape[0], 1))
     b = np.arange(flat.shape[0])
     for j in range(flat.shape[1]):

@@ -36,6 +36,16 @@ def test_factors_match_torch(shape, dtype):
     np.testing.assert_allclose((P @ L @ U).numpy(), a, rtol=tol * 10, atol=tol * 10)
 
 
+@pytest.mark.parametrize("shape", [(0, 0), (2, 0, 0), (3, 0), (0, 3), (2, 3, 0)])
+def test_empty_matrices_like_torch(shape):
+    got = fastnn.linalg.lu_factor_ex(fastnn.zeros(*shape))
+    want = torch.linalg.lu_factor_ex(torch.zeros(*shape))
+    for g, w in zip(got, want):
+        assert g.shape == tuple(w.shape)
+    for g, w in zip(fastnn.linalg.lu(fastnn.zeros(*shape)), torch.linalg.lu(torch.zeros(*shape))):
+        assert g.shape == tuple(w.shape)
+
+
 def test_singular_and_zero_columns_like_lapack():
     for m in ([[1.0, 2.0], [2.0, 4.0]], [[0.0, 1.0], [0.0, 2.0]], [[0.0, 0.0], [0.0, 0.0]],
               [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [2.0, 0.0, 1.0]]):
