@@ -85,6 +85,7 @@ from .ops.shape import (chunk, diag, diagonal, flip, fliplr, flipud, movedim,  #
 from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, einsum, ger, inner,  # noqa: E402
                          mv, outer, tensordot, vdot)
 from .ops.linalg import tensor_mm as mm  # noqa: E402
+from .ops.linalg_lu import lu_unpack, torch_lu as lu, torch_lu_solve as lu_solve  # noqa: E402
 from .ops.linalg_solve import (cholesky_inverse, cholesky_solve, det, logdet,  # noqa: E402
                                torch_cholesky as cholesky, torch_slogdet as slogdet)
 from .ops.linalg_solve import inv as inverse  # noqa: E402

@@ -32,6 +32,7 @@ from .ops import elementwise as E
 from .ops import indexing as I
 from .ops import linalg as L
 from .ops import linalg_expm as Le     # dense linear algebra (torch.linalg)
+from .ops import linalg_lu as Llu
 from .ops import linalg_func as Lf
 from .ops import linalg_solve as Ls
 from .ops import pointwise as P
@@ -1753,6 +1754,8 @@ class Tensor(TensorBase):
     cholesky = Ls.torch_cholesky
     cholesky_solve = Ls.cholesky_solve
     cholesky_inverse = Ls.cholesky_inverse
+    lu = Llu.torch_lu
+    lu_solve = Llu.torch_lu_solve
     qr = Lf.torch_qr
     svd = Lf.torch_svd
     pinverse = Lf.pinverse

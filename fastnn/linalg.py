@@ -30,6 +30,7 @@ from .ops._common import tensor as _tensor
 from .ops.linalg_decomp import (eig, eigh, eigvals, eigvalsh, lstsq, matrix_rank, pinv, qr, svd,
                                 svdvals)
 from .ops.linalg_expm import matrix_exp
+from .ops.linalg_lu import lu, lu_factor, lu_factor_ex, lu_solve
 from .ops.linalg_func import (cond, householder_product, matrix_power, multi_dot,
                               spectral_norm as _spectral_norm, tensorinv, tensorsolve, vander,
                               vecdot)
@@ -40,7 +41,8 @@ from .ops.reduction import vector_norm
 from .ops.shape import diagonal as _diagonal
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig",
-           "eigh", "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq",
+           "eigh", "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor",
+           "lu_factor_ex", "lu_solve",
            "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
            "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
            "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm"]

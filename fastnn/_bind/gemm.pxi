@@ -207,6 +207,75 @@ cdef int _gemm_raw(int kind, bint ta, bint tb, int64_t M, int64_t N, int64_t K,
     return _check_status(st, "gemm")
 
 
+def bmm3d(A, B, C, bint trans_a=False, bint trans_b=False, int n_threads=1,
+          int64_t serial_macs=0):
+    """C[i] = op(A[i]) @ op(B[i]) for every i: a batch of products through
+    gemm in one call (the batch loop in C, the GIL released once), so that
+    a matmul over many small matrices (attention heads, capsules) does not
+    pay a Python call per matrix.  A, B and C are C-contiguous 3-D arrays of
+    one float dtype with the same batch size; each product runs exactly as
+    gemm() would run it (on n_threads threads if it has at least serial_macs
+    multiply-adds, else on one), so the results do not depend on the
+    batching.  Returns C."""
+    for name, X in (("A", A), ("B", B), ("C", C)):
+        if not isinstance(X, np.ndarray):
+            raise TypeError(f"bmm3d: {name} must be numpy.ndarray, got {type(X).__name__}")
+        if X.ndim != 3:
+            from fastnn._errors import ShapeError
+            raise ShapeError(f"bmm3d: {name} must be 3-D, got {X.ndim}-D")
+        if not X.flags.c_contiguous:
+            raise ValueError(f"bmm3d: {name} must be C-contiguous")
+    if not C.flags.writeable:
+        raise ValueError("bmm3d: C must be writeable")
+    cdef int kind = _kind(A, "bmm3d", "A")
+    _same(B, kind, "bmm3d", "B")
+    _same(C, kind, "bmm3d", "out C")
+    cdef int64_t nb = A.shape[0]
+    cdef int64_t a1 = A.shape[1], a2 = A.shape[2], b1 = B.shape[1], b2 = B.shape[2]
+    cdef int64_t M = a2 if trans_a else a1
+    cdef int64_t K = a1 if trans_a else a2
+    cdef int64_t KB = b2 if trans_b else b1
+    cdef int64_t N = b1 if trans_b else b2
+    if B.shape[0] != nb or C.shape[0] != nb or K != KB or C.shape[1] != M or C.shape[2] != N:
+        from fastnn._errors import ShapeError
+        raise ShapeError(f"bmm3d: shapes do not agree: A {tuple(A.shape)}, B {tuple(B.shape)}, "
+                         f"C {tuple(C.shape)} (trans_a={trans_a}, trans_b={trans_b})")
+    cdef int nt = n_threads if M * N * K >= serial_macs else 1
+    cdef int64_t wl = (fnn_gemm_workspace_len_f32(nt) if kind == 0
+                       else fnn_gemm_workspace_len_f64(nt))
+    cdef fnn_gemm_opts o = _gemm_opts
+    cdef char *pa = <char*>_ptr(A)
+    cdef char *pb = <char*>_ptr(B)
+    cdef char *pc = <char*>_ptr(C)
+    cdef int64_t esz = 4 if kind == 0 else 8
+    cdef int64_t sa = a1 * a2 * esz, sb = b1 * b2 * esz, sc = M * N * esz
+    cdef int64_t i
+    cdef int st = 0
+    if nb == 0:
+        return C
+    ws = _ws_take("gemm", kind, wl)
+    cdef void *w = _ptr(ws)
+    try:
+        with nogil:
+            for i in range(nb):
+                if kind == 0:
+                    st = fnn_gemm_ex_f32(&o, trans_a, trans_b, M, N, K, 1.0,
+                                         <const float*>(pa + i * sa), a2,
+                                         <const float*>(pb + i * sb), b2, 0.0,
+                                         <float*>(pc + i * sc), N, <float*>w, nt)
+                else:
+                    st = fnn_gemm_ex_f64(&o, trans_a, trans_b, M, N, K, 1.0,
+                                         <const double*>(pa + i * sa), a2,
+                                         <const double*>(pb + i * sb), b2, 0.0,
+                                         <double*>(pc + i * sc), N, <double*>w, nt)
+                if st != 0:
+                    break
+    finally:
+        _ws_give("gemm", kind, ws)
+    _check_status(st, "bmm3d")
+    return C
+
+
 def gemm(A, B, C, bint trans_a=False, bint trans_b=False, double alpha=1.0,
          double beta=0.0, int n_threads=1):
     """C = alpha * op(A) @ op(B) + beta * C, in place in C (all C-contiguous 2-D,

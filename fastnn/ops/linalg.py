@@ -41,6 +41,20 @@ def _check(a, b):
                          f"multiplied ({ka} != {kb})")
 
 
+def _stacked(x, batch):
+    """x broadcast over ``batch`` as a C-contiguous (n, r, c) stack, and
+    whether it is stored transposed: a stack of transposed matrices (a
+    swapaxes view, as the backward passes) goes in as (n, c, r) with the
+    transpose flag, not copied."""
+    x = rows(np.broadcast_to(x, batch + x.shape[-2:]), lead=2)
+    if x.flags.c_contiguous:
+        return x, False
+    xt = np.swapaxes(x, -1, -2)
+    if xt.flags.c_contiguous:
+        return xt, True
+    return np.ascontiguousarray(x), False
+
+
 def matmul_arrays(a, b):
     """NumPy ``matmul`` semantics (1-D, 2-D and broadcast batches), computed
     with fnn_gemm for float arrays."""
@@ -58,11 +72,13 @@ def matmul_arrays(a, b):
         out = mm(a2, b2)
     else:
         batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-        A = rows(np.broadcast_to(a2, batch + a2.shape[-2:]), lead=2)
-        B = rows(np.broadcast_to(b2, batch + b2.shape[-2:]), lead=2)
+        A, ta = _stacked(a2, batch)
+        B, tb = _stacked(b2, batch)
         out = np.empty((A.shape[0], a2.shape[-2], b2.shape[-1]), dt)
-        for i in range(A.shape[0]):
-            mm(A[i], B[i], out=out[i])
+        # one call for the whole batch: a Python call per matrix cost more
+        # than the products themselves for capsules' or attention heads'
+        # many small matrices (each product is still fnn_gemm's)
+        _core.bmm3d(A, B, out, ta, tb, _state.threads, _GEMM_SERIAL_MACS)
         out = out.reshape(batch + out.shape[-2:])
     if a.ndim == 1:
         out = out.reshape(out.shape[:-2] + out.shape[-1:])

@@ -108,6 +108,18 @@ def _libm(fn):
     return f
 
 
+def _rounded_once(fn):
+    """fn on a float32 (or half) array computed in float64 and rounded once:
+    NumPy's single-precision log10/log2 are off by an ulp on many inputs
+    (log10(100) gives 2.0000002), PyTorch's give the correctly rounded
+    value, e.g. exactly 2 (a PSNR of 10*log10(1/mse) is then the same)."""
+    def f(x):
+        if x.dtype.kind == "f" and x.dtype.itemsize < 8:
+            return fn(x.astype(np.float64)).astype(x.dtype)
+        return fn(x)
+    return f
+
+
 def _sign(x):
     """(x > 0) - (x < 0), as PyTorch: NaN gives 0 and -0.0 gives +0.0."""
     if x.dtype.kind != "f":
@@ -133,8 +145,8 @@ SquareFn = _fn("SquareFn", lambda x: np.square(x.astype(np.int64) if x.dtype == 
               "x", lambda g, x: 2.0 * g * x, keeps_int=True)    # (bool: int64, as PyTorch)
 Log1pFn = _fn("Log1pFn", np.log1p, "x", lambda g, x: g / (1.0 + x))
 Expm1Fn = _fn("Expm1Fn", np.expm1, "out", lambda g, y: g * (y + 1.0))
-Log2Fn = _fn("Log2Fn", np.log2, "x", lambda g, x: g / (x * _LN2))
-Log10Fn = _fn("Log10Fn", np.log10, "x", lambda g, x: g / (x * _LN10))
+Log2Fn = _fn("Log2Fn", _rounded_once(np.log2), "x", lambda g, x: g / (x * _LN2))
+Log10Fn = _fn("Log10Fn", _rounded_once(np.log10), "x", lambda g, x: g / (x * _LN10))
 SinFn = _fn("SinFn", np.sin, "x", lambda g, x: g * np.cos(x))
 CosFn = _fn("CosFn", np.cos, "x", lambda g, x: -g * np.sin(x))
 TanFn = _fn("TanFn", np.tan, "out", lambda g, y: g * (1.0 + y * y))

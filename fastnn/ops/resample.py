@@ -222,6 +222,68 @@ def _bicubic(x, size, scale_factor, align_corners, recompute):
     return x.new_tensor(my) @ x @ x.new_tensor(mx.T)
 
 
+def _aa_matrix(n_in, n_out, sf, align_corners, dtype, taps):
+    """(n_out, n_in) weights of antialiased resampling along one axis (PIL's
+    resampling, which PyTorch follows): the filter (the triangle for
+    'bilinear', taps = 2; the cubic kernel with A = -0.5 for 'bicubic',
+    taps = 4; sinc(x) sinc(x / 3) for 'lanczos', taps = 6) is stretched by
+    the scale when shrinking, centred at
+    ``scale * (i + 0.5)``, cut to the input and normalised to sum 1.
+    ``scale`` is as for 'linear' (``(in - 1) / (out - 1)`` with
+    align_corners); arithmetic in dtype."""
+    T = dtype.type
+    if align_corners:
+        scale = T((n_in - 1) / (n_out - 1)) if n_out > 1 else T(0)
+    else:
+        scale = T(1.0 / sf) if sf is not None and sf > 0 else T(n_in) / T(n_out)
+    support = T(taps * 0.5) * scale if scale >= 1 else T(taps * 0.5)
+    inv = T(1) / scale if scale >= 1 else T(1)
+    A = T(-0.5)
+
+    def filt(x):
+        x = np.abs(x)
+        if taps == 2:
+            return np.where(x < 1, T(1) - x, T(0))
+        if taps == 6:
+            with np.errstate(all="ignore"):
+                sinc = np.where(x == 0, T(1), np.sin(np.pi * x) / (np.pi * x))
+                sinc3 = np.where(x == 0, T(1), np.sin(np.pi * x / 3) / (np.pi * x / 3))
+            return np.where(x < 3, sinc * sinc3, T(0)).astype(dtype)
+        near = ((A + 2) * x - (A + 3)) * x * x + 1
+        far = (((x - 5) * x + 8) * x - 4) * A
+        return np.where(x < 1, near, np.where(x < 2, far, T(0)))
+
+    mat = np.zeros((n_out, n_in), dtype)
+    for i in range(n_out):
+        center = scale * T(i + 0.5)
+        lo = max(int(center - support + T(0.5)), 0)
+        hi = min(int(center + support + T(0.5)), n_in)
+        w = filt((np.arange(lo, hi).astype(dtype) - center + T(0.5)) * inv).astype(dtype)
+        total = w.sum(dtype=dtype)
+        mat[i, lo:hi] = w / total if total != 0 else w
+    return mat
+
+
+def _antialias(x, size, scale_factor, mode, align_corners, recompute):
+    """antialias=True ('bilinear', 'bicubic', 'lanczos'; 4-D input):
+    separable, as two matrix products (autograd through matmul)."""
+    if mode not in ("bilinear", "bicubic", "lanczos") or x.ndim != 4:
+        raise ValueError("interpolate: Anti-alias option is restricted to bilinear, bicubic, "
+                         f"and lanczos modes and requires a 4-D tensor as input (got mode "
+                         f"{mode!r} and a {x.ndim}-D input)")
+    if mode == "lanczos" and align_corners:
+        raise ValueError("interpolate: Lanczos mode does not support align_corners=True")
+    check_float("interpolate", "input", x)
+    sizes, sfs = _sizes("interpolate", x, size, scale_factor, bool(recompute))
+    if min(sizes) <= 0 or min(x.shape[2:]) <= 0:
+        raise ShapeError(f"interpolate: Input and output sizes should be greater than 0, but "
+                         f"got input {tuple(x.shape[2:])} output {tuple(sizes)}")
+    taps = {"bilinear": 2, "bicubic": 4, "lanczos": 6}[mode]
+    my = _aa_matrix(x.shape[2], sizes[0], sfs[0], bool(align_corners), x.dtype, taps)
+    mx = _aa_matrix(x.shape[3], sizes[1], sfs[1], bool(align_corners), x.dtype, taps)
+    return x.new_tensor(my) @ (x @ x.new_tensor(mx.T))
+
+
 def _area(x, size, scale_factor, align_corners):
     """mode='area' is adaptive average pooling to the output size."""
     from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
@@ -280,15 +342,18 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         Output spatial size.
     scale_factor : float or tuple of float, optional
         Multiplier of the spatial size (output ``floor(in * scale_factor)``).
-    mode : {'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area'}
-        'linear' for 3-D input, 'bilinear' and 'bicubic' for 4-D, 'trilinear' for 5-D.
+    mode : {'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area', 'lanczos'}
+        'linear' for 3-D input, 'bilinear' and 'bicubic' for 4-D, 'trilinear' for 5-D;
+        'lanczos' (4-D, with antialias=True only) is PIL's Lanczos-3 filter.
     align_corners : bool, optional
         Linear modes only: map the corner pixels' centres onto each other
         (default False).
     recompute_scale_factor : bool, optional
         Derive the interpolation scale from the computed output size.
     antialias : bool
-        Not supported (must be False).
+        'bilinear', 'bicubic' and 'lanczos' (4-D input) only: when shrinking, widen the
+        filter by the scale so that every input pixel contributes (as PIL
+        and torchvision's Resize).
 
     Shape
     -----
@@ -304,10 +369,15 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     >>> F.interpolate(x, size=(1, 3), mode="bilinear", align_corners=True).numpy()
     array([[[[1. , 1.5, 2. ]]]], dtype=float32)
     """
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported")
     size = tuple(size) if isinstance(size, list) else size
     scale_factor = tuple(scale_factor) if isinstance(scale_factor, list) else scale_factor
+    if mode == "lanczos" and not antialias:
+        raise ValueError("interpolate: Lanczos mode requires antialias=True")
+    if antialias:
+        if mode not in ("nearest", "nearest-exact", "area") and align_corners is None:
+            align_corners = False
+        return _antialias(_t(input), size, scale_factor, mode, align_corners,
+                          recompute_scale_factor)
     # 'area' and 'bicubic' are common in real models (pos-embedding resizing,
     # image resizing); built here from pooling and matmul
     if mode == "area":

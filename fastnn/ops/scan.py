@@ -61,8 +61,9 @@ class LogCumSumExpFn(Function):
         if x.ndim == 0 or x.size == 0:
             out = x.copy()
         else:
-            with np.errstate(all="ignore"):
-                out = np.logaddexp.accumulate(x, axis=d)
+            with np.errstate(all="ignore"):       # float32 accumulated in double,
+                acc = x.astype(np.float64) if x.dtype == np.float32 else x   # as PyTorch's
+                out = np.logaddexp.accumulate(acc, axis=d).astype(x.dtype, copy=False)
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(x, out)
         return out

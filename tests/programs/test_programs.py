@@ -176,6 +176,27 @@ TUTORIALS = {
     "csv_workers_loader": (28, 1e-4, None),  # worker processes; shuffled order not logged
     "llama_kv_cache": (32, 1e-4, 7),       # RoPE, GQA, sdpa_kernel, KV cache, top-p sample
     "fairseq_style_attention": (24, 1e-4, None),  # masked_fill_ on .view / .transpose views
+    "vit_tiny": (32, 1e-4, None),
+    "realnvp_flow": (34, 1e-4, None),
+    "neural_ode_rk4": (41, 1e-4, None),
+    "capsnet_routing": (25, 1e-4, None),
+    "gradcam": (31, 1e-4, None),
+    "espcn_superres": (46, 1e-4, None),
+    "mixup_cutmix": (31, 1e-4, 7),        # randperm and Beta draws shared
+    "ddpm": (22, 1e-4, 7),                 # randint timesteps and randn_like shared
+    "glow_lite": (24, 1e-4, None),         # the training steps: ActNorm's loc gradients
+                                           # are rounding noise (zero in exact arithmetic
+                                           # after the data-dependent init) that Adam
+                                           # turns into full steps; samples drift ~2e-4
+    "vqvae_ema": (31, 1e-4, None),
+    "hamiltonian_nn": (21, 1e-4, None),
+    "siren_fourier": (21, 1e-4, None),
+    "cbam_attention": (19, 1e-4, None),
+    "tiny_detector": (25, 1e-4, None),
+    "mae_masking": (26, 1e-4, None),
+    "pointnet": (8, 1e-4, None),           # later, two points' features within
+                                           # float32 rounding of each other swap
+                                           # which one torch.max's gradient picks
 }
 # a GAN's discriminator loss, a policy-gradient loss and a loss with a
 # gradient-reversed adversary need not fall

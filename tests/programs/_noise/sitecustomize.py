@@ -4,8 +4,10 @@ numbers (from one seeded NumPy generator), and so do the samples of
 ``distributions.Categorical`` (each library's own ``sample`` still runs, for
 its shape and dtype; the values are then drawn by inverse CDF from the shared
 generator), ``distributions.Normal.sample`` and ``rsample`` (loc + scale * a
-shared normal draw), ``randint``, ``randperm`` and ``multinomial`` (inverse
-CDF with replacement, the exponential race without), so a program that
+shared normal draw), ``distributions.Beta.sample`` (MixUp's partners and
+weights), ``randint`` (a diffusion model's timesteps), ``randperm`` and
+``multinomial`` (inverse CDF with replacement, the exponential race
+without), so a program that
 samples noise, actions, negatives or minibatch orders computes the same
 losses under both libraries.  A library's own sampling code called from these
 (its ``sample`` drawing through its ``multinomial``, say) keeps its own
@@ -118,6 +120,18 @@ if os.environ.get("FASTNN_PROGRAM_NOISE"):
 
         own["randint"] = mod.randint
         mod.randperm, mod.multinomial, mod.randint = randperm, multinomial, randint
+
+        beta = mod.distributions.Beta
+        own_beta_sample = beta.sample
+
+        def beta_sample(self, sample_shape=()):
+            out = own_call(own_beta_sample, self, sample_shape)
+            a = np.asarray(self.concentration1.detach().numpy(), dtype=np.float64)
+            b = np.asarray(self.concentration0.detach().numpy(), dtype=np.float64)
+            v = _rng.beta(np.broadcast_to(a, tuple(out.shape)), np.broadcast_to(b, tuple(out.shape)))
+            return mod.from_numpy(np.array(v, dtype=np.float32).reshape(tuple(out.shape)))
+
+        beta.sample = beta_sample
 
     _depth = [0]
 
