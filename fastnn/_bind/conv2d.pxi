@@ -272,8 +272,10 @@ def conv2d_algorithm(xshape, wshape, stride=(1, 1), padding=(0, 0), dilation=(1,
     input per block), 'col2im' (input gradient of a strided convolution),
     'dot' (weight gradient of few input channels x taps, by dot products) or
     's2d' (stride 2 with an even kernel, as stride 1 on the input rearranged
-    space-to-depth) or 'packed-batch' (small outputs: packed blocks running
-    across the images).
+    space-to-depth), 'packed-batch' (small outputs: packed blocks running
+    across the images), 'rows' (output channels in the vectors, a row of
+    output pixels broadcast from the padded input) or 'gemm' (a window that
+    is the whole input: one product, images as rows).
     For benchmarks and tests (docs/performance.md)."""
     cdef fnn_conv2d_desc d
     if len(xshape) != 4 or len(wshape) != 4 or groups < 1 or wshape[1] * groups != xshape[1]:
