@@ -131,7 +131,8 @@ int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass) {
                : rd_dw_ok_f32(d) ? FNN_CONV_ALGO_ROWS
                                  : FNN_CONV_ALGO_PACKED;
     if (pass == 1 && !conv_dx_as_conv(d, &g)) return FNN_CONV_ALGO_COL2IM;
-    if (pass == 0 && conv_s2d_f32(d, 0, &g)) return FNN_CONV_ALGO_S2D;
+    fnn_conv2d_desc v;   /* (the view is filled even when it is not taken) */
+    if (pass == 0 && conv_s2d_f32(d, 0, &v)) return FNN_CONV_ALGO_S2D;
     if (fnn_conv_wino(&g))
         return rd_over_wino_f32(&g, pass) ? FNN_CONV_ALGO_ROWS : FNN_CONV_ALGO_WINOGRAD;
     return rd_ok_f32(&g, pass) ? FNN_CONV_ALGO_ROWS : ig_algorithm_f32(&g);
