@@ -8,6 +8,7 @@
 #endif
 #include "conv2d.h"
 #include "conv_internal.h"
+#include "elementwise.h"
 #include "dwconv2d.h"
 #include "gemm.h"
 #include "gemm_kernels.h"
