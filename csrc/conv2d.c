@@ -128,9 +128,10 @@ int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass) {
     if (conv_dense(d)) return FNN_CONV_ALGO_GEMM;
     if (pass == 2)
         return fnn_conv_wino_dw(d) ? FNN_CONV_ALGO_WINOGRAD
-               : wd_ok_f32(d)    ? FNN_CONV_ALGO_DOT
-               : rd_dw_ok_f32(d) ? FNN_CONV_ALGO_ROWS
-                                 : FNN_CONV_ALGO_PACKED;
+               : wd_ok_f32(d) == 1 ? FNN_CONV_ALGO_DOT
+               : rd_dw_ok_f32(d)   ? FNN_CONV_ALGO_ROWS
+               : wd_ok_f32(d)      ? FNN_CONV_ALGO_DOT
+                                   : FNN_CONV_ALGO_PACKED;
     if (pass == 1 && !conv_dx_as_conv(d, &g)) return FNN_CONV_ALGO_COL2IM;
     fnn_conv2d_desc v;   /* (the view is filled even when it is not taken) */
     if (pass == 0 && conv_s2d_f32(d, 0, &v)) return FNN_CONV_ALGO_S2D;

@@ -1,6 +1,8 @@
-"""The weight gradient of few-column convolutions by dot products
-(csrc/conv_wdot.inc): layers whose input channels x taps are at most 80 (an
-RGB or greyscale first layer).  Each case asserts the path is taken
+"""The weight gradient of few-column and few-row convolutions by dot
+products (csrc/conv_wdot.inc): layers whose input channels x taps are at
+most 80 (an RGB or greyscale first layer), or with at most 16 output
+channels and 640 taps, at any stride (a column stride > 1 through the
+image's phase rows).  Each case asserts the path is taken
 (``_core.conv2d_algorithm(..., grad_input=2) == 'dot'``), then checks dw
 (and db, computed apart) against the loop reference, float32 and float64,
 and 1, 2 and 3 threads bitwise equal."""
@@ -23,12 +25,24 @@ DOT = [
     (1, 8, 9, 9, 3, 1, 3, 1, 0, 0, 1),       # 1x3, fewer rows than a tile
     # above the serial cut-off, so 2 and 3 threads really split the tiles:
     (8, 3, 32, 40, 24, 3, 3, 1, 1, 1, 1),
+    # column stride > 1: phase rows (OW at least 3/4 of its 16 lanes)
+    (2, 3, 32, 32, 16, 3, 3, 2, 1, 1, 1, 2),    # 3x3/2, OW = 16
+    (2, 2, 27, 47, 5, 3, 3, 1, 1, 1, 1, 2),     # column stride 2 only, odd width
+    (2, 3, 30, 45, 6, 5, 5, 2, 2, 2, 1, 3),     # stride 3, Wp not a multiple of 3
+    (2, 2, 30, 35, 3, 3, 3, 2, 1, 0, 2, 2),     # stride 2 and dilation 2, no column pad
+    (1, 3, 67, 67, 8, 11, 11, 4, 2, 2, 1, 4),   # AlexNet-style 11x11/4 (CRS 363, K 8)
+    # few output channels, CRS > 80
+    (2, 16, 24, 24, 8, 3, 3, 1, 1, 1, 1),       # CRS 144
+    (2, 3, 56, 56, 16, 7, 7, 2, 3, 3, 1, 2),    # 7x7/2 stem with 16 outputs
+    (2, 30, 14, 14, 5, 3, 3, 1, 1, 1, 1),       # CRS 270, K 5
+    (8, 12, 16, 16, 12, 3, 3, 1, 1, 1, 1),      # 2 and 3 threads split the tiles
 ]
 
 
 def _geom(case):
-    N, C, H, W, K, Rk, S, sh, ph, pw, dil = case
-    return (N, C, H, W), (K, C, Rk, S), (sh, 1), (ph, pw), dil
+    N, C, H, W, K, Rk, S, sh, ph, pw, dil = case[:11]
+    sw = case[11] if len(case) > 11 else 1
+    return (N, C, H, W), (K, C, Rk, S), (sh, sw), (ph, pw), dil
 
 
 def _grads(x, w, dy, case, nt):
@@ -63,7 +77,7 @@ def test_dot_matches_reference(case, dtype, rng):
     _close(db, dbr)
 
 
-@pytest.mark.parametrize("case", [DOT[1], DOT[-1]])
+@pytest.mark.parametrize("case", [DOT[1], DOT[7], DOT[8], DOT[-1]])
 def test_dot_thread_invariant(case, rng):
     xs, ws, st, pad, dil = _geom(case)
     x = rng.standard_normal(xs).astype(np.float32)
@@ -88,6 +102,33 @@ def test_dot_nonfinite_reaches_only_its_weights(rng):
     dw, _ = _grads(x, w, dy, case, 1)
     assert np.array_equal(np.isfinite(dw), np.isfinite(dwr))
     assert not np.isfinite(dwr).all() and np.isfinite(dwr).any()
+
+
+@pytest.mark.parametrize("case", [DOT[9], DOT[13]])
+def test_strided_nonfinite_reaches_only_its_weights(case, rng):
+    """The phase rows keep the confinement: an inf in an odd and in the
+    last input column."""
+    xs, ws, st, pad, dil = _geom(case)
+    x = rng.standard_normal(xs)
+    x[0, 0, 5, 7] = np.inf
+    x[-1, -1, -3, -1] = -np.inf
+    w = rng.standard_normal(ws)
+    dy = rng.standard_normal(R.conv2d(x, w, None, st, pad, dil).shape)
+    _, dwr, _ = R.conv2d_backward(x, w, dy, st, pad, dil)
+    dw, _ = _grads(x, w, dy, case, 1)
+    assert np.array_equal(np.isfinite(dw), np.isfinite(dwr))
+    assert not np.isfinite(dwr).all() and np.isfinite(dwr).any()
+    ok = np.isfinite(dwr)
+    _close(np.where(ok, dw, 0), np.where(ok, dwr, 0))
+
+
+def test_strided_layers_with_few_outputs_a_row_keep_the_gemm_path():
+    # OW 8 of 16 lanes: half of every vector would be wasted
+    assert _core.conv2d_algorithm((64, 3, 16, 16), (16, 3, 3, 3), (2, 2), (1, 1),
+                                  grad_input=2) == "packed"
+    # many outputs and many taps
+    assert _core.conv2d_algorithm((8, 32, 32, 32), (32, 32, 3, 3), (2, 2), (1, 1),
+                                  grad_input=2) == "packed"
 
 
 def test_wider_layers_keep_the_gemm_path():
