@@ -219,6 +219,10 @@ CONV_SWEEP = {
     "resnet20_down_3x3s2": (128, 32, 16, 16, 64, 3, 2, 1, 1),
     "dcgan_4x4s2_64to128": (64, 64, 32, 32, 128, 4, 2, 1, 1),
     "alexnet_5x5_64to192_7": (32, 64, 7, 7, 192, 5, 1, 2, 1),
+    # (added in the twenty-second session) MobileNet's strided first layer on
+    # CIFAR-sized input, and an autoencoder's narrowing 32 -> 8
+    "mobilenet_first_3x3s2_3to32": (64, 3, 32, 32, 32, 3, 2, 1, 1),
+    "ae_3x3_32to8_32": (64, 32, 32, 32, 8, 3, 1, 1, 1),
 }
 WORKLOADS.update({
     k: "Conv2d({1}, {4}, {5}, stride={6}, padding={7}, groups={8}) on ({0}, {1}, {2}, {3})"
