@@ -21,6 +21,13 @@ def _threads():
     before = fastnn.get_num_threads()
     yield
     fastnn.set_num_threads(before)
+    # torch.compile's first call turns torch.distributions' argument checks
+    # off for the whole process: a later test comparing error messages
+    # with torch's then failed, depending on which worker ran what before
+    torch = sys.modules.get("torch")
+    dist = getattr(torch, "distributions", None)
+    if dist is not None and not dist.Distribution._validate_args:
+        dist.Distribution.set_default_validate_args(True)
 
 
 @pytest.fixture
