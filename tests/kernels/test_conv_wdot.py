@@ -104,6 +104,29 @@ def test_dot_nonfinite_reaches_only_its_weights(rng):
     assert not np.isfinite(dwr).all() and np.isfinite(dwr).any()
 
 
+@pytest.mark.parametrize("case", [DOT[1], DOT[3]])
+def test_dy_read_in_place_keeps_nonfinite_values_apart(case, rng):
+    """dy is read in place (rows OW apart, OW not a multiple of the 16
+    lanes): a row's last vector runs into the next row's first values and
+    must drop them.  An inf at the start of a row then gives its channel's
+    weights exactly the reference's inf, -inf and NaN, not NaN (inf * 0)
+    from the row before; the last image's rows are copied instead."""
+    xs, ws, st, pad, dil = _geom(case)
+    x = rng.standard_normal(xs)
+    w = rng.standard_normal(ws)
+    dy = rng.standard_normal(R.conv2d(x, w, None, st, pad, dil).shape)
+    dy[0, 1, 3, 0] = np.inf
+    dy[-1, 0, 2, 0] = -np.inf
+    with np.errstate(invalid="ignore"):   # (inf * 0 in the padding: NaN)
+        _, dwr, _ = R.conv2d_backward(x, w, dy, st, pad, dil)
+    dw, _ = _grads(x, w, dy, case, 1)
+    for f in (np.isnan, np.isposinf, np.isneginf):
+        assert np.array_equal(f(dw), f(dwr))
+    assert np.isinf(dwr).any() and np.isfinite(dwr).any()
+    ok = np.isfinite(dwr)
+    _close(np.where(ok, dw, 0), np.where(ok, dwr, 0))
+
+
 @pytest.mark.parametrize("case", [DOT[9], DOT[13]])
 def test_strided_nonfinite_reaches_only_its_weights(case, rng):
     """The phase rows keep the confinement: an inf in an odd and in the
