@@ -59,7 +59,12 @@ assert b"__asan_" in so and b"__ubsan_" in so, "the extension is not instrumente
 assert "torch" not in sys.modules
 EOF
 
-# (the tests marked slow -- the soak, the SIGKILL loops -- stay out)
+# (the tests marked slow -- the soak, the SIGKILL loops -- stay out, and those
+# marked forks: a DataLoader worker forked while another thread of the test
+# process holds ASan's allocator lock deadlocks in its first malloc -- GCC 12's
+# libasan takes no such lock around fork -- and its parent waits for it for
+# ever: seen once, test_worker_seeding_and_info, in the twenty-second session.
+# They are Python IPC around the same collate; the main suite runs them.)
 TESTS=(tests/kernels tests/ops tests/autograd tests/nn tests/optim tests/tensor tests/seq
        tests/data tests/utils tests/train
        tests/test_serialization.py tests/test_serialization_modules.py tests/reliability)
@@ -68,7 +73,7 @@ LOG="$WORK/pytest.log"
 # (written to file descriptor 2 by the runtime, just before it aborts) reaches
 # the log instead of vanishing with pytest's capture file
 set +e
-"$PY" -m pytest -q -p no:cacheprovider --capture=sys -m "not slow" "${TESTS[@]}" 2>&1 | tee "$LOG" | tail -15
+"$PY" -m pytest -q -p no:cacheprovider --capture=sys -m "not slow and not forks" "${TESTS[@]}" 2>&1 | tee "$LOG" | tail -15
 RC=${PIPESTATUS[0]}
 set -e
 END=$(date +%s)

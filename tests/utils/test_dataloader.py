@@ -218,6 +218,7 @@ def test_tensordataset_fast_path_equals_per_sample_collate():
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.forks
 def test_workers_give_the_batches_of_the_main_process(shuffle):
     fastnn.manual_seed(5)
     dl0 = DataLoader(Squares(), batch_size=4, shuffle=shuffle)
@@ -241,12 +242,14 @@ def _after_two_epochs(shuffle):
     return fastnn.randint(0, 10 ** 9, (1,)).item()
 
 
+@pytest.mark.forks
 def test_batches_are_made_in_the_workers_round_robin():
     workers = [b["worker"].tolist() for b in DataLoader(Squares(12), batch_size=3,
                                                         num_workers=2)]
     assert workers == [[0] * 3, [1] * 3, [0] * 3, [1] * 3]
 
 
+@pytest.mark.forks
 def test_worker_seeding_and_info():
     fastnn.manual_seed(9)
     inits = []
@@ -266,6 +269,7 @@ def test_worker_seeding_and_info():
     assert get_worker_info() is None
 
 
+@pytest.mark.forks
 def test_worker_init_fn_runs_in_each_worker():
     class Report(Dataset):
         def __len__(self):
@@ -281,6 +285,7 @@ def test_worker_init_fn_runs_in_each_worker():
     assert "FASTNN_TEST_WORKER" not in os.environ
 
 
+@pytest.mark.forks
 def test_iterable_dataset_sharding_with_workers():
     one = [b.tolist() for b in DataLoader(Shards(3, 13), batch_size=2)]
     assert one == [[3, 4], [5, 6], [7, 8], [9, 10], [11, 12]]
@@ -292,6 +297,7 @@ def test_iterable_dataset_sharding_with_workers():
     assert drop == [[3, 4], [8, 9], [5, 6], [10, 11]]
 
 
+@pytest.mark.forks
 def test_worker_error_is_reraised_with_its_traceback():
     with pytest.raises(KeyError) as info:
         list(DataLoader(Failing(), batch_size=2, num_workers=2))
@@ -300,6 +306,7 @@ def test_worker_error_is_reraised_with_its_traceback():
     assert "no sample 7" in msg and "__getitem__" in msg
 
 
+@pytest.mark.forks
 def test_worker_init_error_is_reraised():
     def init(wid):
         raise ValueError(f"bad init {wid}")
@@ -307,6 +314,7 @@ def test_worker_init_error_is_reraised():
         list(DataLoader(Squares(4), batch_size=2, num_workers=2, worker_init_fn=init))
 
 
+@pytest.mark.forks
 def test_dead_worker_is_an_error_not_a_hang():
     t = time.monotonic()
     with pytest.raises(RuntimeError, match=r"DataLoader worker \(pid\(s\) .*\) exited "
@@ -315,6 +323,7 @@ def test_dead_worker_is_an_error_not_a_hang():
     assert time.monotonic() - t < 20
 
 
+@pytest.mark.forks
 def test_timeout():
     it = iter(DataLoader(Slow(), batch_size=1, num_workers=1, timeout=0.5))
     workers = list(it._workers)
@@ -323,6 +332,7 @@ def test_timeout():
     assert not any(w.is_alive() for w in workers)
 
 
+@pytest.mark.forks
 def test_persistent_workers_serve_every_epoch():
     dl = DataLoader(Squares(10), batch_size=3, num_workers=2, persistent_workers=True)
     first = iter(dl)
@@ -345,6 +355,7 @@ def test_persistent_workers_serve_every_epoch():
     assert not any(w.is_alive() for w in workers)
 
 
+@pytest.mark.forks
 def test_workers_stop_when_the_epoch_ends_or_the_iterator_goes():
     it = iter(DataLoader(Squares(8), batch_size=2, num_workers=2))
     workers = list(it._workers)
@@ -357,6 +368,7 @@ def test_workers_stop_when_the_epoch_ends_or_the_iterator_goes():
     assert not any(w.is_alive() for w in workers)
 
 
+@pytest.mark.forks
 def test_iterable_dataset_persistent_workers_restart_their_streams():
     dl = DataLoader(Shards(0, 6), batch_size=2, num_workers=2, persistent_workers=True)
     assert sorted(sum((b.tolist() for b in dl), [])) == list(range(6))
@@ -381,6 +393,7 @@ def test_subsets_of_a_tensordataset_take_the_fast_path_with_the_same_batches():
                            False).fast
 
 
+@pytest.mark.forks
 def test_spawned_workers_get_a_tensordataset_as_arrays():
     ds = TensorDataset(fastnn.randn(10, 2), np.arange(10))
     dl = DataLoader(ds, batch_size=4, num_workers=1, multiprocessing_context="spawn",
@@ -392,6 +405,7 @@ def test_spawned_workers_get_a_tensordataset_as_arrays():
     np.testing.assert_array_equal(back.tensors[0].numpy(), ds.tensors[0].numpy())
 
 
+@pytest.mark.forks
 def test_prefetch_factor_zero_still_loads_and_persistent_workers_recover():
     assert len(list(DataLoader(Squares(10), batch_size=2, num_workers=2,
                                prefetch_factor=0))) == 5

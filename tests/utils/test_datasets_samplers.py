@@ -205,6 +205,7 @@ class _TypedDS(Dataset[tuple]):
         return np.full(2, float(i), np.float32), i
 
 
+@pytest.mark.forks
 def test_dataset_sampler_dataloader_are_generic_as_torch():
     """``Dataset[T]``, ``IterableDataset[T]``, ``Sampler[T]`` and
     ``DataLoader[T]`` subscript (PyTorch's classes are Generic); subclasses

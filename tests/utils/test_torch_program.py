@@ -78,6 +78,7 @@ def program(torch, CNN, path, init_state):
     return losses, out.numpy(), back.hidden
 
 
+@pytest.mark.forks
 def test_program_runs_the_same_with_fastnn(tmp_path):
     if real_torch is None:
         pytest.skip("PyTorch is not installed")
