@@ -28,6 +28,10 @@
  * has a 2 MB budget.  The clones give the same bits (no contraction, no
  * reassociation: each clone does the same operations in the same order). */
 #define FNN_CLONES_F64 __attribute__((target_clones("arch=x86-64-v3", "default")))
+/* the AVX2 and baseline clones of a helper whose AVX-512 form is a
+ * function of its own (conv_wdot.inc's tiles) */
+#define FNN_CLONES_NO512 __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define FNN_HAVE_CLONES 1
 #endif
 #endif
 #ifndef FNN_CLONES
@@ -35,5 +39,8 @@
 #endif
 #ifndef FNN_CLONES_F64
 #define FNN_CLONES_F64
+#endif
+#ifndef FNN_CLONES_NO512
+#define FNN_CLONES_NO512
 #endif
 #endif

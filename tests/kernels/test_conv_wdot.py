@@ -89,6 +89,32 @@ def test_dot_thread_invariant(case, rng):
         assert np.array_equal(dw, dw1) and np.array_equal(db, db1)
 
 
+@pytest.mark.parametrize("case", [DOT[1], DOT[3], DOT[9], DOT[-3], DOT[-1]])
+def test_dot_tiles_of_every_path_give_the_same_bits(case, rng):
+    """The AVX-512 path's tiles (4 x 3 of 64-byte vectors) and the other
+    paths' (3 x 3 of 32-byte halves, one half at a time: on AVX2 GCC kept a
+    64-byte vector on the stack) sum every lane in the same order: the same
+    bits, including tile edges (K, CRS not multiples of 3 or 4) and an OW
+    tail.  On a CPU without AVX-512 this compares the AVX2 path with the
+    emulated AVX-512 path, which also takes the 32-byte tiles."""
+    xs, ws, st, pad, dil = _geom(case)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    dy = rng.standard_normal(R.conv2d(x, w, None, st, pad, dil).shape).astype(np.float32)
+    _, dwr, _ = R.conv2d_backward(x, w, dy, st, pad, dil)
+    paths = ["avx2", "avx512sim"] + (["avx512"] if _core.cpu_best_isa() == "avx512" else [])
+    out = []
+    try:
+        for isa in paths:
+            _core.gemm_set_isa(isa)
+            out.append(_grads(x, w, dy, case, 2)[0])
+    finally:
+        _core.gemm_set_isa("auto")
+    _close(out[0], dwr)
+    for dw in out[1:]:
+        assert np.array_equal(dw, out[0])
+
+
 @pytest.mark.parametrize("case, infs", [
     (DOT[1], [(0, 0, 5, -1)]),
     # column stride 2 and 3: the phase rows keep the confinement (an odd
