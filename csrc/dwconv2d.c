@@ -2,6 +2,7 @@
  * float/double instantiations (dwconv2d.inc); see dwconv2d.h. */
 #include "dwconv2d.h"
 #include "conv_internal.h"
+#include "gemm.h"   /* fnn_gemm_active_isa: dwconv_cl.inc's tile form */
 #include "fnn_generic.h"   /* FN, FNN_CLONES */
 
 /* One gather pass: N images of Cin input planes (H x W) -> Kout output

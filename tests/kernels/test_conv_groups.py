@@ -251,3 +251,32 @@ def test_bad_groups_and_dilation_raise():
         _core.conv2d_fwd(x, np.zeros((4, 4, 3, 3), np.float32), None, y, dil_w=0)
     assert _core.conv2d_out_size(9, 9, 3, 3, 1, 1, 0, 0, 2, 3) == (5, 3)
     assert _core.conv2d_out_size(4, 9, 3, 3, 1, 1, 0, 0, 2, 1) is None
+
+
+@pytest.mark.parametrize("shape, stride", [((3, 20, 8, 8), 2), ((2, 64, 16, 16), 1),
+                                           ((2, 40, 7, 9), 1)])
+def test_depthwise_cl_forward_same_bits_on_every_path(shape, stride, rng):
+    """The channels-last forward's tile on the AVX-512 path (64-byte
+    vectors) and on the others (32-byte halves, one half at a time): the
+    same bits, with bias, partial channel blocks and rows not a multiple of
+    4 pixels; on a CPU without AVX-512, AVX2 against the emulated path."""
+    n, c, h, w_ = shape
+    geo = dict(stride=(stride, stride), padding=(1, 1), dilation=(1, 1), groups=c)
+    assert _core.conv2d_algorithm(shape, (c, 1, 3, 3), geo["stride"], (1, 1), (1, 1),
+                                  c) == "depthwise-cl"
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((c, 1, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(c).astype(np.float32)
+    want = R.conv2d(x, w, b, **geo)
+    dy = np.ones(want.shape, np.float32)
+    paths = ["avx2", "avx512sim"] + (["avx512"] if _core.cpu_best_isa() == "avx512" else [])
+    ys = []
+    try:
+        for isa in paths:
+            _core.gemm_set_isa(isa)
+            ys.append(_run(x, w, b, dy, geo, 2, grads=(False, False, False))[0])
+    finally:
+        _core.gemm_set_isa("auto")
+    np.testing.assert_allclose(ys[0], want, **TOL[np.float32])
+    for y in ys[1:]:
+        assert np.array_equal(y, ys[0])
