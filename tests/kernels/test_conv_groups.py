@@ -255,8 +255,9 @@ def test_bad_groups_and_dilation_raise():
 
 @pytest.mark.parametrize("shape, stride", [((3, 20, 8, 8), 2), ((2, 64, 16, 16), 1),
                                            ((2, 40, 7, 9), 1)])
-def test_depthwise_cl_forward_same_bits_on_every_path(shape, stride, rng):
-    """The channels-last forward's tile on the AVX-512 path (64-byte
+def test_depthwise_cl_same_bits_on_every_path(shape, stride, rng):
+    """The channels-last forward's and weight gradient's tiles on the
+    AVX-512 path (64-byte
     vectors) and on the others (32-byte halves, one half at a time): the
     same bits, with bias, partial channel blocks and rows not a multiple of
     4 pixels; on a CPU without AVX-512, AVX2 against the emulated path."""
@@ -268,15 +269,19 @@ def test_depthwise_cl_forward_same_bits_on_every_path(shape, stride, rng):
     w = rng.standard_normal((c, 1, 3, 3)).astype(np.float32)
     b = rng.standard_normal(c).astype(np.float32)
     want = R.conv2d(x, w, b, **geo)
-    dy = np.ones(want.shape, np.float32)
+    dy = rng.standard_normal(want.shape).astype(np.float32)
     paths = ["avx2", "avx512sim"] + (["avx512"] if _core.cpu_best_isa() == "avx512" else [])
-    ys = []
+    outs = []
     try:
         for isa in paths:
             _core.gemm_set_isa(isa)
-            ys.append(_run(x, w, b, dy, geo, 2, grads=(False, False, False))[0])
+            y, _, dw, db = _run(x, w, b, dy, geo, 2, grads=(False, True, True))
+            outs.append((y, dw, db))
     finally:
         _core.gemm_set_isa("auto")
-    np.testing.assert_allclose(ys[0], want, **TOL[np.float32])
-    for y in ys[1:]:
-        assert np.array_equal(y, ys[0])
+    _, dwr, dbr = R.conv2d_backward(x, w, dy, **geo)
+    for got, ref in zip(outs[0], (want, dwr, dbr)):
+        np.testing.assert_allclose(got, ref, **TOL[np.float32])
+    for other in outs[1:]:
+        for a, c in zip(other, outs[0]):
+            assert np.array_equal(a, c)
