@@ -1,8 +1,10 @@
 /* norm.c -- instantiates norm.inc (layer and group normalisation, see
  * norm.h) for float and double. */
 #include <math.h>
+#include <string.h>
 #include "norm.h"
 #include "fnn_generic.h"
+#include "gemm.h"   /* fnn_gemm_active_isa: the row kernels' vector width */
 
 /* The row blocks of the layer-norm parameter gradients: fixed by M alone,
  * so the sums do not depend on the thread count.  At least 8 rows a block:

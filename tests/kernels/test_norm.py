@@ -128,6 +128,54 @@ def test_group_norm_threads_bitwise():
         np.testing.assert_array_equal(u, v)
 
 
+
+def _gn(x, g, w, b, N, C, HW, G, nt=2):
+    dt = x.dtype
+    y, mean, rstd = np.empty_like(x), np.empty(N * G, dt), np.empty(N * G, dt)
+    _core.group_norm_fwd(x, w, b, 1e-5, y, mean, rstd, N, C, HW, G, nt)
+    gx, dw, db = np.empty_like(x), np.empty(C, dt), np.empty(C, dt)
+    _core.group_norm_bwd(x, g, mean, rstd, w, gx, dw, db, N, C, HW, G, nt)
+    return y, mean, rstd, gx, dw, db
+
+
+@pytest.mark.parametrize("case", ["ln_float_rows", "ln_double_rows", "gn"])
+def test_norm_rows_same_bits_on_every_path(case):
+    """norm_rows.inc's two forms -- 64-byte vectors on the AVX-512 path,
+    32-byte ones on the others -- give the same bits: layer norm's float
+    lanes (rows up to LN_F32_MAX), its double lanes (longer rows), and
+    GroupNorm's statistics and backward sums, with row lengths that leave
+    partial blocks of 8, 16, 32 and 64; on a CPU without AVX-512, AVX2
+    against the emulated path."""
+    rng = np.random.default_rng(7)
+    if case == "gn":
+        N, C, HW, G = 3, 12, 77, 3
+        shape, args = (N, C, HW), (N, C, HW, G)
+        w, b = rng.standard_normal(C).astype(np.float32), rng.standard_normal(C).astype(np.float32)
+        run = _gn
+    else:
+        M, D = (37, 1000) if case == "ln_float_rows" else (5, 8203)
+        shape, args = (M, D), (M, D)
+        w, b = rng.standard_normal(D).astype(np.float32), rng.standard_normal(D).astype(np.float32)
+        run = _ln
+    x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    g = rng.standard_normal(shape).astype(np.float32)
+    paths = ["avx2", "avx512sim"] + (["avx512"] if _core.cpu_best_isa() == "avx512" else [])
+    outs = []
+    try:
+        for isa in paths:
+            _core.gemm_set_isa(isa)
+            outs.append(run(x, g, w, b, *args))
+    finally:
+        _core.gemm_set_isa("auto")
+    if case == "gn":
+        np.testing.assert_allclose(outs[0][0], R.group_norm(x.reshape(N, C, HW), G, w, b),
+                                   **_tol(np.float32))
+    else:
+        np.testing.assert_allclose(outs[0][0], R.layer_norm(x, (D,), w, b), **_tol(np.float32))
+    for other in outs[1:]:
+        for u, v in zip(other, outs[0]):
+            np.testing.assert_array_equal(u, v)
+
 def test_norm_bindings_reject_bad_views():
     x = np.zeros((4, 6), np.float32)
     m, r = np.empty(4, np.float32), np.empty(4, np.float32)
