@@ -6,7 +6,7 @@ outside the timed region.  PERF.md's target: no shape slower than PyTorch, and
 the geometric mean of the forward + backward ratios <= 0.7.
 
 Run:  python -m pytest benchmarks/bench_conv_sweep.py --benchmark-only
-or    python benchmarks/bench_conv_sweep.py [rounds [threads]]
+or    python benchmarks/bench_conv_sweep.py [rounds [threads [shape ...]]]
       (a table: medians of alternating runs, the ratio per shape, the geometric
       means, and the algorithm fastnn picks for each shape's forward)
 """
@@ -87,11 +87,11 @@ def test_conv_sweep(benchmark, name, pass_, impl):
     benchmark(step)
 
 
-def main(rounds=7):
+def main(rounds=7, names=None):
     print(f"{'shape':26s} {'path (fwd/dx/dw)':>26s} {'fwd':>6s} {'fwd+bwd':>8s}   "
           f"(fastnn time / PyTorch time, {_layers.THREADS} thread(s))")
     logs = {"fwd": [], "fwdbwd": []}
-    for name in CONV_SWEEP:
+    for name in names or CONV_SWEEP:
         cells = []
         for pass_, backward in (("fwd", False), ("fwdbwd", True)):
             _check(name, backward)
@@ -110,4 +110,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 2:
         _layers.THREADS = int(sys.argv[2])
         sys.modules["bench_train"].THREADS = _layers.THREADS
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 7)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 7, sys.argv[3:])

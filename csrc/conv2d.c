@@ -42,6 +42,14 @@ static int conv_check(const fnn_conv2d_desc *d) {
  * is the stride-1 convolution of dy (channels K) with the kernel flipped
  * in space and transposed per group to (C, K/G, R, S), padding
  * dil*(R-1) - ph, the same dilation and groups: fills g with that pass. */
+static int fnn_conv_taps = 1;   /* fnn_conv2d_set_taps */
+
+int fnn_conv2d_set_taps(int on) {
+    const int prev = fnn_conv_taps;
+    if (on >= 0) fnn_conv_taps = on ? 1 : 0;
+    return prev;
+}
+
 static int rd_ok_f32(const fnn_conv2d_desc *g, int mode);          /* conv_rows.inc */
 static int rd_over_wino_f32(const fnn_conv2d_desc *g, int mode);
 static int rd_skips_padding_f32(const fnn_conv2d_desc *g);
@@ -129,6 +137,7 @@ int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass) {
     if (pass == 2)
         return fnn_conv_wino_dw(d) ? FNN_CONV_ALGO_WINOGRAD
                : wd_ok_f32(d) == 1 ? FNN_CONV_ALGO_DOT
+               : tp_dw_ok_f32(d)   ? FNN_CONV_ALGO_TAPS
                : rd_dw_ok_f32(d)   ? FNN_CONV_ALGO_ROWS
                : wd_ok_f32(d)      ? FNN_CONV_ALGO_DOT
                                    : FNN_CONV_ALGO_PACKED;

@@ -84,9 +84,16 @@ enum {
     FNN_CONV_ALGO_XI = 9,          /* implicit GEMM, B packed across images (small outputs) */
     FNN_CONV_ALGO_DEPTHWISE_CL = 10, /* depthwise, channels-last tiles (strided, small planes) */
     FNN_CONV_ALGO_ROWS = 11,        /* channels in the vectors, pixel rows broadcast (conv_rows.inc) */
-    FNN_CONV_ALGO_GEMM = 12         /* one output pixel a window: the GEMM, images as rows */
+    FNN_CONV_ALGO_GEMM = 12,        /* one output pixel a window: the GEMM, images as rows */
+    FNN_CONV_ALGO_TAPS = 13         /* weight gradient: a product a tap over its pixels in the image */
 };
 int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass);
+
+/* The weight gradient by taps (FNN_CONV_ALGO_TAPS) on (1, the default) or
+ * off (0: the packed or row path takes those shapes; for tests of theirs);
+ * returns the previous setting, and only reports it for on < 0.  Process
+ * wide: not to be switched while a convolution runs. */
+int fnn_conv2d_set_taps(int on);
 
 /* Elements of scratch that every entry point below needs for d at this
  * thread count (the same n_threads must be passed to them). */

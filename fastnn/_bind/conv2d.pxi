@@ -8,6 +8,7 @@ cdef extern from "conv2d.h":
         int64_t OH, OW
     int fnn_conv2d_init(fnn_conv2d_desc *d)
     int fnn_conv2d_algorithm(const fnn_conv2d_desc *d, int pass_)
+    int fnn_conv2d_set_taps(int on)
     int64_t fnn_conv2d_workspace_len_f32(const fnn_conv2d_desc *d, int n_threads)
     int64_t fnn_conv2d_workspace_len_f64(const fnn_conv2d_desc *d, int n_threads)
     int fnn_conv2d_fwd_f32(const fnn_conv2d_desc *d, const float *x, const float *w,
@@ -50,6 +51,15 @@ def conv2d_set_winograd(on=None):
     if on is not None:
         _conv_winograd = 1 if on else 0
     return prev
+
+
+def conv2d_set_taps(on=None):
+    """Switches the weight gradient by taps (algorithm 'taps': a product
+    a kernel tap over the output pixels whose tap is in the image, for
+    padded layers on small planes) on (True, the default) or off (False:
+    the packed or row path takes those shapes; for testing them).  Returns
+    the previous setting; with on=None only reports it."""
+    return bool(fnn_conv2d_set_taps(-1 if on is None else (1 if on else 0)))
 
 
 cdef int _conv_fill(fnn_conv2d_desc *d, int64_t N, int64_t C, int64_t H, int64_t W, int64_t K,
@@ -258,7 +268,7 @@ def conv2d_bwd_bias(t, db, int n_threads=1):
 
 _CONV_ALGOS = {1: "depthwise", 2: "winograd", 3: "direct", 4: "wide", 5: "packed", 6: "col2im",
                7: "dot", 8: "s2d", 9: "packed-batch", 10: "depthwise-cl", 11: "rows",
-               12: "gemm"}
+               12: "gemm", 13: "taps"}
 
 
 def conv2d_algorithm(xshape, wshape, stride=(1, 1), padding=(0, 0), dilation=(1, 1),
@@ -274,8 +284,10 @@ def conv2d_algorithm(xshape, wshape, stride=(1, 1), padding=(0, 0), dilation=(1,
     's2d' (stride 2 with an even kernel, as stride 1 on the input rearranged
     space-to-depth), 'packed-batch' (small outputs: packed blocks running
     across the images), 'rows' (output channels in the vectors, a row of
-    output pixels broadcast from the padded input) or 'gemm' (a window that
-    is the whole input: one product, images as rows).
+    output pixels broadcast from the padded input), 'gemm' (a window that
+    is the whole input: one product, images as rows) or 'taps' (weight
+    gradient: a product a kernel tap, over the output pixels whose tap is
+    in the image).
     For benchmarks and tests (docs/performance.md)."""
     cdef fnn_conv2d_desc d
     if len(xshape) != 4 or len(wshape) != 4 or groups < 1 or wshape[1] * groups != xshape[1]:

@@ -65,7 +65,9 @@ def path(request):
     before = _core.gemm_isa()
     _core.gemm_set_isa(request.param)
     wino = _core.conv2d_set_winograd(False)
+    taps = _core.conv2d_set_taps(False)   # (padded weight gradients: rows, not taps)
     yield request.param
+    _core.conv2d_set_taps(taps)
     _core.conv2d_set_winograd(wino)
     _core.gemm_set_isa(before)
 
@@ -234,6 +236,7 @@ def test_rows_weight_gradient_kernels_equal_emulation(other, case, rng):
     w = rng.standard_normal((K, C // g, k, k)).astype(np.float32)
     dy = rng.standard_normal(R.conv2d(x, w, None, st, p, d, g).shape).astype(np.float32)
     before = _core.gemm_isa()
+    taps = _core.conv2d_set_taps(False)
     outs = []
     try:
         for isa in (other, "avx512sim"):
@@ -241,6 +244,7 @@ def test_rows_weight_gradient_kernels_equal_emulation(other, case, rng):
             assert _algo(case, 2) == "rows"
             outs.append(_dw(x, w, dy, case, 2)[0])
     finally:
+        _core.conv2d_set_taps(taps)
         _core.gemm_set_isa(before)
     assert np.array_equal(outs[0], outs[1])
 
