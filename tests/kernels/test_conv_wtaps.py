@@ -9,6 +9,7 @@ import pytest
 
 from fastnn import _core
 from fastnn.testing import reference as R
+from fastnn.testing import requires_torch
 
 WIDE_PATHS = ["avx512sim"] + (["avx512"] if _core.cpu_best_isa() == "avx512" else [])
 
@@ -139,3 +140,29 @@ def test_taps_not_on_the_avx2_path():
                                       grad_input=2) == "packed"
     finally:
         _core.gemm_set_isa(before)
+
+
+@pytest.mark.parametrize("path", WIDE_PATHS, indirect=True)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_taps_nonfinite_like_onednn(path, dtype):
+    """Taps in the padding are left out, not multiplied by zero: a NaN in dy
+    at a border pixel reaches the weights whose taps there are in the image
+    and no others -- PyTorch's float32 (oneDNN) positions (its float64 im2col
+    path, which multiplies the padding, spreads NaN further)."""
+    torch = requires_torch()
+    rng = np.random.default_rng(3)
+    case = (2, 16, 8, 8, 32, 5, 1, 2, 1)
+    assert _algo(case) == "taps"
+    x, w, dy = _data(case, dtype, rng)
+    for n, k, i, j in [(0, 2, 0, 3), (1, 5, 7, 7), (0, 9, 4, 0), (1, 31, 6, 2)]:
+        dy[n, k, i, j] = np.nan
+    dy[0, 20, 3, 3] = np.inf
+    dw, _ = _dw(x, w, dy, case, 2)
+    tx = torch.tensor(x, dtype=torch.float32, requires_grad=True)
+    tw = torch.tensor(w, dtype=torch.float32, requires_grad=True)
+    torch.nn.functional.conv2d(tx, tw, padding=2).backward(torch.tensor(dy, dtype=torch.float32))
+    want = tw.grad.numpy()
+    assert np.array_equal(np.isnan(dw), np.isnan(want))
+    assert np.array_equal(np.isinf(dw), np.isinf(want))
+    fin = np.isfinite(want)
+    np.testing.assert_allclose(dw[fin], want[fin], rtol=1e-4, atol=1e-4 * np.abs(want[fin]).max())
