@@ -118,7 +118,8 @@ def test_taps_agrees_with_the_path_it_replaces(path, rng):
 def test_taps_only_where_it_pays(path):
     """Not without padding, with groups, with fewer than 8 input channels,
     for 1x1 kernels, for outputs that are not whole 32-float panels, nor for
-    a ResNet 3x3 / 2 on 32x32 (4% of its taps padding)."""
+    a ResNet 3x3 / 2 on 32x32 (4% of its taps padding) or on 16x16 (8%, and
+    few multiply-adds an input value to pay for its channels-last copy)."""
     a = _core.conv2d_algorithm
     assert a((32, 64, 7, 7), (192, 64, 5, 5), (1, 1), (2, 2), grad_input=2) == "taps"
     assert a((8, 16, 12, 12), (32, 16, 5, 5), (1, 1), (0, 0), grad_input=2) != "taps"
@@ -127,6 +128,10 @@ def test_taps_only_where_it_pays(path):
     assert a((8, 64, 7, 7), (64, 64, 1, 1), grad_input=2) != "taps"
     assert a((8, 64, 7, 7), (48, 64, 5, 5), (1, 1), (2, 2), grad_input=2) != "taps"
     assert a((8, 64, 32, 32), (128, 64, 3, 3), (2, 2), (1, 1), grad_input=2) != "taps"
+    # few multiply-adds an input value (K R S / stride^2 = 144): only with a
+    # quarter of the taps padding
+    assert a((8, 32, 16, 16), (64, 32, 3, 3), (2, 2), (1, 1), grad_input=2) != "taps"
+    assert a((8, 32, 4, 4), (64, 32, 3, 3), (2, 2), (1, 1), grad_input=2) == "taps"
 
 
 def test_taps_not_on_the_avx2_path():
