@@ -18,13 +18,13 @@ CASES = [
     (4, 64, 7, 7, 192, 5, 1, 2, 1),    # AlexNet's 5x5 on 7x7: a third of the taps padding
     (3, 16, 4, 4, 32, 3, 1, 1, 1),     # 4x4 planes
     (2, 32, 16, 16, 32, 7, 1, 3, 1),   # 7x7 on 16x16
-    (2, 8, 15, 13, 64, 5, 1, 2, 2),    # dilated, two panels
+    (2, 24, 15, 13, 64, 5, 1, 2, 2),   # dilated, two panels
     (3, 20, 9, 9, 32, 5, 2, 2, 1),     # stride 2; 20 channels in two blocks of 10
     (2, 29, 6, 6, 32, 3, 1, 1, 1),     # 29 channels: blocks of 9 and 10
     (2, 9, 3, 14, 32, 5, 1, 5, 1),     # padding past the kernel's reach
     (2, 9, 1, 14, 32, 3, 1, 4, 4),     # kernel rows over no pixel of the image
     (2, 16, 5, 1, 32, 3, 1, 4, 4),     # kernel columns over no pixel of the image
-    (23, 8, 14, 14, 32, 5, 1, 2, 1),   # images in chunks (10, 10, 3): the sums continue
+    (23, 24, 14, 14, 32, 5, 1, 2, 1),  # images in chunks (10, 10, 3): the sums continue
 ]
 
 
@@ -132,6 +132,9 @@ def test_taps_only_where_it_pays(path):
     # quarter of the taps padding
     assert a((8, 32, 16, 16), (64, 32, 3, 3), (2, 2), (1, 1), grad_input=2) != "taps"
     assert a((8, 32, 4, 4), (64, 32, 3, 3), (2, 2), (1, 1), grad_input=2) == "taps"
+    # 16 input channels (a register block of 8): only with a quarter padding
+    assert a((8, 16, 14, 14), (32, 16, 5, 5), (1, 1), (2, 2), grad_input=2) != "taps"
+    assert a((8, 16, 4, 4), (32, 16, 3, 3), (1, 1), (1, 1), grad_input=2) == "taps"
 
 
 def test_taps_not_on_the_avx2_path():
