@@ -1,9 +1,13 @@
 """Helpers for the tests of the convolution ops (tests/ops/test_conv_groups.py,
-test_conv_transpose.py): gradients of a function in fastnn or PyTorch, and a
-convolution module checked against PyTorch's with the same weights."""
+test_conv_transpose.py) and kernels (tests/kernels/test_conv_rows.py,
+test_conv_wtaps.py): gradients of a function in fastnn or PyTorch, a
+convolution module checked against PyTorch's with the same weights, and a
+weight-gradient kernel checked against the reference."""
 import numpy as np
 
 import fastnn
+from fastnn import _core
+from fastnn.testing import reference as R
 
 
 def grads(lib, fn, arrays, g):
@@ -73,3 +77,28 @@ def assert_matches_torch(torch, name, arrays, args, rng):
         assert (a is None) == (t is None)
         if a is not None:
             np.testing.assert_allclose(a, t, **tol)
+
+
+def weight_gradient(x, w, dy, stride, padding, dilation, groups, nt, with_db=True):
+    """(dw, db) of fastnn's core for the convolution of x by w and the
+    upstream dy, at nt threads (db None without with_db); the outputs start
+    as NaN, so that a value the kernel leaves unwritten shows."""
+    dw = np.full(w.shape, np.nan, w.dtype)
+    db = np.full(w.shape[0], np.nan, w.dtype) if with_db else None
+    _core.conv2d_bwd(x, w, dy, None, dw, db, stride, stride, padding, padding, nt,
+                     dil_h=dilation, dil_w=dilation, groups=groups)
+    return dw, db
+
+
+def check_weight_gradient(x, w, dy, stride, padding, dilation, groups):
+    """The core's dw and db against the NumPy reference, bitwise the same at
+    1, 2 and 3 threads, and dw the same without db."""
+    _, dwr, dbr = R.conv2d_backward(x, w, dy, stride, padding, dilation, groups)
+    tol = 1e-4 if x.dtype == np.float32 else 1e-10
+    geom = (stride, padding, dilation, groups)
+    outs = [weight_gradient(x, w, dy, *geom, nt) for nt in (1, 2, 3)]
+    np.testing.assert_allclose(outs[0][0], dwr, rtol=tol, atol=tol * np.abs(dwr).max())
+    np.testing.assert_allclose(outs[0][1], dbr, rtol=tol, atol=tol * np.abs(dbr).max())
+    for dw, db in outs[1:]:
+        assert np.array_equal(dw, outs[0][0]) and np.array_equal(db, outs[0][1])
+    assert np.array_equal(weight_gradient(x, w, dy, *geom, 2, with_db=False)[0], outs[0][0])
