@@ -107,10 +107,11 @@ def test_taps_agrees_with_the_path_it_replaces(path, rng):
 
 @pytest.mark.parametrize("path", WIDE_PATHS, indirect=True)
 def test_taps_only_where_it_pays(path):
-    """Not without padding, with groups, with fewer than 8 input channels,
-    for 1x1 kernels, for outputs that are not whole 32-float panels, nor for
-    a ResNet 3x3 / 2 on 32x32 (4% of its taps padding) or on 16x16 (8%, and
-    few multiply-adds an input value to pay for its channels-last copy)."""
+    """Not without padding, on large planes, with groups, with fewer than 8
+    input channels, for 1x1 kernels, for outputs that are not whole 32-float
+    panels, nor for a ResNet 3x3 / 2 on 32x32 (4% of its taps padding) or on
+    16x16 (8%, and few multiply-adds an input value to pay for its
+    channels-last copy)."""
     a = _core.conv2d_algorithm
     assert a((32, 64, 7, 7), (192, 64, 5, 5), (1, 1), (2, 2), grad_input=2) == "taps"
     assert a((8, 16, 12, 12), (32, 16, 5, 5), (1, 1), (0, 0), grad_input=2) != "taps"
@@ -126,6 +127,9 @@ def test_taps_only_where_it_pays(path):
     # 16 input channels (a register block of 8): only with a quarter padding
     assert a((8, 16, 14, 14), (32, 16, 5, 5), (1, 1), (2, 2), grad_input=2) != "taps"
     assert a((8, 16, 4, 4), (32, 16, 3, 3), (1, 1), (1, 1), grad_input=2) == "taps"
+    # large planes: an image's channels-last copies past the 1 MiB chunk
+    assert a((2, 256, 40, 40), (256, 256, 5, 5), (1, 1), (2, 2), grad_input=2) != "taps"
+    assert a((2, 64, 20, 20), (64, 64, 5, 5), (1, 1), (2, 2), grad_input=2) == "taps"
 
 
 def test_taps_not_on_the_avx2_path():
