@@ -38,10 +38,6 @@ static int conv_check(const fnn_conv2d_desc *d) {
     return (e.OH == d->OH && e.OW == d->OW) ? FNN_OK : FNN_EINVAL;
 }
 
-/* For stride 1 and padding no larger than the dilated kernel's reach, dx
- * is the stride-1 convolution of dy (channels K) with the kernel flipped
- * in space and transposed per group to (C, K/G, R, S), padding
- * dil*(R-1) - ph, the same dilation and groups: fills g with that pass. */
 static int fnn_conv_taps = 1;   /* fnn_conv2d_set_taps */
 
 int fnn_conv2d_set_taps(int on) {
@@ -50,6 +46,10 @@ int fnn_conv2d_set_taps(int on) {
     return prev;
 }
 
+/* For stride 1 and padding no larger than the dilated kernel's reach, dx
+ * is the stride-1 convolution of dy (channels K) with the kernel flipped
+ * in space and transposed per group to (C, K/G, R, S), padding
+ * dil*(R-1) - ph, the same dilation and groups: fills g with that pass. */
 static int rd_ok_f32(const fnn_conv2d_desc *g, int mode);          /* conv_rows.inc */
 static int rd_over_wino_f32(const fnn_conv2d_desc *g, int mode);
 static int rd_skips_padding_f32(const fnn_conv2d_desc *g);
